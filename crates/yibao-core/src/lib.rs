@@ -1,0 +1,32 @@
+//! yibao's pure domain core.
+//!
+//! Everything here is deterministic: no I/O, no clock, no database. Callers pass "today"
+//! and every other fact in; functions return values, decisions and their reasons.
+//! Validated types live here so that an invalid resident ID, region code, amount or card
+//! number cannot be built or deserialised anywhere in yibao.
+
+pub mod access;
+pub mod admin_code;
+pub mod audit;
+pub mod bank_card;
+pub mod credit_code;
+pub mod error;
+pub mod i18n;
+pub mod insurance_year;
+pub mod money;
+pub mod name;
+pub mod phone;
+pub mod registry;
+pub mod resident_id;
+
+pub use access::{Permission, Role, Scope};
+pub use admin_code::{AdminCode, AdminLevel};
+pub use bank_card::BankCardNumber;
+pub use credit_code::CreditCode;
+pub use error::InvalidValue;
+pub use i18n::{Lang, Text};
+pub use insurance_year::InsuranceYear;
+pub use money::Fen;
+pub use name::PersonName;
+pub use phone::PhoneNumber;
+pub use resident_id::{ResidentId, Sex};
