@@ -1,0 +1,365 @@
+//! Accounts, password log-in with lock-out, database sessions, and institutions' API keys.
+//! Secrets are never stored: passwords as argon2 hashes, session tokens and API keys as
+//! SHA-256 digests.
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use chrono::{DateTime, Duration, Utc};
+use rand::RngCore;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use yibao_core::{InvalidValue, Role, Scope};
+
+use crate::error::parse_stored;
+use crate::registry::Institution;
+use crate::{Store, StoreError, WriteTx};
+
+/// Failed log-ins in a row before an account is locked.
+pub const MAX_FAILED_LOGINS: i64 = 5;
+/// How long a lock-out lasts.
+pub const LOCKOUT_MINUTES: i64 = 15;
+/// How long a session lives.
+const SESSION_HOURS: i64 = 8;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Account {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub scope: Scope,
+    /// For insured persons: their registry record.
+    pub person_id: Option<i64>,
+    pub disabled: bool,
+}
+
+impl Account {
+    /// The audit log's name for this account.
+    pub fn actor_label(&self) -> String {
+        format!("account:{} ({})", self.id, self.username)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub password: String,
+    pub scope: Scope,
+    pub person_id: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SessionInfo {
+    pub account: Account,
+    pub csrf_token: String,
+}
+
+#[derive(Debug)]
+pub enum LoginOutcome {
+    /// Logged in: the session token to put in the cookie, and the session.
+    Ok {
+        token: String,
+        session: SessionInfo,
+    },
+    BadCredentials,
+    Locked {
+        until: DateTime<Utc>,
+    },
+    Disabled,
+}
+
+/// Who an API key belongs to.
+#[derive(Debug, Clone)]
+pub struct ApiKeyOwner {
+    pub key_id: i64,
+    pub institution: Institution,
+}
+
+fn sha256_hex(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+fn ts(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+fn parse_ts(s: &str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| StoreError::Corrupt(format!("timestamp {s:?}")))
+}
+
+pub fn validate_password(password: &str) -> Result<(), InvalidValue> {
+    let n = password.chars().count();
+    let has_letter = password.chars().any(|c| c.is_alphabetic());
+    let has_digit = password.chars().any(|c| c.is_ascii_digit());
+    if n < 8 || n > 128 || !has_letter || !has_digit {
+        return Err(InvalidValue::new(
+            "password",
+            "weak",
+            "密码至少 8 位，且须同时包含字母和数字",
+            "a password needs at least 8 characters, with letters and digits",
+        ));
+    }
+    Ok(())
+}
+
+fn hash_password(password: &str) -> Result<String, StoreError> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| StoreError::Config(format!("password hashing failed: {e}")))
+}
+
+fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+}
+
+const ACCOUNT_COLS: &str = "id, username, display_name, role, scope, person_id, disabled";
+
+fn account_from_row(r: &AnyRow) -> Result<Account, StoreError> {
+    let role: String = r.try_get(3)?;
+    let scope: String = r.try_get(4)?;
+    Ok(Account {
+        id: r.try_get(0)?,
+        username: r.try_get(1)?,
+        display_name: r.try_get(2)?,
+        role: parse_stored("role", &role)?,
+        scope: Scope::parse_list(&scope).map_err(|_| StoreError::Corrupt(format!("scope {scope:?}")))?,
+        person_id: r.try_get(5)?,
+        disabled: r.try_get::<i64, _>(6)? != 0,
+    })
+}
+
+impl Store {
+    pub async fn create_account(&self, wtx: &mut WriteTx, new: &NewAccount) -> Result<Account, StoreError> {
+        let username = new.username.trim();
+        if username.is_empty()
+            || username.len() > 64
+            || !username.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        {
+            return Err(InvalidValue::new(
+                "username",
+                "format",
+                "用户名须为 1–64 位字母、数字或 . _ -",
+                "a username has 1-64 letters, digits or . _ -",
+            )
+            .into());
+        }
+        validate_password(&new.password)?;
+        if new.role == Role::Institution {
+            return Err(InvalidValue::new(
+                "role",
+                "api_key_only",
+                "定点医疗机构通过 API 密钥接入，不设登录账号",
+                "designated institutions use API keys, not log-in accounts",
+            )
+            .into());
+        }
+        if new.role == Role::Insured && new.person_id.is_none() {
+            return Err(InvalidValue::new(
+                "person_id",
+                "required",
+                "参保人账号须关联参保人",
+                "an insured person's account needs their registry record",
+            )
+            .into());
+        }
+        let hash = hash_password(&new.password)?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO accounts (username, display_name, role, password_hash, scope, person_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(username.to_string())
+        .bind(new.display_name.trim().to_string())
+        .bind(new.role.code())
+        .bind(hash)
+        .bind(new.scope.to_list())
+        .bind(new.person_id)
+        .bind(wtx.at().to_string())
+        .fetch_one(&mut *wtx.tx)
+        .await
+        .map_err(|e| StoreError::on_unique(e, "username"))?;
+        let row = sqlx::query(&format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE id = $1"))
+            .bind(id)
+            .fetch_one(&mut *wtx.tx)
+            .await?;
+        let account = account_from_row(&row)?;
+        wtx.record::<Account, Account>("account.create", "account", &id.to_string(), None, Some(&account)).await?;
+        Ok(account)
+    }
+
+    pub async fn account(&self, id: i64) -> Result<Account, StoreError> {
+        let row = sqlx::query(&format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound("account"))?;
+        account_from_row(&row)
+    }
+
+    pub async fn list_accounts(&self) -> Result<Vec<Account>, StoreError> {
+        let rows =
+            sqlx::query(&format!("SELECT {ACCOUNT_COLS} FROM accounts ORDER BY id")).fetch_all(&self.pool).await?;
+        rows.iter().map(account_from_row).collect()
+    }
+
+    /// Checks a password; on success opens a session. Five failures in a row lock the
+    /// account for fifteen minutes.
+    pub async fn login(&self, username: &str, password: &str, now: DateTime<Utc>) -> Result<LoginOutcome, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {ACCOUNT_COLS}, password_hash, failed_logins, locked_until FROM accounts WHERE username = $1"
+        ))
+        .bind(username.trim().to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            // Spend the same effort as a real check, so timing does not reveal usernames.
+            verify_password(
+                password,
+                "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$5N0yQ4n0cO3QhAPmQH5fHcFm7iW0F0uJmFsY4L7ZQvQ",
+            );
+            return Ok(LoginOutcome::BadCredentials);
+        };
+        let account = account_from_row(&row)?;
+        let hash: String = row.try_get(7)?;
+        let failed: i64 = row.try_get(8)?;
+        let locked_until: Option<String> = row.try_get(9)?;
+        if account.disabled {
+            return Ok(LoginOutcome::Disabled);
+        }
+        if let Some(until) = locked_until.as_deref().map(parse_ts).transpose()? {
+            if until > now {
+                return Ok(LoginOutcome::Locked { until });
+            }
+        }
+        if !verify_password(password, &hash) {
+            let failed = failed + 1;
+            if failed >= MAX_FAILED_LOGINS {
+                let until = now + Duration::minutes(LOCKOUT_MINUTES);
+                sqlx::query("UPDATE accounts SET failed_logins = 0, locked_until = $1 WHERE id = $2")
+                    .bind(ts(until))
+                    .bind(account.id)
+                    .execute(&self.pool)
+                    .await?;
+                return Ok(LoginOutcome::Locked { until });
+            }
+            sqlx::query("UPDATE accounts SET failed_logins = $1 WHERE id = $2")
+                .bind(failed)
+                .bind(account.id)
+                .execute(&self.pool)
+                .await?;
+            return Ok(LoginOutcome::BadCredentials);
+        }
+        let token = random_token();
+        let csrf_token = random_token();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE accounts SET failed_logins = 0, locked_until = NULL WHERE id = $1")
+            .bind(account.id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, account_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(sha256_hex(&token))
+        .bind(account.id)
+        .bind(csrf_token.clone())
+        .bind(ts(now))
+        .bind(ts(now + Duration::hours(SESSION_HOURS)))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(LoginOutcome::Ok { token, session: SessionInfo { account, csrf_token } })
+    }
+
+    /// The live session for a cookie token, if any.
+    pub async fn session(&self, token: &str, now: DateTime<Utc>) -> Result<Option<SessionInfo>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {}, s.csrf_token, s.expires_at FROM sessions s JOIN accounts a ON a.id = s.account_id \
+             WHERE s.token_hash = $1",
+            ACCOUNT_COLS.split(", ").map(|c| format!("a.{c}")).collect::<Vec<_>>().join(", ")
+        ))
+        .bind(sha256_hex(token))
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let account = account_from_row(&row)?;
+        let expires: String = row.try_get(8)?;
+        if parse_ts(&expires)? <= now || account.disabled {
+            return Ok(None);
+        }
+        Ok(Some(SessionInfo { account, csrf_token: row.try_get(7)? }))
+    }
+
+    pub async fn logout(&self, token: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(sha256_hex(token)).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Issues an API key to an institution; returns the key, shown once and never stored.
+    pub async fn issue_api_key(
+        &self,
+        wtx: &mut WriteTx,
+        institution_id: i64,
+        label: &str,
+    ) -> Result<String, StoreError> {
+        let key = format!("yb_{}", random_token());
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO api_keys (institution_id, key_hash, label, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(institution_id)
+        .bind(sha256_hex(&key))
+        .bind(label.to_string())
+        .bind(wtx.at().to_string())
+        .fetch_one(&mut *wtx.tx)
+        .await?;
+        let after = serde_json::json!({ "institution_id": institution_id, "label": label });
+        wtx.record::<(), _>("api_key.issue", "api_key", &id.to_string(), None, Some(&after)).await?;
+        Ok(key)
+    }
+
+    /// Issues a key with a known value (demo seed and tests, so that documentation can name it).
+    pub async fn issue_known_api_key(
+        &self,
+        wtx: &mut WriteTx,
+        institution_id: i64,
+        label: &str,
+        key: &str,
+    ) -> Result<(), StoreError> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO api_keys (institution_id, key_hash, label, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(institution_id)
+        .bind(sha256_hex(key))
+        .bind(label.to_string())
+        .bind(wtx.at().to_string())
+        .fetch_one(&mut *wtx.tx)
+        .await
+        .map_err(|e| StoreError::on_unique(e, "api_key"))?;
+        let after = serde_json::json!({ "institution_id": institution_id, "label": label });
+        wtx.record::<(), _>("api_key.issue", "api_key", &id.to_string(), None, Some(&after)).await?;
+        Ok(())
+    }
+
+    pub async fn api_key_owner(&self, key: &str) -> Result<Option<ApiKeyOwner>, StoreError> {
+        let row = sqlx::query("SELECT id, institution_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL")
+            .bind(sha256_hex(key))
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let institution = self.institution(row.try_get(1)?).await?;
+        Ok(Some(ApiKeyOwner { key_id: row.try_get(0)?, institution }))
+    }
+}

@@ -1,0 +1,210 @@
+//! Audited writes. A [`WriteTx`] locks the head of the audit chain first (which also takes
+//! SQLite's write lock before anything is read, so concurrent writers queue instead of
+//! failing), then each change records an entry linked to the one before, and `commit`
+//! moves the head. The change and its audit entries commit together or not at all.
+
+use serde::Serialize;
+use sqlx::{Any, Row, Transaction};
+use yibao_core::audit::{entry_hash, AuditEntry, ChainBreak, ChainVerifier};
+
+use crate::{now_text, Store, StoreError};
+
+/// Who is acting, for the audit log: `account:12 (clerk01)`, `institution:H62030200001`,
+/// `system:seed-demo`; and the request that carried it.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub label: String,
+    pub request_id: String,
+}
+
+impl Actor {
+    pub fn system(what: &str) -> Actor {
+        Actor { label: format!("system:{what}"), request_id: String::new() }
+    }
+}
+
+pub struct WriteTx {
+    pub(crate) tx: Transaction<'static, Any>,
+    actor: Actor,
+    last_seq: i64,
+    last_hash: String,
+    at: String,
+}
+
+impl WriteTx {
+    /// Appends an audit entry for a change. `before`/`after` are serialised to JSON
+    /// (`None` for creation or deletion).
+    pub async fn record<B: Serialize, A: Serialize>(
+        &mut self,
+        action: &str,
+        entity: &str,
+        entity_id: &str,
+        before: Option<&B>,
+        after: Option<&A>,
+    ) -> Result<(), StoreError> {
+        let to_text = |v: Option<String>| v.unwrap_or_default();
+        let before = to_text(before.map(|b| serde_json::to_string(b)).transpose().map_err(json_err)?);
+        let after = to_text(after.map(|a| serde_json::to_string(a)).transpose().map_err(json_err)?);
+        let seq = self.last_seq + 1;
+        let hash = entry_hash(
+            &self.last_hash,
+            seq,
+            &self.at,
+            &self.actor.label,
+            action,
+            entity,
+            entity_id,
+            &before,
+            &after,
+            &self.actor.request_id,
+        );
+        sqlx::query(
+            "INSERT INTO audit_log (seq, at, actor, action, entity, entity_id, before_data, after_data, \
+             request_id, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(seq)
+        .bind(&self.at)
+        .bind(&self.actor.label)
+        .bind(action)
+        .bind(entity)
+        .bind(entity_id)
+        .bind(&before)
+        .bind(&after)
+        .bind(&self.actor.request_id)
+        .bind(&self.last_hash)
+        .bind(&hash)
+        .execute(&mut *self.tx)
+        .await?;
+        self.last_seq = seq;
+        self.last_hash = hash;
+        Ok(())
+    }
+
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    /// The transaction's instant (the same for the change and its audit entries).
+    pub fn at(&self) -> &str {
+        &self.at
+    }
+
+    pub async fn commit(mut self) -> Result<(), StoreError> {
+        sqlx::query("UPDATE audit_head SET last_seq = $1, last_hash = $2 WHERE id = 1")
+            .bind(self.last_seq)
+            .bind(&self.last_hash)
+            .execute(&mut *self.tx)
+            .await?;
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn json_err(e: serde_json::Error) -> StoreError {
+    StoreError::Corrupt(format!("cannot serialise audit data: {e}"))
+}
+
+/// The result of `yibao audit verify`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditVerification {
+    pub entries: i64,
+    pub first_break: Option<ChainBreak>,
+}
+
+impl Store {
+    /// Begins an audited write transaction on behalf of `actor`.
+    pub async fn begin_write(&self, actor: &Actor) -> Result<WriteTx, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // A no-op update: takes the write lock (SQLite) / row lock (PostgreSQL) on the head.
+        let row = sqlx::query("UPDATE audit_head SET last_seq = last_seq WHERE id = 1 RETURNING last_seq, last_hash")
+            .fetch_one(&mut *tx)
+            .await?;
+        Ok(WriteTx { tx, actor: actor.clone(), last_seq: row.try_get(0)?, last_hash: row.try_get(1)?, at: now_text() })
+    }
+
+    /// Walks the whole audit log in order and reports the first tampered, missing or
+    /// mislinked entry.
+    pub async fn verify_audit_log(&self) -> Result<AuditVerification, StoreError> {
+        let head_seq: i64 =
+            sqlx::query_scalar("SELECT last_seq FROM audit_head WHERE id = 1").fetch_one(&self.pool).await?;
+        let mut verifier = ChainVerifier::default();
+        let mut after = 0i64;
+        let mut entries = 0i64;
+        loop {
+            let batch = self.audit_entries_after(after, 5_000).await?;
+            let Some(last) = batch.last() else { break };
+            after = last.seq;
+            for entry in &batch {
+                if let Err(first_break) = verifier.check(entry) {
+                    return Ok(AuditVerification { entries, first_break: Some(first_break) });
+                }
+                entries += 1;
+            }
+        }
+        let first_break = verifier.finish(head_seq).err();
+        Ok(AuditVerification { entries, first_break })
+    }
+
+    /// Audit entries with `seq > after`, oldest first.
+    pub async fn audit_entries_after(&self, after: i64, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, at, actor, action, entity, entity_id, before_data, after_data, request_id, prev_hash, hash \
+             FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(audit_from_row).collect()
+    }
+
+    /// The newest audit entries, optionally for one entity, newest first.
+    pub async fn recent_audit_entries(
+        &self,
+        entity: Option<(&str, &str)>,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let cols = "seq, at, actor, action, entity, entity_id, before_data, after_data, request_id, prev_hash, hash";
+        let rows = match entity {
+            Some((entity, id)) => {
+                sqlx::query(&format!(
+                    "SELECT {cols} FROM audit_log WHERE entity = $1 AND entity_id = $2 ORDER BY seq DESC LIMIT $3"
+                ))
+                .bind(entity)
+                .bind(id)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?
+            }
+            None => {
+                sqlx::query(&format!("SELECT {cols} FROM audit_log ORDER BY seq DESC LIMIT $1"))
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+        };
+        rows.iter().map(audit_from_row).collect()
+    }
+
+    /// For tests of tamper detection only: runs raw SQL against the database.
+    #[doc(hidden)]
+    pub async fn execute_raw(&self, sql: &str) -> Result<u64, StoreError> {
+        Ok(sqlx::query(sql).execute(&self.pool).await?.rows_affected())
+    }
+}
+
+fn audit_from_row(r: &sqlx::any::AnyRow) -> Result<AuditEntry, StoreError> {
+    Ok(AuditEntry {
+        seq: r.try_get(0)?,
+        at: r.try_get(1)?,
+        actor: r.try_get(2)?,
+        action: r.try_get(3)?,
+        entity: r.try_get(4)?,
+        entity_id: r.try_get(5)?,
+        before: r.try_get(6)?,
+        after: r.try_get(7)?,
+        request_id: r.try_get(8)?,
+        prev_hash: r.try_get(9)?,
+        hash: r.try_get(10)?,
+    })
+}

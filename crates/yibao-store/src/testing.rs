@@ -1,0 +1,91 @@
+//! Isolated databases for tests: a fresh SQLite file, or a fresh schema in the PostgreSQL
+//! at `YIBAO_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/test`).
+//! Where no PostgreSQL answers, [`TestDb::postgres`] returns `None` and says the tests are
+//! skipped — unless `YIBAO_REQUIRE_POSTGRES=1` (as in CI), when it fails instead.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use rand::Rng;
+
+use crate::{Store, StoreConfig};
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// A migrated, empty database that belongs to one test.
+pub struct TestDb {
+    pub store: Store,
+    pub config: StoreConfig,
+    pub label: &'static str,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    File(std::path::PathBuf),
+    Schema { url: String, schema: String },
+}
+
+fn unique_name() -> String {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("yt_{}_{}_{:06x}", std::process::id(), n, rand::thread_rng().gen::<u32>() & 0xff_ffff)
+}
+
+impl TestDb {
+    pub async fn sqlite() -> TestDb {
+        let path = std::env::temp_dir().join(format!("{}.db", unique_name()));
+        let config = StoreConfig::new(format!("sqlite://{}", path.display()));
+        let store = Store::connect(&config).await.unwrap_or_else(|e| panic!("cannot open test SQLite: {e}"));
+        store.migrate().await.unwrap_or_else(|e| panic!("cannot migrate test SQLite: {e}"));
+        TestDb { store, config, label: "sqlite", cleanup: Cleanup::File(path) }
+    }
+
+    pub async fn postgres() -> Option<TestDb> {
+        let url = std::env::var("YIBAO_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_string());
+        let required = std::env::var("YIBAO_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
+        let admin = match Store::connect(&StoreConfig { max_connections: 1, ..StoreConfig::new(url.clone()) }).await {
+            Ok(s) => s,
+            Err(e) => {
+                if required {
+                    panic!("PostgreSQL at {url} is required (YIBAO_REQUIRE_POSTGRES=1) but unreachable: {e}");
+                }
+                eprintln!("SKIPPED: PostgreSQL tests — no server reachable at {url} ({e})");
+                return None;
+            }
+        };
+        let schema = unique_name();
+        if let Err(e) = admin.execute_raw(&format!("CREATE SCHEMA \"{schema}\"")).await {
+            panic!("cannot create test schema: {e}");
+        }
+        admin.close().await;
+        let config = StoreConfig { schema: Some(schema.clone()), ..StoreConfig::new(url.clone()) };
+        let store = Store::connect(&config).await.unwrap_or_else(|e| panic!("cannot connect to test schema: {e}"));
+        store.migrate().await.unwrap_or_else(|e| panic!("cannot migrate test PostgreSQL: {e}"));
+        Some(TestDb { store, config, label: "postgres", cleanup: Cleanup::Schema { url, schema } })
+    }
+
+    /// Both backends (PostgreSQL only where reachable).
+    pub async fn all() -> Vec<TestDb> {
+        let mut dbs = vec![TestDb::sqlite().await];
+        dbs.extend(TestDb::postgres().await);
+        dbs
+    }
+
+    /// Removes the database. Call at the end of a test.
+    pub async fn cleanup(self) {
+        self.store.close().await;
+        match self.cleanup {
+            Cleanup::File(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
+            Cleanup::Schema { url, schema } => {
+                if let Ok(admin) = Store::connect(&StoreConfig { max_connections: 1, ..StoreConfig::new(url) }).await {
+                    let _ = admin.execute_raw(&format!("DROP SCHEMA \"{schema}\" CASCADE")).await;
+                    admin.close().await;
+                }
+            }
+        }
+    }
+}

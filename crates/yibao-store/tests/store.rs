@@ -1,0 +1,264 @@
+//! The storage suite, run against SQLite and (where reachable) PostgreSQL.
+
+use chrono::{NaiveDate, Utc};
+use yibao_core::registry::{Enrolment, HospitalGrade, InstitutionTier, PersonCategory, PersonStatus};
+use yibao_core::{AdminCode, CreditCode, ResidentId, Role, Scope};
+use yibao_store::testing::TestDb;
+use yibao_store::{
+    Actor, EmployerInput, InstitutionInput, LoginOutcome, NewAccount, PersonInput, PersonQuery, Store, StoreError,
+};
+
+fn code(s: &str) -> AdminCode {
+    s.parse().unwrap()
+}
+
+fn person_input(region: &str, birth_day: u32, seq: u16, name: &str) -> PersonInput {
+    let birth = NaiveDate::from_ymd_opt(1980, 1, birth_day).unwrap();
+    PersonInput {
+        resident_id: ResidentId::from_parts(code(region), birth, seq).unwrap(),
+        name: name.parse().unwrap(),
+        enrolment: Enrolment::Resident,
+        category: PersonCategory::ResidentAdult,
+        insured_region: code(region),
+        hukou_region: code(region),
+        employer_id: None,
+        bank_name: None,
+        bank_card: None,
+        phone: Some("13812345678".parse().unwrap()),
+        status: PersonStatus::Active,
+        status_from: NaiveDate::from_ymd_opt(2020, 1, 1).unwrap(),
+    }
+}
+
+async fn add_person(store: &Store, input: &PersonInput) -> yibao_store::Person {
+    let mut w = store.begin_write(&Actor::system("test")).await.unwrap();
+    let p = store.create_person(&mut w, input).await.unwrap();
+    w.commit().await.unwrap();
+    p
+}
+
+#[tokio::test]
+async fn persons_have_history_and_optimistic_concurrency() {
+    for db in TestDb::all().await {
+        let s = &db.store;
+        let p = add_person(s, &person_input("620302", 5, 11, "张三丰")).await;
+        assert_eq!(p.pooling_region, code("620300"), "{}", db.label);
+        assert_eq!(p.birth_date, NaiveDate::from_ymd_opt(1980, 1, 5).unwrap());
+
+        let mut changed = person_input("620302", 5, 11, "张三丰");
+        changed.phone = Some("13900000000".parse().unwrap());
+        let mut w = s.begin_write(&Actor::system("test")).await.unwrap();
+        let p2 = s.update_person(&mut w, p.id, 1, &changed).await.unwrap();
+        w.commit().await.unwrap();
+        assert_eq!(p2.version, 2);
+
+        // A stale edit (still at version 1) is refused, and nothing changes.
+        let mut w = s.begin_write(&Actor::system("test")).await.unwrap();
+        let stale = s.update_person(&mut w, p.id, 1, &person_input("620302", 5, 11, "张三")).await;
+        assert!(matches!(stale, Err(StoreError::Stale("person"))), "{}: {stale:?}", db.label);
+        drop(w);
+        assert_eq!(s.person(p.id).await.unwrap().name.as_str(), "张三丰");
+
+        let versions = s.record_versions("person", p.id).await.unwrap();
+        assert_eq!(versions.iter().map(|v| v.version).collect::<Vec<_>>(), vec![2, 1], "{}", db.label);
+        assert_eq!(versions[1].data["phone"], "13812345678");
+        assert_eq!(versions[0].data["phone"], "13900000000");
+
+        // The same resident ID cannot be registered twice.
+        let mut w = s.begin_write(&Actor::system("test")).await.unwrap();
+        let dup = s.create_person(&mut w, &person_input("620302", 5, 11, "别人")).await;
+        assert!(matches!(dup, Err(StoreError::Duplicate { what: "resident_id" })), "{}: {dup:?}", db.label);
+        drop(w);
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn search_by_name_id_region_and_scope_with_paging() {
+    for db in TestDb::all().await {
+        let s = &db.store;
+        for i in 0..7u16 {
+            add_person(s, &person_input("620302", 1 + u32::from(i), 2 * i + 1, &format!("张{i}"))).await;
+        }
+        add_person(s, &person_input("620102", 20, 3, "张兰州")).await;
+        add_person(s, &person_input("620302", 21, 5, "李四")).await;
+
+        let jinchang = Scope::new(vec![code("620300")]);
+        let q = |text: Option<&str>, after: Option<String>| PersonQuery {
+            text: text.map(String::from),
+            scope: Some(jinchang.clone()),
+            after,
+            limit: 3,
+            ..Default::default()
+        };
+        // Name prefix, in scope only (张兰州 is in Lanzhou), three pages of 3 + 3 + 1.
+        let mut names = Vec::new();
+        let mut after = None;
+        loop {
+            let page = s.search_persons(&q(Some("张"), after)).await.unwrap();
+            names.extend(page.items.iter().map(|p| p.name.to_string()));
+            match page.next {
+                Some(n) => after = Some(n),
+                None => break,
+            }
+        }
+        assert_eq!(names, ["张0", "张1", "张2", "张3", "张4", "张5", "张6"], "{}", db.label);
+
+        // By resident ID prefix.
+        let page = s.search_persons(&q(Some("620302198001"), None)).await.unwrap();
+        assert_eq!(page.items.len(), 3);
+        assert!(page.next.is_some());
+
+        // An account scoped elsewhere sees nothing of Jinchang.
+        let beijing = PersonQuery { scope: Some(Scope::new(vec![code("110000")])), limit: 50, ..Default::default() };
+        assert!(s.search_persons(&beijing).await.unwrap().items.is_empty(), "{}", db.label);
+        let none = PersonQuery { scope: Some(Scope::default()), limit: 50, ..Default::default() };
+        assert!(s.search_persons(&none).await.unwrap().items.is_empty());
+        // Region filter.
+        let lz = PersonQuery { region: Some(code("620100")), limit: 50, ..Default::default() };
+        assert_eq!(s.search_persons(&lz).await.unwrap().items.len(), 1);
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn employers_and_institutions_validate_and_keep_versions() {
+    for db in TestDb::all().await {
+        let s = &db.store;
+        let mut w = s.begin_write(&Actor::system("test")).await.unwrap();
+        let emp = s
+            .create_employer(
+                &mut w,
+                &EmployerInput {
+                    credit_code: CreditCode::complete("91620300MA7ABCDE1").unwrap(),
+                    name: "金川集团".into(),
+                    region: code("620302"),
+                    contact_name: Some("王五".into()),
+                    contact_phone: None,
+                },
+            )
+            .await
+            .unwrap();
+        let mut inst = InstitutionInput {
+            code: "H62030200001".into(),
+            name: "金昌市中心医院".into(),
+            region: code("620302"),
+            tier: InstitutionTier::City,
+            grade: HospitalGrade::Level3,
+            designated_from: NaiveDate::from_ymd_opt(2015, 1, 1),
+            designated_to: None,
+            may_issue_referrals: true,
+            direct_settlement: true,
+        };
+        let i = s.create_institution(&mut w, &inst).await.unwrap();
+        w.commit().await.unwrap();
+        assert!(i.designated_on(NaiveDate::from_ymd_opt(2026, 1, 1).unwrap()));
+        assert!(!i.designated_on(NaiveDate::from_ymd_opt(2014, 12, 31).unwrap()));
+
+        // A township health centre cannot be allowed to issue referrals.
+        inst.tier = InstitutionTier::Township;
+        let mut w = s.begin_write(&Actor::system("test")).await.unwrap();
+        let err = s.update_institution(&mut w, i.id, 1, &inst).await.unwrap_err();
+        assert!(matches!(&err, StoreError::Invalid(v) if v.code == "tier_too_low"), "{err:?}");
+        drop(w);
+        assert_eq!(s.list_employers(Some("金川"), None, 10).await.unwrap(), vec![emp]);
+        assert_eq!(s.list_institutions(Some("金昌"), Some(code("620300"))).await.unwrap().len(), 1);
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn login_lockout_sessions_and_api_keys() {
+    for db in TestDb::all().await {
+        let s = &db.store;
+        let mut w = s.begin_write(&Actor::system("test")).await.unwrap();
+        let acct = s
+            .create_account(
+                &mut w,
+                &NewAccount {
+                    username: "clerk".into(),
+                    display_name: "窗口".into(),
+                    role: Role::IntakeClerk,
+                    password: "Passw0rd!".into(),
+                    scope: Scope::new(vec![code("620300")]),
+                    person_id: None,
+                },
+            )
+            .await
+            .unwrap();
+        w.commit().await.unwrap();
+        let now = Utc::now();
+        let LoginOutcome::Ok { token, session } = s.login("clerk", "Passw0rd!", now).await.unwrap() else {
+            panic!("login failed")
+        };
+        assert_eq!(session.account, acct);
+        assert!(s.session(&token, now).await.unwrap().is_some());
+        assert!(s.session(&token, now + chrono::Duration::hours(9)).await.unwrap().is_none(), "expired");
+        s.logout(&token).await.unwrap();
+        assert!(s.session(&token, now).await.unwrap().is_none());
+
+        for _ in 0..4 {
+            assert!(matches!(s.login("clerk", "wrong", now).await.unwrap(), LoginOutcome::BadCredentials));
+        }
+        assert!(matches!(s.login("clerk", "wrong", now).await.unwrap(), LoginOutcome::Locked { .. }));
+        // Even the right password is refused while locked, and accepted after.
+        assert!(matches!(s.login("clerk", "Passw0rd!", now).await.unwrap(), LoginOutcome::Locked { .. }));
+        let later = now + chrono::Duration::minutes(16);
+        assert!(matches!(s.login("clerk", "Passw0rd!", later).await.unwrap(), LoginOutcome::Ok { .. }));
+        assert!(matches!(s.login("nobody", "Passw0rd!", now).await.unwrap(), LoginOutcome::BadCredentials));
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn audit_log_chains_every_change_and_verify_finds_tampering() {
+    for db in TestDb::all().await {
+        let s = &db.store;
+        for i in 0..4u16 {
+            add_person(s, &person_input("620302", 1 + u32::from(i), i, &format!("王{i}"))).await;
+        }
+        let ok = s.verify_audit_log().await.unwrap();
+        assert_eq!(ok.entries, 4, "{}", db.label);
+        assert_eq!(ok.first_break, None);
+
+        // Someone edits the third entry directly in the database.
+        s.execute_raw("UPDATE audit_log SET after_data = REPLACE(after_data, '王2', '王X') WHERE seq = 3")
+            .await
+            .unwrap();
+        let bad = s.verify_audit_log().await.unwrap();
+        assert_eq!(bad.first_break, Some(yibao_core::audit::ChainBreak::Tampered { seq: 3 }), "{}", db.label);
+
+        // Someone deletes the last entry.
+        s.execute_raw("UPDATE audit_log SET after_data = REPLACE(after_data, '王X', '王2') WHERE seq = 3")
+            .await
+            .unwrap();
+        s.execute_raw("DELETE FROM audit_log WHERE seq = 4").await.unwrap();
+        let cut = s.verify_audit_log().await.unwrap();
+        assert_eq!(
+            cut.first_break,
+            Some(yibao_core::audit::ChainBreak::Truncated { expected_last: 4, found_last: 3 }),
+            "{}",
+            db.label
+        );
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn concurrent_audited_writes_keep_one_unbroken_chain() {
+    for db in TestDb::all().await {
+        let mut tasks = Vec::new();
+        for i in 0..16u16 {
+            let s = db.store.clone();
+            tasks.push(tokio::spawn(async move {
+                add_person(&s, &person_input("620302", 1 + u32::from(i % 28), 100 + i, &format!("并发{i}"))).await;
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let v = db.store.verify_audit_log().await.unwrap();
+        assert_eq!((v.entries, v.first_break), (16, None), "{}", db.label);
+        db.cleanup().await;
+    }
+}
