@@ -69,21 +69,10 @@ impl Role {
         match self {
             IntakeClerk => matches!(
                 p,
-                ViewPersons
-                    | ViewPersonDetail
-                    | EditPersons
-                    | ViewEmployers
-                    | EditEmployers
-                    | ViewInstitutions
+                ViewPersons | ViewPersonDetail | EditPersons | ViewEmployers | EditEmployers | ViewInstitutions
             ),
-            Reviewer | SecondReviewer => matches!(
-                p,
-                ViewPersons | ViewPersonDetail | ViewEmployers | ViewInstitutions
-            ),
-            Auditor => matches!(
-                p,
-                ViewPersons | ViewPersonDetail | ViewEmployers | ViewInstitutions | ViewAuditLog
-            ),
+            Reviewer | SecondReviewer => matches!(p, ViewPersons | ViewPersonDetail | ViewEmployers | ViewInstitutions),
+            Auditor => matches!(p, ViewPersons | ViewPersonDetail | ViewEmployers | ViewInstitutions | ViewAuditLog),
             Finance => matches!(p, ViewPersons | ViewEmployers | ViewInstitutions),
             PolicyAdmin => matches!(p, ViewEmployers | ViewInstitutions | EditInstitutions),
             SysAdmin => matches!(p, ManageAccounts | ViewAuditLog | ViewInstitutions),
@@ -129,17 +118,9 @@ impl Role {
 impl FromStr for Role {
     type Err = InvalidValue;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.code() == s)
-            .ok_or_else(|| {
-                InvalidValue::new(
-                    "role",
-                    "unknown",
-                    format!("未知角色“{s}”"),
-                    format!("unknown role \"{s}\""),
-                )
-            })
+        Role::ALL.into_iter().find(|r| r.code() == s).ok_or_else(|| {
+            InvalidValue::new("role", "unknown", format!("未知角色“{s}”"), format!("unknown role \"{s}\""))
+        })
     }
 }
 
@@ -171,20 +152,13 @@ impl Scope {
 
     /// Parses `620300,620100`.
     pub fn parse_list(s: &str) -> Result<Scope, InvalidValue> {
-        let regions = s
-            .split([',', ' ', '，'])
-            .filter(|p| !p.is_empty())
-            .map(str::parse)
-            .collect::<Result<Vec<_>, _>>()?;
+        let regions =
+            s.split([',', ' ', '，']).filter(|p| !p.is_empty()).map(str::parse).collect::<Result<Vec<_>, _>>()?;
         Ok(Scope::new(regions))
     }
 
     pub fn to_list(&self) -> String {
-        self.0
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(",")
+        self.0.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
     }
 }
 
@@ -195,21 +169,9 @@ mod tests {
     #[test]
     fn only_clerks_edit_persons_and_only_admins_manage_accounts() {
         for role in Role::ALL {
-            assert_eq!(
-                role.can(Permission::EditPersons),
-                role == Role::IntakeClerk,
-                "{role}"
-            );
-            assert_eq!(
-                role.can(Permission::ManageAccounts),
-                role == Role::SysAdmin,
-                "{role}"
-            );
-            assert_eq!(
-                role.can(Permission::ViewOwnRecord),
-                role == Role::Insured,
-                "{role}"
-            );
+            assert_eq!(role.can(Permission::EditPersons), role == Role::IntakeClerk, "{role}");
+            assert_eq!(role.can(Permission::ManageAccounts), role == Role::SysAdmin, "{role}");
+            assert_eq!(role.can(Permission::ViewOwnRecord), role == Role::Insured, "{role}");
             // Nobody outside the agency's staff sees the registry.
             if !role.is_staff() {
                 assert!(!role.can(Permission::ViewPersons), "{role}");

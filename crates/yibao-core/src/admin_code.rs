@@ -10,8 +10,8 @@ use crate::error::InvalidValue;
 
 /// The two-digit province prefixes of GB/T 2260 (mainland provinces, Taiwan, Hong Kong, Macao).
 const PROVINCES: &[u32] = &[
-    11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52,
-    53, 54, 61, 62, 63, 64, 65, 71, 81, 82,
+    11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52, 53, 54, 61, 62, 63,
+    64, 65, 71, 81, 82,
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -58,9 +58,7 @@ impl AdminCode {
     pub fn contains(self, other: AdminCode) -> bool {
         match self.level() {
             AdminLevel::Province => self.province() == other.province(),
-            AdminLevel::Prefecture => {
-                self.prefecture() == other.prefecture() && other.level() != AdminLevel::Province
-            }
+            AdminLevel::Prefecture => self.prefecture() == other.prefecture() && other.level() != AdminLevel::Province,
             AdminLevel::County => self == other,
         }
     }
@@ -84,14 +82,9 @@ impl FromStr for AdminCode {
                 format!("administrative division code \"{s}\" is invalid: expected 6 digits, e.g. 620300 (Jinchang)"),
             ));
         }
-        let n: u32 = s.parse().map_err(|_| {
-            InvalidValue::new(
-                Self::FIELD,
-                "format",
-                "行政区划代码应为 6 位数字",
-                "expected 6 digits",
-            )
-        })?;
+        let n: u32 = s
+            .parse()
+            .map_err(|_| InvalidValue::new(Self::FIELD, "format", "行政区划代码应为 6 位数字", "expected 6 digits"))?;
         if !PROVINCES.contains(&(n / 10_000)) {
             return Err(InvalidValue::new(
                 Self::FIELD,

@@ -39,9 +39,7 @@ pub fn entry_hash(
     request_id: &str,
 ) -> String {
     let seq = seq.to_string();
-    let fields = [
-        prev_hash, &seq, at, actor, action, entity, entity_id, before, after, request_id,
-    ];
+    let fields = [prev_hash, &seq, at, actor, action, entity, entity_id, before, after, request_id];
     // INVARIANT: serialising an array of strings cannot fail.
     let encoded = serde_json::to_vec(&fields).unwrap_or_default();
     hex::encode(Sha256::digest(&encoded))
@@ -81,22 +79,13 @@ pub enum ChainBreak {
 impl std::fmt::Display for ChainBreak {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ChainBreak::Tampered { seq } => write!(
-                f,
-                "entry {seq} was altered (its hash does not match its content)"
-            ),
+            ChainBreak::Tampered { seq } => write!(f, "entry {seq} was altered (its hash does not match its content)"),
             ChainBreak::BrokenLink { seq } => {
                 write!(f, "entry {seq} does not link to the entry before it")
             }
             ChainBreak::Missing { seq } => write!(f, "entry {seq} is missing"),
-            ChainBreak::Truncated {
-                expected_last,
-                found_last,
-            } => {
-                write!(
-                    f,
-                    "the log ends at entry {found_last} but the head records entry {expected_last}"
-                )
+            ChainBreak::Truncated { expected_last, found_last } => {
+                write!(f, "the log ends at entry {found_last} but the head records entry {expected_last}")
             }
         }
     }
@@ -111,19 +100,14 @@ pub struct ChainVerifier {
 
 impl Default for ChainVerifier {
     fn default() -> Self {
-        Self {
-            expected_seq: 1,
-            prev_hash: GENESIS.to_string(),
-        }
+        Self { expected_seq: 1, prev_hash: GENESIS.to_string() }
     }
 }
 
 impl ChainVerifier {
     pub fn check(&mut self, entry: &AuditEntry) -> Result<(), ChainBreak> {
         if entry.seq != self.expected_seq {
-            return Err(ChainBreak::Missing {
-                seq: self.expected_seq,
-            });
+            return Err(ChainBreak::Missing { seq: self.expected_seq });
         }
         if entry.computed_hash() != entry.hash {
             return Err(ChainBreak::Tampered { seq: entry.seq });
@@ -140,10 +124,7 @@ impl ChainVerifier {
     pub fn finish(self, head_seq: i64) -> Result<i64, ChainBreak> {
         let found_last = self.expected_seq - 1;
         if found_last != head_seq {
-            return Err(ChainBreak::Truncated {
-                expected_last: head_seq,
-                found_last,
-            });
+            return Err(ChainBreak::Truncated { expected_last: head_seq, found_last });
         }
         Ok(found_last)
     }
@@ -207,12 +188,6 @@ mod tests {
 
         let mut c = chain(5);
         c.pop();
-        assert_eq!(
-            verify(&c, 5),
-            Err(ChainBreak::Truncated {
-                expected_last: 5,
-                found_last: 4
-            })
-        );
+        assert_eq!(verify(&c, 5), Err(ChainBreak::Truncated { expected_last: 5, found_last: 4 }));
     }
 }

@@ -44,12 +44,7 @@ impl BankCardNumber {
                 return Ok(card);
             }
         }
-        Err(InvalidValue::new(
-            Self::FIELD,
-            "format",
-            "银行卡号无效",
-            "invalid bank card number",
-        ))
+        Err(InvalidValue::new(Self::FIELD, "format", "银行卡号无效", "invalid bank card number"))
     }
 
     pub fn as_str(&self) -> &str {
@@ -66,10 +61,7 @@ impl FromStr for BankCardNumber {
     type Err = InvalidValue;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let digits: String = s
-            .chars()
-            .filter(|c| !c.is_whitespace() && *c != '-')
-            .collect();
+        let digits: String = s.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
         if !(12..=19).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return Err(InvalidValue::new(
                 Self::FIELD,
@@ -130,13 +122,7 @@ mod tests {
                 (got, want) => panic!("{input}: got {got:?}, want {want:?}"),
             }
         }
-        assert_eq!(
-            "4111111111111111"
-                .parse::<BankCardNumber>()
-                .unwrap()
-                .masked(),
-            "****1111"
-        );
+        assert_eq!("4111111111111111".parse::<BankCardNumber>().unwrap().masked(), "****1111");
     }
 
     proptest! {

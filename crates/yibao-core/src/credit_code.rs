@@ -9,9 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::InvalidValue;
 
 const ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-const WEIGHTS: [u32; 17] = [
-    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
-];
+const WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -36,17 +34,9 @@ impl CreditCode {
 
     /// Completes 17 characters with their check character (demo seed and tests).
     pub fn complete(first17: &str) -> Result<Self, InvalidValue> {
-        let check = (first17.len() == 17)
-            .then(|| check_char(first17.as_bytes()))
-            .flatten()
-            .ok_or_else(|| {
-                InvalidValue::new(
-                    Self::FIELD,
-                    "format",
-                    "统一社会信用代码前 17 位无效",
-                    "invalid first 17 characters",
-                )
-            })?;
+        let check = (first17.len() == 17).then(|| check_char(first17.as_bytes())).flatten().ok_or_else(|| {
+            InvalidValue::new(Self::FIELD, "format", "统一社会信用代码前 17 位无效", "invalid first 17 characters")
+        })?;
         format!("{first17}{}", check as char).parse()
     }
 

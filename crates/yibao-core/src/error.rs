@@ -14,17 +14,8 @@ pub struct InvalidValue {
 }
 
 impl InvalidValue {
-    pub fn new(
-        field: &'static str,
-        code: &'static str,
-        zh: impl Into<String>,
-        en: impl Into<String>,
-    ) -> Self {
-        Self {
-            field,
-            code,
-            message: Text::new(zh, en),
-        }
+    pub fn new(field: &'static str, code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> Self {
+        Self { field, code, message: Text::new(zh, en) }
     }
 
     pub fn message(&self, lang: Lang) -> &str {

@@ -33,10 +33,7 @@ impl Lang {
 
     /// Picks a language from an HTTP `Accept-Language` header: the first tag we speak.
     pub fn from_accept_language(header: &str) -> Option<Lang> {
-        header
-            .split(',')
-            .filter_map(|part| Lang::parse(part.split(';').next().unwrap_or("")))
-            .next()
+        header.split(',').filter_map(|part| Lang::parse(part.split(';').next().unwrap_or(""))).next()
     }
 }
 
@@ -49,10 +46,7 @@ pub struct Text {
 
 impl Text {
     pub fn new(zh: impl Into<String>, en: impl Into<String>) -> Self {
-        Self {
-            zh: zh.into(),
-            en: en.into(),
-        }
+        Self { zh: zh.into(), en: en.into() }
     }
 
     pub fn get(&self, lang: Lang) -> &str {
@@ -69,10 +63,7 @@ mod tests {
 
     #[test]
     fn accept_language_picks_first_known_tag() {
-        assert_eq!(
-            Lang::from_accept_language("en-US,en;q=0.9,zh;q=0.8"),
-            Some(Lang::En)
-        );
+        assert_eq!(Lang::from_accept_language("en-US,en;q=0.9,zh;q=0.8"), Some(Lang::En));
         assert_eq!(Lang::from_accept_language("zh-CN,zh;q=0.9"), Some(Lang::Zh));
         assert_eq!(Lang::from_accept_language("fr-FR,de;q=0.5"), None);
         assert_eq!(Lang::from_accept_language("fr, en;q=0.1"), Some(Lang::En));

@@ -49,16 +49,8 @@ impl TryFrom<i32> for InsuranceYear {
             Err(InvalidValue::new(
                 "insurance_year",
                 "range",
-                format!(
-                    "医保年度 {y} 无效：应在 {} 至 {} 之间",
-                    Self::FIRST,
-                    Self::LAST
-                ),
-                format!(
-                    "insurance year {y} is invalid: expected {} to {}",
-                    Self::FIRST,
-                    Self::LAST
-                ),
+                format!("医保年度 {y} 无效：应在 {} 至 {} 之间", Self::FIRST, Self::LAST),
+                format!("insurance year {y} is invalid: expected {} to {}", Self::FIRST, Self::LAST),
             ))
         }
     }

@@ -85,10 +85,7 @@ impl FromStr for Fen {
         } else {
             false
         };
-        s = s
-            .trim_start_matches(['¥', '￥'])
-            .trim_end_matches('元')
-            .trim();
+        s = s.trim_start_matches(['¥', '￥']).trim_end_matches('元').trim();
         let (int_part, frac_part) = match s.split_once('.') {
             Some((i, f)) => (i, f),
             None => (s, ""),
@@ -96,9 +93,7 @@ impl FromStr for Fen {
         // Thousands separators must group exactly by three.
         let groups: Vec<&str> = int_part.split(',').collect();
         let grouping_ok = groups.len() == 1
-            || (!groups[0].is_empty()
-                && groups[0].len() <= 3
-                && groups[1..].iter().all(|g| g.len() == 3));
+            || (!groups[0].is_empty() && groups[0].len() <= 3 && groups[1..].iter().all(|g| g.len() == 3));
         let digits: String = groups.concat();
         if digits.is_empty()
             || !grouping_ok
@@ -110,13 +105,8 @@ impl FromStr for Fen {
             return Err(Self::invalid(input));
         }
         let yuan: i64 = digits.parse().map_err(|_| Self::invalid(input))?;
-        let frac: i64 = format!("{frac_part:0<2}")
-            .parse()
-            .map_err(|_| Self::invalid(input))?;
-        let fen = yuan
-            .checked_mul(100)
-            .and_then(|y| y.checked_add(frac))
-            .ok_or_else(|| Self::invalid(input))?;
+        let frac: i64 = format!("{frac_part:0<2}").parse().map_err(|_| Self::invalid(input))?;
+        let fen = yuan.checked_mul(100).and_then(|y| y.checked_add(frac)).ok_or_else(|| Self::invalid(input))?;
         Ok(Fen(if negative { -fen } else { fen }))
     }
 }
@@ -158,20 +148,14 @@ impl<'de> Deserialize<'de> for Fen {
                 v.parse().map_err(|e: InvalidValue| E::custom(e))
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Fen, E> {
-                v.checked_mul(100)
-                    .map(Fen)
-                    .ok_or_else(|| E::custom("amount out of range"))
+                v.checked_mul(100).map(Fen).ok_or_else(|| E::custom("amount out of range"))
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Fen, E> {
-                i64::try_from(v)
-                    .map_err(|_| E::custom("amount out of range"))
-                    .and_then(|v| self.visit_i64(v))
+                i64::try_from(v).map_err(|_| E::custom("amount out of range")).and_then(|v| self.visit_i64(v))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Fen, E> {
                 // The shortest round-trip text of the number, then exact decimal parsing.
-                format!("{v}")
-                    .parse()
-                    .map_err(|e: InvalidValue| E::custom(e))
+                format!("{v}").parse().map_err(|e: InvalidValue| E::custom(e))
             }
         }
         d.deserialize_any(V)
@@ -218,17 +202,10 @@ mod tests {
 
     #[test]
     fn json_numbers_are_read_exactly() {
-        let v: Vec<Fen> =
-            serde_json::from_str(r#"[12.34, 0.1, 0.29, 1000, "5.5", 1234567.89]"#).unwrap();
-        assert_eq!(
-            v.iter().map(|f| f.fen()).collect::<Vec<_>>(),
-            vec![1234, 10, 29, 100_000, 550, 123_456_789]
-        );
+        let v: Vec<Fen> = serde_json::from_str(r#"[12.34, 0.1, 0.29, 1000, "5.5", 1234567.89]"#).unwrap();
+        assert_eq!(v.iter().map(|f| f.fen()).collect::<Vec<_>>(), vec![1234, 10, 29, 100_000, 550, 123_456_789]);
         assert!(serde_json::from_str::<Fen>("0.123").is_err());
-        assert_eq!(
-            serde_json::to_string(&Fen::from_fen(1234)).unwrap(),
-            "\"12.34\""
-        );
+        assert_eq!(serde_json::to_string(&Fen::from_fen(1234)).unwrap(), "\"12.34\"");
     }
 
     proptest! {

@@ -40,10 +40,7 @@ impl FromStr for PersonName {
                 "name",
                 "format",
                 format!("姓名不能为空，且不超过 {} 个字", Self::MAX_CHARS),
-                format!(
-                    "a name must not be empty and has at most {} characters",
-                    Self::MAX_CHARS
-                ),
+                format!("a name must not be empty and has at most {} characters", Self::MAX_CHARS),
             ));
         }
         Ok(PersonName(s.to_string()))

@@ -107,20 +107,10 @@ mod tests {
             ("0935-82212", None),
         ];
         for (input, want) in rows {
-            assert_eq!(
-                input.parse::<PhoneNumber>().ok().map(|p| p.0),
-                want.map(String::from),
-                "{input}"
-            );
+            assert_eq!(input.parse::<PhoneNumber>().ok().map(|p| p.0), want.map(String::from), "{input}");
         }
-        assert_eq!(
-            "13812345678".parse::<PhoneNumber>().unwrap().masked(),
-            "138****5678"
-        );
-        assert_eq!(
-            "0935-8221234".parse::<PhoneNumber>().unwrap().masked(),
-            "0935-****1234"
-        );
+        assert_eq!("13812345678".parse::<PhoneNumber>().unwrap().masked(), "138****5678");
+        assert_eq!("0935-8221234".parse::<PhoneNumber>().unwrap().masked(), "0935-****1234");
     }
 
     proptest! {

@@ -134,9 +134,7 @@ impl PersonCategory {
     pub fn fits(self, scheme: Scheme) -> bool {
         match scheme {
             Scheme::Employee => matches!(self, PersonCategory::InService | PersonCategory::Retired),
-            Scheme::Resident => {
-                !matches!(self, PersonCategory::InService | PersonCategory::Retired)
-            }
+            Scheme::Resident => !matches!(self, PersonCategory::InService | PersonCategory::Retired),
         }
     }
 
@@ -153,28 +151,17 @@ impl PersonCategory {
 impl InstitutionTier {
     /// Referral certificates (转诊证明) may be issued only at county level or above.
     pub fn may_issue_referrals(self) -> bool {
-        matches!(
-            self,
-            InstitutionTier::County | InstitutionTier::City | InstitutionTier::Province
-        )
+        matches!(self, InstitutionTier::County | InstitutionTier::City | InstitutionTier::Province)
     }
 }
 
 /// Checks that an enrolment, a category and an employer fit together.
-pub fn check_enrolment(
-    enrolment: Enrolment,
-    category: PersonCategory,
-    has_employer: bool,
-) -> Result<(), InvalidValue> {
+pub fn check_enrolment(enrolment: Enrolment, category: PersonCategory, has_employer: bool) -> Result<(), InvalidValue> {
     if !category.fits(enrolment.scheme()) {
         return Err(InvalidValue::new(
             "person_category",
             "scheme_mismatch",
-            format!(
-                "人员类别“{}”不属于{}",
-                category.label().zh,
-                enrolment.scheme().label().zh
-            ),
+            format!("人员类别“{}”不属于{}", category.label().zh, enrolment.scheme().label().zh),
             format!(
                 "person category \"{}\" does not exist in the {}",
                 category.label().en,
@@ -182,10 +169,7 @@ pub fn check_enrolment(
             ),
         ));
     }
-    if enrolment == Enrolment::UnitEmployee
-        && category == PersonCategory::InService
-        && !has_employer
-    {
+    if enrolment == Enrolment::UnitEmployee && category == PersonCategory::InService && !has_employer {
         return Err(InvalidValue::new(
             "employer",
             "required",
@@ -216,11 +200,7 @@ mod tests {
         for c in PersonCategory::ALL {
             assert_eq!(PersonCategory::parse(c.code()).unwrap(), *c);
         }
-        assert!(PersonStatus::parse("zombie")
-            .unwrap_err()
-            .message
-            .en
-            .contains("active"));
+        assert!(PersonStatus::parse("zombie").unwrap_err().message.en.contains("active"));
         assert_eq!(serde_json::to_string(&Scheme::Employee).unwrap(), "\"310\"");
     }
 
@@ -248,17 +228,7 @@ mod tests {
 
     #[test]
     fn referrals_from_county_level_up() {
-        let issuers: Vec<_> = InstitutionTier::ALL
-            .iter()
-            .filter(|t| t.may_issue_referrals())
-            .collect();
-        assert_eq!(
-            issuers,
-            [
-                &InstitutionTier::County,
-                &InstitutionTier::City,
-                &InstitutionTier::Province
-            ]
-        );
+        let issuers: Vec<_> = InstitutionTier::ALL.iter().filter(|t| t.may_issue_referrals()).collect();
+        assert_eq!(issuers, [&InstitutionTier::County, &InstitutionTier::City, &InstitutionTier::Province]);
     }
 }

@@ -34,11 +34,7 @@ impl Sex {
 }
 
 fn check_char(first17: &[u8]) -> u8 {
-    let sum: u32 = first17
-        .iter()
-        .zip(WEIGHTS)
-        .map(|(d, w)| u32::from(d - b'0') * w)
-        .sum();
+    let sum: u32 = first17.iter().zip(WEIGHTS).map(|(d, w)| u32::from(d - b'0') * w).sum();
     CHECK_CHARS[(sum % 11) as usize]
 }
 
@@ -47,18 +43,9 @@ impl ResidentId {
 
     /// Builds a valid number from its parts, computing the check character. Used by the
     /// demo seed and tests; `sequence` is 0..=999 (odd for men).
-    pub fn from_parts(
-        region: AdminCode,
-        birth: NaiveDate,
-        sequence: u16,
-    ) -> Result<Self, InvalidValue> {
+    pub fn from_parts(region: AdminCode, birth: NaiveDate, sequence: u16) -> Result<Self, InvalidValue> {
         if sequence > 999 || birth.year() < 1900 || birth.year() > 9999 {
-            return Err(InvalidValue::new(
-                Self::FIELD,
-                "parts",
-                "身份证号组成部分无效",
-                "invalid resident ID parts",
-            ));
+            return Err(InvalidValue::new(Self::FIELD, "parts", "身份证号组成部分无效", "invalid resident ID parts"));
         }
         let first17 = format!("{region}{}{:03}", birth.format("%Y%m%d"), sequence);
         let check = check_char(first17.as_bytes()) as char;
@@ -103,10 +90,7 @@ impl FromStr for ResidentId {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim().to_ascii_uppercase();
         let b = s.as_bytes();
-        if b.len() != 18
-            || !b[..17].iter().all(u8::is_ascii_digit)
-            || !(b[17].is_ascii_digit() || b[17] == b'X')
-        {
+        if b.len() != 18 || !b[..17].iter().all(u8::is_ascii_digit) || !(b[17].is_ascii_digit() || b[17] == b'X') {
             return Err(Self::invalid(
                 "format",
                 "身份证号码应为 18 位：前 17 位为数字，最后一位为数字或 X".into(),
@@ -117,10 +101,7 @@ impl FromStr for ResidentId {
             return Err(Self::invalid(
                 "region",
                 format!("身份证号码前 6 位“{}”不是有效的行政区划代码", &s[..6]),
-                format!(
-                    "the first 6 digits \"{}\" are not a valid administrative division code",
-                    &s[..6]
-                ),
+                format!("the first 6 digits \"{}\" are not a valid administrative division code", &s[..6]),
             ));
         }
         match NaiveDate::parse_from_str(&s[6..14], "%Y%m%d") {
@@ -129,10 +110,7 @@ impl FromStr for ResidentId {
                 return Err(Self::invalid(
                     "birth_date",
                     format!("身份证号码中的出生日期“{}”不是有效日期", &s[6..14]),
-                    format!(
-                        "the birth date \"{}\" in the resident ID number is not a real date",
-                        &s[6..14]
-                    ),
+                    format!("the birth date \"{}\" in the resident ID number is not a real date", &s[6..14]),
                 ))
             }
         }
@@ -196,10 +174,7 @@ mod tests {
             }
         }
         let id: ResidentId = "11010519491231002X".parse().unwrap();
-        assert_eq!(
-            id.birth_date(),
-            NaiveDate::from_ymd_opt(1949, 12, 31).unwrap()
-        );
+        assert_eq!(id.birth_date(), NaiveDate::from_ymd_opt(1949, 12, 31).unwrap());
         assert_eq!(id.sex(), Sex::Female);
         assert_eq!(id.region().to_string(), "110105");
         assert_eq!(id.masked(), "1101**********002X");

@@ -8,6 +8,7 @@
 
 mod accounts;
 mod audit;
+pub mod demo;
 mod error;
 mod migrate;
 mod registry;

@@ -1,1 +1,86 @@
+//! yibao's web layer: the portal (askama pages) and the JSON API (axum), over the store.
+//! Handlers are thin: they parse into domain types, call one `service` function, and map
+//! the result.
 
+pub mod api;
+pub mod context;
+pub mod error;
+pub mod forms;
+pub mod i18n;
+pub mod pages;
+pub mod service;
+pub mod views;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::Router;
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+use yibao_store::Store;
+
+pub struct AppState {
+    pub store: Store,
+    /// Mark cookies `Secure` (behind HTTPS).
+    pub secure_cookies: bool,
+}
+
+pub type SharedState = Arc<AppState>;
+
+async fn stylesheet() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], include_str!("../static/app.css"))
+}
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/login", post(api::login))
+        .route("/me", get(api::me))
+        .route("/persons", get(api::list_persons).post(api::create_person))
+        .route("/persons/{id}", get(api::get_person).put(api::update_person))
+        .route("/persons/{id}/history", get(api::person_history))
+        .route("/employers", get(api::list_employers).post(api::create_employer))
+        .route("/employers/{id}", get(api::get_employer).put(api::update_employer))
+        .route("/institutions", get(api::list_institutions).post(api::create_institution))
+        .route("/institutions/{id}", get(api::get_institution).put(api::update_institution))
+        .route("/institution/self", get(api::institution_self))
+        .route("/audit", get(api::audit_log))
+        .route("/accounts", get(api::list_accounts).post(api::create_account))
+        .fallback(|| async { error::AppError::not_found("endpoint") });
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/login", get(pages::login_form).post(pages::login_submit))
+        .route("/logout", post(pages::logout))
+        .route("/lang/{code}", get(pages::lang_switch))
+        .route("/persons", get(pages::persons_page).post(pages::person_save_new))
+        .route("/persons/new", get(pages::person_new_form))
+        .route("/persons/{id}", get(pages::person_page).post(pages::person_save_edit))
+        .route("/persons/{id}/edit", get(pages::person_edit_form))
+        .route("/employers", get(pages::employers_page))
+        .route("/institutions", get(pages::institutions_page))
+        .route("/audit", get(pages::audit_page))
+        .route("/accounts", get(pages::accounts_page))
+        .route("/me", get(pages::me_page))
+        .route("/static/app.css", get(stylesheet))
+        .route("/healthz", get(context::healthz))
+        .route("/readyz", get(context::readyz))
+        .nest("/api/v1", api)
+        .merge(SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", api::ApiDoc::openapi()))
+        .fallback(|| async { error::AppError::not_found("page") })
+        .layer(axum::middleware::from_fn(context::request_context))
+        .with_state(Arc::new(state))
+}
+
+/// Binds and serves until Ctrl-C. Prints nothing itself; returns the bound address via
+/// `on_bound` so the caller can announce it.
+pub async fn serve(state: AppState, listen: SocketAddr, on_bound: impl FnOnce(SocketAddr)) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    on_bound(listener.local_addr()?);
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+}

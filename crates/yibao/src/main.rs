@@ -1,1 +1,164 @@
-fn main() {}
+//! The `yibao` binary. It only wires: configuration, logging, and the subcommands.
+
+mod config;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use yibao_core::{Role, Scope};
+use yibao_store::{Actor, NewAccount, Store, StoreConfig};
+
+use crate::config::Config;
+
+#[derive(Parser)]
+#[command(name = "yibao", version, about = "基本医疗保险报销系统 — basic medical insurance reimbursement")]
+struct Cli {
+    /// A TOML configuration file (values there are overridden by YIBAO_* variables).
+    #[arg(long, global = true, env = "YIBAO_CONFIG")]
+    config: Option<std::path::PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (portal and API). Migrates, and seeds the demo into an empty database
+    /// unless --no-demo. The default when no command is given.
+    Serve {
+        #[arg(long)]
+        no_demo: bool,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Seed the demo region into an empty database.
+    SeedDemo,
+    /// Create the first system administrator.
+    CreateAdmin {
+        #[arg(long)]
+        username: String,
+        /// Read from YIBAO_ADMIN_PASSWORD if not given.
+        #[arg(long, env = "YIBAO_ADMIN_PASSWORD")]
+        password: String,
+        /// Regions, e.g. 620000.
+        #[arg(long, default_value = "620000")]
+        regions: String,
+    },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the hash chain; report the first tampered, missing or mislinked entry.
+    Verify,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("配置错误 / configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("YIBAO_LOG").unwrap_or_else(|_| config.log.as_str().into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli.command.unwrap_or(Command::Serve { no_demo: false }), &config).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("错误 / error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn open(config: &Config) -> anyhow::Result<Store> {
+    let store = Store::connect(&StoreConfig::new(config.database_url.clone())).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Serve { no_demo } => {
+            let store = open(config).await?;
+            if !no_demo && store.is_empty().await? {
+                seed(&store).await?;
+            }
+            let state = yibao_web::AppState { store, secure_cookies: config.secure_cookies };
+            yibao_web::serve(state, config.listen, |addr| {
+                println!(
+                    "yibao listening on http://{addr}/  (data: {}, database: {})",
+                    config.data_dir.display(),
+                    yibao_store::redact(&config.database_url)
+                );
+            })
+            .await?;
+        }
+        Command::Migrate => {
+            open(config).await?;
+            println!("migrations applied");
+        }
+        Command::SeedDemo => {
+            let store = open(config).await?;
+            if !store.is_empty().await? {
+                anyhow::bail!("the database already has accounts; the demo is only seeded into an empty database");
+            }
+            seed(&store).await?;
+        }
+        Command::CreateAdmin { username, password, regions } => {
+            let store = open(config).await?;
+            let mut w = store.begin_write(&Actor::system("create-admin")).await?;
+            let account = store
+                .create_account(
+                    &mut w,
+                    &NewAccount {
+                        username,
+                        display_name: "系统管理员".into(),
+                        role: Role::SysAdmin,
+                        password,
+                        scope: Scope::parse_list(&regions)?,
+                        person_id: None,
+                    },
+                )
+                .await?;
+            w.commit().await?;
+            println!("created system administrator {} (id {})", account.username, account.id);
+        }
+        Command::Audit { command: AuditCommand::Verify } => {
+            let store = open(config).await?;
+            let v = store.verify_audit_log().await?;
+            match v.first_break {
+                None => println!("audit log intact: {} entries verified", v.entries),
+                Some(b) => {
+                    println!("AUDIT LOG BROKEN after {} good entries: {b}", v.entries);
+                    return Ok(ExitCode::from(3));
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn seed(store: &Store) -> anyhow::Result<()> {
+    let today = chrono::Local::now().date_naive();
+    let s = yibao_store::demo::seed_demo(store, today).await?;
+    println!(
+        "seeded demo region 金昌市 (620300): {} institutions, {} employers, {} insured persons, {} accounts (password {})",
+        s.institutions,
+        s.employers,
+        s.persons,
+        s.accounts,
+        yibao_store::demo::DEMO_PASSWORD
+    );
+    Ok(())
+}

@@ -1,0 +1,246 @@
+//! The demo region: 金昌市 (620300) with its districts, institutions of every level in
+//! Jinchang, Lanzhou and Beijing, employers, 200+ insured persons of both schemes with valid
+//! generated ID numbers, and one account per role. Deterministic: the same seed every time.
+
+use chrono::NaiveDate;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use yibao_core::registry::{Enrolment, HospitalGrade, InstitutionTier, PersonCategory, PersonStatus};
+use yibao_core::{AdminCode, BankCardNumber, CreditCode, ResidentId, Role, Scope};
+
+use crate::{Actor, EmployerInput, InstitutionInput, NewAccount, PersonInput, Store, StoreError};
+
+/// Every demo account's password.
+pub const DEMO_PASSWORD: &str = "demo2026";
+/// The demo API key of 金昌市中心医院 (H62030200001).
+pub const DEMO_API_KEY: &str = "yb_demo_H62030200001_key";
+/// The insured person behind the `zhangsan` demo account.
+pub const DEMO_INSURED_ID: &str = "620302198506120036";
+
+/// (username, display name, role, regions)
+pub const DEMO_ACCOUNTS: &[(&str, &str, Role, &str)] = &[
+    ("admin", "系统管理员", Role::SysAdmin, "620000,110000"),
+    ("clerk", "受理窗口 王芳", Role::IntakeClerk, "620300"),
+    ("reviewer", "审核 李明", Role::Reviewer, "620300"),
+    ("reviewer2", "复核 赵强", Role::SecondReviewer, "620300"),
+    ("auditor", "稽核 陈静", Role::Auditor, "620300"),
+    ("finance", "财务 刘洋", Role::Finance, "620300"),
+    ("policy", "政策管理 孙丽", Role::PolicyAdmin, "620000"),
+    ("zhangsan", "张三", Role::Insured, ""),
+];
+
+const JINCHANG: &[&str] = &["620302", "620321"];
+const LANZHOU: &[&str] = &["620102", "620103", "620104", "620105"];
+
+/// (code suffix, name, region, tier, grade, designated, direct settlement)
+const INSTITUTIONS: &[(&str, &str, &str, InstitutionTier, HospitalGrade, bool)] = &[
+    ("H62030200001", "金昌市中心医院", "620302", InstitutionTier::City, HospitalGrade::Level3, true),
+    ("H62030200002", "金昌市人民医院", "620302", InstitutionTier::City, HospitalGrade::Level2, true),
+    ("H62030200003", "金川集团职工医院", "620302", InstitutionTier::City, HospitalGrade::Level2, true),
+    ("H62030200004", "金昌市中西医结合医院", "620302", InstitutionTier::City, HospitalGrade::Level2, true),
+    ("H62030200005", "金川区人民医院", "620302", InstitutionTier::County, HospitalGrade::Level2, true),
+    ("H62030200006", "金川区宁远堡镇卫生院", "620302", InstitutionTier::Township, HospitalGrade::Level1, true),
+    ("H62030200007", "金川区滨河路社区卫生服务中心", "620302", InstitutionTier::Community, HospitalGrade::Level1, true),
+    ("H62030200008", "金川区新华路社区卫生服务中心", "620302", InstitutionTier::Community, HospitalGrade::Level1, true),
+    ("H62032100001", "永昌县人民医院", "620321", InstitutionTier::County, HospitalGrade::Level2, true),
+    ("H62032100002", "永昌县中医医院", "620321", InstitutionTier::County, HospitalGrade::Level2, true),
+    ("H62032100003", "永昌县河西堡镇卫生院", "620321", InstitutionTier::Township, HospitalGrade::Level1, true),
+    ("H62032100004", "永昌县城关镇卫生院", "620321", InstitutionTier::Township, HospitalGrade::Ungraded, false),
+    ("H62010200001", "兰州大学第一医院", "620102", InstitutionTier::Province, HospitalGrade::Level3, true),
+    ("H62010200002", "甘肃省人民医院", "620102", InstitutionTier::Province, HospitalGrade::Level3, true),
+    ("H62010300001", "兰州大学第二医院", "620103", InstitutionTier::Province, HospitalGrade::Level3, true),
+    ("H62010200003", "甘肃省中医院", "620102", InstitutionTier::Province, HospitalGrade::Level3, true),
+    ("H62010200004", "兰州市第一人民医院", "620102", InstitutionTier::City, HospitalGrade::Level3, true),
+    ("H62010500001", "兰州市第二人民医院", "620105", InstitutionTier::City, HospitalGrade::Level3, true),
+    ("H62012300001", "榆中县人民医院", "620123", InstitutionTier::County, HospitalGrade::Level2, true),
+    ("H62010200005", "城关区酒泉路社区卫生服务中心", "620102", InstitutionTier::Community, HospitalGrade::Level1, true),
+    ("H11010100001", "北京协和医院", "110101", InstitutionTier::Province, HospitalGrade::Level3, true),
+    ("H11010200001", "北京大学第一医院", "110102", InstitutionTier::Province, HospitalGrade::Level3, true),
+    ("H11010200002", "北京大学人民医院", "110102", InstitutionTier::Province, HospitalGrade::Level3, true),
+    ("H11010500001", "首都医科大学附属北京朝阳医院", "110105", InstitutionTier::Province, HospitalGrade::Level3, true),
+    ("H11010500002", "朝阳区双井社区卫生服务中心", "110105", InstitutionTier::Community, HospitalGrade::Level1, true),
+];
+
+/// (first 17 characters of the credit code, name, region)
+const EMPLOYERS: &[(&str, &str, &str)] = &[
+    ("91620300224420010", "金川集团股份有限公司", "620302"),
+    ("12620300438004521", "金昌市第一中学", "620302"),
+    ("11620300013924610", "金昌市自然资源局", "620302"),
+    ("91620321MA72XK3L0", "永昌县祁连山水泥有限公司", "620321"),
+    ("91620300MA71A4QX8", "甘肃金昌化工有限公司", "620302"),
+    ("91620102MA73DKT95", "兰州黄河商贸有限公司", "620102"),
+];
+
+const SURNAMES: &[&str] = &[
+    "王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "马", "朱", "胡", "郭", "何", "高", "林",
+    "罗",
+];
+const GIVEN: &[&str] = &[
+    "伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超",
+    "秀兰", "霞", "平", "刚", "桂英", "建国", "玉兰", "志强", "海燕", "文", "春梅", "德华",
+];
+
+fn code(s: &str) -> Result<AdminCode, StoreError> {
+    Ok(s.parse()?)
+}
+
+/// Seeds the demo into an empty database. `today` dates the statuses.
+pub async fn seed_demo(store: &Store, today: NaiveDate) -> Result<DemoSummary, StoreError> {
+    let mut rng = StdRng::seed_from_u64(620_300);
+    let mut w = store.begin_write(&Actor::system("seed-demo")).await?;
+    let designated_from = NaiveDate::from_ymd_opt(2015, 1, 1);
+
+    let mut central_id = 0;
+    for (c, name, region, tier, grade, designated) in INSTITUTIONS {
+        let inst = store
+            .create_institution(
+                &mut w,
+                &InstitutionInput {
+                    code: (*c).into(),
+                    name: (*name).into(),
+                    region: code(region)?,
+                    tier: *tier,
+                    grade: *grade,
+                    designated_from: if *designated { designated_from } else { None },
+                    designated_to: None,
+                    may_issue_referrals: *designated && tier.may_issue_referrals(),
+                    direct_settlement: *designated,
+                },
+            )
+            .await?;
+        if inst.code == "H62030200001" {
+            central_id = inst.id;
+        }
+    }
+    store.issue_known_api_key(&mut w, central_id, "demo HIS", DEMO_API_KEY).await?;
+
+    let mut employer_ids = Vec::new();
+    for (first17, name, region) in EMPLOYERS {
+        let e = store
+            .create_employer(
+                &mut w,
+                &EmployerInput {
+                    credit_code: CreditCode::complete(first17)?,
+                    name: (*name).into(),
+                    region: code(region)?,
+                    contact_name: Some("人事科".into()),
+                    contact_phone: Some("0935-8221234".parse()?),
+                },
+            )
+            .await?;
+        employer_ids.push((e.id, e.region));
+    }
+
+    let mut persons = 0;
+    // The named demo insured person first.
+    let zhang = PersonInput {
+        resident_id: DEMO_INSURED_ID.parse()?,
+        name: "张三".parse()?,
+        enrolment: Enrolment::UnitEmployee,
+        category: PersonCategory::InService,
+        insured_region: code("620302")?,
+        hukou_region: code("620302")?,
+        employer_id: employer_ids.first().map(|e| e.0),
+        bank_name: Some("中国工商银行金昌分行".into()),
+        bank_card: Some(BankCardNumber::complete("622202270300123456")?),
+        phone: Some("13893512345".parse()?),
+        status: PersonStatus::Active,
+        status_from: NaiveDate::from_ymd_opt(2010, 7, 1).unwrap_or(today),
+    };
+    let demo_person_id = Some(store.create_person(&mut w, &zhang).await?.id);
+    persons += 1;
+
+    for i in 0..239u32 {
+        let region = match i % 10 {
+            0..=6 => JINCHANG[(i as usize) % JINCHANG.len()],
+            7 | 8 => LANZHOU[(i as usize) % LANZHOU.len()],
+            _ => "110105",
+        };
+        let region = code(region)?;
+        let age_days = rng.gen_range(200..32_000);
+        let birth = today - chrono::Duration::days(age_days);
+        let age = age_days / 365;
+        let rid = ResidentId::from_parts(region, birth, (i % 999) as u16 + 1)?;
+        let name = format!("{}{}", SURNAMES[rng.gen_range(0..SURNAMES.len())], GIVEN[rng.gen_range(0..GIVEN.len())]);
+        let (enrolment, category) = if age < 18 {
+            (Enrolment::Resident, if age >= 6 { PersonCategory::Student } else { PersonCategory::Minor })
+        } else if i % 3 == 0 {
+            (
+                Enrolment::Resident,
+                if age >= 60 { PersonCategory::ResidentElderly } else { PersonCategory::ResidentAdult },
+            )
+        } else if i % 7 == 1 {
+            (Enrolment::FlexibleEmployment, if age >= 60 { PersonCategory::Retired } else { PersonCategory::InService })
+        } else {
+            (Enrolment::UnitEmployee, if age >= 60 { PersonCategory::Retired } else { PersonCategory::InService })
+        };
+        let employer_id = if enrolment == Enrolment::UnitEmployee && category == PersonCategory::InService {
+            employer_ids
+                .iter()
+                .find(|(_, r)| r.prefecture() == region.prefecture())
+                .or(employer_ids.first())
+                .map(|e| e.0)
+        } else {
+            None
+        };
+        let with_bank = i % 4 != 3;
+        let bank_card = if with_bank {
+            Some(BankCardNumber::complete(&format!("6228480{:011}", 30_000_000_000u64 + u64::from(i) * 7_919))?)
+        } else {
+            None
+        };
+        let status = match i % 53 {
+            17 => PersonStatus::Suspended,
+            31 => PersonStatus::TransferredOut,
+            44 => PersonStatus::Deceased,
+            _ => PersonStatus::Active,
+        };
+        let input = PersonInput {
+            resident_id: rid,
+            name: name.parse()?,
+            enrolment,
+            category,
+            insured_region: region,
+            hukou_region: region,
+            employer_id,
+            bank_name: with_bank.then(|| "中国农业银行".to_string()),
+            bank_card,
+            phone: Some(format!("139{:08}", 35_000_000 + i * 37).parse()?),
+            status,
+            status_from: NaiveDate::from_ymd_opt(2018 + (i % 8) as i32, 1 + i % 12, 1).unwrap_or(today),
+        };
+        store.create_person(&mut w, &input).await?;
+        persons += 1;
+    }
+
+    for (username, display, role, scope) in DEMO_ACCOUNTS {
+        store
+            .create_account(
+                &mut w,
+                &NewAccount {
+                    username: (*username).into(),
+                    display_name: (*display).into(),
+                    role: *role,
+                    password: DEMO_PASSWORD.into(),
+                    scope: Scope::parse_list(scope)?,
+                    person_id: if *role == Role::Insured { demo_person_id } else { None },
+                },
+            )
+            .await?;
+    }
+    w.commit().await?;
+    Ok(DemoSummary {
+        institutions: INSTITUTIONS.len(),
+        employers: EMPLOYERS.len(),
+        persons,
+        accounts: DEMO_ACCOUNTS.len(),
+    })
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct DemoSummary {
+    pub institutions: usize,
+    pub employers: usize,
+    pub persons: usize,
+    pub accounts: usize,
+}

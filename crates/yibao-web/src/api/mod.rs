@@ -1,0 +1,427 @@
+//! The JSON API under `/api/v1`, described by the OpenAPI document at
+//! `/api/v1/openapi.json` (viewer at `/api/docs/`). Errors are RFC 9457 problems.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+use yibao_core::{Permission, Role, Scope};
+use yibao_store::{LoginOutcome, NewAccount, PersonQuery};
+
+use crate::context::{Caller, Principal};
+use crate::error::{AppError, Problem};
+use crate::forms::{EmployerForm, InstitutionForm, PersonForm};
+use crate::views::{EmployerView, InstitutionView, PageView, PersonView};
+use crate::{service, SharedState};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "yibao API",
+        description = "基本医疗保险报销系统 / basic medical insurance reimbursement. \
+        Authenticate with a bearer session token (POST /api/v1/login), the portal's session cookie plus \
+        X-CSRF-Token on writes, or an institution's X-Api-Key."
+    ),
+    paths(
+        login,
+        me,
+        list_persons,
+        create_person,
+        get_person,
+        update_person,
+        person_history,
+        list_employers,
+        create_employer,
+        get_employer,
+        update_employer,
+        list_institutions,
+        create_institution,
+        get_institution,
+        update_institution,
+        institution_self,
+        audit_log,
+        list_accounts,
+        create_account
+    ),
+    components(schemas(
+        Problem,
+        PersonForm,
+        EmployerForm,
+        InstitutionForm,
+        PersonView,
+        EmployerView,
+        InstitutionView,
+        LoginRequest,
+        LoginResponse,
+        MeResponse,
+        AccountView,
+        AccountRequest,
+        AuditEntryView
+    ))
+)]
+pub struct ApiDoc;
+
+#[derive(Deserialize, ToSchema)]
+pub struct LoginRequest {
+    username: String,
+    password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LoginResponse {
+    /// Send as `Authorization: Bearer <token>`.
+    token: String,
+    account: AccountView,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AccountView {
+    id: i64,
+    username: String,
+    display_name: String,
+    role: String,
+    scope: Vec<String>,
+    person_id: Option<i64>,
+}
+
+impl From<&yibao_store::Account> for AccountView {
+    fn from(a: &yibao_store::Account) -> Self {
+        AccountView {
+            id: a.id,
+            username: a.username.clone(),
+            display_name: a.display_name.clone(),
+            role: a.role.code().into(),
+            scope: a.scope.regions().iter().map(ToString::to_string).collect(),
+            person_id: a.person_id,
+        }
+    }
+}
+
+/// Log in with a username and password; returns a bearer token.
+#[utoipa::path(post, path = "/api/v1/login", request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse), (status = 401, body = Problem), (status = 423, body = Problem)))]
+pub async fn login(
+    State(state): State<SharedState>,
+    Json(req): Json<LoginRequest>,
+) -> Result<Json<LoginResponse>, AppError> {
+    match state.store.login(&req.username, &req.password, chrono::Utc::now()).await? {
+        LoginOutcome::Ok { token, session } => Ok(Json(LoginResponse { token, account: (&session.account).into() })),
+        LoginOutcome::BadCredentials => Err(AppError::new(
+            StatusCode::UNAUTHORIZED,
+            "bad_credentials",
+            "用户名或密码错误",
+            "wrong username or password",
+        )),
+        LoginOutcome::Locked { .. } => Err(AppError::new(
+            StatusCode::LOCKED,
+            "locked",
+            "连续登录失败次数过多，账号已临时锁定，请稍后再试",
+            "too many failed attempts: the account is locked for a while",
+        )),
+        LoginOutcome::Disabled => {
+            Err(AppError::new(StatusCode::FORBIDDEN, "disabled", "账号已停用", "the account is disabled"))
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MeResponse {
+    account: Option<AccountView>,
+    institution: Option<InstitutionView>,
+    person: Option<PersonView>,
+}
+
+/// Who am I: the account (and, for an insured person, their own record), or the institution.
+#[utoipa::path(get, path = "/api/v1/me", responses((status = 200, body = MeResponse), (status = 401, body = Problem)))]
+pub async fn me(State(state): State<SharedState>, caller: Caller) -> Result<Json<MeResponse>, AppError> {
+    Ok(Json(match &caller.principal {
+        Principal::Institution(o) => MeResponse {
+            account: None,
+            institution: Some(InstitutionView::new(&o.institution, caller.lang)),
+            person: None,
+        },
+        Principal::Session { session, .. } => {
+            let person = if caller.role() == Role::Insured {
+                service::my_record(&state.store, &caller).await?.map(|p| PersonView::new(&p, caller.lang, false))
+            } else {
+                None
+            };
+            MeResponse { account: Some((&session.account).into()), institution: None, person }
+        }
+    }))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct PersonSearch {
+    /// Start of a name, or of a resident ID number (4+ characters).
+    q: Option<String>,
+    /// A division code: only persons insured within it.
+    region: Option<String>,
+    /// The `next` of the previous page.
+    after: Option<String>,
+    /// Page size, 1–200 (default 50).
+    limit: Option<i64>,
+}
+
+/// Search insured persons in the caller's regions (identity data masked).
+#[utoipa::path(get, path = "/api/v1/persons", params(PersonSearch),
+    responses((status = 200, body = PageView<PersonView>), (status = 403, body = Problem)))]
+pub async fn list_persons(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Query(s): Query<PersonSearch>,
+) -> Result<Json<PageView<PersonView>>, AppError> {
+    let region = s.region.as_deref().filter(|r| !r.is_empty()).map(str::parse).transpose()?;
+    let q = PersonQuery { text: s.q, region, scope: None, after: s.after, limit: s.limit.unwrap_or(50) };
+    let page = service::search_persons(&state.store, &caller, q).await?;
+    Ok(Json(PageView {
+        items: page.items.iter().map(|p| PersonView::new(p, caller.lang, true)).collect(),
+        next: page.next,
+    }))
+}
+
+/// Register an insured person (intake clerk, within their regions).
+#[utoipa::path(post, path = "/api/v1/persons", request_body = PersonForm,
+    responses((status = 201, body = PersonView), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_person(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Json(f): Json<PersonForm>,
+) -> Result<(StatusCode, Json<PersonView>), AppError> {
+    caller.require(Permission::EditPersons)?;
+    let input = f.parse().map_err(AppError::validation)?;
+    let p = service::create_person(&state.store, &caller, &input).await?;
+    Ok((StatusCode::CREATED, Json(PersonView::new(&p, caller.lang, false))))
+}
+
+/// One insured person: whole for roles that may see personal data, masked otherwise.
+#[utoipa::path(get, path = "/api/v1/persons/{id}", responses((status = 200, body = PersonView), (status = 404, body = Problem)))]
+pub async fn get_person(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<PersonView>, AppError> {
+    let (p, masked) = service::person(&state.store, &caller, id).await?;
+    Ok(Json(PersonView::new(&p, caller.lang, masked)))
+}
+
+/// Change an insured person; `version` must be the version that was read.
+#[utoipa::path(put, path = "/api/v1/persons/{id}", request_body = PersonForm,
+    responses((status = 200, body = PersonView), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn update_person(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(f): Json<PersonForm>,
+) -> Result<Json<PersonView>, AppError> {
+    caller.require(Permission::EditPersons)?;
+    let input = f.parse().map_err(AppError::validation)?;
+    let p = service::update_person(&state.store, &caller, id, f.version, &input).await?;
+    Ok(Json(PersonView::new(&p, caller.lang, false)))
+}
+
+/// Every version of a person's record, newest first.
+#[utoipa::path(get, path = "/api/v1/persons/{id}/history", responses((status = 200), (status = 404, body = Problem)))]
+pub async fn person_history(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<Vec<yibao_store::RecordVersion>>, AppError> {
+    Ok(Json(service::person_history(&state.store, &caller, id).await?))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct TextSearch {
+    /// Start of the name.
+    q: Option<String>,
+    /// A division code.
+    region: Option<String>,
+}
+
+/// Employer units in the caller's regions.
+#[utoipa::path(get, path = "/api/v1/employers", params(TextSearch), responses((status = 200, body = Vec<EmployerView>)))]
+pub async fn list_employers(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Query(s): Query<TextSearch>,
+) -> Result<Json<Vec<EmployerView>>, AppError> {
+    let items = service::employers(&state.store, &caller, s.q.as_deref()).await?;
+    Ok(Json(items.iter().map(Into::into).collect()))
+}
+
+/// Register an employer unit.
+#[utoipa::path(post, path = "/api/v1/employers", request_body = EmployerForm,
+    responses((status = 201, body = EmployerView), (status = 422, body = Problem)))]
+pub async fn create_employer(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Json(f): Json<EmployerForm>,
+) -> Result<(StatusCode, Json<EmployerView>), AppError> {
+    caller.require(Permission::EditEmployers)?;
+    let input = f.parse().map_err(AppError::validation)?;
+    let e = service::save_employer(&state.store, &caller, None, &input).await?;
+    Ok((StatusCode::CREATED, Json((&e).into())))
+}
+
+#[utoipa::path(get, path = "/api/v1/employers/{id}", responses((status = 200, body = EmployerView), (status = 404, body = Problem)))]
+pub async fn get_employer(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<EmployerView>, AppError> {
+    Ok(Json((&service::employer(&state.store, &caller, id).await?).into()))
+}
+
+#[utoipa::path(put, path = "/api/v1/employers/{id}", request_body = EmployerForm,
+    responses((status = 200, body = EmployerView), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn update_employer(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(f): Json<EmployerForm>,
+) -> Result<Json<EmployerView>, AppError> {
+    caller.require(Permission::EditEmployers)?;
+    let input = f.parse().map_err(AppError::validation)?;
+    Ok(Json((&service::save_employer(&state.store, &caller, Some((id, f.version)), &input).await?).into()))
+}
+
+/// Medical institutions (the designated list is public to every logged-in user).
+#[utoipa::path(get, path = "/api/v1/institutions", params(TextSearch), responses((status = 200, body = Vec<InstitutionView>)))]
+pub async fn list_institutions(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Query(s): Query<TextSearch>,
+) -> Result<Json<Vec<InstitutionView>>, AppError> {
+    let region = s.region.as_deref().filter(|r| !r.is_empty()).map(str::parse).transpose()?;
+    let items = service::institutions(&state.store, &caller, s.q.as_deref(), region).await?;
+    Ok(Json(items.iter().map(|i| InstitutionView::new(i, caller.lang)).collect()))
+}
+
+/// Register a medical institution (policy administrator).
+#[utoipa::path(post, path = "/api/v1/institutions", request_body = InstitutionForm,
+    responses((status = 201, body = InstitutionView), (status = 422, body = Problem)))]
+pub async fn create_institution(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Json(f): Json<InstitutionForm>,
+) -> Result<(StatusCode, Json<InstitutionView>), AppError> {
+    caller.require(Permission::EditInstitutions)?;
+    let input = f.parse().map_err(AppError::validation)?;
+    let i = service::save_institution(&state.store, &caller, None, &input).await?;
+    Ok((StatusCode::CREATED, Json(InstitutionView::new(&i, caller.lang))))
+}
+
+#[utoipa::path(get, path = "/api/v1/institutions/{id}", responses((status = 200, body = InstitutionView), (status = 404, body = Problem)))]
+pub async fn get_institution(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<InstitutionView>, AppError> {
+    Ok(Json(InstitutionView::new(&service::institution(&state.store, &caller, id).await?, caller.lang)))
+}
+
+#[utoipa::path(put, path = "/api/v1/institutions/{id}", request_body = InstitutionForm,
+    responses((status = 200, body = InstitutionView), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn update_institution(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(f): Json<InstitutionForm>,
+) -> Result<Json<InstitutionView>, AppError> {
+    caller.require(Permission::EditInstitutions)?;
+    let input = f.parse().map_err(AppError::validation)?;
+    let i = service::save_institution(&state.store, &caller, Some((id, f.version)), &input).await?;
+    Ok(Json(InstitutionView::new(&i, caller.lang)))
+}
+
+/// The calling institution itself (API key).
+#[utoipa::path(get, path = "/api/v1/institution/self", responses((status = 200, body = InstitutionView), (status = 403, body = Problem)))]
+pub async fn institution_self(caller: Caller) -> Result<Json<InstitutionView>, AppError> {
+    match &caller.principal {
+        Principal::Institution(o) => Ok(Json(InstitutionView::new(&o.institution, caller.lang))),
+        Principal::Session { .. } => Err(AppError::forbidden()),
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AuditEntryView {
+    seq: i64,
+    at: String,
+    actor: String,
+    action: String,
+    entity: String,
+    entity_id: String,
+    request_id: String,
+    hash: String,
+}
+
+/// The newest audit entries (auditor, system administrator).
+#[utoipa::path(get, path = "/api/v1/audit", responses((status = 200, body = Vec<AuditEntryView>), (status = 403, body = Problem)))]
+pub async fn audit_log(
+    State(state): State<SharedState>,
+    caller: Caller,
+) -> Result<Json<Vec<AuditEntryView>>, AppError> {
+    let entries = service::audit_entries(&state.store, &caller, 200).await?;
+    Ok(Json(
+        entries
+            .into_iter()
+            .map(|e| AuditEntryView {
+                seq: e.seq,
+                at: e.at,
+                actor: e.actor,
+                action: e.action,
+                entity: e.entity,
+                entity_id: e.entity_id,
+                request_id: e.request_id,
+                hash: e.hash,
+            })
+            .collect(),
+    ))
+}
+
+/// Accounts (system administrator).
+#[utoipa::path(get, path = "/api/v1/accounts", responses((status = 200, body = Vec<AccountView>), (status = 403, body = Problem)))]
+pub async fn list_accounts(
+    State(state): State<SharedState>,
+    caller: Caller,
+) -> Result<Json<Vec<AccountView>>, AppError> {
+    Ok(Json(service::accounts(&state.store, &caller).await?.iter().map(Into::into).collect()))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct AccountRequest {
+    username: String,
+    display_name: String,
+    /// `intake_clerk`, `reviewer`, `second_reviewer`, `auditor`, `finance`, `policy_admin`, `sys_admin`, `insured`.
+    role: String,
+    password: String,
+    /// Division codes, e.g. `["620300"]` (staff).
+    #[serde(default)]
+    scope: Vec<String>,
+    /// The registry record (insured persons).
+    person_id: Option<i64>,
+}
+
+/// Create an account (system administrator).
+#[utoipa::path(post, path = "/api/v1/accounts", request_body = AccountRequest,
+    responses((status = 201, body = AccountView), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_account(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Json(r): Json<AccountRequest>,
+) -> Result<(StatusCode, Json<AccountView>), AppError> {
+    caller.require(Permission::ManageAccounts)?;
+    let role: Role = r.role.parse()?;
+    let scope = Scope::new(r.scope.iter().map(|s| s.parse()).collect::<Result<_, _>>()?);
+    let new = NewAccount {
+        username: r.username,
+        display_name: r.display_name,
+        role,
+        password: r.password,
+        scope,
+        person_id: r.person_id,
+    };
+    let a = service::create_account(&state.store, &caller, &new).await?;
+    Ok((StatusCode::CREATED, Json((&a).into())))
+}

@@ -1,0 +1,256 @@
+//! Per-request context: the request id, the language, and who is calling.
+//!
+//! Callers authenticate in one of three ways: a session cookie (the portal; unsafe
+//! methods must carry the session's CSRF token), a bearer session token (API clients; not
+//! sent by browsers on their own, so no CSRF token is needed), or an institution's API key
+//! in `X-Api-Key`.
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, Method};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+use rand::RngCore;
+use yibao_core::{Lang, Permission, Role};
+use yibao_store::{ApiKeyOwner, SessionInfo};
+
+use crate::error::{AppError, Problem};
+use crate::SharedState;
+
+pub const SESSION_COOKIE: &str = "yibao_session";
+pub const LANG_COOKIE: &str = "yibao_lang";
+
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// The request's language: `?lang=`, then the remembered cookie, then `Accept-Language`,
+/// then Chinese.
+pub fn lang_of(parts: &Parts) -> Lang {
+    let from_query =
+        parts.uri.query().and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("lang="))).and_then(Lang::parse);
+    let jar = CookieJar::from_headers(&parts.headers);
+    from_query
+        .or_else(|| jar.get(LANG_COOKIE).and_then(|c| Lang::parse(c.value())))
+        .or_else(|| {
+            parts
+                .headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|h| h.to_str().ok())
+                .and_then(Lang::from_accept_language)
+        })
+        .unwrap_or_default()
+}
+
+/// Extracts the request's language (see [`lang_of`]).
+pub struct UiLang(pub Lang);
+
+impl<S: Send + Sync> FromRequestParts<S> for UiLang {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(UiLang(lang_of(parts)))
+    }
+}
+
+/// Assigns a request id, logs the request, and renders `AppError`s for the client.
+pub async fn request_context(mut req: Request, next: Next) -> Response {
+    let mut bytes = [0u8; 8];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let request_id = hex::encode(bytes);
+    req.extensions_mut().insert(RequestId(request_id.clone()));
+    let (parts, body) = req.into_parts();
+    let lang = lang_of(&parts);
+    let is_api = parts.uri.path().starts_with("/api/");
+    let method = parts.method.clone();
+    let path = parts.uri.path().to_string();
+    let req = Request::from_parts(parts, body);
+    let span = tracing::info_span!("request", id = %request_id, %method, %path);
+    let _enter = span.enter();
+    drop(_enter);
+    let mut res = next.run(req).await;
+    tracing::info!(id = %request_id, %method, %path, status = res.status().as_u16(), "request");
+    if let Some(err) = res.extensions_mut().remove::<AppError>() {
+        res = if is_api {
+            let problem = Problem::from_error(&err, lang, &request_id);
+            let mut r = (err.status, axum::Json(problem)).into_response();
+            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+            r
+        } else if err.status == axum::http::StatusCode::UNAUTHORIZED {
+            Redirect::to(&format!("/login?next={}", urlencode(&path))).into_response()
+        } else {
+            (err.status, Html(crate::pages::error_page(&err, lang, &request_id))).into_response()
+        };
+    }
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        res.headers_mut().insert("x-request-id", v);
+    }
+    res
+}
+
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Who is calling.
+#[derive(Debug, Clone)]
+pub enum Principal {
+    Session { session: SessionInfo, by_cookie: bool },
+    Institution(ApiKeyOwner),
+}
+
+/// An authenticated caller. Extracting it fails with 401 when nobody is logged in, and
+/// with 403 when a cookie-authenticated unsafe API request lacks the CSRF header.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub principal: Principal,
+    pub request_id: String,
+    pub lang: Lang,
+}
+
+impl Caller {
+    pub fn role(&self) -> Role {
+        match &self.principal {
+            Principal::Session { session, .. } => session.account.role,
+            Principal::Institution(_) => Role::Institution,
+        }
+    }
+
+    pub fn can(&self, p: Permission) -> bool {
+        self.role().can(p)
+    }
+
+    pub fn require(&self, p: Permission) -> Result<(), AppError> {
+        if self.can(p) {
+            Ok(())
+        } else {
+            Err(AppError::forbidden())
+        }
+    }
+
+    pub fn session(&self) -> Option<&SessionInfo> {
+        match &self.principal {
+            Principal::Session { session, .. } => Some(session),
+            Principal::Institution(_) => None,
+        }
+    }
+
+    /// Whether a staff caller's regions cover `region`. Non-staff callers cover nothing.
+    pub fn covers(&self, region: yibao_core::AdminCode) -> bool {
+        match self.session() {
+            Some(s) if s.account.role.is_staff() => s.account.scope.covers(region),
+            _ => false,
+        }
+    }
+
+    pub fn actor(&self) -> yibao_store::Actor {
+        let label = match &self.principal {
+            Principal::Session { session, .. } => session.account.actor_label(),
+            Principal::Institution(owner) => format!("institution:{}", owner.institution.code),
+        };
+        yibao_store::Actor { label, request_id: self.request_id.clone() }
+    }
+
+    pub fn csrf_token(&self) -> &str {
+        self.session().map(|s| s.csrf_token.as_str()).unwrap_or("")
+    }
+
+    /// Checks a CSRF token from a form against the session's.
+    pub fn check_csrf(&self, token: &str) -> Result<(), AppError> {
+        match &self.principal {
+            Principal::Session { session, by_cookie: true } if !constant_eq(&session.csrf_token, token) => {
+                Err(AppError::csrf())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+fn constant_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn authenticate(parts: &Parts, state: &SharedState) -> Result<Option<Principal>, AppError> {
+    let now = chrono::Utc::now();
+    if let Some(key) = parts.headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
+        return match state.store.api_key_owner(key).await? {
+            Some(owner) => Ok(Some(Principal::Institution(owner))),
+            None => Err(AppError::new(
+                axum::http::StatusCode::UNAUTHORIZED,
+                "bad_api_key",
+                "API 密钥无效或已吊销",
+                "the API key is invalid or revoked",
+            )),
+        };
+    }
+    if let Some(token) =
+        parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "))
+    {
+        return Ok(state
+            .store
+            .session(token.trim(), now)
+            .await?
+            .map(|session| Principal::Session { session, by_cookie: false }));
+    }
+    let jar = CookieJar::from_headers(&parts.headers);
+    match jar.get(SESSION_COOKIE) {
+        Some(c) => Ok(state
+            .store
+            .session(c.value(), now)
+            .await?
+            .map(|session| Principal::Session { session, by_cookie: true })),
+        None => Ok(None),
+    }
+}
+
+impl FromRequestParts<SharedState> for Caller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> Result<Self, Self::Rejection> {
+        let principal = authenticate(parts, state).await?.ok_or_else(AppError::unauthorized)?;
+        let request_id = parts.extensions.get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+        let caller = Caller { principal, request_id, lang: lang_of(parts) };
+        // Unsafe API requests authenticated by cookie must carry the CSRF token in a header.
+        // (Portal forms carry it as a field, checked by the handler via `check_csrf`.)
+        let unsafe_method = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+        if unsafe_method && parts.uri.path().starts_with("/api/") {
+            let header = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
+            caller.check_csrf(header)?;
+        }
+        Ok(caller)
+    }
+}
+
+/// An optional caller, for pages that anyone may see (the log-in page).
+pub struct MaybeCaller(pub Option<Caller>);
+
+impl FromRequestParts<SharedState> for MaybeCaller {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> Result<Self, Self::Rejection> {
+        match Caller::from_request_parts(parts, state).await {
+            Ok(c) => Ok(MaybeCaller(Some(c))),
+            Err(e) if e.status == axum::http::StatusCode::UNAUTHORIZED => Ok(MaybeCaller(None)),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// `GET /healthz`: the process is up.
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// `GET /readyz`: the database answers.
+pub async fn readyz(State(state): State<SharedState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => "ready".into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "readiness check failed");
+            (axum::http::StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
+        }
+    }
+}

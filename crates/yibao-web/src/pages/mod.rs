@@ -1,0 +1,129 @@
+//! The web portal: server-rendered askama pages, Chinese by default.
+
+mod auth;
+mod registry;
+
+use askama::Template;
+use axum::response::Html;
+use yibao_core::{Lang, Permission, Role};
+
+pub use auth::{home, lang_switch, login_form, login_submit, logout};
+pub use registry::{
+    accounts_page, audit_page, employers_page, institutions_page, me_page, person_edit_form, person_new_form,
+    person_page, person_save_edit, person_save_new, persons_page,
+};
+
+use crate::context::Caller;
+use crate::error::AppError;
+use crate::i18n;
+
+pub struct NavItem {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub active: bool,
+}
+
+pub struct UserBar {
+    pub display_name: String,
+    pub role_label: String,
+}
+
+/// What every page needs: language, user, CSRF token, navigation.
+pub struct Ctx {
+    pub lang: Lang,
+    pub user: Option<UserBar>,
+    pub csrf: String,
+    pub path: String,
+    pub nav: Vec<NavItem>,
+}
+
+impl Ctx {
+    pub fn t(&self, key: &str) -> &'static str {
+        i18n::t(self.lang, key)
+    }
+
+    pub fn lang_code(&self) -> &'static str {
+        self.lang.code()
+    }
+
+    pub fn other_lang(&self) -> &'static str {
+        match self.lang {
+            Lang::Zh => "en",
+            Lang::En => "zh",
+        }
+    }
+
+    pub fn anonymous(lang: Lang, path: &str) -> Ctx {
+        Ctx { lang, user: None, csrf: String::new(), path: path.to_string(), nav: Vec::new() }
+    }
+
+    pub fn for_caller(caller: &Caller, path: &str) -> Ctx {
+        let lang = caller.lang;
+        let role = caller.role();
+        let mut nav = vec![("/", "nav.home", true)];
+        nav.push(("/persons", "nav.persons", role.can(Permission::ViewPersons)));
+        nav.push(("/employers", "nav.employers", role.can(Permission::ViewEmployers)));
+        nav.push(("/institutions", "nav.institutions", role.can(Permission::ViewInstitutions)));
+        nav.push(("/me", "nav.me", role.can(Permission::ViewOwnRecord)));
+        nav.push(("/audit", "nav.audit", role.can(Permission::ViewAuditLog)));
+        nav.push(("/accounts", "nav.accounts", role.can(Permission::ManageAccounts)));
+        nav.push(("/api/docs/", "nav.api", role != Role::Insured));
+        let nav = nav
+            .into_iter()
+            .filter(|(_, _, shown)| *shown)
+            .map(|(href, key, _)| NavItem {
+                href,
+                label: i18n::t(lang, key),
+                active: if href == "/" { path == "/" } else { path.starts_with(href) },
+            })
+            .collect();
+        let user = caller.session().map(|s| UserBar {
+            display_name: s.account.display_name.clone(),
+            role_label: s.account.role.label_in(lang),
+        });
+        Ctx { lang, user, csrf: caller.csrf_token().to_string(), path: path.to_string(), nav }
+    }
+}
+
+pub fn render<T: Template>(t: &T) -> Result<Html<String>, AppError> {
+    t.render().map(Html).map_err(|e| {
+        tracing::error!(error = %e, "template rendering failed");
+        AppError::internal()
+    })
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    ctx: Ctx,
+    message: &'a str,
+    fields: Vec<String>,
+    request_id: &'a str,
+}
+
+/// A bilingual error page for the portal (used by the `request_context` middleware).
+pub fn error_page(err: &AppError, lang: Lang, request_id: &str) -> String {
+    let page = ErrorPage {
+        ctx: Ctx::anonymous(lang, "/"),
+        message: err.message.get(lang),
+        fields: field_messages(&err.field_errors, lang),
+        request_id,
+    };
+    page.render().unwrap_or_else(|_| err.message.get(lang).to_string())
+}
+
+/// "身份证号码：校验位不正确…" — each field error with its label.
+pub fn field_messages(errors: &[yibao_core::InvalidValue], lang: Lang) -> Vec<String> {
+    errors
+        .iter()
+        .map(|e| {
+            let key = format!("field.{}", e.field);
+            let label =
+                i18n::UI.iter().find(|(k, _, _)| *k == key).map(|(_, zh, en)| if lang == Lang::Zh { *zh } else { *en });
+            match label {
+                Some(l) => format!("{l}{}{}", if lang == Lang::Zh { "：" } else { ": " }, e.message(lang)),
+                None => e.message(lang).to_string(),
+            }
+        })
+        .collect()
+}

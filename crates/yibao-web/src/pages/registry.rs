@@ -1,0 +1,325 @@
+//! Registry pages: persons (search, detail with history, register, edit), employers,
+//! institutions; and the audit log, accounts and "my record" pages.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+use yibao_core::registry::{Enrolment, PersonCategory, PersonStatus};
+use yibao_core::{Lang, Permission};
+use yibao_store::PersonQuery;
+
+use super::{field_messages, render, Ctx};
+use crate::context::Caller;
+use crate::error::AppError;
+use crate::forms::PersonForm;
+use crate::views::{EmployerView, InstitutionView, PersonView};
+use crate::{i18n, service, SharedState};
+
+#[derive(Template)]
+#[template(path = "persons.html")]
+struct PersonsPage {
+    ctx: Ctx,
+    q: String,
+    region: String,
+    regions: Vec<String>,
+    items: Vec<PersonView>,
+    next: Option<String>,
+    can_edit: bool,
+}
+
+#[derive(Deserialize, Default)]
+pub struct SearchQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    region: String,
+    #[serde(default)]
+    after: String,
+}
+
+pub async fn persons_page(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Query(sq): Query<SearchQuery>,
+) -> Result<Response, AppError> {
+    let region = if sq.region.trim().is_empty() { None } else { Some(sq.region.parse()?) };
+    let query = PersonQuery {
+        text: Some(sq.q.clone()),
+        region,
+        scope: None,
+        after: Some(sq.after.clone()).filter(|a| !a.is_empty()),
+        limit: 20,
+    };
+    let page = service::search_persons(&state.store, &caller, query).await?;
+    let regions = caller.session().map(|s| s.account.scope.regions().iter().map(ToString::to_string).collect());
+    let view = PersonsPage {
+        ctx: Ctx::for_caller(&caller, "/persons"),
+        items: page.items.iter().map(|p| PersonView::new(p, caller.lang, true)).collect(),
+        next: page.next.map(|n| crate::context::urlencode(&n)),
+        q: sq.q,
+        region: sq.region,
+        regions: regions.unwrap_or_default(),
+        can_edit: caller.can(Permission::EditPersons),
+    };
+    Ok(render(&view)?.into_response())
+}
+
+pub struct HistoryRow {
+    pub version: i64,
+    pub recorded_at: String,
+    pub recorded_by: String,
+    pub data: String,
+}
+
+#[derive(Template)]
+#[template(path = "person.html")]
+struct PersonPage {
+    ctx: Ctx,
+    p: PersonView,
+    history: Vec<HistoryRow>,
+    can_edit: bool,
+    saved: bool,
+}
+
+#[derive(Deserialize, Default)]
+pub struct SavedQuery {
+    #[serde(default)]
+    saved: Option<String>,
+}
+
+pub async fn person_page(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Query(sq): Query<SavedQuery>,
+) -> Result<Response, AppError> {
+    let (person, masked) = service::person(&state.store, &caller, id).await?;
+    let history = if masked || !caller.can(Permission::ViewPersonDetail) {
+        Vec::new()
+    } else {
+        service::person_history(&state.store, &caller, id)
+            .await?
+            .into_iter()
+            .map(|v| HistoryRow {
+                version: v.version,
+                recorded_at: v.recorded_at,
+                recorded_by: v.recorded_by,
+                data: v.data.to_string(),
+            })
+            .collect()
+    };
+    let page = PersonPage {
+        ctx: Ctx::for_caller(&caller, "/persons"),
+        p: PersonView::new(&person, caller.lang, masked),
+        history,
+        can_edit: caller.can(Permission::EditPersons),
+        saved: sq.saved.is_some(),
+    };
+    Ok(render(&page)?.into_response())
+}
+
+#[derive(Template)]
+#[template(path = "person_form.html")]
+struct PersonFormPage {
+    ctx: Ctx,
+    title: &'static str,
+    action: String,
+    cancel: String,
+    f: PersonForm,
+    errors: Vec<String>,
+    enrolments: Vec<(&'static str, String)>,
+    categories: Vec<(&'static str, String)>,
+    statuses: Vec<(&'static str, String)>,
+}
+
+fn person_form_page(
+    caller: &Caller,
+    title_key: &str,
+    action: String,
+    cancel: String,
+    f: PersonForm,
+    errors: Vec<String>,
+) -> PersonFormPage {
+    let lang = caller.lang;
+    let label = |t: yibao_core::Text| t.get(lang).to_string();
+    PersonFormPage {
+        ctx: Ctx::for_caller(caller, "/persons"),
+        title: i18n::t(lang, title_key),
+        action,
+        cancel,
+        f,
+        errors,
+        enrolments: Enrolment::ALL.iter().map(|e| (e.code(), label(e.label()))).collect(),
+        categories: PersonCategory::ALL.iter().map(|c| (c.code(), label(c.label()))).collect(),
+        statuses: PersonStatus::ALL.iter().map(|s| (s.code(), label(s.label()))).collect(),
+    }
+}
+
+pub async fn person_new_form(caller: Caller) -> Result<Response, AppError> {
+    caller.require(Permission::EditPersons)?;
+    let region = caller.session().and_then(|s| s.account.scope.regions().first().map(ToString::to_string));
+    let f = PersonForm {
+        enrolment: "resident".into(),
+        category: "resident_adult".into(),
+        status: "active".into(),
+        insured_region: region.clone().unwrap_or_default(),
+        hukou_region: region.unwrap_or_default(),
+        ..Default::default()
+    };
+    let page = person_form_page(&caller, "persons.new", "/persons".into(), "/persons".into(), f, Vec::new());
+    Ok(render(&page)?.into_response())
+}
+
+/// Re-shows a form with its errors (422), or passes other errors on.
+fn form_error(
+    e: AppError,
+    lang: Lang,
+    show: impl FnOnce(Vec<String>) -> Result<Response, AppError>,
+) -> Result<Response, AppError> {
+    if e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT {
+        let mut messages = field_messages(&e.field_errors, lang);
+        if messages.is_empty() {
+            messages.push(e.message.get(lang).to_string());
+        }
+        let mut res = show(messages)?;
+        *res.status_mut() = e.status;
+        Ok(res)
+    } else {
+        Err(e)
+    }
+}
+
+pub async fn person_save_new(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Form(f): Form<PersonForm>,
+) -> Result<Response, AppError> {
+    caller.check_csrf(&f.csrf)?;
+    let result = match f.parse() {
+        Ok(input) => service::create_person(&state.store, &caller, &input).await,
+        Err(errors) => Err(AppError::validation(errors)),
+    };
+    match result {
+        Ok(p) => Ok(Redirect::to(&format!("/persons/{}?saved=1", p.id)).into_response()),
+        Err(e) => form_error(e, caller.lang, |msgs| {
+            let page = person_form_page(&caller, "persons.new", "/persons".into(), "/persons".into(), f, msgs);
+            Ok(render(&page)?.into_response())
+        }),
+    }
+}
+
+pub async fn person_edit_form(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    caller.require(Permission::EditPersons)?;
+    let (p, _) = service::person(&state.store, &caller, id).await?;
+    let page = person_form_page(
+        &caller,
+        "persons.edit",
+        format!("/persons/{id}"),
+        format!("/persons/{id}"),
+        PersonForm::from_person(&p),
+        Vec::new(),
+    );
+    Ok(render(&page)?.into_response())
+}
+
+pub async fn person_save_edit(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Form(f): Form<PersonForm>,
+) -> Result<Response, AppError> {
+    caller.check_csrf(&f.csrf)?;
+    let result = match f.parse() {
+        Ok(input) => service::update_person(&state.store, &caller, id, f.version, &input).await,
+        Err(errors) => Err(AppError::validation(errors)),
+    };
+    match result {
+        Ok(p) => Ok(Redirect::to(&format!("/persons/{}?saved=1", p.id)).into_response()),
+        Err(e) => form_error(e, caller.lang, |msgs| {
+            let page =
+                person_form_page(&caller, "persons.edit", format!("/persons/{id}"), format!("/persons/{id}"), f, msgs);
+            Ok(render(&page)?.into_response())
+        }),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "employers.html")]
+struct EmployersPage {
+    ctx: Ctx,
+    items: Vec<EmployerView>,
+}
+
+pub async fn employers_page(State(state): State<SharedState>, caller: Caller) -> Result<Response, AppError> {
+    let items = service::employers(&state.store, &caller, None).await?;
+    let page =
+        EmployersPage { ctx: Ctx::for_caller(&caller, "/employers"), items: items.iter().map(Into::into).collect() };
+    Ok(render(&page)?.into_response())
+}
+
+#[derive(Template)]
+#[template(path = "institutions.html")]
+struct InstitutionsPage {
+    ctx: Ctx,
+    items: Vec<InstitutionView>,
+}
+
+pub async fn institutions_page(State(state): State<SharedState>, caller: Caller) -> Result<Response, AppError> {
+    let items = service::institutions(&state.store, &caller, None, None).await?;
+    let page = InstitutionsPage {
+        ctx: Ctx::for_caller(&caller, "/institutions"),
+        items: items.iter().map(|i| InstitutionView::new(i, caller.lang)).collect(),
+    };
+    Ok(render(&page)?.into_response())
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPage {
+    ctx: Ctx,
+    items: Vec<yibao_core::audit::AuditEntry>,
+}
+
+pub async fn audit_page(State(state): State<SharedState>, caller: Caller) -> Result<Response, AppError> {
+    let items = service::audit_entries(&state.store, &caller, 200).await?;
+    Ok(render(&AuditPage { ctx: Ctx::for_caller(&caller, "/audit"), items })?.into_response())
+}
+
+#[derive(Template)]
+#[template(path = "accounts.html")]
+struct AccountsPage {
+    ctx: Ctx,
+    items: Vec<(String, String, String, String)>,
+}
+
+pub async fn accounts_page(State(state): State<SharedState>, caller: Caller) -> Result<Response, AppError> {
+    let accounts = service::accounts(&state.store, &caller).await?;
+    let items = accounts
+        .iter()
+        .map(|a| (a.username.clone(), a.display_name.clone(), a.role.label_in(caller.lang), a.scope.to_list()))
+        .collect();
+    Ok(render(&AccountsPage { ctx: Ctx::for_caller(&caller, "/accounts"), items })?.into_response())
+}
+
+#[derive(Template)]
+#[template(path = "me.html")]
+struct MePage {
+    ctx: Ctx,
+    person: Option<PersonView>,
+}
+
+pub async fn me_page(State(state): State<SharedState>, caller: Caller) -> Result<Response, AppError> {
+    let person = service::my_record(&state.store, &caller).await?;
+    let page = MePage {
+        ctx: Ctx::for_caller(&caller, "/me"),
+        person: person.map(|p| PersonView::new(&p, caller.lang, false)),
+    };
+    Ok(render(&page)?.into_response())
+}
