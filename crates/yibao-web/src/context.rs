@@ -217,7 +217,9 @@ impl FromRequestParts<SharedState> for Caller {
         // Unsafe API requests authenticated by cookie must carry the CSRF token in a header.
         // (Portal forms carry it as a field, checked by the handler via `check_csrf`.)
         let unsafe_method = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
-        if unsafe_method && parts.uri.path().starts_with("/api/") {
+        // Nested routers strip their prefix from `uri`; the original URI keeps it.
+        let path = parts.extensions.get::<axum::extract::OriginalUri>().map_or(parts.uri.path(), |u| u.0.path());
+        if unsafe_method && path.starts_with("/api/") {
             let header = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
             caller.check_csrf(header)?;
         }

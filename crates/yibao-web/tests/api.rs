@@ -1,0 +1,335 @@
+//! The API and portal over HTTP, on SQLite and (where reachable) PostgreSQL.
+
+mod common;
+
+use common::spawn_app;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use yibao_store::testing::TestDb;
+
+/// Who calls: a demo account (bearer token), the demo hospital's API key, or nobody.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Who {
+    Account(&'static str),
+    Hospital,
+    Anonymous,
+}
+
+const EVERYONE: &[Who] = &[
+    Who::Account("admin"),
+    Who::Account("clerk"),
+    Who::Account("reviewer"),
+    Who::Account("reviewer2"),
+    Who::Account("auditor"),
+    Who::Account("finance"),
+    Who::Account("policy"),
+    Who::Account("zhangsan"),
+    Who::Hospital,
+    Who::Anonymous,
+];
+
+fn new_person_body() -> Value {
+    json!({
+        "resident_id": "620302199001010012", "name": "新登记", "enrolment": "resident",
+        "category": "resident_adult", "insured_region": "620302", "hukou_region": "620302",
+        "status": "active", "status_from": "2026-01-01"
+    })
+}
+
+fn new_institution_body() -> Value {
+    json!({
+        "code": "H62032100099", "name": "永昌县新城社区卫生服务中心", "region": "620321",
+        "tier": "community", "grade": "1", "designated_from": "2026-01-01"
+    })
+}
+
+/// The allowed/forbidden matrix, written out by hand: (method, path, body, who gets the
+/// success status). Everyone else authenticated gets 403 (API) or a 403 page; anonymous
+/// callers get 401 on the API and a redirect to the log-in page on the portal.
+fn matrix() -> Vec<(Method, &'static str, Option<Value>, StatusCode, Vec<&'static str>)> {
+    use StatusCode as S;
+    let staff_read = vec!["clerk", "reviewer", "reviewer2", "auditor", "finance"];
+    let detail = vec!["clerk", "reviewer", "reviewer2", "auditor", "zhangsan"];
+    let institutions = vec!["admin", "clerk", "reviewer", "reviewer2", "auditor", "finance", "policy", "zhangsan"];
+    let all_accounts = institutions.clone();
+    vec![
+        (Method::GET, "/api/v1/me", None, S::OK, [all_accounts.clone(), vec!["hospital"]].concat()),
+        (Method::GET, "/api/v1/persons", None, S::OK, staff_read.clone()),
+        // Person 1 is 张三 (the zhangsan account's own record) in Jinchang.
+        (Method::GET, "/api/v1/persons/1", None, S::OK, [staff_read.clone(), vec!["zhangsan"]].concat()),
+        (Method::GET, "/api/v1/persons/1/history", None, S::OK, detail.clone()),
+        (Method::POST, "/api/v1/persons", Some(new_person_body()), S::CREATED, vec!["clerk"]),
+        (Method::GET, "/api/v1/employers", None, S::OK, [staff_read.clone(), vec!["policy"]].concat()),
+        (Method::GET, "/api/v1/employers/1", None, S::OK, [staff_read.clone(), vec!["policy"]].concat()),
+        (Method::GET, "/api/v1/institutions", None, S::OK, institutions.clone()),
+        (Method::GET, "/api/v1/institutions/1", None, S::OK, [institutions.clone(), vec!["hospital"]].concat()),
+        (Method::POST, "/api/v1/institutions", Some(new_institution_body()), S::CREATED, vec!["policy"]),
+        (Method::GET, "/api/v1/institution/self", None, S::OK, vec!["hospital"]),
+        (Method::GET, "/api/v1/audit", None, S::OK, vec!["auditor", "admin"]),
+        (Method::GET, "/api/v1/accounts", None, S::OK, vec!["admin"]),
+        (Method::GET, "/", None, S::OK, all_accounts.clone()),
+        (Method::GET, "/persons", None, S::OK, staff_read.clone()),
+        (Method::GET, "/persons/1", None, S::OK, [staff_read.clone(), vec!["zhangsan"]].concat()),
+        (Method::GET, "/persons/new", None, S::OK, vec!["clerk"]),
+        (Method::GET, "/employers", None, S::OK, [staff_read.clone(), vec!["policy"]].concat()),
+        (Method::GET, "/institutions", None, S::OK, institutions.clone()),
+        (Method::GET, "/me", None, S::OK, vec!["zhangsan"]),
+        (Method::GET, "/audit", None, S::OK, vec!["auditor", "admin"]),
+        (Method::GET, "/accounts", None, S::OK, vec!["admin"]),
+    ]
+}
+
+#[tokio::test]
+async fn every_endpoint_with_every_role() {
+    for db in TestDb::all().await {
+        let label = db.label;
+        let app = spawn_app(db).await;
+        let mut tokens = Vec::new();
+        for who in EVERYONE {
+            if let Who::Account(u) = who {
+                tokens.push((*u, app.token(u).await));
+            }
+        }
+        let mut failures = Vec::new();
+        for (method, path, body, ok, allowed) in matrix() {
+            for who in EVERYONE {
+                let mut req = app.http.request(method.clone(), app.url(path));
+                let name = match who {
+                    Who::Account(u) => {
+                        let t = &tokens.iter().find(|(n, _)| n == u).unwrap().1;
+                        req = req.bearer_auth(t);
+                        *u
+                    }
+                    Who::Hospital => {
+                        req = req.header("x-api-key", yibao_store::demo::DEMO_API_KEY);
+                        "hospital"
+                    }
+                    Who::Anonymous => "anonymous",
+                };
+                if let Some(b) = &body {
+                    req = req.json(b);
+                }
+                let status = req.send().await.unwrap().status();
+                let expected = if allowed.contains(&name) {
+                    ok
+                } else if *who == Who::Anonymous {
+                    if path.starts_with("/api/") {
+                        StatusCode::UNAUTHORIZED
+                    } else {
+                        StatusCode::SEE_OTHER
+                    }
+                } else {
+                    StatusCode::FORBIDDEN
+                };
+                if status != expected {
+                    failures.push(format!("{method} {path} as {name}: got {status}, expected {expected}"));
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{label}: role matrix violations:\n{}", failures.join("\n"));
+        app.db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn validation_errors_are_problem_json_in_both_languages() {
+    for db in TestDb::all().await {
+        let app = spawn_app(db).await;
+        let token = app.token("clerk").await;
+        let mut body = new_person_body();
+        body["resident_id"] = json!("620302199001010019"); // wrong check digit
+        body["insured_region"] = json!("12");
+        let res = app
+            .http
+            .post(app.url("/api/v1/persons"))
+            .bearer_auth(&token)
+            .header("accept-language", "en")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(res.headers()["content-type"], "application/problem+json");
+        let p: Value = res.json().await.unwrap();
+        assert_eq!(p["code"], "validation");
+        assert_eq!(p["detail"], p["en"]);
+        let fields: Vec<&str> = p["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+        assert_eq!(fields, ["resident_id", "insured_region"]);
+        assert!(p["errors"][0]["zh"].as_str().unwrap().contains("校验位"));
+        assert!(!p["request_id"].as_str().unwrap().is_empty());
+
+        // A duplicate resident ID is a 409 naming the field.
+        let res = app
+            .http
+            .post(app.url("/api/v1/persons"))
+            .bearer_auth(&token)
+            .json(&json!({
+            "resident_id": yibao_store::demo::DEMO_INSURED_ID, "name": "重复", "enrolment": "resident",
+            "category": "resident_adult", "insured_region": "620302", "hukou_region": "620302",
+            "status": "active", "status_from": "2026-01-01"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::CONFLICT);
+        let p: Value = res.json().await.unwrap();
+        assert_eq!(p["errors"][0]["field"], "resident_id");
+        app.db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn scope_hides_other_regions_and_lists_are_masked() {
+    for db in TestDb::all().await {
+        let app = spawn_app(db).await;
+        let token = app.token("clerk").await; // scoped to 620300
+                                              // A Lanzhou person exists but is invisible to a Jinchang clerk.
+        let lz: Value = app
+            .http
+            .get(app.url("/api/v1/persons?region=620100&limit=5"))
+            .bearer_auth(app.token("admin").await)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(lz["code"] == "forbidden", "admin may not read the registry: {lz}");
+        let page: Value = app
+            .http
+            .get(app.url("/api/v1/persons?limit=200"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let items = page["items"].as_array().unwrap();
+        assert!(!items.is_empty());
+        assert!(items.iter().all(|p| p["pooling_region"] == "620300"), "only Jinchang persons");
+        assert!(items.iter().all(|p| p["resident_id"].as_str().unwrap().contains("**********")), "masked");
+        // Find a Lanzhou person id directly in the store and ask for it.
+        let q = yibao_store::PersonQuery { region: Some("620100".parse().unwrap()), limit: 1, ..Default::default() };
+        let lanzhou = app.db.store.search_persons(&q).await.unwrap().items.remove(0);
+        let res =
+            app.http.get(app.url(&format!("/api/v1/persons/{}", lanzhou.id))).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+        // The detail is whole for a clerk, masked for finance.
+        let whole: Value =
+            app.http.get(app.url("/api/v1/persons/1")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        assert_eq!(whole["resident_id"], yibao_store::demo::DEMO_INSURED_ID);
+        let fin = app.token("finance").await;
+        let masked: Value =
+            app.http.get(app.url("/api/v1/persons/1")).bearer_auth(&fin).send().await.unwrap().json().await.unwrap();
+        assert_eq!(masked["resident_id"], "6203**********0036");
+        assert_eq!(masked["name"], "张*");
+        app.db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn cookie_sessions_need_csrf_and_edits_are_audited() {
+    for db in TestDb::all().await {
+        let app = spawn_app(db).await;
+        let http =
+            reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let res = http
+            .post(app.url("/login"))
+            .form(&[("username", "clerk"), ("password", "demo2026"), ("next", "/persons")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        let cookie = res.headers()["set-cookie"].to_str().unwrap().to_string();
+        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+
+        // A form post without the CSRF token is refused; nothing changes.
+        let person: Value = http.get(app.url("/api/v1/persons/1")).send().await.unwrap().json().await.unwrap();
+        let mut form: Vec<(String, String)> = [
+            "resident_id",
+            "name",
+            "enrolment",
+            "category",
+            "insured_region",
+            "hukou_region",
+            "employer_id",
+            "bank_name",
+            "bank_card",
+            "phone",
+            "status",
+            "status_from",
+        ]
+        .iter()
+        .map(|k| {
+            (
+                k.to_string(),
+                person[*k].as_str().map(String::from).unwrap_or_else(|| person[*k].to_string().replace("null", "")),
+            )
+        })
+        .collect();
+        form.push(("version".into(), "1".into()));
+        form.retain(|(k, _)| k != "phone");
+        form.push(("phone".into(), "13911112222".into()));
+        let res = http.post(app.url("/persons/1")).form(&form).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        // The JSON API with the cookie but no X-CSRF-Token is refused too.
+        let res = http.post(app.url("/api/v1/persons")).json(&new_person_body()).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+
+        // With the token from the edit page, the edit goes through and is audited.
+        let page = http.get(app.url("/persons/1/edit")).send().await.unwrap().text().await.unwrap();
+        let csrf = page.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+        form.push(("csrf".into(), csrf));
+        let res = http.post(app.url("/persons/1")).form(&form).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{}", res.text().await.unwrap());
+        let after = app.db.store.person(1).await.unwrap();
+        assert_eq!(after.phone.unwrap().as_str(), "13911112222");
+        assert_eq!(after.version, 2);
+        let entries = app.db.store.recent_audit_entries(Some(("person", "1")), 5).await.unwrap();
+        assert_eq!(entries[0].action, "person.update");
+        assert!(entries[0].actor.contains("clerk"));
+        assert!(entries[0].before.contains("13893512345") && entries[0].after.contains("13911112222"));
+        assert!(!entries[0].request_id.is_empty());
+        assert_eq!(app.db.store.verify_audit_log().await.unwrap().first_break, None);
+        app.db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn health_readiness_openapi_and_lockout() {
+    let app = spawn_app(TestDb::sqlite().await).await;
+    assert_eq!(app.http.get(app.url("/healthz")).send().await.unwrap().status(), 200);
+    assert_eq!(app.http.get(app.url("/readyz")).send().await.unwrap().text().await.unwrap(), "ready");
+    let doc: Value = app.http.get(app.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    assert!(doc["paths"]["/api/v1/persons"]["get"].is_object());
+    assert!(doc["paths"]["/api/v1/persons/{id}"]["put"].is_object());
+    let ui = app.http.get(app.url("/api/docs/")).send().await.unwrap();
+    assert_eq!(ui.status(), 200, "the vendored OpenAPI viewer is served");
+    for _ in 0..4 {
+        let r = app
+            .http
+            .post(app.url("/api/v1/login"))
+            .json(&json!({"username":"reviewer","password":"nope1234"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    let r = app
+        .http
+        .post(app.url("/api/v1/login"))
+        .json(&json!({"username":"reviewer","password":"nope1234"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::LOCKED);
+    let r = app
+        .http
+        .post(app.url("/api/v1/login"))
+        .json(&json!({"username":"reviewer","password":"demo2026"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::LOCKED, "the right password is refused while locked");
+    app.db.cleanup().await;
+}

@@ -1,0 +1,42 @@
+//! `spawn_app()`: the real server on port 0 over an isolated, demo-seeded database.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+
+use yibao_store::testing::TestDb;
+
+pub struct App {
+    pub base: String,
+    pub db: TestDb,
+    pub http: reqwest::Client,
+}
+
+pub async fn spawn_app(db: TestDb) -> App {
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+    yibao_store::demo::seed_demo(&db.store, today).await.expect("seed demo");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr: SocketAddr = listener.local_addr().unwrap();
+    let router = yibao_web::router(yibao_web::AppState { store: db.store.clone(), secure_cookies: false });
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    App { base: format!("http://{addr}"), db, http }
+}
+
+impl App {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Logs in through the API and returns the bearer token.
+    pub async fn token(&self, username: &str) -> String {
+        let res = self
+            .http
+            .post(self.url("/api/v1/login"))
+            .json(&serde_json::json!({ "username": username, "password": yibao_store::demo::DEMO_PASSWORD }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "login {username}");
+        res.json::<serde_json::Value>().await.unwrap()["token"].as_str().unwrap().to_string()
+    }
+}
