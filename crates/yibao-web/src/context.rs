@@ -24,8 +24,14 @@ pub const LANG_COOKIE: &str = "yibao_lang";
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
-/// The request's language: `?lang=`, then the remembered cookie, then `Accept-Language`,
-/// then Chinese.
+/// The request's path as the client sent it (nested routers strip their prefix from `uri`).
+pub fn original_path(parts: &Parts) -> &str {
+    parts.extensions.get::<axum::extract::OriginalUri>().map_or(parts.uri.path(), |u| u.0.path())
+}
+
+/// The request's language: `?lang=`, then the remembered cookie, then (API only)
+/// `Accept-Language`, then Chinese. The portal is Chinese until a person switches it,
+/// whatever the browser's locale.
 pub fn lang_of(parts: &Parts) -> Lang {
     let from_query =
         parts.uri.query().and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("lang="))).and_then(Lang::parse);
@@ -33,6 +39,9 @@ pub fn lang_of(parts: &Parts) -> Lang {
     from_query
         .or_else(|| jar.get(LANG_COOKIE).and_then(|c| Lang::parse(c.value())))
         .or_else(|| {
+            if !original_path(parts).starts_with("/api/") {
+                return None;
+            }
             parts
                 .headers
                 .get(header::ACCEPT_LANGUAGE)
@@ -217,9 +226,7 @@ impl FromRequestParts<SharedState> for Caller {
         // Unsafe API requests authenticated by cookie must carry the CSRF token in a header.
         // (Portal forms carry it as a field, checked by the handler via `check_csrf`.)
         let unsafe_method = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
-        // Nested routers strip their prefix from `uri`; the original URI keeps it.
-        let path = parts.extensions.get::<axum::extract::OriginalUri>().map_or(parts.uri.path(), |u| u.0.path());
-        if unsafe_method && path.starts_with("/api/") {
+        if unsafe_method && original_path(parts).starts_with("/api/") {
             let header = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
             caller.check_csrf(header)?;
         }

@@ -112,7 +112,7 @@ pub async fn person_page(
             .collect()
     };
     let page = PersonPage {
-        ctx: Ctx::for_caller(&caller, "/persons"),
+        ctx: Ctx::for_caller(&caller, &format!("/persons/{id}")),
         p: PersonView::new(&person, caller.lang, masked),
         history,
         can_edit: caller.can(Permission::EditPersons),
