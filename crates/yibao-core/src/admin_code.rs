@@ -33,9 +33,9 @@ impl AdminCode {
     }
 
     pub fn level(self) -> AdminLevel {
-        if self.0 % 10_000 == 0 {
+        if self.0.is_multiple_of(10_000) {
             AdminLevel::Province
-        } else if self.0 % 100 == 0 {
+        } else if self.0.is_multiple_of(100) {
             AdminLevel::Prefecture
         } else {
             AdminLevel::County

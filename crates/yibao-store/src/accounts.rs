@@ -104,7 +104,7 @@ pub fn validate_password(password: &str) -> Result<(), InvalidValue> {
     let n = password.chars().count();
     let has_letter = password.chars().any(|c| c.is_alphabetic());
     let has_digit = password.chars().any(|c| c.is_ascii_digit());
-    if n < 8 || n > 128 || !has_letter || !has_digit {
+    if !(8..=128).contains(&n) || !has_letter || !has_digit {
         return Err(InvalidValue::new(
             "password",
             "weak",

@@ -514,8 +514,7 @@ impl Store {
         let by_id =
             text.is_some_and(|t| t.len() >= 4 && t.bytes().all(|b| b.is_ascii_digit() || b == b'X' || b == b'x'));
         let mut sql = Sql::new(&format!("SELECT {PERSON_COLS} FROM {PERSON_FROM} WHERE 1 = 1"));
-        let order;
-        match text {
+        let order = match text {
             Some(t) if by_id => {
                 let t = t.to_ascii_uppercase();
                 let lo = sql.arg(Arg::S(t.clone()));
@@ -525,7 +524,7 @@ impl Store {
                     let a = sql.arg(Arg::S(after.clone()));
                     sql.text.push_str(&format!(" AND p.resident_id > {a}"));
                 }
-                order = " ORDER BY p.resident_id";
+                " ORDER BY p.resident_id"
             }
             Some(t) => {
                 let lo = sql.arg(Arg::S(t.to_string()));
@@ -538,16 +537,16 @@ impl Store {
                     let i = sql.arg(Arg::I(after_id));
                     sql.text.push_str(&format!(" AND (p.name > {n1} OR (p.name = {n2} AND p.id > {i}))"));
                 }
-                order = " ORDER BY p.name, p.id";
+                " ORDER BY p.name, p.id"
             }
             None => {
                 if let Some(after) = q.after.as_deref().and_then(|a| a.parse::<i64>().ok()) {
                     let a = sql.arg(Arg::I(after));
                     sql.text.push_str(&format!(" AND p.id > {a}"));
                 }
-                order = " ORDER BY p.id";
+                " ORDER BY p.id"
             }
-        }
+        };
         if let Some(region) = q.region {
             sql.scope_filter("p.insured_region", &Scope::new(vec![region]));
         }

@@ -1,3 +1,5 @@
+//! Test support only; panics are how a test helper reports a broken environment.
+#![allow(clippy::panic)]
 //! Isolated databases for tests: a fresh SQLite file, or a fresh schema in the PostgreSQL
 //! at `YIBAO_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/test`).
 //! Where no PostgreSQL answers, [`TestDb::postgres`] returns `None` and says the tests are

@@ -1,4 +1,5 @@
 //! The API and portal over HTTP, on SQLite and (where reachable) PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
@@ -46,7 +47,10 @@ fn new_institution_body() -> Value {
 /// The allowed/forbidden matrix, written out by hand: (method, path, body, who gets the
 /// success status). Everyone else authenticated gets 403 (API) or a 403 page; anonymous
 /// callers get 401 on the API and a redirect to the log-in page on the portal.
-fn matrix() -> Vec<(Method, &'static str, Option<Value>, StatusCode, Vec<&'static str>)> {
+/// (method, path, body, success status, who may)
+type MatrixRow = (Method, &'static str, Option<Value>, StatusCode, Vec<&'static str>);
+
+fn matrix() -> Vec<MatrixRow> {
     use StatusCode as S;
     let staff_read = vec!["clerk", "reviewer", "reviewer2", "auditor", "finance"];
     let detail = vec!["clerk", "reviewer", "reviewer2", "auditor", "zhangsan"];

@@ -1,6 +1,7 @@
 //! The portal in a real headless Chromium (Debian's chromium + chromedriver): log in as a
 //! clerk, find a person, switch the language. Skipped (and says so) where chromedriver is
 //! missing, unless YIBAO_REQUIRE_BROWSER=1 (as in CI).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
