@@ -316,17 +316,7 @@ impl Store {
         label: &str,
     ) -> Result<String, StoreError> {
         let key = format!("yb_{}", random_token());
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO api_keys (institution_id, key_hash, label, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
-        )
-        .bind(institution_id)
-        .bind(sha256_hex(&key))
-        .bind(label.to_string())
-        .bind(wtx.at().to_string())
-        .fetch_one(&mut *wtx.tx)
-        .await?;
-        let after = serde_json::json!({ "institution_id": institution_id, "label": label });
-        wtx.record::<(), _>("api_key.issue", "api_key", &id.to_string(), None, Some(&after)).await?;
+        self.issue_known_api_key(wtx, institution_id, label, &key).await?;
         Ok(key)
     }
 
