@@ -571,8 +571,14 @@ impl Store {
         Ok(Page { items, next })
     }
 
-    pub async fn count_persons(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM persons").fetch_one(&self.pool).await?)
+    /// How many persons are insured within `scope` (`None`: everywhere).
+    pub async fn count_persons(&self, scope: Option<&Scope>) -> Result<i64, StoreError> {
+        let mut sql = Sql::new("SELECT COUNT(*) FROM persons p WHERE 1 = 1");
+        if let Some(scope) = scope {
+            sql.scope_filter("p.insured_region", scope);
+        }
+        let rows = sql.fetch_all(self).await?;
+        Ok(rows.first().map(|r| r.try_get::<i64, _>(0)).transpose()?.unwrap_or(0))
     }
 
     /// Every version of a record, newest first.

@@ -118,6 +118,8 @@ async fn search_by_name_id_region_and_scope_with_paging() {
         // Region filter.
         let lz = PersonQuery { region: Some(code("620100")), limit: 50, ..Default::default() };
         assert_eq!(s.search_persons(&lz).await.unwrap().items.len(), 1);
+        assert_eq!(s.count_persons(Some(&jinchang)).await.unwrap(), 8, "{}", db.label);
+        assert_eq!(s.count_persons(None).await.unwrap(), 9);
         db.cleanup().await;
     }
 }

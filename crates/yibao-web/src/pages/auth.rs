@@ -148,7 +148,11 @@ pub async fn home(State(state): State<SharedState>, caller: Caller) -> Result<Re
         .filter(|(_, _, p)| role.can(*p))
         .map(|(href, key, _)| Action { href, label: i18n::t(lang, key) })
         .collect();
-    let persons_count = if role.can(Permission::ViewPersons) { Some(state.store.count_persons().await?) } else { None };
+    let persons_count = if role.can(Permission::ViewPersons) {
+        Some(state.store.count_persons(Some(&session.account.scope)).await?)
+    } else {
+        None
+    };
     let page = HomePage {
         ctx: Ctx::for_caller(&caller, "/"),
         display_name: session.account.display_name.clone(),
