@@ -364,6 +364,54 @@ fn institution_from_row(r: &AnyRow) -> Result<Institution, StoreError> {
     })
 }
 
+/// Fetches one record by id, in a transaction or from the pool.
+async fn fetch_one_by_id<'e, E, T>(
+    e: E,
+    sql: &str,
+    id: i64,
+    what: &'static str,
+    from_row: fn(&AnyRow) -> Result<T, StoreError>,
+) -> Result<T, StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let row = sqlx::query(sql).bind(id).fetch_optional(e).await?.ok_or(StoreError::NotFound(what))?;
+    from_row(&row)
+}
+
+async fn fetch_person<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(e: E, id: i64) -> Result<Person, StoreError> {
+    fetch_one_by_id(
+        e,
+        &format!("SELECT {PERSON_COLS} FROM {PERSON_FROM} WHERE p.id = $1"),
+        id,
+        "person",
+        person_from_row,
+    )
+    .await
+}
+
+async fn fetch_employer<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    e: E,
+    id: i64,
+) -> Result<Employer, StoreError> {
+    fetch_one_by_id(
+        e,
+        &format!("SELECT {EMPLOYER_COLS} FROM employers WHERE id = $1"),
+        id,
+        "employer",
+        employer_from_row,
+    )
+    .await
+}
+
+async fn fetch_institution<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    e: E,
+    id: i64,
+) -> Result<Institution, StoreError> {
+    let sql = format!("SELECT {INSTITUTION_COLS} FROM institutions WHERE id = $1");
+    fetch_one_by_id(e, &sql, id, "institution", institution_from_row).await
+}
+
 fn date_text(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
@@ -422,7 +470,7 @@ impl Store {
         .fetch_one(&mut *wtx.tx)
         .await
         .map_err(|e| StoreError::on_unique(e, "resident_id"))?;
-        let person = self.person_in(wtx, id).await?;
+        let person = fetch_person(&mut *wtx.tx, id).await?;
         save_version(wtx, "person", id, 1, &person).await?;
         wtx.record::<Person, Person>("person.create", "person", &id.to_string(), None, Some(&person)).await?;
         Ok(person)
@@ -437,7 +485,7 @@ impl Store {
         input: &PersonInput,
     ) -> Result<Person, StoreError> {
         check_enrolment(input.enrolment, input.category, input.employer_id.is_some())?;
-        let before = self.person_in(wtx, id).await?;
+        let before = fetch_person(&mut *wtx.tx, id).await?;
         if before.resident_id != input.resident_id {
             return Err(InvalidValue::new(
                 "resident_id",
@@ -474,28 +522,14 @@ impl Store {
         if n == 0 {
             return Err(StoreError::Stale("person"));
         }
-        let after = self.person_in(wtx, id).await?;
+        let after = fetch_person(&mut *wtx.tx, id).await?;
         save_version(wtx, "person", id, after.version, &after).await?;
         wtx.record("person.update", "person", &id.to_string(), Some(&before), Some(&after)).await?;
         Ok(after)
     }
 
-    async fn person_in(&self, wtx: &mut WriteTx, id: i64) -> Result<Person, StoreError> {
-        let row = sqlx::query(&format!("SELECT {PERSON_COLS} FROM {PERSON_FROM} WHERE p.id = $1"))
-            .bind(id)
-            .fetch_optional(&mut *wtx.tx)
-            .await?
-            .ok_or(StoreError::NotFound("person"))?;
-        person_from_row(&row)
-    }
-
     pub async fn person(&self, id: i64) -> Result<Person, StoreError> {
-        let row = sqlx::query(&format!("SELECT {PERSON_COLS} FROM {PERSON_FROM} WHERE p.id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StoreError::NotFound("person"))?;
-        person_from_row(&row)
+        fetch_person(&self.pool, id).await
     }
 
     pub async fn person_by_resident_id(&self, rid: &ResidentId) -> Result<Option<Person>, StoreError> {
@@ -622,7 +656,7 @@ impl Store {
         .fetch_one(&mut *wtx.tx)
         .await
         .map_err(|e| StoreError::on_unique(e, "credit_code"))?;
-        let employer = self.employer_in(wtx, id).await?;
+        let employer = fetch_employer(&mut *wtx.tx, id).await?;
         save_version(wtx, "employer", id, 1, &employer).await?;
         wtx.record::<Employer, Employer>("employer.create", "employer", &id.to_string(), None, Some(&employer)).await?;
         Ok(employer)
@@ -636,7 +670,7 @@ impl Store {
         input: &EmployerInput,
     ) -> Result<Employer, StoreError> {
         input.validate()?;
-        let before = self.employer_in(wtx, id).await?;
+        let before = fetch_employer(&mut *wtx.tx, id).await?;
         let n = sqlx::query(
             "UPDATE employers SET credit_code=$1, name=$2, region=$3, contact_name=$4, contact_phone=$5, \
              version = version + 1, updated_at=$6 WHERE id=$7 AND version=$8",
@@ -656,28 +690,14 @@ impl Store {
         if n == 0 {
             return Err(StoreError::Stale("employer"));
         }
-        let after = self.employer_in(wtx, id).await?;
+        let after = fetch_employer(&mut *wtx.tx, id).await?;
         save_version(wtx, "employer", id, after.version, &after).await?;
         wtx.record("employer.update", "employer", &id.to_string(), Some(&before), Some(&after)).await?;
         Ok(after)
     }
 
-    async fn employer_in(&self, wtx: &mut WriteTx, id: i64) -> Result<Employer, StoreError> {
-        let row = sqlx::query(&format!("SELECT {EMPLOYER_COLS} FROM employers WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&mut *wtx.tx)
-            .await?
-            .ok_or(StoreError::NotFound("employer"))?;
-        employer_from_row(&row)
-    }
-
     pub async fn employer(&self, id: i64) -> Result<Employer, StoreError> {
-        let row = sqlx::query(&format!("SELECT {EMPLOYER_COLS} FROM employers WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StoreError::NotFound("employer"))?;
-        employer_from_row(&row)
+        fetch_employer(&self.pool, id).await
     }
 
     /// Employers in scope, by name prefix, first `limit`.
@@ -728,7 +748,7 @@ impl Store {
         .fetch_one(&mut *wtx.tx)
         .await
         .map_err(|e| StoreError::on_unique(e, "code"))?;
-        let inst = self.institution_in(wtx, id).await?;
+        let inst = fetch_institution(&mut *wtx.tx, id).await?;
         save_version(wtx, "institution", id, 1, &inst).await?;
         wtx.record::<Institution, Institution>("institution.create", "institution", &id.to_string(), None, Some(&inst))
             .await?;
@@ -743,7 +763,7 @@ impl Store {
         input: &InstitutionInput,
     ) -> Result<Institution, StoreError> {
         input.validate()?;
-        let before = self.institution_in(wtx, id).await?;
+        let before = fetch_institution(&mut *wtx.tx, id).await?;
         let n = sqlx::query(
             "UPDATE institutions SET code=$1, name=$2, region=$3, tier=$4, grade=$5, designated_from=$6, \
              designated_to=$7, may_issue_referrals=$8, direct_settlement=$9, version = version + 1, updated_at=$10 \
@@ -768,28 +788,14 @@ impl Store {
         if n == 0 {
             return Err(StoreError::Stale("institution"));
         }
-        let after = self.institution_in(wtx, id).await?;
+        let after = fetch_institution(&mut *wtx.tx, id).await?;
         save_version(wtx, "institution", id, after.version, &after).await?;
         wtx.record("institution.update", "institution", &id.to_string(), Some(&before), Some(&after)).await?;
         Ok(after)
     }
 
-    async fn institution_in(&self, wtx: &mut WriteTx, id: i64) -> Result<Institution, StoreError> {
-        let row = sqlx::query(&format!("SELECT {INSTITUTION_COLS} FROM institutions WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&mut *wtx.tx)
-            .await?
-            .ok_or(StoreError::NotFound("institution"))?;
-        institution_from_row(&row)
-    }
-
     pub async fn institution(&self, id: i64) -> Result<Institution, StoreError> {
-        let row = sqlx::query(&format!("SELECT {INSTITUTION_COLS} FROM institutions WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StoreError::NotFound("institution"))?;
-        institution_from_row(&row)
+        fetch_institution(&self.pool, id).await
     }
 
     /// Institutions, optionally within a region, by name prefix. The list of designated
