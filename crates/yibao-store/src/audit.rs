@@ -42,9 +42,8 @@ impl WriteTx {
         before: Option<&B>,
         after: Option<&A>,
     ) -> Result<(), StoreError> {
-        let to_text = |v: Option<String>| v.unwrap_or_default();
-        let before = to_text(before.map(|b| serde_json::to_string(b)).transpose().map_err(json_err)?);
-        let after = to_text(after.map(|a| serde_json::to_string(a)).transpose().map_err(json_err)?);
+        let before = json_or_empty(before)?;
+        let after = json_or_empty(after)?;
         let seq = self.last_seq + 1;
         let hash = entry_hash(
             &self.last_hash,
@@ -100,8 +99,11 @@ impl WriteTx {
     }
 }
 
-fn json_err(e: serde_json::Error) -> StoreError {
-    StoreError::Corrupt(format!("cannot serialise audit data: {e}"))
+/// Audit data as JSON text; absent data (before a creation, after a deletion) is empty.
+fn json_or_empty<T: Serialize>(value: Option<&T>) -> Result<String, StoreError> {
+    value.map_or(Ok(String::new()), |v| {
+        serde_json::to_string(v).map_err(|e| StoreError::Corrupt(format!("cannot serialise audit data: {e}")))
+    })
 }
 
 /// The result of `yibao audit verify`.

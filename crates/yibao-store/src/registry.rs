@@ -416,14 +416,17 @@ fn date_text(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 
-async fn save_version<T: Serialize>(
+/// Keeps the new version of a registry record and audits the change: `{entity}.create`
+/// when there is no `before`, `{entity}.update` otherwise.
+async fn record_change<T: Serialize>(
     wtx: &mut WriteTx,
     entity: &str,
     id: i64,
     version: i64,
-    data: &T,
+    before: Option<&T>,
+    after: &T,
 ) -> Result<(), StoreError> {
-    let data = serde_json::to_string(data).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let data = serde_json::to_string(after).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     sqlx::query(
         "INSERT INTO record_versions (entity, entity_id, version, recorded_at, recorded_by, data) \
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -436,7 +439,8 @@ async fn save_version<T: Serialize>(
     .bind(data)
     .execute(&mut *wtx.tx)
     .await?;
-    Ok(())
+    let action = format!("{entity}.{}", if before.is_some() { "update" } else { "create" });
+    wtx.record(&action, entity, &id.to_string(), before, Some(after)).await
 }
 
 // ---------------------------------------------------------------------------------------
@@ -471,8 +475,7 @@ impl Store {
         .await
         .map_err(|e| StoreError::on_unique(e, "resident_id"))?;
         let person = fetch_person(&mut *wtx.tx, id).await?;
-        save_version(wtx, "person", id, 1, &person).await?;
-        wtx.record::<Person, Person>("person.create", "person", &id.to_string(), None, Some(&person)).await?;
+        record_change(wtx, "person", id, 1, None, &person).await?;
         Ok(person)
     }
 
@@ -523,8 +526,7 @@ impl Store {
             return Err(StoreError::Stale("person"));
         }
         let after = fetch_person(&mut *wtx.tx, id).await?;
-        save_version(wtx, "person", id, after.version, &after).await?;
-        wtx.record("person.update", "person", &id.to_string(), Some(&before), Some(&after)).await?;
+        record_change(wtx, "person", id, after.version, Some(&before), &after).await?;
         Ok(after)
     }
 
@@ -657,8 +659,7 @@ impl Store {
         .await
         .map_err(|e| StoreError::on_unique(e, "credit_code"))?;
         let employer = fetch_employer(&mut *wtx.tx, id).await?;
-        save_version(wtx, "employer", id, 1, &employer).await?;
-        wtx.record::<Employer, Employer>("employer.create", "employer", &id.to_string(), None, Some(&employer)).await?;
+        record_change(wtx, "employer", id, 1, None, &employer).await?;
         Ok(employer)
     }
 
@@ -691,8 +692,7 @@ impl Store {
             return Err(StoreError::Stale("employer"));
         }
         let after = fetch_employer(&mut *wtx.tx, id).await?;
-        save_version(wtx, "employer", id, after.version, &after).await?;
-        wtx.record("employer.update", "employer", &id.to_string(), Some(&before), Some(&after)).await?;
+        record_change(wtx, "employer", id, after.version, Some(&before), &after).await?;
         Ok(after)
     }
 
@@ -749,9 +749,7 @@ impl Store {
         .await
         .map_err(|e| StoreError::on_unique(e, "code"))?;
         let inst = fetch_institution(&mut *wtx.tx, id).await?;
-        save_version(wtx, "institution", id, 1, &inst).await?;
-        wtx.record::<Institution, Institution>("institution.create", "institution", &id.to_string(), None, Some(&inst))
-            .await?;
+        record_change(wtx, "institution", id, 1, None, &inst).await?;
         Ok(inst)
     }
 
@@ -789,8 +787,7 @@ impl Store {
             return Err(StoreError::Stale("institution"));
         }
         let after = fetch_institution(&mut *wtx.tx, id).await?;
-        save_version(wtx, "institution", id, after.version, &after).await?;
-        wtx.record("institution.update", "institution", &id.to_string(), Some(&before), Some(&after)).await?;
+        record_change(wtx, "institution", id, after.version, Some(&before), &after).await?;
         Ok(after)
     }
 

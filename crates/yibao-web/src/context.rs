@@ -73,9 +73,6 @@ pub async fn request_context(mut req: Request, next: Next) -> Response {
     let method = parts.method.clone();
     let path = parts.uri.path().to_string();
     let req = Request::from_parts(parts, body);
-    let span = tracing::info_span!("request", id = %request_id, %method, %path);
-    let _enter = span.enter();
-    drop(_enter);
     let mut res = next.run(req).await;
     tracing::info!(id = %request_id, %method, %path, status = res.status().as_u16(), "request");
     if let Some(err) = res.extensions_mut().remove::<AppError>() {

@@ -34,12 +34,23 @@ pub async fn person(store: &Store, caller: &Caller, id: i64) -> Result<(Person, 
     Ok((p, !own && !caller.can(Permission::ViewPersonDetail)))
 }
 
+/// A person, whether masked, and — only when not masked — every version of the record.
+pub async fn person_detail(
+    store: &Store,
+    caller: &Caller,
+    id: i64,
+) -> Result<(Person, bool, Vec<RecordVersion>), AppError> {
+    let (p, masked) = person(store, caller, id).await?;
+    let history = if masked { Vec::new() } else { store.record_versions("person", id).await? };
+    Ok((p, masked, history))
+}
+
 pub async fn person_history(store: &Store, caller: &Caller, id: i64) -> Result<Vec<RecordVersion>, AppError> {
-    let (_, masked) = person(store, caller, id).await?;
+    let (_, masked, history) = person_detail(store, caller, id).await?;
     if masked {
         return Err(AppError::forbidden());
     }
-    Ok(store.record_versions("person", id).await?)
+    Ok(history)
 }
 
 fn out_of_scope_region() -> AppError {

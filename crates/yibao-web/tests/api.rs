@@ -309,31 +309,14 @@ async fn health_readiness_openapi_and_lockout() {
     assert!(doc["paths"]["/api/v1/persons/{id}"]["put"].is_object());
     let ui = app.http.get(app.url("/api/docs/")).send().await.unwrap();
     assert_eq!(ui.status(), 200, "the vendored OpenAPI viewer is served");
+    let login = |password: &'static str| {
+        app.http.post(app.url("/api/v1/login")).json(&json!({"username": "reviewer", "password": password})).send()
+    };
     for _ in 0..4 {
-        let r = app
-            .http
-            .post(app.url("/api/v1/login"))
-            .json(&json!({"username":"reviewer","password":"nope1234"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(login("nope1234").await.unwrap().status(), StatusCode::UNAUTHORIZED);
     }
-    let r = app
-        .http
-        .post(app.url("/api/v1/login"))
-        .json(&json!({"username":"reviewer","password":"nope1234"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::LOCKED);
-    let r = app
-        .http
-        .post(app.url("/api/v1/login"))
-        .json(&json!({"username":"reviewer","password":"demo2026"}))
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(login("nope1234").await.unwrap().status(), StatusCode::LOCKED);
+    let r = login("demo2026").await.unwrap();
     assert_eq!(r.status(), StatusCode::LOCKED, "the right password is refused while locked");
     app.db.cleanup().await;
 }

@@ -96,12 +96,10 @@ pub async fn person_page(
     Path(id): Path<i64>,
     Query(sq): Query<SavedQuery>,
 ) -> Result<Response, AppError> {
-    let (person, masked) = service::person(&state.store, &caller, id).await?;
-    let history = if masked || !caller.can(Permission::ViewPersonDetail) {
-        Vec::new()
-    } else {
-        service::person_history(&state.store, &caller, id)
-            .await?
+    let (person, masked, versions) = service::person_detail(&state.store, &caller, id).await?;
+    // The portal shows the history to staff who may see personal data.
+    let history = if caller.can(Permission::ViewPersonDetail) {
+        versions
             .into_iter()
             .map(|v| HistoryRow {
                 version: v.version,
@@ -110,6 +108,8 @@ pub async fn person_page(
                 data: v.data.to_string(),
             })
             .collect()
+    } else {
+        Vec::new()
     };
     let page = PersonPage {
         ctx: Ctx::for_caller(&caller, &format!("/persons/{id}")),
