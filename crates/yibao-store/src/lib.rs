@@ -12,6 +12,7 @@ pub mod demo;
 mod error;
 mod migrate;
 mod registry;
+pub mod synthetic;
 pub mod testing;
 
 use std::str::FromStr;
@@ -20,7 +21,9 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
-pub use accounts::{Account, ApiKeyOwner, LoginOutcome, NewAccount, SessionInfo, LOCKOUT_MINUTES, MAX_FAILED_LOGINS};
+pub use accounts::{
+    validate_password, Account, ApiKeyOwner, LoginOutcome, NewAccount, SessionInfo, LOCKOUT_MINUTES, MAX_FAILED_LOGINS,
+};
 pub use audit::{Actor, AuditVerification, WriteTx};
 pub use error::StoreError;
 pub use registry::{

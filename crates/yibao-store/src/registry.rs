@@ -263,6 +263,11 @@ impl Sql {
             .iter()
             .map(|r| {
                 let (lo, hi) = region_range(*r);
+                if lo == hi {
+                    // An equality lets an index on (region, id) return rows already in id order.
+                    let v = self.arg(Arg::I(lo));
+                    return format!("{column} = {v}");
+                }
                 let lo = self.arg(Arg::I(lo));
                 let hi = self.arg(Arg::I(hi));
                 format!("{column} BETWEEN {lo} AND {hi}")

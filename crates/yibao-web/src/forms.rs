@@ -5,8 +5,8 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use yibao_core::registry::{Enrolment, HospitalGrade, InstitutionTier, PersonCategory, PersonStatus};
-use yibao_core::InvalidValue;
-use yibao_store::{EmployerInput, InstitutionInput, PersonInput};
+use yibao_core::{InvalidValue, Role, Scope};
+use yibao_store::{EmployerInput, InstitutionInput, NewAccount, PersonInput};
 
 /// Keeps a parsed value or records its error under `field`.
 fn take<T>(errors: &mut Vec<InvalidValue>, field: &'static str, r: Result<T, InvalidValue>) -> Option<T> {
@@ -263,6 +263,56 @@ impl InstitutionForm {
             direct_settlement: b(x.direct_settlement),
             version: x.version,
             csrf: String::new(),
+        }
+    }
+}
+
+/// A new account. The API sends `scope` as a list; the portal as one comma-separated field.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct AccountForm {
+    pub username: String,
+    pub display_name: String,
+    /// `intake_clerk`, `reviewer`, `second_reviewer`, `auditor`, `finance`, `policy_admin`, `sys_admin`, `insured`.
+    pub role: String,
+    pub password: String,
+    /// Division codes, e.g. `620300,620302` (staff).
+    pub scope: String,
+    /// The registry record (insured persons).
+    pub person_id: String,
+    #[serde(skip_serializing)]
+    pub csrf: String,
+}
+
+impl AccountForm {
+    pub fn parse(&self) -> Result<NewAccount, Vec<InvalidValue>> {
+        let mut e = Vec::new();
+        let role = take(&mut e, "role", self.role.trim().parse::<Role>());
+        let scope = take(&mut e, "scope", Scope::parse_list(&self.scope));
+        let person_id = optional(&mut e, "person_id", &self.person_id, parse_id);
+        let username = self.username.trim();
+        if username.is_empty() || username.chars().count() > 64 || username.chars().any(char::is_whitespace) {
+            e.push(InvalidValue::new(
+                "username",
+                "format",
+                "用户名须为 1 至 64 个字符，不含空格",
+                "a username is 1 to 64 characters without spaces",
+            ));
+        }
+        if self.display_name.trim().is_empty() {
+            e.push(InvalidValue::new("display_name", "required", "请填写姓名", "give a display name"));
+        }
+        take(&mut e, "password", yibao_store::validate_password(&self.password));
+        match (role, scope) {
+            (Some(role), Some(scope)) if e.is_empty() => Ok(NewAccount {
+                username: username.to_string(),
+                display_name: self.display_name.trim().to_string(),
+                role,
+                password: self.password.clone(),
+                scope,
+                person_id,
+            }),
+            _ => Err(e),
         }
     }
 }

@@ -115,6 +115,13 @@ pub const UI: &[(&str, &str, &str)] = &[
     ("employers.new", "登记参保单位", "Register an employer"),
     ("institutions.title", "医疗机构", "Medical institutions"),
     ("institutions.new", "登记医疗机构", "Register an institution"),
+    ("institutions.edit", "修改医疗机构", "Edit an institution"),
+    ("employers.edit", "修改参保单位", "Edit an employer"),
+    ("hint.region", "六位行政区划代码，如 620302", "six-digit division code, e.g. 620302"),
+    ("hint.institution_code", "国家医保机构编码，如 H62030200001", "national institution code, e.g. H62030200001"),
+    ("hint.scope", "工作人员必填，多个以逗号分隔，如 620300", "staff only; several separated by commas, e.g. 620300"),
+    ("hint.person_id", "仅参保人账号填写", "insured persons' accounts only"),
+    ("hint.password", "至少 8 位，含字母和数字", "at least 8 characters with letters and digits"),
     ("institutions.intro", "定点医疗机构名单（公开信息）", "Designated institutions (public information)"),
     ("audit.title", "审计日志", "Audit log"),
     (

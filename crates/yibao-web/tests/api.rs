@@ -76,7 +76,12 @@ fn matrix() -> Vec<MatrixRow> {
         (Method::GET, "/persons/1", None, S::OK, [staff_read.clone(), vec!["zhangsan"]].concat()),
         (Method::GET, "/persons/new", None, S::OK, vec!["clerk"]),
         (Method::GET, "/employers", None, S::OK, [staff_read.clone(), vec!["policy"]].concat()),
+        (Method::GET, "/employers/new", None, S::OK, vec!["clerk"]),
+        (Method::GET, "/employers/1/edit", None, S::OK, vec!["clerk"]),
         (Method::GET, "/institutions", None, S::OK, institutions.clone()),
+        (Method::GET, "/institutions/new", None, S::OK, vec!["policy"]),
+        (Method::GET, "/institutions/1/edit", None, S::OK, vec!["policy"]),
+        (Method::GET, "/accounts/new", None, S::OK, vec!["admin"]),
         (Method::GET, "/me", None, S::OK, vec!["zhangsan"]),
         (Method::GET, "/audit", None, S::OK, vec!["auditor", "admin"]),
         (Method::GET, "/accounts", None, S::OK, vec!["admin"]),
@@ -295,6 +300,69 @@ async fn cookie_sessions_need_csrf_and_edits_are_audited() {
         assert!(entries[0].before.contains("13893512345") && entries[0].after.contains("13911112222"));
         assert!(!entries[0].request_id.is_empty());
         assert_eq!(app.db.store.verify_audit_log().await.unwrap().first_break, None);
+        app.db.cleanup().await;
+    }
+}
+
+/// Logs in through the portal form and returns a cookie-keeping client and a page's CSRF token.
+async fn portal_session(app: &common::App, user: &str, page: &str) -> (reqwest::Client, String) {
+    let http =
+        reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let res = http.post(app.url("/login")).form(&[("username", user), ("password", "demo2026")]).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let html = http.get(app.url(page)).send().await.unwrap().text().await.unwrap();
+    let csrf = html.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    (http, csrf)
+}
+
+#[tokio::test]
+async fn institution_forms_show_errors_save_and_refuse_stale_edits() {
+    for db in TestDb::all().await {
+        let app = spawn_app(db).await;
+        let (http, csrf) = portal_session(&app, "policy", "/institutions/new").await;
+        let mut form = vec![
+            ("csrf", csrf.clone()),
+            ("version", "0".into()),
+            ("code", "h62032100077".into()),
+            ("name", "永昌县第二人民医院".into()),
+            ("region", "62032".into()),
+            ("tier", "county".into()),
+            ("grade", "1".into()),
+            ("designated_from", "2026-13-01".into()),
+            ("may_issue_referrals", "on".into()),
+        ];
+        // Two bad fields: both reported, in Chinese, with the form kept as typed.
+        let res = http.post(app.url("/institutions")).form(&form).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let html = res.text().await.unwrap();
+        assert!(html.contains("所在地区：") && html.contains("定点起始日期："), "{html}");
+        assert!(html.contains("永昌县第二人民医院"), "what was typed is kept");
+        form[4].1 = "620321".into();
+        form[7].1 = "2026-01-01".into();
+        let res = http.post(app.url("/institutions")).form(&form).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{}", res.text().await.unwrap());
+        let list = app.db.store.list_institutions(Some("永昌县第二"), None).await.unwrap();
+        assert_eq!(list.len(), 1);
+        let saved = &list[0];
+        assert_eq!(saved.code, "H62032100077", "codes are kept upper-case");
+        assert!(saved.may_issue_referrals && !saved.direct_settlement);
+
+        // An edit from a form loaded before someone else's save is refused, not merged.
+        let edit_path = format!("/institutions/{}", saved.id);
+        let mut edit = form.clone();
+        edit[1].1 = "1".into();
+        edit[3].1 = "永昌县第二人民医院东院".into();
+        let res = http.post(app.url(&edit_path)).form(&edit).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        let res = http.post(app.url(&edit_path)).form(&edit).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::CONFLICT);
+        assert_eq!(app.db.store.institution(saved.id).await.unwrap().version, 2);
+
+        // A clerk may not post the form at all.
+        let (clerk, csrf) = portal_session(&app, "clerk", "/employers/new").await;
+        form[0].1 = csrf;
+        let res = clerk.post(app.url("/institutions")).form(&form).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
         app.db.cleanup().await;
     }
 }

@@ -25,53 +25,88 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// A headless Chromium driven through chromedriver; `None` (and a SKIPPED line) where
+/// chromedriver is missing and the browser is not required.
+struct Browser {
+    client: fantoccini::Client,
+    profile: std::path::PathBuf,
+    _driver: Driver,
+}
+
+impl Browser {
+    async fn start() -> Option<Browser> {
+        let required = std::env::var("YIBAO_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
+        let driver_bin = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists());
+        let Some(driver_bin) = driver_bin else {
+            assert!(!required, "chromedriver is required (YIBAO_REQUIRE_BROWSER=1) but not installed");
+            eprintln!("SKIPPED: browser test — chromedriver not installed (apt-get install chromium chromium-driver)");
+            return None;
+        };
+        let port = free_port();
+        let driver = Driver(
+            Command::new(driver_bin)
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start chromedriver"),
+        );
+        let profile = std::env::temp_dir().join(format!("yibao-chrome-{port}"));
+        let caps = serde_json::json!({
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                         "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                         "--disable-sync", "--window-size=1280,900", format!("--user-data-dir={}", profile.display()),
+                         "--lang=zh-CN"]
+            }
+        });
+        for _ in 0..50 {
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            match ClientBuilder::new(connector)
+                .capabilities(caps.as_object().unwrap().clone())
+                .connect(&format!("http://127.0.0.1:{port}"))
+                .await
+            {
+                Ok(client) => return Some(Browser { client, profile, _driver: driver }),
+                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        }
+        panic!("could not connect to chromedriver");
+    }
+
+    async fn log_in(&self, app: &common::App, user: &str) {
+        let c = &self.client;
+        c.goto(&app.url("/login")).await.unwrap();
+        c.find(Locator::Id("username")).await.unwrap().send_keys(user).await.unwrap();
+        c.find(Locator::Id("password")).await.unwrap().send_keys("demo2026").await.unwrap();
+        c.find(Locator::Id("login-submit")).await.unwrap().click().await.unwrap();
+        c.wait().for_element(Locator::Id("lang-switch")).await.unwrap();
+    }
+
+    async fn fill(&self, name: &str, value: &str) {
+        let input = self.client.find(Locator::Css(&format!("[name='{name}']"))).await.unwrap();
+        input.clear().await.unwrap();
+        input.send_keys(value).await.unwrap();
+    }
+
+    async fn body(&self) -> String {
+        self.client.find(Locator::Css("body")).await.unwrap().text().await.unwrap()
+    }
+
+    async fn close(self) {
+        self.client.close().await.unwrap();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
 #[tokio::test]
 async fn clerk_logs_in_finds_a_person_and_switches_language() {
-    let required = std::env::var("YIBAO_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
-    let driver_bin = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists());
-    let Some(driver_bin) = driver_bin else {
-        assert!(!required, "chromedriver is required (YIBAO_REQUIRE_BROWSER=1) but not installed");
-        eprintln!("SKIPPED: browser test — chromedriver not installed (apt-get install chromium chromium-driver)");
-        return;
-    };
-    let port = free_port();
-    let _driver = Driver(
-        Command::new(driver_bin)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start chromedriver"),
-    );
+    let Some(browser) = Browser::start().await else { return };
     let app = spawn_app(TestDb::sqlite().await).await;
-    let profile = std::env::temp_dir().join(format!("yibao-chrome-{port}"));
-    let caps = serde_json::json!({
-        "goog:chromeOptions": {
-            "binary": "/usr/bin/chromium",
-            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                     "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                     "--disable-sync", "--window-size=1280,900", format!("--user-data-dir={}", profile.display()),
-                     "--lang=zh-CN"]
-        }
-    });
-    let mut client = None;
-    for _ in 0..50 {
-        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        match ClientBuilder::new(connector)
-            .capabilities(caps.as_object().unwrap().clone())
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-        {
-            Ok(c) => {
-                client = Some(c);
-                break;
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
-        }
-    }
-    let c = client.expect("connect to chromedriver");
+    let c = &browser.client;
 
     // Log in as the intake clerk.
     c.goto(&app.url("/persons")).await.unwrap();
@@ -97,15 +132,60 @@ async fn clerk_logs_in_finds_a_person_and_switches_language() {
     // Switch to English; the choice is remembered on the next page.
     c.find(Locator::Id("lang-switch")).await.unwrap().click().await.unwrap();
     c.wait().for_element(Locator::Id("person-rid")).await.unwrap();
-    let body = c.find(Locator::Css("body")).await.unwrap().text().await.unwrap();
+    let body = browser.body().await;
     assert!(body.contains("Employee basic medical insurance") && body.contains("Resident ID number"), "{body}");
     c.goto(&app.url("/persons")).await.unwrap();
-    let body = c.find(Locator::Css("body")).await.unwrap().text().await.unwrap();
+    let body = browser.body().await;
     assert!(body.contains("Insured persons") && body.contains("Search"), "{body}");
     let shot = c.screenshot().await.unwrap();
     let _ = std::fs::write(std::env::temp_dir().join("yibao-persons-en.png"), shot);
 
-    c.close().await.unwrap();
-    let _ = std::fs::remove_dir_all(profile);
+    browser.close().await;
+    app.db.cleanup().await;
+}
+
+#[tokio::test]
+async fn administrator_creates_an_account_and_the_new_clerk_registers_an_employer() {
+    let Some(browser) = Browser::start().await else { return };
+    let app = spawn_app(TestDb::sqlite().await).await;
+    let c = &browser.client;
+
+    // The system administrator opens the new-account form; a weak password is refused in Chinese.
+    browser.log_in(&app, "admin").await;
+    c.goto(&app.url("/accounts")).await.unwrap();
+    c.find(Locator::Id("new-account")).await.unwrap().click().await.unwrap();
+    browser.fill("username", "clerk9").await;
+    browser.fill("display_name", "新经办员").await;
+    browser.fill("scope", "620302").await;
+    browser.fill("password", "short").await;
+    c.find(Locator::Id("save")).await.unwrap().click().await.unwrap();
+    let errors = c.wait().for_element(Locator::Id("form-errors")).await.unwrap().text().await.unwrap();
+    assert!(errors.contains("密码至少 8 位"), "{errors}");
+    browser.fill("password", "clerk9pass").await;
+    c.find(Locator::Id("save")).await.unwrap().click().await.unwrap();
+    let table = c.wait().for_element(Locator::Id("accounts")).await.unwrap().text().await.unwrap();
+    assert!(table.contains("clerk9") && table.contains("新经办员"), "{table}");
+    c.find(Locator::Css("form[action='/logout'] button")).await.unwrap().click().await.unwrap();
+
+    // The new clerk logs in with that password and registers an employer in their region.
+    c.wait().for_element(Locator::Id("username")).await.unwrap();
+    c.find(Locator::Id("username")).await.unwrap().send_keys("clerk9").await.unwrap();
+    c.find(Locator::Id("password")).await.unwrap().send_keys("clerk9pass").await.unwrap();
+    c.find(Locator::Id("login-submit")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::Id("lang-switch")).await.unwrap();
+    c.goto(&app.url("/employers")).await.unwrap();
+    c.find(Locator::Id("new-employer")).await.unwrap().click().await.unwrap();
+    assert_eq!(
+        c.find(Locator::Css("[name='region']")).await.unwrap().prop("value").await.unwrap().as_deref(),
+        Some("620302"),
+        "the region defaults to the clerk's own"
+    );
+    browser.fill("credit_code", "91620302MA74A1B2CK").await;
+    browser.fill("name", "嘉峪关市新材料有限公司").await;
+    c.find(Locator::Id("save")).await.unwrap().click().await.unwrap();
+    let table = c.wait().for_element(Locator::Id("employers")).await.unwrap().text().await.unwrap();
+    assert!(table.contains("嘉峪关市新材料有限公司"), "{table}");
+
+    browser.close().await;
     app.db.cleanup().await;
 }

@@ -28,6 +28,11 @@ struct FileConfig {
 
 impl Config {
     pub fn load(file: Option<&Path>) -> Result<Config, String> {
+        Config::load_with(file, |k| std::env::var(k).ok())
+    }
+
+    /// `load`, with the environment passed in (so tests need not change the process's).
+    fn load_with(file: Option<&Path>, env: impl Fn(&str) -> Option<String>) -> Result<Config, String> {
         let from_file: FileConfig = match file {
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -35,7 +40,7 @@ impl Config {
             }
             None => FileConfig::default(),
         };
-        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let env = |k: &str| env(k).filter(|v| !v.is_empty());
         let listen = env("YIBAO_LISTEN").or(from_file.listen).unwrap_or_else(|| "127.0.0.1:8080".into());
         let listen: SocketAddr = listen
             .parse()
@@ -62,5 +67,80 @@ impl Config {
         };
         let log = env("YIBAO_LOG").or(from_file.log).unwrap_or_else(|| "info".into());
         Ok(Config { listen, data_dir, database_url, secure_cookies, log })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    /// A fresh scratch directory for one test.
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("yibao-config-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn write(dir: &Path, text: &str) -> PathBuf {
+        let path = dir.join("yibao.toml");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn defaults_then_file_then_environment() {
+        let dir = scratch("layers");
+        let data = dir.join("data");
+        let c = Config::load_with(None, |k| (k == "YIBAO_DATA_DIR").then(|| data.display().to_string())).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.database_url, format!("sqlite://{}", data.join("yibao.db").display()));
+        assert!(data.is_dir(), "the data directory is created");
+        assert!(!c.secure_cookies);
+        assert_eq!(c.log, "info");
+
+        let file = write(
+            &dir,
+            "listen = \"0.0.0.0:9000\"\ndatabase_url = \"postgres://postgres@127.0.0.1/test\"\nsecure_cookies = true\nlog = \"debug\"\n",
+        );
+        let c = Config::load_with(Some(&file), no_env).unwrap();
+        assert_eq!(c.listen.to_string(), "0.0.0.0:9000");
+        assert_eq!(c.database_url, "postgres://postgres@127.0.0.1/test");
+        assert!(c.secure_cookies);
+        assert_eq!(c.log, "debug");
+
+        let env = |k: &str| match k {
+            "YIBAO_LISTEN" => Some("127.0.0.1:7000".to_string()),
+            "YIBAO_SECURE_COOKIES" => Some("0".to_string()),
+            "YIBAO_LOG" => Some(String::new()), // empty means unset
+            _ => None,
+        };
+        let c = Config::load_with(Some(&file), env).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:7000");
+        assert!(!c.secure_cookies);
+        assert_eq!(c.log, "debug");
+    }
+
+    #[test]
+    fn bad_configuration_is_refused_with_a_message_naming_it() {
+        let dir = scratch("bad");
+        let file = write(&dir, "listen = \"127.0.0.1:8080\"\nport = 80\n");
+        let e = Config::load_with(Some(&file), no_env).unwrap_err();
+        assert!(e.contains("yibao.toml") && e.contains("port"), "{e}");
+
+        let e = Config::load_with(None, |k| (k == "YIBAO_LISTEN").then(|| "localhost".to_string())).unwrap_err();
+        assert!(e.contains("YIBAO_LISTEN") && e.contains("localhost"), "{e}");
+
+        let url = |k: &str| (k == "YIBAO_DATABASE_URL").then(|| "mysql://root:secret@db/yibao".to_string());
+        let e = Config::load_with(None, url).unwrap_err();
+        assert!(e.contains("sqlite://") && !e.contains("secret"), "the password is not echoed: {e}");
+
+        let missing = dir.join("missing.toml");
+        let e = Config::load_with(Some(&missing), no_env).unwrap_err();
+        assert!(e.contains("missing.toml"), "{e}");
     }
 }

@@ -1,5 +1,6 @@
 //! The `yibao` binary. It only wires: configuration, logging, and the subcommands.
 
+mod bench;
 mod config;
 
 use std::process::ExitCode;
@@ -47,6 +48,26 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// Benchmarks (see docs/PERFORMANCE.md).
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Load synthetic persons into a fresh database and time the portal's searches.
+    Registry {
+        #[arg(long, default_value_t = 1_000_000)]
+        persons: u64,
+        /// Searches of each kind.
+        #[arg(long, default_value_t = 200)]
+        queries: u64,
+        /// An empty database to use instead of a scratch SQLite file (e.g. a PostgreSQL schema).
+        #[arg(long)]
+        database_url: Option<String>,
     },
 }
 
@@ -133,6 +154,9 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
                 .await?;
             w.commit().await?;
             println!("created system administrator {} (id {})", account.username, account.id);
+        }
+        Command::Bench { command: BenchCommand::Registry { persons, queries, database_url } } => {
+            bench::registry(persons, queries, database_url).await?;
         }
         Command::Audit { command: AuditCommand::Verify } => {
             let store = open(config).await?;

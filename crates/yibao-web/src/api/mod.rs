@@ -6,8 +6,8 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
-use yibao_core::{Permission, Role, Scope};
-use yibao_store::{LoginOutcome, NewAccount, PersonQuery};
+use yibao_core::{Permission, Role};
+use yibao_store::{LoginOutcome, PersonQuery};
 
 use crate::context::{Caller, Principal};
 use crate::error::{AppError, Problem};
@@ -412,16 +412,16 @@ pub async fn create_account(
     Json(r): Json<AccountRequest>,
 ) -> Result<(StatusCode, Json<AccountView>), AppError> {
     caller.require(Permission::ManageAccounts)?;
-    let role: Role = r.role.parse()?;
-    let scope = Scope::new(r.scope.iter().map(|s| s.parse()).collect::<Result<_, _>>()?);
-    let new = NewAccount {
+    let form = crate::forms::AccountForm {
         username: r.username,
         display_name: r.display_name,
-        role,
+        role: r.role,
         password: r.password,
-        scope,
-        person_id: r.person_id,
+        scope: r.scope.join(","),
+        person_id: r.person_id.map(|i| i.to_string()).unwrap_or_default(),
+        csrf: String::new(),
     };
+    let new = form.parse().map_err(AppError::validation)?;
     let a = service::create_account(&state.store, &caller, &new).await?;
     Ok((StatusCode::CREATED, Json((&a).into())))
 }

@@ -1,16 +1,23 @@
 //! The web portal: server-rendered askama pages, Chinese by default.
 
+mod admin;
 mod auth;
 mod registry;
 
 use askama::Template;
-use axum::response::Html;
+use axum::http::StatusCode;
+use axum::response::{Html, Response};
 use yibao_core::{Lang, Permission, Role};
 
+pub use admin::{
+    account_new_form, account_save_new, accounts_page, employer_edit_form, employer_new_form, employer_save_edit,
+    employer_save_new, employers_page, institution_edit_form, institution_new_form, institution_save_edit,
+    institution_save_new, institutions_page,
+};
 pub use auth::{home, lang_switch, login_form, login_submit, logout};
 pub use registry::{
-    accounts_page, audit_page, employers_page, institutions_page, me_page, person_edit_form, person_new_form,
-    person_page, person_save_edit, person_save_new, persons_page,
+    audit_page, me_page, person_edit_form, person_new_form, person_page, person_save_edit, person_save_new,
+    persons_page,
 };
 
 use crate::context::Caller;
@@ -126,4 +133,23 @@ pub fn field_messages(errors: &[yibao_core::InvalidValue], lang: Lang) -> Vec<St
             }
         })
         .collect()
+}
+
+/// Re-shows a form with its errors (422), or passes other errors on.
+pub(crate) fn form_error(
+    e: AppError,
+    lang: Lang,
+    show: impl FnOnce(Vec<String>) -> Result<Response, AppError>,
+) -> Result<Response, AppError> {
+    if e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT {
+        let mut messages = field_messages(&e.field_errors, lang);
+        if messages.is_empty() {
+            messages.push(e.message.get(lang).to_string());
+        }
+        let mut res = show(messages)?;
+        *res.status_mut() = e.status;
+        Ok(res)
+    } else {
+        Err(e)
+    }
 }

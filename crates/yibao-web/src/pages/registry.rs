@@ -1,21 +1,19 @@
-//! Registry pages: persons (search, detail with history, register, edit), employers,
-//! institutions; and the audit log, accounts and "my record" pages.
+//! Person pages (search, detail with history, register, edit), the audit log and "my record".
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
 use yibao_core::registry::{Enrolment, PersonCategory, PersonStatus};
-use yibao_core::{Lang, Permission};
+use yibao_core::Permission;
 use yibao_store::PersonQuery;
 
-use super::{field_messages, render, Ctx};
+use super::{form_error, render, Ctx};
 use crate::context::Caller;
 use crate::error::AppError;
 use crate::forms::PersonForm;
-use crate::views::{EmployerView, InstitutionView, PersonView};
+use crate::views::PersonView;
 use crate::{i18n, service, SharedState};
 
 #[derive(Template)]
@@ -173,25 +171,6 @@ pub async fn person_new_form(caller: Caller) -> Result<Response, AppError> {
     Ok(render(&page)?.into_response())
 }
 
-/// Re-shows a form with its errors (422), or passes other errors on.
-fn form_error(
-    e: AppError,
-    lang: Lang,
-    show: impl FnOnce(Vec<String>) -> Result<Response, AppError>,
-) -> Result<Response, AppError> {
-    if e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT {
-        let mut messages = field_messages(&e.field_errors, lang);
-        if messages.is_empty() {
-            messages.push(e.message.get(lang).to_string());
-        }
-        let mut res = show(messages)?;
-        *res.status_mut() = e.status;
-        Ok(res)
-    } else {
-        Err(e)
-    }
-}
-
 pub async fn person_save_new(
     State(state): State<SharedState>,
     caller: Caller,
@@ -251,36 +230,6 @@ pub async fn person_save_edit(
 }
 
 #[derive(Template)]
-#[template(path = "employers.html")]
-struct EmployersPage {
-    ctx: Ctx,
-    items: Vec<EmployerView>,
-}
-
-pub async fn employers_page(State(state): State<SharedState>, caller: Caller) -> Result<Response, AppError> {
-    let items = service::employers(&state.store, &caller, None).await?;
-    let page =
-        EmployersPage { ctx: Ctx::for_caller(&caller, "/employers"), items: items.iter().map(Into::into).collect() };
-    Ok(render(&page)?.into_response())
-}
-
-#[derive(Template)]
-#[template(path = "institutions.html")]
-struct InstitutionsPage {
-    ctx: Ctx,
-    items: Vec<InstitutionView>,
-}
-
-pub async fn institutions_page(State(state): State<SharedState>, caller: Caller) -> Result<Response, AppError> {
-    let items = service::institutions(&state.store, &caller, None, None).await?;
-    let page = InstitutionsPage {
-        ctx: Ctx::for_caller(&caller, "/institutions"),
-        items: items.iter().map(|i| InstitutionView::new(i, caller.lang)).collect(),
-    };
-    Ok(render(&page)?.into_response())
-}
-
-#[derive(Template)]
 #[template(path = "audit.html")]
 struct AuditPage {
     ctx: Ctx,
@@ -290,22 +239,6 @@ struct AuditPage {
 pub async fn audit_page(State(state): State<SharedState>, caller: Caller) -> Result<Response, AppError> {
     let items = service::audit_entries(&state.store, &caller, 200).await?;
     Ok(render(&AuditPage { ctx: Ctx::for_caller(&caller, "/audit"), items })?.into_response())
-}
-
-#[derive(Template)]
-#[template(path = "accounts.html")]
-struct AccountsPage {
-    ctx: Ctx,
-    items: Vec<(String, String, String, String)>,
-}
-
-pub async fn accounts_page(State(state): State<SharedState>, caller: Caller) -> Result<Response, AppError> {
-    let accounts = service::accounts(&state.store, &caller).await?;
-    let items = accounts
-        .iter()
-        .map(|a| (a.username.clone(), a.display_name.clone(), a.role.label_in(caller.lang), a.scope.to_list()))
-        .collect();
-    Ok(render(&AccountsPage { ctx: Ctx::for_caller(&caller, "/accounts"), items })?.into_response())
 }
 
 #[derive(Template)]
