@@ -18,7 +18,7 @@ const PROVINCES: &[u32] = &[
 #[serde(try_from = "String", into = "String")]
 pub struct AdminCode(u32);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum AdminLevel {
     Province,
     Prefecture,

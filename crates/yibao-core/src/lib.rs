@@ -6,9 +6,11 @@
 //! number cannot be built or deserialised anywhere in yibao.
 
 pub mod access;
+pub mod adjudicate;
 pub mod admin_code;
 pub mod audit;
 pub mod bank_card;
+pub mod catalog;
 pub mod credit_code;
 pub mod error;
 pub mod i18n;
@@ -16,6 +18,8 @@ pub mod insurance_year;
 pub mod money;
 pub mod name;
 pub mod phone;
+pub mod policy;
+pub mod ratio;
 pub mod registry;
 pub mod resident_id;
 
@@ -29,4 +33,5 @@ pub use insurance_year::InsuranceYear;
 pub use money::Fen;
 pub use name::PersonName;
 pub use phone::PhoneNumber;
+pub use ratio::Ratio;
 pub use resident_id::{ResidentId, Sex};

@@ -1,0 +1,471 @@
+//! The medical insurance catalogs (医保目录) as data: drugs, diagnosis and treatment
+//! services, medical service facilities and medical consumables, per region, with effective
+//! dates, keyed by the national codes. Imported from CSV (`docs/formats/catalog.md`); a bad
+//! row is reported with its line and reason and the rest still load.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use crate::admin_code::AdminCode;
+use crate::i18n::{Lang, Text};
+use crate::ratio::Ratio;
+use crate::registry::HospitalGrade;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemKind {
+    Drug,
+    Service,
+    Facility,
+    Consumable,
+}
+
+impl ItemKind {
+    /// From the national code's shape: western drugs start with `X`, Chinese patent
+    /// medicines with `Z`, Chinese herbal pieces with `T`, consumables with `C`; services
+    /// are digits.
+    pub fn from_code(code: &str) -> ItemKind {
+        match code.as_bytes().first() {
+            Some(b'X' | b'Z' | b'T') => ItemKind::Drug,
+            Some(b'C') => ItemKind::Consumable,
+            _ => ItemKind::Service,
+        }
+    }
+
+    pub fn label(self, lang: Lang) -> &'static str {
+        match (self, lang) {
+            (ItemKind::Drug, Lang::Zh) => "药品",
+            (ItemKind::Service, Lang::Zh) => "诊疗项目",
+            (ItemKind::Facility, Lang::Zh) => "医疗服务设施",
+            (ItemKind::Consumable, Lang::Zh) => "医用耗材",
+            (ItemKind::Drug, Lang::En) => "drug",
+            (ItemKind::Service, Lang::En) => "service",
+            (ItemKind::Facility, Lang::En) => "facility",
+            (ItemKind::Consumable, Lang::En) => "consumable",
+        }
+    }
+
+    fn parse(s: &str) -> Option<ItemKind> {
+        match s {
+            "drug" | "药品" => Some(ItemKind::Drug),
+            "service" | "诊疗项目" => Some(ItemKind::Service),
+            "facility" | "医疗服务设施" => Some(ItemKind::Facility),
+            "consumable" | "医用耗材" => Some(ItemKind::Consumable),
+            _ => None,
+        }
+    }
+}
+
+/// 甲类 / 乙类 / 丙类: the national `chrgitm_lv` 01 / 02 / 03.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Category {
+    A,
+    B,
+    C,
+}
+
+impl Category {
+    fn parse(s: &str) -> Option<Category> {
+        match s {
+            "01" | "1" | "A" | "甲" | "甲类" => Some(Category::A),
+            "02" | "2" | "B" | "乙" | "乙类" => Some(Category::B),
+            "03" | "3" | "C" | "丙" | "丙类" => Some(Category::C),
+            _ => None,
+        }
+    }
+
+    pub fn label(self, lang: Lang) -> &'static str {
+        match (self, lang) {
+            (Category::A, Lang::Zh) => "甲类",
+            (Category::B, Lang::Zh) => "乙类",
+            (Category::C, Lang::Zh) => "丙类",
+            (Category::A, Lang::En) => "Category A",
+            (Category::B, Lang::En) => "Category B",
+            (Category::C, Lang::En) => "Category C",
+        }
+    }
+}
+
+/// Limits on when an item is covered.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Restriction {
+    /// Covered only with a diagnosis starting with one of these ICD-10 codes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub diagnoses: Vec<String>,
+    /// Covered only at these hospital grades.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grades: Vec<HospitalGrade>,
+    /// Covered only up to this quantity within one claim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_quantity: Option<Decimal>,
+}
+
+impl Restriction {
+    pub fn is_empty(&self) -> bool {
+        self.diagnoses.is_empty() && self.grades.is_empty() && self.max_quantity.is_none()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogEntry {
+    pub code: String,
+    pub name: String,
+    pub kind: ItemKind,
+    pub category: Category,
+    /// 先行自付比例 of a category-B item.
+    pub selfpay_prop: Ratio,
+    /// 最高限价 per unit (`pric_uplmt_amt`), in yuan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_cap: Option<Decimal>,
+    pub begin: NaiveDate,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Restriction::is_empty")]
+    pub restriction: Restriction,
+}
+
+impl CatalogEntry {
+    pub fn in_force(&self, date: NaiveDate) -> bool {
+        self.begin <= date && self.end.is_none_or(|e| date <= e)
+    }
+}
+
+/// One region's catalog.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    entries: FxHashMap<String, Vec<CatalogEntry>>,
+    len: usize,
+}
+
+impl Catalog {
+    pub fn insert(&mut self, entry: CatalogEntry) {
+        let versions = self.entries.entry(entry.code.clone()).or_default();
+        versions.push(entry);
+        versions.sort_by_key(|e| e.begin);
+        self.len += 1;
+    }
+
+    /// The entry for `code` in force on `date`.
+    pub fn lookup(&self, code: &str, date: NaiveDate) -> Option<&CatalogEntry> {
+        self.entries.get(code)?.iter().rev().find(|e| e.in_force(date))
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn entries(&self) -> impl Iterator<Item = &CatalogEntry> {
+        self.entries.values().flatten()
+    }
+}
+
+/// The catalogs of every region yibao knows.
+#[derive(Debug, Clone, Default)]
+pub struct Catalogs {
+    by_region: BTreeMap<AdminCode, Catalog>,
+}
+
+impl Catalogs {
+    pub fn insert(&mut self, region: AdminCode, entry: CatalogEntry) {
+        self.by_region.entry(region).or_default().insert(entry);
+    }
+
+    /// The catalog serving `region`: its own, else its prefecture's, else its province's.
+    /// One region's catalog is used whole; catalogs are never mixed.
+    pub fn for_region(&self, region: AdminCode) -> Option<(AdminCode, &Catalog)> {
+        [region, region.prefecture(), region.province()]
+            .into_iter()
+            .find_map(|r| self.by_region.get(&r).map(|c| (r, c)))
+    }
+
+    pub fn regions(&self) -> impl Iterator<Item = (AdminCode, &Catalog)> {
+        self.by_region.iter().map(|(r, c)| (*r, c))
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_region.values().map(Catalog::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Reads a catalog CSV, adding its good rows; returns the rejected rows.
+    pub fn import_csv(&mut self, data: &[u8]) -> Result<Vec<RejectedRow>, RejectedRow> {
+        let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(false).from_reader(data);
+        let headers = reader.headers().map_err(|e| RejectedRow::file(&e.to_string()))?.clone();
+        let column = |name: &str| headers.iter().position(|h| h.trim_start_matches('\u{feff}') == name);
+        let cols = Columns {
+            admdvs: column("admdvs"),
+            code: column("med_list_codg"),
+            name: column("name"),
+            kind: column("list_type"),
+            level: column("chrgitm_lv"),
+            selfpay: column("selfpay_prop"),
+            cap: column("pric_uplmt_amt"),
+            begin: column("begndate"),
+            end: column("enddate"),
+            diagnoses: column("lmt_dise"),
+            grades: column("lmt_hosp_lv"),
+            quantity: column("lmt_cnt"),
+        };
+        for (name, c) in [
+            ("admdvs", cols.admdvs),
+            ("med_list_codg", cols.code),
+            ("chrgitm_lv", cols.level),
+            ("begndate", cols.begin),
+        ] {
+            if c.is_none() {
+                return Err(RejectedRow::file(&format!("missing column {name}")));
+            }
+        }
+        let mut rejected = Vec::new();
+        let mut record = csv::StringRecord::new();
+        loop {
+            match reader.read_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => {
+                    let line = record.position().map_or(0, |p| p.line());
+                    match cols.entry(&record) {
+                        Ok((region, entry)) => self.insert(region, entry),
+                        Err((field, reason)) => rejected.push(RejectedRow {
+                            line,
+                            code: cols.code.and_then(|c| record.get(c)).unwrap_or("").to_string(),
+                            field,
+                            reason,
+                        }),
+                    }
+                }
+                Err(e) => {
+                    let line = e.position().map_or(0, |p| p.line());
+                    rejected.push(RejectedRow {
+                        line,
+                        code: String::new(),
+                        field: "",
+                        reason: Text::new(format!("无法读取此行：{e}"), format!("unreadable row: {e}")),
+                    });
+                    if !matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. }) {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(rejected)
+    }
+}
+
+/// A row the import refused, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RejectedRow {
+    /// 1-based line in the file (0 for the file as a whole).
+    pub line: u64,
+    pub code: String,
+    pub field: &'static str,
+    pub reason: Text,
+}
+
+impl RejectedRow {
+    fn file(e: &str) -> RejectedRow {
+        RejectedRow {
+            line: 0,
+            code: String::new(),
+            field: "",
+            reason: Text::new(format!("目录文件无法读取：{e}"), format!("cannot read the catalog file: {e}")),
+        }
+    }
+}
+
+struct Columns {
+    admdvs: Option<usize>,
+    code: Option<usize>,
+    name: Option<usize>,
+    kind: Option<usize>,
+    level: Option<usize>,
+    selfpay: Option<usize>,
+    cap: Option<usize>,
+    begin: Option<usize>,
+    end: Option<usize>,
+    diagnoses: Option<usize>,
+    grades: Option<usize>,
+    quantity: Option<usize>,
+}
+
+type RowError = (&'static str, Text);
+
+fn bad(field: &'static str, zh: String, en: String) -> RowError {
+    (field, Text::new(zh, en))
+}
+
+fn date(field: &'static str, s: &str) -> Result<NaiveDate, RowError> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .or_else(|_| NaiveDate::parse_from_str(s, "%Y%m%d"))
+        .map_err(|_| bad(field, format!("日期“{s}”无效"), format!("invalid date \"{s}\"")))
+}
+
+fn decimal(field: &'static str, s: &str) -> Result<Decimal, RowError> {
+    match s.parse::<Decimal>() {
+        Ok(d) if d.is_sign_positive() && !d.is_zero() => Ok(d),
+        _ => Err(bad(field, format!("“{s}”不是正数"), format!("\"{s}\" is not a positive number"))),
+    }
+}
+
+fn list(s: &str) -> impl Iterator<Item = &str> {
+    s.split([';', '|', ',', '，', '；']).map(str::trim).filter(|p| !p.is_empty())
+}
+
+impl Columns {
+    fn get<'r>(&self, record: &'r csv::StringRecord, c: Option<usize>) -> &'r str {
+        c.and_then(|c| record.get(c)).unwrap_or("")
+    }
+
+    fn entry(&self, r: &csv::StringRecord) -> Result<(AdminCode, CatalogEntry), RowError> {
+        let admdvs = self.get(r, self.admdvs);
+        let region: AdminCode = admdvs.parse().map_err(|_| {
+            bad("admdvs", format!("区划代码“{admdvs}”无效"), format!("invalid division code \"{admdvs}\""))
+        })?;
+        let code = self.get(r, self.code);
+        if code.is_empty() || code.len() > 50 || !code.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(bad(
+                "med_list_codg",
+                format!("医保目录编码“{code}”无效"),
+                format!("invalid national code \"{code}\""),
+            ));
+        }
+        let level = self.get(r, self.level);
+        let category = Category::parse(level).ok_or_else(|| {
+            bad(
+                "chrgitm_lv",
+                format!("收费项目等级“{level}”无效，应为 01/02/03"),
+                format!("charge level \"{level}\" is invalid; expected 01, 02 or 03"),
+            )
+        })?;
+        let kind_text = self.get(r, self.kind);
+        let kind = if kind_text.is_empty() {
+            ItemKind::from_code(code)
+        } else {
+            ItemKind::parse(kind_text).ok_or_else(|| {
+                bad("list_type", format!("目录类别“{kind_text}”无效"), format!("unknown list type \"{kind_text}\""))
+            })?
+        };
+        let selfpay_text = self.get(r, self.selfpay);
+        let selfpay_prop = if selfpay_text.is_empty() {
+            Ratio::ZERO
+        } else {
+            selfpay_text.parse().map_err(|e: crate::InvalidValue| ("selfpay_prop", e.message))?
+        };
+        if category != Category::B && selfpay_prop != Ratio::ZERO {
+            return Err(bad(
+                "selfpay_prop",
+                "只有乙类项目可以设置先行自付比例".into(),
+                "only category-B items have a self-pay-first share".into(),
+            ));
+        }
+        let cap_text = self.get(r, self.cap);
+        let price_cap = if cap_text.is_empty() { None } else { Some(decimal("pric_uplmt_amt", cap_text)?) };
+        let begin = date("begndate", self.get(r, self.begin))?;
+        let end_text = self.get(r, self.end);
+        let end = if end_text.is_empty() { None } else { Some(date("enddate", end_text)?) };
+        if end.is_some_and(|e| e < begin) {
+            return Err(bad("enddate", "终止日期早于开始日期".into(), "the end date is before the begin date".into()));
+        }
+        let mut grades = Vec::new();
+        for g in list(self.get(r, self.grades)) {
+            grades.push(HospitalGrade::parse(g).map_err(|e| ("lmt_hosp_lv", e.message))?);
+        }
+        let qty_text = self.get(r, self.quantity);
+        let max_quantity = if qty_text.is_empty() { None } else { Some(decimal("lmt_cnt", qty_text)?) };
+        let restriction = Restriction {
+            diagnoses: list(self.get(r, self.diagnoses)).map(str::to_ascii_uppercase).collect(),
+            grades,
+            max_quantity,
+        };
+        let name = self.get(r, self.name);
+        Ok((
+            region,
+            CatalogEntry {
+                code: code.to_string(),
+                name: if name.is_empty() { code.to_string() } else { name.to_string() },
+                kind,
+                category,
+                selfpay_prop,
+                price_cap,
+                begin,
+                end,
+                restriction,
+            },
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CSV: &str = "\
+admdvs,med_list_codg,name,list_type,chrgitm_lv,selfpay_prop,pric_uplmt_amt,begndate,enddate,lmt_dise,lmt_hosp_lv,lmt_cnt
+620300,XA01ABD075A002010100483,地喹氯铵含片,,02,0.1,12.5,2020-01-01,,,,
+620300,001216000010100,普通门诊诊察费,,01,,,2020-01-01,,,,
+620300,C01020304,一次性输液器,,03,,,2020-01-01,,,,
+620300,XB01AC04,氯吡格雷片,,02,0.05,,2020-01-01,2025-12-31,I20;I21;I63,2;3,30
+620300,XB01AC04,氯吡格雷片,,01,,,2026-01-01,,I20;I21;I63,,
+620300,BAD CODE,x,,01,,,2020-01-01,,,,
+620300,X1,x,,04,,,2020-01-01,,,,
+620300,X2,x,,01,0.1,,2020-01-01,,,,
+999999,X3,x,,01,,,2020-01-01,,,,
+620300,X4,x,,01,,-3,2020-01-01,,,,
+620300,X5,x,,01,,,2020-02-30,,,,
+620300,X6,x,,01,,,2020-01-01,,,,,extra
+";
+
+    #[test]
+    fn good_rows_load_and_each_bad_row_says_why() {
+        let mut c = Catalogs::default();
+        let rejected = c.import_csv(CSV.as_bytes()).unwrap();
+        let fields: Vec<_> = rejected.iter().map(|r| (r.line, r.field)).collect();
+        assert_eq!(
+            fields,
+            [
+                (7, "med_list_codg"),
+                (8, "chrgitm_lv"),
+                (9, "selfpay_prop"),
+                (10, "admdvs"),
+                (11, "pric_uplmt_amt"),
+                (12, "begndate"),
+                (13, "")
+            ]
+        );
+        assert!(rejected.iter().all(|r| !r.reason.zh.is_empty() && !r.reason.en.is_empty()));
+        assert_eq!(c.len(), 5);
+        let region: AdminCode = "620302".parse().unwrap();
+        let (served_by, cat) = c.for_region(region).unwrap();
+        assert_eq!(served_by.to_string(), "620300", "a county is served by its prefecture's catalog");
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let drug = cat.lookup("XA01ABD075A002010100483", d("2026-03-01")).unwrap();
+        assert_eq!((drug.kind, drug.category, drug.selfpay_prop.bp()), (ItemKind::Drug, Category::B, 1_000));
+        assert_eq!(drug.price_cap, Some("12.5".parse().unwrap()));
+        assert_eq!(cat.lookup("C01020304", d("2026-03-01")).unwrap().kind, ItemKind::Consumable);
+        // The version in force on the date is used.
+        assert_eq!(cat.lookup("XB01AC04", d("2025-06-01")).unwrap().category, Category::B);
+        assert_eq!(cat.lookup("XB01AC04", d("2026-06-01")).unwrap().category, Category::A);
+        let limited = cat.lookup("XB01AC04", d("2025-06-01")).unwrap();
+        assert_eq!(limited.restriction.diagnoses, ["I20", "I21", "I63"]);
+        assert_eq!(limited.restriction.grades, [HospitalGrade::Level2, HospitalGrade::Level3]);
+        assert!(cat.lookup("XA01ABD075A002010100483", d("2019-12-31")).is_none());
+        assert!(c.for_region("110105".parse().unwrap()).is_none());
+    }
+
+    #[test]
+    fn a_file_without_required_columns_is_refused_whole() {
+        let mut c = Catalogs::default();
+        let e = c.import_csv(b"code,name\nX1,x\n").unwrap_err();
+        assert!(e.reason.en.contains("admdvs"), "{e:?}");
+    }
+}
