@@ -1,5 +1,6 @@
 //! The `yibao` binary. It only wires: configuration, logging, and the subcommands.
 
+mod adjudicate_cmd;
 mod bench;
 mod config;
 
@@ -49,6 +50,26 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Adjudicate one claim from files and explain every amount (docs/formats/).
+    Adjudicate {
+        /// A policy file (TOML or JSON), or a directory of policy*.toml files; repeatable.
+        #[arg(long, required = true)]
+        policy: Vec<std::path::PathBuf>,
+        /// A catalog CSV, or a directory of them.
+        #[arg(long)]
+        catalog: std::path::PathBuf,
+        /// The claim (JSON, national field names).
+        #[arg(long)]
+        claim: std::path::PathBuf,
+        /// The person's running totals for the year before this claim (JSON).
+        #[arg(long)]
+        ytd: Option<std::path::PathBuf>,
+        #[arg(long, default_value = "zh")]
+        lang: String,
+        /// Print the totals, lines and trace as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Benchmarks (see docs/PERFORMANCE.md).
     Bench {
         #[command(subcommand)]
@@ -58,6 +79,16 @@ enum Command {
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// Adjudicate generated claims (20–300 lines) on one core and report lines per second.
+    Adjudicate {
+        #[arg(long, default_value_t = 20_000)]
+        claims: usize,
+        #[arg(long, default_value_t = 50_000)]
+        catalog: usize,
+        /// Fail (exit 1) below this many lines per second.
+        #[arg(long)]
+        min_lines_per_sec: Option<f64>,
+    },
     /// Load synthetic persons into a fresh database and time the portal's searches.
     Registry {
         #[arg(long, default_value_t = 1_000_000)]
@@ -154,6 +185,19 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
                 .await?;
             w.commit().await?;
             println!("created system administrator {} (id {})", account.username, account.id);
+        }
+        Command::Adjudicate { policy, catalog, claim, ytd, lang, json } => {
+            let lang = yibao_core::Lang::parse(&lang).unwrap_or_default();
+            adjudicate_cmd::run(&policy, &catalog, &claim, ytd.as_deref(), lang, json)?;
+        }
+        Command::Bench { command: BenchCommand::Adjudicate { claims, catalog, min_lines_per_sec } } => {
+            let rate = adjudicate_cmd::bench(claims, catalog)?;
+            if let Some(min) = min_lines_per_sec {
+                if rate < min {
+                    println!("below the required {min:.0} lines/s");
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
         }
         Command::Bench { command: BenchCommand::Registry { persons, queries, database_url } } => {
             bench::registry(persons, queries, database_url).await?;

@@ -10,6 +10,7 @@
 //! exactly.
 
 mod claim;
+pub mod synthetic;
 mod trace;
 
 use rust_decimal::prelude::ToPrimitive;

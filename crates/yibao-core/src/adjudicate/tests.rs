@@ -1,1 +1,252 @@
+//! Properties of the engine over random claims under the demo policies and catalog.
 
+use proptest::prelude::*;
+use rust_decimal::Decimal;
+
+use super::*;
+use crate::catalog::Catalogs;
+use crate::policy::{Policy, PolicySet};
+
+const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/formats/examples");
+
+fn demo() -> (PolicySet, Catalogs) {
+    let read = |f: &str| std::fs::read_to_string(format!("{EXAMPLES}/{f}")).unwrap();
+    let policies = ["policy-620300-310-2026.toml", "policy-620300-390-2026.toml"]
+        .iter()
+        .map(|f| Policy::parse(&read(f)).unwrap())
+        .collect();
+    let mut catalogs = Catalogs::default();
+    assert!(catalogs.import_csv(read("catalog-demo.csv").as_bytes()).unwrap().is_empty());
+    (PolicySet::new(policies), catalogs)
+}
+
+const CODES: &[&str] = &[
+    "XA01ABD075A002010100483",
+    "XJ01CRA045E001010101947",
+    "XC09AAE066A001010101734",
+    "XB01ACL092A001010104433",
+    "XL01XCT077B002010100116",
+    "XN02BEA001A001010101589",
+    "001102000010000",
+    "002302000010000",
+    "003113000010000",
+    "C0201010010000004711",
+    "XZ00000000",
+];
+
+fn line_strategy() -> impl Strategy<Value = (usize, u32, u32)> {
+    // (code, quantity in tenths, unit price in fen)
+    (0..CODES.len(), 1u32..200, 1u32..5_000_000)
+}
+
+fn claim_strategy() -> impl Strategy<Value = Claim> {
+    (
+        prop::collection::vec(line_strategy(), 1..40),
+        0usize..3,
+        0usize..4,
+        0usize..6,
+        any::<bool>(),
+        1u32..4,
+        0i64..1_000_000,
+    )
+        .prop_map(|(lines, med, who, place, acct, admission, balance)| {
+            let (insutype, psn_type) = match who {
+                0 => (Scheme::Employee, PersonCategory::InService),
+                1 => (Scheme::Employee, PersonCategory::Retired),
+                2 => (Scheme::Resident, PersonCategory::ResidentAdult),
+                _ => (Scheme::Resident, PersonCategory::Student),
+            };
+            let (area, filing) = match place {
+                0 | 1 => ("620302", None),
+                2 => ("620102", Some(Filing::Referral)),
+                3 => ("620102", Some(Filing::TemporaryOther)),
+                4 => ("620102", Some(Filing::LongTermResidence)),
+                _ => ("620102", None),
+            };
+            let date = chrono::NaiveDate::from_ymd_opt(2026, 5, 1).unwrap();
+            Claim {
+                mdtrt_id: "P".into(),
+                insutype,
+                psn_type,
+                med_type: [MedType::Inpatient, MedType::SpecialOutpatient, MedType::GeneralOutpatient][med],
+                insuplc_admdvs: "620302".parse().unwrap(),
+                mdtrtarea_admvs: area.parse().unwrap(),
+                hosp_lv: crate::registry::HospitalGrade::ALL[admission as usize % 4],
+                admission_no: admission,
+                offsite_filing: filing,
+                receipt_date: DateText(date),
+                dise_codg: vec!["I20.0".into(), "C50.9".into()],
+                opsp_dise_code: Some("M03900".into()),
+                acct_used_flag: acct,
+                acct_balance: Fen::from_fen(balance),
+                feedetail: lines
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (code, tenths, price))| {
+                        let cnt = Decimal::new(i64::from(tenths), 1);
+                        let pric = Decimal::new(i64::from(price), 2);
+                        FeeLine {
+                            feedetl_sn: (i + 1).to_string(),
+                            med_list_codg: CODES[code].into(),
+                            cnt,
+                            pric,
+                            det_item_fee_sumamt: to_fen(cnt * pric),
+                            fee_ocur_time: DateText(date),
+                        }
+                    })
+                    .collect(),
+            }
+        })
+}
+
+fn ytd_strategy() -> impl Strategy<Value = YearToDate> {
+    (0i64..40_000_000, 0i64..30_000, 0i64..300_000, 0i64..20_000_000, 0i64..45_000_000).prop_map(
+        |(pool, od, op, cb, cp)| YearToDate {
+            pool_paid: Fen::from_fen(pool),
+            outpatient_deductible_paid: Fen::from_fen(od),
+            outpatient_paid: Fen::from_fen(op),
+            critical_base: Fen::from_fen(cb),
+            critical_paid: Fen::from_fen(cp),
+            ..YearToDate::default()
+        },
+    )
+}
+
+fn check_identities(o: &Outcome) -> Result<(), TestCaseError> {
+    let t = &o.totals;
+    let f = Fen::fen;
+    prop_assert_eq!(
+        f(t.medfee_sumamt),
+        f(t.fulamt_ownpay_amt) + f(t.overlmt_selfpay) + f(t.preselfpay_amt) + f(t.inscp_scp_amt)
+    );
+    prop_assert_eq!(f(t.medfee_sumamt), f(t.fund_pay_sumamt) + f(t.psn_part_amt));
+    prop_assert_eq!(f(t.psn_part_amt), f(t.acct_pay) + f(t.psn_cash_pay));
+    prop_assert_eq!(f(t.fund_pay_sumamt), f(t.hifp_pay) + f(t.hifmi_pay) + f(t.hifob_pay));
+    prop_assert_eq!(f(t.inscp_scp_amt), f(t.act_pay_dedc) + f(t.hifp_pay) + f(t.pool_prop_selfpay));
+    for v in [t.act_pay_dedc, t.hifp_pay, t.pool_prop_selfpay, t.hifmi_pay, t.hifob_pay, t.acct_pay, t.psn_cash_pay] {
+        prop_assert!(!v.is_negative(), "{:?}", t);
+    }
+    // Lines add up to the totals, column by column, and each line conserves its amount.
+    let sum = |g: fn(&LineOutcome) -> Fen| o.lines.iter().map(g).sum::<Fen>();
+    prop_assert_eq!(sum(|l| l.fulamt_ownpay_amt), t.fulamt_ownpay_amt);
+    prop_assert_eq!(sum(|l| l.overlmt_selfpay), t.overlmt_selfpay);
+    prop_assert_eq!(sum(|l| l.preselfpay_amt), t.preselfpay_amt);
+    prop_assert_eq!(sum(|l| l.inscp_scp_amt), t.inscp_scp_amt);
+    prop_assert_eq!(sum(|l| l.act_pay_dedc), t.act_pay_dedc);
+    prop_assert_eq!(sum(|l| l.hifp_pay), t.hifp_pay);
+    prop_assert_eq!(sum(|l| l.critical_pay), plus(t.hifmi_pay, t.hifob_pay));
+    prop_assert_eq!(sum(|l| l.acct_pay), t.acct_pay);
+    prop_assert_eq!(sum(|l| l.psn_cash_pay), t.psn_cash_pay);
+    for l in &o.lines {
+        prop_assert!(!l.psn_cash_pay.is_negative() && !l.acct_pay.is_negative(), "{:?}", l);
+        prop_assert_eq!(
+            f(l.det_item_fee_sumamt),
+            f(l.hifp_pay) + f(l.critical_pay) + f(l.acct_pay) + f(l.psn_cash_pay)
+        );
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn identities_hold_to_the_fen(claim in claim_strategy(), ytd in ytd_strategy()) {
+        let (p, c) = demo();
+        let o = adjudicate(&claim, &p, &c, &ytd).unwrap();
+        check_identities(&o)?;
+        // Every amount is explained: each line has at least one step, and rendering works.
+        for i in 0..o.lines.len() {
+            prop_assert!(o.trace.iter().any(|s| s.line == Some(i as u32)) || o.lines[i].det_item_fee_sumamt == Fen::ZERO);
+        }
+        let text = o.explain(Lang::Zh);
+        prop_assert!(text.iter().all(|s| !s.is_empty() && !s.contains('{')), "{:?}", text);
+    }
+
+    #[test]
+    fn the_same_input_gives_the_same_result(claim in claim_strategy(), ytd in ytd_strategy()) {
+        let (p, c) = demo();
+        let a = adjudicate(&claim, &p, &c, &ytd).unwrap();
+        let b = Engine::default().run(&claim, &p, &c, &ytd).unwrap();
+        prop_assert_eq!(serde_json::to_string(&a).unwrap(), serde_json::to_string(&b).unwrap());
+    }
+
+    #[test]
+    fn reversing_a_claim_restores_the_running_totals(claim in claim_strategy(), ytd in ytd_strategy()) {
+        let (p, c) = demo();
+        let o = adjudicate(&claim, &p, &c, &ytd).unwrap();
+        prop_assert_eq!(o.ytd_after.minus(&o.ytd_delta), ytd);
+    }
+
+    #[test]
+    fn over_a_year_the_fund_never_exceeds_its_caps(claims in prop::collection::vec(claim_strategy(), 1..12)) {
+        let (p, c) = demo();
+        let mut ytd = YearToDate::default();
+        // One person: keep the first claim's scheme and category for all of them.
+        let (scheme, category) = (claims[0].insutype, claims[0].psn_type);
+        let mut paid_pool = 0i64;
+        let mut paid_critical = 0i64;
+        for mut claim in claims {
+            claim.insutype = scheme;
+            claim.psn_type = category;
+            let o = adjudicate(&claim, &p, &c, &ytd).unwrap();
+            if claim.med_type != MedType::GeneralOutpatient {
+                paid_pool += o.totals.hifp_pay.fen();
+            }
+            paid_critical += o.totals.hifmi_pay.fen() + o.totals.hifob_pay.fen();
+            ytd = o.ytd_after;
+        }
+        let policy = p.policies().iter().find(|x| x.scheme == scheme).unwrap();
+        prop_assert!(paid_pool <= policy.annual_cap.fen());
+        prop_assert_eq!(paid_pool, ytd.pool_paid.fen());
+        prop_assert!(paid_critical <= policy.critical_illness.as_ref().unwrap().annual_cap.fen());
+        if let Some(g) = &policy.outpatient.general {
+            prop_assert!(ytd.outpatient_paid <= g.annual_cap);
+            prop_assert!(ytd.outpatient_deductible_paid <= g.deductible);
+        }
+    }
+
+    #[test]
+    fn raising_a_price_never_lowers_the_persons_share(
+        claim in claim_strategy(),
+        ytd in ytd_strategy(),
+        which in any::<prop::sample::Index>(),
+        extra in 1u32..1_000_000,
+    ) {
+        let (p, c) = demo();
+        let before = adjudicate(&claim, &p, &c, &ytd).unwrap();
+        let mut dearer = claim.clone();
+        let i = which.index(dearer.feedetail.len());
+        let line = &mut dearer.feedetail[i];
+        line.pric += Decimal::new(i64::from(extra), 2);
+        line.det_item_fee_sumamt = to_fen(line.cnt * line.pric);
+        let after = adjudicate(&dearer, &p, &c, &ytd).unwrap();
+        prop_assert!(after.totals.psn_part_amt >= before.totals.psn_part_amt,
+            "{} < {}", after.totals.psn_part_amt, before.totals.psn_part_amt);
+    }
+}
+
+#[test]
+fn apportioning_is_exact_and_deterministic() {
+    let mut out = Vec::new();
+    apportion(Fen::from_fen(10), &[1, 1, 1], &mut out);
+    assert_eq!(out, [4, 3, 3], "the leftover fen goes to the earliest of equal remainders");
+    apportion(Fen::from_fen(100), &[0, 50, 50], &mut out);
+    assert_eq!(out, [0, 50, 50]);
+    apportion(Fen::ZERO, &[3, 4], &mut out);
+    assert_eq!(out, [0, 0]);
+    apportion(Fen::from_fen(7), &[7, 0, 0], &mut out);
+    assert_eq!(out, [7, 0, 0]);
+}
+
+#[test]
+fn the_trace_reads_in_both_languages() {
+    let (p, c) = demo();
+    let claim = Claim::from_json(include_str!("../../../../docs/formats/examples/claim-inpatient.json")).unwrap();
+    let o = adjudicate(&claim, &p, &c, &YearToDate::default()).unwrap();
+    let zh = o.explain(Lang::Zh).join("\n");
+    let en = o.explain(Lang::En).join("\n");
+    assert!(zh.contains("乙类药品，先行自付10%："), "{zh}");
+    assert!(en.contains("Category B drug, 10% paid by the patient first: "), "{en}");
+    assert!(zh.contains("起付线900.00元"), "{zh}");
+}

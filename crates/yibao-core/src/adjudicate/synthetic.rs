@@ -1,0 +1,158 @@
+//! Generated workloads of realistic shape for benchmarks: a catalog of many entries, and
+//! claims of 20–300 lines. Deterministic for a seed (a small LCG; no randomness crate).
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+use super::{to_fen, Claim, DateText, FeeLine, Filing, MedType};
+use crate::catalog::{CatalogEntry, Catalogs, Category, ItemKind, Restriction};
+use crate::policy::{Policy, PolicySet};
+use crate::ratio::Ratio;
+use crate::registry::{HospitalGrade, PersonCategory, Scheme};
+use crate::AdminCode;
+
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        self.0 >> 33
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+/// The demo policies (the files in `docs/formats/examples/`).
+pub fn demo_policies() -> PolicySet {
+    let texts = [
+        include_str!("../../../../docs/formats/examples/policy-620300-310-2026.toml"),
+        include_str!("../../../../docs/formats/examples/policy-620300-390-2026.toml"),
+    ];
+    PolicySet::new(texts.iter().filter_map(|t| Policy::parse(t).ok()).collect())
+}
+
+fn code_for(i: usize, kind: ItemKind) -> String {
+    match kind {
+        ItemKind::Drug => format!("XA{:02}BCD{:06}A0010101{:05}", i % 97, i, i % 99_991),
+        ItemKind::Consumable => format!("C{:02}{:017}", i % 89, i),
+        _ => format!("{:015}", 1_000_000_000 + i),
+    }
+}
+
+/// `size` catalog entries, listed for 金昌 (620300) and 兰州 (620100).
+pub fn catalog(size: usize, seed: u64) -> (Catalogs, Vec<String>) {
+    let mut rng = Lcg(seed);
+    let mut catalogs = Catalogs::default();
+    let mut codes = Vec::with_capacity(size);
+    let begin = NaiveDate::from_ymd_opt(2020, 1, 1).unwrap_or_default();
+    let regions: [AdminCode; 2] = match ("620300".parse(), "620100".parse()) {
+        (Ok(a), Ok(b)) => [a, b],
+        _ => return (catalogs, codes),
+    };
+    for i in 0..size {
+        let kind = match rng.below(10) {
+            0..=5 => ItemKind::Drug,
+            6..=8 => ItemKind::Service,
+            _ => ItemKind::Consumable,
+        };
+        let category = match rng.below(10) {
+            0..=4 => Category::A,
+            5..=8 => Category::B,
+            _ => Category::C,
+        };
+        let selfpay_prop = if category == Category::B {
+            Ratio::from_bp(500 * (1 + rng.below(4) as u32)).unwrap_or(Ratio::ZERO)
+        } else {
+            Ratio::ZERO
+        };
+        let price_cap = (rng.below(10) == 0).then(|| Decimal::new(100 + rng.below(100_000) as i64, 2));
+        let restriction = Restriction {
+            diagnoses: if rng.below(30) == 0 { vec!["I2".into(), "C50".into()] } else { Vec::new() },
+            grades: if rng.below(40) == 0 { vec![HospitalGrade::Level2, HospitalGrade::Level3] } else { Vec::new() },
+            max_quantity: (rng.below(50) == 0).then(|| Decimal::from(5 + rng.below(20))),
+        };
+        let code = code_for(i, kind);
+        let entry = CatalogEntry {
+            code: code.clone(),
+            name: format!("项目{i}"),
+            kind,
+            category,
+            selfpay_prop,
+            price_cap,
+            begin,
+            end: None,
+            restriction,
+        };
+        for r in regions {
+            catalogs.insert(r, entry.clone());
+        }
+        codes.push(code);
+    }
+    (catalogs, codes)
+}
+
+/// `n` claims of 20–300 lines over `codes` (about 3% of lines not in the catalog).
+pub fn claims(n: usize, codes: &[String], seed: u64) -> Vec<Claim> {
+    let mut rng = Lcg(seed ^ 0x5EED);
+    let date = NaiveDate::from_ymd_opt(2026, 6, 15).unwrap_or_default();
+    let (Ok(home), Ok(away)) = ("620302".parse::<AdminCode>(), "620102".parse::<AdminCode>()) else {
+        return Vec::new();
+    };
+    (0..n)
+        .map(|k| {
+            let lines = 20 + rng.below(281) as usize;
+            let (insutype, psn_type) = match rng.below(4) {
+                0 => (Scheme::Employee, PersonCategory::InService),
+                1 => (Scheme::Employee, PersonCategory::Retired),
+                2 => (Scheme::Resident, PersonCategory::ResidentAdult),
+                _ => (Scheme::Resident, PersonCategory::ResidentElderly),
+            };
+            let offsite = rng.below(10) == 0;
+            let feedetail = (0..lines)
+                .map(|i| {
+                    let code = if rng.below(33) == 0 {
+                        format!("XZ{:08}", rng.below(1_000_000))
+                    } else {
+                        codes[rng.below(codes.len() as u64) as usize].clone()
+                    };
+                    let cnt = Decimal::from(1 + rng.below(10));
+                    let pric = Decimal::new(50 + rng.below(200_000) as i64, 2);
+                    FeeLine {
+                        feedetl_sn: (i + 1).to_string(),
+                        med_list_codg: code,
+                        cnt,
+                        pric,
+                        det_item_fee_sumamt: to_fen(cnt * pric),
+                        fee_ocur_time: DateText(date),
+                    }
+                })
+                .collect();
+            Claim {
+                mdtrt_id: format!("BENCH{k:08}"),
+                insutype,
+                psn_type,
+                med_type: MedType::Inpatient,
+                insuplc_admdvs: home,
+                mdtrtarea_admvs: if offsite { away } else { home },
+                hosp_lv: HospitalGrade::ALL[rng.below(4) as usize],
+                admission_no: 1 + rng.below(3) as u32,
+                offsite_filing: offsite.then_some(Filing::Referral),
+                receipt_date: DateText(date),
+                dise_codg: vec!["I21.9".into()],
+                opsp_dise_code: None,
+                acct_used_flag: insutype == Scheme::Employee,
+                acct_balance: crate::Fen::from_fen(rng.below(500_000) as i64),
+                feedetail,
+            }
+        })
+        .collect()
+}
+
+/// Policies, a catalog of `catalog_size` entries per region, and `n` claims.
+pub fn workload(n: usize, catalog_size: usize, seed: u64) -> (PolicySet, Catalogs, Vec<Claim>) {
+    let (catalogs, codes) = catalog(catalog_size, seed);
+    let claims = claims(n, &codes, seed);
+    (demo_policies(), catalogs, claims)
+}

@@ -1,0 +1,81 @@
+//! `yibao adjudicate` on the documented examples in docs/formats/examples.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::process::Command;
+
+fn examples(file: &str) -> String {
+    format!("{}/../../docs/formats/examples/{file}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn adjudicate(claim: &str, extra: &[&str]) -> String {
+    let data = std::env::temp_dir().join(format!("yibao-cli-{}", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_yibao"))
+        .env("YIBAO_DATA_DIR", &data)
+        .args(["adjudicate", "--policy", &examples(""), "--catalog", &examples("catalog-demo.csv")])
+        .args(["--claim", &examples(claim)])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn fen(v: &serde_json::Value) -> i64 {
+    v.as_str().unwrap().parse::<yibao_core::Fen>().unwrap().fen()
+}
+
+#[test]
+fn the_documented_inpatient_example_explains_itself() {
+    let zh = adjudicate("claim-inpatient.json", &[]);
+    assert!(zh.contains("乙类药品，先行自付10%：6.18元") && zh.contains("个人现金支出"), "{zh}");
+    let en = adjudicate("claim-inpatient.json", &["--lang", "en"]);
+    assert!(en.contains("Category B drug, 10% paid by the patient first: 6.18"), "{en}");
+    let json: serde_json::Value = serde_json::from_str(&adjudicate("claim-inpatient.json", &["--json"])).unwrap();
+    let t = &json["totals"];
+    // The figures docs/formats/claim.md walks through.
+    assert_eq!(t["medfee_sumamt"], "5271.95");
+    assert_eq!(t["hifp_pay"], "3459.34");
+    assert_eq!(t["acct_pay"], "1774.61");
+    assert_eq!(t["psn_cash_pay"], "38.00");
+    assert_eq!(fen(&t["medfee_sumamt"]), fen(&t["fund_pay_sumamt"]) + fen(&t["psn_part_amt"]));
+}
+
+#[test]
+fn the_documented_offsite_example_uses_the_treatment_catalog_and_the_running_totals() {
+    let out = Command::new(env!("CARGO_BIN_EXE_yibao"))
+        .env("YIBAO_DATA_DIR", std::env::temp_dir().join(format!("yibao-cli2-{}", std::process::id())))
+        .args(["adjudicate", "--policy", &examples("policy-620300-390-2026.toml")])
+        .args(["--catalog", &examples("catalog-demo.csv"), "--claim", &examples("claim-offsite-resident.json")])
+        .args(["--ytd", &examples("ytd-example.json"), "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["catalog_region"], "620100");
+    assert_eq!(json["offsite"], true);
+    assert_eq!(json["ytd_before"]["pool_paid"], "12500.00");
+    let t = &json["totals"];
+    assert_eq!(fen(&t["psn_part_amt"]), fen(&t["acct_pay"]) + fen(&t["psn_cash_pay"]));
+    assert!(fen(&t["hifmi_pay"]) > 0, "the year's count crosses the critical illness threshold: {t}");
+}
+
+#[test]
+fn a_bad_policy_is_refused_with_its_path() {
+    let dir = std::env::temp_dir().join(format!("yibao-cli-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = std::fs::read_to_string(examples("policy-620300-310-2026.toml"))
+        .unwrap()
+        .replace("referral = \"0.10\"", "referral = \"0.15\"");
+    let bad = dir.join("policy-bad.toml");
+    std::fs::write(&bad, text).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_yibao"))
+        .env("YIBAO_DATA_DIR", &dir)
+        .args(["adjudicate", "--policy", bad.to_str().unwrap(), "--catalog", &examples("catalog-demo.csv")])
+        .args(["--claim", &examples("claim-inpatient.json")])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("offsite.referral") && err.contains("10 个百分点"), "{err}");
+    let _ = std::fs::remove_dir_all(dir);
+}
