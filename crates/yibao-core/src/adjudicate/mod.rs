@@ -193,6 +193,17 @@ fn pay_segments(
     paid
 }
 
+/// What this claim pays towards an annual deductible of which `paid` is already paid.
+fn annual_deductible(annual: Fen, paid: Fen, inscp: Fen, trace: &mut Vec<Step>) -> Fen {
+    let remaining = nonneg(sub(annual, paid));
+    if annual > Fen::ZERO {
+        trace.push(Step::claim(Reason::AnnualDeductibleRemaining, remaining, annual, None));
+    }
+    let applied = min(remaining, inscp);
+    trace.push(Step::claim(Reason::Deductible, applied, remaining, None));
+    applied
+}
+
 fn scheme_fits(scheme: Scheme, category: PersonCategory) -> bool {
     match category {
         PersonCategory::InService | PersonCategory::Retired => scheme == Scheme::Employee,
@@ -539,17 +550,7 @@ impl Engine {
                     return false;
                 };
                 let before = ytd.special.get(code).copied().unwrap_or_default();
-                let remaining_deductible = nonneg(sub(illness.deductible, before.deductible_paid));
-                if illness.deductible > Fen::ZERO {
-                    trace.push(Step::claim(
-                        Reason::AnnualDeductibleRemaining,
-                        remaining_deductible,
-                        illness.deductible,
-                        None,
-                    ));
-                }
-                t.act_pay_dedc = min(remaining_deductible, inscp);
-                trace.push(Step::claim(Reason::Deductible, t.act_pay_dedc, remaining_deductible, None));
+                t.act_pay_dedc = annual_deductible(illness.deductible, before.deductible_paid, inscp, trace);
                 let base = sub(inscp, t.act_pay_dedc);
                 let segment = [Segment { up_to: None, ratio: illness.ratio }];
                 let raw = pay_segments(Fen::ZERO, base, &segment, reduction, Reason::Segment, trace);
@@ -573,17 +574,7 @@ impl Engine {
                     trace.push(Step::claim(Reason::NoOutpatientPool, Fen::ZERO, inscp, None));
                     return false;
                 };
-                let remaining_deductible = nonneg(sub(g.deductible, ytd.outpatient_deductible_paid));
-                if g.deductible > Fen::ZERO {
-                    trace.push(Step::claim(
-                        Reason::AnnualDeductibleRemaining,
-                        remaining_deductible,
-                        g.deductible,
-                        None,
-                    ));
-                }
-                t.act_pay_dedc = min(remaining_deductible, inscp);
-                trace.push(Step::claim(Reason::Deductible, t.act_pay_dedc, remaining_deductible, None));
+                t.act_pay_dedc = annual_deductible(g.deductible, ytd.outpatient_deductible_paid, inscp, trace);
                 let rule = g.ratios.iter().find(|r| r.matches(category, grade));
                 let segments = rule.map(|r| r.segments.as_slice()).unwrap_or(&[]);
                 let base = sub(inscp, t.act_pay_dedc);
