@@ -222,7 +222,7 @@ pub fn adjudicate(
     engine.run(claim, policies, catalogs, ytd)
 }
 
-/// Reusable scratch space, so that adjudicating many claims does not allocate per line.
+/// The engine with scratch buffers (apportionment weights and shares) reused across claims.
 #[derive(Default)]
 pub struct Engine {
     weights: Vec<i64>,
