@@ -6,7 +6,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use yibao_core::adjudicate::{synthetic, Engine, YearToDate};
 
 fn adjudicate(c: &mut Criterion) {
-    let (policies, catalogs, claims) = synthetic::workload(500, 50_000, 20_260_301);
+    let (policies, catalogs, claims) = synthetic::workload(500, 50_000, synthetic::Mix::Skewed, 20_260_301);
     let lines: usize = claims.iter().map(|c| c.feedetail.len()).sum();
     let ytd = YearToDate::default();
     let mut group = c.benchmark_group("adjudicate");

@@ -4,6 +4,7 @@
 //! row is reported with its line and reason and the rest still load.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -134,24 +135,71 @@ impl CatalogEntry {
     }
 }
 
-/// One region's catalog.
+/// The longest national code a catalog holds.
+pub const MAX_CODE_LEN: usize = 40;
+
+/// A national code as a hash key held inline (zero-padded; codes are ASCII letters and
+/// digits), so a lookup compares keys without following a pointer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Code([u8; MAX_CODE_LEN]);
+
+impl Code {
+    fn new(code: &str) -> Option<Code> {
+        let mut key = [0u8; MAX_CODE_LEN];
+        key.get_mut(..code.len())?.copy_from_slice(code.as_bytes());
+        Some(Code(key))
+    }
+}
+
+/// The versions of one code, oldest first; almost always just one.
+#[derive(Debug, Clone)]
+enum Versions {
+    One(Arc<CatalogEntry>),
+    Many(Vec<Arc<CatalogEntry>>),
+}
+
+impl Versions {
+    fn as_slice(&self) -> &[Arc<CatalogEntry>] {
+        match self {
+            Versions::One(e) => std::slice::from_ref(e),
+            Versions::Many(v) => v,
+        }
+    }
+}
+
+/// One region's catalog. Entries are shared (`Arc`), so a line outcome can point at the
+/// entry it was adjudicated under without copying it.
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
-    entries: FxHashMap<String, Vec<CatalogEntry>>,
+    entries: FxHashMap<Code, Versions>,
     len: usize,
 }
 
 impl Catalog {
+    /// Adds one version of an entry. A code longer than [`MAX_CODE_LEN`] is not a national
+    /// code; the import refuses it, and here it is ignored.
     pub fn insert(&mut self, entry: CatalogEntry) {
-        let versions = self.entries.entry(entry.code.clone()).or_default();
-        versions.push(entry);
-        versions.sort_by_key(|e| e.begin);
+        let Some(key) = Code::new(&entry.code) else {
+            return;
+        };
+        let entry = Arc::new(entry);
+        match self.entries.entry(key) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(Versions::One(entry));
+            }
+            std::collections::hash_map::Entry::Occupied(mut o) => {
+                let mut all = o.get().as_slice().to_vec();
+                all.push(entry);
+                all.sort_by_key(|e| e.begin);
+                o.insert(Versions::Many(all));
+            }
+        }
         self.len += 1;
     }
 
     /// The entry for `code` in force on `date`.
-    pub fn lookup(&self, code: &str, date: NaiveDate) -> Option<&CatalogEntry> {
-        self.entries.get(code)?.iter().rev().find(|e| e.in_force(date))
+    pub fn lookup(&self, code: &str, date: NaiveDate) -> Option<&Arc<CatalogEntry>> {
+        self.entries.get(&Code::new(code)?)?.as_slice().iter().rev().find(|e| e.in_force(date))
     }
 
     pub fn len(&self) -> usize {
@@ -163,7 +211,7 @@ impl Catalog {
     }
 
     pub fn entries(&self) -> impl Iterator<Item = &CatalogEntry> {
-        self.entries.values().flatten()
+        self.entries.values().flat_map(Versions::as_slice).map(|e| &**e)
     }
 }
 
@@ -332,7 +380,7 @@ impl Columns {
             bad("admdvs", format!("区划代码“{admdvs}”无效"), format!("invalid division code \"{admdvs}\""))
         })?;
         let code = self.get(r, self.code);
-        if code.is_empty() || code.len() > 50 || !code.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        if code.is_empty() || code.len() > MAX_CODE_LEN || !code.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Err(bad(
                 "med_list_codg",
                 format!("医保目录编码“{code}”无效"),

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
+use yibao_core::adjudicate::synthetic::{self, Mix};
 use yibao_core::adjudicate::{adjudicate, Claim, Engine, Outcome, YearToDate};
 use yibao_core::catalog::Catalogs;
 use yibao_core::policy::{Policy, PolicySet};
@@ -140,40 +141,51 @@ pub fn explain(o: &Outcome, lang: Lang) -> String {
 }
 
 /// Generated claims of realistic shape, adjudicated on one core; line items per second.
-pub fn bench(claims: usize, catalog_size: usize) -> anyhow::Result<f64> {
-    let (policies, catalogs, batch) = yibao_core::adjudicate::synthetic::workload(claims, catalog_size, 20_260_301);
+pub fn bench(claims: usize, catalog_size: usize, mix: Mix, rounds: usize) -> anyhow::Result<f64> {
+    let (policies, catalogs, batch) = synthetic::workload(claims, catalog_size, mix, 20_260_301);
     let lines: usize = batch.iter().map(|c| c.feedetail.len()).sum();
     println!(
-        "yibao bench adjudicate: {} claims, {} lines ({:.0} per claim), catalog of {} entries in each of {} regions, 1 thread",
+        "yibao bench adjudicate: {} claims, {} lines ({:.0} per claim), catalog of {} entries in each of {} regions, {} items, 1 thread",
         batch.len(),
         lines,
         lines as f64 / batch.len() as f64,
         catalog_size,
-        catalogs.regions().count()
+        catalogs.regions().count(),
+        match mix {
+            Mix::Skewed => "skewed (Zipf) choice of",
+            Mix::Uniform => "uniform choice of",
+        }
     );
     let mut engine = Engine::default();
     let ytd = YearToDate::default();
-    // Warm up, then time.
+    // Warm up, then time each round.
     for c in batch.iter().take(50) {
         engine.run(c, &policies, &catalogs, &ytd).map_err(|e| anyhow::anyhow!("{e}"))?;
     }
-    let started = Instant::now();
-    let mut steps = 0usize;
-    let mut fund = 0i64;
-    for c in &batch {
-        let o = engine.run(c, &policies, &catalogs, &ytd).map_err(|e| anyhow::anyhow!("{e}"))?;
-        steps += o.trace.len();
-        fund += o.totals.fund_pay_sumamt.fen();
+    let mut rates = Vec::new();
+    for round in 1..=rounds.max(1) {
+        let started = Instant::now();
+        let mut steps = 0usize;
+        let mut fund = 0i64;
+        for c in &batch {
+            let o = engine.run(c, &policies, &catalogs, &ytd).map_err(|e| anyhow::anyhow!("{e}"))?;
+            steps += o.trace.len();
+            fund += o.totals.fund_pay_sumamt.fen();
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        let rate = lines as f64 / elapsed;
+        println!(
+            "round {round}: {:.3} s, {:.0} lines/s, {:.0} claims/s, {} trace steps, fund total {}",
+            elapsed,
+            rate,
+            batch.len() as f64 / elapsed,
+            steps,
+            yibao_core::Fen::from_fen(fund).to_grouped()
+        );
+        rates.push(rate);
     }
-    let elapsed = started.elapsed().as_secs_f64();
-    let rate = lines as f64 / elapsed;
-    println!(
-        "{:.3} s: {:.0} lines/s, {:.0} claims/s, {} trace steps, fund total {}",
-        elapsed,
-        rate,
-        batch.len() as f64 / elapsed,
-        steps,
-        yibao_core::Fen::from_fen(fund).to_grouped()
-    );
-    Ok(rate)
+    rates.sort_by(f64::total_cmp);
+    let median = rates[rates.len() / 2];
+    println!("median: {median:.0} lines/s");
+    Ok(median)
 }

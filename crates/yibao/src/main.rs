@@ -7,6 +7,7 @@ mod config;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use yibao_core::adjudicate::synthetic::Mix;
 use yibao_core::{Role, Scope};
 use yibao_store::{Actor, NewAccount, Store, StoreConfig};
 
@@ -85,7 +86,14 @@ enum BenchCommand {
         claims: usize,
         #[arg(long, default_value_t = 50_000)]
         catalog: usize,
-        /// Fail (exit 1) below this many lines per second.
+        /// Draw every catalog item equally often (the worst case for the caches) instead of
+        /// the skew of real fee lines.
+        #[arg(long)]
+        uniform: bool,
+        /// Timed passes over the claims; the median is reported.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// Fail (exit 1) when the median is below this many lines per second.
         #[arg(long)]
         min_lines_per_sec: Option<f64>,
     },
@@ -190,8 +198,11 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
             let lang = yibao_core::Lang::parse(&lang).unwrap_or_default();
             adjudicate_cmd::run(&policy, &catalog, &claim, ytd.as_deref(), lang, json)?;
         }
-        Command::Bench { command: BenchCommand::Adjudicate { claims, catalog, min_lines_per_sec } } => {
-            let rate = adjudicate_cmd::bench(claims, catalog)?;
+        Command::Bench {
+            command: BenchCommand::Adjudicate { claims, catalog, uniform, rounds, min_lines_per_sec },
+        } => {
+            let mix = if uniform { Mix::Uniform } else { Mix::Skewed };
+            let rate = adjudicate_cmd::bench(claims, catalog, mix, rounds)?;
             if let Some(min) = min_lines_per_sec {
                 if rate < min {
                     println!("below the required {min:.0} lines/s");

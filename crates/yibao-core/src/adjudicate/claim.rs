@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -123,9 +124,9 @@ fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FeeLine {
     /// 费用明细流水号
-    pub feedetl_sn: String,
+    pub feedetl_sn: Arc<str>,
     /// 医疗目录编码 (the national code).
-    pub med_list_codg: String,
+    pub med_list_codg: Arc<str>,
     #[serde(deserialize_with = "decimal")]
     pub cnt: Decimal,
     #[serde(deserialize_with = "decimal")]

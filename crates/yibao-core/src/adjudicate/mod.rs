@@ -13,6 +13,8 @@ mod claim;
 pub mod synthetic;
 mod trace;
 
+use std::sync::Arc;
+
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
 use rustc_hash::FxHashMap;
@@ -22,7 +24,7 @@ pub use claim::{Claim, ClaimError, DateText, FeeLine, Filing, IllnessTotals, Med
 pub use trace::{render, Reason, Step};
 
 use crate::admin_code::AdminCode;
-use crate::catalog::{Catalogs, Category, ItemKind};
+use crate::catalog::{CatalogEntry, Catalogs, Category, ItemKind};
 use crate::i18n::Lang;
 use crate::money::Fen;
 use crate::policy::{AccountUse, CatalogSource, Policy, PolicySet, Segment, Unfiled};
@@ -51,9 +53,12 @@ pub struct Totals {
 /// One fee line's share of every amount.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LineOutcome {
-    pub feedetl_sn: String,
-    pub med_list_codg: String,
-    pub name: String,
+    pub feedetl_sn: Arc<str>,
+    pub med_list_codg: Arc<str>,
+    /// The catalog entry the line was adjudicated under (none when not in the catalog);
+    /// serialized as its name.
+    #[serde(rename = "name", serialize_with = "entry_name", skip_serializing_if = "Option::is_none")]
+    pub entry: Option<Arc<CatalogEntry>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<ItemKind>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -69,6 +74,20 @@ pub struct LineOutcome {
     pub critical_pay: Fen,
     pub acct_pay: Fen,
     pub psn_cash_pay: Fen,
+}
+
+impl LineOutcome {
+    /// The item's name in the catalog, or its code when it is not in the catalog.
+    pub fn name(&self) -> &str {
+        self.entry.as_ref().map_or(&self.med_list_codg, |e| &e.name)
+    }
+}
+
+fn entry_name<S: serde::Serializer>(entry: &Option<Arc<CatalogEntry>>, s: S) -> Result<S::Ok, S::Error> {
+    match entry {
+        Some(e) => s.serialize_str(&e.name),
+        None => s.serialize_none(),
+    }
 }
 
 /// Which policy was applied.
@@ -112,6 +131,60 @@ fn to_fen(yuan: Decimal) -> Fen {
     Fen::from_fen(f.to_i64().unwrap_or(i64::MAX))
 }
 
+const POW10: [i128; 29] = {
+    let mut p = [1i128; 29];
+    let mut i = 1;
+    while i < 29 {
+        p[i] = p[i - 1] * 10;
+        i += 1;
+    }
+    p
+};
+
+const POW10_64: [i64; 19] = {
+    let mut p = [1i64; 19];
+    let mut i = 1;
+    while i < 19 {
+        p[i] = p[i - 1] * 10;
+        i += 1;
+    }
+    p
+};
+
+/// `a × b` yuan as fen, rounded half up: the same as `to_fen(a * b)`, in integer arithmetic
+/// on the decimals' mantissas (a quantity times a unit price is on every line).
+fn product_fen(a: Decimal, b: Decimal) -> Fen {
+    let scale = (a.scale() + b.scale()) as usize;
+    // The common case (mantissas below 2^31, at most 20 decimals) in 64-bit arithmetic.
+    let (ma, mb) = (a.mantissa(), b.mantissa());
+    if ma.unsigned_abs() < 1 << 31 && mb.unsigned_abs() < 1 << 31 && scale <= 20 {
+        let m = (ma * mb) as i64;
+        let fen = if scale <= 2 {
+            m.checked_mul(POW10_64[2 - scale])
+        } else {
+            let d = POW10_64[scale - 2];
+            let (q, r) = (m / d, m % d);
+            Some(if 2 * r.abs() >= d { q + m.signum() } else { q })
+        };
+        if let Some(fen) = fen {
+            return Fen::from_fen(fen);
+        }
+    }
+    let exact = a.mantissa().checked_mul(b.mantissa()).and_then(|m| {
+        if scale <= 2 {
+            m.checked_mul(POW10[2 - scale])
+        } else {
+            let d = *POW10.get(scale - 2)?;
+            let (q, r) = (m / d, m % d);
+            Some(if 2 * r.abs() >= d { q + m.signum() } else { q })
+        }
+    });
+    match exact.and_then(|f| i64::try_from(f).ok()) {
+        Some(f) => Fen::from_fen(f),
+        None => to_fen(a * b),
+    }
+}
+
 fn sub(a: Fen, b: Fen) -> Fen {
     Fen::from_fen(a.fen() - b.fen())
 }
@@ -130,8 +203,8 @@ fn nonneg(a: Fen) -> Fen {
 
 /// Splits `total` over `weights` in proportion, exactly: floors first, then the leftover
 /// fen to the largest remainders (earlier lines first on ties). Requires 0 ≤ total ≤ Σw
-/// or Σw = 0 (then all goes to nobody and total must be 0).
-fn apportion(total: Fen, weights: &[i64], out: &mut Vec<i64>) {
+/// or Σw = 0 (then all goes to nobody and total must be 0). `keys` is scratch.
+fn apportion(total: Fen, weights: &[i64], out: &mut Vec<i64>, keys: &mut Vec<u128>) {
     out.clear();
     out.resize(weights.len(), 0);
     let w_sum: i128 = weights.iter().map(|w| i128::from(*w)).sum();
@@ -139,27 +212,42 @@ fn apportion(total: Fen, weights: &[i64], out: &mut Vec<i64>) {
     if t == 0 || w_sum == 0 {
         return;
     }
+    // Each line with a remainder gets a key that orders it: larger remainder first, then
+    // the earlier line. The leftover fen go to the lines with the largest keys; which lines
+    // those are does not depend on any order among them, so a selection serves, not a sort.
+    keys.clear();
+    let key = |r: i128, i: usize| (r as u128) << 64 | u128::from(u64::MAX - i as u64);
     let mut given: i128 = 0;
-    let mut rema: Vec<(i128, usize)> = Vec::new();
-    for (i, w) in weights.iter().enumerate() {
-        let x = t * i128::from(*w);
-        let q = x / w_sum;
-        out[i] = q as i64;
-        given += q;
-        let r = x % w_sum;
-        if r != 0 {
-            rema.push((r, i));
+    // In 64 bits when t × Σw fits (the usual case, and faster); else in 128.
+    if t.checked_mul(w_sum).is_some_and(|p| p <= i128::from(i64::MAX)) {
+        let (t, d) = (t as i64, w_sum as i64);
+        for (i, w) in weights.iter().enumerate() {
+            let x = t * *w;
+            let (q, r) = (x / d, x % d);
+            out[i] = q;
+            given += i128::from(q);
+            if r != 0 {
+                keys.push(key(i128::from(r), i));
+            }
+        }
+    } else {
+        for (i, w) in weights.iter().enumerate() {
+            let x = t * i128::from(*w);
+            let (q, r) = (x / w_sum, x % w_sum);
+            out[i] = q as i64;
+            given += q;
+            if r != 0 {
+                keys.push(key(r, i));
+            }
         }
     }
-    let mut left = (t - given) as usize;
+    let left = (t - given) as usize;
     if left > 0 {
-        rema.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-        for (_, i) in rema {
-            if left == 0 {
-                break;
-            }
-            out[i] += 1;
-            left -= 1;
+        if left < keys.len() {
+            keys.select_nth_unstable_by(left - 1, |a, b| b.cmp(a));
+        }
+        for k in keys.iter().take(left) {
+            out[(u64::MAX - *k as u64) as usize] += 1;
         }
     }
 }
@@ -204,6 +292,11 @@ fn annual_deductible(annual: Fen, paid: Fen, inscp: Fen, trace: &mut Vec<Step>) 
     applied
 }
 
+/// Whether diagnosis code `code` starts with `prefix`, in either case (no allocation).
+fn starts_with_ignore_case(code: &str, prefix: &str) -> bool {
+    code.as_bytes().get(..prefix.len()).is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
+}
+
 fn scheme_fits(scheme: Scheme, category: PersonCategory) -> bool {
     match category {
         PersonCategory::InService | PersonCategory::Retired => scheme == Scheme::Employee,
@@ -227,6 +320,8 @@ pub fn adjudicate(
 pub struct Engine {
     weights: Vec<i64>,
     shares: Vec<i64>,
+    keys: Vec<u128>,
+    splits: Vec<LineSplit>,
 }
 
 struct LineSplit {
@@ -284,13 +379,16 @@ impl Engine {
             )
         })?;
 
-        let mut trace = Vec::with_capacity(claim.feedetail.len() + 8);
+        // A line takes one to three steps; room for two each and the claim's few.
+        let mut trace = Vec::with_capacity(2 * claim.feedetail.len() + 16);
         let mut lines = Vec::with_capacity(claim.feedetail.len());
-        let mut splits = Vec::with_capacity(claim.feedetail.len());
+        let mut splits = std::mem::take(&mut self.splits);
+        splits.clear();
         let mut used_qty: FxHashMap<&str, Decimal> = FxHashMap::default();
         let mut t = Totals::default();
         for (i, fee) in claim.feedetail.iter().enumerate() {
-            let split = self.classify(i, fee, claim, catalog, &mut used_qty, &mut trace, &mut lines)?;
+            let entry = catalog.lookup(&fee.med_list_codg, fee.fee_ocur_time.0);
+            let split = self.classify(i, fee, claim, entry, &mut used_qty, &mut trace, &mut lines)?;
             t.medfee_sumamt = plus(t.medfee_sumamt, fee.det_item_fee_sumamt);
             t.fulamt_ownpay_amt = plus(t.fulamt_ownpay_amt, split.fulamt);
             t.overlmt_selfpay = plus(t.overlmt_selfpay, split.overlmt);
@@ -371,6 +469,7 @@ impl Engine {
         trace.push(Step::claim(Reason::CashPay, t.psn_cash_pay, Fen::ZERO, None));
 
         self.apportion_lines(&t, &splits, &mut lines, critical, counts_preselfpay, account_use);
+        self.splits = splits;
 
         Ok(Outcome {
             mdtrt_id: claim.mdtrt_id.clone(),
@@ -400,7 +499,7 @@ impl Engine {
         i: usize,
         fee: &'c FeeLine,
         claim: &Claim,
-        catalog: &crate::catalog::Catalog,
+        entry: Option<&Arc<CatalogEntry>>,
         used_qty: &mut FxHashMap<&'c str, Decimal>,
         trace: &mut Vec<Step>,
         lines: &mut Vec<LineOutcome>,
@@ -413,7 +512,7 @@ impl Engine {
                 format!("line {}: the quantity must be positive and the price and amount not negative", fee.feedetl_sn),
             ));
         }
-        let expected = to_fen(fee.cnt * fee.pric);
+        let expected = product_fen(fee.cnt, fee.pric);
         if (expected.fen() - amount.fen()).abs() > 1 {
             return Err(ClaimError::new(
                 format!("feedetail[{i}].det_item_fee_sumamt"),
@@ -423,12 +522,10 @@ impl Engine {
         }
         let line = Some(i as u32);
         let step = |reason, amount, base, ratio, value| Step { line, reason, amount, base, ratio, value };
-        let date = fee.fee_ocur_time.0;
-        let entry = catalog.lookup(&fee.med_list_codg, date);
         let mut out = LineOutcome {
             feedetl_sn: fee.feedetl_sn.clone(),
             med_list_codg: fee.med_list_codg.clone(),
-            name: entry.map(|e| e.name.clone()).unwrap_or_else(|| fee.med_list_codg.clone()),
+            entry: entry.cloned(),
             kind: entry.map(|e| e.kind),
             category: entry.map(|e| e.category),
             det_item_fee_sumamt: amount,
@@ -456,10 +553,7 @@ impl Engine {
         }
         let r = &entry.restriction;
         if !r.diagnoses.is_empty()
-            && !claim
-                .dise_codg
-                .iter()
-                .any(|d| r.diagnoses.iter().any(|p| d.to_ascii_uppercase().starts_with(p.as_str())))
+            && !claim.dise_codg.iter().any(|d| r.diagnoses.iter().any(|p| starts_with_ignore_case(d, p)))
         {
             return Ok(all_own(Reason::DiagnosisRestricted, trace, lines, out));
         }
@@ -470,7 +564,7 @@ impl Engine {
         let mut covered_cnt = fee.cnt;
         let mut fulamt = Fen::ZERO;
         if let Some(limit) = r.max_quantity {
-            let used = used_qty.entry(fee.med_list_codg.as_str()).or_insert(Decimal::ZERO);
+            let used = used_qty.entry(&*fee.med_list_codg).or_insert(Decimal::ZERO);
             let room = (limit - *used).max(Decimal::ZERO);
             if fee.cnt > room {
                 covered_cnt = room;
@@ -484,7 +578,7 @@ impl Engine {
         let mut overlmt = Fen::ZERO;
         if let Some(cap) = entry.price_cap {
             if fee.pric > cap && covered_cnt > Decimal::ZERO {
-                overlmt = min(to_fen((fee.pric - cap) * covered_cnt), rest);
+                overlmt = min(product_fen(fee.pric - cap, covered_cnt), rest);
                 trace.push(step(Reason::OverPriceCap, overlmt, rest, None, Some(cap)));
                 rest = sub(rest, overlmt);
             }
@@ -601,38 +695,44 @@ impl Engine {
         counts_preselfpay: bool,
         account_use: AccountUse,
     ) {
-        let Engine { weights, shares } = self;
-        let mut fill = |total: Fen, weight: &dyn Fn(usize) -> i64, set: &mut dyn FnMut(usize, Fen)| {
+        let Engine { weights, shares, keys, .. } = self;
+        // Lines start at zero in every column, so a zero total needs no work.
+        let mut spread = |total: Fen,
+                          lines: &mut [LineOutcome],
+                          weight: &dyn Fn(&LineOutcome, &LineSplit) -> i64,
+                          set: fn(&mut LineOutcome, Fen)| {
+            if total == Fen::ZERO {
+                return;
+            }
             weights.clear();
-            weights.extend((0..splits.len()).map(weight));
-            apportion(total, weights, shares);
-            for (i, s) in shares.iter().enumerate() {
-                set(i, Fen::from_fen(*s));
+            weights.extend(lines.iter().zip(splits).map(|(l, s)| weight(l, s)));
+            apportion(total, weights, shares, keys);
+            for (l, s) in lines.iter_mut().zip(shares.iter()) {
+                set(l, Fen::from_fen(*s));
             }
         };
-        fill(t.act_pay_dedc, &|i| splits[i].inscp.fen(), &mut |i, v| lines[i].act_pay_dedc = v);
+        spread(t.act_pay_dedc, lines, &|_, s| s.inscp.fen(), |l, v| l.act_pay_dedc = v);
         // The fund's share goes over what each line has left after its deductible share.
-        let after_dedc: Vec<i64> =
-            (0..splits.len()).map(|i| splits[i].inscp.fen() - lines[i].act_pay_dedc.fen()).collect();
-        fill(t.hifp_pay, &|i| after_dedc[i], &mut |i, v| lines[i].hifp_pay = v);
-        let counted: Vec<i64> = (0..splits.len())
-            .map(|i| {
-                splits[i].inscp.fen() - lines[i].hifp_pay.fen()
-                    + if counts_preselfpay { splits[i].preselfpay.fen() } else { 0 }
-            })
-            .collect();
-        fill(critical, &|i| counted[i], &mut |i, v| lines[i].critical_pay = v);
-        let eligible: Vec<i64> = (0..splits.len())
-            .map(|i| {
-                let part = lines[i].det_item_fee_sumamt.fen() - lines[i].hifp_pay.fen() - lines[i].critical_pay.fen();
+        spread(t.hifp_pay, lines, &|l, s| s.inscp.fen() - l.act_pay_dedc.fen(), |l, v| l.hifp_pay = v);
+        spread(
+            critical,
+            lines,
+            &|l, s| s.inscp.fen() - l.hifp_pay.fen() + if counts_preselfpay { s.preselfpay.fen() } else { 0 },
+            |l, v| l.critical_pay = v,
+        );
+        spread(
+            t.acct_pay,
+            lines,
+            &|l, s| {
+                let part = l.det_item_fee_sumamt.fen() - l.hifp_pay.fen() - l.critical_pay.fen();
                 match account_use {
                     AccountUse::None => 0,
                     AccountUse::All => part,
-                    AccountUse::InScope => part - splits[i].fulamt.fen() - splits[i].overlmt.fen(),
+                    AccountUse::InScope => part - s.fulamt.fen() - s.overlmt.fen(),
                 }
-            })
-            .collect();
-        fill(t.acct_pay, &|i| eligible[i], &mut |i, v| lines[i].acct_pay = v);
+            },
+            |l, v| l.acct_pay = v,
+        );
         for l in lines.iter_mut() {
             l.psn_cash_pay =
                 Fen::from_fen(l.det_item_fee_sumamt.fen() - l.hifp_pay.fen() - l.critical_pay.fen() - l.acct_pay.fen());

@@ -93,9 +93,55 @@ pub fn catalog(size: usize, seed: u64) -> (Catalogs, Vec<String>) {
     (catalogs, codes)
 }
 
+/// How fee lines pick their items from the catalog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mix {
+    /// As in hospitals: a few items (beds, nursing, common tests, infusions) make most
+    /// lines. The item of popularity rank k is drawn with weight 1/(k+1) (Zipf, s = 1), the
+    /// ranks shuffled over the catalog.
+    Skewed,
+    /// Every item equally likely: the worst case for the processor's caches.
+    Uniform,
+}
+
+/// Draws catalog indexes under a [`Mix`], in integer arithmetic.
+struct Picker {
+    /// Cumulative weights by rank, and the catalog index of each rank.
+    cumulative: Vec<u64>,
+    index_of_rank: Vec<usize>,
+}
+
+impl Picker {
+    fn new(mix: Mix, size: usize, rng: &mut Lcg) -> Picker {
+        let mut index_of_rank: Vec<usize> = (0..size).collect();
+        for i in (1..size).rev() {
+            index_of_rank.swap(i, rng.below(i as u64 + 1) as usize);
+        }
+        let mut total = 0u64;
+        let cumulative = (0..size as u64)
+            .map(|k| {
+                total += match mix {
+                    Mix::Skewed => 1_000_000_000 / (k + 1),
+                    Mix::Uniform => 1,
+                };
+                total
+            })
+            .collect();
+        Picker { cumulative, index_of_rank }
+    }
+
+    fn pick(&self, rng: &mut Lcg) -> usize {
+        let total = self.cumulative.last().copied().unwrap_or(0);
+        let u = (rng.next() << 31 | rng.next()) % total.max(1);
+        let rank = self.cumulative.partition_point(|c| *c <= u);
+        self.index_of_rank.get(rank).copied().unwrap_or(0)
+    }
+}
+
 /// `n` claims of 20–300 lines over `codes` (about 3% of lines not in the catalog).
-pub fn claims(n: usize, codes: &[String], seed: u64) -> Vec<Claim> {
+pub fn claims(n: usize, codes: &[String], mix: Mix, seed: u64) -> Vec<Claim> {
     let mut rng = Lcg(seed ^ 0x5EED);
+    let picker = Picker::new(mix, codes.len(), &mut rng);
     let date = NaiveDate::from_ymd_opt(2026, 6, 15).unwrap_or_default();
     let (Ok(home), Ok(away)) = ("620302".parse::<AdminCode>(), "620102".parse::<AdminCode>()) else {
         return Vec::new();
@@ -115,13 +161,13 @@ pub fn claims(n: usize, codes: &[String], seed: u64) -> Vec<Claim> {
                     let code = if rng.below(33) == 0 {
                         format!("XZ{:08}", rng.below(1_000_000))
                     } else {
-                        codes[rng.below(codes.len() as u64) as usize].clone()
+                        codes[picker.pick(&mut rng)].clone()
                     };
                     let cnt = Decimal::from(1 + rng.below(10));
                     let pric = Decimal::new(50 + rng.below(200_000) as i64, 2);
                     FeeLine {
-                        feedetl_sn: (i + 1).to_string(),
-                        med_list_codg: code,
+                        feedetl_sn: (i + 1).to_string().into(),
+                        med_list_codg: code.into(),
                         cnt,
                         pric,
                         det_item_fee_sumamt: to_fen(cnt * pric),
@@ -151,8 +197,8 @@ pub fn claims(n: usize, codes: &[String], seed: u64) -> Vec<Claim> {
 }
 
 /// Policies, a catalog of `catalog_size` entries per region, and `n` claims.
-pub fn workload(n: usize, catalog_size: usize, seed: u64) -> (PolicySet, Catalogs, Vec<Claim>) {
+pub fn workload(n: usize, catalog_size: usize, mix: Mix, seed: u64) -> (PolicySet, Catalogs, Vec<Claim>) {
     let (catalogs, codes) = catalog(catalog_size, seed);
-    let claims = claims(n, &codes, seed);
+    let claims = claims(n, &codes, mix, seed);
     (demo_policies(), catalogs, claims)
 }

@@ -86,7 +86,7 @@ fn claim_strategy() -> impl Strategy<Value = Claim> {
                         let cnt = Decimal::new(i64::from(tenths), 1);
                         let pric = Decimal::new(i64::from(price), 2);
                         FeeLine {
-                            feedetl_sn: (i + 1).to_string(),
+                            feedetl_sn: (i + 1).to_string().into(),
                             med_list_codg: CODES[code].into(),
                             cnt,
                             pric,
@@ -228,15 +228,58 @@ proptest! {
 
 #[test]
 fn apportioning_is_exact_and_deterministic() {
-    let mut out = Vec::new();
-    apportion(Fen::from_fen(10), &[1, 1, 1], &mut out);
+    let (mut out, mut scratch) = (Vec::new(), Vec::<u128>::new());
+    apportion(Fen::from_fen(10), &[1, 1, 1], &mut out, &mut scratch);
     assert_eq!(out, [4, 3, 3], "the leftover fen goes to the earliest of equal remainders");
-    apportion(Fen::from_fen(100), &[0, 50, 50], &mut out);
+    apportion(Fen::from_fen(100), &[0, 50, 50], &mut out, &mut scratch);
     assert_eq!(out, [0, 50, 50]);
-    apportion(Fen::ZERO, &[3, 4], &mut out);
+    apportion(Fen::ZERO, &[3, 4], &mut out, &mut scratch);
     assert_eq!(out, [0, 0]);
-    apportion(Fen::from_fen(7), &[7, 0, 0], &mut out);
+    apportion(Fen::from_fen(7), &[7, 0, 0], &mut out, &mut scratch);
     assert_eq!(out, [7, 0, 0]);
+}
+
+/// The reference: largest remainder in 128-bit arithmetic, written plainly.
+fn apportion_reference(total: i64, weights: &[i64]) -> Vec<i64> {
+    let sum: i128 = weights.iter().map(|w| i128::from(*w)).sum();
+    if total == 0 || sum == 0 {
+        return vec![0; weights.len()];
+    }
+    let mut out: Vec<i64> = weights.iter().map(|w| (i128::from(total) * i128::from(*w) / sum) as i64).collect();
+    let mut order: Vec<usize> = (0..weights.len()).collect();
+    order.sort_by_key(|i| (std::cmp::Reverse(i128::from(total) * i128::from(weights[*i]) % sum), *i));
+    let left = total - out.iter().sum::<i64>();
+    for i in order.into_iter().take(left as usize) {
+        out[i] += 1;
+    }
+    out
+}
+
+proptest! {
+    /// Small and huge amounts (the 64-bit fast path and the 128-bit one) agree with the
+    /// plain reference and add up exactly.
+    #[test]
+    fn apportioning_matches_the_reference(
+        weights in proptest::collection::vec(0i64..=20_000_000_000, 1..40),
+        share in 0u32..=10_000,
+    ) {
+        let sum: i64 = weights.iter().sum();
+        let total = (i128::from(sum) * i128::from(share) / 10_000) as i64;
+        let (mut out, mut scratch) = (Vec::new(), Vec::<u128>::new());
+        apportion(Fen::from_fen(total), &weights, &mut out, &mut scratch);
+        prop_assert_eq!(out.iter().sum::<i64>(), if sum == 0 { 0 } else { total });
+        prop_assert_eq!(out, apportion_reference(total, &weights));
+    }
+
+    /// Quantity × price to the fen in integer arithmetic equals the decimal computation.
+    #[test]
+    fn product_fen_equals_decimal_rounding(
+        a in 0i64..=10_000_000_000, a_scale in 0u32..=6,
+        b in 0i64..=10_000_000_000, b_scale in 0u32..=6,
+    ) {
+        let (a, b) = (Decimal::new(a, a_scale), Decimal::new(b, b_scale));
+        prop_assert_eq!(product_fen(a, b), to_fen(a * b), "{} × {}", a, b);
+    }
 }
 
 #[test]

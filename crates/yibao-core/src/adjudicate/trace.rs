@@ -153,8 +153,8 @@ pub fn render(step: &Step, outcome: &Outcome, lang: Lang) -> String {
         (CashPay, false) => format!("The patient pays {a} in cash"),
     };
     match line {
-        Some(l) if zh => format!("第{}行 {}：{text}", l.feedetl_sn, l.name),
-        Some(l) => format!("Line {} {}: {text}", l.feedetl_sn, l.name),
+        Some(l) if zh => format!("第{}行 {}：{text}", l.feedetl_sn, l.name()),
+        Some(l) => format!("Line {} {}: {text}", l.feedetl_sn, l.name()),
         None => text,
     }
 }
