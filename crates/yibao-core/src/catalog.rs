@@ -70,6 +70,15 @@ pub enum Category {
 }
 
 impl Category {
+    /// The national `chrgitm_lv` code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Category::A => "01",
+            Category::B => "02",
+            Category::C => "03",
+        }
+    }
+
     fn parse(s: &str) -> Option<Category> {
         match s {
             "01" | "1" | "A" | "甲" | "甲类" => Some(Category::A),
@@ -246,68 +255,162 @@ impl Catalogs {
         self.len() == 0
     }
 
+    /// Reads a catalog file (CSV or XLSX), adding its good rows; returns the rejected rows.
+    pub fn import(&mut self, data: &[u8]) -> Result<Vec<RejectedRow>, RejectedRow> {
+        let file = CatalogFile::read(data)?;
+        for row in file.rows {
+            self.insert(row.region, row.entry);
+        }
+        Ok(file.rejected)
+    }
+
     /// Reads a catalog CSV, adding its good rows; returns the rejected rows.
     pub fn import_csv(&mut self, data: &[u8]) -> Result<Vec<RejectedRow>, RejectedRow> {
-        let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(false).from_reader(data);
-        let headers = reader.headers().map_err(|e| RejectedRow::file(&e.to_string()))?.clone();
-        let column = |name: &str| headers.iter().position(|h| h.trim_start_matches('\u{feff}') == name);
-        let cols = Columns {
-            admdvs: column("admdvs"),
-            code: column("med_list_codg"),
-            name: column("name"),
-            kind: column("list_type"),
-            level: column("chrgitm_lv"),
-            selfpay: column("selfpay_prop"),
-            cap: column("pric_uplmt_amt"),
-            begin: column("begndate"),
-            end: column("enddate"),
-            diagnoses: column("lmt_dise"),
-            grades: column("lmt_hosp_lv"),
-            quantity: column("lmt_cnt"),
-        };
-        for (name, c) in [
-            ("admdvs", cols.admdvs),
-            ("med_list_codg", cols.code),
-            ("chrgitm_lv", cols.level),
-            ("begndate", cols.begin),
-        ] {
-            if c.is_none() {
-                return Err(RejectedRow::file(&format!("missing column {name}")));
-            }
-        }
-        let mut rejected = Vec::new();
-        let mut record = csv::StringRecord::new();
-        loop {
-            match reader.read_record(&mut record) {
-                Ok(false) => break,
-                Ok(true) => {
-                    let line = record.position().map_or(0, |p| p.line());
-                    match cols.entry(&record) {
-                        Ok((region, entry)) => self.insert(region, entry),
-                        Err((field, reason)) => rejected.push(RejectedRow {
-                            line,
-                            code: cols.code.and_then(|c| record.get(c)).unwrap_or("").to_string(),
-                            field,
-                            reason,
-                        }),
-                    }
-                }
-                Err(e) => {
-                    let line = e.position().map_or(0, |p| p.line());
-                    rejected.push(RejectedRow {
-                        line,
-                        code: String::new(),
-                        field: "",
-                        reason: Text::new(format!("无法读取此行：{e}"), format!("unreadable row: {e}")),
-                    });
-                    if !matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. }) {
-                        break;
-                    }
-                }
-            }
-        }
-        Ok(rejected)
+        self.import(data)
     }
+}
+
+/// The file formats a catalog is imported from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CatalogFormat {
+    Csv,
+    Xlsx,
+}
+
+impl CatalogFormat {
+    /// XLSX files are ZIP archives; anything else is read as CSV (UTF-8).
+    pub fn detect(data: &[u8]) -> CatalogFormat {
+        if data.starts_with(b"PK\x03\x04") {
+            CatalogFormat::Xlsx
+        } else {
+            CatalogFormat::Csv
+        }
+    }
+}
+
+/// One accepted row of a catalog file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogRow {
+    /// 1-based line (CSV) or row (XLSX) in the file.
+    pub line: u64,
+    pub region: AdminCode,
+    pub entry: CatalogEntry,
+}
+
+/// A catalog file read and checked row by row: what can be imported, and what cannot and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogFile {
+    pub format: CatalogFormat,
+    pub rows: Vec<CatalogRow>,
+    pub rejected: Vec<RejectedRow>,
+}
+
+impl CatalogFile {
+    /// Reads a CSV or XLSX catalog (the first sheet, headers in its first row). The file is
+    /// refused whole only when it cannot be read or lacks a required column.
+    pub fn read(data: &[u8]) -> Result<CatalogFile, RejectedRow> {
+        match CatalogFormat::detect(data) {
+            CatalogFormat::Csv => read_csv(data),
+            CatalogFormat::Xlsx => read_xlsx(data),
+        }
+    }
+
+    fn new(format: CatalogFormat) -> CatalogFile {
+        CatalogFile { format, rows: Vec::new(), rejected: Vec::new() }
+    }
+
+    fn add(&mut self, cols: &Columns, line: u64, record: &[&str]) {
+        match cols.entry(record) {
+            Ok((region, entry)) => self.rows.push(CatalogRow { line, region, entry }),
+            Err((field, reason)) => {
+                self.rejected.push(RejectedRow { line, code: cols.get(record, cols.code).to_string(), field, reason })
+            }
+        }
+    }
+}
+
+fn read_csv(data: &[u8]) -> Result<CatalogFile, RejectedRow> {
+    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(false).from_reader(data);
+    let headers = reader.headers().map_err(|e| RejectedRow::file(&e.to_string()))?.clone();
+    let cols = Columns::find(&headers.iter().collect::<Vec<_>>())?;
+    let mut file = CatalogFile::new(CatalogFormat::Csv);
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {
+                let line = record.position().map_or(0, |p| p.line());
+                let fields: Vec<&str> = record.iter().collect();
+                file.add(&cols, line, &fields);
+            }
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                file.rejected.push(RejectedRow {
+                    line,
+                    code: String::new(),
+                    field: "",
+                    reason: Text::new(format!("无法读取此行：{e}"), format!("unreadable row: {e}")),
+                });
+                if !matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. }) {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(file)
+}
+
+fn read_xlsx(data: &[u8]) -> Result<CatalogFile, RejectedRow> {
+    use calamine::{Data, DataType, Reader, Xlsx};
+    let mut book: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(data))
+        .map_err(|e: calamine::XlsxError| RejectedRow::file(&e.to_string()))?;
+    let sheet = book.worksheet_range_at(0).ok_or_else(|| RejectedRow::file("no worksheet"))?;
+    let sheet = sheet.map_err(|e| RejectedRow::file(&e.to_string()))?;
+    let mut rows = sheet.rows();
+    let headers: Vec<String> = rows.next().unwrap_or_default().iter().map(|c| c.to_string()).collect();
+    let cols = Columns::find(&headers.iter().map(String::as_str).collect::<Vec<_>>())?;
+    let mut file = CatalogFile::new(CatalogFormat::Xlsx);
+    let first_row = u64::from(sheet.start().map_or(0, |(r, _)| r));
+    for (i, row) in rows.enumerate() {
+        let line = first_row + i as u64 + 2;
+        // Cells as text: dates as YYYY-MM-DD, whole numbers without a decimal point.
+        let mut numeric_code = false;
+        let cells: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(c, cell)| match cell {
+                Data::DateTime(_) | Data::DateTimeIso(_) => {
+                    cell.as_date().map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default()
+                }
+                Data::Int(_) | Data::Float(_) if Some(c) == cols.code => {
+                    numeric_code = true;
+                    cell.to_string()
+                }
+                Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+                _ => cell.to_string().trim().to_string(),
+            })
+            .collect();
+        if cells.iter().all(String::is_empty) {
+            continue;
+        }
+        let fields: Vec<&str> = cells.iter().map(String::as_str).collect();
+        if numeric_code {
+            // A code typed as a number has lost its leading zeros; it cannot be trusted.
+            file.rejected.push(RejectedRow {
+                line,
+                code: cols.get(&fields, cols.code).to_string(),
+                field: "med_list_codg",
+                reason: Text::new(
+                    "医保目录编码须为文本格式：数字格式会丢失前导零",
+                    "the national code must be a text cell: a number loses its leading zeros",
+                ),
+            });
+            continue;
+        }
+        file.add(&cols, line, &fields);
+    }
+    Ok(file)
 }
 
 /// A row the import refused, and why.
@@ -321,6 +424,10 @@ pub struct RejectedRow {
 }
 
 impl RejectedRow {
+    fn whole(zh: String, en: String) -> RejectedRow {
+        RejectedRow { line: 0, code: String::new(), field: "", reason: Text::new(zh, en) }
+    }
+
     fn file(e: &str) -> RejectedRow {
         RejectedRow {
             line: 0,
@@ -370,11 +477,44 @@ fn list(s: &str) -> impl Iterator<Item = &str> {
 }
 
 impl Columns {
-    fn get<'r>(&self, record: &'r csv::StringRecord, c: Option<usize>) -> &'r str {
-        c.and_then(|c| record.get(c)).unwrap_or("")
+    /// Finds the columns by their national names; the required ones must be there.
+    fn find(headers: &[&str]) -> Result<Columns, RejectedRow> {
+        let column = |name: &str| headers.iter().position(|h| h.trim().trim_start_matches('\u{feff}') == name);
+        let cols = Columns {
+            admdvs: column("admdvs"),
+            code: column("med_list_codg"),
+            name: column("name"),
+            kind: column("list_type"),
+            level: column("chrgitm_lv"),
+            selfpay: column("selfpay_prop"),
+            cap: column("pric_uplmt_amt"),
+            begin: column("begndate"),
+            end: column("enddate"),
+            diagnoses: column("lmt_dise"),
+            grades: column("lmt_hosp_lv"),
+            quantity: column("lmt_cnt"),
+        };
+        for (name, c) in [
+            ("admdvs", cols.admdvs),
+            ("med_list_codg", cols.code),
+            ("chrgitm_lv", cols.level),
+            ("begndate", cols.begin),
+        ] {
+            if c.is_none() {
+                return Err(RejectedRow::whole(
+                    format!("目录文件缺少必需的列 {name}"),
+                    format!("the catalog file lacks the required column {name}"),
+                ));
+            }
+        }
+        Ok(cols)
     }
 
-    fn entry(&self, r: &csv::StringRecord) -> Result<(AdminCode, CatalogEntry), RowError> {
+    fn get<'r>(&self, record: &[&'r str], c: Option<usize>) -> &'r str {
+        c.and_then(|c| record.get(c)).copied().unwrap_or("")
+    }
+
+    fn entry(&self, r: &[&str]) -> Result<(AdminCode, CatalogEntry), RowError> {
         let admdvs = self.get(r, self.admdvs);
         let region: AdminCode = admdvs.parse().map_err(|_| {
             bad("admdvs", format!("区划代码“{admdvs}”无效"), format!("invalid division code \"{admdvs}\""))
@@ -510,10 +650,58 @@ admdvs,med_list_codg,name,list_type,chrgitm_lv,selfpay_prop,pric_uplmt_amt,begnd
         assert!(c.for_region("110105".parse().unwrap()).is_none());
     }
 
+    /// The same rows as a spreadsheet, written as Excel would: dates as date cells,
+    /// numbers as numbers, and one code typed as a number (its leading zeros lost).
+    #[test]
+    fn an_xlsx_catalog_reads_like_the_csv_and_refuses_numeric_codes() {
+        use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+        let mut book = Workbook::new();
+        let sheet = book.add_worksheet();
+        let date = Format::new().set_num_format("yyyy-mm-dd");
+        let headers = ["admdvs", "med_list_codg", "name", "chrgitm_lv", "selfpay_prop", "pric_uplmt_amt", "begndate"];
+        for (c, h) in headers.iter().enumerate() {
+            sheet.write_string(0, c as u16, *h).unwrap();
+        }
+        let begin = ExcelDateTime::from_ymd(2020, 1, 1).unwrap();
+        sheet.write_number(1, 0, 620300.0).unwrap();
+        sheet.write_string(1, 1, "XA01ABD075A002010100483").unwrap();
+        sheet.write_string(1, 2, "地喹氯铵含片").unwrap();
+        sheet.write_string(1, 3, "02").unwrap();
+        sheet.write_number(1, 4, 0.1).unwrap();
+        sheet.write_number(1, 5, 12.5).unwrap();
+        sheet.write_datetime_with_format(1, 6, &begin, &date).unwrap();
+        sheet.write_number(2, 0, 620300.0).unwrap();
+        sheet.write_number(2, 1, 1216000010100.0).unwrap();
+        sheet.write_string(2, 2, "普通门诊诊察费").unwrap();
+        sheet.write_string(2, 3, "01").unwrap();
+        sheet.write_datetime_with_format(2, 6, &begin, &date).unwrap();
+        sheet.write_number(3, 0, 620300.0).unwrap();
+        sheet.write_string(3, 1, "001216000010100").unwrap();
+        sheet.write_string(3, 2, "普通门诊诊察费").unwrap();
+        sheet.write_string(3, 3, "01").unwrap();
+        sheet.write_string(3, 6, "2020-01-01").unwrap();
+        let data = book.save_to_buffer().unwrap();
+
+        let file = CatalogFile::read(&data).unwrap();
+        assert_eq!(file.format, CatalogFormat::Xlsx);
+        assert_eq!(file.rejected.len(), 1, "{:?}", file.rejected);
+        assert_eq!((file.rejected[0].line, file.rejected[0].field), (3, "med_list_codg"));
+        assert!(file.rejected[0].reason.zh.contains("前导零"));
+        let lines: Vec<u64> = file.rows.iter().map(|r| r.line).collect();
+        assert_eq!(lines, [2, 4]);
+        let drug = &file.rows[0].entry;
+        assert_eq!(file.rows[0].region.to_string(), "620300");
+        assert_eq!((drug.category, drug.selfpay_prop.bp()), (Category::B, 1_000));
+        assert_eq!(drug.price_cap, Some("12.5".parse().unwrap()));
+        assert_eq!(drug.begin, NaiveDate::from_ymd_opt(2020, 1, 1).unwrap());
+        assert_eq!(file.rows[1].entry.kind, ItemKind::Service);
+    }
+
     #[test]
     fn a_file_without_required_columns_is_refused_whole() {
         let mut c = Catalogs::default();
         let e = c.import_csv(b"code,name\nX1,x\n").unwrap_err();
-        assert!(e.reason.en.contains("admdvs"), "{e:?}");
+        assert!(e.reason.en.contains("admdvs") && e.reason.zh.contains("缺少"), "{e:?}");
+        assert!(CatalogFile::read(b"PK\x03\x04 not really a workbook").is_err());
     }
 }

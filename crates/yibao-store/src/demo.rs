@@ -8,7 +8,7 @@ use rand::{Rng, SeedableRng};
 use yibao_core::registry::{Enrolment, HospitalGrade, InstitutionTier, PersonCategory, PersonStatus};
 use yibao_core::{AdminCode, BankCardNumber, CreditCode, ResidentId, Role, Scope};
 
-use crate::{Actor, EmployerInput, InstitutionInput, NewAccount, PersonInput, Store, StoreError};
+use crate::{demo_catalog_csv, Actor, EmployerInput, InstitutionInput, NewAccount, PersonInput, Store, StoreError};
 
 /// Every demo account's password.
 pub const DEMO_PASSWORD: &str = "demo2026";
@@ -228,14 +228,26 @@ pub async fn seed_demo(store: &Store, today: NaiveDate) -> Result<DemoSummary, S
             )
             .await?;
     }
+
+    // The year's policies for both schemes and the catalog, imported as a policy
+    // administrator would.
+    for document in DEMO_POLICIES {
+        store.import_policy(&mut w, document, None).await?;
+    }
+    let catalog = store.import_catalog(&mut w, "demo-catalog.csv", demo_catalog_csv().as_bytes(), None).await?;
     w.commit().await?;
     Ok(DemoSummary {
         institutions: INSTITUTIONS.len(),
         employers: EMPLOYERS.len(),
         persons,
         accounts: DEMO_ACCOUNTS.len(),
+        policies: DEMO_POLICIES.len(),
+        catalog_entries: catalog.rows_accepted as usize,
     })
 }
+
+/// The demo region's policies (the documented examples).
+pub use yibao_core::adjudicate::synthetic::DEMO_POLICY_DOCUMENTS as DEMO_POLICIES;
 
 #[derive(Debug, Clone, Copy)]
 pub struct DemoSummary {
@@ -243,4 +255,6 @@ pub struct DemoSummary {
     pub employers: usize,
     pub persons: usize,
     pub accounts: usize,
+    pub policies: usize,
+    pub catalog_entries: usize,
 }

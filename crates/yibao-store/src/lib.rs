@@ -9,9 +9,11 @@
 mod accounts;
 mod audit;
 pub mod demo;
+mod demo_catalog;
 mod error;
 mod migrate;
 mod registry;
+mod rules;
 pub mod synthetic;
 pub mod testing;
 
@@ -25,10 +27,12 @@ pub use accounts::{
     validate_password, Account, ApiKeyOwner, LoginOutcome, NewAccount, SessionInfo, LOCKOUT_MINUTES, MAX_FAILED_LOGINS,
 };
 pub use audit::{Actor, AuditVerification, WriteTx};
+pub use demo_catalog::demo_catalog_csv;
 pub use error::StoreError;
 pub use registry::{
     Employer, EmployerInput, Institution, InstitutionInput, Page, Person, PersonInput, PersonQuery, RecordVersion,
 };
+pub use rules::{policy_errors_as_invalid, CatalogImport, PolicySummary, Rejected, StoredEntry, StoredPolicy};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

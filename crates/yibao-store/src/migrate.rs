@@ -13,7 +13,10 @@ use sqlx::AnyPool;
 use crate::{Backend, StoreError};
 
 /// (version, description, SQL) in order. Append new files; never edit an applied one.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "foundation", include_str!("../migrations/0001_foundation.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "foundation", include_str!("../migrations/0001_foundation.sql")),
+    (2, "policies_catalogs", include_str!("../migrations/0002_policies_catalogs.sql")),
+];
 
 #[derive(Debug)]
 struct Source(Backend);

@@ -217,7 +217,7 @@ pub struct Page<T> {
 // SQL helpers
 
 /// The inclusive numeric range of region codes within a division.
-fn region_range(code: AdminCode) -> (i64, i64) {
+pub(crate) fn region_range(code: AdminCode) -> (i64, i64) {
     let c = i64::from(code.value());
     match code.level() {
         AdminLevel::Province => (c, c + 9_999),
@@ -227,27 +227,29 @@ fn region_range(code: AdminCode) -> (i64, i64) {
 }
 
 /// The exclusive upper bound of strings starting with `prefix` under binary collation.
-fn prefix_upper(prefix: &str) -> String {
+pub(crate) fn prefix_upper(prefix: &str) -> String {
     format!("{prefix}\u{10FFFF}")
 }
 
 /// A bind value for dynamically built queries.
-enum Arg {
+pub(crate) enum Arg {
     I(i64),
     S(String),
+    /// Text or NULL.
+    N(Option<String>),
 }
 
-struct Sql {
-    text: String,
+pub(crate) struct Sql {
+    pub(crate) text: String,
     args: Vec<Arg>,
 }
 
 impl Sql {
-    fn new(text: &str) -> Sql {
+    pub(crate) fn new(text: &str) -> Sql {
         Sql { text: text.to_string(), args: Vec::new() }
     }
 
-    fn arg(&mut self, a: Arg) -> String {
+    pub(crate) fn arg(&mut self, a: Arg) -> String {
         self.args.push(a);
         format!("${}", self.args.len())
     }
@@ -276,15 +278,24 @@ impl Sql {
         self.text.push_str(&format!(" AND ({})", parts.join(" OR ")));
     }
 
-    async fn fetch_all(self, store: &Store) -> Result<Vec<AnyRow>, StoreError> {
+    fn query(&self) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
         let mut q = sqlx::query(&self.text);
-        for a in self.args {
+        for a in &self.args {
             q = match a {
-                Arg::I(i) => q.bind(i),
-                Arg::S(s) => q.bind(s),
+                Arg::I(i) => q.bind(*i),
+                Arg::S(s) => q.bind(s.as_str()),
+                Arg::N(s) => q.bind(s.as_deref()),
             };
         }
-        Ok(q.fetch_all(&store.pool).await?)
+        q
+    }
+
+    pub(crate) async fn fetch_all(self, store: &Store) -> Result<Vec<AnyRow>, StoreError> {
+        Ok(self.query().fetch_all(&store.pool).await?)
+    }
+
+    pub(crate) async fn execute(self, conn: &mut sqlx::AnyConnection) -> Result<u64, StoreError> {
+        Ok(self.query().execute(conn).await?.rows_affected())
     }
 }
 
@@ -293,7 +304,7 @@ const PERSON_COLS: &str = "p.id, p.resident_id, p.name, p.sex, p.birth_date, p.e
     p.status, p.status_from, p.version, p.updated_at";
 const PERSON_FROM: &str = "persons p LEFT JOIN employers e ON e.id = p.employer_id";
 
-fn region_from(v: i64) -> Result<AdminCode, StoreError> {
+pub(crate) fn region_from(v: i64) -> Result<AdminCode, StoreError> {
     parse_stored("region", &format!("{v:06}"))
 }
 

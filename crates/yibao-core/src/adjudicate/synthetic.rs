@@ -24,13 +24,16 @@ impl Lcg {
     }
 }
 
-/// The demo policies (the files in `docs/formats/examples/`).
+/// The demo region's policy documents (the files in `docs/formats/examples/`): employees
+/// (310) and residents (390) of 金昌 (620300), 2026.
+pub const DEMO_POLICY_DOCUMENTS: [&str; 2] = [
+    include_str!("../../../../docs/formats/examples/policy-620300-310-2026.toml"),
+    include_str!("../../../../docs/formats/examples/policy-620300-390-2026.toml"),
+];
+
+/// The demo policies, parsed.
 pub fn demo_policies() -> PolicySet {
-    let texts = [
-        include_str!("../../../../docs/formats/examples/policy-620300-310-2026.toml"),
-        include_str!("../../../../docs/formats/examples/policy-620300-390-2026.toml"),
-    ];
-    PolicySet::new(texts.iter().filter_map(|t| Policy::parse(t).ok()).collect())
+    PolicySet::new(DEMO_POLICY_DOCUMENTS.iter().filter_map(|t| Policy::parse(t).ok()).collect())
 }
 
 fn code_for(i: usize, kind: ItemKind) -> String {
