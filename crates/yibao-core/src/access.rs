@@ -42,6 +42,10 @@ pub enum Permission {
     ViewAuditLog,
     /// An insured person's own record.
     ViewOwnRecord,
+    /// Read the policies and catalogs of the caller's regions.
+    ViewPolicies,
+    /// Import policies and catalogs for the caller's regions.
+    ManagePolicies,
 }
 
 impl Role {
@@ -69,12 +73,25 @@ impl Role {
         match self {
             IntakeClerk => matches!(
                 p,
-                ViewPersons | ViewPersonDetail | EditPersons | ViewEmployers | EditEmployers | ViewInstitutions
+                ViewPersons
+                    | ViewPersonDetail
+                    | EditPersons
+                    | ViewEmployers
+                    | EditEmployers
+                    | ViewInstitutions
+                    | ViewPolicies
             ),
-            Reviewer | SecondReviewer => matches!(p, ViewPersons | ViewPersonDetail | ViewEmployers | ViewInstitutions),
-            Auditor => matches!(p, ViewPersons | ViewPersonDetail | ViewEmployers | ViewInstitutions | ViewAuditLog),
+            Reviewer | SecondReviewer => {
+                matches!(p, ViewPersons | ViewPersonDetail | ViewEmployers | ViewInstitutions | ViewPolicies)
+            }
+            Auditor => matches!(
+                p,
+                ViewPersons | ViewPersonDetail | ViewEmployers | ViewInstitutions | ViewAuditLog | ViewPolicies
+            ),
             Finance => matches!(p, ViewPersons | ViewEmployers | ViewInstitutions),
-            PolicyAdmin => matches!(p, ViewEmployers | ViewInstitutions | EditInstitutions),
+            PolicyAdmin => {
+                matches!(p, ViewEmployers | ViewInstitutions | EditInstitutions | ViewPolicies | ManagePolicies)
+            }
             SysAdmin => matches!(p, ManageAccounts | ViewAuditLog | ViewInstitutions),
             Insured => matches!(p, ViewOwnRecord | ViewInstitutions),
             Institution => false,
@@ -172,6 +189,7 @@ mod tests {
             assert_eq!(role.can(Permission::EditPersons), role == Role::IntakeClerk, "{role}");
             assert_eq!(role.can(Permission::ManageAccounts), role == Role::SysAdmin, "{role}");
             assert_eq!(role.can(Permission::ViewOwnRecord), role == Role::Insured, "{role}");
+            assert_eq!(role.can(Permission::ManagePolicies), role == Role::PolicyAdmin, "{role}");
             // Nobody outside the agency's staff sees the registry.
             if !role.is_staff() {
                 assert!(!role.can(Permission::ViewPersons), "{role}");

@@ -73,6 +73,8 @@ fn zh_entity(what: &str) -> &'static str {
         "employer" => "参保单位",
         "institution" => "医疗机构",
         "account" => "账号",
+        "policy" => "政策",
+        "catalog" | "catalog_import" => "目录",
         _ => "记录",
     }
 }

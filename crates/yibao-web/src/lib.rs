@@ -14,6 +14,7 @@ pub mod views;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::extract::DefaultBodyLimit;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -29,6 +30,9 @@ pub struct AppState {
 }
 
 pub type SharedState = Arc<AppState>;
+
+/// The largest catalog file accepted (a 100,000-row catalog is about 15 MB as CSV).
+pub const UPLOAD_LIMIT: usize = 64 * 1024 * 1024;
 
 async fn stylesheet() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], include_str!("../static/app.css"))
@@ -48,6 +52,14 @@ pub fn router(state: AppState) -> Router {
         .route("/institution/self", get(api::institution_self))
         .route("/audit", get(api::audit_log))
         .route("/accounts", get(api::list_accounts).post(api::create_account))
+        .route("/policies", get(api::list_policies).post(api::import_policy))
+        .route("/policies/{id}", get(api::get_policy))
+        .route(
+            "/catalogs",
+            get(api::list_catalog_imports).post(api::import_catalog).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
+        )
+        .route("/catalogs/{id}", get(api::get_catalog_import))
+        .route("/catalog-entries", get(api::search_catalog))
         .fallback(|| async { error::AppError::not_found("endpoint") });
     Router::new()
         .route("/", get(pages::home))
@@ -66,6 +78,13 @@ pub fn router(state: AppState) -> Router {
         .route("/institutions/new", get(pages::institution_new_form))
         .route("/institutions/{id}", post(pages::institution_save_edit))
         .route("/institutions/{id}/edit", get(pages::institution_edit_form))
+        .route("/policies", get(pages::policies_page).post(pages::policy_import))
+        .route("/policies/{id}", get(pages::policy_page))
+        .route(
+            "/catalogs",
+            get(pages::catalogs_page).post(pages::catalog_upload).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
+        )
+        .route("/catalogs/{id}", get(pages::catalog_import_page))
         .route("/audit", get(pages::audit_page))
         .route("/accounts", get(pages::accounts_page).post(pages::account_save_new))
         .route("/accounts/new", get(pages::account_new_form))

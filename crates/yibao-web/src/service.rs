@@ -4,8 +4,8 @@
 
 use yibao_core::{InvalidValue, Permission, Role, Scope};
 use yibao_store::{
-    Account, Employer, EmployerInput, Institution, InstitutionInput, NewAccount, Page, Person, PersonInput,
-    PersonQuery, RecordVersion, Store,
+    Account, CatalogImport, Employer, EmployerInput, Institution, InstitutionInput, NewAccount, Page, Person,
+    PersonInput, PersonQuery, PolicySummary, RecordVersion, Store, StoredEntry, StoredPolicy,
 };
 
 use crate::context::Caller;
@@ -210,4 +210,91 @@ pub async fn create_account(store: &Store, caller: &Caller, new: &NewAccount) ->
     let a = store.create_account(&mut w, new).await?;
     w.commit().await?;
     Ok(a)
+}
+
+// ---------------------------------------------------------------------------------------
+// Policies and catalogs
+
+/// A policy document's problems, each with where it is ("inpatient.deductible.level3：…").
+pub fn policy_problems(errors: &[yibao_core::policy::PolicyError]) -> AppError {
+    AppError::validation(
+        errors
+            .iter()
+            .map(|e| {
+                InvalidValue::new(
+                    "policy",
+                    "invalid",
+                    format!("{}：{}", e.path, e.message.zh),
+                    format!("{}: {}", e.path, e.message.en),
+                )
+            })
+            .collect(),
+    )
+}
+
+pub async fn policies(store: &Store, caller: &Caller) -> Result<Vec<PolicySummary>, AppError> {
+    caller.require(Permission::ViewPolicies)?;
+    Ok(store.policies(Some(&staff_scope(caller))).await?)
+}
+
+pub async fn policy(store: &Store, caller: &Caller, id: i64) -> Result<StoredPolicy, AppError> {
+    caller.require(Permission::ViewPolicies)?;
+    Ok(store.policy(id, Some(&staff_scope(caller))).await?)
+}
+
+/// Validates a policy document (every problem reported, with its path) and stores it as a
+/// new version, for a region in the administrator's scope.
+pub async fn import_policy(store: &Store, caller: &Caller, document: &str) -> Result<PolicySummary, AppError> {
+    caller.require(Permission::ManagePolicies)?;
+    yibao_core::policy::Policy::parse(document).map_err(|e| policy_problems(&e))?;
+    let mut w = store.begin_write(&caller.actor()).await?;
+    let summary = store.import_policy(&mut w, document, Some(&staff_scope(caller))).await?;
+    w.commit().await?;
+    Ok(summary)
+}
+
+pub async fn catalog_imports(store: &Store, caller: &Caller) -> Result<Vec<CatalogImport>, AppError> {
+    caller.require(Permission::ViewPolicies)?;
+    Ok(store.catalog_imports(Some(&staff_scope(caller))).await?)
+}
+
+pub async fn catalog_import(store: &Store, caller: &Caller, id: i64) -> Result<CatalogImport, AppError> {
+    caller.require(Permission::ViewPolicies)?;
+    Ok(store.catalog_import(id, Some(&staff_scope(caller))).await?)
+}
+
+/// Imports a catalog file (CSV or XLSX). The report says what was stored and why each
+/// refused row was refused; when nothing could be stored, `id` is `None`.
+pub async fn import_catalog(
+    store: &Store,
+    caller: &Caller,
+    file_name: &str,
+    data: &[u8],
+) -> Result<CatalogImport, AppError> {
+    caller.require(Permission::ManagePolicies)?;
+    if data.is_empty() {
+        return Err(
+            InvalidValue::new("file", "required", "请选择要导入的目录文件", "choose a catalog file to import").into()
+        );
+    }
+    let mut w = store.begin_write(&caller.actor()).await?;
+    let report = store.import_catalog(&mut w, file_name, data, Some(&staff_scope(caller))).await?;
+    if report.id.is_some() {
+        w.commit().await?;
+    }
+    Ok(report)
+}
+
+/// Catalog entries of a region in the caller's scope, by code or name prefix.
+pub async fn search_catalog(
+    store: &Store,
+    caller: &Caller,
+    region: yibao_core::AdminCode,
+    text: &str,
+) -> Result<Vec<StoredEntry>, AppError> {
+    caller.require(Permission::ViewPolicies)?;
+    if !caller.covers(region) {
+        return Err(AppError::not_found("catalog"));
+    }
+    Ok(store.search_catalog(region, text, 100).await?)
 }

@@ -56,6 +56,7 @@ fn matrix() -> Vec<MatrixRow> {
     let detail = vec!["clerk", "reviewer", "reviewer2", "auditor", "zhangsan"];
     let institutions = vec!["admin", "clerk", "reviewer", "reviewer2", "auditor", "finance", "policy", "zhangsan"];
     let all_accounts = institutions.clone();
+    let rules_read = vec!["clerk", "reviewer", "reviewer2", "auditor", "policy"];
     vec![
         (Method::GET, "/api/v1/me", None, S::OK, [all_accounts.clone(), vec!["hospital"]].concat()),
         (Method::GET, "/api/v1/persons", None, S::OK, staff_read.clone()),
@@ -85,7 +86,37 @@ fn matrix() -> Vec<MatrixRow> {
         (Method::GET, "/me", None, S::OK, vec!["zhangsan"]),
         (Method::GET, "/audit", None, S::OK, vec!["auditor", "admin"]),
         (Method::GET, "/accounts", None, S::OK, vec!["admin"]),
+        (Method::GET, "/api/v1/policies", None, S::OK, rules_read.clone()),
+        (Method::GET, "/api/v1/policies/1", None, S::OK, rules_read.clone()),
+        (Method::POST, "/api/v1/policies", Some(Value::String(policy_v3())), S::CREATED, vec!["policy"]),
+        (Method::GET, "/api/v1/catalogs", None, S::OK, rules_read.clone()),
+        (Method::GET, "/api/v1/catalogs/1", None, S::OK, rules_read.clone()),
+        (
+            Method::POST,
+            "/api/v1/catalogs?file_name=t.csv",
+            Some(Value::String(one_row_catalog())),
+            S::CREATED,
+            vec!["policy"],
+        ),
+        (Method::GET, "/api/v1/catalog-entries?region=620300&q=XA01", None, S::OK, rules_read.clone()),
+        (Method::GET, "/policies", None, S::OK, rules_read.clone()),
+        (Method::GET, "/policies/1", None, S::OK, rules_read.clone()),
+        (Method::GET, "/catalogs", None, S::OK, rules_read.clone()),
+        (Method::GET, "/catalogs/1", None, S::OK, rules_read.clone()),
+        (Method::GET, "/catalogs?region=620300&q=%E9%98%BF%E8%8E%AB", None, S::OK, rules_read),
     ]
+}
+
+/// The demo employee policy as a new version (3), sent as text.
+fn policy_v3() -> String {
+    yibao_store::demo::DEMO_POLICIES[0].replacen("version = 1", "version = 3", 1)
+}
+
+const CATALOG_HEAD: &str =
+    "admdvs,med_list_codg,name,list_type,chrgitm_lv,selfpay_prop,pric_uplmt_amt,begndate,enddate,lmt_dise,lmt_hosp_lv,lmt_cnt\n";
+
+fn one_row_catalog() -> String {
+    format!("{CATALOG_HEAD}620300,XJ01CAA099C001000100001,阿莫西林克拉维酸钾片,,02,0.10,,2026-01-01,,,,\n")
 }
 
 #[tokio::test]
@@ -115,8 +146,10 @@ async fn every_endpoint_with_every_role() {
                     }
                     Who::Anonymous => "anonymous",
                 };
-                if let Some(b) = &body {
-                    req = req.json(b);
+                match &body {
+                    Some(Value::String(text)) => req = req.body(text.clone()),
+                    Some(b) => req = req.json(b),
+                    None => {}
                 }
                 let status = req.send().await.unwrap().status();
                 let expected = if allowed.contains(&name) {
@@ -387,4 +420,91 @@ async fn health_readiness_openapi_and_lockout() {
     let r = login("demo2026").await.unwrap();
     assert_eq!(r.status(), StatusCode::LOCKED, "the right password is refused while locked");
     app.db.cleanup().await;
+}
+
+#[tokio::test]
+async fn policy_and_catalog_imports_report_every_problem_in_both_languages() {
+    for db in TestDb::all().await {
+        let label = db.label;
+        let app = spawn_app(db).await;
+        let token = app.token("policy").await;
+        let post = |path: &str, body: String| app.http.post(app.url(path)).bearer_auth(&token).body(body).send();
+
+        // A policy with two problems: both reported with their paths, in both languages.
+        let broken = yibao_store::demo::DEMO_POLICIES[0]
+            .replacen("version = 1", "version = 4", 1)
+            .replacen("annual_cap = \"", "annual_cap = \"-", 1)
+            .replacen("effective_to = \"2026-12-31\"", "effective_to = \"2025-12-31\"", 1);
+        let res = post("/api/v1/policies", broken).await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{label}");
+        let problem: Value = res.json().await.unwrap();
+        let zh: Vec<&str> = problem["errors"].as_array().unwrap().iter().map(|e| e["zh"].as_str().unwrap()).collect();
+        let en: Vec<&str> = problem["errors"].as_array().unwrap().iter().map(|e| e["en"].as_str().unwrap()).collect();
+        assert!(zh.iter().any(|m| m.starts_with("annual_cap：")), "{zh:?}");
+        assert!(zh.iter().any(|m| m.starts_with("effective_to：")), "{zh:?}");
+        assert!(en.iter().any(|m| m.starts_with("annual_cap: ")), "{en:?}");
+        // The version the demo already has is a conflict.
+        let res = post("/api/v1/policies", yibao_store::demo::DEMO_POLICIES[0].to_string()).await.unwrap();
+        assert_eq!(res.status(), StatusCode::CONFLICT);
+        assert_eq!(app.db.store.policies(None).await.unwrap().len(), 2, "nothing invalid or repeated was stored");
+
+        // A catalog with one good and one bad row: stored, and the bad row explained.
+        let csv = format!(
+            "{CATALOG_HEAD}620300,XJ01CAA099C001000100002,阿莫西林胶囊,,02,0.10,,2026-01-01,,,,\n\
+             620300,XJ01CAA099C001000100003,阿莫西林颗粒,,02,1.5,,2026-01-01,,,,\n"
+        );
+        let res = post("/api/v1/catalogs?file_name=upd.csv", csv).await.unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED, "{label}");
+        let report: Value = res.json().await.unwrap();
+        assert_eq!((report["rows_accepted"].as_i64(), report["rows_rejected"].as_i64()), (Some(1), Some(1)));
+        assert_eq!(report["rejected"][0]["line"], 3);
+        assert_eq!(report["rejected"][0]["field"], "selfpay_prop");
+        let id = report["id"].as_i64().unwrap();
+        // Nothing acceptable: 422, with the refused rows, and nothing stored.
+        let res = post("/api/v1/catalogs", format!("{CATALOG_HEAD}620300,X1,x,,09,,,2026-01-01,,,,\n")).await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let problem: Value = res.json().await.unwrap();
+        assert_eq!(problem["code"], "nothing_imported");
+        assert!(problem["errors"][0]["zh"].as_str().unwrap().starts_with("第2行 chrgitm_lv："), "{problem}");
+
+        // The portal: the report page of the import, and an upload through the form.
+        let (http, csrf) = portal_session(&app, "policy", "/catalogs").await;
+        let html = http.get(app.url(&format!("/catalogs/{id}"))).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("未导入的行及原因") && html.contains("selfpay_prop"), "{html}");
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", csrf.clone())
+            .part("file", reqwest::multipart::Part::bytes(one_row_catalog().into_bytes()).file_name("新目录.csv"));
+        let res = http.post(app.url("/catalogs")).multipart(form).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{label}");
+        let report_path = res.headers()["location"].to_str().unwrap().to_string();
+        let html = http.get(app.url(&report_path)).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("新目录.csv") && html.contains("已导入: 1"), "{html}");
+        // A search finds the new entry by name.
+        let html = http
+            .get(app.url("/catalogs?region=620300&q=%E9%98%BF%E8%8E%AB%E8%A5%BF%E6%9E%97%E5%85%8B"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains("XJ01CAA099C001000100001") && html.contains("乙类"), "{html}");
+        // A pasted policy with a problem comes back with the problem and the text kept.
+        let pasted = yibao_store::demo::DEMO_POLICIES[1].replacen("version = 1", "version = 5", 1).replacen(
+            "annual_cap = \"",
+            "annual_cap = \"-",
+            1,
+        );
+        let form = reqwest::multipart::Form::new().text("csrf", csrf.clone()).text("document", pasted);
+        let res = http.post(app.url("/policies")).multipart(form).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let html = res.text().await.unwrap();
+        assert!(html.contains("政策未导入") && html.contains("annual_cap："), "{html}");
+        assert!(html.contains("version = 5"), "the pasted text is kept");
+        // A form without the session's CSRF token is refused.
+        let form = reqwest::multipart::Form::new().text("csrf", "forged").text("document", policy_v3());
+        let res = http.post(app.url("/policies")).multipart(form).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        app.db.cleanup().await;
+    }
 }

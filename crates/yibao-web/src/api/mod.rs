@@ -42,7 +42,14 @@ use crate::{service, SharedState};
         institution_self,
         audit_log,
         list_accounts,
-        create_account
+        create_account,
+        list_policies,
+        get_policy,
+        import_policy,
+        list_catalog_imports,
+        get_catalog_import,
+        import_catalog,
+        search_catalog
     ),
     components(schemas(
         Problem,
@@ -424,4 +431,130 @@ pub async fn create_account(
     let new = form.parse().map_err(AppError::validation)?;
     let a = service::create_account(&state.store, &caller, &new).await?;
     Ok((StatusCode::CREATED, Json((&a).into())))
+}
+
+// ---------------------------------------------------------------------------------------
+// Policies and catalogs
+
+/// Stored policy versions of the caller's regions, newest first (without documents).
+#[utoipa::path(get, path = "/api/v1/policies",
+    responses((status = 200, description = "region, scheme, year, version, name, effective dates, sha256, who imported it and when"),
+        (status = 403, body = Problem)))]
+pub async fn list_policies(
+    State(state): State<SharedState>,
+    caller: Caller,
+) -> Result<Json<Vec<yibao_store::PolicySummary>>, AppError> {
+    Ok(Json(service::policies(&state.store, &caller).await?))
+}
+
+/// One stored policy version with its document as imported.
+#[utoipa::path(get, path = "/api/v1/policies/{id}", responses((status = 200), (status = 404, body = Problem)))]
+pub async fn get_policy(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<yibao_store::StoredPolicy>, AppError> {
+    Ok(Json(service::policy(&state.store, &caller, id).await?))
+}
+
+/// Import a policy document (TOML or JSON, `docs/formats/policy.md`) as a new version.
+/// Every problem is reported with its path; nothing invalid is stored.
+#[utoipa::path(post, path = "/api/v1/policies", request_body(content = String, content_type = "text/plain"),
+    responses((status = 201), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn import_policy(
+    State(state): State<SharedState>,
+    caller: Caller,
+    document: String,
+) -> Result<(StatusCode, Json<yibao_store::PolicySummary>), AppError> {
+    let summary = service::import_policy(&state.store, &caller, &document).await?;
+    Ok((StatusCode::CREATED, Json(summary)))
+}
+
+/// Catalog imports of the caller's regions, newest first.
+#[utoipa::path(get, path = "/api/v1/catalogs", responses((status = 200), (status = 403, body = Problem)))]
+pub async fn list_catalog_imports(
+    State(state): State<SharedState>,
+    caller: Caller,
+) -> Result<Json<Vec<yibao_store::CatalogImport>>, AppError> {
+    Ok(Json(service::catalog_imports(&state.store, &caller).await?))
+}
+
+/// One catalog import with every rejected row and why.
+#[utoipa::path(get, path = "/api/v1/catalogs/{id}", responses((status = 200), (status = 404, body = Problem)))]
+pub async fn get_catalog_import(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<yibao_store::CatalogImport>, AppError> {
+    Ok(Json(service::catalog_import(&state.store, &caller, id).await?))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct CatalogUpload {
+    /// The file's name, for the import record.
+    file_name: Option<String>,
+}
+
+/// Import a catalog file (CSV or XLSX, `docs/formats/catalog.md`; the body is the file).
+/// Good rows are stored and refused rows reported with line, field and reason (201). When
+/// no row can be stored the answer is 422 with the first refused rows.
+#[utoipa::path(post, path = "/api/v1/catalogs", params(CatalogUpload),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201), (status = 422, body = Problem)))]
+pub async fn import_catalog(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Query(q): Query<CatalogUpload>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<yibao_store::CatalogImport>), AppError> {
+    let name = q.file_name.unwrap_or_else(|| "catalog".into());
+    let report = service::import_catalog(&state.store, &caller, &name, &body).await?;
+    if report.id.is_none() {
+        return Err(nothing_imported(&report));
+    }
+    Ok((StatusCode::CREATED, Json(report)))
+}
+
+/// The problem for an import of which no row could be stored: the first refused rows.
+pub fn nothing_imported(report: &yibao_store::CatalogImport) -> AppError {
+    let mut e = AppError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "nothing_imported",
+        "文件中没有可以导入的行",
+        "no row of the file could be imported",
+    );
+    e.field_errors = report
+        .rejected
+        .iter()
+        .take(20)
+        .map(|r| {
+            yibao_core::InvalidValue::new(
+                "file",
+                "rejected_row",
+                format!("第{}行 {}：{}", r.line, r.field, r.reason_zh),
+                format!("line {} {}: {}", r.line, r.field, r.reason_en),
+            )
+        })
+        .collect();
+    e
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct CatalogSearch {
+    /// The catalog's region (a division code in the caller's regions).
+    region: String,
+    /// Start of a national code or of a name.
+    q: Option<String>,
+}
+
+/// Catalog entries by code or name prefix (every version, newest import first).
+#[utoipa::path(get, path = "/api/v1/catalog-entries", params(CatalogSearch),
+    responses((status = 200), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn search_catalog(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Query(s): Query<CatalogSearch>,
+) -> Result<Json<Vec<yibao_store::StoredEntry>>, AppError> {
+    let region = s.region.parse()?;
+    Ok(Json(service::search_catalog(&state.store, &caller, region, s.q.as_deref().unwrap_or("")).await?))
 }

@@ -3,6 +3,7 @@
 mod admin;
 mod auth;
 mod registry;
+mod rules;
 
 use askama::Template;
 use axum::http::StatusCode;
@@ -19,6 +20,7 @@ pub use registry::{
     audit_page, me_page, person_edit_form, person_new_form, person_page, person_save_edit, person_save_new,
     persons_page,
 };
+pub use rules::{catalog_import_page, catalog_upload, catalogs_page, policies_page, policy_import, policy_page};
 
 use crate::context::Caller;
 use crate::error::AppError;
@@ -72,6 +74,8 @@ impl Ctx {
         nav.push(("/employers", "nav.employers", role.can(Permission::ViewEmployers)));
         nav.push(("/institutions", "nav.institutions", role.can(Permission::ViewInstitutions)));
         nav.push(("/me", "nav.me", role.can(Permission::ViewOwnRecord)));
+        nav.push(("/policies", "nav.policies", role.can(Permission::ViewPolicies)));
+        nav.push(("/catalogs", "nav.catalogs", role.can(Permission::ViewPolicies)));
         nav.push(("/audit", "nav.audit", role.can(Permission::ViewAuditLog)));
         nav.push(("/accounts", "nav.accounts", role.can(Permission::ManageAccounts)));
         nav.push(("/api/docs/", "nav.api", role != Role::Insured));
@@ -141,15 +145,25 @@ pub(crate) fn form_error(
     lang: Lang,
     show: impl FnOnce(Vec<String>) -> Result<Response, AppError>,
 ) -> Result<Response, AppError> {
-    if e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT {
-        let mut messages = field_messages(&e.field_errors, lang);
-        if messages.is_empty() {
-            messages.push(e.message.get(lang).to_string());
+    match form_messages(&e, lang) {
+        Some(messages) => {
+            let mut res = show(messages)?;
+            *res.status_mut() = e.status;
+            Ok(res)
         }
-        let mut res = show(messages)?;
-        *res.status_mut() = e.status;
-        Ok(res)
-    } else {
-        Err(e)
+        None => Err(e),
     }
+}
+
+/// The messages to show beside a form for an error the person can correct (422, 409), or
+/// `None` for any other error.
+pub(crate) fn form_messages(e: &AppError, lang: Lang) -> Option<Vec<String>> {
+    if e.status != StatusCode::UNPROCESSABLE_ENTITY && e.status != StatusCode::CONFLICT {
+        return None;
+    }
+    let mut messages = field_messages(&e.field_errors, lang);
+    if messages.is_empty() {
+        messages.push(e.message.get(lang).to_string());
+    }
+    Some(messages)
 }

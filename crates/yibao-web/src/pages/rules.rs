@@ -1,0 +1,362 @@
+//! Policy and catalog pages: the stored versions, a policy administrator's imports with
+//! their validation reports, and catalog search.
+
+use askama::Template;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use yibao_core::{AdminCode, Lang, Permission};
+use yibao_store::{CatalogImport, PolicySummary, Rejected, StoredEntry};
+
+use super::{form_messages, render, Ctx};
+use crate::context::Caller;
+use crate::error::AppError;
+use crate::{service, SharedState};
+
+/// A stored policy version as a row.
+pub struct PolicyRow {
+    pub id: i64,
+    pub region: String,
+    pub scheme: String,
+    pub year: i32,
+    pub version: i64,
+    pub name: String,
+    pub effective: String,
+    pub imported_at: String,
+    pub imported_by: String,
+    pub sha256: String,
+}
+
+impl PolicyRow {
+    fn new(p: &PolicySummary, lang: Lang) -> PolicyRow {
+        PolicyRow {
+            id: p.id,
+            region: p.region.to_string(),
+            scheme: format!("{} {}", p.scheme.code(), p.scheme.label().get(lang)),
+            year: p.year,
+            version: p.version,
+            name: p.name.clone(),
+            effective: format!("{} – {}", p.effective_from, p.effective_to),
+            imported_at: p.imported_at.clone(),
+            imported_by: p.imported_by.clone(),
+            sha256: p.sha256.chars().take(12).collect(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "policies.html")]
+struct PoliciesPage {
+    ctx: Ctx,
+    items: Vec<PolicyRow>,
+    can_manage: bool,
+    document: String,
+    errors: Vec<String>,
+}
+
+pub async fn policies_page(State(state): State<SharedState>, caller: Caller) -> Result<Response, AppError> {
+    show_policies(&state, &caller, String::new(), Vec::new()).await
+}
+
+async fn show_policies(
+    state: &SharedState,
+    caller: &Caller,
+    document: String,
+    errors: Vec<String>,
+) -> Result<Response, AppError> {
+    let items = service::policies(&state.store, caller).await?;
+    let page = PoliciesPage {
+        ctx: Ctx::for_caller(caller, "/policies"),
+        items: items.iter().map(|p| PolicyRow::new(p, caller.lang)).collect(),
+        can_manage: caller.can(Permission::ManagePolicies),
+        document,
+        errors,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+/// A multipart upload: the CSRF token, a text field and a file.
+struct Upload {
+    csrf: String,
+    text: String,
+    file_name: String,
+    file: Vec<u8>,
+}
+
+async fn read_upload(mut form: Multipart) -> Result<Upload, AppError> {
+    let mut up = Upload { csrf: String::new(), text: String::new(), file_name: String::new(), file: Vec::new() };
+    let unreadable = |_| {
+        AppError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_upload",
+            "上传的表单无法读取，请重试",
+            "the uploaded form could not be read; please try again",
+        )
+    };
+    while let Some(field) = form.next_field().await.map_err(unreadable)? {
+        match field.name().unwrap_or("") {
+            "csrf" => up.csrf = field.text().await.map_err(unreadable)?,
+            "document" => up.text = field.text().await.map_err(unreadable)?,
+            "file" => {
+                up.file_name = field.file_name().unwrap_or("").chars().take(200).collect();
+                up.file = field.bytes().await.map_err(unreadable)?.to_vec();
+            }
+            _ => {}
+        }
+    }
+    Ok(up)
+}
+
+/// `POST /policies`: import a pasted or uploaded policy document.
+pub async fn policy_import(
+    State(state): State<SharedState>,
+    caller: Caller,
+    form: Multipart,
+) -> Result<Response, AppError> {
+    let up = read_upload(form).await?;
+    caller.check_csrf(&up.csrf)?;
+    let document = if up.file.is_empty() {
+        up.text
+    } else {
+        String::from_utf8(up.file).map_err(|_| {
+            AppError::from(yibao_core::InvalidValue::new(
+                "file",
+                "encoding",
+                "政策文件须为 UTF-8 编码的 TOML 或 JSON",
+                "a policy file must be TOML or JSON in UTF-8",
+            ))
+        })?
+    };
+    match service::import_policy(&state.store, &caller, &document).await {
+        Ok(p) => Ok(Redirect::to(&format!("/policies/{}", p.id)).into_response()),
+        Err(e) => match form_messages(&e, caller.lang) {
+            Some(errors) => {
+                let mut res = show_policies(&state, &caller, document, errors).await?;
+                *res.status_mut() = e.status;
+                Ok(res)
+            }
+            None => Err(e),
+        },
+    }
+}
+
+#[derive(Template)]
+#[template(path = "policy.html")]
+struct PolicyPage {
+    ctx: Ctx,
+    p: PolicyRow,
+    document: String,
+}
+
+pub async fn policy_page(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let stored = service::policy(&state.store, &caller, id).await?;
+    let page = PolicyPage {
+        ctx: Ctx::for_caller(&caller, "/policies"),
+        p: PolicyRow::new(&stored.summary, caller.lang),
+        document: stored.document,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+/// A catalog import as a row.
+pub struct ImportRow {
+    pub id: i64,
+    pub file_name: String,
+    pub format: String,
+    pub regions: String,
+    pub rows_accepted: i64,
+    pub rows_rejected: i64,
+    pub imported_at: String,
+    pub imported_by: String,
+}
+
+impl ImportRow {
+    fn new(i: &CatalogImport) -> ImportRow {
+        ImportRow {
+            id: i.id.unwrap_or(0),
+            file_name: i.file_name.clone(),
+            format: i.format.to_uppercase(),
+            regions: i.regions.join("、"),
+            rows_accepted: i.rows_accepted,
+            rows_rejected: i.rows_rejected,
+            imported_at: i.imported_at.clone(),
+            imported_by: i.imported_by.clone(),
+        }
+    }
+}
+
+/// A catalog entry as a row.
+pub struct EntryRow {
+    pub region: String,
+    pub code: String,
+    pub name: String,
+    pub kind: &'static str,
+    pub category: &'static str,
+    pub selfpay: String,
+    pub price_cap: String,
+    pub valid: String,
+    pub restriction: String,
+    pub import_id: i64,
+}
+
+impl EntryRow {
+    fn new(s: &StoredEntry, lang: Lang) -> EntryRow {
+        let e = &s.entry;
+        let r = &e.restriction;
+        let mut limits = Vec::new();
+        if !r.diagnoses.is_empty() {
+            limits.push(format!(
+                "{}{}",
+                if lang == Lang::Zh { "限诊断 " } else { "diagnoses " },
+                r.diagnoses.join("/")
+            ));
+        }
+        if !r.grades.is_empty() {
+            let grades: Vec<&str> = r.grades.iter().map(|g| g.code()).collect();
+            limits.push(format!("{}{}", if lang == Lang::Zh { "限医院等级 " } else { "grades " }, grades.join("/")));
+        }
+        if let Some(q) = r.max_quantity {
+            limits.push(format!("{}{q}", if lang == Lang::Zh { "限量 " } else { "at most " }));
+        }
+        EntryRow {
+            region: s.region.to_string(),
+            code: e.code.clone(),
+            name: e.name.clone(),
+            kind: e.kind.label(lang),
+            category: e.category.label(lang),
+            selfpay: if e.selfpay_prop.bp() == 0 { String::new() } else { e.selfpay_prop.percent() },
+            price_cap: e.price_cap.map(|c| c.to_string()).unwrap_or_default(),
+            valid: format!("{} – {}", e.begin, e.end.map(|d| d.to_string()).unwrap_or_default()),
+            restriction: limits.join("；"),
+            import_id: s.import_id,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "catalogs.html")]
+struct CatalogsPage {
+    ctx: Ctx,
+    imports: Vec<ImportRow>,
+    can_manage: bool,
+    regions: Vec<String>,
+    region: String,
+    q: String,
+    entries: Vec<EntryRow>,
+    searched: bool,
+}
+
+#[derive(Deserialize)]
+pub struct CatalogQuery {
+    region: Option<String>,
+    q: Option<String>,
+}
+
+pub async fn catalogs_page(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Query(query): Query<CatalogQuery>,
+) -> Result<Response, AppError> {
+    let imports = service::catalog_imports(&state.store, &caller).await?;
+    let mut regions: Vec<String> = imports
+        .iter()
+        .flat_map(|i| i.regions.iter())
+        .filter(|r| r.parse().is_ok_and(|r: AdminCode| caller.covers(r)))
+        .cloned()
+        .collect();
+    regions.sort();
+    regions.dedup();
+    let region = query.region.filter(|r| !r.is_empty()).or_else(|| regions.first().cloned()).unwrap_or_default();
+    let q = query.q.unwrap_or_default();
+    let searched = !q.trim().is_empty();
+    let entries = if searched {
+        let code: AdminCode = region.parse()?;
+        service::search_catalog(&state.store, &caller, code, &q).await?
+    } else {
+        Vec::new()
+    };
+    let page = CatalogsPage {
+        ctx: Ctx::for_caller(&caller, "/catalogs"),
+        imports: imports.iter().map(ImportRow::new).collect(),
+        can_manage: caller.can(Permission::ManagePolicies),
+        regions,
+        region,
+        q,
+        entries: entries.iter().map(|e| EntryRow::new(e, caller.lang)).collect(),
+        searched,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+#[derive(Template)]
+#[template(path = "catalog_import.html")]
+struct CatalogImportPage {
+    ctx: Ctx,
+    import: ImportRow,
+    stored: bool,
+    rejected: Vec<RejectedRow>,
+    more: usize,
+}
+
+pub struct RejectedRow {
+    pub line: u64,
+    pub code: String,
+    pub field: String,
+    pub reason: String,
+}
+
+/// Rows shown on the report page; the API gives them all.
+const REPORT_ROWS: usize = 500;
+
+fn report_page(caller: &Caller, import: &CatalogImport) -> Result<Response, AppError> {
+    let rows: Vec<&Rejected> = import.rejected.iter().take(REPORT_ROWS).collect();
+    let page = CatalogImportPage {
+        ctx: Ctx::for_caller(caller, "/catalogs"),
+        import: ImportRow::new(import),
+        stored: import.id.is_some(),
+        rejected: rows
+            .iter()
+            .map(|r| RejectedRow {
+                line: r.line,
+                code: r.code.clone(),
+                field: r.field.clone(),
+                reason: if caller.lang == Lang::Zh { r.reason_zh.clone() } else { r.reason_en.clone() },
+            })
+            .collect(),
+        more: import.rejected.len().saturating_sub(REPORT_ROWS),
+    };
+    let mut res = render(&page)?.into_response();
+    if import.id.is_none() {
+        *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(res)
+}
+
+pub async fn catalog_import_page(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let import = service::catalog_import(&state.store, &caller, id).await?;
+    report_page(&caller, &import)
+}
+
+/// `POST /catalogs`: import an uploaded catalog file, then show its report.
+pub async fn catalog_upload(
+    State(state): State<SharedState>,
+    caller: Caller,
+    form: Multipart,
+) -> Result<Response, AppError> {
+    let up = read_upload(form).await?;
+    caller.check_csrf(&up.csrf)?;
+    let report = service::import_catalog(&state.store, &caller, &up.file_name, &up.file).await?;
+    match report.id {
+        Some(id) => Ok(Redirect::to(&format!("/catalogs/{id}")).into_response()),
+        None => report_page(&caller, &report),
+    }
+}
