@@ -26,9 +26,9 @@ fn ms(d: Duration) -> String {
     format!("{:.2}", d.as_secs_f64() * 1000.0)
 }
 
-/// Loads `persons` synthetic persons into a fresh database, then times `queries` searches
-/// of each kind the portal offers. Every answer is checked, so a fast wrong answer fails.
-pub async fn registry(persons: u64, queries: u64, database_url: Option<String>) -> anyhow::Result<()> {
+/// The given database, or a scratch SQLite file in the temporary directory (returned for
+/// removal), migrated.
+async fn scratch_store(database_url: Option<String>) -> anyhow::Result<(Store, String, std::path::PathBuf)> {
     let scratch = std::env::temp_dir().join(format!("yibao-bench-{}", std::process::id()));
     let url = match database_url {
         Some(url) => url,
@@ -39,6 +39,58 @@ pub async fn registry(persons: u64, queries: u64, database_url: Option<String>) 
     };
     let store = Store::connect(&StoreConfig::new(url.clone())).await?;
     store.migrate().await?;
+    Ok((store, url, scratch))
+}
+
+/// Generates a catalog of `rows` entries as CSV, then times what a policy administrator's
+/// import does with it: reading and checking every row, storing it (one transaction, one
+/// audit entry), and loading every stored entry back for the engine. Every row must be
+/// accepted and come back, so a fast wrong import fails.
+pub async fn catalog_import(rows: usize, database_url: Option<String>) -> anyhow::Result<()> {
+    let (store, url, scratch) = scratch_store(database_url).await?;
+    if !store.catalog_imports(None).await?.is_empty() {
+        anyhow::bail!("the benchmark needs an empty database; {} has catalog imports", yibao_store::redact(&url));
+    }
+    let region: AdminCode = "620300".parse()?;
+    let csv = yibao_core::adjudicate::synthetic::catalog_csv(rows, region, 20_260_301);
+    println!(
+        "yibao bench catalog-import: {rows} rows ({:.1} MB of CSV) on {:?}",
+        csv.len() as f64 / 1e6,
+        store.backend()
+    );
+
+    let started = Instant::now();
+    let file = yibao_core::catalog::CatalogFile::read(csv.as_bytes()).map_err(|e| anyhow::anyhow!("{}", e.reason.en))?;
+    let read = started.elapsed();
+    anyhow::ensure!(file.rejected.is_empty() && file.rows.len() == rows, "every generated row must be accepted");
+    println!("read and checked: {:.2} s ({:.0} rows/s)", read.as_secs_f64(), rows as f64 / read.as_secs_f64());
+
+    let started = Instant::now();
+    let mut w = store.begin_write(&yibao_store::Actor::system("bench")).await?;
+    let report = store.import_catalog(&mut w, "bench.csv", csv.as_bytes(), None).await?;
+    w.commit().await?;
+    let import = started.elapsed();
+    anyhow::ensure!(report.rows_accepted == rows as i64 && report.rows_rejected == 0, "import lost rows");
+    println!(
+        "imported (read, checked, stored, audited): {:.2} s ({:.0} rows/s)",
+        import.as_secs_f64(),
+        rows as f64 / import.as_secs_f64()
+    );
+
+    let started = Instant::now();
+    let catalogs = store.load_catalogs().await?;
+    let load = started.elapsed();
+    anyhow::ensure!(catalogs.len() == rows, "loaded {} of {rows} entries", catalogs.len());
+    println!("loaded for the engine: {:.2} s ({:.0} rows/s)", load.as_secs_f64(), rows as f64 / load.as_secs_f64());
+    store.close().await;
+    let _ = std::fs::remove_dir_all(scratch);
+    Ok(())
+}
+
+/// Loads `persons` synthetic persons into a fresh database, then times `queries` searches
+/// of each kind the portal offers. Every answer is checked, so a fast wrong answer fails.
+pub async fn registry(persons: u64, queries: u64, database_url: Option<String>) -> anyhow::Result<()> {
+    let (store, url, scratch) = scratch_store(database_url).await?;
     if store.count_persons(None).await? > 0 {
         anyhow::bail!("the benchmark needs an empty database; {} has persons", yibao_store::redact(&url));
     }

@@ -97,6 +97,15 @@ enum BenchCommand {
         #[arg(long)]
         min_lines_per_sec: Option<f64>,
     },
+    /// Import a generated catalog (CSV) into a fresh database and time reading, storing and
+    /// loading it.
+    CatalogImport {
+        #[arg(long, default_value_t = 100_000)]
+        rows: usize,
+        /// An empty database to use instead of a scratch SQLite file (e.g. a PostgreSQL schema).
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// Load synthetic persons into a fresh database and time the portal's searches.
     Registry {
         #[arg(long, default_value_t = 1_000_000)]
@@ -209,6 +218,9 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::FAILURE);
                 }
             }
+        }
+        Command::Bench { command: BenchCommand::CatalogImport { rows, database_url } } => {
+            bench::catalog_import(rows, database_url).await?;
         }
         Command::Bench { command: BenchCommand::Registry { persons, queries, database_url } } => {
             bench::registry(persons, queries, database_url).await?;
