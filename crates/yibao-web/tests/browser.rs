@@ -83,7 +83,21 @@ impl Browser {
         c.find(Locator::Id("username")).await.unwrap().send_keys(user).await.unwrap();
         c.find(Locator::Id("password")).await.unwrap().send_keys("demo2026").await.unwrap();
         c.find(Locator::Id("login-submit")).await.unwrap().click().await.unwrap();
+        // The log-in page has a language switch too: wait until it has been left.
+        self.wait_for_url(|u| !u.path().starts_with("/login")).await;
         c.wait().for_element(Locator::Id("lang-switch")).await.unwrap();
+    }
+
+    /// Waits (up to 10 s) until the browser's URL satisfies `ok`, so that a click's
+    /// navigation has finished before the next page is read.
+    async fn wait_for_url(&self, ok: impl Fn(&reqwest::Url) -> bool) {
+        for _ in 0..100 {
+            if ok(&self.client.current_url().await.unwrap()) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the page did not change: {}", self.client.current_url().await.unwrap());
     }
 
     async fn fill(&self, name: &str, value: &str) {
@@ -119,6 +133,7 @@ async fn clerk_logs_in_finds_a_person_and_switches_language() {
     // Find 张三 by the start of his resident ID number; the list is masked.
     c.find(Locator::Id("q")).await.unwrap().send_keys("6203021985061200").await.unwrap();
     c.find(Locator::Id("search")).await.unwrap().click().await.unwrap();
+    browser.wait_for_url(|u| u.query().is_some_and(|q| q.contains("q="))).await;
     let table = c.wait().for_element(Locator::Id("results")).await.unwrap();
     let text = table.text().await.unwrap();
     assert!(text.contains("张*") && text.contains("6203**********0036"), "{text}");
@@ -186,6 +201,72 @@ async fn administrator_creates_an_account_and_the_new_clerk_registers_an_employe
     let table = c.wait().for_element(Locator::Id("employers")).await.unwrap().text().await.unwrap();
     assert!(table.contains("嘉峪关市新材料有限公司"), "{table}");
 
+    browser.close().await;
+    app.db.cleanup().await;
+}
+
+#[tokio::test]
+async fn policy_administrator_uploads_a_catalog_and_is_told_what_was_refused() {
+    let Some(browser) = Browser::start().await else { return };
+    let app = spawn_app(TestDb::sqlite().await).await;
+    let c = &browser.client;
+    browser.log_in(&app, "policy").await;
+
+    // The seeded policies are listed; a broken paste is refused with the place of the problem.
+    let nav = c.wait().for_element(Locator::Css("nav")).await.unwrap().text().await.unwrap();
+    assert!(nav.contains("政策") && nav.contains("医保目录"), "the policy administrator's menu: {nav}");
+    c.goto(&app.url("/policies")).await.unwrap();
+    let table = c.wait().for_element(Locator::Id("policies")).await.unwrap().text().await.unwrap();
+    assert!(table.contains("金昌市职工基本医疗保险2026年度待遇标准"), "{table}");
+    let broken = yibao_store::demo::DEMO_POLICIES[1].replacen("version = 1", "version = 2", 1).replacen(
+        "annual_cap = \"",
+        "annual_cap = \"-",
+        1,
+    );
+    // Typing a whole document is slow; set the textarea's value directly.
+    c.execute(
+        "document.getElementById('policy-document').value = arguments[0];",
+        vec![serde_json::Value::String(broken)],
+    )
+    .await
+    .unwrap();
+    c.find(Locator::Id("import-policy")).await.unwrap().click().await.unwrap();
+    let errors = c.wait().for_element(Locator::Id("form-errors")).await.unwrap().text().await.unwrap();
+    assert!(errors.contains("政策未导入") && errors.contains("annual_cap："), "{errors}");
+
+    // A catalog file with one good and one bad row: the good row is stored, the bad one explained.
+    let file = std::env::temp_dir().join(format!("yibao-catalog-{}.csv", std::process::id()));
+    std::fs::write(
+        &file,
+        "admdvs,med_list_codg,name,chrgitm_lv,selfpay_prop,begndate\n\
+         620300,XJ01CAA099C001000100009,阿莫西林分散片,02,0.10,2026-01-01\n\
+         620300,XJ01CAA099C001000100010,阿莫西林干混悬剂,02,0.10,2026-02-30\n",
+    )
+    .unwrap();
+    c.goto(&app.url("/catalogs")).await.unwrap();
+    c.wait().for_element(Locator::Id("catalog-form")).await.unwrap();
+    c.find(Locator::Css("#catalog-form input[type='file']"))
+        .await
+        .unwrap()
+        .send_keys(&file.display().to_string())
+        .await
+        .unwrap();
+    c.find(Locator::Id("import-catalog")).await.unwrap().click().await.unwrap();
+    let summary = c.wait().for_element(Locator::Id("import-summary")).await.unwrap().text().await.unwrap();
+    assert!(summary.contains("已导入: 1") && summary.contains("未导入行数: 1"), "{summary}");
+    let rejected = c.find(Locator::Id("rejected-rows")).await.unwrap().text().await.unwrap();
+    assert!(rejected.contains("begndate") && rejected.contains("日期“2026-02-30”无效"), "{rejected}");
+    let shot = c.screenshot().await.unwrap();
+    let _ = std::fs::write(std::env::temp_dir().join("yibao-catalog-report.png"), shot);
+
+    // The stored entry is found by name.
+    c.goto(&app.url("/catalogs")).await.unwrap();
+    browser.fill("q", "阿莫西林分散").await;
+    c.find(Locator::Css("#catalog-search button")).await.unwrap().click().await.unwrap();
+    let found = c.wait().for_element(Locator::Id("catalog-entries")).await.unwrap().text().await.unwrap();
+    assert!(found.contains("XJ01CAA099C001000100009") && found.contains("乙类"), "{found}");
+
+    let _ = std::fs::remove_file(file);
     browser.close().await;
     app.db.cleanup().await;
 }

@@ -60,7 +60,8 @@ pub async fn catalog_import(rows: usize, database_url: Option<String>) -> anyhow
     );
 
     let started = Instant::now();
-    let file = yibao_core::catalog::CatalogFile::read(csv.as_bytes()).map_err(|e| anyhow::anyhow!("{}", e.reason.en))?;
+    let file =
+        yibao_core::catalog::CatalogFile::read(csv.as_bytes()).map_err(|e| anyhow::anyhow!("{}", e.reason.en))?;
     let read = started.elapsed();
     anyhow::ensure!(file.rejected.is_empty() && file.rows.len() == rows, "every generated row must be accepted");
     println!("read and checked: {:.2} s ({:.0} rows/s)", read.as_secs_f64(), rows as f64 / read.as_secs_f64());

@@ -263,14 +263,21 @@ pub async fn catalogs_page(
     Query(query): Query<CatalogQuery>,
 ) -> Result<Response, AppError> {
     let imports = service::catalog_imports(&state.store, &caller).await?;
-    let mut regions: Vec<String> = imports
+    // The caller's own regions first (a search there covers every catalog within them),
+    // then each region that has a catalog.
+    let own: Vec<String> = caller
+        .session()
+        .map(|s| s.account.scope.regions().iter().map(ToString::to_string).collect())
+        .unwrap_or_default();
+    let mut listed: Vec<String> = imports
         .iter()
         .flat_map(|i| i.regions.iter())
-        .filter(|r| r.parse().is_ok_and(|r: AdminCode| caller.covers(r)))
+        .filter(|r| r.parse().is_ok_and(|r: AdminCode| caller.covers(r)) && !own.contains(r))
         .cloned()
         .collect();
-    regions.sort();
-    regions.dedup();
+    listed.sort();
+    listed.dedup();
+    let regions: Vec<String> = own.into_iter().chain(listed).collect();
     let region = query.region.filter(|r| !r.is_empty()).or_else(|| regions.first().cloned()).unwrap_or_default();
     let q = query.q.unwrap_or_default();
     let searched = !q.trim().is_empty();
