@@ -60,6 +60,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/catalogs/{id}", get(api::get_catalog_import))
         .route("/catalog-entries", get(api::search_catalog))
+        .route("/adjudicate/preview", post(api::adjudicate_preview))
         .fallback(|| async { error::AppError::not_found("endpoint") });
     Router::new()
         .route("/", get(pages::home))

@@ -298,3 +298,36 @@ pub async fn search_catalog(
     }
     Ok(store.search_catalog(region, text, 100).await?)
 }
+
+/// Adjudicates a claim under the stored policies and catalogs, storing nothing: what the
+/// engine would decide, line by line, with the running totals given (none by default).
+pub async fn adjudicate_preview(
+    store: &Store,
+    caller: &Caller,
+    claim: &yibao_core::adjudicate::Claim,
+    ytd: &yibao_core::adjudicate::YearToDate,
+) -> Result<yibao_core::adjudicate::Outcome, AppError> {
+    caller.require(Permission::ViewPolicies)?;
+    if !caller.covers(claim.insuplc_admdvs) {
+        return Err(InvalidValue::new(
+            "insuplc_admdvs",
+            "out_of_scope",
+            "参保地不在您的管辖区域内",
+            "the insured region is outside your regions",
+        )
+        .into());
+    }
+    let policies = store.load_policies().await?;
+    let catalogs = store.load_catalogs().await?;
+    yibao_core::adjudicate::adjudicate(claim, &policies, &catalogs, ytd).map_err(|e| claim_problem(&e))
+}
+
+/// A claim the engine cannot adjudicate, as a 422 naming the field.
+pub fn claim_problem(e: &yibao_core::adjudicate::ClaimError) -> AppError {
+    AppError::validation(vec![InvalidValue::new(
+        "claim",
+        "invalid",
+        format!("{}：{}", e.field, e.message.zh),
+        format!("{}: {}", e.field, e.message.en),
+    )])
+}

@@ -103,8 +103,13 @@ fn matrix() -> Vec<MatrixRow> {
         (Method::GET, "/policies/1", None, S::OK, rules_read.clone()),
         (Method::GET, "/catalogs", None, S::OK, rules_read.clone()),
         (Method::GET, "/catalogs/1", None, S::OK, rules_read.clone()),
-        (Method::GET, "/catalogs?region=620300&q=%E9%98%BF%E8%8E%AB", None, S::OK, rules_read),
+        (Method::GET, "/catalogs?region=620300&q=%E9%98%BF%E8%8E%AB", None, S::OK, rules_read.clone()),
+        (Method::POST, "/api/v1/adjudicate/preview", Some(json!({ "claim": inpatient_claim() })), S::OK, rules_read),
     ]
+}
+
+fn inpatient_claim() -> Value {
+    serde_json::from_str(include_str!("../../../docs/formats/examples/claim-inpatient.json")).unwrap()
 }
 
 /// The demo employee policy as a new version (3), sent as text.
@@ -505,6 +510,81 @@ async fn policy_and_catalog_imports_report_every_problem_in_both_languages() {
         let form = reqwest::multipart::Form::new().text("csrf", "forged").text("document", policy_v3());
         let res = http.post(app.url("/policies")).multipart(form).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        app.db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_new_policy_version_changes_how_a_claim_is_adjudicated() {
+    for db in TestDb::all().await {
+        let label = db.label;
+        let app = spawn_app(db).await;
+        let reviewer = app.token("reviewer").await;
+        let preview = || {
+            app.http
+                .post(app.url("/api/v1/adjudicate/preview"))
+                .bearer_auth(&reviewer)
+                .json(&json!({ "claim": inpatient_claim() }))
+                .send()
+        };
+        let before: Value = preview().await.unwrap().json().await.unwrap();
+        let t = &before["outcome"]["totals"];
+        assert_eq!(t["act_pay_dedc"], "900.00", "{label}: the seeded policy's level-3 deductible");
+        assert_eq!(before["outcome"]["policy"]["version"], 1);
+        assert!(before["explanation"][0].as_str().unwrap().starts_with("第1行 床位费（三人间）："), "{before}");
+
+        // The policy administrator imports version 2 with a lower level-3 deductible.
+        let v2 = yibao_store::demo::DEMO_POLICIES[0].replacen("version = 1", "version = 2", 1).replacen(
+            "level3 = \"900.00\"",
+            "level3 = \"700.00\"",
+            1,
+        );
+        let res = app
+            .http
+            .post(app.url("/api/v1/policies"))
+            .bearer_auth(app.token("policy").await)
+            .body(v2)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let after: Value = preview().await.unwrap().json().await.unwrap();
+        assert_eq!(after["outcome"]["totals"]["act_pay_dedc"], "700.00", "{label}");
+        assert_eq!(after["outcome"]["policy"]["version"], 2);
+        // Amounts are yuan with two decimals: compare them as fen.
+        let fund =
+            |v: &Value| v["outcome"]["totals"]["hifp_pay"].as_str().unwrap().replace('.', "").parse::<i64>().unwrap();
+        assert!(fund(&after) > fund(&before), "a lower deductible leaves more for the fund");
+
+        // A claim for a region outside the caller's is refused; a broken claim names its field.
+        let mut foreign = inpatient_claim();
+        foreign["insuplc_admdvs"] = json!("110105");
+        let res = app
+            .http
+            .post(app.url("/api/v1/adjudicate/preview"))
+            .bearer_auth(&reviewer)
+            .json(&json!({ "claim": foreign }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let mut broken = inpatient_claim();
+        broken["feedetail"][0]["det_item_fee_sumamt"] = json!("241.00");
+        let res = app
+            .http
+            .post(app.url("/api/v1/adjudicate/preview"))
+            .bearer_auth(&reviewer)
+            .header("accept-language", "en")
+            .json(&json!({ "claim": broken }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let problem: Value = res.json().await.unwrap();
+        assert!(
+            problem["errors"][0]["en"].as_str().unwrap().starts_with("feedetail[0].det_item_fee_sumamt: "),
+            "{problem}"
+        );
         app.db.cleanup().await;
     }
 }

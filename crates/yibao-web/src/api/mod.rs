@@ -49,7 +49,8 @@ use crate::{service, SharedState};
         list_catalog_imports,
         get_catalog_import,
         import_catalog,
-        search_catalog
+        search_catalog,
+        adjudicate_preview
     ),
     components(schemas(
         Problem,
@@ -64,7 +65,8 @@ use crate::{service, SharedState};
         MeResponse,
         AccountView,
         AccountRequest,
-        AuditEntryView
+        AuditEntryView,
+        PreviewRequest
     ))
 )]
 pub struct ApiDoc;
@@ -557,4 +559,54 @@ pub async fn search_catalog(
 ) -> Result<Json<Vec<yibao_store::StoredEntry>>, AppError> {
     let region = s.region.parse()?;
     Ok(Json(service::search_catalog(&state.store, &caller, region, s.q.as_deref().unwrap_or("")).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct PreviewRequest {
+    /// The visit and its fee lines with the national platform's field names
+    /// (`docs/formats/claim.md`).
+    #[schema(value_type = Object)]
+    claim: serde_json::Value,
+    /// The person's running totals for the year before this claim (`docs/formats/`); none by default.
+    #[schema(value_type = Option<Object>)]
+    ytd: Option<serde_json::Value>,
+}
+
+#[derive(Serialize)]
+pub struct PreviewResponse {
+    /// Totals, per-line split and trace, with national field names.
+    outcome: yibao_core::adjudicate::Outcome,
+    /// Every step in words, in the caller's language.
+    explanation: Vec<String>,
+}
+
+/// Adjudicate a claim under the stored policies and catalogs without storing anything:
+/// the totals, each line's split and every step with its reason.
+#[utoipa::path(post, path = "/api/v1/adjudicate/preview", request_body = PreviewRequest,
+    responses((status = 200, description = "outcome and explanation"), (status = 422, body = Problem)))]
+pub async fn adjudicate_preview(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Json(req): Json<PreviewRequest>,
+) -> Result<Json<PreviewResponse>, AppError> {
+    let claim: yibao_core::adjudicate::Claim = serde_json::from_value(req.claim).map_err(|e| {
+        service::claim_problem(&yibao_core::adjudicate::ClaimError::new(
+            "",
+            format!("就诊数据格式错误：{e}"),
+            format!("malformed claim: {e}"),
+        ))
+    })?;
+    let ytd = match req.ytd {
+        Some(v) => serde_json::from_value(v).map_err(|e| {
+            service::claim_problem(&yibao_core::adjudicate::ClaimError::new(
+                "ytd",
+                format!("年度累计数据格式错误：{e}"),
+                format!("malformed running totals: {e}"),
+            ))
+        })?,
+        None => Default::default(),
+    };
+    let outcome = service::adjudicate_preview(&state.store, &caller, &claim, &ytd).await?;
+    let explanation = outcome.explain(caller.lang);
+    Ok(Json(PreviewResponse { outcome, explanation }))
 }
