@@ -520,18 +520,19 @@ async fn a_new_policy_version_changes_how_a_claim_is_adjudicated() {
         let label = db.label;
         let app = spawn_app(db).await;
         let reviewer = app.token("reviewer").await;
-        let preview = || {
+        let preview = |claim: Value| {
             app.http
                 .post(app.url("/api/v1/adjudicate/preview"))
                 .bearer_auth(&reviewer)
-                .json(&json!({ "claim": inpatient_claim() }))
+                .header("accept-language", "en")
+                .json(&json!({ "claim": claim }))
                 .send()
         };
-        let before: Value = preview().await.unwrap().json().await.unwrap();
+        let before: Value = preview(inpatient_claim()).await.unwrap().json().await.unwrap();
         let t = &before["outcome"]["totals"];
         assert_eq!(t["act_pay_dedc"], "900.00", "{label}: the seeded policy's level-3 deductible");
         assert_eq!(before["outcome"]["policy"]["version"], 1);
-        assert!(before["explanation"][0].as_str().unwrap().starts_with("第1行 床位费（三人间）："), "{before}");
+        assert!(before["explanation"][0].as_str().unwrap().starts_with("Line 1 床位费（三人间）: "), "{before}");
 
         // The policy administrator imports version 2 with a lower level-3 deductible.
         let v2 = yibao_store::demo::DEMO_POLICIES[0].replacen("version = 1", "version = 2", 1).replacen(
@@ -548,7 +549,7 @@ async fn a_new_policy_version_changes_how_a_claim_is_adjudicated() {
             .await
             .unwrap();
         assert_eq!(res.status(), StatusCode::CREATED);
-        let after: Value = preview().await.unwrap().json().await.unwrap();
+        let after: Value = preview(inpatient_claim()).await.unwrap().json().await.unwrap();
         assert_eq!(after["outcome"]["totals"]["act_pay_dedc"], "700.00", "{label}");
         assert_eq!(after["outcome"]["policy"]["version"], 2);
         // Amounts are yuan with two decimals: compare them as fen.
@@ -559,26 +560,11 @@ async fn a_new_policy_version_changes_how_a_claim_is_adjudicated() {
         // A claim for a region outside the caller's is refused; a broken claim names its field.
         let mut foreign = inpatient_claim();
         foreign["insuplc_admdvs"] = json!("110105");
-        let res = app
-            .http
-            .post(app.url("/api/v1/adjudicate/preview"))
-            .bearer_auth(&reviewer)
-            .json(&json!({ "claim": foreign }))
-            .send()
-            .await
-            .unwrap();
+        let res = preview(foreign).await.unwrap();
         assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let mut broken = inpatient_claim();
         broken["feedetail"][0]["det_item_fee_sumamt"] = json!("241.00");
-        let res = app
-            .http
-            .post(app.url("/api/v1/adjudicate/preview"))
-            .bearer_auth(&reviewer)
-            .header("accept-language", "en")
-            .json(&json!({ "claim": broken }))
-            .send()
-            .await
-            .unwrap();
+        let res = preview(broken).await.unwrap();
         assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let problem: Value = res.json().await.unwrap();
         assert!(
