@@ -137,6 +137,11 @@ impl Calendar {
         Ok(calendar)
     }
 
+    /// Adds the years of `newer`, each replacing the same year here (a corrected notice).
+    pub fn overlay(&mut self, newer: Calendar) {
+        self.years.extend(newer.years);
+    }
+
     pub fn years(&self) -> impl Iterator<Item = &CalendarYear> {
         self.years.values()
     }

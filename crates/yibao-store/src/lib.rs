@@ -32,7 +32,9 @@ pub use error::StoreError;
 pub use registry::{
     Employer, EmployerInput, Institution, InstitutionInput, Page, Person, PersonInput, PersonQuery, RecordVersion,
 };
-pub use rules::{policy_errors_as_invalid, CatalogImport, PolicySummary, Rejected, StoredEntry, StoredPolicy};
+pub use rules::{
+    policy_errors_as_invalid, CalendarImport, CatalogImport, PolicySummary, Rejected, StoredEntry, StoredPolicy,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

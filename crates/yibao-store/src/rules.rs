@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::any::AnyRow;
 use sqlx::Row;
+use yibao_core::calendar::Calendar;
 use yibao_core::catalog::{CatalogEntry, CatalogFile, CatalogFormat, Catalogs, RejectedRow};
 use yibao_core::policy::{Policy, PolicyError, PolicySet};
 use yibao_core::registry::Scheme;
@@ -377,6 +378,64 @@ impl Store {
             catalogs.insert(e.region, e.entry);
         }
         Ok(catalogs)
+    }
+}
+
+/// One import of calendar years.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CalendarImport {
+    pub id: i64,
+    pub years: Vec<i32>,
+    pub sha256: String,
+    pub imported_at: String,
+    pub imported_by: String,
+}
+
+impl Store {
+    /// Stores a calendar document (one or more years, checked first; nothing invalid is
+    /// stored). Its years replace the same years of the built-in calendar and of earlier imports.
+    pub async fn import_calendar(&self, w: &mut WriteTx, document: &str) -> Result<CalendarImport, StoreError> {
+        let calendar = Calendar::parse(document)
+            .map_err(|e| InvalidValue::new("calendar", "invalid", e.message.zh, e.message.en))?;
+        let years: Vec<i32> = calendar.years().map(|y| y.year).collect();
+        if years.is_empty() {
+            return Err(InvalidValue::new("calendar", "empty", "文件中没有任何年度", "the file has no year").into());
+        }
+        let list = years.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
+        let mut import = CalendarImport {
+            id: 0,
+            years,
+            sha256: sha256_hex(document.as_bytes()),
+            imported_at: w.at().to_string(),
+            imported_by: w.actor().label.clone(),
+        };
+        import.id = sqlx::query_scalar(
+            "INSERT INTO calendar_imports (years, document, sha256, imported_at, imported_by) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(&list)
+        .bind(document)
+        .bind(&import.sha256)
+        .bind(&import.imported_at)
+        .bind(&import.imported_by)
+        .fetch_one(&mut *w.tx)
+        .await?;
+        w.record("import", "calendar", &import.id.to_string(), None::<&()>, Some(&import)).await?;
+        Ok(import)
+    }
+
+    /// The calendar in use: the built-in years overlaid by every import, in order.
+    pub async fn calendar(&self) -> Result<Calendar, StoreError> {
+        let mut calendar = Calendar::built_in().map_err(|e| StoreError::Corrupt(format!("built-in calendar: {e}")))?;
+        let rows = sqlx::query("SELECT id, document FROM calendar_imports ORDER BY id").fetch_all(&self.pool).await?;
+        for r in &rows {
+            let id: i64 = r.try_get(0)?;
+            let document: String = r.try_get(1)?;
+            calendar.overlay(
+                Calendar::parse(&document).map_err(|e| StoreError::Corrupt(format!("calendar import {id}: {e}")))?,
+            );
+        }
+        Ok(calendar)
     }
 }
 

@@ -407,3 +407,34 @@ async fn the_demo_seed_stores_both_policies_and_a_catalog_of_thousands() {
     assert!(outcome.totals.hifp_pay.fen() > 0);
     db.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_new_calendar_year_is_imported_checked_and_used() {
+    for db in TestDb::all().await {
+        let s = &db.store;
+        let day = NaiveDate::from_ymd_opt(2027, 2, 8).unwrap();
+        assert!(s.calendar().await.unwrap().is_working_day(day).is_err(), "2027 is not built in");
+
+        // A wrong document is refused and nothing is stored.
+        let mut w = s.begin_write(&Actor::system("test")).await.unwrap();
+        let wrong = "[[year]]\nyear = 2027\nsource = \"x\"\nholidays = []\nworkdays = [\"2027-02-08\"]\n";
+        let refused = s.import_calendar(&mut w, wrong).await;
+        assert!(matches!(&refused, Err(StoreError::Invalid(e)) if e.message.zh.contains("不是周末")), "{refused:?}");
+        drop(w);
+
+        // 2027 as published (a hypothetical schedule for the test): from then on it counts.
+        let year_2027 = "[[year]]\nyear = 2027\nsource = \"国务院办公厅关于2027年部分节假日安排的通知\"\n\
+                         holidays = [\"2027-02-06..2027-02-12\"]\nworkdays = [\"2027-02-13\"]\n";
+        let mut w = s.begin_write(&Actor::system("test")).await.unwrap();
+        let import = s.import_calendar(&mut w, year_2027).await.unwrap();
+        w.commit().await.unwrap();
+        assert_eq!(import.years, [2027], "{}", db.label);
+        let calendar = s.calendar().await.unwrap();
+        assert!(!calendar.is_working_day(day).unwrap(), "{}: a holiday Monday", db.label);
+        assert!(calendar.is_working_day(NaiveDate::from_ymd_opt(2027, 2, 13).unwrap()).unwrap(), "a worked Saturday");
+        assert!(calendar.is_working_day(NaiveDate::from_ymd_opt(2026, 2, 14).unwrap()).unwrap(), "built-in years stay");
+        let audit = s.audit_entries_after(0, 10).await.unwrap();
+        assert!(audit.iter().any(|e| e.action == "import" && e.entity == "calendar"), "{}", db.label);
+        db.cleanup().await;
+    }
+}

@@ -61,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .route("/catalogs/{id}", get(api::get_catalog_import))
         .route("/catalog-entries", get(api::search_catalog))
         .route("/adjudicate/preview", post(api::adjudicate_preview))
+        .route("/calendar", get(api::get_calendar).post(api::import_calendar))
         .fallback(|| async { error::AppError::not_found("endpoint") });
     Router::new()
         .route("/", get(pages::home))

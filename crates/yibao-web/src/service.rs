@@ -331,3 +331,22 @@ pub fn claim_problem(e: &yibao_core::adjudicate::ClaimError) -> AppError {
         format!("{}: {}", e.field, e.message.en),
     )])
 }
+
+/// The working-day calendar in use (built-in years and imported ones).
+pub async fn calendar(store: &Store, caller: &Caller) -> Result<yibao_core::calendar::Calendar, AppError> {
+    caller.require(Permission::ViewPolicies)?;
+    Ok(store.calendar().await?)
+}
+
+/// Imports calendar years (the State Council's notice for a new year, or a correction).
+pub async fn import_calendar(
+    store: &Store,
+    caller: &Caller,
+    document: &str,
+) -> Result<yibao_store::CalendarImport, AppError> {
+    caller.require(Permission::ManagePolicies)?;
+    let mut w = store.begin_write(&caller.actor()).await?;
+    let import = store.import_calendar(&mut w, document).await?;
+    w.commit().await?;
+    Ok(import)
+}

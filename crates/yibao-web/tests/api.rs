@@ -104,12 +104,27 @@ fn matrix() -> Vec<MatrixRow> {
         (Method::GET, "/catalogs", None, S::OK, rules_read.clone()),
         (Method::GET, "/catalogs/1", None, S::OK, rules_read.clone()),
         (Method::GET, "/catalogs?region=620300&q=%E9%98%BF%E8%8E%AB", None, S::OK, rules_read.clone()),
-        (Method::POST, "/api/v1/adjudicate/preview", Some(json!({ "claim": inpatient_claim() })), S::OK, rules_read),
+        (
+            Method::POST,
+            "/api/v1/adjudicate/preview",
+            Some(json!({ "claim": inpatient_claim() })),
+            S::OK,
+            rules_read.clone(),
+        ),
+        (Method::GET, "/api/v1/calendar?from=2026-09-24&days=15", None, S::OK, rules_read),
+        (Method::POST, "/api/v1/calendar", Some(Value::String(calendar_2027())), S::CREATED, vec!["policy"]),
     ]
 }
 
 fn inpatient_claim() -> Value {
     serde_json::from_str(include_str!("../../../docs/formats/examples/claim-inpatient.json")).unwrap()
+}
+
+/// A (hypothetical) 2027 schedule, as a policy administrator would import it.
+fn calendar_2027() -> String {
+    "[[year]]\nyear = 2027\nsource = \"国务院办公厅关于2027年部分节假日安排的通知\"\n\
+     holidays = [\"2027-01-01\"]\nworkdays = []\n"
+        .to_string()
 }
 
 /// The demo employee policy as a new version (3), sent as text.
@@ -573,4 +588,19 @@ async fn a_new_policy_version_changes_how_a_claim_is_adjudicated() {
         );
         app.db.cleanup().await;
     }
+}
+
+#[tokio::test]
+async fn the_calendar_answers_due_dates_and_refuses_unpublished_years() {
+    let app = spawn_app(TestDb::sqlite().await).await;
+    let token = app.token("reviewer").await;
+    let get = |q: &'static str| app.http.get(app.url(&format!("/api/v1/calendar{q}"))).bearer_auth(&token).send();
+    let ok: Value = get("?from=2026-09-24&days=15").await.unwrap().json().await.unwrap();
+    assert_eq!(ok["due"], "2026-10-22", "15 working days across Mid-Autumn and National Day");
+    assert_eq!(ok["years"].as_array().unwrap().len(), 7);
+    let res = get("?from=2026-12-20&days=30").await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = res.json().await.unwrap();
+    assert!(problem["errors"][0]["zh"].as_str().unwrap().contains("2027 年的节假日安排尚未录入"), "{problem}");
+    app.db.cleanup().await;
 }

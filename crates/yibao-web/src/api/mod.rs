@@ -50,7 +50,9 @@ use crate::{service, SharedState};
         get_catalog_import,
         import_catalog,
         search_catalog,
-        adjudicate_preview
+        adjudicate_preview,
+        get_calendar,
+        import_calendar
     ),
     components(schemas(
         Problem,
@@ -609,4 +611,78 @@ pub async fn adjudicate_preview(
     let outcome = service::adjudicate_preview(&state.store, &caller, &claim, &ytd).await?;
     let explanation = outcome.explain(caller.lang);
     Ok(Json(PreviewResponse { outcome, explanation }))
+}
+
+#[derive(Serialize)]
+pub struct CalendarYearView {
+    year: i32,
+    source: String,
+    holidays: Vec<String>,
+    workdays: Vec<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct WorkingDays {
+    /// The start date (not counted), `YYYY-MM-DD`.
+    from: Option<String>,
+    /// How many working days after it.
+    days: Option<u32>,
+}
+
+#[derive(Serialize)]
+pub struct CalendarView {
+    years: Vec<CalendarYearView>,
+    /// With `from` and `days`: the date that many working days after `from`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    due: Option<String>,
+}
+
+/// The official working-day calendar: each year's holidays and adjusted working weekends
+/// with the notice they come from; with `from` and `days`, the due date that many working
+/// days later (422 when it reaches a year not yet published).
+#[utoipa::path(get, path = "/api/v1/calendar", params(WorkingDays),
+    responses((status = 200), (status = 422, body = Problem)))]
+pub async fn get_calendar(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Query(q): Query<WorkingDays>,
+) -> Result<Json<CalendarView>, AppError> {
+    let calendar = service::calendar(&state.store, &caller).await?;
+    let due = match (q.from, q.days) {
+        (Some(from), Some(days)) => {
+            let from = chrono::NaiveDate::parse_from_str(&from, "%Y-%m-%d").map_err(|_| {
+                yibao_core::InvalidValue::new("from", "format", "日期格式应为 YYYY-MM-DD", "a date is YYYY-MM-DD")
+            })?;
+            let due = calendar
+                .add_working_days(from, days)
+                .map_err(|e| yibao_core::InvalidValue::new("days", "no_calendar", e.message.zh, e.message.en))?;
+            Some(due.to_string())
+        }
+        _ => None,
+    };
+    let dates = |s: &std::collections::BTreeSet<chrono::NaiveDate>| s.iter().map(ToString::to_string).collect();
+    Ok(Json(CalendarView {
+        years: calendar
+            .years()
+            .map(|y| CalendarYearView {
+                year: y.year,
+                source: y.source.clone(),
+                holidays: dates(&y.holidays),
+                workdays: dates(&y.workdays),
+            })
+            .collect(),
+        due,
+    }))
+}
+
+/// Import calendar years (TOML, the format of `crates/yibao-core/data/holidays-cn.toml`):
+/// a newly published year, or a correction. Checked first; nothing invalid is stored.
+#[utoipa::path(post, path = "/api/v1/calendar", request_body(content = String, content_type = "text/plain"),
+    responses((status = 201), (status = 422, body = Problem)))]
+pub async fn import_calendar(
+    State(state): State<SharedState>,
+    caller: Caller,
+    document: String,
+) -> Result<(StatusCode, Json<yibao_store::CalendarImport>), AppError> {
+    Ok((StatusCode::CREATED, Json(service::import_calendar(&state.store, &caller, &document).await?)))
 }
