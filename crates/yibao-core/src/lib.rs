@@ -12,6 +12,7 @@ pub mod audit;
 pub mod bank_card;
 pub mod calendar;
 pub mod catalog;
+pub mod cover;
 pub mod credit_code;
 pub mod error;
 pub mod i18n;
