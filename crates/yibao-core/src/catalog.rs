@@ -263,11 +263,6 @@ impl Catalogs {
         }
         Ok(file.rejected)
     }
-
-    /// Reads a catalog CSV, adding its good rows; returns the rejected rows.
-    pub fn import_csv(&mut self, data: &[u8]) -> Result<Vec<RejectedRow>, RejectedRow> {
-        self.import(data)
-    }
 }
 
 /// The file formats a catalog is imported from.
@@ -616,7 +611,7 @@ admdvs,med_list_codg,name,list_type,chrgitm_lv,selfpay_prop,pric_uplmt_amt,begnd
     #[test]
     fn good_rows_load_and_each_bad_row_says_why() {
         let mut c = Catalogs::default();
-        let rejected = c.import_csv(CSV.as_bytes()).unwrap();
+        let rejected = c.import(CSV.as_bytes()).unwrap();
         let fields: Vec<_> = rejected.iter().map(|r| (r.line, r.field)).collect();
         assert_eq!(
             fields,
@@ -700,7 +695,7 @@ admdvs,med_list_codg,name,list_type,chrgitm_lv,selfpay_prop,pric_uplmt_amt,begnd
     #[test]
     fn a_file_without_required_columns_is_refused_whole() {
         let mut c = Catalogs::default();
-        let e = c.import_csv(b"code,name\nX1,x\n").unwrap_err();
+        let e = c.import(b"code,name\nX1,x\n").unwrap_err();
         assert!(e.reason.en.contains("admdvs") && e.reason.zh.contains("缺少"), "{e:?}");
         assert!(CatalogFile::read(b"PK\x03\x04 not really a workbook").is_err());
     }

@@ -31,7 +31,7 @@ pub fn demo_rules() -> (PolicySet, Catalogs) {
             let text = std::fs::read_to_string(&path).unwrap();
             policies.push(Policy::parse(&text).unwrap_or_else(|e| panic!("{name}: {e:?}")));
         } else if name.starts_with("catalog-") {
-            let rejected = catalogs.import_csv(&std::fs::read(&path).unwrap()).unwrap();
+            let rejected = catalogs.import(&std::fs::read(&path).unwrap()).unwrap();
             assert!(rejected.is_empty(), "{name}: {rejected:?}");
         }
     }

@@ -49,7 +49,7 @@ pub fn load_catalogs(path: &Path) -> anyhow::Result<Catalogs> {
     if path.is_dir() {
         for e in std::fs::read_dir(path)? {
             let f = e?.path();
-            if f.extension().is_some_and(|x| x == "csv") {
+            if f.extension().is_some_and(|x| x == "csv" || x == "xlsx") {
                 files.push(f);
             }
         }
@@ -61,7 +61,7 @@ pub fn load_catalogs(path: &Path) -> anyhow::Result<Catalogs> {
     for f in files {
         let data = std::fs::read(&f).with_context(|| format!("cannot read {}", f.display()))?;
         let rejected = catalogs
-            .import_csv(&data)
+            .import(&data)
             .map_err(|e| anyhow::anyhow!("{}: {} / {}", f.display(), e.reason.zh, e.reason.en))?;
         for r in rejected {
             eprintln!("{}:{}: {} {} — {} / {}", f.display(), r.line, r.code, r.field, r.reason.zh, r.reason.en);

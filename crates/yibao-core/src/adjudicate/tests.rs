@@ -16,7 +16,7 @@ fn demo() -> (PolicySet, Catalogs) {
         .map(|f| Policy::parse(&read(f)).unwrap())
         .collect();
     let mut catalogs = Catalogs::default();
-    assert!(catalogs.import_csv(read("catalog-demo.csv").as_bytes()).unwrap().is_empty());
+    assert!(catalogs.import(read("catalog-demo.csv").as_bytes()).unwrap().is_empty());
     (PolicySet::new(policies), catalogs)
 }
 
