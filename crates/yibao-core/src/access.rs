@@ -46,6 +46,13 @@ pub enum Permission {
     ViewPolicies,
     /// Import policies and catalogs for the caller's regions.
     ManagePolicies,
+    /// File off-site treatment for a person at the window, decide filings, record card
+    /// applications and issue no-card certificates, in the caller's regions.
+    ManageFilings,
+    /// Ask a person's cover (card, filings, the cover at an institution) by ID number.
+    CheckCover,
+    /// Issue referral certificates (a designated institution allowed to).
+    IssueReferrals,
 }
 
 impl Role {
@@ -80,13 +87,21 @@ impl Role {
                     | EditEmployers
                     | ViewInstitutions
                     | ViewPolicies
+                    | ManageFilings
+                    | CheckCover
             ),
             Reviewer | SecondReviewer => {
-                matches!(p, ViewPersons | ViewPersonDetail | ViewEmployers | ViewInstitutions | ViewPolicies)
+                matches!(p, ViewPersons | ViewPersonDetail | ViewEmployers | ViewInstitutions | ViewPolicies | CheckCover)
             }
             Auditor => matches!(
                 p,
-                ViewPersons | ViewPersonDetail | ViewEmployers | ViewInstitutions | ViewAuditLog | ViewPolicies
+                ViewPersons
+                    | ViewPersonDetail
+                    | ViewEmployers
+                    | ViewInstitutions
+                    | ViewAuditLog
+                    | ViewPolicies
+                    | CheckCover
             ),
             Finance => matches!(p, ViewPersons | ViewEmployers | ViewInstitutions),
             PolicyAdmin => {
@@ -94,7 +109,7 @@ impl Role {
             }
             SysAdmin => matches!(p, ManageAccounts | ViewAuditLog | ViewInstitutions),
             Insured => matches!(p, ViewOwnRecord | ViewInstitutions),
-            Institution => false,
+            Institution => matches!(p, CheckCover | IssueReferrals),
         }
     }
 
@@ -190,6 +205,8 @@ mod tests {
             assert_eq!(role.can(Permission::ManageAccounts), role == Role::SysAdmin, "{role}");
             assert_eq!(role.can(Permission::ViewOwnRecord), role == Role::Insured, "{role}");
             assert_eq!(role.can(Permission::ManagePolicies), role == Role::PolicyAdmin, "{role}");
+            assert_eq!(role.can(Permission::ManageFilings), role == Role::IntakeClerk, "{role}");
+            assert_eq!(role.can(Permission::IssueReferrals), role == Role::Institution, "{role}");
             // Nobody outside the agency's staff sees the registry.
             if !role.is_staff() {
                 assert!(!role.can(Permission::ViewPersons), "{role}");

@@ -61,6 +61,8 @@ pub enum FilingStatus {
     Approved,
     Rejected,
     Revoked,
+    /// Shown for an approved filing past its end; never stored (see `FilingStatus::on`).
+    Expired,
 }
 
 /// An off-site filing as far as cover is concerned.
@@ -87,7 +89,7 @@ impl FilingFacts {
         let not_revoked = match self.status {
             FilingStatus::Approved => true,
             FilingStatus::Revoked => self.revoked_from.is_some_and(|r| date < r),
-            FilingStatus::Applied | FilingStatus::Rejected => false,
+            FilingStatus::Applied | FilingStatus::Rejected | FilingStatus::Expired => false,
         };
         let place = self.destination.is_none_or(|d| d.contains(region));
         let named = self.institution.as_deref().is_none_or(|c| c == institution);

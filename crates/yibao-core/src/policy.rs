@@ -151,6 +151,29 @@ pub struct Offsite {
     pub unfiled: Unfiled,
     #[serde(default)]
     pub catalog_source: CatalogSource,
+    /// How filings are made in this region: validity, changes, retroactive filing.
+    #[serde(default)]
+    pub filing: FilingRules,
+}
+
+/// The region's parameters for off-site filings (异地就医备案).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FilingRules {
+    /// How long a temporary filing (referral, emergency, other travel) is valid, in months.
+    pub temporary_months: u32,
+    /// How long a long-term filing must have run before it can be changed or revoked.
+    pub long_term_min_months: u32,
+    /// How many days after treatment started a filing may still be made (补办备案).
+    pub retroactive_days: u32,
+}
+
+impl Default for FilingRules {
+    /// The national defaults: six months' validity, six months before a long-term filing
+    /// changes, and retroactive filing until 90 days after treatment started.
+    fn default() -> Self {
+        FilingRules { temporary_months: 6, long_term_min_months: 6, retroactive_days: 90 }
+    }
 }
 
 /// The national ceilings on off-site reductions (2022): long-term residents none beyond
@@ -344,6 +367,28 @@ impl Policy {
                 "offsite.long_term_residence",
                 "异地长期居住人员的比例降低不应高于转诊人员",
                 "long-term residents may not be reduced more than referrals",
+            ));
+        }
+        let f = o.filing;
+        if !(1..=24).contains(&f.temporary_months) {
+            e.push(err(
+                "offsite.filing.temporary_months",
+                "临时外出备案有效期须为 1 至 24 个月",
+                "a temporary filing must be valid for 1 to 24 months",
+            ));
+        }
+        if f.long_term_min_months > 24 {
+            e.push(err(
+                "offsite.filing.long_term_min_months",
+                "长期备案变更前的最短期限不得超过 24 个月",
+                "the minimum period before a long-term filing changes may not exceed 24 months",
+            ));
+        }
+        if f.retroactive_days > 366 {
+            e.push(err(
+                "offsite.filing.retroactive_days",
+                "补办备案期限不得超过 366 天",
+                "retroactive filing may not reach back more than 366 days",
             ));
         }
         if let Some(c) = &self.critical_illness {

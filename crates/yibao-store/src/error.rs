@@ -13,6 +13,9 @@ pub enum StoreError {
     Stale(&'static str),
     #[error(transparent)]
     Invalid(#[from] InvalidValue),
+    /// Several problems with one request, all reported at once.
+    #[error("{} problems, the first: {}", .0.len(), .0.first().map_or("", |e| e.message.en.as_str()))]
+    Problems(Vec<InvalidValue>),
     #[error("configuration: {0}")]
     Config(String),
     /// Stored data that does not parse: a bug or tampering.

@@ -8,6 +8,7 @@
 
 mod accounts;
 mod audit;
+mod cover;
 pub mod demo;
 mod demo_catalog;
 mod error;
@@ -27,6 +28,9 @@ pub use accounts::{
     validate_password, Account, ApiKeyOwner, LoginOutcome, NewAccount, SessionInfo, LOCKOUT_MINUTES, MAX_FAILED_LOGINS,
 };
 pub use audit::{Actor, AuditVerification, WriteTx};
+pub use cover::{
+    Card, CoverReport, NoCardCertificate, Referral, ReferralInput, StoredFiling, MAX_REFERRAL_DAYS, NO_CARD_DAYS,
+};
 pub use demo_catalog::demo_catalog_csv;
 pub use error::StoreError;
 pub use registry::{

@@ -17,6 +17,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/0001_foundation.sql")),
     (2, "policies_catalogs", include_str!("../migrations/0002_policies_catalogs.sql")),
     (3, "calendar", include_str!("../migrations/0003_calendar.sql")),
+    (4, "filings_cards", include_str!("../migrations/0004_filings_cards.sql")),
 ];
 
 #[derive(Debug)]

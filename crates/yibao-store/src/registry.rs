@@ -255,7 +255,7 @@ impl Sql {
     }
 
     /// `AND (col BETWEEN .. OR ..)` for the regions of a scope; an empty scope matches nothing.
-    fn scope_filter(&mut self, column: &str, scope: &Scope) {
+    pub(crate) fn scope_filter(&mut self, column: &str, scope: &Scope) {
         if scope.regions().is_empty() {
             self.text.push_str(" AND 1 = 0");
             return;
@@ -312,7 +312,7 @@ fn opt_parse<T: std::str::FromStr>(column: &str, v: Option<String>) -> Result<Op
     v.map(|s| parse_stored(column, &s)).transpose()
 }
 
-fn date_from(column: &str, v: &str) -> Result<NaiveDate, StoreError> {
+pub(crate) fn date_from(column: &str, v: &str) -> Result<NaiveDate, StoreError> {
     NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| StoreError::Corrupt(format!("{column} = {v:?}")))
 }
 
@@ -395,7 +395,7 @@ where
     from_row(&row)
 }
 
-async fn fetch_person<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(e: E, id: i64) -> Result<Person, StoreError> {
+pub(crate) async fn fetch_person<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(e: E, id: i64) -> Result<Person, StoreError> {
     fetch_one_by_id(
         e,
         &format!("SELECT {PERSON_COLS} FROM {PERSON_FROM} WHERE p.id = $1"),
@@ -428,7 +428,7 @@ async fn fetch_institution<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
     fetch_one_by_id(e, &sql, id, "institution", institution_from_row).await
 }
 
-fn date_text(d: NaiveDate) -> String {
+pub(crate) fn date_text(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 
@@ -809,6 +809,16 @@ impl Store {
 
     pub async fn institution(&self, id: i64) -> Result<Institution, StoreError> {
         fetch_institution(&self.pool, id).await
+    }
+
+    /// An institution by its national code (`fixmedins_code`).
+    pub async fn institution_by_code(&self, code: &str) -> Result<Institution, StoreError> {
+        let row = sqlx::query(&format!("SELECT {INSTITUTION_COLS} FROM institutions WHERE code = $1"))
+            .bind(code.trim())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound("institution"))?;
+        institution_from_row(&row)
     }
 
     /// Institutions, optionally within a region, by name prefix. The list of designated

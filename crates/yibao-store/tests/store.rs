@@ -438,3 +438,187 @@ async fn a_new_calendar_year_is_imported_checked_and_used() {
         db.cleanup().await;
     }
 }
+
+fn institution(code_: &str, name: &str, region: &str, tier: InstitutionTier) -> InstitutionInput {
+    InstitutionInput {
+        code: code_.into(),
+        name: name.into(),
+        region: code(region),
+        tier,
+        grade: HospitalGrade::Level2,
+        designated_from: NaiveDate::from_ymd_opt(2015, 1, 1),
+        designated_to: None,
+        may_issue_referrals: tier.may_issue_referrals(),
+        direct_settlement: true,
+    }
+}
+
+fn day(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+fn problem_codes(r: Result<impl std::fmt::Debug, StoreError>) -> Vec<&'static str> {
+    match r {
+        Err(StoreError::Invalid(v)) => vec![v.code],
+        Err(StoreError::Problems(v)) => v.iter().map(|e| e.code).collect(),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+/// One write, committed (or dropped on error, which rolls back).
+macro_rules! write {
+    ($s:expr, |$w:ident| $body:expr) => {{
+        let mut $w = $s.begin_write(&Actor::system("test")).await.unwrap();
+        let r = $body.await;
+        if r.is_ok() {
+            $w.commit().await.unwrap();
+        }
+        r
+    }};
+}
+
+#[tokio::test]
+async fn referral_filing_card_and_no_card_certificate_decide_the_cover() {
+    use yibao_core::card::{CardApplication, CardEvent, CardStatus, PhotoSource};
+    use yibao_core::cover::{CardState, CoverKind, FilingStatus, FilingType};
+    use yibao_core::filing::{Channel, Decision, DocumentKind, FilingApplication, FilingDocument, RejectReason};
+    use yibao_store::ReferralInput;
+
+    for db in TestDb::all().await {
+        let s = &db.store;
+        let l = db.label;
+        let today = day("2026-05-11");
+        let person = add_person(s, &person_input("620302", 7, 21, "李四")).await;
+        let (city, township, lanzhou) = write!(s, |w| async {
+            let a = s.create_institution(&mut w, &institution("H62030200001", "金昌市中心医院", "620302", InstitutionTier::City)).await?;
+            let b = s.create_institution(&mut w, &institution("H62030200006", "宁远堡镇卫生院", "620302", InstitutionTier::Township)).await?;
+            let c = s.create_institution(&mut w, &institution("H62010200001", "兰州大学第一医院", "620102", InstitutionTier::Province)).await?;
+            Ok::<_, StoreError>((a, b, c))
+        })
+        .unwrap();
+
+        // Referral certificates: a township centre cannot issue one; the city hospital can,
+        // and it counts only with the second (window) seal.
+        let input = ReferralInput {
+            resident_id: person.resident_id.clone(),
+            diagnosis: "冠状动脉粥样硬化性心脏病".into(),
+            destination: code("620100"),
+            destination_institution: None,
+            valid_from: today,
+            valid_to: day("2026-08-10"),
+            hospital_seal_by: "医务科 周医生".into(),
+        };
+        assert_eq!(problem_codes(write!(s, |w| s.issue_referral(&mut w, &township, &input, today))), ["tier"], "{l}");
+        let referral = write!(s, |w| s.issue_referral(&mut w, &city, &input, today)).unwrap();
+        assert_eq!(referral.number, "ZZH62030200001202600001", "{l}");
+        assert!(!referral.sealed());
+
+        let app = FilingApplication {
+            kind: FilingType::Referral,
+            destination: Some(code("620100")),
+            institution: None,
+            start: today,
+            documents: vec![FilingDocument { kind: DocumentKind::ReferralCertificate, reference: referral.number.clone() }],
+            delegate_id: None,
+        };
+        let apply = |app: FilingApplication| async move {
+            write!(s, |w| s.apply_filing(&mut w, person.id, &app, Channel::Online, None, today))
+        };
+        assert_eq!(problem_codes(apply(app.clone()).await), ["referral_unsealed"], "{l}");
+        write!(s, |w| s.seal_referral(&mut w, &city, &referral.number, "医保窗口 吴")).unwrap();
+        assert_eq!(problem_codes(write!(s, |w| s.seal_referral(&mut w, &city, &referral.number, "x"))), ["sealed"]);
+        let found = s.referral_by_number(&referral.number).await.unwrap().unwrap();
+        assert!(found.sealed() && found.person_name == "李四", "{l}: any institution can check it by number");
+
+        // The application, then the clerk's decision; the cover follows the decision.
+        let filing = apply(app.clone()).await.unwrap();
+        assert_eq!((filing.status, filing.end, filing.retroactive), (FilingStatus::Applied, Some(day("2026-11-10")), false));
+        assert_eq!(problem_codes(apply(app.clone()).await), ["pending"], "{l}: one application at a time");
+        let at_lanzhou = |date: &'static str| async move {
+            s.cover_report(&s.person(person.id).await.unwrap(), day(date), Some("H62010200001")).await.unwrap()
+        };
+        assert_eq!(at_lanzhou("2026-05-20").await.cover.unwrap().code, "not_filed", "{l}: the filing is only applied for");
+
+        let bad = Decision::Reject { reason: RejectReason::Other, note: String::new() };
+        assert_eq!(problem_codes(write!(s, |w| s.decide_filing(&mut w, filing.id, filing.version, &bad))), ["required"]);
+        let stale = write!(s, |w| s.decide_filing(&mut w, filing.id, filing.version + 1, &Decision::Approve));
+        assert!(matches!(stale, Err(StoreError::Stale("filing"))), "{l}: {stale:?}");
+        let approved = write!(s, |w| s.decide_filing(&mut w, filing.id, filing.version, &Decision::Approve)).unwrap();
+        assert_eq!(approved.status, FilingStatus::Approved);
+        assert_eq!(
+            problem_codes(write!(s, |w| s.decide_filing(&mut w, filing.id, approved.version, &Decision::Approve))),
+            ["decided"],
+            "{l}: decided once"
+        );
+
+        // The card: applied (30 working days), collected, activated; then lost.
+        let card_app = CardApplication {
+            photo: PhotoSource::IdCard,
+            photo_reference: String::new(),
+            bank: "甘肃银行".into(),
+            applicant_confirmed: true,
+            service_point_confirmed: true,
+        };
+        let card = write!(s, |w| s.apply_card(&mut w, person.id, &card_app, day("2026-03-02"))).unwrap();
+        assert_eq!(card.expected_on, day("2026-04-14"), "{l}: 30 working days past Qingming");
+        let event = |id: i64, e: CardEvent, on: &'static str| async move {
+            write!(s, |w| s.card_event(&mut w, id, e, day(on), today))
+        };
+        assert_eq!(problem_codes(event(card.id, CardEvent::Activate, "2026-04-15").await), ["not_collected"]);
+        assert_eq!(problem_codes(event(card.id, CardEvent::Collect, "2026-03-01").await), ["range"], "{l}: before applying");
+        event(card.id, CardEvent::Collect, "2026-04-15").await.unwrap();
+        event(card.id, CardEvent::Activate, "2026-04-15").await.unwrap();
+        let c = at_lanzhou("2026-05-20").await.cover.unwrap();
+        assert!(matches!(c.kind, CoverKind::Filed { kind: FilingType::Referral, .. }), "{l}: {c:?}");
+        assert!(c.direct_settlement);
+        assert_eq!(at_lanzhou("2026-11-11").await.cover.unwrap().kind, CoverKind::NotFiled, "{l}: expired");
+        assert_eq!(problem_codes(write!(s, |w| s.apply_card(&mut w, person.id, &card_app, today))), ["exists"]);
+
+        event(card.id, CardEvent::ReportLost, "2026-05-06").await.unwrap();
+        let r = at_lanzhou("2026-05-20").await;
+        assert_eq!((r.card, r.cover.as_ref().unwrap().code), (CardState::Lost, "card_lost"), "{l}");
+        assert!(!r.cover.unwrap().direct_settlement);
+        // A no-card certificate lets the hospital settle until the replacement arrives.
+        let cert = write!(s, |w| s.issue_no_card_certificate(&mut w, person.id, Some(lanzhou.id), today)).unwrap();
+        assert_eq!(cert.valid_to, day("2026-06-09"));
+        let c = at_lanzhou("2026-05-20").await.cover.unwrap();
+        assert!(c.direct_settlement && c.code == "filed", "{l}: {c:?}");
+        let local = s.cover_report(&s.person(person.id).await.unwrap(), day("2026-05-20"), Some(&city.code)).await.unwrap();
+        assert_eq!(local.cover.unwrap().code, "card_lost", "{l}: the certificate names the Lanzhou hospital only");
+
+        // The replacement: applying is allowed now, and activating it ends the lost card;
+        // the loss period stays provable.
+        let new = write!(s, |w| s.apply_card(&mut w, person.id, &card_app, today)).unwrap();
+        assert_eq!(new.replaces, Some(card.id));
+        event(new.id, CardEvent::Collect, "2026-05-11").await.unwrap();
+        event(new.id, CardEvent::Activate, "2026-05-11").await.unwrap();
+        let old = s.card(card.id).await.unwrap();
+        assert_eq!((old.status, old.lost_on, old.ended_on), (CardStatus::Replaced, Some(day("2026-05-06")), Some(today)));
+        let p = s.person(person.id).await.unwrap();
+        assert_eq!(s.cover_report(&p, day("2026-05-08"), None).await.unwrap().card, CardState::Lost, "{l}");
+        assert_eq!(s.cover_report(&p, today, None).await.unwrap().card, CardState::Active, "{l}");
+
+        // A long-term filing cannot be revoked before six months; a temporary one can.
+        let long = FilingApplication {
+            kind: FilingType::LongTermResident,
+            destination: Some(code("110000")),
+            institution: None,
+            start: today,
+            documents: vec![FilingDocument { kind: DocumentKind::ResidencePermit, reference: "京居 123".into() }],
+            delegate_id: None,
+        };
+        let revoked = write!(s, |w| s.revoke_filing(&mut w, approved.id, today)).unwrap();
+        assert_eq!((revoked.status, revoked.revoked_from), (FilingStatus::Revoked, Some(today)));
+        let lf = apply(long).await.unwrap();
+        let lf = write!(s, |w| s.decide_filing(&mut w, lf.id, lf.version, &Decision::Approve)).unwrap();
+        assert_eq!(problem_codes(write!(s, |w| s.revoke_filing(&mut w, lf.id, today))), ["minimum_period"], "{l}");
+
+        // Every step is in the audit log.
+        let actions: Vec<String> = s.audit_entries_after(0, 500).await.unwrap().into_iter().map(|e| e.action).collect();
+        for a in ["referral.issue", "referral.seal", "filing.apply", "filing.approved", "filing.revoke", "card.apply",
+            "card.lost", "card.replaced", "no_card_certificate.issue"] {
+            assert!(actions.iter().any(|x| x == a), "{l}: {a} missing from {actions:?}");
+        }
+        db.cleanup().await;
+    }
+}

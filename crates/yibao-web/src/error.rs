@@ -90,6 +90,7 @@ impl From<StoreError> for AppError {
         match e {
             StoreError::NotFound(what) => AppError::not_found(what),
             StoreError::Invalid(v) => AppError::validation(vec![v]),
+            StoreError::Problems(v) => AppError::validation(v),
             StoreError::Duplicate { what } => {
                 let mut err = AppError::new(
                     StatusCode::CONFLICT,
