@@ -132,6 +132,8 @@ pub async fn seed_demo(store: &Store, today: NaiveDate) -> Result<DemoSummary, S
     }
 
     let mut persons = 0;
+    // Active persons insured in 金昌, for the filings and cards of the demo.
+    let mut jinchang_active = Vec::new();
     // The named demo insured person first.
     let zhang = PersonInput {
         resident_id: DEMO_INSURED_ID.parse()?,
@@ -209,7 +211,10 @@ pub async fn seed_demo(store: &Store, today: NaiveDate) -> Result<DemoSummary, S
             status,
             status_from: NaiveDate::from_ymd_opt(2018 + (i % 8) as i32, 1 + i % 12, 1).unwrap_or(today),
         };
-        store.create_person(&mut w, &input).await?;
+        let p = store.create_person(&mut w, &input).await?;
+        if status == PersonStatus::Active && region.prefecture() == code("620300")? {
+            jinchang_active.push(p.id);
+        }
         persons += 1;
     }
 
@@ -236,6 +241,7 @@ pub async fn seed_demo(store: &Store, today: NaiveDate) -> Result<DemoSummary, S
     }
     let catalog = store.import_catalog(&mut w, "demo-catalog.csv", demo_catalog_csv().as_bytes(), None).await?;
     w.commit().await?;
+    let filings = seed_cover(store, demo_person_id.unwrap_or_default(), central_id, &jinchang_active, today).await?;
     Ok(DemoSummary {
         institutions: INSTITUTIONS.len(),
         employers: EMPLOYERS.len(),
@@ -243,7 +249,111 @@ pub async fn seed_demo(store: &Store, today: NaiveDate) -> Result<DemoSummary, S
         accounts: DEMO_ACCOUNTS.len(),
         policies: DEMO_POLICIES.len(),
         catalog_entries: catalog.rows_accepted as usize,
+        filings,
     })
+}
+
+/// Cards, a referral certificate, filings in every state and a no-card certificate, made
+/// through the same calls the portal uses. Filings are dated around `today` (the
+/// retroactive window is relative to it); cards were applied for in 2024, whose calendar is
+/// built in.
+async fn seed_cover(
+    store: &Store,
+    zhang: i64,
+    central_id: i64,
+    others: &[i64],
+    today: NaiveDate,
+) -> Result<usize, StoreError> {
+    use yibao_core::card::{CardApplication, CardEvent, PhotoSource};
+    use yibao_core::cover::FilingType;
+    use yibao_core::filing::{Channel, Decision, DocumentKind, FilingApplication, FilingDocument, RejectReason};
+
+    let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| StoreError::Config("demo date".into()));
+    let mut w = store.begin_write(&Actor::system("seed-demo")).await?;
+    let card = CardApplication {
+        photo: PhotoSource::IdCard,
+        photo_reference: String::new(),
+        bank: "中国工商银行".into(),
+        applicant_confirmed: true,
+        service_point_confirmed: true,
+    };
+    // 张三 and most others have an active card; one has reported it lost and holds a
+    // no-card certificate; one is still waiting for the bank.
+    let (lost, waiting) = (others.get(1).copied(), others.get(4).copied());
+    for (i, &id) in std::iter::once(&zhang).chain(others.iter().take(12)).enumerate() {
+        let c = store.apply_card(&mut w, id, &card, day(2024, 3, 4 + i as u32 % 3)?).await?;
+        if Some(id) == waiting {
+            continue;
+        }
+        store.card_event(&mut w, c.id, CardEvent::Collect, day(2024, 4, 22)?, today).await?;
+        store.card_event(&mut w, c.id, CardEvent::Activate, day(2024, 4, 22)?, today).await?;
+        if Some(id) == lost {
+            let lost_on = today - chrono::Duration::days(6);
+            store.card_event(&mut w, c.id, CardEvent::ReportLost, lost_on, today).await?;
+            store.issue_no_card_certificate(&mut w, id, None, today - chrono::Duration::days(2)).await?;
+        }
+    }
+
+    let start = today - chrono::Duration::days(20);
+    let doc = |kind, reference: &str| vec![FilingDocument { kind, reference: reference.into() }];
+    let file = |kind, destination: &str, documents| -> Result<FilingApplication, StoreError> {
+        Ok(FilingApplication {
+            kind,
+            destination: Some(code(destination)?),
+            institution: None,
+            start,
+            documents,
+            delegate_id: None,
+        })
+    };
+    let mut count = 0;
+    // 张三: visiting family in Beijing, approved.
+    let f = store.apply_filing(&mut w, zhang, &file(FilingType::TemporaryOther, "110000", vec![])?, Channel::Online, None, today).await?;
+    store.decide_filing(&mut w, f.id, f.version, &Decision::Approve).await?;
+    count += 1;
+    w.commit().await?;
+    // A referral from 金昌市中心医院 to 兰州 with both seals, then the filing, approved.
+    // Each step is its own transaction, as it is in the portal and the API.
+    if let Some(&referred) = others.first() {
+        let central = store.institution(central_id).await?;
+        let input = crate::ReferralInput {
+            resident_id: store.person(referred).await?.resident_id,
+            diagnosis: "冠状动脉粥样硬化性心脏病，拟行冠脉介入治疗".into(),
+            destination: code("620100")?,
+            destination_institution: Some("H62010200001".into()),
+            valid_from: start,
+            valid_to: start + chrono::Duration::days(90),
+            hospital_seal_by: "医务科 周立".into(),
+        };
+        let mut w = store.begin_write(&Actor::system("seed-demo")).await?;
+        let r = store.issue_referral(&mut w, &central, &input, today).await?;
+        w.commit().await?;
+        let mut w = store.begin_write(&Actor::system("seed-demo")).await?;
+        store.seal_referral(&mut w, &central, &r.number, "医保办 吴敏").await?;
+        w.commit().await?;
+        let mut w = store.begin_write(&Actor::system("seed-demo")).await?;
+        let app = file(FilingType::Referral, "620100", doc(DocumentKind::ReferralCertificate, &r.number))?;
+        let f = store.apply_filing(&mut w, referred, &app, Channel::Window, None, today).await?;
+        store.decide_filing(&mut w, f.id, f.version, &Decision::Approve).await?;
+        w.commit().await?;
+        count += 1;
+    }
+    let mut w = store.begin_write(&Actor::system("seed-demo")).await?;
+    // A retiree resettled in Hainan, waiting for the clerk; a posted worker rejected for a
+    // missing posting certificate; an emergency filed afterwards (补办), waiting.
+    if let [_, _, a, b, c, ..] = others {
+        let app = file(FilingType::RetireeResettled, "460200", doc(DocumentKind::ResidenceCertificate, "三亚市吉阳区居委会证明"))?;
+        store.apply_filing(&mut w, *a, &app, Channel::Online, None, today).await?;
+        let app = file(FilingType::PostedWorker, "110000", doc(DocumentKind::ResidencePermit, "京居 0931"))?;
+        let f = store.apply_filing(&mut w, *b, &app, Channel::Window, None, today).await?;
+        let no = Decision::Reject { reason: RejectReason::MissingDocuments, note: "请补充单位派驻证明".into() };
+        store.decide_filing(&mut w, f.id, f.version, &no).await?;
+        let app = file(FilingType::Emergency, "620100", doc(DocumentKind::EmergencyRecord, "兰大一院急诊 2211"))?;
+        store.apply_filing(&mut w, *c, &app, Channel::Online, None, today).await?;
+        count += 3;
+    }
+    w.commit().await?;
+    Ok(count)
 }
 
 /// The demo region's policies (the documented examples).
@@ -257,4 +367,5 @@ pub struct DemoSummary {
     pub accounts: usize,
     pub policies: usize,
     pub catalog_entries: usize,
+    pub filings: usize,
 }

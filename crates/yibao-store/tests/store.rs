@@ -405,6 +405,19 @@ async fn the_demo_seed_stores_both_policies_and_a_catalog_of_thousands() {
             .unwrap();
     let outcome = yibao_core::adjudicate::adjudicate(&claim, &set, &catalogs, &Default::default()).unwrap();
     assert!(outcome.totals.hifp_pay.fen() > 0);
+
+    // Filings in every state, cards, and 张三 covered in Beijing under his filing.
+    let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+    let filings = db.store.filings_in(&Scope::parse_list("620300").unwrap(), None, 50).await.unwrap();
+    assert_eq!(filings.len(), summary.filings);
+    let mut states: Vec<_> = filings.iter().map(|f| f.status.code()).collect();
+    states.sort_unstable();
+    states.dedup();
+    assert_eq!(states, ["applied", "approved", "rejected"]);
+    let zhang = db.store.person_by_resident_id(&yibao_store::demo::DEMO_INSURED_ID.parse().unwrap()).await.unwrap();
+    let report = db.store.cover_report(&zhang.unwrap(), today, Some("H11010100001")).await.unwrap();
+    assert_eq!(report.card, yibao_core::cover::CardState::Active);
+    assert_eq!(report.cover.unwrap().code, "filed");
     db.cleanup().await;
 }
 

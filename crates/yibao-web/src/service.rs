@@ -9,9 +9,11 @@ use yibao_store::{
 };
 
 use crate::context::Caller;
+
+pub mod cover;
 use crate::error::AppError;
 
-fn staff_scope(caller: &Caller) -> Scope {
+pub(crate) fn staff_scope(caller: &Caller) -> Scope {
     caller.session().filter(|s| s.account.role.is_staff()).map(|s| s.account.scope.clone()).unwrap_or_default()
 }
 

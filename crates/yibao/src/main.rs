@@ -245,12 +245,13 @@ async fn seed(store: &Store) -> anyhow::Result<()> {
     let s = yibao_store::demo::seed_demo(store, today).await?;
     println!(
         "seeded demo region 金昌市 (620300): {} institutions, {} employers, {} insured persons, {} policies, \
-         {} catalog entries, {} accounts (password {})",
+         {} catalog entries, {} off-site filings, {} accounts (password {})",
         s.institutions,
         s.employers,
         s.persons,
         s.policies,
         s.catalog_entries,
+        s.filings,
         s.accounts,
         yibao_store::demo::DEMO_PASSWORD
     );

@@ -15,6 +15,8 @@ use crate::forms::{EmployerForm, InstitutionForm, PersonForm};
 use crate::views::{EmployerView, InstitutionView, PageView, PersonView};
 use crate::{service, SharedState};
 
+pub mod cover;
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -52,7 +54,21 @@ use crate::{service, SharedState};
         search_catalog,
         adjudicate_preview,
         get_calendar,
-        import_calendar
+        import_calendar,
+        cover::filing_queue,
+        cover::person_filings,
+        cover::apply_filing,
+        cover::get_filing,
+        cover::decide_filing,
+        cover::revoke_filing,
+        cover::person_cards,
+        cover::apply_card,
+        cover::card_event,
+        cover::issue_no_card_certificate,
+        cover::get_cover,
+        cover::issue_referral,
+        cover::get_referral,
+        cover::seal_referral
     ),
     components(schemas(
         Problem,
@@ -68,7 +84,15 @@ use crate::{service, SharedState};
         AccountView,
         AccountRequest,
         AuditEntryView,
-        PreviewRequest
+        PreviewRequest,
+        crate::forms::cover::FilingForm,
+        crate::forms::cover::DocumentForm,
+        crate::forms::cover::DecisionForm,
+        crate::forms::cover::CardForm,
+        crate::forms::cover::CardEventForm,
+        crate::forms::cover::NoCardForm,
+        crate::forms::cover::ReferralForm,
+        crate::forms::cover::SealForm
     ))
 )]
 pub struct ApiDoc;

@@ -2,6 +2,7 @@
 
 mod admin;
 mod auth;
+mod cover;
 mod registry;
 mod rules;
 
@@ -14,6 +15,10 @@ pub use admin::{
     account_new_form, account_save_new, accounts_page, employer_edit_form, employer_new_form, employer_save_edit,
     employer_save_new, employers_page, institution_edit_form, institution_new_form, institution_save_edit,
     institution_save_new, institutions_page,
+};
+pub use cover::{
+    card_apply, card_event_submit, cover_lookup, filing_decide, filing_window, filings_page, my_card_report, my_cover_page,
+    my_filing_apply, my_filing_revoke, no_card_issue, person_cover_page,
 };
 pub use auth::{home, lang_switch, login_form, login_submit, logout};
 pub use registry::{
@@ -74,6 +79,8 @@ impl Ctx {
         nav.push(("/employers", "nav.employers", role.can(Permission::ViewEmployers)));
         nav.push(("/institutions", "nav.institutions", role.can(Permission::ViewInstitutions)));
         nav.push(("/me", "nav.me", role.can(Permission::ViewOwnRecord)));
+        nav.push(("/my/cover", "nav.my_cover", role.can(Permission::ViewOwnRecord)));
+        nav.push(("/filings", "nav.filings", role.can(Permission::ManageFilings)));
         nav.push(("/policies", "nav.policies", role.can(Permission::ViewPolicies)));
         nav.push(("/catalogs", "nav.catalogs", role.can(Permission::ViewPolicies)));
         nav.push(("/audit", "nav.audit", role.can(Permission::ViewAuditLog)));

@@ -79,6 +79,7 @@ struct PersonPage {
     p: PersonView,
     history: Vec<HistoryRow>,
     can_edit: bool,
+    can_cover: bool,
     saved: bool,
 }
 
@@ -114,6 +115,7 @@ pub async fn person_page(
         p: PersonView::new(&person, caller.lang, masked),
         history,
         can_edit: caller.can(Permission::EditPersons),
+        can_cover: caller.can(Permission::CheckCover),
         saved: sq.saved.is_some(),
     };
     Ok(render(&page)?.into_response())

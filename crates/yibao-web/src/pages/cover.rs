@@ -1,0 +1,616 @@
+//! Off-site filing and card pages: the insured person's "where does my card work?", the
+//! clerk's filing queue and window, and a person's cover page for staff (cards, filings,
+//! no-card certificates, the cover at an institution on a date).
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use chrono::NaiveDate;
+use serde::Deserialize;
+use yibao_core::card::{CardStatus, ISSUING_BANKS};
+use yibao_core::cover::{FilingStatus, FilingType};
+use yibao_core::filing::{DocumentKind, RejectReason};
+use yibao_core::{Lang, Permission};
+use yibao_store::{Card, CoverReport, StoredFiling};
+
+use super::{form_messages, render, Ctx};
+use crate::context::Caller;
+use crate::error::AppError;
+use crate::forms::cover::{CardEventForm, CardForm, DecisionForm, FilingForm, NoCardForm};
+use crate::forms::parse_date;
+use crate::service::cover::{self as svc, Whom};
+use crate::{i18n, service, SharedState};
+
+pub struct Choice {
+    pub code: String,
+    pub label: String,
+}
+
+fn choices<T: Copy>(all: &[T], code: fn(T) -> &'static str, label: fn(T) -> yibao_core::Text, lang: Lang) -> Vec<Choice> {
+    all.iter().map(|k| Choice { code: code(*k).to_string(), label: label(*k).get(lang).to_string() }).collect()
+}
+
+pub struct FilingRow {
+    pub id: i64,
+    pub version: i64,
+    pub person_id: i64,
+    pub person_name: String,
+    pub kind: String,
+    pub destination: String,
+    pub institution: String,
+    pub start: String,
+    pub end: String,
+    pub status: String,
+    pub status_code: &'static str,
+    pub reason: String,
+    pub channel: String,
+    pub documents: String,
+    pub revocable: bool,
+}
+
+impl FilingRow {
+    fn new(f: &StoredFiling, lang: Lang, today: NaiveDate) -> FilingRow {
+        let status = f.status_on(today);
+        let mut reason = match (f.reason, &f.note) {
+            (Some(r), Some(n)) if !n.is_empty() => format!("{}：{n}", r.label().get(lang)),
+            (Some(r), _) => r.label().get(lang).to_string(),
+            _ => String::new(),
+        };
+        if let Some(r) = f.revoked_from {
+            reason = format!("{} {r}", i18n::t(lang, "filing.revoked_from"));
+        }
+        FilingRow {
+            id: f.id,
+            version: f.version,
+            person_id: f.person_id,
+            person_name: f.person_name.clone(),
+            kind: f.kind.label().get(lang).to_string(),
+            destination: f.destination.map_or_else(|| i18n::t(lang, "filing.nationwide").to_string(), |d| d.to_string()),
+            institution: f.institution.clone().unwrap_or_default(),
+            start: format!("{}{}", f.start, if f.retroactive { i18n::t(lang, "filing.retroactive") } else { "" }),
+            end: f.end.map_or_else(|| i18n::t(lang, "filing.open_ended").to_string(), |e| e.to_string()),
+            status: status.label().get(lang).to_string(),
+            status_code: status.code(),
+            reason,
+            channel: f.channel.label().get(lang).to_string(),
+            documents: f
+                .documents
+                .iter()
+                .map(|d| format!("{} {}", d.kind.label().get(lang), d.reference).trim().to_string())
+                .collect::<Vec<_>>()
+                .join("；"),
+            revocable: matches!(status, FilingStatus::Applied | FilingStatus::Approved),
+        }
+    }
+}
+
+pub struct CardRow {
+    pub id: i64,
+    pub status: String,
+    pub status_code: &'static str,
+    pub bank: String,
+    pub photo: String,
+    pub applied_on: String,
+    pub expected_on: String,
+    pub steps: String,
+    pub reportable: bool,
+    pub next: Vec<Choice>,
+}
+
+impl CardRow {
+    fn new(c: &Card, lang: Lang) -> CardRow {
+        let steps = [
+            ("card.collected_on", c.collected_on),
+            ("card.activated_on", c.activated_on),
+            ("card.lost_on", c.lost_on),
+            ("card.damaged_on", c.damaged_on),
+            ("card.ended_on", c.ended_on),
+        ]
+        .into_iter()
+        .filter_map(|(k, d)| d.map(|d| format!("{} {d}", i18n::t(lang, k))))
+        .collect::<Vec<_>>()
+        .join("；");
+        let next = [
+            ("collect", "card.do_collect", CardStatus::Applied),
+            ("activate", "card.do_activate", CardStatus::Collected),
+            ("report_lost", "card.do_report_lost", CardStatus::Active),
+            ("report_damaged", "card.do_report_damaged", CardStatus::Active),
+        ]
+        .into_iter()
+        .filter(|(_, _, from)| *from == c.status)
+        .map(|(code, key, _)| Choice { code: code.into(), label: i18n::t(lang, key).into() })
+        .chain(
+            matches!(
+                c.status,
+                CardStatus::Applied | CardStatus::Collected | CardStatus::Active | CardStatus::Lost | CardStatus::Damaged
+            )
+            .then(|| Choice { code: "cancel".into(), label: i18n::t(lang, "card.do_cancel").into() }),
+        )
+        .collect();
+        CardRow {
+            id: c.id,
+            status: c.status.label().get(lang).to_string(),
+            status_code: c.status.code(),
+            bank: c.bank.clone(),
+            photo: c.photo.label().get(lang).to_string(),
+            applied_on: c.applied_on.to_string(),
+            expected_on: c.expected_on.to_string(),
+            steps,
+            reportable: c.status == CardStatus::Active,
+            next,
+        }
+    }
+}
+
+/// The cover answer as shown.
+pub struct CoverBox {
+    pub institution: String,
+    pub date: String,
+    pub code: &'static str,
+    pub reason: String,
+    pub direct: bool,
+}
+
+fn cover_box(r: &CoverReport, lang: Lang) -> Option<CoverBox> {
+    let (inst, cover) = (r.institution.as_ref()?, r.cover.as_ref()?);
+    Some(CoverBox {
+        institution: format!("{}（{}）", inst.name, inst.code),
+        date: r.date.to_string(),
+        code: cover.code,
+        reason: cover.reason.get(lang).to_string(),
+        direct: cover.direct_settlement,
+    })
+}
+
+fn card_state_label(r: &CoverReport, lang: Lang) -> String {
+    let key = match r.card {
+        yibao_core::cover::CardState::Active => "card.state_active",
+        yibao_core::cover::CardState::Lost => "card.state_lost",
+        yibao_core::cover::CardState::Damaged => "card.state_damaged",
+        yibao_core::cover::CardState::None => "card.state_none",
+    };
+    i18n::t(lang, key).to_string()
+}
+
+#[derive(Deserialize, Default)]
+pub struct CoverAsk {
+    #[serde(default)]
+    institution: String,
+    #[serde(default)]
+    date: String,
+    #[serde(default)]
+    done: String,
+}
+
+fn ask_date(s: &str) -> Result<NaiveDate, AppError> {
+    if s.trim().is_empty() {
+        Ok(svc::today())
+    } else {
+        Ok(parse_date(s).map_err(|mut e| {
+            e.field = "date";
+            e
+        })?)
+    }
+}
+
+/// The shared choices of the filing form.
+pub struct FilingChoices {
+    pub kinds: Vec<Choice>,
+    pub documents: Vec<Choice>,
+    pub institutions: Vec<Choice>,
+}
+
+async fn filing_choices(state: &SharedState, lang: Lang) -> Result<FilingChoices, AppError> {
+    let institutions = state
+        .store
+        .list_institutions(None, None)
+        .await?
+        .into_iter()
+        .filter(|i| i.designated_from.is_some())
+        .map(|i| Choice { label: format!("{}（{}）", i.name, i.code), code: i.code })
+        .collect();
+    Ok(FilingChoices {
+        kinds: choices(&FilingType::ALL, FilingType::code, FilingType::label, lang),
+        documents: choices(&DocumentKind::ALL, DocumentKind::code, DocumentKind::label, lang),
+        institutions,
+    })
+}
+
+fn notice(lang: Lang, done: &str) -> Option<String> {
+    let key = format!("done.{done}");
+    i18n::UI.iter().find(|(k, _, _)| *k == key).map(|_| i18n::t(lang, &key).to_string())
+}
+
+// ---------------------------------------------------------------------------------------
+// The insured person
+
+#[derive(Template)]
+#[template(path = "my_cover.html")]
+struct MyCoverPage {
+    ctx: Ctx,
+    name: String,
+    card_state: String,
+    cards: Vec<CardRow>,
+    filings: Vec<FilingRow>,
+    cover: Option<CoverBox>,
+    ask: CoverAsk,
+    choices: FilingChoices,
+    f: FilingForm,
+    errors: Vec<String>,
+    notice: Option<String>,
+}
+
+async fn my_person_id(caller: &Caller) -> Result<i64, AppError> {
+    caller.require(Permission::ViewOwnRecord)?;
+    caller.session().and_then(|s| s.account.person_id).ok_or_else(|| AppError::not_found("person"))
+}
+
+async fn show_my_cover(
+    state: &SharedState,
+    caller: &Caller,
+    ask: CoverAsk,
+    f: FilingForm,
+    errors: Vec<String>,
+) -> Result<Response, AppError> {
+    let id = my_person_id(caller).await?;
+    let lang = caller.lang;
+    let date = ask_date(&ask.date)?;
+    let (person, report) = svc::cover(&state.store, caller, Whom::Id(id), date, Some(&ask.institution)).await?;
+    let today = svc::today();
+    let page = MyCoverPage {
+        ctx: Ctx::for_caller(caller, "/my/cover"),
+        name: person.name.to_string(),
+        card_state: card_state_label(&report, lang),
+        cards: report.cards.iter().map(|c| CardRow::new(c, lang)).collect(),
+        filings: report.filings.iter().map(|f| FilingRow::new(f, lang, today)).collect(),
+        cover: cover_box(&report, lang),
+        notice: notice(lang, &ask.done),
+        ask,
+        choices: filing_choices(state, lang).await?,
+        f,
+        errors: errors.clone(),
+    };
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    Ok((status, render(&page)?).into_response())
+}
+
+pub async fn my_cover_page(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Query(ask): Query<CoverAsk>,
+) -> Result<Response, AppError> {
+    let f = FilingForm { start: svc::today().to_string(), ..FilingForm::default() };
+    show_my_cover(&state, &caller, ask, f, Vec::new()).await
+}
+
+/// Shows `show` with the error's messages when the person can correct it.
+async fn or_show<F, Fut>(e: AppError, lang: Lang, show: F) -> Result<Response, AppError>
+where
+    F: FnOnce(Vec<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<Response, AppError>>,
+{
+    match form_messages(&e, lang) {
+        Some(messages) => show(messages).await,
+        None => Err(e),
+    }
+}
+
+pub async fn my_filing_apply(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Form(f): Form<FilingForm>,
+) -> Result<Response, AppError> {
+    caller.check_csrf(&f.csrf)?;
+    let id = my_person_id(&caller).await?;
+    let result = match f.parse() {
+        Ok((app, replaces)) => svc::apply_filing(&state.store, &caller, id, &app, replaces).await.map(|_| ()),
+        Err(e) => Err(AppError::validation(e)),
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to("/my/cover?done=filed").into_response()),
+        Err(e) => or_show(e, caller.lang, |m| show_my_cover(&state, &caller, CoverAsk::default(), f, m)).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfField {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn my_filing_revoke(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Form(f): Form<CsrfField>,
+) -> Result<Response, AppError> {
+    caller.check_csrf(&f.csrf)?;
+    match svc::revoke_filing(&state.store, &caller, id).await {
+        Ok(_) => Ok(Redirect::to("/my/cover?done=revoked").into_response()),
+        Err(e) => {
+            or_show(e, caller.lang, |m| show_my_cover(&state, &caller, CoverAsk::default(), FilingForm::default(), m))
+                .await
+        }
+    }
+}
+
+pub async fn my_card_report(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Form(f): Form<CardEventForm>,
+) -> Result<Response, AppError> {
+    caller.check_csrf(&f.csrf)?;
+    let result = match f.parse() {
+        Ok((event, _)) => svc::card_event(&state.store, &caller, id, event, None).await.map(|_| ()),
+        Err(e) => Err(AppError::validation(e)),
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to("/my/cover?done=reported").into_response()),
+        Err(e) => {
+            or_show(e, caller.lang, |m| show_my_cover(&state, &caller, CoverAsk::default(), FilingForm::default(), m))
+                .await
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The clerk's queue and window
+
+#[derive(Template)]
+#[template(path = "filings.html")]
+struct FilingsPage {
+    ctx: Ctx,
+    status: String,
+    statuses: Vec<Choice>,
+    filings: Vec<FilingRow>,
+    reasons: Vec<Choice>,
+    choices: FilingChoices,
+    f: FilingForm,
+    errors: Vec<String>,
+    notice: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct QueueAsk {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    done: String,
+}
+
+async fn show_filings(
+    state: &SharedState,
+    caller: &Caller,
+    ask: QueueAsk,
+    f: FilingForm,
+    errors: Vec<String>,
+) -> Result<Response, AppError> {
+    let lang = caller.lang;
+    let status = FilingStatus::parse(if ask.status.is_empty() { "applied" } else { ask.status.as_str() })?;
+    let items = svc::filings_queue(&state.store, caller, Some(status)).await?;
+    let today = svc::today();
+    let page = FilingsPage {
+        ctx: Ctx::for_caller(caller, "/filings"),
+        status: status.code().to_string(),
+        statuses: choices(
+            &[FilingStatus::Applied, FilingStatus::Approved, FilingStatus::Rejected, FilingStatus::Revoked],
+            FilingStatus::code,
+            FilingStatus::label,
+            lang,
+        ),
+        filings: items.iter().map(|x| FilingRow::new(x, lang, today)).collect(),
+        reasons: choices(&RejectReason::ALL, RejectReason::code, RejectReason::label, lang),
+        choices: filing_choices(state, lang).await?,
+        f,
+        notice: notice(lang, &ask.done),
+        errors: errors.clone(),
+    };
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    Ok((status, render(&page)?).into_response())
+}
+
+pub async fn filings_page(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Query(ask): Query<QueueAsk>,
+) -> Result<Response, AppError> {
+    let f = FilingForm { start: svc::today().to_string(), ..FilingForm::default() };
+    show_filings(&state, &caller, ask, f, Vec::new()).await
+}
+
+/// A clerk files at the window for the person named by ID number (or their delegate).
+pub async fn filing_window(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Form(f): Form<FilingForm>,
+) -> Result<Response, AppError> {
+    caller.check_csrf(&f.csrf)?;
+    caller.require(Permission::ManageFilings)?;
+    let result = async {
+        let rid = f.resident_id.trim().parse().map_err(|mut e: yibao_core::InvalidValue| {
+            e.field = "resident_id";
+            AppError::validation(vec![e])
+        })?;
+        let person = state.store.person_by_resident_id(&rid).await?.ok_or_else(|| AppError::not_found("person"))?;
+        let (app, replaces) = f.parse().map_err(AppError::validation)?;
+        svc::apply_filing(&state.store, &caller, person.id, &app, replaces).await
+    }
+    .await;
+    match result {
+        Ok(_) => Ok(Redirect::to("/filings?done=filed").into_response()),
+        Err(e) => or_show(e, caller.lang, |m| show_filings(&state, &caller, QueueAsk::default(), f, m)).await,
+    }
+}
+
+pub async fn filing_decide(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Form(f): Form<DecisionForm>,
+) -> Result<Response, AppError> {
+    caller.check_csrf(&f.csrf)?;
+    let result = match f.parse() {
+        Ok(d) => svc::decide_filing(&state.store, &caller, id, f.version, &d).await.map(|_| ()),
+        Err(e) => Err(AppError::validation(e)),
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to("/filings?done=decided").into_response()),
+        Err(e) => {
+            or_show(e, caller.lang, |m| show_filings(&state, &caller, QueueAsk::default(), FilingForm::default(), m))
+                .await
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// A person's cover page for staff
+
+#[derive(Template)]
+#[template(path = "person_cover.html")]
+struct PersonCoverPage {
+    ctx: Ctx,
+    person_id: i64,
+    name: String,
+    resident_id: String,
+    card_state: String,
+    cards: Vec<CardRow>,
+    filings: Vec<FilingRow>,
+    certificates: Vec<(String, String, String)>,
+    cover: Option<CoverBox>,
+    ask: CoverAsk,
+    choices: FilingChoices,
+    banks: Vec<&'static str>,
+    photos: Vec<Choice>,
+    can_manage: bool,
+    errors: Vec<String>,
+    notice: Option<String>,
+}
+
+async fn show_person_cover(
+    state: &SharedState,
+    caller: &Caller,
+    id: i64,
+    ask: CoverAsk,
+    errors: Vec<String>,
+) -> Result<Response, AppError> {
+    let lang = caller.lang;
+    let date = ask_date(&ask.date)?;
+    let (person, report) = svc::cover(&state.store, caller, Whom::Id(id), date, Some(&ask.institution)).await?;
+    let today = svc::today();
+    let page = PersonCoverPage {
+        ctx: Ctx::for_caller(caller, "/persons"),
+        person_id: id,
+        name: person.name.to_string(),
+        resident_id: person.resident_id.to_string(),
+        card_state: card_state_label(&report, lang),
+        cards: report.cards.iter().map(|c| CardRow::new(c, lang)).collect(),
+        filings: report.filings.iter().map(|f| FilingRow::new(f, lang, today)).collect(),
+        certificates: report
+            .certificates
+            .iter()
+            .map(|c| (c.number.clone(), format!("{} – {}", c.valid_from, c.valid_to), c.issued_by.clone()))
+            .collect(),
+        cover: cover_box(&report, lang),
+        notice: notice(lang, &ask.done),
+        ask,
+        choices: filing_choices(state, lang).await?,
+        banks: ISSUING_BANKS.to_vec(),
+        photos: choices(
+            &yibao_core::card::PhotoSource::ALL,
+            yibao_core::card::PhotoSource::code,
+            yibao_core::card::PhotoSource::label,
+            lang,
+        ),
+        can_manage: caller.can(Permission::ManageFilings),
+        errors: errors.clone(),
+    };
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    Ok((status, render(&page)?).into_response())
+}
+
+pub async fn person_cover_page(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Query(ask): Query<CoverAsk>,
+) -> Result<Response, AppError> {
+    show_person_cover(&state, &caller, id, ask, Vec::new()).await
+}
+
+#[derive(Deserialize)]
+pub struct LookupAsk {
+    #[serde(default)]
+    resident_id: String,
+}
+
+/// `GET /cover?resident_id=`: staff look a person up by ID number.
+pub async fn cover_lookup(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Query(q): Query<LookupAsk>,
+) -> Result<Response, AppError> {
+    caller.require(Permission::CheckCover)?;
+    let rid = q.resident_id.trim().parse().map_err(|mut e: yibao_core::InvalidValue| {
+        e.field = "resident_id";
+        e
+    })?;
+    let person = state.store.person_by_resident_id(&rid).await?.ok_or_else(|| AppError::not_found("person"))?;
+    service::person(&state.store, &caller, person.id).await?;
+    Ok(Redirect::to(&format!("/persons/{}/cover", person.id)).into_response())
+}
+
+async fn after_person_action(
+    state: &SharedState,
+    caller: &Caller,
+    id: i64,
+    result: Result<(), AppError>,
+    done: &str,
+) -> Result<Response, AppError> {
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/persons/{id}/cover?done={done}")).into_response()),
+        Err(e) => or_show(e, caller.lang, |m| show_person_cover(state, caller, id, CoverAsk::default(), m)).await,
+    }
+}
+
+pub async fn card_apply(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Form(f): Form<CardForm>,
+) -> Result<Response, AppError> {
+    caller.check_csrf(&f.csrf)?;
+    let result = match f.parse() {
+        Ok(app) => svc::apply_card(&state.store, &caller, id, &app).await.map(|_| ()),
+        Err(e) => Err(AppError::validation(e)),
+    };
+    after_person_action(&state, &caller, id, result, "card_applied").await
+}
+
+pub async fn card_event_submit(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(card_id): Path<i64>,
+    Form(f): Form<CardEventForm>,
+) -> Result<Response, AppError> {
+    caller.check_csrf(&f.csrf)?;
+    let card = state.store.card(card_id).await?;
+    let result = match f.parse() {
+        Ok((event, on)) => svc::card_event(&state.store, &caller, card_id, event, on).await.map(|_| ()),
+        Err(e) => Err(AppError::validation(e)),
+    };
+    after_person_action(&state, &caller, card.person_id, result, "card_updated").await
+}
+
+pub async fn no_card_issue(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Form(f): Form<NoCardForm>,
+) -> Result<Response, AppError> {
+    caller.check_csrf(&f.csrf)?;
+    let result = svc::issue_no_card_certificate(&state.store, &caller, id, Some(&f.institution)).await.map(|_| ());
+    after_person_action(&state, &caller, id, result, "certificate").await
+}

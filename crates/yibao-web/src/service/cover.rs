@@ -1,0 +1,242 @@
+//! Filings, referral certificates, cards, no-card certificates and the cover question,
+//! each checking who may do it: the insured person for their own affairs, the intake clerk
+//! for persons in their regions, an institution for what institutions do (issue referral
+//! certificates, check a patient's cover at itself).
+
+use chrono::NaiveDate;
+use yibao_core::card::{CardApplication, CardEvent};
+use yibao_core::cover::FilingStatus;
+use yibao_core::filing::{Channel, Decision, FilingApplication};
+use yibao_core::{Permission, ResidentId};
+use yibao_store::{
+    Card, CoverReport, NoCardCertificate, Person, Referral, ReferralInput, Store, StoredFiling,
+};
+
+use super::staff_scope;
+use crate::context::{Caller, Principal};
+use crate::error::AppError;
+
+/// Today in China (UTC+8), whatever the server's zone.
+pub fn today() -> NaiveDate {
+    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
+}
+
+/// Whether `person_id` is the logged-in insured person.
+fn is_own(caller: &Caller, person_id: i64) -> bool {
+    caller.can(Permission::ViewOwnRecord) && caller.session().and_then(|s| s.account.person_id) == Some(person_id)
+}
+
+/// The person, if the caller may act on them: their own record, or (with `staff`) a person
+/// insured in the staff caller's regions. Anyone else gets "not found".
+async fn person_for(store: &Store, caller: &Caller, person_id: i64, staff: Permission) -> Result<Person, AppError> {
+    if is_own(caller, person_id) {
+        return Ok(store.person(person_id).await?);
+    }
+    caller.require(staff)?;
+    let p = store.person(person_id).await?;
+    if !caller.covers(p.insured_region) {
+        return Err(AppError::not_found("person"));
+    }
+    Ok(p)
+}
+
+/// A filing the caller may see: their own, or one of a person in their regions.
+pub async fn filing(store: &Store, caller: &Caller, id: i64) -> Result<StoredFiling, AppError> {
+    let f = store.filing(id).await?;
+    if is_own(caller, f.person_id) || (caller.can(Permission::ManageFilings) && caller.covers(f.insured_region)) {
+        return Ok(f);
+    }
+    caller.require(Permission::ManageFilings)?;
+    Err(AppError::not_found("filing"))
+}
+
+/// A person's filings (their own, or a clerk's person in scope).
+pub async fn filings_of(store: &Store, caller: &Caller, person_id: i64) -> Result<Vec<StoredFiling>, AppError> {
+    person_for(store, caller, person_id, Permission::ManageFilings).await?;
+    Ok(store.filings_of(person_id).await?)
+}
+
+/// The clerk's queue: filings of persons in their regions, by status (default: applied).
+pub async fn filings_queue(
+    store: &Store,
+    caller: &Caller,
+    status: Option<FilingStatus>,
+) -> Result<Vec<StoredFiling>, AppError> {
+    caller.require(Permission::ManageFilings)?;
+    Ok(store.filings_in(&staff_scope(caller), status, 200).await?)
+}
+
+/// Files off-site treatment: online by the person, or at the window by a clerk (for the
+/// person or their delegate).
+pub async fn apply_filing(
+    store: &Store,
+    caller: &Caller,
+    person_id: i64,
+    app: &FilingApplication,
+    replaces: Option<i64>,
+) -> Result<StoredFiling, AppError> {
+    let channel = if is_own(caller, person_id) { Channel::Online } else { Channel::Window };
+    person_for(store, caller, person_id, Permission::ManageFilings).await?;
+    let mut w = store.begin_write(&caller.actor()).await?;
+    let f = store.apply_filing(&mut w, person_id, app, channel, replaces, today()).await?;
+    w.commit().await?;
+    Ok(f)
+}
+
+/// A clerk approves or rejects an application (with a coded reason).
+pub async fn decide_filing(
+    store: &Store,
+    caller: &Caller,
+    id: i64,
+    version: i64,
+    decision: &Decision,
+) -> Result<StoredFiling, AppError> {
+    caller.require(Permission::ManageFilings)?;
+    let f = store.filing(id).await?;
+    if !caller.covers(f.insured_region) {
+        return Err(AppError::not_found("filing"));
+    }
+    let mut w = store.begin_write(&caller.actor()).await?;
+    let f = store.decide_filing(&mut w, id, version, decision).await?;
+    w.commit().await?;
+    Ok(f)
+}
+
+/// Withdraws an application or revokes a filing: the person's own, or a clerk's.
+pub async fn revoke_filing(store: &Store, caller: &Caller, id: i64) -> Result<StoredFiling, AppError> {
+    let f = filing(store, caller, id).await?;
+    let mut w = store.begin_write(&caller.actor()).await?;
+    let f = store.revoke_filing(&mut w, f.id, today()).await?;
+    w.commit().await?;
+    Ok(f)
+}
+
+/// A person's cards (their own, or a clerk's person in scope).
+pub async fn cards_of(store: &Store, caller: &Caller, person_id: i64) -> Result<Vec<Card>, AppError> {
+    person_for(store, caller, person_id, Permission::ManageFilings).await?;
+    Ok(store.cards_of(person_id).await?)
+}
+
+/// The service point records a card application.
+pub async fn apply_card(store: &Store, caller: &Caller, person_id: i64, app: &CardApplication) -> Result<Card, AppError> {
+    caller.require(Permission::ManageFilings)?;
+    person_for(store, caller, person_id, Permission::ManageFilings).await?;
+    let mut w = store.begin_write(&caller.actor()).await?;
+    let card = store.apply_card(&mut w, person_id, app, today()).await?;
+    w.commit().await?;
+    Ok(card)
+}
+
+/// A card's next step. The person may report their own card lost or damaged (today); a
+/// clerk records every step, on a past date if need be.
+pub async fn card_event(
+    store: &Store,
+    caller: &Caller,
+    card_id: i64,
+    event: CardEvent,
+    on: Option<NaiveDate>,
+) -> Result<Card, AppError> {
+    let card = store.card(card_id).await?;
+    let own_report = is_own(caller, card.person_id) && matches!(event, CardEvent::ReportLost | CardEvent::ReportDamaged);
+    if !own_report {
+        person_for(store, caller, card.person_id, Permission::ManageFilings).await?;
+        caller.require(Permission::ManageFilings)?;
+    }
+    let today = today();
+    let on = if own_report { today } else { on.unwrap_or(today) };
+    let mut w = store.begin_write(&caller.actor()).await?;
+    let card = store.card_event(&mut w, card_id, event, on, today).await?;
+    w.commit().await?;
+    Ok(card)
+}
+
+/// The agency issues a no-card certificate, optionally for the admitting institution.
+pub async fn issue_no_card_certificate(
+    store: &Store,
+    caller: &Caller,
+    person_id: i64,
+    institution_code: Option<&str>,
+) -> Result<NoCardCertificate, AppError> {
+    caller.require(Permission::ManageFilings)?;
+    person_for(store, caller, person_id, Permission::ManageFilings).await?;
+    let institution = match institution_code.map(str::trim).filter(|c| !c.is_empty()) {
+        Some(code) => Some(store.institution_by_code(code).await?.id),
+        None => None,
+    };
+    let mut w = store.begin_write(&caller.actor()).await?;
+    let c = store.issue_no_card_certificate(&mut w, person_id, institution, today()).await?;
+    w.commit().await?;
+    Ok(c)
+}
+
+/// Whom the cover question is about.
+pub enum Whom<'a> {
+    Id(i64),
+    ResidentId(&'a ResidentId),
+}
+
+/// The cover question. The insured person asks about themselves at any institution; staff
+/// about persons in their regions; an institution about any patient, at itself only.
+pub async fn cover(
+    store: &Store,
+    caller: &Caller,
+    whom: Whom<'_>,
+    date: NaiveDate,
+    institution_code: Option<&str>,
+) -> Result<(Person, CoverReport), AppError> {
+    let person = match whom {
+        Whom::Id(id) => store.person(id).await?,
+        Whom::ResidentId(rid) => store.person_by_resident_id(rid).await?.ok_or_else(|| AppError::not_found("person"))?,
+    };
+    let institution_code = match &caller.principal {
+        Principal::Institution(owner) => {
+            caller.require(Permission::CheckCover)?;
+            Some(owner.institution.code.clone())
+        }
+        Principal::Session { .. } if is_own(caller, person.id) => institution_code.map(str::to_string),
+        Principal::Session { .. } => {
+            caller.require(Permission::CheckCover)?;
+            if !caller.covers(person.insured_region) {
+                return Err(AppError::not_found("person"));
+            }
+            institution_code.map(str::to_string)
+        }
+    };
+    let report = store.cover_report(&person, date, institution_code.as_deref()).await?;
+    Ok((person, report))
+}
+
+/// An institution issues a referral certificate with its hospital seal.
+pub async fn issue_referral(store: &Store, caller: &Caller, input: &ReferralInput) -> Result<Referral, AppError> {
+    caller.require(Permission::IssueReferrals)?;
+    let Principal::Institution(owner) = &caller.principal else { return Err(AppError::forbidden()) };
+    let mut w = store.begin_write(&caller.actor()).await?;
+    let r = store.issue_referral(&mut w, &owner.institution, input, today()).await?;
+    w.commit().await?;
+    Ok(r)
+}
+
+/// The issuing hospital's social security window adds the second seal.
+pub async fn seal_referral(store: &Store, caller: &Caller, number: &str, by: &str) -> Result<Referral, AppError> {
+    caller.require(Permission::IssueReferrals)?;
+    let Principal::Institution(owner) = &caller.principal else { return Err(AppError::forbidden()) };
+    let mut w = store.begin_write(&caller.actor()).await?;
+    let r = store.seal_referral(&mut w, &owner.institution, number, by).await?;
+    w.commit().await?;
+    Ok(r)
+}
+
+/// A referral certificate by number: any institution, the agency's staff for persons in
+/// their regions, and the person it was issued to.
+pub async fn referral(store: &Store, caller: &Caller, number: &str) -> Result<Referral, AppError> {
+    let r = store.referral_by_number(number).await?.ok_or_else(|| AppError::not_found("referral"))?;
+    if caller.can(Permission::IssueReferrals) || is_own(caller, r.person_id) {
+        return Ok(r);
+    }
+    caller.require(Permission::CheckCover)?;
+    let p = store.person(r.person_id).await?;
+    if !caller.covers(p.insured_region) {
+        return Err(AppError::not_found("referral"));
+    }
+    Ok(r)
+}
