@@ -116,6 +116,8 @@ pub struct Caller {
     pub principal: Principal,
     pub request_id: String,
     pub lang: Lang,
+    /// The business date of the request (see `AppState::today`).
+    pub today: chrono::NaiveDate,
 }
 
 impl Caller {
@@ -176,6 +178,11 @@ impl Caller {
     }
 }
 
+/// Today in China (UTC+8), whatever the server's zone.
+pub fn china_today() -> chrono::NaiveDate {
+    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
+}
+
 fn constant_eq(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
@@ -219,7 +226,8 @@ impl FromRequestParts<SharedState> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> Result<Self, Self::Rejection> {
         let principal = authenticate(parts, state).await?.ok_or_else(AppError::unauthorized)?;
         let request_id = parts.extensions.get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
-        let caller = Caller { principal, request_id, lang: lang_of(parts) };
+        let today = state.today.unwrap_or_else(china_today);
+        let caller = Caller { principal, request_id, lang: lang_of(parts), today };
         // Unsafe API requests authenticated by cookie must carry the CSRF token in a header.
         // (Portal forms carry it as a field, checked by the handler via `check_csrf`.)
         let unsafe_method = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);

@@ -27,6 +27,8 @@ pub struct AppState {
     pub store: Store,
     /// Mark cookies `Secure` (behind HTTPS).
     pub secure_cookies: bool,
+    /// A fixed business date (tests pin it); `None`: today in China (UTC+8).
+    pub today: Option<chrono::NaiveDate>,
 }
 
 pub type SharedState = Arc<AppState>;

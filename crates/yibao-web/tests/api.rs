@@ -57,6 +57,9 @@ fn matrix() -> Vec<MatrixRow> {
     let institutions = vec!["admin", "clerk", "reviewer", "reviewer2", "auditor", "finance", "policy", "zhangsan"];
     let all_accounts = institutions.clone();
     let rules_read = vec!["clerk", "reviewer", "reviewer2", "auditor", "policy"];
+    let cover_staff = vec!["clerk", "reviewer", "reviewer2", "auditor"];
+    let cover = [cover_staff.clone(), vec!["zhangsan", "hospital"]].concat();
+    let referral_readers = [cover_staff.clone(), vec!["hospital"]].concat();
     vec![
         (Method::GET, "/api/v1/me", None, S::OK, [all_accounts.clone(), vec!["hospital"]].concat()),
         (Method::GET, "/api/v1/persons", None, S::OK, staff_read.clone()),
@@ -112,8 +115,36 @@ fn matrix() -> Vec<MatrixRow> {
             rules_read.clone(),
         ),
         (Method::GET, "/api/v1/calendar?from=2026-09-24&days=15", None, S::OK, rules_read),
+        // Filings and cards: the clerk for persons in scope, the person for their own.
+        (Method::GET, "/api/v1/filings", None, S::OK, vec!["clerk"]),
+        (Method::GET, "/api/v1/filings/1", None, S::OK, vec!["clerk", "zhangsan"]),
+        (Method::GET, "/api/v1/persons/1/filings", None, S::OK, vec!["clerk", "zhangsan"]),
+        (Method::GET, "/api/v1/persons/1/cards", None, S::OK, vec!["clerk", "zhangsan"]),
+        (
+            Method::POST,
+            "/api/v1/filings/3/decision",
+            Some(json!({ "version": 1, "decision": "reject", "reason": "missing_documents" })),
+            S::OK,
+            vec!["clerk"],
+        ),
+        (Method::GET, "/api/v1/cover?person_id=1&institution=H11010100001", None, S::OK, cover.clone()),
+        (Method::GET, "/api/v1/cover?resident_id=620302198506120036", None, S::OK, cover.clone()),
+        (Method::GET, "/api/v1/referrals/ZZH62030200001202600001", None, S::OK, referral_readers),
+        (Method::POST, "/api/v1/referrals", Some(referral_body()), S::CREATED, vec!["hospital"]),
+        (Method::GET, "/my/cover", None, S::OK, vec!["zhangsan"]),
+        (Method::GET, "/filings", None, S::OK, vec!["clerk"]),
+        (Method::GET, "/persons/1/cover", None, S::OK, [cover_staff.clone(), vec!["zhangsan"]].concat()),
+        (Method::GET, "/cover?resident_id=620302198506120036", None, S::SEE_OTHER, cover_staff),
         (Method::POST, "/api/v1/calendar", Some(Value::String(calendar_2027())), S::CREATED, vec!["policy"]),
     ]
+}
+
+/// A referral certificate for 张三 to Beijing, as the demo hospital issues it.
+fn referral_body() -> Value {
+    json!({
+        "resident_id": "620302198506120036", "diagnosis": "肺占位性病变", "destination": "110000",
+        "valid_from": "2026-11-23", "valid_to": "2027-01-31", "hospital_seal_by": "医务科 周立"
+    })
 }
 
 fn inpatient_claim() -> Value {
@@ -603,4 +634,89 @@ async fn the_calendar_answers_due_dates_and_refuses_unpublished_years() {
     let problem: Value = res.json().await.unwrap();
     assert!(problem["errors"][0]["zh"].as_str().unwrap().contains("2027 年的节假日安排尚未录入"), "{problem}");
     app.db.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_referral_filing_and_a_lost_card_decide_the_cover_over_http() {
+    for db in TestDb::all().await {
+        let l = db.label;
+        let app = spawn_app(db).await;
+        let (clerk, zhang) = (app.token("clerk").await, app.token("zhangsan").await);
+        let hospital = |m: Method, path: &str| {
+            app.http.request(m, app.url(path)).header("x-api-key", yibao_store::demo::DEMO_API_KEY)
+        };
+        let as_ = |m: Method, path: &str, token: &str| app.http.request(m, app.url(path)).bearer_auth(token);
+        let json_of = |res: reqwest::Response| async move {
+            let status = res.status();
+            (status, res.json::<Value>().await.unwrap())
+        };
+
+        // The hospital issues a referral to Lanzhou; filing with it before the window's
+        // seal is refused, naming the missing seal in both languages.
+        let body = json!({ "resident_id": "620302198506120036", "diagnosis": "冠心病", "destination": "620100",
+            "valid_from": "2026-11-23", "valid_to": "2027-02-20", "hospital_seal_by": "医务科 周立" });
+        let (status, referral) = json_of(hospital(Method::POST, "/api/v1/referrals").json(&body).send().await.unwrap()).await;
+        assert_eq!(status, StatusCode::CREATED, "{l}: {referral}");
+        let number = referral["number"].as_str().unwrap().to_string();
+        let filing = json!({ "kind": "referral", "destination": "620100", "start": "2026-11-24",
+            "documents": [{ "kind": "referral_certificate", "reference": number }] });
+        let (status, problem) =
+            json_of(as_(Method::POST, "/api/v1/persons/1/filings", &zhang).json(&filing).send().await.unwrap()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{l}: {problem}");
+        assert_eq!(problem["errors"][0]["code"], "referral_unsealed");
+        assert!(problem["errors"][0]["en"].as_str().unwrap().contains("seal"));
+        let seal = hospital(Method::POST, &format!("/api/v1/referrals/{number}/seal")).json(&json!({ "by": "医保办 吴敏" }));
+        assert_eq!(seal.send().await.unwrap().status(), StatusCode::OK);
+
+        // Filed online, pending: Lanzhou is not covered yet; approved by the clerk: it is.
+        let (status, f) =
+            json_of(as_(Method::POST, "/api/v1/persons/1/filings", &zhang).json(&filing).send().await.unwrap()).await;
+        assert_eq!((status, f["status"].as_str(), f["channel"].as_str()), (StatusCode::CREATED, Some("applied"), Some("online")), "{l}: {f}");
+        let cover_at = |token: &str, inst: &str| {
+            as_(Method::GET, &format!("/api/v1/cover?person_id=1&date=2026-11-25&institution={inst}"), token).send()
+        };
+        let (_, c) = json_of(cover_at(&zhang, "H62010200001").await.unwrap()).await;
+        assert_eq!(c["cover"]["code"], "not_filed", "{l}: {c}");
+        let decision = json!({ "version": f["version"], "decision": "approve" });
+        let path = format!("/api/v1/filings/{}/decision", f["id"]);
+        assert_eq!(as_(Method::POST, &path, &zhang).json(&decision).send().await.unwrap().status(), StatusCode::FORBIDDEN);
+        assert_eq!(as_(Method::POST, &path, &clerk).json(&decision).send().await.unwrap().status(), StatusCode::OK);
+        let (_, c) = json_of(cover_at(&zhang, "H62010200001").await.unwrap()).await;
+        assert_eq!(c["cover"]["code"], "filed", "{l}: {c}");
+        assert_eq!((c["cover"]["kind"]["kind"].as_str(), c["cover"]["kind"]["until"].as_str()), (Some("referral"), Some("2027-05-23")));
+
+        // 张三 reports his card lost; he may not record anything else on it.
+        let (_, cards) = json_of(as_(Method::GET, "/api/v1/persons/1/cards", &zhang).send().await.unwrap()).await;
+        let card = cards[0]["id"].as_i64().unwrap();
+        let event = |token: &str, e: &str| {
+            as_(Method::POST, &format!("/api/v1/cards/{card}/events"), token).json(&json!({ "event": e })).send()
+        };
+        assert_eq!(event(&zhang, "cancel").await.unwrap().status(), StatusCode::FORBIDDEN);
+        assert_eq!(event(&zhang, "report_lost").await.unwrap().status(), StatusCode::OK);
+        // The hospital asks about its own patient: masked, and told what to do instead.
+        let (status, c) = json_of(
+            hospital(Method::GET, "/api/v1/cover?resident_id=620302198506120036&date=2026-11-25").send().await.unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{l}: {c}");
+        assert_eq!((c["card"].as_str(), c["cover"]["code"].as_str()), (Some("lost"), Some("card_lost")), "{l}: {c}");
+        assert_eq!(c["cover"]["direct_settlement"], false);
+        assert!(c["cover"]["reason"]["zh"].as_str().unwrap().contains("零星报销"));
+        assert_eq!(c["person"]["resident_id"], "6203**********0036");
+        assert!(c.get("cards").is_none(), "{l}: an institution sees no card details");
+
+        // The clerk's no-card certificate lets the hospital settle.
+        let res = as_(Method::POST, "/api/v1/persons/1/no-card-certificates", &clerk).json(&json!({})).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let (_, c) = json_of(hospital(Method::GET, "/api/v1/cover?resident_id=620302198506120036&date=2026-11-25").send().await.unwrap()).await;
+        assert_eq!((c["cover"]["code"].as_str(), c["cover"]["direct_settlement"].as_bool()), (Some("local_designated"), Some(true)), "{l}: {c}");
+
+        // The audit log holds every decision.
+        let (_, audit) = json_of(as_(Method::GET, "/api/v1/audit?limit=200", &app.token("auditor").await).send().await.unwrap()).await;
+        let actions: Vec<&str> = audit.as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
+        for a in ["referral.issue", "referral.seal", "filing.apply", "filing.approved", "card.lost", "no_card_certificate.issue"] {
+            assert!(actions.contains(&a), "{l}: {a} not in {actions:?}");
+        }
+        app.db.cleanup().await;
+    }
 }

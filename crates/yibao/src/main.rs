@@ -163,7 +163,7 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
             if !no_demo && store.is_empty().await? {
                 seed(&store).await?;
             }
-            let state = yibao_web::AppState { store, secure_cookies: config.secure_cookies };
+            let state = yibao_web::AppState { store, secure_cookies: config.secure_cookies, today: None };
             yibao_web::serve(state, config.listen, |addr| {
                 println!(
                     "yibao listening on http://{addr}/  (data: {}, database: {})",

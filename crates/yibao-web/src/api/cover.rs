@@ -190,7 +190,7 @@ pub async fn get_cover(
             e.field = "date";
             e
         })?,
-        None => svc::today(),
+        None => caller.today,
     };
     let rid;
     let whom = match (&q.resident_id, q.person_id) {

@@ -184,9 +184,9 @@ pub struct CoverAsk {
     done: String,
 }
 
-fn ask_date(s: &str) -> Result<NaiveDate, AppError> {
+fn ask_date(caller: &Caller, s: &str) -> Result<NaiveDate, AppError> {
     if s.trim().is_empty() {
-        Ok(svc::today())
+        Ok(caller.today)
     } else {
         Ok(parse_date(s).map_err(|mut e| {
             e.field = "date";
@@ -256,9 +256,9 @@ async fn show_my_cover(
 ) -> Result<Response, AppError> {
     let id = my_person_id(caller).await?;
     let lang = caller.lang;
-    let date = ask_date(&ask.date)?;
+    let date = ask_date(caller, &ask.date)?;
     let (person, report) = svc::cover(&state.store, caller, Whom::Id(id), date, Some(&ask.institution)).await?;
-    let today = svc::today();
+    let today = caller.today;
     let page = MyCoverPage {
         ctx: Ctx::for_caller(caller, "/my/cover"),
         name: person.name.to_string(),
@@ -281,7 +281,7 @@ pub async fn my_cover_page(
     caller: Caller,
     Query(ask): Query<CoverAsk>,
 ) -> Result<Response, AppError> {
-    let f = FilingForm { start: svc::today().to_string(), ..FilingForm::default() };
+    let f = FilingForm { start: caller.today.to_string(), ..FilingForm::default() };
     show_my_cover(&state, &caller, ask, f, Vec::new()).await
 }
 
@@ -391,7 +391,7 @@ async fn show_filings(
     let lang = caller.lang;
     let status = FilingStatus::parse(if ask.status.is_empty() { "applied" } else { ask.status.as_str() })?;
     let items = svc::filings_queue(&state.store, caller, Some(status)).await?;
-    let today = svc::today();
+    let today = caller.today;
     let page = FilingsPage {
         ctx: Ctx::for_caller(caller, "/filings"),
         status: status.code().to_string(),
@@ -417,7 +417,7 @@ pub async fn filings_page(
     caller: Caller,
     Query(ask): Query<QueueAsk>,
 ) -> Result<Response, AppError> {
-    let f = FilingForm { start: svc::today().to_string(), ..FilingForm::default() };
+    let f = FilingForm { start: caller.today.to_string(), ..FilingForm::default() };
     show_filings(&state, &caller, ask, f, Vec::new()).await
 }
 
@@ -496,10 +496,14 @@ async fn show_person_cover(
     ask: CoverAsk,
     errors: Vec<String>,
 ) -> Result<Response, AppError> {
+    // Institutions ask through the API, which shows them only what settlement needs.
+    if caller.session().is_none() {
+        return Err(AppError::forbidden());
+    }
     let lang = caller.lang;
-    let date = ask_date(&ask.date)?;
+    let date = ask_date(caller, &ask.date)?;
     let (person, report) = svc::cover(&state.store, caller, Whom::Id(id), date, Some(&ask.institution)).await?;
-    let today = svc::today();
+    let today = caller.today;
     let page = PersonCoverPage {
         ctx: Ctx::for_caller(caller, "/persons"),
         person_id: id,

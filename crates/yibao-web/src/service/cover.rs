@@ -16,11 +16,6 @@ use super::staff_scope;
 use crate::context::{Caller, Principal};
 use crate::error::AppError;
 
-/// Today in China (UTC+8), whatever the server's zone.
-pub fn today() -> NaiveDate {
-    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
-}
-
 /// Whether `person_id` is the logged-in insured person.
 fn is_own(caller: &Caller, person_id: i64) -> bool {
     caller.can(Permission::ViewOwnRecord) && caller.session().and_then(|s| s.account.person_id) == Some(person_id)
@@ -78,7 +73,7 @@ pub async fn apply_filing(
     let channel = if is_own(caller, person_id) { Channel::Online } else { Channel::Window };
     person_for(store, caller, person_id, Permission::ManageFilings).await?;
     let mut w = store.begin_write(&caller.actor()).await?;
-    let f = store.apply_filing(&mut w, person_id, app, channel, replaces, today()).await?;
+    let f = store.apply_filing(&mut w, person_id, app, channel, replaces, caller.today).await?;
     w.commit().await?;
     Ok(f)
 }
@@ -106,7 +101,7 @@ pub async fn decide_filing(
 pub async fn revoke_filing(store: &Store, caller: &Caller, id: i64) -> Result<StoredFiling, AppError> {
     let f = filing(store, caller, id).await?;
     let mut w = store.begin_write(&caller.actor()).await?;
-    let f = store.revoke_filing(&mut w, f.id, today()).await?;
+    let f = store.revoke_filing(&mut w, f.id, caller.today).await?;
     w.commit().await?;
     Ok(f)
 }
@@ -122,7 +117,7 @@ pub async fn apply_card(store: &Store, caller: &Caller, person_id: i64, app: &Ca
     caller.require(Permission::ManageFilings)?;
     person_for(store, caller, person_id, Permission::ManageFilings).await?;
     let mut w = store.begin_write(&caller.actor()).await?;
-    let card = store.apply_card(&mut w, person_id, app, today()).await?;
+    let card = store.apply_card(&mut w, person_id, app, caller.today).await?;
     w.commit().await?;
     Ok(card)
 }
@@ -142,7 +137,7 @@ pub async fn card_event(
         person_for(store, caller, card.person_id, Permission::ManageFilings).await?;
         caller.require(Permission::ManageFilings)?;
     }
-    let today = today();
+    let today = caller.today;
     let on = if own_report { today } else { on.unwrap_or(today) };
     let mut w = store.begin_write(&caller.actor()).await?;
     let card = store.card_event(&mut w, card_id, event, on, today).await?;
@@ -164,7 +159,7 @@ pub async fn issue_no_card_certificate(
         None => None,
     };
     let mut w = store.begin_write(&caller.actor()).await?;
-    let c = store.issue_no_card_certificate(&mut w, person_id, institution, today()).await?;
+    let c = store.issue_no_card_certificate(&mut w, person_id, institution, caller.today).await?;
     w.commit().await?;
     Ok(c)
 }
@@ -211,7 +206,7 @@ pub async fn issue_referral(store: &Store, caller: &Caller, input: &ReferralInpu
     caller.require(Permission::IssueReferrals)?;
     let Principal::Institution(owner) = &caller.principal else { return Err(AppError::forbidden()) };
     let mut w = store.begin_write(&caller.actor()).await?;
-    let r = store.issue_referral(&mut w, &owner.institution, input, today()).await?;
+    let r = store.issue_referral(&mut w, &owner.institution, input, caller.today).await?;
     w.commit().await?;
     Ok(r)
 }
