@@ -91,7 +91,10 @@ impl Role {
                     | CheckCover
             ),
             Reviewer | SecondReviewer => {
-                matches!(p, ViewPersons | ViewPersonDetail | ViewEmployers | ViewInstitutions | ViewPolicies | CheckCover)
+                matches!(
+                    p,
+                    ViewPersons | ViewPersonDetail | ViewEmployers | ViewInstitutions | ViewPolicies | CheckCover
+                )
             }
             Auditor => matches!(
                 p,

@@ -15,15 +15,8 @@ use crate::i18n::Text;
 pub const ISSUE_WORKING_DAYS: u32 = 30;
 
 /// The banks that issue social security cards in the demo region.
-pub const ISSUING_BANKS: &[&str] = &[
-    "中国工商银行",
-    "中国农业银行",
-    "中国银行",
-    "中国建设银行",
-    "中国邮政储蓄银行",
-    "甘肃银行",
-    "兰州银行",
-];
+pub const ISSUING_BANKS: &[&str] =
+    &["中国工商银行", "中国农业银行", "中国银行", "中国建设银行", "中国邮政储蓄银行", "甘肃银行", "兰州银行"];
 
 /// When the card will be at the bank: 30 working days after the application was submitted.
 pub fn expected_issue_date(calendar: &Calendar, submitted: NaiveDate) -> Result<NaiveDate, CalendarError> {
@@ -273,7 +266,9 @@ mod tests {
         use CardEvent::*;
         let mut s = CardStatus::Applied;
         assert_eq!(s.apply(Activate).unwrap_err().code, "not_collected");
-        for (e, want) in [(Collect, CardStatus::Collected), (Activate, CardStatus::Active), (ReportLost, CardStatus::Lost)] {
+        for (e, want) in
+            [(Collect, CardStatus::Collected), (Activate, CardStatus::Active), (ReportLost, CardStatus::Lost)]
+        {
             s = s.apply(e).unwrap();
             assert_eq!(s, want);
         }
@@ -331,12 +326,10 @@ mod tests {
         };
         let codes: Vec<_> = a.check().unwrap_err().iter().map(|e| e.field).collect();
         assert_eq!(codes, ["bank", "photo_reference", "confirmed"]);
-        let ok = CardApplication {
-            photo: PhotoSource::IdCard,
-            bank: "甘肃银行".into(),
-            service_point_confirmed: true,
-            ..a
-        };
+        let ok =
+            CardApplication {
+                photo: PhotoSource::IdCard, bank: "甘肃银行".into(), service_point_confirmed: true, ..a
+            };
         assert!(ok.check().is_ok());
     }
 }

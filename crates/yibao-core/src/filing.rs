@@ -7,8 +7,8 @@
 use chrono::{Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use crate::admin_code::{AdminCode, AdminLevel};
 use crate::adjudicate::Filing;
+use crate::admin_code::{AdminCode, AdminLevel};
 use crate::cover::{FilingStatus, FilingType};
 use crate::error::InvalidValue;
 use crate::i18n::Text;
@@ -131,7 +131,9 @@ impl FilingStatus {
         [FilingStatus::Applied, FilingStatus::Approved, FilingStatus::Rejected, FilingStatus::Revoked]
             .into_iter()
             .find(|k| k.code() == s)
-            .ok_or_else(|| InvalidValue::new("status", "unknown", format!("未知状态“{s}”"), format!("unknown status \"{s}\"")))
+            .ok_or_else(|| {
+                InvalidValue::new("status", "unknown", format!("未知状态“{s}”"), format!("unknown status \"{s}\""))
+            })
     }
 
     pub fn label(self) -> Text {
@@ -316,7 +318,12 @@ impl FilingApplication {
 
 /// Whether a filing that started on `start` may be changed or revoked `today`: a long-term
 /// filing only after the region's minimum period; a temporary one at any time.
-pub fn may_change(kind: FilingType, start: NaiveDate, rules: &FilingRules, today: NaiveDate) -> Result<(), InvalidValue> {
+pub fn may_change(
+    kind: FilingType,
+    start: NaiveDate,
+    rules: &FilingRules,
+    today: NaiveDate,
+) -> Result<(), InvalidValue> {
     if !kind.is_long_term() {
         return Ok(());
     }
@@ -379,8 +386,12 @@ impl RejectReason {
     pub fn label(self) -> Text {
         match self {
             RejectReason::MissingDocuments => Text::new("材料不全", "documents missing"),
-            RejectReason::UnverifiableDocuments => Text::new("材料不符或无法核实", "documents do not match or cannot be verified"),
-            RejectReason::DestinationMismatch => Text::new("就医地与材料不符", "destination does not match the documents"),
+            RejectReason::UnverifiableDocuments => {
+                Text::new("材料不符或无法核实", "documents do not match or cannot be verified")
+            }
+            RejectReason::DestinationMismatch => {
+                Text::new("就医地与材料不符", "destination does not match the documents")
+            }
             RejectReason::Duplicate => Text::new("已有有效备案", "a valid filing exists already"),
             RejectReason::Other => Text::new("其他", "other"),
         }
@@ -452,16 +463,20 @@ mod tests {
         let v = app(FilingType::Emergency, Some("620100"), "2026-02-28", &[]).check(home, &twelve, today).unwrap();
         assert_eq!(v, Validity { end: Some(d("2027-02-27")), retroactive: true });
         // Long-term: open-ended.
-        let v = app(FilingType::RetireeResettled, Some("460200"), "2026-06-01", &[(DocumentKind::ResidencePermit, "R1")])
-            .check(home, &rules, today)
-            .unwrap();
+        let v =
+            app(FilingType::RetireeResettled, Some("460200"), "2026-06-01", &[(DocumentKind::ResidencePermit, "R1")])
+                .check(home, &rules, today)
+                .unwrap();
         assert_eq!(v, Validity { end: None, retroactive: false });
         // 补办: 90 days back is the limit, day 91 is refused with the date.
         assert!(app(FilingType::Emergency, None, "2026-02-09", &[]).check(home, &rules, today).unwrap().retroactive);
         let e = app(FilingType::Emergency, None, "2026-02-08", &[]).check(home, &rules, today).unwrap_err();
         assert_eq!((e[0].field, e[0].code), ("start", "too_late"));
         assert!(e[0].message.zh.contains("2026-02-09"), "{}", e[0].message.zh);
-        assert_eq!(codes(app(FilingType::Emergency, None, "2026-08-09", &[]).check(home, &rules, today)), [("start", "too_early")]);
+        assert_eq!(
+            codes(app(FilingType::Emergency, None, "2026-08-09", &[]).check(home, &rules, today)),
+            [("start", "too_early")]
+        );
     }
 
     #[test]
@@ -479,7 +494,10 @@ mod tests {
             [("destination", "level")]
         );
         // 金昌 is home; the province that contains it is a valid destination.
-        assert_eq!(check(app(FilingType::TemporaryOther, Some("620300"), "2026-05-10", &[])), [("destination", "local")]);
+        assert_eq!(
+            check(app(FilingType::TemporaryOther, Some("620300"), "2026-05-10", &[])),
+            [("destination", "local")]
+        );
         assert!(app(FilingType::TemporaryOther, Some("620000"), "2026-05-10", &[]).check(home, &rules, today).is_ok());
         // A posted worker may file the employer's certificate instead of residence proof.
         assert!(app(FilingType::PostedWorker, Some("110000"), "2026-05-10", &[(DocumentKind::WorkPosting, "")])

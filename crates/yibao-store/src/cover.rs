@@ -7,7 +7,9 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
-use yibao_core::card::{card_state_on, expected_issue_date, CardApplication, CardEvent, CardFacts, CardStatus, PhotoSource};
+use yibao_core::card::{
+    card_state_on, expected_issue_date, CardApplication, CardEvent, CardFacts, CardStatus, PhotoSource,
+};
 use yibao_core::cover::{cover_on, CardState, Cover, CoverFacts, FilingFacts, FilingStatus, FilingType};
 use yibao_core::filing::{may_change, Channel, Decision, FilingApplication, FilingDocument, RejectReason};
 use yibao_core::policy::FilingRules;
@@ -330,21 +332,43 @@ impl Store {
         let rules = self.filing_rules(&person, app.start).await?;
         let validity = app.check(person.insured_region, &rules, today).map_err(StoreError::Problems)?;
         if channel == Channel::Online && app.delegate_id.is_some() {
-            return Err(invalid("delegate_id", "window_only", "委托他人办理请到窗口", "a delegate files at the window"));
+            return Err(invalid(
+                "delegate_id",
+                "window_only",
+                "委托他人办理请到窗口",
+                "a delegate files at the window",
+            ));
         }
         let referral_id = match app.referral_number() {
             Some(number) => {
                 let r = self.referral_by_number(number).await?.ok_or_else(|| {
-                    invalid("documents", "referral_unknown", format!("转诊证明 {number} 不存在"), format!("no referral certificate {number}"))
+                    invalid(
+                        "documents",
+                        "referral_unknown",
+                        format!("转诊证明 {number} 不存在"),
+                        format!("no referral certificate {number}"),
+                    )
                 })?;
                 let problem = if r.person_id != person_id {
                     Some(("referral_person", "转诊证明不是开给本人的", "the referral certificate is for someone else"))
                 } else if !r.sealed() {
-                    Some(("referral_unsealed", "转诊证明尚未加盖医院医保窗口印章", "the referral certificate lacks the social security window's seal"))
+                    Some((
+                        "referral_unsealed",
+                        "转诊证明尚未加盖医院医保窗口印章",
+                        "the referral certificate lacks the social security window's seal",
+                    ))
                 } else if app.start < r.valid_from || app.start > r.valid_to {
-                    Some(("referral_expired", "就医开始日期不在转诊证明有效期内", "the start date is outside the referral certificate's validity"))
+                    Some((
+                        "referral_expired",
+                        "就医开始日期不在转诊证明有效期内",
+                        "the start date is outside the referral certificate's validity",
+                    ))
                 } else if app.destination.is_some_and(|d| !d.contains(r.destination)) {
-                    Some(("referral_destination", "就医地与转诊证明的转往地区不符", "the destination does not match the referral certificate's"))
+                    Some((
+                        "referral_destination",
+                        "就医地与转诊证明的转往地区不符",
+                        "the destination does not match the referral certificate's",
+                    ))
                 } else {
                     None
                 };
@@ -355,10 +379,11 @@ impl Store {
             }
             None => None,
         };
-        let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM filings WHERE person_id = $1 AND status = 'applied'")
-            .bind(person_id)
-            .fetch_one(&mut *w.tx)
-            .await?;
+        let pending: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM filings WHERE person_id = $1 AND status = 'applied'")
+                .bind(person_id)
+                .fetch_one(&mut *w.tx)
+                .await?;
         if pending > 0 {
             return Err(invalid(
                 "filing",
@@ -370,7 +395,12 @@ impl Store {
         if let Some(old) = replaces {
             let old = self.filing_in(w, old).await?;
             if old.person_id != person_id || old.status != FilingStatus::Approved || !old.kind.is_long_term() {
-                return Err(invalid("replaces", "invalid", "只能变更本人有效的长期备案", "only the person's approved long-term filing can be changed"));
+                return Err(invalid(
+                    "replaces",
+                    "invalid",
+                    "只能变更本人有效的长期备案",
+                    "only the person's approved long-term filing can be changed",
+                ));
             }
             may_change(old.kind, old.start, &rules, today)?;
         }
@@ -421,10 +451,11 @@ impl Store {
 
     /// A person's filings, newest first.
     pub async fn filings_of(&self, person_id: i64) -> Result<Vec<StoredFiling>, StoreError> {
-        let rows = sqlx::query(&format!("SELECT {FILING_COLS} FROM {FILING_FROM} WHERE f.person_id = $1 ORDER BY f.id DESC"))
-            .bind(person_id)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query(&format!("SELECT {FILING_COLS} FROM {FILING_FROM} WHERE f.person_id = $1 ORDER BY f.id DESC"))
+                .bind(person_id)
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter().map(filing_from_row).collect()
     }
 
@@ -548,7 +579,11 @@ impl Store {
                 "institution",
                 "tier",
                 format!("{}为{}医疗机构，县级以下机构不能开具转诊证明", issuer.name, issuer.tier.label().zh),
-                format!("{} is a {} institution; below county level it cannot issue referrals", issuer.name, issuer.tier.label().en),
+                format!(
+                    "{} is a {} institution; below county level it cannot issue referrals",
+                    issuer.name,
+                    issuer.tier.label().en
+                ),
             ));
         }
         if !issuer.may_issue_referrals || !issuer.designated_on(today) {
@@ -632,7 +667,12 @@ impl Store {
             return Err(StoreError::NotFound("referral"));
         }
         if by.trim().is_empty() {
-            return Err(invalid("window_seal_by", "required", "请填写医保窗口盖章经办人", "give who sealed it at the window"));
+            return Err(invalid(
+                "window_seal_by",
+                "required",
+                "请填写医保窗口盖章经办人",
+                "give who sealed it at the window",
+            ));
         }
         let n = sqlx::query(
             "UPDATE referrals SET window_seal_by = $1, window_sealed_at = $2 WHERE id = $3 AND window_sealed_at IS NULL",
@@ -644,7 +684,12 @@ impl Store {
         .await?
         .rows_affected();
         if n == 0 {
-            return Err(invalid("referral", "sealed", "转诊证明已盖医保窗口印章", "the referral certificate is sealed already"));
+            return Err(invalid(
+                "referral",
+                "sealed",
+                "转诊证明已盖医保窗口印章",
+                "the referral certificate is sealed already",
+            ));
         }
         let after = self.referral_in(w, before.id).await?;
         w.record("referral.seal", "referral", number, Some(&before), Some(&after)).await?;
@@ -688,14 +733,16 @@ impl Store {
                 "card",
                 "exists",
                 format!("已有社会保障卡（{}），请先挂失或报损后再申请补换", c.status.label().zh),
-                format!("a card exists ({}); report it lost or damaged before applying for a new one", c.status.label().en),
+                format!(
+                    "a card exists ({}); report it lost or damaged before applying for a new one",
+                    c.status.label().en
+                ),
             ));
         }
         let replaces = cards.iter().find(|c| matches!(c.status, CardStatus::Lost | CardStatus::Damaged)).map(|c| c.id);
         let calendar = self.calendar().await?;
-        let expected = expected_issue_date(&calendar, today).map_err(|e| {
-            invalid("applied_on", "calendar", e.to_string(), e.to_string())
-        })?;
+        let expected = expected_issue_date(&calendar, today)
+            .map_err(|e| invalid("applied_on", "calendar", e.to_string(), e.to_string()))?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO cards (person_id, status, bank, photo, photo_reference, applied_on, expected_on, replaces, \
              recorded_by) VALUES ($1, 'applied', $2, $3, $4, $5, $6, $7, $8) RETURNING id",
@@ -868,12 +915,11 @@ impl Store {
     }
 
     pub async fn no_card_certificates_of(&self, person_id: i64) -> Result<Vec<NoCardCertificate>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {CERT_COLS} FROM no_card_certificates WHERE person_id = $1 ORDER BY id DESC"
-        ))
-        .bind(person_id)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows =
+            sqlx::query(&format!("SELECT {CERT_COLS} FROM no_card_certificates WHERE person_id = $1 ORDER BY id DESC"))
+                .bind(person_id)
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter().map(certificate_from_row).collect()
     }
 
@@ -903,9 +949,9 @@ impl Store {
                         status: person.status,
                         status_from: person.status_from,
                         card,
-                        no_card_certificate: certificates
-                            .iter()
-                            .any(|c| c.valid_from <= date && date <= c.valid_to && c.institution_id.is_none_or(|i| i == inst.id)),
+                        no_card_certificate: certificates.iter().any(|c| {
+                            c.valid_from <= date && date <= c.valid_to && c.institution_id.is_none_or(|i| i == inst.id)
+                        }),
                         institution_code: &inst.code,
                         institution_region: inst.region,
                         designated_from: inst.designated_from,

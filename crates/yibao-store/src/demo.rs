@@ -149,7 +149,8 @@ pub async fn seed_demo(store: &Store, today: NaiveDate) -> Result<DemoSummary, S
         status: PersonStatus::Active,
         status_from: NaiveDate::from_ymd_opt(2010, 7, 1).unwrap_or(today),
     };
-    let demo_person_id = Some(store.create_person(&mut w, &zhang).await?.id);
+    let zhang_id = store.create_person(&mut w, &zhang).await?.id;
+    let demo_person_id = Some(zhang_id);
     persons += 1;
 
     for i in 0..239u32 {
@@ -241,7 +242,7 @@ pub async fn seed_demo(store: &Store, today: NaiveDate) -> Result<DemoSummary, S
     }
     let catalog = store.import_catalog(&mut w, "demo-catalog.csv", demo_catalog_csv().as_bytes(), None).await?;
     w.commit().await?;
-    let filings = seed_cover(store, demo_person_id.unwrap_or_default(), central_id, &jinchang_active, today).await?;
+    let filings = seed_cover(store, zhang_id, central_id, &jinchang_active, today).await?;
     Ok(DemoSummary {
         institutions: INSTITUTIONS.len(),
         employers: EMPLOYERS.len(),
@@ -308,7 +309,9 @@ async fn seed_cover(
     };
     let mut count = 0;
     // 张三: visiting family in Beijing, approved.
-    let f = store.apply_filing(&mut w, zhang, &file(FilingType::TemporaryOther, "110000", vec![])?, Channel::Online, None, today).await?;
+    let f = store
+        .apply_filing(&mut w, zhang, &file(FilingType::TemporaryOther, "110000", vec![])?, Channel::Online, None, today)
+        .await?;
     store.decide_filing(&mut w, f.id, f.version, &Decision::Approve).await?;
     count += 1;
     w.commit().await?;
@@ -342,11 +345,16 @@ async fn seed_cover(
     // A retiree resettled in Hainan, waiting for the clerk; a posted worker rejected for a
     // missing posting certificate; an emergency filed afterwards (补办), waiting.
     if let [_, _, a, b, c, ..] = others {
-        let app = file(FilingType::RetireeResettled, "460200", doc(DocumentKind::ResidenceCertificate, "三亚市吉阳区居委会证明"))?;
+        let app = file(
+            FilingType::RetireeResettled,
+            "460200",
+            doc(DocumentKind::ResidenceCertificate, "三亚市吉阳区居委会证明"),
+        )?;
         store.apply_filing(&mut w, *a, &app, Channel::Online, None, today).await?;
         let app = file(FilingType::PostedWorker, "110000", doc(DocumentKind::ResidencePermit, "京居 0931"))?;
         let f = store.apply_filing(&mut w, *b, &app, Channel::Window, None, today).await?;
-        let no = Decision::Reject { reason: RejectReason::MissingDocuments, note: "请补充单位派驻证明".into() };
+        let no =
+            Decision::Reject { reason: RejectReason::MissingDocuments, note: "请补充单位派驻证明".into() };
         store.decide_filing(&mut w, f.id, f.version, &no).await?;
         let app = file(FilingType::Emergency, "620100", doc(DocumentKind::EmergencyRecord, "兰大一院急诊 2211"))?;
         store.apply_filing(&mut w, *c, &app, Channel::Online, None, today).await?;

@@ -395,7 +395,10 @@ where
     from_row(&row)
 }
 
-pub(crate) async fn fetch_person<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(e: E, id: i64) -> Result<Person, StoreError> {
+pub(crate) async fn fetch_person<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    e: E,
+    id: i64,
+) -> Result<Person, StoreError> {
     fetch_one_by_id(
         e,
         &format!("SELECT {PERSON_COLS} FROM {PERSON_FROM} WHERE p.id = $1"),

@@ -503,9 +503,24 @@ async fn referral_filing_card_and_no_card_certificate_decide_the_cover() {
         let today = day("2026-05-11");
         let person = add_person(s, &person_input("620302", 7, 21, "李四")).await;
         let (city, township, lanzhou) = write!(s, |w| async {
-            let a = s.create_institution(&mut w, &institution("H62030200001", "金昌市中心医院", "620302", InstitutionTier::City)).await?;
-            let b = s.create_institution(&mut w, &institution("H62030200006", "宁远堡镇卫生院", "620302", InstitutionTier::Township)).await?;
-            let c = s.create_institution(&mut w, &institution("H62010200001", "兰州大学第一医院", "620102", InstitutionTier::Province)).await?;
+            let a = s
+                .create_institution(
+                    &mut w,
+                    &institution("H62030200001", "金昌市中心医院", "620302", InstitutionTier::City),
+                )
+                .await?;
+            let b = s
+                .create_institution(
+                    &mut w,
+                    &institution("H62030200006", "宁远堡镇卫生院", "620302", InstitutionTier::Township),
+                )
+                .await?;
+            let c = s
+                .create_institution(
+                    &mut w,
+                    &institution("H62010200001", "兰州大学第一医院", "620102", InstitutionTier::Province),
+                )
+                .await?;
             Ok::<_, StoreError>((a, b, c))
         })
         .unwrap();
@@ -531,7 +546,10 @@ async fn referral_filing_card_and_no_card_certificate_decide_the_cover() {
             destination: Some(code("620100")),
             institution: None,
             start: today,
-            documents: vec![FilingDocument { kind: DocumentKind::ReferralCertificate, reference: referral.number.clone() }],
+            documents: vec![FilingDocument {
+                kind: DocumentKind::ReferralCertificate,
+                reference: referral.number.clone(),
+            }],
             delegate_id: None,
         };
         let apply = |app: FilingApplication| async move {
@@ -545,15 +563,25 @@ async fn referral_filing_card_and_no_card_certificate_decide_the_cover() {
 
         // The application, then the clerk's decision; the cover follows the decision.
         let filing = apply(app.clone()).await.unwrap();
-        assert_eq!((filing.status, filing.end, filing.retroactive), (FilingStatus::Applied, Some(day("2026-11-10")), false));
+        assert_eq!(
+            (filing.status, filing.end, filing.retroactive),
+            (FilingStatus::Applied, Some(day("2026-11-10")), false)
+        );
         assert_eq!(problem_codes(apply(app.clone()).await), ["pending"], "{l}: one application at a time");
         let at_lanzhou = |date: &'static str| async move {
             s.cover_report(&s.person(person.id).await.unwrap(), day(date), Some("H62010200001")).await.unwrap()
         };
-        assert_eq!(at_lanzhou("2026-05-20").await.cover.unwrap().code, "not_filed", "{l}: the filing is only applied for");
+        assert_eq!(
+            at_lanzhou("2026-05-20").await.cover.unwrap().code,
+            "not_filed",
+            "{l}: the filing is only applied for"
+        );
 
         let bad = Decision::Reject { reason: RejectReason::Other, note: String::new() };
-        assert_eq!(problem_codes(write!(s, |w| s.decide_filing(&mut w, filing.id, filing.version, &bad))), ["required"]);
+        assert_eq!(
+            problem_codes(write!(s, |w| s.decide_filing(&mut w, filing.id, filing.version, &bad))),
+            ["required"]
+        );
         let stale = write!(s, |w| s.decide_filing(&mut w, filing.id, filing.version + 1, &Decision::Approve));
         assert!(matches!(stale, Err(StoreError::Stale("filing"))), "{l}: {stale:?}");
         let approved = write!(s, |w| s.decide_filing(&mut w, filing.id, filing.version, &Decision::Approve)).unwrap();
@@ -578,7 +606,11 @@ async fn referral_filing_card_and_no_card_certificate_decide_the_cover() {
             write!(s, |w| s.card_event(&mut w, id, e, day(on), today))
         };
         assert_eq!(problem_codes(event(card.id, CardEvent::Activate, "2026-04-15").await), ["not_collected"]);
-        assert_eq!(problem_codes(event(card.id, CardEvent::Collect, "2026-03-01").await), ["range"], "{l}: before applying");
+        assert_eq!(
+            problem_codes(event(card.id, CardEvent::Collect, "2026-03-01").await),
+            ["range"],
+            "{l}: before applying"
+        );
         event(card.id, CardEvent::Collect, "2026-04-15").await.unwrap();
         event(card.id, CardEvent::Activate, "2026-04-15").await.unwrap();
         let c = at_lanzhou("2026-05-20").await.cover.unwrap();
@@ -596,7 +628,8 @@ async fn referral_filing_card_and_no_card_certificate_decide_the_cover() {
         assert_eq!(cert.valid_to, day("2026-06-09"));
         let c = at_lanzhou("2026-05-20").await.cover.unwrap();
         assert!(c.direct_settlement && c.code == "filed", "{l}: {c:?}");
-        let local = s.cover_report(&s.person(person.id).await.unwrap(), day("2026-05-20"), Some(&city.code)).await.unwrap();
+        let local =
+            s.cover_report(&s.person(person.id).await.unwrap(), day("2026-05-20"), Some(&city.code)).await.unwrap();
         assert_eq!(local.cover.unwrap().code, "card_lost", "{l}: the certificate names the Lanzhou hospital only");
 
         // The replacement: applying is allowed now, and activating it ends the lost card;
@@ -606,7 +639,10 @@ async fn referral_filing_card_and_no_card_certificate_decide_the_cover() {
         event(new.id, CardEvent::Collect, "2026-05-11").await.unwrap();
         event(new.id, CardEvent::Activate, "2026-05-11").await.unwrap();
         let old = s.card(card.id).await.unwrap();
-        assert_eq!((old.status, old.lost_on, old.ended_on), (CardStatus::Replaced, Some(day("2026-05-06")), Some(today)));
+        assert_eq!(
+            (old.status, old.lost_on, old.ended_on),
+            (CardStatus::Replaced, Some(day("2026-05-06")), Some(today))
+        );
         let p = s.person(person.id).await.unwrap();
         assert_eq!(s.cover_report(&p, day("2026-05-08"), None).await.unwrap().card, CardState::Lost, "{l}");
         assert_eq!(s.cover_report(&p, today, None).await.unwrap().card, CardState::Active, "{l}");
@@ -628,8 +664,17 @@ async fn referral_filing_card_and_no_card_certificate_decide_the_cover() {
 
         // Every step is in the audit log.
         let actions: Vec<String> = s.audit_entries_after(0, 500).await.unwrap().into_iter().map(|e| e.action).collect();
-        for a in ["referral.issue", "referral.seal", "filing.apply", "filing.approved", "filing.revoke", "card.apply",
-            "card.lost", "card.replaced", "no_card_certificate.issue"] {
+        for a in [
+            "referral.issue",
+            "referral.seal",
+            "filing.apply",
+            "filing.approved",
+            "filing.revoke",
+            "card.apply",
+            "card.lost",
+            "card.replaced",
+            "no_card_certificate.issue",
+        ] {
             assert!(actions.iter().any(|x| x == a), "{l}: {a} missing from {actions:?}");
         }
         db.cleanup().await;

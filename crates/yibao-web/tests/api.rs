@@ -655,7 +655,8 @@ async fn a_referral_filing_and_a_lost_card_decide_the_cover_over_http() {
         // seal is refused, naming the missing seal in both languages.
         let body = json!({ "resident_id": "620302198506120036", "diagnosis": "冠心病", "destination": "620100",
             "valid_from": "2026-11-23", "valid_to": "2027-02-20", "hospital_seal_by": "医务科 周立" });
-        let (status, referral) = json_of(hospital(Method::POST, "/api/v1/referrals").json(&body).send().await.unwrap()).await;
+        let (status, referral) =
+            json_of(hospital(Method::POST, "/api/v1/referrals").json(&body).send().await.unwrap()).await;
         assert_eq!(status, StatusCode::CREATED, "{l}: {referral}");
         let number = referral["number"].as_str().unwrap().to_string();
         let filing = json!({ "kind": "referral", "destination": "620100", "start": "2026-11-24",
@@ -665,13 +666,18 @@ async fn a_referral_filing_and_a_lost_card_decide_the_cover_over_http() {
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{l}: {problem}");
         assert_eq!(problem["errors"][0]["code"], "referral_unsealed");
         assert!(problem["errors"][0]["en"].as_str().unwrap().contains("seal"));
-        let seal = hospital(Method::POST, &format!("/api/v1/referrals/{number}/seal")).json(&json!({ "by": "医保办 吴敏" }));
+        let seal =
+            hospital(Method::POST, &format!("/api/v1/referrals/{number}/seal")).json(&json!({ "by": "医保办 吴敏" }));
         assert_eq!(seal.send().await.unwrap().status(), StatusCode::OK);
 
         // Filed online, pending: Lanzhou is not covered yet; approved by the clerk: it is.
         let (status, f) =
             json_of(as_(Method::POST, "/api/v1/persons/1/filings", &zhang).json(&filing).send().await.unwrap()).await;
-        assert_eq!((status, f["status"].as_str(), f["channel"].as_str()), (StatusCode::CREATED, Some("applied"), Some("online")), "{l}: {f}");
+        assert_eq!(
+            (status, f["status"].as_str(), f["channel"].as_str()),
+            (StatusCode::CREATED, Some("applied"), Some("online")),
+            "{l}: {f}"
+        );
         let cover_at = |token: &str, inst: &str| {
             as_(Method::GET, &format!("/api/v1/cover?person_id=1&date=2026-11-25&institution={inst}"), token).send()
         };
@@ -679,11 +685,17 @@ async fn a_referral_filing_and_a_lost_card_decide_the_cover_over_http() {
         assert_eq!(c["cover"]["code"], "not_filed", "{l}: {c}");
         let decision = json!({ "version": f["version"], "decision": "approve" });
         let path = format!("/api/v1/filings/{}/decision", f["id"]);
-        assert_eq!(as_(Method::POST, &path, &zhang).json(&decision).send().await.unwrap().status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            as_(Method::POST, &path, &zhang).json(&decision).send().await.unwrap().status(),
+            StatusCode::FORBIDDEN
+        );
         assert_eq!(as_(Method::POST, &path, &clerk).json(&decision).send().await.unwrap().status(), StatusCode::OK);
         let (_, c) = json_of(cover_at(&zhang, "H62010200001").await.unwrap()).await;
         assert_eq!(c["cover"]["code"], "filed", "{l}: {c}");
-        assert_eq!((c["cover"]["kind"]["kind"].as_str(), c["cover"]["kind"]["until"].as_str()), (Some("referral"), Some("2027-05-23")));
+        assert_eq!(
+            (c["cover"]["kind"]["kind"].as_str(), c["cover"]["kind"]["until"].as_str()),
+            (Some("referral"), Some("2027-05-23"))
+        );
 
         // 张三 reports his card lost; he may not record anything else on it.
         let (_, cards) = json_of(as_(Method::GET, "/api/v1/persons/1/cards", &zhang).send().await.unwrap()).await;
@@ -706,15 +718,32 @@ async fn a_referral_filing_and_a_lost_card_decide_the_cover_over_http() {
         assert!(c.get("cards").is_none(), "{l}: an institution sees no card details");
 
         // The clerk's no-card certificate lets the hospital settle.
-        let res = as_(Method::POST, "/api/v1/persons/1/no-card-certificates", &clerk).json(&json!({})).send().await.unwrap();
+        let res =
+            as_(Method::POST, "/api/v1/persons/1/no-card-certificates", &clerk).json(&json!({})).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::CREATED);
-        let (_, c) = json_of(hospital(Method::GET, "/api/v1/cover?resident_id=620302198506120036&date=2026-11-25").send().await.unwrap()).await;
-        assert_eq!((c["cover"]["code"].as_str(), c["cover"]["direct_settlement"].as_bool()), (Some("local_designated"), Some(true)), "{l}: {c}");
+        let (_, c) = json_of(
+            hospital(Method::GET, "/api/v1/cover?resident_id=620302198506120036&date=2026-11-25").send().await.unwrap(),
+        )
+        .await;
+        assert_eq!(
+            (c["cover"]["code"].as_str(), c["cover"]["direct_settlement"].as_bool()),
+            (Some("local_designated"), Some(true)),
+            "{l}: {c}"
+        );
 
         // The audit log holds every decision.
-        let (_, audit) = json_of(as_(Method::GET, "/api/v1/audit?limit=200", &app.token("auditor").await).send().await.unwrap()).await;
+        let (_, audit) =
+            json_of(as_(Method::GET, "/api/v1/audit?limit=200", &app.token("auditor").await).send().await.unwrap())
+                .await;
         let actions: Vec<&str> = audit.as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
-        for a in ["referral.issue", "referral.seal", "filing.apply", "filing.approved", "card.lost", "no_card_certificate.issue"] {
+        for a in [
+            "referral.issue",
+            "referral.seal",
+            "filing.apply",
+            "filing.approved",
+            "card.lost",
+            "no_card_certificate.issue",
+        ] {
             assert!(actions.contains(&a), "{l}: {a} not in {actions:?}");
         }
         app.db.cleanup().await;

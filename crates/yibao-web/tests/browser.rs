@@ -270,3 +270,82 @@ async fn policy_administrator_uploads_a_catalog_and_is_told_what_was_refused() {
     browser.close().await;
     app.db.cleanup().await;
 }
+
+#[tokio::test]
+async fn an_insured_person_files_off_site_treatment_and_a_clerk_approves_it() {
+    let Some(browser) = Browser::start().await else { return };
+    let app = spawn_app(TestDb::sqlite().await).await;
+    let c = &browser.client;
+    let set = |id: &'static str, value: &'static str| async move {
+        c.execute(
+            "document.getElementById(arguments[0]).value = arguments[1];",
+            vec![serde_json::Value::from(id), serde_json::Value::from(value)],
+        )
+        .await
+        .unwrap();
+    };
+
+    // 张三 finds the page in his menu and asks about a Lanzhou hospital: not filed.
+    browser.log_in(&app, "zhangsan").await;
+    c.find(Locator::LinkText("我的医保卡在哪能用")).await.unwrap().click().await.unwrap();
+    let state = c.wait().for_element(Locator::Id("card-state")).await.unwrap().text().await.unwrap();
+    assert_eq!(state, "正常");
+    c.find(Locator::Id("ask-institution")).await.unwrap().select_by_value("H62010200001").await.unwrap();
+    set("ask-date", "2026-11-26").await;
+    c.find(Locator::Id("ask-submit")).await.unwrap().click().await.unwrap();
+    browser.wait_for_url(|u| u.query().is_some_and(|q| q.contains("institution=H62010200001"))).await;
+    let result = c.wait().for_element(Locator::Id("cover-result")).await.unwrap();
+    assert_eq!(result.attr("data-code").await.unwrap().as_deref(), Some("not_filed"));
+    assert!(result.text().await.unwrap().contains("异地就医未备案"));
+
+    // A long-term filing without a destination or residence proof is refused, in Chinese.
+    c.find(Locator::Id("filing-kind")).await.unwrap().select_by_value("long_term_resident").await.unwrap();
+    c.find(Locator::Id("filing-submit")).await.unwrap().click().await.unwrap();
+    let errors = c.wait().for_element(Locator::Id("form-errors")).await.unwrap().text().await.unwrap();
+    assert!(errors.contains("长期居住类备案须选择具体的省或市") && errors.contains("居住证"), "{errors}");
+
+    // Other temporary travel to Lanzhou from the 25th: submitted, waiting.
+    c.find(Locator::Id("filing-kind")).await.unwrap().select_by_value("temporary_other").await.unwrap();
+    browser.fill("destination", "620100").await;
+    set("filing-start", "2026-11-25").await;
+    c.find(Locator::Id("filing-submit")).await.unwrap().click().await.unwrap();
+    let notice = c.wait().for_element(Locator::Id("notice")).await.unwrap().text().await.unwrap();
+    assert!(notice.contains("备案申请已提交"), "{notice}");
+    let pending = c.find(Locator::Css("#filings tr[data-status='applied']")).await.unwrap().text().await.unwrap();
+    assert!(
+        pending.contains("其他临时外出就医") && pending.contains("620100") && pending.contains("2027-05-24"),
+        "{pending}"
+    );
+    c.find(Locator::Css("form[action='/logout'] button")).await.unwrap().click().await.unwrap();
+
+    // The clerk sees it in the queue and approves it.
+    browser.log_in(&app, "clerk").await;
+    c.find(Locator::LinkText("异地备案")).await.unwrap().click().await.unwrap();
+    let rows =
+        c.wait().for_element(Locator::Id("queue")).await.unwrap().find_all(Locator::Css("tbody tr")).await.unwrap();
+    let mut approved = false;
+    for row in rows {
+        if row.text().await.unwrap().contains("张三") {
+            row.find(Locator::Css("button.approve")).await.unwrap().click().await.unwrap();
+            approved = true;
+            break;
+        }
+    }
+    assert!(approved, "张三's application is in the clerk's queue");
+    let notice = c.wait().for_element(Locator::Id("notice")).await.unwrap().text().await.unwrap();
+    assert!(notice.contains("审核结果已保存"), "{notice}");
+    c.find(Locator::Css("form[action='/logout'] button")).await.unwrap().click().await.unwrap();
+
+    // 张三 asks again: filed, and the hospital may settle directly.
+    browser.log_in(&app, "zhangsan").await;
+    c.goto(&app.url("/my/cover?institution=H62010200001&date=2026-11-26")).await.unwrap();
+    let result = c.wait().for_element(Locator::Id("cover-result")).await.unwrap();
+    assert_eq!(result.attr("data-code").await.unwrap().as_deref(), Some("filed"));
+    let text = result.text().await.unwrap();
+    assert!(text.contains("可以持卡直接结算") && text.contains("有效期至 2027-05-24"), "{text}");
+    let shot = c.screenshot().await.unwrap();
+    let _ = std::fs::write(std::env::temp_dir().join("yibao-my-cover.png"), shot);
+
+    browser.close().await;
+    app.db.cleanup().await;
+}

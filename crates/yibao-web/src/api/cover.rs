@@ -203,7 +203,9 @@ pub async fn get_cover(
         }
         (None, Some(id)) => Whom::Id(id),
         (None, None) => {
-            return Err(InvalidValue::new("resident_id", "required", "请提供身份证号码", "give the resident ID number").into())
+            return Err(
+                InvalidValue::new("resident_id", "required", "请提供身份证号码", "give the resident ID number").into()
+            )
         }
     };
     let (p, r) = svc::cover(&state.store, &caller, whom, date, q.institution.as_deref()).await?;

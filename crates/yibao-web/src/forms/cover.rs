@@ -51,7 +51,12 @@ pub struct FilingForm {
 
 fn document_kind(s: &str) -> Result<DocumentKind, InvalidValue> {
     DocumentKind::ALL.into_iter().find(|k| k.code() == s.trim()).ok_or_else(|| {
-        InvalidValue::new("documents", "unknown", format!("未知材料类型“{s}”"), format!("unknown document kind \"{s}\""))
+        InvalidValue::new(
+            "documents",
+            "unknown",
+            format!("未知材料类型“{s}”"),
+            format!("unknown document kind \"{s}\""),
+        )
     })
 }
 

@@ -140,6 +140,8 @@ pub async fn home(State(state): State<SharedState>, caller: Caller) -> Result<Re
         ("/persons/new", "home.new_person", Permission::EditPersons),
         ("/institutions", "home.view_institutions", Permission::ViewInstitutions),
         ("/me", "home.view_me", Permission::ViewOwnRecord),
+        ("/my/cover", "home.my_cover", Permission::ViewOwnRecord),
+        ("/filings", "home.filings", Permission::ManageFilings),
         ("/audit", "home.view_audit", Permission::ViewAuditLog),
         ("/accounts", "home.manage_accounts", Permission::ManageAccounts),
     ];

@@ -28,7 +28,12 @@ pub struct Choice {
     pub label: String,
 }
 
-fn choices<T: Copy>(all: &[T], code: fn(T) -> &'static str, label: fn(T) -> yibao_core::Text, lang: Lang) -> Vec<Choice> {
+fn choices<T: Copy>(
+    all: &[T],
+    code: fn(T) -> &'static str,
+    label: fn(T) -> yibao_core::Text,
+    lang: Lang,
+) -> Vec<Choice> {
     all.iter().map(|k| Choice { code: code(*k).to_string(), label: label(*k).get(lang).to_string() }).collect()
 }
 
@@ -67,7 +72,9 @@ impl FilingRow {
             person_id: f.person_id,
             person_name: f.person_name.clone(),
             kind: f.kind.label().get(lang).to_string(),
-            destination: f.destination.map_or_else(|| i18n::t(lang, "filing.nationwide").to_string(), |d| d.to_string()),
+            destination: f
+                .destination
+                .map_or_else(|| i18n::t(lang, "filing.nationwide").to_string(), |d| d.to_string()),
             institution: f.institution.clone().unwrap_or_default(),
             start: format!("{}{}", f.start, if f.retroactive { i18n::t(lang, "filing.retroactive") } else { "" }),
             end: f.end.map_or_else(|| i18n::t(lang, "filing.open_ended").to_string(), |e| e.to_string()),
@@ -124,7 +131,11 @@ impl CardRow {
         .chain(
             matches!(
                 c.status,
-                CardStatus::Applied | CardStatus::Collected | CardStatus::Active | CardStatus::Lost | CardStatus::Damaged
+                CardStatus::Applied
+                    | CardStatus::Collected
+                    | CardStatus::Active
+                    | CardStatus::Lost
+                    | CardStatus::Damaged
             )
             .then(|| Choice { code: "cancel".into(), label: i18n::t(lang, "card.do_cancel").into() }),
         )

@@ -16,11 +16,11 @@ pub use admin::{
     employer_save_new, employers_page, institution_edit_form, institution_new_form, institution_save_edit,
     institution_save_new, institutions_page,
 };
-pub use cover::{
-    card_apply, card_event_submit, cover_lookup, filing_decide, filing_window, filings_page, my_card_report, my_cover_page,
-    my_filing_apply, my_filing_revoke, no_card_issue, person_cover_page,
-};
 pub use auth::{home, lang_switch, login_form, login_submit, logout};
+pub use cover::{
+    card_apply, card_event_submit, cover_lookup, filing_decide, filing_window, filings_page, my_card_report,
+    my_cover_page, my_filing_apply, my_filing_revoke, no_card_issue, person_cover_page,
+};
 pub use registry::{
     audit_page, me_page, person_edit_form, person_new_form, person_page, person_save_edit, person_save_new,
     persons_page,

@@ -8,9 +8,7 @@ use yibao_core::card::{CardApplication, CardEvent};
 use yibao_core::cover::FilingStatus;
 use yibao_core::filing::{Channel, Decision, FilingApplication};
 use yibao_core::{Permission, ResidentId};
-use yibao_store::{
-    Card, CoverReport, NoCardCertificate, Person, Referral, ReferralInput, Store, StoredFiling,
-};
+use yibao_store::{Card, CoverReport, NoCardCertificate, Person, Referral, ReferralInput, Store, StoredFiling};
 
 use super::staff_scope;
 use crate::context::{Caller, Principal};
@@ -113,7 +111,12 @@ pub async fn cards_of(store: &Store, caller: &Caller, person_id: i64) -> Result<
 }
 
 /// The service point records a card application.
-pub async fn apply_card(store: &Store, caller: &Caller, person_id: i64, app: &CardApplication) -> Result<Card, AppError> {
+pub async fn apply_card(
+    store: &Store,
+    caller: &Caller,
+    person_id: i64,
+    app: &CardApplication,
+) -> Result<Card, AppError> {
     caller.require(Permission::ManageFilings)?;
     person_for(store, caller, person_id, Permission::ManageFilings).await?;
     let mut w = store.begin_write(&caller.actor()).await?;
@@ -132,7 +135,8 @@ pub async fn card_event(
     on: Option<NaiveDate>,
 ) -> Result<Card, AppError> {
     let card = store.card(card_id).await?;
-    let own_report = is_own(caller, card.person_id) && matches!(event, CardEvent::ReportLost | CardEvent::ReportDamaged);
+    let own_report =
+        is_own(caller, card.person_id) && matches!(event, CardEvent::ReportLost | CardEvent::ReportDamaged);
     if !own_report {
         person_for(store, caller, card.person_id, Permission::ManageFilings).await?;
         caller.require(Permission::ManageFilings)?;
@@ -181,7 +185,9 @@ pub async fn cover(
 ) -> Result<(Person, CoverReport), AppError> {
     let person = match whom {
         Whom::Id(id) => store.person(id).await?,
-        Whom::ResidentId(rid) => store.person_by_resident_id(rid).await?.ok_or_else(|| AppError::not_found("person"))?,
+        Whom::ResidentId(rid) => {
+            store.person_by_resident_id(rid).await?.ok_or_else(|| AppError::not_found("person"))?
+        }
     };
     let institution_code = match &caller.principal {
         Principal::Institution(owner) => {
