@@ -101,6 +101,7 @@ pub fn router(state: AppState) -> Router {
             get(pages::catalogs_page).post(pages::catalog_upload).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
         )
         .route("/catalogs/{id}", get(pages::catalog_import_page))
+        .route("/calendar", get(pages::calendar_page).post(pages::calendar_import))
         .route("/audit", get(pages::audit_page))
         .route("/accounts", get(pages::accounts_page).post(pages::account_save_new))
         .route("/accounts/new", get(pages::account_new_form))

@@ -132,6 +132,13 @@ fn matrix() -> Vec<MatrixRow> {
         (Method::GET, "/api/v1/referrals/ZZH62030200001202600001", None, S::OK, referral_readers),
         (Method::POST, "/api/v1/referrals", Some(referral_body()), S::CREATED, vec!["hospital"]),
         (Method::GET, "/my/cover", None, S::OK, vec!["zhangsan"]),
+        (
+            Method::GET,
+            "/calendar?from=2026-09-24&days=15",
+            None,
+            S::OK,
+            vec!["clerk", "reviewer", "reviewer2", "auditor", "policy"],
+        ),
         (Method::GET, "/filings", None, S::OK, vec!["clerk"]),
         (Method::GET, "/persons/1/cover", None, S::OK, [cover_staff.clone(), vec!["zhangsan"]].concat()),
         (Method::GET, "/cover?resident_id=620302198506120036", None, S::SEE_OTHER, cover_staff),
@@ -748,4 +755,36 @@ async fn a_referral_filing_and_a_lost_card_decide_the_cover_over_http() {
         }
         app.db.cleanup().await;
     }
+}
+
+#[tokio::test]
+async fn the_policy_administrator_edits_the_calendar_in_the_portal() {
+    let app = spawn_app(TestDb::sqlite().await).await;
+    let (http, csrf) = portal_session(&app, "policy", "/calendar").await;
+    let page = http.get(app.url("/calendar?from=2026-09-24&days=15")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("到期日： 2026-10-22") && page.contains("10-01–10-07"), "National Day as one run");
+    let page = http.get(app.url("/calendar?from=2027-01-04&days=5")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.text().await.unwrap().contains("2027 年的节假日安排尚未录入"));
+
+    // A wrong year is refused and kept in the form; the right one takes effect at once.
+    let wrong = "[[year]]\nyear = 2027\nsource = \"x\"\nholidays = []\nworkdays = [\"2027-02-08\"]\n";
+    let res =
+        http.post(app.url("/calendar")).form(&[("csrf", csrf.as_str()), ("document", wrong)]).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("不是周末"));
+    let res = http
+        .post(app.url("/calendar"))
+        .form(&[("csrf", csrf.as_str()), ("document", calendar_2027().as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let page = http.get(app.url("/calendar?from=2027-01-04&days=5")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("到期日： 2027-01-11") && page.contains("2027年部分节假日安排"), "{page}");
+    // A reviewer reads the calendar but has no import form.
+    let (reviewer, _) = portal_session(&app, "reviewer", "/calendar").await;
+    let page = reviewer.get(app.url("/calendar")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("calendar-years") && !page.contains("calendar-form"));
+    app.db.cleanup().await;
 }

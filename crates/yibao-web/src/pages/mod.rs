@@ -25,7 +25,10 @@ pub use registry::{
     audit_page, me_page, person_edit_form, person_new_form, person_page, person_save_edit, person_save_new,
     persons_page,
 };
-pub use rules::{catalog_import_page, catalog_upload, catalogs_page, policies_page, policy_import, policy_page};
+pub use rules::{
+    calendar_import, calendar_page, catalog_import_page, catalog_upload, catalogs_page, policies_page, policy_import,
+    policy_page,
+};
 
 use crate::context::Caller;
 use crate::error::AppError;
@@ -83,6 +86,7 @@ impl Ctx {
         nav.push(("/filings", "nav.filings", role.can(Permission::ManageFilings)));
         nav.push(("/policies", "nav.policies", role.can(Permission::ViewPolicies)));
         nav.push(("/catalogs", "nav.catalogs", role.can(Permission::ViewPolicies)));
+        nav.push(("/calendar", "nav.calendar", role.can(Permission::ViewPolicies)));
         nav.push(("/audit", "nav.audit", role.can(Permission::ViewAuditLog)));
         nav.push(("/accounts", "nav.accounts", role.can(Permission::ManageAccounts)));
         nav.push(("/api/docs/", "nav.api", role != Role::Insured));

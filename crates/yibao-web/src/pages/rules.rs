@@ -367,3 +367,142 @@ pub async fn catalog_upload(
         None => report_page(&caller, &report),
     }
 }
+
+/// One calendar year as shown.
+pub struct CalendarRow {
+    pub year: i32,
+    pub source: String,
+    pub holidays: String,
+    pub workdays: String,
+}
+
+#[derive(Template)]
+#[template(path = "calendar.html")]
+struct CalendarPage {
+    ctx: Ctx,
+    years: Vec<CalendarRow>,
+    from: String,
+    days: String,
+    due: Option<String>,
+    can_manage: bool,
+    document: String,
+    errors: Vec<String>,
+    imported: bool,
+}
+
+#[derive(Deserialize, Default)]
+pub struct DueQuery {
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    days: String,
+    #[serde(default)]
+    imported: Option<String>,
+}
+
+/// Runs of consecutive dates as `01-01–01-03`.
+fn date_runs(dates: &std::collections::BTreeSet<chrono::NaiveDate>) -> String {
+    let mut runs: Vec<(chrono::NaiveDate, chrono::NaiveDate)> = Vec::new();
+    for &d in dates {
+        match runs.last_mut() {
+            Some((_, end)) if end.succ_opt() == Some(d) => *end = d,
+            _ => runs.push((d, d)),
+        }
+    }
+    runs.iter()
+        .map(|(a, b)| {
+            if a == b {
+                a.format("%m-%d").to_string()
+            } else {
+                format!("{}–{}", a.format("%m-%d"), b.format("%m-%d"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("，")
+}
+
+async fn show_calendar(
+    state: &SharedState,
+    caller: &Caller,
+    q: DueQuery,
+    document: String,
+    mut errors: Vec<String>,
+) -> Result<Response, AppError> {
+    let calendar = service::calendar(&state.store, caller).await?;
+    let due = if q.from.trim().is_empty() || q.days.trim().is_empty() {
+        None
+    } else {
+        let from = crate::forms::parse_date(&q.from);
+        let days = q.days.trim().parse::<u32>();
+        match (from, days) {
+            (Ok(from), Ok(days)) => match calendar.add_working_days(from, days) {
+                Ok(d) => Some(d.to_string()),
+                Err(e) => {
+                    errors.push(e.message.get(caller.lang).to_string());
+                    None
+                }
+            },
+            (Err(e), _) => {
+                errors.push(e.message(caller.lang).to_string());
+                None
+            }
+            (_, Err(_)) => {
+                errors.push(crate::i18n::t(caller.lang, "calendar.days_number").to_string());
+                None
+            }
+        }
+    };
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let page = CalendarPage {
+        ctx: Ctx::for_caller(caller, "/calendar"),
+        years: calendar
+            .years()
+            .map(|y| CalendarRow {
+                year: y.year,
+                source: y.source.clone(),
+                holidays: date_runs(&y.holidays),
+                workdays: date_runs(&y.workdays),
+            })
+            .collect(),
+        from: q.from,
+        days: q.days,
+        due,
+        can_manage: caller.can(Permission::ManagePolicies),
+        document,
+        errors,
+        imported: q.imported.is_some(),
+    };
+    Ok((status, render(&page)?).into_response())
+}
+
+pub async fn calendar_page(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Query(q): Query<DueQuery>,
+) -> Result<Response, AppError> {
+    show_calendar(&state, &caller, q, String::new(), Vec::new()).await
+}
+
+#[derive(Deserialize)]
+pub struct CalendarForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    document: String,
+}
+
+/// The policy administrator imports a newly published year (or a correction).
+pub async fn calendar_import(
+    State(state): State<SharedState>,
+    caller: Caller,
+    axum::Form(f): axum::Form<CalendarForm>,
+) -> Result<Response, AppError> {
+    caller.check_csrf(&f.csrf)?;
+    match service::import_calendar(&state.store, &caller, &f.document).await {
+        Ok(_) => Ok(Redirect::to("/calendar?imported=1").into_response()),
+        Err(e) => match form_messages(&e, caller.lang) {
+            Some(m) => show_calendar(&state, &caller, DueQuery::default(), f.document, m).await,
+            None => Err(e),
+        },
+    }
+}
