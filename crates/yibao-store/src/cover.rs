@@ -15,7 +15,7 @@ use yibao_core::filing::{may_change, Channel, Decision, FilingApplication, Filin
 use yibao_core::policy::FilingRules;
 use yibao_core::{AdminCode, InvalidValue, ResidentId, Scope};
 
-use crate::registry::{date_from, date_text, fetch_person, region_from, Arg, Sql};
+use crate::registry::{date_from, date_text, fetch_one_by_id, fetch_person, region_from, Arg, Sql};
 use crate::{Institution, Person, Store, StoreError, WriteTx};
 
 /// A filing as stored, with its person's name and region for lists.
@@ -432,21 +432,13 @@ impl Store {
     }
 
     async fn filing_in(&self, w: &mut WriteTx, id: i64) -> Result<StoredFiling, StoreError> {
-        let row = sqlx::query(&format!("SELECT {FILING_COLS} FROM {FILING_FROM} WHERE f.id = $1"))
-            .bind(id)
-            .fetch_optional(&mut *w.tx)
-            .await?
-            .ok_or(StoreError::NotFound("filing"))?;
-        filing_from_row(&row)
+        let sql = format!("SELECT {FILING_COLS} FROM {FILING_FROM} WHERE f.id = $1");
+        fetch_one_by_id(&mut *w.tx, &sql, id, "filing", filing_from_row).await
     }
 
     pub async fn filing(&self, id: i64) -> Result<StoredFiling, StoreError> {
-        let row = sqlx::query(&format!("SELECT {FILING_COLS} FROM {FILING_FROM} WHERE f.id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StoreError::NotFound("filing"))?;
-        filing_from_row(&row)
+        let sql = format!("SELECT {FILING_COLS} FROM {FILING_FROM} WHERE f.id = $1");
+        fetch_one_by_id(&self.pool, &sql, id, "filing", filing_from_row).await
     }
 
     /// A person's filings, newest first.
@@ -697,11 +689,8 @@ impl Store {
     }
 
     async fn referral_in(&self, w: &mut WriteTx, id: i64) -> Result<Referral, StoreError> {
-        let row = sqlx::query(&format!("SELECT {REFERRAL_COLS} FROM {REFERRAL_FROM} WHERE r.id = $1"))
-            .bind(id)
-            .fetch_one(&mut *w.tx)
-            .await?;
-        referral_from_row(&row)
+        let sql = format!("SELECT {REFERRAL_COLS} FROM {REFERRAL_FROM} WHERE r.id = $1");
+        fetch_one_by_id(&mut *w.tx, &sql, id, "referral", referral_from_row).await
     }
 
     pub async fn referral_by_number(&self, number: &str) -> Result<Option<Referral>, StoreError> {
@@ -832,12 +821,8 @@ impl Store {
     }
 
     async fn card_in(&self, w: &mut WriteTx, id: i64) -> Result<Card, StoreError> {
-        let row = sqlx::query(&format!("SELECT {CARD_COLS} FROM cards WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&mut *w.tx)
-            .await?
-            .ok_or(StoreError::NotFound("card"))?;
-        card_from_row(&row)
+        let sql = format!("SELECT {CARD_COLS} FROM cards WHERE id = $1");
+        fetch_one_by_id(&mut *w.tx, &sql, id, "card", card_from_row).await
     }
 
     async fn cards_in(&self, w: &mut WriteTx, person_id: i64) -> Result<Vec<Card>, StoreError> {
@@ -849,12 +834,8 @@ impl Store {
     }
 
     pub async fn card(&self, id: i64) -> Result<Card, StoreError> {
-        let row = sqlx::query(&format!("SELECT {CARD_COLS} FROM cards WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StoreError::NotFound("card"))?;
-        card_from_row(&row)
+        let sql = format!("SELECT {CARD_COLS} FROM cards WHERE id = $1");
+        fetch_one_by_id(&self.pool, &sql, id, "card", card_from_row).await
     }
 
     /// A person's cards, newest first.

@@ -381,7 +381,7 @@ fn institution_from_row(r: &AnyRow) -> Result<Institution, StoreError> {
 }
 
 /// Fetches one record by id, in a transaction or from the pool.
-async fn fetch_one_by_id<'e, E, T>(
+pub(crate) async fn fetch_one_by_id<'e, E, T>(
     e: E,
     sql: &str,
     id: i64,
