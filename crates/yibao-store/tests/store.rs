@@ -661,6 +661,26 @@ async fn referral_filing_card_and_no_card_certificate_decide_the_cover() {
         let lf = apply(long).await.unwrap();
         let lf = write!(s, |w| s.decide_filing(&mut w, lf.id, lf.version, &Decision::Approve)).unwrap();
         assert_eq!(problem_codes(write!(s, |w| s.revoke_filing(&mut w, lf.id, today))), ["minimum_period"], "{l}");
+        // Changing it (moving to Shanghai) waits for the same period; once approved, the
+        // change revokes the old filing from its own start.
+        let mut change = FilingApplication {
+            kind: FilingType::LongTermResident,
+            destination: Some(code("310000")),
+            institution: None,
+            start: today,
+            documents: vec![FilingDocument { kind: DocumentKind::ResidencePermit, reference: "沪居 456".into() }],
+            delegate_id: None,
+        };
+        let early = write!(s, |w| s.apply_filing(&mut w, person.id, &change, Channel::Window, Some(lf.id), today));
+        assert_eq!(problem_codes(early), ["minimum_period"], "{l}");
+        let later = day("2026-11-11");
+        change.start = later;
+        let nf =
+            write!(s, |w| s.apply_filing(&mut w, person.id, &change, Channel::Window, Some(lf.id), later)).unwrap();
+        assert_eq!(nf.replaces, Some(lf.id));
+        write!(s, |w| s.decide_filing(&mut w, nf.id, nf.version, &Decision::Approve)).unwrap();
+        let old = s.filing(lf.id).await.unwrap();
+        assert_eq!((old.status, old.revoked_from), (FilingStatus::Revoked, Some(later)), "{l}");
 
         // Every step is in the audit log.
         let actions: Vec<String> = s.audit_entries_after(0, 500).await.unwrap().into_iter().map(|e| e.action).collect();
