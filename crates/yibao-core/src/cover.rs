@@ -110,6 +110,17 @@ pub enum CardState {
     None,
 }
 
+impl CardState {
+    pub fn label(self) -> Text {
+        match self {
+            CardState::Active => Text::new("正常", "active"),
+            CardState::Lost => Text::new("已挂失", "reported lost"),
+            CardState::Damaged => Text::new("已损坏", "reported damaged"),
+            CardState::None => Text::new("无可用社保卡", "no card in use"),
+        }
+    }
+}
+
 /// What `cover_on` is told.
 #[derive(Debug, Clone)]
 pub struct CoverFacts<'a> {

@@ -245,6 +245,15 @@ fn card_from_row(r: &AnyRow) -> Result<Card, StoreError> {
     })
 }
 
+/// A person's cards, newest first, in a transaction or from the pool.
+async fn fetch_cards<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    e: E,
+    person_id: i64,
+) -> Result<Vec<Card>, StoreError> {
+    let sql = format!("SELECT {CARD_COLS} FROM cards WHERE person_id = $1 ORDER BY id DESC");
+    sqlx::query(&sql).bind(person_id).fetch_all(e).await?.iter().map(card_from_row).collect()
+}
+
 /// A no-card certificate (无卡证明 / 介绍信): the agency lets a hospital admit and settle a
 /// person whose card is not yet issued.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -826,11 +835,7 @@ impl Store {
     }
 
     async fn cards_in(&self, w: &mut WriteTx, person_id: i64) -> Result<Vec<Card>, StoreError> {
-        let rows = sqlx::query(&format!("SELECT {CARD_COLS} FROM cards WHERE person_id = $1 ORDER BY id DESC"))
-            .bind(person_id)
-            .fetch_all(&mut *w.tx)
-            .await?;
-        rows.iter().map(card_from_row).collect()
+        fetch_cards(&mut *w.tx, person_id).await
     }
 
     pub async fn card(&self, id: i64) -> Result<Card, StoreError> {
@@ -840,11 +845,7 @@ impl Store {
 
     /// A person's cards, newest first.
     pub async fn cards_of(&self, person_id: i64) -> Result<Vec<Card>, StoreError> {
-        let rows = sqlx::query(&format!("SELECT {CARD_COLS} FROM cards WHERE person_id = $1 ORDER BY id DESC"))
-            .bind(person_id)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(card_from_row).collect()
+        fetch_cards(&self.pool, person_id).await
     }
 
     // -------------------------------------------------------------------------------

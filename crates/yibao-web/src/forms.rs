@@ -48,6 +48,17 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, InvalidValue> {
     })
 }
 
+/// A `date` field: blank means `default` (the business date).
+pub fn date_or(default: NaiveDate, s: &str) -> Result<NaiveDate, InvalidValue> {
+    if s.trim().is_empty() {
+        return Ok(default);
+    }
+    parse_date(s).map_err(|mut e| {
+        e.field = "date";
+        e
+    })
+}
+
 fn parse_id(s: &str) -> Result<i64, InvalidValue> {
     s.trim().parse().map_err(|_| InvalidValue::new("id", "format", "应为数字编号", "expected a number"))
 }

@@ -12,7 +12,7 @@ use yibao_store::{Card, NoCardCertificate, Referral, StoredFiling};
 use crate::context::{Caller, Principal};
 use crate::error::{AppError, Problem};
 use crate::forms::cover::{CardEventForm, CardForm, DecisionForm, FilingForm, NoCardForm, ReferralForm, SealForm};
-use crate::forms::parse_date;
+use crate::forms::date_or;
 use crate::service::cover::{self as svc, Whom};
 use crate::SharedState;
 
@@ -185,13 +185,7 @@ pub async fn get_cover(
     caller: Caller,
     Query(q): Query<CoverQuery>,
 ) -> Result<Json<CoverResponse>, AppError> {
-    let date = match q.date.as_deref().filter(|d| !d.trim().is_empty()) {
-        Some(d) => parse_date(d).map_err(|mut e| {
-            e.field = "date";
-            e
-        })?,
-        None => caller.today,
-    };
+    let date = date_or(caller.today, q.date.as_deref().unwrap_or(""))?;
     let rid;
     let whom = match (&q.resident_id, q.person_id) {
         (Some(r), _) => {

@@ -19,7 +19,7 @@ use super::{form_messages, render, Ctx};
 use crate::context::Caller;
 use crate::error::AppError;
 use crate::forms::cover::{CardEventForm, CardForm, DecisionForm, FilingForm, NoCardForm};
-use crate::forms::parse_date;
+use crate::forms::date_or;
 use crate::service::cover::{self as svc, Whom};
 use crate::{i18n, service, SharedState};
 
@@ -176,13 +176,7 @@ fn cover_box(r: &CoverReport, lang: Lang) -> Option<CoverBox> {
 }
 
 fn card_state_label(r: &CoverReport, lang: Lang) -> String {
-    let key = match r.card {
-        yibao_core::cover::CardState::Active => "card.state_active",
-        yibao_core::cover::CardState::Lost => "card.state_lost",
-        yibao_core::cover::CardState::Damaged => "card.state_damaged",
-        yibao_core::cover::CardState::None => "card.state_none",
-    };
-    i18n::t(lang, key).to_string()
+    r.card.label().get(lang).to_string()
 }
 
 #[derive(Deserialize, Default)]
@@ -196,14 +190,7 @@ pub struct CoverAsk {
 }
 
 fn ask_date(caller: &Caller, s: &str) -> Result<NaiveDate, AppError> {
-    if s.trim().is_empty() {
-        Ok(caller.today)
-    } else {
-        Ok(parse_date(s).map_err(|mut e| {
-            e.field = "date";
-            e
-        })?)
-    }
+    Ok(date_or(caller.today, s)?)
 }
 
 /// The shared choices of the filing form.
@@ -253,7 +240,7 @@ struct MyCoverPage {
     notice: Option<String>,
 }
 
-async fn my_person_id(caller: &Caller) -> Result<i64, AppError> {
+fn my_person_id(caller: &Caller) -> Result<i64, AppError> {
     caller.require(Permission::ViewOwnRecord)?;
     caller.session().and_then(|s| s.account.person_id).ok_or_else(|| AppError::not_found("person"))
 }
@@ -265,7 +252,7 @@ async fn show_my_cover(
     f: FilingForm,
     errors: Vec<String>,
 ) -> Result<Response, AppError> {
-    let id = my_person_id(caller).await?;
+    let id = my_person_id(caller)?;
     let lang = caller.lang;
     let date = ask_date(caller, &ask.date)?;
     let (person, report) = svc::cover(&state.store, caller, Whom::Id(id), date, Some(&ask.institution)).await?;
@@ -314,7 +301,7 @@ pub async fn my_filing_apply(
     Form(f): Form<FilingForm>,
 ) -> Result<Response, AppError> {
     caller.check_csrf(&f.csrf)?;
-    let id = my_person_id(&caller).await?;
+    let id = my_person_id(&caller)?;
     let result = match f.parse() {
         Ok((app, replaces)) => svc::apply_filing(&state.store, &caller, id, &app, replaces).await.map(|_| ()),
         Err(e) => Err(AppError::validation(e)),
@@ -325,17 +312,11 @@ pub async fn my_filing_apply(
     }
 }
 
-#[derive(Deserialize)]
-pub struct CsrfField {
-    #[serde(default)]
-    csrf: String,
-}
-
 pub async fn my_filing_revoke(
     State(state): State<SharedState>,
     caller: Caller,
     Path(id): Path<i64>,
-    Form(f): Form<CsrfField>,
+    Form(f): Form<super::auth::CsrfOnly>,
 ) -> Result<Response, AppError> {
     caller.check_csrf(&f.csrf)?;
     match svc::revoke_filing(&state.store, &caller, id).await {
