@@ -33,6 +33,8 @@ pub struct Account {
     pub scope: Scope,
     /// For insured persons: their registry record.
     pub person_id: Option<i64>,
+    /// For a designated institution's staff: the institution they act for.
+    pub institution_id: Option<i64>,
     pub disabled: bool,
 }
 
@@ -51,12 +53,16 @@ pub struct NewAccount {
     pub password: String,
     pub scope: Scope,
     pub person_id: Option<i64>,
+    /// For a designated institution's staff: the institution's national code.
+    pub institution_code: Option<String>,
 }
 
 #[derive(Debug, Clone)]
 pub struct SessionInfo {
     pub account: Account,
     pub csrf_token: String,
+    /// For a designated institution's staff: their institution, loaded with the session.
+    pub institution: Option<Institution>,
 }
 
 #[derive(Debug)]
@@ -64,7 +70,7 @@ pub enum LoginOutcome {
     /// Logged in: the session token to put in the cookie, and the session.
     Ok {
         token: String,
-        session: SessionInfo,
+        session: Box<SessionInfo>,
     },
     BadCredentials,
     Locked {
@@ -127,7 +133,7 @@ fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
 }
 
-const ACCOUNT_COLS: &str = "id, username, display_name, role, scope, person_id, disabled";
+const ACCOUNT_COLS: &str = "id, username, display_name, role, scope, person_id, disabled, institution_id";
 
 fn account_from_row(r: &AnyRow) -> Result<Account, StoreError> {
     let role: String = r.try_get(3)?;
@@ -140,6 +146,7 @@ fn account_from_row(r: &AnyRow) -> Result<Account, StoreError> {
         scope: Scope::parse_list(&scope).map_err(|_| StoreError::Corrupt(format!("scope {scope:?}")))?,
         person_id: r.try_get(5)?,
         disabled: r.try_get::<i64, _>(6)? != 0,
+        institution_id: r.try_get(7)?,
     })
 }
 
@@ -159,28 +166,46 @@ impl Store {
             .into());
         }
         validate_password(&new.password)?;
-        if new.role == Role::Institution {
-            return Err(InvalidValue::new(
-                "role",
-                "api_key_only",
-                "定点医疗机构通过 API 密钥接入，不设登录账号",
-                "designated institutions use API keys, not log-in accounts",
-            )
-            .into());
-        }
-        if new.role == Role::Insured && new.person_id.is_none() {
-            return Err(InvalidValue::new(
-                "person_id",
-                "required",
-                "参保人账号须关联参保人",
-                "an insured person's account needs their registry record",
-            )
-            .into());
-        }
+        let code = new.institution_code.as_deref().map(str::trim).filter(|c| !c.is_empty());
+        let institution_id = match (new.role, code) {
+            (Role::Institution, None) => {
+                return Err(InvalidValue::new(
+                    "institution_code",
+                    "required",
+                    "定点医疗机构账号须填写机构编码",
+                    "an institution's account needs the institution's code",
+                )
+                .into())
+            }
+            (Role::Institution, Some(code)) => {
+                let id: Option<i64> = sqlx::query_scalar("SELECT id FROM institutions WHERE code = $1")
+                    .bind(code.to_string())
+                    .fetch_optional(&mut *wtx.tx)
+                    .await?;
+                Some(id.ok_or_else(|| {
+                    InvalidValue::new(
+                        "institution_code",
+                        "unknown",
+                        "没有这个编码的定点医疗机构",
+                        "no designated institution has this code",
+                    )
+                })?)
+            }
+            (_, Some(_)) => {
+                return Err(InvalidValue::new(
+                    "institution_code",
+                    "not_institution",
+                    "只有定点医疗机构账号才填写机构编码",
+                    "only an institution's account has an institution code",
+                )
+                .into())
+            }
+            (_, None) => None,
+        };
         let hash = hash_password(&new.password)?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO accounts (username, display_name, role, password_hash, scope, person_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            "INSERT INTO accounts (username, display_name, role, password_hash, scope, person_id, created_at, \
+             institution_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(username.to_string())
         .bind(new.display_name.trim().to_string())
@@ -189,6 +214,7 @@ impl Store {
         .bind(new.scope.to_list())
         .bind(new.person_id)
         .bind(wtx.at().to_string())
+        .bind(institution_id)
         .fetch_one(&mut *wtx.tx)
         .await
         .map_err(|e| StoreError::on_unique(e, "username"))?;
@@ -234,9 +260,9 @@ impl Store {
             return Ok(LoginOutcome::BadCredentials);
         };
         let account = account_from_row(&row)?;
-        let hash: String = row.try_get(7)?;
-        let failed: i64 = row.try_get(8)?;
-        let locked_until: Option<String> = row.try_get(9)?;
+        let hash: String = row.try_get(8)?;
+        let failed: i64 = row.try_get(9)?;
+        let locked_until: Option<String> = row.try_get(10)?;
         if account.disabled {
             return Ok(LoginOutcome::Disabled);
         }
@@ -281,7 +307,8 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(LoginOutcome::Ok { token, session: SessionInfo { account, csrf_token } })
+        let institution = self.account_institution(&account).await?;
+        Ok(LoginOutcome::Ok { token, session: Box::new(SessionInfo { account, csrf_token, institution }) })
     }
 
     /// The live session for a cookie token, if any.
@@ -296,11 +323,19 @@ impl Store {
         .await?;
         let Some(row) = row else { return Ok(None) };
         let account = account_from_row(&row)?;
-        let expires: String = row.try_get(8)?;
+        let expires: String = row.try_get(9)?;
         if parse_ts(&expires)? <= now || account.disabled {
             return Ok(None);
         }
-        Ok(Some(SessionInfo { account, csrf_token: row.try_get(7)? }))
+        let institution = self.account_institution(&account).await?;
+        Ok(Some(SessionInfo { account, csrf_token: row.try_get(8)?, institution }))
+    }
+
+    async fn account_institution(&self, account: &Account) -> Result<Option<Institution>, StoreError> {
+        match account.institution_id {
+            Some(id) => Ok(Some(self.institution(id).await?)),
+            None => Ok(None),
+        }
     }
 
     pub async fn logout(&self, token: &str) -> Result<(), StoreError> {

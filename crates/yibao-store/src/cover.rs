@@ -702,6 +702,18 @@ impl Store {
         fetch_one_by_id(&mut *w.tx, &sql, id, "referral", referral_from_row).await
     }
 
+    /// The referral certificates an institution issued, newest first.
+    pub async fn referrals_issued_by(&self, institution_id: i64, limit: i64) -> Result<Vec<Referral>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {REFERRAL_COLS} FROM {REFERRAL_FROM} WHERE r.institution_id = $1 ORDER BY r.id DESC LIMIT $2"
+        ))
+        .bind(institution_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(referral_from_row).collect()
+    }
+
     pub async fn referral_by_number(&self, number: &str) -> Result<Option<Referral>, StoreError> {
         let row = sqlx::query(&format!("SELECT {REFERRAL_COLS} FROM {REFERRAL_FROM} WHERE r.number = $1"))
             .bind(number.trim())

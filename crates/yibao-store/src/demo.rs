@@ -12,7 +12,7 @@ use crate::{demo_catalog_csv, Actor, EmployerInput, InstitutionInput, NewAccount
 
 /// Every demo account's password.
 pub const DEMO_PASSWORD: &str = "demo2026";
-/// The demo API key of 金昌市中心医院 (H62030200001).
+/// The demo API key of 金昌市中心医院 ([`DEMO_INSTITUTION`]).
 pub const DEMO_API_KEY: &str = "yb_demo_H62030200001_key";
 /// The insured person behind the `zhangsan` demo account.
 pub const DEMO_INSURED_ID: &str = "620302198506120036";
@@ -27,7 +27,11 @@ pub const DEMO_ACCOUNTS: &[(&str, &str, Role, &str)] = &[
     ("finance", "财务 刘洋", Role::Finance, "620300"),
     ("policy", "政策管理 孙丽", Role::PolicyAdmin, "620000"),
     ("zhangsan", "张三", Role::Insured, ""),
+    ("hospital", "金昌市中心医院 医保办", Role::Institution, ""),
 ];
+
+/// The institution the demo's institution account acts for (the holder of [`DEMO_API_KEY`]).
+pub const DEMO_INSTITUTION: &str = "H62030200001";
 
 const JINCHANG: &[&str] = &["620302", "620321"];
 const LANZHOU: &[&str] = &["620102", "620103", "620104", "620105"];
@@ -108,7 +112,7 @@ pub async fn seed_demo(store: &Store, today: NaiveDate) -> Result<DemoSummary, S
                 },
             )
             .await?;
-        if inst.code == "H62030200001" {
+        if inst.code == DEMO_INSTITUTION {
             central_id = inst.id;
         }
     }
@@ -230,6 +234,7 @@ pub async fn seed_demo(store: &Store, today: NaiveDate) -> Result<DemoSummary, S
                     password: DEMO_PASSWORD.into(),
                     scope: Scope::parse_list(scope)?,
                     person_id: if *role == Role::Insured { demo_person_id } else { None },
+                    institution_code: (*role == Role::Institution).then(|| DEMO_INSTITUTION.to_string()),
                 },
             )
             .await?;

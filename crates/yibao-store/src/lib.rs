@@ -123,7 +123,14 @@ impl Store {
 
     /// Applies every migration not yet applied. Safe to run at every start.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        migrate::run(&self.pool, self.backend).await
+        migrate::run(&self.pool, self.backend, None).await
+    }
+
+    /// Applies the migrations up to `version` only: tests of an upgrade start from an
+    /// older schema with data in it.
+    #[doc(hidden)]
+    pub async fn migrate_to(&self, version: i64) -> Result<(), StoreError> {
+        migrate::run(&self.pool, self.backend, Some(version)).await
     }
 
     /// Whether the database answers (readiness).

@@ -12,16 +12,42 @@ use sqlx::AnyPool;
 
 use crate::{Backend, StoreError};
 
+/// A migration's SQL: one text for both backends, or one each where the dialects part
+/// (SQLite cannot alter a constraint; it rebuilds the table).
+enum Sql {
+    Both(&'static str),
+    PerBackend { sqlite: &'static str, postgres: &'static str },
+}
+
+impl Sql {
+    fn for_backend(&self, backend: Backend) -> &'static str {
+        match (self, backend) {
+            (Sql::Both(sql), _) => sql,
+            (Sql::PerBackend { sqlite, .. }, Backend::Sqlite) => sqlite,
+            (Sql::PerBackend { postgres, .. }, Backend::Postgres) => postgres,
+        }
+    }
+}
+
 /// (version, description, SQL) in order. Append new files; never edit an applied one.
-const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "foundation", include_str!("../migrations/0001_foundation.sql")),
-    (2, "policies_catalogs", include_str!("../migrations/0002_policies_catalogs.sql")),
-    (3, "calendar", include_str!("../migrations/0003_calendar.sql")),
-    (4, "filings_cards", include_str!("../migrations/0004_filings_cards.sql")),
+const MIGRATIONS: &[(i64, &str, Sql)] = &[
+    (1, "foundation", Sql::Both(include_str!("../migrations/0001_foundation.sql"))),
+    (2, "policies_catalogs", Sql::Both(include_str!("../migrations/0002_policies_catalogs.sql"))),
+    (3, "calendar", Sql::Both(include_str!("../migrations/0003_calendar.sql"))),
+    (4, "filings_cards", Sql::Both(include_str!("../migrations/0004_filings_cards.sql"))),
+    (
+        5,
+        "institution_accounts",
+        Sql::PerBackend {
+            sqlite: include_str!("../migrations/0005_institution_accounts.sqlite.sql"),
+            postgres: include_str!("../migrations/0005_institution_accounts.postgres.sql"),
+        },
+    ),
 ];
 
+/// The migrations of one backend, up to a version (all when `None`).
 #[derive(Debug)]
-struct Source(Backend);
+struct Source(Backend, Option<i64>);
 
 pub(crate) fn render(sql: &str, backend: Backend) -> String {
     let (id, c) = match backend {
@@ -36,12 +62,13 @@ impl<'s> MigrationSource<'s> for Source {
         Box::pin(async move {
             Ok(MIGRATIONS
                 .iter()
+                .filter(|(version, _, _)| self.1.is_none_or(|last| *version <= last))
                 .map(|(version, name, sql)| {
                     Migration::new(
                         *version,
                         Cow::Borrowed(*name),
                         MigrationType::Simple,
-                        Cow::Owned(render(sql, self.0)),
+                        Cow::Owned(render(sql.for_backend(self.0), self.0)),
                         false,
                     )
                 })
@@ -50,8 +77,9 @@ impl<'s> MigrationSource<'s> for Source {
     }
 }
 
-pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {
-    let migrator = Migrator::new(Source(backend)).await?;
+/// Applies the migrations not yet applied, up to `last` (all when `None`).
+pub(crate) async fn run(pool: &AnyPool, backend: Backend, last: Option<i64>) -> Result<(), StoreError> {
+    let migrator = Migrator::new(Source(backend, last)).await?;
     migrator.run(pool).await?;
     Ok(())
 }

@@ -28,6 +28,13 @@ enum Cleanup {
     Schema { url: String, schema: String },
 }
 
+async fn migrate(store: &Store, version: Option<i64>) -> Result<(), crate::StoreError> {
+    match version {
+        Some(v) => store.migrate_to(v).await,
+        None => store.migrate().await,
+    }
+}
+
 fn unique_name() -> String {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     format!("yt_{}_{}_{:06x}", std::process::id(), n, rand::thread_rng().gen::<u32>() & 0xff_ffff)
@@ -35,14 +42,24 @@ fn unique_name() -> String {
 
 impl TestDb {
     pub async fn sqlite() -> TestDb {
+        Self::sqlite_at(None).await
+    }
+
+    /// A SQLite database migrated up to `version` (all migrations when `None`).
+    pub async fn sqlite_at(version: Option<i64>) -> TestDb {
         let path = std::env::temp_dir().join(format!("{}.db", unique_name()));
         let config = StoreConfig::new(format!("sqlite://{}", path.display()));
         let store = Store::connect(&config).await.unwrap_or_else(|e| panic!("cannot open test SQLite: {e}"));
-        store.migrate().await.unwrap_or_else(|e| panic!("cannot migrate test SQLite: {e}"));
+        migrate(&store, version).await.unwrap_or_else(|e| panic!("cannot migrate test SQLite: {e}"));
         TestDb { store, config, label: "sqlite", cleanup: Cleanup::File(path) }
     }
 
     pub async fn postgres() -> Option<TestDb> {
+        Self::postgres_at(None).await
+    }
+
+    /// A PostgreSQL schema migrated up to `version` (all when `None`), where reachable.
+    pub async fn postgres_at(version: Option<i64>) -> Option<TestDb> {
         let url = std::env::var("YIBAO_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_string());
         let required = std::env::var("YIBAO_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
         let admin = match Store::connect(&StoreConfig { max_connections: 1, ..StoreConfig::new(url.clone()) }).await {
@@ -62,14 +79,19 @@ impl TestDb {
         admin.close().await;
         let config = StoreConfig { schema: Some(schema.clone()), ..StoreConfig::new(url.clone()) };
         let store = Store::connect(&config).await.unwrap_or_else(|e| panic!("cannot connect to test schema: {e}"));
-        store.migrate().await.unwrap_or_else(|e| panic!("cannot migrate test PostgreSQL: {e}"));
+        migrate(&store, version).await.unwrap_or_else(|e| panic!("cannot migrate test PostgreSQL: {e}"));
         Some(TestDb { store, config, label: "postgres", cleanup: Cleanup::Schema { url, schema } })
     }
 
     /// Both backends (PostgreSQL only where reachable).
     pub async fn all() -> Vec<TestDb> {
-        let mut dbs = vec![TestDb::sqlite().await];
-        dbs.extend(TestDb::postgres().await);
+        Self::all_at(None).await
+    }
+
+    /// Both backends migrated up to `version` (all when `None`).
+    pub async fn all_at(version: Option<i64>) -> Vec<TestDb> {
+        let mut dbs = vec![TestDb::sqlite_at(version).await];
+        dbs.extend(TestDb::postgres_at(version).await);
         dbs
     }
 

@@ -185,6 +185,7 @@ async fn login_lockout_sessions_and_api_keys() {
                     password: "Passw0rd!".into(),
                     scope: Scope::new(vec![code("620300")]),
                     person_id: None,
+                    institution_code: None,
                 },
             )
             .await
@@ -697,6 +698,82 @@ async fn referral_filing_card_and_no_card_certificate_decide_the_cover() {
         ] {
             assert!(actions.iter().any(|x| x == a), "{l}: {a} missing from {actions:?}");
         }
+        db.cleanup().await;
+    }
+}
+
+fn institution_account(code: Option<&str>, role: Role) -> NewAccount {
+    NewAccount {
+        username: "his".into(),
+        display_name: "医保办".into(),
+        role,
+        password: "Passw0rd!".into(),
+        scope: Scope::default(),
+        person_id: None,
+        institution_code: code.map(str::to_string),
+    }
+}
+
+/// An institution's staff log in to the portal and act for their institution; an account
+/// of that role needs a real institution, and no other role may have one.
+#[tokio::test]
+async fn an_institution_account_logs_in_for_its_institution() {
+    for db in TestDb::all().await {
+        let s = &db.store;
+        let mut w = s.begin_write(&Actor::system("test")).await.unwrap();
+        let inst = s
+            .create_institution(&mut w, &institution("H62030200001", "金昌市中心医院", "620302", InstitutionTier::City))
+            .await
+            .unwrap();
+        for (code, role, field) in [
+            (None, Role::Institution, "institution_code"),
+            (Some("H99999999999"), Role::Institution, "institution_code"),
+            (Some("H62030200001"), Role::Reviewer, "institution_code"),
+        ] {
+            match s.create_account(&mut w, &institution_account(code, role)).await {
+                Err(StoreError::Invalid(v)) => assert_eq!(v.field, field, "{code:?} {role}"),
+                other => panic!("{code:?} {role}: {other:?}"),
+            }
+        }
+        let a = s.create_account(&mut w, &institution_account(Some("H62030200001"), Role::Institution)).await.unwrap();
+        w.commit().await.unwrap();
+        assert_eq!(a.institution_id, Some(inst.id));
+        let LoginOutcome::Ok { token, session } = s.login("his", "Passw0rd!", Utc::now()).await.unwrap() else {
+            panic!("login failed")
+        };
+        assert_eq!(session.institution.as_ref().map(|i| i.id), Some(inst.id));
+        let again = s.session(&token, Utc::now()).await.unwrap().unwrap();
+        assert_eq!(again.institution.map(|i| i.code), Some("H62030200001".to_string()));
+        // The schema holds the rule too: no institution account without an institution.
+        assert!(s.execute_raw("UPDATE accounts SET institution_id = NULL WHERE username = 'his'").await.is_err());
+        db.cleanup().await;
+    }
+}
+
+/// Migration 5 rebuilds the accounts table on SQLite: the accounts, their ids and live
+/// sessions survive the upgrade on both backends.
+#[tokio::test]
+async fn upgrading_to_institution_accounts_keeps_accounts_and_sessions() {
+    for db in TestDb::all_at(Some(4)).await {
+        let s = &db.store;
+        s.execute_raw(
+            "INSERT INTO accounts (username, display_name, role, password_hash, scope, created_at) \
+             VALUES ('old', '旧账号', 'reviewer', 'x', '620300', '2026-01-01T00:00:00Z')",
+        )
+        .await
+        .unwrap();
+        s.execute_raw(
+            "INSERT INTO sessions (token_hash, account_id, csrf_token, created_at, expires_at) \
+             SELECT 'h', id, 'c', '2026-01-01T00:00:00Z', '2099-01-01T00:00:00Z' FROM accounts",
+        )
+        .await
+        .unwrap();
+        s.migrate().await.unwrap();
+        let accounts = s.list_accounts().await.unwrap();
+        assert_eq!(accounts.len(), 1, "{}", db.label);
+        assert_eq!((accounts[0].username.as_str(), accounts[0].institution_id), ("old", None));
+        // The session still points at the account (foreign keys hold after the rebuild).
+        assert!(s.execute_raw("DELETE FROM accounts").await.is_err(), "{}: sessions reference it", db.label);
         db.cleanup().await;
     }
 }

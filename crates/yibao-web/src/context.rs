@@ -140,6 +140,15 @@ impl Caller {
         }
     }
 
+    /// The designated institution the caller acts for: an API key's owner, or the
+    /// institution of a logged-in member of its staff.
+    pub fn institution(&self) -> Option<&yibao_store::Institution> {
+        match &self.principal {
+            Principal::Institution(owner) => Some(&owner.institution),
+            Principal::Session { session, .. } => session.institution.as_ref(),
+        }
+    }
+
     pub fn session(&self) -> Option<&SessionInfo> {
         match &self.principal {
             Principal::Session { session, .. } => Some(session),

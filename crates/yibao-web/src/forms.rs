@@ -286,13 +286,16 @@ impl InstitutionForm {
 pub struct AccountForm {
     pub username: String,
     pub display_name: String,
-    /// `intake_clerk`, `reviewer`, `second_reviewer`, `auditor`, `finance`, `policy_admin`, `sys_admin`, `insured`.
+    /// `intake_clerk`, `reviewer`, `second_reviewer`, `auditor`, `finance`, `policy_admin`, `sys_admin`,
+    /// `insured`, `institution`.
     pub role: String,
     pub password: String,
     /// Division codes, e.g. `620300,620302` (staff).
     pub scope: String,
     /// The registry record (insured persons).
     pub person_id: String,
+    /// The institution's national code (an institution's staff).
+    pub institution_code: String,
     #[serde(skip_serializing)]
     pub csrf: String,
 }
@@ -324,6 +327,7 @@ impl AccountForm {
                 password: self.password.clone(),
                 scope,
                 person_id,
+                institution_code: Some(self.institution_code.trim().to_string()).filter(|c| !c.is_empty()),
             }),
             _ => Err(e),
         }

@@ -156,7 +156,7 @@ pub async fn institutions(
 }
 
 pub async fn institution(store: &Store, caller: &Caller, id: i64) -> Result<Institution, AppError> {
-    let own = matches!(&caller.principal, crate::context::Principal::Institution(o) if o.institution.id == id);
+    let own = caller.institution().is_some_and(|i| i.id == id);
     if !own {
         caller.require(Permission::ViewInstitutions)?;
     }

@@ -8,7 +8,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use yibao_store::testing::TestDb;
 
-/// Who calls: a demo account (bearer token), the demo hospital's API key, or nobody.
+/// Who calls: a demo account (bearer token; `hospital` is the demo hospital's medical
+/// insurance office), the demo hospital's API key (`apikey`), or nobody.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Who {
     Account(&'static str),
@@ -25,6 +26,7 @@ const EVERYONE: &[Who] = &[
     Who::Account("finance"),
     Who::Account("policy"),
     Who::Account("zhangsan"),
+    Who::Account("hospital"),
     Who::Hospital,
     Who::Anonymous,
 ];
@@ -58,10 +60,12 @@ fn matrix() -> Vec<MatrixRow> {
     let all_accounts = institutions.clone();
     let rules_read = vec!["clerk", "reviewer", "reviewer2", "auditor", "policy"];
     let cover_staff = vec!["clerk", "reviewer", "reviewer2", "auditor"];
-    let cover = [cover_staff.clone(), vec!["zhangsan", "hospital"]].concat();
-    let referral_readers = [cover_staff.clone(), vec!["hospital"]].concat();
+    // The demo hospital, by its API key or logged in to the portal.
+    let hospital = vec!["apikey", "hospital"];
+    let cover = [cover_staff.clone(), vec!["zhangsan"], hospital.clone()].concat();
+    let referral_readers = [cover_staff.clone(), hospital.clone()].concat();
     vec![
-        (Method::GET, "/api/v1/me", None, S::OK, [all_accounts.clone(), vec!["hospital"]].concat()),
+        (Method::GET, "/api/v1/me", None, S::OK, [all_accounts.clone(), hospital.clone()].concat()),
         (Method::GET, "/api/v1/persons", None, S::OK, staff_read.clone()),
         // Person 1 is 张三 (the zhangsan account's own record) in Jinchang.
         (Method::GET, "/api/v1/persons/1", None, S::OK, [staff_read.clone(), vec!["zhangsan"]].concat()),
@@ -70,12 +74,12 @@ fn matrix() -> Vec<MatrixRow> {
         (Method::GET, "/api/v1/employers", None, S::OK, [staff_read.clone(), vec!["policy"]].concat()),
         (Method::GET, "/api/v1/employers/1", None, S::OK, [staff_read.clone(), vec!["policy"]].concat()),
         (Method::GET, "/api/v1/institutions", None, S::OK, institutions.clone()),
-        (Method::GET, "/api/v1/institutions/1", None, S::OK, [institutions.clone(), vec!["hospital"]].concat()),
+        (Method::GET, "/api/v1/institutions/1", None, S::OK, [institutions.clone(), hospital.clone()].concat()),
         (Method::POST, "/api/v1/institutions", Some(new_institution_body()), S::CREATED, vec!["policy"]),
-        (Method::GET, "/api/v1/institution/self", None, S::OK, vec!["hospital"]),
+        (Method::GET, "/api/v1/institution/self", None, S::OK, hospital.clone()),
         (Method::GET, "/api/v1/audit", None, S::OK, vec!["auditor", "admin"]),
         (Method::GET, "/api/v1/accounts", None, S::OK, vec!["admin"]),
-        (Method::GET, "/", None, S::OK, all_accounts.clone()),
+        (Method::GET, "/", None, S::OK, [all_accounts.clone(), vec!["hospital"]].concat()),
         (Method::GET, "/persons", None, S::OK, staff_read.clone()),
         (Method::GET, "/persons/1", None, S::OK, [staff_read.clone(), vec!["zhangsan"]].concat()),
         (Method::GET, "/persons/new", None, S::OK, vec!["clerk"]),
@@ -130,7 +134,7 @@ fn matrix() -> Vec<MatrixRow> {
         (Method::GET, "/api/v1/cover?person_id=1&institution=H11010100001", None, S::OK, cover.clone()),
         (Method::GET, "/api/v1/cover?resident_id=620302198506120036", None, S::OK, cover.clone()),
         (Method::GET, "/api/v1/referrals/ZZH62030200001202600001", None, S::OK, referral_readers),
-        (Method::POST, "/api/v1/referrals", Some(referral_body()), S::CREATED, vec!["hospital"]),
+        (Method::POST, "/api/v1/referrals", Some(referral_body()), S::CREATED, hospital.clone()),
         (Method::GET, "/my/cover", None, S::OK, vec!["zhangsan"]),
         (
             Method::GET,
@@ -141,7 +145,23 @@ fn matrix() -> Vec<MatrixRow> {
         ),
         (Method::GET, "/filings", None, S::OK, vec!["clerk"]),
         (Method::GET, "/persons/1/cover", None, S::OK, [cover_staff.clone(), vec!["zhangsan"]].concat()),
-        (Method::GET, "/cover?resident_id=620302198506120036", None, S::SEE_OTHER, cover_staff),
+        (
+            Method::GET,
+            "/cover?resident_id=620302198506120036",
+            None,
+            S::SEE_OTHER,
+            [cover_staff.clone(), vec!["hospital"]].concat(),
+        ),
+        // The institution's desk: its staff, in the portal.
+        (Method::GET, "/check?resident_id=620302198506120036", None, S::OK, vec!["hospital"]),
+        (Method::GET, "/referrals", None, S::OK, [cover_staff.clone(), vec!["hospital"]].concat()),
+        (
+            Method::GET,
+            "/referrals?number=ZZH62030200001202600001",
+            None,
+            S::OK,
+            [cover_staff, vec!["hospital"]].concat(),
+        ),
         (Method::POST, "/api/v1/calendar", Some(Value::String(calendar_2027())), S::CREATED, vec!["policy"]),
     ]
 }
@@ -200,7 +220,7 @@ async fn every_endpoint_with_every_role() {
                     }
                     Who::Hospital => {
                         req = req.header("x-api-key", yibao_store::demo::DEMO_API_KEY);
-                        "hospital"
+                        "apikey"
                     }
                     Who::Anonymous => "anonymous",
                 };
@@ -786,5 +806,118 @@ async fn the_policy_administrator_edits_the_calendar_in_the_portal() {
     let (reviewer, _) = portal_session(&app, "reviewer", "/calendar").await;
     let page = reviewer.get(app.url("/calendar")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("calendar-years") && !page.contains("calendar-form"));
+    app.db.cleanup().await;
+}
+
+/// The demo hospital's medical insurance office, logged in: it checks a patient at its own
+/// desk (masked, with the reason), issues a referral certificate with a form error first,
+/// seals it at the window, and finds it usable by number.
+#[tokio::test]
+async fn the_hospital_desk_checks_cover_and_issues_referrals_in_the_portal() {
+    for db in TestDb::all().await {
+        let l = db.label;
+        let app = spawn_app(db).await;
+        let (http, csrf) = portal_session(&app, "hospital", "/referrals").await;
+        let home = http.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+        assert!(home.contains("金昌市中心医院（H62030200001）") && home.contains("href=\"/check\""), "{l}");
+
+        // 张三 at this hospital today: masked, local designated, direct settlement.
+        let page = http.get(app.url("/check?resident_id=620302198506120036")).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        let page = page.text().await.unwrap();
+        let found = page.split("id=\"desk-person\"").nth(1).unwrap();
+        assert!(found.contains("6203**********0036") && !found.contains("620302198506120036"), "{l}: masked");
+        assert!(page.contains("data-code=\"local_designated\"") && page.contains("可以持卡直接结算"), "{l}: {page}");
+        // The staff lookup sends the hospital to its desk, never to the person's full page.
+        let res = http.get(app.url("/cover?resident_id=620302198506120036")).send().await.unwrap();
+        assert_eq!(res.headers()["location"], "/check?resident_id=620302198506120036&date=");
+        assert_eq!(http.get(app.url("/persons/1/cover")).send().await.unwrap().status(), StatusCode::FORBIDDEN);
+
+        // A certificate valid for more than 180 days is refused in the form, in Chinese.
+        let form = |valid_to: &'static str| {
+            vec![
+                ("csrf", csrf.clone()),
+                ("resident_id", "620302198506120036".to_string()),
+                ("diagnosis", "冠心病".to_string()),
+                ("destination", "620100".to_string()),
+                ("valid_from", "2026-11-23".to_string()),
+                ("valid_to", valid_to.to_string()),
+                ("hospital_seal_by", "医务科 周立".to_string()),
+            ]
+        };
+        let res = http.post(app.url("/referrals")).form(&form("2027-12-31")).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{l}");
+        let text = res.text().await.unwrap();
+        assert!(text.contains("form-errors") && text.contains("180"), "{l}: {text}");
+        let res = http.post(app.url("/referrals")).form(&form("2027-02-20")).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{l}");
+        let to = res.headers()["location"].to_str().unwrap().to_string();
+        let number = to.split("number=").nth(1).unwrap().to_string();
+        let page = http.get(app.url(&to)).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("data-sealed=\"false\"") && page.contains("暂不能用于备案"), "{l}");
+
+        // The window's seal makes it usable; a reviewer at the agency checks it by number.
+        let res = http
+            .post(app.url(&format!("/referrals/{number}/seal")))
+            .form(&[("csrf", csrf.as_str()), ("by", "医保办 吴敏")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{l}");
+        let (reviewer, _) = portal_session(&app, "reviewer", "/").await;
+        let page =
+            reviewer.get(app.url(&format!("/referrals?number={number}"))).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("data-sealed=\"true\"") && page.contains("医保办 吴敏"), "{l}: {page}");
+        assert!(!page.contains("referral-form"), "{l}: the agency checks, it does not issue");
+        app.db.cleanup().await;
+    }
+}
+
+/// An insured person changes an approved long-term filing from their page: the form starts
+/// from the old filing and names it, and the minimum period is enforced with its reason.
+#[tokio::test]
+async fn a_long_term_filing_is_changed_from_the_portal() {
+    let app = spawn_app(TestDb::sqlite().await).await;
+    let clerk = app.token("clerk").await;
+    let filing = json!({ "kind": "long_term_resident", "destination": "110000", "start": "2026-11-23",
+        "documents": [{ "kind": "residence_permit", "reference": "京居 0001" }] });
+    let res =
+        app.http.post(app.url("/api/v1/persons/1/filings")).bearer_auth(&clerk).json(&filing).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let f: Value = res.json().await.unwrap();
+    let id = f["id"].as_i64().unwrap();
+    let res = app
+        .http
+        .post(app.url(&format!("/api/v1/filings/{id}/decision")))
+        .bearer_auth(&clerk)
+        .json(&json!({ "version": f["version"], "decision": "approve" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
+    let (http, csrf) = portal_session(&app, "zhangsan", "/my/cover").await;
+    let page = http.get(app.url("/my/cover")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(&format!("href=\"/my/cover?change={id}#filing-change\"")), "a change link");
+    let page = http.get(app.url(&format!("/my/cover?change={id}"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(&format!("name=\"replaces\" value=\"{id}\"")), "{page}");
+    assert!(page.contains("option value=\"long_term_resident\" selected"));
+    let res = http
+        .post(app.url("/my/filings"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("kind", "long_term_resident"),
+            ("destination", "310000"),
+            ("start", "2026-11-23"),
+            ("document_kind", "residence_permit"),
+            ("document_reference", "沪居 0002"),
+            ("replaces", &id.to_string()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let text = res.text().await.unwrap();
+    assert!(text.contains("form-errors") && text.contains("6 个月"), "{text}");
     app.db.cleanup().await;
 }

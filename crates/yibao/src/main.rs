@@ -197,6 +197,7 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
                         password,
                         scope: Scope::parse_list(&regions)?,
                         person_id: None,
+                        institution_code: None,
                     },
                 )
                 .await?;

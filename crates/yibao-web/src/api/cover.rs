@@ -9,7 +9,7 @@ use yibao_core::cover::{CardState, Cover, FilingStatus};
 use yibao_core::InvalidValue;
 use yibao_store::{Card, NoCardCertificate, Referral, StoredFiling};
 
-use crate::context::{Caller, Principal};
+use crate::context::Caller;
 use crate::error::{AppError, Problem};
 use crate::forms::cover::{CardEventForm, CardForm, DecisionForm, FilingForm, NoCardForm, ReferralForm, SealForm};
 use crate::forms::date_or;
@@ -203,7 +203,7 @@ pub async fn get_cover(
         }
     };
     let (p, r) = svc::cover(&state.store, &caller, whom, date, q.institution.as_deref()).await?;
-    let institution_caller = matches!(caller.principal, Principal::Institution(_));
+    let institution_caller = caller.institution().is_some();
     let person = PersonBrief {
         id: p.id,
         name: if institution_caller { p.name.masked() } else { p.name.to_string() },
@@ -211,18 +211,13 @@ pub async fn get_cover(
         insured_region: p.insured_region.to_string(),
         status: p.status.code().into(),
     };
-    let filings = if institution_caller {
-        r.filings.into_iter().filter(|f| f.status_on(date) == FilingStatus::Approved && f.start <= date).collect()
-    } else {
-        r.filings
-    };
     Ok(Json(CoverResponse {
         person,
         date: date.to_string(),
         card: r.card,
-        filings,
-        cards: if institution_caller { Vec::new() } else { r.cards },
-        certificates: if institution_caller { Vec::new() } else { r.certificates },
+        filings: r.filings,
+        cards: r.cards,
+        certificates: r.certificates,
         institution: r.institution.map(|i| i.code),
         cover: r.cover,
     }))

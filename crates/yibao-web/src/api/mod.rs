@@ -118,6 +118,7 @@ pub struct AccountView {
     role: String,
     scope: Vec<String>,
     person_id: Option<i64>,
+    institution_id: Option<i64>,
 }
 
 impl From<&yibao_store::Account> for AccountView {
@@ -129,6 +130,7 @@ impl From<&yibao_store::Account> for AccountView {
             role: a.role.code().into(),
             scope: a.scope.regions().iter().map(ToString::to_string).collect(),
             person_id: a.person_id,
+            institution_id: a.institution_id,
         }
     }
 }
@@ -182,7 +184,11 @@ pub async fn me(State(state): State<SharedState>, caller: Caller) -> Result<Json
             } else {
                 None
             };
-            MeResponse { account: Some((&session.account).into()), institution: None, person }
+            MeResponse {
+                account: Some((&session.account).into()),
+                institution: session.institution.as_ref().map(|i| InstitutionView::new(i, caller.lang)),
+                person,
+            }
         }
     }))
 }
@@ -370,12 +376,12 @@ pub async fn update_institution(
     Ok(Json(InstitutionView::new(&i, caller.lang)))
 }
 
-/// The calling institution itself (API key).
+/// The calling institution itself (API key, or a member of its staff logged in).
 #[utoipa::path(get, path = "/api/v1/institution/self", responses((status = 200, body = InstitutionView), (status = 403, body = Problem)))]
 pub async fn institution_self(caller: Caller) -> Result<Json<InstitutionView>, AppError> {
-    match &caller.principal {
-        Principal::Institution(o) => Ok(Json(InstitutionView::new(&o.institution, caller.lang))),
-        Principal::Session { .. } => Err(AppError::forbidden()),
+    match caller.institution() {
+        Some(i) => Ok(Json(InstitutionView::new(i, caller.lang))),
+        None => Err(AppError::forbidden()),
     }
 }
 
@@ -428,7 +434,8 @@ pub async fn list_accounts(
 pub struct AccountRequest {
     username: String,
     display_name: String,
-    /// `intake_clerk`, `reviewer`, `second_reviewer`, `auditor`, `finance`, `policy_admin`, `sys_admin`, `insured`.
+    /// `intake_clerk`, `reviewer`, `second_reviewer`, `auditor`, `finance`, `policy_admin`, `sys_admin`,
+    /// `insured`, `institution`.
     role: String,
     password: String,
     /// Division codes, e.g. `["620300"]` (staff).
@@ -436,6 +443,8 @@ pub struct AccountRequest {
     scope: Vec<String>,
     /// The registry record (insured persons).
     person_id: Option<i64>,
+    /// The institution's national code (an institution's staff).
+    institution_code: Option<String>,
 }
 
 /// Create an account (system administrator).
@@ -454,6 +463,7 @@ pub async fn create_account(
         password: r.password,
         scope: r.scope.join(","),
         person_id: r.person_id.map(|i| i.to_string()).unwrap_or_default(),
+        institution_code: r.institution_code.unwrap_or_default(),
         csrf: String::new(),
     };
     let new = form.parse().map_err(AppError::validation)?;

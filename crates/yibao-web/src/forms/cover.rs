@@ -223,6 +223,8 @@ pub struct ReferralForm {
     pub valid_to: String,
     /// Who put the hospital's seal on it (the first confirmation).
     pub hospital_seal_by: String,
+    #[serde(skip_serializing)]
+    pub csrf: String,
 }
 
 impl ReferralForm {
@@ -255,6 +257,8 @@ impl ReferralForm {
 #[serde(default)]
 pub struct SealForm {
     pub by: String,
+    #[serde(skip_serializing)]
+    pub csrf: String,
 }
 
 #[cfg(test)]

@@ -105,17 +105,14 @@ impl PortalForm for InstitutionForm {
 
 impl PortalForm for AccountForm {
     fn fields(&self, lang: Lang) -> Vec<Field> {
-        let roles = Role::ALL
-            .iter()
-            .filter(|r| **r != Role::Institution)
-            .map(|r| (r.code().to_string(), r.label_in(lang)))
-            .collect();
+        let roles = Role::ALL.iter().map(|r| (r.code().to_string(), r.label_in(lang))).collect();
         vec![
             Field::text(lang, "username", &self.username).required(),
             Field::text(lang, "display_name", &self.display_name).required(),
             Field::select(lang, "role", &self.role, roles),
             Field::text(lang, "scope", &self.scope).hint(lang, "hint.scope"),
             Field::text(lang, "person_id", &self.person_id).hint(lang, "hint.person_id"),
+            Field::text(lang, "institution_code", &self.institution_code).hint(lang, "hint.account_institution"),
             Field::new(lang, "password", "password", "").required().hint(lang, "hint.password"),
         ]
     }

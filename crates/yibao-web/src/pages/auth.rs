@@ -126,6 +126,8 @@ struct HomePage {
     ctx: Ctx,
     display_name: String,
     role_label: String,
+    /// The institution a member of its staff acts for.
+    institution: Option<String>,
     regions: String,
     persons_count: Option<i64>,
     actions: Vec<Action>,
@@ -142,13 +144,19 @@ pub async fn home(State(state): State<SharedState>, caller: Caller) -> Result<Re
         ("/me", "home.view_me", Permission::ViewOwnRecord),
         ("/my/cover", "home.my_cover", Permission::ViewOwnRecord),
         ("/filings", "home.filings", Permission::ManageFilings),
+        ("/referrals", "home.referrals", Permission::IssueReferrals),
         ("/audit", "home.view_audit", Permission::ViewAuditLog),
         ("/accounts", "home.manage_accounts", Permission::ManageAccounts),
     ];
-    let actions = candidates
+    let desk = caller.institution().map(|_| Action { href: "/check", label: i18n::t(lang, "home.check_cover") });
+    let actions = desk
         .into_iter()
-        .filter(|(_, _, p)| role.can(*p))
-        .map(|(href, key, _)| Action { href, label: i18n::t(lang, key) })
+        .chain(
+            candidates
+                .into_iter()
+                .filter(|(_, _, p)| role.can(*p))
+                .map(|(href, key, _)| Action { href, label: i18n::t(lang, key) }),
+        )
         .collect();
     let persons_count = if role.can(Permission::ViewPersons) {
         Some(state.store.count_persons(Some(&session.account.scope)).await?)
@@ -160,6 +168,7 @@ pub async fn home(State(state): State<SharedState>, caller: Caller) -> Result<Re
         display_name: session.account.display_name.clone(),
         role_label: role.label_in(lang),
         regions: session.account.scope.to_list(),
+        institution: caller.institution().map(|i| format!("{}（{}）", i.name, i.code)),
         persons_count,
         actions,
     };

@@ -16,7 +16,7 @@ use yibao_core::{Lang, Permission};
 use yibao_store::{Card, CoverReport, StoredFiling};
 
 use super::{form_messages, render, Ctx};
-use crate::context::Caller;
+use crate::context::{urlencode, Caller};
 use crate::error::AppError;
 use crate::forms::cover::{CardEventForm, CardForm, DecisionForm, FilingForm, NoCardForm};
 use crate::forms::date_or;
@@ -53,10 +53,12 @@ pub struct FilingRow {
     pub channel: String,
     pub documents: String,
     pub revocable: bool,
+    /// An approved long-term filing, which is changed by filing anew with `replaces`.
+    pub changeable: bool,
 }
 
 impl FilingRow {
-    fn new(f: &StoredFiling, lang: Lang, today: NaiveDate) -> FilingRow {
+    pub(super) fn new(f: &StoredFiling, lang: Lang, today: NaiveDate) -> FilingRow {
         let status = f.status_on(today);
         let mut reason = match (f.reason, &f.note) {
             (Some(r), Some(n)) if !n.is_empty() => format!("{}：{n}", r.label().get(lang)),
@@ -89,6 +91,7 @@ impl FilingRow {
                 .collect::<Vec<_>>()
                 .join("；"),
             revocable: matches!(status, FilingStatus::Applied | FilingStatus::Approved),
+            changeable: status == FilingStatus::Approved && f.kind.is_long_term(),
         }
     }
 }
@@ -164,7 +167,7 @@ pub struct CoverBox {
     pub direct: bool,
 }
 
-fn cover_box(r: &CoverReport, lang: Lang) -> Option<CoverBox> {
+pub(super) fn cover_box(r: &CoverReport, lang: Lang) -> Option<CoverBox> {
     let (inst, cover) = (r.institution.as_ref()?, r.cover.as_ref()?);
     Some(CoverBox {
         institution: format!("{}（{}）", inst.name, inst.code),
@@ -187,6 +190,32 @@ pub struct CoverAsk {
     date: String,
     #[serde(default)]
     done: String,
+    /// A long-term filing to change: the filing form starts from it.
+    #[serde(default)]
+    change: String,
+}
+
+/// The filing form that changes `f` (a long-term filing): the same type, destination and
+/// institution, starting today, replacing it once approved.
+fn change_form(f: &StoredFiling, today: NaiveDate) -> FilingForm {
+    FilingForm {
+        kind: f.kind.code().to_string(),
+        destination: f.destination.map(|d| d.to_string()).unwrap_or_default(),
+        institution: f.institution.clone().unwrap_or_default(),
+        start: today.to_string(),
+        replaces: f.id.to_string(),
+        ..FilingForm::default()
+    }
+}
+
+/// The filing named by `?change=`, when the caller may see it.
+async fn filing_to_change(
+    state: &SharedState,
+    caller: &Caller,
+    change: &str,
+) -> Result<Option<StoredFiling>, AppError> {
+    let Ok(id) = change.trim().parse::<i64>() else { return Ok(None) };
+    Ok(Some(svc::filing(&state.store, caller, id).await?))
 }
 
 fn ask_date(caller: &Caller, s: &str) -> Result<NaiveDate, AppError> {
@@ -216,7 +245,7 @@ async fn filing_choices(state: &SharedState, lang: Lang) -> Result<FilingChoices
     })
 }
 
-fn notice(lang: Lang, done: &str) -> Option<String> {
+pub(super) fn notice(lang: Lang, done: &str) -> Option<String> {
     let key = format!("done.{done}");
     i18n::UI.iter().find(|(k, _, _)| *k == key).map(|_| i18n::t(lang, &key).to_string())
 }
@@ -279,12 +308,15 @@ pub async fn my_cover_page(
     caller: Caller,
     Query(ask): Query<CoverAsk>,
 ) -> Result<Response, AppError> {
-    let f = FilingForm { start: caller.today.to_string(), ..FilingForm::default() };
+    let f = match filing_to_change(&state, &caller, &ask.change).await? {
+        Some(old) => change_form(&old, caller.today),
+        None => FilingForm { start: caller.today.to_string(), ..FilingForm::default() },
+    };
     show_my_cover(&state, &caller, ask, f, Vec::new()).await
 }
 
 /// Shows `show` with the error's messages when the person can correct it.
-async fn or_show<F, Fut>(e: AppError, lang: Lang, show: F) -> Result<Response, AppError>
+pub(super) async fn or_show<F, Fut>(e: AppError, lang: Lang, show: F) -> Result<Response, AppError>
 where
     F: FnOnce(Vec<String>) -> Fut,
     Fut: std::future::Future<Output = Result<Response, AppError>>,
@@ -371,6 +403,9 @@ pub struct QueueAsk {
     status: String,
     #[serde(default)]
     done: String,
+    /// A long-term filing to change at the window.
+    #[serde(default)]
+    change: String,
 }
 
 async fn show_filings(
@@ -409,7 +444,13 @@ pub async fn filings_page(
     caller: Caller,
     Query(ask): Query<QueueAsk>,
 ) -> Result<Response, AppError> {
-    let f = FilingForm { start: caller.today.to_string(), ..FilingForm::default() };
+    let f = match filing_to_change(&state, &caller, &ask.change).await? {
+        Some(old) => FilingForm {
+            resident_id: state.store.person(old.person_id).await?.resident_id.to_string(),
+            ..change_form(&old, caller.today)
+        },
+        None => FilingForm { start: caller.today.to_string(), ..FilingForm::default() },
+    };
     show_filings(&state, &caller, ask, f, Vec::new()).await
 }
 
@@ -477,6 +518,8 @@ struct PersonCoverPage {
     banks: Vec<&'static str>,
     photos: Vec<Choice>,
     can_manage: bool,
+    /// Where a clerk changes a long-term filing (the window), if they may.
+    change_action: &'static str,
     errors: Vec<String>,
     notice: Option<String>,
 }
@@ -488,8 +531,9 @@ async fn show_person_cover(
     ask: CoverAsk,
     errors: Vec<String>,
 ) -> Result<Response, AppError> {
-    // Institutions ask through the API, which shows them only what settlement needs.
-    if caller.session().is_none() {
+    // Institutions ask at their desk (`/check`) or through the API, which show them only
+    // what settlement needs.
+    if caller.session().is_none() || caller.institution().is_some() {
         return Err(AppError::forbidden());
     }
     let lang = caller.lang;
@@ -521,6 +565,7 @@ async fn show_person_cover(
             lang,
         ),
         can_manage: caller.can(Permission::ManageFilings),
+        change_action: if caller.can(Permission::ManageFilings) { "/filings" } else { "" },
         errors: errors.clone(),
     };
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
@@ -536,18 +581,20 @@ pub async fn person_cover_page(
     show_person_cover(&state, &caller, id, ask, Vec::new()).await
 }
 
-#[derive(Deserialize)]
-pub struct LookupAsk {
-    #[serde(default)]
-    resident_id: String,
-}
-
 /// `GET /cover?resident_id=`: staff look a person up by ID number.
+/// An institution's staff are sent to their own page (see [`super::institution`]).
 pub async fn cover_lookup(
     State(state): State<SharedState>,
     caller: Caller,
-    Query(q): Query<LookupAsk>,
+    Query(q): Query<super::institution::CheckAsk>,
 ) -> Result<Response, AppError> {
+    if caller.session().is_none() {
+        return Err(AppError::forbidden());
+    }
+    if caller.institution().is_some() {
+        let to = format!("/check?resident_id={}&date={}", urlencode(q.resident_id.trim()), urlencode(q.date.trim()));
+        return Ok(Redirect::to(&to).into_response());
+    }
     caller.require(Permission::CheckCover)?;
     let rid = q.resident_id.trim().parse().map_err(|mut e: yibao_core::InvalidValue| {
         e.field = "resident_id";

@@ -3,6 +3,7 @@
 mod admin;
 mod auth;
 mod cover;
+mod institution;
 mod registry;
 mod rules;
 
@@ -21,6 +22,7 @@ pub use cover::{
     card_apply, card_event_submit, cover_lookup, filing_decide, filing_window, filings_page, my_card_report,
     my_cover_page, my_filing_apply, my_filing_revoke, no_card_issue, person_cover_page,
 };
+pub use institution::{institution_cover, referral_issue, referral_seal, referrals_page};
 pub use registry::{
     audit_page, me_page, person_edit_form, person_new_form, person_page, person_save_edit, person_save_new,
     persons_page,
@@ -84,12 +86,14 @@ impl Ctx {
         nav.push(("/me", "nav.me", role.can(Permission::ViewOwnRecord)));
         nav.push(("/my/cover", "nav.my_cover", role.can(Permission::ViewOwnRecord)));
         nav.push(("/filings", "nav.filings", role.can(Permission::ManageFilings)));
+        nav.push(("/check", "nav.check_cover", role == Role::Institution));
+        nav.push(("/referrals", "nav.referrals", role.can(Permission::IssueReferrals)));
         nav.push(("/policies", "nav.policies", role.can(Permission::ViewPolicies)));
         nav.push(("/catalogs", "nav.catalogs", role.can(Permission::ViewPolicies)));
         nav.push(("/calendar", "nav.calendar", role.can(Permission::ViewPolicies)));
         nav.push(("/audit", "nav.audit", role.can(Permission::ViewAuditLog)));
         nav.push(("/accounts", "nav.accounts", role.can(Permission::ManageAccounts)));
-        nav.push(("/api/docs/", "nav.api", role != Role::Insured));
+        nav.push(("/api/docs/", "nav.api", role.is_staff()));
         let nav = nav
             .into_iter()
             .filter(|(_, _, shown)| *shown)

@@ -11,7 +11,7 @@ use yibao_core::{Permission, ResidentId};
 use yibao_store::{Card, CoverReport, NoCardCertificate, Person, Referral, ReferralInput, Store, StoredFiling};
 
 use super::staff_scope;
-use crate::context::{Caller, Principal};
+use crate::context::Caller;
 use crate::error::AppError;
 
 /// Whether `person_id` is the logged-in insured person.
@@ -189,40 +189,52 @@ pub async fn cover(
             store.person_by_resident_id(rid).await?.ok_or_else(|| AppError::not_found("person"))?
         }
     };
-    let institution_code = match &caller.principal {
-        Principal::Institution(owner) => {
-            caller.require(Permission::CheckCover)?;
-            Some(owner.institution.code.clone())
+    let institution_code = if let Some(own) = caller.institution() {
+        caller.require(Permission::CheckCover)?;
+        Some(own.code.clone())
+    } else if is_own(caller, person.id) {
+        institution_code.map(str::to_string)
+    } else {
+        caller.require(Permission::CheckCover)?;
+        if !caller.covers(person.insured_region) {
+            return Err(AppError::not_found("person"));
         }
-        Principal::Session { .. } if is_own(caller, person.id) => institution_code.map(str::to_string),
-        Principal::Session { .. } => {
-            caller.require(Permission::CheckCover)?;
-            if !caller.covers(person.insured_region) {
-                return Err(AppError::not_found("person"));
-            }
-            institution_code.map(str::to_string)
-        }
+        institution_code.map(str::to_string)
     };
-    let report = store.cover_report(&person, date, institution_code.as_deref()).await?;
+    let mut report = store.cover_report(&person, date, institution_code.as_deref()).await?;
+    if caller.institution().is_some() {
+        // An institution sees what settlement needs: the card state, the filings in force
+        // that day and its own answer; not the card history or the agency's certificates.
+        report.filings.retain(|f| f.status_on(date) == FilingStatus::Approved && f.start <= date);
+        report.cards.clear();
+        report.certificates.clear();
+    }
     Ok((person, report))
 }
 
 /// An institution issues a referral certificate with its hospital seal.
 pub async fn issue_referral(store: &Store, caller: &Caller, input: &ReferralInput) -> Result<Referral, AppError> {
     caller.require(Permission::IssueReferrals)?;
-    let Principal::Institution(owner) = &caller.principal else { return Err(AppError::forbidden()) };
+    let own = caller.institution().ok_or_else(AppError::forbidden)?;
     let mut w = store.begin_write(&caller.actor()).await?;
-    let r = store.issue_referral(&mut w, &owner.institution, input, caller.today).await?;
+    let r = store.issue_referral(&mut w, own, input, caller.today).await?;
     w.commit().await?;
     Ok(r)
+}
+
+/// The referral certificates the caller's institution issued, newest first.
+pub async fn referrals_issued(store: &Store, caller: &Caller, limit: i64) -> Result<Vec<Referral>, AppError> {
+    caller.require(Permission::IssueReferrals)?;
+    let own = caller.institution().ok_or_else(AppError::forbidden)?;
+    Ok(store.referrals_issued_by(own.id, limit.clamp(1, 500)).await?)
 }
 
 /// The issuing hospital's social security window adds the second seal.
 pub async fn seal_referral(store: &Store, caller: &Caller, number: &str, by: &str) -> Result<Referral, AppError> {
     caller.require(Permission::IssueReferrals)?;
-    let Principal::Institution(owner) = &caller.principal else { return Err(AppError::forbidden()) };
+    let own = caller.institution().ok_or_else(AppError::forbidden)?;
     let mut w = store.begin_write(&caller.actor()).await?;
-    let r = store.seal_referral(&mut w, &owner.institution, number, by).await?;
+    let r = store.seal_referral(&mut w, own, number, by).await?;
     w.commit().await?;
     Ok(r)
 }

@@ -1,0 +1,226 @@
+//! The designated institution's desk (its medical insurance office, logged in): check a
+//! patient's card and filings by ID number before admission, and issue, seal and look up
+//! referral certificates (转诊证明).
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+use yibao_core::{Lang, Permission};
+use yibao_store::Referral;
+
+use super::cover::{cover_box, notice, or_show, CoverBox, FilingRow};
+use super::{render, Ctx};
+use crate::context::Caller;
+use crate::error::AppError;
+use crate::forms::cover::{ReferralForm, SealForm};
+use crate::forms::date_or;
+use crate::service::cover::{self as svc, Whom};
+use crate::{i18n, SharedState};
+
+#[derive(Deserialize, Default)]
+pub struct CheckAsk {
+    #[serde(default)]
+    pub resident_id: String,
+    #[serde(default)]
+    pub date: String,
+}
+
+/// What an institution learns about a patient: masked identity, the card state, the
+/// filings in force, and its own answer.
+pub struct Checked {
+    name: String,
+    resident_id: String,
+    card_state: String,
+    filings: Vec<FilingRow>,
+}
+
+#[derive(Template)]
+#[template(path = "institution_cover.html")]
+struct InstitutionCoverPage {
+    ctx: Ctx,
+    institution: String,
+    ask: CheckAsk,
+    checked: Option<Checked>,
+    cover: Option<CoverBox>,
+}
+
+/// `GET /check` for an institution's staff: the patient named by ID number, at this
+/// institution, on a date (today by default). (Systems ask `/api/v1/cover` with a key.)
+pub async fn institution_cover(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Query(ask): Query<CheckAsk>,
+) -> Result<Response, AppError> {
+    let (state, caller) = (&state, &caller);
+    caller.require(Permission::CheckCover)?;
+    let own = caller.institution().filter(|_| caller.session().is_some()).ok_or_else(AppError::forbidden)?;
+    let lang = caller.lang;
+    let (checked, cover) = if ask.resident_id.trim().is_empty() {
+        (None, None)
+    } else {
+        let rid = ask.resident_id.trim().parse().map_err(|mut e: yibao_core::InvalidValue| {
+            e.field = "resident_id";
+            AppError::validation(vec![e])
+        })?;
+        let date = date_or(caller.today, &ask.date)?;
+        let (person, report) = svc::cover(&state.store, caller, Whom::ResidentId(&rid), date, None).await?;
+        let checked = Checked {
+            name: person.name.masked(),
+            resident_id: person.resident_id.masked(),
+            card_state: report.card.label().get(lang).to_string(),
+            filings: report.filings.iter().map(|f| FilingRow::new(f, lang, date)).collect(),
+        };
+        (Some(checked), cover_box(&report, lang))
+    };
+    let page = InstitutionCoverPage {
+        ctx: Ctx::for_caller(caller, "/check"),
+        institution: format!("{}（{}）", own.name, own.code),
+        ask,
+        checked,
+        cover,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+pub struct ReferralRow {
+    number: String,
+    person_name: String,
+    issuer: String,
+    diagnosis: String,
+    destination: String,
+    valid: String,
+    hospital_seal: String,
+    window_seal: String,
+    sealed: bool,
+}
+
+impl ReferralRow {
+    fn new(r: &Referral, lang: Lang) -> ReferralRow {
+        ReferralRow {
+            number: r.number.clone(),
+            person_name: r.person_name.clone(),
+            issuer: format!("{}（{}）", r.issuer_name, r.issuer_code),
+            diagnosis: r.diagnosis.clone(),
+            destination: match &r.destination_institution {
+                Some(i) => format!("{} {i}", r.destination),
+                None => r.destination.to_string(),
+            },
+            valid: format!("{} – {}", r.valid_from, r.valid_to),
+            hospital_seal: format!("{} {}", r.hospital_seal_by, r.hospital_sealed_at),
+            window_seal: match (&r.window_seal_by, &r.window_sealed_at) {
+                (Some(by), Some(at)) => format!("{by} {at}"),
+                _ => i18n::t(lang, "referral.window_pending").to_string(),
+            },
+            sealed: r.sealed(),
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct ReferralsAsk {
+    #[serde(default)]
+    number: String,
+    #[serde(default)]
+    done: String,
+}
+
+#[derive(Template)]
+#[template(path = "referrals.html")]
+struct ReferralsPage {
+    ctx: Ctx,
+    can_issue: bool,
+    issued: Vec<ReferralRow>,
+    number: String,
+    found: Option<ReferralRow>,
+    f: ReferralForm,
+    errors: Vec<String>,
+    notice: Option<String>,
+}
+
+async fn show_referrals(
+    state: &SharedState,
+    caller: &Caller,
+    ask: ReferralsAsk,
+    f: ReferralForm,
+    errors: Vec<String>,
+) -> Result<Response, AppError> {
+    // A portal page: systems with an API key use `/api/v1/referrals`.
+    if caller.session().is_none() {
+        return Err(AppError::forbidden());
+    }
+    let lang = caller.lang;
+    let can_issue = caller.can(Permission::IssueReferrals) && caller.institution().is_some();
+    if !can_issue {
+        caller.require(Permission::CheckCover)?;
+    }
+    let issued = if can_issue { svc::referrals_issued(&state.store, caller, 50).await? } else { Vec::new() };
+    let found = if ask.number.trim().is_empty() {
+        None
+    } else {
+        Some(ReferralRow::new(&svc::referral(&state.store, caller, &ask.number).await?, lang))
+    };
+    let page = ReferralsPage {
+        ctx: Ctx::for_caller(caller, "/referrals"),
+        can_issue,
+        issued: issued.iter().map(|r| ReferralRow::new(r, lang)).collect(),
+        number: ask.number.trim().to_string(),
+        found,
+        f,
+        notice: notice(lang, &ask.done),
+        errors: errors.clone(),
+    };
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    Ok((status, render(&page)?).into_response())
+}
+
+/// `GET /referrals`: the institution's certificates, its issue form, and a lookup by number.
+pub async fn referrals_page(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Query(ask): Query<ReferralsAsk>,
+) -> Result<Response, AppError> {
+    let today = caller.today;
+    let f = ReferralForm {
+        valid_from: today.to_string(),
+        valid_to: (today + chrono::Duration::days(90)).to_string(),
+        ..ReferralForm::default()
+    };
+    show_referrals(&state, &caller, ask, f, Vec::new()).await
+}
+
+pub async fn referral_issue(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Form(f): Form<ReferralForm>,
+) -> Result<Response, AppError> {
+    caller.check_csrf(&f.csrf)?;
+    let result = match f.parse() {
+        Ok(input) => svc::issue_referral(&state.store, &caller, &input).await,
+        Err(e) => Err(AppError::validation(e)),
+    };
+    match result {
+        Ok(r) => Ok(Redirect::to(&format!("/referrals?done=referral_issued&number={}", r.number)).into_response()),
+        Err(e) => or_show(e, caller.lang, |m| show_referrals(&state, &caller, ReferralsAsk::default(), f, m)).await,
+    }
+}
+
+pub async fn referral_seal(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(number): Path<String>,
+    Form(f): Form<SealForm>,
+) -> Result<Response, AppError> {
+    caller.check_csrf(&f.csrf)?;
+    match svc::seal_referral(&state.store, &caller, &number, &f.by).await {
+        Ok(r) => Ok(Redirect::to(&format!("/referrals?done=referral_sealed&number={}", r.number)).into_response()),
+        Err(e) => {
+            or_show(e, caller.lang, |m| {
+                show_referrals(&state, &caller, ReferralsAsk::default(), ReferralForm::default(), m)
+            })
+            .await
+        }
+    }
+}
