@@ -68,6 +68,9 @@ pub struct FilingDocument {
     pub kind: DocumentKind,
     #[serde(default)]
     pub reference: String,
+    /// The uploaded scan or photo of it (a document of the same person), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_id: Option<i64>,
 }
 
 impl FilingType {
@@ -439,7 +442,10 @@ mod tests {
             destination: dest.map(|c| c.parse().unwrap()),
             institution: None,
             start: d(start),
-            documents: docs.iter().map(|(kind, r)| FilingDocument { kind: *kind, reference: (*r).into() }).collect(),
+            documents: docs
+                .iter()
+                .map(|(kind, r)| FilingDocument { kind: *kind, reference: (*r).into(), document_id: None })
+                .collect(),
             delegate_id: None,
         }
     }

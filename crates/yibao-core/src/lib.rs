@@ -15,6 +15,7 @@ pub mod card;
 pub mod catalog;
 pub mod cover;
 pub mod credit_code;
+pub mod document;
 pub mod error;
 pub mod filing;
 pub mod i18n;

@@ -348,6 +348,20 @@ impl Store {
                 "a delegate files at the window",
             ));
         }
+        for d in app.documents.iter().filter_map(|d| d.document_id) {
+            let owner: Option<i64> = sqlx::query_scalar("SELECT person_id FROM documents WHERE id = $1")
+                .bind(d)
+                .fetch_optional(&mut *w.tx)
+                .await?;
+            if owner != Some(person_id) {
+                return Err(invalid(
+                    "documents",
+                    "document_unknown",
+                    format!("上传的材料 #{d} 不存在或不属于本人"),
+                    format!("uploaded document #{d} does not exist or is not the person's"),
+                ));
+            }
+        }
         let referral_id = match app.referral_number() {
             Some(number) => {
                 let r = self.referral_by_number(number).await?.ok_or_else(|| {

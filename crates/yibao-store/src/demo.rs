@@ -2,13 +2,17 @@
 //! Jinchang, Lanzhou and Beijing, employers, 200+ insured persons of both schemes with valid
 //! generated ID numbers, and one account per role. Deterministic: the same seed every time.
 
+use std::sync::Arc;
+
 use chrono::NaiveDate;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use yibao_core::registry::{Enrolment, HospitalGrade, InstitutionTier, PersonCategory, PersonStatus};
 use yibao_core::{AdminCode, BankCardNumber, CreditCode, ResidentId, Role, Scope};
 
-use crate::{demo_catalog_csv, Actor, EmployerInput, InstitutionInput, NewAccount, PersonInput, Store, StoreError};
+use crate::{
+    demo_catalog_csv, Actor, BlobStore, EmployerInput, InstitutionInput, NewAccount, PersonInput, Store, StoreError,
+};
 
 /// Every demo account's password.
 pub const DEMO_PASSWORD: &str = "demo2026";
@@ -89,7 +93,7 @@ fn code(s: &str) -> Result<AdminCode, StoreError> {
 }
 
 /// Seeds the demo into an empty database. `today` dates the statuses.
-pub async fn seed_demo(store: &Store, today: NaiveDate) -> Result<DemoSummary, StoreError> {
+pub async fn seed_demo(store: &Store, blobs: &Arc<dyn BlobStore>, today: NaiveDate) -> Result<DemoSummary, StoreError> {
     let mut rng = StdRng::seed_from_u64(620_300);
     let mut w = store.begin_write(&Actor::system("seed-demo")).await?;
     let designated_from = NaiveDate::from_ymd_opt(2015, 1, 1);
@@ -247,7 +251,7 @@ pub async fn seed_demo(store: &Store, today: NaiveDate) -> Result<DemoSummary, S
     }
     let catalog = store.import_catalog(&mut w, "demo-catalog.csv", demo_catalog_csv().as_bytes(), None).await?;
     w.commit().await?;
-    let filings = seed_cover(store, zhang_id, central_id, &jinchang_active, today).await?;
+    let filings = seed_cover(store, blobs, zhang_id, central_id, &jinchang_active, today).await?;
     Ok(DemoSummary {
         institutions: INSTITUTIONS.len(),
         employers: EMPLOYERS.len(),
@@ -265,6 +269,7 @@ pub async fn seed_demo(store: &Store, today: NaiveDate) -> Result<DemoSummary, S
 /// built in.
 async fn seed_cover(
     store: &Store,
+    blobs: &Arc<dyn BlobStore>,
     zhang: i64,
     central_id: i64,
     others: &[i64],
@@ -301,7 +306,7 @@ async fn seed_cover(
     }
 
     let start = today - chrono::Duration::days(20);
-    let doc = |kind, reference: &str| vec![FilingDocument { kind, reference: reference.into() }];
+    let doc = |kind, reference: &str| vec![FilingDocument { kind, reference: reference.into(), document_id: None }];
     let file = |kind, destination: &str, documents| -> Result<FilingApplication, StoreError> {
         Ok(FilingApplication {
             kind,
@@ -350,11 +355,11 @@ async fn seed_cover(
     // A retiree resettled in Hainan, waiting for the clerk; a posted worker rejected for a
     // missing posting certificate; an emergency filed afterwards (补办), waiting.
     if let [_, _, a, b, c, ..] = others {
-        let app = file(
-            FilingType::RetireeResettled,
-            "460200",
-            doc(DocumentKind::ResidenceCertificate, "三亚市吉阳区居委会证明"),
-        )?;
+        // The retiree uploaded a photo of the residence certificate with the application.
+        let scan = store.save_document(&mut w, blobs, *a, "居住证明.png", DEMO_SCAN_PNG.to_vec()).await?;
+        let mut documents = doc(DocumentKind::ResidenceCertificate, "三亚市吉阳区居委会证明");
+        documents[0].document_id = Some(scan.id);
+        let app = file(FilingType::RetireeResettled, "460200", documents)?;
         store.apply_filing(&mut w, *a, &app, Channel::Online, None, today).await?;
         let app = file(FilingType::PostedWorker, "110000", doc(DocumentKind::ResidencePermit, "京居 0931"))?;
         let f = store.apply_filing(&mut w, *b, &app, Channel::Window, None, today).await?;
@@ -368,6 +373,9 @@ async fn seed_cover(
     w.commit().await?;
     Ok(count)
 }
+
+/// A 1×1 PNG: the demo's uploaded scan (the bytes matter only as a real PNG).
+const DEMO_SCAN_PNG: &[u8] = b"\x89\x50\x4e\x47\x0d\x0a\x1a\x0a\x00\x00\x00\x0d\x49\x48\x44\x52\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\x0d\x49\x44\x41\x54\x78\xda\x63\xfc\xcf\xc0\x50\x0f\x00\x04\x85\x01\x80\x84\xa9\x8c\x21\x00\x00\x00\x00\x49\x45\x4e\x44\xae\x42\x60\x82";
 
 /// The demo region's policies (the documented examples).
 pub use yibao_core::adjudicate::synthetic::DEMO_POLICY_DOCUMENTS as DEMO_POLICIES;

@@ -23,6 +23,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    /// The document blob store failed (disk full, permissions, a file changed on disk).
+    #[error("document storage: {0}")]
+    Blob(#[from] std::io::Error),
     #[error("migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }

@@ -11,6 +11,7 @@ mod audit;
 mod cover;
 pub mod demo;
 mod demo_catalog;
+mod documents;
 mod error;
 mod migrate;
 mod registry;
@@ -32,6 +33,7 @@ pub use cover::{
     Card, CoverReport, NoCardCertificate, Referral, ReferralInput, StoredFiling, MAX_REFERRAL_DAYS, NO_CARD_DAYS,
 };
 pub use demo_catalog::demo_catalog_csv;
+pub use documents::{BlobStore, Document, LocalBlobs};
 pub use error::StoreError;
 pub use registry::{
     Employer, EmployerInput, Institution, InstitutionInput, Page, Person, PersonInput, PersonQuery, RecordVersion,

@@ -43,6 +43,7 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
             postgres: include_str!("../migrations/0005_institution_accounts.postgres.sql"),
         },
     ),
+    (6, "documents", Sql::Both(include_str!("../migrations/0006_documents.sql"))),
 ];
 
 /// The migrations of one backend, up to a version (all when `None`).

@@ -21,6 +21,8 @@ pub struct TestDb {
     pub config: StoreConfig,
     pub label: &'static str,
     cleanup: Cleanup,
+    /// Where this test's uploaded documents go (removed by [`TestDb::cleanup`]).
+    blob_dir: std::path::PathBuf,
 }
 
 enum Cleanup {
@@ -33,6 +35,10 @@ async fn migrate(store: &Store, version: Option<i64>) -> Result<(), crate::Store
         Some(v) => store.migrate_to(v).await,
         None => store.migrate().await,
     }
+}
+
+fn blob_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("{}_blobs", unique_name()))
 }
 
 fn unique_name() -> String {
@@ -51,7 +57,7 @@ impl TestDb {
         let config = StoreConfig::new(format!("sqlite://{}", path.display()));
         let store = Store::connect(&config).await.unwrap_or_else(|e| panic!("cannot open test SQLite: {e}"));
         migrate(&store, version).await.unwrap_or_else(|e| panic!("cannot migrate test SQLite: {e}"));
-        TestDb { store, config, label: "sqlite", cleanup: Cleanup::File(path) }
+        TestDb { store, config, label: "sqlite", cleanup: Cleanup::File(path), blob_dir: blob_dir() }
     }
 
     pub async fn postgres() -> Option<TestDb> {
@@ -80,7 +86,13 @@ impl TestDb {
         let config = StoreConfig { schema: Some(schema.clone()), ..StoreConfig::new(url.clone()) };
         let store = Store::connect(&config).await.unwrap_or_else(|e| panic!("cannot connect to test schema: {e}"));
         migrate(&store, version).await.unwrap_or_else(|e| panic!("cannot migrate test PostgreSQL: {e}"));
-        Some(TestDb { store, config, label: "postgres", cleanup: Cleanup::Schema { url, schema } })
+        Some(TestDb {
+            store,
+            config,
+            label: "postgres",
+            cleanup: Cleanup::Schema { url, schema },
+            blob_dir: blob_dir(),
+        })
     }
 
     /// Both backends (PostgreSQL only where reachable).
@@ -95,9 +107,15 @@ impl TestDb {
         dbs
     }
 
-    /// Removes the database. Call at the end of a test.
+    /// This test's document blob store (a fresh directory).
+    pub fn blobs(&self) -> std::sync::Arc<dyn crate::BlobStore> {
+        std::sync::Arc::new(crate::LocalBlobs::new(&self.blob_dir))
+    }
+
+    /// Removes the database and the documents. Call at the end of a test.
     pub async fn cleanup(self) {
         self.store.close().await;
+        let _ = std::fs::remove_dir_all(&self.blob_dir);
         match self.cleanup {
             Cleanup::File(path) => {
                 for suffix in ["", "-wal", "-shm"] {

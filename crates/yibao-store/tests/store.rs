@@ -389,8 +389,9 @@ async fn catalog_imports_keep_history_report_rejections_and_respect_scope() {
 #[tokio::test]
 async fn the_demo_seed_stores_both_policies_and_a_catalog_of_thousands() {
     let db = TestDb::sqlite().await;
-    let summary =
-        yibao_store::demo::seed_demo(&db.store, NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()).await.unwrap();
+    let summary = yibao_store::demo::seed_demo(&db.store, &db.blobs(), NaiveDate::from_ymd_opt(2026, 11, 23).unwrap())
+        .await
+        .unwrap();
     assert_eq!(summary.policies, 2);
     assert!(summary.catalog_entries >= 2_000, "{}", summary.catalog_entries);
     let set = db.store.load_policies().await.unwrap();
@@ -550,6 +551,7 @@ async fn referral_filing_card_and_no_card_certificate_decide_the_cover() {
             documents: vec![FilingDocument {
                 kind: DocumentKind::ReferralCertificate,
                 reference: referral.number.clone(),
+                document_id: None,
             }],
             delegate_id: None,
         };
@@ -654,7 +656,11 @@ async fn referral_filing_card_and_no_card_certificate_decide_the_cover() {
             destination: Some(code("110000")),
             institution: None,
             start: today,
-            documents: vec![FilingDocument { kind: DocumentKind::ResidencePermit, reference: "京居 123".into() }],
+            documents: vec![FilingDocument {
+                kind: DocumentKind::ResidencePermit,
+                reference: "京居 123".into(),
+                document_id: None,
+            }],
             delegate_id: None,
         };
         let revoked = write!(s, |w| s.revoke_filing(&mut w, approved.id, today)).unwrap();
@@ -669,7 +675,11 @@ async fn referral_filing_card_and_no_card_certificate_decide_the_cover() {
             destination: Some(code("310000")),
             institution: None,
             start: today,
-            documents: vec![FilingDocument { kind: DocumentKind::ResidencePermit, reference: "沪居 456".into() }],
+            documents: vec![FilingDocument {
+                kind: DocumentKind::ResidencePermit,
+                reference: "沪居 456".into(),
+                document_id: None,
+            }],
             delegate_id: None,
         };
         let early = write!(s, |w| s.apply_filing(&mut w, person.id, &change, Channel::Window, Some(lf.id), today));

@@ -9,6 +9,7 @@ use yibao_core::{InvalidValue, Role, Scope};
 use yibao_store::{EmployerInput, InstitutionInput, NewAccount, PersonInput};
 
 pub mod cover;
+pub mod upload;
 
 /// Keeps a parsed value or records its error under `field`.
 fn take<T>(errors: &mut Vec<InvalidValue>, field: &'static str, r: Result<T, InvalidValue>) -> Option<T> {

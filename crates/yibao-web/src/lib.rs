@@ -25,6 +25,8 @@ use yibao_store::Store;
 
 pub struct AppState {
     pub store: Store,
+    /// Where uploaded documents' bytes live.
+    pub blobs: Arc<dyn yibao_store::BlobStore>,
     /// Mark cookies `Secure` (behind HTTPS).
     pub secure_cookies: bool,
     /// A fixed business date (tests pin it); `None`: today in China (UTC+8).
@@ -35,6 +37,9 @@ pub type SharedState = Arc<AppState>;
 
 /// The largest catalog file accepted (a 100,000-row catalog is about 15 MB as CSV).
 pub const UPLOAD_LIMIT: usize = 64 * 1024 * 1024;
+
+/// The largest request carrying one document (the file and the form around it).
+pub const DOCUMENT_REQUEST_LIMIT: usize = yibao_core::document::MAX_DOCUMENT_BYTES + 256 * 1024;
 
 async fn stylesheet() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], include_str!("../static/app.css"))
@@ -71,6 +76,12 @@ pub fn router(state: AppState) -> Router {
         .route("/persons/{id}/filings", get(api::cover::person_filings).post(api::cover::apply_filing))
         .route("/persons/{id}/cards", get(api::cover::person_cards).post(api::cover::apply_card))
         .route("/persons/{id}/no-card-certificates", post(api::cover::issue_no_card_certificate))
+        .route(
+            "/persons/{id}/documents",
+            post(api::cover::upload_document).layer(DefaultBodyLimit::max(DOCUMENT_REQUEST_LIMIT)),
+        )
+        .route("/documents/{id}", get(api::cover::get_document))
+        .route("/documents/{id}/content", get(api::cover::document_content))
         .route("/cards/{id}/events", post(api::cover::card_event))
         .route("/cover", get(api::cover::get_cover))
         .route("/referrals", post(api::cover::issue_referral))
@@ -107,10 +118,14 @@ pub fn router(state: AppState) -> Router {
         .route("/accounts/new", get(pages::account_new_form))
         .route("/me", get(pages::me_page))
         .route("/my/cover", get(pages::my_cover_page))
-        .route("/my/filings", post(pages::my_filing_apply))
+        .route("/my/filings", post(pages::my_filing_apply).layer(DefaultBodyLimit::max(DOCUMENT_REQUEST_LIMIT)))
         .route("/my/filings/{id}/revoke", post(pages::my_filing_revoke))
         .route("/my/cards/{id}/report", post(pages::my_card_report))
-        .route("/filings", get(pages::filings_page).post(pages::filing_window))
+        .route(
+            "/filings",
+            get(pages::filings_page).post(pages::filing_window).layer(DefaultBodyLimit::max(DOCUMENT_REQUEST_LIMIT)),
+        )
+        .route("/documents/{id}", get(pages::document_download))
         .route("/filings/{id}/decision", post(pages::filing_decide))
         .route("/cover", get(pages::cover_lookup))
         .route("/persons/{id}/cover", get(pages::person_cover_page))

@@ -921,3 +921,81 @@ async fn a_long_term_filing_is_changed_from_the_portal() {
     assert!(text.contains("form-errors") && text.contains("6 个月"), "{text}");
     app.db.cleanup().await;
 }
+
+/// A 1×1 PNG and a text file dressed up as a PDF.
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
+const FAKE_PDF: &[u8] = b"this is not a PDF, whatever its name says";
+
+fn filing_multipart(csrf: &str, file_name: &str, bytes: &'static [u8]) -> reqwest::multipart::Form {
+    reqwest::multipart::Form::new()
+        .text("csrf", csrf.to_string())
+        .text("kind", "temporary_other")
+        .text("destination", "310000")
+        .text("start", "2026-11-30")
+        .text("document_kind", "residence_permit")
+        .text("document_reference", "沪居 0001")
+        .part("file", reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_string()))
+}
+
+/// 张三 files with a scan attached: the type is judged by content (a text file named .pdf
+/// is refused and nothing is recorded), the scan is linked from the filing, and only he
+/// and the agency's staff in his region can read it.
+#[tokio::test]
+async fn a_filing_carries_an_uploaded_scan_that_only_its_people_can_read() {
+    for db in TestDb::all().await {
+        let l = db.label;
+        let app = spawn_app(db).await;
+        let (http, csrf) = portal_session(&app, "zhangsan", "/my/cover").await;
+        let before = app.db.store.filings_of(1).await.unwrap().len();
+
+        let res = http.post(app.url("/my/filings")).multipart(filing_multipart(&csrf, "居住证.pdf", FAKE_PDF)).send();
+        let res = res.await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{l}");
+        assert!(res.text().await.unwrap().contains("按文件内容判断"), "{l}: the reason, in Chinese");
+        assert_eq!(app.db.store.filings_of(1).await.unwrap().len(), before, "{l}: nothing recorded");
+
+        let res = http.post(app.url("/my/filings")).multipart(filing_multipart(&csrf, "居住证.png", PNG)).send();
+        assert_eq!(res.await.unwrap().status(), StatusCode::SEE_OTHER, "{l}");
+        let filings = app.db.store.filings_of(1).await.unwrap();
+        let doc_id = filings.iter().find_map(|f| f.documents.first().and_then(|d| d.document_id)).unwrap();
+        let page = http.get(app.url("/my/cover")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains(&format!("href=\"/documents/{doc_id}\"")), "{l}: the scan is linked");
+
+        // He reads it back byte for byte, with its type; so does the clerk of his region.
+        let res = http.get(app.url(&format!("/documents/{doc_id}"))).send().await.unwrap();
+        assert_eq!(res.headers()["content-type"], "image/png");
+        assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+        assert_eq!(res.bytes().await.unwrap().as_ref(), PNG, "{l}");
+        let clerk = app.token("clerk").await;
+        let res = app.http.get(app.url(&format!("/api/v1/documents/{doc_id}"))).bearer_auth(&clerk).send().await;
+        let meta: Value = res.unwrap().json().await.unwrap();
+        assert_eq!((meta["media_type"].as_str(), meta["size"].as_u64()), (Some("image/png"), Some(PNG.len() as u64)));
+        // The hospital, by key or logged in, and the finance officer cannot.
+        let res = app
+            .http
+            .get(app.url(&format!("/api/v1/documents/{doc_id}/content")))
+            .header("x-api-key", yibao_store::demo::DEMO_API_KEY)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{l}");
+        for who in ["hospital", "finance"] {
+            let t = app.token(who).await;
+            let res = app.http.get(app.url(&format!("/api/v1/documents/{doc_id}/content"))).bearer_auth(&t).send();
+            assert_eq!(res.await.unwrap().status(), StatusCode::NOT_FOUND, "{l}: {who}");
+        }
+        // Through the API, a document of someone else cannot be named in one's filing.
+        let jinchang = yibao_core::Scope::parse_list("620300").unwrap();
+        let other = app.db.store.filings_in(&jinchang, None, 500).await.unwrap();
+        let foreign = other
+            .iter()
+            .find_map(|f| (f.person_id != 1).then(|| f.documents.iter().find_map(|d| d.document_id)).flatten());
+        let zhang = app.token("zhangsan").await;
+        let body = json!({ "kind": "temporary_other", "destination": "310000", "start": "2026-12-01",
+            "documents": [{ "kind": "residence_permit", "reference": "x", "document_id": foreign.unwrap() }] });
+        let res = app.http.post(app.url("/api/v1/persons/1/filings")).bearer_auth(&zhang).json(&body).send().await;
+        let p: Value = res.unwrap().json().await.unwrap();
+        assert_eq!(p["errors"][0]["code"], "document_unknown", "{l}: {p}");
+        app.db.cleanup().await;
+    }
+}

@@ -150,6 +150,11 @@ async fn main() -> ExitCode {
     }
 }
 
+/// The document blob store: `documents/` in the data directory.
+fn blobs(config: &Config) -> std::sync::Arc<dyn yibao_store::BlobStore> {
+    std::sync::Arc::new(yibao_store::LocalBlobs::new(config.data_dir.join("documents")))
+}
+
 async fn open(config: &Config) -> anyhow::Result<Store> {
     let store = Store::connect(&StoreConfig::new(config.database_url.clone())).await?;
     store.migrate().await?;
@@ -160,10 +165,11 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve { no_demo } => {
             let store = open(config).await?;
+            let blobs = blobs(config);
             if !no_demo && store.is_empty().await? {
-                seed(&store).await?;
+                seed(&store, &blobs).await?;
             }
-            let state = yibao_web::AppState { store, secure_cookies: config.secure_cookies, today: None };
+            let state = yibao_web::AppState { store, blobs, secure_cookies: config.secure_cookies, today: None };
             yibao_web::serve(state, config.listen, |addr| {
                 println!(
                     "yibao listening on http://{addr}/  (data: {}, database: {})",
@@ -182,7 +188,7 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
             if !store.is_empty().await? {
                 anyhow::bail!("the database already has accounts; the demo is only seeded into an empty database");
             }
-            seed(&store).await?;
+            seed(&store, &blobs(config)).await?;
         }
         Command::CreateAdmin { username, password, regions } => {
             let store = open(config).await?;
@@ -241,9 +247,9 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn seed(store: &Store) -> anyhow::Result<()> {
+async fn seed(store: &Store, blobs: &std::sync::Arc<dyn yibao_store::BlobStore>) -> anyhow::Result<()> {
     let today = chrono::Local::now().date_naive();
-    let s = yibao_store::demo::seed_demo(store, today).await?;
+    let s = yibao_store::demo::seed_demo(store, blobs, today).await?;
     println!(
         "seeded demo region 金昌市 (620300): {} institutions, {} employers, {} insured persons, {} policies, \
          {} catalog entries, {} off-site filings, {} accounts (password {})",

@@ -7,12 +7,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 use yibao_core::cover::{CardState, Cover, FilingStatus};
 use yibao_core::InvalidValue;
-use yibao_store::{Card, NoCardCertificate, Referral, StoredFiling};
+use yibao_store::{Card, Document, NoCardCertificate, Referral, StoredFiling};
 
 use crate::context::Caller;
 use crate::error::{AppError, Problem};
 use crate::forms::cover::{CardEventForm, CardForm, DecisionForm, FilingForm, NoCardForm, ReferralForm, SealForm};
 use crate::forms::date_or;
+use crate::forms::upload::FormWithFile;
 use crate::service::cover::{self as svc, Whom};
 use crate::SharedState;
 
@@ -55,7 +56,72 @@ pub async fn apply_filing(
     Json(f): Json<FilingForm>,
 ) -> Result<(StatusCode, Json<StoredFiling>), AppError> {
     let (app, replaces) = f.parse().map_err(AppError::validation)?;
-    Ok((StatusCode::CREATED, Json(svc::apply_filing(&state.store, &caller, id, &app, replaces).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(svc::apply_filing(&state.store, &state.blobs, &caller, id, &app, replaces, None).await?),
+    ))
+}
+
+/// Upload a document for a person (`multipart/form-data`, the file in the field `file`): a
+/// PDF, JPEG or PNG of at most 10 MB, judged by its content. Name it in a filing's
+/// `documents[].document_id`.
+#[utoipa::path(post, path = "/api/v1/persons/{id}/documents",
+    responses((status = 201, description = "the document's record"), (status = 413, body = Problem),
+        (status = 422, body = Problem)))]
+pub async fn upload_document(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    FormWithFile { file, .. }: FormWithFile<serde_json::Map<String, serde_json::Value>>,
+) -> Result<(StatusCode, Json<Document>), AppError> {
+    let file = file.ok_or_else(|| {
+        AppError::validation(vec![InvalidValue::new(
+            "file",
+            "required",
+            "请在 file 字段上传文件",
+            "send the file in the field `file`",
+        )])
+    })?;
+    Ok((StatusCode::CREATED, Json(svc::upload_document(&state.store, &state.blobs, &caller, id, file).await?)))
+}
+
+/// A document's record (the person, staff who may see the person in full).
+#[utoipa::path(get, path = "/api/v1/documents/{id}", responses((status = 200), (status = 404, body = Problem)))]
+pub async fn get_document(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<Document>, AppError> {
+    Ok(Json(svc::document(&state.store, &caller, id).await?))
+}
+
+/// A document's bytes, with its media type.
+#[utoipa::path(get, path = "/api/v1/documents/{id}/content", responses((status = 200), (status = 404, body = Problem)))]
+pub async fn document_content(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<axum::response::Response, AppError> {
+    let (d, bytes) = svc::document_content(&state.store, &state.blobs, &caller, id).await?;
+    Ok(document_response(&d, bytes))
+}
+
+/// The bytes of a document as a response: its own media type, shown inline, never sniffed
+/// by the browser as anything else, and not cached by shared caches.
+pub fn document_response(d: &Document, bytes: Vec<u8>) -> axum::response::Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let disposition = format!("inline; filename*=UTF-8''{}", crate::context::urlencode(&d.file_name));
+    (
+        [
+            (header::CONTENT_TYPE, d.media_type.mime().to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+            (header::CACHE_CONTROL, "private, no-store".to_string()),
+        ],
+        bytes,
+    )
+        .into_response()
 }
 
 #[utoipa::path(get, path = "/api/v1/filings/{id}", responses((status = 200), (status = 404, body = Problem)))]

@@ -19,6 +19,8 @@ pub struct DocumentForm {
     pub kind: String,
     /// The certificate's or permit's number (a referral certificate's is checked).
     pub reference: String,
+    /// An uploaded scan of it (`POST /api/v1/persons/{id}/documents`).
+    pub document_id: Option<i64>,
 }
 
 /// An off-site treatment filing (异地就医备案).
@@ -73,10 +75,18 @@ impl FilingForm {
         let delegate_id = optional(&mut e, "delegate_id", &self.delegate_id, str::parse);
         let replaces = optional(&mut e, "replaces", &self.replaces, |s| number("replaces", s));
         let mut documents = Vec::new();
-        let portal = DocumentForm { kind: self.document_kind.clone(), reference: self.document_reference.clone() };
+        let portal = DocumentForm {
+            kind: self.document_kind.clone(),
+            reference: self.document_reference.clone(),
+            document_id: None,
+        };
         for d in self.documents.iter().chain(std::iter::once(&portal)).filter(|d| !d.kind.trim().is_empty()) {
             if let Some(kind) = take(&mut e, "documents", document_kind(&d.kind)) {
-                documents.push(FilingDocument { kind, reference: d.reference.trim().to_string() });
+                documents.push(FilingDocument {
+                    kind,
+                    reference: d.reference.trim().to_string(),
+                    document_id: d.document_id,
+                });
             }
         }
         match (kind, start) {
@@ -281,7 +291,11 @@ mod tests {
             kind: "referral".into(),
             destination: "620100".into(),
             start: "2026-05-01".into(),
-            documents: vec![DocumentForm { kind: "emergency_record".into(), reference: "急诊 1".into() }],
+            documents: vec![DocumentForm {
+                kind: "emergency_record".into(),
+                reference: "急诊 1".into(),
+                document_id: None,
+            }],
             document_kind: "referral_certificate".into(),
             document_reference: " ZZ1 ".into(),
             replaces: "7".into(),

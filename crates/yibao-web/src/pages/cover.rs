@@ -20,6 +20,7 @@ use crate::context::{urlencode, Caller};
 use crate::error::AppError;
 use crate::forms::cover::{CardEventForm, CardForm, DecisionForm, FilingForm, NoCardForm};
 use crate::forms::date_or;
+use crate::forms::upload::FormWithFile;
 use crate::service::cover::{self as svc, Whom};
 use crate::{i18n, service, SharedState};
 
@@ -52,6 +53,8 @@ pub struct FilingRow {
     pub reason: String,
     pub channel: String,
     pub documents: String,
+    /// Uploaded scans: (document id, what it is), linked for whoever may read them.
+    pub files: Vec<(i64, String)>,
     pub revocable: bool,
     /// An approved long-term filing, which is changed by filing anew with `replaces`.
     pub changeable: bool,
@@ -90,6 +93,11 @@ impl FilingRow {
                 .map(|d| format!("{} {}", d.kind.label().get(lang), d.reference).trim().to_string())
                 .collect::<Vec<_>>()
                 .join("；"),
+            files: f
+                .documents
+                .iter()
+                .filter_map(|d| d.document_id.map(|id| (id, d.kind.label().get(lang).to_string())))
+                .collect(),
             revocable: matches!(status, FilingStatus::Applied | FilingStatus::Approved),
             changeable: status == FilingStatus::Approved && f.kind.is_long_term(),
         }
@@ -330,12 +338,14 @@ where
 pub async fn my_filing_apply(
     State(state): State<SharedState>,
     caller: Caller,
-    Form(f): Form<FilingForm>,
+    FormWithFile { form: f, file }: FormWithFile<FilingForm>,
 ) -> Result<Response, AppError> {
     caller.check_csrf(&f.csrf)?;
     let id = my_person_id(&caller)?;
     let result = match f.parse() {
-        Ok((app, replaces)) => svc::apply_filing(&state.store, &caller, id, &app, replaces).await.map(|_| ()),
+        Ok((app, replaces)) => {
+            svc::apply_filing(&state.store, &state.blobs, &caller, id, &app, replaces, file).await.map(|_| ())
+        }
         Err(e) => Err(AppError::validation(e)),
     };
     match result {
@@ -458,7 +468,7 @@ pub async fn filings_page(
 pub async fn filing_window(
     State(state): State<SharedState>,
     caller: Caller,
-    Form(f): Form<FilingForm>,
+    FormWithFile { form: f, file }: FormWithFile<FilingForm>,
 ) -> Result<Response, AppError> {
     caller.check_csrf(&f.csrf)?;
     caller.require(Permission::ManageFilings)?;
@@ -469,7 +479,7 @@ pub async fn filing_window(
         })?;
         let person = state.store.person_by_resident_id(&rid).await?.ok_or_else(|| AppError::not_found("person"))?;
         let (app, replaces) = f.parse().map_err(AppError::validation)?;
-        svc::apply_filing(&state.store, &caller, person.id, &app, replaces).await
+        svc::apply_filing(&state.store, &state.blobs, &caller, person.id, &app, replaces, file).await
     }
     .await;
     match result {
@@ -656,4 +666,14 @@ pub async fn no_card_issue(
     caller.check_csrf(&f.csrf)?;
     let result = svc::issue_no_card_certificate(&state.store, &caller, id, Some(&f.institution)).await.map(|_| ());
     after_person_action(&state, &caller, id, result, "certificate").await
+}
+
+/// `GET /documents/{id}`: an uploaded document, for whoever may see it.
+pub async fn document_download(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let (d, bytes) = svc::document_content(&state.store, &state.blobs, &caller, id).await?;
+    Ok(crate::api::cover::document_response(&d, bytes))
 }

@@ -71,7 +71,12 @@ pub async fn institution_cover(
             name: person.name.masked(),
             resident_id: person.resident_id.masked(),
             card_state: report.card.label().get(lang).to_string(),
-            filings: report.filings.iter().map(|f| FilingRow::new(f, lang, date)).collect(),
+            // The scans stay with the agency; the institution sees what was filed.
+            filings: report
+                .filings
+                .iter()
+                .map(|f| FilingRow { files: Vec::new(), ..FilingRow::new(f, lang, date) })
+                .collect(),
         };
         (Some(checked), cover_box(&report, lang))
     };

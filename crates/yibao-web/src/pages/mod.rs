@@ -19,8 +19,8 @@ pub use admin::{
 };
 pub use auth::{home, lang_switch, login_form, login_submit, logout};
 pub use cover::{
-    card_apply, card_event_submit, cover_lookup, filing_decide, filing_window, filings_page, my_card_report,
-    my_cover_page, my_filing_apply, my_filing_revoke, no_card_issue, person_cover_page,
+    card_apply, card_event_submit, cover_lookup, document_download, filing_decide, filing_window, filings_page,
+    my_card_report, my_cover_page, my_filing_apply, my_filing_revoke, no_card_issue, person_cover_page,
 };
 pub use institution::{institution_cover, referral_issue, referral_seal, referrals_page};
 pub use registry::{

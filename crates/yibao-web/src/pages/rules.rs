@@ -85,15 +85,8 @@ struct Upload {
 }
 
 async fn read_upload(mut form: Multipart) -> Result<Upload, AppError> {
+    use crate::forms::upload::unreadable;
     let mut up = Upload { csrf: String::new(), text: String::new(), file_name: String::new(), file: Vec::new() };
-    let unreadable = |_| {
-        AppError::new(
-            StatusCode::BAD_REQUEST,
-            "bad_upload",
-            "上传的表单无法读取，请重试",
-            "the uploaded form could not be read; please try again",
-        )
-    };
     while let Some(field) = form.next_field().await.map_err(unreadable)? {
         match field.name().unwrap_or("") {
             "csrf" => up.csrf = field.text().await.map_err(unreadable)?,

@@ -4,15 +4,20 @@
 //! certificates, check a patient's cover at itself).
 
 use chrono::NaiveDate;
+use std::sync::Arc;
 use yibao_core::card::{CardApplication, CardEvent};
 use yibao_core::cover::FilingStatus;
 use yibao_core::filing::{Channel, Decision, FilingApplication};
-use yibao_core::{Permission, ResidentId};
-use yibao_store::{Card, CoverReport, NoCardCertificate, Person, Referral, ReferralInput, Store, StoredFiling};
+
+use yibao_core::{InvalidValue, Permission, ResidentId};
+use yibao_store::{
+    BlobStore, Card, CoverReport, Document, NoCardCertificate, Person, Referral, ReferralInput, Store, StoredFiling,
+};
 
 use super::staff_scope;
 use crate::context::Caller;
 use crate::error::AppError;
+use crate::forms::upload::Upload;
 
 /// Whether `person_id` is the logged-in insured person.
 fn is_own(caller: &Caller, person_id: i64) -> bool {
@@ -61,19 +66,77 @@ pub async fn filings_queue(
 
 /// Files off-site treatment: online by the person, or at the window by a clerk (for the
 /// person or their delegate).
+///
+/// A file sent with the portal's form is the scan of its (last) document, stored in the
+/// same transaction as the filing: both are recorded, or neither.
 pub async fn apply_filing(
     store: &Store,
+    blobs: &Arc<dyn BlobStore>,
     caller: &Caller,
     person_id: i64,
     app: &FilingApplication,
     replaces: Option<i64>,
+    file: Option<Upload>,
 ) -> Result<StoredFiling, AppError> {
     let channel = if is_own(caller, person_id) { Channel::Online } else { Channel::Window };
     person_for(store, caller, person_id, Permission::ManageFilings).await?;
+    let mut app = app.clone();
     let mut w = store.begin_write(&caller.actor()).await?;
-    let f = store.apply_filing(&mut w, person_id, app, channel, replaces, caller.today).await?;
+    if let Some(file) = file {
+        let Some(doc) = app.documents.last_mut() else {
+            return Err(AppError::validation(vec![InvalidValue::new(
+                "documents",
+                "file_without_kind",
+                "请选择上传的文件是哪种材料",
+                "say which document the uploaded file is",
+            )]));
+        };
+        doc.document_id = Some(store.save_document(&mut w, blobs, person_id, &file.file_name, file.bytes).await?.id);
+    }
+    let f = store.apply_filing(&mut w, person_id, &app, channel, replaces, caller.today).await?;
     w.commit().await?;
     Ok(f)
+}
+
+/// Uploads a document for a person: their own, or a clerk's person in scope.
+pub async fn upload_document(
+    store: &Store,
+    blobs: &Arc<dyn BlobStore>,
+    caller: &Caller,
+    person_id: i64,
+    file: Upload,
+) -> Result<Document, AppError> {
+    person_for(store, caller, person_id, Permission::ManageFilings).await?;
+    let mut w = store.begin_write(&caller.actor()).await?;
+    let d = store.save_document(&mut w, blobs, person_id, &file.file_name, file.bytes).await?;
+    w.commit().await?;
+    Ok(d)
+}
+
+/// A document's record: the person's own, or one of a person the staff caller may see in
+/// full. Anyone else is told it does not exist.
+pub async fn document(store: &Store, caller: &Caller, id: i64) -> Result<Document, AppError> {
+    let d = store.document(id).await?;
+    person_for(store, caller, d.person_id, Permission::ViewPersonDetail).await.map_err(|e| {
+        if e.status == axum::http::StatusCode::FORBIDDEN {
+            AppError::not_found("document")
+        } else {
+            e
+        }
+    })?;
+    Ok(d)
+}
+
+/// A document and its bytes (see [`document`] for who may read it).
+pub async fn document_content(
+    store: &Store,
+    blobs: &Arc<dyn BlobStore>,
+    caller: &Caller,
+    id: i64,
+) -> Result<(Document, Vec<u8>), AppError> {
+    let d = document(store, caller, id).await?;
+    let bytes = store.document_bytes(blobs, &d).await?;
+    Ok((d, bytes))
 }
 
 /// A clerk approves or rejects an application (with a coded reason).

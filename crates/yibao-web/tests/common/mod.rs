@@ -13,11 +13,16 @@ pub struct App {
 
 pub async fn spawn_app(db: TestDb) -> App {
     let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
-    yibao_store::demo::seed_demo(&db.store, today).await.expect("seed demo");
+    let blobs = db.blobs();
+    yibao_store::demo::seed_demo(&db.store, &blobs, today).await.expect("seed demo");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
-    let router =
-        yibao_web::router(yibao_web::AppState { store: db.store.clone(), secure_cookies: false, today: Some(today) });
+    let router = yibao_web::router(yibao_web::AppState {
+        store: db.store.clone(),
+        blobs,
+        secure_cookies: false,
+        today: Some(today),
+    });
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     App { base: format!("http://{addr}"), db, http }

@@ -1,0 +1,123 @@
+//! Uploaded documents (a residence permit's scan, a card photo, later a claim's invoices):
+//! what is accepted is decided by the file's content, never by its name, and each file is
+//! known by the SHA-256 of its bytes.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::InvalidValue;
+
+/// The largest file accepted (a phone photo of an invoice is 2–5 MB).
+pub const MAX_DOCUMENT_BYTES: usize = 10 * 1024 * 1024;
+
+/// The kinds of file accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum MediaType {
+    #[serde(rename = "application/pdf")]
+    Pdf,
+    #[serde(rename = "image/jpeg")]
+    Jpeg,
+    #[serde(rename = "image/png")]
+    Png,
+}
+
+impl MediaType {
+    pub fn mime(self) -> &'static str {
+        match self {
+            MediaType::Pdf => "application/pdf",
+            MediaType::Jpeg => "image/jpeg",
+            MediaType::Png => "image/png",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<MediaType> {
+        [MediaType::Pdf, MediaType::Jpeg, MediaType::Png].into_iter().find(|m| m.mime() == s)
+    }
+}
+
+/// A file that passed the checks: its type as read from its bytes, and its digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedFile {
+    pub media_type: MediaType,
+    /// Lower-case hex SHA-256 of the bytes: the file's name in storage.
+    pub sha256: String,
+    pub size: usize,
+}
+
+/// Accepts a PDF, JPEG or PNG of at most [`MAX_DOCUMENT_BYTES`], judged by its content.
+pub fn check_file(bytes: &[u8]) -> Result<CheckedFile, InvalidValue> {
+    if bytes.is_empty() {
+        return Err(InvalidValue::new("file", "empty", "上传的文件是空的", "the uploaded file is empty"));
+    }
+    if bytes.len() > MAX_DOCUMENT_BYTES {
+        return Err(InvalidValue::new(
+            "file",
+            "too_large",
+            format!("文件超过 {} MB，请压缩或分页后再上传", MAX_DOCUMENT_BYTES / 1024 / 1024),
+            format!("the file is over {} MB; compress or split it", MAX_DOCUMENT_BYTES / 1024 / 1024),
+        ));
+    }
+    let media_type = infer::get(bytes).and_then(|t| MediaType::parse(t.mime_type())).ok_or_else(|| {
+        InvalidValue::new(
+            "file",
+            "type",
+            "只接受 PDF、JPEG 或 PNG 文件（按文件内容判断，与文件名无关）",
+            "only PDF, JPEG or PNG files are accepted (judged by the content, not the name)",
+        )
+    })?;
+    Ok(CheckedFile { media_type, sha256: hex::encode(Sha256::digest(bytes)), size: bytes.len() })
+}
+
+/// A file name as shown and stored: its last path component, printable, at most 120
+/// characters; "upload" when nothing is left.
+pub fn clean_file_name(name: &str) -> String {
+    let last = name.rsplit(['/', '\\']).next().unwrap_or("");
+    let clean: String = last.chars().filter(|c| !c.is_control()).take(120).collect();
+    if clean.trim().is_empty() {
+        "upload".to_string()
+    } else {
+        clean.trim().to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+    const JPEG: &[u8] = b"\xff\xd8\xff\xe0\0\x10JFIF\0";
+    const PDF: &[u8] = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n";
+
+    #[test]
+    fn the_type_comes_from_the_content() {
+        assert_eq!(check_file(PNG).unwrap().media_type, MediaType::Png);
+        assert_eq!(check_file(JPEG).unwrap().media_type, MediaType::Jpeg);
+        assert_eq!(check_file(PDF).unwrap().media_type, MediaType::Pdf);
+        // A text file, an executable and an empty file are refused whatever they are called.
+        assert_eq!(check_file(b"just text, named scan.pdf").unwrap_err().code, "type");
+        assert_eq!(check_file(b"MZ\x90\0\x03\0\0\0\x04\0\0\0\xff\xff").unwrap_err().code, "type");
+        assert_eq!(check_file(b"").unwrap_err().code, "empty");
+    }
+
+    #[test]
+    fn size_is_limited_and_the_digest_names_the_bytes() {
+        let mut big = PDF.to_vec();
+        big.resize(MAX_DOCUMENT_BYTES + 1, b' ');
+        assert_eq!(check_file(&big).unwrap_err().code, "too_large");
+        big.truncate(MAX_DOCUMENT_BYTES);
+        assert!(check_file(&big).is_ok());
+        let a = check_file(PDF).unwrap();
+        assert_eq!(a.sha256, hex::encode(Sha256::digest(PDF)));
+        assert_eq!(a.sha256.len(), 64);
+        assert_ne!(a.sha256, check_file(PNG).unwrap().sha256);
+    }
+
+    #[test]
+    fn file_names_lose_their_paths_and_control_characters() {
+        assert_eq!(clean_file_name("C:\\Users\\张三\\居住证.jpg"), "居住证.jpg");
+        assert_eq!(clean_file_name("../../etc/passwd"), "passwd");
+        assert_eq!(clean_file_name("a\u{0}b\n.pdf"), "ab.pdf");
+        assert_eq!(clean_file_name(""), "upload");
+    }
+}
