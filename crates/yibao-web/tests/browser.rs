@@ -271,6 +271,9 @@ async fn policy_administrator_uploads_a_catalog_and_is_told_what_was_refused() {
     app.db.cleanup().await;
 }
 
+/// A 1×1 PNG, as a phone photo would be (the bytes matter only as a real PNG).
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\rIDATx\xdac\xfc\xcf\xc0P\x0f\0\x04\x85\x01\x80\x84\xa9\x8c!\0\0\0\0IEND\xaeB`\x82";
+
 #[tokio::test]
 async fn an_insured_person_files_off_site_treatment_and_a_clerk_approves_it() {
     let Some(browser) = Browser::start().await else { return };
@@ -304,10 +307,15 @@ async fn an_insured_person_files_off_site_treatment_and_a_clerk_approves_it() {
     let errors = c.wait().for_element(Locator::Id("form-errors")).await.unwrap().text().await.unwrap();
     assert!(errors.contains("长期居住类备案须选择具体的省或市") && errors.contains("居住证"), "{errors}");
 
-    // Other temporary travel to Lanzhou from the 25th: submitted, waiting.
+    // Other temporary travel to Lanzhou from the 25th, with a photo of the relatives'
+    // community residence certificate chosen from disk: submitted, waiting.
     c.find(Locator::Id("filing-kind")).await.unwrap().select_by_value("temporary_other").await.unwrap();
     browser.fill("destination", "620100").await;
     set("filing-start", "2026-11-25").await;
+    c.find(Locator::Id("filing-document")).await.unwrap().select_by_value("residence_certificate").await.unwrap();
+    let photo = std::env::temp_dir().join(format!("yibao-residence-{}.png", std::process::id()));
+    std::fs::write(&photo, PNG).unwrap();
+    c.find(Locator::Id("filing-file")).await.unwrap().send_keys(&photo.display().to_string()).await.unwrap();
     c.find(Locator::Id("filing-submit")).await.unwrap().click().await.unwrap();
     let notice = c.wait().for_element(Locator::Id("notice")).await.unwrap().text().await.unwrap();
     assert!(notice.contains("备案申请已提交"), "{notice}");
@@ -316,6 +324,8 @@ async fn an_insured_person_files_off_site_treatment_and_a_clerk_approves_it() {
         pending.contains("其他临时外出就医") && pending.contains("620100") && pending.contains("2027-05-24"),
         "{pending}"
     );
+    assert!(pending.contains("查看扫描件：社区居住证明"), "the photo went with the form: {pending}");
+    let _ = std::fs::remove_file(&photo);
     c.find(Locator::Css("form[action='/logout'] button")).await.unwrap().click().await.unwrap();
 
     // The clerk sees it in the queue and approves it.
@@ -326,7 +336,14 @@ async fn an_insured_person_files_off_site_treatment_and_a_clerk_approves_it() {
     let mut approved = false;
     for row in rows {
         if row.text().await.unwrap().contains("张三") {
-            row.find(Locator::Css("button.approve")).await.unwrap().click().await.unwrap();
+            // The clerk opens the photo (in this tab, to read it) before deciding.
+            let href = row.find(Locator::Css("a.file")).await.unwrap().attr("href").await.unwrap().unwrap();
+            c.goto(&app.url(&href)).await.unwrap();
+            let shown = c.execute("return document.contentType;", vec![]).await.unwrap();
+            assert_eq!(shown.as_str(), Some("image/png"));
+            c.back().await.unwrap();
+            let row = c.wait().for_element(Locator::XPath("//table[@id='queue']//tr[contains(., '张三')]")).await;
+            row.unwrap().find(Locator::Css("button.approve")).await.unwrap().click().await.unwrap();
             approved = true;
             break;
         }
