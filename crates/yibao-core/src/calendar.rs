@@ -23,6 +23,13 @@ pub struct CalendarYear {
     pub workdays: BTreeSet<NaiveDate>,
 }
 
+/// A forecast date, and whether it counted a year whose schedule is not published yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Estimate {
+    pub date: NaiveDate,
+    pub provisional: bool,
+}
+
 /// Why a working-day computation or a calendar file failed, in both languages.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}", message.en)]
@@ -166,6 +173,29 @@ impl Calendar {
         Ok(d)
     }
 
+    /// The `n`-th working day after `date` as a forecast: where a year's schedule is not
+    /// published yet, its Mondays to Fridays count as working days and the answer says it is
+    /// provisional. (A promise or a deadline uses [`Calendar::add_working_days`], which refuses.)
+    pub fn estimate_working_days(&self, date: NaiveDate, n: u32) -> Result<Estimate, CalendarError> {
+        let mut d = date;
+        let mut left = n;
+        let mut provisional = false;
+        while left > 0 {
+            d = d.succ_opt().ok_or_else(|| CalendarError::new("日期超出范围", "date out of range"))?;
+            let working = match self.years.get(&d.year()) {
+                Some(_) => self.is_working_day(d)?,
+                None => {
+                    provisional = true;
+                    !is_weekend(d)
+                }
+            };
+            if working {
+                left -= 1;
+            }
+        }
+        Ok(Estimate { date: d, provisional })
+    }
+
     /// The working days after `from` up to and including `to` (negative when `to` is
     /// before `from`).
     pub fn working_days_between(&self, from: NaiveDate, to: NaiveDate) -> Result<i64, CalendarError> {
@@ -268,5 +298,31 @@ mod tests {
         let twice = "[[year]]\nyear = 2026\nsource = \"x\"\nholidays = []\nworkdays = []\n\
                      [[year]]\nyear = 2026\nsource = \"y\"\nholidays = []\nworkdays = []\n";
         assert!(Calendar::parse(twice).unwrap_err().message.en.contains("twice"));
+    }
+
+    #[test]
+    fn a_forecast_into_an_unpublished_year_counts_weekdays_and_says_so() {
+        let cal = Calendar::built_in().unwrap();
+        let last = cal.years().map(|y| y.year).max().unwrap();
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        // Inside a published year the forecast is the promise.
+        let inside = cal.estimate_working_days(d(last, 3, 2), 10).unwrap();
+        assert_eq!(inside, Estimate { date: cal.add_working_days(d(last, 3, 2), 10).unwrap(), provisional: false });
+        // 30 working days from 23 November cross into the next year: refused as a promise,
+        // forecast on weekdays (Christmas is not a holiday here; New Year is unknown).
+        assert!(cal.add_working_days(d(last, 11, 23), 30).is_err());
+        let est = cal.estimate_working_days(d(last, 11, 23), 30).unwrap();
+        assert!(est.provisional);
+        let counted = cal.working_days_between(d(last, 11, 23), d(last, 12, 31)).unwrap();
+        let rest = 30 - counted;
+        let mut day = d(last + 1, 1, 1);
+        let mut n = i64::from(!is_weekend(day));
+        while n < rest {
+            day = day.succ_opt().unwrap();
+            if !is_weekend(day) {
+                n += 1;
+            }
+        }
+        assert_eq!(est.date, day);
     }
 }

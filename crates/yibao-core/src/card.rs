@@ -6,7 +6,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::calendar::{Calendar, CalendarError};
+use crate::calendar::{Calendar, CalendarError, Estimate};
 use crate::cover::CardState;
 use crate::error::InvalidValue;
 use crate::i18n::Text;
@@ -19,8 +19,11 @@ pub const ISSUING_BANKS: &[&str] =
     &["中国工商银行", "中国农业银行", "中国银行", "中国建设银行", "中国邮政储蓄银行", "甘肃银行", "兰州银行"];
 
 /// When the card will be at the bank: 30 working days after the application was submitted.
-pub fn expected_issue_date(calendar: &Calendar, submitted: NaiveDate) -> Result<NaiveDate, CalendarError> {
-    calendar.add_working_days(submitted, ISSUE_WORKING_DAYS)
+///
+/// A forecast: when the days run into a year whose holidays are not published yet, its
+/// weekdays are counted and the estimate says it is provisional.
+pub fn expected_issue_date(calendar: &Calendar, submitted: NaiveDate) -> Result<Estimate, CalendarError> {
+    calendar.estimate_working_days(submitted, ISSUE_WORKING_DAYS)
 }
 
 /// The photo on the card (seed 001, step 3).
@@ -309,10 +312,14 @@ mod tests {
         // Submitted Thursday 2026-09-24: National Day (10-01..10-07) and its 调休 days
         // (Sunday 09-20 and Saturday 10-10 worked) lie inside the 30 working days.
         // Counted by hand from the notice: 09-25..27 and 10-01..07 off, 10-10 worked.
-        assert_eq!(expected_issue_date(&cal, d("2026-09-24")).unwrap(), d("2026-11-12"));
+        let firm = |date| Estimate { date, provisional: false };
+        assert_eq!(expected_issue_date(&cal, d("2026-09-24")).unwrap(), firm(d("2026-11-12")));
         // From Monday 03-02 six plain weeks end on 04-13; Qingming Monday 04-06 adds a day.
-        assert_eq!(expected_issue_date(&cal, d("2026-03-02")).unwrap(), d("2026-04-14"));
-        assert!(expected_issue_date(&cal, d("2026-12-20")).is_err(), "2027 is not published in the built-in data");
+        assert_eq!(expected_issue_date(&cal, d("2026-03-02")).unwrap(), firm(d("2026-04-14")));
+        // 2027 is not published in the built-in data: weekdays, flagged provisional
+        // (2026-12-21..31 gives 9 weekdays, then 21 in 2027: 29 January).
+        let late = expected_issue_date(&cal, d("2026-12-20")).unwrap();
+        assert_eq!(late, Estimate { date: d("2027-01-29"), provisional: true });
     }
 
     #[test]

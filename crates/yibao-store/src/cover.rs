@@ -199,6 +199,8 @@ pub struct Card {
     pub applied_on: NaiveDate,
     /// 30 working days after the application, on the official calendar.
     pub expected_on: NaiveDate,
+    /// The expected date counted weekdays of a year whose holidays were not yet published.
+    pub expected_provisional: bool,
     pub collected_on: Option<NaiveDate>,
     pub activated_on: Option<NaiveDate>,
     pub lost_on: Option<NaiveDate>,
@@ -222,7 +224,7 @@ impl Card {
 }
 
 const CARD_COLS: &str = "id, person_id, status, bank, photo, photo_reference, applied_on, expected_on, collected_on, \
-    activated_on, lost_on, damaged_on, ended_on, replaces, recorded_by, version";
+    activated_on, lost_on, damaged_on, ended_on, replaces, recorded_by, version, expected_provisional";
 
 fn card_from_row(r: &AnyRow) -> Result<Card, StoreError> {
     Ok(Card {
@@ -242,6 +244,7 @@ fn card_from_row(r: &AnyRow) -> Result<Card, StoreError> {
         replaces: r.try_get(13)?,
         recorded_by: r.try_get(14)?,
         version: r.try_get(15)?,
+        expected_provisional: r.try_get::<i64, _>(16)? != 0,
     })
 }
 
@@ -766,19 +769,20 @@ impl Store {
         let replaces = cards.iter().find(|c| matches!(c.status, CardStatus::Lost | CardStatus::Damaged)).map(|c| c.id);
         let calendar = self.calendar().await?;
         let expected = expected_issue_date(&calendar, today)
-            .map_err(|e| invalid("applied_on", "calendar", e.to_string(), e.to_string()))?;
+            .map_err(|e| invalid("applied_on", "calendar", e.message.zh, e.message.en))?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO cards (person_id, status, bank, photo, photo_reference, applied_on, expected_on, replaces, \
-             recorded_by) VALUES ($1, 'applied', $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+             recorded_by, expected_provisional) VALUES ($1, 'applied', $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(person_id)
         .bind(app.bank.trim())
         .bind(app.photo.code())
         .bind(app.photo_reference.trim())
         .bind(date_text(today))
-        .bind(date_text(expected))
+        .bind(date_text(expected.date))
         .bind(replaces)
         .bind(w.actor().label.clone())
+        .bind(i64::from(expected.provisional))
         .fetch_one(&mut *w.tx)
         .await?;
         let after = self.card_in(w, id).await?;

@@ -999,3 +999,51 @@ async fn a_filing_carries_an_uploaded_scan_that_only_its_people_can_read() {
         app.db.cleanup().await;
     }
 }
+
+/// At the service point the clerk takes a replacement card application for the person whose
+/// card was lost, with the photo handed in as a file; the photo is kept with the card.
+#[tokio::test]
+async fn a_card_application_keeps_the_photo_handed_in() {
+    let app = spawn_app(TestDb::sqlite().await).await;
+    let mut lost_owner = None;
+    for id in 1..200 {
+        if let Ok(cards) = app.db.store.cards_of(id).await {
+            if cards.iter().any(|c| c.status == yibao_core::card::CardStatus::Lost) {
+                lost_owner = Some(id);
+                break;
+            }
+        }
+    }
+    let person = lost_owner.expect("the demo has a lost card");
+    let (http, csrf) = portal_session(&app, "clerk", &format!("/persons/{person}/cover")).await;
+    let form = |photo: &str| {
+        reqwest::multipart::Form::new()
+            .text("csrf", csrf.clone())
+            .text("photo", photo.to_string())
+            .text("bank", "甘肃银行")
+            .text("applicant_confirmed", "1")
+            .text("service_point_confirmed", "1")
+            .part("file", reqwest::multipart::Part::bytes(PNG).file_name("photo.png"))
+    };
+    // A file with another photo source is a mistake, said so.
+    let res = http.post(app.url(&format!("/persons/{person}/cards"))).multipart(form("id_card")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("现场提交电子照片"));
+    let res = http.post(app.url(&format!("/persons/{person}/cards"))).multipart(form("upload")).send().await.unwrap();
+    let status = res.status();
+    assert_eq!(status, StatusCode::SEE_OTHER, "{}", res.text().await.unwrap());
+    let cards = app.db.store.cards_of(person).await.unwrap();
+    let new = cards.iter().find(|c| c.status == yibao_core::card::CardStatus::Applied).unwrap();
+    let doc: i64 = new.photo_reference.parse().unwrap();
+    // Applied on 23 November: the 30 working days run into 2027, whose holidays are not
+    // published, so the date is a weekday forecast and says so: 28 working days to
+    // 31 December, then Friday 1 January (29) and Monday 4 January (30).
+    assert_eq!((new.expected_on.to_string().as_str(), new.expected_provisional), ("2027-01-04", true));
+    let page = http.get(app.url(&format!("/persons/{person}/cover"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(&format!("href=\"/documents/{doc}\"")), "the photo is linked");
+    assert!(page.contains("2027-01-04（预计：次年节假日安排尚未公布"), "the forecast is explained");
+    let res = http.get(app.url(&format!("/documents/{doc}"))).send().await.unwrap();
+    assert_eq!(res.headers()["content-type"], "image/png");
+    assert_eq!(res.bytes().await.unwrap().as_ref(), PNG);
+    app.db.cleanup().await;
+}

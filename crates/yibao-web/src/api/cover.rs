@@ -177,7 +177,7 @@ pub async fn apply_card(
     Json(f): Json<CardForm>,
 ) -> Result<(StatusCode, Json<Card>), AppError> {
     let app = f.parse().map_err(AppError::validation)?;
-    Ok((StatusCode::CREATED, Json(svc::apply_card(&state.store, &caller, id, &app).await?)))
+    Ok((StatusCode::CREATED, Json(svc::apply_card(&state.store, &state.blobs, &caller, id, &app, None).await?)))
 }
 
 /// A card's next step: collect, activate, report lost or damaged, cancel.

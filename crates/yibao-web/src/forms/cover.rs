@@ -159,10 +159,17 @@ pub struct CardForm {
 
 impl CardForm {
     pub fn parse(&self) -> Result<CardApplication, Vec<InvalidValue>> {
+        self.parse_with_file(false)
+    }
+
+    /// With a photo file sent along, the file is the photo's reference: the service sets it
+    /// to the stored document's id.
+    pub fn parse_with_file(&self, file: bool) -> Result<CardApplication, Vec<InvalidValue>> {
         let photo = PhotoSource::parse(self.photo.trim()).map_err(|e| vec![e])?;
+        let reference = self.photo_reference.trim();
         let app = CardApplication {
             photo,
-            photo_reference: self.photo_reference.trim().to_string(),
+            photo_reference: if file && reference.is_empty() { "file".to_string() } else { reference.to_string() },
             bank: self.bank.trim().to_string(),
             applicant_confirmed: parse_bool(&self.applicant_confirmed),
             service_point_confirmed: parse_bool(&self.service_point_confirmed),

@@ -106,6 +106,8 @@ impl FilingRow {
 
 pub struct CardRow {
     pub id: i64,
+    /// The uploaded photo's document, when the photo was handed in as a file.
+    pub photo_file: Option<i64>,
     pub status: String,
     pub status_code: &'static str,
     pub bank: String,
@@ -153,12 +155,19 @@ impl CardRow {
         .collect();
         CardRow {
             id: c.id,
+            photo_file: (c.photo == yibao_core::card::PhotoSource::Upload)
+                .then(|| c.photo_reference.parse().ok())
+                .flatten(),
             status: c.status.label().get(lang).to_string(),
             status_code: c.status.code(),
             bank: c.bank.clone(),
             photo: c.photo.label().get(lang).to_string(),
             applied_on: c.applied_on.to_string(),
-            expected_on: c.expected_on.to_string(),
+            expected_on: if c.expected_provisional {
+                format!("{}{}", c.expected_on, i18n::t(lang, "card.provisional"))
+            } else {
+                c.expected_on.to_string()
+            },
             steps,
             reportable: c.status == CardStatus::Active,
             next,
@@ -632,11 +641,11 @@ pub async fn card_apply(
     State(state): State<SharedState>,
     caller: Caller,
     Path(id): Path<i64>,
-    Form(f): Form<CardForm>,
+    FormWithFile { form: f, file }: FormWithFile<CardForm>,
 ) -> Result<Response, AppError> {
     caller.check_csrf(&f.csrf)?;
-    let result = match f.parse() {
-        Ok(app) => svc::apply_card(&state.store, &caller, id, &app).await.map(|_| ()),
+    let result = match f.parse_with_file(file.is_some()) {
+        Ok(app) => svc::apply_card(&state.store, &state.blobs, &caller, id, &app, file).await.map(|_| ()),
         Err(e) => Err(AppError::validation(e)),
     };
     after_person_action(&state, &caller, id, result, "card_applied").await

@@ -5,7 +5,7 @@
 
 use chrono::NaiveDate;
 use std::sync::Arc;
-use yibao_core::card::{CardApplication, CardEvent};
+use yibao_core::card::{CardApplication, CardEvent, PhotoSource};
 use yibao_core::cover::FilingStatus;
 use yibao_core::filing::{Channel, Decision, FilingApplication};
 
@@ -174,16 +174,34 @@ pub async fn cards_of(store: &Store, caller: &Caller, person_id: i64) -> Result<
 }
 
 /// The service point records a card application.
+///
+/// A photo file handed in (`PhotoSource::Upload`) is stored with the application, in the
+/// same transaction; the card's photo reference is then the document's id.
 pub async fn apply_card(
     store: &Store,
+    blobs: &Arc<dyn BlobStore>,
     caller: &Caller,
     person_id: i64,
     app: &CardApplication,
+    photo: Option<Upload>,
 ) -> Result<Card, AppError> {
     caller.require(Permission::ManageFilings)?;
     person_for(store, caller, person_id, Permission::ManageFilings).await?;
+    let mut app = app.clone();
     let mut w = store.begin_write(&caller.actor()).await?;
-    let card = store.apply_card(&mut w, person_id, app, caller.today).await?;
+    if let Some(file) = photo {
+        if app.photo != PhotoSource::Upload {
+            return Err(AppError::validation(vec![InvalidValue::new(
+                "photo",
+                "file_not_upload",
+                "上传照片文件时，照片来源请选择“现场提交电子照片”",
+                "a photo file goes with the photo source \"electronic photo handed in\"",
+            )]));
+        }
+        let doc = store.save_document(&mut w, blobs, person_id, &file.file_name, file.bytes).await?;
+        app.photo_reference = doc.id.to_string();
+    }
+    let card = store.apply_card(&mut w, person_id, &app, caller.today).await?;
     w.commit().await?;
     Ok(card)
 }
