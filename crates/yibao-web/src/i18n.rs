@@ -135,6 +135,7 @@ pub const UI: &[(&str, &str, &str)] = &[
     ("home.referrals", "开具、盖章和查验转诊证明", "Issue, seal and check referral certificates"),
     ("desk.cover_title", "参保人备案与卡状态查询", "Patient cover check"),
     ("desk.cover_intro", "入院登记前，按身份证号码查询患者在本院就医当日能否持卡直接结算及原因", "Before admission, check by ID number whether the patient settles directly here on the day, and why"),
+    ("desk.not_found", "没有以该身份证号码登记的参保人：请核对号码，或请患者到参保地医保经办机构确认参保状态", "Nobody is insured under this ID number: check the number, or ask the patient to confirm their enrolment with their insurance agency"),
     ("desk.filings_in_force", "当日有效的异地就医备案", "Off-site filings in force that day"),
     ("filing.change", "变更", "Change"),
     ("filing.view_file", "查看扫描件", "View the scan"),

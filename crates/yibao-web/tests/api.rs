@@ -828,6 +828,13 @@ async fn the_hospital_desk_checks_cover_and_issues_referrals_in_the_portal() {
         let found = page.split("id=\"desk-person\"").nth(1).unwrap();
         assert!(found.contains("6203**********0036") && !found.contains("620302198506120036"), "{l}: masked");
         assert!(page.contains("data-code=\"local_designated\"") && page.contains("可以持卡直接结算"), "{l}: {page}");
+        // A mistyped number and an unknown person are said beside the form.
+        let page =
+            http.get(app.url("/check?resident_id=620302198506120037")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("form-errors") && page.contains("校验"), "{l}: {page}");
+        let page =
+            http.get(app.url("/check?resident_id=110101199001010015")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("没有以该身份证号码登记的参保人"), "{l}: {page}");
         // The staff lookup sends the hospital to its desk, never to the person's full page.
         let res = http.get(app.url("/cover?resident_id=620302198506120036")).send().await.unwrap();
         assert_eq!(res.headers()["location"], "/check?resident_id=620302198506120036&date=");

@@ -45,6 +45,7 @@ struct InstitutionCoverPage {
     ask: CheckAsk,
     checked: Option<Checked>,
     cover: Option<CoverBox>,
+    errors: Vec<String>,
 }
 
 /// `GET /check` for an institution's staff: the patient named by ID number, at this
@@ -58,27 +59,25 @@ pub async fn institution_cover(
     caller.require(Permission::CheckCover)?;
     let own = caller.institution().filter(|_| caller.session().is_some()).ok_or_else(AppError::forbidden)?;
     let lang = caller.lang;
+    let mut errors = Vec::new();
     let (checked, cover) = if ask.resident_id.trim().is_empty() {
         (None, None)
     } else {
-        let rid = ask.resident_id.trim().parse().map_err(|mut e: yibao_core::InvalidValue| {
-            e.field = "resident_id";
-            AppError::validation(vec![e])
-        })?;
-        let date = date_or(caller.today, &ask.date)?;
-        let (person, report) = svc::cover(&state.store, caller, Whom::ResidentId(&rid), date, None).await?;
-        let checked = Checked {
-            name: person.name.masked(),
-            resident_id: person.resident_id.masked(),
-            card_state: report.card.label().get(lang).to_string(),
-            // The scans stay with the agency; the institution sees what was filed.
-            filings: report
-                .filings
-                .iter()
-                .map(|f| FilingRow { files: Vec::new(), ..FilingRow::new(f, lang, date) })
-                .collect(),
-        };
-        (Some(checked), cover_box(&report, lang))
+        match check(state, caller, &ask).await {
+            Ok((checked, cover)) => (Some(checked), cover),
+            // A mistyped number or a date, or nobody insured under it: said beside the form.
+            Err(e) if e.status == StatusCode::NOT_FOUND => {
+                errors.push(i18n::t(lang, "desk.not_found").to_string());
+                (None, None)
+            }
+            Err(e) => match super::form_messages(&e, lang) {
+                Some(m) => {
+                    errors = m;
+                    (None, None)
+                }
+                None => return Err(e),
+            },
+        }
     };
     let page = InstitutionCoverPage {
         ctx: Ctx::for_caller(caller, "/check"),
@@ -86,8 +85,31 @@ pub async fn institution_cover(
         ask,
         checked,
         cover,
+        errors,
     };
     Ok(render(&page)?.into_response())
+}
+
+async fn check(state: &SharedState, caller: &Caller, ask: &CheckAsk) -> Result<(Checked, Option<CoverBox>), AppError> {
+    let lang = caller.lang;
+    let rid = ask.resident_id.trim().parse().map_err(|mut e: yibao_core::InvalidValue| {
+        e.field = "resident_id";
+        AppError::validation(vec![e])
+    })?;
+    let date = date_or(caller.today, &ask.date)?;
+    let (person, report) = svc::cover(&state.store, caller, Whom::ResidentId(&rid), date, None).await?;
+    let checked = Checked {
+        name: person.name.masked(),
+        resident_id: person.resident_id.masked(),
+        card_state: report.card.label().get(lang).to_string(),
+        // The scans stay with the agency; the institution sees what was filed.
+        filings: report
+            .filings
+            .iter()
+            .map(|f| FilingRow { files: Vec::new(), ..FilingRow::new(f, lang, date) })
+            .collect(),
+    };
+    Ok((checked, cover_box(&report, lang)))
 }
 
 pub struct ReferralRow {
