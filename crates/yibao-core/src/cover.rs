@@ -111,6 +111,16 @@ pub enum CardState {
 }
 
 impl CardState {
+    /// The stable code (as serialised): `active`, `lost`, `damaged`, `none`.
+    pub fn code(self) -> &'static str {
+        match self {
+            CardState::Active => "active",
+            CardState::Lost => "lost",
+            CardState::Damaged => "damaged",
+            CardState::None => "none",
+        }
+    }
+
     pub fn label(self) -> Text {
         match self {
             CardState::Active => Text::new("正常", "active"),

@@ -23,6 +23,7 @@ pub mod insurance_year;
 pub mod money;
 pub mod name;
 pub mod phone;
+pub mod platform;
 pub mod policy;
 pub mod ratio;
 pub mod registry;

@@ -16,6 +16,9 @@ use crate::{
 
 /// Every demo account's password.
 pub const DEMO_PASSWORD: &str = "demo2026";
+/// The demo signing secret of 金昌市中心医院 for the national platform interface.
+pub const DEMO_PLATFORM_SECRET: &str = "yb_demo_H62030200001_sign";
+
 /// The demo API key of 金昌市中心医院 ([`DEMO_INSTITUTION`]).
 pub const DEMO_API_KEY: &str = "yb_demo_H62030200001_key";
 /// The insured person behind the `zhangsan` demo account.
@@ -121,6 +124,7 @@ pub async fn seed_demo(store: &Store, blobs: &Arc<dyn BlobStore>, today: NaiveDa
         }
     }
     store.issue_known_api_key(&mut w, central_id, "demo HIS", DEMO_API_KEY).await?;
+    store.issue_known_platform_secret(&mut w, central_id, DEMO_PLATFORM_SECRET).await?;
 
     let mut employer_ids = Vec::new();
     for (first17, name, region) in EMPLOYERS {

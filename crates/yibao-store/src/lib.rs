@@ -14,6 +14,7 @@ mod demo_catalog;
 mod documents;
 mod error;
 mod migrate;
+mod platform;
 mod registry;
 mod rules;
 pub mod synthetic;
@@ -35,6 +36,7 @@ pub use cover::{
 pub use demo_catalog::demo_catalog_csv;
 pub use documents::{BlobStore, Document, LocalBlobs};
 pub use error::StoreError;
+pub use platform::StoredReply;
 pub use registry::{
     Employer, EmployerInput, Institution, InstitutionInput, Page, Person, PersonInput, PersonQuery, RecordVersion,
 };

@@ -107,6 +107,15 @@ impl TestDb {
         dbs
     }
 
+    /// The number of rows in `table` (a name from the schema).
+    pub async fn count(&self, table: &str) -> i64 {
+        assert!(table.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'), "a table name");
+        sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(&self.store.pool)
+            .await
+            .unwrap_or_else(|e| panic!("cannot count {table}: {e}"))
+    }
+
     /// This test's document blob store (a fresh directory).
     pub fn blobs(&self) -> std::sync::Arc<dyn crate::BlobStore> {
         std::sync::Arc::new(crate::LocalBlobs::new(&self.blob_dir))

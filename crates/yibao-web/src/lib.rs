@@ -136,6 +136,7 @@ pub fn router(state: AppState) -> Router {
         .route("/persons/{id}/no-card-certificates", post(pages::no_card_issue))
         .route("/cards/{id}/events", post(pages::card_event_submit))
         .route("/static/app.css", get(stylesheet))
+        .route("/fsi/api/rsfComIfsService/callService", post(api::platform::call_service))
         .route("/healthz", get(context::healthz))
         .route("/readyz", get(context::readyz))
         .nest("/api/v1", api)

@@ -16,6 +16,7 @@ use crate::views::{EmployerView, InstitutionView, PageView, PersonView};
 use crate::{service, SharedState};
 
 pub mod cover;
+pub mod platform;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -71,7 +72,8 @@ pub mod cover;
         cover::get_cover,
         cover::issue_referral,
         cover::get_referral,
-        cover::seal_referral
+        cover::seal_referral,
+        platform::call_service
     ),
     components(schemas(
         Problem,

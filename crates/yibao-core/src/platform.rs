@@ -1,0 +1,280 @@
+//! The national medical insurance information platform's interface (国家医保信息平台接口),
+//! as yibao speaks it: the request and response envelopes with the platform's field names,
+//! the signature over a request, the time window, and the transaction codes yibao answers.
+//! Pure: the store keeps messages and sign-ins, the web layer carries the bytes.
+
+use chrono::{Duration, NaiveDateTime};
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use sm3::Sm3;
+
+use crate::i18n::Text;
+
+/// The format of `inf_time`, `refmsg_time` and `respond_time` (China time).
+pub const TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+
+/// How far `inf_time` may be from the server's clock.
+pub const TIME_WINDOW_SECONDS: i64 = 300;
+
+/// The HTTP header that carries the request's signature (hex), over the exact body bytes.
+pub const SIGNATURE_HEADER: &str = "x-tif-signature";
+
+/// The request envelope (入参), every field as the platform names it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Request {
+    /// 交易编号, e.g. `9001`, `1101`, `2401`.
+    pub infno: String,
+    /// 发送方报文 ID: institution code + `yyyyMMddHHmmss` + a 4-digit sequence. Unique per
+    /// institution; a retry sends the same one and gets the same answer.
+    pub msgid: String,
+    /// 就医地医保区划
+    #[serde(default)]
+    pub mdtrtarea_admvs: String,
+    /// 参保地医保区划
+    #[serde(default)]
+    pub insuplc_admdvs: String,
+    /// 接收方系统代码
+    #[serde(default)]
+    pub recer_sys_code: String,
+    /// 接口版本号
+    #[serde(default)]
+    pub infver: String,
+    /// 经办人类别: 1 staff, 2 self-service terminal, 3 mobile.
+    #[serde(default)]
+    pub opter_type: String,
+    pub opter: String,
+    pub opter_name: String,
+    /// 交易时间 `yyyy-MM-dd HH:mm:ss`.
+    pub inf_time: String,
+    /// 定点医药机构编号
+    pub fixmedins_code: String,
+    pub fixmedins_name: String,
+    /// 交易签到流水号 from 9001 (empty for 9001 itself).
+    #[serde(default)]
+    pub sign_no: String,
+    /// 签名类型: `SM3` (HMAC-SM3) or `HMAC-SHA256`.
+    #[serde(default)]
+    pub signtype: String,
+    #[serde(default)]
+    pub input: serde_json::Value,
+}
+
+/// The response envelope (出参). `infcode` is 0 on success, -1 on a refusal; `err_msg` is
+/// Chinese, as the platform's, and `err_msg_en` its English twin.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Response {
+    pub infcode: i32,
+    /// 接收方报文 ID
+    pub inf_refmsgid: String,
+    pub refmsg_time: String,
+    pub respond_time: String,
+    pub err_msg: Option<String>,
+    pub err_msg_en: Option<String>,
+    /// yibao's refusal code (`bad_signature`, `stale_time`, ...), for programs.
+    pub err_code: Option<String>,
+    pub output: serde_json::Value,
+}
+
+/// A refusal, with its code and the message in both languages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub code: &'static str,
+    pub message: Text,
+}
+
+impl Refusal {
+    pub fn new(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> Refusal {
+        Refusal { code, message: Text::new(zh, en) }
+    }
+
+    pub fn bad_signature() -> Refusal {
+        Refusal::new(
+            "bad_signature",
+            "报文签名校验失败：请检查机构密钥和签名类型",
+            "the request's signature does not verify: check the institution's secret and signtype",
+        )
+    }
+}
+
+/// The signature algorithms a request may name in `signtype`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignType {
+    /// HMAC with the SM3 hash (GB/T 32905), the national default.
+    HmacSm3,
+    /// HMAC-SHA256, the fallback.
+    HmacSha256,
+}
+
+impl SignType {
+    pub fn parse(s: &str) -> Result<SignType, Refusal> {
+        match s.trim().to_ascii_uppercase().as_str() {
+            "SM3" | "HMAC-SM3" | "" => Ok(SignType::HmacSm3),
+            "HMAC-SHA256" | "SHA256" => Ok(SignType::HmacSha256),
+            other => Err(Refusal::new(
+                "bad_signtype",
+                format!("不支持的签名类型“{other}”，请使用 SM3 或 HMAC-SHA256"),
+                format!("unsupported signtype \"{other}\"; use SM3 or HMAC-SHA256"),
+            )),
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            SignType::HmacSm3 => "SM3",
+            SignType::HmacSha256 => "HMAC-SHA256",
+        }
+    }
+
+    /// The signature of `body` with `secret`, as lower-case hex.
+    pub fn sign(self, secret: &[u8], body: &[u8]) -> String {
+        hex::encode(self.mac(secret, body))
+    }
+
+    fn mac(self, secret: &[u8], body: &[u8]) -> Vec<u8> {
+        // HMAC takes a key of any length, so `new_from_slice` cannot fail.
+        match self {
+            SignType::HmacSm3 => match Hmac::<Sm3>::new_from_slice(secret) {
+                Ok(mut m) => {
+                    m.update(body);
+                    m.finalize().into_bytes().to_vec()
+                }
+                Err(_) => Vec::new(),
+            },
+            SignType::HmacSha256 => match Hmac::<Sha256>::new_from_slice(secret) {
+                Ok(mut m) => {
+                    m.update(body);
+                    m.finalize().into_bytes().to_vec()
+                }
+                Err(_) => Vec::new(),
+            },
+        }
+    }
+
+    /// Checks a hex signature over `body` in constant time.
+    pub fn verify(self, secret: &[u8], body: &[u8], signature_hex: &str) -> Result<(), Refusal> {
+        let bad = Refusal::bad_signature;
+        let given = hex::decode(signature_hex.trim()).map_err(|_| bad())?;
+        let expected = self.mac(secret, body);
+        if given.len() != expected.len() || expected.is_empty() {
+            return Err(bad());
+        }
+        let diff = given.iter().zip(&expected).fold(0u8, |acc, (a, b)| acc | (a ^ b));
+        if diff == 0 {
+            Ok(())
+        } else {
+            Err(bad())
+        }
+    }
+}
+
+/// Checks `inf_time` against the server's clock (China time), within
+/// [`TIME_WINDOW_SECONDS`] either way.
+pub fn check_time(inf_time: &str, now: NaiveDateTime) -> Result<NaiveDateTime, Refusal> {
+    let t = NaiveDateTime::parse_from_str(inf_time.trim(), TIME_FORMAT).map_err(|_| {
+        Refusal::new(
+            "bad_time",
+            format!("交易时间“{inf_time}”格式应为 yyyy-MM-dd HH:mm:ss"),
+            format!("inf_time \"{inf_time}\" should look like 2026-11-23 09:30:00"),
+        )
+    })?;
+    if (t - now).abs() > Duration::seconds(TIME_WINDOW_SECONDS) {
+        return Err(Refusal::new(
+            "stale_time",
+            format!("交易时间 {inf_time} 与服务器时间相差超过 {} 分钟，请校准时钟后重发", TIME_WINDOW_SECONDS / 60),
+            format!(
+                "inf_time {inf_time} is more than {} minutes from the server's clock; set the clock and resend",
+                TIME_WINDOW_SECONDS / 60
+            ),
+        ));
+    }
+    Ok(t)
+}
+
+/// Checks a `msgid`: the sending institution's code, then 14 digits of time and 4 of
+/// sequence (the platform's rule), at most 30 characters.
+pub fn check_msgid(msgid: &str, fixmedins_code: &str) -> Result<(), Refusal> {
+    let rest = msgid.strip_prefix(fixmedins_code).unwrap_or("");
+    if msgid.len() > 30 || fixmedins_code.is_empty() || rest.len() != 18 || !rest.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Refusal::new(
+            "bad_msgid",
+            format!("报文 ID“{msgid}”应为机构编号 + 14 位时间 + 4 位顺序号"),
+            format!("msgid \"{msgid}\" should be the institution code, 14 digits of time and a 4-digit sequence"),
+        ));
+    }
+    Ok(())
+}
+
+/// The transactions yibao answers, with their names; any other `infno` is refused by name.
+pub const SUPPORTED: &[(&str, &str, &str)] =
+    &[("9001", "签到", "sign-in"), ("1101", "人员信息获取", "person and cover information")];
+
+/// Refuses an `infno` yibao does not answer, listing those it does.
+pub fn check_infno(infno: &str) -> Result<(), Refusal> {
+    if SUPPORTED.iter().any(|(code, _, _)| *code == infno) {
+        return Ok(());
+    }
+    let list = SUPPORTED.iter().map(|(c, _, _)| *c).collect::<Vec<_>>().join("、");
+    Err(Refusal::new(
+        "unsupported_infno",
+        format!("不支持的交易编号“{infno}”；本系统支持：{list}"),
+        format!("transaction \"{infno}\" is not supported; supported: {list}"),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn at(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(s, TIME_FORMAT).unwrap()
+    }
+
+    #[test]
+    fn signatures_verify_only_with_the_right_secret_body_and_type() {
+        let body = br#"{"infno":"9001","msgid":"H62030200001202611230930000001"}"#;
+        for t in [SignType::HmacSm3, SignType::HmacSha256] {
+            let sig = t.sign(b"secret", body);
+            assert_eq!(sig.len(), 64);
+            assert_eq!(t.verify(b"secret", body, &sig), Ok(()));
+            assert_eq!(t.verify(b"other", body, &sig).unwrap_err().code, "bad_signature");
+            assert_eq!(t.verify(b"secret", b"{}", &sig).unwrap_err().code, "bad_signature");
+            assert_eq!(t.verify(b"secret", body, "zz").unwrap_err().code, "bad_signature");
+        }
+        // The two algorithms give different signatures; one does not pass for the other.
+        let sm3 = SignType::HmacSm3.sign(b"secret", body);
+        assert_eq!(SignType::HmacSha256.verify(b"secret", body, &sm3).unwrap_err().code, "bad_signature");
+        assert_eq!(SignType::parse("hmac-sha256").unwrap(), SignType::HmacSha256);
+        assert_eq!(SignType::parse("").unwrap(), SignType::HmacSm3);
+        assert_eq!(SignType::parse("MD5").unwrap_err().code, "bad_signtype");
+    }
+
+    #[test]
+    fn hmac_sm3_agrees_with_openssl() {
+        // RFC 2202's first HMAC case ("Jefe"), over SM3; the expected value is what another
+        // implementation prints: `printf 'what do ya want for nothing?' | openssl dgst -sm3 -hmac Jefe`.
+        let mac = SignType::HmacSm3.sign(b"Jefe", b"what do ya want for nothing?");
+        assert_eq!(mac, "2e87f1d16862e6d964b50a5200bf2b10b764faa9680a296a2405f24bec39f882");
+    }
+
+    #[test]
+    fn the_time_window_is_five_minutes_either_way() {
+        let now = at("2026-11-23 09:30:00");
+        assert!(check_time("2026-11-23 09:35:00", now).is_ok());
+        assert!(check_time("2026-11-23 09:25:00", now).is_ok());
+        assert_eq!(check_time("2026-11-23 09:35:01", now).unwrap_err().code, "stale_time");
+        assert_eq!(check_time("2026-11-23 09:24:59", now).unwrap_err().code, "stale_time");
+        assert_eq!(check_time("2026/11/23 09:30", now).unwrap_err().code, "bad_time");
+    }
+
+    #[test]
+    fn msgids_and_transaction_codes() {
+        assert!(check_msgid("H62030200001202611230930000001", "H62030200001").is_ok());
+        assert_eq!(check_msgid("H62030200002202611230930000001", "H62030200001").unwrap_err().code, "bad_msgid");
+        assert_eq!(check_msgid("H6203020000120261123093000001", "H62030200001").unwrap_err().code, "bad_msgid");
+        assert!(check_infno("1101").is_ok());
+        let e = check_infno("2304").unwrap_err();
+        assert!(e.code == "unsupported_infno" && e.message.zh.contains("9001、1101"), "{e:?}");
+    }
+}

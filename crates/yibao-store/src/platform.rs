@@ -1,0 +1,141 @@
+//! Storage for the national platform interface: institutions' signing secrets, 9001
+//! sign-ins, and the answered messages that make a retried `msgid` get the same answer.
+
+use rand::RngCore;
+
+use crate::registry::Institution;
+use crate::{Store, StoreError, WriteTx};
+
+/// A message answered before: the digest of its request and the answer given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredReply {
+    pub request_sha256: String,
+    pub response: String,
+}
+
+impl Store {
+    /// Issues a new signing secret to an institution (its earlier ones stay valid until
+    /// revoked, so a hospital can roll over). Returned once, to hand to the hospital.
+    pub async fn issue_platform_secret(&self, w: &mut WriteTx, institution_id: i64) -> Result<String, StoreError> {
+        let mut bytes = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut bytes);
+        let secret = hex::encode(bytes);
+        self.issue_known_platform_secret(w, institution_id, &secret).await?;
+        Ok(secret)
+    }
+
+    /// Issues a secret with a known value (the demo seed and tests, so documentation can
+    /// name it).
+    pub async fn issue_known_platform_secret(
+        &self,
+        w: &mut WriteTx,
+        institution_id: i64,
+        secret: &str,
+    ) -> Result<(), StoreError> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO platform_credentials (institution_id, secret, created_at) VALUES ($1, $2, $3) RETURNING id",
+        )
+        .bind(institution_id)
+        .bind(secret.to_string())
+        .bind(w.at().to_string())
+        .fetch_one(&mut *w.tx)
+        .await?;
+        // The audit log names the credential, never the secret.
+        let after = serde_json::json!({ "institution_id": institution_id });
+        w.record::<(), _>("platform_secret.issue", "platform_credential", &id.to_string(), None, Some(&after)).await?;
+        Ok(())
+    }
+
+    /// The institution with this code and its live signing secrets, newest first.
+    pub async fn platform_secrets(&self, code: &str) -> Result<Option<(Institution, Vec<String>)>, StoreError> {
+        let institution = match self.institution_by_code(code).await {
+            Ok(i) => i,
+            Err(StoreError::NotFound(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let secrets = sqlx::query_scalar(
+            "SELECT secret FROM platform_credentials WHERE institution_id = $1 AND revoked_at IS NULL ORDER BY id DESC",
+        )
+        .bind(institution.id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(Some((institution, secrets)))
+    }
+
+    /// The answer already given to `msgid` from this institution, if any.
+    pub async fn platform_reply(&self, institution_id: i64, msgid: &str) -> Result<Option<StoredReply>, StoreError> {
+        let row: Option<(String, String)> = sqlx::query_as(
+            "SELECT request_sha256, response FROM platform_messages WHERE institution_id = $1 AND msgid = $2",
+        )
+        .bind(institution_id)
+        .bind(msgid.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(request_sha256, response)| StoredReply { request_sha256, response }))
+    }
+
+    /// Records the answer to a message in the transaction that did its work. A concurrent
+    /// retry that recorded first makes this fail with `Duplicate { what: "msgid" }`, so the
+    /// caller rolls back its work and returns the stored answer instead.
+    pub async fn record_platform_reply(
+        &self,
+        w: &mut WriteTx,
+        institution_id: i64,
+        msgid: &str,
+        infno: &str,
+        reply: &StoredReply,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO platform_messages (institution_id, msgid, infno, request_sha256, response, received_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(institution_id)
+        .bind(msgid.to_string())
+        .bind(infno.to_string())
+        .bind(reply.request_sha256.clone())
+        .bind(reply.response.clone())
+        .bind(w.at().to_string())
+        .execute(&mut *w.tx)
+        .await
+        .map_err(|e| StoreError::on_unique(e, "msgid"))?;
+        Ok(())
+    }
+
+    /// 9001: signs an operator in; the sign-in number goes on every later transaction.
+    pub async fn platform_sign_in(
+        &self,
+        w: &mut WriteTx,
+        institution_id: i64,
+        opter: &str,
+        stamp: &str,
+    ) -> Result<String, StoreError> {
+        let mut bytes = [0u8; 4];
+        rand::thread_rng().fill_bytes(&mut bytes);
+        let sign_no = format!("{stamp}{:010}", u32::from_be_bytes(bytes));
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO platform_sign_ins (sign_no, institution_id, opter, signed_in_at) VALUES ($1, $2, $3, $4) \
+             RETURNING id",
+        )
+        .bind(sign_no.clone())
+        .bind(institution_id)
+        .bind(opter.to_string())
+        .bind(w.at().to_string())
+        .fetch_one(&mut *w.tx)
+        .await
+        .map_err(|e| StoreError::on_unique(e, "sign_no"))?;
+        let after = serde_json::json!({ "sign_no": sign_no, "institution_id": institution_id, "opter": opter });
+        w.record::<(), _>("platform.sign_in", "platform_sign_in", &id.to_string(), None, Some(&after)).await?;
+        Ok(sign_no)
+    }
+
+    /// Whether `sign_no` is a sign-in of this institution.
+    pub async fn platform_signed_in(&self, institution_id: i64, sign_no: &str) -> Result<bool, StoreError> {
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM platform_sign_ins WHERE sign_no = $1 AND institution_id = $2")
+                .bind(sign_no.to_string())
+                .bind(institution_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(found.is_some())
+    }
+}

@@ -1,0 +1,335 @@
+//! The national platform endpoint (`POST /fsi/api/rsfComIfsService/callService`, the path
+//! hospital systems already call): one envelope in, one envelope out, always HTTP 200 with
+//! `infcode` 0 or -1, as the platform answers.
+//!
+//! Order of checks: the envelope parses; the institution exists and the body's signature
+//! verifies with one of its secrets; the `msgid` is well formed — and if it was answered
+//! before, the same answer is returned (a different request under the same `msgid` is
+//! refused); `inf_time` is within the window; the institution is designated today; the
+//! transaction is supported; the operator is signed in (except for 9001 itself). Then the
+//! transaction runs in one write transaction that also records its answer.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::Json;
+use chrono::{NaiveDate, NaiveDateTime};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use yibao_core::platform::{
+    check_infno, check_msgid, check_time, Refusal, Request, Response, SignType, SIGNATURE_HEADER, TIME_FORMAT,
+};
+use yibao_core::registry::PersonStatus;
+use yibao_store::{Actor, Institution, Store, StoreError, StoredReply};
+
+use crate::SharedState;
+
+/// Now, in China (UTC+8): the platform's clock.
+fn china_now() -> NaiveDateTime {
+    (chrono::Utc::now() + chrono::Duration::hours(8)).naive_utc()
+}
+
+fn envelope(now: NaiveDateTime, result: Result<Value, Refusal>) -> Response {
+    let stamp = now.format(TIME_FORMAT).to_string();
+    let mut tail = [0u8; 4];
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut tail);
+    let inf_refmsgid = format!("YB{}{:010}", now.format("%Y%m%d%H%M%S"), u32::from_be_bytes(tail));
+    match result {
+        Ok(output) => Response {
+            infcode: 0,
+            inf_refmsgid,
+            refmsg_time: stamp.clone(),
+            respond_time: stamp,
+            err_msg: None,
+            err_msg_en: None,
+            err_code: None,
+            output,
+        },
+        Err(r) => Response {
+            infcode: -1,
+            inf_refmsgid,
+            refmsg_time: stamp.clone(),
+            respond_time: stamp,
+            err_msg: Some(r.message.zh),
+            err_msg_en: Some(r.message.en),
+            err_code: Some(r.code.to_string()),
+            output: Value::Null,
+        },
+    }
+}
+
+fn internal(e: &StoreError) -> Refusal {
+    tracing::error!(error = %e, "platform transaction failed");
+    Refusal::new("internal", "系统内部错误，请稍后重试（报文未处理）", "internal error; retry later (nothing was done)")
+}
+
+/// Answer a national platform transaction (see the module's documentation for the checks).
+/// Supported: 9001 sign-in, 1101 person and cover information.
+#[utoipa::path(post, path = "/fsi/api/rsfComIfsService/callService",
+    request_body(content = String, description = "the platform's request envelope (JSON), signed in the `x-tif-signature` header"),
+    responses((status = 200, description = "the platform's response envelope: infcode 0, or -1 with err_msg")))]
+pub async fn call_service(State(state): State<SharedState>, headers: HeaderMap, body: Bytes) -> Json<Response> {
+    let now = china_now();
+    let today = state.today.unwrap_or(now.date());
+    match answer(&state.store, &headers, &body, now, today).await {
+        Answer::Fresh(result) => Json(envelope(now, result)),
+        Answer::Stored(response) => Json(response),
+    }
+}
+
+enum Answer {
+    Fresh(Result<Value, Refusal>),
+    Stored(Response),
+}
+
+async fn answer(store: &Store, headers: &HeaderMap, body: &[u8], now: NaiveDateTime, today: NaiveDate) -> Answer {
+    let req: Request = match serde_json::from_slice(body) {
+        Ok(r) => r,
+        Err(e) => {
+            return Answer::Fresh(Err(Refusal::new(
+                "bad_request",
+                format!("报文格式错误：{e}"),
+                format!("malformed request envelope: {e}"),
+            )))
+        }
+    };
+    let inst = match authenticate(store, headers, body, &req).await {
+        Ok(i) => i,
+        Err(r) => return Answer::Fresh(Err(r)),
+    };
+    let digest = hex::encode(Sha256::digest(body));
+    match store.platform_reply(inst.id, &req.msgid).await {
+        Ok(Some(prev)) => return replay(prev, &digest),
+        Ok(None) => {}
+        Err(e) => return Answer::Fresh(Err(internal(&e))),
+    }
+    if let Err(r) = admit(store, &inst, &req, now, today).await {
+        return Answer::Fresh(Err(r));
+    }
+    run(store, &inst, &req, &digest, now, today).await
+}
+
+/// The institution whose secret signed the body.
+async fn authenticate(store: &Store, headers: &HeaderMap, body: &[u8], req: &Request) -> Result<Institution, Refusal> {
+    let found = store.platform_secrets(&req.fixmedins_code).await.map_err(|e| internal(&e))?;
+    let (inst, secrets) = found.filter(|(_, secrets)| !secrets.is_empty()).ok_or_else(|| {
+        Refusal::new(
+            "unknown_institution",
+            format!("定点医药机构编号“{}”未登记或未开通接口", req.fixmedins_code),
+            format!("institution \"{}\" is not registered for the interface", req.fixmedins_code),
+        )
+    })?;
+    let signature = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let kind = SignType::parse(&req.signtype)?;
+    if secrets.iter().any(|s| kind.verify(s.as_bytes(), body, signature).is_ok()) {
+        Ok(inst)
+    } else {
+        Err(Refusal::bad_signature())
+    }
+}
+
+/// A retry gets the answer already given; another request under the same msgid is refused.
+fn replay(prev: StoredReply, digest: &str) -> Answer {
+    if prev.request_sha256 != digest {
+        return Answer::Fresh(Err(Refusal::new(
+            "msgid_reused",
+            "该报文 ID 已用于另一笔不同的交易，请使用新的报文 ID",
+            "this msgid was already used for a different request; use a new msgid",
+        )));
+    }
+    match serde_json::from_str(&prev.response) {
+        Ok(r) => Answer::Stored(r),
+        Err(e) => Answer::Fresh(Err(internal(&StoreError::Corrupt(format!("stored reply: {e}"))))),
+    }
+}
+
+async fn admit(
+    store: &Store,
+    inst: &Institution,
+    req: &Request,
+    now: NaiveDateTime,
+    today: NaiveDate,
+) -> Result<(), Refusal> {
+    check_msgid(&req.msgid, &inst.code)?;
+    check_time(&req.inf_time, now)?;
+    if !inst.designated_on(today) {
+        return Err(Refusal::new(
+            "not_designated",
+            format!("{}（{}）{} 不在医保定点协议期内", inst.name, inst.code, today),
+            format!("{} ({}) is not a designated institution on {today}", inst.name, inst.code),
+        ));
+    }
+    check_infno(&req.infno)?;
+    if req.infno != "9001" && !store.platform_signed_in(inst.id, &req.sign_no).await.map_err(|e| internal(&e))? {
+        return Err(Refusal::new(
+            "not_signed_in",
+            format!("签到流水号“{}”无效：请先做 9001 签到", req.sign_no),
+            format!("sign_no \"{}\" is not a sign-in of this institution: sign in with 9001 first", req.sign_no),
+        ));
+    }
+    Ok(())
+}
+
+/// Runs the transaction and records its answer in one database transaction. A refusal is
+/// recorded too (in a transaction of its own, after the work is rolled back), so a retry is
+/// refused the same way.
+async fn run(
+    store: &Store,
+    inst: &Institution,
+    req: &Request,
+    digest: &str,
+    now: NaiveDateTime,
+    today: NaiveDate,
+) -> Answer {
+    let actor =
+        Actor { label: format!("institution:{} opter:{}", inst.code, req.opter), request_id: req.msgid.clone() };
+    let outcome = async {
+        let mut w = store.begin_write(&actor).await.map_err(|e| internal(&e))?;
+        let result = match req.infno.as_str() {
+            "9001" => sign_in(store, &mut w, inst, req, now).await,
+            "1101" => person_info(store, inst, req, today).await,
+            _ => Err(check_infno(&req.infno).err().unwrap_or_else(|| internal(&StoreError::NotFound("infno")))),
+        };
+        match result {
+            Ok(output) => Ok((w, output)),
+            Err(r) => Err(r),
+        }
+    }
+    .await;
+    let (mut w, result) = match outcome {
+        Ok((w, output)) => (w, Ok(output)),
+        Err(r) if r.code == "internal" => return Answer::Fresh(Err(r)),
+        Err(r) => match store.begin_write(&actor).await {
+            Ok(w) => (w, Err(r)),
+            Err(e) => return Answer::Fresh(Err(internal(&e))),
+        },
+    };
+    let response = envelope(now, result);
+    let reply = StoredReply {
+        request_sha256: digest.to_string(),
+        response: serde_json::to_string(&response).unwrap_or_default(),
+    };
+    match store.record_platform_reply(&mut w, inst.id, &req.msgid, &req.infno, &reply).await {
+        Ok(()) => {}
+        // A concurrent retry answered first: this attempt's work rolls back, its answer stands.
+        Err(StoreError::Duplicate { .. }) => {
+            drop(w);
+            return match store.platform_reply(inst.id, &req.msgid).await {
+                Ok(Some(prev)) => replay(prev, digest),
+                Ok(None) => Answer::Fresh(Err(internal(&StoreError::NotFound("platform reply")))),
+                Err(e) => Answer::Fresh(Err(internal(&e))),
+            };
+        }
+        Err(e) => return Answer::Fresh(Err(internal(&e))),
+    }
+    match w.commit().await {
+        Ok(()) => Answer::Stored(response),
+        Err(e) => Answer::Fresh(Err(internal(&e))),
+    }
+}
+
+/// 9001 签到: `output.signinoutb { sign_time, sign_no }`.
+async fn sign_in(
+    store: &Store,
+    w: &mut yibao_store::WriteTx,
+    inst: &Institution,
+    req: &Request,
+    now: NaiveDateTime,
+) -> Result<Value, Refusal> {
+    let opter = req.input.pointer("/signIn/opter").and_then(Value::as_str).unwrap_or(&req.opter);
+    if opter.trim().is_empty() {
+        return Err(Refusal::new("opter_required", "请填写经办人（opter）", "give the operator (opter)"));
+    }
+    let stamp = now.format("%Y%m%d%H%M%S").to_string();
+    let sign_no = store.platform_sign_in(w, inst.id, opter.trim(), &stamp).await.map_err(|e| internal(&e))?;
+    Ok(json!({ "signinoutb": { "sign_time": now.format(TIME_FORMAT).to_string(), "sign_no": sign_no } }))
+}
+
+/// 1101's `input.data`: the patient named by the certificate the hospital holds.
+#[derive(Deserialize)]
+struct PersonQuery {
+    /// 就诊凭证类型: 01 electronic certificate, 02 ID card, 03 social security card.
+    #[serde(default)]
+    mdtrt_cert_type: String,
+    #[serde(default)]
+    mdtrt_cert_no: String,
+    /// 证件号码 (the resident ID number).
+    #[serde(default)]
+    certno: String,
+    #[serde(default)]
+    psn_name: String,
+}
+
+/// 1101 人员信息获取: the platform's `baseinfo`, `insuinfo` and `idetinfo`, with yibao's
+/// additions for the card state (`cardinfo`), the off-site filings in force today
+/// (`fileinfo`) and the cover at this institution today with its reason (`coverinfo`).
+async fn person_info(store: &Store, inst: &Institution, req: &Request, today: NaiveDate) -> Result<Value, Refusal> {
+    let q: PersonQuery =
+        serde_json::from_value(req.input.get("data").cloned().unwrap_or(Value::Null)).map_err(|e| {
+            Refusal::new(
+                "bad_input",
+                format!("1101 入参 data 格式错误：{e}"),
+                format!("1101 input.data is malformed: {e}"),
+            )
+        })?;
+    let number = if q.certno.trim().is_empty() && q.mdtrt_cert_type == "02" { &q.mdtrt_cert_no } else { &q.certno };
+    let rid = number.trim().parse().map_err(|e: yibao_core::InvalidValue| {
+        Refusal::new("bad_certno", format!("证件号码：{}", e.message.zh), format!("certno: {}", e.message.en))
+    })?;
+    let not_found =
+        || Refusal::new("person_not_found", "未查询到该参保人员信息", "no insured person has this certificate number");
+    let person = store.person_by_resident_id(&rid).await.map_err(|e| internal(&e))?.ok_or_else(not_found)?;
+    if !q.psn_name.trim().is_empty() && q.psn_name.trim() != person.name.to_string() {
+        return Err(Refusal::new(
+            "name_mismatch",
+            "姓名与证件号码不符",
+            "the name does not match the certificate number",
+        ));
+    }
+    let report = store.cover_report(&person, today, Some(&inst.code)).await.map_err(|e| internal(&e))?;
+    let stas = match person.status {
+        PersonStatus::Active => "1",
+        PersonStatus::Suspended => "2",
+        PersonStatus::Deceased | PersonStatus::TransferredOut => "4",
+    };
+    let filings: Vec<Value> = report
+        .filings
+        .iter()
+        .filter(|f| f.status_on(today) == yibao_core::cover::FilingStatus::Approved && f.start <= today)
+        .map(|f| {
+            json!({
+                "dcla_type": f.kind.code(), "dcla_type_name": f.kind.label().zh,
+                "mdtrtarea_admdvs": f.destination.map(|d| d.to_string()),
+                "fixmedins_code": f.institution, "begndate": f.start.to_string(),
+                "enddate": f.end.map(|d| d.to_string()),
+            })
+        })
+        .collect();
+    let cover = report.cover.as_ref();
+    Ok(json!({
+        "baseinfo": {
+            "psn_no": person.id.to_string(), "psn_cert_type": "01", "certno": person.resident_id.to_string(),
+            "psn_name": person.name.to_string(), "gend": if person.sex == yibao_core::Sex::Male { "1" } else { "2" },
+            "brdy": person.birth_date.to_string(), "age": age_on(person.birth_date, today),
+        },
+        "insuinfo": [{
+            "insutype": person.scheme.code(), "psn_type": person.category.code(), "psn_insu_stas": stas,
+            "psn_insu_date": person.status_from.to_string(), "insuplc_admdvs": person.insured_region.to_string(),
+            "emp_name": person.employer_name,
+        }],
+        "idetinfo": [],
+        "cardinfo": { "card_stas": report.card.code(), "card_stas_name": report.card.label().zh },
+        "fileinfo": filings,
+        "coverinfo": cover.map(|c| json!({
+            "cover_code": c.code, "direct_settlement": c.direct_settlement,
+            "reason": c.reason.zh, "reason_en": c.reason.en,
+        })),
+    }))
+}
+
+fn age_on(birth: NaiveDate, day: NaiveDate) -> i32 {
+    use chrono::Datelike;
+    let had_birthday = (day.month(), day.day()) >= (birth.month(), birth.day());
+    day.year() - birth.year() - i32::from(!had_birthday)
+}
