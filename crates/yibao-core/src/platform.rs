@@ -206,8 +206,12 @@ pub fn check_msgid(msgid: &str, fixmedins_code: &str) -> Result<(), Refusal> {
 }
 
 /// The transactions yibao answers, with their names; any other `infno` is refused by name.
-pub const SUPPORTED: &[(&str, &str, &str)] =
-    &[("9001", "签到", "sign-in"), ("1101", "人员信息获取", "person and cover information")];
+pub const SUPPORTED: &[(&str, &str, &str)] = &[
+    ("9001", "签到", "sign-in"),
+    ("1101", "人员信息获取", "person and cover information"),
+    ("2401", "入院办理", "admission"),
+    ("2404", "入院撤销", "undo an admission"),
+];
 
 /// Refuses an `infno` yibao does not answer, listing those it does.
 pub fn check_infno(infno: &str) -> Result<(), Refusal> {
@@ -275,6 +279,6 @@ mod tests {
         assert_eq!(check_msgid("H6203020000120261123093000001", "H62030200001").unwrap_err().code, "bad_msgid");
         assert!(check_infno("1101").is_ok());
         let e = check_infno("2304").unwrap_err();
-        assert!(e.code == "unsupported_infno" && e.message.zh.contains("9001、1101"), "{e:?}");
+        assert!(e.code == "unsupported_infno" && e.message.zh.contains("9001、1101、2401"), "{e:?}");
     }
 }

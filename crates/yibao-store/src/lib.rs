@@ -19,6 +19,7 @@ mod registry;
 mod rules;
 pub mod synthetic;
 pub mod testing;
+mod visits;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -43,6 +44,7 @@ pub use registry::{
 pub use rules::{
     policy_errors_as_invalid, CalendarImport, CatalogImport, PolicySummary, Rejected, StoredEntry, StoredPolicy,
 };
+pub use visits::{Admission, Diagnosis, Visit, VisitStatus};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

@@ -46,6 +46,7 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
     (6, "documents", Sql::Both(include_str!("../migrations/0006_documents.sql"))),
     (7, "card_estimate", Sql::Both(include_str!("../migrations/0007_card_estimate.sql"))),
     (8, "platform", Sql::Both(include_str!("../migrations/0008_platform.sql"))),
+    (9, "visits", Sql::Both(include_str!("../migrations/0009_visits.sql"))),
 ];
 
 /// The migrations of one backend, up to a version (all when `None`).

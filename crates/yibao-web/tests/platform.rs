@@ -24,12 +24,16 @@ fn china_now() -> chrono::NaiveDateTime {
 
 /// A request envelope from the demo hospital, with a fresh msgid.
 fn envelope(infno: &str, sign_no: &str, input: Value) -> Value {
+    envelope_from(HOSPITAL, infno, sign_no, input)
+}
+
+fn envelope_from(hospital: &str, infno: &str, sign_no: &str, input: Value) -> Value {
     let now = china_now();
-    let msgid = format!("{HOSPITAL}{}{:04}", now.format("%Y%m%d%H%M%S"), SEQ.fetch_add(1, Ordering::Relaxed));
+    let msgid = format!("{hospital}{}{:04}", now.format("%Y%m%d%H%M%S"), SEQ.fetch_add(1, Ordering::Relaxed) % 10_000);
     json!({
         "infno": infno, "msgid": msgid, "mdtrtarea_admvs": "620302", "insuplc_admdvs": "620302",
         "recer_sys_code": "YB", "infver": "V1.0", "opter_type": "1", "opter": "0001", "opter_name": "收费员 李",
-        "inf_time": now.format(TIME_FORMAT).to_string(), "fixmedins_code": HOSPITAL,
+        "inf_time": now.format(TIME_FORMAT).to_string(), "fixmedins_code": hospital,
         "fixmedins_name": "金昌市中心医院", "sign_no": sign_no, "signtype": "SM3", "input": input,
     })
 }
@@ -160,6 +164,103 @@ async fn concurrent_retries_of_one_msgid_do_the_work_once() {
         assert_eq!(answers[0]["infcode"], 0, "{l}: {}", answers[0]);
         assert_eq!(app.db.count("platform_sign_ins").await, 1, "{l}: one sign-in for eight copies");
         assert_eq!(app.db.count("platform_messages").await, 1, "{l}");
+        app.db.cleanup().await;
+    }
+}
+
+/// The business date the test app pins (the demo is seeded around it); admission times are
+/// business data, while `inf_time` follows the real clock.
+fn business_day(days_ago: i64) -> String {
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap() - chrono::Duration::days(days_ago);
+    format!("{day} 09:30:00")
+}
+
+fn admission(psn_no: i64, ipt_no: &str) -> Value {
+    let begntime = business_day(0);
+    json!({
+        "mdtrtinfo": { "psn_no": psn_no.to_string(), "insutype": "310", "begntime": begntime, "med_type": "21",
+            "ipt_no": ipt_no, "adm_diag_dscr": "社区获得性肺炎" },
+        "diseinfo": [{ "diag_code": "J18.900", "diag_name": "肺炎", "maindiag_flag": "1" }],
+    })
+}
+
+/// Gives `code` a signing secret and signs an operator in there.
+async fn another_hospital(app: &App, code: &str) -> String {
+    let inst = app.db.store.institution_by_code(code).await.unwrap();
+    let mut w = app.db.store.begin_write(&yibao_store::Actor::system("test")).await.unwrap();
+    app.db.store.issue_known_platform_secret(&mut w, inst.id, "other-secret").await.unwrap();
+    w.commit().await.unwrap();
+    let r = send_signed(app, &envelope_from(code, "9001", "", json!({})), "other-secret", SignType::HmacSm3).await;
+    assert_eq!(r["infcode"], 0, "{r}");
+    r["output"]["signinoutb"]["sign_no"].as_str().unwrap().to_string()
+}
+
+/// Admission and its undoing: 张三 at his own city's hospital; the same hospital number
+/// cannot be open twice; only the admitting hospital reaches the visit; a lost card and an
+/// off-site stay without a filing are refused with what to do instead.
+#[tokio::test]
+async fn admission_follows_the_cover_and_stays_with_its_hospital() {
+    for db in TestDb::all().await {
+        let l = db.label;
+        let app = spawn_app(db).await;
+        let sign_no = sign_in(&app).await;
+        let r = send(&app, &envelope("2401", &sign_no, admission(1, "ZY0001"))).await;
+        assert_eq!(r["infcode"], 0, "{l}: {r}");
+        let mdtrt_id = r["output"]["result"]["mdtrt_id"].as_str().unwrap().to_string();
+        assert!(mdtrt_id.starts_with("620302"), "{l}: {mdtrt_id}");
+        assert_eq!(refusal(&send(&app, &envelope("2401", &sign_no, admission(1, "ZY0001"))).await), "ipt_open");
+
+        // Another hospital cannot undo it (nor learn that it exists).
+        let other = another_hospital(&app, "H62030200002").await;
+        let undo = |code: &str, sign: &str| {
+            envelope_from(code, "2404", sign, json!({ "data": { "mdtrt_id": mdtrt_id, "psn_no": "1" } }))
+        };
+        let r = send_signed(&app, &undo("H62030200002", &other), "other-secret", SignType::HmacSm3).await;
+        assert_eq!(refusal(&r), "not_found", "{l}");
+        let r = send(&app, &undo(HOSPITAL, &sign_no)).await;
+        assert_eq!((r["infcode"].as_i64(), r["output"]["result"]["status"].as_str()), (Some(0), Some("cancelled")));
+        assert_eq!(refusal(&send(&app, &undo(HOSPITAL, &sign_no)).await), "not_admitted", "{l}");
+        // The hospital number is free again.
+        let r = send(&app, &envelope("2401", &sign_no, admission(1, "ZY0001"))).await;
+        assert_eq!(r["infcode"], 0, "{l}: {r}");
+
+        // 张三 in a Lanzhou hospital: his filing is for Beijing, so no direct settlement.
+        let lanzhou = another_hospital(&app, "H62010200001").await;
+        let r = send_signed(
+            &app,
+            &envelope_from("H62010200001", "2401", &lanzhou, admission(1, "LZ0001")),
+            "other-secret",
+            SignType::HmacSm3,
+        )
+        .await;
+        assert_eq!(refusal(&r), "not_filed", "{l}");
+        assert!(r["err_msg"].as_str().unwrap().contains("补办备案"), "{l}: {r}");
+
+        // The person whose card was lost six days ago: on the day after the loss they are
+        // sent to pay and claim afterwards; from the agency's no-card certificate (two days
+        // ago) on, the hospital admits them.
+        let mut lost = None;
+        for id in 2..200 {
+            if let Ok(cards) = app.db.store.cards_of(id).await {
+                if cards.iter().any(|c| c.status == yibao_core::card::CardStatus::Lost) {
+                    lost = Some(id);
+                    break;
+                }
+            }
+        }
+        let lost = lost.unwrap();
+        let person = app.db.store.person(lost).await.unwrap();
+        let at = |days_ago: i64, ipt: &str| {
+            let mut body = admission(lost, ipt);
+            body["mdtrtinfo"]["insutype"] = json!(person.scheme.code());
+            body["mdtrtinfo"]["begntime"] = json!(business_day(days_ago));
+            body
+        };
+        let r = send(&app, &envelope("2401", &sign_no, at(4, "ZY0002"))).await;
+        assert_eq!(refusal(&r), "card_lost", "{l}");
+        assert!(r["err_msg"].as_str().unwrap().contains("零星报销"), "{l}: {r}");
+        let r = send(&app, &envelope("2401", &sign_no, at(0, "ZY0003"))).await;
+        assert_eq!(r["infcode"], 0, "{l}: the no-card certificate lets the hospital admit: {r}");
         app.db.cleanup().await;
     }
 }

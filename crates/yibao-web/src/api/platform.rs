@@ -104,7 +104,7 @@ async fn answer(store: &Store, headers: &HeaderMap, body: &[u8], now: NaiveDateT
         Ok(None) => {}
         Err(e) => return Answer::Fresh(Err(internal(&e))),
     }
-    if let Err(r) = admit(store, &inst, &req, now, today).await {
+    if let Err(r) = admission_checks(store, &inst, &req, now, today).await {
         return Answer::Fresh(Err(r));
     }
     run(store, &inst, &req, &digest, now, today).await
@@ -144,7 +144,7 @@ fn replay(prev: StoredReply, digest: &str) -> Answer {
     }
 }
 
-async fn admit(
+async fn admission_checks(
     store: &Store,
     inst: &Institution,
     req: &Request,
@@ -189,6 +189,8 @@ async fn run(
         let result = match req.infno.as_str() {
             "9001" => sign_in(store, &mut w, inst, req, now).await,
             "1101" => person_info(store, inst, req, today).await,
+            "2401" => admit(store, &mut w, inst, req).await,
+            "2404" => undo_admission(store, &mut w, inst, req).await,
             _ => Err(check_infno(&req.infno).err().unwrap_or_else(|| internal(&StoreError::NotFound("infno")))),
         };
         match result {
@@ -326,6 +328,109 @@ async fn person_info(store: &Store, inst: &Institution, req: &Request, today: Na
             "reason": c.reason.zh, "reason_en": c.reason.en,
         })),
     }))
+}
+
+/// A store error as the platform's refusal: a rule's refusal keeps its code and wording.
+fn refusal_of(e: StoreError) -> Refusal {
+    match e {
+        StoreError::Invalid(v) => Refusal { code: v.code, message: v.message },
+        StoreError::Problems(mut v) if !v.is_empty() => {
+            let first = v.remove(0);
+            Refusal { code: first.code, message: first.message }
+        }
+        StoreError::NotFound(what) => Refusal::new(
+            "not_found",
+            format!("未找到{}", if what == "visit" { "该就诊记录（或不属于本机构）" } else { "相关记录" }),
+            format!("{what} not found (or not this institution's)"),
+        ),
+        other => internal(&other),
+    }
+}
+
+/// 2401's `input`: `mdtrtinfo` and `diseinfo`, with the platform's names.
+#[derive(Deserialize)]
+struct AdmissionInput {
+    mdtrtinfo: MdtrtInfo,
+    #[serde(default)]
+    diseinfo: Vec<DiseInfo>,
+}
+
+#[derive(Deserialize)]
+struct MdtrtInfo {
+    psn_no: String,
+    insutype: String,
+    begntime: String,
+    #[serde(default = "inpatient")]
+    med_type: String,
+    ipt_no: String,
+}
+
+fn inpatient() -> String {
+    "21".into()
+}
+
+#[derive(Deserialize)]
+struct DiseInfo {
+    diag_code: String,
+    #[serde(default)]
+    diag_name: String,
+    #[serde(default)]
+    maindiag_flag: String,
+}
+
+fn bad_input(infno: &str, e: impl std::fmt::Display) -> Refusal {
+    Refusal::new("bad_input", format!("{infno} 入参格式错误：{e}"), format!("{infno} input is malformed: {e}"))
+}
+
+/// 2401 入院办理: `output.result { mdtrt_id, psn_no, ipt_otp_no }`. Refused with the cover's
+/// reason and what to do instead when the hospital cannot settle directly.
+async fn admit(
+    store: &Store,
+    w: &mut yibao_store::WriteTx,
+    inst: &Institution,
+    req: &Request,
+) -> Result<Value, Refusal> {
+    let input: AdmissionInput = serde_json::from_value(req.input.clone()).map_err(|e| bad_input("2401", e))?;
+    let m = &input.mdtrtinfo;
+    let person_id: i64 = m.psn_no.trim().parse().map_err(|_| bad_input("2401", "psn_no"))?;
+    let person = store
+        .person(person_id)
+        .await
+        .map_err(|_| Refusal::new("person_not_found", "未查询到该参保人员信息", "no insured person has this psn_no"))?;
+    let insutype =
+        yibao_core::registry::Scheme::parse(m.insutype.trim()).map_err(|e| bad_input("2401", e.message.en))?;
+    let med_type: yibao_core::adjudicate::MedType =
+        serde_json::from_value(json!(m.med_type.trim())).map_err(|e| bad_input("2401", e))?;
+    let begntime = NaiveDateTime::parse_from_str(m.begntime.trim(), TIME_FORMAT).map_err(|e| bad_input("2401", e))?;
+    let admission = yibao_store::Admission {
+        insutype,
+        med_type,
+        begntime,
+        ipt_otp_no: m.ipt_no.clone(),
+        diagnoses: input
+            .diseinfo
+            .iter()
+            .map(|d| yibao_store::Diagnosis {
+                diag_code: d.diag_code.clone(),
+                diag_name: d.diag_name.clone(),
+                main: d.maindiag_flag == "1",
+            })
+            .collect(),
+    };
+    let visit = store.admit_visit(w, inst, &person, &admission).await.map_err(refusal_of)?;
+    Ok(json!({ "result": { "mdtrt_id": visit.mdtrt_id, "psn_no": m.psn_no, "ipt_otp_no": visit.ipt_otp_no } }))
+}
+
+/// 2404 入院撤销: `input.data { mdtrt_id, psn_no }`.
+async fn undo_admission(
+    store: &Store,
+    w: &mut yibao_store::WriteTx,
+    inst: &Institution,
+    req: &Request,
+) -> Result<Value, Refusal> {
+    let mdtrt_id = req.input.pointer("/data/mdtrt_id").and_then(Value::as_str).unwrap_or("");
+    let visit = store.undo_admission(w, inst.id, mdtrt_id).await.map_err(refusal_of)?;
+    Ok(json!({ "result": { "mdtrt_id": visit.mdtrt_id, "status": visit.status.code() } }))
 }
 
 fn age_on(birth: NaiveDate, day: NaiveDate) -> i32 {
