@@ -104,7 +104,7 @@ async fn answer(store: &Store, headers: &HeaderMap, body: &[u8], now: NaiveDateT
         Ok(None) => {}
         Err(e) => return Answer::Fresh(Err(internal(&e))),
     }
-    if let Err(r) = admission_checks(store, &inst, &req, now, today).await {
+    if let Err(r) = accept_message(store, &inst, &req, now, today).await {
         return Answer::Fresh(Err(r));
     }
     run(store, &inst, &req, &digest, now, today).await
@@ -144,7 +144,7 @@ fn replay(prev: StoredReply, digest: &str) -> Answer {
     }
 }
 
-async fn admission_checks(
+async fn accept_message(
     store: &Store,
     inst: &Institution,
     req: &Request,
