@@ -46,6 +46,13 @@ enum Command {
         #[arg(long, default_value = "620000")]
         regions: String,
     },
+    /// Issue a designated institution a signing secret for the national platform interface
+    /// (printed once; give it to the hospital's information system).
+    PlatformSecret {
+        /// The institution's national code, e.g. H62030200001.
+        #[arg(long)]
+        institution: String,
+    },
     /// The audit log.
     Audit {
         #[command(subcommand)]
@@ -189,6 +196,15 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
                 anyhow::bail!("the database already has accounts; the demo is only seeded into an empty database");
             }
             seed(&store, &blobs(config)).await?;
+        }
+        Command::PlatformSecret { institution } => {
+            let store = open(config).await?;
+            let inst = store.institution_by_code(institution.trim()).await?;
+            let mut w = store.begin_write(&Actor::system("platform-secret")).await?;
+            let secret = store.issue_platform_secret(&mut w, inst.id).await?;
+            w.commit().await?;
+            println!("signing secret for {} ({}): {secret}", inst.name, inst.code);
+            println!("sign each request body with HMAC-SM3 (or HMAC-SHA256) and send it in x-tif-signature");
         }
         Command::CreateAdmin { username, password, regions } => {
             let store = open(config).await?;

@@ -79,3 +79,28 @@ fn a_bad_policy_is_refused_with_its_path() {
     assert!(err.contains("offsite.referral") && err.contains("10 个百分点"), "{err}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// `yibao platform-secret` gives a hospital a signing secret, printed once and stored for
+/// the interface; an unknown code is refused.
+#[test]
+fn a_hospital_is_issued_a_signing_secret_from_the_command_line() {
+    let data = std::env::temp_dir().join(format!("yibao-cli-secret-{}", std::process::id()));
+    let run =
+        |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_yibao")).env("YIBAO_DATA_DIR", &data).args(args).output();
+    assert!(run(&["seed-demo"]).unwrap().status.success());
+    let out = run(&["platform-secret", "--institution", "H62030200002"]).unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let secret = text.lines().next().unwrap().rsplit(' ').next().unwrap().to_string();
+    assert!(secret.len() == 64 && secret.bytes().all(|b| b.is_ascii_hexdigit()), "{text}");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let stored = rt.block_on(async {
+        let url = format!("sqlite://{}", data.join("yibao.db").display());
+        let store = yibao_store::Store::connect(&yibao_store::StoreConfig::new(url)).await.unwrap();
+        store.platform_secrets("H62030200002").await.unwrap().unwrap().1
+    });
+    assert_eq!(stored, vec![secret]);
+    let out = run(&["platform-secret", "--institution", "H00000000000"]).unwrap();
+    assert!(!out.status.success());
+    let _ = std::fs::remove_dir_all(data);
+}
