@@ -210,6 +210,7 @@ pub const SUPPORTED: &[(&str, &str, &str)] = &[
     ("9001", "签到", "sign-in"),
     ("1101", "人员信息获取", "person and cover information"),
     ("2401", "入院办理", "admission"),
+    ("2403", "入院信息变更", "change an admission"),
     ("2404", "入院撤销", "undo an admission"),
 ];
 

@@ -105,6 +105,14 @@ fn visit_from_row(r: &AnyRow) -> Result<Visit, StoreError> {
     })
 }
 
+fn ipt_open(ipt_otp_no: &str) -> StoreError {
+    refuse(
+        "ipt_open",
+        format!("住院/门诊号 {ipt_otp_no} 已有未结束的就诊"),
+        format!("hospital number {ipt_otp_no} already has an open visit"),
+    )
+}
+
 fn refuse(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> StoreError {
     StoreError::Invalid(InvalidValue::new("visit", code, zh, en))
 }
@@ -131,16 +139,7 @@ impl Store {
         if admission.ipt_otp_no.trim().is_empty() {
             return Err(refuse("ipt_otp_no", "请填写住院/门诊号", "give the hospital number (ipt_otp_no)"));
         }
-        let day = admission.begntime.date();
-        let report = self.cover_report(person, day, Some(&institution.code)).await?;
-        let cover = report.cover.ok_or(StoreError::NotFound("cover"))?;
-        if !cover.direct_settlement {
-            return Err(StoreError::Invalid(InvalidValue { field: "visit", code: cover.code, message: cover.reason }));
-        }
-        let filing_id = match cover.kind {
-            CoverKind::Filed { filing_id, .. } => Some(filing_id),
-            _ => None,
-        };
+        let (cover_code, filing_id) = self.direct_cover(person, institution, admission.begntime.date()).await?;
         let diagnoses = serde_json::to_string(&admission.diagnoses).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO visits (institution_id, person_id, insutype, med_type, begntime, ipt_otp_no, diagnoses, \
@@ -154,18 +153,14 @@ impl Store {
         .bind(admission.begntime.format("%Y-%m-%d %H:%M:%S").to_string())
         .bind(admission.ipt_otp_no.trim().to_string())
         .bind(diagnoses)
-        .bind(cover.code)
+        .bind(cover_code)
         .bind(filing_id)
         .bind(w.actor().label.clone())
         .bind(w.at().to_string())
         .fetch_one(&mut *w.tx)
         .await
         .map_err(|e| match StoreError::on_unique(e, "ipt_otp_no") {
-            StoreError::Duplicate { .. } => refuse(
-                "ipt_open",
-                format!("住院/门诊号 {} 已有未结束的就诊", admission.ipt_otp_no),
-                format!("hospital number {} already has an open visit", admission.ipt_otp_no),
-            ),
+            StoreError::Duplicate { .. } => ipt_open(&admission.ipt_otp_no),
             other => other,
         })?;
         // The national shape: the insured region's code, then the visit's number.
@@ -178,6 +173,78 @@ impl Store {
         let visit = self.visit_in(w, id).await?;
         w.record::<(), _>("visit.admit", "visit", &id.to_string(), None, Some(&visit)).await?;
         Ok(visit)
+    }
+
+    /// 2403: changes an open admission's start, hospital number or diagnoses. A new start
+    /// day is checked against the cover again.
+    pub async fn change_admission(
+        &self,
+        w: &mut WriteTx,
+        institution: &Institution,
+        person: &Person,
+        mdtrt_id: &str,
+        change: &Admission,
+    ) -> Result<Visit, StoreError> {
+        let before = self.visit_of(w, institution.id, mdtrt_id).await?;
+        if before.status != VisitStatus::Admitted || before.person_id != person.id {
+            return Err(refuse(
+                "not_admitted",
+                format!("就诊 {mdtrt_id} 不是该参保人在院中的就诊，不能变更"),
+                format!("visit {mdtrt_id} is not this person's open admission; it cannot be changed"),
+            ));
+        }
+        let begntime = change.begntime.format("%Y-%m-%d %H:%M:%S").to_string();
+        let (cover_code, filing_id) = if begntime.get(..10) == before.begntime.get(..10) {
+            (before.cover_code.clone(), before.filing_id)
+        } else {
+            let (code, filing_id) = self.direct_cover(person, institution, change.begntime.date()).await?;
+            (code.to_string(), filing_id)
+        };
+        let diagnoses = serde_json::to_string(&change.diagnoses).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let changed = sqlx::query(
+            "UPDATE visits SET begntime = $1, ipt_otp_no = $2, diagnoses = $3, cover_code = $4, filing_id = $5, \
+             version = version + 1 WHERE id = $6 AND version = $7",
+        )
+        .bind(begntime)
+        .bind(change.ipt_otp_no.trim().to_string())
+        .bind(diagnoses)
+        .bind(cover_code)
+        .bind(filing_id)
+        .bind(before.id)
+        .bind(before.version)
+        .execute(&mut *w.tx)
+        .await
+        .map_err(|e| match StoreError::on_unique(e, "ipt_otp_no") {
+            StoreError::Duplicate { .. } => ipt_open(&change.ipt_otp_no),
+            other => other,
+        })?
+        .rows_affected();
+        if changed != 1 {
+            return Err(StoreError::Stale("visit"));
+        }
+        let after = self.visit_in(w, before.id).await?;
+        w.record("visit.change_admission", "visit", &before.id.to_string(), Some(&before), Some(&after)).await?;
+        Ok(after)
+    }
+
+    /// The cover at `institution` on `day` when it allows direct settlement (with the
+    /// filing it rests on), or the cover's own refusal.
+    async fn direct_cover(
+        &self,
+        person: &Person,
+        institution: &Institution,
+        day: chrono::NaiveDate,
+    ) -> Result<(&'static str, Option<i64>), StoreError> {
+        let report = self.cover_report(person, day, Some(&institution.code)).await?;
+        let cover = report.cover.ok_or(StoreError::NotFound("cover"))?;
+        if !cover.direct_settlement {
+            return Err(StoreError::Invalid(InvalidValue { field: "visit", code: cover.code, message: cover.reason }));
+        }
+        let filing_id = match cover.kind {
+            CoverKind::Filed { filing_id, .. } => Some(filing_id),
+            _ => None,
+        };
+        Ok((cover.code, filing_id))
     }
 
     /// 2404: undoes an admission with nothing charged to it yet.

@@ -210,6 +210,20 @@ async fn admission_follows_the_cover_and_stays_with_its_hospital() {
         assert!(mdtrt_id.starts_with("620302"), "{l}: {mdtrt_id}");
         assert_eq!(refusal(&send(&app, &envelope("2401", &sign_no, admission(1, "ZY0001"))).await), "ipt_open");
 
+        // Moved to four days ago with a corrected number and diagnosis: still covered.
+        let change = json!({
+            "adminfo": { "mdtrt_id": mdtrt_id, "psn_no": "1", "begntime": business_day(4), "ipt_no": "ZY0001A" },
+            "diseinfo": [{ "diag_code": "J18.000", "diag_name": "支气管肺炎", "maindiag_flag": "1" }],
+        });
+        let r = send(&app, &envelope("2403", &sign_no, change)).await;
+        assert_eq!(r["infcode"], 0, "{l}: {r}");
+        assert_eq!(r["output"]["result"]["ipt_otp_no"], "ZY0001A");
+        assert!(r["output"]["result"]["begntime"].as_str().unwrap().starts_with("2026-11-19"), "{l}: {r}");
+        let mut w = app.db.store.begin_write(&yibao_store::Actor::system("test")).await.unwrap();
+        let inst = app.db.store.institution_by_code(HOSPITAL).await.unwrap();
+        let visit = app.db.store.visit_of(&mut w, inst.id, &mdtrt_id).await.unwrap();
+        drop(w);
+        assert_eq!(visit.diagnoses[0].diag_code, "J18.000", "{l}");
         // Another hospital cannot undo it (nor learn that it exists).
         let other = another_hospital(&app, "H62030200002").await;
         let undo = |code: &str, sign: &str| {

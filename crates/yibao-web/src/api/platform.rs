@@ -190,6 +190,7 @@ async fn run(
             "9001" => sign_in(store, &mut w, inst, req, now).await,
             "1101" => person_info(store, inst, req, today).await,
             "2401" => admit(store, &mut w, inst, req).await,
+            "2403" => change_admission(store, &mut w, inst, req).await,
             "2404" => undo_admission(store, &mut w, inst, req).await,
             _ => Err(check_infno(&req.infno).err().unwrap_or_else(|| internal(&StoreError::NotFound("infno")))),
         };
@@ -347,9 +348,11 @@ fn refusal_of(e: StoreError) -> Refusal {
     }
 }
 
-/// 2401's `input`: `mdtrtinfo` and `diseinfo`, with the platform's names.
+/// 2401's `input` (`mdtrtinfo`, `diseinfo`) and 2403's (`adminfo`, `diseinfo`), with the
+/// platform's names.
 #[derive(Deserialize)]
 struct AdmissionInput {
+    #[serde(alias = "adminfo")]
     mdtrtinfo: MdtrtInfo,
     #[serde(default)]
     diseinfo: Vec<DiseInfo>,
@@ -357,7 +360,12 @@ struct AdmissionInput {
 
 #[derive(Deserialize)]
 struct MdtrtInfo {
+    /// 2403 only: the visit changed.
+    #[serde(default)]
+    mdtrt_id: String,
     psn_no: String,
+    /// Defaults to the person's scheme (2403 need not repeat it).
+    #[serde(default)]
     insutype: String,
     begntime: String,
     #[serde(default = "inpatient")]
@@ -382,26 +390,25 @@ fn bad_input(infno: &str, e: impl std::fmt::Display) -> Refusal {
     Refusal::new("bad_input", format!("{infno} 入参格式错误：{e}"), format!("{infno} input is malformed: {e}"))
 }
 
-/// 2401 入院办理: `output.result { mdtrt_id, psn_no, ipt_otp_no }`. Refused with the cover's
-/// reason and what to do instead when the hospital cannot settle directly.
-async fn admit(
+/// The person and the admission an input names.
+async fn parse_admission(
     store: &Store,
-    w: &mut yibao_store::WriteTx,
-    inst: &Institution,
-    req: &Request,
-) -> Result<Value, Refusal> {
-    let input: AdmissionInput = serde_json::from_value(req.input.clone()).map_err(|e| bad_input("2401", e))?;
+    infno: &str,
+    input: &AdmissionInput,
+) -> Result<(yibao_store::Person, yibao_store::Admission), Refusal> {
     let m = &input.mdtrtinfo;
-    let person_id: i64 = m.psn_no.trim().parse().map_err(|_| bad_input("2401", "psn_no"))?;
+    let person_id: i64 = m.psn_no.trim().parse().map_err(|_| bad_input(infno, "psn_no"))?;
     let person = store
         .person(person_id)
         .await
         .map_err(|_| Refusal::new("person_not_found", "未查询到该参保人员信息", "no insured person has this psn_no"))?;
-    let insutype =
-        yibao_core::registry::Scheme::parse(m.insutype.trim()).map_err(|e| bad_input("2401", e.message.en))?;
+    let insutype = match m.insutype.trim() {
+        "" => person.scheme,
+        code => yibao_core::registry::Scheme::parse(code).map_err(|e| bad_input(infno, e.message.en))?,
+    };
     let med_type: yibao_core::adjudicate::MedType =
-        serde_json::from_value(json!(m.med_type.trim())).map_err(|e| bad_input("2401", e))?;
-    let begntime = NaiveDateTime::parse_from_str(m.begntime.trim(), TIME_FORMAT).map_err(|e| bad_input("2401", e))?;
+        serde_json::from_value(json!(m.med_type.trim())).map_err(|e| bad_input(infno, e))?;
+    let begntime = NaiveDateTime::parse_from_str(m.begntime.trim(), TIME_FORMAT).map_err(|e| bad_input(infno, e))?;
     let admission = yibao_store::Admission {
         insutype,
         med_type,
@@ -417,8 +424,37 @@ async fn admit(
             })
             .collect(),
     };
+    Ok((person, admission))
+}
+
+/// 2401 入院办理: `output.result { mdtrt_id, psn_no, ipt_otp_no }`. Refused with the cover's
+/// reason and what to do instead when the hospital cannot settle directly.
+async fn admit(
+    store: &Store,
+    w: &mut yibao_store::WriteTx,
+    inst: &Institution,
+    req: &Request,
+) -> Result<Value, Refusal> {
+    let input: AdmissionInput = serde_json::from_value(req.input.clone()).map_err(|e| bad_input("2401", e))?;
+    let (person, admission) = parse_admission(store, "2401", &input).await?;
     let visit = store.admit_visit(w, inst, &person, &admission).await.map_err(refusal_of)?;
-    Ok(json!({ "result": { "mdtrt_id": visit.mdtrt_id, "psn_no": m.psn_no, "ipt_otp_no": visit.ipt_otp_no } }))
+    Ok(
+        json!({ "result": { "mdtrt_id": visit.mdtrt_id, "psn_no": input.mdtrtinfo.psn_no, "ipt_otp_no": visit.ipt_otp_no } }),
+    )
+}
+
+/// 2403 入院信息变更: `adminfo { mdtrt_id, psn_no, begntime, ipt_no }` and `diseinfo`.
+async fn change_admission(
+    store: &Store,
+    w: &mut yibao_store::WriteTx,
+    inst: &Institution,
+    req: &Request,
+) -> Result<Value, Refusal> {
+    let input: AdmissionInput = serde_json::from_value(req.input.clone()).map_err(|e| bad_input("2403", e))?;
+    let (person, change) = parse_admission(store, "2403", &input).await?;
+    let mdtrt_id = input.mdtrtinfo.mdtrt_id.trim();
+    let visit = store.change_admission(w, inst, &person, mdtrt_id, &change).await.map_err(refusal_of)?;
+    Ok(json!({ "result": { "mdtrt_id": visit.mdtrt_id, "ipt_otp_no": visit.ipt_otp_no, "begntime": visit.begntime } }))
 }
 
 /// 2404 入院撤销: `input.data { mdtrt_id, psn_no }`.
