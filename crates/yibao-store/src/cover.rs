@@ -66,6 +66,11 @@ impl StoredFiling {
     pub fn status_on(&self, today: NaiveDate) -> FilingStatus {
         self.status.on(self.end, today)
     }
+
+    /// Approved, started and not expired on `day`: what a hospital may rely on that day.
+    pub fn in_force_on(&self, day: NaiveDate) -> bool {
+        self.status_on(day) == FilingStatus::Approved && self.start <= day
+    }
 }
 
 const FILING_COLS: &str = "f.id, f.person_id, p.name, p.insured_region, f.kind, f.destination, f.institution, \

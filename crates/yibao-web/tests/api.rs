@@ -929,8 +929,8 @@ async fn a_long_term_filing_is_changed_from_the_portal() {
     app.db.cleanup().await;
 }
 
-/// A 1×1 PNG and a text file dressed up as a PDF.
-const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
+/// The demo's 1×1 PNG scan and a text file dressed up as a PDF.
+const PNG: &[u8] = yibao_store::demo::DEMO_SCAN_PNG;
 const FAKE_PDF: &[u8] = b"this is not a PDF, whatever its name says";
 
 fn filing_multipart(csrf: &str, file_name: &str, bytes: &'static [u8]) -> reqwest::multipart::Form {
@@ -1012,16 +1012,7 @@ async fn a_filing_carries_an_uploaded_scan_that_only_its_people_can_read() {
 #[tokio::test]
 async fn a_card_application_keeps_the_photo_handed_in() {
     let app = spawn_app(TestDb::sqlite().await).await;
-    let mut lost_owner = None;
-    for id in 1..200 {
-        if let Ok(cards) = app.db.store.cards_of(id).await {
-            if cards.iter().any(|c| c.status == yibao_core::card::CardStatus::Lost) {
-                lost_owner = Some(id);
-                break;
-            }
-        }
-    }
-    let person = lost_owner.expect("the demo has a lost card");
+    let person = app.lost_card_owner().await;
     let (http, csrf) = portal_session(&app, "clerk", &format!("/persons/{person}/cover")).await;
     let form = |photo: &str| {
         reqwest::multipart::Form::new()

@@ -271,9 +271,6 @@ async fn policy_administrator_uploads_a_catalog_and_is_told_what_was_refused() {
     app.db.cleanup().await;
 }
 
-/// A 1×1 PNG, as a phone photo would be (the bytes matter only as a real PNG).
-const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\rIDATx\xdac\xfc\xcf\xc0P\x0f\0\x04\x85\x01\x80\x84\xa9\x8c!\0\0\0\0IEND\xaeB`\x82";
-
 #[tokio::test]
 async fn an_insured_person_files_off_site_treatment_and_a_clerk_approves_it() {
     let Some(browser) = Browser::start().await else { return };
@@ -314,7 +311,7 @@ async fn an_insured_person_files_off_site_treatment_and_a_clerk_approves_it() {
     set("filing-start", "2026-11-25").await;
     c.find(Locator::Id("filing-document")).await.unwrap().select_by_value("residence_certificate").await.unwrap();
     let photo = std::env::temp_dir().join(format!("yibao-residence-{}.png", std::process::id()));
-    std::fs::write(&photo, PNG).unwrap();
+    std::fs::write(&photo, yibao_store::demo::DEMO_SCAN_PNG).unwrap();
     c.find(Locator::Id("filing-file")).await.unwrap().send_keys(&photo.display().to_string()).await.unwrap();
     c.find(Locator::Id("filing-submit")).await.unwrap().click().await.unwrap();
     let notice = c.wait().for_element(Locator::Id("notice")).await.unwrap().text().await.unwrap();

@@ -253,16 +253,7 @@ async fn admission_follows_the_cover_and_stays_with_its_hospital() {
         // The person whose card was lost six days ago: on the day after the loss they are
         // sent to pay and claim afterwards; from the agency's no-card certificate (two days
         // ago) on, the hospital admits them.
-        let mut lost = None;
-        for id in 2..200 {
-            if let Ok(cards) = app.db.store.cards_of(id).await {
-                if cards.iter().any(|c| c.status == yibao_core::card::CardStatus::Lost) {
-                    lost = Some(id);
-                    break;
-                }
-            }
-        }
-        let lost = lost.unwrap();
+        let lost = app.lost_card_owner().await;
         let person = app.db.store.person(lost).await.unwrap();
         let at = |days_ago: i64, ipt: &str| {
             let mut body = admission(lost, ipt);

@@ -299,7 +299,7 @@ async fn person_info(store: &Store, inst: &Institution, req: &Request, today: Na
     let filings: Vec<Value> = report
         .filings
         .iter()
-        .filter(|f| f.status_on(today) == yibao_core::cover::FilingStatus::Approved && f.start <= today)
+        .filter(|f| f.in_force_on(today))
         .map(|f| {
             json!({
                 "dcla_type": f.kind.code(), "dcla_type_name": f.kind.label().zh,

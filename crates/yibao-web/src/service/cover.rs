@@ -286,7 +286,7 @@ pub async fn cover(
     if caller.institution().is_some() {
         // An institution sees what settlement needs: the card state, the filings in force
         // that day and its own answer; not the card history or the agency's certificates.
-        report.filings.retain(|f| f.status_on(date) == FilingStatus::Approved && f.start <= date);
+        report.filings.retain(|f| f.in_force_on(date));
         report.cards.clear();
         report.certificates.clear();
     }

@@ -29,6 +29,18 @@ pub async fn spawn_app(db: TestDb) -> App {
 }
 
 impl App {
+    /// The demo person whose card was reported lost (the seed picks them by its own rules).
+    pub async fn lost_card_owner(&self) -> i64 {
+        for id in 1..500 {
+            if let Ok(cards) = self.db.store.cards_of(id).await {
+                if cards.iter().any(|c| c.status == yibao_core::card::CardStatus::Lost) {
+                    return id;
+                }
+            }
+        }
+        panic!("the demo seeds a lost card")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
