@@ -28,6 +28,7 @@ pub mod policy;
 pub mod ratio;
 pub mod registry;
 pub mod resident_id;
+pub mod settlement;
 
 pub use access::{Permission, Role, Scope};
 pub use admin_code::{AdminCode, AdminLevel};

@@ -212,6 +212,22 @@ pub const SUPPORTED: &[(&str, &str, &str)] = &[
     ("2401", "入院办理", "admission"),
     ("2403", "入院信息变更", "change an admission"),
     ("2404", "入院撤销", "undo an admission"),
+    ("2301", "住院费用明细上传", "upload inpatient fee lines"),
+    ("2302", "住院费用明细撤销", "undo inpatient fee lines"),
+    ("2402", "出院办理", "discharge"),
+    ("2405", "出院撤销", "undo a discharge"),
+    ("2303", "住院预结算", "inpatient pre-settlement"),
+    ("2304", "住院结算", "inpatient settlement"),
+    ("2305", "住院结算撤销", "reverse an inpatient settlement"),
+    ("2201", "门诊挂号", "outpatient registration"),
+    ("2202", "门诊挂号撤销", "undo an outpatient registration"),
+    ("2203", "门诊就诊信息上传", "outpatient visit information (diagnoses)"),
+    ("2204", "门诊费用明细上传", "upload outpatient fee lines"),
+    ("2205", "门诊费用明细撤销", "undo outpatient fee lines"),
+    ("2206", "门诊预结算", "outpatient pre-settlement"),
+    ("2207", "门诊结算", "outpatient settlement"),
+    ("2208", "门诊结算撤销", "reverse an outpatient settlement"),
+    ("3201", "医药机构费用结算对总账", "reconcile a period's totals"),
 ];
 
 /// Refuses an `infno` yibao does not answer, listing those it does.
@@ -279,7 +295,8 @@ mod tests {
         assert_eq!(check_msgid("H62030200002202611230930000001", "H62030200001").unwrap_err().code, "bad_msgid");
         assert_eq!(check_msgid("H6203020000120261123093000001", "H62030200001").unwrap_err().code, "bad_msgid");
         assert!(check_infno("1101").is_ok());
-        let e = check_infno("2304").unwrap_err();
+        assert!(check_infno("2304").is_ok());
+        let e = check_infno("4101").unwrap_err();
         assert!(e.code == "unsupported_infno" && e.message.zh.contains("9001、1101、2401"), "{e:?}");
     }
 }

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use yibao_core::registry::{Enrolment, HospitalGrade, InstitutionTier, PersonCategory, PersonStatus};
-use yibao_core::{AdminCode, BankCardNumber, CreditCode, ResidentId, Role, Scope};
+use yibao_core::{AdminCode, BankCardNumber, CreditCode, Fen, ResidentId, Role, Scope};
 
 use crate::{
     demo_catalog_csv, Actor, BlobStore, EmployerInput, InstitutionInput, NewAccount, PersonInput, Store, StoreError,
@@ -39,6 +39,9 @@ pub const DEMO_ACCOUNTS: &[(&str, &str, Role, &str)] = &[
 
 /// The institution the demo's institution account acts for (the holder of [`DEMO_API_KEY`]).
 pub const DEMO_INSTITUTION: &str = "H62030200001";
+
+/// 张三's individual account balance carried over when the demo opens it.
+pub const DEMO_ACCOUNT_OPENING: Fen = Fen::from_yuan(4_000);
 
 const JINCHANG: &[&str] = &["620302", "620321"];
 const LANZHOU: &[&str] = &["620102", "620103", "620104", "620105"];
@@ -256,6 +259,7 @@ pub async fn seed_demo(store: &Store, blobs: &Arc<dyn BlobStore>, today: NaiveDa
     let catalog = store.import_catalog(&mut w, "demo-catalog.csv", demo_catalog_csv().as_bytes(), None).await?;
     w.commit().await?;
     let filings = seed_cover(store, blobs, zhang_id, central_id, &jinchang_active, today).await?;
+    seed_settlement(store, zhang_id, central_id, today).await?;
     Ok(DemoSummary {
         institutions: INSTITUTIONS.len(),
         employers: EMPLOYERS.len(),
@@ -265,6 +269,80 @@ pub async fn seed_demo(store: &Store, blobs: &Arc<dyn BlobStore>, today: NaiveDa
         catalog_entries: catalog.rows_accepted as usize,
         filings,
     })
+}
+
+/// 张三's individual account, a visit at the central hospital settled directly a week ago
+/// (through the same calls the platform interface makes), and a patient still in hospital
+/// with fee lines uploaded, for the hospital to discharge and settle.
+async fn seed_settlement(store: &Store, zhang: i64, central_id: i64, today: NaiveDate) -> Result<(), StoreError> {
+    use yibao_core::adjudicate::{DateText, FeeLine, MedType};
+
+    let central = store.institution(central_id).await?;
+    let person = store.person(zhang).await?;
+    let at = |days_ago: i64, hour: u32| {
+        (today - chrono::Duration::days(days_ago))
+            .and_hms_opt(hour, 30, 0)
+            .ok_or_else(|| StoreError::Config("demo time".into()))
+    };
+    // (serial, national code, count, unit price): the documented example claim's items.
+    const LINES: [(&str, &str, &str, &str); 7] = [
+        ("1", "001102000010000", "6", "40.00"),
+        ("2", "002201000010000", "2", "25.00"),
+        ("3", "003113000010000", "1", "4800.00"),
+        ("4", "XJ01CRA045E001010101947", "6", "15.50"),
+        ("5", "XA01ABD075A002010100483", "5", "12.35"),
+        ("6", "XN02BEA001A001010101589", "2", "8.50"),
+        ("7", "C1403010010000009120", "12", "0.85"),
+    ];
+    let fees = |day: NaiveDate| -> Result<Vec<crate::FeeUpload>, StoreError> {
+        LINES
+            .iter()
+            .map(|(sn, code, cnt, pric)| {
+                let cnt: rust_decimal::Decimal = cnt.parse().map_err(|_| StoreError::Config("demo cnt".into()))?;
+                let pric: rust_decimal::Decimal = pric.parse().map_err(|_| StoreError::Config("demo pric".into()))?;
+                let fen = (cnt * pric * rust_decimal::Decimal::ONE_HUNDRED).trunc().mantissa();
+                Ok(crate::FeeUpload {
+                    line: FeeLine {
+                        feedetl_sn: (*sn).into(),
+                        med_list_codg: (*code).into(),
+                        cnt,
+                        pric,
+                        det_item_fee_sumamt: Fen::from_fen(i64::try_from(fen).unwrap_or_default()),
+                        fee_ocur_time: DateText(day),
+                    },
+                    init_feedetl_sn: None,
+                    medins_list_codg: format!("HIS-{sn}"),
+                })
+            })
+            .collect()
+    };
+    let diagnosis =
+        |code: &str, name: &str| crate::Diagnosis { diag_code: code.into(), diag_name: name.into(), main: true };
+    let mut w = store.begin_write(&Actor::system("seed-demo")).await?;
+    store.open_individual_account(&mut w, zhang, DEMO_ACCOUNT_OPENING).await?;
+    let admission = crate::Admission {
+        insutype: person.scheme,
+        med_type: MedType::Inpatient,
+        begntime: at(12, 9)?,
+        ipt_otp_no: "ZY2026110001".into(),
+        diagnoses: vec![diagnosis("K80.1", "胆囊结石伴胆囊炎")],
+    };
+    let visit = store.admit_visit(&mut w, &central, &person, &admission).await?;
+    store.upload_fees(&mut w, central_id, &visit.mdtrt_id, &fees(today - chrono::Duration::days(11))?).await?;
+    store.discharge_visit(&mut w, central_id, &visit.mdtrt_id, at(7, 10)?, "1", &[]).await?;
+    let rules = store.rules().await?;
+    let request = crate::SettleRequest { acct_used_flag: true, medfee_sumamt: None, setl_time: at(7, 11)? };
+    store.settle_visit(&mut w, &rules, &central, &visit.mdtrt_id, &request).await?;
+    // Still in hospital: admitted two days ago, the first day's lines uploaded.
+    let admission = crate::Admission {
+        begntime: at(2, 15)?,
+        ipt_otp_no: "ZY2026110002".into(),
+        diagnoses: vec![diagnosis("J18.900", "肺炎")],
+        ..admission
+    };
+    let visit = store.admit_visit(&mut w, &central, &person, &admission).await?;
+    store.upload_fees(&mut w, central_id, &visit.mdtrt_id, &fees(today - chrono::Duration::days(1))?[..2]).await?;
+    w.commit().await
 }
 
 /// Cards, a referral certificate, filings in every state and a no-card certificate, made

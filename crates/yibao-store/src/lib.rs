@@ -17,11 +17,13 @@ mod migrate;
 mod platform;
 mod registry;
 mod rules;
+mod settlement;
 pub mod synthetic;
 pub mod testing;
 mod visits;
 
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -44,6 +46,10 @@ pub use registry::{
 pub use rules::{
     policy_errors_as_invalid, CalendarImport, CatalogImport, PolicySummary, Rejected, StoredEntry, StoredPolicy,
 };
+pub use settlement::{
+    AccountEntry, FeeUpload, IndividualAccount, Reconciliation, Rules, SettleRequest, Settlement, SettlementStatus,
+    StoredFee,
+};
 pub use visits::{Admission, Diagnosis, Visit, VisitStatus};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,7 +63,11 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// The policies and catalogs last loaded, with the import stamp they were loaded at.
+    rules: Arc<Mutex<Option<RulesCache>>>,
 }
+
+type RulesCache = ((i64, i64), Arc<Rules>);
 
 /// How to connect. `schema` (PostgreSQL only) isolates a test in its own schema.
 #[derive(Debug, Clone)]
@@ -120,7 +130,7 @@ impl Store {
             })
             .connect_with(options)
             .await?;
-        Ok(Store { pool, backend })
+        Ok(Store { pool, backend, rules: Arc::default() })
     }
 
     pub fn backend(&self) -> Backend {

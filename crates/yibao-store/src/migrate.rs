@@ -47,6 +47,7 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
     (7, "card_estimate", Sql::Both(include_str!("../migrations/0007_card_estimate.sql"))),
     (8, "platform", Sql::Both(include_str!("../migrations/0008_platform.sql"))),
     (9, "visits", Sql::Both(include_str!("../migrations/0009_visits.sql"))),
+    (10, "settlement", Sql::Both(include_str!("../migrations/0010_settlement.sql"))),
 ];
 
 /// The migrations of one backend, up to a version (all when `None`).

@@ -55,6 +55,15 @@ impl VisitStatus {
         }
     }
 
+    pub fn label(self) -> yibao_core::Text {
+        match self {
+            VisitStatus::Admitted => yibao_core::Text::new("在院", "admitted"),
+            VisitStatus::Discharged => yibao_core::Text::new("已出院待结算", "discharged, not settled"),
+            VisitStatus::Settled => yibao_core::Text::new("已结算", "settled"),
+            VisitStatus::Cancelled => yibao_core::Text::new("已撤销", "cancelled"),
+        }
+    }
+
     fn parse(s: &str) -> Result<VisitStatus, StoreError> {
         [VisitStatus::Admitted, VisitStatus::Discharged, VisitStatus::Settled, VisitStatus::Cancelled]
             .into_iter()
@@ -81,10 +90,13 @@ pub struct Visit {
     pub filing_id: Option<i64>,
     pub status: VisitStatus,
     pub version: i64,
+    /// 出院时间 (2402), and how the person left (`dscg_way`).
+    pub endtime: Option<String>,
+    pub dscg_way: Option<String>,
 }
 
 const VISIT_COLS: &str = "id, mdtrt_id, institution_id, person_id, insutype, med_type, begntime, ipt_otp_no, \
-    diagnoses, cover_code, filing_id, status, version";
+    diagnoses, cover_code, filing_id, status, version, endtime, dscg_way";
 
 fn visit_from_row(r: &AnyRow) -> Result<Visit, StoreError> {
     let diagnoses: String = r.try_get(8)?;
@@ -102,6 +114,8 @@ fn visit_from_row(r: &AnyRow) -> Result<Visit, StoreError> {
         filing_id: r.try_get(10)?,
         status: VisitStatus::parse(&r.try_get::<String, _>(11)?)?,
         version: r.try_get(12)?,
+        endtime: r.try_get(13)?,
+        dscg_way: r.try_get(14)?,
     })
 }
 
@@ -113,7 +127,7 @@ fn ipt_open(ipt_otp_no: &str) -> StoreError {
     )
 }
 
-fn refuse(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> StoreError {
+pub(crate) fn refuse(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> StoreError {
     StoreError::Invalid(InvalidValue::new("visit", code, zh, en))
 }
 

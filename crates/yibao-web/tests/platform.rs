@@ -128,7 +128,7 @@ async fn sign_in_and_person_information_with_every_refusal() {
         let old = china_now() - chrono::Duration::minutes(10);
         stale["inf_time"] = json!(old.format(TIME_FORMAT).to_string());
         assert_eq!(refusal(&send(&app, &stale).await), "stale_time", "{l}");
-        let r = send(&app, &envelope("2304", &sign_no, json!({}))).await;
+        let r = send(&app, &envelope("4101", &sign_no, json!({}))).await;
         assert_eq!(refusal(&r), "unsupported_infno", "{l}");
         assert!(r["err_msg"].as_str().unwrap().contains("9001"), "{l}: the supported ones are listed");
         let r = send(&app, &envelope("1101", &sign_no, person_query("110101199001010015"))).await;
@@ -266,6 +266,307 @@ async fn admission_follows_the_cover_and_stays_with_its_hospital() {
         assert!(r["err_msg"].as_str().unwrap().contains("零星报销"), "{l}: {r}");
         let r = send(&app, &envelope("2401", &sign_no, at(0, "ZY0003"))).await;
         assert_eq!(r["infcode"], 0, "{l}: the no-card certificate lets the hospital admit: {r}");
+        app.db.cleanup().await;
+    }
+}
+
+/// The documented example claim's items (`docs/formats/examples/claim-inpatient.json`) as
+/// 2301 lines of `mdtrt_id`, charged `days_ago` business days ago.
+fn example_lines(mdtrt_id: &str, days_ago: i64) -> Vec<Value> {
+    [
+        ("1", "001102000010000", "6", "40.00", "240.00"),
+        ("2", "002201000010000", "2", "25.00", "50.00"),
+        ("3", "003113000010000", "1", "4800.00", "4800.00"),
+        ("4", "XJ01CRA045E001010101947", "6", "15.50", "93.00"),
+        ("5", "XA01ABD075A002010100483", "5", "12.35", "61.75"),
+        ("6", "XN02BEA001A001010101589", "2", "8.50", "17.00"),
+        ("7", "C1403010010000009120", "12", "0.85", "10.20"),
+    ]
+    .iter()
+    .map(|(sn, code, cnt, pric, amount)| fee_line(mdtrt_id, sn, code, cnt, pric, amount, days_ago))
+    .collect()
+}
+
+fn fee_line(mdtrt_id: &str, sn: &str, code: &str, cnt: &str, pric: &str, amount: &str, days_ago: i64) -> Value {
+    json!({
+        "feedetl_sn": sn, "mdtrt_id": mdtrt_id, "psn_no": "1", "med_list_codg": code, "medins_list_codg": format!("HIS{sn}"),
+        "cnt": cnt, "pric": pric, "det_item_fee_sumamt": amount, "fee_ocur_time": business_day(days_ago),
+    })
+}
+
+/// Sends a transaction that must succeed; its output.
+async fn ok(app: &App, infno: &str, sign_no: &str, input: Value) -> Value {
+    let r = send(app, &envelope(infno, sign_no, input)).await;
+    assert_eq!(r["infcode"], 0, "{infno}: {r}");
+    r["output"].clone()
+}
+
+fn fen(v: &Value) -> yibao_core::Fen {
+    v.as_str().unwrap_or_else(|| panic!("not an amount: {v}")).parse().unwrap()
+}
+
+/// Admits 张三 (`ipt`), uploads the example lines and discharges him today.
+async fn discharged_visit(app: &App, sign_no: &str, ipt: &str) -> String {
+    let mut adm = admission(1, ipt);
+    adm["mdtrtinfo"]["begntime"] = json!(business_day(4));
+    let out = ok(app, "2401", sign_no, adm).await;
+    let mdtrt_id = out["result"]["mdtrt_id"].as_str().unwrap().to_string();
+    ok(app, "2301", sign_no, json!({ "feedetail": example_lines(&mdtrt_id, 3) })).await;
+    let dscg =
+        json!({ "dscginfo": { "mdtrt_id": mdtrt_id, "psn_no": "1", "endtime": business_day(0), "dscg_way": "1" } });
+    ok(app, "2402", sign_no, dscg).await;
+    mdtrt_id
+}
+
+fn settle_input(mdtrt_id: &str, medfee: &str) -> Value {
+    json!({ "data": { "mdtrt_id": mdtrt_id, "psn_no": "1", "mdtrt_cert_type": "02", "medfee_sumamt": medfee,
+        "acct_used_flag": "1", "insutype": "310" } })
+}
+
+fn today_year() -> yibao_core::InsuranceYear {
+    yibao_core::InsuranceYear::of(chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap())
+}
+
+/// A hospital's day through the endpoint: admission, uploads with their per-line result, a
+/// refund line, a correction undone, discharge, pre-settlement (nothing changes), settlement
+/// debiting the individual account, the same settlement retried (same answer, settled once),
+/// reversal (totals and account exactly restored, once), settling again, and 3201.
+#[tokio::test]
+async fn a_hospital_day_from_admission_to_reconciliation() {
+    for db in TestDb::all().await {
+        let l = db.label;
+        let app = spawn_app(db).await;
+        let store = &app.db.store;
+        let sign_no = sign_in(&app).await;
+        let ytd0 = store.year_totals(1, today_year()).await.unwrap();
+        let acct0 = store.individual_account(1).await.unwrap().expect("the demo opens 张三's account").balance;
+
+        let mut adm = admission(1, "ZY0100");
+        adm["mdtrtinfo"]["begntime"] = json!(business_day(4));
+        let mdtrt_id = ok(&app, "2401", &sign_no, adm).await["result"]["mdtrt_id"].as_str().unwrap().to_string();
+
+        // Uploads answer each line with its category and four-way split.
+        let out = ok(&app, "2301", &sign_no, json!({ "feedetail": example_lines(&mdtrt_id, 3) })).await;
+        let result = out["result"].as_array().unwrap();
+        assert_eq!(result.len(), 7, "{l}");
+        let line4 = &result[3]["detail"];
+        assert_eq!(line4["chrgitm_lv"], "02", "{l}: {line4}");
+        assert_eq!(fen(&line4["overlmt_amt"]).fen(), 2_100, "{l}: 6 × (15.50 − 12.00) over the ceiling");
+        assert_eq!(result[5]["detail"]["chrgitm_lv"], "03", "{l}: paracetamol is 丙类");
+        for r in result {
+            let d = &r["detail"];
+            let parts = ["fulamt_ownpay_amt", "overlmt_amt", "preselfpay_amt", "inscp_scp_amt"];
+            let sum: i64 = parts.iter().map(|p| fen(&d[*p]).fen()).sum();
+            assert_eq!(sum, fen(&d["det_item_fee_sumamt"]).fen(), "{l}: the four parts make the line: {d}");
+        }
+        // The same serial number again, and a line whose amount is not cnt × pric: refused.
+        let again = json!({ "feedetail": [example_lines(&mdtrt_id, 3)[0].clone()] });
+        assert_eq!(refusal(&send(&app, &envelope("2301", &sign_no, again)).await), "feedetl_sn_duplicate", "{l}");
+        let wrong = fee_line(&mdtrt_id, "8", "001102000010000", "2", "40.00", "81.00", 2);
+        let r = send(&app, &envelope("2301", &sign_no, json!({ "feedetail": [wrong] }))).await;
+        assert_eq!(refusal(&r), "det_item_fee_sumamt", "{l}");
+        // One amoxicillin returned: a refund line naming line 4; refunding more is refused.
+        let refund = |sn: &str, cnt: &str, amount: &str| {
+            let mut r = fee_line(&mdtrt_id, sn, "XJ01CRA045E001010101947", cnt, "15.50", amount, 2);
+            r["init_feedetl_sn"] = json!("4");
+            r
+        };
+        let out = ok(&app, "2301", &sign_no, json!({ "feedetail": [refund("9", "-1", "-15.50")] })).await;
+        assert_eq!(out["result"][0]["detail"]["feedetl_sn"], "4", "{l}: a refund answers with its line");
+        assert_eq!(fen(&out["result"][0]["detail"]["det_item_fee_sumamt"]).fen(), 7_750, "{l}: 5 × 15.50 left");
+        let r = send(&app, &envelope("2301", &sign_no, json!({ "feedetail": [refund("10", "-6", "-93.00")] }))).await;
+        assert_eq!(refusal(&r), "refund_exceeds", "{l}");
+        // A line uploaded by mistake and undone (2302).
+        let extra = fee_line(&mdtrt_id, "11", "001102000010000", "1", "40.00", "40.00", 1);
+        ok(&app, "2301", &sign_no, json!({ "feedetail": [extra] })).await;
+        let out = ok(&app, "2302", &sign_no, json!({ "data": { "mdtrt_id": mdtrt_id, "feedetl_sn": "11" } })).await;
+        assert_eq!(out["result"]["undone"], 1, "{l}");
+
+        // Not discharged yet: no settlement.
+        let total = "5256.45"; // 5,271.95 of the example less the 15.50 refunded
+        let r = send(&app, &envelope("2304", &sign_no, settle_input(&mdtrt_id, total))).await;
+        assert_eq!(refusal(&r), "not_discharged", "{l}");
+        let dscg = json!({ "dscginfo": { "mdtrt_id": mdtrt_id, "endtime": business_day(0), "dscg_way": "1" } });
+        ok(&app, "2402", &sign_no, dscg).await;
+
+        // Pre-settlement: the result, and nothing stored.
+        let pre = ok(&app, "2303", &sign_no, settle_input(&mdtrt_id, total)).await;
+        assert_eq!(pre["setlinfo"]["medfee_sumamt"], total, "{l}: {pre}");
+        assert!(!pre["explain"].as_array().unwrap().is_empty(), "{l}");
+        assert_eq!(store.year_totals(1, today_year()).await.unwrap(), ytd0, "{l}: 2303 changes nothing");
+        assert_eq!(store.individual_account(1).await.unwrap().unwrap().balance, acct0, "{l}");
+        let r = send(&app, &envelope("2304", &sign_no, settle_input(&mdtrt_id, "5271.95"))).await;
+        assert_eq!(refusal(&r), "medfee_sumamt", "{l}: the hospital's total must match the lines");
+
+        // Settlement, then the very same request again.
+        let body = envelope("2304", &sign_no, settle_input(&mdtrt_id, total));
+        let first = send(&app, &body).await;
+        assert_eq!(first["infcode"], 0, "{l}: {first}");
+        let retry = send(&app, &body).await;
+        assert_eq!(first, retry, "{l}: a retried settlement gets the same answer");
+        let info = &first["output"]["setlinfo"];
+        let (medfee, fund, acct, cash) = (
+            fen(&info["medfee_sumamt"]),
+            fen(&info["fund_pay_sumamt"]),
+            fen(&info["acct_pay"]),
+            fen(&info["psn_cash_pay"]),
+        );
+        assert_eq!(medfee.fen(), fund.fen() + acct.fen() + cash.fen(), "{l}: every fen accounted for");
+        for key in ["fund_pay_sumamt", "acct_pay", "psn_cash_pay", "inscp_scp_amt"] {
+            assert_eq!(info[key], pre["setlinfo"][key], "{l}: settlement = pre-settlement on {key}");
+        }
+        assert!(acct.fen() > 0, "{l}: the account pays part");
+        assert_eq!(fen(&info["balc"]).fen(), acct0.fen() - acct.fen(), "{l}");
+        let setl_id = info["setl_id"].as_str().unwrap().to_string();
+        let funds: i64 =
+            first["output"]["setldetail"].as_array().unwrap().iter().map(|f| fen(&f["fund_payamt"]).fen()).sum();
+        assert_eq!(funds, fund.fen() + acct.fen(), "{l}: the funds add up");
+        let ytd1 = store.year_totals(1, today_year()).await.unwrap();
+        let pooled = first["output"]["setldetail"].as_array().unwrap().iter().find(|f| f["fund_pay_type"] == "310100");
+        assert_eq!(ytd1.pool_paid.fen() - ytd0.pool_paid.fen(), fen(&pooled.unwrap()["fund_payamt"]).fen(), "{l}");
+        assert_eq!(store.individual_account(1).await.unwrap().unwrap().balance.fen(), acct0.fen() - acct.fen(), "{l}");
+        let r = send(&app, &envelope("2304", &sign_no, settle_input(&mdtrt_id, total))).await;
+        assert_eq!(refusal(&r), "already_settled", "{l}: a new msgid does not settle twice");
+        assert!(r["err_msg"].as_str().unwrap().contains(&setl_id), "{l}: {r}");
+
+        // Another hospital cannot reach the settlement.
+        let other = another_hospital(&app, "H62030200002").await;
+        let rev = |code: &str, sign: &str| {
+            envelope_from(
+                code,
+                "2305",
+                sign,
+                json!({ "data": { "setl_id": setl_id, "mdtrt_id": mdtrt_id, "psn_no": "1" } }),
+            )
+        };
+        let r = send_signed(&app, &rev("H62030200002", &other), "other-secret", SignType::HmacSm3).await;
+        assert_eq!(refusal(&r), "not_found", "{l}");
+
+        // 3201 for today agrees; with a wrong total it says what differs.
+        let stmt = |cnt: i64, medfee: &str| {
+            json!({ "data": { "insutype": "310", "clr_type": "21", "setl_optins": "620302", "stmt_begndate": "2026-11-23",
+                "stmt_enddate": "2026-11-23", "medfee_sumamt": medfee, "fund_pay_sumamt": info["fund_pay_sumamt"],
+                "acct_pay": info["acct_pay"], "fixmedins_setl_cnt": cnt } })
+        };
+        let out = ok(&app, "3201", &sign_no, stmt(1, total)).await;
+        assert_eq!(out["stmtinfo"]["stmt_rslt"], "0", "{l}: {out}");
+        let out = ok(&app, "3201", &sign_no, stmt(1, "5271.95")).await;
+        assert_eq!(out["stmtinfo"]["stmt_rslt"], "1", "{l}: {out}");
+        assert!(out["stmtinfo"]["stmt_rslt_dscr"].as_str().unwrap().contains("medfee_sumamt"), "{l}");
+
+        // Reversal restores the totals and the account exactly, once.
+        let r = send(&app, &rev(HOSPITAL, &sign_no)).await;
+        assert_eq!(r["infcode"], 0, "{l}: {r}");
+        assert_eq!(fen(&r["output"]["setlinfo"]["balc"]), acct0, "{l}");
+        assert_eq!(store.year_totals(1, today_year()).await.unwrap(), ytd0, "{l}: totals restored");
+        assert_eq!(store.individual_account(1).await.unwrap().unwrap().balance, acct0, "{l}: account restored");
+        assert_eq!(refusal(&send(&app, &rev(HOSPITAL, &sign_no)).await), "already_reversed", "{l}");
+        let out = ok(&app, "3201", &sign_no, stmt(1, total)).await;
+        assert_eq!(out["stmtinfo"]["stmt_rslt"], "1", "{l}: the reversed settlement no longer counts");
+
+        // Settled again, to the same fen.
+        let again = ok(&app, "2304", &sign_no, settle_input(&mdtrt_id, total)).await;
+        assert_ne!(again["setlinfo"]["setl_id"], json!(setl_id), "{l}");
+        for key in ["fund_pay_sumamt", "acct_pay", "psn_cash_pay"] {
+            assert_eq!(again["setlinfo"][key], info[key], "{l}: {key}");
+        }
+        let entries = store.individual_account(1).await.unwrap().unwrap().entries;
+        let kinds: Vec<&str> = entries.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(&kinds[kinds.len() - 3..], ["settlement", "reversal", "settlement"], "{l}");
+        assert!(entries.iter().all(|e| !e.balance_after.is_negative()), "{l}");
+        let audit = store.verify_audit_log().await.unwrap();
+        assert!(audit.first_break.is_none(), "{l}");
+        app.db.cleanup().await;
+    }
+}
+
+/// The pooled fund's payment (310100) in a 2304 answer; zero when it paid nothing.
+fn pooled_fund(output: &Value) -> i64 {
+    let rows = output["setldetail"].as_array().unwrap();
+    rows.iter().find(|f| f["fund_pay_type"] == "310100").map_or(0, |f| fen(&f["fund_payamt"]).fen())
+}
+
+/// Two settlements for 张三 sent at the same moment: the running totals and the account end
+/// exactly as if they had run one after the other — the later one saw the earlier one's
+/// totals, and the account, which cannot pay both in full, is emptied to the fen and no
+/// further.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_settlements_for_one_person_lose_no_update() {
+    for db in TestDb::all().await {
+        let l = db.label;
+        let app = spawn_app(db).await;
+        let store = &app.db.store;
+        let sign_no = sign_in(&app).await;
+        let a = discharged_visit(&app, &sign_no, "ZY0201").await;
+        let b = discharged_visit(&app, &sign_no, "ZY0202").await;
+        let ytd0 = store.year_totals(1, today_year()).await.unwrap();
+        let acct0 = store.individual_account(1).await.unwrap().unwrap().balance;
+        let pre = ok(&app, "2303", &sign_no, settle_input(&a, "5271.95")).await;
+        let wanted = fen(&pre["setlinfo"]["acct_pay"]).fen();
+        assert!(
+            wanted < acct0.fen() && 2 * wanted > acct0.fen(),
+            "{l}: the account covers one visit, not two: {wanted} of {acct0}"
+        );
+
+        let mut tasks = tokio::task::JoinSet::new();
+        for mdtrt_id in [a.clone(), b.clone()] {
+            let body = serde_json::to_vec(&envelope("2304", &sign_no, settle_input(&mdtrt_id, "5271.95"))).unwrap();
+            let sig = SignType::HmacSm3.sign(DEMO_PLATFORM_SECRET.as_bytes(), &body);
+            let req = app.http.post(app.url(PATH)).header(SIGNATURE_HEADER, sig).body(body);
+            tasks.spawn(async move { req.send().await.unwrap().json::<Value>().await.unwrap() });
+        }
+        let answers = tasks.join_all().await;
+        for r in &answers {
+            assert_eq!(r["infcode"], 0, "{l}: {r}");
+        }
+        let acct: Vec<i64> = answers.iter().map(|r| fen(&r["output"]["setlinfo"]["acct_pay"]).fen()).collect();
+        assert_eq!(acct.iter().sum::<i64>(), acct0.fen(), "{l}: the account pays exactly its balance: {acct:?}");
+        assert!(acct.contains(&wanted), "{l}: the first in full: {acct:?}");
+        assert_eq!(store.individual_account(1).await.unwrap().unwrap().balance.fen(), 0, "{l}");
+        let ytd = store.year_totals(1, today_year()).await.unwrap();
+        let pooled: i64 = answers.iter().map(|r| pooled_fund(&r["output"])).sum();
+        assert_eq!(ytd.pool_paid.fen() - ytd0.pool_paid.fen(), pooled, "{l}: both deltas are in the totals");
+        // In settlement order, each started from the totals the one before left.
+        let mut settled = store.person_settlements(1).await.unwrap();
+        settled.retain(|s| s.mdtrt_id == a || s.mdtrt_id == b);
+        settled.sort_by_key(|s| s.id);
+        let outcome = |s: &yibao_store::Settlement| serde_json::from_str::<Value>(&s.outcome).unwrap();
+        let (first, second) = (outcome(&settled[0]), outcome(&settled[1]));
+        assert_eq!(second["ytd_before"], first["ytd_after"], "{l}");
+        app.db.cleanup().await;
+    }
+}
+
+/// Over the annual cap: a 480,000-yuan stay takes the pooled fund to its 300,000 cap and no
+/// further; the next stay gets nothing from it. Another hospital cannot settle the visit.
+#[tokio::test]
+async fn the_pooled_fund_stops_at_the_annual_cap() {
+    for db in TestDb::all().await {
+        let l = db.label;
+        let app = spawn_app(db).await;
+        let store = &app.db.store;
+        let sign_no = sign_in(&app).await;
+        let mut adm = admission(1, "ZY0301");
+        adm["mdtrtinfo"]["begntime"] = json!(business_day(20));
+        let big = ok(&app, "2401", &sign_no, adm).await["result"]["mdtrt_id"].as_str().unwrap().to_string();
+        let line = fee_line(&big, "1", "001102000010000", "12000", "40.00", "480000.00", 19);
+        ok(&app, "2301", &sign_no, json!({ "feedetail": [line] })).await;
+        let dscg = json!({ "dscginfo": { "mdtrt_id": big, "endtime": business_day(1) } });
+        ok(&app, "2402", &sign_no, dscg).await;
+
+        let other = another_hospital(&app, "H62030200002").await;
+        let steal = envelope_from("H62030200002", "2304", &other, settle_input(&big, "480000.00"));
+        assert_eq!(refusal(&send_signed(&app, &steal, "other-secret", SignType::HmacSm3).await), "not_found", "{l}");
+
+        let out = ok(&app, "2304", &sign_no, settle_input(&big, "480000.00")).await;
+        let ytd = store.year_totals(1, today_year()).await.unwrap();
+        assert_eq!(ytd.pool_paid.fen(), 30_000_000, "{l}: the pooled fund reached its cap exactly: {out}");
+        let small = discharged_visit(&app, &sign_no, "ZY0302").await;
+        let out = ok(&app, "2304", &sign_no, settle_input(&small, "5271.95")).await;
+        assert_eq!(pooled_fund(&out), 0, "{l}: nothing more from the pooled fund: {out}");
+        assert_eq!(store.year_totals(1, today_year()).await.unwrap().pool_paid.fen(), 30_000_000, "{l}");
+        let explain = out["setl_list"]["explain_zh"].to_string();
+        assert!(explain.contains("封顶") || explain.contains("最高支付"), "{l}: the cap is explained: {explain}");
         app.db.cleanup().await;
     }
 }

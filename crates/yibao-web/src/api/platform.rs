@@ -25,6 +25,8 @@ use yibao_store::{Actor, Institution, Store, StoreError, StoredReply};
 
 use crate::SharedState;
 
+mod settle;
+
 /// Now, in China (UTC+8): the platform's clock.
 fn china_now() -> NaiveDateTime {
     (chrono::Utc::now() + chrono::Duration::hours(8)).naive_utc()
@@ -184,22 +186,25 @@ async fn run(
 ) -> Answer {
     let actor =
         Actor { label: format!("institution:{} opter:{}", inst.code, req.opter), request_id: req.msgid.clone() };
-    let outcome = async {
-        let mut w = store.begin_write(&actor).await.map_err(|e| internal(&e))?;
-        let result = match req.infno.as_str() {
-            "9001" => sign_in(store, &mut w, inst, req, now).await,
-            "1101" => person_info(store, inst, req, today).await,
-            "2401" => admit(store, &mut w, inst, req).await,
-            "2403" => change_admission(store, &mut w, inst, req).await,
-            "2404" => undo_admission(store, &mut w, inst, req).await,
-            _ => Err(check_infno(&req.infno).err().unwrap_or_else(|| internal(&StoreError::NotFound("infno")))),
-        };
-        match result {
-            Ok(output) => Ok((w, output)),
-            Err(r) => Err(r),
+    // A transaction that lost a race on a record's version (it cannot, while every write
+    // takes the write lock first, but the store checks) runs again on fresh data.
+    let mut attempts = 0;
+    let outcome = loop {
+        attempts += 1;
+        let outcome = async {
+            let mut w = store.begin_write(&actor).await.map_err(|e| internal(&e))?;
+            let result = dispatch(store, &mut w, inst, req, now, today).await;
+            match result {
+                Ok(output) => Ok((w, output)),
+                Err(r) => Err(r),
+            }
         }
-    }
-    .await;
+        .await;
+        match outcome {
+            Err(r) if r.code == "conflict" && attempts < 3 => continue,
+            other => break other,
+        }
+    };
     let (mut w, result) = match outcome {
         Ok((w, output)) => (w, Ok(output)),
         Err(r) if r.code == "internal" => return Answer::Fresh(Err(r)),
@@ -229,6 +234,36 @@ async fn run(
     match w.commit().await {
         Ok(()) => Answer::Stored(response),
         Err(e) => Answer::Fresh(Err(internal(&e))),
+    }
+}
+
+async fn dispatch(
+    store: &Store,
+    w: &mut yibao_store::WriteTx,
+    inst: &Institution,
+    req: &Request,
+    now: NaiveDateTime,
+    today: NaiveDate,
+) -> Result<Value, Refusal> {
+    // Settlement times are business data: today's date (pinned in tests) at the clock's time.
+    let business_now = today.and_time(now.time());
+    match req.infno.as_str() {
+        "9001" => sign_in(store, w, inst, req, now).await,
+        "1101" => person_info(store, inst, req, today).await,
+        "2401" => admit(store, w, inst, req).await,
+        "2201" => register_outpatient(store, w, inst, req).await,
+        "2403" => change_admission(store, w, inst, req).await,
+        "2203" => outpatient_diagnoses(store, w, inst, req).await,
+        "2404" | "2202" => undo_admission(store, w, inst, req).await,
+        "2301" | "2204" => settle::upload_fees(store, w, inst, req, business_now).await,
+        "2302" | "2205" => settle::undo_fees(store, w, inst, req).await,
+        "2402" => settle::discharge(store, w, inst, req).await,
+        "2405" => settle::undo_discharge(store, w, inst, req).await,
+        "2303" | "2206" => settle::pre_settle(store, w, inst, req, business_now).await,
+        "2304" | "2207" => settle::settle(store, w, inst, req, business_now).await,
+        "2305" | "2208" => settle::reverse(store, w, inst, req).await,
+        "3201" => settle::reconcile(store, inst, req).await,
+        _ => Err(check_infno(&req.infno).err().unwrap_or_else(|| internal(&StoreError::NotFound("infno")))),
     }
 }
 
@@ -344,6 +379,11 @@ fn refusal_of(e: StoreError) -> Refusal {
             format!("未找到{}", if what == "visit" { "该就诊记录（或不属于本机构）" } else { "相关记录" }),
             format!("{what} not found (or not this institution's)"),
         ),
+        StoreError::Stale(what) => Refusal::new(
+            "conflict",
+            format!("{what} 正被并发修改，请重试"),
+            format!("{what} was changed concurrently; retry"),
+        ),
         other => internal(&other),
     }
 }
@@ -386,6 +426,18 @@ struct DiseInfo {
     maindiag_flag: String,
 }
 
+/// `diseinfo` as stored diagnoses.
+fn diagnoses(diseinfo: &[DiseInfo]) -> Vec<yibao_store::Diagnosis> {
+    diseinfo
+        .iter()
+        .map(|d| yibao_store::Diagnosis {
+            diag_code: d.diag_code.clone(),
+            diag_name: d.diag_name.clone(),
+            main: d.maindiag_flag == "1",
+        })
+        .collect()
+}
+
 fn bad_input(infno: &str, e: impl std::fmt::Display) -> Refusal {
     Refusal::new("bad_input", format!("{infno} 入参格式错误：{e}"), format!("{infno} input is malformed: {e}"))
 }
@@ -414,15 +466,7 @@ async fn parse_admission(
         med_type,
         begntime,
         ipt_otp_no: m.ipt_no.clone(),
-        diagnoses: input
-            .diseinfo
-            .iter()
-            .map(|d| yibao_store::Diagnosis {
-                diag_code: d.diag_code.clone(),
-                diag_name: d.diag_name.clone(),
-                main: d.maindiag_flag == "1",
-            })
-            .collect(),
+        diagnoses: diagnoses(&input.diseinfo),
     };
     Ok((person, admission))
 }
@@ -455,6 +499,60 @@ async fn change_admission(
     let mdtrt_id = input.mdtrtinfo.mdtrt_id.trim();
     let visit = store.change_admission(w, inst, &person, mdtrt_id, &change).await.map_err(refusal_of)?;
     Ok(json!({ "result": { "mdtrt_id": visit.mdtrt_id, "ipt_otp_no": visit.ipt_otp_no, "begntime": visit.begntime } }))
+}
+
+/// 2201 门诊挂号: `data { psn_no, insutype, begntime, ipt_otp_no, med_type }` (general
+/// outpatient by default): an outpatient visit, checked against the cover like an admission.
+async fn register_outpatient(
+    store: &Store,
+    w: &mut yibao_store::WriteTx,
+    inst: &Institution,
+    req: &Request,
+) -> Result<Value, Refusal> {
+    let d = req.input.get("data").cloned().unwrap_or(Value::Null);
+    let field = |name: &str| d.get(name).and_then(Value::as_str).unwrap_or("").to_string();
+    let med_type = Some(field("med_type")).filter(|m| !m.is_empty()).unwrap_or_else(|| "11".into());
+    let input = AdmissionInput {
+        mdtrtinfo: MdtrtInfo {
+            mdtrt_id: String::new(),
+            psn_no: field("psn_no"),
+            insutype: field("insutype"),
+            begntime: field("begntime"),
+            med_type,
+            ipt_no: field("ipt_otp_no"),
+        },
+        diseinfo: vec![],
+    };
+    let (person, admission) = parse_admission(store, "2201", &input).await?;
+    let visit = store.admit_visit(w, inst, &person, &admission).await.map_err(refusal_of)?;
+    Ok(
+        json!({ "data": { "mdtrt_id": visit.mdtrt_id, "psn_no": input.mdtrtinfo.psn_no, "ipt_otp_no": visit.ipt_otp_no } }),
+    )
+}
+
+/// 2203 门诊就诊信息上传: `mdtrtinfo { mdtrt_id, psn_no }` and `diseinfo`: the outpatient
+/// visit's diagnoses (the rest of the registration stays).
+async fn outpatient_diagnoses(
+    store: &Store,
+    w: &mut yibao_store::WriteTx,
+    inst: &Institution,
+    req: &Request,
+) -> Result<Value, Refusal> {
+    let mdtrt_id = req.input.pointer("/mdtrtinfo/mdtrt_id").and_then(Value::as_str).unwrap_or("").trim();
+    let diseinfo: Vec<DiseInfo> =
+        serde_json::from_value(req.input.get("diseinfo").cloned().unwrap_or(Value::Array(vec![])))
+            .map_err(|e| bad_input("2203", e))?;
+    let visit = store.visit_of(w, inst.id, mdtrt_id).await.map_err(refusal_of)?;
+    let person = store.person(visit.person_id).await.map_err(|e| internal(&e))?;
+    let change = yibao_store::Admission {
+        insutype: person.scheme,
+        med_type: serde_json::from_value(json!(visit.med_type)).map_err(|e| bad_input("2203", e))?,
+        begntime: NaiveDateTime::parse_from_str(&visit.begntime, TIME_FORMAT).map_err(|e| bad_input("2203", e))?,
+        ipt_otp_no: visit.ipt_otp_no.clone(),
+        diagnoses: diagnoses(&diseinfo),
+    };
+    let visit = store.change_admission(w, inst, &person, mdtrt_id, &change).await.map_err(refusal_of)?;
+    Ok(json!({ "result": { "mdtrt_id": visit.mdtrt_id, "diseinfo": visit.diagnoses.len() } }))
 }
 
 /// 2404 入院撤销: `input.data { mdtrt_id, psn_no }`.
