@@ -317,8 +317,12 @@ impl Store {
     /// The region's filing parameters for the person on `date` (the policy of that
     /// insurance year), or the national defaults where no policy is stored.
     pub async fn filing_rules(&self, person: &Person, date: NaiveDate) -> Result<FilingRules, StoreError> {
-        let policies = self.load_policies().await?;
-        Ok(policies.select(person.insured_region, person.scheme, date).map(|p| p.offsite.filing).unwrap_or_default())
+        let rules = self.rules().await?;
+        Ok(rules
+            .policies
+            .select(person.insured_region, person.scheme, date)
+            .map(|p| p.offsite.filing)
+            .unwrap_or_default())
     }
 
     // -------------------------------------------------------------------------------

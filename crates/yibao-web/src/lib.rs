@@ -19,7 +19,6 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
-use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 use yibao_store::Store;
 
@@ -81,6 +80,8 @@ pub fn router(state: AppState) -> Router {
             post(api::cover::upload_document).layer(DefaultBodyLimit::max(DOCUMENT_REQUEST_LIMIT)),
         )
         .route("/documents/{id}", get(api::cover::get_document))
+        .route("/settlements/{setl_id}", get(api::settlement::get_settlement))
+        .route("/persons/{id}/settlements", get(api::settlement::person_settlements))
         .route("/documents/{id}/content", get(api::cover::document_content))
         .route("/cards/{id}/events", post(api::cover::card_event))
         .route("/cover", get(api::cover::get_cover))
@@ -118,6 +119,9 @@ pub fn router(state: AppState) -> Router {
         .route("/accounts/new", get(pages::account_new_form))
         .route("/me", get(pages::me_page))
         .route("/my/cover", get(pages::my_cover_page))
+        .route("/my/settlements", get(pages::my_settlements))
+        .route("/persons/{id}/settlements", get(pages::person_settlements_page))
+        .route("/settlements/{setl_id}", get(pages::settlement_page))
         .route("/my/filings", post(pages::my_filing_apply).layer(DefaultBodyLimit::max(DOCUMENT_REQUEST_LIMIT)))
         .route("/my/filings/{id}/revoke", post(pages::my_filing_revoke))
         .route("/my/cards/{id}/report", post(pages::my_card_report))
@@ -140,7 +144,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(context::healthz))
         .route("/readyz", get(context::readyz))
         .nest("/api/v1", api)
-        .merge(SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", api::ApiDoc::openapi()))
+        .merge(SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", api::openapi()))
         .fallback(|| async { error::AppError::not_found("page") })
         .layer(axum::middleware::from_fn(context::request_context))
         .with_state(Arc::new(state))
@@ -151,9 +155,18 @@ pub fn router(state: AppState) -> Router {
 pub async fn serve(state: AppState, listen: SocketAddr, on_bound: impl FnOnce(SocketAddr)) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
     on_bound(listener.local_addr()?);
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
+    serve_on(listener, state, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+}
+
+/// Serves on a bound listener until `shutdown` completes (the load generator runs the
+/// server this way, next to its simulated hospitals).
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
 }

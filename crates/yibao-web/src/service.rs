@@ -11,6 +11,7 @@ use yibao_store::{
 use crate::context::Caller;
 
 pub mod cover;
+pub mod settlement;
 use crate::error::AppError;
 
 pub(crate) fn staff_scope(caller: &Caller) -> Scope {
@@ -319,9 +320,8 @@ pub async fn adjudicate_preview(
         )
         .into());
     }
-    let policies = store.load_policies().await?;
-    let catalogs = store.load_catalogs().await?;
-    yibao_core::adjudicate::adjudicate(claim, &policies, &catalogs, ytd).map_err(|e| claim_problem(&e))
+    let rules = store.rules().await?;
+    yibao_core::adjudicate::adjudicate(claim, &rules.policies, &rules.catalogs, ytd).map_err(|e| claim_problem(&e))
 }
 
 /// A claim the engine cannot adjudicate, as a 422 naming the field.

@@ -136,6 +136,19 @@ fn matrix() -> Vec<MatrixRow> {
         (Method::GET, "/api/v1/referrals/ZZH62030200001202600001", None, S::OK, referral_readers),
         (Method::POST, "/api/v1/referrals", Some(referral_body()), S::CREATED, hospital.clone()),
         (Method::GET, "/my/cover", None, S::OK, vec!["zhangsan"]),
+        // Settlements: the person, staff who see the person in full, and (for one it made)
+        // the hospital. The demo's first settlement is 张三's at the central hospital.
+        (Method::GET, "/my/settlements", None, S::OK, vec!["zhangsan"]),
+        (Method::GET, "/persons/1/settlements", None, S::OK, detail.clone()),
+        (Method::GET, "/api/v1/persons/1/settlements", None, S::OK, detail.clone()),
+        (
+            Method::GET,
+            "/api/v1/settlements/620302000000000001",
+            None,
+            S::OK,
+            [detail.clone(), hospital.clone()].concat(),
+        ),
+        (Method::GET, "/settlements/620302000000000001", None, S::OK, [detail.clone(), vec!["hospital"]].concat()),
         (
             Method::GET,
             "/calendar?from=2026-09-24&days=15",
@@ -486,6 +499,11 @@ async fn health_readiness_openapi_and_lockout() {
     let doc: Value = app.http.get(app.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
     assert!(doc["paths"]["/api/v1/persons"]["get"].is_object());
     assert!(doc["paths"]["/api/v1/persons/{id}"]["put"].is_object());
+    let platform = doc["paths"]["/fsi/api/rsfComIfsService/callService"]["post"]["description"].as_str().unwrap();
+    for (code, _, _) in yibao_core::platform::SUPPORTED {
+        let row = platform.lines().find(|l| l.starts_with(&format!("| {code} |"))).unwrap_or_else(|| panic!("{code}"));
+        assert!(row.matches('`').count() >= 2 || row.contains("as "), "{code}'s input and output are described: {row}");
+    }
     let ui = app.http.get(app.url("/api/docs/")).send().await.unwrap();
     assert_eq!(ui.status(), 200, "the vendored OpenAPI viewer is served");
     let login = |password: &'static str| {

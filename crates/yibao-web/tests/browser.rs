@@ -363,3 +363,59 @@ async fn an_insured_person_files_off_site_treatment_and_a_clerk_approves_it() {
     browser.close().await;
     app.db.cleanup().await;
 }
+
+/// 张三 opens 「我的结算」, sees his individual account and the visit the hospital settled
+/// directly, and opens its printable settlement list: the charges add up to the total, the
+/// funds and his cash to the same total, and printing hides the site's header.
+#[tokio::test]
+async fn an_insured_person_reads_the_settlement_list_of_a_direct_settlement() {
+    let Some(browser) = Browser::start().await else { return };
+    let app = spawn_app(TestDb::sqlite().await).await;
+    let c = &browser.client;
+    browser.log_in(&app, "zhangsan").await;
+    c.find(Locator::LinkText("我的结算")).await.unwrap().click().await.unwrap();
+    let balance = c.wait().for_element(Locator::Id("account-balance")).await.unwrap().text().await.unwrap();
+    let opening = yibao_store::demo::DEMO_ACCOUNT_OPENING.fen();
+    let balance: yibao_core::Fen = balance.replace(',', "").parse().unwrap();
+    assert!(balance.fen() > 0 && balance.fen() < opening, "the settlement was paid partly from the account: {balance}");
+    let rows = c.find(Locator::Id("settlements")).await.unwrap().text().await.unwrap();
+    assert!(rows.contains("金昌市中心医院") && rows.contains("已结算"), "{rows}");
+
+    c.find(Locator::LinkText("结算清单")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::Id("settlement-list")).await.unwrap();
+    let amount = |v: &serde_json::Value| -> i64 {
+        v.as_str().unwrap().replace(',', "").parse::<yibao_core::Fen>().unwrap().fen()
+    };
+    // Read the tables' numbers in the page itself.
+    let sums = c
+        .execute(
+            "const n = s => s.trim().replace(/,/g, '');
+             const charges = [...document.querySelectorAll('#charges tbody tr:not(.total) td:nth-child(2)')].map(td => n(td.textContent));
+             const paid = [...document.querySelectorAll('#funds tbody td.num')].map(td => n(td.textContent));
+             return [charges, paid, n(document.getElementById('medfee').textContent),
+                     getComputedStyle(document.querySelector('header.top')).display];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let total = amount(&sums[2]);
+    let charges: i64 = sums[0].as_array().unwrap().iter().map(amount).sum();
+    let paid: i64 = sums[1].as_array().unwrap().iter().map(amount).sum();
+    assert_eq!(charges, total, "the charge categories add up to the total");
+    assert_eq!(paid, total, "the funds, the account and the cash add up to the total");
+    let body = browser.body().await;
+    assert!(body.contains("张三") && body.contains("起付线") && body.contains("逐项说明"), "{body}");
+    assert_eq!(sums[3], "flex", "on screen the header shows");
+    // In print, the header and the print button are hidden.
+    let hidden = c
+        .execute(
+            "const rule = [...document.styleSheets[0].cssRules].find(r => r.media && r.media.mediaText === 'print');
+             return rule ? rule.cssRules[0].selectorText : '';",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(hidden.as_str().unwrap().contains(".noprint"), "{hidden}");
+    browser.close().await;
+    app.db.cleanup().await;
+}

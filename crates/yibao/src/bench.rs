@@ -186,3 +186,247 @@ pub async fn registry(persons: u64, queries: u64, database_url: Option<String>) 
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(())
 }
+
+/// One simulated hospital's view of the server: its code, secret and signed-in operator.
+struct Hospital {
+    code: String,
+    secret: String,
+    sign_no: String,
+}
+
+/// Signs and sends one platform transaction; its output, or an error naming the refusal.
+async fn call(
+    http: &reqwest::Client,
+    url: &str,
+    h: &Hospital,
+    seq: &std::sync::atomic::AtomicU64,
+    infno: &str,
+    input: serde_json::Value,
+) -> anyhow::Result<serde_json::Value> {
+    use yibao_core::platform::{SignType, SIGNATURE_HEADER, TIME_FORMAT};
+    let now = (chrono::Utc::now() + chrono::Duration::hours(8)).naive_utc();
+    let n = seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let body = serde_json::json!({
+        "infno": infno, "msgid": format!("{}{}{:04}", h.code, now.format("%Y%m%d%H%M%S"), n % 10_000),
+        "mdtrtarea_admvs": "620302", "insuplc_admdvs": "620302", "recer_sys_code": "YB", "infver": "V1.0",
+        "opter_type": "1", "opter": "bench", "opter_name": "bench", "inf_time": now.format(TIME_FORMAT).to_string(),
+        "fixmedins_code": h.code, "fixmedins_name": "", "sign_no": h.sign_no, "signtype": "SM3", "input": input,
+    });
+    let bytes = serde_json::to_vec(&body)?;
+    let signature = SignType::HmacSm3.sign(h.secret.as_bytes(), &bytes);
+    let r: serde_json::Value =
+        http.post(url).header(SIGNATURE_HEADER, signature).body(bytes).send().await?.error_for_status()?.json().await?;
+    anyhow::ensure!(r["infcode"] == 0, "{infno} refused: {} ({})", r["err_msg_en"], r["err_code"]);
+    Ok(r["output"].clone())
+}
+
+/// The example claim's seven items as 2301 lines (5,271.95 yuan).
+fn bench_lines(mdtrt_id: &str, day: chrono::NaiveDate) -> serde_json::Value {
+    let lines: Vec<serde_json::Value> = [
+        ("1", "001102000010000", "6", "40.00", "240.00"),
+        ("2", "002201000010000", "2", "25.00", "50.00"),
+        ("3", "003113000010000", "1", "4800.00", "4800.00"),
+        ("4", "XJ01CRA045E001010101947", "6", "15.50", "93.00"),
+        ("5", "XA01ABD075A002010100483", "5", "12.35", "61.75"),
+        ("6", "XN02BEA001A001010101589", "2", "8.50", "17.00"),
+        ("7", "C1403010010000009120", "12", "0.85", "10.20"),
+    ]
+    .iter()
+    .map(|(sn, code, cnt, pric, amount)| {
+        serde_json::json!({ "feedetl_sn": sn, "mdtrt_id": mdtrt_id, "med_list_codg": code, "cnt": cnt, "pric": pric,
+            "det_item_fee_sumamt": amount, "fee_ocur_time": format!("{day} 10:00:00") })
+    })
+    .collect();
+    serde_json::json!({ "feedetail": lines })
+}
+
+const BENCH_STEPS: [&str; 5] = ["2401", "2301", "2402", "2303", "2304"];
+
+/// `yibao bench settle`: seeds the demo region in a fresh database, serves yibao on a local
+/// port, and runs `hospitals` simulated hospitals at once, each doing admission → fee upload →
+/// discharge → pre-settlement → settlement over HTTP until `settlements` are made. Reports
+/// settlements per second and each transaction's latency, then checks that yibao's totals
+/// (3201) equal the sum of the answers, to the fen.
+pub async fn settle(hospitals: usize, settlements: usize, database_url: Option<String>) -> anyhow::Result<()> {
+    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    let (store, url, scratch) = scratch_store(database_url).await?;
+    if !store.is_empty().await? {
+        anyhow::bail!("the benchmark needs an empty database; {} has data", yibao_store::redact(&url));
+    }
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+    let blobs: Arc<dyn yibao_store::BlobStore> = Arc::new(yibao_store::LocalBlobs::new(scratch.join("documents")));
+    yibao_store::demo::seed_demo(&store, &blobs, today).await?;
+
+    // The city's designated hospitals, each with a secret, and the insured persons every
+    // one of them can settle for directly today.
+    let region: AdminCode = "620302".parse()?;
+    let institutions: Vec<_> = store
+        .list_institutions(None, Some(region))
+        .await?
+        .into_iter()
+        .filter(|i| i.direct_settlement && i.designated_on(today))
+        .cycle()
+        .take(hospitals)
+        .collect();
+    anyhow::ensure!(!institutions.is_empty(), "the demo has no designated hospital in {region}");
+    // Admitted three days ago, discharged today.
+    let begin = today - chrono::Duration::days(3);
+    let mut persons = Vec::new();
+    for id in 1..=200 {
+        let Ok(person) = store.person(id).await else { continue };
+        let mut everywhere = true;
+        for inst in &institutions {
+            let cover = store.cover_report(&person, begin, Some(&inst.code)).await?.cover;
+            everywhere &= cover.is_some_and(|c| c.direct_settlement);
+        }
+        if everywhere {
+            persons.push(person);
+        }
+    }
+    anyhow::ensure!(!persons.is_empty(), "no demo person can be settled directly");
+    let mut w = store.begin_write(&yibao_store::Actor::system("bench")).await?;
+    let mut secrets = std::collections::HashMap::new();
+    for inst in &institutions {
+        if !secrets.contains_key(&inst.code) {
+            let secret = format!("bench-{}", inst.code);
+            store.issue_known_platform_secret(&mut w, inst.id, &secret).await?;
+            secrets.insert(inst.code.clone(), secret);
+        }
+    }
+    w.commit().await?;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let endpoint = format!("http://{}/fsi/api/rsfComIfsService/callService", listener.local_addr()?);
+    let state = yibao_web::AppState { store: store.clone(), blobs, secure_cookies: false, today: Some(today) };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(yibao_web::serve_on(listener, state, async {
+        let _ = stopped.await;
+    }));
+    println!(
+        "yibao bench settle: {hospitals} hospitals, {settlements} settlements, {} persons, on {:?}",
+        persons.len(),
+        store.backend()
+    );
+
+    let http = reqwest::Client::builder().pool_max_idle_per_host(hospitals).build()?;
+    let seq = Arc::new(AtomicU64::new(0));
+    let started = Arc::new(AtomicUsize::new(0));
+    let persons = Arc::new(persons);
+    let progress = indicatif::ProgressBar::new(settlements as u64);
+    let t0 = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (k, inst) in institutions.iter().enumerate() {
+        let mut h = Hospital { code: inst.code.clone(), secret: secrets[&inst.code].clone(), sign_no: String::new() };
+        let (http, endpoint, seq, started, persons, progress) =
+            (http.clone(), endpoint.clone(), seq.clone(), started.clone(), persons.clone(), progress.clone());
+        tasks.spawn(async move {
+            let out =
+                call(&http, &endpoint, &h, &seq, "9001", serde_json::json!({ "signIn": { "opter": "bench" } })).await?;
+            h.sign_no = out["signinoutb"]["sign_no"].as_str().unwrap_or_default().to_string();
+            let mut times: Vec<Vec<Duration>> = vec![Vec::new(); BENCH_STEPS.len() + 1];
+            let (mut medfee, mut fund, mut acct) = (0i64, 0i64, 0i64);
+            loop {
+                let n = started.fetch_add(1, Ordering::Relaxed);
+                if n >= settlements {
+                    break;
+                }
+                let person = &persons[n % persons.len()];
+                let flow = Instant::now();
+                let admission = serde_json::json!({
+                    "mdtrtinfo": { "psn_no": person.id.to_string(), "begntime": format!("{begin} 08:00:00"),
+                        "med_type": "21", "ipt_no": format!("B{k}-{n}") },
+                    "diseinfo": [{ "diag_code": "K80.1", "diag_name": "胆囊结石", "maindiag_flag": "1" }],
+                });
+                let t = Instant::now();
+                let out = call(&http, &endpoint, &h, &seq, "2401", admission).await?;
+                times[0].push(t.elapsed());
+                let mdtrt_id = out["result"]["mdtrt_id"].as_str().unwrap_or_default().to_string();
+                let data = serde_json::json!({ "data": { "mdtrt_id": mdtrt_id, "medfee_sumamt": "5271.95",
+                    "acct_used_flag": "1" } });
+                let steps = [
+                    bench_lines(&mdtrt_id, begin + chrono::Duration::days(1)),
+                    serde_json::json!({ "dscginfo": { "mdtrt_id": mdtrt_id, "endtime": format!("{today} 09:00:00") } }),
+                    data.clone(),
+                    data,
+                ];
+                let mut last = serde_json::Value::Null;
+                for (i, input) in steps.into_iter().enumerate() {
+                    let t = Instant::now();
+                    last = call(&http, &endpoint, &h, &seq, BENCH_STEPS[i + 1], input).await?;
+                    times[i + 1].push(t.elapsed());
+                }
+                times[BENCH_STEPS.len()].push(flow.elapsed());
+                let info = &last["setlinfo"];
+                let fen = |key: &str| -> anyhow::Result<i64> {
+                    Ok(info[key].as_str().unwrap_or("x").parse::<yibao_core::Fen>()?.fen())
+                };
+                medfee += fen("medfee_sumamt")?;
+                fund += fen("fund_pay_sumamt")?;
+                acct += fen("acct_pay")?;
+                progress.inc(1);
+            }
+            anyhow::Ok((times, medfee, fund, acct))
+        });
+    }
+    let mut times: Vec<Vec<Duration>> = vec![Vec::new(); BENCH_STEPS.len() + 1];
+    let (mut medfee, mut fund, mut acct) = (0i64, 0i64, 0i64);
+    for result in tasks.join_all().await {
+        let (t, m, f, a) = result?;
+        for (all, mine) in times.iter_mut().zip(t) {
+            all.extend(mine);
+        }
+        medfee += m;
+        fund += f;
+        acct += a;
+    }
+    let wall = t0.elapsed();
+    progress.finish_and_clear();
+    let _ = stop.send(());
+    server.await??;
+
+    let done = times[BENCH_STEPS.len()].len();
+    println!(
+        "{done} settlements in {:.2} s: {:.0} settlements/s ({:.0} transactions/s)",
+        wall.as_secs_f64(),
+        done as f64 / wall.as_secs_f64(),
+        (done * BENCH_STEPS.len()) as f64 / wall.as_secs_f64()
+    );
+    println!("{:<34} {:>8} {:>9} {:>9} {:>9}", "transaction", "n", "p50 ms", "p99 ms", "max ms");
+    let labels =
+        ["2401 admission", "2301 fee upload (7 lines)", "2402 discharge", "2303 pre-settlement", "2304 settlement"];
+    for (i, t) in times.into_iter().enumerate() {
+        let s = Sample { label: labels.get(i).copied().unwrap_or("whole visit (5 calls)"), times: t };
+        println!(
+            "{:<34} {:>8} {:>9} {:>9} {:>9}",
+            s.label,
+            s.times.len(),
+            ms(s.percentile(50.0)),
+            ms(s.percentile(99.0)),
+            ms(s.percentile(100.0))
+        );
+    }
+
+    // Every fen the hospitals were told is in yibao's books, and nothing more.
+    let mut books = (0i64, 0i64, 0i64, 0i64);
+    let mut seen = std::collections::HashSet::new();
+    for inst in &institutions {
+        if seen.insert(inst.id) {
+            let r = store.reconciliation(inst.id, today, today, None).await?;
+            books.0 += r.setl_cnt;
+            books.1 += r.medfee_sumamt.fen();
+            books.2 += r.fund_pay_sumamt.fen();
+            books.3 += r.acct_pay.fen();
+        }
+    }
+    // The demo's own settlement was a week ago, outside the period.
+    anyhow::ensure!(
+        books == (done as i64, medfee, fund, acct),
+        "the books ({books:?}) differ from the answers ({done}, {medfee}, {fund}, {acct})"
+    );
+    println!("3201 totals equal the answers: {done} settlements, {} yuan", yibao_core::Fen::from_fen(medfee));
+    store.close().await;
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(())
+}

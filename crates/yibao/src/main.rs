@@ -113,6 +113,18 @@ enum BenchCommand {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// Simulated hospitals settle visits through the platform interface of a local server on
+    /// a fresh database: settlements per second and each transaction's latency.
+    Settle {
+        /// Hospitals working at once (each a client doing one visit after another).
+        #[arg(long, default_value_t = 8)]
+        hospitals: usize,
+        #[arg(long, default_value_t = 2_000)]
+        settlements: usize,
+        /// An empty database to use instead of a scratch SQLite file (e.g. a PostgreSQL schema).
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// Load synthetic persons into a fresh database and time the portal's searches.
     Registry {
         #[arg(long, default_value_t = 1_000_000)]
@@ -244,6 +256,9 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
         }
         Command::Bench { command: BenchCommand::CatalogImport { rows, database_url } } => {
             bench::catalog_import(rows, database_url).await?;
+        }
+        Command::Bench { command: BenchCommand::Settle { hospitals, settlements, database_url } } => {
+            bench::settle(hospitals, settlements, database_url).await?;
         }
         Command::Bench { command: BenchCommand::Registry { persons, queries, database_url } } => {
             bench::registry(persons, queries, database_url).await?;

@@ -17,6 +17,7 @@ use crate::{service, SharedState};
 
 pub mod cover;
 pub mod platform;
+pub mod settlement;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -73,6 +74,8 @@ pub mod platform;
         cover::issue_referral,
         cover::get_referral,
         cover::seal_referral,
+        settlement::get_settlement,
+        settlement::person_settlements,
         platform::call_service
     ),
     components(schemas(
@@ -101,6 +104,18 @@ pub mod platform;
     ))
 )]
 pub struct ApiDoc;
+
+/// The OpenAPI document, with the platform endpoint's description listing every supported
+/// transaction (`infno`), its input and its output.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    if let Some(item) = doc.paths.paths.get_mut("/fsi/api/rsfComIfsService/callService") {
+        if let Some(op) = item.post.as_mut() {
+            op.description = Some(platform::transactions_markdown());
+        }
+    }
+    doc
+}
 
 #[derive(Deserialize, ToSchema)]
 pub struct LoginRequest {

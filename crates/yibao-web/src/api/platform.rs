@@ -27,6 +27,48 @@ use crate::SharedState;
 
 mod settle;
 
+/// Each supported transaction's `input` and `output`, with the platform's field names (the
+/// OpenAPI document and `docs/formats/platform.md` show them).
+pub const TRANSACTIONS: &[(&str, &str, &str)] = &[
+    ("9001", "`signIn { opter }`", "`signinoutb { sign_time, sign_no }`"),
+    ("1101", "`data { mdtrt_cert_type, mdtrt_cert_no, certno, psn_name }`", "`baseinfo`, `insuinfo[]`, `idetinfo[]`, `cardinfo`, `fileinfo[]`, `coverinfo`"),
+    ("2401", "`mdtrtinfo { psn_no, insutype, begntime, med_type, ipt_no }`, `diseinfo[] { diag_code, diag_name, maindiag_flag }`", "`result { mdtrt_id, psn_no, ipt_otp_no }`"),
+    ("2403", "`adminfo { mdtrt_id, psn_no, begntime, ipt_no }`, `diseinfo[]`", "`result { mdtrt_id, ipt_otp_no, begntime }`"),
+    ("2404", "`data { mdtrt_id, psn_no }`", "`result { mdtrt_id, status }`"),
+    ("2301", "`feedetail[] { feedetl_sn, init_feedetl_sn, mdtrt_id, med_list_codg, medins_list_codg, cnt, pric, det_item_fee_sumamt, fee_ocur_time }` (a refund: negative `cnt` naming `init_feedetl_sn`)", "`result[] { uploaded_sn, detail { feedetl_sn, chrgitm_lv, med_chrgitm_type, selfpay_prop, pric_uplmt_amt, fulamt_ownpay_amt, overlmt_amt, preselfpay_amt, inscp_scp_amt } }`"),
+    ("2302", "`data { mdtrt_id, feedetl_sn }` (`0000`: every line)", "`result { mdtrt_id, undone }`"),
+    ("2402", "`dscginfo { mdtrt_id, endtime, dscg_way }`, `diseinfo[]`", "`result { mdtrt_id, endtime, status }`"),
+    ("2405", "`data { mdtrt_id }`", "`result { mdtrt_id, status }`"),
+    ("2303", "`data { mdtrt_id, medfee_sumamt, acct_used_flag }`", "`setlinfo` (the amounts below, no `setl_id`), `detlcutinfo[]`, `explain[]`, `explain_en[]`; nothing is stored"),
+    ("2304", "`data { mdtrt_id, medfee_sumamt, acct_used_flag }`", "`setlinfo { setl_id, mdtrt_id, psn_no, psn_name, setl_time, medfee_sumamt, fulamt_ownpay_amt, overlmt_selfpay, preselfpay_amt, inscp_scp_amt, act_pay_dedc, fund_pay_sumamt, acct_pay, psn_cash_pay, balc }`, `setldetail[] { fund_pay_type, fund_pay_type_name, fund_payamt }`, `setl_list`"),
+    ("2305", "`data { setl_id, mdtrt_id }`", "`setlinfo { setl_id, mdtrt_id, status, medfee_sumamt, fund_pay_sumamt, acct_pay, psn_cash_pay, balc }` (amounts negative)"),
+    ("2201", "`data { psn_no, insutype, begntime, ipt_otp_no, med_type }`", "`data { mdtrt_id, psn_no, ipt_otp_no }`"),
+    ("2202", "as 2404", "as 2404"),
+    ("2203", "`mdtrtinfo { mdtrt_id }`, `diseinfo[]`", "`result { mdtrt_id, diseinfo }`"),
+    ("2204", "as 2301", "as 2301"),
+    ("2205", "as 2302", "as 2302"),
+    ("2206", "as 2303", "as 2303"),
+    ("2207", "as 2304", "as 2304"),
+    ("2208", "as 2305", "as 2305"),
+    ("3201", "`data { insutype, stmt_begndate, stmt_enddate, medfee_sumamt, fund_pay_sumamt, acct_pay, fixmedins_setl_cnt }`", "`stmtinfo { stmt_rslt (0 agrees, 1 differs), stmt_rslt_dscr, setl_cnt, medfee_sumamt, fund_pay_sumamt, acct_pay }`"),
+];
+
+/// The transactions as a Markdown table, for the OpenAPI document.
+pub fn transactions_markdown() -> String {
+    let mut md = String::from(
+        "One endpoint for every transaction: the request envelope (`infno`, `msgid`, `inf_time`, \
+         `fixmedins_code`, `sign_no`, `signtype`, `input`, ...) signed over the exact body in the \
+         `x-tif-signature` header (HMAC-SM3 by default, HMAC-SHA256 when `signtype` says so). \
+         A retried `msgid` gets the stored answer. Any other `infno` is refused with the list below.\n\n\
+         | infno | transaction | input | output |\n|---|---|---|---|\n",
+    );
+    for (code, zh, en) in yibao_core::platform::SUPPORTED {
+        let (input, output) = TRANSACTIONS.iter().find(|(c, _, _)| c == code).map_or(("", ""), |(_, i, o)| (*i, *o));
+        md.push_str(&format!("| {code} | {zh} ({en}) | {input} | {output} |\n"));
+    }
+    md
+}
+
 /// Now, in China (UTC+8): the platform's clock.
 fn china_now() -> NaiveDateTime {
     (chrono::Utc::now() + chrono::Duration::hours(8)).naive_utc()

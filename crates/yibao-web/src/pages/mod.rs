@@ -6,6 +6,7 @@ mod cover;
 mod institution;
 mod registry;
 mod rules;
+mod settlement;
 
 use askama::Template;
 use axum::http::StatusCode;
@@ -31,6 +32,7 @@ pub use rules::{
     calendar_import, calendar_page, catalog_import_page, catalog_upload, catalogs_page, policies_page, policy_import,
     policy_page,
 };
+pub use settlement::{my_settlements, person_settlements_page, settlement_page};
 
 use crate::context::Caller;
 use crate::error::AppError;
@@ -85,6 +87,7 @@ impl Ctx {
         nav.push(("/institutions", "nav.institutions", role.can(Permission::ViewInstitutions)));
         nav.push(("/me", "nav.me", role.can(Permission::ViewOwnRecord)));
         nav.push(("/my/cover", "nav.my_cover", role.can(Permission::ViewOwnRecord)));
+        nav.push(("/my/settlements", "nav.my_settlements", role.can(Permission::ViewOwnRecord)));
         nav.push(("/filings", "nav.filings", role.can(Permission::ManageFilings)));
         nav.push(("/check", "nav.check_cover", role == Role::Institution));
         nav.push(("/referrals", "nav.referrals", role.can(Permission::IssueReferrals)));

@@ -26,7 +26,12 @@ fn is_own(caller: &Caller, person_id: i64) -> bool {
 
 /// The person, if the caller may act on them: their own record, or (with `staff`) a person
 /// insured in the staff caller's regions. Anyone else gets "not found".
-async fn person_for(store: &Store, caller: &Caller, person_id: i64, staff: Permission) -> Result<Person, AppError> {
+pub(crate) async fn person_for(
+    store: &Store,
+    caller: &Caller,
+    person_id: i64,
+    staff: Permission,
+) -> Result<Person, AppError> {
     if is_own(caller, person_id) {
         return Ok(store.person(person_id).await?);
     }
