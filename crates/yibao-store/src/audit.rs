@@ -25,6 +25,9 @@ impl Actor {
 
 pub struct WriteTx {
     pub(crate) tx: Transaction<'static, Any>,
+    /// This process's turn to write; released when the transaction ends (field order: the
+    /// transaction is rolled back or committed before the turn passes on).
+    _turn: tokio::sync::OwnedMutexGuard<()>,
     actor: Actor,
     last_seq: i64,
     last_hash: String,
@@ -116,12 +119,16 @@ pub struct AuditVerification {
 impl Store {
     /// Begins an audited write transaction on behalf of `actor`.
     pub async fn begin_write(&self, actor: &Actor) -> Result<WriteTx, StoreError> {
+        // Writers wait their turn here, holding no connection: a writer waiting inside the
+        // database would hold a pooled connection while the one ahead of it, which may need
+        // a second connection for a read, waits for the pool — a deadlock under load.
+        let turn = std::sync::Arc::clone(&self.write_turn).lock_owned().await;
         let mut tx = self.pool.begin().await?;
         // A no-op update: takes the write lock (SQLite) / row lock (PostgreSQL) on the head.
         let row = sqlx::query("UPDATE audit_head SET last_seq = last_seq WHERE id = 1 RETURNING last_seq, last_hash")
             .fetch_one(&mut *tx)
             .await?;
-        Ok(WriteTx { tx, actor: actor.clone(), last_seq: row.try_get(0)?, last_hash: row.try_get(1)?, at: now_text() })
+        Ok(WriteTx { tx, _turn: turn, actor: actor.clone(), last_seq: row.try_get(0)?, last_hash: row.try_get(1)?, at: now_text() })
     }
 
     /// Walks the whole audit log in order and reports the first tampered, missing or

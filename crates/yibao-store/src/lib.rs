@@ -65,6 +65,8 @@ pub struct Store {
     backend: Backend,
     /// The policies and catalogs last loaded, with the import stamp they were loaded at.
     rules: Arc<Mutex<Option<RulesCache>>>,
+    /// One write transaction at a time in this process (see [`Store::begin_write`]).
+    write_turn: Arc<tokio::sync::Mutex<()>>,
 }
 
 type RulesCache = ((i64, i64), Arc<Rules>);
@@ -130,7 +132,7 @@ impl Store {
             })
             .connect_with(options)
             .await?;
-        Ok(Store { pool, backend, rules: Arc::default() })
+        Ok(Store { pool, backend, rules: Arc::default(), write_turn: Arc::default() })
     }
 
     pub fn backend(&self) -> Backend {

@@ -104,3 +104,18 @@ fn a_hospital_is_issued_a_signing_secret_from_the_command_line() {
     assert!(!out.status.success());
     let _ = std::fs::remove_dir_all(data);
 }
+
+/// The load generator runs end to end on a scratch database: it settles every visit it
+/// starts and its final check (yibao's 3201 totals equal the sum of the answers) passes.
+#[test]
+fn the_settlement_load_generator_settles_and_balances_its_books() {
+    let out = Command::new(env!("CARGO_BIN_EXE_yibao"))
+        .env("YIBAO_LOG", "warn")
+        .args(["bench", "settle", "--hospitals", "3", "--settlements", "24"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("24 settlements in"), "{text}");
+    assert!(text.contains("3201 totals equal the answers: 24 settlements"), "{text}");
+}

@@ -492,10 +492,12 @@ async fn parse_admission(
 ) -> Result<(yibao_store::Person, yibao_store::Admission), Refusal> {
     let m = &input.mdtrtinfo;
     let person_id: i64 = m.psn_no.trim().parse().map_err(|_| bad_input(infno, "psn_no"))?;
-    let person = store
-        .person(person_id)
-        .await
-        .map_err(|_| Refusal::new("person_not_found", "未查询到该参保人员信息", "no insured person has this psn_no"))?;
+    let person = store.person(person_id).await.map_err(|e| match e {
+        StoreError::NotFound(_) => {
+            Refusal::new("person_not_found", "未查询到该参保人员信息", "no insured person has this psn_no")
+        }
+        other => internal(&other),
+    })?;
     let insutype = match m.insutype.trim() {
         "" => person.scheme,
         code => yibao_core::registry::Scheme::parse(code).map_err(|e| bad_input(infno, e.message.en))?,
