@@ -128,7 +128,14 @@ impl Store {
         let row = sqlx::query("UPDATE audit_head SET last_seq = last_seq WHERE id = 1 RETURNING last_seq, last_hash")
             .fetch_one(&mut *tx)
             .await?;
-        Ok(WriteTx { tx, _turn: turn, actor: actor.clone(), last_seq: row.try_get(0)?, last_hash: row.try_get(1)?, at: now_text() })
+        Ok(WriteTx {
+            tx,
+            _turn: turn,
+            actor: actor.clone(),
+            last_seq: row.try_get(0)?,
+            last_hash: row.try_get(1)?,
+            at: now_text(),
+        })
     }
 
     /// Walks the whole audit log in order and reports the first tampered, missing or
