@@ -40,6 +40,19 @@ pub const DEMO_ACCOUNTS: &[(&str, &str, Role, &str)] = &[
 /// The institution the demo's institution account acts for (the holder of [`DEMO_API_KEY`]).
 pub const DEMO_INSTITUTION: &str = "H62030200001";
 
+/// The documented example claim's items (`docs/formats/examples/claim-inpatient.json`), as
+/// the demo's settled visit, the tests and the load generator upload them: (serial, national
+/// code, count, unit price, amount), 5,271.95 yuan in all.
+pub const DEMO_VISIT_LINES: [(&str, &str, &str, &str, &str); 7] = [
+    ("1", "001102000010000", "6", "40.00", "240.00"),
+    ("2", "002201000010000", "2", "25.00", "50.00"),
+    ("3", "003113000010000", "1", "4800.00", "4800.00"),
+    ("4", "XJ01CRA045E001010101947", "6", "15.50", "93.00"),
+    ("5", "XA01ABD075A002010100483", "5", "12.35", "61.75"),
+    ("6", "XN02BEA001A001010101589", "2", "8.50", "17.00"),
+    ("7", "C1403010010000009120", "12", "0.85", "10.20"),
+];
+
 /// 张三's individual account balance carried over when the demo opens it.
 pub const DEMO_ACCOUNT_OPENING: Fen = Fen::from_yuan(4_000);
 
@@ -284,30 +297,18 @@ async fn seed_settlement(store: &Store, zhang: i64, central_id: i64, today: Naiv
             .and_hms_opt(hour, 30, 0)
             .ok_or_else(|| StoreError::Config("demo time".into()))
     };
-    // (serial, national code, count, unit price): the documented example claim's items.
-    const LINES: [(&str, &str, &str, &str); 7] = [
-        ("1", "001102000010000", "6", "40.00"),
-        ("2", "002201000010000", "2", "25.00"),
-        ("3", "003113000010000", "1", "4800.00"),
-        ("4", "XJ01CRA045E001010101947", "6", "15.50"),
-        ("5", "XA01ABD075A002010100483", "5", "12.35"),
-        ("6", "XN02BEA001A001010101589", "2", "8.50"),
-        ("7", "C1403010010000009120", "12", "0.85"),
-    ];
     let fees = |day: NaiveDate| -> Result<Vec<crate::FeeUpload>, StoreError> {
-        LINES
+        let bad = |what: &str| StoreError::Config(format!("demo visit line {what}"));
+        DEMO_VISIT_LINES
             .iter()
-            .map(|(sn, code, cnt, pric)| {
-                let cnt: rust_decimal::Decimal = cnt.parse().map_err(|_| StoreError::Config("demo cnt".into()))?;
-                let pric: rust_decimal::Decimal = pric.parse().map_err(|_| StoreError::Config("demo pric".into()))?;
-                let fen = (cnt * pric * rust_decimal::Decimal::ONE_HUNDRED).trunc().mantissa();
+            .map(|(sn, code, cnt, pric, amount)| {
                 Ok(crate::FeeUpload {
                     line: FeeLine {
                         feedetl_sn: (*sn).into(),
                         med_list_codg: (*code).into(),
-                        cnt,
-                        pric,
-                        det_item_fee_sumamt: Fen::from_fen(i64::try_from(fen).unwrap_or_default()),
+                        cnt: cnt.parse().map_err(|_| bad("cnt"))?,
+                        pric: pric.parse().map_err(|_| bad("pric"))?,
+                        det_item_fee_sumamt: amount.parse().map_err(|_| bad("amount"))?,
                         fee_ocur_time: DateText(day),
                     },
                     init_feedetl_sn: None,

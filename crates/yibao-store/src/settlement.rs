@@ -580,24 +580,11 @@ impl Store {
         .bind(visit.id)
         .fetch_one(&mut *w.tx)
         .await?;
-        let ytd_row = sqlx::query("SELECT totals, version FROM year_totals WHERE person_id = $1 AND year = $2")
-            .bind(person.id)
-            .bind(i64::from(year))
-            .fetch_optional(&mut *w.tx)
-            .await?;
-        let (ytd, ytd_version) = match ytd_row {
-            Some(r) => {
-                let text: String = r.try_get(0)?;
-                (serde_json::from_str(&text).map_err(|e| corrupt("year_totals.totals", e))?, Some(r.try_get(1)?))
-            }
+        let (ytd, ytd_version) = match self.year_totals_in(w, person.id, year).await? {
+            Some((totals, version)) => (totals, Some(version)),
             None => (YearToDate::default(), None),
         };
-        let account = sqlx::query("SELECT balance, version FROM individual_accounts WHERE person_id = $1")
-            .bind(person.id)
-            .fetch_optional(&mut *w.tx)
-            .await?
-            .map(|r| Ok::<_, StoreError>((Fen::from_fen(r.try_get(0)?), r.try_get::<i64, _>(1)?)))
-            .transpose()?;
+        let account = self.account_in(w, person.id).await?;
         let claim = Claim {
             mdtrt_id: visit.mdtrt_id.clone(),
             insutype: person.scheme,
@@ -814,31 +801,20 @@ impl Store {
         if changed != 1 {
             return Err(StoreError::Stale("settlement"));
         }
-        let row = sqlx::query("SELECT totals, version FROM year_totals WHERE person_id = $1 AND year = $2")
-            .bind(before.person_id)
-            .bind(i64::from(before.year))
-            .fetch_one(&mut *w.tx)
-            .await?;
-        let totals: YearToDate =
-            serde_json::from_str(&row.try_get::<String, _>(0)?).map_err(|e| corrupt("year_totals.totals", e))?;
-        self.put_year_totals(w, before.person_id, before.year, &totals.minus(&before.ytd_delta), Some(row.try_get(1)?))
-            .await?;
-        let account = sqlx::query("SELECT balance, version FROM individual_accounts WHERE person_id = $1")
-            .bind(before.person_id)
-            .fetch_optional(&mut *w.tx)
-            .await?;
-        let acct_balance = match account {
-            Some(r) => {
+        let (totals, version) =
+            self.year_totals_in(w, before.person_id, before.year).await?.ok_or(StoreError::NotFound("year_totals"))?;
+        self.put_year_totals(w, before.person_id, before.year, &totals.minus(&before.ytd_delta), Some(version)).await?;
+        let acct_balance = match self.account_in(w, before.person_id).await? {
+            Some((balance, version)) => {
                 let debited: Option<i64> = sqlx::query_scalar(
                     "SELECT amount FROM account_entries WHERE settlement_id = $1 AND kind = 'settlement'",
                 )
                 .bind(before.id)
                 .fetch_optional(&mut *w.tx)
                 .await?;
-                let balance = Fen::from_fen(r.try_get(0)?);
                 match debited {
                     Some(amount) => Some(
-                        self.post_account(w, before.person_id, r.try_get(1)?, balance, -amount, "reversal", before.id)
+                        self.post_account(w, before.person_id, version, balance, -amount, "reversal", before.id)
                             .await?,
                     ),
                     None => Some(balance),
@@ -864,6 +840,39 @@ impl Store {
         )
         .await?;
         Ok(after)
+    }
+
+    /// The person's running totals for `year` and their version, as this transaction sees them.
+    async fn year_totals_in(
+        &self,
+        w: &mut WriteTx,
+        person_id: i64,
+        year: i32,
+    ) -> Result<Option<(YearToDate, i64)>, StoreError> {
+        let row = sqlx::query("SELECT totals, version FROM year_totals WHERE person_id = $1 AND year = $2")
+            .bind(person_id)
+            .bind(i64::from(year))
+            .fetch_optional(&mut *w.tx)
+            .await?;
+        match row {
+            Some(r) => {
+                let text: String = r.try_get(0)?;
+                Ok(Some((serde_json::from_str(&text).map_err(|e| corrupt("year_totals.totals", e))?, r.try_get(1)?)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// The individual account's balance and version, if the person has one.
+    async fn account_in(&self, w: &mut WriteTx, person_id: i64) -> Result<Option<(Fen, i64)>, StoreError> {
+        let row = sqlx::query("SELECT balance, version FROM individual_accounts WHERE person_id = $1")
+            .bind(person_id)
+            .fetch_optional(&mut *w.tx)
+            .await?;
+        match row {
+            Some(r) => Ok(Some((Fen::from_fen(r.try_get(0)?), r.try_get(1)?))),
+            None => Ok(None),
+        }
     }
 
     async fn put_year_totals(

@@ -273,18 +273,10 @@ async fn admission_follows_the_cover_and_stays_with_its_hospital() {
 /// The documented example claim's items (`docs/formats/examples/claim-inpatient.json`) as
 /// 2301 lines of `mdtrt_id`, charged `days_ago` business days ago.
 fn example_lines(mdtrt_id: &str, days_ago: i64) -> Vec<Value> {
-    [
-        ("1", "001102000010000", "6", "40.00", "240.00"),
-        ("2", "002201000010000", "2", "25.00", "50.00"),
-        ("3", "003113000010000", "1", "4800.00", "4800.00"),
-        ("4", "XJ01CRA045E001010101947", "6", "15.50", "93.00"),
-        ("5", "XA01ABD075A002010100483", "5", "12.35", "61.75"),
-        ("6", "XN02BEA001A001010101589", "2", "8.50", "17.00"),
-        ("7", "C1403010010000009120", "12", "0.85", "10.20"),
-    ]
-    .iter()
-    .map(|(sn, code, cnt, pric, amount)| fee_line(mdtrt_id, sn, code, cnt, pric, amount, days_ago))
-    .collect()
+    yibao_store::demo::DEMO_VISIT_LINES
+        .iter()
+        .map(|(sn, code, cnt, pric, amount)| fee_line(mdtrt_id, sn, code, cnt, pric, amount, days_ago))
+        .collect()
 }
 
 fn fee_line(mdtrt_id: &str, sn: &str, code: &str, cnt: &str, pric: &str, amount: &str, days_ago: i64) -> Value {

@@ -222,21 +222,13 @@ async fn call(
 
 /// The example claim's seven items as 2301 lines (5,271.95 yuan).
 fn bench_lines(mdtrt_id: &str, day: chrono::NaiveDate) -> serde_json::Value {
-    let lines: Vec<serde_json::Value> = [
-        ("1", "001102000010000", "6", "40.00", "240.00"),
-        ("2", "002201000010000", "2", "25.00", "50.00"),
-        ("3", "003113000010000", "1", "4800.00", "4800.00"),
-        ("4", "XJ01CRA045E001010101947", "6", "15.50", "93.00"),
-        ("5", "XA01ABD075A002010100483", "5", "12.35", "61.75"),
-        ("6", "XN02BEA001A001010101589", "2", "8.50", "17.00"),
-        ("7", "C1403010010000009120", "12", "0.85", "10.20"),
-    ]
-    .iter()
-    .map(|(sn, code, cnt, pric, amount)| {
-        serde_json::json!({ "feedetl_sn": sn, "mdtrt_id": mdtrt_id, "med_list_codg": code, "cnt": cnt, "pric": pric,
+    let lines: Vec<serde_json::Value> = yibao_store::demo::DEMO_VISIT_LINES
+        .iter()
+        .map(|(sn, code, cnt, pric, amount)| {
+            serde_json::json!({ "feedetl_sn": sn, "mdtrt_id": mdtrt_id, "med_list_codg": code, "cnt": cnt, "pric": pric,
             "det_item_fee_sumamt": amount, "fee_ocur_time": format!("{day} 10:00:00") })
-    })
-    .collect();
+        })
+        .collect();
     serde_json::json!({ "feedetail": lines })
 }
 
