@@ -450,7 +450,14 @@ impl Store {
             ));
         }
         let diagnoses = if diagnoses.is_empty() { before.diagnoses.clone() } else { diagnoses.to_vec() };
-        self.set_visit_state(w, &before, VisitStatus::Discharged, Some(&end), Some(dscg_way), &diagnoses).await?;
+        let discharged = Visit {
+            status: VisitStatus::Discharged,
+            endtime: Some(end),
+            dscg_way: Some(dscg_way.to_string()),
+            diagnoses,
+            ..before.clone()
+        };
+        self.save_visit_state(w, &before, &discharged).await?;
         let after = self.visit_of(w, institution_id, mdtrt_id).await?;
         w.record("visit.discharge", "visit", &before.id.to_string(), Some(&before), Some(&after)).await?;
         Ok(after)
@@ -471,39 +478,11 @@ impl Store {
                 format!("visit {mdtrt_id} is {}; its discharge cannot be undone", before.status.label().en),
             ));
         }
-        let diagnoses = before.diagnoses.clone();
-        self.set_visit_state(w, &before, VisitStatus::Admitted, None, None, &diagnoses).await?;
+        let admitted = Visit { status: VisitStatus::Admitted, endtime: None, dscg_way: None, ..before.clone() };
+        self.save_visit_state(w, &before, &admitted).await?;
         let after = self.visit_of(w, institution_id, mdtrt_id).await?;
         w.record("visit.undo_discharge", "visit", &before.id.to_string(), Some(&before), Some(&after)).await?;
         Ok(after)
-    }
-
-    async fn set_visit_state(
-        &self,
-        w: &mut WriteTx,
-        before: &Visit,
-        status: VisitStatus,
-        endtime: Option<&str>,
-        dscg_way: Option<&str>,
-        diagnoses: &[crate::Diagnosis],
-    ) -> Result<(), StoreError> {
-        let changed = sqlx::query(
-            "UPDATE visits SET status = $1, endtime = $2, dscg_way = $3, diagnoses = $4, version = version + 1 \
-             WHERE id = $5 AND version = $6",
-        )
-        .bind(status.code())
-        .bind(endtime.map(str::to_string))
-        .bind(dscg_way.map(str::to_string))
-        .bind(json(&diagnoses)?)
-        .bind(before.id)
-        .bind(before.version)
-        .execute(&mut *w.tx)
-        .await?
-        .rows_affected();
-        if changed != 1 {
-            return Err(StoreError::Stale("visit"));
-        }
-        Ok(())
     }
 
     /// The visit as the engine's claim on the settlement day, with its running totals for
@@ -660,6 +639,7 @@ impl Store {
         let p = self.visit_claim(w, rules, institution, &visit, request).await?;
         let t = p.outcome.totals;
         let setl_time = request.setl_time.format("%Y-%m-%d %H:%M:%S").to_string();
+        let outcome = json(&p.outcome)?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO settlements (visit_id, person_id, institution_id, insutype, med_type, year, setl_date, \
              setl_time, medfee_sumamt, fund_pay_sumamt, acct_pay, psn_cash_pay, outcome, ytd_delta, setl_list, \
@@ -678,7 +658,7 @@ impl Store {
         .bind(t.fund_pay_sumamt.fen())
         .bind(t.acct_pay.fen())
         .bind(t.psn_cash_pay.fen())
-        .bind(json(&p.outcome)?)
+        .bind(outcome.clone())
         .bind(json(&p.outcome.ytd_delta)?)
         .bind(w.actor().label.clone())
         .fetch_one(&mut *w.tx)
@@ -734,17 +714,7 @@ impl Store {
             }
             None => None,
         };
-        let visit_now = visit.clone();
-        let diagnoses = visit.diagnoses.clone();
-        self.set_visit_state(
-            w,
-            &visit_now,
-            VisitStatus::Settled,
-            visit.endtime.as_deref(),
-            visit.dscg_way.as_deref(),
-            &diagnoses,
-        )
-        .await?;
+        self.save_visit_state(w, &visit, &Visit { status: VisitStatus::Settled, ..visit.clone() }).await?;
         let settlement = Settlement {
             id,
             setl_id,
@@ -756,7 +726,7 @@ impl Store {
             setl_time,
             status: SettlementStatus::Settled,
             list,
-            outcome: json(&p.outcome)?,
+            outcome,
             ytd_delta: p.outcome.ytd_delta.clone(),
             acct_balance,
         };
@@ -828,8 +798,7 @@ impl Store {
         } else {
             VisitStatus::Admitted
         };
-        let diagnoses = visit.diagnoses.clone();
-        self.set_visit_state(w, &visit, back, visit.endtime.as_deref(), visit.dscg_way.as_deref(), &diagnoses).await?;
+        self.save_visit_state(w, &visit, &Visit { status: back, ..visit.clone() }).await?;
         let after = Settlement { status: SettlementStatus::Reversed, acct_balance, ..before.clone() };
         w.record(
             "settlement.reverse",

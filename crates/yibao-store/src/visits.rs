@@ -276,19 +276,38 @@ impl Store {
                 format!("visit {mdtrt_id} is {}; its admission cannot be undone", before.status.code()),
             ));
         }
-        let changed =
-            sqlx::query("UPDATE visits SET status = 'cancelled', version = version + 1 WHERE id = $1 AND version = $2")
-                .bind(before.id)
-                .bind(before.version)
-                .execute(&mut *w.tx)
-                .await?
-                .rows_affected();
-        if changed != 1 {
-            return Err(StoreError::Stale("visit"));
-        }
+        self.save_visit_state(w, &before, &Visit { status: VisitStatus::Cancelled, ..before.clone() }).await?;
         let after = self.visit_in(w, before.id).await?;
         w.record("visit.undo_admission", "visit", &before.id.to_string(), Some(&before), Some(&after)).await?;
         Ok(after)
+    }
+
+    /// Moves a visit from `before` (as read, at its version) to `after`'s status, discharge
+    /// and diagnoses; refused as stale if it changed in between.
+    pub(crate) async fn save_visit_state(
+        &self,
+        w: &mut WriteTx,
+        before: &Visit,
+        after: &Visit,
+    ) -> Result<(), StoreError> {
+        let diagnoses = serde_json::to_string(&after.diagnoses).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let changed = sqlx::query(
+            "UPDATE visits SET status = $1, endtime = $2, dscg_way = $3, diagnoses = $4, version = version + 1 \
+             WHERE id = $5 AND version = $6",
+        )
+        .bind(after.status.code())
+        .bind(after.endtime.clone())
+        .bind(after.dscg_way.clone())
+        .bind(diagnoses)
+        .bind(before.id)
+        .bind(before.version)
+        .execute(&mut *w.tx)
+        .await?
+        .rows_affected();
+        if changed != 1 {
+            return Err(StoreError::Stale("visit"));
+        }
+        Ok(())
     }
 
     /// The institution's own visit by 就诊 ID; another institution's is "not found".

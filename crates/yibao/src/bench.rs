@@ -13,6 +13,18 @@ struct Sample {
 }
 
 impl Sample {
+    /// One table row: label, count, p50, the given percentile, and the maximum, in ms.
+    fn print_row(&self, high: f64) {
+        println!(
+            "{:<34} {:>8} {:>9} {:>9} {:>9}",
+            self.label,
+            self.times.len(),
+            ms(self.percentile(50.0)),
+            ms(self.percentile(high)),
+            ms(self.percentile(100.0))
+        );
+    }
+
     fn percentile(&self, p: f64) -> Duration {
         let mut t = self.times.clone();
         t.sort();
@@ -107,7 +119,7 @@ pub async fn registry(persons: u64, queries: u64, database_url: Option<String>) 
     println!("loaded in {:.1} s ({:.0} persons/s)", load.as_secs_f64(), persons as f64 / load.as_secs_f64());
 
     let regions = synthetic_regions();
-    let mut samples = vec![
+    let mut samples = [
         Sample { label: "exact resident ID", times: Vec::new() },
         Sample { label: "resident ID prefix (12 digits)", times: Vec::new() },
         Sample { label: "name prefix (2 characters)", times: Vec::new() },
@@ -169,18 +181,8 @@ pub async fn registry(persons: u64, queries: u64, database_url: Option<String>) 
     }
 
     println!("{:<34} {:>8} {:>9} {:>9} {:>9}", "query", "n", "p50 ms", "p95 ms", "max ms");
-    for s in &samples {
-        if s.times.is_empty() {
-            continue;
-        }
-        println!(
-            "{:<34} {:>8} {:>9} {:>9} {:>9}",
-            s.label,
-            s.times.len(),
-            ms(s.percentile(50.0)),
-            ms(s.percentile(95.0)),
-            ms(s.percentile(100.0))
-        );
+    for s in samples.iter().filter(|s| !s.times.is_empty()) {
+        s.print_row(95.0);
     }
     store.close().await;
     let _ = std::fs::remove_dir_all(&scratch);
@@ -389,15 +391,7 @@ pub async fn settle(hospitals: usize, settlements: usize, database_url: Option<S
     let labels =
         ["2401 admission", "2301 fee upload (7 lines)", "2402 discharge", "2303 pre-settlement", "2304 settlement"];
     for (i, t) in times.into_iter().enumerate() {
-        let s = Sample { label: labels.get(i).copied().unwrap_or("whole visit (5 calls)"), times: t };
-        println!(
-            "{:<34} {:>8} {:>9} {:>9} {:>9}",
-            s.label,
-            s.times.len(),
-            ms(s.percentile(50.0)),
-            ms(s.percentile(99.0)),
-            ms(s.percentile(100.0))
-        );
+        Sample { label: labels.get(i).copied().unwrap_or("whole visit (5 calls)"), times: t }.print_row(99.0);
     }
 
     // Every fen the hospitals were told is in yibao's books, and nothing more.
