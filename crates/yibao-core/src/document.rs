@@ -5,7 +5,8 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::InvalidValue;
+use crate::registry::coded_enum;
+use crate::{InvalidValue, Text};
 
 /// The largest file accepted (a phone photo of an invoice is 2–5 MB).
 pub const MAX_DOCUMENT_BYTES: usize = 10 * 1024 * 1024;
@@ -120,4 +121,43 @@ mod tests {
         assert_eq!(clean_file_name("a\u{0}b\n.pdf"), "ab.pdf");
         assert_eq!(clean_file_name(""), "upload");
     }
+}
+
+coded_enum!(
+    /// What a document is: one list for everything a person files with (an off-site filing,
+    /// a sporadic claim), so a claim's checklist and a filing's proofs name the same things.
+    #[derive(PartialOrd, Ord)]
+    DocumentKind, "document_kind" {
+        ResidencePermit = "residence_permit", "居住证", "residence permit";
+        ResidenceCertificate = "residence_certificate", "社区居住证明", "community residence certificate";
+        WorkPosting = "work_posting", "单位派驻异地工作证明", "employer's posting certificate";
+        ReferralCertificate = "referral_certificate", "转诊证明", "referral certificate";
+        EmergencyRecord = "emergency_record", "急诊诊断证明或急诊病历", "emergency diagnosis or record";
+        IdCard = "id_card", "居民身份证或户口簿", "resident ID card or household register";
+        SocialSecurityCard = "social_security_card", "社会保障卡（正反面复印件）", "social security card (copy of both sides)";
+        Invoice = "invoice", "医疗收费专用票据（背面签名）", "special receipts / invoices, signed on the back by the claimant";
+        ItemisedList = "itemised_list", "费用明细清单", "itemised expense list";
+        DischargeSummary = "discharge_summary", "出院（留观）小结或出院证明", "discharge (observation) summary";
+        DiagnosisCertificate = "diagnosis_certificate", "疾病诊断证明书", "diagnosis certificate";
+        MedicalRecords = "medical_records", "病历（复印件）", "medical records (copy)";
+        ExaminationReports = "examination_reports", "检查检验报告", "examination reports";
+        FilingForm = "filing_form", "异地就医备案表", "off-site filing form";
+        CardNotice = "card_notice", "社会保障卡挂失或损坏证明", "card loss or damage notice";
+        GuarantorCertificate = "guarantor_certificate", "担保人证明", "guarantor certificate";
+        SpecialIllnessApproval = "special_illness_approval", "门特（门慢）申请审批表", "approved special / chronic illness application form";
+        BankAccount = "bank_account", "本人银行卡（账户）", "the claimant's bank card (account)";
+        DelegateId = "delegate_id", "受托人身份证件", "the delegate's own ID";
+        UnitLetter = "unit_letter", "单位介绍信", "letter of introduction from the employer unit";
+    }
+);
+
+impl DocumentKind {
+    /// The proofs an off-site filing is made with.
+    pub const FILING: [DocumentKind; 5] = [
+        DocumentKind::ResidencePermit,
+        DocumentKind::ResidenceCertificate,
+        DocumentKind::WorkPosting,
+        DocumentKind::ReferralCertificate,
+        DocumentKind::EmergencyRecord,
+    ];
 }

@@ -10,56 +10,11 @@ use serde::{Deserialize, Serialize};
 use crate::adjudicate::Filing;
 use crate::admin_code::{AdminCode, AdminLevel};
 use crate::cover::{FilingStatus, FilingType};
+pub use crate::document::DocumentKind;
 use crate::error::InvalidValue;
 use crate::i18n::Text;
 use crate::policy::FilingRules;
 use crate::resident_id::ResidentId;
-
-/// A document a filing is made with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DocumentKind {
-    /// 居住证
-    ResidencePermit,
-    /// 社区（村）居住证明
-    ResidenceCertificate,
-    /// 单位派驻异地工作证明
-    WorkPosting,
-    /// 转诊证明 (its number is checked against the issued certificates)
-    ReferralCertificate,
-    /// 急诊诊断证明或急诊病历
-    EmergencyRecord,
-}
-
-impl DocumentKind {
-    pub const ALL: [DocumentKind; 5] = [
-        DocumentKind::ResidencePermit,
-        DocumentKind::ResidenceCertificate,
-        DocumentKind::WorkPosting,
-        DocumentKind::ReferralCertificate,
-        DocumentKind::EmergencyRecord,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            DocumentKind::ResidencePermit => "residence_permit",
-            DocumentKind::ResidenceCertificate => "residence_certificate",
-            DocumentKind::WorkPosting => "work_posting",
-            DocumentKind::ReferralCertificate => "referral_certificate",
-            DocumentKind::EmergencyRecord => "emergency_record",
-        }
-    }
-
-    pub fn label(self) -> Text {
-        match self {
-            DocumentKind::ResidencePermit => Text::new("居住证", "residence permit"),
-            DocumentKind::ResidenceCertificate => Text::new("社区居住证明", "community residence certificate"),
-            DocumentKind::WorkPosting => Text::new("单位派驻异地工作证明", "employer's posting certificate"),
-            DocumentKind::ReferralCertificate => Text::new("转诊证明", "referral certificate"),
-            DocumentKind::EmergencyRecord => Text::new("急诊诊断证明或急诊病历", "emergency diagnosis or record"),
-        }
-    }
-}
 
 /// One document as filed: its kind and a reference a clerk can check (a certificate
 /// number, a permit number).

@@ -29,6 +29,7 @@ pub mod ratio;
 pub mod registry;
 pub mod resident_id;
 pub mod settlement;
+pub mod sporadic;
 
 pub use access::{Permission, Role, Scope};
 pub use admin_code::{AdminCode, AdminLevel};

@@ -53,6 +53,7 @@ macro_rules! coded_enum {
         }
     };
 }
+pub(crate) use coded_enum;
 
 coded_enum!(
     /// 险种: the national `insutype` codes.

@@ -310,6 +310,7 @@ async fn seed_settlement(store: &Store, zhang: i64, central_id: i64, today: Naiv
                         pric: pric.parse().map_err(|_| bad("pric"))?,
                         det_item_fee_sumamt: amount.parse().map_err(|_| bad("amount"))?,
                         fee_ocur_time: DateText(day),
+                        reviewer_excluded: false,
                     },
                     init_feedetl_sn: None,
                     medins_list_codg: format!("HIS-{sn}"),

@@ -530,6 +530,7 @@ impl Store {
                 pric: fee.pric,
                 det_item_fee_sumamt: Fen::from_fen(amount),
                 fee_ocur_time: DateText(day),
+                reviewer_excluded: false,
             });
         }
         let medfee: i64 = feedetail.iter().map(|l| l.det_item_fee_sumamt.fen()).sum();

@@ -135,6 +135,10 @@ pub struct FeeLine {
     pub det_item_fee_sumamt: Fen,
     /// 费用发生时间
     pub fee_ocur_time: DateText,
+    /// A reviewer excluded the line from what the fund pays (a sporadic claim's review):
+    /// it is paid in full by the person, whatever the catalog says.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reviewer_excluded: bool,
 }
 
 fn first_admission() -> u32 {

@@ -545,6 +545,9 @@ impl Engine {
             lines.push(out);
             LineSplit { fulamt: amount, overlmt: Fen::ZERO, preselfpay: Fen::ZERO, inscp: Fen::ZERO }
         };
+        if fee.reviewer_excluded {
+            return Ok(all_own(Reason::ReviewerExcluded, trace, lines, out));
+        }
         let Some(entry) = entry else {
             return Ok(all_own(Reason::NotInCatalog, trace, lines, out));
         };

@@ -226,6 +226,7 @@ pub fn claims(n: usize, codes: &[String], mix: Mix, seed: u64) -> Vec<Claim> {
                         pric,
                         det_item_fee_sumamt: to_fen(cnt * pric),
                         fee_ocur_time: DateText(date),
+                        reviewer_excluded: false,
                     }
                 })
                 .collect();

@@ -92,6 +92,7 @@ fn claim_strategy() -> impl Strategy<Value = Claim> {
                             pric,
                             det_item_fee_sumamt: to_fen(cnt * pric),
                             fee_ocur_time: DateText(date),
+                            reviewer_excluded: false,
                         }
                     })
                     .collect(),

@@ -13,6 +13,7 @@ use crate::ratio::Ratio;
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
     // Per line.
+    ReviewerExcluded,
     NotInCatalog,
     CategoryC,
     DiagnosisRestricted,
@@ -93,6 +94,10 @@ pub fn render(step: &Step, outcome: &Outcome, lang: Lang) -> String {
     let filing = outcome.filing.map(|f| f.label().get(lang).to_string()).unwrap_or_default();
     use Reason::*;
     let text = match (step.reason, zh) {
+        (ReviewerExcluded, true) => format!("审核剔除（原因见审核意见），全额自费：{a}"),
+        (ReviewerExcluded, false) => {
+            format!("Excluded by the reviewer (see the review note): paid in full by the patient: {a}")
+        }
         (NotInCatalog, true) => format!("不在医保目录内（或就诊日不在有效期内），全额自费：{a}"),
         (NotInCatalog, false) => format!("Not in the catalog on the date of care: paid in full by the patient: {a}"),
         (CategoryC, true) => format!("{what}，不予支付，全额自费：{a}"),

@@ -52,7 +52,7 @@ pub struct FilingForm {
 }
 
 fn document_kind(s: &str) -> Result<DocumentKind, InvalidValue> {
-    DocumentKind::ALL.into_iter().find(|k| k.code() == s.trim()).ok_or_else(|| {
+    DocumentKind::FILING.into_iter().find(|k| k.code() == s.trim()).ok_or_else(|| {
         InvalidValue::new(
             "documents",
             "unknown",

@@ -257,7 +257,7 @@ async fn filing_choices(state: &SharedState, lang: Lang) -> Result<FilingChoices
         .collect();
     Ok(FilingChoices {
         kinds: choices(&FilingType::ALL, FilingType::code, FilingType::label, lang),
-        documents: choices(&DocumentKind::ALL, DocumentKind::code, DocumentKind::label, lang),
+        documents: choices(&DocumentKind::FILING, DocumentKind::code, DocumentKind::label, lang),
         institutions,
     })
 }

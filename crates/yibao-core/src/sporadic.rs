@@ -1,0 +1,346 @@
+//! Sporadic claims (零星报销): the person paid in full and claims afterwards. What each case
+//! must be filed with and by when is regional data ([`ClaimRules`], versioned like a
+//! policy, so a policy administrator changes it for a new year without a release); which
+//! step may follow which is decided in one place ([`ClaimState::after`]). Pure: the caller
+//! passes the dates.
+
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, Months, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+use crate::document::DocumentKind;
+use crate::error::InvalidValue;
+use crate::i18n::Text;
+use crate::money::Fen;
+use crate::registry::coded_enum;
+
+coded_enum!(
+    /// Why a person claims afterwards: the cases of the seeds, each with its own checklist.
+    #[derive(PartialOrd, Ord)]
+    ClaimCase, "case" {
+        LocalEmergency = "local_emergency", "本地非定点医疗机构急诊抢救或院前急救（120）",
+            "local emergency outside designated institutions or pre-hospital emergency (120)";
+        CardLostOrDamaged = "card_lost_or_damaged", "社会保障卡挂失或损坏期间就医",
+            "treatment while the card was reported lost or damaged";
+        OffsiteOutpatient = "offsite_outpatient", "异地门诊、急诊", "off-site outpatient or emergency care";
+        OffsiteInpatient = "offsite_inpatient", "异地住院或急诊留观", "off-site inpatient care or emergency observation";
+        Referral = "referral", "转诊转院住院（持转诊证明）", "inpatient care on a referral certificate";
+        SpecialIllness = "special_illness", "门诊特殊病、慢性病（门特/门慢）",
+            "outpatient special or chronic illness (门特/门慢)";
+        RadioChemotherapy = "radio_chemotherapy", "放疗、化疗未在医院结算",
+            "radiotherapy or chemotherapy not settled at the hospital";
+        TravelIllness = "travel_illness", "出差、学习、探亲期间患急病住院（单位申报）",
+            "serious illness while travelling, studying or visiting relatives (filed by the employer unit)";
+    }
+);
+
+impl ClaimCase {
+    /// Whether the care was a stay (the deadline counts from discharge) rather than visits.
+    pub fn is_inpatient(self) -> bool {
+        matches!(self, ClaimCase::OffsiteInpatient | ClaimCase::Referral | ClaimCase::TravelIllness)
+    }
+}
+
+coded_enum!(
+    /// Who hands a claim in.
+    Submitter, "submitter" {
+        Insured = "insured", "参保人本人", "the insured person";
+        Delegate = "delegate", "受托人代办", "a delegate";
+        Employer = "employer", "参保单位申报", "the employer unit";
+    }
+);
+
+/// One line of a checklist: any one of `any_of` satisfies it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChecklistItem {
+    pub any_of: Vec<DocumentKind>,
+    #[serde(default = "yes")]
+    pub required: bool,
+    /// Why it is asked for, in the person's words.
+    pub why: Text,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl ChecklistItem {
+    pub fn satisfied_by(&self, provided: &[DocumentKind]) -> bool {
+        self.any_of.iter().any(|k| provided.contains(k))
+    }
+
+    /// The item's documents in words, "A 或 B" / "A or B".
+    pub fn label(&self) -> Text {
+        let zh: Vec<String> = self.any_of.iter().map(|k| k.label().zh).collect();
+        let en: Vec<String> = self.any_of.iter().map(|k| k.label().en).collect();
+        Text::new(zh.join(" 或 "), en.join(" or "))
+    }
+}
+
+/// By when a claim must be handed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DeadlineRule {
+    /// Within `months` months of the end of care (discharge, or the last visit).
+    MonthsAfterCare { months: u32 },
+    /// By 31 December of the year the care ended in.
+    YearEnd,
+}
+
+impl DeadlineRule {
+    /// The last day a claim for care that ended on `care_end` is on time.
+    pub fn due(self, care_end: NaiveDate) -> NaiveDate {
+        match self {
+            DeadlineRule::MonthsAfterCare { months } => {
+                care_end.checked_add_months(Months::new(months)).unwrap_or(NaiveDate::MAX)
+            }
+            DeadlineRule::YearEnd => NaiveDate::from_ymd_opt(care_end.year(), 12, 31).unwrap_or(NaiveDate::MAX),
+        }
+    }
+
+    /// The rule in words.
+    pub fn describe(self) -> Text {
+        match self {
+            DeadlineRule::MonthsAfterCare { months } => Text::new(
+                format!("出院（或就诊结束）之日起 {months} 个月内申报"),
+                format!("within {months} month(s) of discharge (or the last visit)"),
+            ),
+            DeadlineRule::YearEnd => Text::new("治疗当年 12 月 31 日前申报", "by 31 December of the year of treatment"),
+        }
+    }
+
+    /// Refuses a claim handed in on `submitted` for care that ended on `care_end` when it
+    /// is late, naming the rule and the date.
+    pub fn check(self, care_end: NaiveDate, submitted: NaiveDate) -> Result<NaiveDate, InvalidValue> {
+        let due = self.due(care_end);
+        if submitted <= due {
+            return Ok(due);
+        }
+        let rule = self.describe();
+        Err(InvalidValue::new(
+            "care_end",
+            "late",
+            format!("已超过申报期限：{}，截止日为 {due}（治疗结束于 {care_end}，申报于 {submitted}）", rule.zh),
+            format!("past the deadline: {}, which was {due} (care ended {care_end}, handed in {submitted})", rule.en),
+        ))
+    }
+}
+
+/// One case's rules: its checklist and its deadline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseRules {
+    pub deadline: DeadlineRule,
+    pub documents: Vec<ChecklistItem>,
+    /// Only the employer unit (or a clerk for it) may hand this case in.
+    #[serde(default)]
+    pub employer_only: bool,
+}
+
+/// A region's rules for sporadic claims in force from `valid_from`: every case's checklist
+/// and deadline, what a delegate adds, and the amount above which a second reviewer must
+/// confirm a decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimRules {
+    pub name: String,
+    pub valid_from: NaiveDate,
+    /// Claims whose fund payment is above this need a second reviewer (复核).
+    pub second_review_above: Fen,
+    /// What a delegate brings besides the person's papers.
+    pub delegate_documents: Vec<ChecklistItem>,
+    pub cases: BTreeMap<ClaimCase, CaseRules>,
+}
+
+/// The rules yibao ships with, from the seeds; a region imports its own versions.
+pub const DEFAULT_RULES_JSON: &str = include_str!("../data/claim_rules.json");
+
+impl ClaimRules {
+    /// Parses and checks a rules document: every case present, every item names a document.
+    pub fn from_json(text: &str) -> Result<ClaimRules, InvalidValue> {
+        let rules: ClaimRules = serde_json::from_str(text).map_err(|e| {
+            InvalidValue::new(
+                "rules",
+                "format",
+                format!("报销规则格式错误：{e}"),
+                format!("malformed claim rules: {e}"),
+            )
+        })?;
+        for &case in ClaimCase::ALL {
+            let Some(c) = rules.cases.get(&case) else {
+                return Err(InvalidValue::new(
+                    "rules",
+                    "missing_case",
+                    format!("报销规则缺少情形“{}”", case.label().zh),
+                    format!("the rules lack the case \"{}\"", case.code()),
+                ));
+            };
+            if let DeadlineRule::MonthsAfterCare { months: 0 } = c.deadline {
+                return Err(InvalidValue::new(
+                    "rules",
+                    "deadline",
+                    format!("“{}”的申报期限不能为 0 个月", case.label().zh),
+                    format!("the deadline of \"{}\" cannot be 0 months", case.code()),
+                ));
+            }
+        }
+        let items = rules.cases.values().flat_map(|c| &c.documents).chain(&rules.delegate_documents);
+        if items.into_iter().any(|i| i.any_of.is_empty()) {
+            return Err(InvalidValue::new(
+                "rules",
+                "empty_item",
+                "清单中有一项没有列出任何材料",
+                "a checklist item names no document",
+            ));
+        }
+        if rules.second_review_above.is_negative() {
+            return Err(InvalidValue::new(
+                "second_review_above",
+                "negative",
+                "复核金额不能为负",
+                "the second-review amount cannot be negative",
+            ));
+        }
+        Ok(rules)
+    }
+
+    pub fn default_rules() -> ClaimRules {
+        // The shipped file is checked by a test; a broken build of it cannot pass CI.
+        ClaimRules::from_json(DEFAULT_RULES_JSON).unwrap_or_else(|e| panic!("shipped claim rules: {}", e.message.en))
+    }
+
+    pub fn case(&self, case: ClaimCase) -> &CaseRules {
+        // `from_json` refuses rules without every case.
+        &self.cases[&case]
+    }
+
+    /// Everything to bring for `case` handed in by `submitter`, in order.
+    pub fn checklist(&self, case: ClaimCase, submitter: Submitter) -> Vec<&ChecklistItem> {
+        let mut items: Vec<&ChecklistItem> = self.case(case).documents.iter().collect();
+        if submitter == Submitter::Delegate {
+            items.extend(&self.delegate_documents);
+        }
+        items
+    }
+
+    /// The required items that none of `provided` satisfies.
+    pub fn missing(&self, case: ClaimCase, submitter: Submitter, provided: &[DocumentKind]) -> Vec<&ChecklistItem> {
+        self.checklist(case, submitter).into_iter().filter(|i| i.required && !i.satisfied_by(provided)).collect()
+    }
+
+    /// Refuses a submitter the case does not allow.
+    pub fn check_submitter(&self, case: ClaimCase, submitter: Submitter) -> Result<(), InvalidValue> {
+        if self.case(case).employer_only && submitter != Submitter::Employer {
+            return Err(InvalidValue::new(
+                "submitter",
+                "employer_only",
+                format!("“{}”须由参保单位申报", case.label().zh),
+                format!("\"{}\" is handed in by the employer unit", case.label().en),
+            ));
+        }
+        Ok(())
+    }
+}
+
+coded_enum!(
+    /// Where a claim is. Every change goes through [`ClaimState::after`].
+    ClaimState, "state" {
+        Submitted = "submitted", "已提交，待受理", "submitted, awaiting intake";
+        Returned = "returned", "退回补正", "returned for supplement";
+        Adjudicated = "adjudicated", "已受理并计算，待审核", "accepted and adjudicated, awaiting review";
+        InReview = "in_review", "审核中", "in review";
+        SecondReview = "second_review", "待复核", "awaiting second review";
+        Approved = "approved", "审核通过", "approved";
+        Reduced = "reduced", "部分通过（核减）", "approved with reductions";
+        Rejected = "rejected", "不予报销", "rejected";
+        Withdrawn = "withdrawn", "已撤回", "withdrawn";
+    }
+);
+
+/// What someone does to a claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimAction {
+    /// The intake clerk accepts; the engine adjudicates.
+    Accept,
+    /// The intake clerk asks for what is missing.
+    Return,
+    /// The claimant hands in what was missing.
+    Resubmit,
+    /// A reviewer takes the claim (a line change re-adjudicates it but keeps it here).
+    TakeForReview,
+    /// The reviewer decides; `second` when a second reviewer must confirm.
+    Decide { verdict: Verdict, second: bool },
+    /// The second reviewer confirms the first's decision.
+    Confirm { verdict: Verdict },
+    /// The second reviewer sends it back to review.
+    SendBack,
+    /// The claimant withdraws it.
+    Withdraw,
+}
+
+/// A reviewer's decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Approve,
+    /// Approve what is left after lines were excluded.
+    Reduce,
+    Reject,
+}
+
+impl Verdict {
+    fn state(self) -> ClaimState {
+        match self {
+            Verdict::Approve => ClaimState::Approved,
+            Verdict::Reduce => ClaimState::Reduced,
+            Verdict::Reject => ClaimState::Rejected,
+        }
+    }
+}
+
+impl ClaimState {
+    /// Whether nothing more happens to the claim here (payment is the next step's).
+    pub fn is_final(self) -> bool {
+        matches!(self, ClaimState::Approved | ClaimState::Reduced | ClaimState::Rejected | ClaimState::Withdrawn)
+    }
+
+    /// The one place that decides which step may follow which.
+    pub fn after(self, action: ClaimAction) -> Result<ClaimState, InvalidValue> {
+        use ClaimAction as A;
+        use ClaimState as S;
+        let next = match (self, action) {
+            (S::Submitted, A::Accept) => Some(S::Adjudicated),
+            (S::Submitted, A::Return) => Some(S::Returned),
+            (S::Returned, A::Resubmit) => Some(S::Submitted),
+            (S::Adjudicated, A::TakeForReview) => Some(S::InReview),
+            (S::InReview, A::Decide { second: true, .. }) => Some(S::SecondReview),
+            (S::InReview, A::Decide { verdict, second: false }) => Some(verdict.state()),
+            (S::SecondReview, A::Confirm { verdict }) => Some(verdict.state()),
+            (S::SecondReview, A::SendBack) => Some(S::InReview),
+            (s, A::Withdraw) if !s.is_final() => Some(S::Withdrawn),
+            _ => None,
+        };
+        next.ok_or_else(|| {
+            InvalidValue::new(
+                "state",
+                "transition",
+                format!("报销申请处于“{}”，不能执行此操作", self.label().zh),
+                format!("the claim is {}; this step is not possible now", self.label().en),
+            )
+        })
+    }
+}
+
+coded_enum!(
+    /// A reviewer's coded reason for excluding a line.
+    LineReason, "reason" {
+        NotForDiagnosis = "not_for_diagnosis", "与诊断不符", "not for the diagnosis";
+        NoEvidence = "no_evidence", "无病历或检查依据", "no record or examination supports it";
+        DuplicateCharge = "duplicate_charge", "重复收费", "charged twice";
+        OutOfScope = "out_of_scope", "超出医保支付范围", "outside what the fund pays for";
+        InvoiceMismatch = "invoice_mismatch", "票据与明细不符", "the invoice and the itemised list disagree";
+    }
+);
+
+#[cfg(test)]
+mod tests;
