@@ -53,6 +53,14 @@ pub enum Permission {
     CheckCover,
     /// Issue referral certificates (a designated institution allowed to).
     IssueReferrals,
+    /// See the sporadic claims of persons in the caller's regions.
+    ViewClaims,
+    /// Take claims in at the window, accept them or return them for supplement (补正).
+    HandleClaims,
+    /// Review claims: exclude lines with coded reasons, approve or reject.
+    ReviewClaims,
+    /// Confirm another reviewer's decision on a claim above the region's amount (复核).
+    SecondReviewClaims,
 }
 
 impl Role {
@@ -89,13 +97,32 @@ impl Role {
                     | ViewPolicies
                     | ManageFilings
                     | CheckCover
+                    | ViewClaims
+                    | HandleClaims
             ),
-            Reviewer | SecondReviewer => {
-                matches!(
-                    p,
-                    ViewPersons | ViewPersonDetail | ViewEmployers | ViewInstitutions | ViewPolicies | CheckCover
-                )
-            }
+            Reviewer => matches!(
+                p,
+                ViewPersons
+                    | ViewPersonDetail
+                    | ViewEmployers
+                    | ViewInstitutions
+                    | ViewPolicies
+                    | CheckCover
+                    | ViewClaims
+                    | ReviewClaims
+            ),
+            SecondReviewer => matches!(
+                p,
+                ViewPersons
+                    | ViewPersonDetail
+                    | ViewEmployers
+                    | ViewInstitutions
+                    | ViewPolicies
+                    | CheckCover
+                    | ViewClaims
+                    | ReviewClaims
+                    | SecondReviewClaims
+            ),
             Auditor => matches!(
                 p,
                 ViewPersons
@@ -105,8 +132,9 @@ impl Role {
                     | ViewAuditLog
                     | ViewPolicies
                     | CheckCover
+                    | ViewClaims
             ),
-            Finance => matches!(p, ViewPersons | ViewEmployers | ViewInstitutions),
+            Finance => matches!(p, ViewPersons | ViewEmployers | ViewInstitutions | ViewClaims),
             PolicyAdmin => {
                 matches!(p, ViewEmployers | ViewInstitutions | EditInstitutions | ViewPolicies | ManagePolicies)
             }
@@ -210,6 +238,19 @@ mod tests {
             assert_eq!(role.can(Permission::ManagePolicies), role == Role::PolicyAdmin, "{role}");
             assert_eq!(role.can(Permission::ManageFilings), role == Role::IntakeClerk, "{role}");
             assert_eq!(role.can(Permission::IssueReferrals), role == Role::Institution, "{role}");
+            assert_eq!(role.can(Permission::HandleClaims), role == Role::IntakeClerk, "{role}");
+            assert_eq!(
+                role.can(Permission::ReviewClaims),
+                matches!(role, Role::Reviewer | Role::SecondReviewer),
+                "{role}"
+            );
+            assert_eq!(role.can(Permission::SecondReviewClaims), role == Role::SecondReviewer, "{role}");
+            // Claims are staff business; the insured see their own through ViewOwnRecord.
+            assert_eq!(
+                role.can(Permission::ViewClaims),
+                role.is_staff() && !matches!(role, Role::PolicyAdmin | Role::SysAdmin),
+                "{role}"
+            );
             // Nobody outside the agency's staff sees the registry.
             if !role.is_staff() {
                 assert!(!role.can(Permission::ViewPersons), "{role}");

@@ -113,7 +113,7 @@ fn plus(a: Fen, b: Fen) -> Fen {
 }
 
 /// The funds that paid, by national `fund_pay_type`; funds that paid nothing are left out.
-fn funds(scheme: Scheme, t: &Totals) -> Vec<FundRow> {
+pub(crate) fn funds(scheme: Scheme, t: &Totals) -> Vec<FundRow> {
     let rows = match scheme {
         Scheme::Employee => [
             ("310100", Text::new("职工基本医疗保险统筹基金", "employee basic insurance pooled fund"), t.hifp_pay),

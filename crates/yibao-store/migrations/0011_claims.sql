@@ -54,8 +54,10 @@ CREATE TABLE claims (
     -- What the intake clerk asked for (补正), as the checklist items' JSON.
     missing TEXT NOT NULL DEFAULT '[]',
     note TEXT,
-    -- The engine's outcome (JSON) once adjudicated, and its main figures.
+    -- The engine's outcome and the statement (结算单) built from it (JSON) once
+    -- adjudicated, and its main figures.
     outcome TEXT,
+    statement TEXT,
     year BIGINT,
     medfee_sumamt BIGINT,
     fund_pay_sumamt BIGINT,

@@ -8,6 +8,7 @@
 
 mod accounts;
 mod audit;
+mod claims;
 mod cover;
 pub mod demo;
 mod demo_catalog;
@@ -33,6 +34,10 @@ pub use accounts::{
     validate_password, Account, ApiKeyOwner, LoginOutcome, NewAccount, SessionInfo, LOCKOUT_MINUTES, MAX_FAILED_LOGINS,
 };
 pub use audit::{Actor, AuditVerification, WriteTx};
+pub use claims::{
+    ClaimDocument, ClaimEvent, ClaimInput, ClaimSummary, Delegation, InvoiceInput, LineInput, StoredClaim,
+    StoredClaimLine, SubmittedBy,
+};
 pub use cover::{
     Card, CoverReport, NoCardCertificate, Referral, ReferralInput, StoredFiling, MAX_REFERRAL_DAYS, NO_CARD_DAYS,
 };

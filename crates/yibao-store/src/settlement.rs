@@ -119,11 +119,11 @@ pub struct AccountEntry {
     pub at: String,
 }
 
-fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+pub(crate) fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {e}"))
 }
 
-fn json<T: Serialize>(value: &T) -> Result<String, StoreError> {
+pub(crate) fn json<T: Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| corrupt("json", e))
 }
 
@@ -813,7 +813,7 @@ impl Store {
     }
 
     /// The person's running totals for `year` and their version, as this transaction sees them.
-    async fn year_totals_in(
+    pub(crate) async fn year_totals_in(
         &self,
         w: &mut WriteTx,
         person_id: i64,
@@ -845,7 +845,7 @@ impl Store {
         }
     }
 
-    async fn put_year_totals(
+    pub(crate) async fn put_year_totals(
         &self,
         w: &mut WriteTx,
         person_id: i64,

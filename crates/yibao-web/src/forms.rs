@@ -8,6 +8,7 @@ use yibao_core::registry::{Enrolment, HospitalGrade, InstitutionTier, PersonCate
 use yibao_core::{InvalidValue, Role, Scope};
 use yibao_store::{EmployerInput, InstitutionInput, NewAccount, PersonInput};
 
+pub mod claims;
 pub mod cover;
 pub mod upload;
 

@@ -88,6 +88,18 @@ pub fn router(state: AppState) -> Router {
         .route("/referrals", post(api::cover::issue_referral))
         .route("/referrals/{number}", get(api::cover::get_referral))
         .route("/referrals/{number}/seal", post(api::cover::seal_referral))
+        .route("/claim-rules/{region}", get(api::claims::get_claim_rules).post(api::claims::import_claim_rules))
+        .route("/claim-checklist", get(api::claims::checklist))
+        .route("/claims", get(api::claims::claim_queue).post(api::claims::submit_claim))
+        .route("/claims/{id}", get(api::claims::get_claim))
+        .route(
+            "/claims/{id}/documents",
+            post(api::claims::attach_document).layer(DefaultBodyLimit::max(DOCUMENT_REQUEST_LIMIT)),
+        )
+        .route("/claims/{id}/steps", post(api::claims::claim_step))
+        .route("/persons/{id}/claims", get(api::claims::person_claims))
+        .route("/my/delegations", get(api::claims::my_delegations).post(api::claims::grant_delegation))
+        .route("/my/delegations/{id}/revoke", post(api::claims::revoke_delegation))
         .fallback(|| async { error::AppError::not_found("endpoint") });
     Router::new()
         .route("/", get(pages::home))

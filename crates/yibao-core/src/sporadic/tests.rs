@@ -12,7 +12,7 @@ fn day(s: &str) -> NaiveDate {
 /// runs to the month's end; a referral to the year's).
 #[test]
 fn each_case_has_its_checklist_and_deadline() {
-    let rules = ClaimRules::default_rules();
+    let rules = ClaimRules::default_rules().unwrap();
     let offsite_proof = vec![D::FilingForm, D::ReferralCertificate, D::ResidencePermit, D::ResidenceCertificate];
     let table: Vec<(ClaimCase, Vec<Vec<D>>, &str)> = vec![
         (
@@ -139,7 +139,7 @@ fn each_case_has_its_checklist_and_deadline() {
 
 #[test]
 fn only_the_employer_unit_files_serious_illness_while_travelling() {
-    let rules = ClaimRules::default_rules();
+    let rules = ClaimRules::default_rules().unwrap();
     for &s in Submitter::ALL {
         assert_eq!(rules.check_submitter(ClaimCase::TravelIllness, s).is_ok(), s == Submitter::Employer, "{s:?}");
         assert!(rules.check_submitter(ClaimCase::OffsiteInpatient, s).is_ok());
@@ -219,4 +219,84 @@ fn the_state_machine_allows_exactly_the_documented_steps() {
     let refused = S::Approved.after(A::Withdraw).unwrap_err();
     assert_eq!(refused.code, "transition");
     assert!(refused.message.zh.contains("审核通过"));
+}
+
+/// Every line's fund share adds up to what the funds paid, every line's split to its
+/// amount, and every step of the engine is on the statement once: on a line or the claim.
+#[test]
+fn the_statement_explains_every_yuan_of_every_line() {
+    use crate::adjudicate::synthetic;
+    let (policies, catalogs, claims) = synthetic::workload(150, 400, synthetic::Mix::Skewed, 11);
+    let mut checked = 0;
+    for (seed, claim) in claims.iter().enumerate() {
+        let Ok(outcome) = crate::adjudicate::adjudicate(claim, &policies, &catalogs, &Default::default()) else {
+            continue;
+        };
+        let s = Statement::new(&outcome);
+        assert_eq!(s.lines.len(), claim.feedetail.len(), "seed {seed}");
+        let fund: i64 = s.lines.iter().map(|l| l.fund_pay.fen()).sum();
+        assert_eq!(fund, s.fund_pay_sumamt.fen(), "seed {seed}: lines' fund shares");
+        let person: i64 = s.lines.iter().map(|l| l.person_pays.fen()).sum();
+        assert_eq!(person, s.psn_pay.fen(), "seed {seed}: lines' person shares");
+        assert_eq!(s.fund_pay_sumamt.fen() + s.psn_pay.fen(), s.medfee_sumamt.fen(), "seed {seed}");
+        for l in &s.lines {
+            let split =
+                l.fulamt_ownpay_amt.fen() + l.overlmt_selfpay.fen() + l.preselfpay_amt.fen() + l.inscp_scp_amt.fen();
+            assert_eq!(split, l.amount.fen(), "seed {seed} line {}", l.seq);
+            assert!(!l.why.is_empty(), "seed {seed} line {} has no reason", l.seq);
+        }
+        let steps: usize = s.lines.iter().map(|l| l.why.len()).sum::<usize>() + s.steps.len();
+        assert_eq!(steps, outcome.trace.len(), "seed {seed}");
+        let funded: i64 = s.funds.iter().map(|r| r.amount.fen()).sum();
+        assert_eq!(funded, s.fund_pay_sumamt.fen() + s.acct_pay.fen(), "seed {seed}");
+        checked += 1;
+    }
+    assert!(checked > 100, "only {checked} synthetic claims adjudicated");
+}
+
+#[test]
+fn a_line_the_reviewer_excludes_is_paid_by_the_person_and_says_why() {
+    use crate::adjudicate::synthetic;
+    let (policies, catalogs, claims) = synthetic::workload(40, 400, synthetic::Mix::Skewed, 3);
+    let ytd = Default::default();
+    let (claim, before) = claims
+        .iter()
+        .find_map(|c| {
+            let o = crate::adjudicate::adjudicate(c, &policies, &catalogs, &ytd).ok()?;
+            (o.lines[0].inscp_scp_amt > Fen::ZERO).then(|| (c.clone(), o))
+        })
+        .expect("a claim whose first line is in scope");
+    let mut excluded = claim.clone();
+    excluded.feedetail[0].reviewer_excluded = true;
+    let after = crate::adjudicate::adjudicate(&excluded, &policies, &catalogs, &ytd).unwrap();
+    let line = &Statement::new(&after).lines[0];
+    assert_eq!(line.fulamt_ownpay_amt, line.amount);
+    assert_eq!(line.fund_pay, Fen::ZERO);
+    assert!(line.why[0].zh.contains("审核剔除"), "{:?}", line.why);
+    assert!(after.totals.fund_pay_sumamt <= before.totals.fund_pay_sumamt);
+    assert_eq!(after.totals.medfee_sumamt, before.totals.medfee_sumamt);
+}
+
+#[test]
+fn a_claims_own_papers_stand_for_the_filing_it_lacks() {
+    use crate::adjudicate::Filing;
+    let none: &[D] = &[];
+    assert_eq!(ClaimCase::Referral.evidenced_filing(none), Some(Filing::Referral));
+    assert_eq!(ClaimCase::TravelIllness.evidenced_filing(none), Some(Filing::Emergency));
+    assert_eq!(ClaimCase::OffsiteInpatient.evidenced_filing(none), None);
+    assert_eq!(
+        ClaimCase::OffsiteInpatient.evidenced_filing(&[D::ResidenceCertificate]),
+        Some(Filing::LongTermResidence)
+    );
+    assert_eq!(ClaimCase::OffsiteOutpatient.evidenced_filing(&[D::ResidencePermit]), Some(Filing::LongTermResidence));
+    assert_eq!(
+        ClaimCase::OffsiteInpatient.evidenced_filing(&[D::ResidencePermit, D::ReferralCertificate]),
+        Some(Filing::Referral)
+    );
+    assert_eq!(
+        ClaimCase::OffsiteInpatient.evidenced_filing(&[D::FilingForm]),
+        None,
+        "a form is checked against the record"
+    );
+    assert_eq!(ClaimCase::CardLostOrDamaged.evidenced_filing(&[D::ResidencePermit]), None);
 }

@@ -15,6 +15,7 @@ use crate::forms::{EmployerForm, InstitutionForm, PersonForm};
 use crate::views::{EmployerView, InstitutionView, PageView, PersonView};
 use crate::{service, SharedState};
 
+pub mod claims;
 pub mod cover;
 pub mod platform;
 pub mod settlement;
@@ -76,6 +77,18 @@ pub mod settlement;
         cover::seal_referral,
         settlement::get_settlement,
         settlement::person_settlements,
+        claims::get_claim_rules,
+        claims::import_claim_rules,
+        claims::checklist,
+        claims::submit_claim,
+        claims::get_claim,
+        claims::claim_queue,
+        claims::person_claims,
+        claims::attach_document,
+        claims::claim_step,
+        claims::my_delegations,
+        claims::grant_delegation,
+        claims::revoke_delegation,
         platform::call_service
     ),
     components(schemas(
@@ -100,7 +113,12 @@ pub mod settlement;
         crate::forms::cover::CardEventForm,
         crate::forms::cover::NoCardForm,
         crate::forms::cover::ReferralForm,
-        crate::forms::cover::SealForm
+        crate::forms::cover::SealForm,
+        crate::forms::claims::ClaimForm,
+        crate::forms::claims::InvoiceForm,
+        crate::forms::claims::LineForm,
+        claims::StepForm,
+        claims::DelegationForm
     ))
 )]
 pub struct ApiDoc;

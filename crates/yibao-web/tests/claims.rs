@@ -1,0 +1,366 @@
+//! Sporadic claims over the JSON API, on SQLite and (where reachable) PostgreSQL: a claim
+//! from submission through 补正, adjudication, review with a line excluded, and the second
+//! review to its decision; late claims; invoices claimed twice or settled directly;
+//! withdrawal; a delegate at the window; a case only the employer unit may hand in.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::{spawn_app, App};
+use serde_json::{json, Value};
+use yibao_core::{AdminCode, Fen, InsuranceYear, ResidentId};
+use yibao_store::demo::{DEMO_SCAN_PNG, DEMO_VISIT_LINES};
+use yibao_store::testing::TestDb;
+
+const LANZHOU_HOSPITAL: &str = "H62010200001";
+
+/// An off-site inpatient claim for `person_id` at a Lanzhou hospital, 1–10 November 2026,
+/// with the demo visit's seven lines (5,271.95 yuan) on one invoice.
+fn claim_body(person_id: i64, invoice_no: &str) -> Value {
+    let lines: Vec<Value> = DEMO_VISIT_LINES
+        .iter()
+        .map(|(_, code, cnt, pric, amount)| {
+            json!({ "med_list_codg": code, "item_name": "", "cnt": cnt, "pric": pric, "amount": amount,
+                    "fee_ocur_time": "2026-11-05" })
+        })
+        .collect();
+    json!({
+        "person_id": person_id, "case": "offsite_inpatient", "med_type": "21",
+        "institution_code": LANZHOU_HOSPITAL, "institution_name": "兰州大学第一医院", "treatment_region": "620102",
+        "hosp_lv": "3", "care_start": "2026-11-01", "care_end": "2026-11-10", "diagnoses": ["J18.9"],
+        "invoices": [{ "invoice_no": invoice_no, "invoice_date": "2026-11-10", "amount": "5271.95" }],
+        "lines": lines,
+    })
+}
+
+async fn post(app: &App, token: &str, path: &str, body: &Value) -> (u16, Value) {
+    let res = app.http.post(app.url(path)).bearer_auth(token).json(body).send().await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+async fn get(app: &App, token: &str, path: &str) -> (u16, Value) {
+    let res = app.http.get(app.url(path)).bearer_auth(token).send().await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+async fn step(app: &App, token: &str, id: i64, body: Value) -> (u16, Value) {
+    post(app, token, &format!("/api/v1/claims/{id}/steps"), &body).await
+}
+
+async fn attach(app: &App, token: &str, id: i64, kind: &str) -> u16 {
+    let form = reqwest::multipart::Form::new().text("kind", kind.to_string()).part(
+        "file",
+        reqwest::multipart::Part::bytes(DEMO_SCAN_PNG.to_vec())
+            .file_name(format!("{kind}.png"))
+            .mime_str("image/png")
+            .unwrap(),
+    );
+    let res = app.http.post(app.url(&format!("/api/v1/claims/{id}/documents"))).bearer_auth(token).multipart(form);
+    res.send().await.unwrap().status().as_u16()
+}
+
+/// The `code` of a refusal (a Problem's first error or its own code).
+fn code(body: &Value) -> String {
+    body["errors"][0]["code"].as_str().or(body["code"].as_str()).unwrap_or_default().to_string()
+}
+
+fn message(body: &Value) -> String {
+    body.to_string()
+}
+
+#[tokio::test]
+async fn a_claim_from_submission_through_supplement_and_two_reviews_to_approval() {
+    for db in TestDb::all().await {
+        let l = db.label;
+        let app = spawn_app(db).await;
+        let (person, clerk, reviewer, reviewer2) = (
+            app.token("zhangsan").await,
+            app.token("clerk").await,
+            app.token("reviewer").await,
+            app.token("reviewer2").await,
+        );
+        let (_, me) = get(&app, &person, "/api/v1/me").await;
+        let pid = me["person"]["id"].as_i64().unwrap();
+
+        // The wizard's answer: what to bring, and why.
+        let (s, list) = get(&app, &person, "/api/v1/claim-checklist?region=620302&case=offsite_inpatient").await;
+        assert_eq!(s, 200, "{l} {list}");
+        let required: Vec<&str> = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["required"] == true)
+            .map(|i| i["any_of"][0].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            required,
+            ["id_card", "social_security_card", "invoice", "itemised_list", "discharge_summary", "filing_form"],
+            "{l}"
+        );
+        assert!(list["items"][2]["why"]["zh"].as_str().unwrap().contains("签名"), "{l}");
+
+        // A late claim is refused with the rule and the date.
+        let mut late = claim_body(pid, "LZ-0009");
+        late["care_start"] = json!("2026-09-01");
+        late["care_end"] = json!("2026-09-30");
+        late["invoices"][0]["invoice_date"] = json!("2026-09-30");
+        for line in late["lines"].as_array_mut().unwrap() {
+            line["fee_ocur_time"] = json!("2026-09-10");
+        }
+        let (s, body) = post(&app, &person, "/api/v1/claims", &late).await;
+        assert_eq!((s, code(&body).as_str()), (422, "late"), "{l} {body}");
+        assert!(message(&body).contains("2026-10-30"), "{l} {body}");
+
+        // Figures that do not add up are all reported at once.
+        let mut wrong = claim_body(pid, "LZ-0008");
+        wrong["lines"][0]["amount"] = json!("241.00");
+        wrong["invoices"][0]["invoice_date"] = json!("2026-10-01");
+        let (s, body) = post(&app, &person, "/api/v1/claims", &wrong).await;
+        assert_eq!(s, 422, "{l} {body}");
+        let codes: Vec<&str> = body["errors"].as_array().unwrap().iter().map(|e| e["code"].as_str().unwrap()).collect();
+        assert_eq!(codes, ["invoice_date", "amount", "total"], "{l} {body}");
+
+        // Handed in online by the person.
+        let (s, claim) = post(&app, &person, "/api/v1/claims", &claim_body(pid, "LZ-0001")).await;
+        assert_eq!(s, 201, "{l} {claim}");
+        let id = claim["id"].as_i64().unwrap();
+        assert_eq!(claim["state"], "submitted", "{l}");
+        assert_eq!(claim["channel"], "online", "{l}");
+        assert_eq!(claim["due_on"], "2026-12-10", "{l}");
+        assert!(claim["number"].as_str().unwrap().starts_with("LX620302"), "{l}");
+
+        // Intake cannot accept it without its papers; it goes back for supplement (补正).
+        let (s, body) = step(&app, &clerk, id, json!({ "action": "accept" })).await;
+        assert_eq!((s, code(&body).as_str()), (422, "incomplete"), "{l} {body}");
+        let (s, body) = step(&app, &person, id, json!({ "action": "accept" })).await;
+        assert_eq!(s, 403, "{l} the claimant cannot accept: {body}");
+        let (s, returned) = step(&app, &clerk, id, json!({ "action": "return", "note": "票据背面请本人签名" })).await;
+        assert_eq!(s, 200, "{l} {returned}");
+        assert_eq!(returned["state"], "returned", "{l}");
+        assert_eq!(returned["missing"].as_array().unwrap().len(), 6, "{l} {returned}");
+        assert_eq!(returned["note"], "票据背面请本人签名", "{l}");
+
+        // The person uploads the papers and hands it in again; one is still missing at first.
+        for kind in ["id_card", "social_security_card", "invoice", "itemised_list", "discharge_summary"] {
+            assert_eq!(attach(&app, &person, id, kind).await, 201, "{l} {kind}");
+        }
+        let (s, body) = step(&app, &person, id, json!({ "action": "resubmit" })).await;
+        assert_eq!((s, code(&body).as_str()), (422, "incomplete"), "{l} {body}");
+        assert!(message(&body).contains("居住证"), "{l} {body}");
+        assert_eq!(attach(&app, &person, id, "residence_certificate").await, 201, "{l}");
+        let (s, body) = step(&app, &person, id, json!({ "action": "resubmit" })).await;
+        assert_eq!((s, body["state"].as_str()), (200, Some("submitted")), "{l} {body}");
+
+        // Accepted: the engine adjudicates; every line is explained and the lines add up.
+        let (s, accepted) = step(&app, &clerk, id, json!({ "action": "accept" })).await;
+        assert_eq!((s, accepted["state"].as_str()), (200, Some("adjudicated")), "{l} {accepted}");
+        let statement = &accepted["statement"];
+        let lines = statement["lines"].as_array().unwrap();
+        assert_eq!(lines.len(), 7, "{l}");
+        let fen = |v: &Value| v.as_str().unwrap().parse::<Fen>().unwrap().fen();
+        let line_fund: i64 = lines.iter().map(|x| fen(&x["fund_pay"])).sum();
+        assert_eq!(line_fund, fen(&statement["fund_pay_sumamt"]), "{l}");
+        assert_eq!(fen(&statement["medfee_sumamt"]), 527_195, "{l}");
+        assert!(lines.iter().all(|x| !x["why"].as_array().unwrap().is_empty()), "{l}");
+        let fund_before = fen(&statement["fund_pay_sumamt"]);
+        assert_eq!(accepted["fund_pay_sumamt"], statement["fund_pay_sumamt"], "{l}");
+        assert!(fund_before > 0, "{l} the fund pays part of an off-site stay with residence proof: {statement}");
+
+        // Review: only the reviewer who took it changes it.
+        let (s, body) = step(&app, &reviewer2, id, json!({ "action": "decide", "approve": true })).await;
+        assert_eq!((s, code(&body).as_str()), (422, "not_your_review"), "{l} not taken yet: {body}");
+        let (s, taken) = step(&app, &reviewer, id, json!({ "action": "take" })).await;
+        assert_eq!((s, taken["state"].as_str()), (200, Some("in_review")), "{l} {taken}");
+        let (s, body) =
+            step(&app, &reviewer2, id, json!({ "action": "exclude", "seq": 3, "reason": "no_evidence", "note": "x" }))
+                .await;
+        assert_eq!((s, code(&body).as_str()), (422, "not_your_review"), "{l} {body}");
+        let (s, body) =
+            step(&app, &reviewer, id, json!({ "action": "exclude", "seq": 3, "reason": "no_evidence" })).await;
+        assert_eq!((s, code(&body).as_str()), (422, "required"), "{l} a comment is required: {body}");
+        let (s, reduced) = step(
+            &app,
+            &reviewer,
+            id,
+            json!({ "action": "exclude", "seq": 3, "reason": "no_evidence", "note": "手术记录未附" }),
+        )
+        .await;
+        assert_eq!(s, 200, "{l} {reduced}");
+        let line3 = &reduced["statement"]["lines"][2];
+        assert_eq!(line3["fund_pay"], "0.00", "{l} {line3}");
+        assert_eq!(line3["fulamt_ownpay_amt"], "4800.00", "{l} {line3}");
+        assert!(line3["why"][0]["zh"].as_str().unwrap().contains("审核剔除"), "{l} {line3}");
+        assert_eq!(reduced["lines"][2]["excluded_reason"], "no_evidence", "{l}");
+        let fund_reduced = fen(&reduced["fund_pay_sumamt"]);
+        assert!(fund_reduced < fund_before, "{l} {fund_reduced} < {fund_before}");
+
+        // 5,271.95 is above the region's 5,000: the decision waits for a second reviewer,
+        // who is not the first.
+        let (s, decided) = step(&app, &reviewer, id, json!({ "action": "decide", "approve": true })).await;
+        assert_eq!((s, decided["state"].as_str()), (200, Some("second_review")), "{l} {decided}");
+        assert_eq!(decided["verdict"], "reduce", "{l}");
+        let (s, _) = step(&app, &reviewer, id, json!({ "action": "second_review", "approve": true })).await;
+        assert_eq!(s, 403, "{l} a reviewer is not a second reviewer");
+        let (s, body) = step(&app, &reviewer2, id, json!({ "action": "second_review", "approve": false })).await;
+        assert_eq!((s, code(&body).as_str()), (422, "required"), "{l} sending back needs a reason: {body}");
+
+        let store = &app.db.store;
+        let year = InsuranceYear::of(chrono::NaiveDate::from_ymd_opt(2026, 11, 10).unwrap());
+        let ytd_before = store.year_totals(pid, year).await.unwrap();
+        let (s, approved) = step(&app, &reviewer2, id, json!({ "action": "second_review", "approve": true })).await;
+        assert_eq!((s, approved["state"].as_str()), (200, Some("reduced")), "{l} {approved}");
+        assert!(approved["second_reviewer"].as_str().unwrap().contains("reviewer2"), "{l} {approved}");
+        assert!(approved["decided_at"].is_string(), "{l}");
+        // The approval counts towards the person's running totals for the year, exactly.
+        let ytd_after = store.year_totals(pid, year).await.unwrap();
+        let pool: i64 = approved["statement"]["funds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["fund_pay_type"] == "310100" || f["fund_pay_type"] == "390100")
+            .map(|f| fen(&f["amount"]))
+            .sum();
+        assert_eq!(ytd_after.pool_paid.fen() - ytd_before.pool_paid.fen(), pool, "{l}");
+        // A decided claim cannot be withdrawn or changed.
+        let (s, body) = step(&app, &person, id, json!({ "action": "withdraw" })).await;
+        assert_eq!((s, code(&body).as_str()), (422, "transition"), "{l} {body}");
+
+        // The history, step by step, as the person sees it.
+        let (s, seen) = get(&app, &person, &format!("/api/v1/claims/{id}")).await;
+        assert_eq!(s, 200, "{l}");
+        let actions: Vec<&str> =
+            seen["events"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+        assert_eq!(actions, ["submit", "return", "resubmit", "accept", "take", "decide", "confirm"], "{l}");
+        assert_eq!(seen["documents"].as_array().unwrap().len(), 6, "{l}");
+        // Staff outside the claim business do not see it; the institution neither.
+        let (s, _) = get(&app, &app.token("policy").await, &format!("/api/v1/claims/{id}")).await;
+        assert_eq!(s, 403, "{l}");
+        let (s, queue) = get(&app, &reviewer, "/api/v1/claims?state=reduced").await;
+        assert_eq!((s, queue.as_array().unwrap().len()), (200, 1), "{l} {queue}");
+
+        let audit = store.verify_audit_log().await.unwrap();
+        assert!(audit.first_break.is_none(), "{l}");
+        app.db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn an_invoice_is_never_paid_twice_nor_after_a_direct_settlement() {
+    for db in TestDb::all().await {
+        let l = db.label;
+        let app = spawn_app(db).await;
+        let (person, clerk) = (app.token("zhangsan").await, app.token("clerk").await);
+        let (_, me) = get(&app, &person, "/api/v1/me").await;
+        let pid = me["person"]["id"].as_i64().unwrap();
+
+        let (s, first) = post(&app, &person, "/api/v1/claims", &claim_body(pid, "LZ-7001")).await;
+        assert_eq!(s, 201, "{l} {first}");
+        let number = first["number"].as_str().unwrap().to_string();
+        // The same invoice again, by the person or at the window: stopped, naming the first.
+        for token in [&person, &clerk] {
+            let (s, body) = post(&app, token, "/api/v1/claims", &claim_body(pid, "LZ-7001")).await;
+            assert_eq!((s, code(&body).as_str()), (422, "duplicate_invoice"), "{l} {body}");
+            assert!(message(&body).contains(&number), "{l} {body}");
+        }
+        // The same number at another institution is another invoice.
+        let mut other = claim_body(pid, "LZ-7001");
+        other["institution_code"] = json!("H62010200002");
+        let (s, body) = post(&app, &person, "/api/v1/claims", &other).await;
+        assert_eq!(s, 201, "{l} {body}");
+
+        // Withdrawn, its invoice may be claimed again (a corrected claim).
+        let id = first["id"].as_i64().unwrap();
+        let (s, body) = step(&app, &person, id, json!({ "action": "withdraw", "note": "金额有误" })).await;
+        assert_eq!((s, body["state"].as_str()), (200, Some("withdrawn")), "{l} {body}");
+        let (s, body) = post(&app, &person, "/api/v1/claims", &claim_body(pid, "LZ-7001")).await;
+        assert_eq!(s, 201, "{l} {body}");
+
+        // A visit settled directly at the hospital (the demo's, a week ago) cannot be claimed.
+        let settled = app.db.store.person_settlements(pid).await.unwrap();
+        let s0 = settled.iter().find(|s| s.list.basic.fixmedins_code == "H62030200001").unwrap();
+        let mut again = claim_body(pid, &s0.setl_id);
+        again["case"] = json!("card_lost_or_damaged");
+        again["institution_code"] = json!("H62030200001");
+        again["institution_name"] = json!("金昌市中心医院");
+        again["treatment_region"] = json!("620302");
+        again["care_start"] = json!("2026-11-01");
+        let (s, body) = post(&app, &person, "/api/v1/claims", &again).await;
+        assert_eq!((s, code(&body).as_str()), (422, "settled_directly"), "{l} {body}");
+        assert!(message(&body).contains(&s0.setl_id), "{l} {body}");
+        // Named by the hospital's inpatient number instead, it is stopped the same way.
+        again["invoices"][0]["invoice_no"] = json!("JC-FP-1");
+        again["visit_no"] = json!(s0.list.basic.ipt_otp_no);
+        let (s, body) = post(&app, &person, "/api/v1/claims", &again).await;
+        assert_eq!((s, code(&body).as_str()), (422, "settled_directly"), "{l} {body}");
+        app.db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn delegates_and_employer_units_hand_claims_in_with_their_own_papers() {
+    for db in TestDb::all().await {
+        let l = db.label;
+        let app = spawn_app(db).await;
+        let (person, clerk) = (app.token("zhangsan").await, app.token("clerk").await);
+        let (_, me) = get(&app, &person, "/api/v1/me").await;
+        let pid = me["person"]["id"].as_i64().unwrap();
+        let delegate = ResidentId::from_parts(
+            "620302".parse::<AdminCode>().unwrap(),
+            chrono::NaiveDate::from_ymd_opt(1960, 3, 1).unwrap(),
+            21,
+        )
+        .unwrap();
+
+        // Only the employer unit hands in serious illness while travelling.
+        let mut travel = claim_body(pid, "LZ-8001");
+        travel["case"] = json!("travel_illness");
+        let (s, body) = post(&app, &person, "/api/v1/claims", &travel).await;
+        assert_eq!((s, code(&body).as_str()), (422, "employer_only"), "{l} {body}");
+        travel["submitter"] = json!("employer");
+        let (s, body) = post(&app, &clerk, "/api/v1/claims", &travel).await;
+        assert_eq!(s, 201, "{l} {body}");
+        assert_eq!((body["submitter"].as_str(), body["channel"].as_str()), (Some("employer"), Some("window")), "{l}");
+
+        // A delegate at the window: the authorisation is recorded, and the delegate's own ID
+        // joins the checklist.
+        let mut by_delegate = claim_body(pid, "LZ-8002");
+        by_delegate["submitter"] = json!("delegate");
+        by_delegate["delegate_id"] = json!(delegate.as_str());
+        by_delegate["delegate_name"] = json!("张小三");
+        let (s, claim) = post(&app, &clerk, "/api/v1/claims", &by_delegate).await;
+        assert_eq!(s, 201, "{l} {claim}");
+        let id = claim["id"].as_i64().unwrap();
+        let (_, returned) = step(&app, &clerk, id, json!({ "action": "return" })).await;
+        let missing: Vec<&str> =
+            returned["missing"].as_array().unwrap().iter().map(|i| i["any_of"][0].as_str().unwrap()).collect();
+        assert_eq!(missing.last(), Some(&"delegate_id"), "{l} {returned}");
+        // The person sees the authorisation and revokes it; a later delegate claim at the
+        // window records a new one, never reuses the revoked.
+        let (s, mine) = get(&app, &person, "/api/v1/my/delegations").await;
+        assert_eq!(s, 200, "{l}");
+        let given = mine["given"].as_array().unwrap();
+        assert_eq!(given.len(), 1, "{l} {mine}");
+        assert_eq!(given[0]["delegate_name"], "张小三", "{l}");
+        let did = given[0]["id"].as_i64().unwrap();
+        let (s, revoked) = post(&app, &person, &format!("/api/v1/my/delegations/{did}/revoke"), &json!({})).await;
+        assert_eq!((s, revoked["revoked_at"].is_string()), (200, true), "{l} {revoked}");
+        let (s, _) = post(&app, &person, &format!("/api/v1/my/delegations/{did}/revoke"), &json!({})).await;
+        assert_eq!(s, 422, "{l} revoked once");
+        by_delegate["invoices"][0]["invoice_no"] = json!("LZ-8003");
+        let (s, claim) = post(&app, &clerk, "/api/v1/claims", &by_delegate).await;
+        assert_eq!(s, 201, "{l} {claim}");
+        assert_ne!(claim["delegation_id"].as_i64(), Some(did), "{l}");
+        // The person grants one online too.
+        let (s, d) = post(
+            &app,
+            &person,
+            "/api/v1/my/delegations",
+            &json!({ "delegate_id": delegate.as_str(), "delegate_name": "张小三" }),
+        )
+        .await;
+        assert_eq!(s, 201, "{l} {d}");
+        app.db.cleanup().await;
+    }
+}
