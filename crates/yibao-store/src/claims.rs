@@ -19,10 +19,10 @@ use yibao_core::registry::HospitalGrade;
 use yibao_core::sporadic::{
     ChecklistItem, ClaimAction, ClaimCase, ClaimRules, ClaimState, LineReason, Statement, Submitter, Verdict,
 };
-use yibao_core::{AdminCode, Fen, InsuranceYear, InvalidValue, ResidentId};
+use yibao_core::{AdminCode, Fen, InsuranceYear, InvalidValue, ResidentId, Scope};
 
 use crate::documents::BlobStore;
-use crate::registry::{date_from, fetch_person, region_from, Person};
+use crate::registry::{date_from, fetch_person, region_from, Arg, Person, Sql};
 use crate::settlement::{corrupt, json, Rules};
 use crate::{Store, StoreError, WriteTx};
 
@@ -909,13 +909,7 @@ impl Store {
         let (claim_rules, _) = self.claim_rules(claim.insured_region, today).await?;
         let missing = claim_rules.missing(claim.case, claim.submitter, &claim.document_kinds());
         if !missing.is_empty() {
-            let zh: Vec<String> = missing.iter().map(|i| i.label().zh).collect();
-            let en: Vec<String> = missing.iter().map(|i| i.label().en).collect();
-            return Err(refuse(
-                "incomplete",
-                format!("材料不全，不能受理，请退回补正：{}", zh.join("；")),
-                format!("documents are missing, so it cannot be accepted; return it for: {}", en.join("; ")),
-            ));
+            return Err(incomplete("材料不全，不能受理，请退回补正", "documents are missing; return it for", &missing));
         }
         let outcome = self.claim_outcome(w, rules, &claim).await?;
         let set = outcome_columns(&outcome)?;
@@ -955,13 +949,7 @@ impl Store {
         let (claim_rules, _) = self.claim_rules(claim.insured_region, today).await?;
         let missing = claim_rules.missing(claim.case, claim.submitter, &claim.document_kinds());
         if !missing.is_empty() {
-            let zh: Vec<String> = missing.iter().map(|i| i.label().zh).collect();
-            let en: Vec<String> = missing.iter().map(|i| i.label().en).collect();
-            return Err(refuse(
-                "incomplete",
-                format!("仍缺少：{}", zh.join("；")),
-                format!("still missing: {}", en.join("; ")),
-            ));
+            return Err(incomplete("仍缺少", "still missing", &missing));
         }
         self.move_claim(w, &claim, ClaimAction::Resubmit, "resubmit", &[("missing", text("[]"))], None).await
     }
@@ -1238,28 +1226,23 @@ impl Store {
         rows.iter().map(summary_from_row).collect()
     }
 
-    /// Claims of persons insured in `regions` in one of `states` (all when empty), oldest
+    /// Claims of persons insured in `scope` in one of `states` (all when empty), oldest
     /// first: a work queue.
     pub async fn claims_in(
         &self,
-        regions: &[AdminCode],
+        scope: &Scope,
         states: &[ClaimState],
         limit: i64,
     ) -> Result<Vec<ClaimSummary>, StoreError> {
-        let rows =
-            sqlx::query(&format!("SELECT {CLAIM_COLS} FROM {CLAIM_FROM} ORDER BY c.id")).fetch_all(&self.pool).await?;
-        let mut out = Vec::new();
-        for r in &rows {
-            let s = claim_from_row(r)?;
-            if regions.iter().any(|g| g.contains(s.insured_region)) && (states.is_empty() || states.contains(&s.state))
-            {
-                out.push(summary_from_row(r)?);
-                if out.len() as i64 >= limit {
-                    break;
-                }
-            }
+        let mut sql = Sql::new(&format!("SELECT {CLAIM_COLS} FROM {CLAIM_FROM} WHERE 1 = 1"));
+        sql.scope_filter("p.insured_region", scope);
+        if !states.is_empty() {
+            let args: Vec<String> = states.iter().map(|st| sql.arg(Arg::S(st.code().to_string()))).collect();
+            sql.text.push_str(&format!(" AND c.state IN ({})", args.join(", ")));
         }
-        Ok(out)
+        let l = sql.arg(Arg::I(limit));
+        sql.text.push_str(&format!(" ORDER BY c.id LIMIT {l}"));
+        sql.fetch_all(self).await?.iter().map(summary_from_row).collect()
     }
 }
 
@@ -1277,6 +1260,12 @@ fn delegation_from_row(r: &AnyRow) -> Result<Delegation, StoreError> {
         granted_by: r.try_get(6)?,
         revoked_at: r.try_get(7)?,
     })
+}
+
+/// Refuses a step while required checklist items are missing, naming each.
+fn incomplete(zh: &str, en: &str, missing: &[&ChecklistItem]) -> StoreError {
+    let (z, e): (Vec<String>, Vec<String>) = missing.iter().map(|i| (i.label().zh, i.label().en)).unzip();
+    refuse("incomplete", format!("{zh}：{}", z.join("；")), format!("{en}: {}", e.join("; ")))
 }
 
 fn already_settled(setl_id: &str, what: &str) -> StoreError {

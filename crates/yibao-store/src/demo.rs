@@ -273,6 +273,7 @@ pub async fn seed_demo(store: &Store, blobs: &Arc<dyn BlobStore>, today: NaiveDa
     w.commit().await?;
     let filings = seed_cover(store, blobs, zhang_id, central_id, &jinchang_active, today).await?;
     seed_settlement(store, zhang_id, central_id, today).await?;
+    seed_claims(store, blobs, zhang_id, today).await?;
     Ok(DemoSummary {
         institutions: INSTITUTIONS.len(),
         employers: EMPLOYERS.len(),
@@ -282,6 +283,148 @@ pub async fn seed_demo(store: &Store, blobs: &Arc<dyn BlobStore>, today: NaiveDa
         catalog_entries: catalog.rows_accepted as usize,
         filings,
     })
+}
+
+/// 张三's sporadic claims (零星报销), one in each state a newcomer should see: waiting for
+/// intake, returned for supplement (补正), adjudicated and waiting for review, approved with
+/// a line excluded after a second review, and withdrawn. Each goes through the same store
+/// calls the portal and the API make, as the demo account that would take the step.
+async fn seed_claims(
+    store: &Store,
+    blobs: &Arc<dyn BlobStore>,
+    zhang: i64,
+    today: NaiveDate,
+) -> Result<(), StoreError> {
+    use yibao_core::adjudicate::MedType;
+    use yibao_core::document::DocumentKind;
+    use yibao_core::filing::Channel;
+    use yibao_core::registry::HospitalGrade;
+    use yibao_core::sporadic::{ClaimCase, LineReason};
+
+    use crate::{ClaimInput, InvoiceInput, LineInput, SubmittedBy};
+
+    let accounts = store.list_accounts().await?;
+    let actor = |username: &str| -> Result<Actor, StoreError> {
+        let a = accounts
+            .iter()
+            .find(|a| a.username == username)
+            .ok_or_else(|| StoreError::Config(format!("demo account {username}")))?;
+        Ok(Actor { label: a.actor_label(), request_id: String::new() })
+    };
+    let days_ago = |n: i64| today - chrono::Duration::days(n);
+    let bad = |what: &str| StoreError::Config(format!("demo claim line {what}"));
+    let claim = |case: ClaimCase, invoice: &str, ended: i64, lines: &[(&str, &str, &str, &str)]| {
+        let day = days_ago(ended);
+        let lines = lines
+            .iter()
+            .map(|(code, cnt, pric, amount)| {
+                Ok(LineInput {
+                    med_list_codg: (*code).into(),
+                    item_name: String::new(),
+                    cnt: cnt.parse().map_err(|_| bad("cnt"))?,
+                    pric: pric.parse().map_err(|_| bad("pric"))?,
+                    amount: amount.parse().map_err(|_| bad("amount"))?,
+                    fee_ocur_time: day,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let total = lines.iter().map(|l: &LineInput| l.amount).sum();
+        Ok::<_, StoreError>(ClaimInput {
+            person_id: zhang,
+            case,
+            by: SubmittedBy::Insured,
+            channel: Channel::Online,
+            med_type: if case.is_inpatient() { MedType::Inpatient } else { MedType::GeneralOutpatient },
+            institution_code: "H62010200001".into(),
+            institution_name: "兰州大学第一医院".into(),
+            treatment_region: code("620102")?,
+            hosp_lv: HospitalGrade::Level3,
+            visit_no: None,
+            care_start: day - chrono::Duration::days(if case.is_inpatient() { 6 } else { 0 }),
+            care_end: day,
+            diagnoses: vec!["K80.1".into()],
+            invoices: vec![InvoiceInput { invoice_no: invoice.into(), invoice_date: day, amount: total }],
+            lines,
+            late_excuse: None,
+        })
+    };
+    let stay: Vec<(&str, &str, &str, &str)> =
+        DEMO_VISIT_LINES.iter().map(|(_, code, cnt, pric, amount)| (*code, *cnt, *pric, *amount)).collect();
+    let visit = [("002201000010000", "2", "25.00", "50.00"), ("XN02BEA001A001010101589", "2", "8.50", "17.00")];
+    let rules = store.rules().await?;
+    let zhangsan = actor("zhangsan")?;
+    let submit = |input: ClaimInput, documents: &'static [DocumentKind]| {
+        let zhangsan = zhangsan.clone();
+        async move {
+            let mut w = store.begin_write(&zhangsan).await?;
+            let c = store.submit_claim(&mut w, &input, today).await?;
+            for kind in documents {
+                let name = format!("{}.png", kind.label().zh);
+                store.attach_claim_document(&mut w, blobs, c.id, *kind, &name, DEMO_SCAN_PNG.to_vec()).await?;
+            }
+            w.commit().await?;
+            Ok::<_, StoreError>(c.id)
+        }
+    };
+    let step = |who: Actor| async move { store.begin_write(&who).await };
+    const ALL: &[DocumentKind] = &[
+        DocumentKind::IdCard,
+        DocumentKind::SocialSecurityCard,
+        DocumentKind::Invoice,
+        DocumentKind::ItemisedList,
+        DocumentKind::DischargeSummary,
+        DocumentKind::ResidenceCertificate,
+    ];
+    const OUTPATIENT: &[DocumentKind] = &[
+        DocumentKind::IdCard,
+        DocumentKind::SocialSecurityCard,
+        DocumentKind::Invoice,
+        DocumentKind::MedicalRecords,
+        DocumentKind::ResidenceCertificate,
+    ];
+    // The itemised list and the discharge summary left out.
+    const PARTIAL: &[DocumentKind] = &[
+        DocumentKind::IdCard,
+        DocumentKind::SocialSecurityCard,
+        DocumentKind::Invoice,
+        DocumentKind::ResidenceCertificate,
+    ];
+
+    // Approved with a line excluded, after review and second review (5,271.95 > 5,000).
+    let id = submit(claim(ClaimCase::OffsiteInpatient, "LZ-2026-0001", 20, &stay)?, ALL).await?;
+    let mut w = step(actor("clerk")?).await?;
+    store.accept_claim(&mut w, &rules, id, today).await?;
+    w.commit().await?;
+    let mut w = step(actor("reviewer")?).await?;
+    store.take_claim(&mut w, id).await?;
+    store
+        .exclude_claim_line(&mut w, &rules, id, 3, Some(LineReason::NoEvidence), "手术记录未附，请补充后另行申请")
+        .await?;
+    store.decide_claim(&mut w, &rules, id, true, "其余费用符合规定", today).await?;
+    w.commit().await?;
+    let mut w = step(actor("reviewer2")?).await?;
+    store.second_review_claim(&mut w, &rules, id, true, "").await?;
+    w.commit().await?;
+
+    // Adjudicated, waiting for a reviewer.
+    let id = submit(claim(ClaimCase::OffsiteOutpatient, "LZ-2026-0107", 12, &visit)?, OUTPATIENT).await?;
+    let mut w = step(actor("clerk")?).await?;
+    store.accept_claim(&mut w, &rules, id, today).await?;
+    w.commit().await?;
+
+    // Returned for supplement: the itemised list and the discharge summary are missing.
+    let id = submit(claim(ClaimCase::OffsiteInpatient, "LZ-2026-0231", 9, &stay)?, PARTIAL).await?;
+    let mut w = step(actor("clerk")?).await?;
+    store.return_claim(&mut w, id, "请补交费用明细清单和出院小结（加盖医院公章）", today).await?;
+    w.commit().await?;
+
+    // Handed in this week, waiting for intake; and one withdrawn.
+    submit(claim(ClaimCase::OffsiteOutpatient, "LZ-2026-0355", 3, &visit)?, OUTPATIENT).await?;
+    let id = submit(claim(ClaimCase::OffsiteOutpatient, "LZ-2026-0356", 3, &visit[..1])?, &[]).await?;
+    let mut w = step(zhangsan.clone()).await?;
+    store.withdraw_claim(&mut w, id, "票据开错，重新开具后再申报").await?;
+    w.commit().await?;
+    Ok(())
 }
 
 /// 张三's individual account, a visit at the central hospital settled directly a week ago

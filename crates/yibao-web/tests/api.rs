@@ -176,6 +176,34 @@ fn matrix() -> Vec<MatrixRow> {
             [cover_staff, vec!["hospital"]].concat(),
         ),
         (Method::POST, "/api/v1/calendar", Some(Value::String(calendar_2027())), S::CREATED, vec!["policy"]),
+        // Sporadic claims: claim 1 is 张三's approved demo claim (decided, so a step on it is
+        // refused as a transition — after the permission check).
+        (Method::GET, "/api/v1/claim-rules/620302", None, S::OK, [all_accounts.clone(), hospital.clone()].concat()),
+        (Method::GET, "/api/v1/claims", None, S::OK, staff_read.clone()),
+        (Method::GET, "/api/v1/claims/1", None, S::OK, [staff_read.clone(), vec!["zhangsan"]].concat()),
+        (Method::GET, "/api/v1/persons/1/claims", None, S::OK, [staff_read.clone(), vec!["zhangsan"]].concat()),
+        (Method::GET, "/api/v1/my/delegations", None, S::OK, vec!["zhangsan"]),
+        (
+            Method::POST,
+            "/api/v1/claims/1/steps",
+            Some(json!({"action": "accept"})),
+            S::UNPROCESSABLE_ENTITY,
+            vec!["clerk"],
+        ),
+        (
+            Method::POST,
+            "/api/v1/claims/1/steps",
+            Some(json!({"action": "take"})),
+            S::UNPROCESSABLE_ENTITY,
+            vec!["reviewer", "reviewer2"],
+        ),
+        (
+            Method::POST,
+            "/api/v1/claims/1/steps",
+            Some(json!({"action": "second_review", "approve": true})),
+            S::UNPROCESSABLE_ENTITY,
+            vec!["reviewer2"],
+        ),
     ]
 }
 

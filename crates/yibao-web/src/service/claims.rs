@@ -83,7 +83,7 @@ pub async fn claims_of(store: &Store, caller: &Caller, person_id: i64) -> Result
 /// The staff queue: claims of persons in the caller's regions in `states`, oldest first.
 pub async fn claim_queue(store: &Store, caller: &Caller, states: &[ClaimState]) -> Result<Vec<ClaimSummary>, AppError> {
     caller.require(Permission::ViewClaims)?;
-    Ok(store.claims_in(staff_scope(caller).regions(), states, 500).await?)
+    Ok(store.claims_in(&staff_scope(caller), states, 500).await?)
 }
 
 /// The rules in force for persons insured in `region` (the checklists anyone may read).
