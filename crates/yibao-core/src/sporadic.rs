@@ -302,15 +302,14 @@ pub enum ClaimAction {
     Withdraw,
 }
 
-/// A reviewer's decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    Approve,
-    /// Approve what is left after lines were excluded.
-    Reduce,
-    Reject,
-}
+coded_enum!(
+    /// A reviewer's decision.
+    Verdict, "verdict" {
+        Approve = "approve", "通过", "approve";
+        Reduce = "reduce", "核减后通过", "approve with reductions";
+        Reject = "reject", "不予报销", "reject";
+    }
+);
 
 impl Verdict {
     fn state(self) -> ClaimState {

@@ -224,40 +224,6 @@ fn parse<T>(what: &str, r: Result<T, InvalidValue>) -> Result<T, StoreError> {
     r.map_err(|e| corrupt(what, e.message.en))
 }
 
-fn med_type_code(m: MedType) -> &'static str {
-    match m {
-        MedType::GeneralOutpatient => "11",
-        MedType::SpecialOutpatient => "14",
-        MedType::Inpatient => "21",
-    }
-}
-
-fn med_type_parse(s: &str) -> Result<MedType, StoreError> {
-    match s {
-        "11" => Ok(MedType::GeneralOutpatient),
-        "14" => Ok(MedType::SpecialOutpatient),
-        "21" => Ok(MedType::Inpatient),
-        other => Err(corrupt("claims.med_type", other)),
-    }
-}
-
-fn verdict_code(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Approve => "approve",
-        Verdict::Reduce => "reduce",
-        Verdict::Reject => "reject",
-    }
-}
-
-fn verdict_parse(s: &str) -> Result<Verdict, StoreError> {
-    match s {
-        "approve" => Ok(Verdict::Approve),
-        "reduce" => Ok(Verdict::Reduce),
-        "reject" => Ok(Verdict::Reject),
-        other => Err(corrupt("claims.verdict", other)),
-    }
-}
-
 fn claim_from_row(r: &AnyRow) -> Result<StoredClaim, StoreError> {
     let text = |i: usize| -> Result<String, StoreError> { Ok(r.try_get::<String, _>(i)?) };
     let opt = |i: usize| -> Result<Option<String>, StoreError> { Ok(r.try_get::<Option<String>, _>(i)?) };
@@ -274,7 +240,7 @@ fn claim_from_row(r: &AnyRow) -> Result<StoredClaim, StoreError> {
         delegation_id: r.try_get(7)?,
         employer_id: r.try_get(8)?,
         channel: if channel == "window" { Channel::Window } else { Channel::Online },
-        med_type: med_type_parse(&text(10)?)?,
+        med_type: parse("claims.med_type", MedType::parse(&text(10)?))?,
         institution_code: text(11)?,
         institution_name: text(12)?,
         treatment_region: region(13)?,
@@ -292,7 +258,7 @@ fn claim_from_row(r: &AnyRow) -> Result<StoredClaim, StoreError> {
         medfee_sumamt: Fen::from_fen(r.try_get::<Option<i64>, _>(25)?.unwrap_or(0)),
         fund_pay_sumamt: r.try_get::<Option<i64>, _>(26)?.map(Fen::from_fen),
         reviewer: opt(27)?,
-        verdict: opt(28)?.map(|v| verdict_parse(&v)).transpose()?,
+        verdict: opt(28)?.map(|v| parse("claims.verdict", Verdict::parse(&v))).transpose()?,
         second_reviewer: opt(29)?,
         submitted_by: text(30)?,
         submitted_at: text(31)?,
@@ -659,7 +625,7 @@ impl Store {
         .bind(delegation_id)
         .bind(employer_id)
         .bind(input.channel.code())
-        .bind(med_type_code(input.med_type))
+        .bind(input.med_type.code())
         .bind(input.institution_code.trim().to_string())
         .bind(input.institution_name.trim().to_string())
         .bind(i64::from(input.treatment_region.value()))
@@ -1045,7 +1011,7 @@ impl Store {
         let second = claim.medfee_sumamt > claim_rules.second_review_above;
         let action = ClaimAction::Decide { verdict, second };
         let note = Some(note.trim()).filter(|n| !n.is_empty());
-        let mut set = vec![("verdict", text(verdict_code(verdict)))];
+        let mut set = vec![("verdict", text(verdict.code()))];
         if !second {
             set.extend(self.final_columns(w, rules, &claim, verdict).await?);
         }
@@ -1284,7 +1250,7 @@ fn summary(c: &StoredClaim) -> serde_json::Value {
         "medfee_sumamt": c.medfee_sumamt,
         "fund_pay_sumamt": c.fund_pay_sumamt,
         "reviewer": c.reviewer,
-        "verdict": c.verdict.map(verdict_code),
+        "verdict": c.verdict.map(Verdict::code),
         "second_reviewer": c.second_reviewer,
     })
 }

@@ -187,7 +187,7 @@ fn line_problem(sn: &str, code: &'static str, zh: String, en: String) -> Invalid
 }
 
 fn med_type_of(visit: &Visit) -> Result<MedType, StoreError> {
-    serde_json::from_value(serde_json::Value::String(visit.med_type.clone())).map_err(|e| corrupt("visits.med_type", e))
+    MedType::parse(&visit.med_type).map_err(|e| corrupt("visits.med_type", e.message.en))
 }
 
 impl Store {

@@ -33,6 +33,15 @@ fn claim_body(person_id: i64, invoice_no: &str) -> Value {
     })
 }
 
+/// The app, 张三's and the clerk's tokens, and 张三's person id.
+async fn start(db: TestDb) -> (App, String, String, i64) {
+    let app = spawn_app(db).await;
+    let (person, clerk) = (app.token("zhangsan").await, app.token("clerk").await);
+    let (_, me) = get(&app, &person, "/api/v1/me").await;
+    let pid = me["person"]["id"].as_i64().unwrap();
+    (app, person, clerk, pid)
+}
+
 async fn post(app: &App, token: &str, path: &str, body: &Value) -> (u16, Value) {
     let res = app.http.post(app.url(path)).bearer_auth(token).json(body).send().await.unwrap();
     let status = res.status().as_u16();
@@ -252,10 +261,7 @@ async fn a_claim_from_submission_through_supplement_and_two_reviews_to_approval(
 async fn an_invoice_is_never_paid_twice_nor_after_a_direct_settlement() {
     for db in TestDb::all().await {
         let l = db.label;
-        let app = spawn_app(db).await;
-        let (person, clerk) = (app.token("zhangsan").await, app.token("clerk").await);
-        let (_, me) = get(&app, &person, "/api/v1/me").await;
-        let pid = me["person"]["id"].as_i64().unwrap();
+        let (app, person, clerk, pid) = start(db).await;
 
         let (s, first) = post(&app, &person, "/api/v1/claims", &claim_body(pid, "LZ-7001")).await;
         assert_eq!(s, 201, "{l} {first}");
@@ -304,10 +310,7 @@ async fn an_invoice_is_never_paid_twice_nor_after_a_direct_settlement() {
 async fn delegates_and_employer_units_hand_claims_in_with_their_own_papers() {
     for db in TestDb::all().await {
         let l = db.label;
-        let app = spawn_app(db).await;
-        let (person, clerk) = (app.token("zhangsan").await, app.token("clerk").await);
-        let (_, me) = get(&app, &person, "/api/v1/me").await;
-        let pid = me["person"]["id"].as_i64().unwrap();
+        let (app, person, clerk, pid) = start(db).await;
         let delegate = ResidentId::from_parts(
             "620302".parse::<AdminCode>().unwrap(),
             chrono::NaiveDate::from_ymd_opt(1960, 3, 1).unwrap(),

@@ -29,6 +29,29 @@ pub enum MedType {
 }
 
 impl MedType {
+    /// The national `med_type` code.
+    pub fn code(self) -> &'static str {
+        match self {
+            MedType::GeneralOutpatient => "11",
+            MedType::SpecialOutpatient => "14",
+            MedType::Inpatient => "21",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<MedType, crate::InvalidValue> {
+        [MedType::GeneralOutpatient, MedType::SpecialOutpatient, MedType::Inpatient]
+            .into_iter()
+            .find(|m| m.code() == s.trim())
+            .ok_or_else(|| {
+                crate::InvalidValue::new(
+                    "med_type",
+                    "unknown",
+                    format!("医疗类别“{s}”无效，可选：11 普通门诊、14 门诊慢特病、21 住院"),
+                    format!("med_type \"{s}\" is not 11 (outpatient), 14 (special illness) or 21 (inpatient)"),
+                )
+            })
+    }
+
     pub fn label(self) -> Text {
         match self {
             MedType::GeneralOutpatient => Text::new("普通门诊", "general outpatient"),

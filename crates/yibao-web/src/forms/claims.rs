@@ -66,20 +66,6 @@ pub struct ClaimForm {
     pub late_excuse: String,
 }
 
-fn med_type(s: &str) -> Result<MedType, InvalidValue> {
-    match s.trim() {
-        "11" => Ok(MedType::GeneralOutpatient),
-        "14" => Ok(MedType::SpecialOutpatient),
-        "21" => Ok(MedType::Inpatient),
-        other => Err(InvalidValue::new(
-            "med_type",
-            "unknown",
-            format!("医疗类别“{other}”无效，可选：11 普通门诊、14 门诊慢特病、21 住院"),
-            format!("med_type \"{other}\" is not 11 (outpatient), 14 (special illness) or 21 (inpatient)"),
-        )),
-    }
-}
-
 fn decimal(field: &'static str, s: &str) -> Result<Decimal, InvalidValue> {
     s.trim().parse().map_err(|_| {
         InvalidValue::new(field, "format", format!("“{s}”不是有效的数字"), format!("\"{s}\" is not a number"))
@@ -99,7 +85,7 @@ impl ClaimForm {
     pub fn parse(&self) -> Result<(ClaimInput, WindowSubmitter), Vec<InvalidValue>> {
         let mut e = Vec::new();
         let case = take(&mut e, "case", ClaimCase::parse(self.case.trim()));
-        let med = take(&mut e, "med_type", med_type(&self.med_type));
+        let med = take(&mut e, "med_type", MedType::parse(&self.med_type));
         let code = take(&mut e, "institution_code", required("institution_code", &self.institution_code));
         let name = take(&mut e, "institution_name", required("institution_name", &self.institution_name));
         let region = take(&mut e, "treatment_region", self.treatment_region.trim().parse::<AdminCode>());
