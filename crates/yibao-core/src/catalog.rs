@@ -15,6 +15,7 @@ use crate::admin_code::AdminCode;
 use crate::i18n::{Lang, Text};
 use crate::ratio::Ratio;
 use crate::registry::HospitalGrade;
+use crate::table::Table;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -266,23 +267,7 @@ impl Catalogs {
 }
 
 /// The file formats a catalog is imported from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CatalogFormat {
-    Csv,
-    Xlsx,
-}
-
-impl CatalogFormat {
-    /// XLSX files are ZIP archives; anything else is read as CSV (UTF-8).
-    pub fn detect(data: &[u8]) -> CatalogFormat {
-        if data.starts_with(b"PK\x03\x04") {
-            CatalogFormat::Xlsx
-        } else {
-            CatalogFormat::Csv
-        }
-    }
-}
+pub use crate::table::TableFormat as CatalogFormat;
 
 /// One accepted row of a catalog file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -305,107 +290,40 @@ impl CatalogFile {
     /// Reads a CSV or XLSX catalog (the first sheet, headers in its first row). The file is
     /// refused whole only when it cannot be read or lacks a required column.
     pub fn read(data: &[u8]) -> Result<CatalogFile, RejectedRow> {
-        match CatalogFormat::detect(data) {
-            CatalogFormat::Csv => read_csv(data),
-            CatalogFormat::Xlsx => read_xlsx(data),
-        }
-    }
-
-    fn new(format: CatalogFormat) -> CatalogFile {
-        CatalogFile { format, rows: Vec::new(), rejected: Vec::new() }
-    }
-
-    fn add(&mut self, cols: &Columns, line: u64, record: &[&str]) {
-        match cols.entry(record) {
-            Ok((region, entry)) => self.rows.push(CatalogRow { line, region, entry }),
-            Err((field, reason)) => {
-                self.rejected.push(RejectedRow { line, code: cols.get(record, cols.code).to_string(), field, reason })
-            }
-        }
-    }
-}
-
-fn read_csv(data: &[u8]) -> Result<CatalogFile, RejectedRow> {
-    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(false).from_reader(data);
-    let headers = reader.headers().map_err(|e| RejectedRow::file(&e.to_string()))?.clone();
-    let cols = Columns::find(&headers.iter().collect::<Vec<_>>())?;
-    let mut file = CatalogFile::new(CatalogFormat::Csv);
-    let mut record = csv::StringRecord::new();
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {
-                let line = record.position().map_or(0, |p| p.line());
-                let fields: Vec<&str> = record.iter().collect();
-                file.add(&cols, line, &fields);
-            }
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
+        let table = Table::read(data).map_err(|e| RejectedRow::file(&e))?;
+        let cols = Columns::find(&table)?;
+        let mut file = CatalogFile { format: table.format, rows: Vec::new(), rejected: Vec::new() };
+        for row in &table.rows {
+            let line = row.line;
+            let code = row.get(cols.code).to_string();
+            let cells = match &row.cells {
+                Ok(cells) => cells,
+                Err(reason) => {
+                    file.rejected.push(RejectedRow { line, code, field: "", reason: reason.clone() });
+                    continue;
+                }
+            };
+            if row.is_numeric(cols.code) {
+                // A code typed as a number has lost its leading zeros; it cannot be trusted.
                 file.rejected.push(RejectedRow {
                     line,
-                    code: String::new(),
-                    field: "",
-                    reason: Text::new(format!("无法读取此行：{e}"), format!("unreadable row: {e}")),
+                    code,
+                    field: "med_list_codg",
+                    reason: Text::new(
+                        "医保目录编码须为文本格式：数字格式会丢失前导零",
+                        "the national code must be a text cell: a number loses its leading zeros",
+                    ),
                 });
-                if !matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. }) {
-                    break;
-                }
+                continue;
+            }
+            let fields: Vec<&str> = cells.iter().map(String::as_str).collect();
+            match cols.entry(&fields) {
+                Ok((region, entry)) => file.rows.push(CatalogRow { line, region, entry }),
+                Err((field, reason)) => file.rejected.push(RejectedRow { line, code, field, reason }),
             }
         }
+        Ok(file)
     }
-    Ok(file)
-}
-
-fn read_xlsx(data: &[u8]) -> Result<CatalogFile, RejectedRow> {
-    use calamine::{Data, DataType, Reader, Xlsx};
-    let mut book: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(data))
-        .map_err(|e: calamine::XlsxError| RejectedRow::file(&e.to_string()))?;
-    let sheet = book.worksheet_range_at(0).ok_or_else(|| RejectedRow::file("no worksheet"))?;
-    let sheet = sheet.map_err(|e| RejectedRow::file(&e.to_string()))?;
-    let mut rows = sheet.rows();
-    let headers: Vec<String> = rows.next().unwrap_or_default().iter().map(|c| c.to_string()).collect();
-    let cols = Columns::find(&headers.iter().map(String::as_str).collect::<Vec<_>>())?;
-    let mut file = CatalogFile::new(CatalogFormat::Xlsx);
-    let first_row = u64::from(sheet.start().map_or(0, |(r, _)| r));
-    for (i, row) in rows.enumerate() {
-        let line = first_row + i as u64 + 2;
-        // Cells as text: dates as YYYY-MM-DD, whole numbers without a decimal point.
-        let mut numeric_code = false;
-        let cells: Vec<String> = row
-            .iter()
-            .enumerate()
-            .map(|(c, cell)| match cell {
-                Data::DateTime(_) | Data::DateTimeIso(_) => {
-                    cell.as_date().map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default()
-                }
-                Data::Int(_) | Data::Float(_) if Some(c) == cols.code => {
-                    numeric_code = true;
-                    cell.to_string()
-                }
-                Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
-                _ => cell.to_string().trim().to_string(),
-            })
-            .collect();
-        if cells.iter().all(String::is_empty) {
-            continue;
-        }
-        let fields: Vec<&str> = cells.iter().map(String::as_str).collect();
-        if numeric_code {
-            // A code typed as a number has lost its leading zeros; it cannot be trusted.
-            file.rejected.push(RejectedRow {
-                line,
-                code: cols.get(&fields, cols.code).to_string(),
-                field: "med_list_codg",
-                reason: Text::new(
-                    "医保目录编码须为文本格式：数字格式会丢失前导零",
-                    "the national code must be a text cell: a number loses its leading zeros",
-                ),
-            });
-            continue;
-        }
-        file.add(&cols, line, &fields);
-    }
-    Ok(file)
 }
 
 /// A row the import refused, and why.
@@ -473,8 +391,8 @@ fn list(s: &str) -> impl Iterator<Item = &str> {
 
 impl Columns {
     /// Finds the columns by their national names; the required ones must be there.
-    fn find(headers: &[&str]) -> Result<Columns, RejectedRow> {
-        let column = |name: &str| headers.iter().position(|h| h.trim().trim_start_matches('\u{feff}') == name);
+    fn find(table: &Table) -> Result<Columns, RejectedRow> {
+        let column = |name: &str| table.column(&[name]);
         let cols = Columns {
             admdvs: column("admdvs"),
             code: column("med_list_codg"),

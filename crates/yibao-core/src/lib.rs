@@ -30,6 +30,7 @@ pub mod registry;
 pub mod resident_id;
 pub mod settlement;
 pub mod sporadic;
+pub mod table;
 
 pub use access::{Permission, Role, Scope};
 pub use admin_code::{AdminCode, AdminLevel};

@@ -17,6 +17,13 @@ use crate::money::Fen;
 use crate::registry::coded_enum;
 use crate::settlement::{funds, FundRow};
 
+pub mod itemised;
+pub use itemised::ItemisedLine;
+
+/// The working days within which an approved claim is paid to the bank card (the seeds:
+/// "about 15 working days"), counted on the official calendar.
+pub const PAYMENT_WORKING_DAYS: u32 = 15;
+
 coded_enum!(
     /// Why a person claims afterwards: the cases of the seeds, each with its own checklist.
     #[derive(PartialOrd, Ord)]
@@ -461,6 +468,78 @@ impl Statement {
             acct_pay: t.acct_pay,
             psn_pay: Fen::from_fen(t.medfee_sumamt.fen() - t.fund_pay_sumamt.fen()),
         }
+    }
+}
+
+impl Statement {
+    /// The statement as a CSV table in `lang` (UTF-8 with a byte order mark, so spreadsheet
+    /// programs read the Chinese): every line with its split and reasons, then the
+    /// claim-level steps, the funds and the totals.
+    pub fn to_csv(&self, lang: Lang) -> String {
+        let zh = lang == Lang::Zh;
+        let mut w = csv::WriterBuilder::new().flexible(true).from_writer(Vec::new());
+        let heads: [(&str, &str); 12] = [
+            ("序号", "line"),
+            ("医保目录编码", "national code"),
+            ("项目名称", "item"),
+            ("类别", "category"),
+            ("金额", "amount"),
+            ("全自费", "fully self-paid"),
+            ("超限价自费", "over the price ceiling"),
+            ("先行自付", "self-pay-first share"),
+            ("符合范围", "in scope"),
+            ("基金支付", "paid by the funds"),
+            ("个人负担", "borne by the person"),
+            ("说明", "why"),
+        ];
+        let mut rows: Vec<Vec<String>> =
+            vec![heads.iter().map(|(z, e)| (if zh { *z } else { *e }).to_string()).collect()];
+        for l in &self.lines {
+            let category = l.category.as_ref().map(|c| c.get(lang).to_string());
+            let why: Vec<&str> = l.why.iter().map(|t| t.get(lang)).collect();
+            rows.push(vec![
+                l.seq.clone(),
+                l.med_list_codg.clone(),
+                l.name.clone(),
+                category.unwrap_or_else(|| (if zh { "目录外" } else { "not in the catalog" }).to_string()),
+                l.amount.to_string(),
+                l.fulamt_ownpay_amt.to_string(),
+                l.overlmt_selfpay.to_string(),
+                l.preselfpay_amt.to_string(),
+                l.inscp_scp_amt.to_string(),
+                l.fund_pay.to_string(),
+                l.person_pays.to_string(),
+                why.join("；"),
+            ]);
+        }
+        rows.push(Vec::new());
+        rows.push(vec![(if zh { "计算步骤" } else { "steps" }).to_string()]);
+        rows.extend(self.steps.iter().map(|s| vec![s.get(lang).to_string()]));
+        rows.push(Vec::new());
+        for f in &self.funds {
+            rows.push(vec![f.fund_pay_type.to_string(), f.label.get(lang).to_string(), f.amount.to_string()]);
+        }
+        let totals: [(&str, &str, String); 6] = [
+            ("医疗费用总额", "total", self.medfee_sumamt.to_string()),
+            ("起付线", "deductible", self.act_pay_dedc.to_string()),
+            ("基金支付合计", "paid by the funds", self.fund_pay_sumamt.to_string()),
+            ("个人账户支付", "individual account", self.acct_pay.to_string()),
+            ("个人负担合计", "borne by the person", self.psn_pay.to_string()),
+            ("适用政策", "policy", self.policy.clone()),
+        ];
+        for (z, e, value) in totals {
+            rows.push(vec![(if zh { z } else { e }).to_string(), value]);
+        }
+        for r in rows {
+            // INVARIANT: writing to a Vec cannot fail.
+            if r.is_empty() {
+                let _ = w.write_record([""]);
+            } else {
+                let _ = w.write_record(&r);
+            }
+        }
+        let bytes = w.into_inner().unwrap_or_default();
+        format!("\u{feff}{}", String::from_utf8_lossy(&bytes))
     }
 }
 

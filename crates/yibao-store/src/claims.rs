@@ -17,7 +17,8 @@ use yibao_core::document::DocumentKind;
 use yibao_core::filing::Channel;
 use yibao_core::registry::HospitalGrade;
 use yibao_core::sporadic::{
-    ChecklistItem, ClaimAction, ClaimCase, ClaimRules, ClaimState, LineReason, Statement, Submitter, Verdict,
+    ChecklistItem, ClaimAction, ClaimCase, ClaimRules, ClaimState, ItemisedLine, LineReason, Statement, Submitter,
+    Verdict,
 };
 use yibao_core::{AdminCode, Fen, InsuranceYear, InvalidValue, ResidentId, Scope};
 
@@ -36,18 +37,6 @@ pub struct InvoiceInput {
     pub invoice_no: String,
     pub invoice_date: NaiveDate,
     pub amount: Fen,
-}
-
-/// One line of the itemised list (费用明细清单).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LineInput {
-    pub med_list_codg: String,
-    #[serde(default)]
-    pub item_name: String,
-    pub cnt: Decimal,
-    pub pric: Decimal,
-    pub amount: Fen,
-    pub fee_ocur_time: NaiveDate,
 }
 
 /// Who hands the claim in for the person.
@@ -92,7 +81,7 @@ pub struct ClaimInput {
     /// Diagnosis codes, the main one first.
     pub diagnoses: Vec<String>,
     pub invoices: Vec<InvoiceInput>,
-    pub lines: Vec<LineInput>,
+    pub lines: Vec<ItemisedLine>,
     /// A clerk's record of an accepted excuse for a late claim.
     pub late_excuse: Option<String>,
 }

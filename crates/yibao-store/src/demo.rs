@@ -301,7 +301,7 @@ async fn seed_claims(
     use yibao_core::registry::HospitalGrade;
     use yibao_core::sporadic::{ClaimCase, LineReason};
 
-    use crate::{ClaimInput, InvoiceInput, LineInput, SubmittedBy};
+    use crate::{ClaimInput, InvoiceInput, ItemisedLine, SubmittedBy};
 
     let accounts = store.list_accounts().await?;
     let actor = |username: &str| -> Result<Actor, StoreError> {
@@ -318,7 +318,7 @@ async fn seed_claims(
         let lines = lines
             .iter()
             .map(|(code, cnt, pric, amount)| {
-                Ok(LineInput {
+                Ok(ItemisedLine {
                     med_list_codg: (*code).into(),
                     item_name: String::new(),
                     cnt: cnt.parse().map_err(|_| bad("cnt"))?,
@@ -328,7 +328,7 @@ async fn seed_claims(
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        let total = lines.iter().map(|l: &LineInput| l.amount).sum();
+        let total = lines.iter().map(|l: &ItemisedLine| l.amount).sum();
         Ok::<_, StoreError>(ClaimInput {
             person_id: zhang,
             case,

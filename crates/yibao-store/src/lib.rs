@@ -35,8 +35,8 @@ pub use accounts::{
 };
 pub use audit::{Actor, AuditVerification, WriteTx};
 pub use claims::{
-    ClaimDocument, ClaimEvent, ClaimInput, ClaimSummary, Delegation, InvoiceInput, LineInput, StoredClaim,
-    StoredClaimLine, SubmittedBy,
+    ClaimDocument, ClaimEvent, ClaimInput, ClaimSummary, Delegation, InvoiceInput, StoredClaim, StoredClaimLine,
+    SubmittedBy,
 };
 pub use cover::{
     Card, CoverReport, NoCardCertificate, Referral, ReferralInput, StoredFiling, MAX_REFERRAL_DAYS, NO_CARD_DAYS,
@@ -56,6 +56,7 @@ pub use settlement::{
     StoredFee,
 };
 pub use visits::{Admission, Diagnosis, Visit, VisitStatus};
+pub use yibao_core::sporadic::ItemisedLine;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

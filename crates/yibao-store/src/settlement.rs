@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
-use yibao_core::adjudicate::{Claim, DateText, Engine, FeeLine, MedType, Outcome, YearToDate};
+use yibao_core::adjudicate::{net_refunds, Claim, DateText, Engine, FeeLine, MedType, Outcome, YearToDate};
 use yibao_core::catalog::Catalogs;
 use yibao_core::cover::FilingType;
 use yibao_core::policy::PolicySet;
@@ -513,26 +513,23 @@ impl Store {
         })?;
         let year = policy.year.value();
         let fees = self.fee_lines(w, visit.id).await?;
-        let mut feedetail: Vec<FeeLine> = Vec::with_capacity(fees.len());
-        for fee in fees.iter().filter(|f| f.init_feedetl_sn.is_none()) {
-            let refunds = fees.iter().filter(|r| r.init_feedetl_sn.as_deref() == Some(fee.feedetl_sn.as_str()));
-            let (cnt, amount) = refunds.fold((fee.cnt, fee.det_item_fee_sumamt.fen()), |(c, a), r| {
-                (c + r.cnt, a + r.det_item_fee_sumamt.fen())
-            });
-            if cnt.is_zero() && amount == 0 {
-                continue;
-            }
-            let day = fee.fee_ocur_time.parse().map_err(|e| corrupt("fee_lines.fee_ocur_time", e))?;
-            feedetail.push(FeeLine {
-                feedetl_sn: fee.feedetl_sn.as_str().into(),
-                med_list_codg: fee.med_list_codg.as_str().into(),
-                cnt,
-                pric: fee.pric,
-                det_item_fee_sumamt: Fen::from_fen(amount),
-                fee_ocur_time: DateText(day),
-                reviewer_excluded: false,
-            });
-        }
+        let uploaded = fees
+            .iter()
+            .map(|fee| {
+                let day = fee.fee_ocur_time.parse().map_err(|e| corrupt("fee_lines.fee_ocur_time", e))?;
+                let line = FeeLine {
+                    feedetl_sn: fee.feedetl_sn.as_str().into(),
+                    med_list_codg: fee.med_list_codg.as_str().into(),
+                    cnt: fee.cnt,
+                    pric: fee.pric,
+                    det_item_fee_sumamt: fee.det_item_fee_sumamt,
+                    fee_ocur_time: DateText(day),
+                    reviewer_excluded: false,
+                };
+                Ok((line, fee.init_feedetl_sn.as_deref()))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let feedetail = net_refunds(&uploaded);
         let medfee: i64 = feedetail.iter().map(|l| l.det_item_fee_sumamt.fen()).sum();
         if let Some(sent) = request.medfee_sumamt {
             if sent.fen() != medfee {

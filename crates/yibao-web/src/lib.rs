@@ -151,6 +151,22 @@ pub fn router(state: AppState) -> Router {
         .route("/persons/{id}/cards", post(pages::card_apply))
         .route("/persons/{id}/no-card-certificates", post(pages::no_card_issue))
         .route("/cards/{id}/events", post(pages::card_event_submit))
+        .route(
+            "/claims",
+            get(pages::claim_queue_page).post(pages::claim_submit).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
+        )
+        .route("/claims/guide", get(pages::claim_guide))
+        .route("/claims/new", get(pages::claim_new_form))
+        .route("/claims/{id}", get(pages::claim_page))
+        .route("/claims/{id}/steps", post(pages::claim_step_submit))
+        .route(
+            "/claims/{id}/documents",
+            post(pages::claim_document_add).layer(DefaultBodyLimit::max(DOCUMENT_REQUEST_LIMIT)),
+        )
+        .route("/claims/{id}/statement.csv", get(pages::claim_statement_csv))
+        .route("/my/claims", get(pages::my_claims))
+        .route("/my/delegations", post(pages::my_delegation_grant))
+        .route("/my/delegations/{id}/revoke", post(pages::my_delegation_revoke))
         .route("/static/app.css", get(stylesheet))
         .route("/fsi/api/rsfComIfsService/callService", post(api::platform::call_service))
         .route("/healthz", get(context::healthz))

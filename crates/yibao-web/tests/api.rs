@@ -183,6 +183,20 @@ fn matrix() -> Vec<MatrixRow> {
         (Method::GET, "/api/v1/claims/1", None, S::OK, [staff_read.clone(), vec!["zhangsan"]].concat()),
         (Method::GET, "/api/v1/persons/1/claims", None, S::OK, [staff_read.clone(), vec!["zhangsan"]].concat()),
         (Method::GET, "/api/v1/my/delegations", None, S::OK, vec!["zhangsan"]),
+        // The claim pages: the guide for anyone logged in to the portal, the form for the
+        // person and the clerk (at the window), the queue for claim staff.
+        (
+            Method::GET,
+            "/claims/guide?case=offsite_inpatient",
+            None,
+            S::OK,
+            [all_accounts.clone(), vec!["hospital"]].concat(),
+        ),
+        (Method::GET, "/claims/new?case=offsite_inpatient", None, S::OK, vec!["clerk", "zhangsan"]),
+        (Method::GET, "/my/claims", None, S::OK, vec!["zhangsan"]),
+        (Method::GET, "/claims", None, S::OK, staff_read.clone()),
+        (Method::GET, "/claims/1", None, S::OK, [staff_read.clone(), vec!["zhangsan"]].concat()),
+        (Method::GET, "/claims/1/statement.csv", None, S::OK, [staff_read.clone(), vec!["zhangsan"]].concat()),
         (
             Method::POST,
             "/api/v1/claims/1/steps",

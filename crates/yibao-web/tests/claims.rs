@@ -369,3 +369,125 @@ async fn delegates_and_employer_units_hand_claims_in_with_their_own_papers() {
         app.db.cleanup().await;
     }
 }
+
+async fn page(app: &App, token: &str, path: &str) -> (u16, String) {
+    let res = app.http.get(app.url(path)).bearer_auth(token).send().await.unwrap();
+    (res.status().as_u16(), res.text().await.unwrap())
+}
+
+async fn form_post(app: &App, token: &str, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
+    let res = app.http.post(app.url(path)).bearer_auth(token).form(fields).send().await.unwrap();
+    let status = res.status().as_u16();
+    let to = res.headers().get("location").map(|l| l.to_str().unwrap().to_string());
+    (status, to.unwrap_or(res.text().await.unwrap()))
+}
+
+/// The portal's claim form as 张三 fills it: an off-site outpatient visit in Lanzhou, one
+/// receipt, a paper for every item of the checklist, and the hospital's itemised list as a
+/// CSV file; `typed_line` adds a line typed into the form as well.
+async fn portal_claim(app: &App, token: &str, typed_line: bool) -> reqwest::Response {
+    use reqwest::multipart::{Form, Part};
+    let (_, checklist) = get(app, token, "/api/v1/claim-checklist?region=620302&case=offsite_outpatient").await;
+    let lines = "医保目录编码,项目名称,数量,单价,金额,费用发生时间\n\
+                 002201000010000,血常规检查,2,25.00,50.00,2026-11-18\n\
+                 XA01ABD075A002010100483,地喹氯铵含片,5,12.35,,2026-11-18\n";
+    let lines = lines.replace(",,2026", ",61.75,2026");
+    let mut form = Form::new()
+        .text("case", "offsite_outpatient")
+        .text("med_type", "11")
+        .text("institution_code", LANZHOU_HOSPITAL)
+        .text("institution_name", "兰州大学第一医院")
+        .text("treatment_region", "620102")
+        .text("hosp_lv", "3")
+        .text("care_start", "2026-11-18")
+        .text("care_end", "2026-11-18")
+        .text("diagnoses", "J06.9")
+        .text("invoice_no_1", "LZ-PORTAL-1")
+        .text("invoice_date_1", "2026-11-18")
+        .text("invoice_amount_1", "111.75")
+        .part("lines_file", Part::bytes(lines.into_bytes()).file_name("明细.csv"));
+    if typed_line {
+        form = form.text("line_code_1", "002201000010000").text("line_cnt_1", "1").text("line_pric_1", "25");
+    }
+    for (i, item) in checklist["items"].as_array().unwrap().iter().enumerate() {
+        let n = i + 1;
+        form = form
+            .text(format!("doc_kind_{n}"), item["any_of"][0].as_str().unwrap().to_string())
+            .part(format!("doc_file_{n}"), Part::bytes(DEMO_SCAN_PNG.to_vec()).file_name(format!("scan-{n}.png")));
+    }
+    app.http.post(app.url("/claims")).bearer_auth(token).multipart(form).send().await.unwrap()
+}
+
+/// The portal end to end: the guide lists the papers and why; the form takes the papers
+/// and the itemised list file in one request (refusing typed lines beside a file, and
+/// storing nothing then); the clerk accepts on the claim's page; the page's statement and
+/// the downloaded CSV state the fund the API does, and their lines add up to it; someone
+/// else is told the claim does not exist.
+#[tokio::test]
+async fn the_portal_takes_a_claim_with_its_papers_and_itemised_list_file() {
+    for db in TestDb::all().await {
+        let label = db.label;
+        let (app, person, clerk, pid) = start(db).await;
+        let (status, guide) = page(&app, &person, "/claims/guide?case=offsite_outpatient").await;
+        assert_eq!(status, 200, "{label}");
+        assert!(guide.contains("核实参保人身份") && guide.contains("id=\"deadline\""), "{label}: the guide says why");
+        let (status, form) = page(&app, &person, "/claims/new?case=offsite_outpatient").await;
+        assert_eq!(status, 200, "{label}");
+        assert!(form.contains("name=\"doc_file_1\"") && form.contains("name=\"lines_file\""), "{label}");
+
+        let before = get(&app, &person, &format!("/api/v1/persons/{pid}/claims")).await.1.as_array().unwrap().len();
+        let refused = portal_claim(&app, &person, true).await;
+        assert_eq!(refused.status(), 422, "{label}: lines typed and uploaded");
+        let text = refused.text().await.unwrap();
+        assert!(text.contains("二选一") && text.contains("重新选择"), "{label}: {text}");
+        let after = get(&app, &person, &format!("/api/v1/persons/{pid}/claims")).await.1.as_array().unwrap().len();
+        assert_eq!(before, after, "{label}: a refused form stores no claim");
+
+        let res = portal_claim(&app, &person, false).await;
+        assert_eq!(res.status(), 303, "{label}: {}", res.text().await.unwrap());
+        let to = res.headers()["location"].to_str().unwrap().to_string();
+        let id: i64 = to.trim_start_matches("/claims/").split('?').next().unwrap().parse().unwrap();
+        let (_, c) = get(&app, &person, &format!("/api/v1/claims/{id}")).await;
+        assert_eq!(c["state"], "submitted", "{label}");
+        assert_eq!(c["lines"].as_array().unwrap().len(), 2, "{label}: the lines came from the file");
+        assert_eq!(c["lines"][1]["item_name"], "地喹氯铵含片", "{label}");
+        let (_, checklist) = get(&app, &person, "/api/v1/claim-checklist?region=620302&case=offsite_outpatient").await;
+        assert_eq!(c["documents"].as_array().unwrap().len(), checklist["items"].as_array().unwrap().len(), "{label}");
+
+        let (status, shown) = page(&app, &person, &to).await;
+        assert_eq!(status, 200, "{label}");
+        assert!(shown.contains("报销申请已提交") && shown.contains("scan-1.png"), "{label}");
+        assert!(!shown.contains("id=\"statement\""), "{label}: no statement before adjudication");
+
+        let (status, to_page) = form_post(&app, &clerk, &format!("/claims/{id}/steps"), &[("action", "accept")]).await;
+        assert_eq!((status, to_page.as_str()), (303, format!("/claims/{id}?done=step_accept").as_str()), "{label}");
+        let (_, c) = get(&app, &person, &format!("/api/v1/claims/{id}")).await;
+        assert_eq!(c["state"], "adjudicated", "{label}");
+        let fund: Fen = c["fund_pay_sumamt"].as_str().unwrap().parse().unwrap();
+
+        let (_, shown) = page(&app, &person, &format!("/claims/{id}")).await;
+        let stated = format!("id=\"statement-fund\">{}<", fund.to_grouped());
+        assert!(shown.contains(&stated), "{label}: the page states the fund {fund}");
+        assert!(shown.contains("statement.csv"), "{label}: downloadable");
+        // A step the person may not take is refused on the page, in Chinese.
+        let (status, text) = form_post(&app, &person, &format!("/claims/{id}/steps"), &[("action", "take")]).await;
+        assert_eq!(status, 403, "{label}: {text}");
+
+        let res =
+            app.http.get(app.url(&format!("/claims/{id}/statement.csv"))).bearer_auth(&person).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{label}");
+        assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/csv"), "{label}");
+        let csv = res.text().await.unwrap();
+        let rows: Vec<Vec<&str>> = csv.lines().skip(1).map(|l| l.split(',').collect()).collect();
+        let line_fund: i64 = rows.iter().take(2).map(|r| r[9].parse::<Fen>().unwrap().fen()).sum();
+        assert_eq!(line_fund, fund.fen(), "{label}: the downloaded lines add up to the fund");
+        let total = rows.iter().find(|r| r[0] == "基金支付合计").map(|r| r[1].to_string());
+        assert_eq!(total, Some(fund.to_string()), "{label}");
+
+        // The hospital's portal account sees no claim; the clerk of the region does.
+        let hospital = app.token("hospital").await;
+        assert_eq!(page(&app, &hospital, &format!("/claims/{id}")).await.0, 403, "{label}");
+        assert_eq!(page(&app, &clerk, &format!("/claims/{id}")).await.0, 200, "{label}");
+        app.db.cleanup().await;
+    }
+}

@@ -164,6 +164,27 @@ pub struct FeeLine {
     pub reviewer_excluded: bool,
 }
 
+/// Nets refund lines into the lines they refund: each line comes with the serial number of
+/// the line it refunds (`init_feedetl_sn`, for a negative `cnt`) or none. A refund adds its
+/// (negative) count and amount to its line; a fully refunded line drops out. Refunds naming
+/// no line here are dropped: the caller checks them when the lines arrive.
+pub fn net_refunds(lines: &[(FeeLine, Option<&str>)]) -> Vec<FeeLine> {
+    let mut out = Vec::with_capacity(lines.len());
+    for (line, _) in lines.iter().filter(|(_, refunds)| refunds.is_none()) {
+        let (cnt, amount) = lines
+            .iter()
+            .filter(|(_, refunds)| *refunds == Some(&*line.feedetl_sn))
+            .fold((line.cnt, line.det_item_fee_sumamt.fen()), |(c, a), (r, _)| {
+                (c + r.cnt, a + r.det_item_fee_sumamt.fen())
+            });
+        if cnt.is_zero() && amount == 0 {
+            continue;
+        }
+        out.push(FeeLine { cnt, det_item_fee_sumamt: Fen::from_fen(amount), ..line.clone() });
+    }
+    out
+}
+
 fn first_admission() -> u32 {
     1
 }

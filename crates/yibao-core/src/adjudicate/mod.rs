@@ -20,7 +20,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-pub use claim::{Claim, ClaimError, DateText, FeeLine, Filing, IllnessTotals, MedType, YearToDate};
+pub use claim::{net_refunds, Claim, ClaimError, DateText, FeeLine, Filing, IllnessTotals, MedType, YearToDate};
 pub use trace::{render, Reason, Step};
 
 use crate::admin_code::AdminCode;

@@ -300,3 +300,38 @@ fn a_claims_own_papers_stand_for_the_filing_it_lacks() {
     );
     assert_eq!(ClaimCase::CardLostOrDamaged.evidenced_filing(&[D::ResidencePermit]), None);
 }
+
+/// The downloadable statement holds every line with its amounts as on the page, and its
+/// lines' fund shares add up to the fund total it states.
+#[test]
+fn the_downloaded_statement_adds_up_like_the_page() {
+    use crate::adjudicate::synthetic;
+    let (policies, catalogs, claims) = synthetic::workload(30, 400, synthetic::Mix::Skewed, 5);
+    let mut checked = 0;
+    for claim in &claims {
+        let Ok(outcome) = crate::adjudicate::adjudicate(claim, &policies, &catalogs, &Default::default()) else {
+            continue;
+        };
+        let s = Statement::new(&outcome);
+        for lang in [Lang::Zh, Lang::En] {
+            let text = s.to_csv(lang);
+            let body = text.strip_prefix('\u{feff}').expect("a byte order mark for spreadsheets");
+            let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(body.as_bytes());
+            let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("a readable row")).collect();
+            let fund_col = 9;
+            let lines: Vec<&csv::StringRecord> = rows.iter().take(s.lines.len()).collect();
+            for (row, line) in lines.iter().zip(&s.lines) {
+                assert_eq!(&row[0], line.seq);
+                assert_eq!(row[4].parse::<Fen>().ok(), Some(line.amount));
+                assert_eq!(row[fund_col].parse::<Fen>().ok(), Some(line.fund_pay));
+            }
+            let fund: i64 = lines.iter().map(|r| r[fund_col].parse::<Fen>().map_or(0, Fen::fen)).sum();
+            let label = if lang == Lang::Zh { "基金支付合计" } else { "paid by the funds" };
+            let stated = rows.iter().find(|r| &r[0] == label).map(|r| r[1].to_string());
+            assert_eq!(stated, Some(s.fund_pay_sumamt.to_string()));
+            assert_eq!(fund, s.fund_pay_sumamt.fen());
+        }
+        checked += 1;
+    }
+    assert!(checked > 20, "only {checked} synthetic claims adjudicated");
+}

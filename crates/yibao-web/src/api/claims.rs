@@ -86,7 +86,8 @@ pub async fn submit_claim(
     Json(f): Json<ClaimForm>,
 ) -> Result<(StatusCode, Json<StoredClaim>), AppError> {
     let (input, window) = f.parse().map_err(AppError::validation)?;
-    Ok((StatusCode::CREATED, Json(svc::submit_claim(&state.store, &caller, input, window).await?)))
+    let claim = svc::submit_claim(&state.store, &state.blobs, &caller, input, window, Vec::new()).await?;
+    Ok((StatusCode::CREATED, Json(claim)))
 }
 
 /// A claim with its invoices, lines, documents, history and (once adjudicated) statement.
@@ -161,17 +162,17 @@ pub async fn attach_document(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct StepForm {
     /// `accept`, `return`, `resubmit`, `withdraw`, `take`, `exclude`, `decide`, `second_review`.
-    action: String,
+    pub(crate) action: String,
     #[serde(default)]
-    note: String,
+    pub(crate) note: String,
     /// `decide`: approve (true) or reject; `second_review`: confirm (true) or send back.
     #[serde(default)]
-    approve: bool,
+    pub(crate) approve: bool,
     /// `exclude`: the line's number, and a coded reason (none puts the line back).
     #[serde(default)]
-    seq: i64,
+    pub(crate) seq: i64,
     #[serde(default)]
-    reason: String,
+    pub(crate) reason: String,
 }
 
 impl StepForm {

@@ -8,7 +8,7 @@ use yibao_core::filing::Channel;
 use yibao_core::registry::HospitalGrade;
 use yibao_core::sporadic::{ClaimCase, Submitter};
 use yibao_core::{AdminCode, Fen, InvalidValue, ResidentId};
-use yibao_store::{ClaimInput, InvoiceInput, LineInput, SubmittedBy};
+use yibao_store::{ClaimInput, InvoiceInput, ItemisedLine, SubmittedBy};
 
 use super::{optional, parse_date, take};
 use crate::service::claims::WindowSubmitter;
@@ -107,7 +107,7 @@ impl ClaimForm {
             let amount = take(&mut e, "lines", l.amount.trim().parse::<Fen>());
             let day = take(&mut e, "lines", parse_date(&l.fee_ocur_time));
             if let (Some(cnt), Some(pric), Some(amount), Some(fee_ocur_time)) = (cnt, pric, amount, day) {
-                lines.push(LineInput {
+                lines.push(ItemisedLine {
                     med_list_codg: l.med_list_codg.trim().to_string(),
                     item_name: l.item_name.trim().to_string(),
                     cnt,

@@ -35,6 +35,22 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for FormWithFile<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let FormWithFiles { form, mut files } = FormWithFiles::from_request(req, state).await?;
+        let file = files.iter().position(|(name, _)| name == "file").map(|i| files.swap_remove(i).1);
+        Ok(FormWithFile { form, file })
+    }
+}
+
+/// A form of type `T` and every file chosen in it, by the name of its input.
+pub struct FormWithFiles<T> {
+    pub form: T,
+    pub files: Vec<(String, Upload)>,
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for FormWithFiles<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let multipart = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -42,19 +58,19 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for FormWithFile<T> {
             .is_some_and(|v| v.starts_with("multipart/form-data"));
         if !multipart {
             let Form(form) = Form::<T>::from_request(req, state).await.map_err(unreadable)?;
-            return Ok(FormWithFile { form, file: None });
+            return Ok(FormWithFiles { form, files: Vec::new() });
         }
         let mut parts = Multipart::from_request(req, state).await.map_err(unreadable)?;
         let mut fields = serde_json::Map::new();
-        let mut file = None;
+        let mut files = Vec::new();
         while let Some(field) = parts.next_field().await.map_err(too_large_or_unreadable)? {
             let name = field.name().unwrap_or("").to_string();
-            if name == "file" {
+            if field.file_name().is_some() || name == "file" {
                 let file_name = field.file_name().unwrap_or("").to_string();
                 let bytes = field.bytes().await.map_err(too_large_or_unreadable)?.to_vec();
                 // An empty file input sends an empty part with no name.
                 if !(bytes.is_empty() && file_name.is_empty()) {
-                    file = Some(Upload { file_name, bytes });
+                    files.push((name, Upload { file_name, bytes }));
                 }
             } else {
                 let text = field.text().await.map_err(too_large_or_unreadable)?;
@@ -62,7 +78,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for FormWithFile<T> {
             }
         }
         let form = serde_json::from_value(serde_json::Value::Object(fields)).map_err(unreadable)?;
-        Ok(FormWithFile { form, file })
+        Ok(FormWithFiles { form, files })
     }
 }
 

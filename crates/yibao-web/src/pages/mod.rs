@@ -2,6 +2,7 @@
 
 mod admin;
 mod auth;
+mod claims;
 mod cover;
 mod institution;
 mod registry;
@@ -19,6 +20,10 @@ pub use admin::{
     institution_save_new, institutions_page,
 };
 pub use auth::{home, lang_switch, login_form, login_submit, logout};
+pub use claims::{
+    claim_document_add, claim_guide, claim_new_form, claim_page, claim_queue_page, claim_statement_csv,
+    claim_step_submit, claim_submit, my_claims, my_delegation_grant, my_delegation_revoke,
+};
 pub use cover::{
     card_apply, card_event_submit, cover_lookup, document_download, filing_decide, filing_window, filings_page,
     my_card_report, my_cover_page, my_filing_apply, my_filing_revoke, no_card_issue, person_cover_page,
@@ -88,6 +93,8 @@ impl Ctx {
         nav.push(("/me", "nav.me", role.can(Permission::ViewOwnRecord)));
         nav.push(("/my/cover", "nav.my_cover", role.can(Permission::ViewOwnRecord)));
         nav.push(("/my/settlements", "nav.my_settlements", role.can(Permission::ViewOwnRecord)));
+        nav.push(("/my/claims", "nav.my_claims", role.can(Permission::ViewOwnRecord)));
+        nav.push(("/claims", "nav.claims", role.can(Permission::ViewClaims)));
         nav.push(("/filings", "nav.filings", role.can(Permission::ManageFilings)));
         nav.push(("/check", "nav.check_cover", role == Role::Institution));
         nav.push(("/referrals", "nav.referrals", role.can(Permission::IssueReferrals)));

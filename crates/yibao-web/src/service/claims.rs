@@ -123,11 +123,15 @@ pub struct WindowSubmitter {
 
 /// Hands a claim in: online by the person or their delegate, or at the window by a clerk
 /// (who may record a delegate, the employer unit, or an accepted excuse for lateness).
+/// The documents handed in with it are stored in the same transaction: a refused claim
+/// keeps none of them.
 pub async fn submit_claim(
     store: &Store,
+    blobs: &Arc<dyn BlobStore>,
     caller: &Caller,
     mut input: ClaimInput,
     window: WindowSubmitter,
+    documents: Vec<(yibao_core::document::DocumentKind, Upload)>,
 ) -> Result<StoredClaim, AppError> {
     use yibao_core::filing::Channel;
     use yibao_core::sporadic::Submitter;
@@ -169,8 +173,32 @@ pub async fn submit_claim(
     }
     let mut w = store.begin_write(&caller.actor()).await?;
     let c = store.submit_claim(&mut w, &input, caller.today).await?;
+    if documents.is_empty() {
+        w.commit().await?;
+        return Ok(c);
+    }
+    for (kind, file) in documents {
+        store.attach_claim_document(&mut w, blobs, c.id, kind, &file.file_name, file.bytes).await?;
+    }
     w.commit().await?;
-    Ok(c)
+    Ok(store.claim(c.id).await?)
+}
+
+/// When the money is expected on the bank card: [`PAYMENT_WORKING_DAYS`] working days after
+/// the claim was approved, on the official calendar (a forecast where a year's holidays are
+/// not yet published). `None` before approval or for a claim that pays nothing.
+pub async fn expected_payment(
+    store: &Store,
+    claim: &StoredClaim,
+) -> Result<Option<yibao_core::calendar::Estimate>, AppError> {
+    use yibao_core::sporadic::PAYMENT_WORKING_DAYS;
+    let paid = matches!(claim.state, ClaimState::Approved | ClaimState::Reduced);
+    let Some(decided) = claim.decided_at.as_deref().filter(|_| paid) else { return Ok(None) };
+    // Instants are stored in UTC; the day of approval is China's (UTC+8).
+    let Ok(at) = chrono::DateTime::parse_from_rfc3339(decided) else { return Ok(None) };
+    let day = (at.naive_utc() + chrono::Duration::hours(8)).date();
+    let calendar = store.calendar().await?;
+    Ok(calendar.estimate_working_days(day, PAYMENT_WORKING_DAYS).ok())
 }
 
 /// Attaches a document to a claim (its claimant, or a clerk).
