@@ -419,3 +419,116 @@ async fn an_insured_person_reads_the_settlement_list_of_a_direct_settlement() {
     browser.close().await;
     app.db.cleanup().await;
 }
+
+/// 张三 asks which papers an off-site outpatient claim needs, starts the claim from the
+/// checklist, types two lines of the itemised list (the amounts left for the form to work
+/// out), attaches a scan for every item from disk and hands it in; the clerk finds it in the
+/// queue and accepts it; 张三 reads the statement: every line says why, the lines' fund
+/// shares add up to what the funds pay, and the funds and his share to the total.
+#[tokio::test]
+async fn an_insured_person_claims_with_uploaded_papers_and_reads_the_statement() {
+    let Some(browser) = Browser::start().await else { return };
+    let app = spawn_app(TestDb::sqlite().await).await;
+    let c = &browser.client;
+    let set = |name: &'static str, value: &'static str| async move {
+        c.execute(
+            "document.querySelector(`[name='${arguments[0]}']`).value = arguments[1];",
+            vec![serde_json::Value::from(name), serde_json::Value::from(value)],
+        )
+        .await
+        .unwrap();
+    };
+
+    browser.log_in(&app, "zhangsan").await;
+    c.find(Locator::LinkText("我的报销")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::Id("guide-link")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::Css("input[value='offsite_outpatient']")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Id("guide-submit")).await.unwrap().click().await.unwrap();
+    let checklist = c.wait().for_element(Locator::Id("checklist")).await.unwrap().text().await.unwrap();
+    assert!(checklist.contains("异地门诊") && checklist.contains("核实参保人身份"), "{checklist}");
+    let deadline = c.find(Locator::Id("deadline")).await.unwrap().text().await.unwrap();
+    assert!(deadline.contains("1 个月"), "{deadline}");
+    c.find(Locator::Id("start-claim")).await.unwrap().click().await.unwrap();
+
+    c.wait().for_element(Locator::Id("claim-form")).await.unwrap();
+    assert!(c.find(Locator::Id("claim-for")).await.unwrap().text().await.unwrap().contains("张三"));
+    c.find(Locator::Css("select[name='med_type']")).await.unwrap().select_by_value("11").await.unwrap();
+    browser.fill("institution_name", "兰州大学第一医院").await;
+    browser.fill("institution_code", "H62010200001").await;
+    browser.fill("treatment_region", "620102").await;
+    c.find(Locator::Css("select[name='hosp_lv']")).await.unwrap().select_by_value("3").await.unwrap();
+    set("care_start", "2026-11-18").await;
+    set("care_end", "2026-11-18").await;
+    browser.fill("diagnoses", "J06.9").await;
+    browser.fill("invoice_no_1", "LZ-BROWSER-1").await;
+    set("invoice_date_1", "2026-11-18").await;
+    browser.fill("invoice_amount_1", "111.75").await;
+    for (n, code, cnt, pric) in [("1", "002201000010000", "2", "25"), ("2", "XA01ABD075A002010100483", "5", "12.35")] {
+        browser.fill(&format!("line_code_{n}"), code).await;
+        browser.fill(&format!("line_cnt_{n}"), cnt).await;
+        browser.fill(&format!("line_pric_{n}"), pric).await;
+    }
+    set("line_date_1", "2026-11-18").await;
+    set("line_date_2", "2026-11-18").await;
+    let scan = std::env::temp_dir().join(format!("yibao-claim-scan-{}.png", std::process::id()));
+    std::fs::write(&scan, yibao_store::demo::DEMO_SCAN_PNG).unwrap();
+    let inputs = c.find_all(Locator::Css("#document-rows input[type='file']")).await.unwrap();
+    // Every checklist row gets its scan; the two extra rows stay empty.
+    for input in &inputs[..inputs.len() - 2] {
+        input.send_keys(&scan.display().to_string()).await.unwrap();
+    }
+    c.find(Locator::Id("claim-submit")).await.unwrap().click().await.unwrap();
+    let notice = c.wait().for_element(Locator::Id("notice")).await.unwrap().text().await.unwrap();
+    assert!(notice.contains("报销申请已提交"), "{notice}");
+    let _ = std::fs::remove_file(&scan);
+    let number = c.find(Locator::Id("claim-number")).await.unwrap().text().await.unwrap();
+    let papers = c.find_all(Locator::Css("#claim-documents li")).await.unwrap().len();
+    assert_eq!(papers, inputs.len() - 2, "every scan went with the form");
+    c.find(Locator::Css("form[action='/logout'] button")).await.unwrap().click().await.unwrap();
+
+    // The clerk's queue opens on the claims waiting for intake.
+    browser.log_in(&app, "clerk").await;
+    c.find(Locator::LinkText("零星报销")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::Id("claims")).await.unwrap();
+    c.find(Locator::LinkText(&number)).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::Id("accept")).await.unwrap().click().await.unwrap();
+    let state = c.wait().for_element(Locator::Id("claim-state")).await.unwrap();
+    assert_eq!(state.attr("data-state").await.unwrap().as_deref(), Some("adjudicated"));
+    c.find(Locator::Css("form[action='/logout'] button")).await.unwrap().click().await.unwrap();
+
+    browser.log_in(&app, "zhangsan").await;
+    c.find(Locator::LinkText("我的报销")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::LinkText(&number)).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::Id("statement")).await.unwrap();
+    let read = c
+        .execute(
+            "const n = s => s.trim().replace(/,/g, '');
+             const col = k => [...document.querySelectorAll('#statement-lines tbody tr[data-seq] td.' + k)].map(td => n(td.textContent));
+             const why = [...document.querySelectorAll('#statement-lines tbody tr[data-seq] ul.why')].map(u => u.children.length);
+             return [col('line-amount'), col('line-fund'), col('line-person'), why,
+                     n(document.getElementById('statement-medfee').textContent),
+                     n(document.getElementById('statement-fund').textContent),
+                     n(document.getElementById('statement-person').textContent)];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let fen = |v: &serde_json::Value| v.as_str().unwrap().parse::<yibao_core::Fen>().unwrap().fen();
+    let sum = |i: usize| -> i64 { read[i].as_array().unwrap().iter().map(fen).sum() };
+    assert_eq!(read[0].as_array().unwrap().len(), 2, "two lines: {read:?}");
+    assert_eq!(sum(0), 11175, "the form worked out 2 × 25 + 5 × 12.35");
+    assert_eq!(sum(0), fen(&read[4]));
+    assert_eq!(sum(1), fen(&read[5]), "the lines' fund shares add up to what the funds pay");
+    assert_eq!(sum(2), fen(&read[6]), "the lines' person shares add up to the person's");
+    assert_eq!(fen(&read[5]) + fen(&read[6]), fen(&read[4]));
+    assert!(read[3].as_array().unwrap().iter().all(|w| w.as_u64().unwrap() > 0), "every line says why");
+    let body = browser.body().await;
+    assert!(
+        body.contains("结算单") && body.contains("下载（CSV）") && body.contains("审核通过后 15 个工作日内"),
+        "{body}"
+    );
+    let shot = c.screenshot().await.unwrap();
+    let _ = std::fs::write(std::env::temp_dir().join("yibao-claim-statement.png"), shot);
+    browser.close().await;
+    app.db.cleanup().await;
+}
