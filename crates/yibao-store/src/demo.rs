@@ -398,7 +398,14 @@ async fn seed_claims(
     let mut w = step(actor("reviewer")?).await?;
     store.take_claim(&mut w, id).await?;
     store
-        .exclude_claim_line(&mut w, &rules, id, 3, Some(LineReason::NoEvidence), "手术记录未附，请补充后另行申请")
+        .exclude_claim_line(
+            &mut w,
+            &rules,
+            id,
+            2,
+            Some(LineReason::DuplicateCharge),
+            "同日血常规已在门诊收费，重复收取",
+        )
         .await?;
     store.decide_claim(&mut w, &rules, id, true, "其余费用符合规定", today).await?;
     w.commit().await?;

@@ -436,7 +436,7 @@ pub const UI: &[(&str, &str, &str)] = &[
     ("claim.med_type", "医疗类别", "Kind of care"),
     ("claim.medfee", "医疗费用", "Expenses"),
     ("claim.missing", "还需补交的材料", "Still to hand in"),
-    ("claim.needs_second", "基金支付超过复核金额，通过后需另一位复核人员确认", "The fund pays more than the second-review amount: another reviewer confirms after you"),
+    ("claim.needs_second", "医疗费用超过复核金额，审核后需另一位复核人员确认", "The expenses exceed the second-review amount: another reviewer confirms after you"),
     ("claim.no_documents", "尚未上传材料", "No documents yet"),
     ("claim.not_in_catalog", "目录外", "Not in the catalog"),
     ("claim.note", "意见", "Comment"),

@@ -484,6 +484,30 @@ async fn the_portal_takes_a_claim_with_its_papers_and_itemised_list_file() {
         let total = rows.iter().find(|r| r[0] == "基金支付合计").map(|r| r[1].to_string());
         assert_eq!(total, Some(fund.to_string()), "{label}");
 
+        // The reviewer works on the page: takes it, excludes a line with a coded reason and a
+        // comment (a comment is required), and approves; the fund falls by the line's share.
+        let reviewer = app.token("reviewer").await;
+        let steps = format!("/claims/{id}/steps");
+        assert_eq!(form_post(&app, &reviewer, &steps, &[("action", "take")]).await.0, 303, "{label}");
+        let bare = [("action", "exclude"), ("seq", "1"), ("reason", "out_of_scope"), ("note", "")];
+        let (status, text) = form_post(&app, &reviewer, &steps, &bare).await;
+        assert_eq!(status, 422, "{label}: an exclusion needs a comment");
+        assert!(text.contains("form-errors"), "{label}: shown beside the forms");
+        let exclude =
+            [("action", "exclude"), ("seq", "1"), ("reason", "out_of_scope"), ("note", "门诊检查不在报销范围")];
+        assert_eq!(form_post(&app, &reviewer, &steps, &exclude).await.0, 303, "{label}");
+        let (_, shown) = page(&app, &reviewer, &format!("/claims/{id}")).await;
+        assert!(shown.contains("已核减") && shown.contains("门诊检查不在报销范围"), "{label}");
+        let decide = [("action", "decide"), ("approve", "1"), ("note", "其余符合规定")];
+        assert_eq!(form_post(&app, &reviewer, &steps, &decide).await.0, 303, "{label}");
+        let (_, c) = get(&app, &person, &format!("/api/v1/claims/{id}")).await;
+        assert!(c["state"] == "approved" || c["state"] == "reduced", "{label}: {}", c["state"]);
+        let reduced: Fen = c["fund_pay_sumamt"].as_str().unwrap().parse().unwrap();
+        assert!(reduced <= fund, "{label}: {reduced} after excluding a line, {fund} before");
+        let (_, shown) = page(&app, &person, &format!("/claims/{id}")).await;
+        let payment = shown.split("id=\"claim-payment\">").nth(1).unwrap_or("").get(..10).unwrap_or("");
+        assert!(payment.parse::<chrono::NaiveDate>().is_ok(), "{label}: an expected payment date: {payment:?}");
+
         // The hospital's portal account sees no claim; the clerk of the region does.
         let hospital = app.token("hospital").await;
         assert_eq!(page(&app, &hospital, &format!("/claims/{id}")).await.0, 403, "{label}");

@@ -727,7 +727,7 @@ async fn show_claim(
         None => i18n::t(lang, "claim.payment_after_approval").replace("{n}", &PAYMENT_WORKING_DAYS.to_string()),
     };
     let (claim_rules, _) = svc::claim_rules(&state.store, caller, c.insured_region).await?;
-    let needs_second = c.fund_pay_sumamt.is_some_and(|f| f > claim_rules.second_review_above);
+    let needs_second = c.medfee_sumamt > claim_rules.second_review_above;
     let statement = c.statement.clone();
     let page = ClaimPage {
         ctx: Ctx::for_caller(caller, if standing == Standing::Staff { "/claims" } else { "/my/claims" }),
