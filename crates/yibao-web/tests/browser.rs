@@ -492,6 +492,7 @@ async fn an_insured_person_claims_with_uploaded_papers_and_reads_the_statement()
     c.wait().for_element(Locator::Id("claims")).await.unwrap();
     c.find(Locator::LinkText(&number)).await.unwrap().click().await.unwrap();
     c.wait().for_element(Locator::Id("accept")).await.unwrap().click().await.unwrap();
+    browser.wait_for_url(|u| u.query().is_some_and(|q| q.contains("done=step_accept"))).await;
     let state = c.wait().for_element(Locator::Id("claim-state")).await.unwrap();
     assert_eq!(state.attr("data-state").await.unwrap().as_deref(), Some("adjudicated"));
     c.find(Locator::Css("form[action='/logout'] button")).await.unwrap().click().await.unwrap();

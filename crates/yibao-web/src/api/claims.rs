@@ -147,14 +147,7 @@ pub async fn attach_document(
     FormWithFile { form, file }: FormWithFile<DocumentFields>,
 ) -> Result<(StatusCode, Json<ClaimDocument>), AppError> {
     let kind = DocumentKind::parse(&form.kind)?;
-    let file = file.ok_or_else(|| {
-        AppError::validation(vec![InvalidValue::new(
-            "file",
-            "required",
-            "请选择要上传的文件",
-            "choose a file to upload",
-        )])
-    })?;
+    let file = crate::forms::upload::required_file(file)?;
     Ok((StatusCode::CREATED, Json(svc::attach_document(&state.store, &state.blobs, &caller, id, kind, file).await?)))
 }
 

@@ -74,14 +74,7 @@ pub async fn upload_document(
     Path(id): Path<i64>,
     FormWithFile { file, .. }: FormWithFile<serde_json::Map<String, serde_json::Value>>,
 ) -> Result<(StatusCode, Json<Document>), AppError> {
-    let file = file.ok_or_else(|| {
-        AppError::validation(vec![InvalidValue::new(
-            "file",
-            "required",
-            "请在 file 字段上传文件",
-            "send the file in the field `file`",
-        )])
-    })?;
+    let file = crate::forms::upload::required_file(file)?;
     Ok((StatusCode::CREATED, Json(svc::upload_document(&state.store, &state.blobs, &caller, id, file).await?)))
 }
 

@@ -25,6 +25,18 @@ pub fn unreadable<E>(_: E) -> AppError {
     )
 }
 
+/// The file a form must carry, or the error that asks for it.
+pub fn required_file(file: Option<Upload>) -> Result<Upload, AppError> {
+    file.ok_or_else(|| {
+        AppError::validation(vec![yibao_core::InvalidValue::new(
+            "file",
+            "required",
+            "请选择要上传的文件（表单字段 file）",
+            "choose a file to upload (the form field `file`)",
+        )])
+    })
+}
+
 /// A form of type `T` and the file sent in its `file` field, if one was chosen.
 pub struct FormWithFile<T> {
     pub form: T,

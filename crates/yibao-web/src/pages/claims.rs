@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use rust_decimal::Decimal;
@@ -21,7 +21,7 @@ use yibao_core::{AdminCode, Fen, InvalidValue, Lang, Permission, Text};
 use yibao_store::{ClaimSummary, StoredClaim};
 
 use super::cover::{notice, or_show, Choice};
-use super::{render, Ctx};
+use super::{render, render_form, Ctx};
 use crate::api::claims::StepForm;
 use crate::context::Caller;
 use crate::error::AppError;
@@ -248,8 +248,7 @@ async fn show_my_claims(
         notice: notice(lang, done),
         errors: errors.clone(),
     };
-    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-    Ok((status, render(&page)?).into_response())
+    render_form(&page, !errors.is_empty())
 }
 
 /// `GET /my/claims`: the insured person's claims, the delegates they authorised, and the
@@ -447,8 +446,7 @@ async fn show_claim_form(
         v,
         errors: errors.clone(),
     };
-    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-    Ok((status, render(&page)?).into_response())
+    render_form(&page, !errors.is_empty())
 }
 
 /// `GET /claims/new?case=&person=`: the claim form, with the case's checklist as upload rows.
@@ -785,8 +783,7 @@ async fn show_claim(
         zh: lang == Lang::Zh,
         c,
     };
-    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-    Ok((status, render(&page)?).into_response())
+    render_form(&page, !errors.is_empty())
 }
 
 /// `GET /claims/{id}`: the claim, its history, what is missing, when it is paid, and the
@@ -861,14 +858,7 @@ pub async fn claim_document_add(
     caller.check_csrf(&f.csrf)?;
     let result = async {
         let kind = DocumentKind::parse(&f.kind)?;
-        let file = file.ok_or_else(|| {
-            AppError::validation(vec![InvalidValue::new(
-                "file",
-                "required",
-                "请选择要上传的文件",
-                "choose a file to upload",
-            )])
-        })?;
+        let file = crate::forms::upload::required_file(file)?;
         svc::attach_document(&state.store, &state.blobs, &caller, id, kind, file).await
     }
     .await;

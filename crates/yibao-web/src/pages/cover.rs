@@ -4,7 +4,6 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use chrono::NaiveDate;
@@ -15,7 +14,7 @@ use yibao_core::filing::{DocumentKind, RejectReason};
 use yibao_core::{Lang, Permission};
 use yibao_store::{Card, CoverReport, StoredFiling};
 
-use super::{form_messages, render, Ctx};
+use super::{form_messages, render_form, Ctx};
 use crate::context::{urlencode, Caller};
 use crate::error::AppError;
 use crate::forms::cover::{CardEventForm, CardForm, DecisionForm, FilingForm, NoCardForm};
@@ -316,8 +315,7 @@ async fn show_my_cover(
         f,
         errors: errors.clone(),
     };
-    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-    Ok((status, render(&page)?).into_response())
+    render_form(&page, !errors.is_empty())
 }
 
 pub async fn my_cover_page(
@@ -454,8 +452,7 @@ async fn show_filings(
         notice: notice(lang, &ask.done),
         errors: errors.clone(),
     };
-    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-    Ok((status, render(&page)?).into_response())
+    render_form(&page, !errors.is_empty())
 }
 
 pub async fn filings_page(
@@ -587,8 +584,7 @@ async fn show_person_cover(
         change_action: if caller.can(Permission::ManageFilings) { "/filings" } else { "" },
         errors: errors.clone(),
     };
-    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-    Ok((status, render(&page)?).into_response())
+    render_form(&page, !errors.is_empty())
 }
 
 pub async fn person_cover_page(

@@ -12,7 +12,7 @@ use yibao_core::{Lang, Permission};
 use yibao_store::Referral;
 
 use super::cover::{cover_box, notice, or_show, CoverBox, FilingRow};
-use super::{render, Ctx};
+use super::{render, render_form, Ctx};
 use crate::context::Caller;
 use crate::error::AppError;
 use crate::forms::cover::{ReferralForm, SealForm};
@@ -199,8 +199,7 @@ async fn show_referrals(
         notice: notice(lang, &ask.done),
         errors: errors.clone(),
     };
-    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-    Ok((status, render(&page)?).into_response())
+    render_form(&page, !errors.is_empty())
 }
 
 /// `GET /referrals`: the institution's certificates, its issue form, and a lookup by number.

@@ -11,7 +11,7 @@ mod settlement;
 
 use askama::Template;
 use axum::http::StatusCode;
-use axum::response::{Html, Response};
+use axum::response::{Html, IntoResponse, Response};
 use yibao_core::{Lang, Permission, Role};
 
 pub use admin::{
@@ -126,6 +126,12 @@ pub fn render<T: Template>(t: &T) -> Result<Html<String>, AppError> {
         tracing::error!(error = %e, "template rendering failed");
         AppError::internal()
     })
+}
+
+/// Renders a form page: 200, or 422 when it shows errors the person can correct.
+pub(crate) fn render_form<T: Template>(page: &T, has_errors: bool) -> Result<Response, AppError> {
+    let status = if has_errors { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    Ok((status, render(page)?).into_response())
 }
 
 #[derive(Template)]
