@@ -106,6 +106,18 @@ impl Browser {
         input.send_keys(value).await.unwrap();
     }
 
+    /// Sets the value of the field `css` selects (date inputs, whose typing depends on the
+    /// browser's locale).
+    async fn set(&self, css: &str, value: &str) {
+        self.client
+            .execute(
+                "document.querySelector(arguments[0]).value = arguments[1];",
+                vec![serde_json::Value::from(css), serde_json::Value::from(value)],
+            )
+            .await
+            .unwrap();
+    }
+
     async fn body(&self) -> String {
         self.client.find(Locator::Css("body")).await.unwrap().text().await.unwrap()
     }
@@ -276,14 +288,6 @@ async fn an_insured_person_files_off_site_treatment_and_a_clerk_approves_it() {
     let Some(browser) = Browser::start().await else { return };
     let app = spawn_app(TestDb::sqlite().await).await;
     let c = &browser.client;
-    let set = |id: &'static str, value: &'static str| async move {
-        c.execute(
-            "document.getElementById(arguments[0]).value = arguments[1];",
-            vec![serde_json::Value::from(id), serde_json::Value::from(value)],
-        )
-        .await
-        .unwrap();
-    };
 
     // 张三 finds the page in his menu and asks about a Lanzhou hospital: not filed.
     browser.log_in(&app, "zhangsan").await;
@@ -291,7 +295,7 @@ async fn an_insured_person_files_off_site_treatment_and_a_clerk_approves_it() {
     let state = c.wait().for_element(Locator::Id("card-state")).await.unwrap().text().await.unwrap();
     assert_eq!(state, "正常");
     c.find(Locator::Id("ask-institution")).await.unwrap().select_by_value("H62010200001").await.unwrap();
-    set("ask-date", "2026-11-26").await;
+    browser.set("#ask-date", "2026-11-26").await;
     c.find(Locator::Id("ask-submit")).await.unwrap().click().await.unwrap();
     browser.wait_for_url(|u| u.query().is_some_and(|q| q.contains("institution=H62010200001"))).await;
     let result = c.wait().for_element(Locator::Id("cover-result")).await.unwrap();
@@ -308,7 +312,7 @@ async fn an_insured_person_files_off_site_treatment_and_a_clerk_approves_it() {
     // community residence certificate chosen from disk: submitted, waiting.
     c.find(Locator::Id("filing-kind")).await.unwrap().select_by_value("temporary_other").await.unwrap();
     browser.fill("destination", "620100").await;
-    set("filing-start", "2026-11-25").await;
+    browser.set("#filing-start", "2026-11-25").await;
     c.find(Locator::Id("filing-document")).await.unwrap().select_by_value("residence_certificate").await.unwrap();
     let photo = std::env::temp_dir().join(format!("yibao-residence-{}.png", std::process::id()));
     std::fs::write(&photo, yibao_store::demo::DEMO_SCAN_PNG).unwrap();
@@ -430,14 +434,6 @@ async fn an_insured_person_claims_with_uploaded_papers_and_reads_the_statement()
     let Some(browser) = Browser::start().await else { return };
     let app = spawn_app(TestDb::sqlite().await).await;
     let c = &browser.client;
-    let set = |name: &'static str, value: &'static str| async move {
-        c.execute(
-            "document.querySelector(`[name='${arguments[0]}']`).value = arguments[1];",
-            vec![serde_json::Value::from(name), serde_json::Value::from(value)],
-        )
-        .await
-        .unwrap();
-    };
 
     browser.log_in(&app, "zhangsan").await;
     c.find(Locator::LinkText("我的报销")).await.unwrap().click().await.unwrap();
@@ -457,19 +453,19 @@ async fn an_insured_person_claims_with_uploaded_papers_and_reads_the_statement()
     browser.fill("institution_code", "H62010200001").await;
     browser.fill("treatment_region", "620102").await;
     c.find(Locator::Css("select[name='hosp_lv']")).await.unwrap().select_by_value("3").await.unwrap();
-    set("care_start", "2026-11-18").await;
-    set("care_end", "2026-11-18").await;
+    browser.set("[name='care_start']", "2026-11-18").await;
+    browser.set("[name='care_end']", "2026-11-18").await;
     browser.fill("diagnoses", "J06.9").await;
     browser.fill("invoice_no_1", "LZ-BROWSER-1").await;
-    set("invoice_date_1", "2026-11-18").await;
+    browser.set("[name='invoice_date_1']", "2026-11-18").await;
     browser.fill("invoice_amount_1", "111.75").await;
     for (n, code, cnt, pric) in [("1", "002201000010000", "2", "25"), ("2", "XA01ABD075A002010100483", "5", "12.35")] {
         browser.fill(&format!("line_code_{n}"), code).await;
         browser.fill(&format!("line_cnt_{n}"), cnt).await;
         browser.fill(&format!("line_pric_{n}"), pric).await;
     }
-    set("line_date_1", "2026-11-18").await;
-    set("line_date_2", "2026-11-18").await;
+    browser.set("[name='line_date_1']", "2026-11-18").await;
+    browser.set("[name='line_date_2']", "2026-11-18").await;
     let scan = std::env::temp_dir().join(format!("yibao-claim-scan-{}.png", std::process::id()));
     std::fs::write(&scan, yibao_store::demo::DEMO_SCAN_PNG).unwrap();
     let inputs = c.find_all(Locator::Css("#document-rows input[type='file']")).await.unwrap();
