@@ -17,10 +17,10 @@ use yibao_core::adjudicate::MedType;
 use yibao_core::document::DocumentKind;
 use yibao_core::registry::HospitalGrade;
 use yibao_core::sporadic::{itemised, ClaimCase, ClaimState, LineReason, Statement, Submitter, PAYMENT_WORKING_DAYS};
-use yibao_core::{AdminCode, Fen, InvalidValue, Lang, Permission, Text};
+use yibao_core::{AdminCode, Fen, InvalidValue, Lang, Permission};
 use yibao_store::{ClaimSummary, StoredClaim};
 
-use super::cover::{notice, or_show, Choice};
+use super::cover::{choices, my_person_id, notice, or_show, Choice};
 use super::{render, render_form, Ctx};
 use crate::api::claims::StepForm;
 use crate::context::Caller;
@@ -35,10 +35,6 @@ const INVOICE_ROWS: usize = 3;
 const LINE_ROWS: usize = 8;
 /// Extra document rows besides the checklist's.
 const EXTRA_DOCUMENTS: usize = 2;
-
-fn coded<T: Copy>(all: &[T], code: fn(T) -> &'static str, label: fn(T) -> Text, lang: Lang) -> Vec<Choice> {
-    all.iter().map(|k| Choice { code: code(*k).to_string(), label: label(*k).get(lang).to_string() }).collect()
-}
 
 fn when(instant: &str) -> String {
     instant.replace('T', " ").trim_end_matches('Z').chars().take(16).collect()
@@ -167,8 +163,8 @@ pub async fn claim_guide(
     }
     let page = GuidePage {
         ctx: Ctx::for_caller(&caller, "/claims/guide"),
-        cases: coded(ClaimCase::ALL, ClaimCase::code, ClaimCase::label, lang),
-        submitters: coded(Submitter::ALL, Submitter::code, Submitter::label, lang),
+        cases: choices(ClaimCase::ALL, ClaimCase::code, ClaimCase::label, lang),
+        submitters: choices(Submitter::ALL, Submitter::code, Submitter::label, lang),
         case: ask.case.trim().to_string(),
         submitter: ask.submitter.trim().to_string(),
         region: region.map(|r| r.to_string()).unwrap_or_default(),
@@ -207,11 +203,6 @@ struct MyClaimsPage {
 pub struct DoneAsk {
     #[serde(default)]
     done: String,
-}
-
-fn my_person_id(caller: &Caller) -> Result<i64, AppError> {
-    caller.require(Permission::ViewOwnRecord)?;
-    caller.session().and_then(|s| s.account.person_id).ok_or_else(|| AppError::not_found("person"))
 }
 
 async fn show_my_claims(
@@ -398,7 +389,7 @@ async fn show_claim_form(
                 label: item.label().get(lang).to_string(),
                 required: item.required,
                 why: item.why.get(lang).to_string(),
-                kinds: coded(&item.any_of, DocumentKind::code, DocumentKind::label, lang),
+                kinds: choices(&item.any_of, DocumentKind::code, DocumentKind::label, lang),
             });
         }
     }
@@ -407,7 +398,7 @@ async fn show_claim_form(
             label: i18n::t(lang, "claim.other_document").to_string(),
             required: false,
             why: String::new(),
-            kinds: coded(DocumentKind::ALL, DocumentKind::code, DocumentKind::label, lang),
+            kinds: choices(DocumentKind::ALL, DocumentKind::code, DocumentKind::label, lang),
         });
     }
     let field = |k: String| v.get(&k).cloned().unwrap_or_default();
@@ -432,13 +423,13 @@ async fn show_claim_form(
         ctx: Ctx::for_caller(caller, if window { "/claims" } else { "/my/claims" }),
         window,
         person_name,
-        cases: coded(ClaimCase::ALL, ClaimCase::code, ClaimCase::label, lang),
+        cases: choices(ClaimCase::ALL, ClaimCase::code, ClaimCase::label, lang),
         med_types: [MedType::Inpatient, MedType::GeneralOutpatient, MedType::SpecialOutpatient]
             .iter()
             .map(|m| Choice { code: m.code().to_string(), label: format!("{} {}", m.code(), m.label().get(lang)) })
             .collect(),
-        grades: coded(HospitalGrade::ALL, HospitalGrade::code, HospitalGrade::label, lang),
-        submitters: coded(Submitter::ALL, Submitter::code, Submitter::label, lang),
+        grades: choices(HospitalGrade::ALL, HospitalGrade::code, HospitalGrade::label, lang),
+        submitters: choices(Submitter::ALL, Submitter::code, Submitter::label, lang),
         invoices,
         lines,
         documents,
@@ -776,8 +767,8 @@ async fn show_claim(
         can_review: caller.can(Permission::ReviewClaims) && c.state == ClaimState::InReview,
         can_second_review: caller.can(Permission::SecondReviewClaims) && c.state == ClaimState::SecondReview,
         needs_second,
-        kinds: coded(DocumentKind::ALL, DocumentKind::code, DocumentKind::label, lang),
-        reasons: coded(LineReason::ALL, LineReason::code, LineReason::label, lang),
+        kinds: choices(DocumentKind::ALL, DocumentKind::code, DocumentKind::label, lang),
+        reasons: choices(LineReason::ALL, LineReason::code, LineReason::label, lang),
         notice: notice(lang, done),
         errors: errors.clone(),
         zh: lang == Lang::Zh,
@@ -927,7 +918,7 @@ pub async fn claim_queue_page(
     let page = QueuePage {
         ctx: Ctx::for_caller(&caller, "/claims"),
         state: chosen.code().to_string(),
-        states: coded(ClaimState::ALL, ClaimState::code, ClaimState::label, lang),
+        states: choices(ClaimState::ALL, ClaimState::code, ClaimState::label, lang),
         rows: rows.iter().map(|c| ClaimRow::new(c, lang)).collect(),
         can_window: caller.can(Permission::HandleClaims),
     };

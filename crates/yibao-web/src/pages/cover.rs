@@ -28,7 +28,7 @@ pub struct Choice {
     pub label: String,
 }
 
-fn choices<T: Copy>(
+pub(super) fn choices<T: Copy>(
     all: &[T],
     code: fn(T) -> &'static str,
     label: fn(T) -> yibao_core::Text,
@@ -285,7 +285,7 @@ struct MyCoverPage {
     notice: Option<String>,
 }
 
-fn my_person_id(caller: &Caller) -> Result<i64, AppError> {
+pub(super) fn my_person_id(caller: &Caller) -> Result<i64, AppError> {
     caller.require(Permission::ViewOwnRecord)?;
     caller.session().and_then(|s| s.account.person_id).ok_or_else(|| AppError::not_found("person"))
 }
