@@ -61,6 +61,12 @@ pub enum Permission {
     ReviewClaims,
     /// Confirm another reviewer's decision on a claim above the region's amount (复核).
     SecondReviewClaims,
+    /// See payment orders and batches, the claims at risk of missing the 15-working-day
+    /// promise, and the reconciliation, in the caller's regions.
+    ViewPayments,
+    /// Build, approve (a second finance user), export and cancel batches; import the bank's
+    /// results.
+    ManagePayments,
 }
 
 impl Role {
@@ -133,8 +139,11 @@ impl Role {
                     | ViewPolicies
                     | CheckCover
                     | ViewClaims
+                    | ViewPayments
             ),
-            Finance => matches!(p, ViewPersons | ViewEmployers | ViewInstitutions | ViewClaims),
+            Finance => {
+                matches!(p, ViewPersons | ViewEmployers | ViewInstitutions | ViewClaims | ViewPayments | ManagePayments)
+            }
             PolicyAdmin => {
                 matches!(p, ViewEmployers | ViewInstitutions | EditInstitutions | ViewPolicies | ManagePolicies)
             }
@@ -245,6 +254,8 @@ mod tests {
                 "{role}"
             );
             assert_eq!(role.can(Permission::SecondReviewClaims), role == Role::SecondReviewer, "{role}");
+            assert_eq!(role.can(Permission::ManagePayments), role == Role::Finance, "{role}");
+            assert_eq!(role.can(Permission::ViewPayments), matches!(role, Role::Finance | Role::Auditor), "{role}");
             // Claims are staff business; the insured see their own through ViewOwnRecord.
             assert_eq!(
                 role.can(Permission::ViewClaims),

@@ -22,6 +22,7 @@ pub mod i18n;
 pub mod insurance_year;
 pub mod money;
 pub mod name;
+pub mod payment;
 pub mod phone;
 pub mod platform;
 pub mod policy;

@@ -33,6 +33,11 @@ impl Fen {
         self.0.checked_add(other.0).map(Fen)
     }
 
+    /// Adds, saturating (as [`Sum`] does) where real amounts never reach.
+    pub fn saturating_add(self, other: Fen) -> Fen {
+        Fen(self.0.saturating_add(other.0))
+    }
+
     pub fn checked_sub(self, other: Fen) -> Option<Fen> {
         self.0.checked_sub(other.0).map(Fen)
     }

@@ -179,6 +179,10 @@ pub struct ClaimRules {
     pub second_review_above: Fen,
     /// What a delegate brings besides the person's papers.
     pub delegate_documents: Vec<ChecklistItem>,
+    /// Whether a claim the employer unit filed is paid to the unit's bank account (the
+    /// default) rather than to the insured person's.
+    #[serde(default = "yes")]
+    pub pay_employer_unit: bool,
     pub cases: BTreeMap<ClaimCase, CaseRules>,
 }
 

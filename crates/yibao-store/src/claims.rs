@@ -1004,7 +1004,9 @@ impl Store {
         if !second {
             set.extend(self.final_columns(w, rules, &claim, verdict).await?);
         }
-        self.move_claim(w, &claim, action, "decide", &set, note).await
+        let after = self.move_claim(w, &claim, action, "decide", &set, note).await?;
+        self.create_payment_order(w, &after, claim_rules.pay_employer_unit, today).await?;
+        Ok(after)
     }
 
     /// The second reviewer (复核), who is not the first, confirms the first's decision or
@@ -1016,6 +1018,7 @@ impl Store {
         id: i64,
         confirm: bool,
         note: &str,
+        today: NaiveDate,
     ) -> Result<StoredClaim, StoreError> {
         let claim = self.claim_in(w, id).await?;
         if claim.reviewer.as_deref() == Some(w.actor().label.as_str()) {
@@ -1042,7 +1045,10 @@ impl Store {
         claim.state.after(action)?;
         let mut set = vec![("second_reviewer", text(w.actor().label.clone()))];
         set.extend(self.final_columns(w, rules, &claim, verdict).await?);
-        self.move_claim(w, &claim, action, "confirm", &set, note).await
+        let after = self.move_claim(w, &claim, action, "confirm", &set, note).await?;
+        let (claim_rules, _) = self.claim_rules(claim.insured_region, today).await?;
+        self.create_payment_order(w, &after, claim_rules.pay_employer_unit, today).await?;
+        Ok(after)
     }
 
     /// What a final decision writes: for an approval, the engine's result under the

@@ -32,6 +32,7 @@ pub const DEMO_ACCOUNTS: &[(&str, &str, Role, &str)] = &[
     ("reviewer2", "复核 赵强", Role::SecondReviewer, "620300"),
     ("auditor", "稽核 陈静", Role::Auditor, "620300"),
     ("finance", "财务 刘洋", Role::Finance, "620300"),
+    ("finance2", "财务复核 周敏", Role::Finance, "620300"),
     ("policy", "政策管理 孙丽", Role::PolicyAdmin, "620000"),
     ("zhangsan", "张三", Role::Insured, ""),
     ("hospital", "金昌市中心医院 医保办", Role::Institution, ""),
@@ -287,7 +288,8 @@ pub async fn seed_demo(store: &Store, blobs: &Arc<dyn BlobStore>, today: NaiveDa
 
 /// 张三's sporadic claims (零星报销), one in each state a newcomer should see: waiting for
 /// intake, returned for supplement (补正), adjudicated and waiting for review, approved with
-/// a line excluded after a second review, and withdrawn. Each goes through the same store
+/// a line excluded after a second review and paid to his card in a batch, approved and
+/// waiting for the next batch, and withdrawn. Each goes through the same store
 /// calls the portal and the API make, as the demo account that would take the step.
 async fn seed_claims(
     store: &Store,
@@ -410,7 +412,34 @@ async fn seed_claims(
     store.decide_claim(&mut w, &rules, id, true, "其余费用符合规定", today).await?;
     w.commit().await?;
     let mut w = step(actor("reviewer2")?).await?;
-    store.second_review_claim(&mut w, &rules, id, true, "").await?;
+    store.second_review_claim(&mut w, &rules, id, true, "", today).await?;
+    w.commit().await?;
+    // Paid: finance builds the batch, a second finance user approves and exports it, and
+    // the bank's result file says it was paid.
+    let mut w = step(actor("finance")?).await?;
+    let batch = store.build_payment_batch(&mut w, code("620300")?, today).await?;
+    w.commit().await?;
+    let mut w = step(actor("finance2")?).await?;
+    store.approve_payment_batch(&mut w, batch.id).await?;
+    let (_, file) = store.export_payment_batch(&mut w, batch.id).await?;
+    w.commit().await?;
+    let mut w = step(actor("finance")?).await?;
+    store.import_bank_results(&mut w, &demo_bank_results(&file, today)).await?;
+    w.commit().await?;
+
+    // Approved without a second review, its payment ready for the next batch.
+    let short_stay = [
+        ("001102000010000", "4", "40.00", "160.00"),
+        ("002201000010000", "2", "25.00", "50.00"),
+        ("003113000010000", "1", "3000.00", "3000.00"),
+    ];
+    let id = submit(claim(ClaimCase::OffsiteInpatient, "LZ-2026-0088", 15, &short_stay)?, ALL).await?;
+    let mut w = step(actor("clerk")?).await?;
+    store.accept_claim(&mut w, &rules, id, today).await?;
+    w.commit().await?;
+    let mut w = step(actor("reviewer")?).await?;
+    store.take_claim(&mut w, id).await?;
+    store.decide_claim(&mut w, &rules, id, true, "材料齐全，费用符合规定", today).await?;
     w.commit().await?;
 
     // Adjudicated, waiting for a reviewer.
@@ -432,6 +461,15 @@ async fn seed_claims(
     store.withdraw_claim(&mut w, id, "票据开错，重新开具后再申报").await?;
     w.commit().await?;
     Ok(())
+}
+
+/// The bank's result file for a demo batch: every line paid on `day`.
+pub fn demo_bank_results(file: &yibao_core::payment::BatchFile, day: NaiveDate) -> Vec<u8> {
+    let mut text = format!("H,{},{},{}\n", file.batch_no, file.lines.len(), file.total().to_plain());
+    for l in &file.lines {
+        text.push_str(&format!("R,{},{},{},S,,,{day}\n", l.seq, l.order_no, l.amount.to_plain()));
+    }
+    text.into_bytes()
 }
 
 /// 张三's individual account, a visit at the central hospital settled directly a week ago

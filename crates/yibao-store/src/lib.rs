@@ -15,6 +15,7 @@ mod demo_catalog;
 mod documents;
 mod error;
 mod migrate;
+mod payments;
 mod platform;
 mod registry;
 mod rules;
@@ -44,6 +45,7 @@ pub use cover::{
 pub use demo_catalog::demo_catalog_csv;
 pub use documents::{BlobStore, Document, LocalBlobs};
 pub use error::StoreError;
+pub use payments::{BatchItem, ImportSummary, Payee, PaymentBatch, PaymentOrder};
 pub use platform::StoredReply;
 pub use registry::{
     Employer, EmployerInput, Institution, InstitutionInput, Page, Person, PersonInput, PersonQuery, RecordVersion,

@@ -294,6 +294,11 @@ impl Sql {
         Ok(self.query().fetch_all(&store.pool).await?)
     }
 
+    /// Inside a write transaction, seeing its own changes.
+    pub(crate) async fn fetch_all_in(self, w: &mut crate::WriteTx) -> Result<Vec<AnyRow>, StoreError> {
+        Ok(self.query().fetch_all(&mut *w.tx).await?)
+    }
+
     pub(crate) async fn execute(self, conn: &mut sqlx::AnyConnection) -> Result<u64, StoreError> {
         Ok(self.query().execute(conn).await?.rows_affected())
     }

@@ -257,7 +257,9 @@ pub async fn claim_step(store: &Store, caller: &Caller, id: i64, step: Step) -> 
         Step::Take => store.take_claim(&mut w, id).await?,
         Step::Exclude { seq, reason, note } => store.exclude_claim_line(&mut w, &rules, id, seq, reason, &note).await?,
         Step::Decide { approve, note } => store.decide_claim(&mut w, &rules, id, approve, &note, today).await?,
-        Step::SecondReview { confirm, note } => store.second_review_claim(&mut w, &rules, id, confirm, &note).await?,
+        Step::SecondReview { confirm, note } => {
+            store.second_review_claim(&mut w, &rules, id, confirm, &note, today).await?
+        }
     };
     w.commit().await?;
     Ok(c)

@@ -1,0 +1,823 @@
+//! Payment to bank cards: orders, batches, the bank's files and reconciliation (see
+//! `yibao_core::payment` for the steps and formats, and migration 0012 for what the schema
+//! guarantees). Money leaves exactly once because each step is one audited transaction that
+//! checks the state it starts from: an order is created in the transaction that approves its
+//! claim (one per claim), is put in one live batch per attempt, and a bank line's result is
+//! written once.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use yibao_core::payment::{
+    due_date, reconcile, BankFailure, BatchAction, BatchFigures, BatchFile, BatchLine, BatchState, Books, ItemFigures,
+    OrderAction, OrderFigures, OrderState, Reconciliation, ResultFile,
+};
+use yibao_core::sporadic::{ClaimState, Submitter};
+use yibao_core::{AdminCode, BankCardNumber, Fen, InvalidValue, Scope};
+
+use crate::claims::StoredClaim;
+use crate::registry::{date_from, fetch_person, region_from, Arg, Sql};
+use crate::settlement::corrupt;
+use crate::{Store, StoreError, WriteTx};
+
+fn refuse(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> StoreError {
+    StoreError::Invalid(InvalidValue::new("payment", code, zh, en))
+}
+
+/// Who an order pays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Payee {
+    Insured,
+    Employer,
+}
+
+/// An approved claim's payment to a bank account.
+#[derive(Debug, Clone, Serialize)]
+pub struct PaymentOrder {
+    pub id: i64,
+    pub number: String,
+    pub claim_id: i64,
+    pub claim_number: String,
+    pub person_id: i64,
+    pub person_name: String,
+    pub region: AdminCode,
+    pub payee: Payee,
+    pub account_name: String,
+    pub bank_name: Option<String>,
+    pub bank_card: Option<BankCardNumber>,
+    pub amount: Fen,
+    pub state: OrderState,
+    pub attempt: i64,
+    pub approved_on: NaiveDate,
+    pub due_on: NaiveDate,
+    /// The due date counted a year whose holidays are not published yet.
+    pub due_provisional: bool,
+    pub paid_on: Option<NaiveDate>,
+    pub failure: Option<BankFailure>,
+    pub failure_note: Option<String>,
+    pub version: i64,
+}
+
+/// A batch of orders for one region, as finance built it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PaymentBatch {
+    pub id: i64,
+    pub number: String,
+    pub region: AdminCode,
+    pub up_to: NaiveDate,
+    pub state: BatchState,
+    pub count: i64,
+    pub total: Fen,
+    pub built_by: String,
+    pub built_at: String,
+    pub approved_by: Option<String>,
+    pub approved_at: Option<String>,
+    pub exported_by: Option<String>,
+    pub exported_at: Option<String>,
+    pub exports: i64,
+    pub version: i64,
+}
+
+/// One line of a batch, with the bank's result once it is in.
+#[derive(Debug, Clone, Serialize)]
+pub struct BatchItem {
+    pub seq: i64,
+    pub order_id: i64,
+    pub order_no: String,
+    pub claim_id: i64,
+    pub account_name: String,
+    pub bank_name: String,
+    pub bank_card: String,
+    pub amount: Fen,
+    /// `Some(true)` paid, `Some(false)` failed, `None` waiting for the bank.
+    pub paid: Option<bool>,
+    pub result_on: Option<NaiveDate>,
+    pub failure: Option<BankFailure>,
+    pub failure_note: Option<String>,
+}
+
+/// What importing a result file did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImportSummary {
+    pub batch_id: i64,
+    pub batch_no: String,
+    pub paid: i64,
+    pub failed: i64,
+    /// Lines whose result was already recorded (the same file, or an overlapping one).
+    pub already: i64,
+    /// Every line of the batch now has its result.
+    pub closed: bool,
+}
+
+const ORDER_COLS: &str = "o.id, o.number, o.claim_id, c.number, o.person_id, p.name, o.region, o.payee, \
+     o.account_name, o.bank_name, o.bank_card, o.amount, o.state, o.attempt, o.approved_on, o.due_on, \
+     o.due_provisional, o.paid_on, o.failure_code, o.failure_note, o.version";
+const ORDER_FROM: &str = "payment_orders o JOIN claims c ON c.id = o.claim_id JOIN persons p ON p.id = o.person_id";
+
+fn opt_date(column: &str, v: Option<String>) -> Result<Option<NaiveDate>, StoreError> {
+    v.map(|v| date_from(column, &v)).transpose()
+}
+
+fn order_from_row(r: &AnyRow) -> Result<PaymentOrder, StoreError> {
+    let payee: String = r.try_get(7)?;
+    let card: Option<String> = r.try_get(10)?;
+    Ok(PaymentOrder {
+        id: r.try_get(0)?,
+        number: r.try_get::<Option<String>, _>(1)?.unwrap_or_default(),
+        claim_id: r.try_get(2)?,
+        claim_number: r.try_get::<Option<String>, _>(3)?.unwrap_or_default(),
+        person_id: r.try_get(4)?,
+        person_name: r.try_get(5)?,
+        region: region_from(r.try_get(6)?)?,
+        payee: if payee == "employer" { Payee::Employer } else { Payee::Insured },
+        account_name: r.try_get(8)?,
+        bank_name: r.try_get(9)?,
+        bank_card: card.map(|c| c.parse().map_err(|e| corrupt("payment_orders.bank_card", e))).transpose()?,
+        amount: Fen::from_fen(r.try_get(11)?),
+        state: OrderState::parse(&r.try_get::<String, _>(12)?).map_err(|e| corrupt("payment_orders.state", e))?,
+        attempt: r.try_get(13)?,
+        approved_on: date_from("payment_orders.approved_on", &r.try_get::<String, _>(14)?)?,
+        due_on: date_from("payment_orders.due_on", &r.try_get::<String, _>(15)?)?,
+        due_provisional: r.try_get::<i64, _>(16)? != 0,
+        paid_on: opt_date("payment_orders.paid_on", r.try_get(17)?)?,
+        failure: r
+            .try_get::<Option<String>, _>(18)?
+            .map(|c| BankFailure::parse(&c).map_err(|e| corrupt("payment_orders.failure_code", e)))
+            .transpose()?,
+        failure_note: r.try_get(19)?,
+        version: r.try_get(20)?,
+    })
+}
+
+const BATCH_COLS: &str = "id, number, region, up_to, state, count, total, built_by, built_at, approved_by, \
+     approved_at, exported_by, exported_at, exports, version";
+
+fn batch_from_row(r: &AnyRow) -> Result<PaymentBatch, StoreError> {
+    Ok(PaymentBatch {
+        id: r.try_get(0)?,
+        number: r.try_get::<Option<String>, _>(1)?.unwrap_or_default(),
+        region: region_from(r.try_get(2)?)?,
+        up_to: date_from("payment_batches.up_to", &r.try_get::<String, _>(3)?)?,
+        state: BatchState::parse(&r.try_get::<String, _>(4)?).map_err(|e| corrupt("payment_batches.state", e))?,
+        count: r.try_get(5)?,
+        total: Fen::from_fen(r.try_get(6)?),
+        built_by: r.try_get(7)?,
+        built_at: r.try_get(8)?,
+        approved_by: r.try_get(9)?,
+        approved_at: r.try_get(10)?,
+        exported_by: r.try_get(11)?,
+        exported_at: r.try_get(12)?,
+        exports: r.try_get(13)?,
+        version: r.try_get(14)?,
+    })
+}
+
+const ITEM_COLS: &str = "i.seq, i.order_id, o.number, o.claim_id, i.account_name, i.bank_name, i.bank_card, \
+     i.amount, i.result, i.result_on, i.failure_code, i.failure_note";
+
+fn item_from_row(r: &AnyRow) -> Result<BatchItem, StoreError> {
+    let result: Option<String> = r.try_get(8)?;
+    Ok(BatchItem {
+        seq: r.try_get(0)?,
+        order_id: r.try_get(1)?,
+        order_no: r.try_get::<Option<String>, _>(2)?.unwrap_or_default(),
+        claim_id: r.try_get(3)?,
+        account_name: r.try_get(4)?,
+        bank_name: r.try_get(5)?,
+        bank_card: r.try_get(6)?,
+        amount: Fen::from_fen(r.try_get(7)?),
+        paid: result.map(|r| r == "paid"),
+        result_on: opt_date("payment_batch_items.result_on", r.try_get(9)?)?,
+        failure: r
+            .try_get::<Option<String>, _>(10)?
+            .map(|c| BankFailure::parse(&c).map_err(|e| corrupt("payment_batch_items.failure_code", e)))
+            .transpose()?,
+        failure_note: r.try_get(11)?,
+    })
+}
+
+/// A state change of an order, checked against the version it was read at.
+async fn move_order(
+    w: &mut WriteTx,
+    order: &PaymentOrder,
+    action: OrderAction,
+    set: &str,
+    binds: &[Option<String>],
+) -> Result<OrderState, StoreError> {
+    let to = order.state.after(action)?;
+    let n = binds.len();
+    let sql = format!(
+        "UPDATE payment_orders SET state = ${}, version = version + 1{set} WHERE id = ${} AND version = ${}",
+        n + 1,
+        n + 2,
+        n + 3
+    );
+    let mut q = sqlx::query(&sql);
+    for b in binds {
+        q = q.bind(b.clone());
+    }
+    let done = q.bind(to.code()).bind(order.id).bind(order.version).execute(&mut *w.tx).await?;
+    if done.rows_affected() != 1 {
+        return Err(StoreError::Stale("payment order"));
+    }
+    Ok(to)
+}
+
+/// A state change of a batch, checked against the version it was read at.
+async fn move_batch(
+    w: &mut WriteTx,
+    batch: &PaymentBatch,
+    action: BatchAction,
+    set: &str,
+    binds: &[String],
+) -> Result<BatchState, StoreError> {
+    let to = batch.state.after(action)?;
+    let n = binds.len();
+    let sql = format!(
+        "UPDATE payment_batches SET state = ${}, version = version + 1{set} WHERE id = ${} AND version = ${}",
+        n + 1,
+        n + 2,
+        n + 3
+    );
+    let mut q = sqlx::query(&sql);
+    for b in binds {
+        q = q.bind(b.clone());
+    }
+    let done = q.bind(to.code()).bind(batch.id).bind(batch.version).execute(&mut *w.tx).await?;
+    if done.rows_affected() != 1 {
+        return Err(StoreError::Stale("payment batch"));
+    }
+    Ok(to)
+}
+
+impl Store {
+    /// Creates the payment order of a claim just approved (or reduced) in this transaction:
+    /// to the employer unit's account for a claim the unit filed (when the region's rules
+    /// say so), otherwise to the insured person's registered account; waiting for an account
+    /// where none is registered. Due [`yibao_core::sporadic::PAYMENT_WORKING_DAYS`] working
+    /// days after `today`. A claim that pays nothing gets no order.
+    pub(crate) async fn create_payment_order(
+        &self,
+        w: &mut WriteTx,
+        claim: &StoredClaim,
+        pay_employer_unit: bool,
+        today: NaiveDate,
+    ) -> Result<(), StoreError> {
+        let amount = claim.fund_pay_sumamt.unwrap_or(Fen::ZERO);
+        if !matches!(claim.state, ClaimState::Approved | ClaimState::Reduced) || amount <= Fen::ZERO {
+            return Ok(());
+        }
+        let person = fetch_person(&mut *w.tx, claim.person_id).await?;
+        let employer = match (claim.submitter, claim.employer_id) {
+            (Submitter::Employer, Some(id)) if pay_employer_unit => Some(id),
+            _ => None,
+        };
+        let (payee, name, bank_name, bank_card) = match employer {
+            Some(id) => {
+                let r = sqlx::query("SELECT name, bank_name, bank_card FROM employers WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&mut *w.tx)
+                    .await?;
+                (Payee::Employer, r.try_get::<String, _>(0)?, r.try_get(1)?, r.try_get::<Option<String>, _>(2)?)
+            }
+            None => (
+                Payee::Insured,
+                person.name.to_string(),
+                person.bank_name.clone(),
+                person.bank_card.as_ref().map(ToString::to_string),
+            ),
+        };
+        let state =
+            if bank_name.is_some() && bank_card.is_some() { OrderState::Ready } else { OrderState::AwaitingAccount };
+        let due = due_date(&self.calendar().await?, today).map_err(|e| {
+            StoreError::Invalid(InvalidValue::new("calendar", "missing_year", e.message.zh, e.message.en))
+        })?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO payment_orders (claim_id, person_id, region, payee, account_name, bank_name, bank_card, \
+             amount, state, approved_on, due_on, due_provisional, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+        )
+        .bind(claim.id)
+        .bind(person.id)
+        .bind(i64::from(person.insured_region.value()))
+        .bind(if payee == Payee::Employer { "employer" } else { "insured" })
+        .bind(name)
+        .bind(bank_name)
+        .bind(bank_card)
+        .bind(amount.fen())
+        .bind(state.code())
+        .bind(today.to_string())
+        .bind(due.date.to_string())
+        .bind(i64::from(due.provisional))
+        .bind(w.at().to_string())
+        .fetch_one(&mut *w.tx)
+        .await?;
+        sqlx::query("UPDATE payment_orders SET number = $1 WHERE id = $2")
+            .bind(format!("PO{}{id:08}", person.insured_region))
+            .bind(id)
+            .execute(&mut *w.tx)
+            .await?;
+        let order = self.order_in(w, id).await?;
+        w.record("payment.order", "payment_order", &id.to_string(), None::<&()>, Some(&order)).await
+    }
+
+    async fn order_in(&self, w: &mut WriteTx, id: i64) -> Result<PaymentOrder, StoreError> {
+        let row = sqlx::query(&format!("SELECT {ORDER_COLS} FROM {ORDER_FROM} WHERE o.id = $1"))
+            .bind(id)
+            .fetch_optional(&mut *w.tx)
+            .await?
+            .ok_or(StoreError::NotFound("payment order"))?;
+        order_from_row(&row)
+    }
+
+    pub async fn payment_order(&self, id: i64) -> Result<PaymentOrder, StoreError> {
+        let row = sqlx::query(&format!("SELECT {ORDER_COLS} FROM {ORDER_FROM} WHERE o.id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound("payment order"))?;
+        order_from_row(&row)
+    }
+
+    /// The payment order of a claim, once it is approved.
+    pub async fn payment_of_claim(&self, claim_id: i64) -> Result<Option<PaymentOrder>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {ORDER_COLS} FROM {ORDER_FROM} WHERE o.claim_id = $1"))
+            .bind(claim_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(order_from_row).transpose()
+    }
+
+    /// Orders of persons insured in `scope` in one of `states` (all when empty), oldest first.
+    pub async fn payment_orders_in(
+        &self,
+        scope: &Scope,
+        states: &[OrderState],
+        limit: i64,
+    ) -> Result<Vec<PaymentOrder>, StoreError> {
+        let mut sql = Sql::new(&format!("SELECT {ORDER_COLS} FROM {ORDER_FROM} WHERE 1 = 1"));
+        sql.scope_filter("o.region", scope);
+        if !states.is_empty() {
+            let args: Vec<String> = states.iter().map(|s| sql.arg(Arg::S(s.code().to_string()))).collect();
+            sql.text.push_str(&format!(" AND o.state IN ({})", args.join(", ")));
+        }
+        let l = sql.arg(Arg::I(limit));
+        sql.text.push_str(&format!(" ORDER BY o.due_on, o.id LIMIT {l}"));
+        sql.fetch_all(self).await?.iter().map(order_from_row).collect()
+    }
+
+    /// Gives an order the account to pay: registered late, corrected after the bank refused
+    /// it, or confirmed as it was. A failed order starts a new attempt, for a later batch.
+    pub async fn give_payment_account(
+        &self,
+        w: &mut WriteTx,
+        id: i64,
+        bank_name: &str,
+        bank_card: &BankCardNumber,
+    ) -> Result<PaymentOrder, StoreError> {
+        let before = self.order_in(w, id).await?;
+        let bank_name = bank_name.trim();
+        if bank_name.is_empty() {
+            return Err(StoreError::Invalid(InvalidValue::new(
+                "bank_name",
+                "required",
+                "请填写开户银行",
+                "give the bank",
+            )));
+        }
+        // A failed order's next try is a new attempt (the right-hand side reads the old state).
+        move_order(
+            w,
+            &before,
+            OrderAction::Account,
+            ", bank_name = $1, bank_card = $2, attempt = attempt + CASE WHEN state = 'failed' THEN 1 ELSE 0 END",
+            &[Some(bank_name.to_string()), Some(bank_card.to_string())],
+        )
+        .await?;
+        let after = self.order_in(w, id).await?;
+        w.record("payment.account", "payment_order", &id.to_string(), Some(&before), Some(&after)).await?;
+        Ok(after)
+    }
+
+    /// Builds a batch of `region`'s ready orders approved on or before `up_to`. Refused when
+    /// there is nothing to pay.
+    pub async fn build_payment_batch(
+        &self,
+        w: &mut WriteTx,
+        region: AdminCode,
+        up_to: NaiveDate,
+    ) -> Result<PaymentBatch, StoreError> {
+        let mut sql = Sql::new(&format!("SELECT {ORDER_COLS} FROM {ORDER_FROM} WHERE o.state = 'ready'"));
+        sql.scope_filter("o.region", &Scope::new(vec![region]));
+        let d = sql.arg(Arg::S(up_to.to_string()));
+        sql.text.push_str(&format!(" AND o.approved_on <= {d} ORDER BY o.id"));
+        let orders: Vec<PaymentOrder> =
+            sql.fetch_all_in(w).await?.iter().map(order_from_row).collect::<Result<_, _>>()?;
+        if orders.is_empty() {
+            return Err(refuse(
+                "empty",
+                format!("{region} 在 {up_to} 前没有待支付的指令"),
+                format!("{region} has no orders ready to pay approved by {up_to}"),
+            ));
+        }
+        let total: Fen = orders.iter().map(|o| o.amount).sum();
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO payment_batches (region, up_to, state, count, total, built_by, built_at) \
+             VALUES ($1, $2, 'built', $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(i64::from(region.value()))
+        .bind(up_to.to_string())
+        .bind(orders.len() as i64)
+        .bind(total.fen())
+        .bind(w.actor().label.clone())
+        .bind(w.at().to_string())
+        .fetch_one(&mut *w.tx)
+        .await?;
+        sqlx::query("UPDATE payment_batches SET number = $1 WHERE id = $2")
+            .bind(format!("PB{region}{id:06}"))
+            .bind(id)
+            .execute(&mut *w.tx)
+            .await?;
+        for (seq, o) in orders.iter().enumerate() {
+            let (Some(bank_name), Some(card)) = (&o.bank_name, &o.bank_card) else {
+                return Err(corrupt("payment_orders", format!("ready order {} has no account", o.number)));
+            };
+            sqlx::query(
+                "INSERT INTO payment_batch_items (batch_id, seq, order_id, attempt, account_name, bank_name, \
+                 bank_card, amount) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(id)
+            .bind(seq as i64 + 1)
+            .bind(o.id)
+            .bind(o.attempt)
+            .bind(o.account_name.clone())
+            .bind(bank_name.clone())
+            .bind(card.to_string())
+            .bind(o.amount.fen())
+            .execute(&mut *w.tx)
+            .await?;
+            move_order(w, o, OrderAction::Batch, "", &[]).await?;
+        }
+        let batch = self.batch_in(w, id).await?;
+        w.record("payment.batch", "payment_batch", &id.to_string(), None::<&()>, Some(&batch)).await?;
+        Ok(batch)
+    }
+
+    async fn batch_in(&self, w: &mut WriteTx, id: i64) -> Result<PaymentBatch, StoreError> {
+        let row = sqlx::query(&format!("SELECT {BATCH_COLS} FROM payment_batches WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&mut *w.tx)
+            .await?
+            .ok_or(StoreError::NotFound("payment batch"))?;
+        batch_from_row(&row)
+    }
+
+    async fn items_in(&self, w: &mut WriteTx, batch_id: i64) -> Result<Vec<BatchItem>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {ITEM_COLS} FROM payment_batch_items i JOIN payment_orders o ON o.id = i.order_id \
+             WHERE i.batch_id = $1 ORDER BY i.seq"
+        ))
+        .bind(batch_id)
+        .fetch_all(&mut *w.tx)
+        .await?;
+        rows.iter().map(item_from_row).collect()
+    }
+
+    /// A batch with its lines.
+    pub async fn payment_batch(&self, id: i64) -> Result<(PaymentBatch, Vec<BatchItem>), StoreError> {
+        let row = sqlx::query(&format!("SELECT {BATCH_COLS} FROM payment_batches WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound("payment batch"))?;
+        let rows = sqlx::query(&format!(
+            "SELECT {ITEM_COLS} FROM payment_batch_items i JOIN payment_orders o ON o.id = i.order_id \
+             WHERE i.batch_id = $1 ORDER BY i.seq"
+        ))
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok((batch_from_row(&row)?, rows.iter().map(item_from_row).collect::<Result<_, _>>()?))
+    }
+
+    /// The batch with this number.
+    pub async fn payment_batch_by_number(&self, number: &str) -> Result<PaymentBatch, StoreError> {
+        let row = sqlx::query(&format!("SELECT {BATCH_COLS} FROM payment_batches WHERE number = $1"))
+            .bind(number.trim())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound("payment batch"))?;
+        batch_from_row(&row)
+    }
+
+    /// Batches of regions in `scope`, newest first.
+    pub async fn payment_batches_in(&self, scope: &Scope, limit: i64) -> Result<Vec<PaymentBatch>, StoreError> {
+        let mut sql = Sql::new(&format!("SELECT {BATCH_COLS} FROM payment_batches WHERE 1 = 1"));
+        sql.scope_filter("region", scope);
+        let l = sql.arg(Arg::I(limit));
+        sql.text.push_str(&format!(" ORDER BY id DESC LIMIT {l}"));
+        sql.fetch_all(self).await?.iter().map(batch_from_row).collect()
+    }
+
+    /// A second finance user approves a batch (four eyes): not the one who built it.
+    pub async fn approve_payment_batch(&self, w: &mut WriteTx, id: i64) -> Result<PaymentBatch, StoreError> {
+        let before = self.batch_in(w, id).await?;
+        if before.built_by == w.actor().label {
+            return Err(refuse(
+                "four_eyes",
+                "批次须由编制人以外的另一名财务人员复核",
+                "a batch is approved by a finance user other than the one who built it",
+            ));
+        }
+        let at = w.at().to_string();
+        move_batch(
+            w,
+            &before,
+            BatchAction::Approve,
+            ", approved_by = $1, approved_at = $2",
+            &[w.actor().label.clone(), at],
+        )
+        .await?;
+        let after = self.batch_in(w, id).await?;
+        w.record("payment.approve", "payment_batch", &id.to_string(), Some(&before), Some(&after)).await?;
+        Ok(after)
+    }
+
+    /// Exports an approved batch as the bank file. Exporting again gives the same bytes (the
+    /// bank refuses a batch number it has seen) and changes no order; each export is in the
+    /// audit log.
+    pub async fn export_payment_batch(
+        &self,
+        w: &mut WriteTx,
+        id: i64,
+    ) -> Result<(PaymentBatch, BatchFile), StoreError> {
+        let before = self.batch_in(w, id).await?;
+        let items = self.items_in(w, id).await?;
+        let file = BatchFile {
+            batch_no: before.number.clone(),
+            region: before.region.to_string(),
+            created_on: before.up_to,
+            lines: items
+                .iter()
+                .map(|i| BatchLine {
+                    seq: i.seq,
+                    order_no: i.order_no.clone(),
+                    account_name: i.account_name.clone(),
+                    bank_card: i.bank_card.clone(),
+                    bank_name: i.bank_name.clone(),
+                    amount: i.amount,
+                })
+                .collect(),
+        };
+        if file.lines.len() as i64 != before.count || file.total() != before.total {
+            return Err(corrupt("payment_batches", format!("{} does not match its lines", before.number)));
+        }
+        let sha = hex::encode(Sha256::digest(file.to_csv()));
+        let first = before.state == BatchState::Approved;
+        let stored: Option<String> = sqlx::query_scalar("SELECT file_sha256 FROM payment_batches WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *w.tx)
+            .await?;
+        if stored.as_ref().is_some_and(|s| *s != sha) {
+            return Err(corrupt("payment_batches", format!("{}'s lines changed after export", before.number)));
+        }
+        let at = w.at().to_string();
+        let set = if first {
+            ", exports = exports + 1, exported_by = $1, exported_at = $2, file_sha256 = $3"
+        } else {
+            ", exports = exports + 1"
+        };
+        let binds = if first { vec![w.actor().label.clone(), at, sha] } else { vec![] };
+        move_batch(w, &before, BatchAction::Export, set, &binds).await?;
+        if first {
+            for item in &items {
+                let order = self.order_in(w, item.order_id).await?;
+                move_order(w, &order, OrderAction::Export, "", &[]).await?;
+            }
+        }
+        let after = self.batch_in(w, id).await?;
+        let action = if first { "payment.export" } else { "payment.export_again" };
+        w.record(action, "payment_batch", &id.to_string(), Some(&before), Some(&after)).await?;
+        Ok((after, file))
+    }
+
+    /// Cancels a batch not yet exported: its orders are ready again.
+    pub async fn cancel_payment_batch(&self, w: &mut WriteTx, id: i64) -> Result<PaymentBatch, StoreError> {
+        let before = self.batch_in(w, id).await?;
+        move_batch(w, &before, BatchAction::Cancel, "", &[]).await?;
+        for item in self.items_in(w, id).await? {
+            let order = self.order_in(w, item.order_id).await?;
+            move_order(w, &order, OrderAction::Unbatch, "", &[]).await?;
+        }
+        sqlx::query("UPDATE payment_batch_items SET live = 0 WHERE batch_id = $1").bind(id).execute(&mut *w.tx).await?;
+        let after = self.batch_in(w, id).await?;
+        w.record("payment.cancel", "payment_batch", &id.to_string(), Some(&before), Some(&after)).await?;
+        Ok(after)
+    }
+
+    /// Imports the bank's result file for an exported batch, all of it or nothing: every
+    /// line must match its batch line (number, order, amount). A line whose result is
+    /// already recorded is skipped if the same and refused if different, so the same file
+    /// imported twice changes nothing. Paid orders are paid; failed ones wait for the
+    /// claimant to correct the account.
+    pub async fn import_bank_results(&self, w: &mut WriteTx, data: &[u8]) -> Result<ImportSummary, StoreError> {
+        let file = ResultFile::parse(data).map_err(|errors| {
+            let (zh, en): (Vec<String>, Vec<String>) = errors
+                .iter()
+                .map(|e| (format!("第 {} 行：{}", e.line, e.message.zh), format!("line {}: {}", e.line, e.message.en)))
+                .unzip();
+            refuse(
+                "result_file",
+                format!("回盘文件有误：{}", zh.join("；")),
+                format!("bad result file: {}", en.join("; ")),
+            )
+        })?;
+        let row = sqlx::query(&format!("SELECT {BATCH_COLS} FROM payment_batches WHERE number = $1"))
+            .bind(&file.batch_no)
+            .fetch_optional(&mut *w.tx)
+            .await?
+            .ok_or_else(|| {
+                refuse(
+                    "unknown_batch",
+                    format!("回盘文件的批次号 {} 不存在", file.batch_no),
+                    format!("the result file's batch {} does not exist", file.batch_no),
+                )
+            })?;
+        let batch = batch_from_row(&row)?;
+        if !matches!(batch.state, BatchState::Exported | BatchState::Closed) {
+            return Err(refuse(
+                "not_exported",
+                format!("批次 {} 尚未导出，不能导入回盘", batch.number),
+                format!("batch {} has not been exported; no result can be imported", batch.number),
+            ));
+        }
+        let items = self.items_in(w, batch.id).await?;
+        let mut summary = ImportSummary {
+            batch_id: batch.id,
+            batch_no: batch.number.clone(),
+            paid: 0,
+            failed: 0,
+            already: 0,
+            closed: false,
+        };
+        for r in &file.results {
+            let Some(item) = items.iter().find(|i| i.seq == r.seq) else {
+                return Err(refuse(
+                    "unknown_line",
+                    format!("批次 {} 没有序号 {}", batch.number, r.seq),
+                    format!("batch {} has no line {}", batch.number, r.seq),
+                ));
+            };
+            if item.order_no != r.order_no || item.amount != r.amount {
+                return Err(refuse(
+                    "mismatch",
+                    format!(
+                        "序号 {} 与批次不符：批次为 {} {} 元，回盘为 {} {} 元",
+                        r.seq,
+                        item.order_no,
+                        item.amount.to_plain(),
+                        r.order_no,
+                        r.amount.to_plain()
+                    ),
+                    format!(
+                        "line {} does not match the batch: {} {} in the batch, {} {} in the result",
+                        r.seq,
+                        item.order_no,
+                        item.amount.to_plain(),
+                        r.order_no,
+                        r.amount.to_plain()
+                    ),
+                ));
+            }
+            let paid = r.failure.is_none();
+            if let Some(was) = item.paid {
+                if was != paid {
+                    return Err(refuse(
+                        "conflict",
+                        format!(
+                            "序号 {}（{}）已记为{}，回盘文件与之矛盾",
+                            r.seq,
+                            item.order_no,
+                            if was { "成功" } else { "失败" }
+                        ),
+                        format!(
+                            "line {} ({}) is already recorded as {}; the file contradicts it",
+                            r.seq,
+                            item.order_no,
+                            if was { "paid" } else { "failed" }
+                        ),
+                    ));
+                }
+                summary.already += 1;
+                continue;
+            }
+            let day = r.processed_on;
+            let code = r.failure.as_ref().map(|(c, _)| c.code().to_string());
+            let note = r.failure.as_ref().map(|(_, n)| n.clone());
+            let done = sqlx::query(
+                "UPDATE payment_batch_items SET result = $1, result_on = $2, failure_code = $3, failure_note = $4 \
+                 WHERE batch_id = $5 AND seq = $6 AND result IS NULL",
+            )
+            .bind(if paid { "paid" } else { "failed" })
+            .bind(day.to_string())
+            .bind(code.clone())
+            .bind(note.clone())
+            .bind(batch.id)
+            .bind(r.seq)
+            .execute(&mut *w.tx)
+            .await?;
+            if done.rows_affected() != 1 {
+                return Err(StoreError::Stale("payment batch line"));
+            }
+            let order = self.order_in(w, item.order_id).await?;
+            if paid {
+                move_order(w, &order, OrderAction::Paid, ", paid_on = $1", &[Some(day.to_string())]).await?;
+                summary.paid += 1;
+            } else {
+                move_order(w, &order, OrderAction::Fail, ", failure_code = $1, failure_note = $2", &[code, note])
+                    .await?;
+                summary.failed += 1;
+            }
+            let after = self.order_in(w, item.order_id).await?;
+            let action = if paid { "payment.paid" } else { "payment.failed" };
+            w.record(action, "payment_order", &order.id.to_string(), Some(&order), Some(&after)).await?;
+        }
+        let open: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM payment_batch_items WHERE batch_id = $1 AND result IS NULL")
+                .bind(batch.id)
+                .fetch_one(&mut *w.tx)
+                .await?;
+        if open == 0 && batch.state == BatchState::Exported {
+            move_batch(w, &batch, BatchAction::Close, "", &[]).await?;
+        }
+        summary.closed = open == 0;
+        let sha = hex::encode(Sha256::digest(data));
+        sqlx::query(
+            "INSERT INTO bank_result_files (batch_id, sha256, paid, failed, imported_by, imported_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (batch_id, sha256) DO NOTHING",
+        )
+        .bind(batch.id)
+        .bind(sha)
+        .bind(summary.paid)
+        .bind(summary.failed)
+        .bind(w.actor().label.clone())
+        .bind(w.at().to_string())
+        .execute(&mut *w.tx)
+        .await?;
+        w.record("payment.results", "payment_batch", &batch.id.to_string(), None::<&()>, Some(&summary)).await?;
+        Ok(summary)
+    }
+
+    /// Reads the books (approved claims, orders, batches, bank results) and reconciles them.
+    pub async fn reconcile_payments(&self) -> Result<Reconciliation, StoreError> {
+        let mut books = Books::default();
+        let rows = sqlx::query(
+            "SELECT id, fund_pay_sumamt FROM claims WHERE state IN ('approved', 'reduced') AND fund_pay_sumamt > 0",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for r in &rows {
+            books.approved_claims.insert(r.try_get(0)?, Fen::from_fen(r.try_get(1)?));
+        }
+        let rows =
+            sqlx::query("SELECT id, number, claim_id, amount, state FROM payment_orders").fetch_all(&self.pool).await?;
+        for r in &rows {
+            books.orders.push(OrderFigures {
+                id: r.try_get(0)?,
+                order_no: r.try_get::<Option<String>, _>(1)?.unwrap_or_default(),
+                claim_id: r.try_get(2)?,
+                amount: Fen::from_fen(r.try_get(3)?),
+                state: OrderState::parse(&r.try_get::<String, _>(4)?)
+                    .map_err(|e| corrupt("payment_orders.state", e))?,
+            });
+        }
+        let rows =
+            sqlx::query("SELECT id, number, state, count, total FROM payment_batches").fetch_all(&self.pool).await?;
+        for r in &rows {
+            books.batches.push(BatchFigures {
+                id: r.try_get(0)?,
+                batch_no: r.try_get::<Option<String>, _>(1)?.unwrap_or_default(),
+                state: BatchState::parse(&r.try_get::<String, _>(2)?)
+                    .map_err(|e| corrupt("payment_batches.state", e))?,
+                count: r.try_get(3)?,
+                total: Fen::from_fen(r.try_get(4)?),
+            });
+        }
+        let rows = sqlx::query("SELECT batch_id, order_id, amount, result FROM payment_batch_items")
+            .fetch_all(&self.pool)
+            .await?;
+        for r in &rows {
+            let result: Option<String> = r.try_get(3)?;
+            books.items.push(ItemFigures {
+                batch_id: r.try_get(0)?,
+                order_id: r.try_get(1)?,
+                amount: Fen::from_fen(r.try_get(2)?),
+                paid: result.map(|r| r == "paid"),
+            });
+        }
+        Ok(reconcile(&books))
+    }
+}

@@ -1,0 +1,247 @@
+//! Payment to bank cards on SQLite and (where reachable) PostgreSQL: orders from approved
+//! claims, batches with four eyes, export and the bank's results, failure and retry, the
+//! same file twice, and reconciliation to the fen.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use chrono::NaiveDate;
+use yibao_core::document::DocumentKind;
+use yibao_core::payment::{due_date, BankFailure, BatchState, OrderState};
+use yibao_core::{AdminCode, Fen, Scope};
+use yibao_store::testing::TestDb;
+use yibao_store::{Actor, Store, StoreError};
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
+}
+
+fn jinchang() -> AdminCode {
+    "620300".parse().unwrap()
+}
+
+async fn actor(store: &Store, username: &str) -> Actor {
+    let a = store.list_accounts().await.unwrap().into_iter().find(|a| a.username == username).unwrap();
+    Actor { label: a.actor_label(), request_id: String::new() }
+}
+
+async fn seeded() -> Vec<TestDb> {
+    let dbs = TestDb::all().await;
+    for db in &dbs {
+        yibao_store::demo::seed_demo(&db.store, &db.blobs(), today()).await.unwrap();
+    }
+    dbs
+}
+
+fn code_of(r: Result<impl std::fmt::Debug, StoreError>) -> &'static str {
+    match r {
+        Err(StoreError::Invalid(e)) => e.code,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+fn orders_of(store: &Store) -> impl std::future::Future<Output = Vec<yibao_store::PaymentOrder>> + '_ {
+    async move { store.payment_orders_in(&Scope::new(vec![jinchang()]), &[], 100).await.unwrap() }
+}
+
+#[tokio::test]
+async fn the_demo_has_a_paid_batch_and_a_claim_waiting_for_the_next() {
+    for db in seeded().await {
+        let s = &db.store;
+        let batches = s.payment_batches_in(&Scope::new(vec![jinchang()]), 10).await.unwrap();
+        assert_eq!(batches.len(), 1, "{}", db.label);
+        assert_eq!(batches[0].state, BatchState::Closed);
+        assert_ne!(batches[0].built_by, batches[0].approved_by.clone().unwrap(), "four eyes");
+        let orders = orders_of(s).await;
+        let states: Vec<OrderState> = orders.iter().map(|o| o.state).collect();
+        assert!(states.contains(&OrderState::Paid) && states.contains(&OrderState::Ready), "{states:?}");
+        for o in &orders {
+            let claim = s.claim(o.claim_id).await.unwrap();
+            assert_eq!(Some(o.amount), claim.fund_pay_sumamt, "an order pays what the claim approved");
+            assert_eq!(o.due_on, due_date(&s.calendar().await.unwrap(), today()).unwrap().date);
+            assert_eq!(o.bank_card.as_ref().unwrap().masked(), "****4563");
+        }
+        let r = s.reconcile_payments().await.unwrap();
+        assert!(r.balances(), "{:?}", r.differences);
+        assert_eq!(r.approved, r.paid.saturating_add(r.unpaid));
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn export_results_failure_and_retry_pay_each_order_exactly_once() {
+    for db in seeded().await {
+        let s = &db.store;
+        let (finance, finance2) = (actor(s, "finance").await, actor(s, "finance2").await);
+        // The demo's returned claim gets its missing papers and is approved: two orders ready.
+        let rules = s.rules().await.unwrap();
+        let scope = Scope::new(vec![jinchang()]);
+        let returned = s.claims_in(&scope, &[yibao_core::sporadic::ClaimState::Returned], 10).await.unwrap();
+        let id = returned[0].id;
+        let mut w = s.begin_write(&actor(s, "zhangsan").await).await.unwrap();
+        for kind in [DocumentKind::ItemisedList, DocumentKind::DischargeSummary] {
+            s.attach_claim_document(
+                &mut w,
+                &db.blobs(),
+                id,
+                kind,
+                "scan.png",
+                yibao_store::demo::DEMO_SCAN_PNG.to_vec(),
+            )
+            .await
+            .unwrap();
+        }
+        s.resubmit_claim(&mut w, id, today()).await.unwrap();
+        w.commit().await.unwrap();
+        let mut w = s.begin_write(&actor(s, "clerk").await).await.unwrap();
+        s.accept_claim(&mut w, &rules, id, today()).await.unwrap();
+        w.commit().await.unwrap();
+        let mut w = s.begin_write(&actor(s, "reviewer").await).await.unwrap();
+        s.take_claim(&mut w, id).await.unwrap();
+        s.decide_claim(&mut w, &rules, id, true, "", today()).await.unwrap();
+        w.commit().await.unwrap();
+        let mut w = s.begin_write(&actor(s, "reviewer2").await).await.unwrap();
+        s.second_review_claim(&mut w, &rules, id, true, "", today()).await.unwrap();
+        w.commit().await.unwrap();
+        let ready: Vec<_> = orders_of(s).await.into_iter().filter(|o| o.state == OrderState::Ready).collect();
+        assert_eq!(ready.len(), 2, "{}", db.label);
+
+        let mut w = s.begin_write(&finance).await.unwrap();
+        let batch = s.build_payment_batch(&mut w, jinchang(), today()).await.unwrap();
+        w.commit().await.unwrap();
+        assert_eq!((batch.count, batch.total), (2, ready.iter().map(|o| o.amount).sum::<Fen>()));
+        // Nothing left to batch; the builder cannot approve; nothing is exported unapproved.
+        let mut w = s.begin_write(&finance).await.unwrap();
+        assert_eq!(code_of(s.build_payment_batch(&mut w, jinchang(), today()).await), "empty");
+        assert_eq!(code_of(s.approve_payment_batch(&mut w, batch.id).await), "four_eyes");
+        assert_eq!(code_of(s.export_payment_batch(&mut w, batch.id).await), "transition");
+        drop(w);
+
+        let mut w = s.begin_write(&finance2).await.unwrap();
+        s.approve_payment_batch(&mut w, batch.id).await.unwrap();
+        let (_, file) = s.export_payment_batch(&mut w, batch.id).await.unwrap();
+        w.commit().await.unwrap();
+        // Exported twice: the same bytes, the orders moved once.
+        let mut w = s.begin_write(&finance2).await.unwrap();
+        let (again, file2) = s.export_payment_batch(&mut w, batch.id).await.unwrap();
+        w.commit().await.unwrap();
+        assert_eq!(file.to_csv(), file2.to_csv());
+        assert_eq!((again.exports, again.state), (2, BatchState::Exported));
+        let (_, items) = s.payment_batch(batch.id).await.unwrap();
+        for i in &items {
+            assert_eq!(s.payment_order(i.order_id).await.unwrap().state, OrderState::Exported);
+        }
+
+        // The bank pays the first and refuses the second: the name does not match.
+        let (l1, l2) = (&file.lines[0], &file.lines[1]);
+        let result = format!(
+            "H,{},2,{}\nR,1,{},{},S,,,2026-11-25\nR,2,{},{},F,name_mismatch,户名不符,2026-11-25\n",
+            file.batch_no,
+            file.total().to_plain(),
+            l1.order_no,
+            l1.amount.to_plain(),
+            l2.order_no,
+            l2.amount.to_plain()
+        );
+        let mut w = s.begin_write(&finance).await.unwrap();
+        let summary = s.import_bank_results(&mut w, result.as_bytes()).await.unwrap();
+        w.commit().await.unwrap();
+        assert_eq!((summary.paid, summary.failed, summary.already, summary.closed), (1, 1, 0, true));
+        // The same file again changes nothing; a file that contradicts it is refused whole.
+        let mut w = s.begin_write(&finance).await.unwrap();
+        let summary = s.import_bank_results(&mut w, result.as_bytes()).await.unwrap();
+        w.commit().await.unwrap();
+        assert_eq!((summary.paid, summary.failed, summary.already), (0, 0, 2));
+        let contradicting = result.replace("F,name_mismatch,户名不符", "S,,");
+        let mut w = s.begin_write(&finance).await.unwrap();
+        assert_eq!(code_of(s.import_bank_results(&mut w, contradicting.as_bytes()).await), "conflict");
+        let wrong_amount = result.replace(&format!("R,1,{},{}", l1.order_no, l1.amount.to_plain()), "R,1,X,1.00");
+        assert_eq!(code_of(s.import_bank_results(&mut w, wrong_amount.as_bytes()).await), "result_file");
+        drop(w);
+        let r = s.reconcile_payments().await.unwrap();
+        assert!(r.balances(), "{:?}", r.differences);
+
+        let failed = s.payment_order(items[1].order_id).await.unwrap();
+        assert_eq!((failed.state, failed.failure), (OrderState::Failed, Some(BankFailure::NameMismatch)));
+        let paid = s.payment_order(items[0].order_id).await.unwrap();
+        assert_eq!((paid.state, paid.paid_on), (OrderState::Paid, NaiveDate::from_ymd_opt(2026, 11, 25)));
+        // A paid order takes no new account and goes in no batch.
+        let card = yibao_core::BankCardNumber::complete("622848001000000000").unwrap();
+        let mut w = s.begin_write(&finance).await.unwrap();
+        assert_eq!(code_of(s.give_payment_account(&mut w, paid.id, "农业银行", &card).await), "transition");
+        drop(w);
+
+        // The claimant corrects the account; the order goes in the next batch and is paid.
+        let mut w = s.begin_write(&actor(s, "zhangsan").await).await.unwrap();
+        let corrected = s.give_payment_account(&mut w, failed.id, "中国农业银行金昌分行", &card).await.unwrap();
+        w.commit().await.unwrap();
+        assert_eq!((corrected.state, corrected.attempt), (OrderState::Ready, 2));
+        let mut w = s.begin_write(&finance).await.unwrap();
+        let second = s.build_payment_batch(&mut w, jinchang(), today()).await.unwrap();
+        w.commit().await.unwrap();
+        assert_eq!((second.count, second.total), (1, failed.amount));
+        let mut w = s.begin_write(&finance2).await.unwrap();
+        s.approve_payment_batch(&mut w, second.id).await.unwrap();
+        let (_, file) = s.export_payment_batch(&mut w, second.id).await.unwrap();
+        w.commit().await.unwrap();
+        assert_eq!(file.lines[0].bank_card, card.to_string(), "the corrected account");
+        let mut w = s.begin_write(&finance).await.unwrap();
+        s.import_bank_results(&mut w, &yibao_store::demo::demo_bank_results(&file, today())).await.unwrap();
+        w.commit().await.unwrap();
+        assert_eq!(s.payment_order(failed.id).await.unwrap().state, OrderState::Paid);
+
+        let r = s.reconcile_payments().await.unwrap();
+        assert!(r.balances(), "{:?}", r.differences);
+        assert_eq!((r.paid, r.in_flight, r.unpaid), (r.approved, Fen::ZERO, Fen::ZERO));
+        // Every step is in the audit log, and the chain holds.
+        let entries = s.recent_audit_entries(Some(("payment_order", &failed.id.to_string())), 20).await.unwrap();
+        let actions: Vec<&str> = entries.iter().rev().map(|e| e.action.as_str()).collect();
+        assert_eq!(actions, ["payment.order", "payment.failed", "payment.account", "payment.paid"]);
+        assert!(s.verify_audit_log().await.unwrap().first_break.is_none());
+
+        // Reconciliation finds books that disagree.
+        s.execute_raw(&format!("UPDATE payment_orders SET amount = amount + 1 WHERE id = {}", paid.id)).await.unwrap();
+        let r = s.reconcile_payments().await.unwrap();
+        assert!(r.differences.iter().any(|d| d.en.contains(&paid.number)), "{:?}", r.differences);
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_cancelled_batch_returns_its_orders_and_a_result_needs_an_exported_batch() {
+    for db in seeded().await {
+        let s = &db.store;
+        let mut w = s.begin_write(&actor(s, "finance").await).await.unwrap();
+        let batch = s.build_payment_batch(&mut w, jinchang(), today()).await.unwrap();
+        w.commit().await.unwrap();
+        let (_, items) = s.payment_batch(batch.id).await.unwrap();
+        let file = yibao_core::payment::BatchFile {
+            batch_no: batch.number.clone(),
+            region: "620300".into(),
+            created_on: today(),
+            lines: items
+                .iter()
+                .map(|i| yibao_core::payment::BatchLine {
+                    seq: i.seq,
+                    order_no: i.order_no.clone(),
+                    account_name: i.account_name.clone(),
+                    bank_card: i.bank_card.clone(),
+                    bank_name: i.bank_name.clone(),
+                    amount: i.amount,
+                })
+                .collect(),
+        };
+        let mut w = s.begin_write(&actor(s, "finance").await).await.unwrap();
+        let results = yibao_store::demo::demo_bank_results(&file, today());
+        assert_eq!(code_of(s.import_bank_results(&mut w, &results).await), "not_exported");
+        let cancelled = s.cancel_payment_batch(&mut w, batch.id).await.unwrap();
+        w.commit().await.unwrap();
+        assert_eq!(cancelled.state, BatchState::Cancelled);
+        assert_eq!(s.payment_order(items[0].order_id).await.unwrap().state, OrderState::Ready);
+        // The order goes in a new batch with the same attempt.
+        let mut w = s.begin_write(&actor(s, "finance").await).await.unwrap();
+        let again = s.build_payment_batch(&mut w, jinchang(), today()).await.unwrap();
+        w.commit().await.unwrap();
+        assert_eq!(again.count, 1);
+        assert!(s.reconcile_payments().await.unwrap().balances());
+        db.cleanup().await;
+    }
+}
