@@ -3,12 +3,13 @@
 mod adjudicate_cmd;
 mod bench;
 mod config;
+mod payments_cmd;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use yibao_core::adjudicate::synthetic::Mix;
-use yibao_core::{Role, Scope};
+use yibao_core::{AdminCode, Role, Scope};
 use yibao_store::{Actor, NewAccount, Store, StoreConfig};
 
 use crate::config::Config;
@@ -78,11 +79,61 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Payment to bank cards: batches, the bank's files, reconciliation (as a finance user;
+    /// see docs/formats/bank-batch.md).
+    Payments {
+        #[command(subcommand)]
+        command: PaymentsCommand,
+    },
     /// Benchmarks (see docs/PERFORMANCE.md).
     Bench {
         #[command(subcommand)]
         command: BenchCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum PaymentsCommand {
+    /// Build a batch of a region's orders ready to pay.
+    Build {
+        /// The finance user building it.
+        #[arg(long)]
+        user: String,
+        /// The region, e.g. 620300.
+        #[arg(long)]
+        region: AdminCode,
+        /// Orders approved on or before this day (default: today).
+        #[arg(long)]
+        up_to: Option<chrono::NaiveDate>,
+    },
+    /// Approve a batch (four eyes: a finance user other than its builder).
+    Approve {
+        #[arg(long)]
+        user: String,
+        /// The batch number, e.g. PB620300000001.
+        #[arg(long)]
+        batch: String,
+    },
+    /// Export an approved batch as the bank file. Again: the same file.
+    Export {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        batch: String,
+        /// Where to write the file.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Import the bank's result file (回盘文件). The same file twice changes nothing.
+    Import {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        file: std::path::PathBuf,
+    },
+    /// Report any difference between approved claims, orders, batches and bank results
+    /// (exit status 4 when there is one).
+    Reconcile,
 }
 
 #[derive(Subcommand)]
@@ -262,6 +313,19 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
         }
         Command::Bench { command: BenchCommand::Registry { persons, queries, database_url } } => {
             bench::registry(persons, queries, database_url).await?;
+        }
+        Command::Payments { command } => {
+            let store = open(config).await?;
+            return match command {
+                PaymentsCommand::Build { user, region, up_to } => {
+                    let up_to = up_to.unwrap_or_else(|| chrono::Local::now().date_naive());
+                    payments_cmd::build(&store, &user, region, up_to).await
+                }
+                PaymentsCommand::Approve { user, batch } => payments_cmd::approve(&store, &user, &batch).await,
+                PaymentsCommand::Export { user, batch, out } => payments_cmd::export(&store, &user, &batch, &out).await,
+                PaymentsCommand::Import { user, file } => payments_cmd::import(&store, &user, &file).await,
+                PaymentsCommand::Reconcile => payments_cmd::reconcile(&store).await,
+            };
         }
         Command::Audit { command: AuditCommand::Verify } => {
             let store = open(config).await?;
