@@ -12,6 +12,7 @@ use crate::context::Caller;
 
 pub mod claims;
 pub mod cover;
+pub mod payments;
 pub mod settlement;
 use crate::error::AppError;
 

@@ -15,10 +15,11 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use yibao_core::adjudicate::MedType;
 use yibao_core::document::DocumentKind;
+use yibao_core::payment::OrderState;
 use yibao_core::registry::HospitalGrade;
 use yibao_core::sporadic::{itemised, ClaimCase, ClaimState, LineReason, Statement, Submitter, PAYMENT_WORKING_DAYS};
-use yibao_core::{AdminCode, Fen, InvalidValue, Lang, Permission};
-use yibao_store::{ClaimSummary, StoredClaim};
+use yibao_core::{AdminCode, BankCardNumber, Fen, InvalidValue, Lang, Permission};
+use yibao_store::{ClaimSummary, PaymentOrder, StoredClaim};
 
 use super::cover::{choices, my_person_id, notice, or_show, Choice};
 use super::{render, render_form, Ctx};
@@ -644,6 +645,10 @@ struct ClaimPage {
     steps: Vec<String>,
     funds: Vec<(String, String)>,
     payment: String,
+    /// What the claimant should do about the payment (a failed one, or no account yet).
+    payment_todo: String,
+    payment_state: &'static str,
+    can_give_account: bool,
     /// What the caller may do now.
     can_withdraw: bool,
     can_add_documents: bool,
@@ -710,11 +715,25 @@ async fn show_claim(
     let lang = caller.lang;
     let (c, standing) = svc::claim(&state.store, caller, id).await?;
     let claimant = standing != Standing::Staff || caller.can(Permission::HandleClaims);
-    let payment = match svc::expected_payment(&state.store, &c).await? {
-        Some(e) => format!("{}{}", e.date, if e.provisional { i18n::t(lang, "card.provisional") } else { "" }),
-        None if c.state == ClaimState::Rejected || c.state == ClaimState::Withdrawn => String::new(),
-        None => i18n::t(lang, "claim.payment_after_approval").replace("{n}", &PAYMENT_WORKING_DAYS.to_string()),
+    let order = state.store.payment_of_claim(c.id).await?;
+    let (payment, payment_todo) = match &order {
+        Some(o) => payment_words(o, lang),
+        None => match svc::expected_payment(&state.store, &c).await? {
+            Some(e) => (
+                format!("{}{}", e.date, if e.provisional { i18n::t(lang, "card.provisional") } else { "" }),
+                String::new(),
+            ),
+            None if c.state == ClaimState::Rejected || c.state == ClaimState::Withdrawn => {
+                (String::new(), String::new())
+            }
+            None => (
+                i18n::t(lang, "claim.payment_after_approval").replace("{n}", &PAYMENT_WORKING_DAYS.to_string()),
+                String::new(),
+            ),
+        },
     };
+    let can_give_account =
+        claimant && order.as_ref().is_some_and(|o| matches!(o.state, OrderState::AwaitingAccount | OrderState::Failed));
     let (claim_rules, _) = svc::claim_rules(&state.store, caller, c.insured_region).await?;
     let needs_second = c.medfee_sumamt > claim_rules.second_review_above;
     let statement = c.statement.clone();
@@ -759,6 +778,9 @@ async fn show_claim(
             .unwrap_or_default(),
         statement,
         payment,
+        payment_todo,
+        payment_state: order.as_ref().map_or("", |o| o.state.code()),
+        can_give_account,
         can_withdraw: claimant && !c.state.is_final(),
         can_add_documents: claimant && matches!(c.state, ClaimState::Submitted | ClaimState::Returned),
         can_resubmit: claimant && c.state == ClaimState::Returned,
@@ -775,6 +797,63 @@ async fn show_claim(
         c,
     };
     render_form(&page, !errors.is_empty())
+}
+
+/// A payment order in the claimant's words: where the money is ("paid on D to card
+/// ****1234", due by D, or why not), and what to do when it needs them.
+fn payment_words(o: &PaymentOrder, lang: Lang) -> (String, String) {
+    let card = o.bank_card.as_ref().map(BankCardNumber::masked).unwrap_or_default();
+    let due = format!("{}{}", o.due_on, if o.due_provisional { i18n::t(lang, "card.provisional") } else { "" });
+    let fill = |key: &str| {
+        i18n::t(lang, key)
+            .replace("{date}", &o.paid_on.map(|d| d.to_string()).unwrap_or_default())
+            .replace("{card}", &card)
+            .replace("{due}", &due)
+            .replace("{amount}", &o.amount.to_grouped())
+            .replace("{state}", o.state.label().get(lang))
+    };
+    match o.state {
+        OrderState::Paid => (fill("pay.paid_on"), String::new()),
+        OrderState::Failed => {
+            let why = o.failure.map(|f| f.label().get(lang).to_string()).unwrap_or_default();
+            let bank =
+                o.failure_note.as_deref().filter(|n| !n.is_empty()).map(|n| format!("（{n}）")).unwrap_or_default();
+            let todo = o.failure.map(|f| f.what_to_do().get(lang).to_string()).unwrap_or_default();
+            (format!("{}{why}{bank}", fill("pay.failed")), todo)
+        }
+        OrderState::AwaitingAccount => (fill("pay.no_account"), i18n::t(lang, "pay.no_account_todo").to_string()),
+        OrderState::Ready | OrderState::Batched | OrderState::Exported => (fill("pay.on_its_way"), String::new()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct AccountFields {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    bank_name: String,
+    #[serde(default)]
+    bank_card: String,
+}
+
+/// `POST /claims/{id}/payment-account`: the claimant (or a clerk) gives the account the
+/// claim is paid to, after a failure or where none was registered.
+pub async fn claim_payment_account(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Form(f): Form<AccountFields>,
+) -> Result<Response, AppError> {
+    caller.check_csrf(&f.csrf)?;
+    let result = async {
+        let card: BankCardNumber = f.bank_card.trim().parse().map_err(|e| AppError::validation(vec![e]))?;
+        crate::service::payments::give_account(&state.store, &caller, id, &f.bank_name, &card).await
+    }
+    .await;
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/claims/{id}?done=payment_account")).into_response()),
+        Err(e) => or_show(e, caller.lang, |m| show_claim(&state, &caller, id, "", m)).await,
+    }
 }
 
 /// `GET /claims/{id}`: the claim, its history, what is missing, when it is paid, and the

@@ -5,6 +5,7 @@ mod auth;
 mod claims;
 mod cover;
 mod institution;
+mod payments;
 mod registry;
 mod rules;
 mod settlement;
@@ -21,14 +22,15 @@ pub use admin::{
 };
 pub use auth::{home, lang_switch, login_form, login_submit, logout};
 pub use claims::{
-    claim_document_add, claim_guide, claim_new_form, claim_page, claim_queue_page, claim_statement_csv,
-    claim_step_submit, claim_submit, my_claims, my_delegation_grant, my_delegation_revoke,
+    claim_document_add, claim_guide, claim_new_form, claim_page, claim_payment_account, claim_queue_page,
+    claim_statement_csv, claim_step_submit, claim_submit, my_claims, my_delegation_grant, my_delegation_revoke,
 };
 pub use cover::{
     card_apply, card_event_submit, cover_lookup, document_download, filing_decide, filing_window, filings_page,
     my_card_report, my_cover_page, my_filing_apply, my_filing_revoke, no_card_issue, person_cover_page,
 };
 pub use institution::{institution_cover, referral_issue, referral_seal, referrals_page};
+pub use payments::{batch_approve, batch_build, batch_cancel, batch_export, batch_page, batch_results, payments_page};
 pub use registry::{
     audit_page, me_page, person_edit_form, person_new_form, person_page, person_save_edit, person_save_new,
     persons_page,
@@ -95,6 +97,7 @@ impl Ctx {
         nav.push(("/my/settlements", "nav.my_settlements", role.can(Permission::ViewOwnRecord)));
         nav.push(("/my/claims", "nav.my_claims", role.can(Permission::ViewOwnRecord)));
         nav.push(("/claims", "nav.claims", role.can(Permission::ViewClaims)));
+        nav.push(("/payments", "nav.payments", role.can(Permission::ViewPayments)));
         nav.push(("/filings", "nav.filings", role.can(Permission::ManageFilings)));
         nav.push(("/check", "nav.check_cover", role == Role::Institution));
         nav.push(("/referrals", "nav.referrals", role.can(Permission::IssueReferrals)));

@@ -1,0 +1,151 @@
+//! Payment to bank cards as people handle it. Finance users of a region build batches, a
+//! second finance user approves and exports them, and finance imports the bank's results;
+//! auditors see the same pages without the buttons. The claimant (the person, their
+//! delegate, or a clerk at the window) sees a claim's payment and gives or corrects the
+//! account it is paid to. A batch outside the caller's regions does not exist for them.
+
+use chrono::NaiveDate;
+use yibao_core::payment::{BatchFile, OrderState, ResultFile, Urgency};
+use yibao_core::{AdminCode, BankCardNumber, Permission};
+use yibao_store::{BatchItem, ImportSummary, PaymentBatch, PaymentOrder, Store};
+
+use super::claims::{self as claims_svc, Standing};
+use super::staff_scope;
+use crate::context::Caller;
+use crate::error::AppError;
+
+/// A claim's payment order, once approved, for whoever may see the claim.
+pub async fn payment_of_claim(store: &Store, caller: &Caller, claim_id: i64) -> Result<Option<PaymentOrder>, AppError> {
+    claims_svc::claim(store, caller, claim_id).await?;
+    Ok(store.payment_of_claim(claim_id).await?)
+}
+
+/// The claimant (or a clerk) gives the account a claim is paid to: registered late, or
+/// corrected after the bank refused the payment.
+pub async fn give_account(
+    store: &Store,
+    caller: &Caller,
+    claim_id: i64,
+    bank_name: &str,
+    bank_card: &BankCardNumber,
+) -> Result<PaymentOrder, AppError> {
+    let (_, standing) = claims_svc::claim(store, caller, claim_id).await?;
+    if standing == Standing::Staff {
+        caller.require(Permission::HandleClaims)?;
+    }
+    let order = store.payment_of_claim(claim_id).await?.ok_or_else(|| AppError::not_found("payment order"))?;
+    let mut w = store.begin_write(&caller.actor()).await?;
+    let order = store.give_payment_account(&mut w, order.id, bank_name, bank_card).await?;
+    w.commit().await?;
+    Ok(order)
+}
+
+/// An unpaid order against its due date.
+pub struct DueOrder {
+    pub order: PaymentOrder,
+    pub urgency: Urgency,
+}
+
+/// What the payments page shows: the orders of the caller's regions not yet paid (most
+/// urgent first), recent batches, and the money by state.
+pub struct Overview {
+    pub unpaid: Vec<DueOrder>,
+    pub batches: Vec<PaymentBatch>,
+    /// (state, number of orders, amount) for every state.
+    pub by_state: Vec<(OrderState, i64, yibao_core::Fen)>,
+}
+
+pub async fn overview(store: &Store, caller: &Caller) -> Result<Overview, AppError> {
+    caller.require(Permission::ViewPayments)?;
+    let scope = staff_scope(caller);
+    let calendar = store.calendar().await?;
+    let orders = store.payment_orders_in(&scope, &[], 10_000).await?;
+    let by_state = OrderState::ALL
+        .iter()
+        .map(|s| {
+            let of: Vec<&PaymentOrder> = orders.iter().filter(|o| o.state == *s).collect();
+            (*s, of.len() as i64, of.iter().map(|o| o.amount).sum())
+        })
+        .collect();
+    let mut unpaid: Vec<DueOrder> = orders
+        .into_iter()
+        .filter(|o| o.state != OrderState::Paid)
+        .map(|o| DueOrder { urgency: Urgency::of(&calendar, o.due_on, caller.today), order: o })
+        .collect();
+    unpaid.sort_by_key(|d| (d.urgency, d.order.region, d.order.due_on, d.order.id));
+    let batches = store.payment_batches_in(&scope, 50).await?;
+    Ok(Overview { unpaid, batches, by_state })
+}
+
+/// A batch of the caller's regions, with its lines.
+pub async fn batch(store: &Store, caller: &Caller, id: i64) -> Result<(PaymentBatch, Vec<BatchItem>), AppError> {
+    caller.require(Permission::ViewPayments)?;
+    let (batch, items) = store.payment_batch(id).await.map_err(|_| AppError::not_found("payment batch"))?;
+    if !caller.covers(batch.region) {
+        return Err(AppError::not_found("payment batch"));
+    }
+    Ok((batch, items))
+}
+
+pub async fn build_batch(
+    store: &Store,
+    caller: &Caller,
+    region: AdminCode,
+    up_to: NaiveDate,
+) -> Result<PaymentBatch, AppError> {
+    caller.require(Permission::ManagePayments)?;
+    if !caller.covers(region) {
+        return Err(AppError::not_found("region"));
+    }
+    let mut w = store.begin_write(&caller.actor()).await?;
+    let batch = store.build_payment_batch(&mut w, region, up_to).await?;
+    w.commit().await?;
+    Ok(batch)
+}
+
+/// One of finance's steps on a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchStep {
+    Approve,
+    Cancel,
+}
+
+pub async fn batch_step(store: &Store, caller: &Caller, id: i64, step: BatchStep) -> Result<PaymentBatch, AppError> {
+    caller.require(Permission::ManagePayments)?;
+    batch(store, caller, id).await?;
+    let mut w = store.begin_write(&caller.actor()).await?;
+    let batch = match step {
+        BatchStep::Approve => store.approve_payment_batch(&mut w, id).await?,
+        BatchStep::Cancel => store.cancel_payment_batch(&mut w, id).await?,
+    };
+    w.commit().await?;
+    Ok(batch)
+}
+
+/// Exports an approved batch (again: the same file).
+pub async fn export(store: &Store, caller: &Caller, id: i64) -> Result<BatchFile, AppError> {
+    caller.require(Permission::ManagePayments)?;
+    batch(store, caller, id).await?;
+    let mut w = store.begin_write(&caller.actor()).await?;
+    let (_, file) = store.export_payment_batch(&mut w, id).await?;
+    w.commit().await?;
+    Ok(file)
+}
+
+/// Imports a bank result file for a batch of the caller's regions.
+pub async fn import_results(store: &Store, caller: &Caller, data: &[u8]) -> Result<ImportSummary, AppError> {
+    caller.require(Permission::ManagePayments)?;
+    // The batch must be the caller's; a malformed file is reported by the import, whole.
+    if let Ok(file) = ResultFile::parse(data) {
+        let batch = store.payment_batch_by_number(&file.batch_no).await;
+        if let Ok(b) = batch {
+            if !caller.covers(b.region) {
+                return Err(AppError::not_found("payment batch"));
+            }
+        }
+    }
+    let mut w = store.begin_write(&caller.actor()).await?;
+    let summary = store.import_bank_results(&mut w, data).await?;
+    w.commit().await?;
+    Ok(summary)
+}

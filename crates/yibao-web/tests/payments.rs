@@ -1,0 +1,132 @@
+//! Payment to bank cards in the portal, on SQLite and (where reachable) PostgreSQL: finance
+//! builds a batch, a second finance user approves and exports it, the bank refuses a line,
+//! the claimant reads why and corrects the account; who sees and does what.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::{spawn_app, App};
+use yibao_core::payment::OrderState;
+use yibao_core::Scope;
+use yibao_store::testing::TestDb;
+
+async fn page(app: &App, token: &str, path: &str) -> (u16, String) {
+    let res = app.http.get(app.url(path)).bearer_auth(token).send().await.unwrap();
+    (res.status().as_u16(), res.text().await.unwrap())
+}
+
+/// A form post; the status and the redirect's target (or the page shown).
+async fn form(app: &App, token: &str, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
+    let res = app.http.post(app.url(path)).bearer_auth(token).form(fields).send().await.unwrap();
+    let status = res.status().as_u16();
+    let location = res.headers().get("location").map(|l| l.to_str().unwrap().to_string());
+    (status, location.unwrap_or(res.text().await.unwrap()))
+}
+
+#[tokio::test]
+async fn finance_pays_a_batch_in_the_portal_and_the_claimant_corrects_a_refused_account() {
+    for db in TestDb::all().await {
+        let app = spawn_app(db).await;
+        let (finance, finance2) = (app.token("finance").await, app.token("finance2").await);
+        let (zhang, auditor, clerk) =
+            (app.token("zhangsan").await, app.token("auditor").await, app.token("clerk").await);
+
+        // Finance sees the demo's paid batch and may build; the auditor only looks; the
+        // insured person and the clerk are not let in.
+        let (status, body) = page(&app, &finance, "/payments").await;
+        assert_eq!(status, 200);
+        assert!(body.contains("PB620300") && body.contains("id=\"build-batch\""), "{body}");
+        let (status, body) = page(&app, &auditor, "/payments").await;
+        assert!(status == 200 && !body.contains("id=\"build-batch\""));
+        assert_eq!(page(&app, &zhang, "/payments").await.0, 403);
+        assert_eq!(page(&app, &clerk, "/payments").await.0, 403);
+
+        // The demo's approved claim waiting for the next batch goes in one.
+        let scope = Scope::parse_list("620300").unwrap();
+        let ready = app.db.store.payment_orders_in(&scope, &[OrderState::Ready], 10).await.unwrap();
+        assert_eq!(ready.len(), 1);
+        let (status, to) =
+            form(&app, &finance, "/payments/batches", &[("region", "620300"), ("up_to", "2026-11-23")]).await;
+        assert_eq!(status, 303, "{to}");
+        let batch_path = to.split('?').next().unwrap().to_string();
+        let (_, body) = page(&app, &finance, &batch_path).await;
+        assert!(
+            body.contains("data-state=\"built\"") && !body.contains("id=\"approve\""),
+            "the builder cannot approve"
+        );
+        let (status, body) = form(&app, &finance, &format!("{batch_path}/approve"), &[]).await;
+        assert!(status == 422 && body.contains("另一名财务人员复核"), "{status} {body}");
+        assert_eq!(form(&app, &finance2, &format!("{batch_path}/approve"), &[]).await.0, 303);
+
+        // The bank file downloads, with its header and trailer.
+        let res = app
+            .http
+            .post(app.url(&format!("{batch_path}/export")))
+            .bearer_auth(&finance2)
+            .form(&[("csrf", "")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        assert!(res.headers()["content-disposition"].to_str().unwrap().contains(".csv"));
+        let file = res.text().await.unwrap();
+        let lines: Vec<&str> = file.lines().collect();
+        assert!(lines[0].starts_with("H,PB620300") && lines[2].starts_with("T,1,"), "{file}");
+        let d: Vec<&str> = lines[1].split(',').collect();
+        assert_eq!(d[4], ready[0].bank_card.as_ref().unwrap().to_string(), "the full card goes to the bank");
+
+        // The bank refuses it: the name does not match the account.
+        let batch_no = lines[0].split(',').nth(1).unwrap();
+        let result = format!("H,{batch_no},1,{}\nR,1,{},{},F,name_mismatch,户名不符,2026-11-24\n", d[6], d[2], d[6]);
+        let upload = |bytes: String| {
+            reqwest::multipart::Form::new()
+                .part("file", reqwest::multipart::Part::bytes(bytes.into_bytes()).file_name("result.csv"))
+        };
+        let res = app
+            .http
+            .post(app.url(&format!("{batch_path}/results")))
+            .bearer_auth(&finance)
+            .multipart(upload(result.clone()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303);
+        let (_, body) = page(&app, &finance, &batch_path).await;
+        assert!(body.contains("data-state=\"closed\"") && body.contains("data-result=\"failed\""), "{body}");
+        // The same file again: said so, nothing changed.
+        let res = app
+            .http
+            .post(app.url(&format!("{batch_path}/results")))
+            .bearer_auth(&finance)
+            .multipart(upload(result))
+            .send()
+            .await
+            .unwrap();
+        assert!(res.headers()["location"].to_str().unwrap().ends_with("done=results_again"));
+
+        // 张三 reads why and what to do, and corrects the account on the claim's page.
+        let claim = format!("/claims/{}", ready[0].claim_id);
+        let (_, body) = page(&app, &zhang, &claim).await;
+        assert!(body.contains("支付失败") && body.contains("户名与账号不符") && body.contains("本人"), "{body}");
+        assert!(body.contains("id=\"payment-account\""));
+        let bad = [("bank_name", "中国农业银行金昌分行"), ("bank_card", "6228480010000000001")];
+        let (status, body) = form(&app, &zhang, &format!("{claim}/payment-account"), &bad).await;
+        assert!(status == 422 && body.contains("校验位"), "{status}");
+        let card = yibao_core::BankCardNumber::complete("622848001000000000").unwrap().to_string();
+        let good = [("bank_name", "中国农业银行金昌分行"), ("bank_card", card.as_str())];
+        assert_eq!(form(&app, &zhang, &format!("{claim}/payment-account"), &good).await.0, 303);
+        let order = app.db.store.payment_order(ready[0].id).await.unwrap();
+        assert_eq!((order.state, order.attempt), (OrderState::Ready, 2));
+        let (_, body) = page(&app, &zhang, &claim).await;
+        assert!(body.contains("data-state=\"ready\"") && body.contains(&format!("****{}", &card[card.len() - 4..])));
+        // The auditor and another person cannot correct it; the insured never see a batch.
+        assert_eq!(form(&app, &auditor, &format!("{claim}/payment-account"), &good).await.0, 403);
+        assert_eq!(page(&app, &zhang, &batch_path).await.0, 403);
+
+        // The demo's paid claim says when and to which card.
+        let paid = app.db.store.payment_orders_in(&scope, &[OrderState::Paid], 10).await.unwrap();
+        let (_, body) = page(&app, &zhang, &format!("/claims/{}", paid[0].claim_id)).await;
+        assert!(body.contains("已于 2026-11-23 支付") && body.contains("****4563"), "{body}");
+        app.db.cleanup().await;
+    }
+}
