@@ -601,6 +601,7 @@ pub const UI: &[(&str, &str, &str)] = &[
     ("pay.failed", "支付失败：", "Payment failed: "),
     ("pay.no_account", "待补银行账户：{amount} 元待支付，应于 {due} 前到账", "Waiting for a bank account: {amount} yuan to pay, due by {due}"),
     ("pay.no_account_todo", "尚未登记收款银行账户。请在下方填写本人名下的银行卡，或到经办窗口办理；填写后将在下一批次支付。", "No bank account is registered. Give a card in the claimant's own name below, or at the window; it is paid in the next batch."),
+    ("pay.nothing", "本次基金支付为 0 元，无需支付", "The funds pay nothing towards this claim; there is nothing to pay"),
     ("pay.give_account", "提交收款账户", "Give the account"),
 ];
 

@@ -529,3 +529,46 @@ async fn an_insured_person_claims_with_uploaded_papers_and_reads_the_statement()
     browser.close().await;
     app.db.cleanup().await;
 }
+
+/// Finance opens 「支付」, builds a batch of the claim waiting for payment and cannot approve
+/// it herself; a second finance user approves it and the export button appears; 张三's paid
+/// claim says when and to which card the money went.
+#[tokio::test]
+async fn finance_builds_a_batch_a_second_user_approves_it_and_the_claimant_reads_where_the_money_went() {
+    let Some(browser) = Browser::start().await else { return };
+    let app = spawn_app(TestDb::sqlite().await).await;
+    let c = &browser.client;
+    browser.log_in(&app, "finance").await;
+    c.find(Locator::LinkText("支付")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::Id("by-state")).await.unwrap();
+    let batches = c.find(Locator::Id("batches")).await.unwrap().text().await.unwrap();
+    assert!(batches.contains("已回盘"), "the demo's paid batch: {batches}");
+    browser.set("#build-batch input[name='up_to']", "2026-11-23").await;
+    c.find(Locator::Id("build")).await.unwrap().click().await.unwrap();
+    browser.wait_for_url(|u| u.query().is_some_and(|q| q.contains("done=batch_built"))).await;
+    let state = c.wait().for_element(Locator::Id("batch-state")).await.unwrap();
+    assert_eq!(state.attr("data-state").await.unwrap().as_deref(), Some("built"));
+    assert!(c.find(Locator::Id("approve")).await.is_err(), "the builder has no approve button");
+    let batch_url = c.current_url().await.unwrap();
+    c.find(Locator::Css("form[action='/logout'] button")).await.unwrap().click().await.unwrap();
+
+    browser.log_in(&app, "finance2").await;
+    c.goto(batch_url.as_str()).await.unwrap();
+    c.wait().for_element(Locator::Id("approve")).await.unwrap().click().await.unwrap();
+    browser.wait_for_url(|u| u.query().is_some_and(|q| q.contains("done=batch_approved"))).await;
+    c.wait().for_element(Locator::Id("export")).await.unwrap();
+    let body = browser.body().await;
+    assert!(body.contains("已复核，待导出") && body.contains("财务复核 周敏"), "{body}");
+    c.find(Locator::Css("form[action='/logout'] button")).await.unwrap().click().await.unwrap();
+
+    browser.log_in(&app, "zhangsan").await;
+    c.find(Locator::LinkText("我的报销")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::Id("claims")).await.unwrap();
+    c.find(Locator::Css("#claims tr[data-state='reduced'] a")).await.unwrap().click().await.unwrap();
+    let payment = c.wait().for_element(Locator::Id("claim-payment")).await.unwrap();
+    let text = payment.text().await.unwrap();
+    assert_eq!(payment.attr("data-state").await.unwrap().as_deref(), Some("paid"));
+    assert!(text.contains("已于 2026-11-23 支付") && text.contains("****4563"), "{text}");
+    browser.close().await;
+    app.db.cleanup().await;
+}

@@ -505,8 +505,16 @@ async fn the_portal_takes_a_claim_with_its_papers_and_itemised_list_file() {
         let reduced: Fen = c["fund_pay_sumamt"].as_str().unwrap().parse().unwrap();
         assert!(reduced <= fund, "{label}: {reduced} after excluding a line, {fund} before");
         let (_, shown) = page(&app, &person, &format!("/claims/{id}")).await;
-        let payment = shown.split("id=\"claim-payment\">").nth(1).unwrap_or("").get(..10).unwrap_or("");
-        assert!(payment.parse::<chrono::NaiveDate>().is_ok(), "{label}: an expected payment date: {payment:?}");
+        // Approval made its payment order, and the page says when it is due; a claim the
+        // fund pays nothing towards has none, and the page says so.
+        let payment = shown.split("id=\"claim-payment\"").nth(1).unwrap_or("").split("</dd>").next().unwrap_or("");
+        match app.db.store.payment_of_claim(id).await.unwrap() {
+            Some(order) => {
+                assert_eq!(order.amount, reduced, "{label}");
+                assert!(payment.contains(&order.due_on.to_string()), "{label}: the due date: {payment:?}");
+            }
+            None => assert!(reduced == Fen::ZERO && payment.contains("无需支付"), "{label}: {reduced} {payment:?}"),
+        }
 
         // The hospital's portal account sees no claim; the clerk of the region does.
         let hospital = app.token("hospital").await;

@@ -17,6 +17,7 @@ use crate::{service, SharedState};
 
 pub mod claims;
 pub mod cover;
+pub mod payments;
 pub mod platform;
 pub mod settlement;
 
@@ -89,10 +90,21 @@ pub mod settlement;
         claims::my_delegations,
         claims::grant_delegation,
         claims::revoke_delegation,
+        payments::claim_payment,
+        payments::give_account,
+        payments::list_orders,
+        payments::build_batch,
+        payments::get_batch,
+        payments::approve_batch,
+        payments::cancel_batch,
+        payments::export_batch,
+        payments::import_results,
         platform::call_service
     ),
     components(schemas(
         Problem,
+        payments::AccountBody,
+        payments::BuildBody,
         PersonForm,
         EmployerForm,
         InstitutionForm,

@@ -718,6 +718,11 @@ async fn show_claim(
     let order = state.store.payment_of_claim(c.id).await?;
     let (payment, payment_todo) = match &order {
         Some(o) => payment_words(o, lang),
+        None if matches!(c.state, ClaimState::Approved | ClaimState::Reduced)
+            && c.fund_pay_sumamt.unwrap_or(Fen::ZERO) <= Fen::ZERO =>
+        {
+            (i18n::t(lang, "pay.nothing").to_string(), String::new())
+        }
         None => match svc::expected_payment(&state.store, &c).await? {
             Some(e) => (
                 format!("{}{}", e.date, if e.provisional { i18n::t(lang, "card.provisional") } else { "" }),

@@ -50,6 +50,8 @@ pub struct DueOrder {
 /// urgent first), recent batches, and the money by state.
 pub struct Overview {
     pub unpaid: Vec<DueOrder>,
+    /// Paid orders, newest first.
+    pub paid: Vec<PaymentOrder>,
     pub batches: Vec<PaymentBatch>,
     /// (state, number of orders, amount) for every state.
     pub by_state: Vec<(OrderState, i64, yibao_core::Fen)>,
@@ -67,14 +69,16 @@ pub async fn overview(store: &Store, caller: &Caller) -> Result<Overview, AppErr
             (*s, of.len() as i64, of.iter().map(|o| o.amount).sum())
         })
         .collect();
-    let mut unpaid: Vec<DueOrder> = orders
+    let (mut paid, rest): (Vec<PaymentOrder>, Vec<PaymentOrder>) =
+        orders.into_iter().partition(|o| o.state == OrderState::Paid);
+    paid.reverse();
+    let mut unpaid: Vec<DueOrder> = rest
         .into_iter()
-        .filter(|o| o.state != OrderState::Paid)
         .map(|o| DueOrder { urgency: Urgency::of(&calendar, o.due_on, caller.today), order: o })
         .collect();
     unpaid.sort_by_key(|d| (d.urgency, d.order.region, d.order.due_on, d.order.id));
     let batches = store.payment_batches_in(&scope, 50).await?;
-    Ok(Overview { unpaid, batches, by_state })
+    Ok(Overview { unpaid, paid, batches, by_state })
 }
 
 /// A batch of the caller's regions, with its lines.
