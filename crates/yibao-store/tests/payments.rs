@@ -5,7 +5,7 @@
 
 use chrono::NaiveDate;
 use yibao_core::document::DocumentKind;
-use yibao_core::payment::{due_date, BankFailure, BatchState, OrderState};
+use yibao_core::payment::{due_date, BankFailure, BatchState, OrderState, Urgency};
 use yibao_core::{AdminCode, Fen, Scope};
 use yibao_store::testing::TestDb;
 use yibao_store::{Actor, Store, StoreError};
@@ -38,8 +38,8 @@ fn code_of(r: Result<impl std::fmt::Debug, StoreError>) -> &'static str {
     }
 }
 
-fn orders_of(store: &Store) -> impl std::future::Future<Output = Vec<yibao_store::PaymentOrder>> + '_ {
-    async move { store.payment_orders_in(&Scope::new(vec![jinchang()]), &[], 100).await.unwrap() }
+async fn orders_of(store: &Store) -> Vec<yibao_store::PaymentOrder> {
+    store.payment_orders_in(&Scope::new(vec![jinchang()]), &[], 100).await.unwrap()
 }
 
 #[tokio::test]
@@ -56,9 +56,18 @@ async fn the_demo_has_a_paid_batch_and_a_claim_waiting_for_the_next() {
         for o in &orders {
             let claim = s.claim(o.claim_id).await.unwrap();
             assert_eq!(Some(o.amount), claim.fund_pay_sumamt, "an order pays what the claim approved");
-            assert_eq!(o.due_on, due_date(&s.calendar().await.unwrap(), today()).unwrap().date);
+            assert_eq!(o.due_on, due_date(&s.calendar().await.unwrap(), o.approved_on).unwrap().date);
             assert_eq!(o.bank_card.as_ref().unwrap().masked(), "****4563");
         }
+        // Approved today: on time now, at risk three working days before it is due, then
+        // overdue.
+        let waiting = orders.iter().find(|o| o.state == OrderState::Ready).unwrap();
+        let calendar = s.calendar().await.unwrap();
+        assert_eq!(Urgency::of(&calendar, waiting.due_on, today()), Urgency::OnTime);
+        let three_before = calendar.add_working_days(today(), 12).unwrap();
+        assert_eq!(Urgency::of(&calendar, waiting.due_on, three_before), Urgency::AtRisk, "{three_before}");
+        let after = waiting.due_on.succ_opt().unwrap();
+        assert_eq!(Urgency::of(&calendar, waiting.due_on, after), Urgency::Overdue);
         let r = s.reconcile_payments().await.unwrap();
         assert!(r.balances(), "{:?}", r.differences);
         assert_eq!(r.approved, r.paid.saturating_add(r.unpaid));

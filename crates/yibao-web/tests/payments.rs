@@ -45,6 +45,15 @@ async fn finance_pays_a_batch_in_the_portal_and_the_claimant_corrects_a_refused_
         let scope = Scope::parse_list("620300").unwrap();
         let ready = app.db.store.payment_orders_in(&scope, &[OrderState::Ready], 10).await.unwrap();
         assert_eq!(ready.len(), 1);
+        // Due tomorrow, it is listed as at risk; due last week, as overdue.
+        for (due, urgency) in [("2026-11-24", "at_risk"), ("2026-11-16", "overdue")] {
+            let sql = format!("UPDATE payment_orders SET due_on = '{due}' WHERE id = {}", ready[0].id);
+            app.db.store.execute_raw(&sql).await.unwrap();
+            let (_, body) = page(&app, &finance, "/payments").await;
+            let table = body.split("id=\"due\"").nth(1).unwrap_or_default();
+            assert!(table.contains(&format!("data-urgency=\"{urgency}\"")), "{due}: {body}");
+            assert!(table.contains(&ready[0].claim_number), "{due}");
+        }
         let (status, to) =
             form(&app, &finance, "/payments/batches", &[("region", "620300"), ("up_to", "2026-11-23")]).await;
         assert_eq!(status, 303, "{to}");
