@@ -154,6 +154,9 @@ pub async fn seed_demo(store: &Store, blobs: &Arc<dyn BlobStore>, today: NaiveDa
                     region: code(region)?,
                     contact_name: Some("人事科".into()),
                     contact_phone: Some("0935-8221234".parse()?),
+                    // The units' accounts, for the claims they file for their employees.
+                    bank_name: Some("中国建设银行金昌分行".into()),
+                    bank_card: Some(BankCardNumber::complete(&format!("621700271000{:06}", employer_ids.len() + 1))?),
                 },
             )
             .await?;

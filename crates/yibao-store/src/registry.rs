@@ -70,6 +70,11 @@ pub struct EmployerInput {
     pub region: AdminCode,
     pub contact_name: Option<String>,
     pub contact_phone: Option<PhoneNumber>,
+    /// The unit's account, for the claims it files for its employees.
+    #[serde(default)]
+    pub bank_name: Option<String>,
+    #[serde(default)]
+    pub bank_card: Option<BankCardNumber>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -80,6 +85,8 @@ pub struct Employer {
     pub region: AdminCode,
     pub contact_name: Option<String>,
     pub contact_phone: Option<PhoneNumber>,
+    pub bank_name: Option<String>,
+    pub bank_card: Option<BankCardNumber>,
     pub version: i64,
     pub updated_at: String,
 }
@@ -347,7 +354,8 @@ fn person_from_row(r: &AnyRow) -> Result<Person, StoreError> {
     })
 }
 
-const EMPLOYER_COLS: &str = "id, credit_code, name, region, contact_name, contact_phone, version, updated_at";
+const EMPLOYER_COLS: &str =
+    "id, credit_code, name, region, contact_name, contact_phone, version, updated_at, bank_name, bank_card";
 
 fn employer_from_row(r: &AnyRow) -> Result<Employer, StoreError> {
     Ok(Employer {
@@ -357,6 +365,8 @@ fn employer_from_row(r: &AnyRow) -> Result<Employer, StoreError> {
         region: region_from(r.try_get(3)?)?,
         contact_name: r.try_get(4)?,
         contact_phone: opt_parse("contact_phone", r.try_get(5)?)?,
+        bank_name: r.try_get(8)?,
+        bank_card: opt_parse("bank_card", r.try_get(9)?)?,
         version: r.try_get(6)?,
         updated_at: r.try_get(7)?,
     })
@@ -670,8 +680,8 @@ impl Store {
     pub async fn create_employer(&self, wtx: &mut WriteTx, input: &EmployerInput) -> Result<Employer, StoreError> {
         input.validate()?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO employers (credit_code, name, region, contact_name, contact_phone, version, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, 1, $6) RETURNING id",
+            "INSERT INTO employers (credit_code, name, region, contact_name, contact_phone, version, updated_at, \
+             bank_name, bank_card) VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8) RETURNING id",
         )
         .bind(input.credit_code.as_str().to_string())
         .bind(input.name.trim().to_string())
@@ -679,6 +689,8 @@ impl Store {
         .bind(input.contact_name.clone())
         .bind(input.contact_phone.as_ref().map(|p| p.as_str().to_string()))
         .bind(wtx.at().to_string())
+        .bind(input.bank_name.clone())
+        .bind(input.bank_card.as_ref().map(ToString::to_string))
         .fetch_one(&mut *wtx.tx)
         .await
         .map_err(|e| StoreError::on_unique(e, "credit_code"))?;
@@ -698,7 +710,7 @@ impl Store {
         let before = fetch_employer(&mut *wtx.tx, id).await?;
         let n = sqlx::query(
             "UPDATE employers SET credit_code=$1, name=$2, region=$3, contact_name=$4, contact_phone=$5, \
-             version = version + 1, updated_at=$6 WHERE id=$7 AND version=$8",
+             version = version + 1, updated_at=$6, bank_name=$9, bank_card=$10 WHERE id=$7 AND version=$8",
         )
         .bind(input.credit_code.as_str().to_string())
         .bind(input.name.trim().to_string())
@@ -708,6 +720,8 @@ impl Store {
         .bind(wtx.at().to_string())
         .bind(id)
         .bind(expected_version)
+        .bind(input.bank_name.clone())
+        .bind(input.bank_card.as_ref().map(ToString::to_string))
         .execute(&mut *wtx.tx)
         .await
         .map_err(|e| StoreError::on_unique(e, "credit_code"))?

@@ -138,6 +138,8 @@ async fn employers_and_institutions_validate_and_keep_versions() {
                     region: code("620302"),
                     contact_name: Some("王五".into()),
                     contact_phone: None,
+                    bank_name: None,
+                    bank_card: None,
                 },
             )
             .await

@@ -25,6 +25,20 @@ fn take<T>(errors: &mut Vec<InvalidValue>, field: &'static str, r: Result<T, Inv
 }
 
 /// An optional field: blank means absent.
+/// The bank's name, checked to come with a card number (both or neither).
+fn bank_pair(errors: &mut Vec<InvalidValue>, bank_name: &str, has_card: bool) -> Option<String> {
+    let bank_name = Some(bank_name.trim().to_string()).filter(|s| !s.is_empty());
+    if has_card != bank_name.is_some() && errors.iter().all(|x| x.field != "bank_card") {
+        errors.push(InvalidValue::new(
+            "bank_name",
+            "pair",
+            "开户银行和银行卡号须同时填写",
+            "give both the bank and the card number, or neither",
+        ));
+    }
+    bank_name
+}
+
 fn optional<T>(
     errors: &mut Vec<InvalidValue>,
     field: &'static str,
@@ -110,15 +124,7 @@ impl PersonForm {
         let phone = optional(&mut e, "phone", &self.phone, str::parse);
         let status = take(&mut e, "status", PersonStatus::parse(self.status.trim()));
         let status_from = take(&mut e, "status_from", parse_date(&self.status_from));
-        let bank_name = Some(self.bank_name.trim().to_string()).filter(|s| !s.is_empty());
-        if bank_card.is_some() != bank_name.is_some() && e.iter().all(|x| x.field != "bank_card") {
-            e.push(InvalidValue::new(
-                "bank_name",
-                "pair",
-                "开户银行和银行卡号须同时填写",
-                "give both the bank and the card number, or neither",
-            ));
-        }
+        let bank_name = bank_pair(&mut e, &self.bank_name, bank_card.is_some());
         match (resident_id, name, enrolment, category, insured_region, hukou_region, status, status_from) {
             (
                 Some(resident_id),
@@ -180,6 +186,9 @@ pub struct EmployerForm {
     pub region: String,
     pub contact_name: String,
     pub contact_phone: String,
+    /// The unit's account, for claims it files for its employees (both or neither).
+    pub bank_name: String,
+    pub bank_card: String,
     pub version: i64,
     #[serde(skip_serializing)]
     pub csrf: String,
@@ -192,10 +201,19 @@ impl EmployerForm {
         let region = take(&mut e, "region", self.region.parse());
         let contact_phone = optional(&mut e, "contact_phone", &self.contact_phone, str::parse);
         let contact_name = Some(self.contact_name.trim().to_string()).filter(|s| !s.is_empty());
+        let bank_card = optional(&mut e, "bank_card", &self.bank_card, str::parse);
+        let bank_name = bank_pair(&mut e, &self.bank_name, bank_card.is_some());
         match (credit_code, region) {
             (Some(credit_code), Some(region)) if e.is_empty() => {
-                let input =
-                    EmployerInput { credit_code, name: self.name.trim().into(), region, contact_name, contact_phone };
+                let input = EmployerInput {
+                    credit_code,
+                    name: self.name.trim().into(),
+                    region,
+                    contact_name,
+                    contact_phone,
+                    bank_name,
+                    bank_card,
+                };
                 input.validate().map_err(|x| vec![x])?;
                 Ok(input)
             }
@@ -210,6 +228,8 @@ impl EmployerForm {
             region: x.region.to_string(),
             contact_name: x.contact_name.clone().unwrap_or_default(),
             contact_phone: x.contact_phone.as_ref().map(ToString::to_string).unwrap_or_default(),
+            bank_name: x.bank_name.clone().unwrap_or_default(),
+            bank_card: x.bank_card.as_ref().map(ToString::to_string).unwrap_or_default(),
             version: x.version,
             csrf: String::new(),
         }

@@ -3,7 +3,7 @@
 //! person themself.
 
 use serde::Serialize;
-use yibao_core::Lang;
+use yibao_core::{BankCardNumber, Lang};
 use yibao_store::{Employer, Institution, Person};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -83,6 +83,9 @@ pub struct EmployerView {
     pub region: String,
     pub contact_name: Option<String>,
     pub contact_phone: Option<String>,
+    pub bank_name: Option<String>,
+    /// Masked: the full number goes only into the bank file.
+    pub bank_card: Option<String>,
     pub version: i64,
     pub updated_at: String,
 }
@@ -96,6 +99,8 @@ impl From<&Employer> for EmployerView {
             region: e.region.to_string(),
             contact_name: e.contact_name.clone(),
             contact_phone: e.contact_phone.as_ref().map(ToString::to_string),
+            bank_name: e.bank_name.clone(),
+            bank_card: e.bank_card.as_ref().map(BankCardNumber::masked),
             version: e.version,
             updated_at: e.updated_at.clone(),
         }

@@ -75,6 +75,8 @@ impl PortalForm for EmployerForm {
             Field::text(lang, "region", &self.region).required().hint(lang, "hint.region"),
             Field::text(lang, "contact_name", &self.contact_name),
             Field::text(lang, "contact_phone", &self.contact_phone),
+            Field::text(lang, "bank_name", &self.bank_name),
+            Field::text(lang, "bank_card", &self.bank_card),
         ]
     }
     fn version(&self) -> i64 {
