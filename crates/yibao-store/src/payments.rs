@@ -226,6 +226,20 @@ async fn move_order(
     Ok(to)
 }
 
+/// The audit entry of an order moved by its batch: the state it left and entered, and the
+/// batch (the batch's own entry has the rest).
+async fn record_move(
+    w: &mut WriteTx,
+    order: &PaymentOrder,
+    to: OrderState,
+    action: &str,
+    batch_id: i64,
+) -> Result<(), StoreError> {
+    let before = serde_json::json!({ "number": order.number, "state": order.state.code() });
+    let after = serde_json::json!({ "number": order.number, "state": to.code(), "batch_id": batch_id });
+    w.record(action, "payment_order", &order.id.to_string(), Some(&before), Some(&after)).await
+}
+
 /// A state change of a batch, checked against the version it was read at.
 async fn move_batch(
     w: &mut WriteTx,
@@ -459,7 +473,8 @@ impl Store {
             .bind(o.amount.fen())
             .execute(&mut *w.tx)
             .await?;
-            move_order(w, o, OrderAction::Batch, "", &[]).await?;
+            let to = move_order(w, o, OrderAction::Batch, "", &[]).await?;
+            record_move(w, o, to, "payment.batched", id).await?;
         }
         let batch = self.batch_in(w, id).await?;
         w.record("payment.batch", "payment_batch", &id.to_string(), None::<&()>, Some(&batch)).await?;
@@ -595,7 +610,8 @@ impl Store {
         if first {
             for item in &items {
                 let order = self.order_in(w, item.order_id).await?;
-                move_order(w, &order, OrderAction::Export, "", &[]).await?;
+                let to = move_order(w, &order, OrderAction::Export, "", &[]).await?;
+                record_move(w, &order, to, "payment.exported", id).await?;
             }
         }
         let after = self.batch_in(w, id).await?;
@@ -610,7 +626,8 @@ impl Store {
         move_batch(w, &before, BatchAction::Cancel, "", &[]).await?;
         for item in self.items_in(w, id).await? {
             let order = self.order_in(w, item.order_id).await?;
-            move_order(w, &order, OrderAction::Unbatch, "", &[]).await?;
+            let to = move_order(w, &order, OrderAction::Unbatch, "", &[]).await?;
+            record_move(w, &order, to, "payment.unbatched", id).await?;
         }
         sqlx::query("UPDATE payment_batch_items SET live = 0 WHERE batch_id = $1").bind(id).execute(&mut *w.tx).await?;
         let after = self.batch_in(w, id).await?;

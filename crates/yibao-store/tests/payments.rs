@@ -203,7 +203,19 @@ async fn export_results_failure_and_retry_pay_each_order_exactly_once() {
         // Every step is in the audit log, and the chain holds.
         let entries = s.recent_audit_entries(Some(("payment_order", &failed.id.to_string())), 20).await.unwrap();
         let actions: Vec<&str> = entries.iter().rev().map(|e| e.action.as_str()).collect();
-        assert_eq!(actions, ["payment.order", "payment.failed", "payment.account", "payment.paid"]);
+        assert_eq!(
+            actions,
+            [
+                "payment.order",
+                "payment.batched",
+                "payment.exported",
+                "payment.failed",
+                "payment.account",
+                "payment.batched",
+                "payment.exported",
+                "payment.paid"
+            ]
+        );
         assert!(s.verify_audit_log().await.unwrap().first_break.is_none());
 
         // Reconciliation finds books that disagree.
