@@ -601,6 +601,12 @@ pub const UI: &[(&str, &str, &str)] = &[
     ("pay.failed", "支付失败：", "Payment failed: "),
     ("pay.no_account", "待补银行账户：{amount} 元待支付，应于 {due} 前到账", "Waiting for a bank account: {amount} yuan to pay, due by {due}"),
     ("pay.no_account_todo", "尚未登记收款银行账户。请在下方填写本人名下的银行卡，或到经办窗口办理；填写后将在下一批次支付。", "No bank account is registered. Give a card in the claimant's own name below, or at the window; it is paid in the next batch."),
+    ("claim.rejected_title", "不予报销：接下来可以怎么办", "Not reimbursed: what you can do next"),
+    ("claim.rejected_reason", "审核意见：", "The reviewer's reason: "),
+    ("claim.rejected_again", "本申请中的票据已释放：如是材料或明细有误，更正后可重新申报（须在申报期限内，逾期须说明理由）。", "The invoices on this claim are released: if papers or lines were wrong, correct them and claim again (within the deadline, or with a reason for being late)."),
+    ("claim.rejected_again_link", "重新申报", "Claim again"),
+    ("claim.rejected_ask", "对审核意见有疑问的，可携带本结算单和票据到参保地医保经办窗口咨询。", "Questions about the decision: bring this statement and the invoices to the window of your insurance agency."),
+    ("claim.rejected_appeal", "对结论不服的，可依法申请行政复议或提起行政诉讼。", "If you disagree with the decision, you may apply for administrative reconsideration or bring an administrative lawsuit."),
     ("pay.nothing", "本次基金支付为 0 元，无需支付", "The funds pay nothing towards this claim; there is nothing to pay"),
     ("pay.give_account", "提交收款账户", "Give the account"),
 ];

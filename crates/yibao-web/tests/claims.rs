@@ -523,3 +523,28 @@ async fn the_portal_takes_a_claim_with_its_papers_and_itemised_list_file() {
         app.db.cleanup().await;
     }
 }
+
+/// A rejected claim's page gives the reviewer's reason and what the person can do next: claim
+/// again (the invoices are released), ask at the window, or appeal.
+#[tokio::test]
+async fn a_rejected_claim_says_why_and_what_to_do_next() {
+    let db = TestDb::sqlite().await;
+    let (app, person, _, _) = start(db).await;
+    let reviewer = app.token("reviewer").await;
+    let scope = yibao_core::Scope::parse_list("620300").unwrap();
+    let waiting = app.db.store.claims_in(&scope, &[yibao_core::sporadic::ClaimState::Adjudicated], 5).await.unwrap();
+    let id = waiting[0].id;
+    let steps = format!("/claims/{id}/steps");
+    assert_eq!(form_post(&app, &reviewer, &steps, &[("action", "take")]).await.0, 303);
+    let reject = [("action", "decide"), ("approve", "0"), ("note", "票据为复印件，请提供原件")];
+    assert_eq!(form_post(&app, &reviewer, &steps, &reject).await.0, 303);
+    let (_, shown) = page(&app, &person, &format!("/claims/{id}")).await;
+    assert!(shown.contains("id=\"rejected-reason\">票据为复印件，请提供原件<"), "{shown}");
+    assert!(shown.contains("id=\"claim-again\"") && shown.contains("行政复议"), "{shown}");
+    // Claiming again starts from the same case's checklist.
+    assert!(shown.contains(&format!("case={}", waiting[0].case.code())), "{shown}");
+    // The reviewer (not a claimant) is not offered to claim again.
+    let (_, staff) = page(&app, &reviewer, &format!("/claims/{id}")).await;
+    assert!(staff.contains("id=\"rejected\"") && !staff.contains("id=\"claim-again\""));
+    app.db.cleanup().await;
+}

@@ -645,6 +645,10 @@ struct ClaimPage {
     steps: Vec<String>,
     funds: Vec<(String, String)>,
     payment: String,
+    /// For a rejected claim, the reviewer's reason (the page then says what the person can do).
+    rejection: Option<String>,
+    /// The caller hands claims in for this person (themself, a delegate, a clerk).
+    claimant: bool,
     /// What the claimant should do about the payment (a failed one, or no account yet).
     payment_todo: String,
     payment_state: &'static str,
@@ -781,6 +785,15 @@ async fn show_claim(
                     .collect()
             })
             .unwrap_or_default(),
+        rejection: (c.state == ClaimState::Rejected).then(|| {
+            c.events
+                .iter()
+                .rev()
+                .find(|e| e.to_state == ClaimState::Rejected)
+                .and_then(|e| e.note.clone())
+                .unwrap_or_default()
+        }),
+        claimant,
         statement,
         payment,
         payment_todo,
