@@ -1177,6 +1177,14 @@ impl Store {
         Ok(claim)
     }
 
+    /// The claims a document is attached to (whoever may see one of them may read it).
+    pub async fn claims_with_document(&self, document_id: i64) -> Result<Vec<i64>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT DISTINCT claim_id FROM claim_documents WHERE document_id = $1")
+            .bind(document_id)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
     /// A person's claims, newest first.
     pub async fn claims_of(&self, person_id: i64) -> Result<Vec<ClaimSummary>, StoreError> {
         let rows =

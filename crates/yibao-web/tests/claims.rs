@@ -548,3 +548,51 @@ async fn a_rejected_claim_says_why_and_what_to_do_next() {
     assert!(staff.contains("id=\"rejected\"") && !staff.contains("id=\"claim-again\""));
     app.db.cleanup().await;
 }
+
+/// A delegate who logs in sees the scans of the claims of the person who authorised them,
+/// and loses them when the authorisation is revoked; another insured person never does.
+#[tokio::test]
+async fn a_delegate_opens_the_papers_of_the_claims_they_may_see() {
+    let db = TestDb::sqlite().await;
+    let (app, person, _, pid) = start(db).await;
+    // Two other insured persons of the demo with portal accounts: a delegate and a stranger.
+    let others: Vec<yibao_store::Person> = {
+        let mut v = Vec::new();
+        for id in 2..10 {
+            if id != pid {
+                v.push(app.db.store.person(id).await.unwrap());
+            }
+        }
+        v
+    };
+    let mut w = app.db.store.begin_write(&yibao_store::Actor::system("test")).await.unwrap();
+    for (username, p) in [("delegate1", &others[0]), ("stranger1", &others[1])] {
+        let account = yibao_store::NewAccount {
+            username: username.into(),
+            display_name: p.name.to_string(),
+            role: yibao_core::Role::Insured,
+            password: yibao_store::demo::DEMO_PASSWORD.into(),
+            scope: yibao_core::Scope::default(),
+            person_id: Some(p.id),
+            institution_code: None,
+        };
+        app.db.store.create_account(&mut w, &account).await.unwrap();
+    }
+    w.commit().await.unwrap();
+    let grant = json!({ "delegate_id": others[0].resident_id.as_str(), "delegate_name": others[0].name.to_string() });
+    let (s, given) = post(&app, &person, "/api/v1/my/delegations", &grant).await;
+    assert_eq!(s, 201, "{given}");
+    let (delegate, stranger) = (app.token("delegate1").await, app.token("stranger1").await);
+
+    let claims = app.db.store.claims_of(pid).await.unwrap();
+    let claim = app.db.store.claim(claims.last().unwrap().id).await.unwrap();
+    let doc = format!("/documents/{}", claim.documents[0].document_id);
+    assert_eq!(page(&app, &delegate, &format!("/claims/{}", claim.id)).await.0, 200);
+    assert_eq!(page(&app, &delegate, &doc).await.0, 200, "the delegate opens the scan");
+    assert_eq!(page(&app, &stranger, &doc).await.0, 404, "a stranger is told it does not exist");
+    let did = given["id"].as_i64().unwrap();
+    let (s, _) = post(&app, &person, &format!("/api/v1/my/delegations/{did}/revoke"), &json!({})).await;
+    assert_eq!(s, 200);
+    assert_eq!(page(&app, &delegate, &doc).await.0, 404, "revoked: gone");
+    app.db.cleanup().await;
+}

@@ -118,18 +118,19 @@ pub async fn upload_document(
     Ok(d)
 }
 
-/// A document's record: the person's own, or one of a person the staff caller may see in
-/// full. Anyone else is told it does not exist.
+/// A document's record: the person's own, one of a person the staff caller may see in full,
+/// or a paper of a claim the caller may see (a delegate's, say). Anyone else is told it does
+/// not exist.
 pub async fn document(store: &Store, caller: &Caller, id: i64) -> Result<Document, AppError> {
     let d = store.document(id).await?;
-    person_for(store, caller, d.person_id, Permission::ViewPersonDetail).await.map_err(|e| {
-        if e.status == axum::http::StatusCode::FORBIDDEN {
-            AppError::not_found("document")
-        } else {
-            e
+    let Err(e) = person_for(store, caller, d.person_id, Permission::ViewPersonDetail).await else { return Ok(d) };
+    // A paper of a claim is also for whoever may see that claim (a delegate who handed it in).
+    for claim_id in store.claims_with_document(id).await? {
+        if super::claims::claim(store, caller, claim_id).await.is_ok() {
+            return Ok(d);
         }
-    })?;
-    Ok(d)
+    }
+    Err(if e.status == axum::http::StatusCode::FORBIDDEN { AppError::not_found("document") } else { e })
 }
 
 /// A document and its bytes (see [`document`] for who may read it).
