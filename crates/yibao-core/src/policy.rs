@@ -151,6 +151,10 @@ pub struct Offsite {
     pub unfiled: Unfiled,
     #[serde(default)]
     pub catalog_source: CatalogSource,
+    /// Whether a sporadic claim for off-site care may ask to be adjudicated against the
+    /// treatment region's catalogs; otherwise a claim uses the insured region's.
+    #[serde(default)]
+    pub claims_treatment_catalog: bool,
     /// How filings are made in this region: validity, changes, retroactive filing.
     #[serde(default)]
     pub filing: FilingRules,

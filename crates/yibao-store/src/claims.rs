@@ -15,6 +15,7 @@ use sqlx::Row;
 use yibao_core::adjudicate::{Claim, DateText, Engine, FeeLine, MedType, Outcome};
 use yibao_core::document::DocumentKind;
 use yibao_core::filing::Channel;
+use yibao_core::policy::CatalogSource;
 use yibao_core::registry::HospitalGrade;
 use yibao_core::sporadic::{
     ChecklistItem, ClaimAction, ClaimCase, ClaimRules, ClaimState, ItemisedLine, LineReason, Statement, Submitter,
@@ -84,6 +85,9 @@ pub struct ClaimInput {
     pub lines: Vec<ItemisedLine>,
     /// A clerk's record of an accepted excuse for a late claim.
     pub late_excuse: Option<String>,
+    /// Asks for the treatment region's catalogs (off-site care, where the insured region's
+    /// policy allows it); otherwise the insured region's are used.
+    pub treatment_catalog: bool,
 }
 
 /// A stored line, with a reviewer's exclusion if any.
@@ -145,6 +149,8 @@ pub struct StoredClaim {
     pub diagnoses: Vec<String>,
     pub due_on: NaiveDate,
     pub late_excuse: Option<String>,
+    /// Adjudicated against the treatment region's catalogs (else the insured region's).
+    pub treatment_catalog: bool,
     pub state: ClaimState,
     /// What the intake clerk asked for (补正).
     pub missing: Vec<ChecklistItem>,
@@ -206,7 +212,7 @@ const CLAIM_COLS: &str = "c.id, c.number, c.person_id, p.name, p.insured_region,
     c.delegation_id, c.employer_id, c.channel, c.med_type, c.institution_code, c.institution_name, \
     c.treatment_region, c.hosp_lv, c.visit_no, c.care_start, c.care_end, c.diagnoses, c.due_on, c.late_excuse, \
     c.state, c.missing, c.note, c.year, c.medfee_sumamt, c.fund_pay_sumamt, c.reviewer, c.verdict, \
-    c.second_reviewer, c.submitted_by, c.submitted_at, c.decided_at, c.version, c.statement";
+    c.second_reviewer, c.submitted_by, c.submitted_at, c.decided_at, c.version, c.statement, c.treatment_catalog";
 const CLAIM_FROM: &str = "claims c JOIN persons p ON p.id = c.person_id";
 
 fn parse<T>(what: &str, r: Result<T, InvalidValue>) -> Result<T, StoreError> {
@@ -240,6 +246,7 @@ fn claim_from_row(r: &AnyRow) -> Result<StoredClaim, StoreError> {
         diagnoses: serde_json::from_str(&text(18)?).map_err(|e| corrupt("claims.diagnoses", e))?,
         due_on: date_from("claims.due_on", &text(19)?)?,
         late_excuse: opt(20)?,
+        treatment_catalog: r.try_get::<i64, _>(35)? != 0,
         state: parse("claims.state", ClaimState::parse(&text(21)?))?,
         missing: serde_json::from_str(&text(22)?).map_err(|e| corrupt("claims.missing", e))?,
         note: opt(23)?,
@@ -561,6 +568,23 @@ impl Store {
         let person = fetch_person(&mut *w.tx, input.person_id).await?;
         let (rules, _) = self.claim_rules(person.insured_region, today).await?;
         rules.check_submitter(input.case, input.by.submitter())?;
+        if input.treatment_catalog {
+            let receipt = input.invoices.iter().map(|i| i.invoice_date).max().unwrap_or(input.care_end);
+            let allowed = self
+                .rules()
+                .await?
+                .policies
+                .select(person.insured_region, person.scheme, receipt)
+                .is_some_and(|p| p.offsite.claims_treatment_catalog);
+            if !allowed {
+                return Err(StoreError::Invalid(InvalidValue::new(
+                    "treatment_catalog",
+                    "not_allowed",
+                    "参保地政策不允许零星报销按就医地目录计算，请按参保地目录申报",
+                    "the insured region's policy does not let a claim use the treatment region's catalogs; claim under the insured region's",
+                )));
+            }
+        }
         let deadline = rules.case(input.case).deadline;
         let late_excuse = input.late_excuse.as_deref().map(str::trim).filter(|s| !s.is_empty());
         if late_excuse.is_none() {
@@ -604,9 +628,9 @@ impl Store {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO claims (person_id, case_code, submitter, delegation_id, employer_id, channel, med_type, \
              institution_code, institution_name, treatment_region, hosp_lv, visit_no, care_start, care_end, \
-             diagnoses, due_on, late_excuse, state, medfee_sumamt, submitted_by, submitted_at) \
+             diagnoses, due_on, late_excuse, state, medfee_sumamt, submitted_by, submitted_at, treatment_catalog) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 'submitted', $18, \
-             $19, $20) RETURNING id",
+             $19, $20, $21) RETURNING id",
         )
         .bind(person.id)
         .bind(input.case.code())
@@ -628,6 +652,7 @@ impl Store {
         .bind(medfee)
         .bind(w.actor().label.clone())
         .bind(w.at().to_string())
+        .bind(i64::from(input.treatment_catalog))
         .fetch_one(&mut *w.tx)
         .await?;
         sqlx::query("UPDATE claims SET number = $1 WHERE id = $2")
@@ -1141,6 +1166,11 @@ impl Store {
                 .flatten(),
             acct_used_flag: false,
             acct_balance: Fen::ZERO,
+            catalog_source: Some(if claim.treatment_catalog {
+                CatalogSource::Treatment
+            } else {
+                CatalogSource::Insured
+            }),
             feedetail,
         };
         Engine::default().run(&engine_claim, &rules.policies, &rules.catalogs, &ytd).map_err(|e| {

@@ -300,13 +300,10 @@ async fn seed_claims(
     zhang: i64,
     today: NaiveDate,
 ) -> Result<(), StoreError> {
-    use yibao_core::adjudicate::MedType;
     use yibao_core::document::DocumentKind;
-    use yibao_core::filing::Channel;
-    use yibao_core::registry::HospitalGrade;
     use yibao_core::sporadic::{ClaimCase, LineReason};
 
-    use crate::{ClaimInput, InvoiceInput, ItemisedLine, SubmittedBy};
+    use crate::ClaimInput;
 
     let accounts = store.list_accounts().await?;
     let actor = |username: &str| -> Result<Actor, StoreError> {
@@ -317,41 +314,8 @@ async fn seed_claims(
         Ok(Actor { label: a.actor_label(), request_id: String::new() })
     };
     let days_ago = |n: i64| today - chrono::Duration::days(n);
-    let bad = |what: &str| StoreError::Config(format!("demo claim line {what}"));
     let claim = |case: ClaimCase, invoice: &str, ended: i64, lines: &[(&str, &str, &str, &str)]| {
-        let day = days_ago(ended);
-        let lines = lines
-            .iter()
-            .map(|(code, cnt, pric, amount)| {
-                Ok(ItemisedLine {
-                    med_list_codg: (*code).into(),
-                    item_name: String::new(),
-                    cnt: cnt.parse().map_err(|_| bad("cnt"))?,
-                    pric: pric.parse().map_err(|_| bad("pric"))?,
-                    amount: amount.parse().map_err(|_| bad("amount"))?,
-                    fee_ocur_time: day,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        let total = lines.iter().map(|l: &ItemisedLine| l.amount).sum();
-        Ok::<_, StoreError>(ClaimInput {
-            person_id: zhang,
-            case,
-            by: SubmittedBy::Insured,
-            channel: Channel::Online,
-            med_type: if case.is_inpatient() { MedType::Inpatient } else { MedType::GeneralOutpatient },
-            institution_code: "H62010200001".into(),
-            institution_name: "兰州大学第一医院".into(),
-            treatment_region: code("620102")?,
-            hosp_lv: HospitalGrade::Level3,
-            visit_no: None,
-            care_start: day - chrono::Duration::days(if case.is_inpatient() { 6 } else { 0 }),
-            care_end: day,
-            diagnoses: vec!["K80.1".into()],
-            invoices: vec![InvoiceInput { invoice_no: invoice.into(), invoice_date: day, amount: total }],
-            lines,
-            late_excuse: None,
-        })
+        lanzhou_claim(zhang, case, invoice, days_ago(ended), lines)
     };
     let stay: Vec<(&str, &str, &str, &str)> =
         DEMO_VISIT_LINES.iter().map(|(_, code, cnt, pric, amount)| (*code, *cnt, *pric, *amount)).collect();
@@ -464,6 +428,59 @@ async fn seed_claims(
     store.withdraw_claim(&mut w, id, "票据开错，重新开具后再申报").await?;
     w.commit().await?;
     Ok(())
+}
+
+/// A claim of `person_id`'s care at 兰州大学第一医院 (off-site for 金昌) ending on `care_end`
+/// (a week's stay for an inpatient case), handed in online by the person, with `lines`
+/// (code, count, unit price, amount) on one invoice. The demo's claims and the tests' are
+/// made with it.
+pub fn lanzhou_claim(
+    person_id: i64,
+    case: yibao_core::sporadic::ClaimCase,
+    invoice: &str,
+    care_end: NaiveDate,
+    lines: &[(&str, &str, &str, &str)],
+) -> Result<crate::ClaimInput, StoreError> {
+    use yibao_core::adjudicate::MedType;
+    use yibao_core::filing::Channel;
+    use yibao_core::registry::HospitalGrade;
+
+    use crate::{ClaimInput, InvoiceInput, ItemisedLine, SubmittedBy};
+
+    let bad = |what: &str| StoreError::Config(format!("demo claim line {what}"));
+    let lines = lines
+        .iter()
+        .map(|(code, cnt, pric, amount)| {
+            Ok(ItemisedLine {
+                med_list_codg: (*code).into(),
+                item_name: String::new(),
+                cnt: cnt.parse().map_err(|_| bad("cnt"))?,
+                pric: pric.parse().map_err(|_| bad("pric"))?,
+                amount: amount.parse().map_err(|_| bad("amount"))?,
+                fee_ocur_time: care_end,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let total = lines.iter().map(|l: &ItemisedLine| l.amount).sum();
+    Ok(ClaimInput {
+        person_id,
+        case,
+        by: SubmittedBy::Insured,
+        channel: Channel::Online,
+        med_type: if case.is_inpatient() { MedType::Inpatient } else { MedType::GeneralOutpatient },
+        institution_code: "H62010200001".into(),
+        institution_name: "兰州大学第一医院".into(),
+        treatment_region: code("620102")?,
+        hosp_lv: HospitalGrade::Level3,
+        visit_no: None,
+        care_start: care_end - chrono::Duration::days(if case.is_inpatient() { 6 } else { 0 }),
+        care_end,
+        diagnoses: vec!["K80.1".into()],
+        invoices: vec![InvoiceInput { invoice_no: invoice.into(), invoice_date: care_end, amount: total }],
+        lines,
+        late_excuse: None,
+        treatment_catalog: false,
+    })
 }
 
 /// The bank's result file for a demo batch: every line paid on `day`.

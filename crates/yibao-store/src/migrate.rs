@@ -50,6 +50,7 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
     (10, "settlement", Sql::Both(include_str!("../migrations/0010_settlement.sql"))),
     (11, "claims", Sql::Both(include_str!("../migrations/0011_claims.sql"))),
     (12, "payments", Sql::Both(include_str!("../migrations/0012_payments.sql"))),
+    (13, "claim_catalog", Sql::Both(include_str!("../migrations/0013_claim_catalog.sql"))),
 ];
 
 /// The migrations of one backend, up to a version (all when `None`).

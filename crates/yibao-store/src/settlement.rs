@@ -576,6 +576,7 @@ impl Store {
             dise_codg: main_first(&visit.diagnoses),
             opsp_dise_code: None,
             acct_used_flag: request.acct_used_flag && account.is_some(),
+            catalog_source: None,
             acct_balance: account.map_or(Fen::ZERO, |(b, _)| b),
             feedetail,
         };

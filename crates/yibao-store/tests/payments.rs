@@ -271,51 +271,22 @@ async fn a_cancelled_batch_returns_its_orders_and_a_result_needs_an_exported_bat
 /// the unit's registered account, as the region's rules say by default.
 #[tokio::test]
 async fn a_claim_the_employer_unit_filed_is_paid_to_the_units_account() {
-    use yibao_core::adjudicate::MedType;
     use yibao_core::filing::Channel;
-    use yibao_core::registry::HospitalGrade;
     use yibao_core::sporadic::ClaimCase;
-    use yibao_store::{ClaimInput, InvoiceInput, ItemisedLine, Payee, SubmittedBy};
+    use yibao_store::demo::lanzhou_claim;
+    use yibao_store::{ClaimInput, Payee, SubmittedBy};
 
     for db in seeded().await {
         let s = &db.store;
         let zhang =
             s.person_by_resident_id(&yibao_store::demo::DEMO_INSURED_ID.parse().unwrap()).await.unwrap().unwrap();
         let employer = s.employer(zhang.employer_id.unwrap()).await.unwrap();
+        let stay = [("001102000010000", "4", "40.00", "160.00"), ("003113000010000", "1", "3000.00", "3000.00")];
         let day = today() - chrono::Duration::days(10);
-        let lines: Vec<ItemisedLine> =
-            [("001102000010000", "4", "40.00", "160.00"), ("003113000010000", "1", "3000.00", "3000.00")]
-                .iter()
-                .map(|(code, cnt, pric, amount)| ItemisedLine {
-                    med_list_codg: (*code).into(),
-                    item_name: String::new(),
-                    cnt: cnt.parse().unwrap(),
-                    pric: pric.parse().unwrap(),
-                    amount: amount.parse().unwrap(),
-                    fee_ocur_time: day,
-                })
-                .collect();
         let input = ClaimInput {
-            person_id: zhang.id,
-            case: ClaimCase::TravelIllness,
             by: SubmittedBy::Employer { employer_id: employer.id },
             channel: Channel::Window,
-            med_type: MedType::Inpatient,
-            institution_code: "H62010200001".into(),
-            institution_name: "兰州大学第一医院".into(),
-            treatment_region: "620102".parse().unwrap(),
-            hosp_lv: HospitalGrade::Level3,
-            visit_no: None,
-            care_start: day - chrono::Duration::days(5),
-            care_end: day,
-            diagnoses: vec!["I21.9".into()],
-            invoices: vec![InvoiceInput {
-                invoice_no: "LZ-2026-0999".into(),
-                invoice_date: day,
-                amount: Fen::from_yuan(3160),
-            }],
-            lines,
-            late_excuse: None,
+            ..lanzhou_claim(zhang.id, ClaimCase::TravelIllness, "LZ-2026-0999", day, &stay).unwrap()
         };
         let rules = s.rules().await.unwrap();
         let mut w = s.begin_write(&actor(s, "clerk").await).await.unwrap();

@@ -226,6 +226,11 @@ pub struct Claim {
     /// The individual account's balance before this claim.
     #[serde(default)]
     pub acct_balance: Fen,
+    /// Whose catalogs a claim asks for (sporadic claims: the insured region's, or the
+    /// treatment region's where the policy allows it). Absent: the policy's
+    /// `offsite.catalog_source`, as at direct settlement.
+    #[serde(default)]
+    pub catalog_source: Option<crate::policy::CatalogSource>,
     pub feedetail: Vec<FeeLine>,
 }
 

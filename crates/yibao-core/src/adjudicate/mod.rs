@@ -367,7 +367,21 @@ impl Engine {
         })?;
         let offsite = !policy.region.contains(claim.mdtrtarea_admvs);
         let filing = if offsite { claim.offsite_filing } else { None };
-        let catalog_side = match (offsite, policy.offsite.catalog_source) {
+        // One catalog per claim: the one the claim asks for (only where the policy allows a
+        // claim the treatment region's), or else the policy's rule for off-site care.
+        if offsite && claim.catalog_source == Some(CatalogSource::Treatment) && !policy.offsite.claims_treatment_catalog
+        {
+            return Err(ClaimError::new(
+                "catalog_source",
+                format!("参保地（{}）政策不允许零星报销按就医地目录计算，请按参保地目录申报", claim.insuplc_admdvs),
+                format!(
+                    "the insured region's ({}) policy does not let a claim use the treatment region's catalogs; \
+                     claim under the insured region's",
+                    claim.insuplc_admdvs
+                ),
+            ));
+        }
+        let catalog_side = match (offsite, claim.catalog_source.unwrap_or(policy.offsite.catalog_source)) {
             (true, CatalogSource::Treatment) => claim.mdtrtarea_admvs,
             _ => claim.insuplc_admdvs,
         };

@@ -244,6 +244,7 @@ pub fn claims(n: usize, codes: &[String], mix: Mix, seed: u64) -> Vec<Claim> {
                 dise_codg: vec!["I21.9".into()],
                 opsp_dise_code: None,
                 acct_used_flag: insutype == Scheme::Employee,
+                catalog_source: None,
                 acct_balance: crate::Fen::from_fen(rng.below(500_000) as i64),
                 feedetail,
             }

@@ -78,6 +78,7 @@ fn claim_strategy() -> impl Strategy<Value = Claim> {
                 dise_codg: vec!["I20.0".into(), "C50.9".into()],
                 opsp_dise_code: Some("M03900".into()),
                 acct_used_flag: acct,
+                catalog_source: None,
                 acct_balance: Fen::from_fen(balance),
                 feedetail: lines
                     .into_iter()
@@ -293,4 +294,30 @@ fn the_trace_reads_in_both_languages() {
     assert!(zh.contains("乙类药品，先行自付10%："), "{zh}");
     assert!(en.contains("Category B drug, 10% paid by the patient first: "), "{en}");
     assert!(zh.contains("起付线900.00元"), "{zh}");
+}
+
+/// A sporadic claim uses the insured region's catalogs unless it asks for the treatment
+/// region's, which only a policy that allows it grants; absent a request, the policy's
+/// off-site rule applies (direct settlement).
+#[test]
+fn a_claim_asks_for_the_treatment_catalog_only_where_the_policy_allows_it() {
+    let (policies, catalogs) = demo();
+    let read = |f: &str| std::fs::read_to_string(format!("{EXAMPLES}/{f}")).unwrap();
+    // A resident (390) treated in Lanzhou; the resident policy does not allow the request.
+    let mut claim = Claim::from_json(&read("claim-offsite-resident.json")).unwrap();
+    assert_eq!(claim.catalog_source, None);
+    let by_policy = adjudicate(&claim, &policies, &catalogs, &YearToDate::default()).unwrap();
+    assert_eq!(by_policy.catalog_region.to_string(), "620100", "the policy's rule: the treatment region's");
+    claim.catalog_source = Some(CatalogSource::Insured);
+    let insured = adjudicate(&claim, &policies, &catalogs, &YearToDate::default()).unwrap();
+    assert_eq!(insured.catalog_region.to_string(), "620300");
+    claim.catalog_source = Some(CatalogSource::Treatment);
+    let refused = adjudicate(&claim, &policies, &catalogs, &YearToDate::default()).unwrap_err();
+    assert_eq!(refused.field, "catalog_source");
+    assert!(refused.message.zh.contains("不允许"), "{refused:?}");
+    // The same claim as an employee (310), whose policy allows it.
+    claim.insutype = Scheme::Employee;
+    claim.psn_type = PersonCategory::InService;
+    let treatment = adjudicate(&claim, &policies, &catalogs, &YearToDate::default()).unwrap();
+    assert_eq!(treatment.catalog_region.to_string(), "620100");
 }

@@ -64,6 +64,9 @@ pub struct ClaimForm {
     pub delegate_name: String,
     /// At the window: the accepted excuse for a late claim.
     pub late_excuse: String,
+    /// Ask for the treatment region's catalogs (off-site care, where the insured region's
+    /// policy allows it); by default the insured region's are used.
+    pub treatment_catalog: bool,
 }
 
 fn decimal(field: &'static str, s: &str) -> Result<Decimal, InvalidValue> {
@@ -153,6 +156,7 @@ impl ClaimForm {
             invoices,
             lines,
             late_excuse: None,
+            treatment_catalog: self.treatment_catalog,
         };
         let window = WindowSubmitter {
             submitter,

@@ -535,6 +535,7 @@ fn claim_form(v: &BTreeMap<String, String>, lines_file: Option<&Upload>) -> Resu
         delegate_id: field("delegate_id"),
         delegate_name: field("delegate_name"),
         late_excuse: field("late_excuse"),
+        treatment_catalog: matches!(field("treatment_catalog").as_str(), "1" | "on" | "true"),
     })
 }
 
