@@ -24,6 +24,8 @@ pub enum Role {
     Insured,
     /// A designated institution calling the API with its key.
     Institution,
+    /// An employer unit (参保单位) filing claims for its employees.
+    Employer,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -67,10 +69,12 @@ pub enum Permission {
     /// Build, approve (a second finance user), export and cancel batches; import the bank's
     /// results.
     ManagePayments,
+    /// Hand claims in for the unit's own employees and follow the claims the unit handed in.
+    FileForEmployees,
 }
 
 impl Role {
-    pub const ALL: [Role; 9] = [
+    pub const ALL: [Role; 10] = [
         Role::IntakeClerk,
         Role::Reviewer,
         Role::SecondReviewer,
@@ -80,11 +84,12 @@ impl Role {
         Role::SysAdmin,
         Role::Insured,
         Role::Institution,
+        Role::Employer,
     ];
 
     /// Staff roles are scoped to regions; the others see their own affairs only.
     pub fn is_staff(self) -> bool {
-        !matches!(self, Role::Insured | Role::Institution)
+        !matches!(self, Role::Insured | Role::Institution | Role::Employer)
     }
 
     /// The single place that decides what a role may do.
@@ -150,6 +155,7 @@ impl Role {
             SysAdmin => matches!(p, ManageAccounts | ViewAuditLog | ViewInstitutions),
             Insured => matches!(p, ViewOwnRecord | ViewInstitutions),
             Institution => matches!(p, CheckCover | IssueReferrals),
+            Employer => matches!(p, FileForEmployees | ViewInstitutions),
         }
     }
 
@@ -164,6 +170,7 @@ impl Role {
             Role::SysAdmin => "sys_admin",
             Role::Insured => "insured",
             Role::Institution => "institution",
+            Role::Employer => "employer",
         }
     }
 
@@ -178,6 +185,7 @@ impl Role {
             Role::SysAdmin => ("系统管理", "System administrator"),
             Role::Insured => ("参保人", "Insured person"),
             Role::Institution => ("定点医疗机构", "Designated institution"),
+            Role::Employer => ("参保单位", "Employer unit"),
         };
         Text::new(zh, en)
     }
@@ -255,6 +263,7 @@ mod tests {
             );
             assert_eq!(role.can(Permission::SecondReviewClaims), role == Role::SecondReviewer, "{role}");
             assert_eq!(role.can(Permission::ManagePayments), role == Role::Finance, "{role}");
+            assert_eq!(role.can(Permission::FileForEmployees), role == Role::Employer, "{role}");
             assert_eq!(role.can(Permission::ViewPayments), matches!(role, Role::Finance | Role::Auditor), "{role}");
             // Claims are staff business; the insured see their own through ViewOwnRecord.
             assert_eq!(

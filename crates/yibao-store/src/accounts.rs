@@ -35,6 +35,8 @@ pub struct Account {
     pub person_id: Option<i64>,
     /// For a designated institution's staff: the institution they act for.
     pub institution_id: Option<i64>,
+    /// For an employer unit's account: the unit it acts for.
+    pub employer_id: Option<i64>,
     pub disabled: bool,
 }
 
@@ -55,6 +57,8 @@ pub struct NewAccount {
     pub person_id: Option<i64>,
     /// For a designated institution's staff: the institution's national code.
     pub institution_code: Option<String>,
+    /// For an employer unit's account: the unit's unified social credit code.
+    pub employer_code: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -133,7 +137,12 @@ fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
 }
 
-const ACCOUNT_COLS: &str = "id, username, display_name, role, scope, person_id, disabled, institution_id";
+const ACCOUNT_COLS: &str = "id, username, display_name, role, scope, person_id, disabled, institution_id, employer_id";
+
+/// The index of the `i`th column selected after [`ACCOUNT_COLS`].
+fn after_account(i: usize) -> usize {
+    ACCOUNT_COLS.split(", ").count() + i
+}
 
 fn account_from_row(r: &AnyRow) -> Result<Account, StoreError> {
     let role: String = r.try_get(3)?;
@@ -147,6 +156,7 @@ fn account_from_row(r: &AnyRow) -> Result<Account, StoreError> {
         person_id: r.try_get(5)?,
         disabled: r.try_get::<i64, _>(6)? != 0,
         institution_id: r.try_get(7)?,
+        employer_id: r.try_get(8)?,
     })
 }
 
@@ -202,10 +212,46 @@ impl Store {
             }
             (_, None) => None,
         };
+        let code = new.employer_code.as_deref().map(str::trim).filter(|c| !c.is_empty());
+        let employer_id = match (new.role, code) {
+            (Role::Employer, None) => {
+                return Err(InvalidValue::new(
+                    "employer_code",
+                    "required",
+                    "参保单位账号须填写单位的统一社会信用代码",
+                    "an employer unit's account needs the unit's unified social credit code",
+                )
+                .into())
+            }
+            (Role::Employer, Some(code)) => {
+                let id: Option<i64> = sqlx::query_scalar("SELECT id FROM employers WHERE credit_code = $1")
+                    .bind(code.to_uppercase())
+                    .fetch_optional(&mut *wtx.tx)
+                    .await?;
+                Some(id.ok_or_else(|| {
+                    InvalidValue::new(
+                        "employer_code",
+                        "unknown",
+                        "没有这个统一社会信用代码的参保单位",
+                        "no employer unit has this unified social credit code",
+                    )
+                })?)
+            }
+            (_, Some(_)) => {
+                return Err(InvalidValue::new(
+                    "employer_code",
+                    "not_employer",
+                    "只有参保单位账号才填写统一社会信用代码",
+                    "only an employer unit's account has a credit code",
+                )
+                .into())
+            }
+            (_, None) => None,
+        };
         let hash = hash_password(&new.password)?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO accounts (username, display_name, role, password_hash, scope, person_id, created_at, \
-             institution_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+             institution_id, employer_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(username.to_string())
         .bind(new.display_name.trim().to_string())
@@ -215,6 +261,7 @@ impl Store {
         .bind(new.person_id)
         .bind(wtx.at().to_string())
         .bind(institution_id)
+        .bind(employer_id)
         .fetch_one(&mut *wtx.tx)
         .await
         .map_err(|e| StoreError::on_unique(e, "username"))?;
@@ -260,9 +307,9 @@ impl Store {
             return Ok(LoginOutcome::BadCredentials);
         };
         let account = account_from_row(&row)?;
-        let hash: String = row.try_get(8)?;
-        let failed: i64 = row.try_get(9)?;
-        let locked_until: Option<String> = row.try_get(10)?;
+        let hash: String = row.try_get(after_account(0))?;
+        let failed: i64 = row.try_get(after_account(1))?;
+        let locked_until: Option<String> = row.try_get(after_account(2))?;
         if account.disabled {
             return Ok(LoginOutcome::Disabled);
         }
@@ -323,12 +370,12 @@ impl Store {
         .await?;
         let Some(row) = row else { return Ok(None) };
         let account = account_from_row(&row)?;
-        let expires: String = row.try_get(9)?;
+        let expires: String = row.try_get(after_account(1))?;
         if parse_ts(&expires)? <= now || account.disabled {
             return Ok(None);
         }
         let institution = self.account_institution(&account).await?;
-        Ok(Some(SessionInfo { account, csrf_token: row.try_get(8)?, institution }))
+        Ok(Some(SessionInfo { account, csrf_token: row.try_get(after_account(0))?, institution }))
     }
 
     async fn account_institution(&self, account: &Account) -> Result<Option<Institution>, StoreError> {

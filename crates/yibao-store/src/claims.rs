@@ -1215,6 +1215,17 @@ impl Store {
             .await?)
     }
 
+    /// The claims an employer unit handed in, newest first.
+    pub async fn claims_filed_by(&self, employer_id: i64) -> Result<Vec<ClaimSummary>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {CLAIM_COLS} FROM {CLAIM_FROM} WHERE c.submitter = 'employer' AND c.employer_id = $1 ORDER BY c.id DESC"
+        ))
+        .bind(employer_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(summary_from_row).collect()
+    }
+
     /// A person's claims, newest first.
     pub async fn claims_of(&self, person_id: i64) -> Result<Vec<ClaimSummary>, StoreError> {
         let rows =

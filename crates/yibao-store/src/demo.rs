@@ -36,6 +36,7 @@ pub const DEMO_ACCOUNTS: &[(&str, &str, Role, &str)] = &[
     ("policy", "政策管理 孙丽", Role::PolicyAdmin, "620000"),
     ("zhangsan", "张三", Role::Insured, ""),
     ("hospital", "金昌市中心医院 医保办", Role::Institution, ""),
+    ("unit", "金川集团股份有限公司 人事科", Role::Employer, ""),
 ];
 
 /// The institution the demo's institution account acts for (the holder of [`DEMO_API_KEY`]).
@@ -263,6 +264,9 @@ pub async fn seed_demo(store: &Store, blobs: &Arc<dyn BlobStore>, today: NaiveDa
                     scope: Scope::parse_list(scope)?,
                     person_id: if *role == Role::Insured { demo_person_id } else { None },
                     institution_code: (*role == Role::Institution).then(|| DEMO_INSTITUTION.to_string()),
+                    employer_code: (*role == Role::Employer)
+                        .then(|| CreditCode::complete(EMPLOYERS[0].0).map(|c| c.to_string()))
+                        .transpose()?,
                 },
             )
             .await?;

@@ -51,6 +51,14 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
     (11, "claims", Sql::Both(include_str!("../migrations/0011_claims.sql"))),
     (12, "payments", Sql::Both(include_str!("../migrations/0012_payments.sql"))),
     (13, "claim_catalog", Sql::Both(include_str!("../migrations/0013_claim_catalog.sql"))),
+    (
+        14,
+        "employer_accounts",
+        Sql::PerBackend {
+            sqlite: include_str!("../migrations/0014_employer_accounts.sqlite.sql"),
+            postgres: include_str!("../migrations/0014_employer_accounts.postgres.sql"),
+        },
+    ),
 ];
 
 /// The migrations of one backend, up to a version (all when `None`).

@@ -188,6 +188,7 @@ async fn login_lockout_sessions_and_api_keys() {
                     scope: Scope::new(vec![code("620300")]),
                     person_id: None,
                     institution_code: None,
+                    employer_code: None,
                 },
             )
             .await
@@ -723,6 +724,7 @@ fn institution_account(code: Option<&str>, role: Role) -> NewAccount {
         scope: Scope::default(),
         person_id: None,
         institution_code: code.map(str::to_string),
+        employer_code: None,
     }
 }
 

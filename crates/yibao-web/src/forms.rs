@@ -309,7 +309,7 @@ pub struct AccountForm {
     pub username: String,
     pub display_name: String,
     /// `intake_clerk`, `reviewer`, `second_reviewer`, `auditor`, `finance`, `policy_admin`, `sys_admin`,
-    /// `insured`, `institution`.
+    /// `insured`, `institution`, `employer`.
     pub role: String,
     pub password: String,
     /// Division codes, e.g. `620300,620302` (staff).
@@ -318,6 +318,8 @@ pub struct AccountForm {
     pub person_id: String,
     /// The institution's national code (an institution's staff).
     pub institution_code: String,
+    /// The unit's unified social credit code (an employer unit's account).
+    pub employer_code: String,
     #[serde(skip_serializing)]
     pub csrf: String,
 }
@@ -350,6 +352,7 @@ impl AccountForm {
                 scope,
                 person_id,
                 institution_code: Some(self.institution_code.trim().to_string()).filter(|c| !c.is_empty()),
+                employer_code: Some(self.employer_code.trim().to_string()).filter(|c| !c.is_empty()),
             }),
             _ => Err(e),
         }

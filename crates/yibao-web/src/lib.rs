@@ -175,6 +175,7 @@ pub fn router(state: AppState) -> Router {
         .route("/claims/{id}/statement.csv", get(pages::claim_statement_csv))
         .route("/claims/{id}/payment-account", post(pages::claim_payment_account))
         .route("/my/claims", get(pages::my_claims))
+        .route("/unit/claims", get(pages::unit_claims))
         .route("/payments", get(pages::payments_page))
         .route("/payments/batches", post(pages::batch_build))
         .route("/payments/batches/{id}", get(pages::batch_page))

@@ -26,6 +26,7 @@ const EVERYONE: &[Who] = &[
     Who::Account("finance"),
     Who::Account("policy"),
     Who::Account("zhangsan"),
+    Who::Account("unit"),
     Who::Account("hospital"),
     Who::Hospital,
     Who::Anonymous,
@@ -56,7 +57,8 @@ fn matrix() -> Vec<MatrixRow> {
     use StatusCode as S;
     let staff_read = vec!["clerk", "reviewer", "reviewer2", "auditor", "finance"];
     let detail = vec!["clerk", "reviewer", "reviewer2", "auditor", "zhangsan"];
-    let institutions = vec!["admin", "clerk", "reviewer", "reviewer2", "auditor", "finance", "policy", "zhangsan"];
+    let institutions =
+        vec!["admin", "clerk", "reviewer", "reviewer2", "auditor", "finance", "policy", "zhangsan", "unit"];
     let all_accounts = institutions.clone();
     let rules_read = vec!["clerk", "reviewer", "reviewer2", "auditor", "policy"];
     let cover_staff = vec!["clerk", "reviewer", "reviewer2", "auditor"];
@@ -181,7 +183,8 @@ fn matrix() -> Vec<MatrixRow> {
         (Method::GET, "/api/v1/claim-rules/620302", None, S::OK, [all_accounts.clone(), hospital.clone()].concat()),
         (Method::GET, "/api/v1/claims", None, S::OK, staff_read.clone()),
         (Method::GET, "/api/v1/claims/1", None, S::OK, [staff_read.clone(), vec!["zhangsan"]].concat()),
-        (Method::GET, "/api/v1/persons/1/claims", None, S::OK, [staff_read.clone(), vec!["zhangsan"]].concat()),
+        // The unit lists only the claims it handed in for its employee 张三 (none here).
+        (Method::GET, "/api/v1/persons/1/claims", None, S::OK, [staff_read.clone(), vec!["zhangsan", "unit"]].concat()),
         (Method::GET, "/api/v1/my/delegations", None, S::OK, vec!["zhangsan"]),
         // The claim pages: the guide for anyone logged in to the portal, the form for the
         // person and the clerk (at the window), the queue for claim staff.
@@ -192,7 +195,8 @@ fn matrix() -> Vec<MatrixRow> {
             S::OK,
             [all_accounts.clone(), vec!["hospital"]].concat(),
         ),
-        (Method::GET, "/claims/new?case=offsite_inpatient", None, S::OK, vec!["clerk", "zhangsan"]),
+        (Method::GET, "/claims/new?case=offsite_inpatient", None, S::OK, vec!["clerk", "zhangsan", "unit"]),
+        (Method::GET, "/unit/claims", None, S::OK, vec!["unit"]),
         (Method::GET, "/my/claims", None, S::OK, vec!["zhangsan"]),
         (Method::GET, "/claims", None, S::OK, staff_read.clone()),
         (Method::GET, "/claims/1", None, S::OK, [staff_read.clone(), vec!["zhangsan"]].concat()),
@@ -247,6 +251,13 @@ fn matrix() -> Vec<MatrixRow> {
             vec!["reviewer2"],
         ),
     ]
+}
+
+/// Who may see records of a kind but not the one asked for, and is told it does not exist
+/// (404) rather than forbidden: the employer unit, for 张三's own claim 1 (it did not hand
+/// it in). Steps only staff take are forbidden outright.
+fn hidden(path: &str, who: &str) -> bool {
+    who == "unit" && path.contains("/claims/1") && !path.ends_with("/steps")
 }
 
 /// A referral certificate for 张三 to Beijing, as the demo hospital issues it.
@@ -315,6 +326,8 @@ async fn every_endpoint_with_every_role() {
                 let status = req.send().await.unwrap().status();
                 let expected = if allowed.contains(&name) {
                     ok
+                } else if hidden(path, name) {
+                    StatusCode::NOT_FOUND
                 } else if *who == Who::Anonymous {
                     if path.starts_with("/api/") {
                         StatusCode::UNAUTHORIZED

@@ -575,6 +575,7 @@ async fn a_delegate_opens_the_papers_of_the_claims_they_may_see() {
             scope: yibao_core::Scope::default(),
             person_id: Some(p.id),
             institution_code: None,
+            employer_code: None,
         };
         app.db.store.create_account(&mut w, &account).await.unwrap();
     }
@@ -595,4 +596,112 @@ async fn a_delegate_opens_the_papers_of_the_claims_they_may_see() {
     assert_eq!(s, 200);
     assert_eq!(page(&app, &delegate, &doc).await.0, 404, "revoked: gone");
     app.db.cleanup().await;
+}
+
+/// The employer unit logs in and files a claim for its employee 张三 (serious illness on a
+/// business trip) in the portal, naming him by ID number with the papers attached; the unit
+/// and 张三 both see it; the unit cannot file for someone who is not its employee, and lists
+/// only the claims it handed in.
+#[tokio::test]
+async fn the_employer_unit_files_a_claim_for_its_employee_in_the_portal() {
+    use reqwest::multipart::{Form, Part};
+    for db in TestDb::all().await {
+        let label = db.label;
+        let (app, person, _, pid) = start(db).await;
+        let unit = app.token("unit").await;
+        let (status, home) = page(&app, &unit, "/").await;
+        assert!(status == 200 && home.contains("href=\"/unit/claims\""), "{label}: the unit's home links its claims");
+        let (status, body) = page(&app, &unit, "/unit/claims").await;
+        assert!(status == 200 && body.contains("金川集团股份有限公司") && body.contains("id=\"no-claims\""), "{label}");
+        let (status, form) = page(&app, &unit, "/claims/new?case=travel_illness").await;
+        assert!(status == 200 && form.contains("职工身份证号"), "{label}: the form asks for the employee");
+
+        let (_, checklist) =
+            get(&app, &unit, "/api/v1/claim-checklist?region=620302&case=travel_illness&submitter=employer").await;
+        let items = checklist["items"].as_array().unwrap().clone();
+        assert!(!items.is_empty(), "{label}: {checklist}");
+        let multipart = |resident_id: &str, invoice: &str| {
+            let mut form = Form::new()
+                .text("resident_id", resident_id.to_string())
+                .text("case", "travel_illness")
+                .text("med_type", "21")
+                .text("institution_code", LANZHOU_HOSPITAL)
+                .text("institution_name", "兰州大学第一医院")
+                .text("treatment_region", "620102")
+                .text("hosp_lv", "3")
+                .text("care_start", "2026-11-10")
+                .text("care_end", "2026-11-16")
+                .text("diagnoses", "I21.9")
+                .text("invoice_no_1", invoice.to_string())
+                .text("invoice_date_1", "2026-11-16")
+                .text("invoice_amount_1", "3160.00")
+                .text("line_code_1", "001102000010000")
+                .text("line_cnt_1", "4")
+                .text("line_pric_1", "40.00")
+                .text("line_date_1", "2026-11-16")
+                .text("line_code_2", "003113000010000")
+                .text("line_cnt_2", "1")
+                .text("line_pric_2", "3000.00")
+                .text("line_date_2", "2026-11-16");
+            for (i, item) in items.iter().enumerate() {
+                let n = i + 1;
+                form = form.text(format!("doc_kind_{n}"), item["any_of"][0].as_str().unwrap().to_string()).part(
+                    format!("doc_file_{n}"),
+                    Part::bytes(DEMO_SCAN_PNG.to_vec()).file_name(format!("scan-{n}.png")),
+                );
+            }
+            form
+        };
+        let res = app
+            .http
+            .post(app.url("/claims"))
+            .bearer_auth(&unit)
+            .multipart(multipart(yibao_store::demo::DEMO_INSURED_ID, "LZ-UNIT-1"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303, "{label}: {}", res.text().await.unwrap());
+        let to = res.headers()["location"].to_str().unwrap().to_string();
+        let id: i64 = to.trim_start_matches("/claims/").split('?').next().unwrap().parse().unwrap();
+        let (_, c) = get(&app, &unit, &format!("/api/v1/claims/{id}")).await;
+        assert_eq!(
+            (c["submitter"].as_str(), c["channel"].as_str()),
+            (Some("employer"), Some("online")),
+            "{label}: {c}"
+        );
+        assert_eq!(c["documents"].as_array().unwrap().len(), items.len(), "{label}");
+        // 张三 sees the claim made for him; the unit lists it, and opens its papers.
+        assert_eq!(get(&app, &person, &format!("/api/v1/claims/{id}")).await.0, 200, "{label}");
+        let (_, body) = page(&app, &unit, "/unit/claims").await;
+        assert!(body.contains(c["number"].as_str().unwrap()), "{label}");
+        let doc = c["documents"][0]["document_id"].as_i64().unwrap();
+        assert_eq!(page(&app, &unit, &format!("/documents/{doc}")).await.0, 200, "{label}");
+        // Someone who is not the unit's employee is refused.
+        let q = yibao_store::PersonQuery {
+            scope: Some(yibao_core::Scope::parse_list("620300").unwrap()),
+            limit: 200,
+            ..Default::default()
+        };
+        let zhang = app.db.store.person(pid).await.unwrap();
+        let other = app
+            .db
+            .store
+            .search_persons(&q)
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .find(|p| p.employer_id != zhang.employer_id)
+            .unwrap();
+        let res = app
+            .http
+            .post(app.url("/claims"))
+            .bearer_auth(&unit)
+            .multipart(multipart(other.resident_id.as_str(), "LZ-UNIT-2"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 404, "{label}: not the unit's employee");
+        app.db.cleanup().await;
+    }
 }

@@ -283,6 +283,7 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
                         scope: Scope::parse_list(&regions)?,
                         person_id: None,
                         institution_code: None,
+                        employer_code: None,
                     },
                 )
                 .await?;

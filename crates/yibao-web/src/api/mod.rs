@@ -495,6 +495,8 @@ pub struct AccountRequest {
     person_id: Option<i64>,
     /// The institution's national code (an institution's staff).
     institution_code: Option<String>,
+    /// The unit's unified social credit code (an employer unit's account).
+    employer_code: Option<String>,
 }
 
 /// Create an account (system administrator).
@@ -514,6 +516,7 @@ pub async fn create_account(
         scope: r.scope.join(","),
         person_id: r.person_id.map(|i| i.to_string()).unwrap_or_default(),
         institution_code: r.institution_code.unwrap_or_default(),
+        employer_code: r.employer_code.unwrap_or_default(),
         csrf: String::new(),
     };
     let new = form.parse().map_err(AppError::validation)?;

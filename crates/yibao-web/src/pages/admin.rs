@@ -115,6 +115,7 @@ impl PortalForm for AccountForm {
             Field::text(lang, "scope", &self.scope).hint(lang, "hint.scope"),
             Field::text(lang, "person_id", &self.person_id).hint(lang, "hint.person_id"),
             Field::text(lang, "institution_code", &self.institution_code).hint(lang, "hint.account_institution"),
+            Field::text(lang, "employer_code", &self.employer_code).hint(lang, "hint.account_employer"),
             Field::new(lang, "password", "password", "").required().hint(lang, "hint.password"),
         ]
     }

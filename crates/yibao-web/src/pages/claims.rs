@@ -116,6 +116,9 @@ async fn home_region(state: &SharedState, caller: &Caller) -> Result<Option<Admi
     if let Some(id) = caller.session().and_then(|s| s.account.person_id) {
         return Ok(Some(state.store.person(id).await?.insured_region));
     }
+    if let Some(id) = caller.session().and_then(|s| s.account.employer_id) {
+        return Ok(Some(state.store.employer(id).await?.region));
+    }
     Ok(caller.session().and_then(|s| s.account.scope.regions().first().copied()))
 }
 
@@ -315,6 +318,8 @@ struct ClaimFormPage {
     ctx: Ctx,
     /// At the window: the clerk names the person by ID number and says who hands it in.
     window: bool,
+    /// An employer unit: names its employee by ID number.
+    unit: bool,
     person_name: String,
     v: BTreeMap<String, String>,
     cases: Vec<Choice>,
@@ -347,7 +352,7 @@ pub struct NewAsk {
 /// Who the form is for: the caller, a principal they are the delegate of, or (window) the
 /// person named later by ID number.
 async fn form_person(state: &SharedState, caller: &Caller, person: &str) -> Result<(Option<i64>, String), AppError> {
-    if caller.can(Permission::HandleClaims) {
+    if caller.can(Permission::HandleClaims) || caller.can(Permission::FileForEmployees) {
         return Ok((None, String::new()));
     }
     let me = my_person_id(caller)?;
@@ -365,6 +370,7 @@ async fn show_claim_form(
 ) -> Result<Response, AppError> {
     let lang = caller.lang;
     let window = caller.can(Permission::HandleClaims);
+    let unit = caller.can(Permission::FileForEmployees);
     let (person_id, person_name) = form_person(state, caller, v.get("person_id").map_or("", String::as_str)).await?;
     let mut v = v;
     if let Some(id) = person_id {
@@ -379,7 +385,9 @@ async fn show_claim_form(
     let mut deadline = String::new();
     if let (Some(region), Some(case)) = (region, case) {
         let (rules, _) = svc::claim_rules(&state.store, caller, region).await?;
-        let submitter = if person_id.is_some_and(|id| Some(id) != caller.session().and_then(|s| s.account.person_id)) {
+        let submitter = if unit {
+            Submitter::Employer
+        } else if person_id.is_some_and(|id| Some(id) != caller.session().and_then(|s| s.account.person_id)) {
             Submitter::Delegate
         } else {
             v.get("submitter").and_then(|s| Submitter::parse(s).ok()).unwrap_or(Submitter::Insured)
@@ -421,8 +429,18 @@ async fn show_claim_form(
         })
         .collect();
     let page = ClaimFormPage {
-        ctx: Ctx::for_caller(caller, if window { "/claims" } else { "/my/claims" }),
+        ctx: Ctx::for_caller(
+            caller,
+            if window {
+                "/claims"
+            } else if unit {
+                "/unit/claims"
+            } else {
+                "/my/claims"
+            },
+        ),
         window,
+        unit,
         person_name,
         cases: choices(ClaimCase::ALL, ClaimCase::code, ClaimCase::label, lang),
         med_types: [MedType::Inpatient, MedType::GeneralOutpatient, MedType::SpecialOutpatient]
@@ -570,7 +588,7 @@ pub async fn claim_submit(
     let lines_file = files.iter().position(|(n, _)| n == "lines_file").map(|i| files.swap_remove(i).1);
     let result = async {
         let mut form = claim_form(&v, lines_file.as_ref()).map_err(AppError::validation)?;
-        if caller.can(Permission::HandleClaims) {
+        if caller.can(Permission::HandleClaims) || caller.can(Permission::FileForEmployees) {
             let rid = v.get("resident_id").map_or("", |s| s.trim()).parse().map_err(|mut e: InvalidValue| {
                 e.field = "resident_id";
                 AppError::validation(vec![e])
@@ -748,7 +766,14 @@ async fn show_claim(
     let needs_second = c.medfee_sumamt > claim_rules.second_review_above;
     let statement = c.statement.clone();
     let page = ClaimPage {
-        ctx: Ctx::for_caller(caller, if standing == Standing::Staff { "/claims" } else { "/my/claims" }),
+        ctx: Ctx::for_caller(
+            caller,
+            match standing {
+                Standing::Staff => "/claims",
+                Standing::Employer(_) => "/unit/claims",
+                _ => "/my/claims",
+            },
+        ),
         case: c.case.label().get(lang).to_string(),
         state: c.state.label().get(lang).to_string(),
         submitter: c.submitter.label().get(lang).to_string(),
@@ -971,6 +996,30 @@ pub async fn claim_statement_csv(
         statement.to_csv(caller.lang),
     )
         .into_response())
+}
+
+// ---------------------------------------------------------------------------------------
+// The employer unit's claims
+
+#[derive(Template)]
+#[template(path = "unit_claims.html")]
+struct UnitClaimsPage {
+    ctx: Ctx,
+    unit_name: String,
+    rows: Vec<ClaimRow>,
+}
+
+/// `GET /unit/claims`: the claims the caller's employer unit handed in for its employees.
+pub async fn unit_claims(State(state): State<SharedState>, caller: Caller) -> Result<Response, AppError> {
+    caller.require(Permission::FileForEmployees)?;
+    let rows = svc::unit_claims(&state.store, &caller).await?;
+    let unit = caller.session().and_then(|s| s.account.employer_id).ok_or_else(AppError::forbidden)?;
+    let page = UnitClaimsPage {
+        ctx: Ctx::for_caller(&caller, "/unit/claims"),
+        unit_name: state.store.employer(unit).await?.name,
+        rows: rows.iter().map(|c| ClaimRow::new(c, caller.lang)).collect(),
+    };
+    Ok(render(&page)?.into_response())
 }
 
 // ---------------------------------------------------------------------------------------

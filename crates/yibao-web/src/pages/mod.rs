@@ -24,6 +24,7 @@ pub use auth::{home, lang_switch, login_form, login_submit, logout};
 pub use claims::{
     claim_document_add, claim_guide, claim_new_form, claim_page, claim_payment_account, claim_queue_page,
     claim_statement_csv, claim_step_submit, claim_submit, my_claims, my_delegation_grant, my_delegation_revoke,
+    unit_claims,
 };
 pub use cover::{
     card_apply, card_event_submit, cover_lookup, document_download, filing_decide, filing_window, filings_page,
@@ -96,6 +97,7 @@ impl Ctx {
         nav.push(("/my/cover", "nav.my_cover", role.can(Permission::ViewOwnRecord)));
         nav.push(("/my/settlements", "nav.my_settlements", role.can(Permission::ViewOwnRecord)));
         nav.push(("/my/claims", "nav.my_claims", role.can(Permission::ViewOwnRecord)));
+        nav.push(("/unit/claims", "nav.unit_claims", role.can(Permission::FileForEmployees)));
         nav.push(("/claims", "nav.claims", role.can(Permission::ViewClaims)));
         nav.push(("/payments", "nav.payments", role.can(Permission::ViewPayments)));
         nav.push(("/filings", "nav.filings", role.can(Permission::ManageFilings)));

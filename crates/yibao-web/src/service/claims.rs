@@ -21,12 +21,19 @@ fn own_person(caller: &Caller) -> Option<i64> {
     caller.can(Permission::ViewOwnRecord).then(|| caller.session().and_then(|s| s.account.person_id)).flatten()
 }
 
+/// The logged-in employer unit's id.
+fn own_employer(caller: &Caller) -> Option<i64> {
+    caller.can(Permission::FileForEmployees).then(|| caller.session().and_then(|s| s.account.employer_id)).flatten()
+}
+
 /// How the caller stands to a claim of `person_id`: as the person, as their delegate (the
-/// authorisation in force), or as staff.
+/// authorisation in force), as the person's employer unit, or as staff.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Standing {
     Own,
     Delegate(i64),
+    /// The person's employer unit: it sees and acts on only the claims it handed in.
+    Employer(i64),
     Staff,
 }
 
@@ -42,18 +49,30 @@ async fn standing(store: &Store, caller: &Caller, person_id: i64, staff: Permiss
         }
         return Err(AppError::not_found("person"));
     }
+    if let Some(unit) = own_employer(caller) {
+        let person = store.person(person_id).await.map_err(|_| AppError::not_found("person"))?;
+        if person.employer_id == Some(unit) {
+            return Ok(Standing::Employer(unit));
+        }
+        return Err(AppError::not_found("person"));
+    }
     person_for(store, caller, person_id, staff).await?;
     Ok(Standing::Staff)
 }
 
 /// A claim the caller may see, and how they stand to it.
 pub async fn claim(store: &Store, caller: &Caller, id: i64) -> Result<(StoredClaim, Standing), AppError> {
-    if own_person(caller).is_none() {
+    if own_person(caller).is_none() && own_employer(caller).is_none() {
         caller.require(Permission::ViewClaims)?;
     }
     let c = store.claim(id).await?;
     let s =
         standing(store, caller, c.person_id, Permission::ViewClaims).await.map_err(|_| AppError::not_found("claim"))?;
+    if let Standing::Employer(unit) = s {
+        if c.employer_id != Some(unit) {
+            return Err(AppError::not_found("claim"));
+        }
+    }
     Ok((c, s))
 }
 
@@ -76,8 +95,17 @@ async fn claim_as_staff(store: &Store, caller: &Caller, id: i64, p: Permission) 
 /// A person's claims (their own, a delegate's principal, or a person of the staff
 /// caller's regions), newest first.
 pub async fn claims_of(store: &Store, caller: &Caller, person_id: i64) -> Result<Vec<ClaimSummary>, AppError> {
-    standing(store, caller, person_id, Permission::ViewClaims).await?;
+    if let Standing::Employer(unit) = standing(store, caller, person_id, Permission::ViewClaims).await? {
+        let mine = store.claims_filed_by(unit).await?;
+        return Ok(mine.into_iter().filter(|c| c.person_id == person_id).collect());
+    }
     Ok(store.claims_of(person_id).await?)
+}
+
+/// The claims the caller's employer unit handed in, newest first.
+pub async fn unit_claims(store: &Store, caller: &Caller) -> Result<Vec<ClaimSummary>, AppError> {
+    let unit = own_employer(caller).ok_or_else(AppError::forbidden)?;
+    Ok(store.claims_filed_by(unit).await?)
 }
 
 /// The staff queue: claims of persons in the caller's regions in `states`, oldest first.
@@ -143,6 +171,11 @@ pub async fn submit_claim(
         }
         Standing::Delegate(id) => {
             input.by = SubmittedBy::Delegate { delegation_id: Some(id), resident_id: None, name: String::new() };
+            input.channel = Channel::Online;
+            input.late_excuse = None;
+        }
+        Standing::Employer(employer_id) => {
+            input.by = SubmittedBy::Employer { employer_id };
             input.channel = Channel::Online;
             input.late_excuse = None;
         }
