@@ -228,7 +228,87 @@ pub const SUPPORTED: &[(&str, &str, &str)] = &[
     ("2207", "门诊结算", "outpatient settlement"),
     ("2208", "门诊结算撤销", "reverse an outpatient settlement"),
     ("3201", "医药机构费用结算对总账", "reconcile a period's totals"),
+    ("3202", "医药机构费用结算对明细账", "reconcile a period's settlements one by one"),
 ];
+
+/// One settlement's figures, as one side of a reconciliation of details (3202) has them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettlementFigures {
+    pub setl_id: String,
+    #[serde(default)]
+    pub mdtrt_id: String,
+    pub medfee_sumamt: crate::Fen,
+    pub fund_pay_sumamt: crate::Fen,
+    #[serde(default)]
+    pub acct_pay: crate::Fen,
+}
+
+/// How one settlement differs between yibao and the institution (3202's `stmt_rslt` per line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum DetailResult {
+    /// `1`: in force in yibao, missing from the institution's list.
+    OnlyYibao,
+    /// `2`: on the institution's list, not in force in yibao (unknown, reversed, or outside
+    /// the period).
+    OnlyInstitution,
+    /// `3`: on both, with different amounts.
+    Amounts,
+}
+
+impl DetailResult {
+    pub fn code(self) -> &'static str {
+        match self {
+            DetailResult::OnlyYibao => "1",
+            DetailResult::OnlyInstitution => "2",
+            DetailResult::Amounts => "3",
+        }
+    }
+
+    pub fn label(self) -> Text {
+        match self {
+            DetailResult::OnlyYibao => Text::new("医保有、机构无", "in yibao, missing from the institution's list"),
+            DetailResult::OnlyInstitution => {
+                Text::new("机构有、医保无（或已撤销）", "on the institution's list, not in force in yibao")
+            }
+            DetailResult::Amounts => Text::new("金额不一致", "the amounts differ"),
+        }
+    }
+}
+
+/// A settlement that does not reconcile: yibao's figures and the institution's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DetailDifference {
+    pub setl_id: String,
+    pub result: DetailResult,
+    pub ours: Option<SettlementFigures>,
+    pub theirs: Option<SettlementFigures>,
+}
+
+/// Compares the institution's settlements with yibao's, one by one, by `setl_id`: every
+/// settlement only one side has, and every one whose amounts differ, in `setl_id` order.
+pub fn reconcile_details(ours: &[SettlementFigures], theirs: &[SettlementFigures]) -> Vec<DetailDifference> {
+    use std::collections::BTreeMap;
+    let ours: BTreeMap<&str, &SettlementFigures> = ours.iter().map(|s| (s.setl_id.as_str(), s)).collect();
+    let theirs: BTreeMap<&str, &SettlementFigures> = theirs.iter().map(|s| (s.setl_id.as_str(), s)).collect();
+    let ids: std::collections::BTreeSet<&str> = ours.keys().chain(theirs.keys()).copied().collect();
+    ids.into_iter()
+        .filter_map(|id| {
+            let (o, t) = (ours.get(id).copied(), theirs.get(id).copied());
+            let result = match (o, t) {
+                (Some(_), None) => DetailResult::OnlyYibao,
+                (None, Some(_)) => DetailResult::OnlyInstitution,
+                (Some(o), Some(t))
+                    if (o.medfee_sumamt, o.fund_pay_sumamt, o.acct_pay)
+                        != (t.medfee_sumamt, t.fund_pay_sumamt, t.acct_pay) =>
+                {
+                    DetailResult::Amounts
+                }
+                _ => return None,
+            };
+            Some(DetailDifference { setl_id: id.to_string(), result, ours: o.cloned(), theirs: t.cloned() })
+        })
+        .collect()
+}
 
 /// Refuses an `infno` yibao does not answer, listing those it does.
 pub fn check_infno(infno: &str) -> Result<(), Refusal> {
@@ -250,6 +330,27 @@ mod tests {
 
     fn at(s: &str) -> NaiveDateTime {
         NaiveDateTime::parse_from_str(s, TIME_FORMAT).unwrap()
+    }
+
+    fn figures(id: &str, medfee: i64, fund: i64) -> SettlementFigures {
+        SettlementFigures {
+            setl_id: id.into(),
+            mdtrt_id: String::new(),
+            medfee_sumamt: crate::Fen::from_fen(medfee),
+            fund_pay_sumamt: crate::Fen::from_fen(fund),
+            acct_pay: crate::Fen::ZERO,
+        }
+    }
+
+    #[test]
+    fn details_reconcile_one_by_one() {
+        let ours = [figures("S1", 100, 60), figures("S2", 200, 120), figures("S3", 300, 200)];
+        assert!(reconcile_details(&ours, &ours).is_empty());
+        let theirs = [figures("S1", 100, 60), figures("S3", 300, 199), figures("S4", 50, 10)];
+        let d = reconcile_details(&ours, &theirs);
+        let got: Vec<(&str, &str)> = d.iter().map(|x| (x.setl_id.as_str(), x.result.code())).collect();
+        assert_eq!(got, [("S2", "1"), ("S3", "3"), ("S4", "2")]);
+        assert_eq!(d[1].theirs.as_ref().unwrap().fund_pay_sumamt, crate::Fen::from_fen(199));
     }
 
     #[test]

@@ -1089,6 +1089,42 @@ impl Store {
     }
 }
 
+impl Store {
+    /// 3202: the institution's settlements in force with a settlement day in `[from, to]`,
+    /// optionally of one scheme, one by one, in `setl_id` order.
+    pub async fn reconciliation_details(
+        &self,
+        institution_id: i64,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+        insutype: Option<&str>,
+    ) -> Result<Vec<yibao_core::platform::SettlementFigures>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT s.setl_id, v.mdtrt_id, s.medfee_sumamt, s.fund_pay_sumamt, s.acct_pay \
+             FROM settlements s JOIN visits v ON v.id = s.visit_id WHERE s.institution_id = $1 \
+             AND s.status = 'settled' AND s.setl_date >= $2 AND s.setl_date <= $3 AND ($4 IS NULL OR s.insutype = $4) \
+             ORDER BY s.setl_id",
+        )
+        .bind(institution_id)
+        .bind(from.to_string())
+        .bind(to.to_string())
+        .bind(insutype.map(str::to_string))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(yibao_core::platform::SettlementFigures {
+                    setl_id: r.try_get(0)?,
+                    mdtrt_id: r.try_get::<Option<String>, _>(1)?.unwrap_or_default(),
+                    medfee_sumamt: Fen::from_fen(r.try_get(2)?),
+                    fund_pay_sumamt: Fen::from_fen(r.try_get(3)?),
+                    acct_pay: Fen::from_fen(r.try_get(4)?),
+                })
+            })
+            .collect()
+    }
+}
+
 /// What 2303 and 2304 share: the person, the year, the engine's outcome, and the versions
 /// of the running totals and the account that were read.
 struct Prepared {

@@ -445,6 +445,27 @@ async fn a_hospital_day_from_admission_to_reconciliation() {
         let out = ok(&app, "3201", &sign_no, stmt(1, "5271.95")).await;
         assert_eq!(out["stmtinfo"]["stmt_rslt"], "1", "{l}: {out}");
         assert!(out["stmtinfo"]["stmt_rslt_dscr"].as_str().unwrap().contains("medfee_sumamt"), "{l}");
+        // 3202 one by one: the settlement agrees; missing from the hospital's list, with other
+        // amounts, or a settlement yibao does not have, each is named with both sides' figures.
+        let details = |detail: Value| {
+            json!({ "data": { "insutype": "310", "stmt_begndate": "2026-11-23", "stmt_enddate": "2026-11-23",
+                "detail": detail } })
+        };
+        let mine = json!({ "setl_id": setl_id, "mdtrt_id": mdtrt_id, "medfee_sumamt": total,
+            "fund_pay_sumamt": info["fund_pay_sumamt"], "acct_pay": info["acct_pay"] });
+        let out = ok(&app, "3202", &sign_no, details(json!([mine.clone()]))).await;
+        assert_eq!((out["stmtinfo"]["stmt_rslt"].as_str(), out["detail"].as_array().map(Vec::len)), (Some("0"), Some(0)), "{l}: {out}");
+        let out = ok(&app, "3202", &sign_no, details(json!([]))).await;
+        assert_eq!(out["detail"][0]["stmt_rslt"], "1", "{l}: {out}");
+        assert_eq!(out["detail"][0]["hi"]["medfee_sumamt"], json!(total), "{l}");
+        let mut wrong = mine.clone();
+        wrong["fund_pay_sumamt"] = json!("0.01");
+        let unknown = json!({ "setl_id": "S-NOT-OURS", "medfee_sumamt": "1.00", "fund_pay_sumamt": "0.50" });
+        let out = ok(&app, "3202", &sign_no, details(json!([wrong, unknown]))).await;
+        let codes: Vec<&str> = out["detail"].as_array().unwrap().iter().map(|d| d["stmt_rslt"].as_str().unwrap()).collect();
+        assert_eq!(out["stmtinfo"]["stmt_rslt"], "1", "{l}");
+        assert_eq!(codes.len(), 2, "{l}: {out}");
+        assert!(codes.contains(&"2") && codes.contains(&"3"), "{l}: {out}");
 
         // Reversal restores the totals and the account exactly, once.
         let r = send(&app, &rev(HOSPITAL, &sign_no)).await;
@@ -455,6 +476,8 @@ async fn a_hospital_day_from_admission_to_reconciliation() {
         assert_eq!(refusal(&send(&app, &rev(HOSPITAL, &sign_no)).await), "already_reversed", "{l}");
         let out = ok(&app, "3201", &sign_no, stmt(1, total)).await;
         assert_eq!(out["stmtinfo"]["stmt_rslt"], "1", "{l}: the reversed settlement no longer counts");
+        let out = ok(&app, "3202", &sign_no, details(json!([mine]))).await;
+        assert_eq!(out["detail"][0]["stmt_rslt"], "2", "{l}: reversed, only on the hospital's list: {out}");
 
         // Settled again, to the same fen.
         let again = ok(&app, "2304", &sign_no, settle_input(&mdtrt_id, total)).await;

@@ -51,6 +51,7 @@ pub const TRANSACTIONS: &[(&str, &str, &str)] = &[
     ("2207", "as 2304", "as 2304"),
     ("2208", "as 2305", "as 2305"),
     ("3201", "`data { insutype, stmt_begndate, stmt_enddate, medfee_sumamt, fund_pay_sumamt, acct_pay, fixmedins_setl_cnt }`", "`stmtinfo { stmt_rslt (0 agrees, 1 differs), stmt_rslt_dscr, setl_cnt, medfee_sumamt, fund_pay_sumamt, acct_pay }`"),
+    ("3202", "`data { insutype, stmt_begndate, stmt_enddate, detail[] { setl_id, mdtrt_id, medfee_sumamt, fund_pay_sumamt, acct_pay } }`", "`stmtinfo { stmt_rslt, stmt_rslt_dscr, setl_cnt, fixmedins_setl_cnt, medfee_sumamt, fund_pay_sumamt, acct_pay }`, `detail[] { setl_id, mdtrt_id, stmt_rslt (1 only in yibao, 2 only at the institution, 3 amounts differ), stmt_rslt_dscr, medins, hi }`"),
 ];
 
 /// The transactions as a Markdown table, for the OpenAPI document.
@@ -305,6 +306,7 @@ async fn dispatch(
         "2304" | "2207" => settle::settle(store, w, inst, req, business_now).await,
         "2305" | "2208" => settle::reverse(store, w, inst, req).await,
         "3201" => settle::reconcile(store, inst, req).await,
+        "3202" => settle::reconcile_details(store, inst, req).await,
         _ => Err(check_infno(&req.infno).err().unwrap_or_else(|| internal(&StoreError::NotFound("infno")))),
     }
 }

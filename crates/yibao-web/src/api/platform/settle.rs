@@ -1,5 +1,5 @@
 //! The settlement transactions: 2301/2302 fee lines, 2402/2405 discharge, 2303
-//! pre-settlement, 2304 settlement, 2305 reversal, 3201 reconciliation — and their
+//! pre-settlement, 2304 settlement, 2305 reversal, 3201 and 3202 reconciliation — and their
 //! outpatient twins (2204–2208), which take the same input.
 
 use chrono::{NaiveDate, NaiveDateTime};
@@ -290,18 +290,28 @@ struct StatementInput {
     fixmedins_setl_cnt: i64,
 }
 
+/// A reconciliation's period (`stmt_begndate`..`stmt_enddate`, days) and scheme.
+fn period<'a>(
+    infno: &str,
+    begin: &str,
+    end: &str,
+    insutype: &'a str,
+) -> Result<(NaiveDate, NaiveDate, Option<&'a str>), Refusal> {
+    let day =
+        |s: &str| NaiveDate::parse_from_str(s.get(..10).unwrap_or(s), "%Y-%m-%d").map_err(|e| bad_input(infno, e));
+    let (from, to) = (day(begin)?, day(end)?);
+    if to < from {
+        return Err(bad_input(infno, "stmt_enddate is before stmt_begndate"));
+    }
+    Ok((from, to, Some(insutype.trim()).filter(|s| !s.is_empty())))
+}
+
 /// 3201 对总账: compares the institution's totals for the period with yibao's;
 /// `stmt_rslt` 0 when they agree, 1 with what differs.
 pub(super) async fn reconcile(store: &Store, inst: &Institution, req: &Request) -> Result<Value, Refusal> {
     let d: StatementInput = serde_json::from_value(req.input.get("data").cloned().unwrap_or(Value::Null))
         .map_err(|e| bad_input("3201", e))?;
-    let day =
-        |s: &str| NaiveDate::parse_from_str(s.get(..10).unwrap_or(s), "%Y-%m-%d").map_err(|e| bad_input("3201", e));
-    let (from, to) = (day(&d.stmt_begndate)?, day(&d.stmt_enddate)?);
-    if to < from {
-        return Err(bad_input("3201", "stmt_enddate is before stmt_begndate"));
-    }
-    let insutype = Some(d.insutype.trim()).filter(|s| !s.is_empty());
+    let (from, to, insutype) = period("3201", &d.stmt_begndate, &d.stmt_enddate, &d.insutype)?;
     let ours = store.reconciliation(inst.id, from, to, insutype).await.map_err(|e| internal(&e))?;
     let mut differs = Vec::new();
     if ours.setl_cnt != d.fixmedins_setl_cnt {
@@ -325,5 +335,67 @@ pub(super) async fn reconcile(store: &Store, inst: &Institution, req: &Request) 
             "setl_cnt": ours.setl_cnt, "medfee_sumamt": ours.medfee_sumamt,
             "fund_pay_sumamt": ours.fund_pay_sumamt, "acct_pay": ours.acct_pay,
         }
+    }))
+}
+
+/// The most settlements one 3202 request may list.
+const MAX_DETAILS: usize = 20_000;
+
+/// 3202's `data`: the period and the institution's settlements in force, one by one.
+#[derive(Deserialize)]
+struct DetailStatementInput {
+    #[serde(default)]
+    insutype: String,
+    stmt_begndate: String,
+    stmt_enddate: String,
+    #[serde(default)]
+    detail: Vec<yibao_core::platform::SettlementFigures>,
+}
+
+/// 3202 对明细账: compares the institution's settlements for the period with yibao's, one by
+/// one by `setl_id`; `stmt_rslt` 0 when every one agrees, 1 with `detail[]` naming each that
+/// does not (`1` only in yibao, `2` only at the institution, `3` amounts differ) with both
+/// sides' figures.
+pub(super) async fn reconcile_details(store: &Store, inst: &Institution, req: &Request) -> Result<Value, Refusal> {
+    let d: DetailStatementInput = serde_json::from_value(req.input.get("data").cloned().unwrap_or(Value::Null))
+        .map_err(|e| bad_input("3202", e))?;
+    if d.detail.len() > MAX_DETAILS {
+        return Err(bad_input("3202", format!("at most {MAX_DETAILS} settlements per request; split the period")));
+    }
+    let (from, to, insutype) = period("3202", &d.stmt_begndate, &d.stmt_enddate, &d.insutype)?;
+    let ours = store.reconciliation_details(inst.id, from, to, insutype).await.map_err(|e| internal(&e))?;
+    let differences = yibao_core::platform::reconcile_details(&ours, &d.detail);
+    let figures = |f: &Option<yibao_core::platform::SettlementFigures>| {
+        f.as_ref().map(|f| json!({ "medfee_sumamt": f.medfee_sumamt, "fund_pay_sumamt": f.fund_pay_sumamt, "acct_pay": f.acct_pay }))
+    };
+    let detail: Vec<Value> = differences
+        .iter()
+        .map(|x| {
+            let mdtrt_id = x.ours.as_ref().or(x.theirs.as_ref()).map(|f| f.mdtrt_id.clone()).unwrap_or_default();
+            json!({
+                "setl_id": x.setl_id, "mdtrt_id": mdtrt_id, "stmt_rslt": x.result.code(),
+                "stmt_rslt_dscr": x.result.label().zh, "stmt_rslt_dscr_en": x.result.label().en,
+                "medins": figures(&x.theirs), "hi": figures(&x.ours),
+            })
+        })
+        .collect();
+    let total = |v: &[yibao_core::platform::SettlementFigures]| -> (Fen, Fen, Fen) {
+        (
+            v.iter().map(|s| s.medfee_sumamt).sum(),
+            v.iter().map(|s| s.fund_pay_sumamt).sum(),
+            v.iter().map(|s| s.acct_pay).sum(),
+        )
+    };
+    let (medfee, fund, acct) = total(&ours);
+    Ok(json!({
+        "stmtinfo": {
+            "stmt_rslt": if detail.is_empty() { "0" } else { "1" },
+            "stmt_rslt_dscr": if detail.is_empty() { "对账一致".to_string() } else {
+                format!("{} 笔结算不一致", detail.len())
+            },
+            "setl_cnt": ours.len(), "fixmedins_setl_cnt": d.detail.len(),
+            "medfee_sumamt": medfee, "fund_pay_sumamt": fund, "acct_pay": acct,
+        },
+        "detail": detail,
     }))
 }
