@@ -95,6 +95,14 @@ impl Refusal {
             "the request's signature does not verify: check the institution's secret and signtype",
         )
     }
+
+    pub fn bad_public_key() -> Refusal {
+        Refusal::new(
+            "bad_public_key",
+            "SM2 公钥无效：应为十六进制的 SEC1 编码（04 开头的 65 字节，或压缩形式）",
+            "invalid SM2 public key: expected hex SEC1 (65 bytes starting 04, or compressed)",
+        )
+    }
 }
 
 /// The signature algorithms a request may name in `signtype`.
@@ -104,6 +112,48 @@ pub enum SignType {
     HmacSm3,
     /// HMAC-SHA256, the fallback.
     HmacSha256,
+    /// An SM2 signature (GM/T 0003, hex of `r‖s`) with the institution's private key,
+    /// checked against the public key it registered; the body's SM3 digest with
+    /// [`SM2_DISTID`].
+    Sm2,
+}
+
+/// The distinguishing identifier SM2 signatures are made with (GM/T 0009's default).
+pub const SM2_DISTID: &str = "1234567812345678";
+
+fn sm2_key(public_key_hex: &str) -> Result<sm2::dsa::VerifyingKey, Refusal> {
+    let bytes = hex::decode(public_key_hex.trim()).map_err(|_| Refusal::bad_public_key())?;
+    sm2::dsa::VerifyingKey::from_sec1_bytes(SM2_DISTID, &bytes).map_err(|_| Refusal::bad_public_key())
+}
+
+/// Checks that `public_key_hex` is an SM2 public key (SEC1, hex: `04‖x‖y` or compressed),
+/// before an institution's key is registered.
+pub fn check_sm2_public_key(public_key_hex: &str) -> Result<(), Refusal> {
+    sm2_key(public_key_hex).map(|_| ())
+}
+
+/// Checks an SM2 signature over `body` (hex of `r‖s`, 64 bytes) with a registered public
+/// key.
+pub fn verify_sm2(public_key_hex: &str, body: &[u8], signature_hex: &str) -> Result<(), Refusal> {
+    use sm2::dsa::signature::Verifier;
+    let key = sm2_key(public_key_hex)?;
+    let bytes = hex::decode(signature_hex.trim()).map_err(|_| Refusal::bad_signature())?;
+    let signature = sm2::dsa::Signature::from_slice(&bytes).map_err(|_| Refusal::bad_signature())?;
+    key.verify(body, &signature).map_err(|_| Refusal::bad_signature())
+}
+
+/// The hospital's side: signs `body` with an SM2 private key (hex, 32 bytes), giving `r‖s`
+/// as hex, and the matching public key (hex SEC1, uncompressed). For the load generator,
+/// the tests and a hospital's integration testing.
+pub fn sign_sm2(private_key_hex: &str, body: &[u8]) -> Result<(String, String), Refusal> {
+    use sm2::dsa::signature::Signer;
+    let bad = || Refusal::new("bad_private_key", "SM2 私钥无效", "invalid SM2 private key");
+    let secret =
+        sm2::SecretKey::from_slice(&hex::decode(private_key_hex.trim()).map_err(|_| bad())?).map_err(|_| bad())?;
+    let key = sm2::dsa::SigningKey::new(SM2_DISTID, &secret).map_err(|_| bad())?;
+    let signature: sm2::dsa::Signature = key.sign(body);
+    let public = hex::encode(key.verifying_key().to_sec1_bytes());
+    Ok((hex::encode(signature.to_bytes()), public))
 }
 
 impl SignType {
@@ -111,10 +161,11 @@ impl SignType {
         match s.trim().to_ascii_uppercase().as_str() {
             "SM3" | "HMAC-SM3" | "" => Ok(SignType::HmacSm3),
             "HMAC-SHA256" | "SHA256" => Ok(SignType::HmacSha256),
+            "SM2" => Ok(SignType::Sm2),
             other => Err(Refusal::new(
                 "bad_signtype",
-                format!("不支持的签名类型“{other}”，请使用 SM3 或 HMAC-SHA256"),
-                format!("unsupported signtype \"{other}\"; use SM3 or HMAC-SHA256"),
+                format!("不支持的签名类型“{other}”，请使用 SM3、SM2 或 HMAC-SHA256"),
+                format!("unsupported signtype \"{other}\"; use SM3, SM2 or HMAC-SHA256"),
             )),
         }
     }
@@ -123,7 +174,14 @@ impl SignType {
         match self {
             SignType::HmacSm3 => "SM3",
             SignType::HmacSha256 => "HMAC-SHA256",
+            SignType::Sm2 => "SM2",
         }
+    }
+
+    /// Whether the request is checked against a registered public key (SM2) rather than a
+    /// shared secret (HMAC).
+    pub fn is_public_key(self) -> bool {
+        self == SignType::Sm2
     }
 
     /// The signature of `body` with `secret`, as lower-case hex.
@@ -148,6 +206,8 @@ impl SignType {
                 }
                 Err(_) => Vec::new(),
             },
+            // Not an HMAC: no shared-secret signature exists, so none verifies.
+            SignType::Sm2 => Vec::new(),
         }
     }
 
@@ -351,6 +411,25 @@ mod tests {
         let got: Vec<(&str, &str)> = d.iter().map(|x| (x.setl_id.as_str(), x.result.code())).collect();
         assert_eq!(got, [("S2", "1"), ("S3", "3"), ("S4", "2")]);
         assert_eq!(d[1].theirs.as_ref().unwrap().fund_pay_sumamt, crate::Fen::from_fen(199));
+    }
+
+    #[test]
+    fn sm2_signatures_verify_only_with_the_registered_key_and_body() {
+        let body = br#"{"infno":"9001","msgid":"H62030200001202611230930000001"}"#;
+        let private = "3945208f7b2144b13f36e38ac6d39f95889393692860b51a42fb81ef4df7c5b8";
+        let (sig, public) = sign_sm2(private, body).unwrap();
+        assert_eq!(sig.len(), 128, "r‖s");
+        assert!(public.starts_with("04") && public.len() == 130, "{public}");
+        assert_eq!(check_sm2_public_key(&public), Ok(()));
+        assert_eq!(verify_sm2(&public, body, &sig), Ok(()));
+        assert_eq!(verify_sm2(&public, b"{}", &sig).unwrap_err().code, "bad_signature");
+        let (_, other) = sign_sm2("0101010101010101010101010101010101010101010101010101010101010101", body).unwrap();
+        assert_eq!(verify_sm2(&other, body, &sig).unwrap_err().code, "bad_signature");
+        assert_eq!(verify_sm2(&public, body, "zz").unwrap_err().code, "bad_signature");
+        assert_eq!(check_sm2_public_key("04abcd").unwrap_err().code, "bad_public_key");
+        // Named SM2, a request is never checked as an HMAC.
+        assert_eq!(SignType::parse("sm2").unwrap(), SignType::Sm2);
+        assert_eq!(SignType::Sm2.verify(b"secret", body, &sig).unwrap_err().code, "bad_signature");
     }
 
     #[test]

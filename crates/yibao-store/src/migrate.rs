@@ -59,6 +59,7 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
             postgres: include_str!("../migrations/0014_employer_accounts.postgres.sql"),
         },
     ),
+    (15, "platform_keys", Sql::Both(include_str!("../migrations/0015_platform_keys.sql"))),
 ];
 
 /// The migrations of one backend, up to a version (all when `None`).

@@ -46,20 +46,60 @@ impl Store {
         Ok(())
     }
 
-    /// The institution with this code and its live signing secrets, newest first.
+    /// Registers an institution's SM2 public key (hex SEC1), for requests signed with
+    /// `signtype` SM2; its HMAC secrets stay valid.
+    pub async fn register_platform_public_key(
+        &self,
+        w: &mut WriteTx,
+        institution_id: i64,
+        public_key_hex: &str,
+    ) -> Result<(), StoreError> {
+        let key = public_key_hex.trim().to_ascii_lowercase();
+        yibao_core::platform::check_sm2_public_key(&key).map_err(|r| {
+            StoreError::Invalid(yibao_core::InvalidValue::new("public_key", r.code, r.message.zh, r.message.en))
+        })?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO platform_credentials (institution_id, secret, created_at, kind) \
+             VALUES ($1, $2, $3, 'sm2_public_key') RETURNING id",
+        )
+        .bind(institution_id)
+        .bind(key.clone())
+        .bind(w.at().to_string())
+        .fetch_one(&mut *w.tx)
+        .await?;
+        let after = serde_json::json!({ "institution_id": institution_id, "sm2_public_key": key });
+        w.record::<(), _>("platform_key.register", "platform_credential", &id.to_string(), None, Some(&after)).await
+    }
+
+    /// The institution with this code and its live HMAC signing secrets, newest first.
     pub async fn platform_secrets(&self, code: &str) -> Result<Option<(Institution, Vec<String>)>, StoreError> {
+        self.platform_credentials(code, "hmac_secret").await
+    }
+
+    /// The institution with this code and its live SM2 public keys (hex), newest first.
+    pub async fn platform_public_keys(&self, code: &str) -> Result<Option<(Institution, Vec<String>)>, StoreError> {
+        self.platform_credentials(code, "sm2_public_key").await
+    }
+
+    async fn platform_credentials(
+        &self,
+        code: &str,
+        kind: &str,
+    ) -> Result<Option<(Institution, Vec<String>)>, StoreError> {
         let institution = match self.institution_by_code(code).await {
             Ok(i) => i,
             Err(StoreError::NotFound(_)) => return Ok(None),
             Err(e) => return Err(e),
         };
-        let secrets = sqlx::query_scalar(
-            "SELECT secret FROM platform_credentials WHERE institution_id = $1 AND revoked_at IS NULL ORDER BY id DESC",
+        let values = sqlx::query_scalar(
+            "SELECT secret FROM platform_credentials WHERE institution_id = $1 AND kind = $2 AND revoked_at IS NULL \
+             ORDER BY id DESC",
         )
         .bind(institution.id)
+        .bind(kind.to_string())
         .fetch_all(&self.pool)
         .await?;
-        Ok(Some((institution, secrets)))
+        Ok(Some((institution, values)))
     }
 
     /// The answer already given to `msgid` from this institution, if any.

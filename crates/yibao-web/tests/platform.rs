@@ -123,6 +123,40 @@ async fn sign_in_and_person_information_with_every_refusal() {
         let res = app.http.post(app.url(PATH)).header(SIGNATURE_HEADER, sig).body(tampered).send().await.unwrap();
         assert_eq!(refusal(&res.json::<Value>().await.unwrap()), "bad_signature", "{l}");
 
+        // SM2: refused until the hospital registers its public key; then its signature over
+        // the exact body passes, and another key's or a changed body's does not.
+        const SM2_PRIVATE: &str = "3945208f7b2144b13f36e38ac6d39f95889393692860b51a42fb81ef4df7c5b8";
+        let sm2_send = |body: Value, private: &'static str| {
+            let app = &app;
+            async move {
+                let bytes = serde_json::to_vec(&body).unwrap();
+                let (sig, _) = yibao_core::platform::sign_sm2(private, &bytes).unwrap();
+                let res = app.http.post(app.url(PATH)).header(SIGNATURE_HEADER, sig).body(bytes).send().await.unwrap();
+                res.json::<Value>().await.unwrap()
+            }
+        };
+        let mut sm2_body = envelope("1101", &sign_no, person_query("620302198506120036"));
+        sm2_body["signtype"] = json!("SM2");
+        assert_eq!(refusal(&sm2_send(sm2_body.clone(), SM2_PRIVATE).await), "unknown_institution", "{l}");
+        let (_, public) = yibao_core::platform::sign_sm2(SM2_PRIVATE, b"").unwrap();
+        let inst = app.db.store.institution_by_code(HOSPITAL).await.unwrap();
+        let mut w = app.db.store.begin_write(&yibao_store::Actor::system("test")).await.unwrap();
+        app.db.store.register_platform_public_key(&mut w, inst.id, &public).await.unwrap();
+        w.commit().await.unwrap();
+        sm2_body["msgid"] = envelope("1101", &sign_no, json!({}))["msgid"].clone();
+        let r = sm2_send(sm2_body.clone(), SM2_PRIVATE).await;
+        assert_eq!(r["infcode"], 0, "{l}: SM2 accepted with the registered key: {r}");
+        sm2_body["msgid"] = envelope("1101", &sign_no, json!({}))["msgid"].clone();
+        let other_key = "0101010101010101010101010101010101010101010101010101010101010101";
+        assert_eq!(refusal(&sm2_send(sm2_body.clone(), other_key).await), "bad_signature", "{l}");
+        let mut w = app.db.store.begin_write(&yibao_store::Actor::system("test")).await.unwrap();
+        let bad = app.db.store.register_platform_public_key(&mut w, inst.id, "04abcd").await;
+        assert!(
+            matches!(bad, Err(yibao_store::StoreError::Invalid(ref e)) if e.code == "bad_public_key"),
+            "{l}: {bad:?}"
+        );
+        drop(w);
+
         // A clock ten minutes off, an unknown transaction, an unknown person, a bad number.
         let mut stale = envelope("1101", &sign_no, person_query("620302198506120036"));
         let old = china_now() - chrono::Duration::minutes(10);
@@ -454,7 +488,11 @@ async fn a_hospital_day_from_admission_to_reconciliation() {
         let mine = json!({ "setl_id": setl_id, "mdtrt_id": mdtrt_id, "medfee_sumamt": total,
             "fund_pay_sumamt": info["fund_pay_sumamt"], "acct_pay": info["acct_pay"] });
         let out = ok(&app, "3202", &sign_no, details(json!([mine.clone()]))).await;
-        assert_eq!((out["stmtinfo"]["stmt_rslt"].as_str(), out["detail"].as_array().map(Vec::len)), (Some("0"), Some(0)), "{l}: {out}");
+        assert_eq!(
+            (out["stmtinfo"]["stmt_rslt"].as_str(), out["detail"].as_array().map(Vec::len)),
+            (Some("0"), Some(0)),
+            "{l}: {out}"
+        );
         let out = ok(&app, "3202", &sign_no, details(json!([]))).await;
         assert_eq!(out["detail"][0]["stmt_rslt"], "1", "{l}: {out}");
         assert_eq!(out["detail"][0]["hi"]["medfee_sumamt"], json!(total), "{l}");
@@ -462,7 +500,8 @@ async fn a_hospital_day_from_admission_to_reconciliation() {
         wrong["fund_pay_sumamt"] = json!("0.01");
         let unknown = json!({ "setl_id": "S-NOT-OURS", "medfee_sumamt": "1.00", "fund_pay_sumamt": "0.50" });
         let out = ok(&app, "3202", &sign_no, details(json!([wrong, unknown]))).await;
-        let codes: Vec<&str> = out["detail"].as_array().unwrap().iter().map(|d| d["stmt_rslt"].as_str().unwrap()).collect();
+        let codes: Vec<&str> =
+            out["detail"].as_array().unwrap().iter().map(|d| d["stmt_rslt"].as_str().unwrap()).collect();
         assert_eq!(out["stmtinfo"]["stmt_rslt"], "1", "{l}");
         assert_eq!(codes.len(), 2, "{l}: {out}");
         assert!(codes.contains(&"2") && codes.contains(&"3"), "{l}: {out}");

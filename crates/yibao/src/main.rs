@@ -54,6 +54,16 @@ enum Command {
         #[arg(long)]
         institution: String,
     },
+    /// Register a designated institution's SM2 public key (hex SEC1), for requests it signs
+    /// with `signtype` SM2.
+    PlatformKey {
+        /// The institution's national code, e.g. H62030200001.
+        #[arg(long)]
+        institution: String,
+        /// The public key, hex (65 bytes starting 04, or compressed).
+        #[arg(long)]
+        public_key: String,
+    },
     /// The audit log.
     Audit {
         #[command(subcommand)]
@@ -268,6 +278,14 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
             w.commit().await?;
             println!("signing secret for {} ({}): {secret}", inst.name, inst.code);
             println!("sign each request body with HMAC-SM3 (or HMAC-SHA256) and send it in x-tif-signature");
+        }
+        Command::PlatformKey { institution, public_key } => {
+            let store = open(config).await?;
+            let inst = store.institution_by_code(institution.trim()).await?;
+            let mut w = store.begin_write(&Actor::system("platform-key")).await?;
+            store.register_platform_public_key(&mut w, inst.id, &public_key).await?;
+            w.commit().await?;
+            println!("registered an SM2 public key for {} ({}): sign requests with signtype SM2", inst.name, inst.code);
         }
         Command::CreateAdmin { username, password, regions } => {
             let store = open(config).await?;

@@ -59,7 +59,8 @@ pub fn transactions_markdown() -> String {
     let mut md = String::from(
         "One endpoint for every transaction: the request envelope (`infno`, `msgid`, `inf_time`, \
          `fixmedins_code`, `sign_no`, `signtype`, `input`, ...) signed over the exact body in the \
-         `x-tif-signature` header (HMAC-SM3 by default, HMAC-SHA256 when `signtype` says so). \
+         `x-tif-signature` header (HMAC-SM3 by default, HMAC-SHA256 or an SM2 signature with the \
+         institution's registered public key when `signtype` says so). \
          A retried `msgid` gets the stored answer. Any other `infno` is refused with the list below.\n\n\
          | infno | transaction | input | output |\n|---|---|---|---|\n",
     );
@@ -155,19 +156,33 @@ async fn answer(store: &Store, headers: &HeaderMap, body: &[u8], now: NaiveDateT
     run(store, &inst, &req, &digest, now, today).await
 }
 
-/// The institution whose secret signed the body.
+/// The institution whose secret (HMAC) or private key (SM2, checked with its registered
+/// public key) signed the body.
 async fn authenticate(store: &Store, headers: &HeaderMap, body: &[u8], req: &Request) -> Result<Institution, Refusal> {
-    let found = store.platform_secrets(&req.fixmedins_code).await.map_err(|e| internal(&e))?;
-    let (inst, secrets) = found.filter(|(_, secrets)| !secrets.is_empty()).ok_or_else(|| {
+    let kind = SignType::parse(&req.signtype)?;
+    let found = if kind.is_public_key() {
+        store.platform_public_keys(&req.fixmedins_code).await
+    } else {
+        store.platform_secrets(&req.fixmedins_code).await
+    }
+    .map_err(|e| internal(&e))?;
+    let (inst, credentials) = found.filter(|(_, c)| !c.is_empty()).ok_or_else(|| {
         Refusal::new(
             "unknown_institution",
-            format!("定点医药机构编号“{}”未登记或未开通接口", req.fixmedins_code),
-            format!("institution \"{}\" is not registered for the interface", req.fixmedins_code),
+            format!("定点医药机构编号“{}”未登记或未开通接口（签名类型 {}）", req.fixmedins_code, kind.code()),
+            format!(
+                "institution \"{}\" is not registered for the interface (signtype {})",
+                req.fixmedins_code,
+                kind.code()
+            ),
         )
     })?;
     let signature = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let kind = SignType::parse(&req.signtype)?;
-    if secrets.iter().any(|s| kind.verify(s.as_bytes(), body, signature).is_ok()) {
+    let verified = credentials.iter().any(|c| match kind {
+        SignType::Sm2 => yibao_core::platform::verify_sm2(c, body, signature).is_ok(),
+        _ => kind.verify(c.as_bytes(), body, signature).is_ok(),
+    });
+    if verified {
         Ok(inst)
     } else {
         Err(Refusal::bad_signature())
