@@ -71,6 +71,49 @@ impl Store {
         w.record::<(), _>("platform_key.register", "platform_credential", &id.to_string(), None, Some(&after)).await
     }
 
+    /// Revokes every live HMAC secret of an institution but the newest (the end of a
+    /// roll-over: the hospital has switched to the new one). Returns how many were revoked.
+    pub async fn revoke_older_platform_secrets(&self, w: &mut WriteTx, institution_id: i64) -> Result<u64, StoreError> {
+        let n = sqlx::query(
+            "UPDATE platform_credentials SET revoked_at = $1 WHERE institution_id = $2 AND kind = 'hmac_secret' \
+             AND revoked_at IS NULL AND id < (SELECT MAX(id) FROM platform_credentials WHERE institution_id = $2 \
+             AND kind = 'hmac_secret' AND revoked_at IS NULL)",
+        )
+        .bind(w.at().to_string())
+        .bind(institution_id)
+        .execute(&mut *w.tx)
+        .await?
+        .rows_affected();
+        let after = serde_json::json!({ "institution_id": institution_id, "revoked": n });
+        w.record::<(), _>(
+            "platform_secret.revoke_older",
+            "institution",
+            &institution_id.to_string(),
+            None,
+            Some(&after),
+        )
+        .await?;
+        Ok(n)
+    }
+
+    /// How an institution signs: (live HMAC secrets with when each was issued, its SM2
+    /// public keys), newest first. The secrets themselves are never shown again.
+    pub async fn platform_credential_summary(
+        &self,
+        institution_id: i64,
+    ) -> Result<(Vec<String>, Vec<String>), StoreError> {
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT kind, secret, created_at FROM platform_credentials WHERE institution_id = $1 \
+             AND revoked_at IS NULL ORDER BY id DESC",
+        )
+        .bind(institution_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let secrets = rows.iter().filter(|(k, _, _)| k == "hmac_secret").map(|(_, _, at)| at.clone()).collect();
+        let keys = rows.iter().filter(|(k, _, _)| k == "sm2_public_key").map(|(_, key, _)| key.clone()).collect();
+        Ok((secrets, keys))
+    }
+
     /// The institution with this code and its live HMAC signing secrets, newest first.
     pub async fn platform_secrets(&self, code: &str) -> Result<Option<(Institution, Vec<String>)>, StoreError> {
         self.platform_credentials(code, "hmac_secret").await

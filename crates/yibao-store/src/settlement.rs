@@ -1059,6 +1059,23 @@ impl Store {
         rows.iter().map(settlement_from_row).collect()
     }
 
+    /// An institution's settlements (in force and reversed), newest first.
+    pub async fn institution_settlements(
+        &self,
+        institution_id: i64,
+        limit: i64,
+    ) -> Result<Vec<Settlement>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {SETTLEMENT_COLS} FROM settlements s JOIN visits v ON v.id = s.visit_id \
+             WHERE s.institution_id = $1 ORDER BY s.id DESC LIMIT $2"
+        ))
+        .bind(institution_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(settlement_from_row).collect()
+    }
+
     /// 3201: the institution's settlements in force with a settlement day in `[from, to]`,
     /// optionally of one scheme.
     pub async fn reconciliation(

@@ -156,6 +156,8 @@ pub fn router(state: AppState) -> Router {
         .route("/persons/{id}/cover", get(pages::person_cover_page))
         .route("/check", get(pages::institution_cover))
         .route("/referrals", get(pages::referrals_page).post(pages::referral_issue))
+        .route("/institution/settlements", get(pages::institution_settlements))
+        .route("/institution/interface", get(pages::institution_interface).post(pages::institution_interface_action))
         .route("/referrals/{number}/seal", post(pages::referral_seal))
         .route("/persons/{id}/cards", post(pages::card_apply))
         .route("/persons/{id}/no-card-certificates", post(pages::no_card_issue))

@@ -201,6 +201,8 @@ fn matrix() -> Vec<MatrixRow> {
         (Method::GET, "/claims", None, S::OK, staff_read.clone()),
         (Method::GET, "/claims/1", None, S::OK, [staff_read.clone(), vec!["zhangsan"]].concat()),
         (Method::GET, "/claims/1/statement.csv", None, S::OK, [staff_read.clone(), vec!["zhangsan"]].concat()),
+        (Method::GET, "/institution/settlements", None, S::OK, vec!["hospital"]),
+        (Method::GET, "/institution/interface", None, S::OK, vec!["hospital"]),
         // Payments: claim 1 is the demo's paid claim, batch 1 its closed batch.
         (Method::GET, "/payments", None, S::OK, vec!["auditor", "finance"]),
         (Method::GET, "/payments/batches/1", None, S::OK, vec!["auditor", "finance"]),

@@ -624,3 +624,71 @@ async fn the_pooled_fund_stops_at_the_annual_cap() {
         app.db.cleanup().await;
     }
 }
+
+/// The hospital's desk in the portal: its own settlements with today's 3201 totals, and its
+/// interface keys: a new secret is shown once and signs at once; revoking the older ones
+/// stops the old secret; nobody else reaches these pages.
+#[tokio::test]
+async fn the_hospital_sees_its_settlements_and_rolls_its_signing_secret() {
+    for db in TestDb::all().await {
+        let l = db.label;
+        let app = spawn_app(db).await;
+        let hospital = app.token("hospital").await;
+        let page = |token: String, path: &'static str| {
+            let app = &app;
+            async move {
+                let res = app.http.get(app.url(path)).bearer_auth(token).send().await.unwrap();
+                (res.status().as_u16(), res.text().await.unwrap())
+            }
+        };
+        let (status, body) = page(hospital.clone(), "/institution/settlements").await;
+        assert_eq!(status, 200, "{l}");
+        assert!(body.contains("张三") && body.contains("/settlements/"), "{l}: the demo's settlement");
+        let clerk = app.token("clerk").await;
+        assert_eq!(page(clerk.clone(), "/institution/settlements").await.0, 403, "{l}");
+        assert_eq!(page(clerk, "/institution/interface").await.0, 403, "{l}");
+
+        let (status, body) = page(hospital.clone(), "/institution/interface").await;
+        assert!(status == 200 && body.matches("<li>").count() >= 1 && !body.contains(DEMO_PLATFORM_SECRET), "{l}");
+        let res = app
+            .http
+            .post(app.url("/institution/interface"))
+            .bearer_auth(&hospital)
+            .form(&[("action", "issue")])
+            .send()
+            .await
+            .unwrap();
+        let body = res.text().await.unwrap();
+        let secret = body.split("id=\"new-secret\">").nth(1).unwrap().split('<').next().unwrap().to_string();
+        assert_eq!(secret.len(), 64, "{l}");
+        // Both secrets sign until the older is revoked.
+        let sign_in = envelope("9001", "", json!({ "signIn": { "opter": "0001", "mac": "", "ip": "" } }));
+        assert_eq!(send_signed(&app, &sign_in, &secret, SignType::HmacSm3).await["infcode"], 0, "{l}");
+        let sign_in = envelope("9001", "", json!({ "signIn": { "opter": "0001", "mac": "", "ip": "" } }));
+        assert_eq!(send(&app, &sign_in).await["infcode"], 0, "{l}");
+        let res = app
+            .http
+            .post(app.url("/institution/interface"))
+            .bearer_auth(&hospital)
+            .form(&[("action", "revoke_older")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303, "{l}");
+        let sign_in = envelope("9001", "", json!({ "signIn": { "opter": "0001", "mac": "", "ip": "" } }));
+        assert_eq!(refusal(&send(&app, &sign_in).await), "bad_signature", "{l}: the old secret is revoked");
+        let sign_in = envelope("9001", "", json!({ "signIn": { "opter": "0001", "mac": "", "ip": "" } }));
+        assert_eq!(send_signed(&app, &sign_in, &secret, SignType::HmacSm3).await["infcode"], 0, "{l}");
+        // A malformed SM2 key is refused on the page.
+        let res = app
+            .http
+            .post(app.url("/institution/interface"))
+            .bearer_auth(&hospital)
+            .form(&[("action", "register_key"), ("public_key", "04abcd")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 422, "{l}");
+        app.db.cleanup().await;
+    }
+}

@@ -250,3 +250,168 @@ pub async fn referral_seal(
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// The hospital's settlements and its interface credentials
+
+/// The institution a logged-in member of its staff acts for.
+fn own_institution(caller: &Caller) -> Result<&yibao_store::Institution, AppError> {
+    caller.require(Permission::CheckCover)?;
+    caller.institution().filter(|_| caller.session().is_some()).ok_or_else(AppError::forbidden)
+}
+
+pub struct InstSettlementRow {
+    setl_id: String,
+    setl_time: String,
+    psn_name: String,
+    medfee: String,
+    fund: String,
+    acct: String,
+    cash: String,
+    status: &'static str,
+    reversed: bool,
+}
+
+#[derive(Template)]
+#[template(path = "institution_settlements.html")]
+struct InstitutionSettlementsPage {
+    ctx: Ctx,
+    name: String,
+    today: String,
+    today_count: i64,
+    today_medfee: String,
+    today_fund: String,
+    rows: Vec<InstSettlementRow>,
+}
+
+/// `GET /institution/settlements`: the hospital's own settlements, newest first, with
+/// today's totals as 3201 reconciles them; each opens its settlement list.
+pub async fn institution_settlements(State(state): State<SharedState>, caller: Caller) -> Result<Response, AppError> {
+    let inst = own_institution(&caller)?;
+    let lang = caller.lang;
+    let settlements = state.store.institution_settlements(inst.id, 200).await?;
+    let today = state.store.reconciliation(inst.id, caller.today, caller.today, None).await?;
+    let reversed = yibao_store::SettlementStatus::Reversed;
+    let page = InstitutionSettlementsPage {
+        ctx: Ctx::for_caller(&caller, "/institution/settlements"),
+        name: inst.name.clone(),
+        today: caller.today.to_string(),
+        today_count: today.setl_cnt,
+        today_medfee: today.medfee_sumamt.to_grouped(),
+        today_fund: today.fund_pay_sumamt.to_grouped(),
+        rows: settlements
+            .iter()
+            .map(|s| InstSettlementRow {
+                setl_id: s.setl_id.clone(),
+                setl_time: s.setl_time.clone(),
+                psn_name: s.list.basic.psn_name.clone(),
+                medfee: s.list.medfee_sumamt.to_grouped(),
+                fund: s.list.fund_pay_sumamt.to_grouped(),
+                acct: s.list.acct_pay.to_grouped(),
+                cash: s.list.psn_cash_pay.to_grouped(),
+                status: i18n::t(lang, if s.status == reversed { "settlement.reversed" } else { "settlement.settled" }),
+                reversed: s.status == reversed,
+            })
+            .collect(),
+    };
+    Ok(render(&page)?.into_response())
+}
+
+#[derive(Template)]
+#[template(path = "institution_interface.html")]
+struct InterfacePage {
+    ctx: Ctx,
+    name: String,
+    code: String,
+    secrets: Vec<String>,
+    keys: Vec<String>,
+    /// A secret just issued: shown this once.
+    new_secret: Option<String>,
+    notice: Option<String>,
+    errors: Vec<String>,
+}
+
+async fn show_interface(
+    state: &SharedState,
+    caller: &Caller,
+    new_secret: Option<String>,
+    done: &str,
+    errors: Vec<String>,
+) -> Result<Response, AppError> {
+    let inst = own_institution(caller)?;
+    let (secrets, keys) = state.store.platform_credential_summary(inst.id).await?;
+    let page = InterfacePage {
+        ctx: Ctx::for_caller(caller, "/institution/interface"),
+        name: inst.name.clone(),
+        code: inst.code.clone(),
+        secrets: secrets.iter().map(|at| at.replace('T', " ").trim_end_matches('Z').to_string()).collect(),
+        keys,
+        new_secret,
+        notice: notice(caller.lang, done),
+        errors: errors.clone(),
+    };
+    render_form(&page, !errors.is_empty())
+}
+
+#[derive(Deserialize, Default)]
+pub struct DoneAsk {
+    #[serde(default)]
+    done: String,
+}
+
+/// `GET /institution/interface`: how the hospital's system signs its requests to the
+/// platform interface: its live secrets (when issued, never the secret again) and SM2 keys.
+pub async fn institution_interface(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Query(ask): Query<DoneAsk>,
+) -> Result<Response, AppError> {
+    show_interface(&state, &caller, None, &ask.done, Vec::new()).await
+}
+
+#[derive(Deserialize)]
+pub struct InterfaceAction {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    public_key: String,
+}
+
+/// `POST /institution/interface`: issue a new secret (shown once; the old ones stay valid
+/// until revoked, so the hospital can switch over), revoke all but the newest, or register
+/// an SM2 public key.
+pub async fn institution_interface_action(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Form(f): Form<InterfaceAction>,
+) -> Result<Response, AppError> {
+    caller.check_csrf(&f.csrf)?;
+    let inst = own_institution(&caller)?.clone();
+    let store = &state.store;
+    let result: Result<(Option<String>, &str), AppError> = async {
+        let mut w = store.begin_write(&caller.actor()).await?;
+        let out = match f.action.as_str() {
+            "issue" => (Some(store.issue_platform_secret(&mut w, inst.id).await?), ""),
+            "revoke_older" => {
+                store.revoke_older_platform_secrets(&mut w, inst.id).await?;
+                (None, "secrets_revoked")
+            }
+            "register_key" => {
+                store.register_platform_public_key(&mut w, inst.id, &f.public_key).await?;
+                (None, "key_registered")
+            }
+            _ => return Err(AppError::not_found("action")),
+        };
+        w.commit().await?;
+        Ok(out)
+    }
+    .await;
+    match result {
+        // The new secret is shown on this response only, never in a URL.
+        Ok((Some(secret), _)) => show_interface(&state, &caller, Some(secret), "", Vec::new()).await,
+        Ok((None, done)) => Ok(Redirect::to(&format!("/institution/interface?done={done}")).into_response()),
+        Err(e) => or_show(e, caller.lang, |m| show_interface(&state, &caller, None, "", m)).await,
+    }
+}

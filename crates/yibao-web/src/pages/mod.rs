@@ -30,7 +30,10 @@ pub use cover::{
     card_apply, card_event_submit, cover_lookup, document_download, filing_decide, filing_window, filings_page,
     my_card_report, my_cover_page, my_filing_apply, my_filing_revoke, no_card_issue, person_cover_page,
 };
-pub use institution::{institution_cover, referral_issue, referral_seal, referrals_page};
+pub use institution::{
+    institution_cover, institution_interface, institution_interface_action, institution_settlements, referral_issue,
+    referral_seal, referrals_page,
+};
 pub use payments::{batch_approve, batch_build, batch_cancel, batch_export, batch_page, batch_results, payments_page};
 pub use registry::{
     audit_page, me_page, person_edit_form, person_new_form, person_page, person_save_edit, person_save_new,
@@ -103,6 +106,8 @@ impl Ctx {
         nav.push(("/filings", "nav.filings", role.can(Permission::ManageFilings)));
         nav.push(("/check", "nav.check_cover", role == Role::Institution));
         nav.push(("/referrals", "nav.referrals", role.can(Permission::IssueReferrals)));
+        nav.push(("/institution/settlements", "nav.inst_settlements", role == Role::Institution));
+        nav.push(("/institution/interface", "nav.inst_interface", role == Role::Institution));
         nav.push(("/policies", "nav.policies", role.can(Permission::ViewPolicies)));
         nav.push(("/catalogs", "nav.catalogs", role.can(Permission::ViewPolicies)));
         nav.push(("/calendar", "nav.calendar", role.can(Permission::ViewPolicies)));
