@@ -591,6 +591,17 @@ async fn a_delegate_opens_the_papers_of_the_claims_they_may_see() {
     assert_eq!(page(&app, &delegate, &format!("/claims/{}", claim.id)).await.0, 200);
     assert_eq!(page(&app, &delegate, &doc).await.0, 200, "the delegate opens the scan");
     assert_eq!(page(&app, &stranger, &doc).await.0, 404, "a stranger is told it does not exist");
+    // A delegate does not say where the money goes; the person does.
+    let scope = yibao_core::Scope::parse_list("620300").unwrap();
+    let ready = app.db.store.payment_orders_in(&scope, &[yibao_core::payment::OrderState::Ready], 5).await.unwrap();
+    let path = format!("/api/v1/claims/{}/payment/account", ready[0].claim_id);
+    let card = yibao_core::BankCardNumber::complete("622848001000000000").unwrap().to_string();
+    let account = json!({ "bank_name": "中国农业银行金昌分行", "bank_card": card });
+    let res = app.http.put(app.url(&path)).bearer_auth(&delegate).json(&account).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(res.json::<Value>().await.unwrap()["code"], "delegate_account");
+    let res = app.http.put(app.url(&path)).bearer_auth(&person).json(&account).send().await.unwrap();
+    assert_eq!(res.status(), 200, "the person may");
     let did = given["id"].as_i64().unwrap();
     let (s, _) = post(&app, &person, &format!("/api/v1/my/delegations/{did}/revoke"), &json!({})).await;
     assert_eq!(s, 200);

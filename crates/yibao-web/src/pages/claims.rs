@@ -760,8 +760,9 @@ async fn show_claim(
             ),
         },
     };
-    let can_give_account =
-        claimant && order.as_ref().is_some_and(|o| matches!(o.state, OrderState::AwaitingAccount | OrderState::Failed));
+    let can_give_account = claimant
+        && !matches!(standing, Standing::Delegate(_))
+        && order.as_ref().is_some_and(|o| matches!(o.state, OrderState::AwaitingAccount | OrderState::Failed));
     let (claim_rules, _) = svc::claim_rules(&state.store, caller, c.insured_region).await?;
     let needs_second = c.medfee_sumamt > claim_rules.second_review_above;
     let statement = c.statement.clone();

@@ -20,8 +20,9 @@ pub async fn payment_of_claim(store: &Store, caller: &Caller, claim_id: i64) -> 
     Ok(store.payment_of_claim(claim_id).await?)
 }
 
-/// The claimant (or a clerk) gives the account a claim is paid to: registered late, or
-/// corrected after the bank refused the payment.
+/// The insured person, the employer unit for a claim it filed, or a clerk gives the account
+/// a claim is paid to: registered late, or corrected after the bank refused the payment. A
+/// delegate may not.
 pub async fn give_account(
     store: &Store,
     caller: &Caller,
@@ -30,8 +31,18 @@ pub async fn give_account(
     bank_card: &BankCardNumber,
 ) -> Result<PaymentOrder, AppError> {
     let (_, standing) = claims_svc::claim(store, caller, claim_id).await?;
-    if standing == Standing::Staff {
-        caller.require(Permission::HandleClaims)?;
+    match standing {
+        Standing::Staff => caller.require(Permission::HandleClaims)?,
+        // The money is the person's: a delegate hands papers in but does not say where it goes.
+        Standing::Delegate(_) => {
+            return Err(AppError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "delegate_account",
+                "受托人不能更改收款账户：请参保人本人在网上办理，或携带身份证件到经办窗口办理",
+                "a delegate cannot change where the money goes: the insured person does it online, or at the window with their ID",
+            ))
+        }
+        Standing::Own | Standing::Employer(_) => {}
     }
     let order = store.payment_of_claim(claim_id).await?.ok_or_else(|| AppError::not_found("payment order"))?;
     let mut w = store.begin_write(&caller.actor()).await?;
