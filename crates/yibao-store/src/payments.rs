@@ -365,6 +365,18 @@ impl Store {
         row.as_ref().map(order_from_row).transpose()
     }
 
+    /// The payment orders of these claims (those approved), in no particular order.
+    pub async fn payments_of_claims(&self, claim_ids: &[i64]) -> Result<Vec<PaymentOrder>, StoreError> {
+        if claim_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = Sql::new(&format!("SELECT {ORDER_COLS} FROM {ORDER_FROM} WHERE o.claim_id IN ("));
+        let args: Vec<String> = claim_ids.iter().map(|id| sql.arg(Arg::I(*id))).collect();
+        sql.text.push_str(&args.join(", "));
+        sql.text.push(')');
+        sql.fetch_all(self).await?.iter().map(order_from_row).collect()
+    }
+
     /// Orders of persons insured in `scope` in one of `states` (all when empty), oldest first.
     pub async fn payment_orders_in(
         &self,

@@ -136,6 +136,10 @@ async fn finance_pays_a_batch_in_the_portal_and_the_claimant_corrects_a_refused_
         let paid = app.db.store.payment_orders_in(&scope, &[OrderState::Paid], 10).await.unwrap();
         let (_, body) = page(&app, &zhang, &format!("/claims/{}", paid[0].claim_id)).await;
         assert!(body.contains("已于 2026-11-23 支付") && body.contains("****4563"), "{body}");
+        // His list of claims says where each one's money is.
+        let (_, list) = page(&app, &zhang, "/my/claims").await;
+        assert!(list.contains("data-payment=\"paid\">已支付 2026-11-23<"), "{list}");
+        assert!(list.contains("data-payment=\"ready\">待支付（"), "the corrected one waits for a batch: {list}");
         app.db.cleanup().await;
     }
 }

@@ -52,6 +52,9 @@ pub struct ClaimRow {
     pub medfee: String,
     pub fund: String,
     pub submitted_at: String,
+    /// Where the money is, once approved ("已支付 2026-11-23", "待支付（2026-12-14 前）", ...).
+    pub payment: String,
+    pub payment_state: &'static str,
 }
 
 impl ClaimRow {
@@ -67,7 +70,34 @@ impl ClaimRow {
             medfee: c.medfee_sumamt.to_grouped(),
             fund: c.fund_pay_sumamt.map_or_else(|| "—".to_string(), Fen::to_grouped),
             submitted_at: when(&c.submitted_at),
+            payment: String::new(),
+            payment_state: "",
         }
+    }
+
+    /// Rows for claims, each with where its money is.
+    pub async fn list(
+        store: &yibao_store::Store,
+        claims: &[ClaimSummary],
+        lang: Lang,
+    ) -> Result<Vec<ClaimRow>, AppError> {
+        let ids: Vec<i64> = claims.iter().map(|c| c.id).collect();
+        let orders = store.payments_of_claims(&ids).await?;
+        Ok(claims
+            .iter()
+            .map(|c| {
+                let mut row = ClaimRow::new(c, lang);
+                if let Some(o) = orders.iter().find(|o| o.claim_id == c.id) {
+                    row.payment_state = o.state.code();
+                    row.payment = match (o.state, o.paid_on) {
+                        (OrderState::Paid, Some(day)) => format!("{} {day}", o.state.label().get(lang)),
+                        (OrderState::Failed | OrderState::AwaitingAccount, _) => o.state.label().get(lang).to_string(),
+                        _ => i18n::t(lang, "pay.due_short").replace("{due}", &o.due_on.to_string()),
+                    };
+                }
+                row
+            })
+            .collect())
     }
 }
 
@@ -228,7 +258,7 @@ async fn show_my_claims(
     let page = MyClaimsPage {
         ctx: Ctx::for_caller(caller, "/my/claims"),
         name: person.name.to_string(),
-        rows: rows.iter().map(|c| ClaimRow::new(c, lang)).collect(),
+        rows: ClaimRow::list(&state.store, &rows, lang).await?,
         given: given
             .iter()
             .map(|d| DelegationRow {
@@ -1018,7 +1048,7 @@ pub async fn unit_claims(State(state): State<SharedState>, caller: Caller) -> Re
     let page = UnitClaimsPage {
         ctx: Ctx::for_caller(&caller, "/unit/claims"),
         unit_name: state.store.employer(unit).await?.name,
-        rows: rows.iter().map(|c| ClaimRow::new(c, caller.lang)).collect(),
+        rows: ClaimRow::list(&state.store, &rows, caller.lang).await?,
     };
     Ok(render(&page)?.into_response())
 }
@@ -1067,7 +1097,7 @@ pub async fn claim_queue_page(
         ctx: Ctx::for_caller(&caller, "/claims"),
         state: chosen.code().to_string(),
         states: choices(ClaimState::ALL, ClaimState::code, ClaimState::label, lang),
-        rows: rows.iter().map(|c| ClaimRow::new(c, lang)).collect(),
+        rows: ClaimRow::list(&state.store, &rows, lang).await?,
         can_window: caller.can(Permission::HandleClaims),
     };
     Ok(render(&page)?.into_response())
