@@ -204,6 +204,21 @@ pub struct BatchLine {
     pub amount: Fen,
 }
 
+coded_enum!(
+    /// The bank file formats yibao writes: the paying bank of a region takes one of them
+    /// (`docs/formats/bank-batch.md`).
+    BankFormat, "format" {
+        Csv = "csv", "通用 CSV（UTF-8）", "CSV (UTF-8)";
+        FixedGbk = "fixed_gbk", "定长文本（GBK，按字节定宽）", "fixed-width text (GBK, widths in bytes)";
+    }
+);
+
+/// Widths of the fixed-width format's fields, in bytes.
+const FIXED_NAME: usize = 30;
+const FIXED_BANK: usize = 40;
+const FIXED_NO: usize = 20;
+const FIXED_CARD: usize = 19;
+
 /// A bank batch file: a header with the batch number, region, date, record count and
 /// control total; one line per order; a trailer repeating the count and total.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -211,12 +226,81 @@ pub struct BatchFile {
     pub batch_no: String,
     pub region: String,
     pub created_on: NaiveDate,
+    pub format: BankFormat,
     pub lines: Vec<BatchLine>,
+}
+
+/// `text` in GBK, space-padded to `width` bytes; an error names the field when it does not
+/// fit or has a character GBK lacks.
+fn gbk_field(field: &'static str, text: &str, width: usize) -> Result<Vec<u8>, InvalidValue> {
+    let (bytes, _, unmappable) = encoding_rs::GBK.encode(text);
+    if unmappable {
+        return Err(InvalidValue::new(
+            field,
+            "not_gbk",
+            format!("“{text}”含有 GBK 编码不能表示的字符，不能写入定长文件"),
+            format!("\"{text}\" has a character GBK cannot encode; it cannot go into the fixed-width file"),
+        ));
+    }
+    if bytes.len() > width {
+        return Err(InvalidValue::new(
+            field,
+            "too_long",
+            format!("“{text}”超过定长文件的 {width} 字节"),
+            format!("\"{text}\" is longer than the fixed-width file's {width} bytes"),
+        ));
+    }
+    let mut out = bytes.into_owned();
+    out.resize(width, b' ');
+    Ok(out)
+}
+
+/// A non-negative number right-aligned in `width` digits, zero-padded.
+fn digits(n: i64, width: usize) -> Vec<u8> {
+    format!("{:0width$}", n.max(0)).into_bytes()
 }
 
 impl BatchFile {
     pub fn total(&self) -> Fen {
         self.lines.iter().map(|l| l.amount).sum()
+    }
+
+    /// The file's bytes in its format. The same batch always gives the same bytes.
+    pub fn bytes(&self) -> Result<Vec<u8>, InvalidValue> {
+        match self.format {
+            BankFormat::Csv => Ok(self.to_csv()),
+            BankFormat::FixedGbk => self.to_fixed_gbk(),
+        }
+    }
+
+    /// The fixed-width format: records of fixed byte lengths (header 58, detail 131, trailer
+    /// 24) ending in CRLF, text in GBK padded with spaces, numbers zero-padded, amounts in fen.
+    pub fn to_fixed_gbk(&self) -> Result<Vec<u8>, InvalidValue> {
+        let count = self.lines.len() as i64;
+        let total = self.total().fen();
+        let mut out = Vec::with_capacity(60 + 133 * self.lines.len() + 26);
+        out.push(b'H');
+        out.extend(gbk_field("batch_no", &self.batch_no, FIXED_NO)?);
+        out.extend(gbk_field("region", &self.region, 6)?);
+        out.extend(self.created_on.format("%Y%m%d").to_string().into_bytes());
+        out.extend(digits(count, 8));
+        out.extend(digits(total, 15));
+        out.extend(b"\r\n");
+        for l in &self.lines {
+            out.push(b'D');
+            out.extend(digits(l.seq, 6));
+            out.extend(gbk_field("order_no", &l.order_no, FIXED_NO)?);
+            out.extend(gbk_field("account_name", &l.account_name, FIXED_NAME)?);
+            out.extend(gbk_field("bank_card", &l.bank_card, FIXED_CARD)?);
+            out.extend(gbk_field("bank_name", &l.bank_name, FIXED_BANK)?);
+            out.extend(digits(l.amount.fen(), 15));
+            out.extend(b"\r\n");
+        }
+        out.push(b'T');
+        out.extend(digits(count, 8));
+        out.extend(digits(total, 15));
+        out.extend(b"\r\n");
+        Ok(out)
     }
 
     /// The file's bytes (UTF-8 CSV). The same batch always gives the same bytes, so a
@@ -240,7 +324,10 @@ impl BatchFile {
 
     /// The file name finance saves it under.
     pub fn file_name(&self) -> String {
-        format!("{}.csv", self.batch_no)
+        match self.format {
+            BankFormat::Csv => format!("{}.csv", self.batch_no),
+            BankFormat::FixedGbk => format!("{}.txt", self.batch_no),
+        }
     }
 }
 

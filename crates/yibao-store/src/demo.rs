@@ -388,7 +388,7 @@ async fn seed_claims(
     // Paid: finance builds the batch, a second finance user approves and exports it, and
     // the bank's result file says it was paid.
     let mut w = step(actor("finance")?).await?;
-    let batch = store.build_payment_batch(&mut w, code("620300")?, today).await?;
+    let batch = store.build_payment_batch(&mut w, code("620300")?, today, yibao_core::payment::BankFormat::Csv).await?;
     w.commit().await?;
     let mut w = step(actor("finance2")?).await?;
     store.approve_payment_batch(&mut w, batch.id).await?;

@@ -11,8 +11,8 @@ use sha2::{Digest, Sha256};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 use yibao_core::payment::{
-    due_date, reconcile, BankFailure, BatchAction, BatchFigures, BatchFile, BatchLine, BatchState, Books, ItemFigures,
-    OrderAction, OrderFigures, OrderState, Reconciliation, ResultFile,
+    due_date, reconcile, BankFailure, BankFormat, BatchAction, BatchFigures, BatchFile, BatchLine, BatchState, Books,
+    ItemFigures, OrderAction, OrderFigures, OrderState, Reconciliation, ResultFile,
 };
 use yibao_core::sporadic::{ClaimState, Submitter};
 use yibao_core::{AdminCode, BankCardNumber, Fen, InvalidValue, Scope};
@@ -69,6 +69,8 @@ pub struct PaymentBatch {
     pub region: AdminCode,
     pub up_to: NaiveDate,
     pub state: BatchState,
+    /// The bank file's format.
+    pub format: BankFormat,
     pub count: i64,
     pub total: Fen,
     pub built_by: String,
@@ -153,7 +155,7 @@ fn order_from_row(r: &AnyRow) -> Result<PaymentOrder, StoreError> {
 }
 
 const BATCH_COLS: &str = "id, number, region, up_to, state, count, total, built_by, built_at, approved_by, \
-     approved_at, exported_by, exported_at, exports, version";
+     approved_at, exported_by, exported_at, exports, version, format";
 
 fn batch_from_row(r: &AnyRow) -> Result<PaymentBatch, StoreError> {
     Ok(PaymentBatch {
@@ -172,6 +174,7 @@ fn batch_from_row(r: &AnyRow) -> Result<PaymentBatch, StoreError> {
         exported_at: r.try_get(12)?,
         exports: r.try_get(13)?,
         version: r.try_get(14)?,
+        format: BankFormat::parse(&r.try_get::<String, _>(15)?).map_err(|e| corrupt("payment_batches.format", e))?,
     })
 }
 
@@ -428,13 +431,15 @@ impl Store {
         Ok(after)
     }
 
-    /// Builds a batch of `region`'s ready orders approved on or before `up_to`. Refused when
-    /// there is nothing to pay.
+    /// Builds a batch of `region`'s ready orders approved on or before `up_to`, its bank file
+    /// in `format`. Refused when there is nothing to pay, or when an order cannot be written
+    /// in the format (a name too long for a fixed width, say), naming it.
     pub async fn build_payment_batch(
         &self,
         w: &mut WriteTx,
         region: AdminCode,
         up_to: NaiveDate,
+        format: BankFormat,
     ) -> Result<PaymentBatch, StoreError> {
         let mut sql = Sql::new(&format!("SELECT {ORDER_COLS} FROM {ORDER_FROM} WHERE o.state = 'ready'"));
         sql.scope_filter("o.region", &Scope::new(vec![region]));
@@ -451,8 +456,8 @@ impl Store {
         }
         let total: Fen = orders.iter().map(|o| o.amount).sum();
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO payment_batches (region, up_to, state, count, total, built_by, built_at) \
-             VALUES ($1, $2, 'built', $3, $4, $5, $6) RETURNING id",
+            "INSERT INTO payment_batches (region, up_to, state, count, total, built_by, built_at, format) \
+             VALUES ($1, $2, 'built', $3, $4, $5, $6, $7) RETURNING id",
         )
         .bind(i64::from(region.value()))
         .bind(up_to.to_string())
@@ -460,6 +465,7 @@ impl Store {
         .bind(total.fen())
         .bind(w.actor().label.clone())
         .bind(w.at().to_string())
+        .bind(format.code())
         .fetch_one(&mut *w.tx)
         .await?;
         sqlx::query("UPDATE payment_batches SET number = $1 WHERE id = $2")
@@ -489,6 +495,14 @@ impl Store {
             record_move(w, o, to, "payment.batched", id).await?;
         }
         let batch = self.batch_in(w, id).await?;
+        // The file must be writable before anyone approves it.
+        self.batch_file(w, &batch).await?.bytes().map_err(|mut e| {
+            e.message = yibao_core::Text::new(
+                format!("{}（{}）", e.message.zh, batch.format.label().zh),
+                format!("{} ({})", e.message.en, batch.format.label().en),
+            );
+            StoreError::Invalid(e)
+        })?;
         w.record("payment.batch", "payment_batch", &id.to_string(), None::<&()>, Some(&batch)).await?;
         Ok(batch)
     }
@@ -583,26 +597,11 @@ impl Store {
     ) -> Result<(PaymentBatch, BatchFile), StoreError> {
         let before = self.batch_in(w, id).await?;
         let items = self.items_in(w, id).await?;
-        let file = BatchFile {
-            batch_no: before.number.clone(),
-            region: before.region.to_string(),
-            created_on: before.up_to,
-            lines: items
-                .iter()
-                .map(|i| BatchLine {
-                    seq: i.seq,
-                    order_no: i.order_no.clone(),
-                    account_name: i.account_name.clone(),
-                    bank_card: i.bank_card.clone(),
-                    bank_name: i.bank_name.clone(),
-                    amount: i.amount,
-                })
-                .collect(),
-        };
+        let file = self.batch_file(w, &before).await?;
         if file.lines.len() as i64 != before.count || file.total() != before.total {
             return Err(corrupt("payment_batches", format!("{} does not match its lines", before.number)));
         }
-        let sha = hex::encode(Sha256::digest(file.to_csv()));
+        let sha = hex::encode(Sha256::digest(file.bytes().map_err(StoreError::Invalid)?));
         let first = before.state == BatchState::Approved;
         let stored: Option<String> = sqlx::query_scalar("SELECT file_sha256 FROM payment_batches WHERE id = $1")
             .bind(id)
@@ -630,6 +629,28 @@ impl Store {
         let action = if first { "payment.export" } else { "payment.export_again" };
         w.record(action, "payment_batch", &id.to_string(), Some(&before), Some(&after)).await?;
         Ok((after, file))
+    }
+
+    /// A batch's bank file, from its stored lines.
+    async fn batch_file(&self, w: &mut WriteTx, batch: &PaymentBatch) -> Result<BatchFile, StoreError> {
+        let items = self.items_in(w, batch.id).await?;
+        Ok(BatchFile {
+            batch_no: batch.number.clone(),
+            region: batch.region.to_string(),
+            created_on: batch.up_to,
+            format: batch.format,
+            lines: items
+                .iter()
+                .map(|i| BatchLine {
+                    seq: i.seq,
+                    order_no: i.order_no.clone(),
+                    account_name: i.account_name.clone(),
+                    bank_card: i.bank_card.clone(),
+                    bank_name: i.bank_name.clone(),
+                    amount: i.amount,
+                })
+                .collect(),
+        })
     }
 
     /// Cancels a batch not yet exported: its orders are ready again.

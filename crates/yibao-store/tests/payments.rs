@@ -5,7 +5,7 @@
 
 use chrono::NaiveDate;
 use yibao_core::document::DocumentKind;
-use yibao_core::payment::{due_date, BankFailure, BatchState, OrderState, Urgency};
+use yibao_core::payment::{due_date, BankFailure, BankFormat, BatchState, OrderState, Urgency};
 use yibao_core::{AdminCode, Fen, Scope};
 use yibao_store::testing::TestDb;
 use yibao_store::{Actor, Store, StoreError};
@@ -114,12 +114,12 @@ async fn export_results_failure_and_retry_pay_each_order_exactly_once() {
         assert_eq!(ready.len(), 2, "{}", db.label);
 
         let mut w = s.begin_write(&finance).await.unwrap();
-        let batch = s.build_payment_batch(&mut w, jinchang(), today()).await.unwrap();
+        let batch = s.build_payment_batch(&mut w, jinchang(), today(), BankFormat::Csv).await.unwrap();
         w.commit().await.unwrap();
         assert_eq!((batch.count, batch.total), (2, ready.iter().map(|o| o.amount).sum::<Fen>()));
         // Nothing left to batch; the builder cannot approve; nothing is exported unapproved.
         let mut w = s.begin_write(&finance).await.unwrap();
-        assert_eq!(code_of(s.build_payment_batch(&mut w, jinchang(), today()).await), "empty");
+        assert_eq!(code_of(s.build_payment_batch(&mut w, jinchang(), today(), BankFormat::Csv).await), "empty");
         assert_eq!(code_of(s.approve_payment_batch(&mut w, batch.id).await), "four_eyes");
         assert_eq!(code_of(s.export_payment_batch(&mut w, batch.id).await), "transition");
         drop(w);
@@ -184,7 +184,7 @@ async fn export_results_failure_and_retry_pay_each_order_exactly_once() {
         w.commit().await.unwrap();
         assert_eq!((corrected.state, corrected.attempt), (OrderState::Ready, 2));
         let mut w = s.begin_write(&finance).await.unwrap();
-        let second = s.build_payment_batch(&mut w, jinchang(), today()).await.unwrap();
+        let second = s.build_payment_batch(&mut w, jinchang(), today(), BankFormat::Csv).await.unwrap();
         w.commit().await.unwrap();
         assert_eq!((second.count, second.total), (1, failed.amount));
         let mut w = s.begin_write(&finance2).await.unwrap();
@@ -231,13 +231,14 @@ async fn a_cancelled_batch_returns_its_orders_and_a_result_needs_an_exported_bat
     for db in seeded().await {
         let s = &db.store;
         let mut w = s.begin_write(&actor(s, "finance").await).await.unwrap();
-        let batch = s.build_payment_batch(&mut w, jinchang(), today()).await.unwrap();
+        let batch = s.build_payment_batch(&mut w, jinchang(), today(), BankFormat::Csv).await.unwrap();
         w.commit().await.unwrap();
         let (_, items) = s.payment_batch(batch.id).await.unwrap();
         let file = yibao_core::payment::BatchFile {
             batch_no: batch.number.clone(),
             region: "620300".into(),
             created_on: today(),
+            format: BankFormat::Csv,
             lines: items
                 .iter()
                 .map(|i| yibao_core::payment::BatchLine {
@@ -259,7 +260,7 @@ async fn a_cancelled_batch_returns_its_orders_and_a_result_needs_an_exported_bat
         assert_eq!(s.payment_order(items[0].order_id).await.unwrap().state, OrderState::Ready);
         // The order goes in a new batch with the same attempt.
         let mut w = s.begin_write(&actor(s, "finance").await).await.unwrap();
-        let again = s.build_payment_batch(&mut w, jinchang(), today()).await.unwrap();
+        let again = s.build_payment_batch(&mut w, jinchang(), today(), BankFormat::Csv).await.unwrap();
         w.commit().await.unwrap();
         assert_eq!(again.count, 1);
         assert!(s.reconcile_payments().await.unwrap().balances());
@@ -312,6 +313,38 @@ async fn a_claim_the_employer_unit_filed_is_paid_to_the_units_account() {
         assert_ne!(order.bank_card, zhang.bank_card, "not the employee's card");
         assert_eq!(Some(order.amount), decided.fund_pay_sumamt);
         assert_eq!(order.state, OrderState::Ready);
+        db.cleanup().await;
+    }
+}
+
+/// A batch for a bank that takes the fixed-width GBK file: exported in that format, the same
+/// bytes twice, and its result file imported as any other.
+#[tokio::test]
+async fn a_fixed_width_batch_is_exported_in_gbk_byte_widths() {
+    for db in seeded().await {
+        let s = &db.store;
+        let mut w = s.begin_write(&actor(s, "finance").await).await.unwrap();
+        let batch = s.build_payment_batch(&mut w, jinchang(), today(), BankFormat::FixedGbk).await.unwrap();
+        w.commit().await.unwrap();
+        assert_eq!(batch.format, BankFormat::FixedGbk);
+        let mut w = s.begin_write(&actor(s, "finance2").await).await.unwrap();
+        s.approve_payment_batch(&mut w, batch.id).await.unwrap();
+        let (_, file) = s.export_payment_batch(&mut w, batch.id).await.unwrap();
+        let (_, again) = s.export_payment_batch(&mut w, batch.id).await.unwrap();
+        w.commit().await.unwrap();
+        let bytes = file.bytes().unwrap();
+        assert_eq!(bytes, again.bytes().unwrap(), "{}", db.label);
+        assert_eq!(file.file_name(), format!("{}.txt", batch.number));
+        let lengths: Vec<usize> = bytes.split(|b| *b == b'\n').filter(|r| !r.is_empty()).map(<[u8]>::len).collect();
+        assert_eq!(lengths, [59, 132, 25], "{}", db.label);
+        let (text, _, bad) = encoding_rs::GBK.decode(&bytes);
+        assert!(!bad && text.contains("张三"), "{text}");
+        let mut w = s.begin_write(&actor(s, "finance").await).await.unwrap();
+        let summary =
+            s.import_bank_results(&mut w, &yibao_store::demo::demo_bank_results(&file, today())).await.unwrap();
+        w.commit().await.unwrap();
+        assert_eq!((summary.paid, summary.closed), (1, true));
+        assert!(s.reconcile_payments().await.unwrap().balances());
         db.cleanup().await;
     }
 }

@@ -640,6 +640,7 @@ pub const UI: &[(&str, &str, &str)] = &[
     ("claim.rejected_again_link", "重新申报", "Claim again"),
     ("claim.rejected_ask", "对审核意见有疑问的，可携带本结算单和票据到参保地医保经办窗口咨询。", "Questions about the decision: bring this statement and the invoices to the window of your insurance agency."),
     ("claim.rejected_appeal", "对结论不服的，可依法申请行政复议或提起行政诉讼。", "If you disagree with the decision, you may apply for administrative reconsideration or bring an administrative lawsuit."),
+    ("pay.format", "银行文件格式", "Bank file format"),
     ("pay.due_short", "待支付（{due} 前）", "to be paid by {due}"),
     ("claim.payment_short", "支付", "Payment"),
     ("pay.nothing", "本次基金支付为 0 元，无需支付", "The funds pay nothing towards this claim; there is nothing to pay"),

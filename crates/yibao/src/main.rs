@@ -115,6 +115,9 @@ enum PaymentsCommand {
         /// Orders approved on or before this day (default: today).
         #[arg(long)]
         up_to: Option<chrono::NaiveDate>,
+        /// The bank file's format: csv or fixed_gbk.
+        #[arg(long, default_value = "csv")]
+        format: String,
     },
     /// Approve a batch (four eyes: a finance user other than its builder).
     Approve {
@@ -336,9 +339,10 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
         Command::Payments { command } => {
             let store = open(config).await?;
             return match command {
-                PaymentsCommand::Build { user, region, up_to } => {
+                PaymentsCommand::Build { user, region, up_to, format } => {
                     let up_to = up_to.unwrap_or_else(|| chrono::Local::now().date_naive());
-                    payments_cmd::build(&store, &user, region, up_to).await
+                    let format = yibao_core::payment::BankFormat::parse(&format)?;
+                    payments_cmd::build(&store, &user, region, up_to, format).await
                 }
                 PaymentsCommand::Approve { user, batch } => payments_cmd::approve(&store, &user, &batch).await,
                 PaymentsCommand::Export { user, batch, out } => payments_cmd::export(&store, &user, &batch, &out).await,

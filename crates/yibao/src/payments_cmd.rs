@@ -49,13 +49,19 @@ async fn batch_in_scope(store: &Store, number: &str, scope: &yibao_core::Scope) 
     Ok(batch.id)
 }
 
-pub async fn build(store: &Store, user: &str, region: AdminCode, up_to: NaiveDate) -> anyhow::Result<ExitCode> {
+pub async fn build(
+    store: &Store,
+    user: &str,
+    region: AdminCode,
+    up_to: NaiveDate,
+    format: yibao_core::payment::BankFormat,
+) -> anyhow::Result<ExitCode> {
     let (actor, scope) = finance(store, user).await?;
     if !scope.covers(region) {
         anyhow::bail!("{region} is outside {user}'s regions");
     }
     let mut w = store.begin_write(&actor).await?;
-    let batch = store.build_payment_batch(&mut w, region, up_to).await?;
+    let batch = store.build_payment_batch(&mut w, region, up_to, format).await?;
     w.commit().await?;
     println!(
         "built batch {}: {} orders, {} yuan; a second finance user approves it",
@@ -89,7 +95,7 @@ pub async fn export(store: &Store, user: &str, number: &str, out: &Path) -> anyh
     let id = batch_in_scope(store, number, &scope).await?;
     let mut w = store.begin_write(&actor).await?;
     let (batch, file) = store.export_payment_batch(&mut w, id).await?;
-    write_atomically(out, &file.to_csv())?;
+    write_atomically(out, &file.bytes()?)?;
     failpoint("export.before_commit");
     w.commit().await?;
     failpoint("export.after_commit");

@@ -84,6 +84,7 @@ fn file() -> BatchFile {
         batch_no: "PB620300-20261123-01".into(),
         region: "620300".into(),
         created_on: d("2026-11-23"),
+        format: BankFormat::Csv,
         lines: vec![
             BatchLine {
                 seq: 1,
@@ -196,4 +197,32 @@ fn reconciliation_names_each_disagreement() {
     let mut b = books();
     b.items[0].paid = Some(false);
     assert!(!reconcile(&b).balances());
+}
+
+#[test]
+fn the_fixed_width_file_has_its_byte_widths_in_gbk() {
+    let f = BatchFile { format: BankFormat::FixedGbk, ..file() };
+    assert_eq!(f.file_name(), "PB620300-20261123-01.txt");
+    let bytes = f.bytes().unwrap();
+    let records: Vec<&[u8]> = bytes.split(|b| *b == b'\n').filter(|r| !r.is_empty()).collect();
+    let lengths: Vec<usize> = records.iter().map(|r| r.len()).collect();
+    // Each record ends in CR: header 58, details 131, trailer 24 bytes before it.
+    assert_eq!(lengths, [59, 132, 132, 25]);
+    let (header, _, _) = encoding_rs::GBK.decode(records[0]);
+    assert_eq!(header.trim_end(), "HPB620300-20261123-016203002026112300000002000000000358220");
+    let (detail, _, _) = encoding_rs::GBK.decode(records[1]);
+    // 张三 is 4 bytes in GBK: 26 spaces of padding follow it.
+    assert!(
+        detail.starts_with("D000001PO00000001          张三                          6222022703001234561"),
+        "{detail}"
+    );
+    assert!(detail.trim_end().ends_with("000000000354215"), "{detail}");
+    assert_eq!(f.bytes().unwrap(), bytes, "the same bytes every time");
+    // A name too long for its 30 bytes, or a character GBK lacks, is refused by field.
+    let mut long = f.clone();
+    long.lines[0].account_name = "阿卜杜热合曼·买买提依明·艾尔肯江·托合提".into();
+    assert_eq!(long.bytes().unwrap_err().field, "account_name");
+    let mut odd = f;
+    odd.lines[0].bank_name = "银行🏦".into();
+    assert_eq!(odd.bytes().unwrap_err().code, "not_gbk");
 }

@@ -125,6 +125,9 @@ pub struct BuildBody {
     pub region: String,
     /// Orders approved on or before this day.
     pub up_to: NaiveDate,
+    /// The bank file's format: `csv` (default) or `fixed_gbk`.
+    #[serde(default)]
+    pub format: Option<String>,
 }
 
 /// Finance builds a batch of a region's orders ready to pay.
@@ -136,7 +139,8 @@ pub async fn build_batch(
     Json(body): Json<BuildBody>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
     let region: AdminCode = body.region.parse()?;
-    let b = svc::build_batch(&state.store, &caller, region, body.up_to).await?;
+    let format = yibao_core::payment::BankFormat::parse(body.format.as_deref().unwrap_or("csv"))?;
+    let b = svc::build_batch(&state.store, &caller, region, body.up_to, format).await?;
     Ok((StatusCode::CREATED, Json(batch_json(&b, None))))
 }
 
@@ -179,7 +183,12 @@ pub async fn export_batch(
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
     let file = svc::export(&state.store, &caller, id).await?;
-    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], file.to_csv()).into_response())
+    let content_type = match file.format {
+        yibao_core::payment::BankFormat::Csv => "text/csv; charset=utf-8",
+        yibao_core::payment::BankFormat::FixedGbk => "text/plain; charset=gbk",
+    };
+    let bytes = file.bytes().map_err(|e| AppError::validation(vec![e]))?;
+    Ok(([(header::CONTENT_TYPE, content_type)], bytes).into_response())
 }
 
 /// Imports the bank's result file (the request body, `docs/formats/bank-batch.md`). The same

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use chrono::NaiveDate;
 use serde::Deserialize;
-use yibao_core::payment::{BatchState, Urgency};
+use yibao_core::payment::{BankFormat, BatchState, Urgency};
 use yibao_core::{AdminCode, BankCardNumber, InvalidValue, Lang, Permission};
 use yibao_store::PaymentBatch;
 
@@ -75,6 +75,7 @@ struct PaymentsPage {
     regions: Vec<String>,
     region: String,
     up_to: String,
+    formats: Vec<super::cover::Choice>,
     can_manage: bool,
     errors: Vec<String>,
     notice: Option<String>,
@@ -127,6 +128,7 @@ async fn show_payments(
         region: scope.regions().first().map(ToString::to_string).unwrap_or_default(),
         regions: scope.regions().iter().map(ToString::to_string).collect(),
         up_to: caller.today.to_string(),
+        formats: super::cover::choices(BankFormat::ALL, BankFormat::code, BankFormat::label, lang),
         can_manage: caller.can(Permission::ManagePayments),
         notice: notice(lang, done),
         errors: errors.clone(),
@@ -152,6 +154,8 @@ pub struct BuildFields {
     region: String,
     #[serde(default)]
     up_to: String,
+    #[serde(default)]
+    format: String,
 }
 
 /// `POST /payments/batches`: builds a batch of a region's ready orders.
@@ -171,7 +175,9 @@ pub async fn batch_build(
                 "invalid date: expected YYYY-MM-DD",
             )])
         })?;
-        svc::build_batch(&state.store, &caller, region, up_to).await
+        let format = BankFormat::parse(if f.format.trim().is_empty() { "csv" } else { f.format.trim() })
+            .map_err(|e| AppError::validation(vec![e]))?;
+        svc::build_batch(&state.store, &caller, region, up_to, format).await
     }
     .await;
     match result {
@@ -205,6 +211,7 @@ struct BatchPage {
     can_import: bool,
     errors: Vec<String>,
     notice: Option<String>,
+    zh: bool,
 }
 
 async fn show_batch(
@@ -262,6 +269,7 @@ async fn show_batch(
         batch,
         notice: notice(lang, done),
         errors: errors.clone(),
+        zh: lang == Lang::Zh,
     };
     render_form(&page, !errors.is_empty())
 }

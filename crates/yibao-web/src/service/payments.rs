@@ -107,13 +107,14 @@ pub async fn build_batch(
     caller: &Caller,
     region: AdminCode,
     up_to: NaiveDate,
+    format: yibao_core::payment::BankFormat,
 ) -> Result<PaymentBatch, AppError> {
     caller.require(Permission::ManagePayments)?;
     if !caller.covers(region) {
         return Err(AppError::not_found("region"));
     }
     let mut w = store.begin_write(&caller.actor()).await?;
-    let batch = store.build_payment_batch(&mut w, region, up_to).await?;
+    let batch = store.build_payment_batch(&mut w, region, up_to, format).await?;
     w.commit().await?;
     Ok(batch)
 }
