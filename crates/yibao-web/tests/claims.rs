@@ -621,7 +621,7 @@ async fn the_employer_unit_files_a_claim_for_its_employee_in_the_portal() {
         let (app, person, _, pid) = start(db).await;
         let unit = app.token("unit").await;
         let (status, home) = page(&app, &unit, "/").await;
-        assert!(status == 200 && home.contains("href=\"/unit/claims\""), "{label}: the unit's home links its claims");
+        assert!(status == 200 && home.contains("为本单位职工申报零星报销"), "{label}: the unit's home offers its job");
         let (status, body) = page(&app, &unit, "/unit/claims").await;
         assert!(status == 200 && body.contains("金川集团股份有限公司") && body.contains("id=\"no-claims\""), "{label}");
         let (status, form) = page(&app, &unit, "/claims/new?case=travel_illness").await;

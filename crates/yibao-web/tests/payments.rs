@@ -40,6 +40,8 @@ async fn finance_pays_a_batch_in_the_portal_and_the_claimant_corrects_a_refused_
         assert!(status == 200 && !body.contains("id=\"build-batch\""));
         assert_eq!(page(&app, &zhang, "/payments").await.0, 403);
         assert_eq!(page(&app, &clerk, "/payments").await.0, 403);
+        let (_, home) = page(&app, &finance, "/").await;
+        assert!(home.contains("href=\"/payments\">支付批次"), "finance's home offers the payments: {home}");
 
         // The demo's approved claim waiting for the next batch goes in one.
         let scope = Scope::parse_list("620300").unwrap();

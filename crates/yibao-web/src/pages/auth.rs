@@ -143,12 +143,26 @@ pub async fn home(State(state): State<SharedState>, caller: Caller) -> Result<Re
         ("/institutions", "home.view_institutions", Permission::ViewInstitutions),
         ("/me", "home.view_me", Permission::ViewOwnRecord),
         ("/my/cover", "home.my_cover", Permission::ViewOwnRecord),
+        ("/my/claims", "home.my_claims", Permission::ViewOwnRecord),
+        ("/unit/claims", "home.unit_claims", Permission::FileForEmployees),
+        ("/claims", "home.claims", Permission::ViewClaims),
+        ("/payments", "home.payments", Permission::ViewPayments),
         ("/filings", "home.filings", Permission::ManageFilings),
         ("/referrals", "home.referrals", Permission::IssueReferrals),
         ("/audit", "home.view_audit", Permission::ViewAuditLog),
         ("/accounts", "home.manage_accounts", Permission::ManageAccounts),
     ];
-    let desk = caller.institution().map(|_| Action { href: "/check", label: i18n::t(lang, "home.check_cover") });
+    let desk: Vec<Action> = match caller.institution() {
+        Some(_) => [
+            ("/check", "home.check_cover"),
+            ("/institution/settlements", "nav.inst_settlements"),
+            ("/institution/interface", "nav.inst_interface"),
+        ]
+        .into_iter()
+        .map(|(href, key)| Action { href, label: i18n::t(lang, key) })
+        .collect(),
+        None => Vec::new(),
+    };
     let actions = desk
         .into_iter()
         .chain(
