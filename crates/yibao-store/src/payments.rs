@@ -202,6 +202,34 @@ fn item_from_row(r: &AnyRow) -> Result<BatchItem, StoreError> {
     })
 }
 
+/// Sets the state of row `(id, version)` (and `set`'s columns, bound to `binds` as `$1..`)
+/// at the version it was read at; `Stale(what)` when someone changed it since.
+async fn versioned_update(
+    w: &mut WriteTx,
+    (table, what): (&str, &'static str),
+    (id, version): (i64, i64),
+    state: &str,
+    set: &str,
+    binds: &[Option<String>],
+) -> Result<(), StoreError> {
+    let n = binds.len();
+    let sql = format!(
+        "UPDATE {table} SET state = ${}, version = version + 1{set} WHERE id = ${} AND version = ${}",
+        n + 1,
+        n + 2,
+        n + 3
+    );
+    let mut q = sqlx::query(&sql);
+    for b in binds {
+        q = q.bind(b.clone());
+    }
+    let done = q.bind(state.to_string()).bind(id).bind(version).execute(&mut *w.tx).await?;
+    if done.rows_affected() != 1 {
+        return Err(StoreError::Stale(what));
+    }
+    Ok(())
+}
+
 /// A state change of an order, checked against the version it was read at.
 async fn move_order(
     w: &mut WriteTx,
@@ -211,21 +239,7 @@ async fn move_order(
     binds: &[Option<String>],
 ) -> Result<OrderState, StoreError> {
     let to = order.state.after(action)?;
-    let n = binds.len();
-    let sql = format!(
-        "UPDATE payment_orders SET state = ${}, version = version + 1{set} WHERE id = ${} AND version = ${}",
-        n + 1,
-        n + 2,
-        n + 3
-    );
-    let mut q = sqlx::query(&sql);
-    for b in binds {
-        q = q.bind(b.clone());
-    }
-    let done = q.bind(to.code()).bind(order.id).bind(order.version).execute(&mut *w.tx).await?;
-    if done.rows_affected() != 1 {
-        return Err(StoreError::Stale("payment order"));
-    }
+    versioned_update(w, ("payment_orders", "payment order"), (order.id, order.version), to.code(), set, binds).await?;
     Ok(to)
 }
 
@@ -252,21 +266,9 @@ async fn move_batch(
     binds: &[String],
 ) -> Result<BatchState, StoreError> {
     let to = batch.state.after(action)?;
-    let n = binds.len();
-    let sql = format!(
-        "UPDATE payment_batches SET state = ${}, version = version + 1{set} WHERE id = ${} AND version = ${}",
-        n + 1,
-        n + 2,
-        n + 3
-    );
-    let mut q = sqlx::query(&sql);
-    for b in binds {
-        q = q.bind(b.clone());
-    }
-    let done = q.bind(to.code()).bind(batch.id).bind(batch.version).execute(&mut *w.tx).await?;
-    if done.rows_affected() != 1 {
-        return Err(StoreError::Stale("payment batch"));
-    }
+    let binds: Vec<Option<String>> = binds.iter().cloned().map(Some).collect();
+    versioned_update(w, ("payment_batches", "payment batch"), (batch.id, batch.version), to.code(), set, &binds)
+        .await?;
     Ok(to)
 }
 

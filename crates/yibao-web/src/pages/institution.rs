@@ -260,18 +260,6 @@ fn own_institution(caller: &Caller) -> Result<&yibao_store::Institution, AppErro
     caller.institution().filter(|_| caller.session().is_some()).ok_or_else(AppError::forbidden)
 }
 
-pub struct InstSettlementRow {
-    setl_id: String,
-    setl_time: String,
-    psn_name: String,
-    medfee: String,
-    fund: String,
-    acct: String,
-    cash: String,
-    status: &'static str,
-    reversed: bool,
-}
-
 #[derive(Template)]
 #[template(path = "institution_settlements.html")]
 struct InstitutionSettlementsPage {
@@ -281,7 +269,7 @@ struct InstitutionSettlementsPage {
     today_count: i64,
     today_medfee: String,
     today_fund: String,
-    rows: Vec<InstSettlementRow>,
+    rows: Vec<super::settlement::SettlementRow>,
 }
 
 /// `GET /institution/settlements`: the hospital's own settlements, newest first, with
@@ -291,7 +279,6 @@ pub async fn institution_settlements(State(state): State<SharedState>, caller: C
     let lang = caller.lang;
     let settlements = state.store.institution_settlements(inst.id, 200).await?;
     let today = state.store.reconciliation(inst.id, caller.today, caller.today, None).await?;
-    let reversed = yibao_store::SettlementStatus::Reversed;
     let page = InstitutionSettlementsPage {
         ctx: Ctx::for_caller(&caller, "/institution/settlements"),
         name: inst.name.clone(),
@@ -299,20 +286,7 @@ pub async fn institution_settlements(State(state): State<SharedState>, caller: C
         today_count: today.setl_cnt,
         today_medfee: today.medfee_sumamt.to_grouped(),
         today_fund: today.fund_pay_sumamt.to_grouped(),
-        rows: settlements
-            .iter()
-            .map(|s| InstSettlementRow {
-                setl_id: s.setl_id.clone(),
-                setl_time: s.setl_time.clone(),
-                psn_name: s.list.basic.psn_name.clone(),
-                medfee: s.list.medfee_sumamt.to_grouped(),
-                fund: s.list.fund_pay_sumamt.to_grouped(),
-                acct: s.list.acct_pay.to_grouped(),
-                cash: s.list.psn_cash_pay.to_grouped(),
-                status: i18n::t(lang, if s.status == reversed { "settlement.reversed" } else { "settlement.settled" }),
-                reversed: s.status == reversed,
-            })
-            .collect(),
+        rows: settlements.iter().map(|s| super::settlement::SettlementRow::new(s, lang)).collect(),
     };
     Ok(render(&page)?.into_response())
 }

@@ -14,25 +14,27 @@ use crate::error::AppError;
 use crate::service::settlement as svc;
 use crate::{i18n, SharedState};
 
-struct SettlementRow {
-    setl_id: String,
-    setl_time: String,
-    institution: String,
-    medfee: String,
-    fund: String,
-    acct: String,
-    cash: String,
-    status: &'static str,
-    reversed: bool,
+pub(super) struct SettlementRow {
+    pub(super) setl_id: String,
+    pub(super) setl_time: String,
+    pub(super) institution: String,
+    pub(super) psn_name: String,
+    pub(super) medfee: String,
+    pub(super) fund: String,
+    pub(super) acct: String,
+    pub(super) cash: String,
+    pub(super) status: &'static str,
+    pub(super) reversed: bool,
 }
 
 impl SettlementRow {
-    fn new(s: &Settlement, lang: Lang) -> SettlementRow {
+    pub(super) fn new(s: &Settlement, lang: Lang) -> SettlementRow {
         let l = &s.list;
         SettlementRow {
             setl_id: s.setl_id.clone(),
             setl_time: s.setl_time.clone(),
             institution: l.basic.fixmedins_name.clone(),
+            psn_name: l.basic.psn_name.clone(),
             medfee: l.medfee_sumamt.to_grouped(),
             fund: l.fund_pay_sumamt.to_grouped(),
             acct: l.acct_pay.to_grouped(),
