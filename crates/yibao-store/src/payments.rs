@@ -272,6 +272,27 @@ async fn move_batch(
     Ok(to)
 }
 
+/// A batch's bank file, from its stored lines.
+fn batch_file(batch: &PaymentBatch, items: &[BatchItem]) -> BatchFile {
+    BatchFile {
+        batch_no: batch.number.clone(),
+        region: batch.region.to_string(),
+        created_on: batch.up_to,
+        format: batch.format,
+        lines: items
+            .iter()
+            .map(|i| BatchLine {
+                seq: i.seq,
+                order_no: i.order_no.clone(),
+                account_name: i.account_name.clone(),
+                bank_card: i.bank_card.clone(),
+                bank_name: i.bank_name.clone(),
+                amount: i.amount,
+            })
+            .collect(),
+    }
+}
+
 impl Store {
     /// Creates the payment order of a claim just approved (or reduced) in this transaction:
     /// to the employer unit's account for a claim the unit filed (when the region's rules
@@ -400,6 +421,23 @@ impl Store {
         sql.fetch_all(self).await?.iter().map(order_from_row).collect()
     }
 
+    /// The orders of persons insured in `scope` by state: (state, how many, how much).
+    pub async fn payment_totals_in(&self, scope: &Scope) -> Result<Vec<(OrderState, i64, Fen)>, StoreError> {
+        let mut sql = Sql::new(
+            "SELECT o.state, COUNT(*), CAST(COALESCE(SUM(o.amount), 0) AS BIGINT) FROM payment_orders o WHERE 1 = 1",
+        );
+        sql.scope_filter("o.region", scope);
+        sql.text.push_str(" GROUP BY o.state");
+        let rows = sql.fetch_all(self).await?;
+        let mut totals = Vec::new();
+        for r in &rows {
+            let state =
+                OrderState::parse(&r.try_get::<String, _>(0)?).map_err(|e| corrupt("payment_orders.state", e))?;
+            totals.push((state, r.try_get(1)?, Fen::from_fen(r.try_get(2)?)));
+        }
+        Ok(totals)
+    }
+
     /// Gives an order the account to pay: registered late, corrected after the bank refused
     /// it, or confirmed as it was. A failed order starts a new attempt, for a later batch.
     pub async fn give_payment_account(
@@ -498,7 +536,8 @@ impl Store {
         }
         let batch = self.batch_in(w, id).await?;
         // The file must be writable before anyone approves it.
-        self.batch_file(w, &batch).await?.bytes().map_err(|mut e| {
+        let items = self.items_in(w, id).await?;
+        batch_file(&batch, &items).bytes().map_err(|mut e| {
             e.message = yibao_core::Text::new(
                 format!("{}（{}）", e.message.zh, batch.format.label().zh),
                 format!("{} ({})", e.message.en, batch.format.label().en),
@@ -599,7 +638,7 @@ impl Store {
     ) -> Result<(PaymentBatch, BatchFile), StoreError> {
         let before = self.batch_in(w, id).await?;
         let items = self.items_in(w, id).await?;
-        let file = self.batch_file(w, &before).await?;
+        let file = batch_file(&before, &items);
         if file.lines.len() as i64 != before.count || file.total() != before.total {
             return Err(corrupt("payment_batches", format!("{} does not match its lines", before.number)));
         }
@@ -631,28 +670,6 @@ impl Store {
         let action = if first { "payment.export" } else { "payment.export_again" };
         w.record(action, "payment_batch", &id.to_string(), Some(&before), Some(&after)).await?;
         Ok((after, file))
-    }
-
-    /// A batch's bank file, from its stored lines.
-    async fn batch_file(&self, w: &mut WriteTx, batch: &PaymentBatch) -> Result<BatchFile, StoreError> {
-        let items = self.items_in(w, batch.id).await?;
-        Ok(BatchFile {
-            batch_no: batch.number.clone(),
-            region: batch.region.to_string(),
-            created_on: batch.up_to,
-            format: batch.format,
-            lines: items
-                .iter()
-                .map(|i| BatchLine {
-                    seq: i.seq,
-                    order_no: i.order_no.clone(),
-                    account_name: i.account_name.clone(),
-                    bank_card: i.bank_card.clone(),
-                    bank_name: i.bank_name.clone(),
-                    amount: i.amount,
-                })
-                .collect(),
-        })
     }
 
     /// Cancels a batch not yet exported: its orders are ready again.

@@ -36,6 +36,9 @@ async fn finance_pays_a_batch_in_the_portal_and_the_claimant_corrects_a_refused_
         let (status, body) = page(&app, &finance, "/payments").await;
         assert_eq!(status, 200);
         assert!(body.contains("PB620300") && body.contains("id=\"build-batch\""), "{body}");
+        // The money by state counts every order: the demo's one paid, one ready.
+        assert!(body.contains("<tr data-state=\"paid\"><td>已支付</td><td class=\"num\">1</td>"), "{body}");
+        assert!(body.contains("<tr data-state=\"ready\"><td>待支付</td><td class=\"num\">1</td>"), "{body}");
         let (status, body) = page(&app, &auditor, "/payments").await;
         assert!(status == 200 && !body.contains("id=\"build-batch\""));
         assert_eq!(page(&app, &zhang, "/payments").await.0, 403);

@@ -51,6 +51,9 @@ pub async fn give_account(
     Ok(order)
 }
 
+/// The most orders a list shows (oldest due first); the totals by state count them all.
+const LIST_LIMIT: i64 = 2_000;
+
 /// An unpaid order against its due date.
 pub struct DueOrder {
     pub order: PaymentOrder,
@@ -72,22 +75,21 @@ pub async fn overview(store: &Store, caller: &Caller) -> Result<Overview, AppErr
     caller.require(Permission::ViewPayments)?;
     let scope = staff_scope(caller);
     let calendar = store.calendar().await?;
-    let orders = store.payment_orders_in(&scope, &[], 10_000).await?;
+    let totals = store.payment_totals_in(&scope).await?;
     let by_state = OrderState::ALL
         .iter()
-        .map(|s| {
-            let of: Vec<&PaymentOrder> = orders.iter().filter(|o| o.state == *s).collect();
-            (*s, of.len() as i64, of.iter().map(|o| o.amount).sum())
-        })
+        .map(|s| totals.iter().find(|(t, _, _)| t == s).copied().unwrap_or((*s, 0, yibao_core::Fen::ZERO)))
         .collect();
-    let (mut paid, rest): (Vec<PaymentOrder>, Vec<PaymentOrder>) =
-        orders.into_iter().partition(|o| o.state == OrderState::Paid);
-    paid.reverse();
-    let mut unpaid: Vec<DueOrder> = rest
+    let unpaid_states: Vec<OrderState> = OrderState::ALL.iter().copied().filter(|s| *s != OrderState::Paid).collect();
+    let mut unpaid: Vec<DueOrder> = store
+        .payment_orders_in(&scope, &unpaid_states, LIST_LIMIT)
+        .await?
         .into_iter()
         .map(|o| DueOrder { urgency: Urgency::of(&calendar, o.due_on, caller.today), order: o })
         .collect();
     unpaid.sort_by_key(|d| (d.urgency, d.order.region, d.order.due_on, d.order.id));
+    let mut paid = store.payment_orders_in(&scope, &[OrderState::Paid], LIST_LIMIT).await?;
+    paid.reverse();
     let batches = store.payment_batches_in(&scope, 50).await?;
     Ok(Overview { unpaid, paid, batches, by_state })
 }
