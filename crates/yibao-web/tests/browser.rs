@@ -572,3 +572,63 @@ async fn finance_builds_a_batch_a_second_user_approves_it_and_the_claimant_reads
     browser.close().await;
     app.db.cleanup().await;
 }
+
+/// The bank refused a payment (the name does not match the account): 张三 reads why and what
+/// to do on his claim's page, types his own card into the form there, and the page says the
+/// money goes in the next batch.
+#[tokio::test]
+async fn a_claimant_corrects_the_account_of_a_refused_payment() {
+    let Some(browser) = Browser::start().await else { return };
+    let app = spawn_app(TestDb::sqlite().await).await;
+    // Finance pays the waiting claim in a batch the bank refuses (through the store, as the
+    // portal's buttons do).
+    let store = &app.db.store;
+    let accounts = store.list_accounts().await.unwrap();
+    let actor = |name: &str| {
+        let a = accounts.iter().find(|a| a.username == name).unwrap();
+        yibao_store::Actor { label: a.actor_label(), request_id: String::new() }
+    };
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+    let jinchang = "620300".parse().unwrap();
+    let mut w = store.begin_write(&actor("finance")).await.unwrap();
+    let batch = store.build_payment_batch(&mut w, jinchang, today, yibao_core::payment::BankFormat::Csv).await.unwrap();
+    w.commit().await.unwrap();
+    let mut w = store.begin_write(&actor("finance2")).await.unwrap();
+    store.approve_payment_batch(&mut w, batch.id).await.unwrap();
+    let (_, file) = store.export_payment_batch(&mut w, batch.id).await.unwrap();
+    w.commit().await.unwrap();
+    let l = &file.lines[0];
+    let result = format!(
+        "H,{},1,{}\nR,1,{},{},F,name_mismatch,户名不符,2026-11-24\n",
+        file.batch_no,
+        l.amount.to_plain(),
+        l.order_no,
+        l.amount.to_plain()
+    );
+    let mut w = store.begin_write(&actor("finance")).await.unwrap();
+    store.import_bank_results(&mut w, result.as_bytes()).await.unwrap();
+    w.commit().await.unwrap();
+    let (_, items) = store.payment_batch(batch.id).await.unwrap();
+    let claim_id = items[0].claim_id;
+
+    let c = &browser.client;
+    browser.log_in(&app, "zhangsan").await;
+    c.goto(&app.url(&format!("/claims/{claim_id}"))).await.unwrap();
+    let payment = c.wait().for_element(Locator::Id("claim-payment")).await.unwrap();
+    assert_eq!(payment.attr("data-state").await.unwrap().as_deref(), Some("failed"));
+    let todo = c.find(Locator::Id("payment-todo")).await.unwrap().text().await.unwrap();
+    assert!(todo.contains("以参保人本人"), "{todo}");
+    let card = yibao_core::BankCardNumber::complete("622848001000000000").unwrap().to_string();
+    browser.fill("bank_name", "中国农业银行金昌分行").await;
+    browser.fill("bank_card", &card).await;
+    c.find(Locator::Id("give-account")).await.unwrap().click().await.unwrap();
+    browser.wait_for_url(|u| u.query().is_some_and(|q| q.contains("done=payment_account"))).await;
+    let payment = c.wait().for_element(Locator::Id("claim-payment")).await.unwrap();
+    assert_eq!(payment.attr("data-state").await.unwrap().as_deref(), Some("ready"));
+    let text = payment.text().await.unwrap();
+    assert!(text.contains(&format!("****{}", &card[card.len() - 4..])), "{text}");
+    let notice = c.find(Locator::Id("notice")).await.unwrap().text().await.unwrap();
+    assert!(notice.contains("下一批次"), "{notice}");
+    browser.close().await;
+    app.db.cleanup().await;
+}
