@@ -234,26 +234,14 @@ async fn a_cancelled_batch_returns_its_orders_and_a_result_needs_an_exported_bat
         let batch = s.build_payment_batch(&mut w, jinchang(), today(), BankFormat::Csv).await.unwrap();
         w.commit().await.unwrap();
         let (_, items) = s.payment_batch(batch.id).await.unwrap();
-        let file = yibao_core::payment::BatchFile {
-            batch_no: batch.number.clone(),
-            region: "620300".into(),
-            created_on: today(),
-            format: BankFormat::Csv,
-            lines: items
-                .iter()
-                .map(|i| yibao_core::payment::BatchLine {
-                    seq: i.seq,
-                    order_no: i.order_no.clone(),
-                    account_name: i.account_name.clone(),
-                    bank_card: i.bank_card.clone(),
-                    bank_name: i.bank_name.clone(),
-                    amount: i.amount,
-                })
-                .collect(),
-        };
+        // A result file for the batch's lines, as the bank would send it.
+        let total: Fen = items.iter().map(|i| i.amount).sum();
+        let mut results = format!("H,{},{},{}\n", batch.number, items.len(), total.to_plain());
+        for i in &items {
+            results.push_str(&format!("R,{},{},{},S,,,2026-11-24\n", i.seq, i.order_no, i.amount.to_plain()));
+        }
         let mut w = s.begin_write(&actor(s, "finance").await).await.unwrap();
-        let results = yibao_store::demo::demo_bank_results(&file, today());
-        assert_eq!(code_of(s.import_bank_results(&mut w, &results).await), "not_exported");
+        assert_eq!(code_of(s.import_bank_results(&mut w, results.as_bytes()).await), "not_exported");
         let cancelled = s.cancel_payment_batch(&mut w, batch.id).await.unwrap();
         w.commit().await.unwrap();
         assert_eq!(cancelled.state, BatchState::Cancelled);

@@ -22,7 +22,7 @@ use yibao_core::{AdminCode, BankCardNumber, Fen, InvalidValue, Lang, Permission}
 use yibao_store::{ClaimSummary, PaymentOrder, StoredClaim};
 
 use super::cover::{choices, my_person_id, notice, or_show, Choice};
-use super::{render, render_form, Ctx};
+use super::{render, render_form, Ctx, DoneAsk};
 use crate::api::claims::StepForm;
 use crate::context::Caller;
 use crate::error::AppError;
@@ -231,12 +231,6 @@ struct MyClaimsPage {
     principals: Vec<(i64, String)>,
     errors: Vec<String>,
     notice: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-pub struct DoneAsk {
-    #[serde(default)]
-    done: String,
 }
 
 async fn show_my_claims(

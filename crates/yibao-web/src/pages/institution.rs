@@ -12,7 +12,7 @@ use yibao_core::{Lang, Permission};
 use yibao_store::Referral;
 
 use super::cover::{cover_box, notice, or_show, CoverBox, FilingRow};
-use super::{render, render_form, Ctx};
+use super::{render, render_form, Ctx, DoneAsk};
 use crate::context::Caller;
 use crate::error::AppError;
 use crate::forms::cover::{ReferralForm, SealForm};
@@ -325,12 +325,6 @@ async fn show_interface(
         errors: errors.clone(),
     };
     render_form(&page, !errors.is_empty())
-}
-
-#[derive(Deserialize, Default)]
-pub struct DoneAsk {
-    #[serde(default)]
-    done: String,
 }
 
 /// `GET /institution/interface`: how the hospital's system signs its requests to the

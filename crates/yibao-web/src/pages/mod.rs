@@ -49,6 +49,13 @@ use crate::context::Caller;
 use crate::error::AppError;
 use crate::i18n;
 
+/// `?done=` after a redirect: which notice the page shows (`done.*` in the UI texts).
+#[derive(serde::Deserialize, Default)]
+pub struct DoneAsk {
+    #[serde(default)]
+    pub(crate) done: String,
+}
+
 pub struct NavItem {
     pub href: &'static str,
     pub label: &'static str,

@@ -14,8 +14,9 @@ use yibao_core::payment::{BankFormat, BatchState, Urgency};
 use yibao_core::{AdminCode, BankCardNumber, InvalidValue, Lang, Permission};
 use yibao_store::PaymentBatch;
 
+use super::auth::CsrfOnly;
 use super::cover::{notice, or_show};
-use super::{render_form, Ctx};
+use super::{render_form, Ctx, DoneAsk};
 use crate::context::Caller;
 use crate::error::AppError;
 use crate::forms::upload::{required_file, FormWithFile};
@@ -79,12 +80,6 @@ struct PaymentsPage {
     can_manage: bool,
     errors: Vec<String>,
     notice: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-pub struct DoneAsk {
-    #[serde(default)]
-    done: String,
 }
 
 async fn show_payments(
@@ -282,12 +277,6 @@ pub async fn batch_page(
     Query(ask): Query<DoneAsk>,
 ) -> Result<Response, AppError> {
     show_batch(&state, &caller, id, &ask.done, Vec::new()).await
-}
-
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
 }
 
 async fn step(state: SharedState, caller: Caller, id: i64, csrf: &str, step: BatchStep) -> Result<Response, AppError> {

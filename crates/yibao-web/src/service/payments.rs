@@ -64,7 +64,7 @@ pub struct DueOrder {
 /// urgent first), recent batches, and the money by state.
 pub struct Overview {
     pub unpaid: Vec<DueOrder>,
-    /// Paid orders, newest first.
+    /// Paid orders (up to the list cap), latest due date first.
     pub paid: Vec<PaymentOrder>,
     pub batches: Vec<PaymentBatch>,
     /// (state, number of orders, amount) for every state.
