@@ -1,13 +1,12 @@
-//! Audited writes. A [`WriteTx`] locks the head of the audit chain first (which also takes
-//! SQLite's write lock before anything is read, so concurrent writers queue instead of
-//! failing), then each change records an entry linked to the one before, and `commit`
-//! moves the head. The change and its audit entries commit together or not at all.
+//! The audit log: each change a [`WriteTx`] makes records an entry linked to the one before;
+//! the batch's commit moves the head (see `write.rs`). The change and its audit entries
+//! commit together or not at all.
 
 use serde::Serialize;
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
 use yibao_core::audit::{entry_hash, AuditEntry, ChainBreak, ChainVerifier};
 
-use crate::{now_text, Store, StoreError};
+use crate::{Store, StoreError, WriteTx};
 
 /// Who is acting, for the audit log: `account:12 (clerk01)`, `institution:H62030200001`,
 /// `system:seed-demo`; and the request that carried it.
@@ -21,17 +20,6 @@ impl Actor {
     pub fn system(what: &str) -> Actor {
         Actor { label: format!("system:{what}"), request_id: String::new() }
     }
-}
-
-pub struct WriteTx {
-    pub(crate) tx: Transaction<'static, Any>,
-    /// This process's turn to write; released when the transaction ends (field order: the
-    /// transaction is rolled back or committed before the turn passes on).
-    _turn: tokio::sync::OwnedMutexGuard<()>,
-    actor: Actor,
-    last_seq: i64,
-    last_hash: String,
-    at: String,
 }
 
 impl WriteTx {
@@ -81,25 +69,6 @@ impl WriteTx {
         self.last_hash = hash;
         Ok(())
     }
-
-    pub fn actor(&self) -> &Actor {
-        &self.actor
-    }
-
-    /// The transaction's instant (the same for the change and its audit entries).
-    pub fn at(&self) -> &str {
-        &self.at
-    }
-
-    pub async fn commit(mut self) -> Result<(), StoreError> {
-        sqlx::query("UPDATE audit_head SET last_seq = $1, last_hash = $2 WHERE id = 1")
-            .bind(self.last_seq)
-            .bind(&self.last_hash)
-            .execute(&mut *self.tx)
-            .await?;
-        self.tx.commit().await?;
-        Ok(())
-    }
 }
 
 /// Audit data as JSON text; absent data (before a creation, after a deletion) is empty.
@@ -117,27 +86,6 @@ pub struct AuditVerification {
 }
 
 impl Store {
-    /// Begins an audited write transaction on behalf of `actor`.
-    pub async fn begin_write(&self, actor: &Actor) -> Result<WriteTx, StoreError> {
-        // Writers wait their turn here, holding no connection: a writer waiting inside the
-        // database would hold a pooled connection while the one ahead of it, which may need
-        // a second connection for a read, waits for the pool — a deadlock under load.
-        let turn = std::sync::Arc::clone(&self.write_turn).lock_owned().await;
-        let mut tx = self.pool.begin().await?;
-        // A no-op update: takes the write lock (SQLite) / row lock (PostgreSQL) on the head.
-        let row = sqlx::query("UPDATE audit_head SET last_seq = last_seq WHERE id = 1 RETURNING last_seq, last_hash")
-            .fetch_one(&mut *tx)
-            .await?;
-        Ok(WriteTx {
-            tx,
-            _turn: turn,
-            actor: actor.clone(),
-            last_seq: row.try_get(0)?,
-            last_hash: row.try_get(1)?,
-            at: now_text(),
-        })
-    }
-
     /// Walks the whole audit log in order and reports the first tampered, missing or
     /// mislinked entry.
     pub async fn verify_audit_log(&self) -> Result<AuditVerification, StoreError> {
@@ -202,7 +150,7 @@ impl Store {
         rows.iter().map(audit_from_row).collect()
     }
 
-    /// For tests of tamper detection only: runs raw SQL against the database.
+    /// For tests (of tamper detection) and benchmarks only: runs raw SQL against the database.
     #[doc(hidden)]
     pub async fn execute_raw(&self, sql: &str) -> Result<u64, StoreError> {
         Ok(sqlx::query(sql).execute(&self.pool).await?.rows_affected())

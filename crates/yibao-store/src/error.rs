@@ -23,6 +23,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    /// The commit this write was batched into failed: nothing of it was stored.
+    #[error("commit failed, nothing was stored: {0}")]
+    Commit(String),
     /// The document blob store failed (disk full, permissions, a file changed on disk).
     #[error("document storage: {0}")]
     Blob(#[from] std::io::Error),

@@ -8,6 +8,7 @@
 
 mod accounts;
 mod audit;
+mod cache;
 mod claims;
 mod cover;
 pub mod demo;
@@ -23,9 +24,10 @@ mod settlement;
 pub mod synthetic;
 pub mod testing;
 mod visits;
+mod write;
 
 use std::str::FromStr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -34,7 +36,8 @@ use sqlx::{AnyPool, Executor};
 pub use accounts::{
     validate_password, Account, ApiKeyOwner, LoginOutcome, NewAccount, SessionInfo, LOCKOUT_MINUTES, MAX_FAILED_LOGINS,
 };
-pub use audit::{Actor, AuditVerification, WriteTx};
+pub use audit::{Actor, AuditVerification};
+pub use cache::Cached;
 pub use claims::{
     ClaimDocument, ClaimEvent, ClaimInput, ClaimSummary, Delegation, InvoiceInput, StoredClaim, StoredClaimLine,
     SubmittedBy,
@@ -58,6 +61,7 @@ pub use settlement::{
     StoredFee,
 };
 pub use visits::{Admission, Diagnosis, Visit, VisitStatus};
+pub use write::{WriteStats, WriteTx};
 pub use yibao_core::sporadic::ItemisedLine;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,13 +75,11 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
-    /// The policies and catalogs last loaded, with the import stamp they were loaded at.
-    rules: Arc<Mutex<Option<RulesCache>>>,
-    /// One write transaction at a time in this process (see [`Store::begin_write`]).
-    write_turn: Arc<tokio::sync::Mutex<()>>,
+    /// Rules, credentials and sign-ins the platform interface reads on every request.
+    caches: Arc<cache::Caches>,
+    /// One write at a time in this process, committed in batches (see [`Store::begin_write`]).
+    writer: Arc<write::Writer>,
 }
-
-type RulesCache = ((i64, i64), Arc<Rules>);
 
 /// How to connect. `schema` (PostgreSQL only) isolates a test in its own schema.
 #[derive(Debug, Clone)]
@@ -140,7 +142,18 @@ impl Store {
             })
             .connect_with(options)
             .await?;
-        Ok(Store { pool, backend, rules: Arc::default(), write_turn: Arc::default() })
+        Ok(Store { pool, backend, caches: Arc::default(), writer: Arc::default() })
+    }
+
+    /// A read of several statements that sees one consistent state (a snapshot), outside
+    /// any write. Dropped, it ends (it changes nothing).
+    pub(crate) async fn begin_read(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        let begin = match self.backend {
+            // In WAL mode a deferred transaction reads one snapshot from its first read.
+            Backend::Sqlite => "BEGIN",
+            Backend::Postgres => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        };
+        Ok(self.pool.begin_with(begin).await?)
     }
 
     pub fn backend(&self) -> Backend {
@@ -169,10 +182,6 @@ impl Store {
     pub async fn is_empty(&self) -> Result<bool, StoreError> {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts").fetch_one(&self.pool).await?;
         Ok(n == 0)
-    }
-
-    pub async fn close(&self) {
-        self.pool.close().await;
     }
 }
 

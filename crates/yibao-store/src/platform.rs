@@ -3,8 +3,9 @@
 
 use rand::RngCore;
 
+use crate::cache::Credentials;
 use crate::registry::Institution;
-use crate::{Store, StoreError, WriteTx};
+use crate::{Cached, Store, StoreError, WriteTx};
 
 /// A message answered before: the digest of its request and the answer given.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +33,7 @@ impl Store {
         institution_id: i64,
         secret: &str,
     ) -> Result<(), StoreError> {
+        w.forget(Cached::Credentials);
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO platform_credentials (institution_id, secret, created_at) VALUES ($1, $2, $3) RETURNING id",
         )
@@ -58,6 +60,7 @@ impl Store {
         yibao_core::platform::check_sm2_public_key(&key).map_err(|r| {
             StoreError::Invalid(yibao_core::InvalidValue::new("public_key", r.code, r.message.zh, r.message.en))
         })?;
+        w.forget(Cached::Credentials);
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO platform_credentials (institution_id, secret, created_at, kind) \
              VALUES ($1, $2, $3, 'sm2_public_key') RETURNING id",
@@ -74,6 +77,7 @@ impl Store {
     /// Revokes every live HMAC secret of an institution but the newest (the end of a
     /// roll-over: the hospital has switched to the new one). Returns how many were revoked.
     pub async fn revoke_older_platform_secrets(&self, w: &mut WriteTx, institution_id: i64) -> Result<u64, StoreError> {
+        w.forget(Cached::Credentials);
         let n = sqlx::query(
             "UPDATE platform_credentials SET revoked_at = $1 WHERE institution_id = $2 AND kind = 'hmac_secret' \
              AND revoked_at IS NULL AND id < (SELECT MAX(id) FROM platform_credentials WHERE institution_id = $2 \
@@ -124,14 +128,17 @@ impl Store {
         self.platform_credentials(code, "sm2_public_key").await
     }
 
-    async fn platform_credentials(
-        &self,
-        code: &str,
-        kind: &str,
-    ) -> Result<Option<(Institution, Vec<String>)>, StoreError> {
+    /// Kept for a second (see `cache.rs`): every request of the interface needs them.
+    async fn platform_credentials(&self, code: &str, kind: &'static str) -> Result<Credentials, StoreError> {
+        if let Some(cached) = self.caches.credentials(code, kind) {
+            return Ok(cached);
+        }
         let institution = match self.institution_by_code(code).await {
             Ok(i) => i,
-            Err(StoreError::NotFound(_)) => return Ok(None),
+            Err(StoreError::NotFound(_)) => {
+                self.caches.put_credentials(code, kind, &None);
+                return Ok(None);
+            }
             Err(e) => return Err(e),
         };
         let values = sqlx::query_scalar(
@@ -142,19 +149,26 @@ impl Store {
         .bind(kind.to_string())
         .fetch_all(&self.pool)
         .await?;
-        Ok(Some((institution, values)))
+        let found = Some((institution, values));
+        self.caches.put_credentials(code, kind, &found);
+        Ok(found)
     }
 
     /// The answer already given to `msgid` from this institution, if any.
     pub async fn platform_reply(&self, institution_id: i64, msgid: &str) -> Result<Option<StoredReply>, StoreError> {
-        let row: Option<(String, String)> = sqlx::query_as(
-            "SELECT request_sha256, response FROM platform_messages WHERE institution_id = $1 AND msgid = $2",
-        )
-        .bind(institution_id)
-        .bind(msgid.to_string())
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|(request_sha256, response)| StoredReply { request_sha256, response }))
+        let mut conn = self.pool.acquire().await?;
+        reply_of(&mut conn, institution_id, msgid).await
+    }
+
+    /// As [`Store::platform_reply`], seen from inside a write: also an answer recorded by an
+    /// earlier write of the same batch, not committed yet.
+    pub async fn platform_reply_in(
+        &self,
+        w: &mut WriteTx,
+        institution_id: i64,
+        msgid: &str,
+    ) -> Result<Option<StoredReply>, StoreError> {
+        reply_of(&mut w.tx, institution_id, msgid).await
     }
 
     /// Records the answer to a message in the transaction that did its work. A concurrent
@@ -213,12 +227,33 @@ impl Store {
 
     /// Whether `sign_no` is a sign-in of this institution.
     pub async fn platform_signed_in(&self, institution_id: i64, sign_no: &str) -> Result<bool, StoreError> {
+        if self.caches.signed_in(institution_id, sign_no) {
+            return Ok(true);
+        }
         let found: Option<i64> =
             sqlx::query_scalar("SELECT id FROM platform_sign_ins WHERE sign_no = $1 AND institution_id = $2")
                 .bind(sign_no.to_string())
                 .bind(institution_id)
                 .fetch_optional(&self.pool)
                 .await?;
+        if found.is_some() {
+            self.caches.put_sign_in(institution_id, sign_no);
+        }
         Ok(found.is_some())
     }
+}
+
+async fn reply_of(
+    conn: &mut sqlx::AnyConnection,
+    institution_id: i64,
+    msgid: &str,
+) -> Result<Option<StoredReply>, StoreError> {
+    let row: Option<(String, String)> = sqlx::query_as(
+        "SELECT request_sha256, response FROM platform_messages WHERE institution_id = $1 AND msgid = $2",
+    )
+    .bind(institution_id)
+    .bind(msgid.to_string())
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|(request_sha256, response)| StoredReply { request_sha256, response }))
 }

@@ -14,7 +14,7 @@ use yibao_core::{
 };
 
 use crate::error::parse_stored;
-use crate::{Store, StoreError, WriteTx};
+use crate::{Cached, Store, StoreError, WriteTx};
 
 // ---------------------------------------------------------------------------------------
 // Types
@@ -767,6 +767,7 @@ impl Store {
         wtx: &mut WriteTx,
         input: &InstitutionInput,
     ) -> Result<Institution, StoreError> {
+        wtx.forget(Cached::Credentials);
         input.validate()?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO institutions (code, name, region, tier, grade, designated_from, designated_to, \
@@ -798,6 +799,7 @@ impl Store {
         expected_version: i64,
         input: &InstitutionInput,
     ) -> Result<Institution, StoreError> {
+        wtx.forget(Cached::Credentials);
         input.validate()?;
         let before = fetch_institution(&mut *wtx.tx, id).await?;
         let n = sqlx::query(

@@ -16,7 +16,7 @@ use yibao_core::registry::Scheme;
 use yibao_core::{AdminCode, InvalidValue, Scope};
 
 use crate::registry::{region_from, region_range, Arg, Sql};
-use crate::{Store, StoreError, WriteTx};
+use crate::{Cached, Store, StoreError, WriteTx};
 
 /// One stored policy version, without its document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -127,6 +127,7 @@ impl Store {
         scope: Option<&Scope>,
     ) -> Result<PolicySummary, StoreError> {
         let policy = Policy::parse(document).map_err(|e| policy_errors_as_invalid(&e))?;
+        w.forget(Cached::Rules);
         if scope.is_some_and(|s| !s.covers(policy.region)) {
             return Err(out_of_scope(policy.region).into());
         }
@@ -221,6 +222,7 @@ impl Store {
         data: &[u8],
         scope: Option<&Scope>,
     ) -> Result<CatalogImport, StoreError> {
+        w.forget(Cached::Rules);
         let file =
             CatalogFile::read(data).map_err(|r| InvalidValue::new("file", "unreadable", r.reason.zh, r.reason.en))?;
         let mut rejected: Vec<(u64, Rejected)> = file.rejected.iter().map(|r| (r.line, Rejected::from(r))).collect();

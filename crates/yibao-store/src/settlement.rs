@@ -11,7 +11,7 @@ use std::sync::Arc;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use sqlx::any::AnyRow;
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 use yibao_core::adjudicate::{net_refunds, Claim, DateText, Engine, FeeLine, MedType, Outcome, YearToDate};
 use yibao_core::catalog::Catalogs;
 use yibao_core::cover::FilingType;
@@ -20,7 +20,7 @@ use yibao_core::settlement::{BasicInfo, ListDiagnosis, SettlementList};
 use yibao_core::{Fen, InsuranceYear, InvalidValue};
 
 use crate::registry::{fetch_person, Institution};
-use crate::visits::{refuse, Visit, VisitStatus};
+use crate::visits::{refuse, visit_by_mdtrt, Visit, VisitStatus};
 use crate::{Store, StoreError, WriteTx};
 
 /// The policies and catalogs the engine runs under.
@@ -192,36 +192,28 @@ fn med_type_of(visit: &Visit) -> Result<MedType, StoreError> {
 
 impl Store {
     /// The policies and catalogs in force, loaded once and loaded again only when an
-    /// import has added a policy version or a catalog since (a cheap check per call).
+    /// import has added a policy version or a catalog since (a cheap check, made at most
+    /// once a second; an import through this store is seen at once).
     pub async fn rules(&self) -> Result<Arc<Rules>, StoreError> {
+        if let Some(rules) = self.caches.fresh_rules() {
+            return Ok(rules);
+        }
         let stamp: (i64, i64) = sqlx::query_as(
             "SELECT (SELECT COALESCE(MAX(id), 0) FROM policies), (SELECT COALESCE(MAX(id), 0) FROM catalog_imports)",
         )
         .fetch_one(&self.pool)
         .await?;
-        if let Ok(cached) = self.rules.lock() {
-            if let Some((s, rules)) = cached.as_ref() {
-                if *s == stamp {
-                    return Ok(Arc::clone(rules));
-                }
-            }
+        if let Some(rules) = self.caches.rules_at(stamp) {
+            return Ok(rules);
         }
         let rules = Arc::new(Rules { policies: self.load_policies().await?, catalogs: self.load_catalogs().await? });
-        if let Ok(mut cached) = self.rules.lock() {
-            *cached = Some((stamp, Arc::clone(&rules)));
-        }
+        self.caches.put_rules(stamp, &rules);
         Ok(rules)
     }
 
     /// The visit's active fee lines, in upload order.
     pub async fn fee_lines(&self, w: &mut WriteTx, visit_id: i64) -> Result<Vec<StoredFee>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {FEE_COLS} FROM fee_lines WHERE visit_id = $1 AND status = 'active' ORDER BY id"
-        ))
-        .bind(visit_id)
-        .fetch_all(&mut *w.tx)
-        .await?;
-        rows.iter().map(fee_from_row).collect()
+        active_fees(&mut w.tx, visit_id).await
     }
 
     /// 2301: stores fee lines for an open visit. Each line is checked — a new serial
@@ -338,27 +330,37 @@ impl Store {
         if !problems.is_empty() {
             return Err(StoreError::Problems(problems));
         }
-        for u in lines {
-            let l = &u.line;
-            sqlx::query(
+        // One statement for a chunk of lines (a round trip per line is most of an upload's time).
+        const COLS: usize = 11;
+        for chunk in lines.chunks(400) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|r| {
+                    let p: Vec<String> = (1..=COLS).map(|c| format!("${}", r * COLS + c)).collect();
+                    format!("({}, 'active')", p.join(", "))
+                })
+                .collect();
+            let sql = format!(
                 "INSERT INTO fee_lines (visit_id, feedetl_sn, init_feedetl_sn, med_list_codg, medins_list_codg, cnt, \
-                 pric, det_item_fee_sumamt, fee_ocur_time, status, uploaded_by, uploaded_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'active', $10, $11)",
-            )
-            .bind(visit.id)
-            .bind(l.feedetl_sn.to_string())
-            .bind(u.init_feedetl_sn.clone().filter(|s| !s.trim().is_empty()))
-            .bind(l.med_list_codg.to_string())
-            .bind(u.medins_list_codg.clone())
-            .bind(l.cnt.to_string())
-            .bind(l.pric.to_string())
-            .bind(l.det_item_fee_sumamt.fen())
-            .bind(l.fee_ocur_time.0.to_string())
-            .bind(w.actor().label.clone())
-            .bind(w.at().to_string())
-            .execute(&mut *w.tx)
-            .await
-            .map_err(|e| StoreError::on_unique(e, "feedetl_sn"))?;
+                 pric, det_item_fee_sumamt, fee_ocur_time, uploaded_by, uploaded_at, status) VALUES {}",
+                rows.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for u in chunk {
+                let l = &u.line;
+                q = q
+                    .bind(visit.id)
+                    .bind(l.feedetl_sn.to_string())
+                    .bind(u.init_feedetl_sn.clone().filter(|s| !s.trim().is_empty()))
+                    .bind(l.med_list_codg.to_string())
+                    .bind(u.medins_list_codg.clone())
+                    .bind(l.cnt.to_string())
+                    .bind(l.pric.to_string())
+                    .bind(l.det_item_fee_sumamt.fen())
+                    .bind(l.fee_ocur_time.0.to_string())
+                    .bind(w.actor().label.clone())
+                    .bind(w.at().to_string());
+            }
+            q.execute(&mut *w.tx).await.map_err(|e| StoreError::on_unique(e, "feedetl_sn"))?;
         }
         let sns: Vec<&str> = lines.iter().map(|u| &*u.line.feedetl_sn).collect();
         w.record::<(), _>("visit.upload_fees", "visit", &visit.id.to_string(), None, Some(&sns)).await?;
@@ -457,8 +459,7 @@ impl Store {
             diagnoses,
             ..before.clone()
         };
-        self.save_visit_state(w, &before, &discharged).await?;
-        let after = self.visit_of(w, institution_id, mdtrt_id).await?;
+        let after = self.save_visit_state(w, &before, &discharged).await?;
         w.record("visit.discharge", "visit", &before.id.to_string(), Some(&before), Some(&after)).await?;
         Ok(after)
     }
@@ -479,8 +480,7 @@ impl Store {
             ));
         }
         let admitted = Visit { status: VisitStatus::Admitted, endtime: None, dscg_way: None, ..before.clone() };
-        self.save_visit_state(w, &before, &admitted).await?;
-        let after = self.visit_of(w, institution_id, mdtrt_id).await?;
+        let after = self.save_visit_state(w, &before, &admitted).await?;
         w.record("visit.undo_discharge", "visit", &before.id.to_string(), Some(&before), Some(&after)).await?;
         Ok(after)
     }
@@ -490,7 +490,7 @@ impl Store {
     /// the lines they refund; a fully refunded line drops out.
     async fn visit_claim(
         &self,
-        w: &mut WriteTx,
+        conn: &mut AnyConnection,
         rules: &Rules,
         institution: &Institution,
         visit: &Visit,
@@ -498,7 +498,7 @@ impl Store {
     ) -> Result<Prepared, StoreError> {
         let med_type = med_type_of(visit)?;
         self.require_open(visit, "结算", "it cannot be settled")?;
-        let person = fetch_person(&mut *w.tx, visit.person_id).await?;
+        let person = fetch_person(&mut *conn, visit.person_id).await?;
         let day = request.setl_time.date();
         let policy = rules.policies.select(person.insured_region, person.scheme, day).ok_or_else(|| {
             refuse(
@@ -512,7 +512,7 @@ impl Store {
             )
         })?;
         let year = policy.year.value();
-        let fees = self.fee_lines(w, visit.id).await?;
+        let fees = active_fees(&mut *conn, visit.id).await?;
         let uploaded = fees
             .iter()
             .map(|fee| {
@@ -543,25 +543,16 @@ impl Store {
         let offsite_filing = match visit.filing_id {
             Some(id) => {
                 let kind: String =
-                    sqlx::query_scalar("SELECT kind FROM filings WHERE id = $1").bind(id).fetch_one(&mut *w.tx).await?;
+                    sqlx::query_scalar("SELECT kind FROM filings WHERE id = $1").bind(id).fetch_one(&mut *conn).await?;
                 Some(FilingType::parse(&kind).map_err(|e| corrupt("filings.kind", e))?.group())
             }
             None => None,
         };
-        let admissions: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM settlements WHERE person_id = $1 AND year = $2 AND med_type = '21' \
-             AND status = 'settled' AND visit_id <> $3",
-        )
-        .bind(person.id)
-        .bind(i64::from(year))
-        .bind(visit.id)
-        .fetch_one(&mut *w.tx)
-        .await?;
-        let (ytd, ytd_version) = match self.year_totals_in(w, person.id, year).await? {
+        let Running { admissions, ytd, account } = running_state(conn, person.id, year, visit.id).await?;
+        let (ytd, ytd_version) = match ytd {
             Some((totals, version)) => (totals, Some(version)),
             None => (YearToDate::default(), None),
         };
-        let account = self.account_in(w, person.id).await?;
         let claim = Claim {
             mdtrt_id: visit.mdtrt_id.clone(),
             insutype: person.scheme,
@@ -601,7 +592,21 @@ impl Store {
         request: &SettleRequest,
     ) -> Result<Outcome, StoreError> {
         let visit = self.visit_of(w, institution.id, mdtrt_id).await?;
-        Ok(self.visit_claim(w, rules, institution, &visit, request).await?.outcome)
+        Ok(self.visit_claim(&mut w.tx, rules, institution, &visit, request).await?.outcome)
+    }
+
+    /// 2303 outside any write: what settling the visit would give on the data committed
+    /// now (one consistent snapshot), taking no write turn.
+    pub async fn pre_settle_read(
+        &self,
+        rules: &Rules,
+        institution: &Institution,
+        mdtrt_id: &str,
+        request: &SettleRequest,
+    ) -> Result<Outcome, StoreError> {
+        let mut tx = self.begin_read().await?;
+        let visit = visit_by_mdtrt(&mut tx, institution.id, mdtrt_id).await?;
+        Ok(self.visit_claim(&mut tx, rules, institution, &visit, request).await?.outcome)
     }
 
     /// 2304: settles the visit: the engine's outcome is stored with its settlement list,
@@ -635,7 +640,7 @@ impl Store {
                 format!("visit {mdtrt_id} is not discharged yet (2402); it cannot be settled"),
             ));
         }
-        let p = self.visit_claim(w, rules, institution, &visit, request).await?;
+        let p = self.visit_claim(&mut w.tx, rules, institution, &visit, request).await?;
         let t = p.outcome.totals;
         let setl_time = request.setl_time.format("%Y-%m-%d %H:%M:%S").to_string();
         let outcome = json(&p.outcome)?;
@@ -1144,6 +1149,57 @@ impl Store {
 
 /// What 2303 and 2304 share: the person, the year, the engine's outcome, and the versions
 /// of the running totals and the account that were read.
+/// A visit's active fee lines, in upload order.
+async fn active_fees(conn: &mut AnyConnection, visit_id: i64) -> Result<Vec<StoredFee>, StoreError> {
+    let rows =
+        sqlx::query(&format!("SELECT {FEE_COLS} FROM fee_lines WHERE visit_id = $1 AND status = 'active' ORDER BY id"))
+            .bind(visit_id)
+            .fetch_all(conn)
+            .await?;
+    rows.iter().map(fee_from_row).collect()
+}
+
+/// What a settlement depends on besides the visit, read in one round trip: the person's
+/// earlier inpatient settlements this year, running totals for the year and individual
+/// account (each with its version, for the update that follows).
+struct Running {
+    admissions: i64,
+    ytd: Option<(YearToDate, i64)>,
+    account: Option<(Fen, i64)>,
+}
+
+async fn running_state(
+    conn: &mut AnyConnection,
+    person_id: i64,
+    year: i32,
+    visit_id: i64,
+) -> Result<Running, StoreError> {
+    let row = sqlx::query(
+        "SELECT (SELECT COUNT(*) FROM settlements WHERE person_id = $1 AND year = $2 AND med_type = '21' \
+         AND status = 'settled' AND visit_id <> $3), \
+         (SELECT totals FROM year_totals WHERE person_id = $1 AND year = $2), \
+         (SELECT version FROM year_totals WHERE person_id = $1 AND year = $2), \
+         (SELECT balance FROM individual_accounts WHERE person_id = $1), \
+         (SELECT version FROM individual_accounts WHERE person_id = $1)",
+    )
+    .bind(person_id)
+    .bind(i64::from(year))
+    .bind(visit_id)
+    .fetch_one(conn)
+    .await?;
+    let ytd = match (row.try_get::<Option<String>, _>(1)?, row.try_get::<Option<i64>, _>(2)?) {
+        (Some(text), Some(version)) => {
+            Some((serde_json::from_str(&text).map_err(|e| corrupt("year_totals.totals", e))?, version))
+        }
+        _ => None,
+    };
+    let account = match (row.try_get::<Option<i64>, _>(3)?, row.try_get::<Option<i64>, _>(4)?) {
+        (Some(balance), Some(version)) => Some((Fen::from_fen(balance), version)),
+        _ => None,
+    };
+    Ok(Running { admissions: row.try_get(0)?, ytd, account })
+}
+
 struct Prepared {
     person: crate::Person,
     year: i32,

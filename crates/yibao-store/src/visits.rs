@@ -276,8 +276,8 @@ impl Store {
                 format!("visit {mdtrt_id} is {}; its admission cannot be undone", before.status.code()),
             ));
         }
-        self.save_visit_state(w, &before, &Visit { status: VisitStatus::Cancelled, ..before.clone() }).await?;
-        let after = self.visit_in(w, before.id).await?;
+        let after =
+            self.save_visit_state(w, &before, &Visit { status: VisitStatus::Cancelled, ..before.clone() }).await?;
         w.record("visit.undo_admission", "visit", &before.id.to_string(), Some(&before), Some(&after)).await?;
         Ok(after)
     }
@@ -289,7 +289,7 @@ impl Store {
         w: &mut WriteTx,
         before: &Visit,
         after: &Visit,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Visit, StoreError> {
         let diagnoses = serde_json::to_string(&after.diagnoses).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let changed = sqlx::query(
             "UPDATE visits SET status = $1, endtime = $2, dscg_way = $3, diagnoses = $4, version = version + 1 \
@@ -307,24 +307,33 @@ impl Store {
         if changed != 1 {
             return Err(StoreError::Stale("visit"));
         }
-        Ok(())
+        Ok(Visit { version: before.version + 1, ..after.clone() })
     }
 
     /// The institution's own visit by 就诊 ID; another institution's is "not found".
     pub async fn visit_of(&self, w: &mut WriteTx, institution_id: i64, mdtrt_id: &str) -> Result<Visit, StoreError> {
-        let row = sqlx::query(&format!("SELECT {VISIT_COLS} FROM visits WHERE mdtrt_id = $1 AND institution_id = $2"))
-            .bind(mdtrt_id.to_string())
-            .bind(institution_id)
-            .fetch_optional(&mut *w.tx)
-            .await?
-            .ok_or(StoreError::NotFound("visit"))?;
-        visit_from_row(&row)
+        visit_by_mdtrt(&mut w.tx, institution_id, mdtrt_id).await
     }
 
     async fn visit_in(&self, w: &mut WriteTx, id: i64) -> Result<Visit, StoreError> {
         let sql = format!("SELECT {VISIT_COLS} FROM visits WHERE id = $1");
         fetch_one_by_id(&mut *w.tx, &sql, id, "visit", visit_from_row).await
     }
+}
+
+/// The institution's own visit by 就诊 ID; another institution's is "not found".
+pub(crate) async fn visit_by_mdtrt(
+    conn: &mut sqlx::AnyConnection,
+    institution_id: i64,
+    mdtrt_id: &str,
+) -> Result<Visit, StoreError> {
+    let row = sqlx::query(&format!("SELECT {VISIT_COLS} FROM visits WHERE mdtrt_id = $1 AND institution_id = $2"))
+        .bind(mdtrt_id.to_string())
+        .bind(institution_id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or(StoreError::NotFound("visit"))?;
+    visit_from_row(&row)
 }
 
 fn med_type_code(m: MedType) -> &'static str {

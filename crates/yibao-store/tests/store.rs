@@ -791,3 +791,103 @@ async fn upgrading_to_institution_accounts_keeps_accounts_and_sessions() {
         db.cleanup().await;
     }
 }
+
+/// Group commit: writes that queue for the turn share commits, and each is still all or
+/// nothing — a write that fails (here after a statement the database refused, which leaves a
+/// PostgreSQL transaction unusable until rolled back) or is dropped leaves nothing behind,
+/// and the writes batched with it are committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_share_commits_and_each_stays_all_or_nothing() {
+    for db in TestDb::all().await {
+        let taken = add_person(&db.store, &person_input("620302", 1, 900, "已在册")).await;
+        let before = db.store.write_stats();
+        let mut tasks = Vec::new();
+        for i in 0..24u16 {
+            let s = db.store.clone();
+            let taken = taken.resident_id.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut w = s.begin_write(&Actor::system("test")).await.unwrap();
+                let input = person_input("620302", 1 + u32::from(i % 28), 100 + i, &format!("批量{i}"));
+                s.create_person(&mut w, &input).await.unwrap();
+                match i % 3 {
+                    // Fails after its first change: a second person with a taken ID.
+                    0 => {
+                        let dup = PersonInput { resident_id: taken, ..input };
+                        assert!(matches!(s.create_person(&mut w, &dup).await, Err(StoreError::Duplicate { .. })));
+                        false
+                    }
+                    // Gives up without committing.
+                    1 => false,
+                    _ => {
+                        w.commit().await.unwrap();
+                        true
+                    }
+                }
+            }));
+        }
+        let mut committed = Vec::new();
+        for (i, t) in tasks.into_iter().enumerate() {
+            if t.await.unwrap() {
+                committed.push(i);
+            }
+        }
+        let stats = db.store.write_stats().since(before);
+        assert_eq!(stats.writes, committed.len() as u64, "{}", db.label);
+        assert!(stats.commits < stats.writes, "no write shared a commit: {stats:?}");
+        let found =
+            db.store.search_persons(&PersonQuery { text: Some("批量".into()), limit: 100, ..Default::default() }).await;
+        let mut names: Vec<String> = found.unwrap().items.into_iter().map(|p| p.name.to_string()).collect();
+        names.sort();
+        let mut expected: Vec<String> = committed.iter().map(|i| format!("批量{i}")).collect();
+        expected.sort();
+        assert_eq!(names, expected, "{}", db.label);
+        let v = db.store.verify_audit_log().await.unwrap();
+        assert_eq!((v.entries, v.first_break), (1 + committed.len() as i64, None), "{}", db.label);
+        db.cleanup().await;
+    }
+}
+
+/// A write that finished hands the open batch to one waiting; if that one is dropped and
+/// nobody else waits, the batch is still committed: the first write is answered, stored, and
+/// the dropped one left nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_write_does_not_strand_the_batch_it_joined() {
+    for db in TestDb::all().await {
+        let s = db.store.clone();
+        let mut first = s.begin_write(&Actor::system("test")).await.unwrap();
+        s.create_person(&mut first, &person_input("620302", 2, 301, "先提交")).await.unwrap();
+        let (joined, joined_rx) = tokio::sync::oneshot::channel();
+        let (give_up, give_up_rx) = tokio::sync::oneshot::channel::<()>();
+        let second = {
+            let s = s.clone();
+            tokio::spawn(async move {
+                let mut w = s.begin_write(&Actor::system("test")).await.unwrap();
+                s.create_person(&mut w, &person_input("620302", 3, 302, "被放弃")).await.unwrap();
+                joined.send(()).unwrap();
+                give_up_rx.await.unwrap();
+                drop(w);
+            })
+        };
+        // The second write is waiting for the turn, so the first hands the batch on.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let commit = tokio::spawn(first.commit());
+        joined_rx.await.unwrap();
+        assert!(!commit.is_finished(), "{}: the first write answered before its batch was committed", db.label);
+        give_up.send(()).unwrap();
+        second.await.unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(5), commit).await.unwrap().unwrap().unwrap();
+        let names: Vec<String> = s
+            .search_persons(&PersonQuery { region: Some(code("620302")), limit: 100, ..Default::default() })
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|p| p.name.to_string())
+            .collect();
+        assert!(names.contains(&"先提交".to_string()) && !names.contains(&"被放弃".to_string()), "{names:?}");
+        assert_eq!(s.verify_audit_log().await.unwrap().first_break, None);
+        // The writer goes on: a later write begins a new batch.
+        add_person(&s, &person_input("620302", 4, 303, "之后")).await;
+        db.cleanup().await;
+    }
+}

@@ -247,20 +247,29 @@ async fn run(
     // A transaction that lost a race on a record's version (it cannot, while every write
     // takes the write lock first, but the store checks) runs again on fresh data.
     let mut attempts = 0;
-    let outcome = loop {
-        attempts += 1;
-        let outcome = async {
-            let mut w = store.begin_write(&actor).await.map_err(|e| internal(&e))?;
-            let result = dispatch(store, &mut w, inst, req, now, today).await;
-            match result {
-                Ok(output) => Ok((w, output)),
-                Err(r) => Err(r),
-            }
+    let outcome = if let Some(answer) = answer_reading(store, inst, req, now, today).await {
+        // A transaction that only reads is answered from committed data before its turn to
+        // write; the write records the answer.
+        match answer {
+            Ok(output) => store.begin_write(&actor).await.map(|w| (w, output)).map_err(|e| internal(&e)),
+            Err(r) => Err(r),
         }
-        .await;
-        match outcome {
-            Err(r) if r.code == "conflict" && attempts < 3 => continue,
-            other => break other,
+    } else {
+        loop {
+            attempts += 1;
+            let outcome = async {
+                let mut w = store.begin_write(&actor).await.map_err(|e| internal(&e))?;
+                let result = dispatch(store, &mut w, inst, req, now, today).await;
+                match result {
+                    Ok(output) => Ok((w, output)),
+                    Err(r) => Err(r),
+                }
+            }
+            .await;
+            match outcome {
+                Err(r) if r.code == "conflict" && attempts < 3 => continue,
+                other => break other,
+            }
         }
     };
     let (mut w, result) = match outcome {
@@ -278,10 +287,18 @@ async fn run(
     };
     match store.record_platform_reply(&mut w, inst.id, &req.msgid, &req.infno, &reply).await {
         Ok(()) => {}
-        // A concurrent retry answered first: this attempt's work rolls back, its answer stands.
+        // A concurrent retry answered first: this attempt's work rolls back, its answer stands
+        // — read inside the write, as it may be in this batch, and repeated only once the
+        // batch is committed.
         Err(StoreError::Duplicate { .. }) => {
-            drop(w);
-            return match store.platform_reply(inst.id, &req.msgid).await {
+            let prev = async {
+                w.discard().await?;
+                let prev = store.platform_reply_in(&mut w, inst.id, &req.msgid).await?;
+                w.commit().await?;
+                Ok::<_, StoreError>(prev)
+            }
+            .await;
+            return match prev {
                 Ok(Some(prev)) => replay(prev, digest),
                 Ok(None) => Answer::Fresh(Err(internal(&StoreError::NotFound("platform reply")))),
                 Err(e) => Answer::Fresh(Err(internal(&e))),
@@ -307,7 +324,6 @@ async fn dispatch(
     let business_now = today.and_time(now.time());
     match req.infno.as_str() {
         "9001" => sign_in(store, w, inst, req, now).await,
-        "1101" => person_info(store, inst, req, today).await,
         "2401" => admit(store, w, inst, req).await,
         "2201" => register_outpatient(store, w, inst, req).await,
         "2403" => change_admission(store, w, inst, req).await,
@@ -317,13 +333,29 @@ async fn dispatch(
         "2302" | "2205" => settle::undo_fees(store, w, inst, req).await,
         "2402" => settle::discharge(store, w, inst, req).await,
         "2405" => settle::undo_discharge(store, w, inst, req).await,
-        "2303" | "2206" => settle::pre_settle(store, w, inst, req, business_now).await,
         "2304" | "2207" => settle::settle(store, w, inst, req, business_now).await,
         "2305" | "2208" => settle::reverse(store, w, inst, req).await,
-        "3201" => settle::reconcile(store, inst, req).await,
-        "3202" => settle::reconcile_details(store, inst, req).await,
         _ => Err(check_infno(&req.infno).err().unwrap_or_else(|| internal(&StoreError::NotFound("infno")))),
     }
+}
+
+/// The answer to a transaction that changes nothing (1101, 2303/2206, 3201, 3202), read
+/// without a write; `None` for the others.
+async fn answer_reading(
+    store: &Store,
+    inst: &Institution,
+    req: &Request,
+    now: NaiveDateTime,
+    today: NaiveDate,
+) -> Option<Result<Value, Refusal>> {
+    let business_now = today.and_time(now.time());
+    Some(match req.infno.as_str() {
+        "1101" => person_info(store, inst, req, today).await,
+        "2303" | "2206" => settle::pre_settle(store, inst, req, business_now).await,
+        "3201" => settle::reconcile(store, inst, req).await,
+        "3202" => settle::reconcile_details(store, inst, req).await,
+        _ => return None,
+    })
 }
 
 /// 9001 签到: `output.signinoutb { sign_time, sign_no }`.

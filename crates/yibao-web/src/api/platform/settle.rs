@@ -214,14 +214,13 @@ fn outcome_output(mdtrt_id: &str, outcome: &Outcome) -> Value {
 /// 2303 / 2206 预结算: the settlement as it would be now; nothing changes.
 pub(super) async fn pre_settle(
     store: &Store,
-    w: &mut WriteTx,
     inst: &Institution,
     req: &Request,
     now: NaiveDateTime,
 ) -> Result<Value, Refusal> {
     let (mdtrt_id, request) = settle_request(&req.infno, &req.input, now)?;
     let rules = store.rules().await.map_err(|e| internal(&e))?;
-    let outcome = store.pre_settle(w, &rules, inst, &mdtrt_id, &request).await.map_err(refusal_of)?;
+    let outcome = store.pre_settle_read(&rules, inst, &mdtrt_id, &request).await.map_err(refusal_of)?;
     Ok(outcome_output(&mdtrt_id, &outcome))
 }
 

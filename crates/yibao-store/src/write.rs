@@ -1,0 +1,439 @@
+//! Write transactions, committed in groups.
+//!
+//! Writes in this process take turns: one [`WriteTx`] at a time, each inside a savepoint of
+//! a database transaction that several writes share (a *batch*). A write that finishes while
+//! others wait for their turn releases its savepoint and hands the open transaction on, then
+//! waits; the write that finds nobody waiting (or the batch full or old) moves the audit head
+//! and commits once for all. Every write of the batch answers only after that commit — so
+//! nothing is acknowledged before it is on disk — and a failed commit fails every write of
+//! the batch. A write that fails or is cancelled rolls back to its own savepoint; the writes
+//! before it in the batch stand.
+//!
+//! Why: a commit costs a disk flush and, through sqlx's SQLite driver, each statement a
+//! hand-off to the connection's thread. Under load the batch pays `BEGIN`, the audit head and
+//! `COMMIT` once instead of once per write. Every write runs on the one connection the writer
+//! keeps, so that connection's page cache stays warm (SQLite empties a connection's cache
+//! whenever another connection has committed).
+//!
+//! Reads outside a write (through the pool) see the last committed batch; reads inside a write
+//! see the batch so far. A caller is answered only after its batch commits, so whatever it does
+//! next sees its own writes.
+
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, Executor, Row};
+use tokio::sync::{watch, Mutex, OwnedMutexGuard};
+
+use crate::audit::Actor;
+use crate::cache::{Cached, Caches};
+use crate::{now_text, Store, StoreError};
+
+/// At most this many writes share one commit...
+const MAX_WRITES: usize = 32;
+/// ...and the first of them to finish waits at most about this long for it.
+const MAX_AGE: Duration = Duration::from_millis(5);
+/// A finished write whose batch has not committed within this time commits it itself (the
+/// write it was handed to is slow to finish).
+const HANDOVER_WAIT: Duration = Duration::from_millis(50);
+
+/// The outcome of a batch's commit, as every write of the batch learns it.
+type Outcome = Option<Result<(), String>>;
+
+type Conn = PoolConnection<Any>;
+
+/// This process's writer: whose turn it is, its connection, and the batch open between turns.
+#[derive(Default)]
+pub(crate) struct Writer {
+    turn: Arc<Mutex<Turn>>,
+    /// Writes waiting for their turn; a finishing write hands the batch on only if one is.
+    waiting: AtomicUsize,
+    /// Writes finished and batches committed since the store was opened, and the time
+    /// (µs) the turn was held running writes and committing batches.
+    writes: AtomicU64,
+    commits: AtomicU64,
+    writing_us: AtomicU64,
+    committing_us: AtomicU64,
+}
+
+/// How many writes the store has committed, in how many database commits, and how long the
+/// turn to write was held for them: the part of the work that runs one at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteStats {
+    pub writes: u64,
+    pub commits: u64,
+    pub writing: Duration,
+    pub committing: Duration,
+}
+
+impl WriteStats {
+    /// What happened after `earlier`.
+    pub fn since(self, earlier: WriteStats) -> WriteStats {
+        WriteStats {
+            writes: self.writes - earlier.writes,
+            commits: self.commits - earlier.commits,
+            writing: self.writing.saturating_sub(earlier.writing),
+            committing: self.committing.saturating_sub(earlier.committing),
+        }
+    }
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer").field("waiting", &self.waiting.load(Ordering::Relaxed)).finish_non_exhaustive()
+    }
+}
+
+#[derive(Default)]
+struct Turn {
+    /// The connection writes run on, between writes (a running write holds it).
+    conn: Option<Conn>,
+    batch: Option<Batch>,
+    batches: u64,
+}
+
+/// The open database transaction several writes share. Between writes a fresh savepoint
+/// `write` is open in it, for the next write to roll back to.
+struct Batch {
+    id: u64,
+    /// The audit head after the last finished write.
+    last_seq: i64,
+    last_hash: String,
+    /// Finished writes waiting for the commit, and when the first of them finished.
+    finished: usize,
+    first_finished: Option<Instant>,
+    done: watch::Sender<Outcome>,
+    /// A write was dropped before it finished: its savepoint is still to be rolled back.
+    abandoned: bool,
+}
+
+/// The connection of a running write (`&mut *w.tx` is the connection to run statements on).
+pub(crate) struct Member(Option<Conn>);
+
+// A running write holds the connection from `begin_write` until `commit` or drop takes it
+// back, and nothing can reach `w.tx` after that: the `expect`s below cannot fire.
+#[allow(clippy::expect_used)]
+impl Deref for Member {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        self.0.as_deref().expect("a running write holds the connection")
+    }
+}
+
+#[allow(clippy::expect_used)]
+impl DerefMut for Member {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        self.0.as_deref_mut().expect("a running write holds the connection")
+    }
+}
+
+/// An audited write (see the module's documentation): run statements on `&mut *w.tx`,
+/// record each change with [`WriteTx::record`], then [`WriteTx::commit`]. Dropped without a
+/// commit, the write's changes are rolled back.
+pub struct WriteTx {
+    pub(crate) tx: Member,
+    turn: Option<OwnedMutexGuard<Turn>>,
+    writer: Arc<Writer>,
+    caches: Arc<Caches>,
+    /// What this write makes stale once committed.
+    forgets: Vec<Cached>,
+    pub(crate) actor: Actor,
+    /// The audit head when the write began, and after its own entries.
+    begun_at: (i64, String),
+    pub(crate) last_seq: i64,
+    pub(crate) last_hash: String,
+    pub(crate) at: String,
+    /// When the write got its turn.
+    began: Instant,
+}
+
+/// Counts a write as waiting for its turn until dropped (also when the wait is cancelled).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn enter(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Waiting(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Store {
+    /// Begins an audited write on behalf of `actor`: waits for this process's turn (holding
+    /// no connection meanwhile: a writer waiting inside the database would hold a pooled
+    /// connection the one ahead of it may need for a read), then continues the open batch or
+    /// begins one, taking the database's write lock and the audit head.
+    pub async fn begin_write(&self, actor: &Actor) -> Result<WriteTx, StoreError> {
+        let writer = Arc::clone(&self.writer);
+        let mut turn = {
+            let _waiting = Waiting::enter(&writer.waiting);
+            Arc::clone(&writer.turn).lock_owned().await
+        };
+        roll_back_abandoned(&mut turn).await;
+        let mut conn = match turn.conn.take() {
+            Some(conn) => conn,
+            None => self.pool.acquire().await?,
+        };
+        if turn.batch.is_none() {
+            match begin_batch(&mut conn).await {
+                Ok((last_seq, last_hash)) => {
+                    turn.batches += 1;
+                    turn.batch = Some(Batch {
+                        id: turn.batches,
+                        last_seq,
+                        last_hash,
+                        finished: 0,
+                        first_finished: None,
+                        done: watch::channel(None).0,
+                        abandoned: false,
+                    });
+                }
+                Err(e) => {
+                    // Whatever state the connection is in, it is not used again.
+                    conn.close_on_drop();
+                    return Err(e.into());
+                }
+            }
+        }
+        let begun_at = turn.batch.as_ref().map_or((0, String::new()), |b| (b.last_seq, b.last_hash.clone()));
+        Ok(WriteTx {
+            tx: Member(Some(conn)),
+            turn: Some(turn),
+            writer,
+            caches: Arc::clone(&self.caches),
+            forgets: Vec::new(),
+            actor: actor.clone(),
+            last_seq: begun_at.0,
+            last_hash: begun_at.1.clone(),
+            begun_at,
+            at: now_text(),
+            began: Instant::now(),
+        })
+    }
+
+    pub fn write_stats(&self) -> WriteStats {
+        let w = &self.writer;
+        WriteStats {
+            writes: w.writes.load(Ordering::Relaxed),
+            commits: w.commits.load(Ordering::Relaxed),
+            writing: Duration::from_micros(w.writing_us.load(Ordering::Relaxed)),
+            committing: Duration::from_micros(w.committing_us.load(Ordering::Relaxed)),
+        }
+    }
+
+    /// Ends the store: the writer's connection goes back to the pool, and the pool closes.
+    pub async fn close(&self) {
+        let mut turn = self.writer.turn.lock().await;
+        roll_back_abandoned(&mut turn).await;
+        if let Some(conn) = turn.conn.take() {
+            if turn.batch.is_some() {
+                let _ = commit_batch(&self.writer, &mut turn, conn).await;
+            }
+        }
+        turn.conn = None;
+        drop(turn);
+        self.pool.close().await;
+    }
+}
+
+/// `BEGIN`, the audit head (a no-op update: it takes SQLite's write lock, PostgreSQL's row
+/// lock), and the first write's savepoint.
+async fn begin_batch(conn: &mut AnyConnection) -> Result<(i64, String), sqlx::Error> {
+    conn.execute("BEGIN").await?;
+    let row = sqlx::query("UPDATE audit_head SET last_seq = last_seq WHERE id = 1 RETURNING last_seq, last_hash")
+        .fetch_one(&mut *conn)
+        .await?;
+    conn.execute("SAVEPOINT write").await?;
+    Ok((row.try_get(0)?, row.try_get(1)?))
+}
+
+impl WriteTx {
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    /// The write's instant (the same for the change and its audit entries).
+    pub fn at(&self) -> &str {
+        &self.at
+    }
+
+    /// Marks what this write changes that the store keeps in memory, to be forgotten
+    /// once the write is committed.
+    pub(crate) fn forget(&mut self, what: Cached) {
+        if !self.forgets.contains(&what) {
+            self.forgets.push(what);
+        }
+    }
+
+    /// Rolls back everything this write did so far and lets it start over (after a
+    /// statement failed, PostgreSQL accepts no other until this).
+    pub async fn discard(&mut self) -> Result<(), StoreError> {
+        self.tx.execute("ROLLBACK TO SAVEPOINT write").await?;
+        (self.last_seq, self.last_hash) = self.begun_at.clone();
+        Ok(())
+    }
+
+    /// Finishes the write and returns once it is committed to the database (with the writes
+    /// it was batched with).
+    pub async fn commit(mut self) -> Result<(), StoreError> {
+        let (Some(mut conn), Some(mut turn)) = (self.tx.0.take(), self.turn.take()) else {
+            return Err(StoreError::Commit("the write was already ended".into()));
+        };
+        let Some(batch) = turn.batch.as_mut() else {
+            return Err(StoreError::Commit("the write's batch was ended before it".into()));
+        };
+        batch.last_seq = self.last_seq;
+        batch.last_hash = std::mem::take(&mut self.last_hash);
+        batch.finished += 1;
+        self.writer.writes.fetch_add(1, Ordering::Relaxed);
+        self.writer.writing_us.fetch_add(micros(self.began), Ordering::Relaxed);
+        let first_finished = *batch.first_finished.get_or_insert_with(Instant::now);
+        let hand_on = self.writer.waiting.load(Ordering::SeqCst) > 0
+            && batch.finished < MAX_WRITES
+            && first_finished.elapsed() < MAX_AGE;
+        let committed = if hand_on {
+            // This write's savepoint is released and the next one's taken, in one round trip.
+            if let Err(e) = conn.execute("RELEASE SAVEPOINT write; SAVEPOINT write").await {
+                fail_batch(&mut turn, conn, &e);
+                return Err(e.into());
+            }
+            let (id, done) = (batch.id, batch.done.subscribe());
+            turn.conn = Some(conn);
+            drop(turn);
+            self.writer.await_commit(id, done).await
+        } else {
+            commit_batch(&self.writer, &mut turn, conn).await
+        };
+        if committed.is_ok() {
+            for what in &self.forgets {
+                self.caches.forget(*what);
+            }
+        }
+        committed
+    }
+}
+
+impl Drop for WriteTx {
+    fn drop(&mut self) {
+        let (Some(conn), Some(mut turn)) = (self.tx.0.take(), self.turn.take()) else {
+            return;
+        };
+        turn.conn = Some(conn);
+        let Some(batch) = turn.batch.as_mut() else {
+            return;
+        };
+        batch.abandoned = true;
+        // Roll back to the savepoint now, and commit the writes before it if nobody else will
+        // (whoever takes the turn next would do the rollback otherwise).
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let writer = Arc::clone(&self.writer);
+            runtime.spawn(async move {
+                roll_back_abandoned(&mut turn).await;
+                if writer.waiting.load(Ordering::SeqCst) == 0 && turn.batch.is_some() {
+                    if let Some(conn) = turn.conn.take() {
+                        // Each finished write learns the outcome from the batch.
+                        let _ = commit_batch(&writer, &mut turn, conn).await;
+                    }
+                }
+            });
+        }
+    }
+}
+
+impl Writer {
+    /// Waits for batch `id` to commit. If it has not after a while, the write it was handed
+    /// to is slow or gone: this write takes the turn and commits the batch itself.
+    async fn await_commit(&self, id: u64, mut done: watch::Receiver<Outcome>) -> Result<(), StoreError> {
+        loop {
+            if let Some(outcome) = done.borrow_and_update().clone() {
+                return outcome.map_err(StoreError::Commit);
+            }
+            match tokio::time::timeout(HANDOVER_WAIT, done.changed()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => return Err(StoreError::Commit("the batch was dropped without a commit".into())),
+                Err(_) => {
+                    let mut turn = Arc::clone(&self.turn).lock_owned().await;
+                    if turn.batch.as_ref().is_some_and(|b| b.id == id) {
+                        roll_back_abandoned(&mut turn).await;
+                        if turn.batch.is_some() {
+                            if let Some(conn) = turn.conn.take() {
+                                let _ = commit_batch(self, &mut turn, conn).await;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Moves the audit head and commits the batch; tells every write of it the outcome.
+async fn commit_batch(writer: &Writer, turn: &mut Turn, mut conn: Conn) -> Result<(), StoreError> {
+    let Some(batch) = turn.batch.take() else {
+        turn.conn = Some(conn);
+        return Ok(());
+    };
+    let started = Instant::now();
+    let result = async {
+        sqlx::query("UPDATE audit_head SET last_seq = $1, last_hash = $2 WHERE id = 1")
+            .bind(batch.last_seq)
+            .bind(&batch.last_hash)
+            .execute(&mut *conn)
+            .await?;
+        conn.execute("COMMIT").await
+    }
+    .await;
+    match &result {
+        Ok(_) => turn.conn = Some(conn),
+        Err(error) => {
+            tracing::error!(%error, "commit failed; the batch's writes are rolled back");
+            conn.close_on_drop();
+        }
+    }
+    writer.commits.fetch_add(1, Ordering::Relaxed);
+    writer.committing_us.fetch_add(micros(started), Ordering::Relaxed);
+    batch.done.send_replace(Some(result.as_ref().map(|_| ()).map_err(ToString::to_string)));
+    result.map(|_| ()).map_err(Into::into)
+}
+
+/// The batch cannot go on: every write of it fails, and its transaction is rolled back (the
+/// connection is closed, whatever state it is in).
+fn fail_batch(turn: &mut Turn, mut conn: Conn, error: &sqlx::Error) {
+    tracing::error!(%error, "write batch failed; its writes are rolled back");
+    if let Some(batch) = turn.batch.take() {
+        batch.done.send_replace(Some(Err(error.to_string())));
+    }
+    conn.close_on_drop();
+}
+
+/// Rolls back the savepoint of a write that was dropped before it finished.
+async fn roll_back_abandoned(turn: &mut Turn) {
+    if !turn.batch.as_ref().is_some_and(|b| b.abandoned) {
+        return;
+    }
+    let Some(mut conn) = turn.conn.take() else {
+        return;
+    };
+    // The savepoint stays open for the next write.
+    match sqlx::query("ROLLBACK TO SAVEPOINT write").execute(&mut *conn).await {
+        Ok(_) => {
+            turn.conn = Some(conn);
+            if let Some(batch) = turn.batch.as_mut() {
+                batch.abandoned = false;
+            }
+        }
+        Err(e) => fail_batch(turn, conn, &e),
+    }
+}
+
+fn micros(since: Instant) -> u64 {
+    u64::try_from(since.elapsed().as_micros()).unwrap_or(u64::MAX)
+}
