@@ -189,6 +189,15 @@ enum BenchCommand {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// Time the round trip of one trivial statement through the storage layer: the unit
+    /// cost of every read and write.
+    Statement {
+        #[arg(long, default_value_t = 20_000)]
+        count: u32,
+        /// A database to use instead of a scratch SQLite file.
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// Load synthetic persons into a fresh database and time the portal's searches.
     Registry {
         #[arg(long, default_value_t = 1_000_000)]
@@ -332,6 +341,9 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
         }
         Command::Bench { command: BenchCommand::Settle { hospitals, settlements, database_url } } => {
             bench::settle(hospitals, settlements, database_url).await?;
+        }
+        Command::Bench { command: BenchCommand::Statement { count, database_url } } => {
+            bench::statement(count, database_url).await?;
         }
         Command::Bench { command: BenchCommand::Registry { persons, queries, database_url } } => {
             bench::registry(persons, queries, database_url).await?;
