@@ -541,12 +541,13 @@ async fn seed_settlement(store: &Store, zhang: i64, central_id: i64, today: Naiv
         ipt_otp_no: "ZY2026110001".into(),
         diagnoses: vec![diagnosis("K80.1", "胆囊结石伴胆囊炎")],
     };
-    let visit = store.admit_visit(&mut w, &central, &person, &admission).await?;
+    let cover = store.direct_cover(&person, &central, admission.begntime.date()).await?;
+    let visit = store.admit_visit(&mut w, &central, &person, &admission, &cover).await?;
     store.upload_fees(&mut w, central_id, &visit.mdtrt_id, &fees(today - chrono::Duration::days(11))?).await?;
     store.discharge_visit(&mut w, central_id, &visit.mdtrt_id, at(7, 10)?, "1", &[]).await?;
     let rules = store.rules().await?;
     let request = crate::SettleRequest { acct_used_flag: true, medfee_sumamt: None, setl_time: at(7, 11)? };
-    store.settle_visit(&mut w, &rules, &central, &visit.mdtrt_id, &request).await?;
+    store.settle_visit(&mut w, &rules, &central, &visit.mdtrt_id, &request, None).await?;
     // Still in hospital: admitted two days ago, the first day's lines uploaded.
     let admission = crate::Admission {
         begntime: at(2, 15)?,
@@ -554,7 +555,8 @@ async fn seed_settlement(store: &Store, zhang: i64, central_id: i64, today: Naiv
         diagnoses: vec![diagnosis("J18.900", "肺炎")],
         ..admission
     };
-    let visit = store.admit_visit(&mut w, &central, &person, &admission).await?;
+    let cover = store.direct_cover(&person, &central, admission.begntime.date()).await?;
+    let visit = store.admit_visit(&mut w, &central, &person, &admission, &cover).await?;
     store.upload_fees(&mut w, central_id, &visit.mdtrt_id, &fees(today - chrono::Duration::days(1))?[..2]).await?;
     w.commit().await
 }

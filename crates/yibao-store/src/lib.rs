@@ -58,9 +58,9 @@ pub use rules::{
 };
 pub use settlement::{
     AccountEntry, FeeUpload, IndividualAccount, Reconciliation, Rules, SettleRequest, Settlement, SettlementStatus,
-    StoredFee,
+    StoredFee, VisitSnapshot,
 };
-pub use visits::{Admission, Diagnosis, Visit, VisitStatus};
+pub use visits::{Admission, Diagnosis, DirectCover, Visit, VisitStatus};
 pub use write::{WriteStats, WriteTx};
 pub use yibao_core::sporadic::ItemisedLine;
 

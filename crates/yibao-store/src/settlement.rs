@@ -228,11 +228,42 @@ impl Store {
         lines: &[FeeUpload],
     ) -> Result<Visit, StoreError> {
         let visit = self.visit_of(w, institution_id, mdtrt_id).await?;
-        self.require_open(&visit, "上传费用明细", "fee lines cannot be uploaded")?;
+        let existing = self.fee_lines(w, visit.id).await?;
+        self.store_fee_lines(w, &visit, &existing, lines).await?;
+        Ok(Visit { version: visit.version + 1, ..visit })
+    }
+
+    /// 2301 on a snapshot taken before the write: stores the lines (refused as stale if the
+    /// visit or its lines changed since) and answers with the visit pre-settled with them.
+    pub async fn upload_fees_previewed(
+        &self,
+        w: &mut WriteTx,
+        rules: &Rules,
+        institution: &Institution,
+        snapshot: VisitSnapshot,
+        lines: &[FeeUpload],
+        request: &SettleRequest,
+    ) -> Result<Outcome, StoreError> {
+        let VisitSnapshot { visit, mut inputs } = snapshot;
+        let added = self.store_fee_lines(w, &visit, &inputs.fees, lines).await?;
+        inputs.fees.extend(added);
+        Ok(build_claim(rules, institution, &visit, request, inputs)?.outcome)
+    }
+
+    /// Checks and stores new lines for `visit` (as read, with its `existing` active lines);
+    /// the visit's version moves, so a write that read the lines before is refused as stale.
+    /// Returns the lines as stored.
+    async fn store_fee_lines(
+        &self,
+        w: &mut WriteTx,
+        visit: &Visit,
+        existing: &[StoredFee],
+        lines: &[FeeUpload],
+    ) -> Result<Vec<StoredFee>, StoreError> {
+        require_open(visit, "上传费用明细", "fee lines cannot be uploaded")?;
         if lines.is_empty() {
             return Err(refuse("feedetail", "没有费用明细", "no fee lines were sent"));
         }
-        let existing = self.fee_lines(w, visit.id).await?;
         let mut problems = Vec::new();
         let mut seen: Vec<&str> = Vec::new();
         let admitted_on = visit.begntime.get(..10).unwrap_or("");
@@ -330,6 +361,7 @@ impl Store {
         if !problems.is_empty() {
             return Err(StoreError::Problems(problems));
         }
+        bump_visit(w, visit).await?;
         // One statement for a chunk of lines (a round trip per line is most of an upload's time).
         const COLS: usize = 11;
         for chunk in lines.chunks(400) {
@@ -364,7 +396,19 @@ impl Store {
         }
         let sns: Vec<&str> = lines.iter().map(|u| &*u.line.feedetl_sn).collect();
         w.record::<(), _>("visit.upload_fees", "visit", &visit.id.to_string(), None, Some(&sns)).await?;
-        Ok(visit)
+        Ok(lines
+            .iter()
+            .map(|u| StoredFee {
+                feedetl_sn: u.line.feedetl_sn.to_string(),
+                init_feedetl_sn: u.init_feedetl_sn.clone().filter(|s| !s.trim().is_empty()),
+                med_list_codg: u.line.med_list_codg.to_string(),
+                medins_list_codg: u.medins_list_codg.clone(),
+                cnt: u.line.cnt,
+                pric: u.line.pric,
+                det_item_fee_sumamt: u.line.det_item_fee_sumamt,
+                fee_ocur_time: u.line.fee_ocur_time.0.to_string(),
+            })
+            .collect())
     }
 
     /// 2302: undoes uploaded lines by serial number (all of them when `sns` is empty); a
@@ -377,7 +421,7 @@ impl Store {
         sns: &[String],
     ) -> Result<u64, StoreError> {
         let visit = self.visit_of(w, institution_id, mdtrt_id).await?;
-        self.require_open(&visit, "撤销费用明细", "fee lines cannot be undone")?;
+        require_open(&visit, "撤销费用明细", "fee lines cannot be undone")?;
         let existing = self.fee_lines(w, visit.id).await?;
         let targets: Vec<&StoredFee> = if sns.is_empty() {
             existing.iter().collect()
@@ -397,6 +441,7 @@ impl Store {
                 })
                 .collect()
         };
+        bump_visit(w, &visit).await?;
         let mut undone = 0;
         for fee in &targets {
             undone += sqlx::query(
@@ -411,17 +456,6 @@ impl Store {
         let undone_sns: Vec<&str> = targets.iter().map(|f| f.feedetl_sn.as_str()).collect();
         w.record::<(), _>("visit.undo_fees", "visit", &visit.id.to_string(), None, Some(&undone_sns)).await?;
         Ok(undone)
-    }
-
-    fn require_open(&self, visit: &Visit, zh: &str, en: &str) -> Result<(), StoreError> {
-        match visit.status {
-            VisitStatus::Admitted | VisitStatus::Discharged => Ok(()),
-            status => Err(refuse(
-                "visit_closed",
-                format!("就诊 {} 状态为{}，不能{zh}", visit.mdtrt_id, status.label().zh),
-                format!("visit {} is {}: {en}", visit.mdtrt_id, status.label().en),
-            )),
-        }
     }
 
     /// 2402: discharges an admitted inpatient visit at `endtime`, with the discharge
@@ -486,8 +520,7 @@ impl Store {
     }
 
     /// The visit as the engine's claim on the settlement day, with its running totals for
-    /// the year and the account balance (for 2303 and 2304). Refund lines are netted into
-    /// the lines they refund; a fully refunded line drops out.
+    /// the year and the account balance (for 2303 and 2304), read on `conn`.
     async fn visit_claim(
         &self,
         conn: &mut AnyConnection,
@@ -496,90 +529,8 @@ impl Store {
         visit: &Visit,
         request: &SettleRequest,
     ) -> Result<Prepared, StoreError> {
-        let med_type = med_type_of(visit)?;
-        self.require_open(visit, "结算", "it cannot be settled")?;
-        let person = fetch_person(&mut *conn, visit.person_id).await?;
-        let day = request.setl_time.date();
-        let policy = rules.policies.select(person.insured_region, person.scheme, day).ok_or_else(|| {
-            refuse(
-                "no_policy",
-                format!("参保地 {} 险种 {} 没有 {day} 适用的政策", person.insured_region, person.scheme.code()),
-                format!(
-                    "no policy of region {} scheme {} applies on {day}",
-                    person.insured_region,
-                    person.scheme.code()
-                ),
-            )
-        })?;
-        let year = policy.year.value();
-        let fees = active_fees(&mut *conn, visit.id).await?;
-        let uploaded = fees
-            .iter()
-            .map(|fee| {
-                let day = fee.fee_ocur_time.parse().map_err(|e| corrupt("fee_lines.fee_ocur_time", e))?;
-                let line = FeeLine {
-                    feedetl_sn: fee.feedetl_sn.as_str().into(),
-                    med_list_codg: fee.med_list_codg.as_str().into(),
-                    cnt: fee.cnt,
-                    pric: fee.pric,
-                    det_item_fee_sumamt: fee.det_item_fee_sumamt,
-                    fee_ocur_time: DateText(day),
-                    reviewer_excluded: false,
-                };
-                Ok((line, fee.init_feedetl_sn.as_deref()))
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        let feedetail = net_refunds(&uploaded);
-        let medfee: i64 = feedetail.iter().map(|l| l.det_item_fee_sumamt.fen()).sum();
-        if let Some(sent) = request.medfee_sumamt {
-            if sent.fen() != medfee {
-                return Err(refuse(
-                    "medfee_sumamt",
-                    format!("医疗费总额 {sent} 与已上传明细合计 {} 不符", Fen::from_fen(medfee)),
-                    format!("medfee_sumamt {sent} differs from the uploaded lines' total {}", Fen::from_fen(medfee)),
-                ));
-            }
-        }
-        let offsite_filing = match visit.filing_id {
-            Some(id) => {
-                let kind: String =
-                    sqlx::query_scalar("SELECT kind FROM filings WHERE id = $1").bind(id).fetch_one(&mut *conn).await?;
-                Some(FilingType::parse(&kind).map_err(|e| corrupt("filings.kind", e))?.group())
-            }
-            None => None,
-        };
-        let Running { admissions, ytd, account } = running_state(conn, person.id, year, visit.id).await?;
-        let (ytd, ytd_version) = match ytd {
-            Some((totals, version)) => (totals, Some(version)),
-            None => (YearToDate::default(), None),
-        };
-        let claim = Claim {
-            mdtrt_id: visit.mdtrt_id.clone(),
-            insutype: person.scheme,
-            psn_type: person.category,
-            med_type,
-            insuplc_admdvs: person.insured_region,
-            mdtrtarea_admvs: institution.region,
-            hosp_lv: institution.grade,
-            admission_no: u32::try_from(admissions + 1).unwrap_or(u32::MAX),
-            offsite_filing,
-            receipt_date: DateText(day),
-            dise_codg: main_first(&visit.diagnoses),
-            opsp_dise_code: None,
-            acct_used_flag: request.acct_used_flag && account.is_some(),
-            catalog_source: None,
-            acct_balance: account.map_or(Fen::ZERO, |(b, _)| b),
-            feedetail,
-        };
-        let outcome = Engine::default().run(&claim, &rules.policies, &rules.catalogs, &ytd).map_err(|e| {
-            StoreError::Invalid(InvalidValue::new(
-                "claim",
-                "not_adjudicable",
-                format!("{}：{}", e.field, e.message.zh),
-                format!("{}: {}", e.field, e.message.en),
-            ))
-        })?;
-        Ok(Prepared { person, year, outcome, ytd_version, account })
+        let inputs = claim_inputs(conn, rules, visit, request.setl_time.date()).await?;
+        build_claim(rules, institution, visit, request, inputs)
     }
 
     /// 2303: what settling the visit now would give, changing nothing.
@@ -604,14 +555,29 @@ impl Store {
         mdtrt_id: &str,
         request: &SettleRequest,
     ) -> Result<Outcome, StoreError> {
+        let snapshot = self.visit_snapshot(rules, institution.id, mdtrt_id, request.setl_time.date()).await?;
+        Ok(build_claim(rules, institution, &snapshot.visit, request, snapshot.inputs)?.outcome)
+    }
+
+    /// The institution's visit and what settling it on `day` reads, from one snapshot of
+    /// committed data, outside any write.
+    pub async fn visit_snapshot(
+        &self,
+        rules: &Rules,
+        institution_id: i64,
+        mdtrt_id: &str,
+        day: chrono::NaiveDate,
+    ) -> Result<VisitSnapshot, StoreError> {
         let mut tx = self.begin_read().await?;
-        let visit = visit_by_mdtrt(&mut tx, institution.id, mdtrt_id).await?;
-        Ok(self.visit_claim(&mut tx, rules, institution, &visit, request).await?.outcome)
+        let visit = visit_by_mdtrt(&mut tx, institution_id, mdtrt_id).await?;
+        let inputs = claim_inputs(&mut tx, rules, &visit, day).await?;
+        Ok(VisitSnapshot { visit, inputs })
     }
 
     /// 2304: settles the visit: the engine's outcome is stored with its settlement list,
     /// the running totals for the year take its delta and the individual account its
-    /// debit, and the visit is settled — all in `w`.
+    /// debit, and the visit is settled — all in `w`. With a [`VisitSnapshot`] of this visit
+    /// the reads are not repeated; a snapshot no longer current makes this refused as stale.
     pub async fn settle_visit(
         &self,
         w: &mut WriteTx,
@@ -619,8 +585,13 @@ impl Store {
         institution: &Institution,
         mdtrt_id: &str,
         request: &SettleRequest,
+        snapshot: Option<VisitSnapshot>,
     ) -> Result<Settlement, StoreError> {
-        let visit = self.visit_of(w, institution.id, mdtrt_id).await?;
+        let (visit, inputs) =
+            match snapshot.filter(|s| s.visit.mdtrt_id == mdtrt_id && s.visit.institution_id == institution.id) {
+                Some(s) => (s.visit, Some(s.inputs)),
+                None => (self.visit_of(w, institution.id, mdtrt_id).await?, None),
+            };
         if visit.status == VisitStatus::Settled {
             let setl_id: String =
                 sqlx::query_scalar("SELECT setl_id FROM settlements WHERE visit_id = $1 AND status = 'settled'")
@@ -640,7 +611,11 @@ impl Store {
                 format!("visit {mdtrt_id} is not discharged yet (2402); it cannot be settled"),
             ));
         }
-        let p = self.visit_claim(&mut w.tx, rules, institution, &visit, request).await?;
+        let inputs = match inputs {
+            Some(inputs) => inputs,
+            None => claim_inputs(&mut w.tx, rules, &visit, request.setl_time.date()).await?,
+        };
+        let p = build_claim(rules, institution, &visit, request, inputs)?;
         let t = p.outcome.totals;
         let setl_time = request.setl_time.format("%Y-%m-%d %H:%M:%S").to_string();
         let outcome = json(&p.outcome)?;
@@ -1162,6 +1137,7 @@ async fn active_fees(conn: &mut AnyConnection, visit_id: i64) -> Result<Vec<Stor
 /// What a settlement depends on besides the visit, read in one round trip: the person's
 /// earlier inpatient settlements this year, running totals for the year and individual
 /// account (each with its version, for the update that follows).
+#[derive(Clone)]
 struct Running {
     admissions: i64,
     ytd: Option<(YearToDate, i64)>,
@@ -1198,6 +1174,170 @@ async fn running_state(
         _ => None,
     };
     Ok(Running { admissions: row.try_get(0)?, ytd, account })
+}
+
+/// Moves the visit's version because its fee lines change: a write that read the lines
+/// before (a settlement from a snapshot) is then refused as stale. Refused as stale itself if
+/// the visit moved since `visit` was read.
+async fn bump_visit(w: &mut WriteTx, visit: &Visit) -> Result<(), StoreError> {
+    let changed = sqlx::query("UPDATE visits SET version = version + 1 WHERE id = $1 AND version = $2")
+        .bind(visit.id)
+        .bind(visit.version)
+        .execute(&mut *w.tx)
+        .await?
+        .rows_affected();
+    if changed != 1 {
+        return Err(StoreError::Stale("visit"));
+    }
+    Ok(())
+}
+
+/// Fee lines and settlement need a visit still open (admitted or discharged).
+fn require_open(visit: &Visit, zh: &str, en: &str) -> Result<(), StoreError> {
+    match visit.status {
+        VisitStatus::Admitted | VisitStatus::Discharged => Ok(()),
+        status => Err(refuse(
+            "visit_closed",
+            format!("就诊 {} 状态为{}，不能{zh}", visit.mdtrt_id, status.label().zh),
+            format!("visit {} is {}: {en}", visit.mdtrt_id, status.label().en),
+        )),
+    }
+}
+
+/// A visit and what settling it reads, taken from committed data before the turn to write,
+/// so the write spends its turn writing. The write checks that it is still current — the
+/// visit's version (which fee line changes move too), the running totals' and the account's —
+/// and is refused as stale otherwise; the caller then runs it again reading inside the write.
+#[derive(Clone)]
+pub struct VisitSnapshot {
+    visit: Visit,
+    inputs: ClaimInputs,
+}
+
+impl VisitSnapshot {
+    pub fn mdtrt_id(&self) -> &str {
+        &self.visit.mdtrt_id
+    }
+}
+
+/// What the engine's claim for a visit needs besides the visit: the person, the visit's
+/// active fee lines, its off-site filing's group, and the running state for the year of the
+/// settlement day's policy.
+#[derive(Clone)]
+pub(crate) struct ClaimInputs {
+    person: crate::Person,
+    year: i32,
+    fees: Vec<StoredFee>,
+    offsite_filing: Option<yibao_core::adjudicate::Filing>,
+    running: Running,
+}
+
+/// The policy that applies to the person on `day`, or the refusal that none does.
+fn policy_year(rules: &Rules, person: &crate::Person, day: chrono::NaiveDate) -> Result<i32, StoreError> {
+    let policy = rules.policies.select(person.insured_region, person.scheme, day).ok_or_else(|| {
+        refuse(
+            "no_policy",
+            format!("参保地 {} 险种 {} 没有 {day} 适用的政策", person.insured_region, person.scheme.code()),
+            format!("no policy of region {} scheme {} applies on {day}", person.insured_region, person.scheme.code()),
+        )
+    })?;
+    Ok(policy.year.value())
+}
+
+async fn claim_inputs(
+    conn: &mut AnyConnection,
+    rules: &Rules,
+    visit: &Visit,
+    day: chrono::NaiveDate,
+) -> Result<ClaimInputs, StoreError> {
+    let person = fetch_person(&mut *conn, visit.person_id).await?;
+    let year = policy_year(rules, &person, day)?;
+    let fees = active_fees(&mut *conn, visit.id).await?;
+    let offsite_filing = match visit.filing_id {
+        Some(id) => {
+            let kind: String =
+                sqlx::query_scalar("SELECT kind FROM filings WHERE id = $1").bind(id).fetch_one(&mut *conn).await?;
+            Some(FilingType::parse(&kind).map_err(|e| corrupt("filings.kind", e))?.group())
+        }
+        None => None,
+    };
+    let running = running_state(conn, person.id, year, visit.id).await?;
+    Ok(ClaimInputs { person, year, fees, offsite_filing, running })
+}
+
+/// The engine's claim from what was read, run under the rules: refund lines are netted into
+/// the lines they refund (a fully refunded line drops out), and a `medfee_sumamt` the
+/// hospital sent must equal the lines' total.
+fn build_claim(
+    rules: &Rules,
+    institution: &Institution,
+    visit: &Visit,
+    request: &SettleRequest,
+    inputs: ClaimInputs,
+) -> Result<Prepared, StoreError> {
+    let ClaimInputs { person, year, fees, offsite_filing, running } = inputs;
+    let med_type = med_type_of(visit)?;
+    require_open(visit, "结算", "it cannot be settled")?;
+    let day = request.setl_time.date();
+    let uploaded = fees
+        .iter()
+        .map(|fee| {
+            let day = fee.fee_ocur_time.parse().map_err(|e| corrupt("fee_lines.fee_ocur_time", e))?;
+            let line = FeeLine {
+                feedetl_sn: fee.feedetl_sn.as_str().into(),
+                med_list_codg: fee.med_list_codg.as_str().into(),
+                cnt: fee.cnt,
+                pric: fee.pric,
+                det_item_fee_sumamt: fee.det_item_fee_sumamt,
+                fee_ocur_time: DateText(day),
+                reviewer_excluded: false,
+            };
+            Ok((line, fee.init_feedetl_sn.as_deref()))
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let feedetail = net_refunds(&uploaded);
+    let medfee: i64 = feedetail.iter().map(|l| l.det_item_fee_sumamt.fen()).sum();
+    if let Some(sent) = request.medfee_sumamt {
+        if sent.fen() != medfee {
+            return Err(refuse(
+                "medfee_sumamt",
+                format!("医疗费总额 {sent} 与已上传明细合计 {} 不符", Fen::from_fen(medfee)),
+                format!("medfee_sumamt {sent} differs from the uploaded lines' total {}", Fen::from_fen(medfee)),
+            ));
+        }
+    }
+    let Running { admissions, ytd, account } = running;
+    let (ytd, ytd_version) = match ytd {
+        Some((totals, version)) => (totals, Some(version)),
+        None => (YearToDate::default(), None),
+    };
+    let claim = Claim {
+        mdtrt_id: visit.mdtrt_id.clone(),
+        insutype: person.scheme,
+        psn_type: person.category,
+        med_type,
+        insuplc_admdvs: person.insured_region,
+        mdtrtarea_admvs: institution.region,
+        hosp_lv: institution.grade,
+        admission_no: u32::try_from(admissions + 1).unwrap_or(u32::MAX),
+        offsite_filing,
+        receipt_date: DateText(day),
+        dise_codg: main_first(&visit.diagnoses),
+        opsp_dise_code: None,
+        acct_used_flag: request.acct_used_flag && account.is_some(),
+        catalog_source: None,
+        acct_balance: account.map_or(Fen::ZERO, |(b, _)| b),
+        feedetail,
+    };
+    let outcome = Engine::default().run(&claim, &rules.policies, &rules.catalogs, &ytd).map_err(|e| {
+        StoreError::Invalid(InvalidValue::new(
+            "claim",
+            "not_adjudicable",
+            format!("{}：{}", e.field, e.message.zh),
+            format!("{}: {}", e.field, e.message.en),
+        ))
+    })?;
+    Ok(Prepared { person, year, outcome, ytd_version, account })
 }
 
 struct Prepared {

@@ -131,17 +131,24 @@ pub(crate) fn refuse(code: &'static str, zh: impl Into<String>, en: impl Into<St
     StoreError::Invalid(InvalidValue::new("visit", code, zh, en))
 }
 
+/// The cover a visit is admitted under: its code and the off-site filing it rests on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectCover {
+    pub code: &'static str,
+    pub filing_id: Option<i64>,
+}
+
 impl Store {
-    /// 2401: admits `person` at `institution`. Refused, with the reason and what to do
-    /// instead, when the cover that day does not allow direct settlement (not insured, card
-    /// lost or damaged without a no-card certificate, off-site without a filing), when the
-    /// scheme is not the person's, or when the hospital number is already open.
+    /// 2401: admits `person` at `institution` under `cover` (from [`Store::direct_cover`] for
+    /// the admission day, decided before the write: it reads only committed records). Refused
+    /// when the scheme is not the person's or the hospital number is already open.
     pub async fn admit_visit(
         &self,
         w: &mut WriteTx,
         institution: &Institution,
         person: &Person,
         admission: &Admission,
+        cover: &DirectCover,
     ) -> Result<Visit, StoreError> {
         if admission.insutype != person.scheme {
             return Err(refuse(
@@ -153,7 +160,6 @@ impl Store {
         if admission.ipt_otp_no.trim().is_empty() {
             return Err(refuse("ipt_otp_no", "请填写住院/门诊号", "give the hospital number (ipt_otp_no)"));
         }
-        let (cover_code, filing_id) = self.direct_cover(person, institution, admission.begntime.date()).await?;
         let diagnoses = serde_json::to_string(&admission.diagnoses).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO visits (institution_id, person_id, insutype, med_type, begntime, ipt_otp_no, diagnoses, \
@@ -167,8 +173,8 @@ impl Store {
         .bind(admission.begntime.format("%Y-%m-%d %H:%M:%S").to_string())
         .bind(admission.ipt_otp_no.trim().to_string())
         .bind(diagnoses)
-        .bind(cover_code)
-        .bind(filing_id)
+        .bind(cover.code)
+        .bind(cover.filing_id)
         .bind(w.actor().label.clone())
         .bind(w.at().to_string())
         .fetch_one(&mut *w.tx)
@@ -211,8 +217,8 @@ impl Store {
         let (cover_code, filing_id) = if begntime.get(..10) == before.begntime.get(..10) {
             (before.cover_code.clone(), before.filing_id)
         } else {
-            let (code, filing_id) = self.direct_cover(person, institution, change.begntime.date()).await?;
-            (code.to_string(), filing_id)
+            let cover = self.direct_cover(person, institution, change.begntime.date()).await?;
+            (cover.code.to_string(), cover.filing_id)
         };
         let diagnoses = serde_json::to_string(&change.diagnoses).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let changed = sqlx::query(
@@ -243,12 +249,15 @@ impl Store {
 
     /// The cover at `institution` on `day` when it allows direct settlement (with the
     /// filing it rests on), or the cover's own refusal.
-    async fn direct_cover(
+    /// The person's cover at the institution on `day`, if it allows direct settlement;
+    /// refused, with the reason and what to do instead, when it does not (not insured, card
+    /// lost or damaged without a no-card certificate, off-site without a filing).
+    pub async fn direct_cover(
         &self,
         person: &Person,
         institution: &Institution,
         day: chrono::NaiveDate,
-    ) -> Result<(&'static str, Option<i64>), StoreError> {
+    ) -> Result<DirectCover, StoreError> {
         let report = self.cover_report(person, day, Some(&institution.code)).await?;
         let cover = report.cover.ok_or(StoreError::NotFound("cover"))?;
         if !cover.direct_settlement {
@@ -258,7 +267,7 @@ impl Store {
             CoverKind::Filed { filing_id, .. } => Some(filing_id),
             _ => None,
         };
-        Ok((cover.code, filing_id))
+        Ok(DirectCover { code: cover.code, filing_id })
     }
 
     /// 2404: undoes an admission with nothing charged to it yet.

@@ -199,6 +199,8 @@ async fn administrator_creates_an_account_and_the_new_clerk_registers_an_employe
     c.find(Locator::Id("username")).await.unwrap().send_keys("clerk9").await.unwrap();
     c.find(Locator::Id("password")).await.unwrap().send_keys("clerk9pass").await.unwrap();
     c.find(Locator::Id("login-submit")).await.unwrap().click().await.unwrap();
+    // As in `log_in`: the log-in page has a language switch too, so first wait to leave it.
+    browser.wait_for_url(|u| !u.path().starts_with("/login")).await;
     c.wait().for_element(Locator::Id("lang-switch")).await.unwrap();
     c.goto(&app.url("/employers")).await.unwrap();
     c.find(Locator::Id("new-employer")).await.unwrap().click().await.unwrap();

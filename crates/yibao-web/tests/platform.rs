@@ -692,3 +692,58 @@ async fn the_hospital_sees_its_settlements_and_rolls_its_signing_secret() {
         app.db.cleanup().await;
     }
 }
+
+/// A settlement's reads are taken before its turn to write; the write is refused as stale
+/// when they are no longer current — a fee line undone since (the visit's version moves) or
+/// another settlement of the person since (the running totals' version moves) — and the
+/// settlement then made over the endpoint reads afresh: the undone line is not charged.
+#[tokio::test]
+async fn a_settlement_read_before_a_change_is_refused_as_stale() {
+    for db in TestDb::all().await {
+        let l = db.label;
+        let app = spawn_app(db).await;
+        let store = &app.db.store;
+        let sign_no = sign_in(&app).await;
+        let inst = store.institution_by_code(HOSPITAL).await.unwrap();
+        let rules = store.rules().await.unwrap();
+        let request = yibao_store::SettleRequest {
+            acct_used_flag: false,
+            medfee_sumamt: None,
+            setl_time: chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap().and_hms_opt(10, 0, 0).unwrap(),
+        };
+        let settle_with = |snapshot| {
+            let (store, rules, inst, request) = (store.clone(), rules.clone(), inst.clone(), request.clone());
+            async move {
+                let mut w = store.begin_write(&yibao_store::Actor::system("test")).await.unwrap();
+                let mdtrt_id = snapshot_id(&snapshot);
+                store.settle_visit(&mut w, &rules, &inst, &mdtrt_id, &request, Some(snapshot)).await.map(|_| ())
+            }
+        };
+        fn snapshot_id(s: &yibao_store::VisitSnapshot) -> String {
+            s.mdtrt_id().to_string()
+        }
+
+        // A fee line undone after the read.
+        let a = discharged_visit(&app, &sign_no, "ZY0701").await;
+        let before = store.visit_snapshot(&rules, inst.id, &a, request.setl_time.date()).await.unwrap();
+        let (sn, _, _, _, amount) = yibao_store::demo::DEMO_VISIT_LINES[0];
+        ok(&app, "2302", &sign_no, json!({ "data": { "mdtrt_id": a, "feedetl_sn": sn } })).await;
+        let stale = settle_with(before).await;
+        assert!(matches!(stale, Err(yibao_store::StoreError::Stale("visit"))), "{l}: {stale:?}");
+        let all: i64 =
+            yibao_store::demo::DEMO_VISIT_LINES.iter().map(|x| x.4.parse::<yibao_core::Fen>().unwrap().fen()).sum();
+        let left = yibao_core::Fen::from_fen(all - amount.parse::<yibao_core::Fen>().unwrap().fen());
+        let out = ok(&app, "2304", &sign_no, settle_input(&a, &left.to_string())).await;
+        assert_eq!(fen(&out["setlinfo"]["medfee_sumamt"]), left, "{l}: the undone line is not charged");
+
+        // Another settlement of the person after the read.
+        let b = discharged_visit(&app, &sign_no, "ZY0702").await;
+        let c = discharged_visit(&app, &sign_no, "ZY0703").await;
+        let before = store.visit_snapshot(&rules, inst.id, &b, request.setl_time.date()).await.unwrap();
+        ok(&app, "2304", &sign_no, settle_input(&c, "5271.95")).await;
+        let stale = settle_with(before).await;
+        assert!(matches!(stale, Err(yibao_store::StoreError::Stale("year_totals"))), "{l}: {stale:?}");
+        ok(&app, "2304", &sign_no, settle_input(&b, "5271.95")).await;
+        app.db.cleanup().await;
+    }
+}

@@ -406,7 +406,6 @@ pub async fn settle(hospitals: usize, settlements: usize, database_url: Option<S
     progress.finish_and_clear();
     let _ = stop.send(());
     server.await??;
-    server_runtime.shutdown_background();
 
     let done = times[BENCH_STEPS.len()].len();
     println!(
@@ -453,6 +452,8 @@ pub async fn settle(hospitals: usize, settlements: usize, database_url: Option<S
     );
     println!("3201 totals equal the answers: {done} settlements, {} yuan", yibao_core::Fen::from_fen(medfee));
     store.close().await;
+    // Last: connections the server opened belong to its runtime.
+    server_runtime.shutdown_background();
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(())
 }

@@ -255,11 +255,15 @@ async fn run(
             Err(r) => Err(r),
         }
     } else {
+        let before = read_before(store, inst, req, today.and_time(now.time())).await;
         loop {
             attempts += 1;
             let outcome = async {
+                let before = before.as_ref().map_err(Clone::clone)?;
+                // Run again after a conflict, a write reads inside its turn.
+                let before = if attempts == 1 { before.clone() } else { before.for_retry() };
                 let mut w = store.begin_write(&actor).await.map_err(|e| internal(&e))?;
-                let result = dispatch(store, &mut w, inst, req, now, today).await;
+                let result = dispatch(store, &mut w, inst, req, before, now, today).await;
                 match result {
                     Ok(output) => Ok((w, output)),
                     Err(r) => Err(r),
@@ -312,11 +316,71 @@ async fn run(
     }
 }
 
+fn snapshot_of(before: Before) -> Option<yibao_store::VisitSnapshot> {
+    match before {
+        Before::Visit(s) => Some(*s),
+        _ => None,
+    }
+}
+
+/// What a write reads before its turn, so the turn is spent on the write itself.
+#[derive(Clone)]
+enum Before {
+    Nothing,
+    /// 2401 / 2201: the person, the admission asked for, and the cover that day (records the
+    /// write only reads).
+    Admission(Box<(AdmissionInput, yibao_store::Person, yibao_store::Admission, yibao_store::DirectCover)>),
+    /// 2301 / 2204, 2304 / 2207: the visit and what settling it reads, which the write
+    /// checks is still current (refused as a conflict otherwise, and run again).
+    Visit(Box<yibao_store::VisitSnapshot>),
+}
+
+impl Before {
+    /// What a write run again after a conflict uses: not a snapshot, which was not current.
+    fn for_retry(&self) -> Before {
+        match self {
+            Before::Visit(_) => Before::Nothing,
+            other => other.clone(),
+        }
+    }
+}
+
+async fn read_before(
+    store: &Store,
+    inst: &Institution,
+    req: &Request,
+    business_now: NaiveDateTime,
+) -> Result<Before, Refusal> {
+    let visit_at = match req.infno.as_str() {
+        "2301" | "2204" => Some("/feedetail/0/mdtrt_id"),
+        "2304" | "2207" => Some("/data/mdtrt_id"),
+        _ => None,
+    };
+    if let Some(pointer) = visit_at {
+        // Where the snapshot cannot be read, the write reads and answers (or refuses) itself.
+        let mdtrt_id = req.input.pointer(pointer).and_then(Value::as_str).unwrap_or("").trim();
+        let snapshot = match store.rules().await {
+            Ok(rules) => store.visit_snapshot(&rules, inst.id, mdtrt_id, business_now.date()).await.ok(),
+            Err(_) => None,
+        };
+        return Ok(snapshot.map_or(Before::Nothing, |s| Before::Visit(Box::new(s))));
+    }
+    let input = match req.infno.as_str() {
+        "2401" => serde_json::from_value(req.input.clone()).map_err(|e| bad_input("2401", e))?,
+        "2201" => outpatient_registration(&req.input),
+        _ => return Ok(Before::Nothing),
+    };
+    let (person, admission) = parse_admission(store, &req.infno, &input).await?;
+    let cover = store.direct_cover(&person, inst, admission.begntime.date()).await.map_err(refusal_of)?;
+    Ok(Before::Admission(Box::new((input, person, admission, cover))))
+}
+
 async fn dispatch(
     store: &Store,
     w: &mut yibao_store::WriteTx,
     inst: &Institution,
     req: &Request,
+    before: Before,
     now: NaiveDateTime,
     today: NaiveDate,
 ) -> Result<Value, Refusal> {
@@ -324,16 +388,18 @@ async fn dispatch(
     let business_now = today.and_time(now.time());
     match req.infno.as_str() {
         "9001" => sign_in(store, w, inst, req, now).await,
-        "2401" => admit(store, w, inst, req).await,
-        "2201" => register_outpatient(store, w, inst, req).await,
+        "2401" | "2201" => match before {
+            Before::Admission(a) => admit(store, w, inst, &req.infno, &a).await,
+            _ => Err(internal(&StoreError::NotFound("admission"))),
+        },
         "2403" => change_admission(store, w, inst, req).await,
         "2203" => outpatient_diagnoses(store, w, inst, req).await,
         "2404" | "2202" => undo_admission(store, w, inst, req).await,
-        "2301" | "2204" => settle::upload_fees(store, w, inst, req, business_now).await,
+        "2301" | "2204" => settle::upload_fees(store, w, inst, req, snapshot_of(before), business_now).await,
         "2302" | "2205" => settle::undo_fees(store, w, inst, req).await,
         "2402" => settle::discharge(store, w, inst, req).await,
         "2405" => settle::undo_discharge(store, w, inst, req).await,
-        "2304" | "2207" => settle::settle(store, w, inst, req, business_now).await,
+        "2304" | "2207" => settle::settle(store, w, inst, req, snapshot_of(before), business_now).await,
         "2305" | "2208" => settle::reverse(store, w, inst, req).await,
         _ => Err(check_infno(&req.infno).err().unwrap_or_else(|| internal(&StoreError::NotFound("infno")))),
     }
@@ -481,7 +547,7 @@ fn refusal_of(e: StoreError) -> Refusal {
 
 /// 2401's `input` (`mdtrtinfo`, `diseinfo`) and 2403's (`adminfo`, `diseinfo`), with the
 /// platform's names.
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 struct AdmissionInput {
     #[serde(alias = "adminfo")]
     mdtrtinfo: MdtrtInfo,
@@ -489,7 +555,7 @@ struct AdmissionInput {
     diseinfo: Vec<DiseInfo>,
 }
 
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 struct MdtrtInfo {
     /// 2403 only: the visit changed.
     #[serde(default)]
@@ -508,7 +574,7 @@ fn inpatient() -> String {
     "21".into()
 }
 
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 struct DiseInfo {
     diag_code: String,
     #[serde(default)]
@@ -564,20 +630,20 @@ async fn parse_admission(
     Ok((person, admission))
 }
 
-/// 2401 入院办理: `output.result { mdtrt_id, psn_no, ipt_otp_no }`. Refused with the cover's
-/// reason and what to do instead when the hospital cannot settle directly.
+/// 2401 入院办理 (`output.result { mdtrt_id, psn_no, ipt_otp_no }`) and 2201 门诊挂号
+/// (`output.data`, the same fields), under the cover read before the write; refused with the
+/// cover's reason and what to do instead when the hospital cannot settle directly.
 async fn admit(
     store: &Store,
     w: &mut yibao_store::WriteTx,
     inst: &Institution,
-    req: &Request,
+    infno: &str,
+    before: &(AdmissionInput, yibao_store::Person, yibao_store::Admission, yibao_store::DirectCover),
 ) -> Result<Value, Refusal> {
-    let input: AdmissionInput = serde_json::from_value(req.input.clone()).map_err(|e| bad_input("2401", e))?;
-    let (person, admission) = parse_admission(store, "2401", &input).await?;
-    let visit = store.admit_visit(w, inst, &person, &admission).await.map_err(refusal_of)?;
-    Ok(
-        json!({ "result": { "mdtrt_id": visit.mdtrt_id, "psn_no": input.mdtrtinfo.psn_no, "ipt_otp_no": visit.ipt_otp_no } }),
-    )
+    let (input, person, admission, cover) = before;
+    let visit = store.admit_visit(w, inst, person, admission, cover).await.map_err(refusal_of)?;
+    let out = json!({ "mdtrt_id": visit.mdtrt_id, "psn_no": input.mdtrtinfo.psn_no, "ipt_otp_no": visit.ipt_otp_no });
+    Ok(if infno == "2201" { json!({ "data": out }) } else { json!({ "result": out }) })
 }
 
 /// 2403 入院信息变更: `adminfo { mdtrt_id, psn_no, begntime, ipt_no }` and `diseinfo`.
@@ -594,18 +660,13 @@ async fn change_admission(
     Ok(json!({ "result": { "mdtrt_id": visit.mdtrt_id, "ipt_otp_no": visit.ipt_otp_no, "begntime": visit.begntime } }))
 }
 
-/// 2201 门诊挂号: `data { psn_no, insutype, begntime, ipt_otp_no, med_type }` (general
-/// outpatient by default): an outpatient visit, checked against the cover like an admission.
-async fn register_outpatient(
-    store: &Store,
-    w: &mut yibao_store::WriteTx,
-    inst: &Institution,
-    req: &Request,
-) -> Result<Value, Refusal> {
-    let d = req.input.get("data").cloned().unwrap_or(Value::Null);
+/// 2201's `data { psn_no, insutype, begntime, ipt_otp_no, med_type }` as an admission
+/// (general outpatient by default).
+fn outpatient_registration(input: &Value) -> AdmissionInput {
+    let d = input.get("data").cloned().unwrap_or(Value::Null);
     let field = |name: &str| d.get(name).and_then(Value::as_str).unwrap_or("").to_string();
     let med_type = Some(field("med_type")).filter(|m| !m.is_empty()).unwrap_or_else(|| "11".into());
-    let input = AdmissionInput {
+    AdmissionInput {
         mdtrtinfo: MdtrtInfo {
             mdtrt_id: String::new(),
             psn_no: field("psn_no"),
@@ -615,12 +676,7 @@ async fn register_outpatient(
             ipt_no: field("ipt_otp_no"),
         },
         diseinfo: vec![],
-    };
-    let (person, admission) = parse_admission(store, "2201", &input).await?;
-    let visit = store.admit_visit(w, inst, &person, &admission).await.map_err(refusal_of)?;
-    Ok(
-        json!({ "data": { "mdtrt_id": visit.mdtrt_id, "psn_no": input.mdtrtinfo.psn_no, "ipt_otp_no": visit.ipt_otp_no } }),
-    )
+    }
 }
 
 /// 2203 门诊就诊信息上传: `mdtrtinfo { mdtrt_id, psn_no }` and `diseinfo`: the outpatient

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use yibao_core::adjudicate::{FeeLine, LineOutcome, Outcome, Totals};
 use yibao_core::platform::{Refusal, Request, TIME_FORMAT};
 use yibao_core::Fen;
-use yibao_store::{FeeUpload, Institution, SettleRequest, Store, WriteTx};
+use yibao_store::{FeeUpload, Institution, SettleRequest, Store, VisitSnapshot, WriteTx};
 
 use super::{bad_input, internal, refusal_of};
 
@@ -51,6 +51,7 @@ pub(super) async fn upload_fees(
     w: &mut WriteTx,
     inst: &Institution,
     req: &Request,
+    snapshot: Option<VisitSnapshot>,
     now: NaiveDateTime,
 ) -> Result<Value, Refusal> {
     let lines: Vec<FeeInput> =
@@ -74,10 +75,16 @@ pub(super) async fn upload_fees(
             medins_list_codg: l.medins_list_codg.clone(),
         })
         .collect();
-    store.upload_fees(w, inst.id, &mdtrt_id, &uploads).await.map_err(refusal_of)?;
     let rules = store.rules().await.map_err(|e| internal(&e))?;
     let request = SettleRequest { acct_used_flag: false, medfee_sumamt: None, setl_time: now };
-    let outcome = store.pre_settle(w, &rules, inst, &mdtrt_id, &request).await.map_err(refusal_of)?;
+    let outcome = match snapshot.filter(|s| s.mdtrt_id() == mdtrt_id) {
+        Some(s) => store.upload_fees_previewed(w, &rules, inst, s, &uploads, &request).await,
+        None => match store.upload_fees(w, inst.id, &mdtrt_id, &uploads).await {
+            Ok(_) => store.pre_settle(w, &rules, inst, &mdtrt_id, &request).await,
+            Err(e) => Err(e),
+        },
+    }
+    .map_err(refusal_of)?;
     let result: Vec<Value> = lines
         .iter()
         .map(|l| {
@@ -231,11 +238,12 @@ pub(super) async fn settle(
     w: &mut WriteTx,
     inst: &Institution,
     req: &Request,
+    snapshot: Option<VisitSnapshot>,
     now: NaiveDateTime,
 ) -> Result<Value, Refusal> {
     let (mdtrt_id, request) = settle_request(&req.infno, &req.input, now)?;
     let rules = store.rules().await.map_err(|e| internal(&e))?;
-    let s = store.settle_visit(w, &rules, inst, &mdtrt_id, &request).await.map_err(refusal_of)?;
+    let s = store.settle_visit(w, &rules, inst, &mdtrt_id, &request, snapshot).await.map_err(refusal_of)?;
     let l = &s.list;
     Ok(json!({
         "setlinfo": {
