@@ -244,8 +244,8 @@ async fn run(
 ) -> Answer {
     let actor =
         Actor { label: format!("institution:{} opter:{}", inst.code, req.opter), request_id: req.msgid.clone() };
-    // A transaction that lost a race on a record's version (it cannot, while every write
-    // takes the write lock first, but the store checks) runs again on fresh data.
+    // A write that finds what it read changed since (a snapshot read before its turn, or a
+    // record's version) is refused as a conflict and runs again, reading inside its turn.
     let mut attempts = 0;
     let outcome = if let Some(answer) = answer_reading(store, inst, req, now, today).await {
         // A transaction that only reads is answered from committed data before its turn to
@@ -256,6 +256,8 @@ async fn run(
         }
     } else {
         let before = read_before(store, inst, req, today.and_time(now.time())).await;
+        // A refusal decided on a snapshot is confirmed on current data before it is given.
+        let from_snapshot = matches!(before, Ok(Before::Visit(_)));
         loop {
             attempts += 1;
             let outcome = async {
@@ -271,7 +273,8 @@ async fn run(
             }
             .await;
             match outcome {
-                Err(r) if r.code == "conflict" && attempts < 3 => continue,
+                Err(r) if r.code == "internal" => break Err(r),
+                Err(r) if (r.code == "conflict" && attempts < 3) || (from_snapshot && attempts == 1) => continue,
                 other => break other,
             }
         }
@@ -316,13 +319,6 @@ async fn run(
     }
 }
 
-fn snapshot_of(before: Before) -> Option<yibao_store::VisitSnapshot> {
-    match before {
-        Before::Visit(s) => Some(*s),
-        _ => None,
-    }
-}
-
 /// What a write reads before its turn, so the turn is spent on the write itself.
 #[derive(Clone)]
 enum Before {
@@ -341,6 +337,13 @@ impl Before {
         match self {
             Before::Visit(_) => Before::Nothing,
             other => other.clone(),
+        }
+    }
+
+    fn into_snapshot(self) -> Option<yibao_store::VisitSnapshot> {
+        match self {
+            Before::Visit(s) => Some(*s),
+            _ => None,
         }
     }
 }
@@ -395,11 +398,11 @@ async fn dispatch(
         "2403" => change_admission(store, w, inst, req).await,
         "2203" => outpatient_diagnoses(store, w, inst, req).await,
         "2404" | "2202" => undo_admission(store, w, inst, req).await,
-        "2301" | "2204" => settle::upload_fees(store, w, inst, req, snapshot_of(before), business_now).await,
+        "2301" | "2204" => settle::upload_fees(store, w, inst, req, before.into_snapshot(), business_now).await,
         "2302" | "2205" => settle::undo_fees(store, w, inst, req).await,
         "2402" => settle::discharge(store, w, inst, req).await,
         "2405" => settle::undo_discharge(store, w, inst, req).await,
-        "2304" | "2207" => settle::settle(store, w, inst, req, snapshot_of(before), business_now).await,
+        "2304" | "2207" => settle::settle(store, w, inst, req, before.into_snapshot(), business_now).await,
         "2305" | "2208" => settle::reverse(store, w, inst, req).await,
         _ => Err(check_infno(&req.infno).err().unwrap_or_else(|| internal(&StoreError::NotFound("infno")))),
     }
