@@ -1202,7 +1202,7 @@ impl Store {
             .await?
             .ok_or(StoreError::NotFound("claim"))?;
         let mut claim = claim_from_row(&row)?;
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = crate::write::Conn::Pooled(self.pool.acquire().await?);
         claim_parts(&mut conn, &mut claim).await?;
         Ok(claim)
     }
@@ -1356,7 +1356,7 @@ async fn update_claim(
     Ok(())
 }
 
-async fn claim_parts(conn: &mut sqlx::AnyConnection, claim: &mut StoredClaim) -> Result<(), StoreError> {
+async fn claim_parts(conn: &mut crate::write::Conn, claim: &mut StoredClaim) -> Result<(), StoreError> {
     let id = claim.id;
     let rows =
         sqlx::query("SELECT invoice_no, invoice_date, amount FROM claim_invoices WHERE claim_id = $1 ORDER BY id")

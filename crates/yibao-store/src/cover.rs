@@ -481,7 +481,7 @@ impl Store {
         let rows =
             sqlx::query(&format!("SELECT {FILING_COLS} FROM {FILING_FROM} WHERE f.person_id = $1 ORDER BY f.id DESC"))
                 .bind(person_id)
-                .fetch_all(&self.pool)
+                .fetch_all(&mut self.read_conn().await?)
                 .await?;
         rows.iter().map(filing_from_row).collect()
     }
@@ -884,7 +884,7 @@ impl Store {
 
     /// A person's cards, newest first.
     pub async fn cards_of(&self, person_id: i64) -> Result<Vec<Card>, StoreError> {
-        fetch_cards(&self.pool, person_id).await
+        fetch_cards(&mut self.read_conn().await?, person_id).await
     }
 
     // -------------------------------------------------------------------------------
@@ -939,7 +939,7 @@ impl Store {
         let rows =
             sqlx::query(&format!("SELECT {CERT_COLS} FROM no_card_certificates WHERE person_id = $1 ORDER BY id DESC"))
                 .bind(person_id)
-                .fetch_all(&self.pool)
+                .fetch_all(&mut self.read_conn().await?)
                 .await?;
         rows.iter().map(certificate_from_row).collect()
     }

@@ -13,6 +13,7 @@ mod claims;
 mod cover;
 pub mod demo;
 mod demo_catalog;
+mod direct;
 mod documents;
 mod error;
 mod migrate;
@@ -79,6 +80,11 @@ pub struct Store {
     caches: Arc<cache::Caches>,
     /// One write at a time in this process, committed in batches (see [`Store::begin_write`]).
     writer: Arc<write::Writer>,
+    /// The SQLite database's file, which the writer opens directly (see `direct.rs`); `None`
+    /// for PostgreSQL and for a database in memory.
+    sqlite_file: Option<std::path::PathBuf>,
+    /// Its readers that run on the calling thread (SQLite files only).
+    readers: Arc<direct::Readers>,
 }
 
 /// How to connect. `schema` (PostgreSQL only) isolates a test in its own schema.
@@ -115,6 +121,17 @@ impl Store {
         }
         let options = AnyConnectOptions::from_str(&url)
             .map_err(|e| StoreError::Config(format!("bad database URL {}: {e}", redact(&config.url))))?;
+        let sqlite_file = match backend {
+            Backend::Sqlite => {
+                let options = sqlx::sqlite::SqliteConnectOptions::from_str(&url)
+                    .map_err(|e| StoreError::Config(format!("bad database URL {}: {e}", redact(&config.url))))?;
+                let file = options.get_filename();
+                let in_memory =
+                    url.contains("mode=memory") || file.as_os_str().is_empty() || file.as_os_str() == ":memory:";
+                (!in_memory).then(|| file.to_path_buf())
+            }
+            Backend::Postgres => None,
+        };
         let schema = config.schema.clone();
         let pool = AnyPoolOptions::new()
             .max_connections(config.max_connections)
@@ -142,18 +159,36 @@ impl Store {
             })
             .connect_with(options)
             .await?;
-        Ok(Store { pool, backend, caches: Arc::default(), writer: Arc::default() })
+        Ok(Store {
+            pool,
+            backend,
+            caches: Arc::default(),
+            writer: Arc::default(),
+            sqlite_file,
+            readers: Arc::default(),
+        })
     }
 
     /// A read of several statements that sees one consistent state (a snapshot), outside
     /// any write. Dropped, it ends (it changes nothing).
-    pub(crate) async fn begin_read(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+    pub(crate) async fn begin_read(&self) -> Result<write::Conn, StoreError> {
+        if let Some(file) = &self.sqlite_file {
+            return Ok(write::Conn::DirectRead(self.readers.lease(file, true)?));
+        }
         let begin = match self.backend {
             // In WAL mode a deferred transaction reads one snapshot from its first read.
             Backend::Sqlite => "BEGIN",
             Backend::Postgres => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
         };
-        Ok(self.pool.begin_with(begin).await?)
+        Ok(write::Conn::Read(self.pool.begin_with(begin).await?))
+    }
+
+    /// A connection for a read of one statement (or of several that need not agree).
+    pub(crate) async fn read_conn(&self) -> Result<write::Conn, StoreError> {
+        Ok(match &self.sqlite_file {
+            Some(file) => write::Conn::DirectRead(self.readers.lease(file, false)?),
+            None => write::Conn::Pooled(self.pool.acquire().await?),
+        })
     }
 
     pub fn backend(&self) -> Backend {

@@ -156,8 +156,7 @@ impl Store {
 
     /// The answer already given to `msgid` from this institution, if any.
     pub async fn platform_reply(&self, institution_id: i64, msgid: &str) -> Result<Option<StoredReply>, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        reply_of(&mut conn, institution_id, msgid).await
+        reply_of(&mut self.read_conn().await?, institution_id, msgid).await
     }
 
     /// As [`Store::platform_reply`], seen from inside a write: also an answer recorded by an
@@ -244,7 +243,7 @@ impl Store {
 }
 
 async fn reply_of(
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut crate::write::Conn,
     institution_id: i64,
     msgid: &str,
 ) -> Result<Option<StoredReply>, StoreError> {

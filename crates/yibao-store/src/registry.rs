@@ -306,7 +306,7 @@ impl Sql {
         Ok(self.query().fetch_all(&mut *w.tx).await?)
     }
 
-    pub(crate) async fn execute(self, conn: &mut sqlx::AnyConnection) -> Result<u64, StoreError> {
+    pub(crate) async fn execute(self, conn: &mut crate::write::Conn) -> Result<u64, StoreError> {
         Ok(self.query().execute(conn).await?.rows_affected())
     }
 }
@@ -565,13 +565,13 @@ impl Store {
     }
 
     pub async fn person(&self, id: i64) -> Result<Person, StoreError> {
-        fetch_person(&self.pool, id).await
+        fetch_person(&mut self.read_conn().await?, id).await
     }
 
     pub async fn person_by_resident_id(&self, rid: &ResidentId) -> Result<Option<Person>, StoreError> {
         let row = sqlx::query(&format!("SELECT {PERSON_COLS} FROM {PERSON_FROM} WHERE p.resident_id = $1"))
             .bind(rid.as_str().to_string())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut self.read_conn().await?)
             .await?;
         row.as_ref().map(person_from_row).transpose()
     }
@@ -839,7 +839,7 @@ impl Store {
     pub async fn institution_by_code(&self, code: &str) -> Result<Institution, StoreError> {
         let row = sqlx::query(&format!("SELECT {INSTITUTION_COLS} FROM institutions WHERE code = $1"))
             .bind(code.trim())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut self.read_conn().await?)
             .await?
             .ok_or(StoreError::NotFound("institution"))?;
         institution_from_row(&row)

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::Row;
 use yibao_core::adjudicate::{net_refunds, Claim, DateText, Engine, FeeLine, MedType, Outcome, YearToDate};
 use yibao_core::catalog::Catalogs;
 use yibao_core::cover::FilingType;
@@ -523,7 +523,7 @@ impl Store {
     /// the year and the account balance (for 2303 and 2304), read on `conn`.
     async fn visit_claim(
         &self,
-        conn: &mut AnyConnection,
+        conn: &mut crate::write::Conn,
         rules: &Rules,
         institution: &Institution,
         visit: &Visit,
@@ -1125,7 +1125,7 @@ impl Store {
 /// What 2303 and 2304 share: the person, the year, the engine's outcome, and the versions
 /// of the running totals and the account that were read.
 /// A visit's active fee lines, in upload order.
-async fn active_fees(conn: &mut AnyConnection, visit_id: i64) -> Result<Vec<StoredFee>, StoreError> {
+async fn active_fees(conn: &mut crate::write::Conn, visit_id: i64) -> Result<Vec<StoredFee>, StoreError> {
     let rows =
         sqlx::query(&format!("SELECT {FEE_COLS} FROM fee_lines WHERE visit_id = $1 AND status = 'active' ORDER BY id"))
             .bind(visit_id)
@@ -1145,7 +1145,7 @@ struct Running {
 }
 
 async fn running_state(
-    conn: &mut AnyConnection,
+    conn: &mut crate::write::Conn,
     person_id: i64,
     year: i32,
     visit_id: i64,
@@ -1245,7 +1245,7 @@ fn policy_year(rules: &Rules, person: &crate::Person, day: chrono::NaiveDate) ->
 }
 
 async fn claim_inputs(
-    conn: &mut AnyConnection,
+    conn: &mut crate::write::Conn,
     rules: &Rules,
     visit: &Visit,
     day: chrono::NaiveDate,

@@ -332,7 +332,7 @@ impl Store {
 
 /// The institution's own visit by 就诊 ID; another institution's is "not found".
 pub(crate) async fn visit_by_mdtrt(
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut crate::write::Conn,
     institution_id: i64,
     mdtrt_id: &str,
 ) -> Result<Visit, StoreError> {

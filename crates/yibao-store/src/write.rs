@@ -25,11 +25,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyConnection, Executor, Row};
+use sqlx::{Any, Executor, Row};
 use tokio::sync::{watch, Mutex, OwnedMutexGuard};
 
 use crate::audit::Actor;
 use crate::cache::{Cached, Caches};
+use crate::direct::Direct;
 use crate::{now_text, Store, StoreError};
 
 /// At most this many writes share one commit...
@@ -39,11 +40,114 @@ const MAX_AGE: Duration = Duration::from_millis(5);
 /// A finished write whose batch has not committed within this time commits it itself (the
 /// write it was handed to is slow to finish).
 const HANDOVER_WAIT: Duration = Duration::from_millis(50);
+/// With no write waiting, a batch stays open this long after its first write finished, for
+/// writes about to begin (a commit costs a disk flush; under load writes arrive every few
+/// hundred microseconds).
+const LINGER: Duration = Duration::from_millis(1);
 
 /// The outcome of a batch's commit, as every write of the batch learns it.
 type Outcome = Option<Result<(), String>>;
 
-type Conn = PoolConnection<Any>;
+/// A connection statements run on: the writer's, a pooled one, or a read snapshot's. For
+/// SQLite the writer's runs its statements on the calling thread ([`Direct`]).
+pub(crate) enum Conn {
+    Pooled(PoolConnection<Any>),
+    Read(sqlx::Transaction<'static, Any>),
+    Direct(Box<Direct>),
+    DirectRead(crate::direct::ReadLease),
+}
+
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Conn::Pooled(_) => "Conn::Pooled",
+            Conn::Read(_) => "Conn::Read",
+            Conn::Direct(_) => "Conn::Direct",
+            Conn::DirectRead(_) => "Conn::DirectRead",
+        })
+    }
+}
+
+impl Conn {
+    /// Closes the connection instead of reusing it (whatever state it is in).
+    fn close_on_drop(self) {
+        match self {
+            Conn::Pooled(mut c) => c.close_on_drop(),
+            // Closing a SQLite connection rolls back its open transaction.
+            Conn::Read(_) | Conn::Direct(_) | Conn::DirectRead(_) => {}
+        }
+    }
+}
+
+impl<'c> Executor<'c> for &'c mut Conn {
+    type Database = Any;
+
+    fn fetch_many<'e, 'q: 'e, E>(
+        self,
+        query: E,
+    ) -> futures_util::stream::BoxStream<
+        'e,
+        Result<sqlx::Either<sqlx::any::AnyQueryResult, sqlx::any::AnyRow>, sqlx::Error>,
+    >
+    where
+        'c: 'e,
+        E: 'q + sqlx::Execute<'q, Any>,
+    {
+        match self {
+            Conn::Pooled(c) => c.fetch_many(query),
+            Conn::Read(t) => t.fetch_many(query),
+            Conn::Direct(d) => d.fetch_many(query),
+            Conn::DirectRead(d) => (&mut **d).fetch_many(query),
+        }
+    }
+
+    fn fetch_optional<'e, 'q: 'e, E>(
+        self,
+        query: E,
+    ) -> futures_util::future::BoxFuture<'e, Result<Option<sqlx::any::AnyRow>, sqlx::Error>>
+    where
+        'c: 'e,
+        E: 'q + sqlx::Execute<'q, Any>,
+    {
+        match self {
+            Conn::Pooled(c) => c.fetch_optional(query),
+            Conn::Read(t) => t.fetch_optional(query),
+            Conn::Direct(d) => d.fetch_optional(query),
+            Conn::DirectRead(d) => (&mut **d).fetch_optional(query),
+        }
+    }
+
+    fn prepare_with<'e, 'q: 'e>(
+        self,
+        sql: &'q str,
+        parameters: &'e [sqlx::any::AnyTypeInfo],
+    ) -> futures_util::future::BoxFuture<'e, Result<sqlx::any::AnyStatement<'q>, sqlx::Error>>
+    where
+        'c: 'e,
+    {
+        match self {
+            Conn::Pooled(c) => c.prepare_with(sql, parameters),
+            Conn::Read(t) => t.prepare_with(sql, parameters),
+            Conn::Direct(d) => d.prepare_with(sql, parameters),
+            Conn::DirectRead(d) => (&mut **d).prepare_with(sql, parameters),
+        }
+    }
+
+    fn describe<'e, 'q: 'e>(
+        self,
+        sql: &'q str,
+    ) -> futures_util::future::BoxFuture<'e, Result<sqlx::Describe<Any>, sqlx::Error>>
+    where
+        'c: 'e,
+    {
+        match self {
+            Conn::Pooled(c) => c.describe(sql),
+            Conn::Read(t) => t.describe(sql),
+            Conn::Direct(d) => d.describe(sql),
+            Conn::DirectRead(d) => (&mut **d).describe(sql),
+        }
+    }
+}
 
 /// This process's writer: whose turn it is, its connection, and the batch open between turns.
 #[derive(Default)]
@@ -117,16 +221,16 @@ pub(crate) struct Member(Option<Conn>);
 // back, and nothing can reach `w.tx` after that: the `expect`s below cannot fire.
 #[allow(clippy::expect_used)]
 impl Deref for Member {
-    type Target = AnyConnection;
-    fn deref(&self) -> &AnyConnection {
-        self.0.as_deref().expect("a running write holds the connection")
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        self.0.as_ref().expect("a running write holds the connection")
     }
 }
 
 #[allow(clippy::expect_used)]
 impl DerefMut for Member {
-    fn deref_mut(&mut self) -> &mut AnyConnection {
-        self.0.as_deref_mut().expect("a running write holds the connection")
+    fn deref_mut(&mut self) -> &mut Conn {
+        self.0.as_mut().expect("a running write holds the connection")
     }
 }
 
@@ -180,7 +284,10 @@ impl Store {
         roll_back_abandoned(&mut turn).await;
         let mut conn = match turn.conn.take() {
             Some(conn) => conn,
-            None => self.pool.acquire().await?,
+            None => match &self.sqlite_file {
+                Some(file) => Conn::Direct(Box::new(Direct::open(file)?)),
+                None => Conn::Pooled(self.pool.acquire().await?),
+            },
         };
         if turn.batch.is_none() {
             match begin_batch(&mut conn).await {
@@ -240,14 +347,20 @@ impl Store {
         }
         turn.conn = None;
         drop(turn);
+        self.readers.close();
         self.pool.close().await;
     }
 }
 
 /// `BEGIN`, the audit head (a no-op update: it takes SQLite's write lock, PostgreSQL's row
 /// lock), and the first write's savepoint.
-async fn begin_batch(conn: &mut AnyConnection) -> Result<(i64, String), sqlx::Error> {
-    conn.execute("BEGIN").await?;
+async fn begin_batch(conn: &mut Conn) -> Result<(i64, String), sqlx::Error> {
+    match conn {
+        Conn::Direct(direct) => direct.begin_immediate().await?,
+        _ => {
+            conn.execute("BEGIN").await?;
+        }
+    }
     let row = sqlx::query("UPDATE audit_head SET last_seq = last_seq WHERE id = 1 RETURNING last_seq, last_hash")
         .fetch_one(&mut *conn)
         .await?;
@@ -296,9 +409,13 @@ impl WriteTx {
         self.writer.writes.fetch_add(1, Ordering::Relaxed);
         self.writer.writing_us.fetch_add(micros(self.began), Ordering::Relaxed);
         let first_finished = *batch.first_finished.get_or_insert_with(Instant::now);
-        let hand_on = self.writer.waiting.load(Ordering::SeqCst) > 0
-            && batch.finished < MAX_WRITES
-            && first_finished.elapsed() < MAX_AGE;
+        // Hand the batch on to a write waiting for its turn, or, with nobody waiting, keep
+        // it open a moment for a write about to begin: the batch commits once it is full or
+        // old, or when its first finished write has waited long enough.
+        let waiting = self.writer.waiting.load(Ordering::SeqCst) > 0;
+        let age = first_finished.elapsed();
+        let keep_open = if waiting { MAX_AGE } else { LINGER };
+        let hand_on = batch.finished < MAX_WRITES && age < keep_open;
         let committed = if hand_on {
             // This write's savepoint is released and the next one's taken, in one round trip.
             if let Err(e) = conn.execute("RELEASE SAVEPOINT write; SAVEPOINT write").await {
@@ -308,7 +425,8 @@ impl WriteTx {
             let (id, done) = (batch.id, batch.done.subscribe());
             turn.conn = Some(conn);
             drop(turn);
-            self.writer.await_commit(id, done).await
+            let patience = if waiting { HANDOVER_WAIT } else { LINGER.saturating_sub(age) };
+            self.writer.await_commit(id, done, patience).await
         } else {
             commit_batch(&self.writer, &mut turn, conn).await
         };
@@ -351,12 +469,19 @@ impl Drop for WriteTx {
 impl Writer {
     /// Waits for batch `id` to commit. If it has not after a while, the write it was handed
     /// to is slow or gone: this write takes the turn and commits the batch itself.
-    async fn await_commit(&self, id: u64, mut done: watch::Receiver<Outcome>) -> Result<(), StoreError> {
+    async fn await_commit(
+        &self,
+        id: u64,
+        mut done: watch::Receiver<Outcome>,
+        mut patience: Duration,
+    ) -> Result<(), StoreError> {
         loop {
             if let Some(outcome) = done.borrow_and_update().clone() {
                 return outcome.map_err(StoreError::Commit);
             }
-            match tokio::time::timeout(HANDOVER_WAIT, done.changed()).await {
+            let waited = tokio::time::timeout(patience, done.changed()).await;
+            patience = HANDOVER_WAIT;
+            match waited {
                 Ok(Ok(())) => {}
                 Ok(Err(_)) => return Err(StoreError::Commit("the batch was dropped without a commit".into())),
                 Err(_) => {
@@ -386,7 +511,7 @@ async fn commit_batch(writer: &Writer, turn: &mut Turn, mut conn: Conn) -> Resul
         sqlx::query("UPDATE audit_head SET last_seq = $1, last_hash = $2 WHERE id = 1")
             .bind(batch.last_seq)
             .bind(&batch.last_hash)
-            .execute(&mut *conn)
+            .execute(&mut conn)
             .await?;
         conn.execute("COMMIT").await
     }
@@ -406,7 +531,7 @@ async fn commit_batch(writer: &Writer, turn: &mut Turn, mut conn: Conn) -> Resul
 
 /// The batch cannot go on: every write of it fails, and its transaction is rolled back (the
 /// connection is closed, whatever state it is in).
-fn fail_batch(turn: &mut Turn, mut conn: Conn, error: &sqlx::Error) {
+fn fail_batch(turn: &mut Turn, conn: Conn, error: &sqlx::Error) {
     tracing::error!(%error, "write batch failed; its writes are rolled back");
     if let Some(batch) = turn.batch.take() {
         batch.done.send_replace(Some(Err(error.to_string())));
@@ -423,7 +548,7 @@ async fn roll_back_abandoned(turn: &mut Turn) {
         return;
     };
     // The savepoint stays open for the next write.
-    match sqlx::query("ROLLBACK TO SAVEPOINT write").execute(&mut *conn).await {
+    match sqlx::query("ROLLBACK TO SAVEPOINT write").execute(&mut conn).await {
         Ok(_) => {
             turn.conn = Some(conn);
             if let Some(batch) = turn.batch.as_mut() {
