@@ -155,6 +155,13 @@ impl Store {
     pub async fn execute_raw(&self, sql: &str) -> Result<u64, StoreError> {
         Ok(sqlx::query(sql).execute(&self.pool).await?.rows_affected())
     }
+
+    /// For benchmarks only: runs one read statement on the connection the platform
+    /// interface's point reads use (for SQLite, on the calling thread).
+    #[doc(hidden)]
+    pub async fn read_raw(&self, sql: &str) -> Result<u64, StoreError> {
+        Ok(sqlx::query(sql).execute(&mut self.read_conn().await?).await?.rows_affected())
+    }
 }
 
 fn audit_from_row(r: &sqlx::any::AnyRow) -> Result<AuditEntry, StoreError> {

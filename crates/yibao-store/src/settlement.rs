@@ -1144,25 +1144,22 @@ struct Running {
     account: Option<(Fen, i64)>,
 }
 
+/// The person's admissions in the year (another visit's), running totals and account, with
+/// their versions: `$1` person, `$2` year, `$3` the visit being settled.
+const RUNNING_STATE: &str = "SELECT (SELECT COUNT(*) FROM settlements WHERE person_id = $1 AND year = $2 \
+     AND med_type = '21' AND status = 'settled' AND visit_id <> $3), \
+     (SELECT totals FROM year_totals WHERE person_id = $1 AND year = $2), \
+     (SELECT version FROM year_totals WHERE person_id = $1 AND year = $2), \
+     (SELECT balance FROM individual_accounts WHERE person_id = $1), \
+     (SELECT version FROM individual_accounts WHERE person_id = $1)";
+
 async fn running_state(
     conn: &mut crate::write::Conn,
     person_id: i64,
     year: i32,
     visit_id: i64,
 ) -> Result<Running, StoreError> {
-    let row = sqlx::query(
-        "SELECT (SELECT COUNT(*) FROM settlements WHERE person_id = $1 AND year = $2 AND med_type = '21' \
-         AND status = 'settled' AND visit_id <> $3), \
-         (SELECT totals FROM year_totals WHERE person_id = $1 AND year = $2), \
-         (SELECT version FROM year_totals WHERE person_id = $1 AND year = $2), \
-         (SELECT balance FROM individual_accounts WHERE person_id = $1), \
-         (SELECT version FROM individual_accounts WHERE person_id = $1)",
-    )
-    .bind(person_id)
-    .bind(i64::from(year))
-    .bind(visit_id)
-    .fetch_one(conn)
-    .await?;
+    let row = sqlx::query(RUNNING_STATE).bind(person_id).bind(i64::from(year)).bind(visit_id).fetch_one(conn).await?;
     let ytd = match (row.try_get::<Option<String>, _>(1)?, row.try_get::<Option<i64>, _>(2)?) {
         (Some(text), Some(version)) => {
             Some((serde_json::from_str(&text).map_err(|e| corrupt("year_totals.totals", e))?, version))
@@ -1353,4 +1350,32 @@ fn main_first(diagnoses: &[crate::Diagnosis]) -> Vec<String> {
     let main = diagnoses.iter().filter(|d| d.main);
     let rest = diagnoses.iter().filter(|d| !d.main);
     main.chain(rest).map(|d| d.diag_code.clone()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RUNNING_STATE;
+    use crate::testing::TestDb;
+    use sqlx::Row;
+
+    /// Every upload, pre-settlement and settlement reads the running state: it must find the
+    /// person's settlements through an index, not scan every settlement stored (SQLite's
+    /// plan; PostgreSQL's planner chooses by table size, and the index is the same).
+    #[tokio::test]
+    async fn the_running_state_searches_the_persons_settlements() {
+        let db = TestDb::sqlite().await;
+        let plan: Vec<String> = sqlx::query(&format!("EXPLAIN QUERY PLAN {RUNNING_STATE}"))
+            .bind(1_i64)
+            .bind(2026_i64)
+            .bind(1_i64)
+            .fetch_all(&db.store.pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.try_get::<String, _>("detail").unwrap())
+            .collect();
+        assert!(plan.iter().all(|step| !step.starts_with("SCAN settlements")), "{plan:#?}");
+        assert!(plan.iter().any(|step| step.contains("settlements_person_year")), "{plan:#?}");
+        db.cleanup().await;
+    }
 }

@@ -236,23 +236,39 @@ fn bench_lines(mdtrt_id: &str, day: chrono::NaiveDate) -> serde_json::Value {
 
 const BENCH_STEPS: [&str; 5] = ["2401", "2301", "2402", "2303", "2304"];
 
-/// `yibao bench statement`: `SELECT 1`, one after another, through the store's pool. With
-/// SQLite each statement is handed to the connection's own thread and its answer handed back;
-/// this is the cost a write pays for every statement it makes while it holds the turn.
+/// `yibao bench statement`: `SELECT 1`, one after another, through the store's pool (with
+/// SQLite each statement is handed to the connection's own thread and its answer handed back)
+/// and on the connection the platform interface's reads and writes use (with SQLite, run on
+/// the calling thread: `direct.rs`).
 pub async fn statement(count: u32, database_url: Option<String>) -> anyhow::Result<()> {
     let (store, _, scratch) = scratch_store(database_url).await?;
-    for _ in 0..100 {
-        store.execute_raw("SELECT 1").await?;
-    }
-    let t = Instant::now();
-    for _ in 0..count {
-        store.execute_raw("SELECT 1").await?;
-    }
-    let each = t.elapsed() / count.max(1);
-    println!("{count} statements on {:?}: {:.1} µs per round trip", store.backend(), each.as_secs_f64() * 1e6);
+    let pool = time_statements(count, || store.execute_raw("SELECT 1")).await?;
+    let direct = time_statements(count, || store.read_raw("SELECT 1")).await?;
+    println!(
+        "{count} statements on {:?}: {:.1} µs per round trip through the pool, {:.1} µs on the interface's connection",
+        store.backend(),
+        pool.as_secs_f64() * 1e6,
+        direct.as_secs_f64() * 1e6
+    );
     store.close().await;
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(())
+}
+
+/// The time one statement takes, over `count` after 100 to warm up.
+async fn time_statements<F, Fut>(count: u32, run: F) -> anyhow::Result<std::time::Duration>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<u64, yibao_store::StoreError>>,
+{
+    for _ in 0..100 {
+        run().await?;
+    }
+    let t = Instant::now();
+    for _ in 0..count {
+        run().await?;
+    }
+    Ok(t.elapsed() / count.max(1))
 }
 
 /// `yibao bench settle`: seeds the demo region in a fresh database, serves yibao on a local
