@@ -156,7 +156,61 @@ impl Store {
 
     /// The answer already given to `msgid` from this institution, if any.
     pub async fn platform_reply(&self, institution_id: i64, msgid: &str) -> Result<Option<StoredReply>, StoreError> {
+        if let Some(reply) = self.writer.deferred.find(institution_id, msgid) {
+            return Ok(Some(reply));
+        }
         reply_of(&mut self.read_conn().await?, institution_id, msgid).await
+    }
+
+    /// Records the answer to a transaction that only read (1101, 2303, 3201, 3202) with the
+    /// next commit, without a write of its own and without waiting for it: the answer
+    /// changed nothing, so were it lost in a crash, a retry would only be answered afresh.
+    /// Until it is written, [`Store::platform_reply`] finds it here; if this process has no
+    /// write to commit soon, a write of nothing commits it. Returns the answer already
+    /// given to the same `msgid`, if a retry arrived first.
+    pub fn defer_platform_reply(
+        &self,
+        institution_id: i64,
+        msgid: &str,
+        infno: &str,
+        reply: StoredReply,
+    ) -> Option<StoredReply> {
+        let entry = Deferred {
+            institution_id,
+            msgid: msgid.to_string(),
+            infno: infno.to_string(),
+            reply,
+            received_at: crate::now_text(),
+        };
+        match self.writer.deferred.push(entry) {
+            Pushed::Earlier(reply) => Some(reply),
+            Pushed::Added { first } => {
+                if first {
+                    let (store, msgid) = (self.clone(), msgid.to_string());
+                    tokio::spawn(
+                        async move { store.flush_deferred_after(DEFER_AT_MOST, institution_id, &msgid).await },
+                    );
+                }
+                None
+            }
+        }
+    }
+
+    /// Commits the deferred answers after `delay` if no other write has written the one to
+    /// `msgid` by then.
+    async fn flush_deferred_after(&self, delay: std::time::Duration, institution_id: i64, msgid: &str) {
+        tokio::time::sleep(delay).await;
+        if self.writer.deferred.find(institution_id, msgid).is_none() {
+            return;
+        }
+        let flushed = async {
+            let w = self.begin_write(&crate::Actor::system("platform")).await?;
+            w.commit().await
+        }
+        .await;
+        if let Err(error) = flushed {
+            tracing::warn!(%error, "the answers to reading transactions were not written yet");
+        }
     }
 
     /// As [`Store::platform_reply`], seen from inside a write: also an answer recorded by an
@@ -167,6 +221,9 @@ impl Store {
         institution_id: i64,
         msgid: &str,
     ) -> Result<Option<StoredReply>, StoreError> {
+        if let Some(reply) = self.writer.deferred.find(institution_id, msgid) {
+            return Ok(Some(reply));
+        }
         reply_of(&mut w.tx, institution_id, msgid).await
     }
 
@@ -255,4 +312,91 @@ async fn reply_of(
     .fetch_optional(conn)
     .await?;
     Ok(row.map(|(request_sha256, response)| StoredReply { request_sha256, response }))
+}
+
+/// How long a deferred answer waits for another write's commit before a write of nothing
+/// commits it.
+const DEFER_AT_MOST: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// Answers to reading transactions waiting for the next commit ([`Store::defer_platform_reply`]).
+#[derive(Debug, Default)]
+pub(crate) struct DeferredReplies(std::sync::Mutex<Vec<Deferred>>);
+
+#[derive(Debug, Clone)]
+pub(crate) struct Deferred {
+    institution_id: i64,
+    msgid: String,
+    infno: String,
+    reply: StoredReply,
+    received_at: String,
+}
+
+enum Pushed {
+    Added { first: bool },
+    Earlier(StoredReply),
+}
+
+impl DeferredReplies {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Deferred>> {
+        // Nothing panics while holding the lock; a poisoned list is still a list.
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn find(&self, institution_id: i64, msgid: &str) -> Option<StoredReply> {
+        self.lock().iter().find(|d| d.institution_id == institution_id && d.msgid == msgid).map(|d| d.reply.clone())
+    }
+
+    fn push(&self, entry: Deferred) -> Pushed {
+        let mut list = self.lock();
+        if let Some(earlier) = list.iter().find(|d| d.institution_id == entry.institution_id && d.msgid == entry.msgid)
+        {
+            return Pushed::Earlier(earlier.reply.clone());
+        }
+        list.push(entry);
+        Pushed::Added { first: list.len() == 1 }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+
+    /// The answers to write with the commit being made (they stay findable until it is).
+    pub(crate) fn pending(&self) -> Vec<Deferred> {
+        self.lock().clone()
+    }
+
+    /// Forgets the answers a commit has written.
+    pub(crate) fn written(&self, written: &[Deferred]) {
+        self.lock().retain(|d| !written.iter().any(|w| w.institution_id == d.institution_id && w.msgid == d.msgid));
+    }
+}
+
+/// Writes deferred answers in the batch being committed. An answer under a `msgid` already
+/// recorded (a concurrent request that reused it) is left out.
+pub(crate) async fn write_deferred(conn: &mut crate::write::Conn, deferred: &[Deferred]) -> Result<(), sqlx::Error> {
+    for chunk in deferred.chunks(100) {
+        let mut sql = String::from(
+            "INSERT INTO platform_messages (institution_id, msgid, infno, request_sha256, response, received_at) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let p = i * 6;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("(${}, ${}, ${}, ${}, ${}, ${})", p + 1, p + 2, p + 3, p + 4, p + 5, p + 6));
+        }
+        sql.push_str(" ON CONFLICT (institution_id, msgid) DO NOTHING");
+        let mut query = sqlx::query(&sql);
+        for d in chunk {
+            query = query
+                .bind(d.institution_id)
+                .bind(d.msgid.clone())
+                .bind(d.infno.clone())
+                .bind(d.reply.request_sha256.clone())
+                .bind(d.reply.response.clone())
+                .bind(d.received_at.clone());
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
 }

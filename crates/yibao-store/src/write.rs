@@ -161,6 +161,8 @@ pub(crate) struct Writer {
     commits: AtomicU64,
     writing_us: AtomicU64,
     committing_us: AtomicU64,
+    /// Answers to reading transactions, written with the next commit.
+    pub(crate) deferred: crate::platform::DeferredReplies,
 }
 
 /// How many writes the store has committed, in how many database commits, and how long the
@@ -338,6 +340,13 @@ impl Store {
 
     /// Ends the store: the writer's connection goes back to the pool, and the pool closes.
     pub async fn close(&self) {
+        if !self.writer.deferred.is_empty() {
+            if let Ok(w) = self.begin_write(&Actor::system("close")).await {
+                if let Err(error) = w.commit().await {
+                    tracing::warn!(%error, "the answers to reading transactions were not written");
+                }
+            }
+        }
         let mut turn = self.writer.turn.lock().await;
         roll_back_abandoned(&mut turn).await;
         if let Some(conn) = turn.conn.take() {
@@ -507,7 +516,9 @@ async fn commit_batch(writer: &Writer, turn: &mut Turn, mut conn: Conn) -> Resul
         return Ok(());
     };
     let started = Instant::now();
+    let deferred = writer.deferred.pending();
     let result = async {
+        crate::platform::write_deferred(&mut conn, &deferred).await?;
         sqlx::query("UPDATE audit_head SET last_seq = $1, last_hash = $2 WHERE id = 1")
             .bind(batch.last_seq)
             .bind(&batch.last_hash)
@@ -517,7 +528,10 @@ async fn commit_batch(writer: &Writer, turn: &mut Turn, mut conn: Conn) -> Resul
     }
     .await;
     match &result {
-        Ok(_) => turn.conn = Some(conn),
+        Ok(_) => {
+            writer.deferred.written(&deferred);
+            turn.conn = Some(conn);
+        }
         Err(error) => {
             tracing::error!(%error, "commit failed; the batch's writes are rolled back");
             conn.close_on_drop();

@@ -178,6 +178,41 @@ async fn sign_in_and_person_information_with_every_refusal() {
 
 /// Eight copies of one sign-in, sent at once: one sign-in is made, and all eight get its
 /// answer.
+/// A transaction that only reads is answered at once and its answer written with the next
+/// commit — by a write of nothing within a moment if no other write comes, and at the latest
+/// when the store closes. A retry, before or after, gets the same answer.
+#[tokio::test]
+async fn a_reading_answer_is_written_without_a_write_of_its_own() {
+    for db in TestDb::all().await {
+        let l = db.label;
+        let app = spawn_app(db).await;
+        let sign_no = sign_in(&app).await;
+        let inst = app.db.store.institution_by_code(HOSPITAL).await.unwrap();
+        let before = app.db.count("platform_messages").await;
+        let body = envelope("1101", &sign_no, person_query("620302198506120036"));
+        let answer = send(&app, &body).await;
+        assert_eq!(answer["infcode"], 0, "{l}: {answer}");
+        let mut waited = 0;
+        while app.db.count("platform_messages").await == before {
+            assert!(waited < 200, "{l}: the answer was not written within two seconds");
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            waited += 1;
+        }
+        assert_eq!(app.db.count("platform_messages").await, before + 1, "{l}");
+        assert_eq!(send(&app, &body).await, answer, "{l}: the retry after the answer was written");
+
+        // What is still deferred when the store closes is written then.
+        let reply = yibao_store::StoredReply { request_sha256: "0".repeat(64), response: answer.to_string() };
+        let msgid = format!("{HOSPITAL}202611230000009999");
+        assert!(app.db.store.defer_platform_reply(inst.id, &msgid, "1101", reply.clone()).is_none());
+        app.db.store.close().await;
+        let reopened = yibao_store::Store::connect(&app.db.config).await.unwrap();
+        assert_eq!(reopened.platform_reply(inst.id, &msgid).await.unwrap(), Some(reply), "{l}: written on close");
+        reopened.close().await;
+        app.db.cleanup().await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_retries_of_one_msgid_do_the_work_once() {
     for db in TestDb::all().await {

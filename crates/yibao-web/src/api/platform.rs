@@ -248,12 +248,22 @@ async fn run(
     // record's version) is refused as a conflict and runs again, reading inside its turn.
     let mut attempts = 0;
     let outcome = if let Some(answer) = answer_reading(store, inst, req, now, today).await {
-        // A transaction that only reads is answered from committed data before its turn to
-        // write; the write records the answer.
-        match answer {
-            Ok(output) => store.begin_write(&actor).await.map(|w| (w, output)).map_err(|e| internal(&e)),
-            Err(r) => Err(r),
+        // A transaction that only reads is answered from committed data, at once; its answer
+        // is recorded with the next commit (a retry meanwhile finds it in memory).
+        if let Err(r) = &answer {
+            if r.code == "internal" {
+                return Answer::Fresh(answer);
+            }
         }
+        let response = envelope(now, answer);
+        let reply = StoredReply {
+            request_sha256: digest.to_string(),
+            response: serde_json::to_string(&response).unwrap_or_default(),
+        };
+        return match store.defer_platform_reply(inst.id, &req.msgid, &req.infno, reply) {
+            Some(earlier) => replay(earlier, digest),
+            None => Answer::Stored(response),
+        };
     } else {
         let before = read_before(store, inst, req, today.and_time(now.time())).await;
         // A refusal decided on a snapshot is confirmed on current data before it is given.
