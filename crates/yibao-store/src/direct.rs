@@ -1,19 +1,22 @@
-//! SQLite statements run on the calling thread, for the writer.
+//! SQLite statements run on the calling thread, for the writer and the platform interface's
+//! reads.
 //!
 //! sqlx runs each SQLite connection on a thread of its own and hands every statement across
 //! and every row back; on a small machine those hand-offs, not SQLite, are most of a
 //! statement's cost (`yibao bench statement`). The writer's connection is held by one write
-//! at a time and runs a dozen short statements per write while every other write waits, so
-//! for SQLite it is a [`Direct`] connection instead: a `rusqlite` connection to the same file,
-//! on which the store's ordinary `sqlx::query(..)` values run unchanged — [`Direct`] is an
+//! at a time and runs a dozen short statements per write while every other write waits, and
+//! each interface transaction reads a handful of rows before its turn; so for a SQLite file
+//! these run on [`Direct`] connections instead: `rusqlite` connections to the same file, on
+//! which the store's ordinary `sqlx::query(..)` values run unchanged — [`Direct`] is an
 //! [`Executor`] for sqlx's `Any` database, taking the same SQL and arguments and giving back
 //! the same rows and errors (a unique-constraint violation stays one).
 //!
 //! A statement runs to completion when the query is called, on the thread that calls it:
-//! microseconds for the statements a write runs; the commit waits for the disk. Waiting for
-//! another connection's write lock would block the thread, so the connection never waits
-//! inside SQLite (`busy_timeout` 0): [`Direct::begin_immediate`] takes the lock, retrying
-//! asynchronously while another connection of this process or another holds it.
+//! microseconds for the statements these run; the commit waits for the disk. Only short
+//! statements belong here — lists, reports and imports stay on sqlx's pool, off the async
+//! threads. Waiting for another connection's write lock would block the thread, so the writer
+//! never waits inside SQLite (`busy_timeout` 0): [`Direct::begin_immediate`] takes the lock,
+//! retrying asynchronously while another connection of this process or another holds it.
 
 use std::borrow::Cow;
 use std::path::Path;

@@ -3,8 +3,9 @@
 //! Writes in this process take turns: one [`WriteTx`] at a time, each inside a savepoint of
 //! a database transaction that several writes share (a *batch*). A write that finishes while
 //! others wait for their turn releases its savepoint and hands the open transaction on, then
-//! waits; the write that finds nobody waiting (or the batch full or old) moves the audit head
-//! and commits once for all. Every write of the batch answers only after that commit — so
+//! waits; with nobody waiting it keeps the batch open a moment (`LINGER`) for a write
+//! about to begin; the batch commits once full or old, or when nobody came (the audit head
+//! moves and one commit serves all). Every write of the batch answers only after that commit — so
 //! nothing is acknowledged before it is on disk — and a failed commit fails every write of
 //! the batch. A write that fails or is cancelled rolls back to its own savepoint; the writes
 //! before it in the batch stand.
