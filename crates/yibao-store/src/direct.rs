@@ -203,10 +203,17 @@ impl<'c> Executor<'c> for &'c mut Direct {
         'c: 'e,
         E: 'q + Execute<'q, Any>,
     {
-        match self.run_query(query) {
-            Ok(out) => stream::iter(out.into_iter().map(Ok)).boxed(),
-            Err(e) => stream::once(future::ready(Err(e))).boxed(),
-        }
+        let out = match self.run_query(query) {
+            Ok(out) => out.into_iter().map(Ok).collect(),
+            Err(e) => vec![Err(e)],
+        };
+        // A task running many statements (an import) still gives way to the thread's others.
+        stream::once(async move {
+            tokio::task::consume_budget().await;
+            stream::iter(out)
+        })
+        .flatten()
+        .boxed()
     }
 
     fn fetch_optional<'e, 'q: 'e, E>(self, query: E) -> BoxFuture<'e, Result<Option<AnyRow>, sqlx::Error>>
@@ -220,7 +227,10 @@ impl<'c> Executor<'c> for &'c mut Direct {
                 Either::Left(_) => None,
             })
         });
-        Box::pin(future::ready(first))
+        Box::pin(async move {
+            tokio::task::consume_budget().await;
+            first
+        })
     }
 
     fn prepare_with<'e, 'q: 'e>(
@@ -435,6 +445,24 @@ mod tests {
             sqlx::Error::Database(e) => assert!(e.is_unique_violation(), "{e}"),
             other => panic!("not a database error: {other}"),
         }
+        db.cleanup().await;
+    }
+
+    /// Statements run on the calling thread, but a task running many of them (an import)
+    /// still lets the thread's other tasks run between them.
+    #[tokio::test]
+    async fn many_statements_give_way_to_other_tasks() {
+        let db = TestDb::sqlite().await;
+        let mut direct = Direct::open(&file_of(&db)).unwrap();
+        let other = tokio::spawn(async {});
+        let mut ran_at = None;
+        for i in 0..1_000 {
+            sqlx::query("SELECT 1").execute(&mut direct).await.unwrap();
+            if ran_at.is_none() && other.is_finished() {
+                ran_at = Some(i);
+            }
+        }
+        assert!(ran_at.is_some(), "the other task did not run during 1,000 statements");
         db.cleanup().await;
     }
 
