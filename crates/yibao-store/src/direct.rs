@@ -126,7 +126,7 @@ impl Direct {
                 }
             };
             // An argument not given is NULL, as sqlx binds it.
-            let Some(value) = values.get(index - 1) else { continue };
+            let Some(value) = index.checked_sub(1).and_then(|i| values.get(i)) else { continue };
             let bound = match value {
                 AnyValueKind::Null(_) => stmt.raw_bind_parameter(param, rusqlite::types::Null),
                 AnyValueKind::Bool(b) => stmt.raw_bind_parameter(param, i64::from(*b)),
@@ -142,7 +142,6 @@ impl Direct {
             bound.map_err(database_error)?;
         }
         let readonly = stmt.readonly();
-        let columns = stmt.column_count();
         let names: Vec<String> = stmt.column_names().into_iter().map(str::to_owned).collect();
         let mut out = Vec::new();
         let mut column_names = Arc::default();
@@ -156,7 +155,7 @@ impl Direct {
                 }
                 column_names = Arc::clone(&any.column_names);
             }
-            for (ordinal, name) in names.iter().enumerate().take(columns) {
+            for (ordinal, name) in names.iter().enumerate() {
                 // As sqlx's SQLite driver maps a value for `Any`: by the value's own type.
                 let kind = match row.get_ref(ordinal).map_err(database_error)? {
                     ValueRef::Null => AnyValueKind::Null(AnyTypeInfoKind::Null),
