@@ -256,11 +256,7 @@ async fn run(
             }
         }
         let response = envelope(now, answer);
-        let reply = StoredReply {
-            request_sha256: digest.to_string(),
-            response: serde_json::to_string(&response).unwrap_or_default(),
-        };
-        return match store.defer_platform_reply(inst.id, &req.msgid, &req.infno, reply) {
+        return match store.defer_platform_reply(inst.id, &req.msgid, &req.infno, stored_reply(digest, &response)) {
             Some(earlier) => replay(earlier, digest),
             None => Answer::Stored(response),
         };
@@ -298,10 +294,7 @@ async fn run(
         },
     };
     let response = envelope(now, result);
-    let reply = StoredReply {
-        request_sha256: digest.to_string(),
-        response: serde_json::to_string(&response).unwrap_or_default(),
-    };
+    let reply = stored_reply(digest, &response);
     match store.record_platform_reply(&mut w, inst.id, &req.msgid, &req.infno, &reply).await {
         Ok(()) => {}
         // A concurrent retry answered first: this attempt's work rolls back, its answer stands
@@ -327,6 +320,11 @@ async fn run(
         Ok(()) => Answer::Stored(response),
         Err(e) => Answer::Fresh(Err(internal(&e))),
     }
+}
+
+/// The answer to keep for a retry of the request with this digest.
+fn stored_reply(digest: &str, response: &Response) -> StoredReply {
+    StoredReply { request_sha256: digest.to_string(), response: serde_json::to_string(response).unwrap_or_default() }
 }
 
 /// What a write reads before its turn, so the turn is spent on the write itself.
