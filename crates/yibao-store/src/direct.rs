@@ -447,6 +447,29 @@ mod tests {
         db.cleanup().await;
     }
 
+    /// The direct connections keep the pool's guarantees: every commit is flushed to disk
+    /// before it returns (`synchronous=FULL`, in WAL mode) and foreign keys are enforced.
+    #[tokio::test]
+    async fn direct_connections_flush_every_commit_and_check_foreign_keys() {
+        let db = TestDb::sqlite().await;
+        for mut conn in [Direct::open(&file_of(&db)).unwrap(), Direct::open_reader(&file_of(&db)).unwrap()] {
+            let pragma = |name: &str| format!("PRAGMA {name}");
+            let journal: String = sqlx::query_scalar(&pragma("journal_mode")).fetch_one(&mut conn).await.unwrap();
+            let synchronous: i64 = sqlx::query_scalar(&pragma("synchronous")).fetch_one(&mut conn).await.unwrap();
+            let foreign_keys: i64 = sqlx::query_scalar(&pragma("foreign_keys")).fetch_one(&mut conn).await.unwrap();
+            assert_eq!((journal.as_str(), synchronous, foreign_keys), ("wal", 2, 1));
+        }
+        let mut direct = Direct::open(&file_of(&db)).unwrap();
+        let orphan = sqlx::query(
+            "INSERT INTO platform_messages (institution_id, msgid, infno, request_sha256, response, received_at) \
+             VALUES (999999, 'm', '1101', 'x', '{}', 'now')",
+        )
+        .execute(&mut direct)
+        .await;
+        assert!(matches!(orphan, Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation()));
+        db.cleanup().await;
+    }
+
     /// Statements run on the calling thread, but a task running many of them (an import)
     /// still lets the thread's other tasks run between them.
     #[tokio::test]
