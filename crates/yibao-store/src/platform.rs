@@ -238,19 +238,16 @@ impl Store {
         infno: &str,
         reply: &StoredReply,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO platform_messages (institution_id, msgid, infno, request_sha256, response, received_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(institution_id)
-        .bind(msgid.to_string())
-        .bind(infno.to_string())
-        .bind(reply.request_sha256.clone())
-        .bind(reply.response.clone())
-        .bind(w.at().to_string())
-        .execute(&mut *w.tx)
-        .await
-        .map_err(|e| StoreError::on_unique(e, "msgid"))?;
+        sqlx::query(&format!("INSERT INTO platform_messages ({MESSAGE_COLS}) VALUES ($1, $2, $3, $4, $5, $6)"))
+            .bind(institution_id)
+            .bind(msgid.to_string())
+            .bind(infno.to_string())
+            .bind(reply.request_sha256.clone())
+            .bind(reply.response.clone())
+            .bind(w.at().to_string())
+            .execute(&mut *w.tx)
+            .await
+            .map_err(|e| StoreError::on_unique(e, "msgid"))?;
         Ok(())
     }
 
@@ -314,6 +311,9 @@ async fn reply_of(
     Ok(row.map(|(request_sha256, response)| StoredReply { request_sha256, response }))
 }
 
+/// The columns an answered message is stored with, in the order both inserts bind them.
+const MESSAGE_COLS: &str = "institution_id, msgid, infno, request_sha256, response, received_at";
+
 /// How long a deferred answer waits for another write's commit before a write of nothing
 /// commits it.
 const DEFER_AT_MOST: std::time::Duration = std::time::Duration::from_millis(20);
@@ -331,6 +331,13 @@ pub(crate) struct Deferred {
     received_at: String,
 }
 
+impl Deferred {
+    /// Whether this is the answer to `msgid` from the institution.
+    fn answers(&self, institution_id: i64, msgid: &str) -> bool {
+        self.institution_id == institution_id && self.msgid == msgid
+    }
+}
+
 enum Pushed {
     Added { first: bool },
     Earlier(StoredReply),
@@ -343,13 +350,12 @@ impl DeferredReplies {
     }
 
     fn find(&self, institution_id: i64, msgid: &str) -> Option<StoredReply> {
-        self.lock().iter().find(|d| d.institution_id == institution_id && d.msgid == msgid).map(|d| d.reply.clone())
+        self.lock().iter().find(|d| d.answers(institution_id, msgid)).map(|d| d.reply.clone())
     }
 
     fn push(&self, entry: Deferred) -> Pushed {
         let mut list = self.lock();
-        if let Some(earlier) = list.iter().find(|d| d.institution_id == entry.institution_id && d.msgid == entry.msgid)
-        {
+        if let Some(earlier) = list.iter().find(|d| d.answers(entry.institution_id, &entry.msgid)) {
             return Pushed::Earlier(earlier.reply.clone());
         }
         list.push(entry);
@@ -367,7 +373,7 @@ impl DeferredReplies {
 
     /// Forgets the answers a commit has written.
     pub(crate) fn written(&self, written: &[Deferred]) {
-        self.lock().retain(|d| !written.iter().any(|w| w.institution_id == d.institution_id && w.msgid == d.msgid));
+        self.lock().retain(|d| !written.iter().any(|w| w.answers(d.institution_id, &d.msgid)));
     }
 }
 
@@ -375,9 +381,7 @@ impl DeferredReplies {
 /// recorded (a concurrent request that reused it) is left out.
 pub(crate) async fn write_deferred(conn: &mut crate::write::Conn, deferred: &[Deferred]) -> Result<(), sqlx::Error> {
     for chunk in deferred.chunks(100) {
-        let mut sql = String::from(
-            "INSERT INTO platform_messages (institution_id, msgid, infno, request_sha256, response, received_at) VALUES ",
-        );
+        let mut sql = format!("INSERT INTO platform_messages ({MESSAGE_COLS}) VALUES ");
         for i in 0..chunk.len() {
             let p = i * 6;
             if i > 0 {
