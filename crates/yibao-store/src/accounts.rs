@@ -13,7 +13,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 use yibao_core::{InvalidValue, Role, Scope};
 
-use crate::error::parse_stored;
+use crate::db::error::parse_stored;
 use crate::registry::Institution;
 use crate::{Store, StoreError, WriteTx};
 
@@ -277,7 +277,7 @@ impl Store {
     pub async fn account(&self, id: i64) -> Result<Account, StoreError> {
         let row = sqlx::query(&format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE id = $1"))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.db.pool)
             .await?
             .ok_or(StoreError::NotFound("account"))?;
         account_from_row(&row)
@@ -285,7 +285,7 @@ impl Store {
 
     pub async fn list_accounts(&self) -> Result<Vec<Account>, StoreError> {
         let rows =
-            sqlx::query(&format!("SELECT {ACCOUNT_COLS} FROM accounts ORDER BY id")).fetch_all(&self.pool).await?;
+            sqlx::query(&format!("SELECT {ACCOUNT_COLS} FROM accounts ORDER BY id")).fetch_all(&self.db.pool).await?;
         rows.iter().map(account_from_row).collect()
     }
 
@@ -296,7 +296,7 @@ impl Store {
             "SELECT {ACCOUNT_COLS}, password_hash, failed_logins, locked_until FROM accounts WHERE username = $1"
         ))
         .bind(username.trim().to_string())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.db.pool)
         .await?;
         let Some(row) = row else {
             // Spend the same effort as a real check, so timing does not reveal usernames.
@@ -325,20 +325,20 @@ impl Store {
                 sqlx::query("UPDATE accounts SET failed_logins = 0, locked_until = $1 WHERE id = $2")
                     .bind(ts(until))
                     .bind(account.id)
-                    .execute(&self.pool)
+                    .execute(&self.db.pool)
                     .await?;
                 return Ok(LoginOutcome::Locked { until });
             }
             sqlx::query("UPDATE accounts SET failed_logins = $1 WHERE id = $2")
                 .bind(failed)
                 .bind(account.id)
-                .execute(&self.pool)
+                .execute(&self.db.pool)
                 .await?;
             return Ok(LoginOutcome::BadCredentials);
         }
         let token = random_token();
         let csrf_token = random_token();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.db.pool.begin().await?;
         sqlx::query("UPDATE accounts SET failed_logins = 0, locked_until = NULL WHERE id = $1")
             .bind(account.id)
             .execute(&mut *tx)
@@ -366,7 +366,7 @@ impl Store {
             ACCOUNT_COLS.split(", ").map(|c| format!("a.{c}")).collect::<Vec<_>>().join(", ")
         ))
         .bind(sha256_hex(token))
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.db.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
         let account = account_from_row(&row)?;
@@ -386,7 +386,10 @@ impl Store {
     }
 
     pub async fn logout(&self, token: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(sha256_hex(token)).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(sha256_hex(token))
+            .execute(&self.db.pool)
+            .await?;
         Ok(())
     }
 
@@ -428,7 +431,7 @@ impl Store {
     pub async fn api_key_owner(&self, key: &str) -> Result<Option<ApiKeyOwner>, StoreError> {
         let row = sqlx::query("SELECT id, institution_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL")
             .bind(sha256_hex(key))
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.db.pool)
             .await?;
         let Some(row) = row else { return Ok(None) };
         let institution = self.institution(row.try_get(1)?).await?;

@@ -18,7 +18,8 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 use yibao_core::document::{check_file, clean_file_name, MediaType};
 
-use crate::registry::{fetch_one_by_id, fetch_person};
+use crate::db::query::fetch_one_by_id;
+use crate::registry::fetch_person;
 use crate::{Store, StoreError, WriteTx};
 
 /// Where document bytes live, addressed by their lower-case hex SHA-256.
@@ -157,7 +158,7 @@ impl Store {
 
     pub async fn document(&self, id: i64) -> Result<Document, StoreError> {
         let sql = format!("SELECT {DOCUMENT_COLS} FROM documents WHERE id = $1");
-        fetch_one_by_id(&self.pool, &sql, id, "document", document_from_row).await
+        fetch_one_by_id(&self.db.pool, &sql, id, "document", document_from_row).await
     }
 
     /// A document's bytes, checked against its digest.

@@ -18,8 +18,8 @@ use yibao_core::sporadic::{ClaimState, Submitter};
 use yibao_core::{AdminCode, BankCardNumber, Fen, InvalidValue, Scope};
 
 use crate::claims::StoredClaim;
-use crate::registry::{date_from, fetch_person, region_from, Arg, Sql};
-use crate::settlement::corrupt;
+use crate::db::query::{corrupt, date_from, region_from, Arg, Sql};
+use crate::registry::fetch_person;
 use crate::{Store, StoreError, WriteTx};
 
 fn refuse(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> StoreError {
@@ -376,7 +376,7 @@ impl Store {
     pub async fn payment_order(&self, id: i64) -> Result<PaymentOrder, StoreError> {
         let row = sqlx::query(&format!("SELECT {ORDER_COLS} FROM {ORDER_FROM} WHERE o.id = $1"))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.db.pool)
             .await?
             .ok_or(StoreError::NotFound("payment order"))?;
         order_from_row(&row)
@@ -386,7 +386,7 @@ impl Store {
     pub async fn payment_of_claim(&self, claim_id: i64) -> Result<Option<PaymentOrder>, StoreError> {
         let row = sqlx::query(&format!("SELECT {ORDER_COLS} FROM {ORDER_FROM} WHERE o.claim_id = $1"))
             .bind(claim_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.db.pool)
             .await?;
         row.as_ref().map(order_from_row).transpose()
     }
@@ -400,7 +400,7 @@ impl Store {
         let args: Vec<String> = claim_ids.iter().map(|id| sql.arg(Arg::I(*id))).collect();
         sql.text.push_str(&args.join(", "));
         sql.text.push(')');
-        sql.fetch_all(self).await?.iter().map(order_from_row).collect()
+        sql.fetch_all(&self.db).await?.iter().map(order_from_row).collect()
     }
 
     /// Orders of persons insured in `scope` in one of `states` (all when empty), oldest first.
@@ -418,7 +418,7 @@ impl Store {
         }
         let l = sql.arg(Arg::I(limit));
         sql.text.push_str(&format!(" ORDER BY o.due_on, o.id LIMIT {l}"));
-        sql.fetch_all(self).await?.iter().map(order_from_row).collect()
+        sql.fetch_all(&self.db).await?.iter().map(order_from_row).collect()
     }
 
     /// The orders of persons insured in `scope` by state: (state, how many, how much).
@@ -428,7 +428,7 @@ impl Store {
         );
         sql.scope_filter("o.region", scope);
         sql.text.push_str(" GROUP BY o.state");
-        let rows = sql.fetch_all(self).await?;
+        let rows = sql.fetch_all(&self.db).await?;
         let mut totals = Vec::new();
         for r in &rows {
             let state =
@@ -572,7 +572,7 @@ impl Store {
     pub async fn payment_batch(&self, id: i64) -> Result<(PaymentBatch, Vec<BatchItem>), StoreError> {
         let row = sqlx::query(&format!("SELECT {BATCH_COLS} FROM payment_batches WHERE id = $1"))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.db.pool)
             .await?
             .ok_or(StoreError::NotFound("payment batch"))?;
         let rows = sqlx::query(&format!(
@@ -580,7 +580,7 @@ impl Store {
              WHERE i.batch_id = $1 ORDER BY i.seq"
         ))
         .bind(id)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.db.pool)
         .await?;
         Ok((batch_from_row(&row)?, rows.iter().map(item_from_row).collect::<Result<_, _>>()?))
     }
@@ -589,7 +589,7 @@ impl Store {
     pub async fn payment_batch_by_number(&self, number: &str) -> Result<PaymentBatch, StoreError> {
         let row = sqlx::query(&format!("SELECT {BATCH_COLS} FROM payment_batches WHERE number = $1"))
             .bind(number.trim())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.db.pool)
             .await?
             .ok_or(StoreError::NotFound("payment batch"))?;
         batch_from_row(&row)
@@ -601,7 +601,7 @@ impl Store {
         sql.scope_filter("region", scope);
         let l = sql.arg(Arg::I(limit));
         sql.text.push_str(&format!(" ORDER BY id DESC LIMIT {l}"));
-        sql.fetch_all(self).await?.iter().map(batch_from_row).collect()
+        sql.fetch_all(&self.db).await?.iter().map(batch_from_row).collect()
     }
 
     /// A second finance user approves a batch (four eyes): not the one who built it.
@@ -846,13 +846,14 @@ impl Store {
         let rows = sqlx::query(
             "SELECT id, fund_pay_sumamt FROM claims WHERE state IN ('approved', 'reduced') AND fund_pay_sumamt > 0",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&self.db.pool)
         .await?;
         for r in &rows {
             books.approved_claims.insert(r.try_get(0)?, Fen::from_fen(r.try_get(1)?));
         }
-        let rows =
-            sqlx::query("SELECT id, number, claim_id, amount, state FROM payment_orders").fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT id, number, claim_id, amount, state FROM payment_orders")
+            .fetch_all(&self.db.pool)
+            .await?;
         for r in &rows {
             books.orders.push(OrderFigures {
                 id: r.try_get(0)?,
@@ -864,7 +865,7 @@ impl Store {
             });
         }
         let rows =
-            sqlx::query("SELECT id, number, state, count, total FROM payment_batches").fetch_all(&self.pool).await?;
+            sqlx::query("SELECT id, number, state, count, total FROM payment_batches").fetch_all(&self.db.pool).await?;
         for r in &rows {
             books.batches.push(BatchFigures {
                 id: r.try_get(0)?,
@@ -876,7 +877,7 @@ impl Store {
             });
         }
         let rows = sqlx::query("SELECT batch_id, order_id, amount, result FROM payment_batch_items")
-            .fetch_all(&self.pool)
+            .fetch_all(&self.db.pool)
             .await?;
         for r in &rows {
             let result: Option<String> = r.try_get(3)?;

@@ -62,7 +62,7 @@ impl Store {
         let now = "2026-01-01T00:00:00Z";
         let mut i = 0u64;
         while i < n {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.db.pool.begin().await?;
             let tx_end = (i + 50_000).min(n);
             while i < tx_end {
                 let end = (i + BATCH as u64).min(tx_end);
@@ -109,9 +109,9 @@ impl Store {
             progress(i);
         }
         if self.backend() == crate::Backend::Postgres {
-            sqlx::query("ANALYZE persons").execute(&self.pool).await?;
+            sqlx::query("ANALYZE persons").execute(&self.db.pool).await?;
         } else {
-            sqlx::query("ANALYZE").execute(&self.pool).await?;
+            sqlx::query("ANALYZE").execute(&self.db.pool).await?;
         }
         Ok(())
     }

@@ -111,7 +111,7 @@ impl TestDb {
     pub async fn count(&self, table: &str) -> i64 {
         assert!(table.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'), "a table name");
         sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
-            .fetch_one(&self.store.pool)
+            .fetch_one(&self.store.db.pool)
             .await
             .unwrap_or_else(|e| panic!("cannot count {table}: {e}"))
     }

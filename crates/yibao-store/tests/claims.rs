@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use yibao_core::document::DocumentKind;
 use yibao_core::registry::Scheme;
 use yibao_core::sporadic::ClaimCase;
-use yibao_store::demo::{lanzhou_claim, DEMO_INSURED_ID};
+use yibao_demo::{lanzhou_claim, DEMO_INSURED_ID};
 use yibao_store::testing::TestDb;
 use yibao_store::{Actor, PersonQuery, StoreError};
 
@@ -23,7 +23,7 @@ const STAY: [(&str, &str, &str, &str); 2] =
 async fn a_claim_uses_the_insured_regions_catalog_unless_it_may_and_does_ask_for_the_treatment_regions() {
     for db in TestDb::all().await {
         let s = &db.store;
-        yibao_store::demo::seed_demo(s, &db.blobs(), today()).await.unwrap();
+        yibao_demo::seed_demo(s, &db.blobs(), today()).await.unwrap();
         let zhang = s.person_by_resident_id(&DEMO_INSURED_ID.parse().unwrap()).await.unwrap().unwrap();
         assert_eq!(zhang.scheme, Scheme::Employee);
         let rules = s.rules().await.unwrap();
@@ -37,7 +37,7 @@ async fn a_claim_uses_the_insured_regions_catalog_unless_it_may_and_does_ask_for
             let mut w = s.begin_write(&Actor::system("test")).await.unwrap();
             let claim = s.submit_claim(&mut w, &input, today()).await.unwrap();
             for kind in DocumentKind::ALL {
-                let png = yibao_store::demo::DEMO_SCAN_PNG.to_vec();
+                let png = yibao_demo::DEMO_SCAN_PNG.to_vec();
                 s.attach_claim_document(&mut w, &db.blobs(), claim.id, *kind, "scan.png", png).await.unwrap();
             }
             let accepted = s.accept_claim(&mut w, &rules, claim.id, today()).await.unwrap();

@@ -26,7 +26,7 @@ async fn actor(store: &Store, username: &str) -> Actor {
 async fn seeded() -> Vec<TestDb> {
     let dbs = TestDb::all().await;
     for db in &dbs {
-        yibao_store::demo::seed_demo(&db.store, &db.blobs(), today()).await.unwrap();
+        yibao_demo::seed_demo(&db.store, &db.blobs(), today()).await.unwrap();
     }
     dbs
 }
@@ -87,16 +87,9 @@ async fn export_results_failure_and_retry_pay_each_order_exactly_once() {
         let id = returned[0].id;
         let mut w = s.begin_write(&actor(s, "zhangsan").await).await.unwrap();
         for kind in [DocumentKind::ItemisedList, DocumentKind::DischargeSummary] {
-            s.attach_claim_document(
-                &mut w,
-                &db.blobs(),
-                id,
-                kind,
-                "scan.png",
-                yibao_store::demo::DEMO_SCAN_PNG.to_vec(),
-            )
-            .await
-            .unwrap();
+            s.attach_claim_document(&mut w, &db.blobs(), id, kind, "scan.png", yibao_demo::DEMO_SCAN_PNG.to_vec())
+                .await
+                .unwrap();
         }
         s.resubmit_claim(&mut w, id, today()).await.unwrap();
         w.commit().await.unwrap();
@@ -193,7 +186,7 @@ async fn export_results_failure_and_retry_pay_each_order_exactly_once() {
         w.commit().await.unwrap();
         assert_eq!(file.lines[0].bank_card, card.to_string(), "the corrected account");
         let mut w = s.begin_write(&finance).await.unwrap();
-        s.import_bank_results(&mut w, &yibao_store::demo::demo_bank_results(&file, today())).await.unwrap();
+        s.import_bank_results(&mut w, &yibao_demo::demo_bank_results(&file, today())).await.unwrap();
         w.commit().await.unwrap();
         assert_eq!(s.payment_order(failed.id).await.unwrap().state, OrderState::Paid);
 
@@ -262,13 +255,12 @@ async fn a_cancelled_batch_returns_its_orders_and_a_result_needs_an_exported_bat
 async fn a_claim_the_employer_unit_filed_is_paid_to_the_units_account() {
     use yibao_core::filing::Channel;
     use yibao_core::sporadic::ClaimCase;
-    use yibao_store::demo::lanzhou_claim;
+    use yibao_demo::lanzhou_claim;
     use yibao_store::{ClaimInput, Payee, SubmittedBy};
 
     for db in seeded().await {
         let s = &db.store;
-        let zhang =
-            s.person_by_resident_id(&yibao_store::demo::DEMO_INSURED_ID.parse().unwrap()).await.unwrap().unwrap();
+        let zhang = s.person_by_resident_id(&yibao_demo::DEMO_INSURED_ID.parse().unwrap()).await.unwrap().unwrap();
         let employer = s.employer(zhang.employer_id.unwrap()).await.unwrap();
         let stay = [("001102000010000", "4", "40.00", "160.00"), ("003113000010000", "1", "3000.00", "3000.00")];
         let day = today() - chrono::Duration::days(10);
@@ -281,7 +273,7 @@ async fn a_claim_the_employer_unit_filed_is_paid_to_the_units_account() {
         let mut w = s.begin_write(&actor(s, "clerk").await).await.unwrap();
         let claim = s.submit_claim(&mut w, &input, today()).await.unwrap();
         for kind in DocumentKind::ALL {
-            let png = yibao_store::demo::DEMO_SCAN_PNG.to_vec();
+            let png = yibao_demo::DEMO_SCAN_PNG.to_vec();
             s.attach_claim_document(&mut w, &db.blobs(), claim.id, *kind, "scan.png", png).await.unwrap();
         }
         s.accept_claim(&mut w, &rules, claim.id, today()).await.unwrap();
@@ -328,8 +320,7 @@ async fn a_fixed_width_batch_is_exported_in_gbk_byte_widths() {
         let (text, _, bad) = encoding_rs::GBK.decode(&bytes);
         assert!(!bad && text.contains("张三"), "{text}");
         let mut w = s.begin_write(&actor(s, "finance").await).await.unwrap();
-        let summary =
-            s.import_bank_results(&mut w, &yibao_store::demo::demo_bank_results(&file, today())).await.unwrap();
+        let summary = s.import_bank_results(&mut w, &yibao_demo::demo_bank_results(&file, today())).await.unwrap();
         w.commit().await.unwrap();
         assert_eq!((summary.paid, summary.closed), (1, true));
         assert!(s.reconcile_payments().await.unwrap().balances());

@@ -392,9 +392,8 @@ async fn catalog_imports_keep_history_report_rejections_and_respect_scope() {
 #[tokio::test]
 async fn the_demo_seed_stores_both_policies_and_a_catalog_of_thousands() {
     let db = TestDb::sqlite().await;
-    let summary = yibao_store::demo::seed_demo(&db.store, &db.blobs(), NaiveDate::from_ymd_opt(2026, 11, 23).unwrap())
-        .await
-        .unwrap();
+    let summary =
+        yibao_demo::seed_demo(&db.store, &db.blobs(), NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()).await.unwrap();
     assert_eq!(summary.policies, 2);
     assert!(summary.catalog_entries >= 2_000, "{}", summary.catalog_entries);
     let set = db.store.load_policies().await.unwrap();
@@ -419,7 +418,7 @@ async fn the_demo_seed_stores_both_policies_and_a_catalog_of_thousands() {
     states.sort_unstable();
     states.dedup();
     assert_eq!(states, ["applied", "approved", "rejected"]);
-    let zhang = db.store.person_by_resident_id(&yibao_store::demo::DEMO_INSURED_ID.parse().unwrap()).await.unwrap();
+    let zhang = db.store.person_by_resident_id(&yibao_demo::DEMO_INSURED_ID.parse().unwrap()).await.unwrap();
     let report = db.store.cover_report(&zhang.unwrap(), today, Some("H11010100001")).await.unwrap();
     assert_eq!(report.card, yibao_core::cover::CardState::Active);
     assert_eq!(report.cover.unwrap().code, "filed");

@@ -154,7 +154,7 @@ async fn clerk_logs_in_finds_a_person_and_switches_language() {
     // Open the detail page: a clerk sees the whole record.
     c.find(Locator::LinkText("详情")).await.unwrap().click().await.unwrap();
     let rid = c.wait().for_element(Locator::Id("person-rid")).await.unwrap().text().await.unwrap();
-    assert_eq!(rid, yibao_store::demo::DEMO_INSURED_ID);
+    assert_eq!(rid, yibao_demo::DEMO_INSURED_ID);
 
     // Switch to English; the choice is remembered on the next page.
     c.find(Locator::Id("lang-switch")).await.unwrap().click().await.unwrap();
@@ -232,7 +232,7 @@ async fn policy_administrator_uploads_a_catalog_and_is_told_what_was_refused() {
     c.goto(&app.url("/policies")).await.unwrap();
     let table = c.wait().for_element(Locator::Id("policies")).await.unwrap().text().await.unwrap();
     assert!(table.contains("金昌市职工基本医疗保险2026年度待遇标准"), "{table}");
-    let broken = yibao_store::demo::DEMO_POLICIES[1].replacen("version = 1", "version = 2", 1).replacen(
+    let broken = yibao_demo::DEMO_POLICIES[1].replacen("version = 1", "version = 2", 1).replacen(
         "annual_cap = \"",
         "annual_cap = \"-",
         1,
@@ -317,7 +317,7 @@ async fn an_insured_person_files_off_site_treatment_and_a_clerk_approves_it() {
     browser.set("#filing-start", "2026-11-25").await;
     c.find(Locator::Id("filing-document")).await.unwrap().select_by_value("residence_certificate").await.unwrap();
     let photo = std::env::temp_dir().join(format!("yibao-residence-{}.png", std::process::id()));
-    std::fs::write(&photo, yibao_store::demo::DEMO_SCAN_PNG).unwrap();
+    std::fs::write(&photo, yibao_demo::DEMO_SCAN_PNG).unwrap();
     c.find(Locator::Id("filing-file")).await.unwrap().send_keys(&photo.display().to_string()).await.unwrap();
     c.find(Locator::Id("filing-submit")).await.unwrap().click().await.unwrap();
     let notice = c.wait().for_element(Locator::Id("notice")).await.unwrap().text().await.unwrap();
@@ -381,7 +381,7 @@ async fn an_insured_person_reads_the_settlement_list_of_a_direct_settlement() {
     browser.log_in(&app, "zhangsan").await;
     c.find(Locator::LinkText("我的结算")).await.unwrap().click().await.unwrap();
     let balance = c.wait().for_element(Locator::Id("account-balance")).await.unwrap().text().await.unwrap();
-    let opening = yibao_store::demo::DEMO_ACCOUNT_OPENING.fen();
+    let opening = yibao_demo::DEMO_ACCOUNT_OPENING.fen();
     let balance: yibao_core::Fen = balance.replace(',', "").parse().unwrap();
     assert!(balance.fen() > 0 && balance.fen() < opening, "the settlement was paid partly from the account: {balance}");
     let rows = c.find(Locator::Id("settlements")).await.unwrap().text().await.unwrap();
@@ -469,7 +469,7 @@ async fn an_insured_person_claims_with_uploaded_papers_and_reads_the_statement()
     browser.set("[name='line_date_1']", "2026-11-18").await;
     browser.set("[name='line_date_2']", "2026-11-18").await;
     let scan = std::env::temp_dir().join(format!("yibao-claim-scan-{}.png", std::process::id()));
-    std::fs::write(&scan, yibao_store::demo::DEMO_SCAN_PNG).unwrap();
+    std::fs::write(&scan, yibao_demo::DEMO_SCAN_PNG).unwrap();
     let inputs = c.find_all(Locator::Css("#document-rows input[type='file']")).await.unwrap();
     // Every checklist row gets its scan; the two extra rows stay empty.
     for input in &inputs[..inputs.len() - 2] {

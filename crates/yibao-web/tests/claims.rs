@@ -9,7 +9,7 @@ mod common;
 use common::{spawn_app, App};
 use serde_json::{json, Value};
 use yibao_core::{AdminCode, Fen, InsuranceYear, ResidentId};
-use yibao_store::demo::{DEMO_SCAN_PNG, DEMO_VISIT_LINES};
+use yibao_demo::{DEMO_SCAN_PNG, DEMO_VISIT_LINES};
 use yibao_store::testing::TestDb;
 
 const LANZHOU_HOSPITAL: &str = "H62010200001";
@@ -571,7 +571,7 @@ async fn a_delegate_opens_the_papers_of_the_claims_they_may_see() {
             username: username.into(),
             display_name: p.name.to_string(),
             role: yibao_core::Role::Insured,
-            password: yibao_store::demo::DEMO_PASSWORD.into(),
+            password: yibao_demo::DEMO_PASSWORD.into(),
             scope: yibao_core::Scope::default(),
             person_id: Some(p.id),
             institution_code: None,
@@ -667,7 +667,7 @@ async fn the_employer_unit_files_a_claim_for_its_employee_in_the_portal() {
             .http
             .post(app.url("/claims"))
             .bearer_auth(&unit)
-            .multipart(multipart(yibao_store::demo::DEMO_INSURED_ID, "LZ-UNIT-1"))
+            .multipart(multipart(yibao_demo::DEMO_INSURED_ID, "LZ-UNIT-1"))
             .send()
             .await
             .unwrap();

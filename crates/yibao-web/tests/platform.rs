@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use common::{spawn_app, App};
 use serde_json::{json, Value};
 use yibao_core::platform::{SignType, SIGNATURE_HEADER, TIME_FORMAT};
-use yibao_store::demo::DEMO_PLATFORM_SECRET;
+use yibao_demo::DEMO_PLATFORM_SECRET;
 use yibao_store::testing::TestDb;
 
 const PATH: &str = "/fsi/api/rsfComIfsService/callService";
@@ -342,7 +342,7 @@ async fn admission_follows_the_cover_and_stays_with_its_hospital() {
 /// The documented example claim's items (`docs/formats/examples/claim-inpatient.json`) as
 /// 2301 lines of `mdtrt_id`, charged `days_ago` business days ago.
 fn example_lines(mdtrt_id: &str, days_ago: i64) -> Vec<Value> {
-    yibao_store::demo::DEMO_VISIT_LINES
+    yibao_demo::DEMO_VISIT_LINES
         .iter()
         .map(|(sn, code, cnt, pric, amount)| fee_line(mdtrt_id, sn, code, cnt, pric, amount, days_ago))
         .collect()
@@ -761,12 +761,11 @@ async fn a_settlement_read_before_a_change_is_refused_as_stale() {
         // A fee line undone after the read.
         let a = discharged_visit(&app, &sign_no, "ZY0701").await;
         let before = store.visit_snapshot(&rules, inst.id, &a, request.setl_time.date()).await.unwrap();
-        let (sn, _, _, _, amount) = yibao_store::demo::DEMO_VISIT_LINES[0];
+        let (sn, _, _, _, amount) = yibao_demo::DEMO_VISIT_LINES[0];
         ok(&app, "2302", &sign_no, json!({ "data": { "mdtrt_id": a, "feedetl_sn": sn } })).await;
         let stale = settle_with(before).await;
         assert!(matches!(stale, Err(yibao_store::StoreError::Stale("visit"))), "{l}: {stale:?}");
-        let all: i64 =
-            yibao_store::demo::DEMO_VISIT_LINES.iter().map(|x| x.4.parse::<yibao_core::Fen>().unwrap().fen()).sum();
+        let all: i64 = yibao_demo::DEMO_VISIT_LINES.iter().map(|x| x.4.parse::<yibao_core::Fen>().unwrap().fen()).sum();
         let left = yibao_core::Fen::from_fen(all - amount.parse::<yibao_core::Fen>().unwrap().fen());
         let out = ok(&app, "2304", &sign_no, settle_input(&a, &left.to_string())).await;
         assert_eq!(fen(&out["setlinfo"]["medfee_sumamt"]), left, "{l}: the undone line is not charged");

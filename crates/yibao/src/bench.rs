@@ -224,7 +224,7 @@ async fn call(
 
 /// The example claim's seven items as 2301 lines (5,271.95 yuan).
 fn bench_lines(mdtrt_id: &str, day: chrono::NaiveDate) -> serde_json::Value {
-    let lines: Vec<serde_json::Value> = yibao_store::demo::DEMO_VISIT_LINES
+    let lines: Vec<serde_json::Value> = yibao_demo::DEMO_VISIT_LINES
         .iter()
         .map(|(sn, code, cnt, pric, amount)| {
             serde_json::json!({ "feedetl_sn": sn, "mdtrt_id": mdtrt_id, "med_list_codg": code, "cnt": cnt, "pric": pric,
@@ -286,7 +286,7 @@ pub async fn settle(hospitals: usize, settlements: usize, database_url: Option<S
     }
     let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
     let blobs: Arc<dyn yibao_store::BlobStore> = Arc::new(yibao_store::LocalBlobs::new(scratch.join("documents")));
-    yibao_store::demo::seed_demo(&store, &blobs, today).await?;
+    yibao_demo::seed_demo(&store, &blobs, today).await?;
 
     // The city's designated hospitals, each with a secret, and the insured persons every
     // one of them can settle for directly today.

@@ -379,7 +379,7 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
 
 async fn seed(store: &Store, blobs: &std::sync::Arc<dyn yibao_store::BlobStore>) -> anyhow::Result<()> {
     let today = chrono::Local::now().date_naive();
-    let s = yibao_store::demo::seed_demo(store, blobs, today).await?;
+    let s = yibao_demo::seed_demo(store, blobs, today).await?;
     println!(
         "seeded demo region 金昌市 (620300): {} institutions, {} employers, {} insured persons, {} policies, \
          {} catalog entries, {} off-site filings, {} accounts (password {})",
@@ -390,7 +390,7 @@ async fn seed(store: &Store, blobs: &std::sync::Arc<dyn yibao_store::BlobStore>)
         s.catalog_entries,
         s.filings,
         s.accounts,
-        yibao_store::demo::DEMO_PASSWORD
+        yibao_demo::DEMO_PASSWORD
     );
     Ok(())
 }

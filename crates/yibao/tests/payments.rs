@@ -57,7 +57,7 @@ fn a_crash_between_the_steps_pays_nothing_twice_and_loses_nothing() {
     let dbs = rt.block_on(TestDb::all());
     for db in dbs {
         let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
-        rt.block_on(yibao_store::demo::seed_demo(&db.store, &db.blobs(), today)).unwrap();
+        rt.block_on(yibao_demo::seed_demo(&db.store, &db.blobs(), today)).unwrap();
         let data = std::env::temp_dir().join(format!("yibao-pay-{}-{}", db.label, std::process::id()));
         std::fs::create_dir_all(&data).unwrap();
         let run = |args: &[&str], fp: Option<&str>| yibao(&db, &data, args, fp);

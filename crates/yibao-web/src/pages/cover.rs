@@ -14,7 +14,8 @@ use yibao_core::filing::{DocumentKind, RejectReason};
 use yibao_core::{Lang, Permission};
 use yibao_store::{Card, CoverReport, StoredFiling};
 
-use super::{form_messages, render_form, Ctx};
+use super::shared::{choices, cover_box, my_person_id, notice, or_show, CheckAsk, Choice, CoverBox, FilingRow};
+use super::{render_form, Ctx};
 use crate::context::{urlencode, Caller};
 use crate::error::AppError;
 use crate::forms::cover::{CardEventForm, CardForm, DecisionForm, FilingForm, NoCardForm};
@@ -22,86 +23,6 @@ use crate::forms::date_or;
 use crate::forms::upload::FormWithFile;
 use crate::service::cover::{self as svc, Whom};
 use crate::{i18n, service, SharedState};
-
-pub struct Choice {
-    pub code: String,
-    pub label: String,
-}
-
-pub(super) fn choices<T: Copy>(
-    all: &[T],
-    code: fn(T) -> &'static str,
-    label: fn(T) -> yibao_core::Text,
-    lang: Lang,
-) -> Vec<Choice> {
-    all.iter().map(|k| Choice { code: code(*k).to_string(), label: label(*k).get(lang).to_string() }).collect()
-}
-
-pub struct FilingRow {
-    pub id: i64,
-    pub version: i64,
-    pub person_id: i64,
-    pub person_name: String,
-    pub kind: String,
-    pub destination: String,
-    pub institution: String,
-    pub start: String,
-    pub end: String,
-    pub status: String,
-    pub status_code: &'static str,
-    pub reason: String,
-    pub channel: String,
-    pub documents: String,
-    /// Uploaded scans: (document id, what it is), linked for whoever may read them.
-    pub files: Vec<(i64, String)>,
-    pub revocable: bool,
-    /// An approved long-term filing, which is changed by filing anew with `replaces`.
-    pub changeable: bool,
-}
-
-impl FilingRow {
-    pub(super) fn new(f: &StoredFiling, lang: Lang, today: NaiveDate) -> FilingRow {
-        let status = f.status_on(today);
-        let mut reason = match (f.reason, &f.note) {
-            (Some(r), Some(n)) if !n.is_empty() => format!("{}：{n}", r.label().get(lang)),
-            (Some(r), _) => r.label().get(lang).to_string(),
-            _ => String::new(),
-        };
-        if let Some(r) = f.revoked_from {
-            reason = format!("{} {r}", i18n::t(lang, "filing.revoked_from"));
-        }
-        FilingRow {
-            id: f.id,
-            version: f.version,
-            person_id: f.person_id,
-            person_name: f.person_name.clone(),
-            kind: f.kind.label().get(lang).to_string(),
-            destination: f
-                .destination
-                .map_or_else(|| i18n::t(lang, "filing.nationwide").to_string(), |d| d.to_string()),
-            institution: f.institution.clone().unwrap_or_default(),
-            start: format!("{}{}", f.start, if f.retroactive { i18n::t(lang, "filing.retroactive") } else { "" }),
-            end: f.end.map_or_else(|| i18n::t(lang, "filing.open_ended").to_string(), |e| e.to_string()),
-            status: status.label().get(lang).to_string(),
-            status_code: status.code(),
-            reason,
-            channel: f.channel.label().get(lang).to_string(),
-            documents: f
-                .documents
-                .iter()
-                .map(|d| format!("{} {}", d.kind.label().get(lang), d.reference).trim().to_string())
-                .collect::<Vec<_>>()
-                .join("；"),
-            files: f
-                .documents
-                .iter()
-                .filter_map(|d| d.document_id.map(|id| (id, d.kind.label().get(lang).to_string())))
-                .collect(),
-            revocable: matches!(status, FilingStatus::Applied | FilingStatus::Approved),
-            changeable: status == FilingStatus::Approved && f.kind.is_long_term(),
-        }
-    }
-}
 
 pub struct CardRow {
     pub id: i64,
@@ -174,26 +95,6 @@ impl CardRow {
     }
 }
 
-/// The cover answer as shown.
-pub struct CoverBox {
-    pub institution: String,
-    pub date: String,
-    pub code: &'static str,
-    pub reason: String,
-    pub direct: bool,
-}
-
-pub(super) fn cover_box(r: &CoverReport, lang: Lang) -> Option<CoverBox> {
-    let (inst, cover) = (r.institution.as_ref()?, r.cover.as_ref()?);
-    Some(CoverBox {
-        institution: format!("{}（{}）", inst.name, inst.code),
-        date: r.date.to_string(),
-        code: cover.code,
-        reason: cover.reason.get(lang).to_string(),
-        direct: cover.direct_settlement,
-    })
-}
-
 fn card_state_label(r: &CoverReport, lang: Lang) -> String {
     r.card.label().get(lang).to_string()
 }
@@ -261,11 +162,6 @@ async fn filing_choices(state: &SharedState, lang: Lang) -> Result<FilingChoices
     })
 }
 
-pub(super) fn notice(lang: Lang, done: &str) -> Option<String> {
-    let key = format!("done.{done}");
-    i18n::UI.iter().find(|(k, _, _)| *k == key).map(|_| i18n::t(lang, &key).to_string())
-}
-
 // ---------------------------------------------------------------------------------------
 // The insured person
 
@@ -283,11 +179,6 @@ struct MyCoverPage {
     f: FilingForm,
     errors: Vec<String>,
     notice: Option<String>,
-}
-
-pub(super) fn my_person_id(caller: &Caller) -> Result<i64, AppError> {
-    caller.require(Permission::ViewOwnRecord)?;
-    caller.session().and_then(|s| s.account.person_id).ok_or_else(|| AppError::not_found("person"))
 }
 
 async fn show_my_cover(
@@ -328,18 +219,6 @@ pub async fn my_cover_page(
         None => FilingForm { start: caller.today.to_string(), ..FilingForm::default() },
     };
     show_my_cover(&state, &caller, ask, f, Vec::new()).await
-}
-
-/// Shows `show` with the error's messages when the person can correct it.
-pub(super) async fn or_show<F, Fut>(e: AppError, lang: Lang, show: F) -> Result<Response, AppError>
-where
-    F: FnOnce(Vec<String>) -> Fut,
-    Fut: std::future::Future<Output = Result<Response, AppError>>,
-{
-    match form_messages(&e, lang) {
-        Some(messages) => show(messages).await,
-        None => Err(e),
-    }
 }
 
 pub async fn my_filing_apply(
@@ -601,7 +480,7 @@ pub async fn person_cover_page(
 pub async fn cover_lookup(
     State(state): State<SharedState>,
     caller: Caller,
-    Query(q): Query<super::institution::CheckAsk>,
+    Query(q): Query<CheckAsk>,
 ) -> Result<Response, AppError> {
     if caller.session().is_none() {
         return Err(AppError::forbidden());

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use yibao_core::{Lang, Permission};
 use yibao_store::Referral;
 
-use super::cover::{cover_box, notice, or_show, CoverBox, FilingRow};
+use super::shared::{cover_box, notice, or_show, CheckAsk, CoverBox, FilingRow};
 use super::{render, render_form, Ctx, DoneAsk};
 use crate::context::Caller;
 use crate::error::AppError;
@@ -19,14 +19,6 @@ use crate::forms::cover::{ReferralForm, SealForm};
 use crate::forms::date_or;
 use crate::service::cover::{self as svc, Whom};
 use crate::{i18n, SharedState};
-
-#[derive(Deserialize, Default)]
-pub struct CheckAsk {
-    #[serde(default)]
-    pub resident_id: String,
-    #[serde(default)]
-    pub date: String,
-}
 
 /// What an institution learns about a patient: masked identity, the card state, the
 /// filings in force, and its own answer.

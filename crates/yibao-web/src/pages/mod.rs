@@ -9,6 +9,7 @@ mod payments;
 mod registry;
 mod rules;
 mod settlement;
+mod shared;
 
 use askama::Template;
 use axum::http::StatusCode;

@@ -15,7 +15,7 @@ use yibao_core::{AdminCode, BankCardNumber, InvalidValue, Lang, Permission};
 use yibao_store::PaymentBatch;
 
 use super::auth::CsrfOnly;
-use super::cover::{notice, or_show};
+use super::shared::{notice, or_show};
 use super::{render_form, Ctx, DoneAsk};
 use crate::context::Caller;
 use crate::error::AppError;
@@ -76,7 +76,7 @@ struct PaymentsPage {
     regions: Vec<String>,
     region: String,
     up_to: String,
-    formats: Vec<super::cover::Choice>,
+    formats: Vec<super::shared::Choice>,
     can_manage: bool,
     errors: Vec<String>,
     notice: Option<String>,
@@ -123,7 +123,7 @@ async fn show_payments(
         region: scope.regions().first().map(ToString::to_string).unwrap_or_default(),
         regions: scope.regions().iter().map(ToString::to_string).collect(),
         up_to: caller.today.to_string(),
-        formats: super::cover::choices(BankFormat::ALL, BankFormat::code, BankFormat::label, lang),
+        formats: super::shared::choices(BankFormat::ALL, BankFormat::code, BankFormat::label, lang),
         can_manage: caller.can(Permission::ManagePayments),
         notice: notice(lang, done),
         errors: errors.clone(),

@@ -14,7 +14,7 @@ pub struct App {
 pub async fn spawn_app(db: TestDb) -> App {
     let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
     let blobs = db.blobs();
-    yibao_store::demo::seed_demo(&db.store, &blobs, today).await.expect("seed demo");
+    yibao_demo::seed_demo(&db.store, &blobs, today).await.expect("seed demo");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
     let router = yibao_web::router(yibao_web::AppState {
@@ -50,7 +50,7 @@ impl App {
         let res = self
             .http
             .post(self.url("/api/v1/login"))
-            .json(&serde_json::json!({ "username": username, "password": yibao_store::demo::DEMO_PASSWORD }))
+            .json(&serde_json::json!({ "username": username, "password": yibao_demo::DEMO_PASSWORD }))
             .send()
             .await
             .unwrap();

@@ -3,9 +3,17 @@
 
 use rand::RngCore;
 
-use crate::cache::Credentials;
+mod deferred;
+mod memory;
+
+pub(crate) use memory::PlatformMemory;
+
+use deferred::{Deferred, Pushed, DEFER_AT_MOST};
+use memory::Credentials;
+
+use crate::db::Conn;
 use crate::registry::Institution;
-use crate::{Cached, Store, StoreError, WriteTx};
+use crate::{Store, StoreError, WriteTx};
 
 /// A message answered before: the digest of its request and the answer given.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,7 +41,7 @@ impl Store {
         institution_id: i64,
         secret: &str,
     ) -> Result<(), StoreError> {
-        w.forget(Cached::Credentials);
+        w.forget(self.platform.credentials.clone());
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO platform_credentials (institution_id, secret, created_at) VALUES ($1, $2, $3) RETURNING id",
         )
@@ -60,7 +68,7 @@ impl Store {
         yibao_core::platform::check_sm2_public_key(&key).map_err(|r| {
             StoreError::Invalid(yibao_core::InvalidValue::new("public_key", r.code, r.message.zh, r.message.en))
         })?;
-        w.forget(Cached::Credentials);
+        w.forget(self.platform.credentials.clone());
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO platform_credentials (institution_id, secret, created_at, kind) \
              VALUES ($1, $2, $3, 'sm2_public_key') RETURNING id",
@@ -77,7 +85,7 @@ impl Store {
     /// Revokes every live HMAC secret of an institution but the newest (the end of a
     /// roll-over: the hospital has switched to the new one). Returns how many were revoked.
     pub async fn revoke_older_platform_secrets(&self, w: &mut WriteTx, institution_id: i64) -> Result<u64, StoreError> {
-        w.forget(Cached::Credentials);
+        w.forget(self.platform.credentials.clone());
         let n = sqlx::query(
             "UPDATE platform_credentials SET revoked_at = $1 WHERE institution_id = $2 AND kind = 'hmac_secret' \
              AND revoked_at IS NULL AND id < (SELECT MAX(id) FROM platform_credentials WHERE institution_id = $2 \
@@ -111,7 +119,7 @@ impl Store {
              AND revoked_at IS NULL ORDER BY id DESC",
         )
         .bind(institution_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.db.pool)
         .await?;
         let secrets = rows.iter().filter(|(k, _, _)| k == "hmac_secret").map(|(_, _, at)| at.clone()).collect();
         let keys = rows.iter().filter(|(k, _, _)| k == "sm2_public_key").map(|(_, key, _)| key.clone()).collect();
@@ -128,15 +136,15 @@ impl Store {
         self.platform_credentials(code, "sm2_public_key").await
     }
 
-    /// Kept for a second (see `cache.rs`): every request of the interface needs them.
+    /// Kept for a second (see `memory.rs`): every request of the interface needs them.
     async fn platform_credentials(&self, code: &str, kind: &'static str) -> Result<Credentials, StoreError> {
-        if let Some(cached) = self.caches.credentials(code, kind) {
+        if let Some(cached) = self.platform.credentials.get(&(code.to_string(), kind)) {
             return Ok(cached);
         }
         let institution = match self.institution_by_code(code).await {
             Ok(i) => i,
             Err(StoreError::NotFound(_)) => {
-                self.caches.put_credentials(code, kind, &None);
+                self.platform.credentials.put((code.to_string(), kind), &None);
                 return Ok(None);
             }
             Err(e) => return Err(e),
@@ -147,16 +155,16 @@ impl Store {
         )
         .bind(institution.id)
         .bind(kind.to_string())
-        .fetch_all(&self.pool)
+        .fetch_all(&self.db.pool)
         .await?;
         let found = Some((institution, values));
-        self.caches.put_credentials(code, kind, &found);
+        self.platform.credentials.put((code.to_string(), kind), &found);
         Ok(found)
     }
 
     /// The answer already given to `msgid` from this institution, if any.
     pub async fn platform_reply(&self, institution_id: i64, msgid: &str) -> Result<Option<StoredReply>, StoreError> {
-        if let Some(reply) = self.writer.deferred.find(institution_id, msgid) {
+        if let Some(reply) = self.platform.deferred.find(institution_id, msgid) {
             return Ok(Some(reply));
         }
         reply_of(&mut self.read_conn().await?, institution_id, msgid).await
@@ -182,7 +190,7 @@ impl Store {
             reply,
             received_at: crate::now_text(),
         };
-        match self.writer.deferred.push(entry) {
+        match self.platform.deferred.push(entry) {
             Pushed::Earlier(reply) => Some(reply),
             Pushed::Added { first } => {
                 if first {
@@ -200,7 +208,7 @@ impl Store {
     /// `msgid` by then.
     async fn flush_deferred_after(&self, delay: std::time::Duration, institution_id: i64, msgid: &str) {
         tokio::time::sleep(delay).await;
-        if self.writer.deferred.find(institution_id, msgid).is_none() {
+        if self.platform.deferred.find(institution_id, msgid).is_none() {
             return;
         }
         let flushed = async {
@@ -221,7 +229,7 @@ impl Store {
         institution_id: i64,
         msgid: &str,
     ) -> Result<Option<StoredReply>, StoreError> {
-        if let Some(reply) = self.writer.deferred.find(institution_id, msgid) {
+        if let Some(reply) = self.platform.deferred.find(institution_id, msgid) {
             return Ok(Some(reply));
         }
         reply_of(&mut w.tx, institution_id, msgid).await
@@ -280,27 +288,23 @@ impl Store {
 
     /// Whether `sign_no` is a sign-in of this institution.
     pub async fn platform_signed_in(&self, institution_id: i64, sign_no: &str) -> Result<bool, StoreError> {
-        if self.caches.signed_in(institution_id, sign_no) {
+        if self.platform.sign_ins.contains(institution_id, sign_no) {
             return Ok(true);
         }
         let found: Option<i64> =
             sqlx::query_scalar("SELECT id FROM platform_sign_ins WHERE sign_no = $1 AND institution_id = $2")
                 .bind(sign_no.to_string())
                 .bind(institution_id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.db.pool)
                 .await?;
         if found.is_some() {
-            self.caches.put_sign_in(institution_id, sign_no);
+            self.platform.sign_ins.insert(institution_id, sign_no);
         }
         Ok(found.is_some())
     }
 }
 
-async fn reply_of(
-    conn: &mut crate::write::Conn,
-    institution_id: i64,
-    msgid: &str,
-) -> Result<Option<StoredReply>, StoreError> {
+async fn reply_of(conn: &mut Conn, institution_id: i64, msgid: &str) -> Result<Option<StoredReply>, StoreError> {
     let row: Option<(String, String)> = sqlx::query_as(
         "SELECT request_sha256, response FROM platform_messages WHERE institution_id = $1 AND msgid = $2",
     )
@@ -313,94 +317,3 @@ async fn reply_of(
 
 /// The columns an answered message is stored with, in the order both inserts bind them.
 const MESSAGE_COLS: &str = "institution_id, msgid, infno, request_sha256, response, received_at";
-
-/// How long a deferred answer waits for another write's commit before a write of nothing
-/// commits it.
-const DEFER_AT_MOST: std::time::Duration = std::time::Duration::from_millis(20);
-
-/// Answers to reading transactions waiting for the next commit ([`Store::defer_platform_reply`]).
-#[derive(Debug, Default)]
-pub(crate) struct DeferredReplies(std::sync::Mutex<Vec<Deferred>>);
-
-#[derive(Debug, Clone)]
-pub(crate) struct Deferred {
-    institution_id: i64,
-    msgid: String,
-    infno: String,
-    reply: StoredReply,
-    received_at: String,
-}
-
-impl Deferred {
-    /// Whether this is the answer to `msgid` from the institution.
-    fn answers(&self, institution_id: i64, msgid: &str) -> bool {
-        self.institution_id == institution_id && self.msgid == msgid
-    }
-}
-
-enum Pushed {
-    Added { first: bool },
-    Earlier(StoredReply),
-}
-
-impl DeferredReplies {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Deferred>> {
-        // Nothing panics while holding the lock; a poisoned list is still a list.
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn find(&self, institution_id: i64, msgid: &str) -> Option<StoredReply> {
-        self.lock().iter().find(|d| d.answers(institution_id, msgid)).map(|d| d.reply.clone())
-    }
-
-    fn push(&self, entry: Deferred) -> Pushed {
-        let mut list = self.lock();
-        if let Some(earlier) = list.iter().find(|d| d.answers(entry.institution_id, &entry.msgid)) {
-            return Pushed::Earlier(earlier.reply.clone());
-        }
-        list.push(entry);
-        Pushed::Added { first: list.len() == 1 }
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.lock().is_empty()
-    }
-
-    /// The answers to write with the commit being made (they stay findable until it is).
-    pub(crate) fn pending(&self) -> Vec<Deferred> {
-        self.lock().clone()
-    }
-
-    /// Forgets the answers a commit has written.
-    pub(crate) fn written(&self, written: &[Deferred]) {
-        self.lock().retain(|d| !written.iter().any(|w| w.answers(d.institution_id, &d.msgid)));
-    }
-}
-
-/// Writes deferred answers in the batch being committed. An answer under a `msgid` already
-/// recorded (a concurrent request that reused it) is left out.
-pub(crate) async fn write_deferred(conn: &mut crate::write::Conn, deferred: &[Deferred]) -> Result<(), sqlx::Error> {
-    for chunk in deferred.chunks(100) {
-        let mut sql = format!("INSERT INTO platform_messages ({MESSAGE_COLS}) VALUES ");
-        for i in 0..chunk.len() {
-            let p = i * 6;
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!("(${}, ${}, ${}, ${}, ${}, ${})", p + 1, p + 2, p + 3, p + 4, p + 5, p + 6));
-        }
-        sql.push_str(" ON CONFLICT (institution_id, msgid) DO NOTHING");
-        let mut query = sqlx::query(&sql);
-        for d in chunk {
-            query = query
-                .bind(d.institution_id)
-                .bind(d.msgid.clone())
-                .bind(d.infno.clone())
-                .bind(d.reply.request_sha256.clone())
-                .bind(d.reply.response.clone())
-                .bind(d.received_at.clone());
-        }
-        query.execute(&mut *conn).await?;
-    }
-    Ok(())
-}

@@ -11,7 +11,8 @@ use yibao_core::cover::CoverKind;
 use yibao_core::registry::Scheme;
 use yibao_core::InvalidValue;
 
-use crate::registry::{fetch_one_by_id, Institution, Person};
+use crate::db::query::fetch_one_by_id;
+use crate::registry::{Institution, Person};
 use crate::{Store, StoreError, WriteTx};
 
 /// One diagnosis as the institution sent it (`diseinfo`).
@@ -332,7 +333,7 @@ impl Store {
 
 /// The institution's own visit by 就诊 ID; another institution's is "not found".
 pub(crate) async fn visit_by_mdtrt(
-    conn: &mut crate::write::Conn,
+    conn: &mut crate::db::Conn,
     institution_id: i64,
     mdtrt_id: &str,
 ) -> Result<Visit, StoreError> {

@@ -6,7 +6,7 @@ use serde::Serialize;
 use sqlx::Row;
 use yibao_core::audit::{entry_hash, AuditEntry, ChainBreak, ChainVerifier};
 
-use crate::{Store, StoreError, WriteTx};
+use super::{Db, StoreError, WriteTx};
 
 /// Who is acting, for the audit log: `account:12 (clerk01)`, `institution:H62030200001`,
 /// `system:seed-demo`; and the request that carried it.
@@ -85,7 +85,7 @@ pub struct AuditVerification {
     pub first_break: Option<ChainBreak>,
 }
 
-impl Store {
+impl Db {
     /// Walks the whole audit log in order and reports the first tampered, missing or
     /// mislinked entry.
     pub async fn verify_audit_log(&self) -> Result<AuditVerification, StoreError> {

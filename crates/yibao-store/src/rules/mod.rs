@@ -15,8 +15,13 @@ use yibao_core::policy::{Policy, PolicyError, PolicySet};
 use yibao_core::registry::Scheme;
 use yibao_core::{AdminCode, InvalidValue, Scope};
 
-use crate::registry::{region_from, region_range, Arg, Sql};
-use crate::{Cached, Store, StoreError, WriteTx};
+mod in_force;
+
+pub use in_force::Rules;
+pub(crate) use in_force::RulesCache;
+
+use crate::db::query::{prefix_upper, region_from, region_range, Arg, Sql};
+use crate::{Store, StoreError, WriteTx};
 
 /// One stored policy version, without its document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -127,7 +132,7 @@ impl Store {
         scope: Option<&Scope>,
     ) -> Result<PolicySummary, StoreError> {
         let policy = Policy::parse(document).map_err(|e| policy_errors_as_invalid(&e))?;
-        w.forget(Cached::Rules);
+        w.forget(self.rules_cache.clone());
         if scope.is_some_and(|s| !s.covers(policy.region)) {
             return Err(out_of_scope(policy.region).into());
         }
@@ -176,7 +181,7 @@ impl Store {
         let rows = sqlx::query(&format!(
             "SELECT {POLICY_COLUMNS} FROM policies ORDER BY year DESC, region, scheme, version DESC"
         ))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.db.pool)
         .await?;
         let all = rows.iter().map(policy_from_row).collect::<Result<Vec<_>, _>>()?;
         Ok(all.into_iter().filter(|p| scope.is_none_or(|s| s.covers(p.region))).collect())
@@ -186,7 +191,7 @@ impl Store {
     pub async fn policy(&self, id: i64, scope: Option<&Scope>) -> Result<StoredPolicy, StoreError> {
         let row = sqlx::query(&format!("SELECT {POLICY_COLUMNS}, document FROM policies WHERE id = $1"))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.db.pool)
             .await?
             .ok_or(StoreError::NotFound("policy"))?;
         let summary = policy_from_row(&row)?;
@@ -198,7 +203,7 @@ impl Store {
 
     /// Every stored policy version, parsed, for the engine.
     pub async fn load_policies(&self) -> Result<PolicySet, StoreError> {
-        let rows = sqlx::query("SELECT id, document FROM policies ORDER BY id").fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT id, document FROM policies ORDER BY id").fetch_all(&self.db.pool).await?;
         let mut policies = Vec::with_capacity(rows.len());
         for r in &rows {
             let id: i64 = r.try_get(0)?;
@@ -222,7 +227,7 @@ impl Store {
         data: &[u8],
         scope: Option<&Scope>,
     ) -> Result<CatalogImport, StoreError> {
-        w.forget(Cached::Rules);
+        w.forget(self.rules_cache.clone());
         let file =
             CatalogFile::read(data).map_err(|r| InvalidValue::new("file", "unreadable", r.reason.zh, r.reason.en))?;
         let mut rejected: Vec<(u64, Rejected)> = file.rejected.iter().map(|r| (r.line, Rejected::from(r))).collect();
@@ -320,7 +325,7 @@ impl Store {
     /// their rejected rows.
     pub async fn catalog_imports(&self, scope: Option<&Scope>) -> Result<Vec<CatalogImport>, StoreError> {
         let rows = sqlx::query(&format!("SELECT {IMPORT_COLUMNS}, '[]' FROM catalog_imports ORDER BY id DESC"))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.db.pool)
             .await?;
         let all = rows.iter().map(import_from_row).collect::<Result<Vec<_>, _>>()?;
         Ok(all.into_iter().filter(|i| import_in_scope(i, scope)).collect())
@@ -330,7 +335,7 @@ impl Store {
     pub async fn catalog_import(&self, id: i64, scope: Option<&Scope>) -> Result<CatalogImport, StoreError> {
         let row = sqlx::query(&format!("SELECT {IMPORT_COLUMNS}, rejected FROM catalog_imports WHERE id = $1"))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.db.pool)
             .await?
             .ok_or(StoreError::NotFound("catalog_import"))?;
         let import = import_from_row(&row)?;
@@ -354,7 +359,7 @@ impl Store {
         sql.text.push_str(&format!(" AND region BETWEEN {lo} AND {hi}"));
         let text = text.trim();
         if !text.is_empty() {
-            let upper = crate::registry::prefix_upper(text);
+            let upper = prefix_upper(text);
             let (a, b, c, d) = (
                 sql.arg(Arg::S(text.to_string())),
                 sql.arg(Arg::S(upper.clone())),
@@ -365,14 +370,14 @@ impl Store {
         }
         let limit = sql.arg(Arg::I(limit.clamp(1, 500)));
         sql.text.push_str(&format!(" ORDER BY code, id DESC LIMIT {limit}"));
-        let rows = sql.fetch_all(self).await?;
+        let rows = sql.fetch_all(&self.db).await?;
         rows.iter().map(entry_from_row).collect()
     }
 
     /// Every stored catalog entry, in import order, for the engine.
     pub async fn load_catalogs(&self) -> Result<Catalogs, StoreError> {
         let rows = sqlx::query("SELECT id, import_id, region, detail FROM catalog_entries ORDER BY id")
-            .fetch_all(&self.pool)
+            .fetch_all(&self.db.pool)
             .await?;
         let mut catalogs = Catalogs::default();
         for r in &rows {
@@ -429,7 +434,8 @@ impl Store {
     /// The calendar in use: the built-in years overlaid by every import, in order.
     pub async fn calendar(&self) -> Result<Calendar, StoreError> {
         let mut calendar = Calendar::built_in().map_err(|e| StoreError::Corrupt(format!("built-in calendar: {e}")))?;
-        let rows = sqlx::query("SELECT id, document FROM calendar_imports ORDER BY id").fetch_all(&self.pool).await?;
+        let rows =
+            sqlx::query("SELECT id, document FROM calendar_imports ORDER BY id").fetch_all(&self.db.pool).await?;
         for r in &rows {
             let id: i64 = r.try_get(0)?;
             let document: String = r.try_get(1)?;

@@ -10,7 +10,7 @@ use sqlx::error::BoxDynError;
 use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 use sqlx::AnyPool;
 
-use crate::{Backend, StoreError};
+use super::{Backend, StoreError};
 
 /// A migration's SQL: one text for both backends, or one each where the dialects part
 /// (SQLite cannot alter a constraint; it rebuilds the table).
@@ -31,37 +31,37 @@ impl Sql {
 
 /// (version, description, SQL) in order. Append new files; never edit an applied one.
 const MIGRATIONS: &[(i64, &str, Sql)] = &[
-    (1, "foundation", Sql::Both(include_str!("../migrations/0001_foundation.sql"))),
-    (2, "policies_catalogs", Sql::Both(include_str!("../migrations/0002_policies_catalogs.sql"))),
-    (3, "calendar", Sql::Both(include_str!("../migrations/0003_calendar.sql"))),
-    (4, "filings_cards", Sql::Both(include_str!("../migrations/0004_filings_cards.sql"))),
+    (1, "foundation", Sql::Both(include_str!("../../migrations/0001_foundation.sql"))),
+    (2, "policies_catalogs", Sql::Both(include_str!("../../migrations/0002_policies_catalogs.sql"))),
+    (3, "calendar", Sql::Both(include_str!("../../migrations/0003_calendar.sql"))),
+    (4, "filings_cards", Sql::Both(include_str!("../../migrations/0004_filings_cards.sql"))),
     (
         5,
         "institution_accounts",
         Sql::PerBackend {
-            sqlite: include_str!("../migrations/0005_institution_accounts.sqlite.sql"),
-            postgres: include_str!("../migrations/0005_institution_accounts.postgres.sql"),
+            sqlite: include_str!("../../migrations/0005_institution_accounts.sqlite.sql"),
+            postgres: include_str!("../../migrations/0005_institution_accounts.postgres.sql"),
         },
     ),
-    (6, "documents", Sql::Both(include_str!("../migrations/0006_documents.sql"))),
-    (7, "card_estimate", Sql::Both(include_str!("../migrations/0007_card_estimate.sql"))),
-    (8, "platform", Sql::Both(include_str!("../migrations/0008_platform.sql"))),
-    (9, "visits", Sql::Both(include_str!("../migrations/0009_visits.sql"))),
-    (10, "settlement", Sql::Both(include_str!("../migrations/0010_settlement.sql"))),
-    (11, "claims", Sql::Both(include_str!("../migrations/0011_claims.sql"))),
-    (12, "payments", Sql::Both(include_str!("../migrations/0012_payments.sql"))),
-    (13, "claim_catalog", Sql::Both(include_str!("../migrations/0013_claim_catalog.sql"))),
+    (6, "documents", Sql::Both(include_str!("../../migrations/0006_documents.sql"))),
+    (7, "card_estimate", Sql::Both(include_str!("../../migrations/0007_card_estimate.sql"))),
+    (8, "platform", Sql::Both(include_str!("../../migrations/0008_platform.sql"))),
+    (9, "visits", Sql::Both(include_str!("../../migrations/0009_visits.sql"))),
+    (10, "settlement", Sql::Both(include_str!("../../migrations/0010_settlement.sql"))),
+    (11, "claims", Sql::Both(include_str!("../../migrations/0011_claims.sql"))),
+    (12, "payments", Sql::Both(include_str!("../../migrations/0012_payments.sql"))),
+    (13, "claim_catalog", Sql::Both(include_str!("../../migrations/0013_claim_catalog.sql"))),
     (
         14,
         "employer_accounts",
         Sql::PerBackend {
-            sqlite: include_str!("../migrations/0014_employer_accounts.sqlite.sql"),
-            postgres: include_str!("../migrations/0014_employer_accounts.postgres.sql"),
+            sqlite: include_str!("../../migrations/0014_employer_accounts.sqlite.sql"),
+            postgres: include_str!("../../migrations/0014_employer_accounts.postgres.sql"),
         },
     ),
-    (15, "platform_keys", Sql::Both(include_str!("../migrations/0015_platform_keys.sql"))),
-    (16, "bank_format", Sql::Both(include_str!("../migrations/0016_bank_format.sql"))),
-    (17, "settlements_person_year", Sql::Both(include_str!("../migrations/0017_settlements_person_year.sql"))),
+    (15, "platform_keys", Sql::Both(include_str!("../../migrations/0015_platform_keys.sql"))),
+    (16, "bank_format", Sql::Both(include_str!("../../migrations/0016_bank_format.sql"))),
+    (17, "settlements_person_year", Sql::Both(include_str!("../../migrations/0017_settlements_person_year.sql"))),
 ];
 
 /// The migrations of one backend, up to a version (all when `None`).

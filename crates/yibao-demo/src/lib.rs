@@ -10,9 +10,10 @@ use rand::{Rng, SeedableRng};
 use yibao_core::registry::{Enrolment, HospitalGrade, InstitutionTier, PersonCategory, PersonStatus};
 use yibao_core::{AdminCode, BankCardNumber, CreditCode, Fen, ResidentId, Role, Scope};
 
-use crate::{
-    demo_catalog_csv, Actor, BlobStore, EmployerInput, InstitutionInput, NewAccount, PersonInput, Store, StoreError,
-};
+mod catalog;
+
+pub use catalog::demo_catalog_csv;
+use yibao_store::{Actor, BlobStore, EmployerInput, InstitutionInput, NewAccount, PersonInput, Store, StoreError};
 
 /// Every demo account's password.
 pub const DEMO_PASSWORD: &str = "demo2026";
@@ -307,7 +308,7 @@ async fn seed_claims(
     use yibao_core::document::DocumentKind;
     use yibao_core::sporadic::{ClaimCase, LineReason};
 
-    use crate::ClaimInput;
+    use yibao_store::ClaimInput;
 
     let accounts = store.list_accounts().await?;
     let actor = |username: &str| -> Result<Actor, StoreError> {
@@ -444,12 +445,12 @@ pub fn lanzhou_claim(
     invoice: &str,
     care_end: NaiveDate,
     lines: &[(&str, &str, &str, &str)],
-) -> Result<crate::ClaimInput, StoreError> {
+) -> Result<yibao_store::ClaimInput, StoreError> {
     use yibao_core::adjudicate::MedType;
     use yibao_core::filing::Channel;
     use yibao_core::registry::HospitalGrade;
 
-    use crate::{ClaimInput, InvoiceInput, ItemisedLine, SubmittedBy};
+    use yibao_store::{ClaimInput, InvoiceInput, ItemisedLine, SubmittedBy};
 
     let bad = |what: &str| StoreError::Config(format!("demo claim line {what}"));
     let lines = lines
@@ -509,12 +510,12 @@ async fn seed_settlement(store: &Store, zhang: i64, central_id: i64, today: Naiv
             .and_hms_opt(hour, 30, 0)
             .ok_or_else(|| StoreError::Config("demo time".into()))
     };
-    let fees = |day: NaiveDate| -> Result<Vec<crate::FeeUpload>, StoreError> {
+    let fees = |day: NaiveDate| -> Result<Vec<yibao_store::FeeUpload>, StoreError> {
         let bad = |what: &str| StoreError::Config(format!("demo visit line {what}"));
         DEMO_VISIT_LINES
             .iter()
             .map(|(sn, code, cnt, pric, amount)| {
-                Ok(crate::FeeUpload {
+                Ok(yibao_store::FeeUpload {
                     line: FeeLine {
                         feedetl_sn: (*sn).into(),
                         med_list_codg: (*code).into(),
@@ -531,10 +532,10 @@ async fn seed_settlement(store: &Store, zhang: i64, central_id: i64, today: Naiv
             .collect()
     };
     let diagnosis =
-        |code: &str, name: &str| crate::Diagnosis { diag_code: code.into(), diag_name: name.into(), main: true };
+        |code: &str, name: &str| yibao_store::Diagnosis { diag_code: code.into(), diag_name: name.into(), main: true };
     let mut w = store.begin_write(&Actor::system("seed-demo")).await?;
     store.open_individual_account(&mut w, zhang, DEMO_ACCOUNT_OPENING).await?;
-    let admission = crate::Admission {
+    let admission = yibao_store::Admission {
         insutype: person.scheme,
         med_type: MedType::Inpatient,
         begntime: at(12, 9)?,
@@ -546,10 +547,10 @@ async fn seed_settlement(store: &Store, zhang: i64, central_id: i64, today: Naiv
     store.upload_fees(&mut w, central_id, &visit.mdtrt_id, &fees(today - chrono::Duration::days(11))?).await?;
     store.discharge_visit(&mut w, central_id, &visit.mdtrt_id, at(7, 10)?, "1", &[]).await?;
     let rules = store.rules().await?;
-    let request = crate::SettleRequest { acct_used_flag: true, medfee_sumamt: None, setl_time: at(7, 11)? };
+    let request = yibao_store::SettleRequest { acct_used_flag: true, medfee_sumamt: None, setl_time: at(7, 11)? };
     store.settle_visit(&mut w, &rules, &central, &visit.mdtrt_id, &request, None).await?;
     // Still in hospital: admitted two days ago, the first day's lines uploaded.
-    let admission = crate::Admission {
+    let admission = yibao_store::Admission {
         begntime: at(2, 15)?,
         ipt_otp_no: "ZY2026110002".into(),
         diagnoses: vec![diagnosis("J18.900", "肺炎")],
@@ -627,7 +628,7 @@ async fn seed_cover(
     // Each step is its own transaction, as it is in the portal and the API.
     if let Some(&referred) = others.first() {
         let central = store.institution(central_id).await?;
-        let input = crate::ReferralInput {
+        let input = yibao_store::ReferralInput {
             resident_id: store.person(referred).await?.resident_id,
             diagnosis: "冠状动脉粥样硬化性心脏病，拟行冠脉介入治疗".into(),
             destination: code("620100")?,

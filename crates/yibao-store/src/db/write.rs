@@ -25,14 +25,15 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures_util::future::BoxFuture;
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, Executor, Row};
 use tokio::sync::{watch, Mutex, OwnedMutexGuard};
 
-use crate::audit::Actor;
-use crate::cache::{Cached, Caches};
-use crate::direct::Direct;
-use crate::{now_text, Store, StoreError};
+use super::audit::Actor;
+use super::cache::Forget;
+use super::direct::Direct;
+use super::{now_text, Db, StoreError};
 
 /// At most this many writes share one commit...
 const MAX_WRITES: usize = 32;
@@ -55,7 +56,7 @@ pub(crate) enum Conn {
     Pooled(PoolConnection<Any>),
     Read(sqlx::Transaction<'static, Any>),
     Direct(Box<Direct>),
-    DirectRead(crate::direct::ReadLease),
+    DirectRead(super::direct::ReadLease),
 }
 
 impl std::fmt::Debug for Conn {
@@ -162,8 +163,29 @@ pub(crate) struct Writer {
     commits: AtomicU64,
     writing_us: AtomicU64,
     committing_us: AtomicU64,
-    /// Answers to reading transactions, written with the next commit.
-    pub(crate) deferred: crate::platform::DeferredReplies,
+    /// What domains write inside every commit, before it.
+    hooks: Vec<Arc<dyn BeforeCommit>>,
+}
+
+/// Something a domain writes inside the next commit rather than in a write of its own (the
+/// platform's answers to reading transactions). Registered when the store is opened.
+pub(crate) trait BeforeCommit: Send + Sync {
+    /// Whether anything waits for a commit: closing the store commits a write of nothing
+    /// for it.
+    fn waiting(&self) -> bool;
+
+    /// Writes what waits, inside the batch about to commit. The returned action runs once
+    /// that commit has succeeded (what was written can then be forgotten).
+    fn write(self: Arc<Self>, conn: &mut Conn) -> BoxFuture<'_, Result<AfterCommit, sqlx::Error>>;
+}
+
+/// What a [`BeforeCommit`] hook does once its writes are committed.
+pub(crate) type AfterCommit = Box<dyn FnOnce() + Send>;
+
+impl Writer {
+    pub(crate) fn with_hooks(hooks: Vec<Arc<dyn BeforeCommit>>) -> Writer {
+        Writer { hooks, ..Writer::default() }
+    }
 }
 
 /// How many writes the store has committed, in how many database commits, and how long the
@@ -244,9 +266,8 @@ pub struct WriteTx {
     pub(crate) tx: Member,
     turn: Option<OwnedMutexGuard<Turn>>,
     writer: Arc<Writer>,
-    caches: Arc<Caches>,
     /// What this write makes stale once committed.
-    forgets: Vec<Cached>,
+    forgets: Vec<Arc<dyn Forget>>,
     pub(crate) actor: Actor,
     /// The audit head when the write began, and after its own entries.
     begun_at: (i64, String),
@@ -273,7 +294,7 @@ impl Drop for Waiting<'_> {
     }
 }
 
-impl Store {
+impl Db {
     /// Begins an audited write on behalf of `actor`: waits for this process's turn (holding
     /// no connection meanwhile: a writer waiting inside the database would hold a pooled
     /// connection the one ahead of it may need for a read), then continues the open batch or
@@ -318,7 +339,6 @@ impl Store {
             tx: Member(Some(conn)),
             turn: Some(turn),
             writer,
-            caches: Arc::clone(&self.caches),
             forgets: Vec::new(),
             actor: actor.clone(),
             last_seq: begun_at.0,
@@ -341,7 +361,7 @@ impl Store {
 
     /// Ends the store: the writer's connection goes back to the pool, and the pool closes.
     pub async fn close(&self) {
-        if !self.writer.deferred.is_empty() {
+        if self.writer.hooks.iter().any(|hook| hook.waiting()) {
             if let Ok(w) = self.begin_write(&Actor::system("close")).await {
                 if let Err(error) = w.commit().await {
                     tracing::warn!(%error, "the answers to reading transactions were not written");
@@ -390,8 +410,8 @@ impl WriteTx {
 
     /// Marks what this write changes that the store keeps in memory, to be forgotten
     /// once the write is committed.
-    pub(crate) fn forget(&mut self, what: Cached) {
-        if !self.forgets.contains(&what) {
+    pub(crate) fn forget(&mut self, what: Arc<dyn Forget>) {
+        if !self.forgets.iter().any(|f| Arc::ptr_eq(f, &what)) {
             self.forgets.push(what);
         }
     }
@@ -442,7 +462,7 @@ impl WriteTx {
         };
         if committed.is_ok() {
             for what in &self.forgets {
-                self.caches.forget(*what);
+                what.forget();
             }
         }
         committed
@@ -517,9 +537,11 @@ async fn commit_batch(writer: &Writer, turn: &mut Turn, mut conn: Conn) -> Resul
         return Ok(());
     };
     let started = Instant::now();
-    let deferred = writer.deferred.pending();
+    let mut after_commit = Vec::with_capacity(writer.hooks.len());
     let result = async {
-        crate::platform::write_deferred(&mut conn, &deferred).await?;
+        for hook in &writer.hooks {
+            after_commit.push(Arc::clone(hook).write(&mut conn).await?);
+        }
         sqlx::query("UPDATE audit_head SET last_seq = $1, last_hash = $2 WHERE id = 1")
             .bind(batch.last_seq)
             .bind(&batch.last_hash)
@@ -530,7 +552,9 @@ async fn commit_batch(writer: &Writer, turn: &mut Turn, mut conn: Conn) -> Resul
     .await;
     match &result {
         Ok(_) => {
-            writer.deferred.written(&deferred);
+            for action in after_commit {
+                action();
+            }
             turn.conn = Some(conn);
         }
         Err(error) => {

@@ -392,7 +392,7 @@ mod tests {
     use sqlx::Row;
 
     fn file_of(db: &TestDb) -> std::path::PathBuf {
-        db.store.sqlite_file.clone().expect("a SQLite test database is a file")
+        db.store.db.sqlite_file.clone().expect("a SQLite test database is a file")
     }
 
     /// The same statements give the same values, results and errors on the direct connection
@@ -400,7 +400,7 @@ mod tests {
     #[tokio::test]
     async fn direct_statements_answer_as_the_pool_does() {
         let db = TestDb::sqlite().await;
-        let pool = &db.store.pool;
+        let pool = &db.store.db.pool;
         let mut direct = Direct::open(&file_of(&db)).unwrap();
         sqlx::query("CREATE TABLE probe (i INTEGER, s TEXT UNIQUE, r REAL, b BLOB, n TEXT); INSERT INTO probe VALUES (0, 'zero', 0, NULL, NULL)")
             .execute(&mut direct)
@@ -495,7 +495,7 @@ mod tests {
     async fn a_write_waits_for_another_connection_without_blocking_the_thread() {
         let db = TestDb::sqlite().await;
         let store = db.store.clone();
-        let mut other = store.pool.begin().await.unwrap();
+        let mut other = store.db.pool.begin().await.unwrap();
         sqlx::query("UPDATE audit_head SET last_seq = last_seq WHERE id = 1").execute(&mut *other).await.unwrap();
         let write = tokio::spawn({
             let store = store.clone();

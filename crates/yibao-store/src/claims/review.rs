@@ -1,0 +1,346 @@
+//! A claim's way through the agency: intake (accept or 补正), adjudication by the engine,
+//! review with line exclusions, the second review and withdrawal.
+
+use super::*;
+
+impl Store {
+    /// Moves a claim read at `before` to `to` by `action`, with the columns `set` changes,
+    /// a `claim_events` row and an audit entry; refused as stale if it changed meanwhile.
+    async fn move_claim(
+        &self,
+        w: &mut WriteTx,
+        before: &StoredClaim,
+        action: ClaimAction,
+        name: &str,
+        set: &[(&'static str, Val)],
+        note: Option<&str>,
+    ) -> Result<StoredClaim, StoreError> {
+        let to = before.state.after(action)?;
+        update_claim(w, Some(to), set, before.id, before.version).await?;
+        if matches!(to, ClaimState::Withdrawn | ClaimState::Rejected) {
+            // Its invoices may be claimed again (a corrected claim).
+            sqlx::query("UPDATE claim_invoices SET live = 0 WHERE claim_id = $1")
+                .bind(before.id)
+                .execute(&mut *w.tx)
+                .await?;
+        }
+        self.claim_event(w, before.id, name, Some(before.state), to, note).await?;
+        let after = self.claim_in(w, before.id).await?;
+        w.record(
+            &format!("claim.{name}"),
+            "claim",
+            &before.id.to_string(),
+            Some(&summary(before)),
+            Some(&summary(&after)),
+        )
+        .await?;
+        Ok(after)
+    }
+
+    /// Intake accepts a claim whose checklist is complete; the engine adjudicates it.
+    pub async fn accept_claim(
+        &self,
+        w: &mut WriteTx,
+        rules: &Rules,
+        id: i64,
+        today: NaiveDate,
+    ) -> Result<StoredClaim, StoreError> {
+        let claim = self.claim_in(w, id).await?;
+        claim.state.after(ClaimAction::Accept)?;
+        let (claim_rules, _) = self.claim_rules(claim.insured_region, today).await?;
+        let missing = claim_rules.missing(claim.case, claim.submitter, &claim.document_kinds());
+        if !missing.is_empty() {
+            return Err(incomplete("材料不全，不能受理，请退回补正", "documents are missing; return it for", &missing));
+        }
+        let outcome = self.claim_outcome(w, rules, &claim).await?;
+        let set = outcome_columns(&outcome)?;
+        self.move_claim(w, &claim, ClaimAction::Accept, "accept", &set, None).await
+    }
+
+    /// Intake returns a claim for supplement (补正): the checklist's missing items and
+    /// `note` say exactly what to bring.
+    pub async fn return_claim(
+        &self,
+        w: &mut WriteTx,
+        id: i64,
+        note: &str,
+        today: NaiveDate,
+    ) -> Result<StoredClaim, StoreError> {
+        let claim = self.claim_in(w, id).await?;
+        let (claim_rules, _) = self.claim_rules(claim.insured_region, today).await?;
+        let missing: Vec<ChecklistItem> =
+            claim_rules.missing(claim.case, claim.submitter, &claim.document_kinds()).into_iter().cloned().collect();
+        let note = note.trim();
+        if missing.is_empty() && note.is_empty() {
+            return Err(StoreError::Invalid(InvalidValue::new(
+                "note",
+                "required",
+                "清单已齐全；退回补正须写明还缺什么",
+                "the checklist is complete; say what is missing to return it",
+            )));
+        }
+        let set =
+            [("missing", text(json(&missing)?)), ("note", Val::Text(Some(note.to_string()).filter(|n| !n.is_empty())))];
+        self.move_claim(w, &claim, ClaimAction::Return, "return", &set, Some(note).filter(|n| !n.is_empty())).await
+    }
+
+    /// The claimant hands in what was missing; refused while a required item still is.
+    pub async fn resubmit_claim(&self, w: &mut WriteTx, id: i64, today: NaiveDate) -> Result<StoredClaim, StoreError> {
+        let claim = self.claim_in(w, id).await?;
+        let (claim_rules, _) = self.claim_rules(claim.insured_region, today).await?;
+        let missing = claim_rules.missing(claim.case, claim.submitter, &claim.document_kinds());
+        if !missing.is_empty() {
+            return Err(incomplete("仍缺少", "still missing", &missing));
+        }
+        self.move_claim(w, &claim, ClaimAction::Resubmit, "resubmit", &[("missing", text("[]"))], None).await
+    }
+
+    /// A reviewer takes an adjudicated claim.
+    pub async fn take_claim(&self, w: &mut WriteTx, id: i64) -> Result<StoredClaim, StoreError> {
+        let claim = self.claim_in(w, id).await?;
+        let set = [("reviewer", text(w.actor().label.clone()))];
+        self.move_claim(w, &claim, ClaimAction::TakeForReview, "take", &set, None).await
+    }
+
+    fn require_reviewer(&self, w: &WriteTx, claim: &StoredClaim) -> Result<(), StoreError> {
+        if claim.state != ClaimState::InReview || claim.reviewer.as_deref() != Some(w.actor().label.as_str()) {
+            return Err(refuse(
+                "not_your_review",
+                "只有接手审核的审核人员才能修改或决定此申请",
+                "only the reviewer who took the claim may change or decide it",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The reviewer excludes a line (with a coded reason and a comment) or puts it back
+    /// (`reason` none); the engine adjudicates the claim again.
+    pub async fn exclude_claim_line(
+        &self,
+        w: &mut WriteTx,
+        rules: &Rules,
+        id: i64,
+        seq: i64,
+        reason: Option<LineReason>,
+        note: &str,
+    ) -> Result<StoredClaim, StoreError> {
+        let claim = self.claim_in(w, id).await?;
+        self.require_reviewer(w, &claim)?;
+        let note = note.trim();
+        if reason.is_some() && note.is_empty() {
+            return Err(StoreError::Invalid(InvalidValue::new(
+                "note",
+                "required",
+                "剔除费用须写明审核意见",
+                "excluding a line needs a comment",
+            )));
+        }
+        let before = claim.lines.iter().find(|l| l.seq == seq).cloned().ok_or(StoreError::NotFound("claim line"))?;
+        sqlx::query(
+            "UPDATE claim_lines SET excluded_reason = $1, excluded_note = $2, excluded_by = $3 \
+             WHERE claim_id = $4 AND seq = $5",
+        )
+        .bind(reason.map(|r| r.code()))
+        .bind(reason.map(|_| note.to_string()))
+        .bind(reason.map(|_| w.actor().label.clone()))
+        .bind(id)
+        .bind(seq)
+        .execute(&mut *w.tx)
+        .await?;
+        let claim = self.claim_in(w, id).await?;
+        let outcome = self.claim_outcome(w, rules, &claim).await?;
+        let set = outcome_columns(&outcome)?;
+        update_claim(w, None, &set, id, claim.version).await?;
+        let after_line = claim.lines.iter().find(|l| l.seq == seq).cloned();
+        w.record("claim.line", "claim_line", &format!("{id}/{seq}"), Some(&before), after_line.as_ref()).await?;
+        self.claim_in(w, id).await
+    }
+
+    /// The reviewer decides: approve (reduced when lines were excluded) or reject. Above
+    /// the region's amount the decision waits for a second reviewer.
+    pub async fn decide_claim(
+        &self,
+        w: &mut WriteTx,
+        rules: &Rules,
+        id: i64,
+        approve: bool,
+        note: &str,
+        today: NaiveDate,
+    ) -> Result<StoredClaim, StoreError> {
+        let claim = self.claim_in(w, id).await?;
+        self.require_reviewer(w, &claim)?;
+        let verdict = match approve {
+            false => Verdict::Reject,
+            true if claim.lines.iter().any(|l| l.excluded_reason.is_some()) => Verdict::Reduce,
+            true => Verdict::Approve,
+        };
+        if verdict == Verdict::Reject && note.trim().is_empty() {
+            return Err(StoreError::Invalid(InvalidValue::new(
+                "note",
+                "required",
+                "不予报销须写明理由",
+                "a rejection needs a reason",
+            )));
+        }
+        let (claim_rules, _) = self.claim_rules(claim.insured_region, today).await?;
+        let second = claim.medfee_sumamt > claim_rules.second_review_above;
+        let action = ClaimAction::Decide { verdict, second };
+        let note = Some(note.trim()).filter(|n| !n.is_empty());
+        let mut set = vec![("verdict", text(verdict.code()))];
+        if !second {
+            set.extend(self.final_columns(w, rules, &claim, verdict).await?);
+        }
+        let after = self.move_claim(w, &claim, action, "decide", &set, note).await?;
+        self.create_payment_order(w, &after, claim_rules.pay_employer_unit, today).await?;
+        Ok(after)
+    }
+
+    /// The second reviewer (复核), who is not the first, confirms the first's decision or
+    /// sends the claim back to review.
+    pub async fn second_review_claim(
+        &self,
+        w: &mut WriteTx,
+        rules: &Rules,
+        id: i64,
+        confirm: bool,
+        note: &str,
+        today: NaiveDate,
+    ) -> Result<StoredClaim, StoreError> {
+        let claim = self.claim_in(w, id).await?;
+        if claim.reviewer.as_deref() == Some(w.actor().label.as_str()) {
+            return Err(refuse(
+                "same_reviewer",
+                "复核人不能是初审人",
+                "the second reviewer cannot be the one who reviewed it first",
+            ));
+        }
+        let note = Some(note.trim()).filter(|n| !n.is_empty());
+        if !confirm {
+            if note.is_none() {
+                return Err(StoreError::Invalid(InvalidValue::new(
+                    "note",
+                    "required",
+                    "退回重审须写明理由",
+                    "sending it back needs a reason",
+                )));
+            }
+            return self.move_claim(w, &claim, ClaimAction::SendBack, "send_back", &[], note).await;
+        }
+        let verdict = claim.verdict.ok_or_else(|| corrupt("claims.verdict", "missing at second review"))?;
+        let action = ClaimAction::Confirm { verdict };
+        claim.state.after(action)?;
+        let mut set = vec![("second_reviewer", text(w.actor().label.clone()))];
+        set.extend(self.final_columns(w, rules, &claim, verdict).await?);
+        let after = self.move_claim(w, &claim, action, "confirm", &set, note).await?;
+        let (claim_rules, _) = self.claim_rules(claim.insured_region, today).await?;
+        self.create_payment_order(w, &after, claim_rules.pay_employer_unit, today).await?;
+        Ok(after)
+    }
+
+    /// What a final decision writes: for an approval, the engine's result under the
+    /// running totals as they are now, which it adds to them; for a rejection, nothing.
+    async fn final_columns(
+        &self,
+        w: &mut WriteTx,
+        rules: &Rules,
+        claim: &StoredClaim,
+        verdict: Verdict,
+    ) -> Result<Set, StoreError> {
+        let mut set = vec![("decided_at", text(w.at()))];
+        if verdict == Verdict::Reject {
+            return Ok(set);
+        }
+        let outcome = self.claim_outcome(w, rules, claim).await?;
+        let year = outcome.policy.year;
+        let version = self.year_totals_in(w, claim.person_id, year).await?.map(|(_, v)| v);
+        self.put_year_totals(w, claim.person_id, year, &outcome.ytd_after, version).await?;
+        set.extend(outcome_columns(&outcome)?);
+        Ok(set)
+    }
+
+    /// The claimant (or a clerk for them) withdraws a claim not yet decided.
+    pub async fn withdraw_claim(&self, w: &mut WriteTx, id: i64, note: &str) -> Result<StoredClaim, StoreError> {
+        let claim = self.claim_in(w, id).await?;
+        self.move_claim(w, &claim, ClaimAction::Withdraw, "withdraw", &[], Some(note.trim()).filter(|n| !n.is_empty()))
+            .await
+    }
+
+    /// Runs the engine on a claim under the policy of its receipts' insurance year, with
+    /// the person's running totals as this transaction sees them.
+    async fn claim_outcome(&self, w: &mut WriteTx, rules: &Rules, claim: &StoredClaim) -> Result<Outcome, StoreError> {
+        let person = fetch_person(&mut *w.tx, claim.person_id).await?;
+        let receipt = claim.invoices.iter().map(|i| i.invoice_date).max().unwrap_or(claim.care_end);
+        let year = rules
+            .policies
+            .select(person.insured_region, person.scheme, receipt)
+            .map(|p| p.year.value())
+            .unwrap_or_else(|| InsuranceYear::of(receipt).value());
+        let admissions: i64 = sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM settlements WHERE person_id = $1 AND year = $2 AND med_type = '21' \
+             AND status = 'settled') + (SELECT COUNT(*) FROM claims WHERE person_id = $1 AND year = $2 \
+             AND med_type = '21' AND state IN ('approved', 'reduced') AND id <> $3)",
+        )
+        .bind(person.id)
+        .bind(i64::from(year))
+        .bind(claim.id)
+        .fetch_one(&mut *w.tx)
+        .await?;
+        let ytd = self.year_totals_in(w, person.id, year).await?.map(|(t, _)| t).unwrap_or_default();
+        let filing = self
+            .filings_of(person.id)
+            .await?
+            .into_iter()
+            .find(|f| {
+                f.in_force_on(claim.care_start) && f.destination.is_none_or(|d| d.contains(claim.treatment_region))
+            })
+            .map(|f| f.kind.group())
+            .or_else(|| claim.case.evidenced_filing(&claim.document_kinds()));
+        let feedetail = claim
+            .lines
+            .iter()
+            .map(|l| {
+                Ok(FeeLine {
+                    feedetl_sn: l.seq.to_string().into(),
+                    med_list_codg: l.med_list_codg.as_str().into(),
+                    cnt: l.cnt,
+                    pric: l.pric,
+                    det_item_fee_sumamt: l.amount,
+                    fee_ocur_time: DateText(date_from("claim_lines.fee_ocur_time", &l.fee_ocur_time)?),
+                    reviewer_excluded: l.excluded_reason.is_some(),
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let engine_claim = Claim {
+            mdtrt_id: claim.number.clone(),
+            insutype: person.scheme,
+            psn_type: person.category,
+            med_type: claim.med_type,
+            insuplc_admdvs: person.insured_region,
+            mdtrtarea_admvs: claim.treatment_region,
+            hosp_lv: claim.hosp_lv,
+            admission_no: u32::try_from(admissions + 1).unwrap_or(u32::MAX),
+            offsite_filing: filing,
+            receipt_date: DateText(receipt),
+            dise_codg: claim.diagnoses.clone(),
+            opsp_dise_code: (claim.med_type == MedType::SpecialOutpatient)
+                .then(|| claim.diagnoses.first().cloned())
+                .flatten(),
+            acct_used_flag: false,
+            acct_balance: Fen::ZERO,
+            catalog_source: Some(if claim.treatment_catalog {
+                CatalogSource::Treatment
+            } else {
+                CatalogSource::Insured
+            }),
+            feedetail,
+        };
+        Engine::default().run(&engine_claim, &rules.policies, &rules.catalogs, &ytd).map_err(|e| {
+            StoreError::Invalid(InvalidValue::new(
+                "claim",
+                "not_adjudicable",
+                format!("{}：{}", e.field, e.message.zh),
+                format!("{}: {}", e.field, e.message.en),
+            ))
+        })
+    }
+}

@@ -1,0 +1,195 @@
+//! The store's mechanism: connections to SQLite or PostgreSQL, migrations, the one writer
+//! and its group commit, the direct SQLite connections, the audit chain, the query builder
+//! and the machinery domains use to keep data in memory.
+//!
+//! Nothing here knows a domain. A domain that needs something of the commit registers a
+//! [`BeforeCommit`] hook when the store is opened (the platform writes its deferred answers
+//! that way), and a domain's in-memory copy is a [`Forget`] that a write marks stale. The test
+//! `tests/module_graph.rs` fails if a file under `db/` names a module outside it.
+
+pub(crate) mod audit;
+pub(crate) mod cache;
+pub(crate) mod direct;
+pub(crate) mod error;
+pub(crate) mod migrate;
+pub(crate) mod query;
+pub(crate) mod write;
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+pub use audit::{Actor, AuditVerification};
+pub(crate) use cache::Forget;
+pub use error::StoreError;
+pub(crate) use write::{BeforeCommit, Conn};
+pub use write::{WriteStats, WriteTx};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// How to connect. `schema` (PostgreSQL only) isolates a test in its own schema.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    pub url: String,
+    pub max_connections: u32,
+    pub schema: Option<String>,
+}
+
+impl StoreConfig {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self { url: url.into(), max_connections: 8, schema: None }
+    }
+}
+
+/// The database: the pool, the writer, and (for a SQLite file) the direct connections.
+/// Cheap to clone.
+#[derive(Debug, Clone)]
+pub(crate) struct Db {
+    pub(crate) pool: AnyPool,
+    pub(crate) backend: Backend,
+    /// One write at a time in this process, committed in batches (see [`Db::begin_write`]).
+    pub(crate) writer: Arc<write::Writer>,
+    /// The SQLite database's file, which the writer opens directly (see `direct.rs`); `None`
+    /// for PostgreSQL and for a database in memory.
+    sqlite_file: Option<std::path::PathBuf>,
+    /// Its readers that run on the calling thread (SQLite files only).
+    readers: Arc<direct::Readers>,
+}
+
+impl Db {
+    /// Connects (creating a SQLite file if needed). Does not migrate; see [`Db::migrate`].
+    /// `hooks` run inside every commit, before it (see [`BeforeCommit`]).
+    pub(crate) async fn connect(config: &StoreConfig, hooks: Vec<Arc<dyn BeforeCommit>>) -> Result<Db, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = if config.url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if config.url.starts_with("postgres:") || config.url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::Config(format!(
+                "unsupported database URL \"{}\": use sqlite://FILE or postgres://...",
+                redact(&config.url)
+            )));
+        };
+        let mut url = config.url.clone();
+        if backend == Backend::Sqlite && !url.contains("mode=") {
+            url.push_str(if url.contains('?') { "&mode=rwc" } else { "?mode=rwc" });
+        }
+        let options = AnyConnectOptions::from_str(&url)
+            .map_err(|e| StoreError::Config(format!("bad database URL {}: {e}", redact(&config.url))))?;
+        let sqlite_file = match backend {
+            Backend::Sqlite => {
+                let options = sqlx::sqlite::SqliteConnectOptions::from_str(&url)
+                    .map_err(|e| StoreError::Config(format!("bad database URL {}: {e}", redact(&config.url))))?;
+                let file = options.get_filename();
+                let in_memory =
+                    url.contains("mode=memory") || file.as_os_str().is_empty() || file.as_os_str() == ":memory:";
+                (!in_memory).then(|| file.to_path_buf())
+            }
+            Backend::Postgres => None,
+        };
+        let schema = config.schema.clone();
+        let pool = AnyPoolOptions::new()
+            .max_connections(config.max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _meta| {
+                let schema = schema.clone();
+                Box::pin(async move {
+                    match backend {
+                        Backend::Sqlite => {
+                            // WAL for concurrent readers, FULL so nothing acknowledged is lost.
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                            )
+                            .await?;
+                        }
+                        Backend::Postgres => {
+                            if let Some(schema) = schema {
+                                conn.execute(format!("SET search_path TO \"{schema}\"").as_str()).await?;
+                            }
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        Ok(Db {
+            pool,
+            backend,
+            writer: Arc::new(write::Writer::with_hooks(hooks)),
+            sqlite_file,
+            readers: Arc::default(),
+        })
+    }
+
+    /// A read of several statements that sees one consistent state (a snapshot), outside
+    /// any write. Dropped, it ends (it changes nothing).
+    pub(crate) async fn begin_read(&self) -> Result<Conn, StoreError> {
+        if let Some(file) = &self.sqlite_file {
+            return Ok(Conn::DirectRead(self.readers.lease(file, true)?));
+        }
+        let begin = match self.backend {
+            // In WAL mode a deferred transaction reads one snapshot from its first read.
+            Backend::Sqlite => "BEGIN",
+            Backend::Postgres => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        };
+        Ok(Conn::Read(self.pool.begin_with(begin).await?))
+    }
+
+    /// A connection for a read of one statement (or of several that need not agree).
+    pub(crate) async fn read_conn(&self) -> Result<Conn, StoreError> {
+        Ok(match &self.sqlite_file {
+            Some(file) => Conn::DirectRead(self.readers.lease(file, false)?),
+            None => Conn::Pooled(self.pool.acquire().await?),
+        })
+    }
+
+    /// Applies every migration not yet applied, or those up to `version` only.
+    pub(crate) async fn migrate(&self, version: Option<i64>) -> Result<(), StoreError> {
+        migrate::run(&self.pool, self.backend, version).await
+    }
+
+    /// Whether the database answers (readiness).
+    pub(crate) async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}
+
+/// Hides a password in a database URL for messages and logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// The current instant as stored: RFC 3339 UTC with seconds.
+pub(crate) fn now_text() -> String {
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(super::redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(super::redact("postgres://postgres@127.0.0.1/test"), "postgres://postgres@127.0.0.1/test");
+        assert_eq!(super::redact("sqlite://./x.db"), "sqlite://./x.db");
+    }
+}

@@ -1,0 +1,387 @@
+//! A claim's page: its state and history, what is missing, the statement line by line, where
+//! its money is, and the steps the caller may take.
+
+use super::*;
+
+// ---------------------------------------------------------------------------------------
+// A claim's page
+
+pub struct StatementRow {
+    pub seq: String,
+    pub code: String,
+    pub name: String,
+    pub category: String,
+    pub amount: String,
+    pub fulamt: String,
+    pub overlmt: String,
+    pub preselfpay: String,
+    pub inscp: String,
+    pub fund: String,
+    pub person: String,
+    pub why: Vec<String>,
+    /// A reviewer's exclusion: reason and comment.
+    pub excluded: String,
+}
+
+pub struct EventRow {
+    pub at: String,
+    pub actor: String,
+    pub to: String,
+    pub note: String,
+}
+
+#[derive(Template)]
+#[template(path = "claim.html")]
+struct ClaimPage {
+    ctx: Ctx,
+    c: StoredClaim,
+    case: String,
+    state: String,
+    submitter: String,
+    /// By whom and when it was handed in.
+    submitted: String,
+    hosp_lv: String,
+    med_type: String,
+    invoices_total: String,
+    missing: Vec<String>,
+    documents: Vec<(i64, String, String)>,
+    events: Vec<EventRow>,
+    statement: Option<Statement>,
+    rows: Vec<StatementRow>,
+    steps: Vec<String>,
+    funds: Vec<(String, String)>,
+    payment: String,
+    /// For a rejected claim, the reviewer's reason (the page then says what the person can do).
+    rejection: Option<String>,
+    /// The caller hands claims in for this person (themself, a delegate, a clerk).
+    claimant: bool,
+    /// What the claimant should do about the payment (a failed one, or no account yet).
+    payment_todo: String,
+    payment_state: &'static str,
+    can_give_account: bool,
+    /// What the caller may do now.
+    can_withdraw: bool,
+    can_add_documents: bool,
+    can_resubmit: bool,
+    can_intake: bool,
+    can_take: bool,
+    can_review: bool,
+    can_second_review: bool,
+    needs_second: bool,
+    kinds: Vec<Choice>,
+    reasons: Vec<Choice>,
+    errors: Vec<String>,
+    notice: Option<String>,
+    zh: bool,
+}
+
+fn statement_rows(c: &StoredClaim, s: &Statement, lang: Lang) -> Vec<StatementRow> {
+    s.lines
+        .iter()
+        .map(|l| {
+            let stored = c.lines.iter().find(|x| x.seq.to_string() == l.seq);
+            let reason = stored.and_then(|x| x.excluded_reason);
+            StatementRow {
+                seq: l.seq.clone(),
+                code: l.med_list_codg.clone(),
+                // Not in the catalog: the name on the hospital's list says what it was.
+                name: match stored.map(|x| x.item_name.as_str()).filter(|n| !n.is_empty()) {
+                    Some(n) if l.category.is_none() => n.to_string(),
+                    _ => l.name.clone(),
+                },
+                category: l
+                    .category
+                    .as_ref()
+                    .map_or_else(|| i18n::t(lang, "claim.not_in_catalog").to_string(), |t| t.get(lang).to_string()),
+                amount: l.amount.to_grouped(),
+                fulamt: l.fulamt_ownpay_amt.to_grouped(),
+                overlmt: l.overlmt_selfpay.to_grouped(),
+                preselfpay: l.preselfpay_amt.to_grouped(),
+                inscp: l.inscp_scp_amt.to_grouped(),
+                fund: l.fund_pay.to_grouped(),
+                person: l.person_pays.to_grouped(),
+                why: l.why.iter().map(|t| t.get(lang).to_string()).collect(),
+                excluded: reason
+                    .map(|r| {
+                        let note = stored.and_then(|x| x.excluded_note.clone()).unwrap_or_default();
+                        format!("{}{}{note}", r.label().get(lang), if note.is_empty() { "" } else { "：" })
+                    })
+                    .unwrap_or_default(),
+            }
+        })
+        .collect()
+}
+
+async fn show_claim(
+    state: &SharedState,
+    caller: &Caller,
+    id: i64,
+    done: &str,
+    errors: Vec<String>,
+) -> Result<Response, AppError> {
+    if caller.session().is_none() {
+        return Err(AppError::forbidden());
+    }
+    let lang = caller.lang;
+    let (c, standing) = svc::claim(&state.store, caller, id).await?;
+    let claimant = standing != Standing::Staff || caller.can(Permission::HandleClaims);
+    let order = state.store.payment_of_claim(c.id).await?;
+    let (payment, payment_todo) = match &order {
+        Some(o) => payment_words(o, lang),
+        None if matches!(c.state, ClaimState::Approved | ClaimState::Reduced)
+            && c.fund_pay_sumamt.unwrap_or(Fen::ZERO) <= Fen::ZERO =>
+        {
+            (i18n::t(lang, "pay.nothing").to_string(), String::new())
+        }
+        None => match svc::expected_payment(&state.store, &c).await? {
+            Some(e) => (
+                format!("{}{}", e.date, if e.provisional { i18n::t(lang, "card.provisional") } else { "" }),
+                String::new(),
+            ),
+            None if c.state == ClaimState::Rejected || c.state == ClaimState::Withdrawn => {
+                (String::new(), String::new())
+            }
+            None => (
+                i18n::t(lang, "claim.payment_after_approval").replace("{n}", &PAYMENT_WORKING_DAYS.to_string()),
+                String::new(),
+            ),
+        },
+    };
+    let can_give_account = claimant
+        && !matches!(standing, Standing::Delegate(_))
+        && order.as_ref().is_some_and(|o| matches!(o.state, OrderState::AwaitingAccount | OrderState::Failed));
+    let (claim_rules, _) = svc::claim_rules(&state.store, caller, c.insured_region).await?;
+    let needs_second = c.medfee_sumamt > claim_rules.second_review_above;
+    let statement = c.statement.clone();
+    let page = ClaimPage {
+        ctx: Ctx::for_caller(
+            caller,
+            match standing {
+                Standing::Staff => "/claims",
+                Standing::Employer(_) => "/unit/claims",
+                _ => "/my/claims",
+            },
+        ),
+        case: c.case.label().get(lang).to_string(),
+        state: c.state.label().get(lang).to_string(),
+        submitter: c.submitter.label().get(lang).to_string(),
+        submitted: format!("{} · {}", c.submitted_by, when(&c.submitted_at)),
+        hosp_lv: c.hosp_lv.label().get(lang).to_string(),
+        med_type: c.med_type.label().get(lang).to_string(),
+        invoices_total: Fen::from_fen(c.invoices.iter().map(|i| i.amount.fen()).sum()).to_grouped(),
+        missing: c.missing.iter().map(|m| format!("{}（{}）", m.label().get(lang), m.why.get(lang))).collect(),
+        documents: c
+            .documents
+            .iter()
+            .map(|d| (d.document_id, d.kind.label().get(lang).to_string(), d.file_name.clone()))
+            .collect(),
+        events: c
+            .events
+            .iter()
+            .map(|e| EventRow {
+                at: when(&e.at),
+                actor: e.actor.clone(),
+                to: e.to_state.label().get(lang).to_string(),
+                note: e.note.clone().unwrap_or_default(),
+            })
+            .collect(),
+        rows: statement.as_ref().map(|s| statement_rows(&c, s, lang)).unwrap_or_default(),
+        steps: statement
+            .as_ref()
+            .map(|s| s.steps.iter().map(|t| t.get(lang).to_string()).collect())
+            .unwrap_or_default(),
+        funds: statement
+            .as_ref()
+            .map(|s| {
+                s.funds
+                    .iter()
+                    .map(|f| (format!("{} {}", f.fund_pay_type, f.label.get(lang)), f.amount.to_grouped()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        rejection: (c.state == ClaimState::Rejected).then(|| {
+            c.events
+                .iter()
+                .rev()
+                .find(|e| e.to_state == ClaimState::Rejected)
+                .and_then(|e| e.note.clone())
+                .unwrap_or_default()
+        }),
+        claimant,
+        statement,
+        payment,
+        payment_todo,
+        payment_state: order.as_ref().map_or("", |o| o.state.code()),
+        can_give_account,
+        can_withdraw: claimant && !c.state.is_final(),
+        can_add_documents: claimant && matches!(c.state, ClaimState::Submitted | ClaimState::Returned),
+        can_resubmit: claimant && c.state == ClaimState::Returned,
+        can_intake: caller.can(Permission::HandleClaims) && c.state == ClaimState::Submitted,
+        can_take: caller.can(Permission::ReviewClaims) && c.state == ClaimState::Adjudicated,
+        can_review: caller.can(Permission::ReviewClaims) && c.state == ClaimState::InReview,
+        can_second_review: caller.can(Permission::SecondReviewClaims) && c.state == ClaimState::SecondReview,
+        needs_second,
+        kinds: choices(DocumentKind::ALL, DocumentKind::code, DocumentKind::label, lang),
+        reasons: choices(LineReason::ALL, LineReason::code, LineReason::label, lang),
+        notice: notice(lang, done),
+        errors: errors.clone(),
+        zh: lang == Lang::Zh,
+        c,
+    };
+    render_form(&page, !errors.is_empty())
+}
+
+/// A payment order in the claimant's words: where the money is ("paid on D to card
+/// ****1234", due by D, or why not), and what to do when it needs them.
+fn payment_words(o: &PaymentOrder, lang: Lang) -> (String, String) {
+    let card = o.bank_card.as_ref().map(BankCardNumber::masked).unwrap_or_default();
+    let due = format!("{}{}", o.due_on, if o.due_provisional { i18n::t(lang, "card.provisional") } else { "" });
+    let fill = |key: &str| {
+        i18n::t(lang, key)
+            .replace("{date}", &o.paid_on.map(|d| d.to_string()).unwrap_or_default())
+            .replace("{card}", &card)
+            .replace("{due}", &due)
+            .replace("{amount}", &o.amount.to_grouped())
+            .replace("{state}", o.state.label().get(lang))
+    };
+    match o.state {
+        OrderState::Paid => (fill("pay.paid_on"), String::new()),
+        OrderState::Failed => {
+            let why = o.failure.map(|f| f.label().get(lang).to_string()).unwrap_or_default();
+            let bank =
+                o.failure_note.as_deref().filter(|n| !n.is_empty()).map(|n| format!("（{n}）")).unwrap_or_default();
+            let todo = o.failure.map(|f| f.what_to_do().get(lang).to_string()).unwrap_or_default();
+            (format!("{}{why}{bank}", fill("pay.failed")), todo)
+        }
+        OrderState::AwaitingAccount => (fill("pay.no_account"), i18n::t(lang, "pay.no_account_todo").to_string()),
+        OrderState::Ready | OrderState::Batched | OrderState::Exported => (fill("pay.on_its_way"), String::new()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct AccountFields {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    bank_name: String,
+    #[serde(default)]
+    bank_card: String,
+}
+
+/// `POST /claims/{id}/payment-account`: the claimant (or a clerk) gives the account the
+/// claim is paid to, after a failure or where none was registered.
+pub async fn claim_payment_account(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Form(f): Form<AccountFields>,
+) -> Result<Response, AppError> {
+    caller.check_csrf(&f.csrf)?;
+    let result = async {
+        let card: BankCardNumber = f.bank_card.trim().parse().map_err(|e| AppError::validation(vec![e]))?;
+        crate::service::payments::give_account(&state.store, &caller, id, &f.bank_name, &card).await
+    }
+    .await;
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/claims/{id}?done=payment_account")).into_response()),
+        Err(e) => or_show(e, caller.lang, |m| show_claim(&state, &caller, id, "", m)).await,
+    }
+}
+
+/// `GET /claims/{id}`: the claim, its history, what is missing, when it is paid, and the
+/// statement.
+pub async fn claim_page(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Query(ask): Query<DoneAsk>,
+) -> Result<Response, AppError> {
+    show_claim(&state, &caller, id, &ask.done, Vec::new()).await
+}
+
+/// A step as the claim page's forms send it (every field text).
+#[derive(Deserialize)]
+pub struct StepFields {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    approve: String,
+    #[serde(default)]
+    seq: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /claims/{id}/steps`: intake, review, second review, resubmission or withdrawal.
+pub async fn claim_step_submit(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Form(f): Form<StepFields>,
+) -> Result<Response, AppError> {
+    caller.check_csrf(&f.csrf)?;
+    let step = StepForm {
+        action: f.action.clone(),
+        note: f.note.clone(),
+        approve: f.approve == "1" || f.approve == "true",
+        seq: f.seq.trim().parse().unwrap_or(0),
+        reason: f.reason.clone(),
+    }
+    .step();
+    let result = match step {
+        Ok(step) => svc::claim_step(&state.store, &caller, id, step).await.map(|_| ()),
+        Err(e) => Err(AppError::validation(vec![e])),
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/claims/{id}?done=step_{}", f.action.trim())).into_response()),
+        Err(e) => or_show(e, caller.lang, |m| show_claim(&state, &caller, id, "", m)).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct AddDocument {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    kind: String,
+}
+
+/// `POST /claims/{id}/documents`: the claimant (or clerk) adds a paper.
+pub async fn claim_document_add(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    FormWithFile { form: f, file }: FormWithFile<AddDocument>,
+) -> Result<Response, AppError> {
+    caller.check_csrf(&f.csrf)?;
+    let result = async {
+        let kind = DocumentKind::parse(&f.kind)?;
+        let file = crate::forms::upload::required_file(file)?;
+        svc::attach_document(&state.store, &state.blobs, &caller, id, kind, file).await
+    }
+    .await;
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/claims/{id}?done=document_added")).into_response()),
+        Err(e) => or_show(e, caller.lang, |m| show_claim(&state, &caller, id, "", m)).await,
+    }
+}
+
+/// `GET /claims/{id}/statement.csv`: the statement to download.
+pub async fn claim_statement_csv(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let (c, _) = svc::claim(&state.store, &caller, id).await?;
+    let statement = c.statement.ok_or_else(|| AppError::not_found("statement"))?;
+    let disposition = format!("attachment; filename=\"statement-{}.csv\"", c.number);
+    Ok((
+        [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, disposition)],
+        statement.to_csv(caller.lang),
+    )
+        .into_response())
+}

@@ -1,0 +1,319 @@
+//! The claim form: who claims, the case, invoices, the itemised list (typed in or uploaded)
+//! and a file input for each paper the checklist names.
+
+use super::*;
+
+// ---------------------------------------------------------------------------------------
+// The claim form
+
+/// One row of documents to hand in: a checklist item (any of its kinds), or an extra one.
+pub struct DocumentRow {
+    pub label: String,
+    pub required: bool,
+    pub why: String,
+    pub kinds: Vec<Choice>,
+}
+
+#[derive(Template)]
+#[template(path = "claim_form.html")]
+struct ClaimFormPage {
+    ctx: Ctx,
+    /// At the window: the clerk names the person by ID number and says who hands it in.
+    window: bool,
+    /// An employer unit: names its employee by ID number.
+    unit: bool,
+    person_name: String,
+    v: BTreeMap<String, String>,
+    cases: Vec<Choice>,
+    med_types: Vec<Choice>,
+    grades: Vec<Choice>,
+    submitters: Vec<Choice>,
+    invoices: Vec<InvoiceForm>,
+    lines: Vec<LineForm>,
+    documents: Vec<DocumentRow>,
+    deadline: String,
+    errors: Vec<String>,
+}
+
+impl ClaimFormPage {
+    /// A field's value as typed.
+    fn val(&self, key: &str) -> &str {
+        self.v.get(key).map_or("", String::as_str)
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct NewAsk {
+    #[serde(default)]
+    case: String,
+    /// A principal's person id (a delegate claiming for them).
+    #[serde(default)]
+    person: String,
+}
+
+/// Who the form is for: the caller, a principal they are the delegate of, or (window) the
+/// person named later by ID number.
+async fn form_person(state: &SharedState, caller: &Caller, person: &str) -> Result<(Option<i64>, String), AppError> {
+    if caller.can(Permission::HandleClaims) || caller.can(Permission::FileForEmployees) {
+        return Ok((None, String::new()));
+    }
+    let me = my_person_id(caller)?;
+    let id = person.trim().parse::<i64>().unwrap_or(me);
+    // The claims list checks the caller's standing (own or delegate); anyone else: 404.
+    svc::claims_of(&state.store, caller, id).await?;
+    Ok((Some(id), state.store.person(id).await?.name.to_string()))
+}
+
+async fn show_claim_form(
+    state: &SharedState,
+    caller: &Caller,
+    v: BTreeMap<String, String>,
+    errors: Vec<String>,
+) -> Result<Response, AppError> {
+    let lang = caller.lang;
+    let window = caller.can(Permission::HandleClaims);
+    let unit = caller.can(Permission::FileForEmployees);
+    let (person_id, person_name) = form_person(state, caller, v.get("person_id").map_or("", String::as_str)).await?;
+    let mut v = v;
+    if let Some(id) = person_id {
+        v.insert("person_id".into(), id.to_string());
+    }
+    let region = match person_id {
+        Some(id) => Some(state.store.person(id).await?.insured_region),
+        None => home_region(state, caller).await?,
+    };
+    let case = v.get("case").and_then(|c| ClaimCase::parse(c).ok());
+    let mut documents = Vec::new();
+    let mut deadline = String::new();
+    if let (Some(region), Some(case)) = (region, case) {
+        let (rules, _) = svc::claim_rules(&state.store, caller, region).await?;
+        let submitter = if unit {
+            Submitter::Employer
+        } else if person_id.is_some_and(|id| Some(id) != caller.session().and_then(|s| s.account.person_id)) {
+            Submitter::Delegate
+        } else {
+            v.get("submitter").and_then(|s| Submitter::parse(s).ok()).unwrap_or(Submitter::Insured)
+        };
+        deadline = rules.case(case).deadline.describe().get(lang).to_string();
+        for item in rules.checklist(case, submitter) {
+            documents.push(DocumentRow {
+                label: item.label().get(lang).to_string(),
+                required: item.required,
+                why: item.why.get(lang).to_string(),
+                kinds: choices(&item.any_of, DocumentKind::code, DocumentKind::label, lang),
+            });
+        }
+    }
+    for _ in 0..EXTRA_DOCUMENTS {
+        documents.push(DocumentRow {
+            label: i18n::t(lang, "claim.other_document").to_string(),
+            required: false,
+            why: String::new(),
+            kinds: choices(DocumentKind::ALL, DocumentKind::code, DocumentKind::label, lang),
+        });
+    }
+    let field = |k: String| v.get(&k).cloned().unwrap_or_default();
+    let invoices = (1..=INVOICE_ROWS)
+        .map(|i| InvoiceForm {
+            invoice_no: field(format!("invoice_no_{i}")),
+            invoice_date: field(format!("invoice_date_{i}")),
+            amount: field(format!("invoice_amount_{i}")),
+        })
+        .collect();
+    let lines = (1..=LINE_ROWS)
+        .map(|i| LineForm {
+            med_list_codg: field(format!("line_code_{i}")),
+            item_name: field(format!("line_name_{i}")),
+            cnt: field(format!("line_cnt_{i}")),
+            pric: field(format!("line_pric_{i}")),
+            amount: field(format!("line_amount_{i}")),
+            fee_ocur_time: field(format!("line_date_{i}")),
+        })
+        .collect();
+    let page = ClaimFormPage {
+        ctx: Ctx::for_caller(
+            caller,
+            if window {
+                "/claims"
+            } else if unit {
+                "/unit/claims"
+            } else {
+                "/my/claims"
+            },
+        ),
+        window,
+        unit,
+        person_name,
+        cases: choices(ClaimCase::ALL, ClaimCase::code, ClaimCase::label, lang),
+        med_types: [MedType::Inpatient, MedType::GeneralOutpatient, MedType::SpecialOutpatient]
+            .iter()
+            .map(|m| Choice { code: m.code().to_string(), label: format!("{} {}", m.code(), m.label().get(lang)) })
+            .collect(),
+        grades: choices(HospitalGrade::ALL, HospitalGrade::code, HospitalGrade::label, lang),
+        submitters: choices(Submitter::ALL, Submitter::code, Submitter::label, lang),
+        invoices,
+        lines,
+        documents,
+        deadline,
+        v,
+        errors: errors.clone(),
+    };
+    render_form(&page, !errors.is_empty())
+}
+
+/// `GET /claims/new?case=&person=`: the claim form, with the case's checklist as upload rows.
+pub async fn claim_new_form(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Query(ask): Query<NewAsk>,
+) -> Result<Response, AppError> {
+    if caller.session().is_none() {
+        return Err(AppError::forbidden());
+    }
+    let mut v = BTreeMap::new();
+    v.insert("case".to_string(), ask.case.trim().to_string());
+    v.insert("person_id".to_string(), ask.person.trim().to_string());
+    v.insert("med_type".to_string(), "21".to_string());
+    show_claim_form(&state, &caller, v, Vec::new()).await
+}
+
+/// cnt × pric to the fen, as the lines are checked (half away from zero).
+fn line_amount(cnt: &str, pric: &str) -> Option<String> {
+    let (cnt, pric) = (cnt.trim().parse::<Decimal>().ok()?, pric.trim().parse::<Decimal>().ok()?);
+    Some((cnt * pric).round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero).to_string())
+}
+
+/// The claim as the form typed it, in the shape the API takes; the lines from the file when
+/// one was chosen.
+fn claim_form(v: &BTreeMap<String, String>, lines_file: Option<&Upload>) -> Result<ClaimForm, Vec<InvalidValue>> {
+    let field = |k: &str| v.get(k).map_or("", |s| s.trim()).to_string();
+    let invoices = (1..=INVOICE_ROWS)
+        .map(|i| InvoiceForm {
+            invoice_no: field(&format!("invoice_no_{i}")),
+            invoice_date: field(&format!("invoice_date_{i}")),
+            amount: field(&format!("invoice_amount_{i}")),
+        })
+        .filter(|r| !(r.invoice_no.is_empty() && r.invoice_date.is_empty() && r.amount.is_empty()))
+        .collect();
+    let typed: Vec<LineForm> = (1..=LINE_ROWS)
+        .map(|i| {
+            let (cnt, pric) = (field(&format!("line_cnt_{i}")), field(&format!("line_pric_{i}")));
+            let amount = field(&format!("line_amount_{i}"));
+            LineForm {
+                med_list_codg: field(&format!("line_code_{i}")),
+                item_name: field(&format!("line_name_{i}")),
+                amount: if amount.is_empty() { line_amount(&cnt, &pric).unwrap_or_default() } else { amount },
+                cnt,
+                pric,
+                fee_ocur_time: field(&format!("line_date_{i}")),
+            }
+        })
+        .filter(|l| !(l.med_list_codg.is_empty() && l.cnt.is_empty() && l.pric.is_empty()))
+        .collect();
+    let lines = match lines_file {
+        Some(_) if !typed.is_empty() => {
+            return Err(vec![InvalidValue::new(
+                "lines_file",
+                "both",
+                "费用明细请逐行填写或上传文件，二选一",
+                "enter the expense lines or upload them as a file, not both",
+            )])
+        }
+        Some(file) => itemised::read(&file.bytes)?
+            .into_iter()
+            .map(|l| LineForm {
+                med_list_codg: l.med_list_codg,
+                item_name: l.item_name,
+                cnt: l.cnt.to_string(),
+                pric: l.pric.to_string(),
+                amount: l.amount.to_string(),
+                fee_ocur_time: l.fee_ocur_time.to_string(),
+            })
+            .collect(),
+        None => typed,
+    };
+    Ok(ClaimForm {
+        person_id: field("person_id").parse().unwrap_or(0),
+        case: field("case"),
+        med_type: field("med_type"),
+        institution_code: field("institution_code"),
+        institution_name: field("institution_name"),
+        treatment_region: field("treatment_region"),
+        hosp_lv: field("hosp_lv"),
+        visit_no: field("visit_no"),
+        care_start: field("care_start"),
+        care_end: field("care_end"),
+        diagnoses: field("diagnoses")
+            .split([',', '，', ';', '；', ' '])
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .map(str::to_string)
+            .collect(),
+        invoices,
+        lines,
+        submitter: field("submitter"),
+        delegate_id: field("delegate_id"),
+        delegate_name: field("delegate_name"),
+        late_excuse: field("late_excuse"),
+        treatment_catalog: matches!(field("treatment_catalog").as_str(), "1" | "on" | "true"),
+    })
+}
+
+/// The documents chosen in the form: `doc_file_N` with its kind in `doc_kind_N`.
+fn chosen_documents(
+    v: &BTreeMap<String, String>,
+    files: Vec<(String, Upload)>,
+) -> Result<Vec<(DocumentKind, Upload)>, Vec<InvalidValue>> {
+    let mut docs = Vec::new();
+    let mut errors = Vec::new();
+    for (name, file) in files {
+        let Some(n) = name.strip_prefix("doc_file_") else { continue };
+        match DocumentKind::parse(v.get(&format!("doc_kind_{n}")).map_or("", String::as_str)) {
+            Ok(kind) => docs.push((kind, file)),
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(docs)
+    } else {
+        Err(errors)
+    }
+}
+
+/// `POST /claims`: hands the claim in with its documents (multipart).
+pub async fn claim_submit(
+    State(state): State<SharedState>,
+    caller: Caller,
+    FormWithFiles { form: v, mut files }: FormWithFiles<BTreeMap<String, String>>,
+) -> Result<Response, AppError> {
+    caller.check_csrf(v.get("csrf").map_or("", String::as_str))?;
+    let lines_file = files.iter().position(|(n, _)| n == "lines_file").map(|i| files.swap_remove(i).1);
+    let result = async {
+        let mut form = claim_form(&v, lines_file.as_ref()).map_err(AppError::validation)?;
+        if caller.can(Permission::HandleClaims) || caller.can(Permission::FileForEmployees) {
+            let rid = v.get("resident_id").map_or("", |s| s.trim()).parse().map_err(|mut e: InvalidValue| {
+                e.field = "resident_id";
+                AppError::validation(vec![e])
+            })?;
+            let person = state.store.person_by_resident_id(&rid).await?.ok_or_else(|| AppError::not_found("person"))?;
+            form.person_id = person.id;
+        } else if form.person_id == 0 {
+            form.person_id = my_person_id(&caller)?;
+        }
+        let (input, window) = form.parse().map_err(AppError::validation)?;
+        let documents = chosen_documents(&v, files).map_err(AppError::validation)?;
+        svc::submit_claim(&state.store, &state.blobs, &caller, input, window, documents).await
+    }
+    .await;
+    match result {
+        Ok(c) => Ok(Redirect::to(&format!("/claims/{}?done=submitted", c.id)).into_response()),
+        Err(e) => {
+            let lang = caller.lang;
+            or_show(e, lang, |mut m| {
+                m.push(i18n::t(lang, "claim.files_again").to_string());
+                show_claim_form(&state, &caller, v, m)
+            })
+            .await
+        }
+    }
+}

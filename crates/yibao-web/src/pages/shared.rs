@@ -1,0 +1,145 @@
+//! What several pages show alike: choices for a select, the notice after a redirect, a form
+//! shown again with its errors, the insured person behind a log-in, and the filing rows and
+//! cover answer that the cover pages and the institution's desk both show.
+
+use chrono::NaiveDate;
+use serde::Deserialize;
+use yibao_core::cover::FilingStatus;
+use yibao_core::{Lang, Permission};
+use yibao_store::{CoverReport, StoredFiling};
+
+use super::form_messages;
+use crate::context::Caller;
+use crate::error::AppError;
+use crate::i18n;
+use axum::response::Response;
+
+pub struct Choice {
+    pub code: String,
+    pub label: String,
+}
+
+pub(super) fn choices<T: Copy>(
+    all: &[T],
+    code: fn(T) -> &'static str,
+    label: fn(T) -> yibao_core::Text,
+    lang: Lang,
+) -> Vec<Choice> {
+    all.iter().map(|k| Choice { code: code(*k).to_string(), label: label(*k).get(lang).to_string() }).collect()
+}
+
+pub(super) fn notice(lang: Lang, done: &str) -> Option<String> {
+    let key = format!("done.{done}");
+    i18n::UI.iter().find(|(k, _, _)| *k == key).map(|_| i18n::t(lang, &key).to_string())
+}
+
+/// Shows `show` with the error's messages when the person can correct it.
+pub(super) async fn or_show<F, Fut>(e: AppError, lang: Lang, show: F) -> Result<Response, AppError>
+where
+    F: FnOnce(Vec<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<Response, AppError>>,
+{
+    match form_messages(&e, lang) {
+        Some(messages) => show(messages).await,
+        None => Err(e),
+    }
+}
+
+pub(super) fn my_person_id(caller: &Caller) -> Result<i64, AppError> {
+    caller.require(Permission::ViewOwnRecord)?;
+    caller.session().and_then(|s| s.account.person_id).ok_or_else(|| AppError::not_found("person"))
+}
+
+#[derive(Deserialize, Default)]
+pub struct CheckAsk {
+    #[serde(default)]
+    pub resident_id: String,
+    #[serde(default)]
+    pub date: String,
+}
+
+pub struct FilingRow {
+    pub id: i64,
+    pub version: i64,
+    pub person_id: i64,
+    pub person_name: String,
+    pub kind: String,
+    pub destination: String,
+    pub institution: String,
+    pub start: String,
+    pub end: String,
+    pub status: String,
+    pub status_code: &'static str,
+    pub reason: String,
+    pub channel: String,
+    pub documents: String,
+    /// Uploaded scans: (document id, what it is), linked for whoever may read them.
+    pub files: Vec<(i64, String)>,
+    pub revocable: bool,
+    /// An approved long-term filing, which is changed by filing anew with `replaces`.
+    pub changeable: bool,
+}
+
+impl FilingRow {
+    pub(super) fn new(f: &StoredFiling, lang: Lang, today: NaiveDate) -> FilingRow {
+        let status = f.status_on(today);
+        let mut reason = match (f.reason, &f.note) {
+            (Some(r), Some(n)) if !n.is_empty() => format!("{}：{n}", r.label().get(lang)),
+            (Some(r), _) => r.label().get(lang).to_string(),
+            _ => String::new(),
+        };
+        if let Some(r) = f.revoked_from {
+            reason = format!("{} {r}", i18n::t(lang, "filing.revoked_from"));
+        }
+        FilingRow {
+            id: f.id,
+            version: f.version,
+            person_id: f.person_id,
+            person_name: f.person_name.clone(),
+            kind: f.kind.label().get(lang).to_string(),
+            destination: f
+                .destination
+                .map_or_else(|| i18n::t(lang, "filing.nationwide").to_string(), |d| d.to_string()),
+            institution: f.institution.clone().unwrap_or_default(),
+            start: format!("{}{}", f.start, if f.retroactive { i18n::t(lang, "filing.retroactive") } else { "" }),
+            end: f.end.map_or_else(|| i18n::t(lang, "filing.open_ended").to_string(), |e| e.to_string()),
+            status: status.label().get(lang).to_string(),
+            status_code: status.code(),
+            reason,
+            channel: f.channel.label().get(lang).to_string(),
+            documents: f
+                .documents
+                .iter()
+                .map(|d| format!("{} {}", d.kind.label().get(lang), d.reference).trim().to_string())
+                .collect::<Vec<_>>()
+                .join("；"),
+            files: f
+                .documents
+                .iter()
+                .filter_map(|d| d.document_id.map(|id| (id, d.kind.label().get(lang).to_string())))
+                .collect(),
+            revocable: matches!(status, FilingStatus::Applied | FilingStatus::Approved),
+            changeable: status == FilingStatus::Approved && f.kind.is_long_term(),
+        }
+    }
+}
+
+/// The cover answer as shown.
+pub struct CoverBox {
+    pub institution: String,
+    pub date: String,
+    pub code: &'static str,
+    pub reason: String,
+    pub direct: bool,
+}
+
+pub(super) fn cover_box(r: &CoverReport, lang: Lang) -> Option<CoverBox> {
+    let (inst, cover) = (r.institution.as_ref()?, r.cover.as_ref()?);
+    Some(CoverBox {
+        institution: format!("{}（{}）", inst.name, inst.code),
+        date: r.date.to_string(),
+        code: cover.code,
+        reason: cover.reason.get(lang).to_string(),
+        direct: cover.direct_settlement,
+    })
+}

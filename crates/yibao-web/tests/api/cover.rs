@@ -1,0 +1,400 @@
+//! Cover over HTTP: the calendar, off-site filings, cards, referrals and the hospital's desk.
+
+use super::*;
+
+#[tokio::test]
+async fn the_calendar_answers_due_dates_and_refuses_unpublished_years() {
+    let app = spawn_app(TestDb::sqlite().await).await;
+    let token = app.token("reviewer").await;
+    let get = |q: &'static str| app.http.get(app.url(&format!("/api/v1/calendar{q}"))).bearer_auth(&token).send();
+    let ok: Value = get("?from=2026-09-24&days=15").await.unwrap().json().await.unwrap();
+    assert_eq!(ok["due"], "2026-10-22", "15 working days across Mid-Autumn and National Day");
+    assert_eq!(ok["years"].as_array().unwrap().len(), 7);
+    let res = get("?from=2026-12-20&days=30").await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = res.json().await.unwrap();
+    assert!(problem["errors"][0]["zh"].as_str().unwrap().contains("2027 年的节假日安排尚未录入"), "{problem}");
+    app.db.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_referral_filing_and_a_lost_card_decide_the_cover_over_http() {
+    for db in TestDb::all().await {
+        let l = db.label;
+        let app = spawn_app(db).await;
+        let (clerk, zhang) = (app.token("clerk").await, app.token("zhangsan").await);
+        let hospital =
+            |m: Method, path: &str| app.http.request(m, app.url(path)).header("x-api-key", yibao_demo::DEMO_API_KEY);
+        let as_ = |m: Method, path: &str, token: &str| app.http.request(m, app.url(path)).bearer_auth(token);
+        let json_of = |res: reqwest::Response| async move {
+            let status = res.status();
+            (status, res.json::<Value>().await.unwrap())
+        };
+
+        // The hospital issues a referral to Lanzhou; filing with it before the window's
+        // seal is refused, naming the missing seal in both languages.
+        let body = json!({ "resident_id": "620302198506120036", "diagnosis": "冠心病", "destination": "620100",
+            "valid_from": "2026-11-23", "valid_to": "2027-02-20", "hospital_seal_by": "医务科 周立" });
+        let (status, referral) =
+            json_of(hospital(Method::POST, "/api/v1/referrals").json(&body).send().await.unwrap()).await;
+        assert_eq!(status, StatusCode::CREATED, "{l}: {referral}");
+        let number = referral["number"].as_str().unwrap().to_string();
+        let filing = json!({ "kind": "referral", "destination": "620100", "start": "2026-11-24",
+            "documents": [{ "kind": "referral_certificate", "reference": number }] });
+        let (status, problem) =
+            json_of(as_(Method::POST, "/api/v1/persons/1/filings", &zhang).json(&filing).send().await.unwrap()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{l}: {problem}");
+        assert_eq!(problem["errors"][0]["code"], "referral_unsealed");
+        assert!(problem["errors"][0]["en"].as_str().unwrap().contains("seal"));
+        let seal =
+            hospital(Method::POST, &format!("/api/v1/referrals/{number}/seal")).json(&json!({ "by": "医保办 吴敏" }));
+        assert_eq!(seal.send().await.unwrap().status(), StatusCode::OK);
+
+        // Filed online, pending: Lanzhou is not covered yet; approved by the clerk: it is.
+        let (status, f) =
+            json_of(as_(Method::POST, "/api/v1/persons/1/filings", &zhang).json(&filing).send().await.unwrap()).await;
+        assert_eq!(
+            (status, f["status"].as_str(), f["channel"].as_str()),
+            (StatusCode::CREATED, Some("applied"), Some("online")),
+            "{l}: {f}"
+        );
+        let cover_at = |token: &str, inst: &str| {
+            as_(Method::GET, &format!("/api/v1/cover?person_id=1&date=2026-11-25&institution={inst}"), token).send()
+        };
+        let (_, c) = json_of(cover_at(&zhang, "H62010200001").await.unwrap()).await;
+        assert_eq!(c["cover"]["code"], "not_filed", "{l}: {c}");
+        let decision = json!({ "version": f["version"], "decision": "approve" });
+        let path = format!("/api/v1/filings/{}/decision", f["id"]);
+        assert_eq!(
+            as_(Method::POST, &path, &zhang).json(&decision).send().await.unwrap().status(),
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(as_(Method::POST, &path, &clerk).json(&decision).send().await.unwrap().status(), StatusCode::OK);
+        let (_, c) = json_of(cover_at(&zhang, "H62010200001").await.unwrap()).await;
+        assert_eq!(c["cover"]["code"], "filed", "{l}: {c}");
+        assert_eq!(
+            (c["cover"]["kind"]["kind"].as_str(), c["cover"]["kind"]["until"].as_str()),
+            (Some("referral"), Some("2027-05-23"))
+        );
+
+        // 张三 reports his card lost; he may not record anything else on it.
+        let (_, cards) = json_of(as_(Method::GET, "/api/v1/persons/1/cards", &zhang).send().await.unwrap()).await;
+        let card = cards[0]["id"].as_i64().unwrap();
+        let event = |token: &str, e: &str| {
+            as_(Method::POST, &format!("/api/v1/cards/{card}/events"), token).json(&json!({ "event": e })).send()
+        };
+        assert_eq!(event(&zhang, "cancel").await.unwrap().status(), StatusCode::FORBIDDEN);
+        assert_eq!(event(&zhang, "report_lost").await.unwrap().status(), StatusCode::OK);
+        // The hospital asks about its own patient: masked, and told what to do instead.
+        let (status, c) = json_of(
+            hospital(Method::GET, "/api/v1/cover?resident_id=620302198506120036&date=2026-11-25").send().await.unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{l}: {c}");
+        assert_eq!((c["card"].as_str(), c["cover"]["code"].as_str()), (Some("lost"), Some("card_lost")), "{l}: {c}");
+        assert_eq!(c["cover"]["direct_settlement"], false);
+        assert!(c["cover"]["reason"]["zh"].as_str().unwrap().contains("零星报销"));
+        assert_eq!(c["person"]["resident_id"], "6203**********0036");
+        assert!(c.get("cards").is_none(), "{l}: an institution sees no card details");
+
+        // The clerk's no-card certificate lets the hospital settle.
+        let res =
+            as_(Method::POST, "/api/v1/persons/1/no-card-certificates", &clerk).json(&json!({})).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let (_, c) = json_of(
+            hospital(Method::GET, "/api/v1/cover?resident_id=620302198506120036&date=2026-11-25").send().await.unwrap(),
+        )
+        .await;
+        assert_eq!(
+            (c["cover"]["code"].as_str(), c["cover"]["direct_settlement"].as_bool()),
+            (Some("local_designated"), Some(true)),
+            "{l}: {c}"
+        );
+
+        // The audit log holds every decision.
+        let (_, audit) =
+            json_of(as_(Method::GET, "/api/v1/audit?limit=200", &app.token("auditor").await).send().await.unwrap())
+                .await;
+        let actions: Vec<&str> = audit.as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
+        for a in [
+            "referral.issue",
+            "referral.seal",
+            "filing.apply",
+            "filing.approved",
+            "card.lost",
+            "no_card_certificate.issue",
+        ] {
+            assert!(actions.contains(&a), "{l}: {a} not in {actions:?}");
+        }
+        app.db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn the_policy_administrator_edits_the_calendar_in_the_portal() {
+    let app = spawn_app(TestDb::sqlite().await).await;
+    let (http, csrf) = portal_session(&app, "policy", "/calendar").await;
+    let page = http.get(app.url("/calendar?from=2026-09-24&days=15")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("到期日： 2026-10-22") && page.contains("10-01–10-07"), "National Day as one run");
+    let page = http.get(app.url("/calendar?from=2027-01-04&days=5")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.text().await.unwrap().contains("2027 年的节假日安排尚未录入"));
+
+    // A wrong year is refused and kept in the form; the right one takes effect at once.
+    let wrong = "[[year]]\nyear = 2027\nsource = \"x\"\nholidays = []\nworkdays = [\"2027-02-08\"]\n";
+    let res =
+        http.post(app.url("/calendar")).form(&[("csrf", csrf.as_str()), ("document", wrong)]).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("不是周末"));
+    let res = http
+        .post(app.url("/calendar"))
+        .form(&[("csrf", csrf.as_str()), ("document", calendar_2027().as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let page = http.get(app.url("/calendar?from=2027-01-04&days=5")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("到期日： 2027-01-11") && page.contains("2027年部分节假日安排"), "{page}");
+    // A reviewer reads the calendar but has no import form.
+    let (reviewer, _) = portal_session(&app, "reviewer", "/calendar").await;
+    let page = reviewer.get(app.url("/calendar")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("calendar-years") && !page.contains("calendar-form"));
+    app.db.cleanup().await;
+}
+
+/// The demo hospital's medical insurance office, logged in: it checks a patient at its own
+/// desk (masked, with the reason), issues a referral certificate with a form error first,
+/// seals it at the window, and finds it usable by number.
+#[tokio::test]
+async fn the_hospital_desk_checks_cover_and_issues_referrals_in_the_portal() {
+    for db in TestDb::all().await {
+        let l = db.label;
+        let app = spawn_app(db).await;
+        let (http, csrf) = portal_session(&app, "hospital", "/referrals").await;
+        let home = http.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+        assert!(home.contains("金昌市中心医院（H62030200001）") && home.contains("href=\"/check\""), "{l}");
+
+        // 张三 at this hospital today: masked, local designated, direct settlement.
+        let page = http.get(app.url("/check?resident_id=620302198506120036")).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        let page = page.text().await.unwrap();
+        let found = page.split("id=\"desk-person\"").nth(1).unwrap();
+        assert!(found.contains("6203**********0036") && !found.contains("620302198506120036"), "{l}: masked");
+        assert!(page.contains("data-code=\"local_designated\"") && page.contains("可以持卡直接结算"), "{l}: {page}");
+        // A mistyped number and an unknown person are said beside the form.
+        let page =
+            http.get(app.url("/check?resident_id=620302198506120037")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("form-errors") && page.contains("校验"), "{l}: {page}");
+        let page =
+            http.get(app.url("/check?resident_id=110101199001010015")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("没有以该身份证号码登记的参保人"), "{l}: {page}");
+        // The staff lookup sends the hospital to its desk, never to the person's full page.
+        let res = http.get(app.url("/cover?resident_id=620302198506120036")).send().await.unwrap();
+        assert_eq!(res.headers()["location"], "/check?resident_id=620302198506120036&date=");
+        assert_eq!(http.get(app.url("/persons/1/cover")).send().await.unwrap().status(), StatusCode::FORBIDDEN);
+
+        // A certificate valid for more than 180 days is refused in the form, in Chinese.
+        let form = |valid_to: &'static str| {
+            vec![
+                ("csrf", csrf.clone()),
+                ("resident_id", "620302198506120036".to_string()),
+                ("diagnosis", "冠心病".to_string()),
+                ("destination", "620100".to_string()),
+                ("valid_from", "2026-11-23".to_string()),
+                ("valid_to", valid_to.to_string()),
+                ("hospital_seal_by", "医务科 周立".to_string()),
+            ]
+        };
+        let res = http.post(app.url("/referrals")).form(&form("2027-12-31")).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{l}");
+        let text = res.text().await.unwrap();
+        assert!(text.contains("form-errors") && text.contains("180"), "{l}: {text}");
+        let res = http.post(app.url("/referrals")).form(&form("2027-02-20")).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{l}");
+        let to = res.headers()["location"].to_str().unwrap().to_string();
+        let number = to.split("number=").nth(1).unwrap().to_string();
+        let page = http.get(app.url(&to)).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("data-sealed=\"false\"") && page.contains("暂不能用于备案"), "{l}");
+
+        // The window's seal makes it usable; a reviewer at the agency checks it by number.
+        let res = http
+            .post(app.url(&format!("/referrals/{number}/seal")))
+            .form(&[("csrf", csrf.as_str()), ("by", "医保办 吴敏")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{l}");
+        let (reviewer, _) = portal_session(&app, "reviewer", "/").await;
+        let page =
+            reviewer.get(app.url(&format!("/referrals?number={number}"))).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("data-sealed=\"true\"") && page.contains("医保办 吴敏"), "{l}: {page}");
+        assert!(!page.contains("referral-form"), "{l}: the agency checks, it does not issue");
+        app.db.cleanup().await;
+    }
+}
+
+/// An insured person changes an approved long-term filing from their page: the form starts
+/// from the old filing and names it, and the minimum period is enforced with its reason.
+#[tokio::test]
+async fn a_long_term_filing_is_changed_from_the_portal() {
+    let app = spawn_app(TestDb::sqlite().await).await;
+    let clerk = app.token("clerk").await;
+    let filing = json!({ "kind": "long_term_resident", "destination": "110000", "start": "2026-11-23",
+        "documents": [{ "kind": "residence_permit", "reference": "京居 0001" }] });
+    let res =
+        app.http.post(app.url("/api/v1/persons/1/filings")).bearer_auth(&clerk).json(&filing).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let f: Value = res.json().await.unwrap();
+    let id = f["id"].as_i64().unwrap();
+    let res = app
+        .http
+        .post(app.url(&format!("/api/v1/filings/{id}/decision")))
+        .bearer_auth(&clerk)
+        .json(&json!({ "version": f["version"], "decision": "approve" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
+    let (http, csrf) = portal_session(&app, "zhangsan", "/my/cover").await;
+    let page = http.get(app.url("/my/cover")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(&format!("href=\"/my/cover?change={id}#filing-change\"")), "a change link");
+    let page = http.get(app.url(&format!("/my/cover?change={id}"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(&format!("name=\"replaces\" value=\"{id}\"")), "{page}");
+    assert!(page.contains("option value=\"long_term_resident\" selected"));
+    let res = http
+        .post(app.url("/my/filings"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("kind", "long_term_resident"),
+            ("destination", "310000"),
+            ("start", "2026-11-23"),
+            ("document_kind", "residence_permit"),
+            ("document_reference", "沪居 0002"),
+            ("replaces", &id.to_string()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let text = res.text().await.unwrap();
+    assert!(text.contains("form-errors") && text.contains("6 个月"), "{text}");
+    app.db.cleanup().await;
+}
+
+/// The demo's 1×1 PNG scan and a text file dressed up as a PDF.
+const PNG: &[u8] = yibao_demo::DEMO_SCAN_PNG;
+const FAKE_PDF: &[u8] = b"this is not a PDF, whatever its name says";
+
+fn filing_multipart(csrf: &str, file_name: &str, bytes: &'static [u8]) -> reqwest::multipart::Form {
+    reqwest::multipart::Form::new()
+        .text("csrf", csrf.to_string())
+        .text("kind", "temporary_other")
+        .text("destination", "310000")
+        .text("start", "2026-11-30")
+        .text("document_kind", "residence_permit")
+        .text("document_reference", "沪居 0001")
+        .part("file", reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_string()))
+}
+
+/// 张三 files with a scan attached: the type is judged by content (a text file named .pdf
+/// is refused and nothing is recorded), the scan is linked from the filing, and only he
+/// and the agency's staff in his region can read it.
+#[tokio::test]
+async fn a_filing_carries_an_uploaded_scan_that_only_its_people_can_read() {
+    for db in TestDb::all().await {
+        let l = db.label;
+        let app = spawn_app(db).await;
+        let (http, csrf) = portal_session(&app, "zhangsan", "/my/cover").await;
+        let before = app.db.store.filings_of(1).await.unwrap().len();
+
+        let res = http.post(app.url("/my/filings")).multipart(filing_multipart(&csrf, "居住证.pdf", FAKE_PDF)).send();
+        let res = res.await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{l}");
+        assert!(res.text().await.unwrap().contains("按文件内容判断"), "{l}: the reason, in Chinese");
+        assert_eq!(app.db.store.filings_of(1).await.unwrap().len(), before, "{l}: nothing recorded");
+
+        let res = http.post(app.url("/my/filings")).multipart(filing_multipart(&csrf, "居住证.png", PNG)).send();
+        assert_eq!(res.await.unwrap().status(), StatusCode::SEE_OTHER, "{l}");
+        let filings = app.db.store.filings_of(1).await.unwrap();
+        let doc_id = filings.iter().find_map(|f| f.documents.first().and_then(|d| d.document_id)).unwrap();
+        let page = http.get(app.url("/my/cover")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains(&format!("href=\"/documents/{doc_id}\"")), "{l}: the scan is linked");
+
+        // He reads it back byte for byte, with its type; so does the clerk of his region.
+        let res = http.get(app.url(&format!("/documents/{doc_id}"))).send().await.unwrap();
+        assert_eq!(res.headers()["content-type"], "image/png");
+        assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+        assert_eq!(res.bytes().await.unwrap().as_ref(), PNG, "{l}");
+        let clerk = app.token("clerk").await;
+        let res = app.http.get(app.url(&format!("/api/v1/documents/{doc_id}"))).bearer_auth(&clerk).send().await;
+        let meta: Value = res.unwrap().json().await.unwrap();
+        assert_eq!((meta["media_type"].as_str(), meta["size"].as_u64()), (Some("image/png"), Some(PNG.len() as u64)));
+        // The hospital, by key or logged in, and the finance officer cannot.
+        let res = app
+            .http
+            .get(app.url(&format!("/api/v1/documents/{doc_id}/content")))
+            .header("x-api-key", yibao_demo::DEMO_API_KEY)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{l}");
+        for who in ["hospital", "finance"] {
+            let t = app.token(who).await;
+            let res = app.http.get(app.url(&format!("/api/v1/documents/{doc_id}/content"))).bearer_auth(&t).send();
+            assert_eq!(res.await.unwrap().status(), StatusCode::NOT_FOUND, "{l}: {who}");
+        }
+        // Through the API, a document of someone else cannot be named in one's filing.
+        let jinchang = yibao_core::Scope::parse_list("620300").unwrap();
+        let other = app.db.store.filings_in(&jinchang, None, 500).await.unwrap();
+        let foreign = other
+            .iter()
+            .find_map(|f| (f.person_id != 1).then(|| f.documents.iter().find_map(|d| d.document_id)).flatten());
+        let zhang = app.token("zhangsan").await;
+        let body = json!({ "kind": "temporary_other", "destination": "310000", "start": "2026-12-01",
+            "documents": [{ "kind": "residence_permit", "reference": "x", "document_id": foreign.unwrap() }] });
+        let res = app.http.post(app.url("/api/v1/persons/1/filings")).bearer_auth(&zhang).json(&body).send().await;
+        let p: Value = res.unwrap().json().await.unwrap();
+        assert_eq!(p["errors"][0]["code"], "document_unknown", "{l}: {p}");
+        app.db.cleanup().await;
+    }
+}
+
+/// At the service point the clerk takes a replacement card application for the person whose
+/// card was lost, with the photo handed in as a file; the photo is kept with the card.
+#[tokio::test]
+async fn a_card_application_keeps_the_photo_handed_in() {
+    let app = spawn_app(TestDb::sqlite().await).await;
+    let person = app.lost_card_owner().await;
+    let (http, csrf) = portal_session(&app, "clerk", &format!("/persons/{person}/cover")).await;
+    let form = |photo: &str| {
+        reqwest::multipart::Form::new()
+            .text("csrf", csrf.clone())
+            .text("photo", photo.to_string())
+            .text("bank", "甘肃银行")
+            .text("applicant_confirmed", "1")
+            .text("service_point_confirmed", "1")
+            .part("file", reqwest::multipart::Part::bytes(PNG).file_name("photo.png"))
+    };
+    // A file with another photo source is a mistake, said so.
+    let res = http.post(app.url(&format!("/persons/{person}/cards"))).multipart(form("id_card")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("现场提交电子照片"));
+    let res = http.post(app.url(&format!("/persons/{person}/cards"))).multipart(form("upload")).send().await.unwrap();
+    let status = res.status();
+    assert_eq!(status, StatusCode::SEE_OTHER, "{}", res.text().await.unwrap());
+    let cards = app.db.store.cards_of(person).await.unwrap();
+    let new = cards.iter().find(|c| c.status == yibao_core::card::CardStatus::Applied).unwrap();
+    let doc: i64 = new.photo_reference.parse().unwrap();
+    // Applied on 23 November: the 30 working days run into 2027, whose holidays are not
+    // published, so the date is a weekday forecast and says so: 28 working days to
+    // 31 December, then Friday 1 January (29) and Monday 4 January (30).
+    assert_eq!((new.expected_on.to_string().as_str(), new.expected_provisional), ("2027-01-04", true));
+    let page = http.get(app.url(&format!("/persons/{person}/cover"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(&format!("href=\"/documents/{doc}\"")), "the photo is linked");
+    assert!(page.contains("2027-01-04（预计：次年节假日安排尚未公布"), "the forecast is explained");
+    let res = http.get(app.url(&format!("/documents/{doc}"))).send().await.unwrap();
+    assert_eq!(res.headers()["content-type"], "image/png");
+    assert_eq!(res.bytes().await.unwrap().as_ref(), PNG);
+    app.db.cleanup().await;
+}
