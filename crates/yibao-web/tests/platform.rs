@@ -237,6 +237,38 @@ async fn concurrent_retries_of_one_msgid_do_the_work_once() {
     }
 }
 
+/// Hospitals that hang up (a TCP reset) at every moment of a signed 9001, which writes:
+/// afterwards a sign-in is still answered in its normal time and the audit chain is exact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn clients_that_hang_up_mid_request_never_stall_the_writer() {
+    use tokio::io::AsyncWriteExt;
+    for db in TestDb::all().await {
+        let l = db.label;
+        let app = spawn_app(db).await;
+        let addr = app.base.trim_start_matches("http://").to_string();
+        for k in 0..150u64 {
+            let bytes = serde_json::to_vec(&envelope("9001", "", json!({ "signIn": { "opter": "0003" } }))).unwrap();
+            let sig = SignType::HmacSm3.sign(DEMO_PLATFORM_SECRET.as_bytes(), &bytes);
+            let head = format!(
+                "POST {PATH} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n{SIGNATURE_HEADER}: {sig}\r\n\
+                 Content-Length: {}\r\n\r\n",
+                bytes.len()
+            );
+            let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+            stream.write_all(head.as_bytes()).await.unwrap();
+            stream.write_all(&bytes).await.unwrap();
+            tokio::time::sleep(std::time::Duration::from_micros(k * 30)).await;
+            stream.set_zero_linger().unwrap();
+            drop(stream);
+        }
+        let after = envelope("9001", "", json!({ "signIn": { "opter": "0004" } }));
+        let answered = tokio::time::timeout(std::time::Duration::from_secs(5), send(&app, &after)).await;
+        assert!(answered.is_ok_and(|r| r["infcode"] == 0), "{l}: a sign-in after the hang-ups was not answered");
+        assert_eq!(app.db.store.verify_audit_log().await.unwrap().first_break, None, "{l}");
+        app.db.cleanup().await;
+    }
+}
+
 /// The business date the test app pins (the demo is seeded around it); admission times are
 /// business data, while `inf_time` follows the real clock.
 fn business_day(days_ago: i64) -> String {

@@ -306,19 +306,27 @@ impl Db {
             Arc::clone(&writer.turn).lock_owned().await
         };
         roll_back_abandoned(&mut turn).await;
-        let mut conn = match turn.conn.take() {
+        if turn.conn.is_none() {
+            // A batch is only ever continued on the connection it began on.
+            if let Some(batch) = turn.batch.take() {
+                tracing::error!("a write batch lost its connection; its writes are rolled back");
+                batch.done.send_replace(Some(Err("the batch lost its connection".into())));
+            }
+        }
+        let conn = match turn.conn.take() {
             Some(conn) => conn,
             None => match &self.sqlite_file {
                 Some(file) => Conn::Direct(Box::new(Direct::open(file)?)),
                 None => Conn::Pooled(self.pool.acquire().await?),
             },
         };
-        if turn.batch.is_none() {
-            match begin_batch(&mut conn).await {
+        let mut step = Step::take(&mut turn, conn);
+        if step.turn.batch.is_none() {
+            match begin_batch(step.conn()).await {
                 Ok((last_seq, last_hash)) => {
-                    turn.batches += 1;
-                    turn.batch = Some(Batch {
-                        id: turn.batches,
+                    step.turn.batches += 1;
+                    step.turn.batch = Some(Batch {
+                        id: step.turn.batches,
                         last_seq,
                         last_hash,
                         finished: 0,
@@ -329,11 +337,12 @@ impl Db {
                 }
                 Err(e) => {
                     // Whatever state the connection is in, it is not used again.
-                    conn.close_on_drop();
+                    step.fail(&e);
                     return Err(e.into());
                 }
             }
         }
+        let conn = step.keep();
         let begun_at = turn.batch.as_ref().map_or((0, String::new()), |b| (b.last_seq, b.last_hash.clone()));
         Ok(WriteTx {
             tx: Member(Some(conn)),
@@ -425,40 +434,69 @@ impl WriteTx {
     }
 
     /// Finishes the write and returns once it is committed to the database (with the writes
-    /// it was batched with).
+    /// it was batched with). The batch is handed on or committed in a task of its own: a caller
+    /// that stops waiting (a client that hung up) neither cuts the batch short nor leaves it
+    /// without a write to commit it.
     pub async fn commit(mut self) -> Result<(), StoreError> {
-        let (Some(mut conn), Some(mut turn)) = (self.tx.0.take(), self.turn.take()) else {
+        let (Some(conn), Some(turn)) = (self.tx.0.take(), self.turn.take()) else {
             return Err(StoreError::Commit("the write was already ended".into()));
         };
+        let finished = Finished {
+            writer: Arc::clone(&self.writer),
+            last_seq: self.last_seq,
+            last_hash: std::mem::take(&mut self.last_hash),
+            began: self.began,
+            forgets: std::mem::take(&mut self.forgets),
+        };
+        match tokio::spawn(finished.commit(turn, conn)).await {
+            Ok(committed) => committed,
+            Err(e) => Err(StoreError::Commit(format!("the commit was stopped: {e}"))),
+        }
+    }
+}
+
+/// A write that has done its work, on its way to the commit.
+struct Finished {
+    writer: Arc<Writer>,
+    last_seq: i64,
+    last_hash: String,
+    began: Instant,
+    forgets: Vec<Arc<dyn Forget>>,
+}
+
+impl Finished {
+    async fn commit(self, mut turn: OwnedMutexGuard<Turn>, conn: Conn) -> Result<(), StoreError> {
+        let writer = &self.writer;
         let Some(batch) = turn.batch.as_mut() else {
             return Err(StoreError::Commit("the write's batch was ended before it".into()));
         };
         batch.last_seq = self.last_seq;
-        batch.last_hash = std::mem::take(&mut self.last_hash);
+        batch.last_hash = self.last_hash;
         batch.finished += 1;
-        self.writer.writes.fetch_add(1, Ordering::Relaxed);
-        self.writer.writing_us.fetch_add(micros(self.began), Ordering::Relaxed);
+        writer.writes.fetch_add(1, Ordering::Relaxed);
+        writer.writing_us.fetch_add(micros(self.began), Ordering::Relaxed);
         let first_finished = *batch.first_finished.get_or_insert_with(Instant::now);
         // Hand the batch on to a write waiting for its turn, or, with nobody waiting, keep
         // it open a moment for a write about to begin: the batch commits once it is full or
         // old, or when its first finished write has waited long enough.
-        let waiting = self.writer.waiting.load(Ordering::SeqCst) > 0;
+        let waiting = writer.waiting.load(Ordering::SeqCst) > 0;
         let age = first_finished.elapsed();
         let keep_open = if waiting { MAX_AGE } else { LINGER };
         let hand_on = batch.finished < MAX_WRITES && age < keep_open;
         let committed = if hand_on {
+            let (id, done) = (batch.id, batch.done.subscribe());
             // This write's savepoint is released and the next one's taken, in one round trip.
-            if let Err(e) = conn.execute("RELEASE SAVEPOINT write; SAVEPOINT write").await {
-                fail_batch(&mut turn, conn, &e);
+            let mut step = Step::take(&mut turn, conn);
+            if let Err(e) = step.conn().execute("RELEASE SAVEPOINT write; SAVEPOINT write").await {
+                step.fail(&e);
                 return Err(e.into());
             }
-            let (id, done) = (batch.id, batch.done.subscribe());
-            turn.conn = Some(conn);
+            step.keep_in_turn();
             drop(turn);
             let patience = if waiting { HANDOVER_WAIT } else { LINGER.saturating_sub(age) };
-            self.writer.await_commit(id, done, patience).await
+            writer.await_commit(id, done, patience).await
         } else {
-            commit_batch(&self.writer, &mut turn, conn).await
+            commit_batch(writer, &mut turn, conn).await
         };
         if committed.is_ok() {
             for what in &self.forgets {
@@ -531,46 +569,52 @@ impl Writer {
 }
 
 /// Moves the audit head and commits the batch; tells every write of it the outcome.
-async fn commit_batch(writer: &Writer, turn: &mut Turn, mut conn: Conn) -> Result<(), StoreError> {
-    let Some(batch) = turn.batch.take() else {
+async fn commit_batch(writer: &Writer, turn: &mut Turn, conn: Conn) -> Result<(), StoreError> {
+    let Some((last_seq, last_hash)) = turn.batch.as_ref().map(|b| (b.last_seq, b.last_hash.clone())) else {
         turn.conn = Some(conn);
         return Ok(());
     };
     let started = Instant::now();
     let mut after_commit = Vec::with_capacity(writer.hooks.len());
+    let mut step = Step::take(turn, conn);
     let result = async {
+        let conn = step.conn();
         for hook in &writer.hooks {
-            after_commit.push(Arc::clone(hook).write(&mut conn).await?);
+            after_commit.push(Arc::clone(hook).write(conn).await?);
         }
         sqlx::query("UPDATE audit_head SET last_seq = $1, last_hash = $2 WHERE id = 1")
-            .bind(batch.last_seq)
-            .bind(&batch.last_hash)
-            .execute(&mut conn)
+            .bind(last_seq)
+            .bind(&last_hash)
+            .execute(&mut *conn)
             .await?;
         conn.execute("COMMIT").await
     }
     .await;
-    match &result {
+    writer.commits.fetch_add(1, Ordering::Relaxed);
+    writer.committing_us.fetch_add(micros(started), Ordering::Relaxed);
+    match result {
         Ok(_) => {
             for action in after_commit {
                 action();
             }
-            turn.conn = Some(conn);
+            let batch = step.turn.batch.take();
+            step.keep_in_turn();
+            if let Some(batch) = batch {
+                batch.done.send_replace(Some(Ok(())));
+            }
+            Ok(())
         }
         Err(error) => {
             tracing::error!(%error, "commit failed; the batch's writes are rolled back");
-            conn.close_on_drop();
+            step.fail(&error);
+            Err(error.into())
         }
     }
-    writer.commits.fetch_add(1, Ordering::Relaxed);
-    writer.committing_us.fetch_add(micros(started), Ordering::Relaxed);
-    batch.done.send_replace(Some(result.as_ref().map(|_| ()).map_err(ToString::to_string)));
-    result.map(|_| ()).map_err(Into::into)
 }
 
 /// The batch cannot go on: every write of it fails, and its transaction is rolled back (the
 /// connection is closed, whatever state it is in).
-fn fail_batch(turn: &mut Turn, conn: Conn, error: &sqlx::Error) {
+fn fail_batch(turn: &mut Turn, conn: Conn, error: &dyn std::fmt::Display) {
     tracing::error!(%error, "write batch failed; its writes are rolled back");
     if let Some(batch) = turn.batch.take() {
         batch.done.send_replace(Some(Err(error.to_string())));
@@ -578,23 +622,73 @@ fn fail_batch(turn: &mut Turn, conn: Conn, error: &sqlx::Error) {
     conn.close_on_drop();
 }
 
+/// The writer's connection, taken out of the turn for a step of the mechanism (beginning a
+/// batch, handing it on, committing it, rolling back a dropped write). Should the step's
+/// future be dropped at an await, the guard fails the batch and closes the connection: a
+/// transaction left open on a connection nobody tracks would hold the audit head's lock on
+/// PostgreSQL and stall every later write, and a batch must never outlive its connection.
+struct Step<'t> {
+    turn: &'t mut Turn,
+    conn: Option<Conn>,
+}
+
+impl<'t> Step<'t> {
+    fn take(turn: &'t mut Turn, conn: Conn) -> Step<'t> {
+        Step { turn, conn: Some(conn) }
+    }
+
+    // INVARIANT: the connection is only taken out by `keep`, `keep_in_turn` and `fail`,
+    // which consume the step.
+    #[allow(clippy::expect_used)]
+    fn conn(&mut self) -> &mut Conn {
+        self.conn.as_mut().expect("a step holds the connection until it ends")
+    }
+
+    /// The step is over; the connection goes to the caller.
+    #[allow(clippy::expect_used)]
+    fn keep(mut self) -> Conn {
+        self.conn.take().expect("a step holds the connection until it ends")
+    }
+
+    /// The step is over; the connection goes back to the turn.
+    fn keep_in_turn(mut self) {
+        self.turn.conn = self.conn.take();
+    }
+
+    /// The step failed: the batch fails with it.
+    fn fail(mut self, error: &dyn std::fmt::Display) {
+        if let Some(conn) = self.conn.take() {
+            fail_batch(self.turn, conn, error);
+        }
+    }
+}
+
+impl Drop for Step<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            fail_batch(self.turn, conn, &"the step was cancelled before it finished");
+        }
+    }
+}
+
 /// Rolls back the savepoint of a write that was dropped before it finished.
 async fn roll_back_abandoned(turn: &mut Turn) {
     if !turn.batch.as_ref().is_some_and(|b| b.abandoned) {
         return;
     }
-    let Some(mut conn) = turn.conn.take() else {
+    let Some(conn) = turn.conn.take() else {
         return;
     };
+    let mut step = Step::take(turn, conn);
     // The savepoint stays open for the next write.
-    match sqlx::query("ROLLBACK TO SAVEPOINT write").execute(&mut conn).await {
+    match sqlx::query("ROLLBACK TO SAVEPOINT write").execute(step.conn()).await {
         Ok(_) => {
-            turn.conn = Some(conn);
-            if let Some(batch) = turn.batch.as_mut() {
+            if let Some(batch) = step.turn.batch.as_mut() {
                 batch.abandoned = false;
             }
+            step.keep_in_turn();
         }
-        Err(e) => fail_batch(turn, conn, &e),
+        Err(e) => step.fail(&e),
     }
 }
 
