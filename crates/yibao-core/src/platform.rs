@@ -3,7 +3,7 @@
 //! the signature over a request, the time window, and the transaction codes yibao answers.
 //! Pure: the store keeps messages and sign-ins, the web layer carries the bytes.
 
-use chrono::{Duration, NaiveDateTime};
+use chrono::{Duration, NaiveDate, NaiveDateTime};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
@@ -370,6 +370,54 @@ pub fn reconcile_details(ours: &[SettlementFigures], theirs: &[SettlementFigures
         .collect()
 }
 
+/// The longest text any field of a message's `input` may hold, in characters (the longest
+/// field the platform's interface documents, a diagnosis or item name, is far shorter).
+pub const MAX_FIELD_CHARS: usize = 1_000;
+
+/// Refuses a message whose `input` holds a text longer than [`MAX_FIELD_CHARS`], naming
+/// where: nothing that long is a real value, and it would be stored and audited as is.
+pub fn check_field_lengths(input: &serde_json::Value) -> Result<(), Refusal> {
+    fn walk(v: &serde_json::Value, path: &mut String) -> Result<(), Refusal> {
+        match v {
+            serde_json::Value::String(s) if s.chars().count() > MAX_FIELD_CHARS => Err(Refusal::new(
+                "field_too_long",
+                format!("字段 {path} 过长：最多 {MAX_FIELD_CHARS} 个字符"),
+                format!("field {path} is too long: at most {MAX_FIELD_CHARS} characters"),
+            )),
+            serde_json::Value::Array(items) => items.iter().enumerate().try_for_each(|(i, item)| {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                let r = walk(item, path);
+                path.truncate(len);
+                r
+            }),
+            serde_json::Value::Object(fields) => fields.iter().try_for_each(|(k, item)| {
+                let len = path.len();
+                path.push_str(&format!(".{k}"));
+                let r = walk(item, path);
+                path.truncate(len);
+                r
+            }),
+            _ => Ok(()),
+        }
+    }
+    walk(input, &mut "input".to_string())
+}
+
+/// Refuses a time a hospital sends for something that happened (an admission): not after
+/// `now` by more than a day (clocks differ), not before 2000.
+pub fn check_event_time(field: &str, at: NaiveDateTime, now: NaiveDateTime) -> Result<(), Refusal> {
+    let earliest = NaiveDate::from_ymd_opt(2000, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0));
+    if at > now + Duration::days(1) || earliest.is_some_and(|e| at < e) {
+        return Err(Refusal::new(
+            "bad_time",
+            format!("{field} “{at}”不在合理范围内：不能晚于当前时间，也不能早于 2000 年"),
+            format!("{field} \"{at}\" is out of range: not in the future, not before 2000"),
+        ));
+    }
+    Ok(())
+}
+
 /// Refuses an `infno` yibao does not answer, listing those it does.
 pub fn check_infno(infno: &str) -> Result<(), Refusal> {
     if SUPPORTED.iter().any(|(code, _, _)| *code == infno) {
@@ -400,6 +448,22 @@ mod tests {
             fund_pay_sumamt: crate::Fen::from_fen(fund),
             acct_pay: crate::Fen::ZERO,
         }
+    }
+
+    #[test]
+    fn absurd_fields_and_times_are_refused() {
+        let long = "9".repeat(MAX_FIELD_CHARS + 1);
+        let input = serde_json::json!({ "mdtrtinfo": { "ipt_no": long }, "diseinfo": [{ "diag_code": "I10" }] });
+        assert_eq!(check_field_lengths(&input).unwrap_err().code, "field_too_long");
+        assert!(check_field_lengths(&input).unwrap_err().message.en.contains("input.mdtrtinfo.ipt_no"));
+        let fine = serde_json::json!({ "mdtrtinfo": { "ipt_no": "9".repeat(MAX_FIELD_CHARS) } });
+        assert!(check_field_lengths(&fine).is_ok());
+        let now = NaiveDate::from_ymd_opt(2026, 12, 6).unwrap().and_hms_opt(10, 0, 0).unwrap();
+        let at = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap().and_hms_opt(8, 0, 0).unwrap();
+        assert_eq!(check_event_time("begntime", at(9999, 12, 31), now).unwrap_err().code, "bad_time");
+        assert_eq!(check_event_time("begntime", at(1999, 12, 31), now).unwrap_err().code, "bad_time");
+        assert!(check_event_time("begntime", at(2026, 12, 7), now).is_ok());
+        assert!(check_event_time("begntime", at(2020, 1, 1), now).is_ok());
     }
 
     #[test]

@@ -115,9 +115,38 @@ fn code(s: &str) -> Result<AdminCode, StoreError> {
 }
 
 /// Seeds the demo into an empty database. `today` dates the statuses.
+///
+/// The seed takes many writes. Its first records [`SEED_STARTED`] and its last [`SEEDED`], so
+/// a seed cut short (the process killed on its very first start) is recognised by
+/// [`interrupted`] and can be done again from the start.
 pub async fn seed_demo(store: &Store, blobs: &Arc<dyn BlobStore>, today: NaiveDate) -> Result<DemoSummary, StoreError> {
+    let summary = seed_everything(store, blobs, today).await?;
+    let mut w = store.begin_write(&Actor::system("seed-demo")).await?;
+    let after = serde_json::json!({ "persons": summary.persons, "claims_for": DEMO_INSURED_ID });
+    w.record::<(), _>(SEEDED, "demo", "620300", None, Some(&after)).await?;
+    w.commit().await?;
+    Ok(summary)
+}
+
+/// The audit action of the demo seed's first write.
+pub const SEED_STARTED: &str = "demo.seed_started";
+/// The audit action of its last.
+pub const SEEDED: &str = "demo.seeded";
+
+/// Whether a demo seed began in this database and never finished: what it left is only the
+/// beginning of the demo, to be erased and seeded again.
+pub async fn interrupted(store: &Store) -> Result<bool, StoreError> {
+    Ok(store.audit_has_action(SEED_STARTED).await? && !store.audit_has_action(SEEDED).await?)
+}
+
+async fn seed_everything(
+    store: &Store,
+    blobs: &Arc<dyn BlobStore>,
+    today: NaiveDate,
+) -> Result<DemoSummary, StoreError> {
     let mut rng = StdRng::seed_from_u64(620_300);
     let mut w = store.begin_write(&Actor::system("seed-demo")).await?;
+    w.record::<(), ()>(SEED_STARTED, "demo", "620300", None, None).await?;
     let designated_from = NaiveDate::from_ymd_opt(2015, 1, 1);
 
     let mut central_id = 0;

@@ -159,4 +159,22 @@ impl Store {
     pub async fn read_raw(&self, sql: &str) -> Result<u64, StoreError> {
         self.db.read_raw(sql).await
     }
+
+    /// Whether any audit entry records `action`.
+    pub async fn audit_has_action(&self, action: &str) -> Result<bool, StoreError> {
+        self.db.audit_has_action(action).await
+    }
+
+    /// Erases every row (the schema stays): for a database whose content is known to be
+    /// disposable, such as a demo seed cut short. Nothing else may be writing.
+    pub async fn erase_everything(&self) -> Result<(), StoreError> {
+        self.db.erase_everything().await
+    }
+
+    /// Whether a write can be made now: a write of nothing, committed (readiness, and the
+    /// check at start).
+    pub async fn check_writable(&self) -> Result<(), StoreError> {
+        let w = self.begin_write(&Actor::system("check")).await?;
+        w.commit().await
+    }
 }

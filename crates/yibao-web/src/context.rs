@@ -75,6 +75,14 @@ pub async fn request_context(mut req: Request, next: Next) -> Response {
     let req = Request::from_parts(parts, body);
     let mut res = next.run(req).await;
     tracing::info!(id = %request_id, %method, %path, status = res.status().as_u16(), "request");
+    if res.extensions().get::<AppError>().is_none() && is_plain_rejection(&res) {
+        // A request the framework refused before any handler (a body that is not JSON, too
+        // large, of the wrong type): answered like every other error, in both languages.
+        let status = res.status();
+        let detail = axum::body::to_bytes(std::mem::take(res.body_mut()), 64 * 1024).await.unwrap_or_default();
+        let err = AppError::rejected(status, String::from_utf8_lossy(&detail).trim());
+        res = err.into_response();
+    }
     if let Some(err) = res.extensions_mut().remove::<AppError>() {
         res = if is_api {
             let problem = Problem::from_error(&err, lang, &request_id);
@@ -91,6 +99,17 @@ pub async fn request_context(mut req: Request, next: Next) -> Response {
         res.headers_mut().insert("x-request-id", v);
     }
     res
+}
+
+/// An error answer in plain text: axum's extractors' rejections (handlers answer `AppError`).
+fn is_plain_rejection(res: &Response) -> bool {
+    let status = res.status();
+    status.is_client_error()
+        && res
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/plain"))
 }
 
 pub fn urlencode(s: &str) -> String {
@@ -269,11 +288,17 @@ pub async fn healthz() -> &'static str {
 
 /// `GET /readyz`: the database answers.
 pub async fn readyz(State(state): State<SharedState>) -> Response {
-    match state.store.ping().await {
-        Ok(()) => "ready".into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "readiness check failed");
-            (axum::http::StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
-        }
+    let unavailable = |what: &str, error: &dyn std::fmt::Display| {
+        tracing::error!(%error, "readiness check failed: {what}");
+        (axum::http::StatusCode::SERVICE_UNAVAILABLE, what.to_string()).into_response()
+    };
+    if let Err(e) = state.store.ping().await {
+        return unavailable("database unreachable", &e);
+    }
+    // Reads are not enough: a read-only file or a stalled writer refuses every change.
+    match tokio::time::timeout(std::time::Duration::from_secs(2), state.store.check_writable()).await {
+        Ok(Ok(())) => "ready".into_response(),
+        Ok(Err(e)) => unavailable("database cannot be written", &e),
+        Err(_) => unavailable("database cannot be written", &"no write was answered within 2 s"),
     }
 }

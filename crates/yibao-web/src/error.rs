@@ -57,6 +57,34 @@ impl AppError {
         }
     }
 
+    /// A request refused before any handler saw it (axum's rejection, `detail` its text).
+    pub fn rejected(status: StatusCode, detail: &str) -> Self {
+        let (code, zh, en) = match status {
+            StatusCode::PAYLOAD_TOO_LARGE => (
+                "too_large",
+                "提交的内容过大，请缩小文件或分批提交".to_string(),
+                "the request is too large".to_string(),
+            ),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+                "unsupported_media_type",
+                "请求的内容类型不受支持（接口请使用 application/json）".to_string(),
+                "the request's content type is not supported (the API takes application/json)".to_string(),
+            ),
+            StatusCode::METHOD_NOT_ALLOWED => (
+                "method_not_allowed",
+                "该地址不支持此操作".to_string(),
+                "this address does not take this method".to_string(),
+            ),
+            StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => (
+                "malformed",
+                format!("提交的内容格式不正确，请检查后重试（{detail}）"),
+                format!("the request could not be read: {detail}"),
+            ),
+            _ => ("rejected", format!("请求被拒绝（{detail}）"), format!("the request was refused: {detail}")),
+        };
+        Self { status, code, message: Text::new(zh, en), field_errors: Vec::new() }
+    }
+
     pub fn internal() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -37,6 +37,10 @@ pub type SharedState = Arc<AppState>;
 /// The largest catalog file accepted (a 100,000-row catalog is about 15 MB as CSV).
 pub const UPLOAD_LIMIT: usize = 64 * 1024 * 1024;
 
+/// The largest message to the platform interface: a 2301 of 20,000 fee lines (a long stay's
+/// whole list, about 400 bytes a line) is about 8 MB.
+pub const PLATFORM_LIMIT: usize = 32 * 1024 * 1024;
+
 /// The largest request carrying one document (the file and the form around it).
 pub const DOCUMENT_REQUEST_LIMIT: usize = yibao_core::document::MAX_DOCUMENT_BYTES + 256 * 1024;
 
@@ -188,7 +192,10 @@ pub fn router(state: AppState) -> Router {
         .route("/my/delegations", post(pages::my_delegation_grant))
         .route("/my/delegations/{id}/revoke", post(pages::my_delegation_revoke))
         .route("/static/app.css", get(stylesheet))
-        .route("/fsi/api/rsfComIfsService/callService", post(api::platform::call_service))
+        .route(
+            "/fsi/api/rsfComIfsService/callService",
+            post(api::platform::call_service).layer(DefaultBodyLimit::max(PLATFORM_LIMIT)),
+        )
         .route("/healthz", get(context::healthz))
         .route("/readyz", get(context::readyz))
         .nest("/api/v1", api)
@@ -198,15 +205,41 @@ pub fn router(state: AppState) -> Router {
         .with_state(Arc::new(state))
 }
 
-/// Binds and serves until Ctrl-C. Prints nothing itself; returns the bound address via
-/// `on_bound` so the caller can announce it.
+/// Binds and serves until Ctrl-C or SIGTERM, then stops accepting, lets the requests in
+/// flight finish and closes the store (what waits for a commit is written). Prints nothing
+/// itself; returns the bound address via `on_bound` so the caller can announce it.
 pub async fn serve(state: AppState, listen: SocketAddr, on_bound: impl FnOnce(SocketAddr)) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
     on_bound(listener.local_addr()?);
-    serve_on(listener, state, async {
+    let store = state.store.clone();
+    let served = serve_on(listener, state, stop_signal()).await;
+    store.close().await;
+    served
+}
+
+/// Ctrl-C (SIGINT) or, on Unix, SIGTERM (what a service manager sends).
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "SIGTERM cannot be handled; stopping on Ctrl-C only");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
         let _ = tokio::signal::ctrl_c().await;
-    })
-    .await
+    }
+    tracing::info!("stopping: no new connections; finishing the requests in flight");
 }
 
 /// Serves on a bound listener until `shutdown` completes (the load generator runs the

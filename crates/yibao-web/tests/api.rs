@@ -397,6 +397,40 @@ async fn validation_errors_are_problem_json_in_both_languages() {
     }
 }
 
+/// Bodies the framework refuses before any handler (not JSON, `null`, the wrong type, too
+/// large) are answered as problem+json in both languages, like every other error.
+#[tokio::test]
+async fn refused_bodies_are_problem_json_in_both_languages() {
+    let db = TestDb::sqlite().await;
+    let app = spawn_app(db).await;
+    let token = app.token("clerk").await;
+    let post = |path: &str, content_type: &str, body: Vec<u8>| {
+        app.http.post(app.url(path)).bearer_auth(&token).header("content-type", content_type).body(body).send()
+    };
+    let cases = [
+        ("/api/v1/claims", "application/json", b"null".to_vec(), StatusCode::UNPROCESSABLE_ENTITY, "malformed"),
+        ("/api/v1/persons", "application/json", b"{\"name\": ".to_vec(), StatusCode::BAD_REQUEST, "malformed"),
+        ("/api/v1/persons", "text/plain", b"{}".to_vec(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+        (
+            "/api/v1/persons",
+            "application/json",
+            vec![b' '; 3 * 1024 * 1024],
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+        ),
+    ];
+    for (path, content_type, body, status, code) in cases {
+        let res = post(path, content_type, body).await.unwrap();
+        assert_eq!(res.status(), status, "{path} {content_type}");
+        assert_eq!(res.headers()["content-type"], "application/problem+json", "{path} {content_type}");
+        let p: Value = res.json().await.unwrap();
+        assert_eq!(p["code"], code, "{p}");
+        assert!(p["zh"].as_str().is_some_and(|z| z.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))), "{p}");
+        assert!(p["en"].as_str().is_some_and(|e| !e.is_empty()) && !p["request_id"].as_str().unwrap().is_empty());
+    }
+    app.db.cleanup().await;
+}
+
 #[tokio::test]
 async fn scope_hides_other_regions_and_lists_are_masked() {
     for db in TestDb::all().await {

@@ -269,6 +269,28 @@ async fn clients_that_hang_up_mid_request_never_stall_the_writer() {
     }
 }
 
+/// A message over the interface's limit is answered in the interface's envelope, and a real
+/// hospital's large upload (8 MB, over axum's default 2 MB) is read.
+#[tokio::test]
+async fn large_messages_are_read_and_too_large_ones_answered_in_the_envelope() {
+    let db = TestDb::sqlite().await;
+    let app = spawn_app(db).await;
+    let sign_no = sign_in(&app).await;
+    // Many fields, each of a size a real field could have: about 8 MB in all.
+    let padding = vec!["x".repeat(900); 9_000];
+    let mut query = person_query("620302198506120036");
+    query["data"]["padding"] = json!(padding);
+    let large = envelope("1101", &sign_no, query);
+    let r = send(&app, &large).await;
+    assert_eq!(r["infcode"], 0, "an 8 MB message: {}", r["err_msg_en"]);
+    let huge = vec![b' '; yibao_web::PLATFORM_LIMIT + 1];
+    let res = app.http.post(app.url(PATH)).header("content-type", "application/json").body(huge).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let r: Value = res.json().await.unwrap();
+    assert_eq!(refusal(&r), "too_large", "{r}");
+    app.db.cleanup().await;
+}
+
 /// The business date the test app pins (the demo is seeded around it); admission times are
 /// business data, while `inf_time` follows the real clock.
 fn business_day(days_ago: i64) -> String {
@@ -283,6 +305,27 @@ fn admission(psn_no: i64, ipt_no: &str) -> Value {
             "ipt_no": ipt_no, "adm_diag_dscr": "社区获得性肺炎" },
         "diseinfo": [{ "diag_code": "J18.900", "diag_name": "肺炎", "maindiag_flag": "1" }],
     })
+}
+
+/// Values no admission has are refused before anything is stored or audited: a begin time
+/// in the year 9999, an inpatient number of 1.5 MB.
+#[tokio::test]
+async fn absurd_admissions_are_refused_and_nothing_is_stored() {
+    let db = TestDb::sqlite().await;
+    let app = spawn_app(db).await;
+    let sign_no = sign_in(&app).await;
+    let zhang = app.db.store.person_by_resident_id(&yibao_demo::DEMO_INSURED_ID.parse().unwrap()).await.unwrap();
+    let psn_no = zhang.unwrap().id;
+    let (visits, audit) = (app.db.count("visits").await, app.db.count("audit_log").await);
+    let mut far = admission(psn_no, "ZY-FAR");
+    far["mdtrtinfo"]["begntime"] = json!("9999-12-31 09:30:00");
+    let r = send(&app, &envelope("2401", &sign_no, far)).await;
+    assert_eq!(refusal(&r), "bad_time", "{r}");
+    let r = send(&app, &envelope("2401", &sign_no, admission(psn_no, &"9".repeat(1_500_000)))).await;
+    assert_eq!(refusal(&r), "field_too_long", "{r}");
+    assert_eq!(app.db.count("visits").await, visits);
+    assert_eq!(app.db.count("audit_log").await, audit, "a refusal is recorded, never audited as a change");
+    app.db.cleanup().await;
 }
 
 /// Gives `code` a signing secret and signs an operator in there.

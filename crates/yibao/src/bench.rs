@@ -38,9 +38,30 @@ fn ms(d: Duration) -> String {
     format!("{:.2}", d.as_secs_f64() * 1000.0)
 }
 
+/// 3201's totals over the institutions for `day`: settlements in force, charges, fund and
+/// account payments in fen.
+pub(crate) async fn books(
+    store: &Store,
+    institutions: &[yibao_store::Institution],
+    day: chrono::NaiveDate,
+) -> anyhow::Result<(i64, i64, i64, i64)> {
+    let mut books = (0i64, 0i64, 0i64, 0i64);
+    let mut seen = std::collections::HashSet::new();
+    for inst in institutions {
+        if seen.insert(inst.id) {
+            let r = store.reconciliation(inst.id, day, day, None).await?;
+            books.0 += r.setl_cnt;
+            books.1 += r.medfee_sumamt.fen();
+            books.2 += r.fund_pay_sumamt.fen();
+            books.3 += r.acct_pay.fen();
+        }
+    }
+    Ok(books)
+}
+
 /// The given database, or a scratch SQLite file in the temporary directory (returned for
 /// removal), migrated.
-async fn scratch_store(database_url: Option<String>) -> anyhow::Result<(Store, String, std::path::PathBuf)> {
+pub(crate) async fn scratch_store(database_url: Option<String>) -> anyhow::Result<(Store, String, std::path::PathBuf)> {
     let scratch = std::env::temp_dir().join(format!("yibao-bench-{}", std::process::id()));
     let url = match database_url {
         Some(url) => url,
@@ -190,10 +211,38 @@ pub async fn registry(persons: u64, queries: u64, database_url: Option<String>) 
 }
 
 /// One simulated hospital's view of the server: its code, secret and signed-in operator.
-struct Hospital {
-    code: String,
-    secret: String,
-    sign_no: String,
+pub(crate) struct Hospital {
+    pub(crate) code: String,
+    pub(crate) secret: String,
+    pub(crate) sign_no: String,
+}
+
+/// A signed platform message from `h`, with a fresh `msgid`: its bytes and signature, sent
+/// as they are (a retry sends the same ones).
+pub(crate) fn signed_message(
+    h: &Hospital,
+    seq: &std::sync::atomic::AtomicU64,
+    infno: &str,
+    input: serde_json::Value,
+) -> anyhow::Result<(Vec<u8>, String)> {
+    use yibao_core::platform::{SignType, TIME_FORMAT};
+    let now = (chrono::Utc::now() + chrono::Duration::hours(8)).naive_utc();
+    let n = seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let body = serde_json::json!({
+        "infno": infno, "msgid": format!("{}{}{:04}", h.code, now.format("%Y%m%d%H%M%S"), n % 10_000),
+        "mdtrtarea_admvs": "620302", "insuplc_admdvs": "620302", "recer_sys_code": "YB", "infver": "V1.0",
+        "opter_type": "1", "opter": "bench", "opter_name": "bench", "inf_time": now.format(TIME_FORMAT).to_string(),
+        "fixmedins_code": h.code, "fixmedins_name": "", "sign_no": h.sign_no, "signtype": "SM3", "input": input,
+    });
+    let bytes = serde_json::to_vec(&body)?;
+    let signature = SignType::HmacSm3.sign(h.secret.as_bytes(), &bytes);
+    Ok((bytes, signature))
+}
+
+/// The output of an answer, or an error naming the refusal.
+pub(crate) fn output(infno: &str, r: &serde_json::Value) -> anyhow::Result<serde_json::Value> {
+    anyhow::ensure!(r["infcode"] == 0, "{infno} refused: {} ({})", r["err_msg_en"], r["err_code"]);
+    Ok(r["output"].clone())
 }
 
 /// Signs and sends one platform transaction; its output, or an error naming the refusal.
@@ -205,25 +254,21 @@ async fn call(
     infno: &str,
     input: serde_json::Value,
 ) -> anyhow::Result<serde_json::Value> {
-    use yibao_core::platform::{SignType, SIGNATURE_HEADER, TIME_FORMAT};
-    let now = (chrono::Utc::now() + chrono::Duration::hours(8)).naive_utc();
-    let n = seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let body = serde_json::json!({
-        "infno": infno, "msgid": format!("{}{}{:04}", h.code, now.format("%Y%m%d%H%M%S"), n % 10_000),
-        "mdtrtarea_admvs": "620302", "insuplc_admdvs": "620302", "recer_sys_code": "YB", "infver": "V1.0",
-        "opter_type": "1", "opter": "bench", "opter_name": "bench", "inf_time": now.format(TIME_FORMAT).to_string(),
-        "fixmedins_code": h.code, "fixmedins_name": "", "sign_no": h.sign_no, "signtype": "SM3", "input": input,
-    });
-    let bytes = serde_json::to_vec(&body)?;
-    let signature = SignType::HmacSm3.sign(h.secret.as_bytes(), &bytes);
-    let r: serde_json::Value =
-        http.post(url).header(SIGNATURE_HEADER, signature).body(bytes).send().await?.error_for_status()?.json().await?;
-    anyhow::ensure!(r["infcode"] == 0, "{infno} refused: {} ({})", r["err_msg_en"], r["err_code"]);
-    Ok(r["output"].clone())
+    let (bytes, signature) = signed_message(h, seq, infno, input)?;
+    let r: serde_json::Value = http
+        .post(url)
+        .header(yibao_core::platform::SIGNATURE_HEADER, signature)
+        .body(bytes)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    output(infno, &r)
 }
 
 /// The example claim's seven items as 2301 lines (5,271.95 yuan).
-fn bench_lines(mdtrt_id: &str, day: chrono::NaiveDate) -> serde_json::Value {
+pub(crate) fn bench_lines(mdtrt_id: &str, day: chrono::NaiveDate) -> serde_json::Value {
     let lines: Vec<serde_json::Value> = yibao_demo::DEMO_VISIT_LINES
         .iter()
         .map(|(sn, code, cnt, pric, amount)| {
@@ -234,7 +279,32 @@ fn bench_lines(mdtrt_id: &str, day: chrono::NaiveDate) -> serde_json::Value {
     serde_json::json!({ "feedetail": lines })
 }
 
-const BENCH_STEPS: [&str; 5] = ["2401", "2301", "2402", "2303", "2304"];
+pub(crate) const BENCH_STEPS: [&str; 5] = ["2401", "2301", "2402", "2303", "2304"];
+
+/// 2401's input: the person admitted on `begin` for gallstones.
+pub(crate) fn admission(person_id: i64, begin: chrono::NaiveDate, ipt_no: &str) -> serde_json::Value {
+    serde_json::json!({
+        "mdtrtinfo": { "psn_no": person_id.to_string(), "begntime": format!("{begin} 08:00:00"),
+            "med_type": "21", "ipt_no": ipt_no },
+        "diseinfo": [{ "diag_code": "K80.1", "diag_name": "胆囊结石", "maindiag_flag": "1" }],
+    })
+}
+
+/// The inputs of 2301, 2402, 2303 and 2304 for an admitted visit, discharged `today`.
+pub(crate) fn visit_steps(
+    mdtrt_id: &str,
+    begin: chrono::NaiveDate,
+    today: chrono::NaiveDate,
+) -> [serde_json::Value; 4] {
+    let data =
+        serde_json::json!({ "data": { "mdtrt_id": mdtrt_id, "medfee_sumamt": "5271.95", "acct_used_flag": "1" } });
+    [
+        bench_lines(mdtrt_id, begin + chrono::Duration::days(1)),
+        serde_json::json!({ "dscginfo": { "mdtrt_id": mdtrt_id, "endtime": format!("{today} 09:00:00") } }),
+        data.clone(),
+        data,
+    ]
+}
 
 /// `yibao bench statement`: `SELECT 1`, one after another, through the store's pool (with
 /// SQLite each statement is handed to the connection's own thread and its answer handed back)
@@ -271,25 +341,15 @@ where
     Ok(t.elapsed() / count.max(1))
 }
 
-/// `yibao bench settle`: seeds the demo region in a fresh database, serves yibao on a local
-/// port, and runs `hospitals` simulated hospitals at once, each doing admission → fee upload →
-/// discharge → pre-settlement → settlement over HTTP until `settlements` are made. Reports
-/// settlements per second and each transaction's latency, then checks that yibao's totals
-/// (3201) equal the sum of the answers, to the fen.
-pub async fn settle(hospitals: usize, settlements: usize, database_url: Option<String>) -> anyhow::Result<()> {
-    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-    use std::sync::Arc;
-
-    let (store, url, scratch) = scratch_store(database_url).await?;
-    if !store.is_empty().await? {
-        anyhow::bail!("the benchmark needs an empty database; {} has data", yibao_store::redact(&url));
-    }
-    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
-    let blobs: Arc<dyn yibao_store::BlobStore> = Arc::new(yibao_store::LocalBlobs::new(scratch.join("documents")));
-    yibao_demo::seed_demo(&store, &blobs, today).await?;
-
-    // The city's designated hospitals, each with a secret, and the insured persons every
-    // one of them can settle for directly today.
+/// The city's designated hospitals (`hospitals` of them, repeating if there are fewer), each
+/// given a signing secret, and the demo persons every one of them can settle for directly
+/// from three days ago (admitted then, discharged today).
+pub(crate) async fn prepare(
+    store: &Store,
+    today: chrono::NaiveDate,
+    hospitals: usize,
+) -> anyhow::Result<(Vec<yibao_store::Institution>, Vec<yibao_store::Person>, std::collections::HashMap<String, String>)>
+{
     let region: AdminCode = "620302".parse()?;
     let institutions: Vec<_> = store
         .list_institutions(None, Some(region))
@@ -325,6 +385,29 @@ pub async fn settle(hospitals: usize, settlements: usize, database_url: Option<S
         }
     }
     w.commit().await?;
+
+    Ok((institutions, persons, secrets))
+}
+
+/// `yibao bench settle`: seeds the demo region in a fresh database, serves yibao on a local
+/// port, and runs `hospitals` simulated hospitals at once, each doing admission → fee upload →
+/// discharge → pre-settlement → settlement over HTTP until `settlements` are made. Reports
+/// settlements per second and each transaction's latency, then checks that yibao's totals
+/// (3201) equal the sum of the answers, to the fen.
+pub async fn settle(hospitals: usize, settlements: usize, database_url: Option<String>) -> anyhow::Result<()> {
+    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    let (store, url, scratch) = scratch_store(database_url).await?;
+    if !store.is_empty().await? {
+        anyhow::bail!("the benchmark needs an empty database; {} has data", yibao_store::redact(&url));
+    }
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+    let blobs: Arc<dyn yibao_store::BlobStore> = Arc::new(yibao_store::LocalBlobs::new(scratch.join("documents")));
+    yibao_demo::seed_demo(&store, &blobs, today).await?;
+
+    let (institutions, persons, secrets) = prepare(&store, today, hospitals).await?;
+    let begin = today - chrono::Duration::days(3);
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let endpoint = format!("http://{}/fsi/api/rsfComIfsService/callService", listener.local_addr()?);
@@ -371,23 +454,12 @@ pub async fn settle(hospitals: usize, settlements: usize, database_url: Option<S
                 }
                 let person = &persons[n % persons.len()];
                 let flow = Instant::now();
-                let admission = serde_json::json!({
-                    "mdtrtinfo": { "psn_no": person.id.to_string(), "begntime": format!("{begin} 08:00:00"),
-                        "med_type": "21", "ipt_no": format!("B{k}-{n}") },
-                    "diseinfo": [{ "diag_code": "K80.1", "diag_name": "胆囊结石", "maindiag_flag": "1" }],
-                });
                 let t = Instant::now();
-                let out = call(&http, &endpoint, &h, &seq, "2401", admission).await?;
+                let out =
+                    call(&http, &endpoint, &h, &seq, "2401", admission(person.id, begin, &format!("B{k}-{n}"))).await?;
                 times[0].push(t.elapsed());
                 let mdtrt_id = out["result"]["mdtrt_id"].as_str().unwrap_or_default().to_string();
-                let data = serde_json::json!({ "data": { "mdtrt_id": mdtrt_id, "medfee_sumamt": "5271.95",
-                    "acct_used_flag": "1" } });
-                let steps = [
-                    bench_lines(&mdtrt_id, begin + chrono::Duration::days(1)),
-                    serde_json::json!({ "dscginfo": { "mdtrt_id": mdtrt_id, "endtime": format!("{today} 09:00:00") } }),
-                    data.clone(),
-                    data,
-                ];
+                let steps = visit_steps(&mdtrt_id, begin, today);
                 let mut last = serde_json::Value::Null;
                 for (i, input) in steps.into_iter().enumerate() {
                     let t = Instant::now();
@@ -450,17 +522,7 @@ pub async fn settle(hospitals: usize, settlements: usize, database_url: Option<S
     }
 
     // Every fen the hospitals were told is in yibao's books, and nothing more.
-    let mut books = (0i64, 0i64, 0i64, 0i64);
-    let mut seen = std::collections::HashSet::new();
-    for inst in &institutions {
-        if seen.insert(inst.id) {
-            let r = store.reconciliation(inst.id, today, today, None).await?;
-            books.0 += r.setl_cnt;
-            books.1 += r.medfee_sumamt.fen();
-            books.2 += r.fund_pay_sumamt.fen();
-            books.3 += r.acct_pay.fen();
-        }
-    }
+    let books = books(&store, &institutions, today).await?;
     // The demo's own settlement was a week ago, outside the period.
     anyhow::ensure!(
         books == (done as i64, medfee, fund, acct),

@@ -3,6 +3,7 @@
 mod adjudicate_cmd;
 mod bench;
 mod config;
+mod crash;
 mod payments_cmd;
 
 use std::process::ExitCode;
@@ -189,6 +190,19 @@ enum BenchCommand {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// Kill a real `yibao serve` with SIGKILL at random moments under a load of direct
+    /// settlements, start it again each time, and check that every settlement a hospital was
+    /// told of is in the books as told and nothing was done twice (docs/RELIABILITY.md).
+    Crash {
+        #[arg(long, default_value_t = 20)]
+        kills: usize,
+        /// Hospitals working at once.
+        #[arg(long, default_value_t = 4)]
+        hospitals: usize,
+        /// An empty database to use instead of a scratch SQLite file (e.g. a PostgreSQL schema).
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// Time the round trip of one trivial statement through the storage layer: the unit
     /// cost of every read and write.
     Statement {
@@ -258,8 +272,12 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
         Command::Serve { no_demo } => {
             let store = open(config).await?;
             let blobs = blobs(config);
-            if !no_demo && store.is_empty().await? {
-                seed(&store, &blobs).await?;
+            if let Err(e) = store.check_writable().await {
+                // Served all the same: /readyz says so, and writes resume once the cause is gone.
+                tracing::error!(error = %e, "the database cannot be written; serving, but every change is refused");
+                eprintln!("警告：数据库不可写 / warning: the database cannot be written: {e}");
+            } else if !no_demo {
+                seed_if_needed(&store, &blobs).await?;
             }
             let state = yibao_web::AppState { store, blobs, secure_cookies: config.secure_cookies, today: None };
             yibao_web::serve(state, config.listen, |addr| {
@@ -277,10 +295,10 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
         }
         Command::SeedDemo => {
             let store = open(config).await?;
-            if !store.is_empty().await? {
+            if !store.is_empty().await? && !yibao_demo::interrupted(&store).await? {
                 anyhow::bail!("the database already has accounts; the demo is only seeded into an empty database");
             }
-            seed(&store, &blobs(config)).await?;
+            seed_if_needed(&store, &blobs(config)).await?;
         }
         Command::PlatformSecret { institution } => {
             let store = open(config).await?;
@@ -342,6 +360,9 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
         Command::Bench { command: BenchCommand::Settle { hospitals, settlements, database_url } } => {
             bench::settle(hospitals, settlements, database_url).await?;
         }
+        Command::Bench { command: BenchCommand::Crash { kills, hospitals, database_url } } => {
+            crash::crash(kills, hospitals, database_url).await?;
+        }
         Command::Bench { command: BenchCommand::Statement { count, database_url } } => {
             bench::statement(count, database_url).await?;
         }
@@ -375,6 +396,18 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Seeds the demo into an empty database, or again from the start where an earlier seed was
+/// cut short (the process killed during its very first start).
+async fn seed_if_needed(store: &Store, blobs: &std::sync::Arc<dyn yibao_store::BlobStore>) -> anyhow::Result<()> {
+    if yibao_demo::interrupted(store).await? {
+        eprintln!("演示数据上次未完成，重新生成 / the demo seed was cut short last time; seeding it again");
+        store.erase_everything().await?;
+    } else if !store.is_empty().await? {
+        return Ok(());
+    }
+    seed(store, blobs).await
 }
 
 async fn seed(store: &Store, blobs: &std::sync::Arc<dyn yibao_store::BlobStore>) -> anyhow::Result<()> {

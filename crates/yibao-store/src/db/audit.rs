@@ -86,6 +86,15 @@ pub struct AuditVerification {
 }
 
 impl Db {
+    /// Whether any entry records `action`.
+    pub async fn audit_has_action(&self, action: &str) -> Result<bool, StoreError> {
+        let found: Option<i64> = sqlx::query_scalar("SELECT seq FROM audit_log WHERE action = $1 LIMIT 1")
+            .bind(action)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(found.is_some())
+    }
+
     /// Walks the whole audit log in order and reports the first tampered, missing or
     /// mislinked entry.
     pub async fn verify_audit_log(&self) -> Result<AuditVerification, StoreError> {

@@ -57,8 +57,17 @@ type Output = Either<AnyQueryResult, AnyRow>;
 impl Direct {
     /// Opens `file` (which the pool has created and migrated) with the pool's settings, for
     /// the writer.
+    /// Refuses a connection SQLite could open only for reading (a read-only file, folder or
+    /// file system): kept, it would refuse every write even after the cause is gone.
     pub(crate) fn open(file: &Path) -> Result<Direct, sqlx::Error> {
-        Self::open_waiting(file, Duration::ZERO)
+        let direct = Self::open_waiting(file, Duration::ZERO)?;
+        if direct.conn.is_readonly(rusqlite::DatabaseName::Main).map_err(database_error)? {
+            return Err(sqlx::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                format!("the database file {} can only be read", file.display()),
+            )));
+        }
+        Ok(direct)
     }
 
     /// Opens `file` for reading. A reader in WAL mode does not wait for writers; it may

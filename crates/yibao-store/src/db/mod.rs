@@ -61,6 +61,38 @@ pub(crate) struct Db {
     sqlite_file: Option<std::path::PathBuf>,
     /// Its readers that run on the calling thread (SQLite files only).
     readers: Arc<direct::Readers>,
+    /// Pooled connections opened before this moment are closed, not used.
+    reset: Arc<ResetMark>,
+}
+
+/// When the pool's connections were last declared stale (see [`Db::close_other_connections`]).
+#[derive(Debug, Default)]
+struct ResetMark(std::sync::Mutex<Option<std::time::Instant>>);
+
+impl ResetMark {
+    fn mark(&self) {
+        if let Ok(mut at) = self.0.lock() {
+            *at = Some(std::time::Instant::now());
+        }
+    }
+
+    /// Whether a connection of this age was opened after the mark.
+    fn keeps(&self, age: Duration) -> bool {
+        match self.0.lock().ok().and_then(|at| *at) {
+            Some(at) => age < at.elapsed(),
+            None => true,
+        }
+    }
+}
+
+/// Whether SQLite refused a write because the database can only be read (`SQLITE_READONLY`
+/// and its extended codes).
+pub(crate) fn is_read_only(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(db) => db.code().and_then(|c| c.parse::<i32>().ok()).is_some_and(|c| c & 0xff == 8),
+        sqlx::Error::Io(io) => io.kind() == std::io::ErrorKind::PermissionDenied,
+        _ => false,
+    }
 }
 
 impl Db {
@@ -96,9 +128,15 @@ impl Db {
             Backend::Postgres => None,
         };
         let schema = config.schema.clone();
+        let reset = Arc::new(ResetMark::default());
+        let kept = Arc::clone(&reset);
         let pool = AnyPoolOptions::new()
             .max_connections(config.max_connections)
             .acquire_timeout(Duration::from_secs(10))
+            .before_acquire(move |_conn, meta| {
+                let keep = kept.keeps(meta.age);
+                Box::pin(async move { Ok(keep) })
+            })
             .after_connect(move |conn, _meta| {
                 let schema = schema.clone();
                 Box::pin(async move {
@@ -128,7 +166,24 @@ impl Db {
             writer: Arc::new(write::Writer::with_hooks(hooks)),
             sqlite_file,
             readers: Arc::default(),
+            reset,
         })
+    }
+
+    /// Closes every connection this process has to the database but the writer's: the idle
+    /// ones now, the pooled ones in use when they are next acquired. SQLite shares one view of
+    /// a file's write-ahead log index among a process's connections, read-only if the first of
+    /// them could only read; a file that is writable again is written only once they are all
+    /// gone.
+    pub(crate) async fn close_other_connections(&self) {
+        self.reset.mark();
+        self.readers.close();
+        for _ in 0..self.pool.size() {
+            match self.pool.try_acquire() {
+                Some(conn) => conn.close().await.unwrap_or_else(|e| tracing::warn!(error = %e, "closing a connection")),
+                None => break,
+            }
+        }
     }
 
     /// A read of several statements that sees one consistent state (a snapshot), outside
@@ -156,6 +211,52 @@ impl Db {
     /// Applies every migration not yet applied, or those up to `version` only.
     pub(crate) async fn migrate(&self, version: Option<i64>) -> Result<(), StoreError> {
         migrate::run(&self.pool, self.backend, version).await
+    }
+
+    /// Deletes every row of every table but the migrations' record, in one transaction, and
+    /// sets the audit head back to its start: the database as `migrate` leaves it. Only for a
+    /// database whose content is known to be disposable (a demo seed cut short); nothing else
+    /// may be writing.
+    pub(crate) async fn erase_everything(&self) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let tables: Vec<String> = match self.backend {
+            Backend::Sqlite => {
+                sqlx::query_scalar(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+                     AND name <> '_sqlx_migrations'",
+                )
+                .fetch_all(&mut *tx)
+                .await?
+            }
+            Backend::Postgres => {
+                sqlx::query_scalar(
+                    "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema() \
+                     AND tablename <> '_sqlx_migrations'",
+                )
+                .fetch_all(&mut *tx)
+                .await?
+            }
+        };
+        match self.backend {
+            Backend::Sqlite => {
+                // The rows go in any order; the foreign keys are checked at the commit.
+                tx.execute("PRAGMA defer_foreign_keys = ON").await?;
+                for table in &tables {
+                    tx.execute(format!("DELETE FROM \"{table}\"").as_str()).await?;
+                }
+            }
+            Backend::Postgres if !tables.is_empty() => {
+                let list = tables.iter().map(|t| format!("\"{t}\"")).collect::<Vec<_>>().join(", ");
+                tx.execute(format!("TRUNCATE {list} RESTART IDENTITY CASCADE").as_str()).await?;
+            }
+            Backend::Postgres => {}
+        }
+        sqlx::query("INSERT INTO audit_head (id, last_seq, last_hash) VALUES (1, 0, $1)")
+            .bind(yibao_core::audit::GENESIS)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Whether the database answers (readiness).

@@ -165,6 +165,8 @@ pub(crate) struct Writer {
     committing_us: AtomicU64,
     /// What domains write inside every commit, before it.
     hooks: Vec<Arc<dyn BeforeCommit>>,
+    /// The database could only be read at the last try (see `Db::open_writer`).
+    read_only: std::sync::atomic::AtomicBool,
 }
 
 /// Something a domain writes inside the next commit rather than in a write of its own (the
@@ -316,7 +318,7 @@ impl Db {
         let conn = match turn.conn.take() {
             Some(conn) => conn,
             None => match &self.sqlite_file {
-                Some(file) => Conn::Direct(Box::new(Direct::open(file)?)),
+                Some(file) => Conn::Direct(Box::new(self.open_writer(file).await?)),
                 None => Conn::Pooled(self.pool.acquire().await?),
             },
         };
@@ -337,6 +339,9 @@ impl Db {
                 }
                 Err(e) => {
                     // Whatever state the connection is in, it is not used again.
+                    if super::is_read_only(&e) {
+                        self.writer.read_only.store(true, Ordering::SeqCst);
+                    }
                     step.fail(&e);
                     return Err(e.into());
                 }
@@ -356,6 +361,18 @@ impl Db {
             at: now_text(),
             began: Instant::now(),
         })
+    }
+
+    /// The writer's connection to the SQLite file. After the file could only be read, every
+    /// other connection is closed first (see [`Db::close_other_connections`]), so that a file
+    /// writable again is written without a restart.
+    async fn open_writer(&self, file: &std::path::Path) -> Result<Direct, sqlx::Error> {
+        if self.writer.read_only.load(Ordering::SeqCst) {
+            self.close_other_connections().await;
+        }
+        let opened = Direct::open(file);
+        self.writer.read_only.store(opened.as_ref().is_err_and(super::is_read_only), Ordering::SeqCst);
+        opened
     }
 
     pub fn write_stats(&self) -> WriteStats {
@@ -606,6 +623,9 @@ async fn commit_batch(writer: &Writer, turn: &mut Turn, conn: Conn) -> Result<()
         }
         Err(error) => {
             tracing::error!(%error, "commit failed; the batch's writes are rolled back");
+            if super::is_read_only(&error) {
+                writer.read_only.store(true, Ordering::SeqCst);
+            }
             step.fail(&error);
             Err(error.into())
         }

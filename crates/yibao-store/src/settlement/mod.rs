@@ -6,9 +6,10 @@
 //! for one person run one after the other. A reversal takes back exactly what the
 //! settlement added, once.
 //!
-//! The visit (2401–2402, 2301 and discharge) is in `visits.rs`, fee lines in `fees.rs`,
-//! settling and reversal in `settle.rs`, the running totals and the individual account in
-//! `account.rs`, and the stored settlements and reconciliation in `queries.rs`.
+//! The visit (admission and its change and undoing, 2401–2404) is in `visits.rs`; fee lines
+//! and discharge (2301, 2302, 2402, 2405) in `fees.rs`; settling and reversal in `settle.rs`;
+//! the running totals and the individual account in `account.rs`; the stored settlements and
+//! reconciliation in `queries.rs`.
 
 mod account;
 mod fees;

@@ -115,9 +115,35 @@ fn internal(e: &StoreError) -> Refusal {
 #[utoipa::path(post, path = "/fsi/api/rsfComIfsService/callService",
     request_body(content = String, description = "the platform's request envelope (JSON), signed in the `x-tif-signature` header"),
     responses((status = 200, description = "the platform's response envelope: infcode 0, or -1 with err_msg")))]
-pub async fn call_service(State(state): State<SharedState>, headers: HeaderMap, body: Bytes) -> Json<Response> {
+pub async fn call_service(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Json<Response> {
     let now = china_now();
     let today = state.today.unwrap_or(now.date());
+    // A body that cannot be read (over the limit, or cut off) is answered in the envelope too.
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            let too_large = rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE;
+            return Json(envelope(
+                now,
+                Err(if too_large {
+                    Refusal::new(
+                        "too_large",
+                        format!("报文过大：上限 {} MB，请分批上传费用明细", crate::PLATFORM_LIMIT >> 20),
+                        format!(
+                            "the message is too large: at most {} MB; upload the fee lines in parts",
+                            crate::PLATFORM_LIMIT >> 20
+                        ),
+                    )
+                } else {
+                    Refusal::new("bad_request", "报文无法读取", format!("the message could not be read: {rejection}"))
+                }),
+            ));
+        }
+    };
     match answer(&state.store, &headers, &body, now, today).await {
         Answer::Fresh(result) => Json(envelope(now, result)),
         Answer::Stored(response) => Json(response),
@@ -221,6 +247,7 @@ async fn accept_message(
         ));
     }
     check_infno(&req.infno)?;
+    yibao_core::platform::check_field_lengths(&req.input)?;
     if req.infno != "9001" && !store.platform_signed_in(inst.id, &req.sign_no).await.map_err(|e| internal(&e))? {
         return Err(Refusal::new(
             "not_signed_in",
@@ -631,6 +658,7 @@ async fn parse_admission(
     let med_type: yibao_core::adjudicate::MedType =
         serde_json::from_value(json!(m.med_type.trim())).map_err(|e| bad_input(infno, e))?;
     let begntime = NaiveDateTime::parse_from_str(m.begntime.trim(), TIME_FORMAT).map_err(|e| bad_input(infno, e))?;
+    yibao_core::platform::check_event_time("begntime", begntime, china_now())?;
     let admission = yibao_store::Admission {
         insutype,
         med_type,
