@@ -18,6 +18,8 @@ pub mod credit_code;
 pub mod document;
 pub mod error;
 pub mod filing;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod i18n;
 pub mod insurance_year;
 pub mod money;

@@ -140,6 +140,16 @@ impl From<StoreError> for AppError {
                 "该记录已被他人修改，请刷新后重新编辑",
                 "someone else changed this record meanwhile; reload it and edit again",
             ),
+            StoreError::Unwritable(reason) => {
+                tracing::error!(%reason, "the database cannot be written");
+                AppError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage_unavailable",
+                    "系统暂时无法保存（数据库磁盘已满或只读），本次操作未保存任何内容，请稍后重试",
+                    "yibao cannot save anything just now (the database's disk is full or read-only); \
+                     nothing of this request was stored, try again later",
+                )
+            }
             other => {
                 tracing::error!(error = %other, "storage error");
                 AppError::internal()

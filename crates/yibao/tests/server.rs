@@ -1,6 +1,6 @@
 //! `yibao serve` as a process, under the faults a server meets: SIGTERM from a service
 //! manager, a kill during the very first start's demo seeding, and a database that becomes
-//! read-only and writable again, and a crash loop under load.
+//! read-only and writable again, a disk that fills up, and a crash loop under load.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -167,12 +167,7 @@ fn a_read_only_database_is_noticed_and_writes_resume_when_it_is_writable_again()
     let real = temp_dir("readonly-real");
     let data = temp_dir("readonly");
     let (real_dir, dir) = (real.to_str().unwrap().to_string(), data.to_str().unwrap().to_string());
-    let mount =
-        |args: &[&str]| Command::new("mount").args(args).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
-    if !mount(&["--bind", &real_dir, &dir]) {
-        let required = std::env::var("YIBAO_REQUIRE_MOUNT").is_ok_and(|v| v == "1");
-        assert!(!required, "YIBAO_REQUIRE_MOUNT=1 but a bind mount cannot be made here");
-        eprintln!("SKIPPED read-only test: a bind mount cannot be made here (needs root)");
+    if !mounted(&["--bind", &real_dir, &dir], "read-only") {
         return;
     }
     let remount = |how: &str| assert!(mount(&["-o", &format!("remount,bind,{how}"), &dir]), "remount {how}");
@@ -200,6 +195,180 @@ fn a_read_only_database_is_noticed_and_writes_resume_when_it_is_writable_again()
     let _ = std::fs::remove_dir_all(&real);
     assert_eq!((read_only, healthy), (503, 200), "started read-only: ready and alive");
     assert!(recovered, "writable again but still not ready");
+}
+
+/// Runs `mount` with `args`; false if this machine does not allow it, which skips the test
+/// (`what`) with a word, or fails it where mounts are required (`YIBAO_REQUIRE_MOUNT=1`).
+fn mounted(args: &[&str], what: &str) -> bool {
+    if mount(args) {
+        return true;
+    }
+    let required = std::env::var("YIBAO_REQUIRE_MOUNT").is_ok_and(|v| v == "1");
+    assert!(!required, "YIBAO_REQUIRE_MOUNT=1 but `mount {}` fails here", args.join(" "));
+    eprintln!("SKIPPED {what} test: `mount` is not allowed here (needs root)");
+    false
+}
+
+fn mount(args: &[&str]) -> bool {
+    Command::new("mount").args(args).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
+}
+
+/// The answer to a JSON request: status and body.
+async fn send(req: reqwest::RequestBuilder) -> (u16, serde_json::Value) {
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or_default())
+}
+
+/// A person to register, the `n`th of the test (a valid resident ID number of its own).
+fn new_person(n: u32) -> (String, serde_json::Value) {
+    let birth = chrono::NaiveDate::from_ymd_opt(1960, 1, 1).unwrap() + chrono::Duration::days(i64::from(n / 500));
+    let id =
+        yibao_core::resident_id::ResidentId::from_parts("620302".parse().unwrap(), birth, (n % 500) as u16 * 2 + 1)
+            .unwrap()
+            .to_string();
+    let body = serde_json::json!({
+        "resident_id": id, "name": "满盘测试", "enrolment": "resident", "category": "resident_adult",
+        "insured_region": "620302", "hukou_region": "620302", "status": "active", "status_from": "2026-01-01"
+    });
+    (id, body)
+}
+
+/// A signed 9001 sign-in of the demo's hospital.
+async fn sign_in(http: &reqwest::Client, addr: &str, n: u32) -> serde_json::Value {
+    use yibao_core::platform::{SignType, SIGNATURE_HEADER, TIME_FORMAT};
+    let now = (chrono::Utc::now() + chrono::Duration::hours(8)).naive_utc();
+    let hospital = "H62030200001";
+    let msg = serde_json::json!({
+        "infno": "9001", "msgid": format!("{hospital}{}{:04}", now.format("%Y%m%d%H%M%S"), n % 10_000),
+        "mdtrtarea_admvs": "620302", "insuplc_admdvs": "620302", "recer_sys_code": "YB", "infver": "V1.0",
+        "opter_type": "1", "opter": "0001", "opter_name": "test", "inf_time": now.format(TIME_FORMAT).to_string(),
+        "fixmedins_code": hospital, "fixmedins_name": "", "sign_no": "", "signtype": "SM3",
+        "input": { "signIn": { "opter": "0001" } },
+    });
+    let body = serde_json::to_vec(&msg).unwrap();
+    let signature = SignType::HmacSm3.sign(yibao_demo::DEMO_PLATFORM_SECRET.as_bytes(), &body);
+    let req =
+        http.post(format!("http://{addr}/fsi/api/rsfComIfsService/callService")).header(SIGNATURE_HEADER, signature);
+    send(req.body(body)).await.1
+}
+
+/// The database's disk fills up under a running server (a small tmpfs, filled with a file):
+/// every write is refused cleanly (503 `storage_unavailable` from the API, the platform's
+/// envelope with the same code), reads go on, nothing refused is stored, and writes resume by
+/// themselves once space is freed; afterwards every acknowledged write is there and the audit
+/// chain is intact. Needs `mount` (root); skipped where it is not allowed.
+#[test]
+fn a_full_disk_refuses_writes_cleanly_and_they_resume_when_space_is_freed() {
+    let data = temp_dir("full");
+    let dir = data.to_str().unwrap().to_string();
+    if !mounted(&["-t", "tmpfs", "-o", "size=48m", "tmpfs", &dir], "full-disk") {
+        return;
+    }
+    let mut child = spawn(&data, None);
+    let addr = listening(&mut child);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let http = reqwest::Client::new();
+    let api = |path: &str| format!("http://{addr}{path}");
+    let token = runtime.block_on(async {
+        let login = serde_json::json!({ "username": "clerk", "password": yibao_demo::DEMO_PASSWORD });
+        send(http.post(api("/api/v1/login")).json(&login)).await.1["token"].as_str().unwrap().to_string()
+    });
+    let register = |n: u32| {
+        let (id, body) = new_person(n);
+        let (status, answer) =
+            runtime.block_on(send(http.post(api("/api/v1/persons")).bearer_auth(&token).json(&body)));
+        (id, status, answer)
+    };
+    let (mut stored, mut refused) = (Vec::new(), Vec::new());
+    for n in 0..20 {
+        let (id, status, answer) = register(n);
+        assert_eq!(status, 201, "before the disk fills: {answer}");
+        stored.push(id);
+    }
+
+    // Fill the disk.
+    let filler = data.join("filler");
+    {
+        let mut f = std::fs::File::create(&filler).unwrap();
+        let chunk = vec![7u8; 64 * 1024];
+        while f.write_all(&chunk).is_ok() {}
+        let _ = f.sync_all();
+    }
+    let mut n = 20;
+    let mut first_refusal = None;
+    while first_refusal.is_none() && n < 20_000 {
+        let (id, status, answer) = register(n);
+        n += 1;
+        match status {
+            201 => stored.push(id),
+            503 => {
+                assert_eq!(answer["code"], "storage_unavailable", "{answer}");
+                assert!(answer["zh"].as_str().is_some_and(|m| m.contains("磁盘已满")), "{answer}");
+                refused.push(id);
+                first_refusal = Some(n);
+            }
+            other => panic!("with the disk full, a write answered {other}: {answer}"),
+        }
+    }
+    assert!(first_refusal.is_some(), "{n} writes and none was refused on a full disk");
+    // It stays refused cleanly while the disk is full, on the API and the platform.
+    for _ in 0..10 {
+        let (id, status, answer) = register(n);
+        n += 1;
+        assert!(status == 503 || status == 201, "{status} {answer}");
+        if status == 201 {
+            stored.push(id)
+        } else {
+            refused.push(id)
+        }
+    }
+    let platform = runtime.block_on(sign_in(&http, &addr, 1));
+    assert!(
+        platform["infcode"] == 0 || platform["err_code"] == "storage_unavailable",
+        "a sign-in with the disk full: {platform}"
+    );
+    // Reads go on.
+    let (status, found) = runtime.block_on(send(http.get(api("/api/v1/persons")).bearer_auth(&token)));
+    assert_eq!(status, 200, "a read with the disk full: {found}");
+    assert_eq!(get_status(&addr, "/healthz"), 200);
+
+    // Space is freed: writes resume without a restart.
+    std::fs::remove_file(&filler).unwrap();
+    let started = Instant::now();
+    loop {
+        let (id, status, answer) = register(n);
+        n += 1;
+        if status == 201 {
+            stored.push(id);
+            break;
+        }
+        refused.push(id);
+        assert!(started.elapsed() < Duration::from_secs(10), "space freed, writes still refused: {answer}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let platform = runtime.block_on(sign_in(&http, &addr, 2));
+    assert_eq!(platform["infcode"], 0, "a sign-in after space was freed: {platform}");
+
+    signal(&child, "TERM");
+    let status = wait_at_most(&mut child, Duration::from_secs(30));
+    let _ = child.kill();
+    runtime.block_on(async {
+        let config = yibao_store::StoreConfig::new(format!("sqlite://{}", data.join("yibao.db").display()));
+        let s = Store::connect(&config).await.unwrap();
+        for id in &stored {
+            assert!(s.person_by_resident_id(&id.parse().unwrap()).await.unwrap().is_some(), "acknowledged {id} lost");
+        }
+        for id in &refused {
+            assert!(s.person_by_resident_id(&id.parse().unwrap()).await.unwrap().is_none(), "refused {id} stored");
+        }
+        assert_eq!(s.verify_audit_log().await.unwrap().first_break, None);
+        s.close().await;
+    });
+    let _ = Command::new("umount").arg(&dir).status();
+    let _ = std::fs::remove_dir_all(&data);
+    assert_eq!(status.and_then(|s| s.code()), Some(0), "SIGTERM after the full disk: {status:?}");
+    println!("full disk: {} writes stored, {} refused while full", stored.len(), refused.len());
 }
 
 /// `yibao bench crash`: a real server killed with SIGKILL at random moments under a load of

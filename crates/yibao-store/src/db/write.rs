@@ -48,7 +48,35 @@ const HANDOVER_WAIT: Duration = Duration::from_millis(50);
 const LINGER: Duration = Duration::from_millis(1);
 
 /// The outcome of a batch's commit, as every write of the batch learns it.
-type Outcome = Option<Result<(), String>>;
+type Outcome = Option<Result<(), Failure>>;
+
+/// Why a batch failed: what every write of it is told.
+#[derive(Clone, Debug)]
+struct Failure {
+    message: String,
+    /// The database could not be written (disk full, read-only): the writes may succeed later.
+    unwritable: bool,
+}
+
+impl Failure {
+    fn of(error: &sqlx::Error) -> Failure {
+        Failure { message: error.to_string(), unwritable: super::error::is_unwritable(error) }
+    }
+
+    fn other(message: &str) -> Failure {
+        Failure { message: message.to_string(), unwritable: false }
+    }
+}
+
+impl From<Failure> for StoreError {
+    fn from(f: Failure) -> StoreError {
+        if f.unwritable {
+            StoreError::Unwritable(f.message)
+        } else {
+            StoreError::Commit(f.message)
+        }
+    }
+}
 
 /// A connection statements run on: the writer's, a pooled one, or a read snapshot's. For
 /// SQLite the writer's runs its statements on the calling thread ([`Direct`]).
@@ -312,7 +340,7 @@ impl Db {
             // A batch is only ever continued on the connection it began on.
             if let Some(batch) = turn.batch.take() {
                 tracing::error!("a write batch lost its connection; its writes are rolled back");
-                batch.done.send_replace(Some(Err("the batch lost its connection".into())));
+                batch.done.send_replace(Some(Err(Failure::other("the batch lost its connection"))));
             }
         }
         let conn = match turn.conn.take() {
@@ -342,7 +370,7 @@ impl Db {
                     if super::is_read_only(&e) {
                         self.writer.read_only.store(true, Ordering::SeqCst);
                     }
-                    step.fail(&e);
+                    step.fail(Failure::of(&e));
                     return Err(e.into());
                 }
             }
@@ -505,7 +533,7 @@ impl Finished {
             // This write's savepoint is released and the next one's taken, in one round trip.
             let mut step = Step::take(&mut turn, conn);
             if let Err(e) = step.conn().execute("RELEASE SAVEPOINT write; SAVEPOINT write").await {
-                step.fail(&e);
+                step.fail(Failure::of(&e));
                 return Err(e.into());
             }
             step.keep_in_turn();
@@ -562,7 +590,7 @@ impl Writer {
     ) -> Result<(), StoreError> {
         loop {
             if let Some(outcome) = done.borrow_and_update().clone() {
-                return outcome.map_err(StoreError::Commit);
+                return outcome.map_err(StoreError::from);
             }
             let waited = tokio::time::timeout(patience, done.changed()).await;
             patience = HANDOVER_WAIT;
@@ -626,7 +654,7 @@ async fn commit_batch(writer: &Writer, turn: &mut Turn, conn: Conn) -> Result<()
             if super::is_read_only(&error) {
                 writer.read_only.store(true, Ordering::SeqCst);
             }
-            step.fail(&error);
+            step.fail(Failure::of(&error));
             Err(error.into())
         }
     }
@@ -634,10 +662,10 @@ async fn commit_batch(writer: &Writer, turn: &mut Turn, conn: Conn) -> Result<()
 
 /// The batch cannot go on: every write of it fails, and its transaction is rolled back (the
 /// connection is closed, whatever state it is in).
-fn fail_batch(turn: &mut Turn, conn: Conn, error: &dyn std::fmt::Display) {
-    tracing::error!(%error, "write batch failed; its writes are rolled back");
+fn fail_batch(turn: &mut Turn, conn: Conn, failure: Failure) {
+    tracing::error!(error = %failure.message, "write batch failed; its writes are rolled back");
     if let Some(batch) = turn.batch.take() {
-        batch.done.send_replace(Some(Err(error.to_string())));
+        batch.done.send_replace(Some(Err(failure)));
     }
     conn.close_on_drop();
 }
@@ -676,9 +704,9 @@ impl<'t> Step<'t> {
     }
 
     /// The step failed: the batch fails with it.
-    fn fail(mut self, error: &dyn std::fmt::Display) {
+    fn fail(mut self, failure: Failure) {
         if let Some(conn) = self.conn.take() {
-            fail_batch(self.turn, conn, error);
+            fail_batch(self.turn, conn, failure);
         }
     }
 }
@@ -686,7 +714,7 @@ impl<'t> Step<'t> {
 impl Drop for Step<'_> {
     fn drop(&mut self) {
         if let Some(conn) = self.conn.take() {
-            fail_batch(self.turn, conn, &"the step was cancelled before it finished");
+            fail_batch(self.turn, conn, Failure::other("the step was cancelled before it finished"));
         }
     }
 }
@@ -708,7 +736,7 @@ async fn roll_back_abandoned(turn: &mut Turn) {
             }
             step.keep_in_turn();
         }
-        Err(e) => step.fail(&e),
+        Err(e) => step.fail(Failure::of(&e)),
     }
 }
 

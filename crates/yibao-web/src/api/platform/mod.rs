@@ -105,9 +105,26 @@ fn envelope(now: NaiveDateTime, result: Result<Value, Refusal>) -> Response {
     }
 }
 
+/// A store failure: nothing was done, and the same message may be sent again later.
 fn internal(e: &StoreError) -> Refusal {
     tracing::error!(error = %e, "platform transaction failed");
-    Refusal::new("internal", "系统内部错误，请稍后重试（报文未处理）", "internal error; retry later (nothing was done)")
+    if let StoreError::Unwritable(_) = e {
+        return Refusal::new(
+            UNWRITABLE,
+            "医保系统暂时无法保存（磁盘已满或只读），报文未处理，请稍后以同一报文ID重试",
+            "yibao cannot save just now (disk full or read-only); nothing was done, send the same msgid again later",
+        );
+    }
+    Refusal::new(INTERNAL, "系统内部错误，请稍后重试（报文未处理）", "internal error; retry later (nothing was done)")
+}
+
+const INTERNAL: &str = "internal";
+const UNWRITABLE: &str = "storage_unavailable";
+
+/// Whether a refusal says nothing was done (the store failed): such an answer is not
+/// recorded, so the same message sent again is done afresh.
+fn not_done(r: &Refusal) -> bool {
+    r.code == INTERNAL || r.code == UNWRITABLE
 }
 
 /// Answer a national platform transaction (see the module's documentation for the checks).
@@ -278,7 +295,7 @@ async fn run(
         // A transaction that only reads is answered from committed data, at once; its answer
         // is recorded with the next commit (a retry meanwhile finds it in memory).
         if let Err(r) = &answer {
-            if r.code == "internal" {
+            if not_done(r) {
                 return Answer::Fresh(answer);
             }
         }
@@ -306,7 +323,7 @@ async fn run(
             }
             .await;
             match outcome {
-                Err(r) if r.code == "internal" => break Err(r),
+                Err(r) if not_done(&r) => break Err(r),
                 Err(r) if (r.code == "conflict" && attempts < 3) || (from_snapshot && attempts == 1) => continue,
                 other => break other,
             }
@@ -314,7 +331,7 @@ async fn run(
     };
     let (mut w, result) = match outcome {
         Ok((w, output)) => (w, Ok(output)),
-        Err(r) if r.code == "internal" => return Answer::Fresh(Err(r)),
+        Err(r) if not_done(&r) => return Answer::Fresh(Err(r)),
         Err(r) => match store.begin_write(&actor).await {
             Ok(w) => (w, Err(r)),
             Err(e) => return Answer::Fresh(Err(internal(&e))),
