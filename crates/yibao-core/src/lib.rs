@@ -34,6 +34,7 @@ pub mod resident_id;
 pub mod settlement;
 pub mod sporadic;
 pub mod table;
+pub mod text;
 
 pub use access::{Permission, Role, Scope};
 pub use admin_code::{AdminCode, AdminLevel};

@@ -306,6 +306,7 @@ impl BatchFile {
     /// The file's bytes (UTF-8 CSV). The same batch always gives the same bytes, so a
     /// second export is the same file, which the bank refuses by its batch number.
     pub fn to_csv(&self) -> Vec<u8> {
+        use crate::text::spreadsheet_safe;
         let mut w = csv::WriterBuilder::new().flexible(true).from_writer(Vec::new());
         let count = self.lines.len().to_string();
         let total = self.total().to_plain();
@@ -316,7 +317,9 @@ impl BatchFile {
         for l in &self.lines {
             let seq = l.seq.to_string();
             let amount = l.amount.to_plain();
-            let _ = w.write_record(["D", &seq, &l.order_no, &l.account_name, &l.bank_card, &l.bank_name, &amount]);
+            // The names are the claimant's own words: neutralised, so a spreadsheet shows them.
+            let (name, bank) = (spreadsheet_safe(&l.account_name), spreadsheet_safe(&l.bank_name));
+            let _ = w.write_record(["D", &seq, &l.order_no, &name, &l.bank_card, &bank, &amount]);
         }
         let _ = w.write_record(["T", &count, &total]);
         w.into_inner().unwrap_or_default()

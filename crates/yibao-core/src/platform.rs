@@ -374,16 +374,16 @@ pub fn reconcile_details(ours: &[SettlementFigures], theirs: &[SettlementFigures
 /// field the platform's interface documents, a diagnosis or item name, is far shorter).
 pub const MAX_FIELD_CHARS: usize = 1_000;
 
-/// Refuses a message whose `input` holds a text longer than [`MAX_FIELD_CHARS`], naming
-/// where: nothing that long is a real value, and it would be stored and audited as is.
+/// Refuses a message whose `input` holds a text longer than [`MAX_FIELD_CHARS`] or a control
+/// or text-direction character, naming where: nothing like that is a real value, and it
+/// would be stored and audited as is (see [`crate::text`]).
 pub fn check_field_lengths(input: &serde_json::Value) -> Result<(), Refusal> {
     fn walk(v: &serde_json::Value, path: &mut String) -> Result<(), Refusal> {
         match v {
-            serde_json::Value::String(s) if s.chars().count() > MAX_FIELD_CHARS => Err(Refusal::new(
-                "field_too_long",
-                format!("字段 {path} 过长：最多 {MAX_FIELD_CHARS} 个字符"),
-                format!("field {path} is too long: at most {MAX_FIELD_CHARS} characters"),
-            )),
+            serde_json::Value::String(s) => crate::text::check_plain(path, s, MAX_FIELD_CHARS).map_err(|r| Refusal {
+                code: if r.code == "too_long" { "field_too_long" } else { r.code },
+                message: r.message,
+            }),
             serde_json::Value::Array(items) => items.iter().enumerate().try_for_each(|(i, item)| {
                 let len = path.len();
                 path.push_str(&format!("[{i}]"));

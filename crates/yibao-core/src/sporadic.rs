@@ -496,6 +496,8 @@ impl Statement {
             ("个人负担", "borne by the person"),
             ("说明", "why"),
         ];
+        // Text a hospital or a person wrote is neutralised; amounts are numbers.
+        let safe = |text: &str| crate::text::spreadsheet_safe(text).into_owned();
         let mut rows: Vec<Vec<String>> =
             vec![heads.iter().map(|(z, e)| (if zh { *z } else { *e }).to_string()).collect()];
         for l in &self.lines {
@@ -503,8 +505,8 @@ impl Statement {
             let why: Vec<&str> = l.why.iter().map(|t| t.get(lang)).collect();
             rows.push(vec![
                 l.seq.clone(),
-                l.med_list_codg.clone(),
-                l.name.clone(),
+                safe(&l.med_list_codg),
+                safe(&l.name),
                 category.unwrap_or_else(|| (if zh { "目录外" } else { "not in the catalog" }).to_string()),
                 l.amount.to_string(),
                 l.fulamt_ownpay_amt.to_string(),
@@ -513,7 +515,7 @@ impl Statement {
                 l.inscp_scp_amt.to_string(),
                 l.fund_pay.to_string(),
                 l.person_pays.to_string(),
-                why.join("；"),
+                safe(&why.join("；")),
             ]);
         }
         rows.push(Vec::new());
@@ -529,7 +531,7 @@ impl Statement {
             ("基金支付合计", "paid by the funds", self.fund_pay_sumamt.to_string()),
             ("个人账户支付", "individual account", self.acct_pay.to_string()),
             ("个人负担合计", "borne by the person", self.psn_pay.to_string()),
-            ("适用政策", "policy", self.policy.clone()),
+            ("适用政策", "policy", safe(&self.policy)),
         ];
         for (z, e, value) in totals {
             rows.push(vec![(if zh { z } else { e }).to_string(), value]);

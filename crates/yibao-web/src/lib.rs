@@ -6,6 +6,7 @@ pub mod api;
 pub mod context;
 pub mod error;
 pub mod forms;
+pub mod guard;
 pub mod i18n;
 pub mod pages;
 pub mod service;
@@ -201,6 +202,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api)
         .merge(SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", api::openapi()))
         .fallback(|| async { error::AppError::not_found("page") })
+        .layer(axum::middleware::from_fn(guard::check_text))
         .layer(axum::middleware::from_fn(context::request_context))
         .with_state(Arc::new(state))
 }

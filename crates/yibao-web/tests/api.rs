@@ -431,6 +431,66 @@ async fn refused_bodies_are_problem_json_in_both_languages() {
     app.db.cleanup().await;
 }
 
+/// Free text is bounded wherever it is accepted, before anything is stored: a JSON field, a
+/// portal form's field and an uploaded file's name may hold no control or text-direction
+/// character (U+202E makes `gpj.exe` read as `exe.jpg`), no field more than 1,000 characters,
+/// and no date a year outside 1900–2099.
+#[tokio::test]
+async fn free_text_is_bounded_and_holds_no_control_or_direction_character() {
+    let db = TestDb::sqlite().await;
+    let app = spawn_app(db).await;
+    let token = app.token("clerk").await;
+    let persons = app.db.count("persons").await;
+    let with = |field: &str, value: Value| {
+        let mut body = new_person_body();
+        body[field] = value;
+        body
+    };
+    let cases = [
+        (with("name", json!("\u{202e}三张")), "bad_character"),
+        (with("name", json!("张\u{0}三")), "bad_character"),
+        (with("status_from", json!("9999-12-31")), "bad_date"),
+        (with("name", json!("张".repeat(1_001))), "too_long"),
+        (with("unknown", json!(["x", { "deep": "\u{2066}" }])), "bad_character"),
+    ];
+    for (body, code) in cases {
+        let res = app.http.post(app.url("/api/v1/persons")).bearer_auth(&token).json(&body).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(res.headers()["content-type"], "application/problem+json");
+        let p: Value = res.json().await.unwrap();
+        assert_eq!(p["code"], code, "{p}");
+        assert!(p["zh"].as_str().is_some_and(|m| !m.is_empty()) && p["en"].is_string(), "{p}");
+    }
+    // A portal form (URL-encoded) is checked the same way, and answered with a page.
+    let res = app
+        .http
+        .post(app.url("/persons"))
+        .form(&[("csrf", "x"), ("name", "\u{202e}三张"), ("resident_id", "620302199001010012")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("U+202E"));
+    // An uploaded file's name.
+    let form = reqwest::multipart::Form::new().text("kind", "invoice").part(
+        "file",
+        reqwest::multipart::Part::bytes(yibao_demo::DEMO_SCAN_PNG.to_vec())
+            .file_name("\u{202e}gnp.exe")
+            .mime_str("image/png")
+            .unwrap(),
+    );
+    let res =
+        app.http.post(app.url("/api/v1/claims/1/documents")).bearer_auth(&token).multipart(form).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(res.json::<Value>().await.unwrap()["code"], "bad_character");
+    assert_eq!(app.db.count("persons").await, persons, "nothing refused was stored");
+    // Tabs and line breaks are text, and an ordinary registration still goes through.
+    let ok = with("name", json!("王五"));
+    let res = app.http.post(app.url("/api/v1/persons")).bearer_auth(&token).json(&ok).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    app.db.cleanup().await;
+}
+
 #[tokio::test]
 async fn scope_hides_other_regions_and_lists_are_masked() {
     for db in TestDb::all().await {

@@ -118,6 +118,19 @@ fn a_batch_file_carries_its_count_and_control_total_and_is_the_same_every_time()
     assert_eq!(f.to_csv(), file().to_csv());
 }
 
+/// A name or bank name that a spreadsheet would run as a formula goes into the file as text.
+#[test]
+fn names_a_spreadsheet_would_run_are_neutralised_in_the_bank_file() {
+    let mut f = file();
+    f.lines[0].account_name = "=HYPERLINK(\"http://evil.example\",\"点击\")".into();
+    f.lines[1].bank_name = "@SUM(1+1)*cmd".into();
+    let text = String::from_utf8(f.to_csv()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[1].contains(",\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"点击\"\")\","), "{}", lines[1]);
+    assert!(lines[2].contains(",'@SUM(1+1)*cmd,"), "{}", lines[2]);
+    assert_eq!(lines[3], "T,2,3582.20", "amounts are untouched");
+}
+
 #[test]
 fn a_result_file_is_read_and_checked_against_its_header() {
     let ok = "H,PB620300-20261123-01,2,3582.20\n\

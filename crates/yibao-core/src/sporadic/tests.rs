@@ -335,3 +335,19 @@ fn the_downloaded_statement_adds_up_like_the_page() {
     }
     assert!(checked > 20, "only {checked} synthetic claims adjudicated");
 }
+
+/// An item name a spreadsheet would run as a formula goes into the statement as text.
+#[test]
+fn item_names_a_spreadsheet_would_run_are_neutralised_in_the_statement() {
+    use crate::adjudicate::synthetic;
+    let (policies, catalogs, claims) = synthetic::workload(30, 400, synthetic::Mix::Skewed, 5);
+    let outcome = claims
+        .iter()
+        .find_map(|c| crate::adjudicate::adjudicate(c, &policies, &catalogs, &Default::default()).ok())
+        .expect("an adjudicated claim");
+    let mut s = Statement::new(&outcome);
+    s.lines[0].name = "=cmd|' /C calc'!A0".into();
+    let text = s.to_csv(Lang::Zh);
+    assert!(text.contains("'=cmd|' /C calc'!A0"), "{text}");
+    assert!(!text.contains(",=cmd"), "{text}");
+}

@@ -79,6 +79,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for FormWithFiles<T> {
             let name = field.name().unwrap_or("").to_string();
             if field.file_name().is_some() || name == "file" {
                 let file_name = field.file_name().unwrap_or("").to_string();
+                crate::guard::check_file_name(&file_name)?;
                 let bytes = field.bytes().await.map_err(too_large_or_unreadable)?.to_vec();
                 // An empty file input sends an empty part with no name.
                 if !(bytes.is_empty() && file_name.is_empty()) {
@@ -86,6 +87,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for FormWithFiles<T> {
                 }
             } else {
                 let text = field.text().await.map_err(too_large_or_unreadable)?;
+                crate::guard::check_field(&name, &name, &text)?;
                 fields.insert(name, serde_json::Value::String(text));
             }
         }

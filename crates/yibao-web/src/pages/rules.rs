@@ -90,9 +90,13 @@ async fn read_upload(mut form: Multipart) -> Result<Upload, AppError> {
     while let Some(field) = form.next_field().await.map_err(unreadable)? {
         match field.name().unwrap_or("") {
             "csrf" => up.csrf = field.text().await.map_err(unreadable)?,
-            "document" => up.text = field.text().await.map_err(unreadable)?,
+            "document" => {
+                up.text = field.text().await.map_err(unreadable)?;
+                crate::guard::check_field("document", "document", &up.text)?;
+            }
             "file" => {
                 up.file_name = field.file_name().unwrap_or("").chars().take(200).collect();
+                crate::guard::check_file_name(&up.file_name)?;
                 up.file = field.bytes().await.map_err(unreadable)?.to_vec();
             }
             _ => {}
