@@ -15,12 +15,15 @@ use yibao_core::{InvalidValue, Role, Scope};
 
 use crate::db::error::parse_stored;
 use crate::registry::Institution;
-use crate::{Store, StoreError, WriteTx};
+use crate::{Actor, Store, StoreError, WriteTx};
 
-/// Failed log-ins in a row before an account is locked.
-pub const MAX_FAILED_LOGINS: i64 = 5;
-/// How long a lock-out lasts.
-pub const LOCKOUT_MINUTES: i64 = 15;
+/// A password hash checked when the username is unknown (or the attempt is throttled), so
+/// that the answer takes as long as a real check: made once, with the same parameters.
+pub fn spend_a_password_check(password: &str) {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let hash = DUMMY.get_or_init(|| hash_password("not anyone's password").unwrap_or_default());
+    verify_password(password, hash);
+}
 /// How long a session lives.
 const SESSION_HOURS: i64 = 8;
 
@@ -77,9 +80,6 @@ pub enum LoginOutcome {
         session: Box<SessionInfo>,
     },
     BadCredentials,
-    Locked {
-        until: DateTime<Utc>,
-    },
     Disabled,
 }
 
@@ -289,59 +289,56 @@ impl Store {
         rows.iter().map(account_from_row).collect()
     }
 
-    /// Checks a password; on success opens a session. Five failures in a row lock the
-    /// account for fifteen minutes.
-    pub async fn login(&self, username: &str, password: &str, now: DateTime<Utc>) -> Result<LoginOutcome, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {ACCOUNT_COLS}, password_hash, failed_logins, locked_until FROM accounts WHERE username = $1"
-        ))
-        .bind(username.trim().to_string())
-        .fetch_optional(&self.db.pool)
-        .await?;
+    /// Checks a password; on success opens a session. Every attempt is in the audit log
+    /// (`login.ok`, `login.failed`, `login.disabled`), as by `actor` (the address it came
+    /// from). Throttling repeated failures is the caller's (the web layer's `throttle`): an
+    /// account is never locked here, so nobody can keep another person out by failing on
+    /// purpose. A disabled account says so only to whoever knows its password.
+    pub async fn login(
+        &self,
+        actor: &Actor,
+        username: &str,
+        password: &str,
+        now: DateTime<Utc>,
+    ) -> Result<LoginOutcome, StoreError> {
+        let username = username.trim();
+        let row = sqlx::query(&format!("SELECT {ACCOUNT_COLS}, password_hash FROM accounts WHERE username = $1"))
+            .bind(username.to_string())
+            .fetch_optional(&self.db.pool)
+            .await?;
         let Some(row) = row else {
             // Spend the same effort as a real check, so timing does not reveal usernames.
-            verify_password(
-                password,
-                "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$5N0yQ4n0cO3QhAPmQH5fHcFm7iW0F0uJmFsY4L7ZQvQ",
-            );
+            spend_a_password_check(password);
+            let mut w = self.begin_write(actor).await?;
+            let who: String = username.chars().take(64).collect();
+            w.record::<(), ()>("login.failed", "username", &who, None, None).await?;
+            w.commit().await?;
             return Ok(LoginOutcome::BadCredentials);
         };
         let account = account_from_row(&row)?;
         let hash: String = row.try_get(after_account(0))?;
-        let failed: i64 = row.try_get(after_account(1))?;
-        let locked_until: Option<String> = row.try_get(after_account(2))?;
-        if account.disabled {
-            return Ok(LoginOutcome::Disabled);
-        }
-        if let Some(until) = locked_until.as_deref().map(parse_ts).transpose()? {
-            if until > now {
-                return Ok(LoginOutcome::Locked { until });
-            }
-        }
-        if !verify_password(password, &hash) {
-            let failed = failed + 1;
-            if failed >= MAX_FAILED_LOGINS {
-                let until = now + Duration::minutes(LOCKOUT_MINUTES);
-                sqlx::query("UPDATE accounts SET failed_logins = 0, locked_until = $1 WHERE id = $2")
-                    .bind(ts(until))
-                    .bind(account.id)
-                    .execute(&self.db.pool)
-                    .await?;
-                return Ok(LoginOutcome::Locked { until });
-            }
-            sqlx::query("UPDATE accounts SET failed_logins = $1 WHERE id = $2")
-                .bind(failed)
+        let right = verify_password(password, &hash);
+        let mut w = self.begin_write(actor).await?;
+        let id = account.id.to_string();
+        if !right {
+            sqlx::query("UPDATE accounts SET failed_logins = failed_logins + 1 WHERE id = $1")
                 .bind(account.id)
-                .execute(&self.db.pool)
+                .execute(&mut *w.tx)
                 .await?;
+            w.record::<(), ()>("login.failed", "account", &id, None, None).await?;
+            w.commit().await?;
             return Ok(LoginOutcome::BadCredentials);
+        }
+        if account.disabled {
+            w.record::<(), ()>("login.disabled", "account", &id, None, None).await?;
+            w.commit().await?;
+            return Ok(LoginOutcome::Disabled);
         }
         let token = random_token();
         let csrf_token = random_token();
-        let mut tx = self.db.pool.begin().await?;
         sqlx::query("UPDATE accounts SET failed_logins = 0, locked_until = NULL WHERE id = $1")
             .bind(account.id)
-            .execute(&mut *tx)
+            .execute(&mut *w.tx)
             .await?;
         sqlx::query(
             "INSERT INTO sessions (token_hash, account_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
@@ -351,9 +348,10 @@ impl Store {
         .bind(csrf_token.clone())
         .bind(ts(now))
         .bind(ts(now + Duration::hours(SESSION_HOURS)))
-        .execute(&mut *tx)
+        .execute(&mut *w.tx)
         .await?;
-        tx.commit().await?;
+        w.record::<(), ()>("login.ok", "account", &id, None, None).await?;
+        w.commit().await?;
         let institution = self.account_institution(&account).await?;
         Ok(LoginOutcome::Ok { token, session: Box::new(SessionInfo { account, csrf_token, institution }) })
     }

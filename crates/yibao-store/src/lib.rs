@@ -22,7 +22,7 @@ pub mod testing;
 use std::sync::Arc;
 
 pub use accounts::{
-    validate_password, Account, ApiKeyOwner, LoginOutcome, NewAccount, SessionInfo, LOCKOUT_MINUTES, MAX_FAILED_LOGINS,
+    spend_a_password_check, validate_password, Account, ApiKeyOwner, LoginOutcome, NewAccount, SessionInfo,
 };
 pub use claims::{
     ClaimDocument, ClaimEvent, ClaimInput, ClaimSummary, Delegation, InvoiceInput, StoredClaim, StoredClaimLine,

@@ -116,6 +116,11 @@ impl TestDb {
             .unwrap_or_else(|e| panic!("cannot count {table}: {e}"))
     }
 
+    /// The one number a query of the test's own gives (e.g. a `COUNT(*)`).
+    pub async fn number(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sql).fetch_one(&self.store.db.pool).await.unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
     /// This test's document blob store (a fresh directory).
     pub fn blobs(&self) -> std::sync::Arc<dyn crate::BlobStore> {
         std::sync::Arc::new(crate::LocalBlobs::new(&self.blob_dir))

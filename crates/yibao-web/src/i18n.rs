@@ -250,11 +250,10 @@ pub const UI: &[(&str, &str, &str)] = &[
     ("login.username", "用户名", "Username"),
     ("login.password", "密码", "Password"),
     ("login.submit", "登录", "Log in"),
-    ("login.failed", "用户名或密码错误", "wrong username or password"),
     (
-        "login.locked",
-        "连续登录失败次数过多，账号已临时锁定，请稍后再试",
-        "too many failed attempts: the account is locked for a while; try again later",
+        "login.failed",
+        "用户名或密码错误；多次失败后需稍候片刻再试",
+        "wrong username or password; after several failures, wait a moment before trying again",
     ),
     ("login.disabled", "账号已停用，请联系系统管理员", "the account is disabled; contact the system administrator"),
     (

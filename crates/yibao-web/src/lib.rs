@@ -10,6 +10,7 @@ pub mod guard;
 pub mod i18n;
 pub mod pages;
 pub mod service;
+pub mod throttle;
 pub mod views;
 
 use std::net::SocketAddr;
@@ -31,6 +32,8 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// A fixed business date (tests pin it); `None`: today in China (UTC+8).
     pub today: Option<chrono::NaiveDate>,
+    /// The process's log-in attempts, for throttling.
+    pub logins: throttle::Logins,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -49,9 +52,15 @@ async fn stylesheet() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], include_str!("../static/app.css"))
 }
 
+async fn script() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], include_str!("../static/app.js"))
+}
+
 pub fn router(state: AppState) -> Router {
+    let state = Arc::new(state);
     let api = Router::new()
         .route("/login", post(api::login))
+        .route("/logout", post(api::logout))
         .route("/me", get(api::me))
         .route("/persons", get(api::list_persons).post(api::create_person))
         .route("/persons/{id}", get(api::get_person).put(api::update_person))
@@ -193,6 +202,7 @@ pub fn router(state: AppState) -> Router {
         .route("/my/delegations", post(pages::my_delegation_grant))
         .route("/my/delegations/{id}/revoke", post(pages::my_delegation_revoke))
         .route("/static/app.css", get(stylesheet))
+        .route("/static/app.js", get(script))
         .route(
             "/fsi/api/rsfComIfsService/callService",
             post(api::platform::call_service).layer(DefaultBodyLimit::max(PLATFORM_LIMIT)),
@@ -204,7 +214,8 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { error::AppError::not_found("page") })
         .layer(axum::middleware::from_fn(guard::check_text))
         .layer(axum::middleware::from_fn(context::request_context))
-        .with_state(Arc::new(state))
+        .layer(axum::middleware::from_fn_with_state(Arc::clone(&state), context::security_headers))
+        .with_state(state)
 }
 
 /// Binds and serves until Ctrl-C or SIGTERM, then stops accepting, lets the requests in
@@ -251,5 +262,6 @@ pub async fn serve_on(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }

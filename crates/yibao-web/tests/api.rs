@@ -491,6 +491,59 @@ async fn free_text_is_bounded_and_holds_no_control_or_direction_character() {
     app.db.cleanup().await;
 }
 
+/// Log-in and sessions hold against the web's usual attacks: no redirect off the site after
+/// log-in or a language switch (a tab, a line break, `//`, `\\`), headers that forbid framing
+/// and foreign scripts, a log-in form another site cannot post, and an API log-out that
+/// revokes the bearer token at once.
+#[tokio::test]
+async fn redirects_headers_login_form_and_api_log_out() {
+    let app = spawn_app(TestDb::sqlite().await).await;
+    for next in [
+        "%2F%09%2Fevil.example",
+        "%2F%2Fevil.example",
+        "%2F%5Cevil.example",
+        "https%3A%2F%2Fevil.example",
+        "%2Fx%0D%0ASet-Cookie%3A%20a%3Db",
+        "%2F%0A%2Fevil.example",
+    ] {
+        for path in [format!("/lang/en?next={next}"), format!("/login?next={next}")] {
+            let res = app.http.get(app.url(&path)).send().await.unwrap();
+            assert!(res.status().is_success() || res.status().is_redirection(), "{path}: {}", res.status());
+            if let Some(to) = res.headers().get("location") {
+                assert_eq!(to, "/", "{path}");
+            } else {
+                let html = res.text().await.unwrap();
+                assert!(html.contains("name=\"next\" value=\"/\""), "{path}");
+            }
+        }
+    }
+    let res = app.http.get(app.url("/lang/en?next=%2Fclaims%3Fstate%3Dsubmitted")).send().await.unwrap();
+    assert_eq!(res.headers()["location"], "/claims?state=submitted", "a same-site path is kept");
+
+    let res = app.http.get(app.url("/login")).send().await.unwrap();
+    let csp = res.headers()["content-security-policy"].to_str().unwrap().to_string();
+    assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(res.headers()["x-frame-options"], "DENY");
+    assert_eq!(res.headers()["referrer-policy"], "same-origin");
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+    assert!(res.headers().get("strict-transport-security").is_none(), "HSTS only behind HTTPS");
+    let html = res.text().await.unwrap();
+    assert!(!html.contains("onclick=") && !html.contains("<script>"), "no inline script");
+
+    // A log-in posted without the form's token (from another site) is refused.
+    let res = app.http.post(app.url("/login")).form(&[("username", "clerk"), ("password", "demo2026")]).send().await;
+    assert_eq!(res.unwrap().status(), StatusCode::FORBIDDEN);
+
+    // The API's log-out revokes the bearer token.
+    let token = app.token("clerk").await;
+    let me = || app.http.get(app.url("/api/v1/me")).bearer_auth(&token).send();
+    assert_eq!(me().await.unwrap().status(), StatusCode::OK);
+    let out = app.http.post(app.url("/api/v1/logout")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+    assert_eq!(me().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    app.db.cleanup().await;
+}
+
 #[tokio::test]
 async fn scope_hides_other_regions_and_lists_are_masked() {
     for db in TestDb::all().await {
@@ -547,9 +600,10 @@ async fn cookie_sessions_need_csrf_and_edits_are_audited() {
         let app = spawn_app(db).await;
         let http =
             reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let csrf = login_form_token(&http, &app).await;
         let res = http
             .post(app.url("/login"))
-            .form(&[("username", "clerk"), ("password", "demo2026"), ("next", "/persons")])
+            .form(&[("username", "clerk"), ("password", "demo2026"), ("next", "/persons"), ("csrf", &csrf)])
             .send()
             .await
             .unwrap();
@@ -609,11 +663,19 @@ async fn cookie_sessions_need_csrf_and_edits_are_audited() {
     }
 }
 
+/// The log-in form's CSRF token (its cookie kept by `http`).
+async fn login_form_token(http: &reqwest::Client, app: &common::App) -> String {
+    let html = http.get(app.url("/login")).send().await.unwrap().text().await.unwrap();
+    html.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string()
+}
+
 /// Logs in through the portal form and returns a cookie-keeping client and a page's CSRF token.
 async fn portal_session(app: &common::App, user: &str, page: &str) -> (reqwest::Client, String) {
     let http =
         reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let res = http.post(app.url("/login")).form(&[("username", user), ("password", "demo2026")]).send().await.unwrap();
+    let csrf = login_form_token(&http, app).await;
+    let form = [("username", user), ("password", "demo2026"), ("csrf", &csrf)];
+    let res = http.post(app.url("/login")).form(&form).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let html = http.get(app.url(page)).send().await.unwrap().text().await.unwrap();
     let csrf = html.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
@@ -673,7 +735,7 @@ async fn institution_forms_show_errors_save_and_refuse_stale_edits() {
 }
 
 #[tokio::test]
-async fn health_readiness_openapi_and_lockout() {
+async fn health_readiness_openapi_and_log_in_throttling() {
     let app = spawn_app(TestDb::sqlite().await).await;
     assert_eq!(app.http.get(app.url("/healthz")).send().await.unwrap().status(), 200);
     assert_eq!(app.http.get(app.url("/readyz")).send().await.unwrap().text().await.unwrap(), "ready");
@@ -690,12 +752,25 @@ async fn health_readiness_openapi_and_lockout() {
     let login = |password: &'static str| {
         app.http.post(app.url("/api/v1/login")).json(&json!({"username": "reviewer", "password": password})).send()
     };
-    for _ in 0..4 {
-        assert_eq!(login("nope1234").await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    // Thirty wrong passwords at once: only the first few are checked (counted before the
+    // check), the rest are refused unchecked, and every answer is the same.
+    let answers = futures_util::future::join_all((0..30).map(|_| login("nope1234"))).await;
+    let mut bodies = std::collections::BTreeSet::new();
+    for r in answers {
+        let r = r.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        let p: Value = r.json().await.unwrap();
+        bodies.insert((p["code"].to_string(), p["zh"].to_string(), p["en"].to_string()));
     }
-    assert_eq!(login("nope1234").await.unwrap().status(), StatusCode::LOCKED);
+    assert_eq!(bodies.len(), 1, "throttled and wrong answers are alike: {bodies:?}");
+    let checked = app.db.number("SELECT failed_logins FROM accounts WHERE username = 'reviewer'").await;
+    assert!(checked <= i64::from(yibao_web::throttle::PAIR_THRESHOLD), "{checked} of 30 were checked");
+    // The right password at once is refused like a wrong one (the delay is on), and gets
+    // in once the delay has passed: no lock for an attacker to set off.
     let r = login("demo2026").await.unwrap();
-    assert_eq!(r.status(), StatusCode::LOCKED, "the right password is refused while locked");
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "the right password during the delay");
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    assert_eq!(login("demo2026").await.unwrap().status(), StatusCode::OK, "after the delay");
     app.db.cleanup().await;
 }
 

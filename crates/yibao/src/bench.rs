@@ -411,7 +411,13 @@ pub async fn settle(hospitals: usize, settlements: usize, database_url: Option<S
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let endpoint = format!("http://{}/fsi/api/rsfComIfsService/callService", listener.local_addr()?);
-    let state = yibao_web::AppState { store: store.clone(), blobs, secure_cookies: false, today: Some(today) };
+    let state = yibao_web::AppState {
+        store: store.clone(),
+        blobs,
+        secure_cookies: false,
+        today: Some(today),
+        logins: Default::default(),
+    };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     // The server runs on its own threads, as it would in its own process: the simulated
     // hospitals' tasks do not queue in front of its requests.

@@ -279,7 +279,13 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
             } else if !no_demo {
                 seed_if_needed(&store, &blobs).await?;
             }
-            let state = yibao_web::AppState { store, blobs, secure_cookies: config.secure_cookies, today: None };
+            let state = yibao_web::AppState {
+                store,
+                blobs,
+                secure_cookies: config.secure_cookies,
+                today: None,
+                logins: Default::default(),
+            };
             yibao_web::serve(state, config.listen, |addr| {
                 println!(
                     "yibao listening on http://{addr}/  (data: {}, database: {})",

@@ -31,6 +31,7 @@ pub mod settlement;
     ),
     paths(
         login,
+        logout,
         me,
         list_persons,
         create_person,
@@ -187,29 +188,45 @@ impl From<&yibao_store::Account> for AccountView {
 
 /// Log in with a username and password; returns a bearer token.
 #[utoipa::path(post, path = "/api/v1/login", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = Problem), (status = 423, body = Problem)))]
+    responses((status = 200, body = LoginResponse), (status = 401, body = Problem)))]
 pub async fn login(
     State(state): State<SharedState>,
+    client: crate::context::Client,
     Json(req): Json<LoginRequest>,
 ) -> Result<Json<LoginResponse>, AppError> {
-    match state.store.login(&req.username, &req.password, chrono::Utc::now()).await? {
+    match service::log_in(&state, &client, &req.username, &req.password).await? {
         LoginOutcome::Ok { token, session } => Ok(Json(LoginResponse { token, account: (&session.account).into() })),
         LoginOutcome::BadCredentials => Err(AppError::new(
             StatusCode::UNAUTHORIZED,
             "bad_credentials",
-            "用户名或密码错误",
-            "wrong username or password",
-        )),
-        LoginOutcome::Locked { .. } => Err(AppError::new(
-            StatusCode::LOCKED,
-            "locked",
-            "连续登录失败次数过多，账号已临时锁定，请稍后再试",
-            "too many failed attempts: the account is locked for a while",
+            "用户名或密码错误；多次失败后需稍候片刻再试",
+            "wrong username or password; after several failures, wait a moment before trying again",
         )),
         LoginOutcome::Disabled => {
             Err(AppError::new(StatusCode::FORBIDDEN, "disabled", "账号已停用", "the account is disabled"))
         }
     }
+}
+
+/// Log out: the bearer token is revoked at once (a later request with it answers 401).
+#[utoipa::path(post, path = "/api/v1/logout", responses((status = 204), (status = 401, body = Problem)))]
+pub async fn logout(
+    State(state): State<SharedState>,
+    caller: Caller,
+    headers: axum::http::HeaderMap,
+) -> Result<StatusCode, AppError> {
+    let Principal::Session { by_cookie: false, .. } = caller.principal else {
+        // An institution's API key is revoked by its administrator; a portal session logs
+        // out with its form (which carries the CSRF token).
+        return Err(AppError::forbidden());
+    };
+    let token = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    state.store.logout(token.trim()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Serialize, ToSchema)]

@@ -22,6 +22,26 @@ struct LoginPage {
     error: Option<&'static str>,
     next: String,
     username: String,
+    /// The log-in form's own CSRF token, also in the `yibao_login` cookie (double submit):
+    /// another site cannot log a browser in to an account of its choosing.
+    csrf: String,
+}
+
+/// The cookie holding the log-in form's CSRF token.
+const LOGIN_COOKIE: &str = "yibao_login";
+
+/// A fresh log-in form token and the cookie that carries it.
+fn login_token(secure: bool) -> (String, Cookie<'static>) {
+    let mut bytes = [0u8; 16];
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut bytes);
+    let token = hex::encode(bytes);
+    let cookie = Cookie::build((LOGIN_COOKIE, token.clone()))
+        .path("/login")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(secure)
+        .build();
+    (token, cookie)
 }
 
 #[derive(Deserialize, Default)]
@@ -30,9 +50,13 @@ pub struct NextQuery {
     next: String,
 }
 
-/// Only same-site relative paths may be redirected to after log-in.
-fn safe_next(next: &str) -> String {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+/// Only same-site paths may be redirected to after log-in: a `/` not followed by another `/`
+/// or `\\`, and nothing but visible ASCII (a tab or a line break, which browsers drop or
+/// which would split the header, makes `/\t/evil.example` another site).
+pub(crate) fn safe_next(next: &str) -> String {
+    let mut chars = next.chars();
+    let local = chars.next() == Some('/') && !matches!(chars.next(), Some('/' | '\\'));
+    if local && next.chars().all(|c| c.is_ascii_graphic() && c != '\\') {
         next.to_string()
     } else {
         "/".to_string()
@@ -40,15 +64,24 @@ fn safe_next(next: &str) -> String {
 }
 
 pub async fn login_form(
+    State(state): State<SharedState>,
     UiLang(lang): UiLang,
     MaybeCaller(caller): MaybeCaller,
+    jar: CookieJar,
     Query(q): Query<NextQuery>,
 ) -> Response {
     if caller.is_some() {
         return Redirect::to(&safe_next(&q.next)).into_response();
     }
-    let page = LoginPage { ctx: Ctx::anonymous(lang, "/login"), error: None, next: q.next, username: String::new() };
-    render(&page).into_response()
+    let (csrf, cookie) = login_token(state.secure_cookies);
+    let page = LoginPage {
+        ctx: Ctx::anonymous(lang, "/login"),
+        error: None,
+        next: safe_next(&q.next),
+        username: String::new(),
+        csrf,
+    };
+    (jar.add(cookie), render(&page)).into_response()
 }
 
 #[derive(Deserialize)]
@@ -57,15 +90,22 @@ pub struct LoginForm {
     password: String,
     #[serde(default)]
     next: String,
+    #[serde(default)]
+    csrf: String,
 }
 
 pub async fn login_submit(
     State(state): State<SharedState>,
     UiLang(lang): UiLang,
     jar: CookieJar,
+    client: crate::context::Client,
     Form(f): Form<LoginForm>,
 ) -> Result<Response, AppError> {
-    let outcome = state.store.login(&f.username, &f.password, chrono::Utc::now()).await?;
+    let expected = jar.get(LOGIN_COOKIE).map(|c| c.value().to_string()).unwrap_or_default();
+    if expected.is_empty() || f.csrf != expected {
+        return Err(AppError::csrf());
+    }
+    let outcome = crate::service::log_in(&state, &client, &f.username, &f.password).await?;
     let error_key = match outcome {
         LoginOutcome::Ok { token, .. } => {
             let cookie = Cookie::build((SESSION_COOKIE, token))
@@ -77,16 +117,17 @@ pub async fn login_submit(
             return Ok((jar.add(cookie), Redirect::to(&safe_next(&f.next))).into_response());
         }
         LoginOutcome::BadCredentials => "login.failed",
-        LoginOutcome::Locked { .. } => "login.locked",
         LoginOutcome::Disabled => "login.disabled",
     };
+    let (csrf, cookie) = login_token(state.secure_cookies);
     let page = LoginPage {
         ctx: Ctx::anonymous(lang, "/login"),
         error: Some(i18n::t(lang, error_key)),
-        next: f.next,
+        next: safe_next(&f.next),
         username: f.username,
+        csrf,
     };
-    Ok((axum::http::StatusCode::UNAUTHORIZED, render(&page)?).into_response())
+    Ok((axum::http::StatusCode::UNAUTHORIZED, jar.add(cookie), render(&page)?).into_response())
 }
 
 #[derive(Deserialize)]

@@ -14,6 +14,28 @@ pub mod claims;
 pub mod cover;
 pub mod payments;
 pub mod settlement;
+
+/// A log-in attempt: throttled (see [`crate::throttle`]) before the password is checked, and
+/// audited by the store. A throttled attempt is answered like a wrong password, in the same
+/// time, so neither says whether the account exists or is being throttled.
+pub async fn log_in(
+    state: &crate::AppState,
+    client: &crate::context::Client,
+    username: &str,
+    password: &str,
+) -> Result<yibao_store::LoginOutcome, AppError> {
+    let Some(attempt) = state.logins.begin(username, client.address, std::time::Instant::now()) else {
+        yibao_store::spend_a_password_check(password);
+        return Ok(yibao_store::LoginOutcome::BadCredentials);
+    };
+    let actor =
+        yibao_store::Actor { label: format!("login from {}", client.address), request_id: client.request_id.clone() };
+    let outcome = state.store.login(&actor, username, password, chrono::Utc::now()).await?;
+    if !matches!(outcome, yibao_store::LoginOutcome::BadCredentials) {
+        state.logins.succeeded(attempt, std::time::Instant::now());
+    }
+    Ok(outcome)
+}
 use crate::error::AppError;
 
 pub(crate) fn staff_scope(caller: &Caller) -> Scope {

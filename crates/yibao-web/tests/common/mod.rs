@@ -17,13 +17,14 @@ pub async fn spawn_app(db: TestDb) -> App {
     yibao_demo::seed_demo(&db.store, &blobs, today).await.expect("seed demo");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
-    let router = yibao_web::router(yibao_web::AppState {
+    let state = yibao_web::AppState {
         store: db.store.clone(),
         blobs,
         secure_cookies: false,
         today: Some(today),
-    });
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        logins: Default::default(),
+    };
+    tokio::spawn(yibao_web::serve_on(listener, state, std::future::pending()));
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     App { base: format!("http://{addr}"), db, http }
 }

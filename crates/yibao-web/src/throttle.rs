@@ -1,0 +1,180 @@
+//! Log-in throttling: growing delays per account and address, per address, and per account,
+//! instead of a lock that anyone could set off to keep a person out.
+//!
+//! An attempt is counted *before* its password is checked, under one lock, so that thirty
+//! attempts sent at once are not all checked: once a key's count reaches its threshold, the
+//! next attempt must wait `2^(n - threshold)` seconds (at most five minutes), and attempts in
+//! that time are refused without a check. A success clears its account-and-address count.
+//! Refused and wrong answers are alike (the same words, the same time), so neither says
+//! whether the account exists or is being throttled. Another person's failures from another
+//! address delay an account only after [`ACCOUNT_THRESHOLD`] of them.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Failures of one account from one address before delays begin.
+pub const PAIR_THRESHOLD: u32 = 3;
+/// Failures from one address (any accounts) before delays begin.
+pub const ADDRESS_THRESHOLD: u32 = 10;
+/// Failures of one account (any addresses) before delays begin.
+pub const ACCOUNT_THRESHOLD: u32 = 30;
+/// The longest delay.
+pub const MAX_DELAY: Duration = Duration::from_secs(300);
+/// Counts older than this (since the last attempt) are forgotten.
+const FORGET_AFTER: Duration = Duration::from_secs(3600);
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    Pair(String, IpAddr),
+    Address(IpAddr),
+    Account(String),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Count {
+    attempts: u32,
+    not_before: Instant,
+    last: Instant,
+}
+
+/// The counts of the process's log-in attempts.
+#[derive(Debug, Default)]
+pub struct Logins {
+    counts: Mutex<HashMap<Key, Count>>,
+}
+
+/// An attempt that may go on to the password check; report its outcome with
+/// [`Logins::succeeded`] or drop it (a failure).
+#[derive(Debug)]
+pub struct Attempt {
+    username: String,
+    address: IpAddr,
+}
+
+impl Logins {
+    /// Counts an attempt for `username` from `address` at `now`: `Some` if it may be checked,
+    /// `None` if one of its keys must wait.
+    pub fn begin(&self, username: &str, address: IpAddr, now: Instant) -> Option<Attempt> {
+        let username = username.trim().to_lowercase();
+        let keys = [
+            (Key::Pair(username.clone(), address), PAIR_THRESHOLD),
+            (Key::Address(address), ADDRESS_THRESHOLD),
+            (Key::Account(username.clone()), ACCOUNT_THRESHOLD),
+        ];
+        let mut counts = self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if counts.len() > 100_000 {
+            counts.retain(|_, c| now.duration_since(c.last) < FORGET_AFTER);
+        }
+        let fresh = |c: &Count| now.duration_since(c.last) < FORGET_AFTER;
+        if keys.iter().any(|(k, _)| counts.get(k).is_some_and(|c| fresh(c) && now < c.not_before)) {
+            return None;
+        }
+        for (key, threshold) in keys {
+            let count = counts.entry(key).or_insert(Count { attempts: 0, not_before: now, last: now });
+            if !fresh(count) {
+                count.attempts = 0;
+            }
+            count.attempts += 1;
+            count.last = now;
+            count.not_before = now + delay(count.attempts, threshold);
+        }
+        Some(Attempt { username, address })
+    }
+
+    /// The attempt's password was right: its account-and-address count is cleared, and the
+    /// attempt no longer counts against the address or the account.
+    pub fn succeeded(&self, attempt: Attempt, now: Instant) {
+        let mut counts = self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        counts.remove(&Key::Pair(attempt.username.clone(), attempt.address));
+        for (key, threshold) in
+            [(Key::Address(attempt.address), ADDRESS_THRESHOLD), (Key::Account(attempt.username), ACCOUNT_THRESHOLD)]
+        {
+            if let Some(c) = counts.get_mut(&key) {
+                c.attempts = c.attempts.saturating_sub(1);
+                c.not_before = c.last + delay(c.attempts, threshold);
+                if c.not_before < now && c.attempts == 0 {
+                    counts.remove(&key);
+                }
+            }
+        }
+    }
+}
+
+/// The wait after the `attempts`th attempt of a key with `threshold`.
+fn delay(attempts: u32, threshold: u32) -> Duration {
+    if attempts < threshold {
+        return Duration::ZERO;
+    }
+    let doublings = (attempts - threshold).min(16);
+    Duration::from_secs(1u64 << doublings).min(MAX_DELAY)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn attempts_at_once_are_checked_only_up_to_the_threshold() {
+        let logins = Logins::default();
+        let now = Instant::now();
+        let checked = (0..30).filter_map(|_| logins.begin("finance2", ip("10.0.0.9"), now)).count();
+        assert_eq!(checked, PAIR_THRESHOLD as usize);
+        // The delay grows: 1 s after the third, then 2 s, 4 s, …
+        assert!(logins.begin("finance2", ip("10.0.0.9"), now + Duration::from_millis(999)).is_none());
+        assert!(logins.begin("finance2", ip("10.0.0.9"), now + Duration::from_secs(1)).is_some());
+        assert!(logins.begin("finance2", ip("10.0.0.9"), now + Duration::from_millis(2_999)).is_none());
+        assert!(logins.begin("finance2", ip("10.0.0.9"), now + Duration::from_secs(3)).is_some());
+    }
+
+    #[test]
+    fn an_attacker_elsewhere_does_not_keep_the_person_out() {
+        let logins = Logins::default();
+        let now = Instant::now();
+        // The attacker tries every second for ten minutes; most tries are refused unchecked.
+        let mut counted = Vec::new();
+        for second in 0..600 {
+            let at = now + Duration::from_secs(second);
+            if logins.begin("finance2", ip("10.0.0.9"), at).is_some() {
+                counted.push(at);
+            }
+        }
+        assert!(counted.len() < 15, "{} of 600 tries were checked", counted.len());
+        let later = *counted.last().unwrap() + Duration::from_millis(500);
+        assert!(logins.begin("finance2", ip("10.0.0.9"), later).is_none(), "the attacker waits");
+        let mine = logins.begin("finance2", ip("10.0.0.1"), later).expect("the person's own address is not delayed");
+        logins.succeeded(mine, later);
+    }
+
+    #[test]
+    fn one_address_trying_many_accounts_is_delayed() {
+        let logins = Logins::default();
+        let now = Instant::now();
+        let checked = (0..50).filter_map(|i| logins.begin(&format!("user{i}"), ip("10.0.0.9"), now)).count();
+        assert_eq!(checked, ADDRESS_THRESHOLD as usize);
+    }
+
+    #[test]
+    fn a_success_clears_the_count() {
+        let logins = Logins::default();
+        let now = Instant::now();
+        let _ = logins.begin("clerk", ip("10.0.0.1"), now);
+        let _ = logins.begin("clerk", ip("10.0.0.1"), now);
+        let ok = logins.begin("clerk", ip("10.0.0.1"), now).unwrap();
+        logins.succeeded(ok, now);
+        assert!(logins.begin("clerk", ip("10.0.0.1"), now).is_some(), "no delay after a success");
+    }
+
+    #[test]
+    fn delays_grow_to_five_minutes() {
+        assert_eq!(delay(2, 3), Duration::ZERO);
+        assert_eq!(delay(3, 3), Duration::from_secs(1));
+        assert_eq!(delay(5, 3), Duration::from_secs(4));
+        assert_eq!(delay(40, 3), MAX_DELAY);
+    }
+}
