@@ -55,6 +55,33 @@ impl BankCardNumber {
     pub fn masked(&self) -> String {
         format!("****{}", &self.0[self.0.len() - 4..])
     }
+
+    /// The SHA-256 of the number, in hex: what the audit log keeps beside the masked number,
+    /// so that two entries can be compared without either holding the number.
+    pub fn digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        hex_lower(&Sha256::digest(self.0.as_bytes()))
+    }
+}
+
+fn hex_lower(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Serialises an optional card as `{"masked": "****1234", "sha256": "…"}` (or `null`): for
+/// records that go into the audit log, which must not hold full card numbers. Use with
+/// `#[serde(serialize_with = "crate::bank_card::masked_for_audit")]`.
+pub fn masked_for_audit<S: serde::Serializer>(card: &Option<BankCardNumber>, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    match card {
+        None => s.serialize_none(),
+        Some(card) => {
+            let mut m = s.serialize_map(Some(2))?;
+            m.serialize_entry("masked", &card.masked())?;
+            m.serialize_entry("sha256", &card.digest())?;
+            m.end()
+        }
+    }
 }
 
 impl FromStr for BankCardNumber {

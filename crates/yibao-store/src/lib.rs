@@ -34,7 +34,7 @@ pub use cover::{
 pub(crate) use db::now_text;
 pub use db::{redact, Actor, AuditVerification, Backend, StoreConfig, StoreError, WriteStats, WriteTx};
 pub use documents::{BlobStore, Document, LocalBlobs};
-pub use payments::{BatchItem, ImportSummary, Payee, PaymentBatch, PaymentOrder};
+pub use payments::{AccountGiver, BatchItem, ImportSummary, Notice, Payee, PaymentBatch, PaymentOrder};
 pub use platform::StoredReply;
 pub use registry::{
     Employer, EmployerInput, Institution, InstitutionInput, Page, Person, PersonInput, PersonQuery, RecordVersion,

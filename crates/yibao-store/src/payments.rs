@@ -34,7 +34,8 @@ pub enum Payee {
     Employer,
 }
 
-/// An approved claim's payment to a bank account.
+/// An approved claim's payment to a bank account. Its serialised form (what the audit log
+/// keeps) holds card numbers masked, with a digest to compare them by.
 #[derive(Debug, Clone, Serialize)]
 pub struct PaymentOrder {
     pub id: i64,
@@ -47,6 +48,7 @@ pub struct PaymentOrder {
     pub payee: Payee,
     pub account_name: String,
     pub bank_name: Option<String>,
+    #[serde(serialize_with = "yibao_core::bank_card::masked_for_audit")]
     pub bank_card: Option<BankCardNumber>,
     pub amount: Fen,
     pub state: OrderState,
@@ -59,6 +61,39 @@ pub struct PaymentOrder {
     pub failure: Option<BankFailure>,
     pub failure_note: Option<String>,
     pub version: i64,
+    /// The account the order was approved with.
+    pub approved_bank_name: Option<String>,
+    #[serde(serialize_with = "yibao_core::bank_card::masked_for_audit")]
+    pub approved_bank_card: Option<BankCardNumber>,
+    /// The member of staff who gave the account, while nobody has confirmed it: the order
+    /// is not batched until another person (or the claimant) does.
+    pub account_unconfirmed_by: Option<String>,
+}
+
+impl PaymentOrder {
+    /// Whether the money now goes to another account than the one the order was approved
+    /// with (or to one given since, when it was approved with none).
+    pub fn account_changed(&self) -> bool {
+        self.bank_card != self.approved_bank_card
+    }
+}
+
+/// Something yibao told a person.
+#[derive(Debug, Clone, Serialize)]
+pub struct Notice {
+    pub id: i64,
+    pub at: String,
+    pub kind: String,
+    pub text: yibao_core::Text,
+}
+
+/// Who gives a payment order its account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountGiver {
+    /// The claimant (or the employer unit, for its own account): it takes effect at once.
+    Claimant,
+    /// A member of staff (by username): another person must confirm it.
+    Staff(String),
 }
 
 /// A batch of orders for one region, as finance built it.
@@ -99,6 +134,16 @@ pub struct BatchItem {
     pub result_on: Option<NaiveDate>,
     pub failure: Option<BankFailure>,
     pub failure_note: Option<String>,
+    /// The card the order was approved with: finance sees every line paid elsewhere.
+    #[serde(skip)]
+    pub approved_bank_card: Option<String>,
+}
+
+impl BatchItem {
+    /// Whether this line pays another card than the one its order was approved with.
+    pub fn account_changed(&self) -> bool {
+        self.approved_bank_card.as_deref() != Some(self.bank_card.as_str())
+    }
 }
 
 /// What importing a result file did.
@@ -116,7 +161,8 @@ pub struct ImportSummary {
 
 const ORDER_COLS: &str = "o.id, o.number, o.claim_id, c.number, o.person_id, p.name, o.region, o.payee, \
      o.account_name, o.bank_name, o.bank_card, o.amount, o.state, o.attempt, o.approved_on, o.due_on, \
-     o.due_provisional, o.paid_on, o.failure_code, o.failure_note, o.version";
+     o.due_provisional, o.paid_on, o.failure_code, o.failure_note, o.version, o.approved_bank_name, \
+     o.approved_bank_card, o.account_unconfirmed_by";
 const ORDER_FROM: &str = "payment_orders o JOIN claims c ON c.id = o.claim_id JOIN persons p ON p.id = o.person_id";
 
 fn opt_date(column: &str, v: Option<String>) -> Result<Option<NaiveDate>, StoreError> {
@@ -151,6 +197,12 @@ fn order_from_row(r: &AnyRow) -> Result<PaymentOrder, StoreError> {
             .transpose()?,
         failure_note: r.try_get(19)?,
         version: r.try_get(20)?,
+        approved_bank_name: r.try_get(21)?,
+        approved_bank_card: r
+            .try_get::<Option<String>, _>(22)?
+            .map(|c| c.parse().map_err(|e| corrupt("payment_orders.approved_bank_card", e)))
+            .transpose()?,
+        account_unconfirmed_by: r.try_get(23)?,
     })
 }
 
@@ -179,7 +231,7 @@ fn batch_from_row(r: &AnyRow) -> Result<PaymentBatch, StoreError> {
 }
 
 const ITEM_COLS: &str = "i.seq, i.order_id, o.number, o.claim_id, i.account_name, i.bank_name, i.bank_card, \
-     i.amount, i.result, i.result_on, i.failure_code, i.failure_note";
+     i.amount, i.result, i.result_on, i.failure_code, i.failure_note, o.approved_bank_card";
 
 fn item_from_row(r: &AnyRow) -> Result<BatchItem, StoreError> {
     let result: Option<String> = r.try_get(8)?;
@@ -199,6 +251,7 @@ fn item_from_row(r: &AnyRow) -> Result<BatchItem, StoreError> {
             .map(|c| BankFailure::parse(&c).map_err(|e| corrupt("payment_batch_items.failure_code", e)))
             .transpose()?,
         failure_note: r.try_get(11)?,
+        approved_bank_card: r.try_get(12)?,
     })
 }
 
@@ -337,8 +390,8 @@ impl Store {
         })?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO payment_orders (claim_id, person_id, region, payee, account_name, bank_name, bank_card, \
-             amount, state, approved_on, due_on, due_provisional, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+             amount, state, approved_on, due_on, due_provisional, created_at, approved_bank_name, approved_bank_card) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $6, $7) RETURNING id",
         )
         .bind(claim.id)
         .bind(person.id)
@@ -446,6 +499,7 @@ impl Store {
         id: i64,
         bank_name: &str,
         bank_card: &BankCardNumber,
+        by: &AccountGiver,
     ) -> Result<PaymentOrder, StoreError> {
         let before = self.order_in(w, id).await?;
         let bank_name = bank_name.trim();
@@ -457,18 +511,116 @@ impl Store {
                 "give the bank",
             )));
         }
+        let unconfirmed = match by {
+            AccountGiver::Claimant => None,
+            AccountGiver::Staff(username) => Some(username.clone()),
+        };
         // A failed order's next try is a new attempt (the right-hand side reads the old state).
         move_order(
             w,
             &before,
             OrderAction::Account,
-            ", bank_name = $1, bank_card = $2, attempt = attempt + CASE WHEN state = 'failed' THEN 1 ELSE 0 END",
-            &[Some(bank_name.to_string()), Some(bank_card.to_string())],
+            ", bank_name = $1, bank_card = $2, account_unconfirmed_by = $3, \
+             attempt = attempt + CASE WHEN state = 'failed' THEN 1 ELSE 0 END",
+            &[Some(bank_name.to_string()), Some(bank_card.to_string()), unconfirmed],
         )
         .await?;
         let after = self.order_in(w, id).await?;
         w.record("payment.account", "payment_order", &id.to_string(), Some(&before), Some(&after)).await?;
+        if let AccountGiver::Staff(_) = by {
+            // The money is the claimant's: they hear of every account staff give for it.
+            let (zh, en) = (
+                format!(
+                    "报销款（{}，{} 元）的收款账户已由医保经办人员登记为 {} {}，待另一名经办人员复核后支付。如非您本人申请，请立即联系医保经办机构。",
+                    before.claim_number, before.amount, bank_name, bank_card.masked()
+                ),
+                format!(
+                    "The account for your reimbursement ({}, {} yuan) was given by insurance staff as {} {}; it is paid once a second member of staff confirms it. If you did not ask for this, contact the insurance agency at once.",
+                    before.claim_number, before.amount, bank_name, bank_card.masked()
+                ),
+            );
+            self.add_notice(w, before.person_id, "payment_account", &zh, &en).await?;
+        }
         Ok(after)
+    }
+
+    /// Confirms an account a member of staff gave: by another member of staff, or by the
+    /// claimant. The order may then be batched.
+    pub async fn confirm_payment_account(
+        &self,
+        w: &mut WriteTx,
+        id: i64,
+        by: &AccountGiver,
+    ) -> Result<PaymentOrder, StoreError> {
+        let before = self.order_in(w, id).await?;
+        let Some(giver) = before.account_unconfirmed_by.as_deref() else {
+            return Err(refuse("nothing_to_confirm", "该收款账户无需复核", "this account has nothing to confirm"));
+        };
+        if let AccountGiver::Staff(username) = by {
+            if username == giver {
+                return Err(refuse(
+                    "four_eyes",
+                    "收款账户须由登记人以外的另一名经办人员（或参保人本人）复核",
+                    "the account must be confirmed by another member of staff than the one who gave it (or by the claimant)",
+                ));
+            }
+        }
+        versioned_update(
+            w,
+            ("payment_orders", "payment order"),
+            (before.id, before.version),
+            before.state.code(),
+            ", account_unconfirmed_by = NULL",
+            &[],
+        )
+        .await?;
+        let after = self.order_in(w, id).await?;
+        w.record("payment.account_confirmed", "payment_order", &id.to_string(), Some(&before), Some(&after)).await?;
+        Ok(after)
+    }
+
+    /// Tells a person something (kept, and shown on their home page).
+    pub async fn add_notice(
+        &self,
+        w: &mut WriteTx,
+        person_id: i64,
+        kind: &str,
+        zh: &str,
+        en: &str,
+    ) -> Result<(), StoreError> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO person_notices (person_id, at, kind, zh, en) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(person_id)
+        .bind(w.at().to_string())
+        .bind(kind)
+        .bind(zh)
+        .bind(en)
+        .fetch_one(&mut *w.tx)
+        .await?;
+        let notice = serde_json::json!({ "person_id": person_id, "kind": kind, "zh": zh, "en": en });
+        w.record("notice.add", "person_notice", &id.to_string(), None::<&()>, Some(&notice)).await
+    }
+
+    /// A person's notices, newest first (at most `limit`).
+    pub async fn notices_of(&self, person_id: i64, limit: i64) -> Result<Vec<Notice>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, at, kind, zh, en FROM person_notices WHERE person_id = $1 ORDER BY id DESC LIMIT $2",
+        )
+        .bind(person_id)
+        .bind(limit)
+        .fetch_all(&self.db.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Notice {
+                    id: r.try_get(0)?,
+                    at: r.try_get(1)?,
+                    kind: r.try_get(2)?,
+                    text: yibao_core::Text::new(r.try_get::<String, _>(3)?, r.try_get::<String, _>(4)?),
+                })
+            })
+            .collect()
     }
 
     /// Builds a batch of `region`'s ready orders approved on or before `up_to`, its bank file
@@ -481,7 +633,10 @@ impl Store {
         up_to: NaiveDate,
         format: BankFormat,
     ) -> Result<PaymentBatch, StoreError> {
-        let mut sql = Sql::new(&format!("SELECT {ORDER_COLS} FROM {ORDER_FROM} WHERE o.state = 'ready'"));
+        // An account given by staff and not yet confirmed by another person is not paid.
+        let mut sql = Sql::new(&format!(
+            "SELECT {ORDER_COLS} FROM {ORDER_FROM} WHERE o.state = 'ready' AND o.account_unconfirmed_by IS NULL"
+        ));
         sql.scope_filter("o.region", &Scope::new(vec![region]));
         let d = sql.arg(Arg::S(up_to.to_string()));
         sql.text.push_str(&format!(" AND o.approved_on <= {d} ORDER BY o.id"));

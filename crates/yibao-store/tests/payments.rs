@@ -8,7 +8,7 @@ use yibao_core::document::DocumentKind;
 use yibao_core::payment::{due_date, BankFailure, BankFormat, BatchState, OrderState, Urgency};
 use yibao_core::{AdminCode, Fen, Scope};
 use yibao_store::testing::TestDb;
-use yibao_store::{Actor, Store, StoreError};
+use yibao_store::{AccountGiver, Actor, Store, StoreError};
 
 fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
@@ -168,12 +168,18 @@ async fn export_results_failure_and_retry_pay_each_order_exactly_once() {
         // A paid order takes no new account and goes in no batch.
         let card = yibao_core::BankCardNumber::complete("622848001000000000").unwrap();
         let mut w = s.begin_write(&finance).await.unwrap();
-        assert_eq!(code_of(s.give_payment_account(&mut w, paid.id, "农业银行", &card).await), "transition");
+        assert_eq!(
+            code_of(s.give_payment_account(&mut w, paid.id, "农业银行", &card, &AccountGiver::Claimant).await),
+            "transition"
+        );
         drop(w);
 
         // The claimant corrects the account; the order goes in the next batch and is paid.
         let mut w = s.begin_write(&actor(s, "zhangsan").await).await.unwrap();
-        let corrected = s.give_payment_account(&mut w, failed.id, "中国农业银行金昌分行", &card).await.unwrap();
+        let corrected = s
+            .give_payment_account(&mut w, failed.id, "中国农业银行金昌分行", &card, &AccountGiver::Claimant)
+            .await
+            .unwrap();
         w.commit().await.unwrap();
         assert_eq!((corrected.state, corrected.attempt), (OrderState::Ready, 2));
         let mut w = s.begin_write(&finance).await.unwrap();

@@ -226,6 +226,14 @@ impl Caller {
         }
     }
 
+    /// The caller's username (an institution's code for an API key).
+    pub fn username(&self) -> &str {
+        match &self.principal {
+            Principal::Session { session, .. } => &session.account.username,
+            Principal::Institution(owner) => &owner.institution.code,
+        }
+    }
+
     pub fn actor(&self) -> yibao_store::Actor {
         let label = match &self.principal {
             Principal::Session { session, .. } => session.account.actor_label(),

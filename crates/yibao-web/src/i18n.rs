@@ -266,6 +266,7 @@ pub const UI: &[(&str, &str, &str)] = &[
     ("home.regions", "管辖区域", "Regions"),
     ("home.institution", "所属定点医疗机构", "Institution"),
     ("home.persons_count", "登记参保人数", "Registered insured persons"),
+    ("home.notices", "我的消息", "Messages for you"),
     ("home.what_you_can_do", "您可以", "What you can do"),
     ("home.search_persons", "检索参保人", "Search insured persons"),
     ("home.new_person", "登记参保人", "Register an insured person"),
@@ -580,6 +581,16 @@ pub const UI: &[(&str, &str, &str)] = &[
     ("done.step_decide", "审核结论已提交", "The decision was recorded"),
     ("done.step_second_review", "复核已完成", "The second review was recorded"),
     ("done.payment_account", "收款账户已更新，将在下一批次支付", "The account is recorded; it is paid in the next batch"),
+    (
+        "done.payment_account_pending",
+        "收款账户已登记，须另一名经办人员（或参保人本人）确认后才会支付；已通知参保人",
+        "The account is recorded; it is paid once another member of staff (or the claimant) confirms it. The claimant has been told",
+    ),
+    (
+        "done.payment_account_confirmed",
+        "收款账户已确认，将在下一批次支付",
+        "The account is confirmed; it is paid in the next batch",
+    ),
     ("done.batch_built", "支付批次已编制，请另一名财务人员复核", "The batch is built; another finance user approves it"),
     ("done.batch_approved", "批次已复核，可导出银行文件", "The batch is approved; export the bank file"),
     ("done.batch_cancelled", "批次已作废，其中的支付指令可重新编入批次", "The batch is cancelled; its orders can be batched again"),
@@ -648,6 +659,22 @@ pub const UI: &[(&str, &str, &str)] = &[
     ("claim.payment_short", "支付", "Payment"),
     ("pay.nothing", "本次基金支付为 0 元，无需支付", "The funds pay nothing towards this claim; there is nothing to pay"),
     ("pay.give_account", "提交收款账户", "Give the account"),
+    ("pay.confirm_account", "确认收款账户", "Confirm the account"),
+    (
+        "pay.account_changed",
+        "收款账户自审批后已变更：原 {old}，现 {new}。",
+        "The account was changed since approval: {old} then, {new} now.",
+    ),
+    (
+        "pay.unconfirmed_staff",
+        "收款账户由 {who} 登记，须另一名经办人员（或参保人本人）确认后才能编入支付批次。",
+        "The account was given by {who}; it is batched only once another member of staff (or the claimant) confirms it.",
+    ),
+    (
+        "pay.unconfirmed_claimant",
+        "收款账户由医保经办人员代为登记，待复核后支付。如账户无误，您可在此确认；如非您本人申请，请立即联系医保经办机构。",
+        "Insurance staff gave the account for you; it is paid once confirmed. If it is right, you may confirm it here; if you did not ask for it, contact the insurance agency at once.",
+    ),
 ];
 
 pub fn t(lang: Lang, key: &str) -> &'static str {

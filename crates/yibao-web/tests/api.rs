@@ -70,6 +70,7 @@ fn matrix() -> Vec<MatrixRow> {
     let referral_readers = [cover_staff.clone(), hospital.clone()].concat();
     vec![
         (Method::GET, "/api/v1/me", None, S::OK, [all_accounts.clone(), hospital.clone()].concat()),
+        (Method::GET, "/api/v1/me/notices", None, S::OK, [all_accounts.clone(), hospital.clone()].concat()),
         (Method::GET, "/api/v1/persons", None, S::OK, staff_read.clone()),
         // Person 1 is 张三 (the zhangsan account's own record) in Jinchang.
         (Method::GET, "/api/v1/persons/1", None, S::OK, [staff_read.clone(), vec!["zhangsan"]].concat()),

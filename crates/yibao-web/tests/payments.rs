@@ -148,3 +148,116 @@ async fn finance_pays_a_batch_in_the_portal_and_the_claimant_corrects_a_refused_
         app.db.cleanup().await;
     }
 }
+
+/// Nobody redirects a claimant's money alone: an account a clerk gives waits for a second
+/// person (another clerk, or the claimant) before it is batched; the claimant is told, and
+/// never shown the clerk's username; the batch flags the line paid to another card than at
+/// approval, old and new masked; the audit log holds neither card in full.
+#[tokio::test]
+async fn a_payee_account_given_by_a_clerk_waits_for_a_second_person() {
+    for db in TestDb::all().await {
+        let l = db.label;
+        let app = spawn_app(db).await;
+        let (clerk, clerk2, zhang, finance) = (
+            app.token("clerk").await,
+            app.token("clerk2").await,
+            app.token("zhangsan").await,
+            app.token("finance").await,
+        );
+        let scope = Scope::parse_list("620300").unwrap();
+        let ready = app.db.store.payment_orders_in(&scope, &[OrderState::Ready], 10).await.unwrap();
+        let order = &ready[0];
+        let approved_card = order.bank_card.clone().unwrap();
+        let claim = order.claim_id;
+        let card = yibao_core::BankCardNumber::complete("621700001000123456").unwrap();
+        let (new_card, new_masked) = (card.to_string(), card.masked());
+        let new_card = new_card.as_str();
+        let put = app
+            .http
+            .put(app.url(&format!("/api/v1/claims/{claim}/payment/account")))
+            .bearer_auth(&clerk)
+            .json(&serde_json::json!({ "bank_name": "中国建设银行金昌分行", "bank_card": new_card }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(put.status(), 200, "{l}");
+        let given: serde_json::Value = put.json().await.unwrap();
+        assert_eq!(given["awaiting_confirmation"], true, "{l}: {given}");
+        assert_eq!(given["account_given_by"], "clerk");
+
+        // The claimant sees it waiting, with old and new card masked, and no staff username;
+        // a message on their home page tells them.
+        let mine: serde_json::Value = app
+            .http
+            .get(app.url(&format!("/api/v1/claims/{claim}/payment")))
+            .bearer_auth(&zhang)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(mine["awaiting_confirmation"], true);
+        assert!(mine["account_given_by"].is_null(), "{l}: {mine}");
+        assert_eq!(mine["account_changed"]["approved_with"], approved_card.masked());
+        assert_eq!(mine["account_changed"]["now"], new_masked.as_str());
+        let (_, home) = page(&app, &zhang, "/").await;
+        assert!(home.contains("id=\"notices\"") && home.contains(&new_masked), "{l}: {home}");
+        assert!(!home.contains(new_card), "{l}: the notice masks the card");
+        let notices: serde_json::Value =
+            app.http.get(app.url("/api/v1/me/notices")).bearer_auth(&zhang).send().await.unwrap().json().await.unwrap();
+        assert!(notices[0]["text"]["en"].as_str().unwrap().contains(&new_masked), "{l}: {notices}");
+        let (_, claim_page) = page(&app, &zhang, &format!("/claims/{claim}")).await;
+        assert!(claim_page.contains("id=\"confirm-account\""), "{l}");
+        let said = claim_page.split("id=\"account-check\">").nth(1).unwrap().split("</p>").next().unwrap();
+        assert!(said.contains("医保经办人员代为登记") && !said.contains("clerk"), "{l}: {said}");
+
+        // Not batched until confirmed; the clerk who gave it cannot confirm it.
+        let (status, body) =
+            form(&app, &finance, "/payments/batches", &[("region", "620300"), ("up_to", "2026-11-23")]).await;
+        assert_eq!(status, 422, "{l}: an unconfirmed account is not paid: {body}");
+        let confirm = |token: &str| {
+            app.http.post(app.url(&format!("/api/v1/claims/{claim}/payment/account/confirm"))).bearer_auth(token).send()
+        };
+        let same = confirm(&clerk).await.unwrap();
+        assert_eq!(same.status(), 422, "{l}");
+        assert!(same.text().await.unwrap().contains("four_eyes"));
+        let (_, staff_page) = page(&app, &clerk2, &format!("/claims/{claim}")).await;
+        assert!(staff_page.contains("收款账户由 clerk 登记") && staff_page.contains("id=\"confirm-account\""), "{l}");
+        assert_eq!(confirm(&clerk2).await.unwrap().status(), 200, "{l}");
+        assert_eq!(confirm(&clerk2).await.unwrap().status(), 422, "{l}: nothing left to confirm");
+
+        // Batched now, with the line flagged: old and new card, masked.
+        let (status, to) =
+            form(&app, &finance, "/payments/batches", &[("region", "620300"), ("up_to", "2026-11-23")]).await;
+        assert_eq!(status, 303, "{l}: {to}");
+        let batch_path = to.split('?').next().unwrap().to_string();
+        let (_, body) = page(&app, &finance, &batch_path).await;
+        let flag = format!("原 {}，现 {new_masked}", approved_card.masked());
+        assert!(body.contains("account-changed") && body.contains(&flag), "{l}: {body}");
+        let id = batch_path.rsplit('/').next().unwrap();
+        let api: serde_json::Value = app
+            .http
+            .get(app.url(&format!("/api/v1/payments/batches/{id}")))
+            .bearer_auth(&finance)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(api["items"][0]["account_changed"]["now"], new_masked.as_str(), "{l}: {api}");
+
+        // The audit log has the change and its confirmation, masked, with digests.
+        let entries = app.db.store.audit_entries_after(0, 100_000).await.unwrap();
+        let change = entries.iter().rev().find(|e| e.action == "payment.account").expect("audited");
+        assert!(change.after.contains(&new_masked) && change.after.contains("sha256"), "{l}: {}", change.after);
+        assert!(entries.iter().any(|e| e.action == "payment.account_confirmed"), "{l}");
+        for e in &entries {
+            for card in [new_card, approved_card.as_str()] {
+                assert!(!e.before.contains(card) && !e.after.contains(card), "{l}: {} holds a full card", e.action);
+            }
+        }
+        app.db.cleanup().await;
+    }
+}

@@ -38,6 +38,8 @@ pub struct PersonInput {
     pub hukou_region: AdminCode,
     pub employer_id: Option<i64>,
     pub bank_name: Option<String>,
+    /// Masked, with a digest, when serialised (into the audit log).
+    #[serde(serialize_with = "yibao_core::bank_card::masked_for_audit")]
     pub bank_card: Option<BankCardNumber>,
     pub phone: Option<PhoneNumber>,
     pub status: PersonStatus,
@@ -62,6 +64,8 @@ pub struct Person {
     pub employer_id: Option<i64>,
     pub employer_name: Option<String>,
     pub bank_name: Option<String>,
+    /// Masked, with a digest, when serialised (into the audit log).
+    #[serde(serialize_with = "yibao_core::bank_card::masked_for_audit")]
     pub bank_card: Option<BankCardNumber>,
     pub phone: Option<PhoneNumber>,
     pub status: PersonStatus,
@@ -81,6 +85,8 @@ pub struct EmployerInput {
     #[serde(default)]
     pub bank_name: Option<String>,
     #[serde(default)]
+    /// Masked, with a digest, when serialised (into the audit log).
+    #[serde(serialize_with = "yibao_core::bank_card::masked_for_audit")]
     pub bank_card: Option<BankCardNumber>,
 }
 
@@ -93,6 +99,8 @@ pub struct Employer {
     pub contact_name: Option<String>,
     pub contact_phone: Option<PhoneNumber>,
     pub bank_name: Option<String>,
+    /// Masked, with a digest, when serialised (into the audit log).
+    #[serde(serialize_with = "yibao_core::bank_card::masked_for_audit")]
     pub bank_card: Option<BankCardNumber>,
     pub version: i64,
     pub updated_at: String,

@@ -32,6 +32,7 @@ pub mod settlement;
     paths(
         login,
         logout,
+        my_notices,
         me,
         list_persons,
         create_person,
@@ -93,6 +94,7 @@ pub mod settlement;
         claims::revoke_delegation,
         payments::claim_payment,
         payments::give_account,
+        payments::confirm_account,
         payments::list_orders,
         payments::build_batch,
         payments::get_batch,
@@ -206,6 +208,20 @@ pub async fn login(
             Err(AppError::new(StatusCode::FORBIDDEN, "disabled", "账号已停用", "the account is disabled"))
         }
     }
+}
+
+/// What yibao told the insured person (a change to where their money goes, say), newest
+/// first; empty for everyone else.
+#[utoipa::path(get, path = "/api/v1/me/notices", responses((status = 200), (status = 401, body = Problem)))]
+pub async fn my_notices(
+    State(state): State<SharedState>,
+    caller: Caller,
+) -> Result<Json<Vec<yibao_store::Notice>>, AppError> {
+    let person = caller.session().and_then(|s| s.account.person_id).filter(|_| caller.role() == Role::Insured);
+    Ok(Json(match person {
+        Some(id) => state.store.notices_of(id, 100).await?,
+        None => Vec::new(),
+    }))
 }
 
 /// Log out: the bearer token is revoked at once (a later request with it answers 401).

@@ -20,9 +20,19 @@ use crate::error::{AppError, Problem};
 use crate::service::payments::{self as svc, BatchStep};
 use crate::SharedState;
 
-fn order_json(o: &PaymentOrder, full_card: bool) -> Value {
+/// An order as the caller may see it: the full card for the claimant and staff who see
+/// persons in full (`full_card`), masked otherwise; the member of staff who gave an
+/// unconfirmed account only for staff (`staff`).
+fn order_json(o: &PaymentOrder, full_card: bool, staff: bool) -> Value {
     let card = o.bank_card.as_ref().map(|c| if full_card { c.to_string() } else { c.masked() });
+    let changed = o.account_changed().then(|| {
+        json!({ "approved_with": o.approved_bank_card.as_ref().map(BankCardNumber::masked),
+                "now": o.bank_card.as_ref().map(BankCardNumber::masked) })
+    });
     json!({
+        "account_changed": changed,
+        "awaiting_confirmation": o.account_unconfirmed_by.is_some(),
+        "account_given_by": if staff { o.account_unconfirmed_by.clone() } else { None },
         "id": o.id, "number": o.number, "claim_id": o.claim_id, "claim_number": o.claim_number,
         "person_name": o.person_name, "region": o.region, "payee": o.payee, "account_name": o.account_name,
         "bank_name": o.bank_name, "bank_card": card, "amount": o.amount, "state": o.state.code(),
@@ -39,8 +49,14 @@ fn batch_json(b: &PaymentBatch, items: Option<&[BatchItem]>) -> Value {
         v["items"] = items
             .iter()
             .map(|i| {
-                let card = i.bank_card.parse::<BankCardNumber>().map(|c| c.masked()).unwrap_or_default();
+                let masked = |c: &str| c.parse::<BankCardNumber>().map(|c| c.masked()).unwrap_or_default();
+                let card = masked(&i.bank_card);
+                // Every line paid to another card than at approval is flagged, old and new.
+                let changed = i.account_changed().then(|| {
+                    json!({ "approved_with": i.approved_bank_card.as_deref().map(masked), "now": card })
+                });
                 json!({
+                    "account_changed": changed,
                     "seq": i.seq, "order_id": i.order_id, "order_no": i.order_no, "claim_id": i.claim_id,
                     "account_name": i.account_name, "bank_name": i.bank_name, "bank_card": card, "amount": i.amount,
                     "result": match i.paid { Some(true) => "paid", Some(false) => "failed", None => "waiting" },
@@ -62,8 +78,9 @@ pub async fn claim_payment(
     let order =
         svc::payment_of_claim(&state.store, &caller, id).await?.ok_or_else(|| AppError::not_found("payment order"))?;
     // The claimant and the staff who may see a person's details see the whole number.
-    let full = !caller.role().is_staff() || caller.can(yibao_core::Permission::ViewPersonDetail);
-    Ok(Json(order_json(&order, full)))
+    let staff = caller.role().is_staff();
+    let full = !staff || caller.can(yibao_core::Permission::ViewPersonDetail);
+    Ok(Json(order_json(&order, full, staff)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -84,7 +101,21 @@ pub async fn give_account(
 ) -> Result<Json<Value>, AppError> {
     let card: BankCardNumber = body.bank_card.trim().parse()?;
     let order = svc::give_account(&state.store, &caller, id, &body.bank_name, &card).await?;
-    Ok(Json(order_json(&order, true)))
+    Ok(Json(order_json(&order, true, caller.role().is_staff())))
+}
+
+/// Confirms the account a member of staff gave for a claim's payment: another member of
+/// staff who handles claims (not the one who gave it), or the claimant. Until then the order
+/// is not batched.
+#[utoipa::path(post, path = "/api/v1/claims/{id}/payment/account/confirm",
+    responses((status = 200), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn confirm_account(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, AppError> {
+    let order = svc::confirm_account(&state.store, &caller, id).await?;
+    Ok(Json(order_json(&order, true, caller.role().is_staff())))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -112,7 +143,7 @@ pub async fn list_orders(
         .chain(o.paid.iter().map(|p| (p, None)))
         .filter(|(order, _)| states.is_empty() || states.contains(&order.state))
         .map(|(order, urgency)| {
-            let mut v = order_json(order, false);
+            let mut v = order_json(order, false, true);
             v["urgency"] = json!(urgency);
             v
         })

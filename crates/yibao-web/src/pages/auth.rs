@@ -172,6 +172,8 @@ struct HomePage {
     regions: String,
     persons_count: Option<i64>,
     actions: Vec<Action>,
+    /// What yibao told the insured person, newest first: (when, what).
+    notices: Vec<(String, String)>,
 }
 
 pub async fn home(State(state): State<SharedState>, caller: Caller) -> Result<Response, AppError> {
@@ -218,7 +220,18 @@ pub async fn home(State(state): State<SharedState>, caller: Caller) -> Result<Re
     } else {
         None
     };
+    let notices = match session.account.person_id {
+        Some(person) if role == yibao_core::Role::Insured => state
+            .store
+            .notices_of(person, 20)
+            .await?
+            .into_iter()
+            .map(|n| (n.at.chars().take(16).collect::<String>().replace('T', " "), n.text.get(lang).to_string()))
+            .collect(),
+        _ => Vec::new(),
+    };
     let page = HomePage {
+        notices,
         ctx: Ctx::for_caller(&caller, "/"),
         display_name: session.account.display_name.clone(),
         role_label: role.label_in(lang),

@@ -191,6 +191,8 @@ pub struct ItemRow {
     pub amount: String,
     pub result: String,
     pub result_code: &'static str,
+    /// Set when the line pays another card than its order was approved with (old and new).
+    pub changed: String,
 }
 
 #[derive(Template)]
@@ -254,6 +256,14 @@ async fn show_batch(
                     Some(true) => "paid",
                     Some(false) => "failed",
                     None => "waiting",
+                },
+                changed: if i.account_changed() {
+                    let masked = |c: &str| c.parse::<BankCardNumber>().map(|c| c.masked()).unwrap_or_default();
+                    i18n::t(lang, "pay.account_changed")
+                        .replace("{old}", &i.approved_bank_card.as_deref().map_or_else(|| "—".to_string(), masked))
+                        .replace("{new}", &masked(&i.bank_card))
+                } else {
+                    String::new()
                 },
             })
             .collect(),

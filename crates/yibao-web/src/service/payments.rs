@@ -7,7 +7,7 @@
 use chrono::NaiveDate;
 use yibao_core::payment::{BatchFile, OrderState, ResultFile, Urgency};
 use yibao_core::{AdminCode, BankCardNumber, Permission};
-use yibao_store::{BatchItem, ImportSummary, PaymentBatch, PaymentOrder, Store};
+use yibao_store::{AccountGiver, BatchItem, ImportSummary, PaymentBatch, PaymentOrder, Store};
 
 use super::claims::{self as claims_svc, Standing};
 use super::staff_scope;
@@ -22,7 +22,8 @@ pub async fn payment_of_claim(store: &Store, caller: &Caller, claim_id: i64) -> 
 
 /// The insured person, the employer unit for a claim it filed, or a clerk gives the account
 /// a claim is paid to: registered late, or corrected after the bank refused the payment. A
-/// delegate may not.
+/// delegate may not. An account a clerk gives waits for a second person's confirmation
+/// ([`confirm_account`]) and the claimant is told of it.
 pub async fn give_account(
     store: &Store,
     caller: &Caller,
@@ -30,25 +31,43 @@ pub async fn give_account(
     bank_name: &str,
     bank_card: &BankCardNumber,
 ) -> Result<PaymentOrder, AppError> {
-    let (_, standing) = claims_svc::claim(store, caller, claim_id).await?;
-    match standing {
-        Standing::Staff => caller.require(Permission::HandleClaims)?,
-        // The money is the person's: a delegate hands papers in but does not say where it goes.
-        Standing::Delegate(_) => {
-            return Err(AppError::new(
-                axum::http::StatusCode::FORBIDDEN,
-                "delegate_account",
-                "受托人不能更改收款账户：请参保人本人在网上办理，或携带身份证件到经办窗口办理",
-                "a delegate cannot change where the money goes: the insured person does it online, or at the window with their ID",
-            ))
-        }
-        Standing::Own | Standing::Employer(_) => {}
-    }
+    let giver = account_giver(store, caller, claim_id).await?;
     let order = store.payment_of_claim(claim_id).await?.ok_or_else(|| AppError::not_found("payment order"))?;
     let mut w = store.begin_write(&caller.actor()).await?;
-    let order = store.give_payment_account(&mut w, order.id, bank_name, bank_card).await?;
+    let order = store.give_payment_account(&mut w, order.id, bank_name, bank_card, &giver).await?;
     w.commit().await?;
     Ok(order)
+}
+
+/// Confirms an account a member of staff gave for a claim's payment: another member of
+/// staff who handles claims, or the claimant.
+pub async fn confirm_account(store: &Store, caller: &Caller, claim_id: i64) -> Result<PaymentOrder, AppError> {
+    let by = account_giver(store, caller, claim_id).await?;
+    let order = store.payment_of_claim(claim_id).await?.ok_or_else(|| AppError::not_found("payment order"))?;
+    let mut w = store.begin_write(&caller.actor()).await?;
+    let order = store.confirm_payment_account(&mut w, order.id, &by).await?;
+    w.commit().await?;
+    Ok(order)
+}
+
+/// Who the caller is to a claim's payment account: staff who handle claims, or the claimant
+/// (the person, or the employer unit that filed it). A delegate hands papers in but does not
+/// say where the money goes.
+async fn account_giver(store: &Store, caller: &Caller, claim_id: i64) -> Result<AccountGiver, AppError> {
+    let (_, standing) = claims_svc::claim(store, caller, claim_id).await?;
+    match standing {
+        Standing::Staff => {
+            caller.require(Permission::HandleClaims)?;
+            Ok(AccountGiver::Staff(caller.username().to_string()))
+        }
+        Standing::Delegate(_) => Err(AppError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "delegate_account",
+            "受托人不能更改收款账户：请参保人本人在网上办理，或携带身份证件到经办窗口办理",
+            "a delegate cannot change where the money goes: the insured person does it online, or at the window with their ID",
+        )),
+        Standing::Own | Standing::Employer(_) => Ok(AccountGiver::Claimant),
+    }
 }
 
 /// The most orders a list shows (oldest due first); the totals by state count them all.

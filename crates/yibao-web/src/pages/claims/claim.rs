@@ -59,6 +59,9 @@ struct ClaimPage {
     payment_todo: String,
     payment_state: &'static str,
     can_give_account: bool,
+    /// An account given by staff and not yet confirmed, or one changed since approval.
+    account_check: String,
+    can_confirm_account: bool,
     /// What the caller may do now.
     can_withdraw: bool,
     can_add_documents: bool,
@@ -150,6 +153,10 @@ async fn show_claim(
     let can_give_account = claimant
         && !matches!(standing, Standing::Delegate(_))
         && order.as_ref().is_some_and(|o| matches!(o.state, OrderState::AwaitingAccount | OrderState::Failed));
+    let (account_check, can_confirm_account) = match &order {
+        Some(o) => account_check(o, &standing, caller),
+        None => (String::new(), false),
+    };
     let (claim_rules, _) = svc::claim_rules(&state.store, caller, c.insured_region).await?;
     let needs_second = c.medfee_sumamt > claim_rules.second_review_above;
     let statement = c.statement.clone();
@@ -213,6 +220,8 @@ async fn show_claim(
         payment_todo,
         payment_state: order.as_ref().map_or("", |o| o.state.code()),
         can_give_account,
+        account_check,
+        can_confirm_account,
         can_withdraw: claimant && !c.state.is_final(),
         can_add_documents: claimant && matches!(c.state, ClaimState::Submitted | ClaimState::Returned),
         can_resubmit: claimant && c.state == ClaimState::Returned,
@@ -268,6 +277,48 @@ pub struct AccountFields {
     bank_card: String,
 }
 
+/// What the claim page says of the order's account: given by staff and waiting for a second
+/// person (the claimant never sees staff usernames), or paid elsewhere than at approval; and
+/// whether this caller may confirm it.
+fn account_check(o: &PaymentOrder, standing: &Standing, caller: &Caller) -> (String, bool) {
+    let lang = caller.lang;
+    let mut words = Vec::new();
+    if o.account_changed() {
+        let masked = |c: &Option<BankCardNumber>| c.as_ref().map_or_else(|| "—".to_string(), BankCardNumber::masked);
+        words.push(
+            i18n::t(lang, "pay.account_changed")
+                .replace("{old}", &masked(&o.approved_bank_card))
+                .replace("{new}", &masked(&o.bank_card)),
+        );
+    }
+    let mut may_confirm = false;
+    if let Some(giver) = &o.account_unconfirmed_by {
+        if *standing == Standing::Staff {
+            words.push(i18n::t(lang, "pay.unconfirmed_staff").replace("{who}", giver));
+            may_confirm = caller.can(Permission::HandleClaims) && caller.username() != giver;
+        } else {
+            words.push(i18n::t(lang, "pay.unconfirmed_claimant").to_string());
+            may_confirm = matches!(standing, Standing::Own | Standing::Employer(_));
+        }
+    }
+    (words.join(" "), may_confirm)
+}
+
+/// `POST /claims/{id}/payment-account/confirm`: a second member of staff (or the claimant)
+/// confirms an account a member of staff gave.
+pub async fn claim_payment_account_confirm(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Form(f): Form<crate::pages::auth::CsrfOnly>,
+) -> Result<Response, AppError> {
+    caller.check_csrf(&f.csrf)?;
+    match crate::service::payments::confirm_account(&state.store, &caller, id).await {
+        Ok(_) => Ok(Redirect::to(&format!("/claims/{id}?done=payment_account_confirmed")).into_response()),
+        Err(e) => or_show(e, caller.lang, |m| show_claim(&state, &caller, id, "", m)).await,
+    }
+}
+
 /// `POST /claims/{id}/payment-account`: the claimant (or a clerk) gives the account the
 /// claim is paid to, after a failure or where none was registered.
 pub async fn claim_payment_account(
@@ -283,7 +334,11 @@ pub async fn claim_payment_account(
     }
     .await;
     match result {
-        Ok(_) => Ok(Redirect::to(&format!("/claims/{id}?done=payment_account")).into_response()),
+        Ok(order) => {
+            let done =
+                if order.account_unconfirmed_by.is_some() { "payment_account_pending" } else { "payment_account" };
+            Ok(Redirect::to(&format!("/claims/{id}?done={done}")).into_response())
+        }
         Err(e) => or_show(e, caller.lang, |m| show_claim(&state, &caller, id, "", m)).await,
     }
 }

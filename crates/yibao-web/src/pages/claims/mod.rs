@@ -7,7 +7,10 @@
 mod claim;
 mod form;
 
-pub use claim::{claim_document_add, claim_page, claim_payment_account, claim_statement_csv, claim_step_submit};
+pub use claim::{
+    claim_document_add, claim_page, claim_payment_account, claim_payment_account_confirm, claim_statement_csv,
+    claim_step_submit,
+};
 pub use form::{claim_new_form, claim_submit};
 
 use std::collections::BTreeMap;
