@@ -547,7 +547,10 @@ async fn referral_filing_card_and_no_card_certificate_decide_the_cover() {
         };
         assert_eq!(problem_codes(write!(s, |w| s.issue_referral(&mut w, &township, &input, today))), ["tier"], "{l}");
         let referral = write!(s, |w| s.issue_referral(&mut w, &city, &input, today)).unwrap();
-        assert_eq!(referral.number, "ZZH62030200001202600001", "{l}");
+        // The year's running number, then a random tail nobody can guess from another number.
+        let (running, tail) = referral.number.split_at("ZZH62030200001202600001".len());
+        assert_eq!(running, "ZZH62030200001202600001", "{l}");
+        assert!(tail.len() == 6 && tail.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()), "{tail}");
         assert!(!referral.sealed());
 
         let app = FilingApplication {

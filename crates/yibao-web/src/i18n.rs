@@ -226,7 +226,11 @@ pub const UI: &[(&str, &str, &str)] = &[
     ("referral.title", "转诊证明", "Referral certificates"),
     ("referral.lookup", "查验", "Check"),
     ("referral.number", "证明编号", "Certificate number"),
-    ("referral.number_hint", "转诊证明编号，如 ZZH62030200001202600001", "certificate number, e.g. ZZH62030200001202600001"),
+    (
+        "referral.number_hint",
+        "转诊证明编号，如 ZZH62030200001202600001K7QM3P",
+        "certificate number, e.g. ZZH62030200001202600001K7QM3P",
+    ),
     ("referral.issuer", "开具机构", "Issued by"),
     ("referral.valid", "有效期", "Valid"),
     ("referral.hospital_seal", "医院公章", "Hospital seal"),

@@ -138,7 +138,7 @@ fn matrix() -> Vec<MatrixRow> {
         ),
         (Method::GET, "/api/v1/cover?person_id=1&institution=H11010100001", None, S::OK, cover.clone()),
         (Method::GET, "/api/v1/cover?resident_id=620302198506120036", None, S::OK, cover.clone()),
-        (Method::GET, "/api/v1/referrals/ZZH62030200001202600001", None, S::OK, referral_readers),
+        (Method::GET, "/api/v1/referrals/{referral}", None, S::OK, referral_readers),
         (Method::POST, "/api/v1/referrals", Some(referral_body()), S::CREATED, hospital.clone()),
         (Method::GET, "/my/cover", None, S::OK, vec!["zhangsan"]),
         // Settlements: the person, staff who see the person in full, and (for one it made)
@@ -173,13 +173,7 @@ fn matrix() -> Vec<MatrixRow> {
         // The institution's desk: its staff, in the portal.
         (Method::GET, "/check?resident_id=620302198506120036", None, S::OK, vec!["hospital"]),
         (Method::GET, "/referrals", None, S::OK, [cover_staff.clone(), vec!["hospital"]].concat()),
-        (
-            Method::GET,
-            "/referrals?number=ZZH62030200001202600001",
-            None,
-            S::OK,
-            [cover_staff, vec!["hospital"]].concat(),
-        ),
+        (Method::GET, "/referrals?number={referral}", None, S::OK, [cover_staff, vec!["hospital"]].concat()),
         (Method::POST, "/api/v1/calendar", Some(Value::String(calendar_2027())), S::CREATED, vec!["policy"]),
         // Sporadic claims: claim 1 is 张三's approved demo claim (decided, so a step on it is
         // refused as a transition — after the permission check).
@@ -308,7 +302,12 @@ async fn every_endpoint_with_every_role() {
             }
         }
         let mut failures = Vec::new();
+        // The demo's referral certificate (its number ends in a random tail).
+        let issuer = app.db.store.institution_by_code(yibao_demo::DEMO_INSTITUTION).await.unwrap();
+        let referral = app.db.store.referrals_issued_by(issuer.id, 1).await.unwrap().remove(0).number;
         for (method, path, body, ok, allowed) in matrix() {
+            let path = path.replace("{referral}", &referral);
+            let path = path.as_str();
             for who in EVERYONE {
                 let mut req = app.http.request(method.clone(), app.url(path));
                 let name = match who {
@@ -543,6 +542,41 @@ async fn redirects_headers_login_form_and_api_log_out() {
     assert_eq!(out.status(), StatusCode::NO_CONTENT);
     assert_eq!(me().await.unwrap().status(), StatusCode::UNAUTHORIZED);
     app.db.cleanup().await;
+}
+
+/// A referral certificate (it names the patient and the diagnosis) opens only for its issuing
+/// and destination institutions, the person, and staff of the person's region; another
+/// hospital is told it does not exist, and its numbers cannot be guessed from one another.
+#[tokio::test]
+async fn a_referral_opens_only_for_its_own_institutions() {
+    for db in TestDb::all().await {
+        let l = db.label;
+        let app = spawn_app(db).await;
+        let issuer = app.db.store.institution_by_code(yibao_demo::DEMO_INSTITUTION).await.unwrap();
+        let referral = app.db.store.referrals_issued_by(issuer.id, 1).await.unwrap().remove(0);
+        // Another hospital, with an API key of its own.
+        let other = app.db.store.institution_by_code("H62030200002").await.unwrap();
+        let mut w = app.db.store.begin_write(&yibao_store::Actor::system("test")).await.unwrap();
+        let key = app.db.store.issue_api_key(&mut w, other.id, "test").await.unwrap();
+        w.commit().await.unwrap();
+        let get = |number: String, key: &'static str| {
+            let key = if key == "demo" { yibao_demo::DEMO_API_KEY.to_string() } else { key.to_string() };
+            app.http.get(app.url(&format!("/api/v1/referrals/{number}"))).header("x-api-key", key).send()
+        };
+        assert_eq!(get(referral.number.clone(), "demo").await.unwrap().status(), StatusCode::OK, "{l}: the issuer");
+        let res = app
+            .http
+            .get(app.url(&format!("/api/v1/referrals/{}", referral.number)))
+            .header("x-api-key", &key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{l}: another hospital");
+        // Sequential guessing finds nothing: the running number alone is not a number.
+        let running = &referral.number[..referral.number.len() - 6];
+        assert_eq!(get(running.to_string(), "demo").await.unwrap().status(), StatusCode::NOT_FOUND, "{l}");
+        app.db.cleanup().await;
+    }
 }
 
 #[tokio::test]

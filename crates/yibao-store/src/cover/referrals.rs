@@ -68,7 +68,9 @@ impl Store {
             .bind(format!("{prefix}%"))
             .fetch_one(&mut *w.tx)
             .await?;
-        let number = format!("{prefix}{:05}", n + 1);
+        // The running number says which certificate of the year it is; the random tail makes
+        // a number impossible to guess from another one (the certificate names a diagnosis).
+        let number = format!("{prefix}{:05}{}", n + 1, unguessable_tail());
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO referrals (number, person_id, institution_id, diagnosis, destination, destination_institution, \
              valid_from, valid_to, hospital_seal_by, hospital_sealed_at, issued_by) \
@@ -159,4 +161,12 @@ impl Store {
             .await?;
         row.as_ref().map(referral_from_row).transpose()
     }
+}
+
+/// Six characters from an alphabet without look-alikes (no 0/O, 1/I/L): about 30 bits.
+fn unguessable_tail() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+    let mut rng = rand::thread_rng();
+    (0..6).map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())])).collect()
 }

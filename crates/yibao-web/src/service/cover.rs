@@ -326,12 +326,17 @@ pub async fn seal_referral(store: &Store, caller: &Caller, number: &str, by: &st
     Ok(r)
 }
 
-/// A referral certificate by number: any institution, the agency's staff for persons in
-/// their regions, and the person it was issued to.
+/// A referral certificate by number: its issuing and its destination institution, the
+/// agency's staff for persons in their regions, and the person it was issued to. Anyone
+/// else is told it does not exist (the certificate names a diagnosis).
 pub async fn referral(store: &Store, caller: &Caller, number: &str) -> Result<Referral, AppError> {
     let r = store.referral_by_number(number).await?.ok_or_else(|| AppError::not_found("referral"))?;
-    if caller.can(Permission::IssueReferrals) || is_own(caller, r.person_id) {
+    if is_own(caller, r.person_id) {
         return Ok(r);
+    }
+    if let Some(own) = caller.institution() {
+        let ours = own.code == r.issuer_code || r.destination_institution.as_deref() == Some(own.code.as_str());
+        return if ours { Ok(r) } else { Err(AppError::not_found("referral")) };
     }
     caller.require(Permission::CheckCover)?;
     let p = store.person(r.person_id).await?;
