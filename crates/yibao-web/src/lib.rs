@@ -34,6 +34,8 @@ pub struct AppState {
     pub today: Option<chrono::NaiveDate>,
     /// The process's log-in attempts, for throttling.
     pub logins: throttle::Logins,
+    /// Institutions' cover lookups this minute, for their limit.
+    pub lookups: throttle::Lookups,
 }
 
 pub type SharedState = Arc<AppState>;

@@ -102,6 +102,35 @@ impl Logins {
     }
 }
 
+/// How many cover lookups one institution may make in a minute (a busy hospital's desks
+/// check a few patients a minute; walking the registry needs thousands).
+pub const LOOKUPS_PER_MINUTE: u32 = 120;
+
+/// Counts of lookups per institution in the current minute.
+#[derive(Debug, Default)]
+pub struct Lookups {
+    counts: Mutex<HashMap<String, (Instant, u32)>>,
+}
+
+impl Lookups {
+    /// Counts a lookup by `who` at `now`; `Err(wait)` once the minute's allowance is spent.
+    pub fn count(&self, who: &str, now: Instant) -> Result<(), Duration> {
+        let mut counts = self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if counts.len() > 100_000 {
+            counts.retain(|_, (start, _)| now.duration_since(*start) < Duration::from_secs(60));
+        }
+        let (start, n) = counts.entry(who.to_string()).or_insert((now, 0));
+        if now.duration_since(*start) >= Duration::from_secs(60) {
+            (*start, *n) = (now, 0);
+        }
+        if *n >= LOOKUPS_PER_MINUTE {
+            return Err(Duration::from_secs(60).saturating_sub(now.duration_since(*start)));
+        }
+        *n += 1;
+        Ok(())
+    }
+}
+
 /// The wait after the `attempts`th attempt of a key with `threshold`.
 fn delay(attempts: u32, threshold: u32) -> Duration {
     if attempts < threshold {
@@ -168,6 +197,18 @@ mod tests {
         let ok = logins.begin("clerk", ip("10.0.0.1"), now).unwrap();
         logins.succeeded(ok, now);
         assert!(logins.begin("clerk", ip("10.0.0.1"), now).is_some(), "no delay after a success");
+    }
+
+    #[test]
+    fn lookups_are_limited_per_institution_and_minute() {
+        let lookups = Lookups::default();
+        let now = Instant::now();
+        for _ in 0..LOOKUPS_PER_MINUTE {
+            assert!(lookups.count("H1", now).is_ok());
+        }
+        assert!(lookups.count("H1", now + Duration::from_secs(30)).is_err());
+        assert!(lookups.count("H2", now).is_ok(), "another institution has its own allowance");
+        assert!(lookups.count("H1", now + Duration::from_secs(60)).is_ok(), "a new minute");
     }
 
     #[test]

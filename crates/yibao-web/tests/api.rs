@@ -136,7 +136,14 @@ fn matrix() -> Vec<MatrixRow> {
             S::OK,
             vec!["clerk"],
         ),
-        (Method::GET, "/api/v1/cover?person_id=1&institution=H11010100001", None, S::OK, cover.clone()),
+        // Institutions ask by the resident ID number, never by yibao's own person number.
+        (
+            Method::GET,
+            "/api/v1/cover?person_id=1&institution=H11010100001",
+            None,
+            S::OK,
+            [cover_staff.clone(), vec!["zhangsan"]].concat(),
+        ),
         (Method::GET, "/api/v1/cover?resident_id=620302198506120036", None, S::OK, cover.clone()),
         (Method::GET, "/api/v1/referrals/{referral}", None, S::OK, referral_readers),
         (Method::POST, "/api/v1/referrals", Some(referral_body()), S::CREATED, hospital.clone()),
@@ -577,6 +584,40 @@ async fn a_referral_opens_only_for_its_own_institutions() {
         assert_eq!(get(running.to_string(), "demo").await.unwrap().status(), StatusCode::NOT_FOUND, "{l}");
         app.db.cleanup().await;
     }
+}
+
+/// A hospital's key cannot walk the registry: cover is looked up by the resident ID number
+/// only, names in the answer (filings included) are masked, every lookup is audited, and an
+/// institution's lookups are limited per minute.
+#[tokio::test]
+async fn an_institution_looks_up_cover_by_id_number_masked_audited_and_limited() {
+    let app = spawn_app(TestDb::sqlite().await).await;
+    let key = yibao_demo::DEMO_API_KEY;
+    let get = |q: String| app.http.get(app.url(&format!("/api/v1/cover?{q}"))).header("x-api-key", key).send();
+    for id in 1..=3 {
+        let res = get(format!("person_id={id}")).await.unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        assert_eq!(res.json::<Value>().await.unwrap()["code"], "resident_id_required");
+    }
+    let audited = "SELECT COUNT(*) FROM audit_log WHERE action = 'cover.lookup'";
+    let before = app.db.number(audited).await;
+    let res = get(format!("resident_id={}", yibao_demo::DEMO_INSURED_ID)).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let body = res.text().await.unwrap();
+    assert!(!body.contains("张三") && body.contains("张*"), "names are masked, filings too: {body}");
+    assert_eq!(app.db.number(audited).await, before + 1, "the lookup is audited");
+    let mut limited = None;
+    for n in 0..yibao_web::throttle::LOOKUPS_PER_MINUTE + 5 {
+        let res = get(format!("resident_id={}", yibao_demo::DEMO_INSURED_ID)).await.unwrap();
+        if res.status() == StatusCode::TOO_MANY_REQUESTS {
+            limited = Some(n);
+            assert_eq!(res.json::<Value>().await.unwrap()["code"], "too_many_lookups");
+            break;
+        }
+    }
+    // Every lookup counts, the refused ones too: four went before the loop.
+    assert_eq!(limited, Some(yibao_web::throttle::LOOKUPS_PER_MINUTE - 4), "the minute's allowance");
+    app.db.cleanup().await;
 }
 
 #[tokio::test]

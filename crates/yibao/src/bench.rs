@@ -417,6 +417,7 @@ pub async fn settle(hospitals: usize, settlements: usize, database_url: Option<S
         secure_cookies: false,
         today: Some(today),
         logins: Default::default(),
+        lookups: Default::default(),
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     // The server runs on its own threads, as it would in its own process: the simulated

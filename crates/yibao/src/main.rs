@@ -285,6 +285,7 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
                 secure_cookies: config.secure_cookies,
                 today: None,
                 logins: Default::default(),
+                lookups: Default::default(),
             };
             yibao_web::serve(state, config.listen, |addr| {
                 println!(

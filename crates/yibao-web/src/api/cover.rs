@@ -261,6 +261,7 @@ pub async fn get_cover(
             )
         }
     };
+    crate::service::cover::count_lookup(&state, &caller)?;
     let (p, r) = svc::cover(&state.store, &caller, whom, date, q.institution.as_deref()).await?;
     let institution_caller = caller.institution().is_some();
     let person = PersonBrief {

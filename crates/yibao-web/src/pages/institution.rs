@@ -89,6 +89,7 @@ async fn check(state: &SharedState, caller: &Caller, ask: &CheckAsk) -> Result<(
         AppError::validation(vec![e])
     })?;
     let date = date_or(caller.today, &ask.date)?;
+    svc::count_lookup(state, caller)?;
     let (person, report) = svc::cover(&state.store, caller, Whom::ResidentId(&rid), date, None).await?;
     let checked = Checked {
         name: person.name.masked(),

@@ -270,6 +270,16 @@ pub async fn cover(
     date: NaiveDate,
     institution_code: Option<&str>,
 ) -> Result<(Person, CoverReport), AppError> {
+    if let (Some(_), Whom::Id(_)) = (caller.institution(), &whom) {
+        // At the desk the patient shows their ID card: an institution asks by its number,
+        // never by yibao's own person number (which would let it walk the registry).
+        return Err(AppError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "resident_id_required",
+            "医疗机构须凭身份证号码查询参保人的待遇",
+            "an institution looks up cover by the resident ID number on the patient's ID card",
+        ));
+    }
     let person = match whom {
         Whom::Id(id) => store.person(id).await?,
         Whom::ResidentId(rid) => {
@@ -289,14 +299,44 @@ pub async fn cover(
         institution_code.map(str::to_string)
     };
     let mut report = store.cover_report(&person, date, institution_code.as_deref()).await?;
-    if caller.institution().is_some() {
+    if let Some(own) = caller.institution() {
         // An institution sees what settlement needs: the card state, the filings in force
-        // that day and its own answer; not the card history or the agency's certificates.
+        // that day and its own answer; not the card history or the agency's certificates,
+        // and names masked, no delegate's ID and no staff usernames.
         report.filings.retain(|f| f.in_force_on(date));
+        for f in &mut report.filings {
+            f.person_name =
+                f.person_name.parse::<yibao_core::name::PersonName>().map_or_else(|_| "*".into(), |n| n.masked());
+            f.delegate_id = None;
+            f.applied_by = String::new();
+            f.decided_by = None;
+            f.note = None;
+        }
         report.cards.clear();
         report.certificates.clear();
+        // Every institution's lookup is in the audit log: who asked about whom, for when.
+        let mut w = store.begin_write(&caller.actor()).await?;
+        let asked = serde_json::json!({ "institution": own.code, "date": date.to_string() });
+        w.record("cover.lookup", "person", &person.id.to_string(), None::<&()>, Some(&asked)).await?;
+        w.commit().await?;
     }
     Ok((person, report))
+}
+
+/// Counts an institution's cover lookup against its allowance (see
+/// [`crate::throttle::Lookups`]); refused with 429 once the minute's is spent.
+pub fn count_lookup(state: &crate::AppState, caller: &Caller) -> Result<(), AppError> {
+    let Some(own) = caller.institution() else {
+        return Ok(());
+    };
+    state.lookups.count(&own.code, std::time::Instant::now()).map_err(|wait| {
+        AppError::new(
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            "too_many_lookups",
+            &format!("本机构本分钟的待遇查询次数已达上限，请 {} 秒后再试", wait.as_secs().max(1)),
+            &format!("your institution has made its lookups for this minute; try again in {} s", wait.as_secs().max(1)),
+        )
+    })
 }
 
 /// An institution issues a referral certificate with its hospital seal.

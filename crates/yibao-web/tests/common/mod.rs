@@ -23,6 +23,7 @@ pub async fn spawn_app(db: TestDb) -> App {
         secure_cookies: false,
         today: Some(today),
         logins: Default::default(),
+        lookups: Default::default(),
     };
     tokio::spawn(yibao_web::serve_on(listener, state, std::future::pending()));
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
