@@ -602,6 +602,17 @@ async fn a_delegate_opens_the_papers_of_the_claims_they_may_see() {
     assert_eq!(res.json::<Value>().await.unwrap()["code"], "delegate_account");
     let res = app.http.put(app.url(&path)).bearer_auth(&person).json(&account).send().await.unwrap();
     assert_eq!(res.status(), 200, "the person may");
+    // The delegate sees where the money goes only masked; the person sees the whole number.
+    let payment = format!("/api/v1/claims/{}/payment", ready[0].claim_id);
+    let (_, theirs) = get(&app, &delegate, &payment).await;
+    let masked = yibao_core::BankCardNumber::complete("622848001000000000").unwrap().masked();
+    assert_eq!(theirs["bank_card"], masked.as_str(), "{theirs}");
+    let (_, own) = get(&app, &person, &payment).await;
+    assert_eq!(own["bank_card"], card.as_str());
+    // Finance sees the claim but not the person in full: no ID-card scan for it.
+    let finance = app.token("finance").await;
+    assert_eq!(page(&app, &finance, &format!("/claims/{}", claim.id)).await.0, 200, "finance sees the claim");
+    assert_eq!(page(&app, &finance, &doc).await.0, 404, "finance does not open the person's papers");
     let did = given["id"].as_i64().unwrap();
     let (s, _) = post(&app, &person, &format!("/api/v1/my/delegations/{did}/revoke"), &json!({})).await;
     assert_eq!(s, 200);

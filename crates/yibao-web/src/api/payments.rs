@@ -17,6 +17,7 @@ use yibao_store::{BatchItem, PaymentBatch, PaymentOrder};
 
 use crate::context::Caller;
 use crate::error::{AppError, Problem};
+use crate::service::claims::Standing;
 use crate::service::payments::{self as svc, BatchStep};
 use crate::SharedState;
 
@@ -77,9 +78,15 @@ pub async fn claim_payment(
 ) -> Result<Json<Value>, AppError> {
     let order =
         svc::payment_of_claim(&state.store, &caller, id).await?.ok_or_else(|| AppError::not_found("payment order"))?;
-    // The claimant and the staff who may see a person's details see the whole number.
+    // The claimant (the person, or the employer unit for its own account) and the staff who
+    // may see a person's details see the whole number; a delegate sees it masked.
     let staff = caller.role().is_staff();
-    let full = !staff || caller.can(yibao_core::Permission::ViewPersonDetail);
+    let (_, standing) = crate::service::claims::claim(&state.store, &caller, id).await?;
+    let full = match standing {
+        Standing::Own | Standing::Employer(_) => true,
+        Standing::Delegate(_) => false,
+        Standing::Staff => caller.can(yibao_core::Permission::ViewPersonDetail),
+    };
     Ok(Json(order_json(&order, full, staff)))
 }
 

@@ -124,10 +124,14 @@ pub async fn upload_document(
 pub async fn document(store: &Store, caller: &Caller, id: i64) -> Result<Document, AppError> {
     let d = store.document(id).await?;
     let Err(e) = person_for(store, caller, d.person_id, Permission::ViewPersonDetail).await else { return Ok(d) };
-    // A paper of a claim is also for whoever may see that claim (a delegate who handed it in).
+    // A paper of a claim is also for the claim's own people (a delegate who handed it in, the
+    // employer unit that filed it); staff read papers only where they see the person in full
+    // (finance sees claims, not ID-card scans).
     for claim_id in store.claims_with_document(id).await? {
-        if super::claims::claim(store, caller, claim_id).await.is_ok() {
-            return Ok(d);
+        if let Ok((_, standing)) = super::claims::claim(store, caller, claim_id).await {
+            if standing != super::claims::Standing::Staff {
+                return Ok(d);
+            }
         }
     }
     Err(if e.status == axum::http::StatusCode::FORBIDDEN { AppError::not_found("document") } else { e })
