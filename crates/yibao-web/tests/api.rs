@@ -620,6 +620,40 @@ async fn an_institution_looks_up_cover_by_id_number_masked_audited_and_limited()
     app.db.cleanup().await;
 }
 
+/// The policy administrator (of 620000) edits the institutions of their own regions only:
+/// a Beijing hospital does not exist for them, and none is created in 440106.
+#[tokio::test]
+async fn the_policy_administrator_edits_institutions_of_their_own_regions_only() {
+    let app = spawn_app(TestDb::sqlite().await).await;
+    let policy = app.token("policy").await;
+    let beijing = app.db.store.institution_by_code("H11010100001").await.unwrap();
+    let mut edit = new_institution_body();
+    edit["code"] = json!(beijing.code);
+    edit["name"] = json!(beijing.name);
+    edit["region"] = json!("110101");
+    edit["version"] = json!(beijing.version);
+    let res = app
+        .http
+        .put(app.url(&format!("/api/v1/institutions/{}", beijing.id)))
+        .bearer_auth(&policy)
+        .json(&edit)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND, "another province's hospital");
+    let mut guangzhou = new_institution_body();
+    guangzhou["code"] = json!("H44010600001");
+    guangzhou["region"] = json!("440106");
+    let res =
+        app.http.post(app.url("/api/v1/institutions")).bearer_auth(&policy).json(&guangzhou).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(res.json::<Value>().await.unwrap()["errors"][0]["code"], "out_of_scope");
+    let res =
+        app.http.post(app.url("/api/v1/institutions")).bearer_auth(&policy).json(&new_institution_body()).send().await;
+    assert_eq!(res.unwrap().status(), StatusCode::CREATED, "one of Gansu's");
+    app.db.cleanup().await;
+}
+
 #[tokio::test]
 async fn scope_hides_other_regions_and_lists_are_masked() {
     for db in TestDb::all().await {

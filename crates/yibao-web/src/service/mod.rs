@@ -195,6 +195,21 @@ pub async fn save_institution(
     input: &InstitutionInput,
 ) -> Result<Institution, AppError> {
     caller.require(Permission::EditInstitutions)?;
+    // The policy administrator keeps the institutions of their own regions: one elsewhere
+    // does not exist for them, and none is created or moved outside them.
+    if let Some((id, _)) = existing {
+        if !caller.covers(store.institution(id).await?.region) {
+            return Err(AppError::not_found("institution"));
+        }
+    }
+    if !caller.covers(input.region) {
+        return Err(AppError::validation(vec![InvalidValue::new(
+            "region",
+            "out_of_scope",
+            "所在地区不在您的管辖区域内",
+            "the region is outside your regions",
+        )]));
+    }
     let mut w = store.begin_write(&caller.actor()).await?;
     let i = match existing {
         Some((id, version)) => store.update_institution(&mut w, id, version, input).await?,
