@@ -28,6 +28,7 @@ pub const DEMO_INSURED_ID: &str = "620302198506120036";
 /// (username, display name, role, regions)
 pub const DEMO_ACCOUNTS: &[(&str, &str, Role, &str)] = &[
     ("admin", "系统管理员", Role::SysAdmin, "620000,110000"),
+    ("admin2", "系统管理员（复核）", Role::SysAdmin, "620000,110000"),
     ("clerk", "受理窗口 王芳", Role::IntakeClerk, "620300"),
     ("clerk2", "受理窗口 赵磊", Role::IntakeClerk, "620300"),
     ("reviewer", "审核 李明", Role::Reviewer, "620300"),

@@ -41,6 +41,9 @@ pub struct Account {
     /// For an employer unit's account: the unit it acts for.
     pub employer_id: Option<i64>,
     pub disabled: bool,
+    /// The administrator who created it, while it waits for a second one's approval (it
+    /// cannot log in until then).
+    pub awaiting_approval_by: Option<String>,
 }
 
 impl Account {
@@ -137,7 +140,8 @@ fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
 }
 
-const ACCOUNT_COLS: &str = "id, username, display_name, role, scope, person_id, disabled, institution_id, employer_id";
+const ACCOUNT_COLS: &str =
+    "id, username, display_name, role, scope, person_id, disabled, institution_id, employer_id, awaiting_approval_by";
 
 /// The index of the `i`th column selected after [`ACCOUNT_COLS`].
 fn after_account(i: usize) -> usize {
@@ -157,6 +161,7 @@ fn account_from_row(r: &AnyRow) -> Result<Account, StoreError> {
         disabled: r.try_get::<i64, _>(6)? != 0,
         institution_id: r.try_get(7)?,
         employer_id: r.try_get(8)?,
+        awaiting_approval_by: r.try_get(9)?,
     })
 }
 
@@ -274,6 +279,67 @@ impl Store {
         Ok(account)
     }
 
+    /// Holds a new account until a second administrator approves it (see
+    /// [`Store::approve_account`]); `by` is the administrator who created it.
+    pub async fn hold_for_approval(&self, wtx: &mut WriteTx, id: i64, by: &str) -> Result<Account, StoreError> {
+        sqlx::query("UPDATE accounts SET awaiting_approval_by = $1 WHERE id = $2")
+            .bind(by.to_string())
+            .bind(id)
+            .execute(&mut *wtx.tx)
+            .await?;
+        let account = self.login_account_in(wtx, id).await?;
+        wtx.record::<(), Account>("account.hold", "account", &id.to_string(), None, Some(&account)).await?;
+        Ok(account)
+    }
+
+    /// A second administrator approves an account another one created: it may log in.
+    pub async fn approve_account(&self, wtx: &mut WriteTx, id: i64, by: &str) -> Result<Account, StoreError> {
+        let before = self.login_account_in(wtx, id).await?;
+        let Some(creator) = before.awaiting_approval_by.as_deref() else {
+            return Err(InvalidValue::new(
+                "account",
+                "nothing_to_approve",
+                "该账号无需复核",
+                "this account has nothing to approve",
+            )
+            .into());
+        };
+        if creator == by {
+            return Err(InvalidValue::new(
+                "account",
+                "four_eyes",
+                "财务、复核和管理员账号须由创建人以外的另一名系统管理员复核",
+                "a finance, second-review or administrator account is approved by another administrator than its creator",
+            )
+            .into());
+        }
+        sqlx::query("UPDATE accounts SET awaiting_approval_by = NULL WHERE id = $1")
+            .bind(id)
+            .execute(&mut *wtx.tx)
+            .await?;
+        let after = self.login_account_in(wtx, id).await?;
+        wtx.record("account.approve", "account", &id.to_string(), Some(&before), Some(&after)).await?;
+        Ok(after)
+    }
+
+    /// The insured account of a person, if one exists.
+    pub async fn account_of_person(&self, person_id: i64) -> Result<Option<Account>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE person_id = $1"))
+            .bind(person_id)
+            .fetch_optional(&self.db.pool)
+            .await?;
+        row.as_ref().map(account_from_row).transpose()
+    }
+
+    async fn login_account_in(&self, wtx: &mut WriteTx, id: i64) -> Result<Account, StoreError> {
+        let row = sqlx::query(&format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&mut *wtx.tx)
+            .await?
+            .ok_or(StoreError::NotFound("account"))?;
+        account_from_row(&row)
+    }
+
     pub async fn account(&self, id: i64) -> Result<Account, StoreError> {
         let row = sqlx::query(&format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE id = $1"))
             .bind(id)
@@ -329,7 +395,7 @@ impl Store {
             w.commit().await?;
             return Ok(LoginOutcome::BadCredentials);
         }
-        if account.disabled {
+        if account.disabled || account.awaiting_approval_by.is_some() {
             w.record::<(), ()>("login.disabled", "account", &id, None, None).await?;
             w.commit().await?;
             return Ok(LoginOutcome::Disabled);

@@ -441,6 +441,8 @@ pub const UI: &[(&str, &str, &str)] = &[
     ("audit.entity", "对象", "Entity"),
     ("audit.hash", "哈希", "Hash"),
     ("accounts.title", "账号管理", "Accounts"),
+    ("accounts.awaiting", "待另一名系统管理员复核", "waiting for a second administrator"),
+    ("accounts.approve", "复核通过", "Approve"),
     ("accounts.new", "新建账号", "New account"),
     ("me.title", "我的参保信息", "My insurance record"),
     ("me.no_record", "您的账号未关联参保信息", "Your account has no insurance record"),

@@ -75,6 +75,7 @@ pub fn router(state: AppState) -> Router {
         .route("/institution/self", get(api::institution_self))
         .route("/audit", get(api::audit_log))
         .route("/accounts", get(api::list_accounts).post(api::create_account))
+        .route("/accounts/{id}/approve", post(api::approve_account))
         .route("/policies", get(api::list_policies).post(api::import_policy))
         .route("/policies/{id}", get(api::get_policy))
         .route(
@@ -156,6 +157,7 @@ pub fn router(state: AppState) -> Router {
         .route("/audit", get(pages::audit_page))
         .route("/accounts", get(pages::accounts_page).post(pages::account_save_new))
         .route("/accounts/new", get(pages::account_new_form))
+        .route("/accounts/{id}/approve", post(pages::account_approve))
         .route("/me", get(pages::me_page))
         .route("/my/cover", get(pages::my_cover_page))
         .route("/my/settlements", get(pages::my_settlements))

@@ -654,6 +654,53 @@ async fn the_policy_administrator_edits_institutions_of_their_own_regions_only()
     app.db.cleanup().await;
 }
 
+/// One insider cannot defeat four eyes: an administrator creates accounts only within their
+/// own regions, a person has one account, and a finance, second-review or administrator
+/// account waits for a second administrator before it can log in.
+#[tokio::test]
+async fn account_administration_is_scoped_and_money_roles_need_a_second_administrator() {
+    for db in TestDb::all().await {
+        let l = db.label;
+        let app = spawn_app(db).await;
+        let (admin, admin2) = (app.token("admin").await, app.token("admin2").await);
+        let create = |body: Value| app.http.post(app.url("/api/v1/accounts")).bearer_auth(&admin).json(&body).send();
+        let account = |username: &str, role: &str, scope: &[&str]| {
+            json!({ "username": username, "display_name": "测试", "role": role, "password": "Passw0rd!2026",
+                "scope": scope })
+        };
+        let res = create(account("clerk9", "intake_clerk", &["440100"])).await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{l}: a region not the administrator's");
+        let mut again = account("zhang2", "insured", &[]);
+        again["person_id"] = json!(1);
+        let res = create(again).await.unwrap();
+        assert_eq!(res.status(), StatusCode::CONFLICT, "{l}: one account per person");
+
+        let res = create(account("finance3", "finance", &["620300"])).await.unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED, "{l}");
+        let created: Value = res.json().await.unwrap();
+        assert_eq!(created["awaiting_approval"], true, "{l}: {created}");
+        let id = created["id"].as_i64().unwrap();
+        let login = || {
+            app.http
+                .post(app.url("/api/v1/login"))
+                .json(&json!({ "username": "finance3", "password": "Passw0rd!2026" }))
+                .send()
+        };
+        assert_eq!(login().await.unwrap().status(), StatusCode::FORBIDDEN, "{l}: not before approval");
+        let approve =
+            |token: &str| app.http.post(app.url(&format!("/api/v1/accounts/{id}/approve"))).bearer_auth(token).send();
+        let own = approve(&admin).await.unwrap();
+        assert_eq!(own.status(), StatusCode::UNPROCESSABLE_ENTITY, "{l}");
+        assert!(own.text().await.unwrap().contains("four_eyes"));
+        assert_eq!(approve(&admin2).await.unwrap().status(), StatusCode::OK, "{l}");
+        assert_eq!(login().await.unwrap().status(), StatusCode::OK, "{l}: approved");
+        // A clerk's account needs no second administrator.
+        let res = create(account("clerk9", "intake_clerk", &["620300"])).await.unwrap();
+        assert_eq!(res.json::<Value>().await.unwrap()["awaiting_approval"], false, "{l}");
+        app.db.cleanup().await;
+    }
+}
+
 #[tokio::test]
 async fn scope_hides_other_regions_and_lists_are_masked() {
     for db in TestDb::all().await {

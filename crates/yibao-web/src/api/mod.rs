@@ -33,6 +33,7 @@ pub mod settlement;
         login,
         logout,
         my_notices,
+        approve_account,
         me,
         list_persons,
         create_person,
@@ -172,6 +173,8 @@ pub struct AccountView {
     scope: Vec<String>,
     person_id: Option<i64>,
     institution_id: Option<i64>,
+    /// Waiting for a second administrator's approval (it cannot log in until then).
+    awaiting_approval: bool,
 }
 
 impl From<&yibao_store::Account> for AccountView {
@@ -184,6 +187,7 @@ impl From<&yibao_store::Account> for AccountView {
             scope: a.scope.regions().iter().map(ToString::to_string).collect(),
             person_id: a.person_id,
             institution_id: a.institution_id,
+            awaiting_approval: a.awaiting_approval_by.is_some(),
         }
     }
 }
@@ -555,6 +559,18 @@ pub async fn create_account(
     let new = form.parse().map_err(AppError::validation)?;
     let a = service::create_account(&state.store, &caller, &new).await?;
     Ok((StatusCode::CREATED, Json((&a).into())))
+}
+
+/// A second system administrator approves a finance, second-review or administrator account
+/// another one created (the creator cannot).
+#[utoipa::path(post, path = "/api/v1/accounts/{id}/approve",
+    responses((status = 200, body = AccountView), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn approve_account(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<AccountView>, AppError> {
+    Ok(Json((&service::approve_account(&state.store, &caller, id).await?).into()))
 }
 
 // ---------------------------------------------------------------------------------------

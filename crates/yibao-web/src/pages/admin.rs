@@ -325,16 +325,48 @@ pub async fn institution_save_edit(
 #[template(path = "accounts.html")]
 struct AccountsPage {
     ctx: Ctx,
-    items: Vec<(String, String, String, String)>,
+    items: Vec<AccountRow>,
 }
 
 pub async fn accounts_page(State(state): State<SharedState>, caller: Caller) -> Result<Response, AppError> {
     let accounts = service::accounts(&state.store, &caller).await?;
     let items = accounts
         .iter()
-        .map(|a| (a.username.clone(), a.display_name.clone(), a.role.label_in(caller.lang), a.scope.to_list()))
+        .map(|a| AccountRow {
+            id: a.id,
+            username: a.username.clone(),
+            display_name: a.display_name.clone(),
+            role: a.role.label_in(caller.lang),
+            scope: a.scope.to_list(),
+            awaiting: a.awaiting_approval_by.is_some(),
+            may_approve: a.awaiting_approval_by.as_deref().is_some_and(|by| by != caller.username()),
+        })
         .collect();
     Ok(render(&AccountsPage { ctx: Ctx::for_caller(&caller, "/accounts"), items })?.into_response())
+}
+
+pub struct AccountRow {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    pub scope: String,
+    /// Waiting for a second administrator.
+    pub awaiting: bool,
+    /// This administrator may approve it (they did not create it).
+    pub may_approve: bool,
+}
+
+/// `POST /accounts/{id}/approve`: a second administrator approves an account.
+pub async fn account_approve(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Form(f): Form<crate::pages::auth::CsrfOnly>,
+) -> Result<Response, AppError> {
+    caller.check_csrf(&f.csrf)?;
+    service::approve_account(&state.store, &caller, id).await?;
+    Ok(Redirect::to("/accounts").into_response())
 }
 
 fn account_at() -> FormAt {

@@ -17,9 +17,9 @@ use axum::response::{Html, IntoResponse, Response};
 use yibao_core::{Lang, Permission, Role};
 
 pub use admin::{
-    account_new_form, account_save_new, accounts_page, employer_edit_form, employer_new_form, employer_save_edit,
-    employer_save_new, employers_page, institution_edit_form, institution_new_form, institution_save_edit,
-    institution_save_new, institutions_page,
+    account_approve, account_new_form, account_save_new, accounts_page, employer_edit_form, employer_new_form,
+    employer_save_edit, employer_save_new, employers_page, institution_edit_form, institution_new_form,
+    institution_save_edit, institution_save_new, institutions_page,
 };
 pub use auth::{home, lang_switch, login_form, login_submit, logout};
 pub use claims::{

@@ -233,6 +233,16 @@ pub async fn accounts(store: &Store, caller: &Caller) -> Result<Vec<Account>, Ap
     Ok(store.list_accounts().await?)
 }
 
+/// The roles whose accounts a second administrator must approve: they move money or give
+/// the second signature on it.
+fn needs_second_administrator(role: Role) -> bool {
+    matches!(role, Role::Finance | Role::SecondReviewer | Role::SysAdmin)
+}
+
+/// An administrator creates an account within their own regions: a staff account's regions,
+/// an insured person's, an institution's and an employer unit's region must all be theirs.
+/// A person has at most one account. Finance, second-review and administrator accounts wait
+/// for a second administrator ([`approve_account`]).
 pub async fn create_account(store: &Store, caller: &Caller, new: &NewAccount) -> Result<Account, AppError> {
     caller.require(Permission::ManageAccounts)?;
     if new.role.is_staff() && new.scope.regions().is_empty() {
@@ -243,13 +253,53 @@ pub async fn create_account(store: &Store, caller: &Caller, new: &NewAccount) ->
             "a staff account needs at least one region, e.g. 620300",
         )]));
     }
+    if new.scope.regions().iter().any(|r| !caller.covers(*r)) {
+        return Err(AppError::validation(vec![InvalidValue::new(
+            "scope",
+            "out_of_scope",
+            "只能授予您本人管辖区域内的区域",
+            "you can give only regions within your own",
+        )]));
+    }
     if new.role == Role::Insured {
         if let Some(id) = new.person_id {
-            store.person(id).await?;
+            let person = store.person(id).await?;
+            if !caller.covers(person.insured_region) {
+                return Err(AppError::not_found("person"));
+            }
+            if store.account_of_person(id).await?.is_some() {
+                return Err(AppError::new(
+                    axum::http::StatusCode::CONFLICT,
+                    "duplicate",
+                    "该参保人已有账号：一人只能有一个账号",
+                    "this person already has an account: one account per person",
+                ));
+            }
+        }
+    }
+    if let Some(code) = new.institution_code.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        if store.institution_by_code(code).await.is_ok_and(|i| !caller.covers(i.region)) {
+            return Err(AppError::not_found("institution"));
         }
     }
     let mut w = store.begin_write(&caller.actor()).await?;
-    let a = store.create_account(&mut w, new).await?;
+    let mut a = store.create_account(&mut w, new).await?;
+    if needs_second_administrator(new.role) {
+        a = store.hold_for_approval(&mut w, a.id, caller.username()).await?;
+    }
+    w.commit().await?;
+    Ok(a)
+}
+
+/// A second administrator approves an account another one created.
+pub async fn approve_account(store: &Store, caller: &Caller, id: i64) -> Result<Account, AppError> {
+    caller.require(Permission::ManageAccounts)?;
+    let account = store.account(id).await?;
+    if account.scope.regions().iter().any(|r| !caller.covers(*r)) {
+        return Err(AppError::not_found("account"));
+    }
+    let mut w = store.begin_write(&caller.actor()).await?;
+    let a = store.approve_account(&mut w, id, caller.username()).await?;
     w.commit().await?;
     Ok(a)
 }
