@@ -1,8 +1,54 @@
 //! The audit log's hash chain. Each entry's hash covers its content and the previous
 //! entry's hash, so editing, removing or reordering any entry breaks every hash after it.
+//!
+//! The hash is keyed (HMAC-SHA-256) with an [`AuditKey`] kept outside the database: whoever
+//! can write the database but not read the key cannot recompute the chain after an edit.
+//! Without a key (tests, benchmarks) it is a plain SHA-256 chain.
 
+use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+/// The secret the audit chain is keyed with, and its id (a fingerprint, recorded with the
+/// chain so that a verification names the key it needs).
+#[derive(Clone)]
+pub struct AuditKey {
+    id: String,
+    secret: Vec<u8>,
+}
+
+impl std::fmt::Debug for AuditKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AuditKey({})", self.id)
+    }
+}
+
+impl AuditKey {
+    /// The shortest secret accepted, in bytes.
+    pub const MIN_BYTES: usize = 32;
+
+    /// A key from its secret; `None` if the secret is shorter than [`Self::MIN_BYTES`].
+    pub fn new(secret: Vec<u8>) -> Option<AuditKey> {
+        if secret.len() < Self::MIN_BYTES {
+            return None;
+        }
+        let mut h = Sha256::new();
+        h.update(b"yibao audit key id\0");
+        h.update(&secret);
+        let id = hex::encode(&h.finalize()[..8]);
+        Some(AuditKey { id, secret })
+    }
+
+    /// A key from a key file's text: the secret in hex (at least 64 hex digits).
+    pub fn parse(text: &str) -> Result<AuditKey, String> {
+        let secret = hex::decode(text.trim()).map_err(|e| format!("the audit key is not hex: {e}"))?;
+        AuditKey::new(secret).ok_or_else(|| format!("the audit key is shorter than {} bytes", Self::MIN_BYTES))
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+}
 
 /// The hash the first entry links to.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -23,10 +69,12 @@ pub struct AuditEntry {
     pub hash: String,
 }
 
-/// The hash of an entry's content linked to `prev_hash`. The fields are encoded as a JSON
-/// array, which is unambiguous however the texts are chosen.
+/// The hash of an entry's content linked to `prev_hash`, keyed with `key` (HMAC-SHA-256) or,
+/// without one, plain SHA-256. The fields are encoded as a JSON array, which is unambiguous
+/// however the texts are chosen.
 #[allow(clippy::too_many_arguments)]
 pub fn entry_hash(
+    key: Option<&AuditKey>,
     prev_hash: &str,
     seq: i64,
     at: &str,
@@ -42,12 +90,19 @@ pub fn entry_hash(
     let fields = [prev_hash, &seq, at, actor, action, entity, entity_id, before, after, request_id];
     // INVARIANT: serialising an array of strings cannot fail.
     let encoded = serde_json::to_vec(&fields).unwrap_or_default();
-    hex::encode(Sha256::digest(&encoded))
+    match key.and_then(|k| Hmac::<Sha256>::new_from_slice(&k.secret).ok()) {
+        Some(mut mac) => {
+            mac.update(&encoded);
+            hex::encode(mac.finalize().into_bytes())
+        }
+        None => hex::encode(Sha256::digest(&encoded)),
+    }
 }
 
 impl AuditEntry {
-    pub fn computed_hash(&self) -> String {
+    pub fn computed_hash(&self, key: Option<&AuditKey>) -> String {
         entry_hash(
+            key,
             &self.prev_hash,
             self.seq,
             &self.at,
@@ -74,6 +129,9 @@ pub enum ChainBreak {
     Missing { seq: i64 },
     /// The chain ends before the recorded head: entries were cut off the end.
     Truncated { expected_last: i64, found_last: i64 },
+    /// The chain is not keyed with the configured key (`found` is the key id it records, empty
+    /// for an unkeyed chain): rewritten without the key, or keyed with another one.
+    WrongKey { expected: String, found: String },
 }
 
 impl std::fmt::Display for ChainBreak {
@@ -87,6 +145,15 @@ impl std::fmt::Display for ChainBreak {
             ChainBreak::Truncated { expected_last, found_last } => {
                 write!(f, "the log ends at entry {found_last} but the head records entry {expected_last}")
             }
+            ChainBreak::WrongKey { expected, found } if found.is_empty() => {
+                write!(
+                    f,
+                    "the log is not keyed, but the key {expected} is configured: it was rewritten without the key"
+                )
+            }
+            ChainBreak::WrongKey { expected, found } => {
+                write!(f, "the log is keyed with key {found}, not the configured key {expected}")
+            }
         }
     }
 }
@@ -96,20 +163,26 @@ impl std::fmt::Display for ChainBreak {
 pub struct ChainVerifier {
     expected_seq: i64,
     prev_hash: String,
+    key: Option<AuditKey>,
 }
 
 impl Default for ChainVerifier {
     fn default() -> Self {
-        Self { expected_seq: 1, prev_hash: GENESIS.to_string() }
+        ChainVerifier::new(None)
     }
 }
 
 impl ChainVerifier {
+    /// A verifier of a chain keyed with `key` (or unkeyed).
+    pub fn new(key: Option<AuditKey>) -> ChainVerifier {
+        Self { expected_seq: 1, prev_hash: GENESIS.to_string(), key }
+    }
+
     pub fn check(&mut self, entry: &AuditEntry) -> Result<(), ChainBreak> {
         if entry.seq != self.expected_seq {
             return Err(ChainBreak::Missing { seq: self.expected_seq });
         }
-        if entry.computed_hash() != entry.hash {
+        if entry.computed_hash(self.key.as_ref()) != entry.hash {
             return Err(ChainBreak::Tampered { seq: entry.seq });
         }
         if entry.prev_hash != self.prev_hash {
@@ -151,7 +224,7 @@ mod tests {
                     prev_hash: prev.clone(),
                     hash: String::new(),
                 };
-                e.hash = e.computed_hash();
+                e.hash = e.computed_hash(None);
                 prev = e.hash.clone();
                 e
             })
@@ -179,7 +252,7 @@ mod tests {
         assert_eq!(verify(&c, 5), Err(ChainBreak::Tampered { seq: 3 }));
 
         // Re-hashing the edited entry is caught by the next link.
-        c[2].hash = c[2].computed_hash();
+        c[2].hash = c[2].computed_hash(None);
         assert_eq!(verify(&c, 5), Err(ChainBreak::BrokenLink { seq: 4 }));
 
         let mut c = chain(5);
@@ -189,5 +262,30 @@ mod tests {
         let mut c = chain(5);
         c.pop();
         assert_eq!(verify(&c, 5), Err(ChainBreak::Truncated { expected_last: 5, found_last: 4 }));
+    }
+
+    #[test]
+    fn a_keyed_chain_cannot_be_recomputed_without_the_key() {
+        let key = AuditKey::new(vec![7; 32]).unwrap();
+        let mut prev = GENESIS.to_string();
+        let mut c = chain(3);
+        for e in &mut c {
+            e.prev_hash = prev.clone();
+            e.hash = e.computed_hash(Some(&key));
+            prev = e.hash.clone();
+        }
+        let keyed = |c: &[AuditEntry]| {
+            let mut v = ChainVerifier::new(Some(key.clone()));
+            c.iter().try_for_each(|e| v.check(e))
+        };
+        assert_eq!(keyed(&c), Ok(()));
+        // An edit re-hashed and re-linked without the key (plain SHA-256) is found.
+        c[1].after = r#"{"phone":"13700000000"}"#.into();
+        c[1].hash = c[1].computed_hash(None);
+        c[2].prev_hash = c[1].hash.clone();
+        c[2].hash = c[2].computed_hash(None);
+        assert_eq!(keyed(&c), Err(ChainBreak::Tampered { seq: 2 }));
+        assert!(AuditKey::new(vec![1; 31]).is_none(), "too short");
+        assert_eq!(AuditKey::parse(&"ab".repeat(32)).unwrap().id().len(), 16);
     }
 }

@@ -7,6 +7,7 @@
 //! to the hash-chained audit log in the same database transaction as the change.
 
 mod accounts;
+mod audit_check;
 mod claims;
 mod cover;
 mod db;
@@ -24,6 +25,7 @@ use std::sync::Arc;
 pub use accounts::{
     spend_a_password_check, validate_password, Account, ApiKeyOwner, LoginOutcome, NewAccount, SessionInfo,
 };
+pub use audit_check::AuditDifference;
 pub use claims::{
     ClaimDocument, ClaimEvent, ClaimInput, ClaimSummary, Delegation, InvoiceInput, StoredClaim, StoredClaimLine,
     SubmittedBy,
@@ -128,6 +130,12 @@ impl Store {
     /// Checks the audit log's chain from the first entry to the head.
     pub async fn verify_audit_log(&self) -> Result<AuditVerification, StoreError> {
         self.db.verify_audit_log().await
+    }
+
+    /// Keys the audit chain with the configured key (see `Db::key_audit_log`): from an
+    /// unkeyed chain (`old` = `None`), or from one keyed with `old` (rotation).
+    pub async fn key_audit_log(&self, old: Option<&yibao_core::audit::AuditKey>) -> Result<i64, StoreError> {
+        self.db.key_audit_log(old).await
     }
 
     pub async fn audit_entries_after(

@@ -256,6 +256,69 @@ async fn audit_log_chains_every_change_and_verify_finds_tampering() {
     }
 }
 
+/// Keyed with a key kept outside the database, the chain cannot be recomputed by whoever can
+/// only write the database; and the records are checked against what the log last says of
+/// them, so a change behind yibao's back, or a log cut short under a record that changed,
+/// is named.
+#[tokio::test]
+async fn a_keyed_audit_log_proves_the_records() {
+    use yibao_core::audit::{AuditKey, ChainBreak};
+    for db in TestDb::all().await {
+        let l = db.label;
+        // The database as it was before keys: unkeyed entries, keyed at the next start.
+        let first = add_person(&db.store, &person_input("620302", 1, 1, "王一")).await;
+        let key = AuditKey::new(vec![42; 32]).unwrap();
+        let s = &Store::connect(&yibao_store::StoreConfig { audit_key: Some(key.clone()), ..db.config.clone() })
+            .await
+            .unwrap();
+        assert_eq!(s.key_audit_log(None).await.unwrap(), 1, "{l}: the old entry is keyed");
+        assert_eq!(s.key_audit_log(None).await.unwrap(), 0, "{l}: once");
+        for i in 2..5u16 {
+            add_person(s, &person_input("620302", u32::from(i), i, &format!("王{i}"))).await;
+        }
+        let ok = s.verify_audit_log().await.unwrap();
+        assert_eq!((ok.entries, ok.first_break), (4, None), "{l}");
+        assert_eq!(s.audit_differences().await.unwrap(), vec![], "{l}");
+        // An unkeyed reader cannot pass the keyed chain off as its own.
+        assert!(matches!(db.store.verify_audit_log().await.unwrap().first_break, Some(ChainBreak::WrongKey { .. })));
+
+        // A record changed behind yibao's back is named, field and both values.
+        s.execute_raw(&format!("UPDATE persons SET phone = '13999999999' WHERE id = {}", first.id)).await.unwrap();
+        let d = s.audit_differences().await.unwrap();
+        assert_eq!(d.len(), 1, "{l}: {d:?}");
+        assert_eq!((d[0].entity.as_str(), d[0].field.as_str()), ("person", "phone"), "{l}");
+        assert!(d[0].in_database.contains("13999999999"), "{l}: {}", d[0]);
+        s.execute_raw(&format!("UPDATE persons SET phone = NULL WHERE id = {}", first.id)).await.unwrap();
+        let d = s.audit_differences().await.unwrap();
+        assert!(d.iter().all(|d| d.field == "phone"), "{l}: {d:?}");
+
+        // An entry edited and the chain recomputed without the key (plain SHA-256) fails.
+        let mut entries = s.audit_entries_after(0, 100).await.unwrap();
+        entries[1].after = entries[1].after.replace("王2", "王X");
+        let mut prev = entries[0].hash.clone();
+        for e in entries.iter_mut().skip(1) {
+            e.prev_hash = prev;
+            e.hash = e.computed_hash(None);
+            prev = e.hash.clone();
+            let sql = format!(
+                "UPDATE audit_log SET after_data = '{}', prev_hash = '{}', hash = '{}' WHERE seq = {}",
+                e.after.replace('\'', "''"),
+                e.prev_hash,
+                e.hash,
+                e.seq
+            );
+            s.execute_raw(&sql).await.unwrap();
+        }
+        s.execute_raw(&format!("UPDATE audit_head SET last_hash = '{prev}' WHERE id = 1")).await.unwrap();
+        assert_eq!(s.verify_audit_log().await.unwrap().first_break, Some(ChainBreak::Tampered { seq: 2 }), "{l}");
+        // Declaring the chain unkeyed does not help.
+        s.execute_raw("UPDATE audit_head SET key_id = '' WHERE id = 1").await.unwrap();
+        assert!(matches!(s.verify_audit_log().await.unwrap().first_break, Some(ChainBreak::WrongKey { .. })), "{l}");
+        s.close().await;
+        db.cleanup().await;
+    }
+}
+
 #[tokio::test]
 async fn concurrent_audited_writes_keep_one_unbroken_chain() {
     for db in TestDb::all().await {

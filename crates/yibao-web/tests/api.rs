@@ -701,6 +701,31 @@ async fn account_administration_is_scoped_and_money_roles_need_a_second_administ
     }
 }
 
+/// Sensitive reads are on record: a member of staff who opens a person's full record or a
+/// scan, and every log-in, success or not.
+#[tokio::test]
+async fn full_records_documents_and_log_ins_are_in_the_audit_log() {
+    let app = spawn_app(TestDb::sqlite().await).await;
+    let count = |action: &str| format!("SELECT COUNT(*) FROM audit_log WHERE action = '{action}'");
+    let clerk = app.token("clerk").await;
+    assert!(app.db.number(&count("login.ok")).await >= 1);
+    let bad = app.http.post(app.url("/api/v1/login")).json(&json!({ "username": "clerk", "password": "x" })).send();
+    assert_eq!(bad.await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.db.number(&count("login.failed")).await, 1);
+    let read = app.http.get(app.url("/api/v1/persons/1")).bearer_auth(&clerk).send().await.unwrap();
+    assert_eq!(read.status(), StatusCode::OK);
+    assert_eq!(app.db.number(&count("read.person")).await, 1, "the clerk's full view is on record");
+    let finance = app.token("finance").await;
+    let masked = app.http.get(app.url("/api/v1/persons/1")).bearer_auth(&finance).send().await.unwrap();
+    assert_eq!(masked.status(), StatusCode::OK);
+    assert_eq!(app.db.number(&count("read.person")).await, 1, "a masked view is not a sensitive read");
+    let doc: i64 = app.db.number("SELECT MIN(id) FROM documents").await;
+    let res = app.http.get(app.url(&format!("/documents/{doc}"))).bearer_auth(&clerk).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(app.db.number(&count("read.document")).await, 1);
+    app.db.cleanup().await;
+}
+
 #[tokio::test]
 async fn scope_hides_other_regions_and_lists_are_masked() {
     for db in TestDb::all().await {

@@ -13,6 +13,8 @@ pub struct Config {
     pub database_url: String,
     pub secure_cookies: bool,
     pub log: String,
+    /// The file holding the audit chain's key, outside the database (made on first start).
+    pub audit_key_file: PathBuf,
 }
 
 /// The file's shape: every key optional.
@@ -24,6 +26,7 @@ struct FileConfig {
     database_url: Option<String>,
     secure_cookies: Option<bool>,
     log: Option<String>,
+    audit_key_file: Option<PathBuf>,
 }
 
 impl Config {
@@ -66,7 +69,43 @@ impl Config {
             None => from_file.secure_cookies.unwrap_or(false),
         };
         let log = env("YIBAO_LOG").or(from_file.log).unwrap_or_else(|| "info".into());
-        Ok(Config { listen, data_dir, database_url, secure_cookies, log })
+        let audit_key_file = env("YIBAO_AUDIT_KEY_FILE")
+            .map(PathBuf::from)
+            .or(from_file.audit_key_file)
+            .unwrap_or_else(|| data_dir.join("audit.key"));
+        Ok(Config { listen, data_dir, database_url, secure_cookies, log, audit_key_file })
+    }
+}
+
+/// The audit chain's key from an existing `file`.
+pub fn read_audit_key(file: &Path) -> Result<yibao_core::audit::AuditKey, String> {
+    let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    yibao_core::audit::AuditKey::parse(&text).map_err(|e| format!("{}: {e}", file.display()))
+}
+
+/// The audit chain's key from `file`; a new random one is written there (readable by the
+/// owner only) when the file does not exist.
+pub fn audit_key(file: &Path) -> Result<yibao_core::audit::AuditKey, String> {
+    match std::fs::metadata(file) {
+        Ok(_) => read_audit_key(file),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut secret = [0u8; 32];
+            rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut secret);
+            let text = secret.iter().map(|b| format!("{b:02x}")).collect::<String>();
+            if let Some(dir) = file.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            }
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut f = options.open(file).map_err(|e| format!("cannot create {}: {e}", file.display()))?;
+            std::io::Write::write_all(&mut f, format!("{text}\n").as_bytes())
+                .and_then(|()| f.sync_all())
+                .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+            yibao_core::audit::AuditKey::parse(&text)
+        }
+        Err(e) => Err(format!("cannot read {}: {e}", file.display())),
     }
 }
 

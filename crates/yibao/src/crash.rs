@@ -120,7 +120,10 @@ pub async fn crash(kills: usize, hospitals: usize, database_url: Option<String>)
     anyhow::ensure!(status.success(), "the server did not stop cleanly on SIGTERM: {status}");
 
     // Everything told is in the books as told, and nothing else.
-    let store = yibao_store::Store::connect(&yibao_store::StoreConfig::new(url.clone())).await?;
+    // The server keyed the audit chain with the key it made in its data directory.
+    let key = crate::config::read_audit_key(&scratch.join("audit.key")).map_err(anyhow::Error::msg)?;
+    let config = yibao_store::StoreConfig { audit_key: Some(key), ..yibao_store::StoreConfig::new(url.clone()) };
+    let store = yibao_store::Store::connect(&config).await?;
     let mut lost = 0;
     for t in &told {
         match store.settlement(&t.setl_id, None).await {

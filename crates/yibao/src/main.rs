@@ -227,8 +227,16 @@ enum BenchCommand {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Check the hash chain; report the first tampered, missing or mislinked entry.
+    /// Check the keyed hash chain (the first tampered, missing or mislinked entry) and that
+    /// every audited record in the database is what the log last says of it.
     Verify,
+    /// Re-key the audit chain with the configured key after verifying it under the old one
+    /// (stop the server first; keep the old key file until this has succeeded).
+    RotateKey {
+        /// The key file the chain is keyed with now.
+        #[arg(long)]
+        old_key_file: std::path::PathBuf,
+    },
 }
 
 #[tokio::main]
@@ -261,9 +269,17 @@ fn blobs(config: &Config) -> std::sync::Arc<dyn yibao_store::BlobStore> {
     std::sync::Arc::new(yibao_store::LocalBlobs::new(config.data_dir.join("documents")))
 }
 
+/// Opens the database with the audit key, migrates it, and keys an unkeyed audit chain (a
+/// database from before the key, verified first).
 async fn open(config: &Config) -> anyhow::Result<Store> {
-    let store = Store::connect(&StoreConfig::new(config.database_url.clone())).await?;
+    let key = config::audit_key(&config.audit_key_file).map_err(anyhow::Error::msg)?;
+    let store =
+        Store::connect(&StoreConfig { audit_key: Some(key), ..StoreConfig::new(config.database_url.clone()) }).await?;
     store.migrate().await?;
+    let keyed = store.key_audit_log(None).await?;
+    if keyed > 0 {
+        eprintln!("审计日志已用密钥重新计算 / the audit log's {keyed} entries are now keyed");
+    }
     Ok(store)
 }
 
@@ -393,13 +409,34 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
         Command::Audit { command: AuditCommand::Verify } => {
             let store = open(config).await?;
             let v = store.verify_audit_log().await?;
-            match v.first_break {
-                None => println!("audit log intact: {} entries verified", v.entries),
-                Some(b) => {
-                    println!("AUDIT LOG BROKEN after {} good entries: {b}", v.entries);
-                    return Ok(ExitCode::from(3));
-                }
+            if let Some(b) = v.first_break {
+                println!("AUDIT LOG BROKEN after {} good entries: {b}", v.entries);
+                return Ok(ExitCode::from(3));
             }
+            println!("audit log intact: {} entries verified", v.entries);
+            // Kept elsewhere, the head shows later whether entries were cut off the end.
+            if let Some(last) = store.audit_entries_after(v.entries - 1, 1).await?.first() {
+                println!("head: seq {} hash {}", last.seq, last.hash);
+            }
+            let differences = store.audit_differences().await?;
+            for d in &differences {
+                println!("DIFFERENCE: {d}");
+            }
+            if !differences.is_empty() {
+                println!("{} records differ from what the audit log says of them", differences.len());
+                return Ok(ExitCode::from(3));
+            }
+            println!("every audited record is as the log says");
+        }
+        Command::Audit { command: AuditCommand::RotateKey { old_key_file } } => {
+            let old = config::read_audit_key(&old_key_file).map_err(anyhow::Error::msg)?;
+            let key = config::audit_key(&config.audit_key_file).map_err(anyhow::Error::msg)?;
+            let store =
+                Store::connect(&StoreConfig { audit_key: Some(key), ..StoreConfig::new(config.database_url.clone()) })
+                    .await?;
+            store.migrate().await?;
+            let n = store.key_audit_log(Some(&old)).await?;
+            println!("audit log re-keyed: {n} entries now keyed with the configured key");
         }
     }
     Ok(ExitCode::SUCCESS)

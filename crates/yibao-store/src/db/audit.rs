@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 use sqlx::Row;
-use yibao_core::audit::{entry_hash, AuditEntry, ChainBreak, ChainVerifier};
+use yibao_core::audit::{entry_hash, AuditEntry, AuditKey, ChainBreak, ChainVerifier};
 
 use super::{Db, StoreError, WriteTx};
 
@@ -37,6 +37,7 @@ impl WriteTx {
         let after = json_or_empty(after)?;
         let seq = self.last_seq + 1;
         let hash = entry_hash(
+            self.audit_key(),
             &self.last_hash,
             seq,
             &self.at,
@@ -98,9 +99,15 @@ impl Db {
     /// Walks the whole audit log in order and reports the first tampered, missing or
     /// mislinked entry.
     pub async fn verify_audit_log(&self) -> Result<AuditVerification, StoreError> {
-        let head_seq: i64 =
-            sqlx::query_scalar("SELECT last_seq FROM audit_head WHERE id = 1").fetch_one(&self.pool).await?;
-        let mut verifier = ChainVerifier::default();
+        let key = self.writer.audit_key.clone();
+        let head = sqlx::query("SELECT last_seq, key_id FROM audit_head WHERE id = 1").fetch_one(&self.pool).await?;
+        let (head_seq, key_id): (i64, String) = (head.try_get(0)?, head.try_get(1)?);
+        let expected = key.as_ref().map(|k| k.id().to_string()).unwrap_or_default();
+        if key_id != expected {
+            let first_break = ChainBreak::WrongKey { expected, found: key_id };
+            return Ok(AuditVerification { entries: 0, first_break: Some(first_break) });
+        }
+        let mut verifier = ChainVerifier::new(key);
         let mut after = 0i64;
         let mut entries = 0i64;
         loop {
@@ -116,6 +123,54 @@ impl Db {
         }
         let first_break = verifier.finish(head_seq).err();
         Ok(AuditVerification { entries, first_break })
+    }
+
+    /// Keys the audit chain with the configured key: verifies it as it is now (unkeyed, or
+    /// keyed with `old`), then re-hashes every entry under the configured key and records the
+    /// key's id. Run where nothing else writes (at start, or with the server stopped). Returns
+    /// how many entries were re-hashed (none when the chain is keyed with the key already).
+    pub async fn key_audit_log(&self, old: Option<&AuditKey>) -> Result<i64, StoreError> {
+        let Some(key) = self.writer.audit_key.clone() else {
+            return Err(StoreError::Config("no audit key is configured".into()));
+        };
+        let mut tx = self.pool.begin().await?;
+        let head = sqlx::query("SELECT last_seq, key_id FROM audit_head WHERE id = 1").fetch_one(&mut *tx).await?;
+        let (head_seq, key_id): (i64, String) = (head.try_get(0)?, head.try_get(1)?);
+        if key_id == key.id() {
+            return Ok(0);
+        }
+        let old_id = old.map(|k| k.id().to_string()).unwrap_or_default();
+        if key_id != old_id {
+            return Err(StoreError::Config(format!(
+                "the audit log is keyed with key \"{key_id}\"; give that key as the old one to re-key it"
+            )));
+        }
+        let rows = sqlx::query(&format!("SELECT {AUDIT_COLS} FROM audit_log ORDER BY seq")).fetch_all(&mut *tx).await?;
+        let entries = rows.iter().map(audit_from_row).collect::<Result<Vec<_>, _>>()?;
+        let mut verifier = ChainVerifier::new(old.cloned());
+        for e in &entries {
+            verifier.check(e).map_err(|b| StoreError::Corrupt(format!("the audit log does not verify: {b}")))?;
+        }
+        verifier.finish(head_seq).map_err(|b| StoreError::Corrupt(format!("the audit log does not verify: {b}")))?;
+        let mut prev = yibao_core::audit::GENESIS.to_string();
+        for mut e in entries.clone() {
+            e.prev_hash = prev;
+            e.hash = e.computed_hash(Some(&key));
+            sqlx::query("UPDATE audit_log SET prev_hash = $1, hash = $2 WHERE seq = $3")
+                .bind(&e.prev_hash)
+                .bind(&e.hash)
+                .bind(e.seq)
+                .execute(&mut *tx)
+                .await?;
+            prev = e.hash;
+        }
+        sqlx::query("UPDATE audit_head SET last_hash = $1, key_id = $2 WHERE id = 1")
+            .bind(&prev)
+            .bind(key.id())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(entries.len() as i64)
     }
 
     /// Audit entries with `seq > after`, oldest first.
@@ -172,6 +227,9 @@ impl Db {
         Ok(sqlx::query(sql).execute(&mut self.read_conn().await?).await?.rows_affected())
     }
 }
+
+const AUDIT_COLS: &str =
+    "seq, at, actor, action, entity, entity_id, before_data, after_data, request_id, prev_hash, hash";
 
 fn audit_from_row(r: &sqlx::any::AnyRow) -> Result<AuditEntry, StoreError> {
     Ok(AuditEntry {

@@ -40,11 +40,14 @@ pub struct StoreConfig {
     pub url: String,
     pub max_connections: u32,
     pub schema: Option<String>,
+    /// The key the audit chain is keyed with (kept outside the database); `None`: an unkeyed
+    /// chain (tests, benchmarks).
+    pub audit_key: Option<yibao_core::audit::AuditKey>,
 }
 
 impl StoreConfig {
     pub fn new(url: impl Into<String>) -> Self {
-        Self { url: url.into(), max_connections: 8, schema: None }
+        Self { url: url.into(), max_connections: 8, schema: None, audit_key: None }
     }
 }
 
@@ -163,7 +166,7 @@ impl Db {
         Ok(Db {
             pool,
             backend,
-            writer: Arc::new(write::Writer::with_hooks(hooks)),
+            writer: Arc::new(write::Writer::new(hooks, config.audit_key.clone())),
             sqlite_file,
             readers: Arc::default(),
             reset,
@@ -251,8 +254,11 @@ impl Db {
             }
             Backend::Postgres => {}
         }
-        sqlx::query("INSERT INTO audit_head (id, last_seq, last_hash) VALUES (1, 0, $1)")
+        // The empty chain is keyed with this store's key, as the one erased was.
+        let key_id = self.writer.audit_key.as_ref().map(|k| k.id().to_string()).unwrap_or_default();
+        sqlx::query("INSERT INTO audit_head (id, last_seq, last_hash, key_id) VALUES (1, 0, $1, $2)")
             .bind(yibao_core::audit::GENESIS)
+            .bind(key_id)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;

@@ -195,6 +195,8 @@ pub(crate) struct Writer {
     hooks: Vec<Arc<dyn BeforeCommit>>,
     /// The database could only be read at the last try (see `Db::open_writer`).
     read_only: std::sync::atomic::AtomicBool,
+    /// The key the audit chain is keyed with.
+    pub(crate) audit_key: Option<yibao_core::audit::AuditKey>,
 }
 
 /// Something a domain writes inside the next commit rather than in a write of its own (the
@@ -213,8 +215,8 @@ pub(crate) trait BeforeCommit: Send + Sync {
 pub(crate) type AfterCommit = Box<dyn FnOnce() + Send>;
 
 impl Writer {
-    pub(crate) fn with_hooks(hooks: Vec<Arc<dyn BeforeCommit>>) -> Writer {
-        Writer { hooks, ..Writer::default() }
+    pub(crate) fn new(hooks: Vec<Arc<dyn BeforeCommit>>, audit_key: Option<yibao_core::audit::AuditKey>) -> Writer {
+        Writer { hooks, audit_key, ..Writer::default() }
     }
 }
 
@@ -306,6 +308,13 @@ pub struct WriteTx {
     pub(crate) at: String,
     /// When the write got its turn.
     began: Instant,
+}
+
+impl WriteTx {
+    /// The key this write's audit entries are hashed with.
+    pub(crate) fn audit_key(&self) -> Option<&yibao_core::audit::AuditKey> {
+        self.writer.audit_key.as_ref()
+    }
 }
 
 /// Counts a write as waiting for its turn until dropped (also when the wait is cancelled).

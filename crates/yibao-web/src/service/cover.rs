@@ -146,6 +146,9 @@ pub async fn document_content(
 ) -> Result<(Document, Vec<u8>), AppError> {
     let d = document(store, caller, id).await?;
     let bytes = store.document_bytes(blobs, &d).await?;
+    if !is_own(caller, d.person_id) {
+        super::record_read(store, caller, "document", id).await?;
+    }
     Ok((d, bytes))
 }
 

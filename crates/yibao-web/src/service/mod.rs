@@ -58,7 +58,21 @@ pub async fn person(store: &Store, caller: &Caller, id: i64) -> Result<(Person, 
     if !own && !caller.covers(p.insured_region) {
         return Err(AppError::not_found("person"));
     }
-    Ok((p, !own && !caller.can(Permission::ViewPersonDetail)))
+    let masked = !own && !caller.can(Permission::ViewPersonDetail);
+    if !own && !masked {
+        // Staff who see a person in full (ID number, card, phone) are on record for it.
+        record_read(store, caller, "person", id).await?;
+    }
+    Ok((p, masked))
+}
+
+/// Puts a sensitive read in the audit log (`read.<entity>`): who saw whose full record or
+/// document, and when.
+pub(crate) async fn record_read(store: &Store, caller: &Caller, entity: &str, id: i64) -> Result<(), AppError> {
+    let mut w = store.begin_write(&caller.actor()).await?;
+    w.record::<(), ()>(&format!("read.{entity}"), entity, &id.to_string(), None, None).await?;
+    w.commit().await?;
+    Ok(())
 }
 
 /// A person, whether masked, and — only when not masked — every version of the record.
