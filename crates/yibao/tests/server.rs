@@ -19,6 +19,13 @@ fn url_of(db: &TestDb) -> String {
     }
 }
 
+/// `config` with the audit key the server made in its data directory `data`.
+fn keyed(config: &yibao_store::StoreConfig, data: &Path) -> yibao_store::StoreConfig {
+    let text = std::fs::read_to_string(data.join("audit.key")).unwrap();
+    let key = yibao_core::audit::AuditKey::parse(&text).unwrap();
+    yibao_store::StoreConfig { audit_key: Some(key), ..config.clone() }
+}
+
 /// Starts `yibao serve` on a free port; the child and, once it listens, its address.
 fn spawn(data: &Path, database_url: Option<&str>) -> Child {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_yibao"));
@@ -143,7 +150,7 @@ fn a_first_start_killed_while_seeding_completes_the_demo_next_time() {
         let _ = child.kill();
 
         runtime.block_on(async {
-            let s = Store::connect(&db.config).await.unwrap();
+            let s = Store::connect(&keyed(&db.config, &data)).await.unwrap();
             assert!(s.audit_has_action(yibao_demo::SEEDED).await.unwrap(), "{}: the demo was not finished", db.label);
             assert!(!yibao_demo::interrupted(&s).await.unwrap(), "{}", db.label);
             let zhang = s.person_by_resident_id(&yibao_demo::DEMO_INSURED_ID.parse().unwrap()).await.unwrap().unwrap();
@@ -236,21 +243,65 @@ fn new_person(n: u32) -> (String, serde_json::Value) {
 
 /// A signed 9001 sign-in of the demo's hospital.
 async fn sign_in(http: &reqwest::Client, addr: &str, n: u32) -> serde_json::Value {
+    message(http, addr, "9001", "", serde_json::json!({ "signIn": { "opter": "0001" } }), n).await.1
+}
+
+/// A signed message of the demo's hospital: its `msgid` and the answer.
+async fn message(
+    http: &reqwest::Client,
+    addr: &str,
+    infno: &str,
+    sign_no: &str,
+    input: serde_json::Value,
+    n: u32,
+) -> (String, serde_json::Value) {
     use yibao_core::platform::{SignType, SIGNATURE_HEADER, TIME_FORMAT};
     let now = (chrono::Utc::now() + chrono::Duration::hours(8)).naive_utc();
     let hospital = "H62030200001";
+    let msgid = format!("{hospital}{}{:04}", now.format("%Y%m%d%H%M%S"), n % 10_000);
     let msg = serde_json::json!({
-        "infno": "9001", "msgid": format!("{hospital}{}{:04}", now.format("%Y%m%d%H%M%S"), n % 10_000),
+        "infno": infno, "msgid": msgid,
         "mdtrtarea_admvs": "620302", "insuplc_admdvs": "620302", "recer_sys_code": "YB", "infver": "V1.0",
         "opter_type": "1", "opter": "0001", "opter_name": "test", "inf_time": now.format(TIME_FORMAT).to_string(),
-        "fixmedins_code": hospital, "fixmedins_name": "", "sign_no": "", "signtype": "SM3",
-        "input": { "signIn": { "opter": "0001" } },
+        "fixmedins_code": hospital, "fixmedins_name": "", "sign_no": sign_no, "signtype": "SM3", "input": input,
     });
     let body = serde_json::to_vec(&msg).unwrap();
     let signature = SignType::HmacSm3.sign(yibao_demo::DEMO_PLATFORM_SECRET.as_bytes(), &body);
     let req =
         http.post(format!("http://{addr}/fsi/api/rsfComIfsService/callService")).header(SIGNATURE_HEADER, signature);
-    send(req.body(body)).await.1
+    (msgid, send(req.body(body)).await.1)
+}
+
+/// The answer to a reading transaction (1101) is kept in memory until the next commit; a
+/// SIGTERM right after it still writes it, so the hospital's retry of the same `msgid` after
+/// the restart gets the very same answer.
+#[test]
+fn sigterm_writes_the_answers_still_in_memory() {
+    let data = temp_dir("sigterm-replies");
+    let mut child = spawn(&data, None);
+    let addr = listening(&mut child);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let http = reqwest::Client::new();
+    let (msgid, answer) = runtime.block_on(async {
+        let signed = sign_in(&http, &addr, 1).await;
+        let sign_no = signed["output"]["signinoutb"]["sign_no"].as_str().unwrap().to_string();
+        let query = serde_json::json!({ "data": { "mdtrt_cert_type": "02", "mdtrt_cert_no": yibao_demo::DEMO_INSURED_ID,
+            "psn_cert_type": "01", "certno": yibao_demo::DEMO_INSURED_ID } });
+        message(&http, &addr, "1101", &sign_no, query, 2).await
+    });
+    signal(&child, "TERM");
+    let status = wait_at_most(&mut child, Duration::from_secs(30));
+    let _ = child.kill();
+    assert_eq!(answer["infcode"], 0, "{answer}");
+    assert_eq!(status.and_then(|s| s.code()), Some(0), "SIGTERM: {status:?}");
+    runtime.block_on(async {
+        let config = yibao_store::StoreConfig::new(format!("sqlite://{}", data.join("yibao.db").display()));
+        let s = Store::connect(&keyed(&config, &data)).await.unwrap();
+        let hospital = s.institution_by_code(yibao_demo::DEMO_INSTITUTION).await.unwrap();
+        assert!(s.platform_reply(hospital.id, &msgid).await.unwrap().is_some(), "the 1101 answer was lost");
+        s.close().await;
+    });
+    let _ = std::fs::remove_dir_all(&data);
 }
 
 /// The database's disk fills up under a running server (a small tmpfs, filled with a file):
@@ -355,7 +406,7 @@ fn a_full_disk_refuses_writes_cleanly_and_they_resume_when_space_is_freed() {
     let _ = child.kill();
     runtime.block_on(async {
         let config = yibao_store::StoreConfig::new(format!("sqlite://{}", data.join("yibao.db").display()));
-        let s = Store::connect(&config).await.unwrap();
+        let s = Store::connect(&keyed(&config, &data)).await.unwrap();
         for id in &stored {
             assert!(s.person_by_resident_id(&id.parse().unwrap()).await.unwrap().is_some(), "acknowledged {id} lost");
         }
