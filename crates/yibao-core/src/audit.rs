@@ -48,7 +48,44 @@ impl AuditKey {
     pub fn id(&self) -> &str {
         &self.id
     }
+
+    /// A key of its own for `purpose`, derived from this one (HMAC-SHA-256 of the purpose).
+    fn derived(&self, purpose: &str) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        if let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.secret) {
+            mac.update(purpose.as_bytes());
+            out.copy_from_slice(&mac.finalize().into_bytes());
+        }
+        out
+    }
+
+    /// `plain` encrypted (AES-256-GCM under a key derived from this one for secrets) with the
+    /// caller's random `nonce`: `sealed1:` and the nonce and ciphertext in hex. What the
+    /// database keeps of a secret yibao must read back (a hospital's signing secret).
+    pub fn seal(&self, plain: &str, nonce: [u8; 12]) -> String {
+        use aes_gcm::aead::{Aead, KeyInit};
+        let cipher = aes_gcm::Aes256Gcm::new(&self.derived("yibao stored secrets").into());
+        // INVARIANT: encrypting into memory cannot fail.
+        let sealed = cipher.encrypt(&nonce.into(), plain.as_bytes()).unwrap_or_default();
+        format!("{SEALED}{}{}", hex::encode(nonce), hex::encode(sealed))
+    }
+
+    /// The text [`AuditKey::seal`] sealed; `None` if it was sealed under another key or altered.
+    pub fn open(&self, sealed: &str) -> Option<String> {
+        use aes_gcm::aead::{Aead, KeyInit};
+        let bytes = hex::decode(sealed.strip_prefix(SEALED)?).ok()?;
+        if bytes.len() < 12 {
+            return None;
+        }
+        let (nonce, data) = bytes.split_at(12);
+        let cipher = aes_gcm::Aes256Gcm::new(&self.derived("yibao stored secrets").into());
+        let plain = cipher.decrypt(aes_gcm::Nonce::from_slice(nonce), data).ok()?;
+        String::from_utf8(plain).ok()
+    }
 }
+
+/// How a sealed value begins (see [`AuditKey::seal`]).
+pub const SEALED: &str = "sealed1:";
 
 /// The hash the first entry links to.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -286,6 +323,14 @@ mod tests {
         c[2].hash = c[2].computed_hash(None);
         assert_eq!(keyed(&c), Err(ChainBreak::Tampered { seq: 2 }));
         assert!(AuditKey::new(vec![1; 31]).is_none(), "too short");
+        // Secrets sealed under the key open only with it, and not when altered.
+        let sealed = key.seal("yb_demo_secret", [3; 12]);
+        assert!(sealed.starts_with(SEALED) && !sealed.contains("yb_demo"), "{sealed}");
+        assert_eq!(key.open(&sealed).as_deref(), Some("yb_demo_secret"));
+        assert_eq!(AuditKey::new(vec![8; 32]).unwrap().open(&sealed), None, "another key");
+        let mut altered = sealed.clone();
+        altered.replace_range(sealed.len() - 2.., "00");
+        assert_eq!(key.open(&altered), None, "altered");
         assert_eq!(AuditKey::parse(&"ab".repeat(32)).unwrap().id().len(), 16);
     }
 }

@@ -133,9 +133,12 @@ impl Store {
     }
 
     /// Keys the audit chain with the configured key (see `Db::key_audit_log`): from an
-    /// unkeyed chain (`old` = `None`), or from one keyed with `old` (rotation).
+    /// unkeyed chain (`old` = `None`), or from one keyed with `old` (rotation); and seals the
+    /// platform's signing secrets under it. Returns how many audit entries were re-hashed.
     pub async fn key_audit_log(&self, old: Option<&yibao_core::audit::AuditKey>) -> Result<i64, StoreError> {
-        self.db.key_audit_log(old).await
+        let entries = self.db.key_audit_log(old).await?;
+        self.seal_platform_secrets(old).await?;
+        Ok(entries)
     }
 
     pub async fn audit_entries_after(

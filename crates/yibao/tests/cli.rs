@@ -110,10 +110,17 @@ fn the_audit_key_verifies_and_rotates_from_the_command_line() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(run(Some(&new_key), &["audit", "verify"]).status.success());
     assert!(!run(None, &["audit", "verify"]).status.success(), "the old key no longer verifies");
-    // A record changed behind yibao's back is named.
+    // A record changed behind yibao's back is named; the signing secrets, sealed under the
+    // old key, were sealed again under the new one.
     let url = format!("sqlite://{}", data.join("yibao.db").display());
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
+        let key = yibao_core::audit::AuditKey::parse(&std::fs::read_to_string(&new_key).unwrap()).unwrap();
+        let config = yibao_store::StoreConfig { audit_key: Some(key), ..yibao_store::StoreConfig::new(url.clone()) };
+        let store = yibao_store::Store::connect(&config).await.unwrap();
+        let secrets = store.platform_secrets(yibao_demo::DEMO_INSTITUTION).await.unwrap().unwrap().1;
+        assert_eq!(secrets, vec![yibao_demo::DEMO_PLATFORM_SECRET.to_string()]);
+        store.close().await;
         let store = yibao_store::Store::connect(&yibao_store::StoreConfig::new(url)).await.unwrap();
         store.execute_raw("UPDATE payment_orders SET bank_name = '别的银行' WHERE id = 1").await.unwrap();
         store.close().await;
@@ -140,7 +147,17 @@ fn a_hospital_is_issued_a_signing_secret_from_the_command_line() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let stored = rt.block_on(async {
         let url = format!("sqlite://{}", data.join("yibao.db").display());
-        let store = yibao_store::Store::connect(&yibao_store::StoreConfig::new(url)).await.unwrap();
+        // Sealed under the key kept outside the database: a copy of the database alone does
+        // not give the secret away.
+        let plain = yibao_store::Store::connect(&yibao_store::StoreConfig::new(url.clone())).await.unwrap();
+        assert!(plain.platform_secrets("H62030200002").await.is_err(), "readable without the key");
+        let in_plain = format!("UPDATE platform_credentials SET kind = kind WHERE secret = '{secret}'");
+        assert_eq!(plain.execute_raw(&in_plain).await.unwrap(), 0, "the secret is in the database in plain text");
+        plain.close().await;
+        let key =
+            yibao_core::audit::AuditKey::parse(&std::fs::read_to_string(data.join("audit.key")).unwrap()).unwrap();
+        let config = yibao_store::StoreConfig { audit_key: Some(key), ..yibao_store::StoreConfig::new(url) };
+        let store = yibao_store::Store::connect(&config).await.unwrap();
         store.platform_secrets("H62030200002").await.unwrap().unwrap().1
     });
     assert_eq!(stored, vec![secret]);

@@ -220,6 +220,12 @@ impl Db {
     /// sets the audit head back to its start: the database as `migrate` leaves it. Only for a
     /// database whose content is known to be disposable (a demo seed cut short); nothing else
     /// may be writing.
+    /// The key kept outside the database: the audit chain's, and (derived from it) the one
+    /// stored secrets are sealed under.
+    pub(crate) fn audit_key(&self) -> Option<&yibao_core::audit::AuditKey> {
+        self.writer.audit_key.as_ref()
+    }
+
     pub(crate) async fn erase_everything(&self) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         let tables: Vec<String> = match self.backend {

@@ -2,6 +2,7 @@
 //! sign-ins, and the answered messages that make a retried `msgid` get the same answer.
 
 use rand::RngCore;
+use yibao_core::audit::AuditKey;
 
 mod deferred;
 mod memory;
@@ -46,7 +47,7 @@ impl Store {
             "INSERT INTO platform_credentials (institution_id, secret, created_at) VALUES ($1, $2, $3) RETURNING id",
         )
         .bind(institution_id)
-        .bind(secret.to_string())
+        .bind(self.sealed(secret))
         .bind(w.at().to_string())
         .fetch_one(&mut *w.tx)
         .await?;
@@ -126,6 +127,60 @@ impl Store {
         Ok((secrets, keys))
     }
 
+    /// A signing secret as the database keeps it: sealed under the key kept outside the
+    /// database (plain only where no key is configured: tests, benchmarks), so that a copy of
+    /// the database does not give the secrets away.
+    fn sealed(&self, secret: &str) -> String {
+        match self.db.audit_key() {
+            Some(key) => {
+                let mut nonce = [0u8; 12];
+                rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut nonce);
+                key.seal(secret, nonce)
+            }
+            None => secret.to_string(),
+        }
+    }
+
+    /// A stored secret read back (see [`Store::sealed`]).
+    fn unsealed(&self, stored: &str) -> Result<String, StoreError> {
+        if !stored.starts_with(yibao_core::audit::SEALED) {
+            return Ok(stored.to_string());
+        }
+        let key =
+            self.db.audit_key().ok_or_else(|| StoreError::Config("a sealed secret needs the audit key".into()))?;
+        key.open(stored).ok_or_else(|| StoreError::Corrupt("a platform secret sealed under another key".into()))
+    }
+
+    /// Seals every signing secret kept in plain text (a database from before keys), or, with
+    /// `old`, sealed under the old key (rotation), under the configured key. Returns how many.
+    pub(crate) async fn seal_platform_secrets(&self, old: Option<&AuditKey>) -> Result<u64, StoreError> {
+        let Some(key) = self.db.audit_key() else { return Ok(0) };
+        let rows: Vec<(i64, String)> =
+            sqlx::query_as("SELECT id, secret FROM platform_credentials WHERE kind = 'hmac_secret' ORDER BY id")
+                .fetch_all(&self.db.pool)
+                .await?;
+        let mut sealed = 0;
+        for (id, stored) in rows {
+            let plain = if !stored.starts_with(yibao_core::audit::SEALED) {
+                stored
+            } else if key.open(&stored).is_some() {
+                continue;
+            } else {
+                old.and_then(|k| k.open(&stored)).ok_or_else(|| {
+                    StoreError::Corrupt(format!("platform secret {id} is sealed under an unknown key"))
+                })?
+            };
+            sqlx::query("UPDATE platform_credentials SET secret = $1 WHERE id = $2")
+                .bind(self.sealed(&plain))
+                .bind(id)
+                .execute(&self.db.pool)
+                .await?;
+            sealed += 1;
+        }
+        crate::db::cache::Forget::forget(&*self.platform.credentials);
+        Ok(sealed)
+    }
+
     /// The institution with this code and its live HMAC signing secrets, newest first.
     pub async fn platform_secrets(&self, code: &str) -> Result<Option<(Institution, Vec<String>)>, StoreError> {
         self.platform_credentials(code, "hmac_secret").await
@@ -149,7 +204,7 @@ impl Store {
             }
             Err(e) => return Err(e),
         };
-        let values = sqlx::query_scalar(
+        let stored: Vec<String> = sqlx::query_scalar(
             "SELECT secret FROM platform_credentials WHERE institution_id = $1 AND kind = $2 AND revoked_at IS NULL \
              ORDER BY id DESC",
         )
@@ -157,6 +212,7 @@ impl Store {
         .bind(kind.to_string())
         .fetch_all(&self.db.pool)
         .await?;
+        let values = stored.iter().map(|v| self.unsealed(v)).collect::<Result<Vec<_>, _>>()?;
         let found = Some((institution, values));
         self.platform.credentials.put((code.to_string(), kind), &found);
         Ok(found)
