@@ -12,6 +12,7 @@ mod claims;
 mod cover;
 mod db;
 mod documents;
+mod notices;
 mod payments;
 mod platform;
 mod registry;
@@ -36,7 +37,8 @@ pub use cover::{
 pub(crate) use db::now_text;
 pub use db::{redact, Actor, AuditVerification, Backend, StoreConfig, StoreError, WriteStats, WriteTx};
 pub use documents::{BlobStore, Document, LocalBlobs};
-pub use payments::{AccountGiver, BatchItem, ImportSummary, Notice, Payee, PaymentBatch, PaymentOrder};
+pub use notices::Notice;
+pub use payments::{AccountGiver, BatchItem, ImportSummary, Payee, PaymentBatch, PaymentOrder};
 pub use platform::StoredReply;
 pub use registry::{
     Employer, EmployerInput, Institution, InstitutionInput, Page, Person, PersonInput, PersonQuery, RecordVersion,
