@@ -289,6 +289,12 @@ pub const UI: &[(&str, &str, &str)] = &[
     ("persons.none", "没有符合条件的参保人", "No insured person matches"),
     ("persons.next_page", "下一页", "Next page"),
     ("persons.new", "登记参保人", "Register a person"),
+    (
+        "persons.account_held",
+        "系统管理员为此参保人开设了网上账号，须在窗口核验本人身份证件后才能使用：",
+        "An administrator opened an online account for this person; it works once their identity document is checked at the window:",
+    ),
+    ("persons.identity_checked", "已核验身份，启用账号", "Identity checked: enable the account"),
     ("persons.edit", "修改", "Edit"),
     ("persons.history", "变更历史", "History"),
     (

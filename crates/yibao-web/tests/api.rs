@@ -697,6 +697,35 @@ async fn account_administration_is_scoped_and_money_roles_need_a_second_administ
         // A clerk's account needs no second administrator.
         let res = create(account("clerk9", "intake_clerk", &["620300"])).await.unwrap();
         assert_eq!(res.json::<Value>().await.unwrap()["awaiting_approval"], false, "{l}");
+
+        // Linking an account to an insured person opens their whole record: it works once an
+        // intake clerk of their region has checked their identity (not another administrator).
+        let person = app
+            .db
+            .number(
+                "SELECT MIN(p.id) FROM persons p WHERE p.insured_region BETWEEN 620300 AND 620399 \
+                 AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.person_id = p.id)",
+            )
+            .await;
+        let mut linked = account("wang5", "insured", &[]);
+        linked["person_id"] = json!(person);
+        let res = create(linked).await.unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED, "{l}");
+        let created: Value = res.json().await.unwrap();
+        assert_eq!(created["awaiting_approval"], true, "{l}: {created}");
+        let id = created["id"].as_i64().unwrap();
+        let login = || {
+            app.http.post(app.url("/api/v1/login")).json(&json!({ "username": "wang5", "password": "Passw0rd!2026" }))
+        };
+        assert_eq!(login().send().await.unwrap().status(), StatusCode::FORBIDDEN, "{l}: not before the check");
+        let approve =
+            |token: &str| app.http.post(app.url(&format!("/api/v1/accounts/{id}/approve"))).bearer_auth(token).send();
+        assert_eq!(approve(&admin2).await.unwrap().status(), StatusCode::FORBIDDEN, "{l}: not an administrator");
+        let clerk = app.token("clerk").await;
+        let page = app.http.get(app.url(&format!("/persons/{person}"))).bearer_auth(&clerk).send().await.unwrap();
+        assert!(page.text().await.unwrap().contains("id=\"identity-check\""), "{l}: the clerk is asked to check");
+        assert_eq!(approve(&clerk).await.unwrap().status(), StatusCode::OK, "{l}");
+        assert_eq!(login().send().await.unwrap().status(), StatusCode::OK, "{l}: checked");
         app.db.cleanup().await;
     }
 }
@@ -723,6 +752,11 @@ async fn full_records_documents_and_log_ins_are_in_the_audit_log() {
     let res = app.http.get(app.url(&format!("/documents/{doc}"))).bearer_auth(&clerk).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(app.db.number(&count("read.document")).await, 1);
+    // A whole card number on a payment order, seen by staff.
+    let order: i64 = app.db.number("SELECT MIN(claim_id) FROM payment_orders").await;
+    let res = app.http.get(app.url(&format!("/api/v1/claims/{order}/payment"))).bearer_auth(&clerk).send().await;
+    assert_eq!(res.unwrap().status(), StatusCode::OK);
+    assert_eq!(app.db.number(&count("read.payment_order")).await, 1);
     app.db.cleanup().await;
 }
 

@@ -87,6 +87,10 @@ pub async fn claim_payment(
         Standing::Delegate(_) => false,
         Standing::Staff => caller.can(yibao_core::Permission::ViewPersonDetail),
     };
+    if full && staff {
+        // Staff who see a whole card number are on record for it.
+        crate::service::record_read(&state.store, &caller, "payment_order", order.id).await?;
+    }
     Ok(Json(order_json(&order, full, staff)))
 }
 

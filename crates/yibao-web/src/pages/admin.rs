@@ -365,8 +365,12 @@ pub async fn account_approve(
     Form(f): Form<crate::pages::auth::CsrfOnly>,
 ) -> Result<Response, AppError> {
     caller.check_csrf(&f.csrf)?;
-    service::approve_account(&state.store, &caller, id).await?;
-    Ok(Redirect::to("/accounts").into_response())
+    let a = service::approve_account(&state.store, &caller, id).await?;
+    Ok(match a.person_id.filter(|_| !caller.can(Permission::ManageAccounts)) {
+        Some(person) => Redirect::to(&format!("/persons/{person}?saved=1")),
+        None => Redirect::to("/accounts"),
+    }
+    .into_response())
 }
 
 fn account_at() -> FormAt {

@@ -75,6 +75,8 @@ pub struct HistoryRow {
 #[derive(Template)]
 #[template(path = "person.html")]
 struct PersonPage {
+    /// (account id, username) of an account waiting for this clerk's identity check.
+    held_account: Option<(i64, String)>,
     ctx: Ctx,
     p: PersonView,
     history: Vec<HistoryRow>,
@@ -110,7 +112,13 @@ pub async fn person_page(
     } else {
         Vec::new()
     };
+    // An insured account an administrator linked to this person, waiting for the clerk's check.
+    let held_account = match state.store.account_of_person(id).await? {
+        Some(a) if a.awaiting_approval_by.is_some() && caller.can(Permission::EditPersons) => Some((a.id, a.username)),
+        _ => None,
+    };
     let page = PersonPage {
+        held_account,
         ctx: Ctx::for_caller(&caller, &format!("/persons/{id}")),
         p: PersonView::new(&person, caller.lang, masked),
         history,

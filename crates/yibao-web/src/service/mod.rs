@@ -255,8 +255,9 @@ fn needs_second_administrator(role: Role) -> bool {
 
 /// An administrator creates an account within their own regions: a staff account's regions,
 /// an insured person's, an institution's and an employer unit's region must all be theirs.
-/// A person has at most one account. Finance, second-review and administrator accounts wait
-/// for a second administrator ([`approve_account`]).
+/// A person has at most one account, which waits for a clerk's identity check; finance,
+/// second-review and administrator accounts wait for a second administrator
+/// ([`approve_account`]).
 pub async fn create_account(store: &Store, caller: &Caller, new: &NewAccount) -> Result<Account, AppError> {
     caller.require(Permission::ManageAccounts)?;
     if new.role.is_staff() && new.scope.regions().is_empty() {
@@ -298,19 +299,34 @@ pub async fn create_account(store: &Store, caller: &Caller, new: &NewAccount) ->
     }
     let mut w = store.begin_write(&caller.actor()).await?;
     let mut a = store.create_account(&mut w, new).await?;
-    if needs_second_administrator(new.role) {
+    // A money role waits for a second administrator; an insured person's account (which
+    // opens their whole record) waits for an intake clerk of their region to check their
+    // identity at the window.
+    if needs_second_administrator(new.role) || (new.role == Role::Insured && new.person_id.is_some()) {
         a = store.hold_for_approval(&mut w, a.id, caller.username()).await?;
     }
     w.commit().await?;
     Ok(a)
 }
 
-/// A second administrator approves an account another one created.
+/// Approves an account held for a second person: a finance, second-review or administrator
+/// account by another administrator; an insured person's account by an intake clerk of the
+/// person's region, who has checked the person's identity (the approval is audited).
 pub async fn approve_account(store: &Store, caller: &Caller, id: i64) -> Result<Account, AppError> {
-    caller.require(Permission::ManageAccounts)?;
     let account = store.account(id).await?;
-    if account.scope.regions().iter().any(|r| !caller.covers(*r)) {
-        return Err(AppError::not_found("account"));
+    match account.person_id.filter(|_| account.role == Role::Insured) {
+        Some(person) => {
+            caller.require(Permission::EditPersons)?;
+            if !caller.covers(store.person(person).await?.insured_region) {
+                return Err(AppError::not_found("account"));
+            }
+        }
+        None => {
+            caller.require(Permission::ManageAccounts)?;
+            if account.scope.regions().iter().any(|r| !caller.covers(*r)) {
+                return Err(AppError::not_found("account"));
+            }
+        }
     }
     let mut w = store.begin_write(&caller.actor()).await?;
     let a = store.approve_account(&mut w, id, caller.username()).await?;
