@@ -777,6 +777,15 @@ async fn the_claimant_sees_insurance_staff_not_usernames() {
     let page = app.http.get(app.url("/claims/1")).bearer_auth(app.token("zhangsan").await).send().await;
     let page = page.unwrap().text().await.unwrap();
     assert!(!page.contains("(reviewer)") && page.contains("医保经办人员"), "the claim page");
+    // Nor on their filings, cards and cover.
+    let zhang = app.token("zhangsan").await;
+    for path in ["/api/v1/persons/1/filings", "/api/v1/persons/1/cards", "/api/v1/cover?person_id=1", "/my/cover"] {
+        let body = app.http.get(app.url(path)).bearer_auth(&zhang).send().await.unwrap().text().await.unwrap();
+        assert!(!body.contains("(clerk)") && !body.contains("system:"), "{path}: {body}");
+    }
+    let staff = app.http.get(app.url("/api/v1/persons/1/filings")).bearer_auth(app.token("clerk").await).send();
+    let staff = staff.await.unwrap().text().await.unwrap();
+    assert!(staff.contains("account:") || staff.contains("system:"), "staff still see who did it: {staff}");
     app.db.cleanup().await;
 }
 

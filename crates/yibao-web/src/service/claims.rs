@@ -80,30 +80,20 @@ pub async fn claim(store: &Store, caller: &Caller, id: i64) -> Result<(StoredCla
 /// The claim as its claimant sees it: every step a member of staff took is by 「医保经办人员」
 /// (insurance staff), never by a username.
 async fn without_staff_names(store: &Store, caller: &Caller, mut c: StoredClaim) -> Result<StoredClaim, AppError> {
-    let staff_word = if caller.lang == yibao_core::Lang::Zh { "医保经办人员" } else { "insurance staff" };
-    let mut known: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
-    let mut names: Vec<&mut String> = vec![&mut c.submitted_by];
-    names.extend(c.reviewer.iter_mut());
-    names.extend(c.second_reviewer.iter_mut());
-    names.extend(c.events.iter_mut().map(|e| &mut e.actor));
-    names.extend(c.documents.iter_mut().map(|d| &mut d.added_by));
-    names.extend(c.lines.iter_mut().filter_map(|l| l.excluded_by.as_mut()));
-    for name in names {
-        let staff = match known.get(name.as_str()) {
-            Some(staff) => *staff,
-            None => {
-                // "account:12 (clerk01)": the account's role says whether it is staff's.
-                let id = name.strip_prefix("account:").and_then(|r| r.split(' ').next()).and_then(|i| i.parse().ok());
-                let staff = match id {
-                    Some(id) => store.account(id).await.is_ok_and(|a| a.role.is_staff()),
-                    None => !name.starts_with("institution:"),
-                };
-                known.insert(name.clone(), staff);
-                staff
-            }
-        };
-        if staff {
-            *name = staff_word.to_string();
+    let mut names = super::StaffNames::new(store, caller);
+    names.hide(&mut c.submitted_by).await;
+    for name in c.reviewer.iter_mut().chain(c.second_reviewer.iter_mut()) {
+        names.hide(name).await;
+    }
+    for e in &mut c.events {
+        names.hide(&mut e.actor).await;
+    }
+    for d in &mut c.documents {
+        names.hide(&mut d.added_by).await;
+    }
+    for l in &mut c.lines {
+        if let Some(by) = l.excluded_by.as_mut() {
+            names.hide(by).await;
         }
     }
     Ok(c)

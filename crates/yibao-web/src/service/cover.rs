@@ -56,7 +56,15 @@ pub async fn filing(store: &Store, caller: &Caller, id: i64) -> Result<StoredFil
 /// A person's filings (their own, or a clerk's person in scope).
 pub async fn filings_of(store: &Store, caller: &Caller, person_id: i64) -> Result<Vec<StoredFiling>, AppError> {
     person_for(store, caller, person_id, Permission::ManageFilings).await?;
-    Ok(store.filings_of(person_id).await?)
+    let mut filings = store.filings_of(person_id).await?;
+    let mut names = super::StaffNames::new(store, caller);
+    for f in &mut filings {
+        names.hide(&mut f.applied_by).await;
+        if let Some(by) = f.decided_by.as_mut() {
+            names.hide(by).await;
+        }
+    }
+    Ok(filings)
 }
 
 /// The clerk's queue: filings of persons in their regions, by status (default: applied).
@@ -183,7 +191,12 @@ pub async fn revoke_filing(store: &Store, caller: &Caller, id: i64) -> Result<St
 /// A person's cards (their own, or a clerk's person in scope).
 pub async fn cards_of(store: &Store, caller: &Caller, person_id: i64) -> Result<Vec<Card>, AppError> {
     person_for(store, caller, person_id, Permission::ManageFilings).await?;
-    Ok(store.cards_of(person_id).await?)
+    let mut cards = store.cards_of(person_id).await?;
+    let mut names = super::StaffNames::new(store, caller);
+    for c in &mut cards {
+        names.hide(&mut c.recorded_by).await;
+    }
+    Ok(cards)
 }
 
 /// The service point records a card application.
@@ -306,6 +319,16 @@ pub async fn cover(
         institution_code.map(str::to_string)
     };
     let mut report = store.cover_report(&person, date, institution_code.as_deref()).await?;
+    let mut names = super::StaffNames::new(store, caller);
+    for f in &mut report.filings {
+        names.hide(&mut f.applied_by).await;
+        if let Some(by) = f.decided_by.as_mut() {
+            names.hide(by).await;
+        }
+    }
+    for c in &mut report.cards {
+        names.hide(&mut c.recorded_by).await;
+    }
     if let Some(own) = caller.institution() {
         // An institution sees what settlement needs: the card state, the filings in force
         // that day and its own answer; not the card history or the agency's certificates,

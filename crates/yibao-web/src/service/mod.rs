@@ -66,6 +66,44 @@ pub async fn person(store: &Store, caller: &Caller, id: i64) -> Result<(Person, 
     Ok((p, masked))
 }
 
+/// Hides staff usernames from people who are not staff: a label of a staff account
+/// ("account:12 (clerk01)", or the system's own) reads 「医保经办人员」 (insurance staff); a
+/// person's, an employer unit's or an institution's stays.
+pub(crate) struct StaffNames<'a> {
+    store: &'a Store,
+    word: &'static str,
+    hide: bool,
+    known: std::collections::HashMap<String, bool>,
+}
+
+impl<'a> StaffNames<'a> {
+    pub(crate) fn new(store: &'a Store, caller: &Caller) -> StaffNames<'a> {
+        let word = if caller.lang == yibao_core::Lang::Zh { "医保经办人员" } else { "insurance staff" };
+        StaffNames { store, word, hide: !caller.role().is_staff(), known: Default::default() }
+    }
+
+    pub(crate) async fn hide(&mut self, name: &mut String) {
+        if !self.hide {
+            return;
+        }
+        let staff = match self.known.get(name.as_str()) {
+            Some(staff) => *staff,
+            None => {
+                let id = name.strip_prefix("account:").and_then(|r| r.split(' ').next()).and_then(|i| i.parse().ok());
+                let staff = match id {
+                    Some(id) => self.store.account(id).await.is_ok_and(|a| a.role.is_staff()),
+                    None => !name.starts_with("institution:"),
+                };
+                self.known.insert(name.clone(), staff);
+                staff
+            }
+        };
+        if staff {
+            *name = self.word.to_string();
+        }
+    }
+}
+
 /// Puts a sensitive read in the audit log (`read.<entity>`): who saw whose full record or
 /// document, and when.
 pub(crate) async fn record_read(store: &Store, caller: &Caller, entity: &str, id: i64) -> Result<(), AppError> {
