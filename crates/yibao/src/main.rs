@@ -229,7 +229,12 @@ enum BenchCommand {
 enum AuditCommand {
     /// Check the keyed hash chain (the first tampered, missing or mislinked entry) and that
     /// every audited record in the database is what the log last says of it.
-    Verify,
+    Verify {
+        /// A head printed by an earlier verification (`SEQ:HASH`), kept outside the database:
+        /// the log must still hold that entry, so entries cut off the end are noticed.
+        #[arg(long)]
+        expect_head: Option<String>,
+    },
     /// Re-key the audit chain with the configured key after verifying it under the old one
     /// (stop the server first; keep the old key file until this has succeeded).
     RotateKey {
@@ -406,7 +411,7 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
                 PaymentsCommand::Reconcile => payments_cmd::reconcile(&store).await,
             };
         }
-        Command::Audit { command: AuditCommand::Verify } => {
+        Command::Audit { command: AuditCommand::Verify { expect_head } } => {
             let store = open(config).await?;
             let v = store.verify_audit_log().await?;
             if let Some(b) = v.first_break {
@@ -414,6 +419,16 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(3));
             }
             println!("audit log intact: {} entries verified", v.entries);
+            if let Some(kept) = expect_head {
+                let (seq, hash) = kept.split_once(':').unwrap_or((&kept, ""));
+                let seq: i64 = seq.trim().parse().map_err(|_| anyhow::anyhow!("--expect-head takes SEQ:HASH"))?;
+                let found = store.audit_entries_after(seq - 1, 1).await?.into_iter().find(|e| e.seq == seq);
+                if found.as_ref().is_none_or(|e| e.hash != hash.trim()) {
+                    println!("AUDIT LOG CUT OFF OR REWRITTEN: it no longer holds entry {seq} with the hash kept");
+                    return Ok(ExitCode::from(3));
+                }
+                println!("the kept head {seq} is still in the log");
+            }
             // Kept elsewhere, the head shows later whether entries were cut off the end.
             if let Some(last) = store.audit_entries_after(v.entries - 1, 1).await?.first() {
                 println!("head: seq {} hash {}", last.seq, last.hash);
