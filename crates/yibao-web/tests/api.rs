@@ -779,7 +779,13 @@ async fn the_claimant_sees_insurance_staff_not_usernames() {
     assert!(!page.contains("(reviewer)") && page.contains("医保经办人员"), "the claim page");
     // Nor on their filings, cards and cover.
     let zhang = app.token("zhangsan").await;
-    for path in ["/api/v1/persons/1/filings", "/api/v1/persons/1/cards", "/api/v1/cover?person_id=1", "/my/cover"] {
+    for path in [
+        "/api/v1/persons/1/filings",
+        "/api/v1/persons/1/cards",
+        "/api/v1/cover?person_id=1",
+        "/my/cover",
+        "/api/v1/persons/1/history",
+    ] {
         let body = app.http.get(app.url(path)).bearer_auth(&zhang).send().await.unwrap().text().await.unwrap();
         assert!(!body.contains("(clerk)") && !body.contains("system:"), "{path}: {body}");
     }

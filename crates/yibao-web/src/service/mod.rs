@@ -120,7 +120,12 @@ pub async fn person_detail(
     id: i64,
 ) -> Result<(Person, bool, Vec<RecordVersion>), AppError> {
     let (p, masked) = person(store, caller, id).await?;
-    let history = if masked { Vec::new() } else { store.record_versions("person", id).await? };
+    let mut history = if masked { Vec::new() } else { store.record_versions("person", id).await? };
+    // The person reading their own record's history sees 「医保经办人员」, not who.
+    let mut names = StaffNames::new(store, caller);
+    for v in &mut history {
+        names.hide(&mut v.recorded_by).await;
+    }
     Ok((p, masked, history))
 }
 
