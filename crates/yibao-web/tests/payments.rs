@@ -15,6 +15,11 @@ async fn page(app: &App, token: &str, path: &str) -> (u16, String) {
     (res.status().as_u16(), res.text().await.unwrap())
 }
 
+/// The JSON answer to `GET path`.
+async fn json(app: &App, token: &str, path: &str) -> serde_json::Value {
+    app.http.get(app.url(path)).bearer_auth(token).send().await.unwrap().json().await.unwrap()
+}
+
 /// A form post; the status and the redirect's target (or the page shown).
 async fn form(app: &App, token: &str, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
     let res = app.http.post(app.url(path)).bearer_auth(token).form(fields).send().await.unwrap();
@@ -187,16 +192,7 @@ async fn a_payee_account_given_by_a_clerk_waits_for_a_second_person() {
 
         // The claimant sees it waiting, with old and new card masked, and no staff username;
         // a message on their home page tells them.
-        let mine: serde_json::Value = app
-            .http
-            .get(app.url(&format!("/api/v1/claims/{claim}/payment")))
-            .bearer_auth(&zhang)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let mine = json(&app, &zhang, &format!("/api/v1/claims/{claim}/payment")).await;
         assert_eq!(mine["awaiting_confirmation"], true);
         assert!(mine["account_given_by"].is_null(), "{l}: {mine}");
         assert_eq!(mine["account_changed"]["approved_with"], approved_card.masked());
@@ -204,8 +200,7 @@ async fn a_payee_account_given_by_a_clerk_waits_for_a_second_person() {
         let (_, home) = page(&app, &zhang, "/").await;
         assert!(home.contains("id=\"notices\"") && home.contains(&new_masked), "{l}: {home}");
         assert!(!home.contains(new_card), "{l}: the notice masks the card");
-        let notices: serde_json::Value =
-            app.http.get(app.url("/api/v1/me/notices")).bearer_auth(&zhang).send().await.unwrap().json().await.unwrap();
+        let notices = json(&app, &zhang, "/api/v1/me/notices").await;
         assert!(notices[0]["text"]["en"].as_str().unwrap().contains(&new_masked), "{l}: {notices}");
         let (_, claim_page) = page(&app, &zhang, &format!("/claims/{claim}")).await;
         assert!(claim_page.contains("id=\"confirm-account\""), "{l}");
@@ -236,16 +231,7 @@ async fn a_payee_account_given_by_a_clerk_waits_for_a_second_person() {
         let flag = format!("原 {}，现 {new_masked}", approved_card.masked());
         assert!(body.contains("account-changed") && body.contains(&flag), "{l}: {body}");
         let id = batch_path.rsplit('/').next().unwrap();
-        let api: serde_json::Value = app
-            .http
-            .get(app.url(&format!("/api/v1/payments/batches/{id}")))
-            .bearer_auth(&finance)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let api = json(&app, &finance, &format!("/api/v1/payments/batches/{id}")).await;
         assert_eq!(api["items"][0]["account_changed"]["now"], new_masked.as_str(), "{l}: {api}");
 
         // The audit log has the change and its confirmation, masked, with digests.

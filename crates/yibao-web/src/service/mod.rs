@@ -137,19 +137,20 @@ pub async fn person_history(store: &Store, caller: &Caller, id: i64) -> Result<V
     Ok(history)
 }
 
-fn out_of_scope_region() -> AppError {
+/// A region (of `field`) outside the caller's own.
+fn out_of_scope(field: &'static str) -> AppError {
     AppError::validation(vec![InvalidValue::new(
-        "insured_region",
+        field,
         "out_of_scope",
-        "参保地不在您的管辖区域内",
-        "the insured region is outside your regions",
+        "所在地区不在您的管辖区域内",
+        "the region is outside your regions",
     )])
 }
 
 pub async fn create_person(store: &Store, caller: &Caller, input: &PersonInput) -> Result<Person, AppError> {
     caller.require(Permission::EditPersons)?;
     if !caller.covers(input.insured_region) {
-        return Err(out_of_scope_region());
+        return Err(out_of_scope("insured_region"));
     }
     let mut w = store.begin_write(&caller.actor()).await?;
     let p = store.create_person(&mut w, input).await?;
@@ -170,7 +171,7 @@ pub async fn update_person(
         return Err(AppError::not_found("person"));
     }
     if !caller.covers(input.insured_region) {
-        return Err(out_of_scope_region());
+        return Err(out_of_scope("insured_region"));
     }
     let mut w = store.begin_write(&caller.actor()).await?;
     let p = store.update_person(&mut w, id, version, input).await?;
@@ -211,12 +212,7 @@ pub async fn save_employer(
         employer(store, caller, id).await?;
     }
     if !caller.covers(input.region) {
-        return Err(AppError::validation(vec![InvalidValue::new(
-            "region",
-            "out_of_scope",
-            "所在地区不在您的管辖区域内",
-            "the region is outside your regions",
-        )]));
+        return Err(out_of_scope("region"));
     }
     let mut w = store.begin_write(&caller.actor()).await?;
     let e = match existing {
@@ -260,12 +256,7 @@ pub async fn save_institution(
         }
     }
     if !caller.covers(input.region) {
-        return Err(AppError::validation(vec![InvalidValue::new(
-            "region",
-            "out_of_scope",
-            "所在地区不在您的管辖区域内",
-            "the region is outside your regions",
-        )]));
+        return Err(out_of_scope("region"));
     }
     let mut w = store.begin_write(&caller.actor()).await?;
     let i = match existing {
@@ -474,13 +465,7 @@ pub async fn adjudicate_preview(
 ) -> Result<yibao_core::adjudicate::Outcome, AppError> {
     caller.require(Permission::ViewPolicies)?;
     if !caller.covers(claim.insuplc_admdvs) {
-        return Err(InvalidValue::new(
-            "insuplc_admdvs",
-            "out_of_scope",
-            "参保地不在您的管辖区域内",
-            "the insured region is outside your regions",
-        )
-        .into());
+        return Err(out_of_scope("insuplc_admdvs"));
     }
     let rules = store.rules().await?;
     yibao_core::adjudicate::adjudicate(claim, &rules.policies, &rules.catalogs, ytd).map_err(|e| claim_problem(&e))
