@@ -59,8 +59,13 @@ pub(crate) async fn books(
     Ok(books)
 }
 
+/// The audit key benchmarks key their databases with (and the servers they start).
+pub(crate) fn bench_key_file() -> std::path::PathBuf {
+    std::env::temp_dir().join("yibao-bench-audit.key")
+}
+
 /// The given database, or a scratch SQLite file in the temporary directory (returned for
-/// removal), migrated.
+/// removal), migrated, its audit chain keyed with [`bench_key_file`].
 pub(crate) async fn scratch_store(database_url: Option<String>) -> anyhow::Result<(Store, String, std::path::PathBuf)> {
     let scratch = std::env::temp_dir().join(format!("yibao-bench-{}", std::process::id()));
     let url = match database_url {
@@ -70,8 +75,12 @@ pub(crate) async fn scratch_store(database_url: Option<String>) -> anyhow::Resul
             format!("sqlite://{}", scratch.join("bench.db").display())
         }
     };
-    let store = Store::connect(&StoreConfig::new(url.clone())).await?;
+    // Keyed as a server's is, so a benchmark measures the audit chain production writes; one
+    // key for every benchmark run, so a database kept between runs opens again.
+    let key = crate::config::audit_key(&bench_key_file()).map_err(anyhow::Error::msg)?;
+    let store = Store::connect(&StoreConfig { audit_key: Some(key), ..StoreConfig::new(url.clone()) }).await?;
     store.migrate().await?;
+    store.key_audit_log(None).await?;
     Ok((store, url, scratch))
 }
 

@@ -84,28 +84,40 @@ pub fn read_audit_key(file: &Path) -> Result<yibao_core::audit::AuditKey, String
 }
 
 /// The audit chain's key from `file`; a new random one is written there (readable by the
-/// owner only) when the file does not exist.
+/// owner only) when the file does not exist. The new file appears whole or not at all (written
+/// aside, then linked into place), so a process reading it meanwhile never sees half a key.
 pub fn audit_key(file: &Path) -> Result<yibao_core::audit::AuditKey, String> {
     match std::fs::metadata(file) {
-        Ok(_) => read_audit_key(file),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let mut secret = [0u8; 32];
-            rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut secret);
-            let text = secret.iter().map(|b| format!("{b:02x}")).collect::<String>();
-            if let Some(dir) = file.parent() {
-                std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-            }
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let mut f = options.open(file).map_err(|e| format!("cannot create {}: {e}", file.display()))?;
-            std::io::Write::write_all(&mut f, format!("{text}\n").as_bytes())
-                .and_then(|()| f.sync_all())
-                .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
-            yibao_core::audit::AuditKey::parse(&text)
-        }
-        Err(e) => Err(format!("cannot read {}: {e}", file.display())),
+        Ok(_) => return read_audit_key(file),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("cannot read {}: {e}", file.display())),
+    }
+    let mut secret = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut secret);
+    let text = secret.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let aside = file.with_extension(format!("new-{}", std::process::id()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let written = options.open(&aside).and_then(|mut f| {
+        std::io::Write::write_all(&mut f, format!("{text}\n").as_bytes())?;
+        f.sync_all()
+    });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&aside);
+        return Err(format!("cannot write {}: {e}", aside.display()));
+    }
+    let linked = std::fs::hard_link(&aside, file);
+    let _ = std::fs::remove_file(&aside);
+    match linked {
+        Ok(()) => yibao_core::audit::AuditKey::parse(&text),
+        // Another process made it meanwhile: theirs is the key.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read_audit_key(file),
+        Err(e) => Err(format!("cannot create {}: {e}", file.display())),
     }
 }
 
@@ -181,5 +193,22 @@ mod tests {
         let missing = dir.join("missing.toml");
         let e = Config::load_with(Some(&missing), no_env).unwrap_err();
         assert!(e.contains("missing.toml"), "{e}");
+    }
+
+    #[test]
+    fn the_audit_key_is_made_once_readable_by_its_owner_only() {
+        let dir = std::env::temp_dir().join(format!("yibao-key-{}", std::process::id()));
+        let file = dir.join("keys").join("audit.key");
+        let first = audit_key(&file).unwrap();
+        let again = audit_key(&file).unwrap();
+        assert_eq!(first.id(), again.id(), "the same key the second time");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        assert_eq!(std::fs::read_dir(file.parent().unwrap()).unwrap().count(), 1, "nothing left aside");
+        assert!(read_audit_key(&dir.join("missing.key")).is_err());
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -120,8 +120,8 @@ pub async fn crash(kills: usize, hospitals: usize, database_url: Option<String>)
     anyhow::ensure!(status.success(), "the server did not stop cleanly on SIGTERM: {status}");
 
     // Everything told is in the books as told, and nothing else.
-    // The server keyed the audit chain with the key it made in its data directory.
-    let key = crate::config::read_audit_key(&scratch.join("audit.key")).map_err(anyhow::Error::msg)?;
+    // The chain is keyed with the benchmarks' key, as the server was told.
+    let key = crate::config::read_audit_key(&crate::bench::bench_key_file()).map_err(anyhow::Error::msg)?;
     let config = yibao_store::StoreConfig { audit_key: Some(key), ..yibao_store::StoreConfig::new(url.clone()) };
     let store = yibao_store::Store::connect(&config).await?;
     let mut lost = 0;
@@ -179,6 +179,7 @@ impl Server {
             .args(["serve", "--no-demo"])
             .env("YIBAO_DATABASE_URL", &self.url)
             .env("YIBAO_DATA_DIR", &self.data)
+            .env("YIBAO_AUDIT_KEY_FILE", crate::bench::bench_key_file())
             .env("YIBAO_LISTEN", format!("127.0.0.1:{}", self.port))
             .env("YIBAO_LOG", "error")
             .stdout(Stdio::null())
