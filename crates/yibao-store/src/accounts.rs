@@ -376,7 +376,11 @@ impl Store {
             // Spend the same effort as a real check, so timing does not reveal usernames.
             spend_a_password_check(password);
             let mut w = self.begin_write(actor).await?;
-            let who: String = username.chars().take(64).collect();
+            // Only what could be a username: a password typed into the wrong field stays out.
+            let plausible = !username.is_empty()
+                && username.len() <= 64
+                && username.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+            let who = if plausible { username.to_string() } else { "(not a username)".to_string() };
             w.record::<(), ()>("login.failed", "username", &who, None, None).await?;
             w.commit().await?;
             return Ok(LoginOutcome::BadCredentials);

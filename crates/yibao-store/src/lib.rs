@@ -102,6 +102,11 @@ impl Store {
         self.db.migrate(None).await
     }
 
+    /// The newest migration applied (0 for a database never migrated).
+    pub async fn schema_version(&self) -> Result<i64, StoreError> {
+        self.db.schema_version().await
+    }
+
     /// Applies the migrations up to `version` only: tests of an upgrade start from an
     /// older schema with data in it.
     #[doc(hidden)]
@@ -137,8 +142,12 @@ impl Store {
     /// Keys the audit chain with the configured key (see `Db::key_audit_log`): from an
     /// unkeyed chain (`old` = `None`), or from one keyed with `old` (rotation); and seals the
     /// platform's signing secrets under it. Returns how many audit entries were re-hashed.
-    pub async fn key_audit_log(&self, old: Option<&yibao_core::audit::AuditKey>) -> Result<i64, StoreError> {
-        let entries = self.db.key_audit_log(old).await?;
+    pub async fn key_audit_log(
+        &self,
+        old: Option<&yibao_core::audit::AuditKey>,
+        upgrade: bool,
+    ) -> Result<i64, StoreError> {
+        let entries = self.db.key_audit_log(old, upgrade).await?;
         self.seal_platform_secrets(old).await?;
         Ok(entries)
     }

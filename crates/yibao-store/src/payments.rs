@@ -536,14 +536,19 @@ impl Store {
     }
 
     /// Confirms an account a member of staff gave: by another member of staff, or by the
-    /// claimant. The order may then be batched.
+    /// claimant, at the order's `version` they were shown. The order may then be batched.
     pub async fn confirm_payment_account(
         &self,
         w: &mut WriteTx,
         id: i64,
+        version: i64,
         by: &AccountGiver,
     ) -> Result<PaymentOrder, StoreError> {
         let before = self.order_in(w, id).await?;
+        // What the confirmer saw: an account given again since is not confirmed unseen.
+        if before.version != version {
+            return Err(StoreError::Stale("payment order"));
+        }
         let Some(giver) = before.account_unconfirmed_by.as_deref() else {
             return Err(refuse("nothing_to_confirm", "该收款账户无需复核", "this account has nothing to confirm"));
         };

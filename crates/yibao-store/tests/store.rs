@@ -271,8 +271,9 @@ async fn a_keyed_audit_log_proves_the_records() {
         let s = &Store::connect(&yibao_store::StoreConfig { audit_key: Some(key.clone()), ..db.config.clone() })
             .await
             .unwrap();
-        assert_eq!(s.key_audit_log(None).await.unwrap(), 1, "{l}: the old entry is keyed");
-        assert_eq!(s.key_audit_log(None).await.unwrap(), 0, "{l}: once");
+        assert!(s.key_audit_log(None, false).await.is_err(), "{l}: an unkeyed log is keyed only in an upgrade");
+        assert_eq!(s.key_audit_log(None, true).await.unwrap(), 1, "{l}: the old entry is keyed");
+        assert_eq!(s.key_audit_log(None, false).await.unwrap(), 0, "{l}: once");
         for i in 2..5u16 {
             add_person(s, &person_input("620302", u32::from(i), i, &format!("王{i}"))).await;
         }
@@ -311,9 +312,11 @@ async fn a_keyed_audit_log_proves_the_records() {
         }
         s.execute_raw(&format!("UPDATE audit_head SET last_hash = '{prev}' WHERE id = 1")).await.unwrap();
         assert_eq!(s.verify_audit_log().await.unwrap().first_break, Some(ChainBreak::Tampered { seq: 2 }), "{l}");
-        // Declaring the chain unkeyed does not help.
+        // Declaring the chain unkeyed does not help: verification fails, and the chain is not
+        // keyed again at the next start (which would launder the rewrite).
         s.execute_raw("UPDATE audit_head SET key_id = '' WHERE id = 1").await.unwrap();
         assert!(matches!(s.verify_audit_log().await.unwrap().first_break, Some(ChainBreak::WrongKey { .. })), "{l}");
+        assert!(s.key_audit_log(None, false).await.is_err(), "{l}: not laundered");
         s.close().await;
         db.cleanup().await;
     }

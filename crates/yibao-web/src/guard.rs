@@ -33,8 +33,10 @@ pub fn check_file_name(name: &str) -> Result<(), AppError> {
 /// checked, and handed on unchanged; a refused one is answered before any handler runs.
 pub async fn check_text(req: Request, next: Next) -> Response {
     let kind = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let json = kind.starts_with("application/json");
-    let form = kind.starts_with("application/x-www-form-urlencoded");
+    // As axum's extractors read it: case aside, parameters aside, `+json` suffixes too.
+    let essence = kind.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let json = essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"));
+    let form = essence == "application/x-www-form-urlencoded";
     let changes = matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH | Method::DELETE);
     if !changes || !(json || form) || req.uri().path().starts_with("/fsi/") {
         return next.run(req).await;

@@ -694,9 +694,10 @@ async fn account_administration_is_scoped_and_money_roles_need_a_second_administ
         assert!(own.text().await.unwrap().contains("four_eyes"));
         assert_eq!(approve(&admin2).await.unwrap().status(), StatusCode::OK, "{l}");
         assert_eq!(login().await.unwrap().status(), StatusCode::OK, "{l}: approved");
-        // A clerk's account needs no second administrator.
+        // A clerk's account too: two clerks made by one administrator would be one person's
+        // four eyes on a payee account.
         let res = create(account("clerk9", "intake_clerk", &["620300"])).await.unwrap();
-        assert_eq!(res.json::<Value>().await.unwrap()["awaiting_approval"], false, "{l}");
+        assert_eq!(res.json::<Value>().await.unwrap()["awaiting_approval"], true, "{l}");
 
         // Linking an account to an insured person opens their whole record: it works once an
         // intake clerk of their region has checked their identity (not another administrator).

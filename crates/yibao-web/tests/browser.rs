@@ -191,7 +191,19 @@ async fn administrator_creates_an_account_and_the_new_clerk_registers_an_employe
     browser.fill("password", "clerk9pass").await;
     c.find(Locator::Id("save")).await.unwrap().click().await.unwrap();
     let table = c.wait().for_element(Locator::Id("accounts")).await.unwrap().text().await.unwrap();
-    assert!(table.contains("clerk9") && table.contains("新经办员"), "{table}");
+    assert!(
+        table.contains("clerk9") && table.contains("新经办员") && table.contains("待另一名系统管理员复核"),
+        "{table}"
+    );
+    c.find(Locator::Css("form[action='/logout'] button")).await.unwrap().click().await.unwrap();
+
+    // A second administrator approves the new staff account.
+    c.wait().for_element(Locator::Id("username")).await.unwrap();
+    browser.log_in(&app, "admin2").await;
+    c.goto(&app.url("/accounts")).await.unwrap();
+    c.find(Locator::Css("tr[data-account='clerk9'] .approve-account")).await.unwrap().click().await.unwrap();
+    let table = c.wait().for_element(Locator::Id("accounts")).await.unwrap().text().await.unwrap();
+    assert!(!table.contains("待另一名系统管理员复核"), "approved: {table}");
     c.find(Locator::Css("form[action='/logout'] button")).await.unwrap().click().await.unwrap();
 
     // The new clerk logs in with that password and registers an employer in their region.

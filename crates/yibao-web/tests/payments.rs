@@ -211,16 +211,31 @@ async fn a_payee_account_given_by_a_clerk_waits_for_a_second_person() {
         let (status, body) =
             form(&app, &finance, "/payments/batches", &[("region", "620300"), ("up_to", "2026-11-23")]).await;
         assert_eq!(status, 422, "{l}: an unconfirmed account is not paid: {body}");
-        let confirm = |token: &str| {
-            app.http.post(app.url(&format!("/api/v1/claims/{claim}/payment/account/confirm"))).bearer_auth(token).send()
+        let confirm = |token: &str, version: i64| {
+            let path = format!("/api/v1/claims/{claim}/payment/account/confirm");
+            app.http.post(app.url(&path)).bearer_auth(token).json(&serde_json::json!({ "version": version })).send()
         };
-        let same = confirm(&clerk).await.unwrap();
+        let shown = given["version"].as_i64().unwrap();
+        let same = confirm(&clerk, shown).await.unwrap();
         assert_eq!(same.status(), 422, "{l}");
         assert!(same.text().await.unwrap().contains("four_eyes"));
         let (_, staff_page) = page(&app, &clerk2, &format!("/claims/{claim}")).await;
         assert!(staff_page.contains("收款账户由 clerk 登记") && staff_page.contains("id=\"confirm-account\""), "{l}");
-        assert_eq!(confirm(&clerk2).await.unwrap().status(), 200, "{l}");
-        assert_eq!(confirm(&clerk2).await.unwrap().status(), 422, "{l}: nothing left to confirm");
+        // The confirmer sees the whole number to check it against the papers.
+        assert!(staff_page.contains(new_card), "{l}: the confirmer sees the whole card");
+        // An account given again after the confirmer looked is not confirmed unseen.
+        let again = app
+            .http
+            .put(app.url(&format!("/api/v1/claims/{claim}/payment/account")))
+            .bearer_auth(&clerk)
+            .json(&serde_json::json!({ "bank_name": "中国建设银行金昌分行", "bank_card": new_card }))
+            .send()
+            .await
+            .unwrap();
+        let now = again.json::<serde_json::Value>().await.unwrap()["version"].as_i64().unwrap();
+        assert_eq!(confirm(&clerk2, shown).await.unwrap().status(), 409, "{l}: stale");
+        assert_eq!(confirm(&clerk2, now).await.unwrap().status(), 200, "{l}");
+        assert_eq!(confirm(&clerk2, now + 1).await.unwrap().status(), 422, "{l}: nothing left to confirm");
 
         // Batched now, with the line flagged: old and new card, masked.
         let (status, to) =

@@ -80,7 +80,7 @@ pub(crate) async fn scratch_store(database_url: Option<String>) -> anyhow::Resul
     let key = crate::config::audit_key(&bench_key_file()).map_err(anyhow::Error::msg)?;
     let store = Store::connect(&StoreConfig { audit_key: Some(key), ..StoreConfig::new(url.clone()) }).await?;
     store.migrate().await?;
-    store.key_audit_log(None).await?;
+    store.key_audit_log(None, false).await?;
     Ok((store, url, scratch))
 }
 

@@ -274,14 +274,19 @@ fn blobs(config: &Config) -> std::sync::Arc<dyn yibao_store::BlobStore> {
     std::sync::Arc::new(yibao_store::LocalBlobs::new(config.data_dir.join("documents")))
 }
 
+/// The migration that brought the audit key (`0020_audit_key.sql`).
+const AUDIT_KEY_MIGRATION: i64 = 20;
+
 /// Opens the database with the audit key, migrates it, and keys an unkeyed audit chain (a
 /// database from before the key, verified first).
 async fn open(config: &Config) -> anyhow::Result<Store> {
     let key = config::audit_key(&config.audit_key_file).map_err(anyhow::Error::msg)?;
     let store =
         Store::connect(&StoreConfig { audit_key: Some(key), ..StoreConfig::new(config.database_url.clone()) }).await?;
+    // The audit chain is keyed by this very start only when the schema came from before keys.
+    let upgrade = store.schema_version().await? < AUDIT_KEY_MIGRATION;
     store.migrate().await?;
-    let keyed = store.key_audit_log(None).await?;
+    let keyed = store.key_audit_log(None, upgrade).await?;
     if keyed > 0 {
         eprintln!("审计日志已用密钥重新计算 / the audit log's {keyed} entries are now keyed");
     }
@@ -450,7 +455,7 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
                 Store::connect(&StoreConfig { audit_key: Some(key), ..StoreConfig::new(config.database_url.clone()) })
                     .await?;
             store.migrate().await?;
-            let n = store.key_audit_log(Some(&old)).await?;
+            let n = store.key_audit_log(Some(&old), false).await?;
             println!("audit log re-keyed: {n} entries now keyed with the configured key");
         }
     }

@@ -60,6 +60,16 @@ fn a_crash_between_the_steps_pays_nothing_twice_and_loses_nothing() {
         rt.block_on(yibao_demo::seed_demo(&db.store, &db.blobs(), today)).unwrap();
         let data = std::env::temp_dir().join(format!("yibao-pay-{}-{}", db.label, std::process::id()));
         std::fs::create_dir_all(&data).unwrap();
+        // The commands run with the key in the data directory, as a server's would: the demo
+        // seeded here is keyed with it first.
+        std::fs::write(data.join("audit.key"), "09".repeat(32)).unwrap();
+        rt.block_on(async {
+            let key = yibao_core::audit::AuditKey::parse(&"09".repeat(32)).unwrap();
+            let keyed = Store::connect(&yibao_store::StoreConfig { audit_key: Some(key), ..db.config.clone() }).await;
+            let keyed = keyed.unwrap();
+            keyed.key_audit_log(None, true).await.unwrap();
+            keyed.close().await;
+        });
         let run = |args: &[&str], fp: Option<&str>| yibao(&db, &data, args, fp);
 
         let built =

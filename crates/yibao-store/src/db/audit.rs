@@ -127,9 +127,11 @@ impl Db {
 
     /// Keys the audit chain with the configured key: verifies it as it is now (unkeyed, or
     /// keyed with `old`), then re-hashes every entry under the configured key and records the
-    /// key's id. Run where nothing else writes (at start, or with the server stopped). Returns
-    /// how many entries were re-hashed (none when the chain is keyed with the key already).
-    pub async fn key_audit_log(&self, old: Option<&AuditKey>) -> Result<i64, StoreError> {
+    /// key's id. An unkeyed log with entries is keyed only in an `upgrade` (the schema came
+    /// from before keys in this very process); otherwise it was rewritten, and is refused. Run
+    /// where nothing else writes (at start, or with the server stopped). Returns how many
+    /// entries were re-hashed (none when the chain is keyed with the key already).
+    pub async fn key_audit_log(&self, old: Option<&AuditKey>, upgrade: bool) -> Result<i64, StoreError> {
         let Some(key) = self.writer.audit_key.clone() else {
             return Err(StoreError::Config("no audit key is configured".into()));
         };
@@ -140,6 +142,14 @@ impl Db {
             return Ok(0);
         }
         let old_id = old.map(|k| k.id().to_string()).unwrap_or_default();
+        if key_id.is_empty() && old.is_none() && !upgrade && head_seq > 0 {
+            // Keying an unkeyed log with entries is the one-time upgrade of a database from
+            // before keys; any other time the log was rewritten without the key (and keying
+            // it would launder the rewrite).
+            return Err(StoreError::Corrupt(
+                "the audit log is not keyed although a key is configured: it was rewritten without the key".into(),
+            ));
+        }
         if key_id != old_id {
             return Err(StoreError::Config(format!(
                 "the audit log is keyed with key \"{key_id}\"; give that key as the old one to re-key it"

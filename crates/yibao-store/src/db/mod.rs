@@ -220,6 +220,23 @@ impl Db {
     /// sets the audit head back to its start: the database as `migrate` leaves it. Only for a
     /// database whose content is known to be disposable (a demo seed cut short); nothing else
     /// may be writing.
+    /// The newest migration applied (0 for a database never migrated).
+    pub(crate) async fn schema_version(&self) -> Result<i64, StoreError> {
+        let exists = match self.backend {
+            Backend::Sqlite => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+            Backend::Postgres => {
+                "SELECT COUNT(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename = '_sqlx_migrations'"
+            }
+        };
+        let n: i64 = sqlx::query_scalar(exists).fetch_one(&self.pool).await?;
+        if n == 0 {
+            return Ok(0);
+        }
+        let v: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations").fetch_one(&self.pool).await?;
+        Ok(v.unwrap_or(0))
+    }
+
     /// The key kept outside the database: the audit chain's, and (derived from it) the one
     /// stored secrets are sealed under.
     pub(crate) fn audit_key(&self) -> Option<&yibao_core::audit::AuditKey> {

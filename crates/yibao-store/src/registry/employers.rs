@@ -64,6 +64,18 @@ impl Store {
         fetch_employer(&self.db.pool, id).await
     }
 
+    /// The employer unit with this unified social credit code, if any.
+    pub async fn employer_by_credit_code(&self, code: &str) -> Result<Option<Employer>, StoreError> {
+        let id: Option<i64> = sqlx::query_scalar("SELECT id FROM employers WHERE credit_code = $1")
+            .bind(code.trim().to_uppercase())
+            .fetch_optional(&self.db.pool)
+            .await?;
+        match id {
+            Some(id) => Ok(Some(self.employer(id).await?)),
+            None => Ok(None),
+        }
+    }
+
     /// Employers in scope, by name prefix, first `limit`.
     pub async fn list_employers(
         &self,

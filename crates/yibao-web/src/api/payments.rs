@@ -33,6 +33,7 @@ fn order_json(o: &PaymentOrder, full_card: bool, staff: bool) -> Value {
     json!({
         "account_changed": changed,
         "awaiting_confirmation": o.account_unconfirmed_by.is_some(),
+        "version": o.version,
         "account_given_by": if staff { o.account_unconfirmed_by.clone() } else { None },
         "id": o.id, "number": o.number, "claim_id": o.claim_id, "claim_number": o.claim_number,
         "person_name": o.person_name, "region": o.region, "payee": o.payee, "account_name": o.account_name,
@@ -115,17 +116,24 @@ pub async fn give_account(
     Ok(Json(order_json(&order, true, caller.role().is_staff())))
 }
 
+/// The order's version as the confirmer was shown it (`version` in the payment's JSON).
+#[derive(Deserialize, ToSchema)]
+pub struct ConfirmBody {
+    pub version: i64,
+}
+
 /// Confirms the account a member of staff gave for a claim's payment: another member of
 /// staff who handles claims (not the one who gave it), or the claimant. Until then the order
 /// is not batched.
-#[utoipa::path(post, path = "/api/v1/claims/{id}/payment/account/confirm",
+#[utoipa::path(post, path = "/api/v1/claims/{id}/payment/account/confirm", request_body = ConfirmBody,
     responses((status = 200), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn confirm_account(
     State(state): State<SharedState>,
     caller: Caller,
     Path(id): Path<i64>,
+    Json(body): Json<ConfirmBody>,
 ) -> Result<Json<Value>, AppError> {
-    let order = svc::confirm_account(&state.store, &caller, id).await?;
+    let order = svc::confirm_account(&state.store, &caller, id, body.version).await?;
     Ok(Json(order_json(&order, true, caller.role().is_staff())))
 }
 

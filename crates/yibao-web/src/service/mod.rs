@@ -281,10 +281,12 @@ pub async fn accounts(store: &Store, caller: &Caller) -> Result<Vec<Account>, Ap
     Ok(store.list_accounts().await?)
 }
 
-/// The roles whose accounts a second administrator must approve: they move money or give
-/// the second signature on it.
+/// The roles whose accounts a second administrator must approve: every staff role, since
+/// each is one of the two people some step on money needs.
 fn needs_second_administrator(role: Role) -> bool {
-    matches!(role, Role::Finance | Role::SecondReviewer | Role::SysAdmin)
+    // Every staff role: two clerks (or two finance users, two reviewers) made by one
+    // administrator would be one person's four eyes.
+    role.is_staff()
 }
 
 /// An administrator creates an account within their own regions: a staff account's regions,
@@ -329,6 +331,11 @@ pub async fn create_account(store: &Store, caller: &Caller, new: &NewAccount) ->
     if let Some(code) = new.institution_code.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
         if store.institution_by_code(code).await.is_ok_and(|i| !caller.covers(i.region)) {
             return Err(AppError::not_found("institution"));
+        }
+    }
+    if let Some(code) = new.employer_code.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        if store.employer_by_credit_code(code).await.is_ok_and(|e| e.is_some_and(|e| !caller.covers(e.region))) {
+            return Err(AppError::not_found("employer"));
         }
     }
     let mut w = store.begin_write(&caller.actor()).await?;

@@ -7,7 +7,7 @@
 use chrono::NaiveDate;
 use yibao_core::payment::{BatchFile, OrderState, ResultFile, Urgency};
 use yibao_core::{AdminCode, BankCardNumber, Permission};
-use yibao_store::{AccountGiver, BatchItem, ImportSummary, PaymentBatch, PaymentOrder, Store};
+use yibao_store::{AccountGiver, BatchItem, ImportSummary, Payee, PaymentBatch, PaymentOrder, Store};
 
 use super::claims::{self as claims_svc, Standing};
 use super::staff_scope;
@@ -33,6 +33,14 @@ pub async fn give_account(
 ) -> Result<PaymentOrder, AppError> {
     let giver = account_giver(store, caller, claim_id).await?;
     let order = store.payment_of_claim(claim_id).await?.ok_or_else(|| AppError::not_found("payment order"))?;
+    // The employer unit is the claimant for its own account only; an account it gives for
+    // money paid to its employee waits for a second person, as staff's does.
+    let giver = match (&giver, caller.session()) {
+        (AccountGiver::Claimant, Some(s)) if s.account.employer_id.is_some() && order.payee != Payee::Employer => {
+            AccountGiver::Staff(caller.username().to_string())
+        }
+        _ => giver,
+    };
     let mut w = store.begin_write(&caller.actor()).await?;
     let order = store.give_payment_account(&mut w, order.id, bank_name, bank_card, &giver).await?;
     w.commit().await?;
@@ -41,11 +49,16 @@ pub async fn give_account(
 
 /// Confirms an account a member of staff gave for a claim's payment: another member of
 /// staff who handles claims, or the claimant.
-pub async fn confirm_account(store: &Store, caller: &Caller, claim_id: i64) -> Result<PaymentOrder, AppError> {
+pub async fn confirm_account(
+    store: &Store,
+    caller: &Caller,
+    claim_id: i64,
+    version: i64,
+) -> Result<PaymentOrder, AppError> {
     let by = account_giver(store, caller, claim_id).await?;
     let order = store.payment_of_claim(claim_id).await?.ok_or_else(|| AppError::not_found("payment order"))?;
     let mut w = store.begin_write(&caller.actor()).await?;
-    let order = store.confirm_payment_account(&mut w, order.id, &by).await?;
+    let order = store.confirm_payment_account(&mut w, order.id, version, &by).await?;
     w.commit().await?;
     Ok(order)
 }

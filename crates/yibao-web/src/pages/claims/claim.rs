@@ -62,6 +62,8 @@ struct ClaimPage {
     /// An account given by staff and not yet confirmed, or one changed since approval.
     account_check: String,
     can_confirm_account: bool,
+    /// The payment order's version, which a confirmation carries.
+    order_version: i64,
     /// What the caller may do now.
     can_withdraw: bool,
     can_add_documents: bool,
@@ -222,6 +224,7 @@ async fn show_claim(
         can_give_account,
         account_check,
         can_confirm_account,
+        order_version: order.as_ref().map_or(0, |o| o.version),
         can_withdraw: claimant && !c.state.is_final(),
         can_add_documents: claimant && matches!(c.state, ClaimState::Submitted | ClaimState::Returned),
         can_resubmit: claimant && c.state == ClaimState::Returned,
@@ -296,6 +299,12 @@ fn account_check(o: &PaymentOrder, standing: &Standing, caller: &Caller) -> (Str
         if *standing == Standing::Staff {
             words.push(i18n::t(lang, "pay.unconfirmed_staff").replace("{who}", giver));
             may_confirm = caller.can(Permission::HandleClaims) && caller.username() != giver;
+            if may_confirm {
+                // The confirmer checks the whole number against the claimant's papers.
+                let bank = o.bank_name.clone().unwrap_or_default();
+                let card = o.bank_card.as_ref().map(ToString::to_string).unwrap_or_default();
+                words.push(format!("{bank} {card}"));
+            }
         } else {
             words.push(i18n::t(lang, "pay.unconfirmed_claimant").to_string());
             may_confirm = matches!(standing, Standing::Own | Standing::Employer(_));
@@ -304,16 +313,25 @@ fn account_check(o: &PaymentOrder, standing: &Standing, caller: &Caller) -> (Str
     (words.join(" "), may_confirm)
 }
 
+#[derive(Deserialize)]
+pub struct ConfirmFields {
+    #[serde(default)]
+    csrf: String,
+    /// The order's version the page showed: an account given again since is not confirmed.
+    #[serde(default)]
+    version: i64,
+}
+
 /// `POST /claims/{id}/payment-account/confirm`: a second member of staff (or the claimant)
 /// confirms an account a member of staff gave.
 pub async fn claim_payment_account_confirm(
     State(state): State<SharedState>,
     caller: Caller,
     Path(id): Path<i64>,
-    Form(f): Form<crate::pages::auth::CsrfOnly>,
+    Form(f): Form<ConfirmFields>,
 ) -> Result<Response, AppError> {
     caller.check_csrf(&f.csrf)?;
-    match crate::service::payments::confirm_account(&state.store, &caller, id).await {
+    match crate::service::payments::confirm_account(&state.store, &caller, id, f.version).await {
         Ok(_) => Ok(Redirect::to(&format!("/claims/{id}?done=payment_account_confirmed")).into_response()),
         Err(e) => or_show(e, caller.lang, |m| show_claim(&state, &caller, id, "", m)).await,
     }
