@@ -269,7 +269,14 @@ impl Store {
         .bind(employer_id)
         .fetch_one(&mut *wtx.tx)
         .await
-        .map_err(|e| StoreError::on_unique(e, "username"))?;
+        .map_err(|e| {
+            // Which key: the username, or the person (one account each, see migration 0021).
+            let person = e.as_database_error().is_some_and(|d| {
+                let m = d.message();
+                m.contains("person_id") || m.contains("one_per_person")
+            });
+            StoreError::on_unique(e, if person { "person_id" } else { "username" })
+        })?;
         let row = sqlx::query(&format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE id = $1"))
             .bind(id)
             .fetch_one(&mut *wtx.tx)

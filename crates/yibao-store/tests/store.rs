@@ -172,6 +172,34 @@ async fn employers_and_institutions_validate_and_keep_versions() {
     }
 }
 
+/// A person has one account, also when two are created at the same moment: the database
+/// refuses the second, naming the person.
+#[tokio::test]
+async fn a_person_has_one_account_whatever_the_timing() {
+    for db in TestDb::all().await {
+        let s = &db.store;
+        let p = add_person(s, &person_input("620302", 3, 7, "李四")).await;
+        let account = |username: &str| NewAccount {
+            username: username.into(),
+            display_name: "李四".into(),
+            role: Role::Insured,
+            password: "Passw0rd!".into(),
+            scope: Scope::default(),
+            person_id: Some(p.id),
+            institution_code: None,
+            employer_code: None,
+        };
+        let mut w = s.begin_write(&Actor::system("test")).await.unwrap();
+        s.create_account(&mut w, &account("lisi")).await.unwrap();
+        w.commit().await.unwrap();
+        let mut w = s.begin_write(&Actor::system("test")).await.unwrap();
+        let second = s.create_account(&mut w, &account("lisi2")).await;
+        assert!(matches!(second, Err(StoreError::Duplicate { what: "person_id" })), "{}: {second:?}", db.label);
+        drop(w);
+        db.cleanup().await;
+    }
+}
+
 #[tokio::test]
 async fn login_failures_sessions_and_api_keys() {
     for db in TestDb::all().await {

@@ -352,6 +352,26 @@ async fn a_hang_up_storm_while_other_hospitals_work() {
     }
 }
 
+/// 1101 (a person by ID number) counts against the institution's lookups a minute, like the
+/// desk's cover check: beyond it the message is refused, so a hospital's key cannot walk the
+/// registry through the interface either.
+#[tokio::test]
+async fn person_lookups_through_the_interface_are_limited_per_minute() {
+    let app = spawn_app(TestDb::sqlite().await).await;
+    let sign_no = sign_in(&app).await;
+    let mut refused_at = None;
+    for n in 0..yibao_web::throttle::LOOKUPS_PER_MINUTE + 2 {
+        let r = send(&app, &envelope("1101", &sign_no, person_query("620302198506120036"))).await;
+        if r["infcode"] != 0 {
+            assert_eq!(refusal(&r), "too_many_lookups", "{r}");
+            refused_at = Some(n);
+            break;
+        }
+    }
+    assert_eq!(refused_at, Some(yibao_web::throttle::LOOKUPS_PER_MINUTE));
+    app.db.cleanup().await;
+}
+
 /// A message over the interface's limit is answered in the interface's envelope, and a real
 /// hospital's large upload (8 MB, over axum's default 2 MB) is read.
 #[tokio::test]

@@ -65,6 +65,7 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
     (18, "payee_account_changes", Sql::Both(include_str!("../../migrations/0018_payee_account_changes.sql"))),
     (19, "account_approval", Sql::Both(include_str!("../../migrations/0019_account_approval.sql"))),
     (20, "audit_key", Sql::Both(include_str!("../../migrations/0020_audit_key.sql"))),
+    (21, "one_account_per_person", Sql::Both(include_str!("../../migrations/0021_one_account_per_person.sql"))),
 ];
 
 /// The migrations of one backend, up to a version (all when `None`).

@@ -161,7 +161,7 @@ pub async fn call_service(
             ));
         }
     };
-    match answer(&state.store, &headers, &body, now, today).await {
+    match answer(&state.store, &state.lookups, &headers, &body, now, today).await {
         Answer::Fresh(result) => Json(envelope(now, result)),
         Answer::Stored(response) => Json(response),
     }
@@ -172,7 +172,14 @@ enum Answer {
     Stored(Response),
 }
 
-async fn answer(store: &Store, headers: &HeaderMap, body: &[u8], now: NaiveDateTime, today: NaiveDate) -> Answer {
+async fn answer(
+    store: &Store,
+    lookups: &crate::throttle::Lookups,
+    headers: &HeaderMap,
+    body: &[u8],
+    now: NaiveDateTime,
+    today: NaiveDate,
+) -> Answer {
     let req: Request = match serde_json::from_slice(body) {
         Ok(r) => r,
         Err(e) => {
@@ -195,6 +202,18 @@ async fn answer(store: &Store, headers: &HeaderMap, body: &[u8], now: NaiveDateT
     }
     if let Err(r) = accept_message(store, &inst, &req, now, today).await {
         return Answer::Fresh(Err(r));
+    }
+    // A person looked up by ID number (1101) counts against the institution's allowance, as
+    // at the desk; over it, the message is refused unrecorded (the same msgid may come again).
+    if req.infno == "1101" {
+        if let Err(wait) = lookups.count(&inst.code, std::time::Instant::now()) {
+            let secs = wait.as_secs().max(1);
+            return Answer::Fresh(Err(Refusal::new(
+                "too_many_lookups",
+                format!("本机构本分钟的人员信息查询次数已达上限，请 {secs} 秒后以同一报文ID重试"),
+                format!("your institution has made its person lookups for this minute; send the same msgid again in {secs} s"),
+            )));
+        }
     }
     run(store, &inst, &req, &digest, now, today).await
 }
