@@ -177,14 +177,13 @@ async fn a_payee_account_given_by_a_clerk_waits_for_a_second_person() {
         let card = yibao_core::BankCardNumber::complete("621700001000123456").unwrap();
         let (new_card, new_masked) = (card.to_string(), card.masked());
         let new_card = new_card.as_str();
-        let put = app
-            .http
-            .put(app.url(&format!("/api/v1/claims/{claim}/payment/account")))
-            .bearer_auth(&clerk)
-            .json(&serde_json::json!({ "bank_name": "中国建设银行金昌分行", "bank_card": new_card }))
-            .send()
-            .await
-            .unwrap();
+        // The clerk gives the new card for the claimant's money.
+        let give = || {
+            let account = serde_json::json!({ "bank_name": "中国建设银行金昌分行", "bank_card": new_card });
+            let path = format!("/api/v1/claims/{claim}/payment/account");
+            app.http.put(app.url(&path)).bearer_auth(&clerk).json(&account).send()
+        };
+        let put = give().await.unwrap();
         assert_eq!(put.status(), 200, "{l}");
         let given: serde_json::Value = put.json().await.unwrap();
         assert_eq!(given["awaiting_confirmation"], true, "{l}: {given}");
@@ -224,14 +223,7 @@ async fn a_payee_account_given_by_a_clerk_waits_for_a_second_person() {
         // The confirmer sees the whole number to check it against the papers.
         assert!(staff_page.contains(new_card), "{l}: the confirmer sees the whole card");
         // An account given again after the confirmer looked is not confirmed unseen.
-        let again = app
-            .http
-            .put(app.url(&format!("/api/v1/claims/{claim}/payment/account")))
-            .bearer_auth(&clerk)
-            .json(&serde_json::json!({ "bank_name": "中国建设银行金昌分行", "bank_card": new_card }))
-            .send()
-            .await
-            .unwrap();
+        let again = give().await.unwrap();
         let now = again.json::<serde_json::Value>().await.unwrap()["version"].as_i64().unwrap();
         assert_eq!(confirm(&clerk2, shown).await.unwrap().status(), 409, "{l}: stale");
         assert_eq!(confirm(&clerk2, now).await.unwrap().status(), 200, "{l}");
