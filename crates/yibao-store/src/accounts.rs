@@ -18,12 +18,24 @@ use crate::registry::Institution;
 use crate::{Actor, Store, StoreError, WriteTx};
 
 /// A password hash checked when the username is unknown (or the attempt is throttled), so
-/// that the answer takes as long as a real check: made once, with the same parameters.
-pub fn spend_a_password_check(password: &str) {
+/// that the answer takes as long as a real check: made once, with the same parameters. Runs
+/// off the async workers, as every password check does (Argon2 takes tens of milliseconds).
+pub async fn spend_a_password_check(password: &str) {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let hash = DUMMY.get_or_init(|| hash_password("not anyone's password").unwrap_or_default());
-    verify_password(password, hash);
+    let password = password.to_string();
+    let _ = tokio::task::spawn_blocking(move || {
+        let hash = DUMMY.get_or_init(|| hash_password("not anyone's password").unwrap_or_default());
+        verify_password(&password, hash)
+    })
+    .await;
 }
+
+/// Checks a password against its hash off the async workers.
+async fn password_matches(password: &str, hash: String) -> bool {
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.unwrap_or(false)
+}
+
 /// How long a session lives.
 const SESSION_HOURS: i64 = 8;
 
@@ -381,7 +393,7 @@ impl Store {
             .await?;
         let Some(row) = row else {
             // Spend the same effort as a real check, so timing does not reveal usernames.
-            spend_a_password_check(password);
+            spend_a_password_check(password).await;
             let mut w = self.begin_write(actor).await?;
             // Only what could be a username: a password typed into the wrong field stays out.
             let plausible = !username.is_empty()
@@ -394,7 +406,7 @@ impl Store {
         };
         let account = account_from_row(&row)?;
         let hash: String = row.try_get(after_account(0))?;
-        let right = verify_password(password, &hash);
+        let right = password_matches(password, hash).await;
         let mut w = self.begin_write(actor).await?;
         let id = account.id.to_string();
         if !right {

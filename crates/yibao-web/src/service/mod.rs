@@ -25,7 +25,7 @@ pub async fn log_in(
     password: &str,
 ) -> Result<yibao_store::LoginOutcome, AppError> {
     let Some(attempt) = state.logins.begin(username, client.address, std::time::Instant::now()) else {
-        yibao_store::spend_a_password_check(password);
+        yibao_store::spend_a_password_check(password).await;
         return Ok(yibao_store::LoginOutcome::BadCredentials);
     };
     let actor =
