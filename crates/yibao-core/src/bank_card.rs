@@ -84,6 +84,36 @@ pub fn masked_for_audit<S: serde::Serializer>(card: &Option<BankCardNumber>, s: 
     }
 }
 
+/// Replaces, everywhere in `value`, the unkeyed digest [`masked_for_audit`] writes
+/// (`{"masked", "sha256"}`) with one keyed with `salt` (`{"masked", "digest"}`, HMAC-SHA-256 of
+/// the SHA-256): a card number has few enough possibilities to be found from its plain digest
+/// and its masked digits, but not without the salt, which the database keeps sealed.
+pub fn key_digests(value: &mut serde_json::Value, salt: &[u8]) {
+    use hmac::{Hmac, Mac};
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let plain = match (map.get("masked"), map.get("sha256")) {
+                (Some(Value::String(_)), Some(Value::String(sha))) => Some(sha.clone()),
+                _ => None,
+            };
+            match plain {
+                Some(sha) => {
+                    map.remove("sha256");
+                    let digest = Hmac::<sha2::Sha256>::new_from_slice(salt).map(|mut mac| {
+                        mac.update(sha.as_bytes());
+                        hex_lower(&mac.finalize().into_bytes())
+                    });
+                    map.insert("digest".into(), Value::String(digest.unwrap_or_default()));
+                }
+                None => map.values_mut().for_each(|v| key_digests(v, salt)),
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| key_digests(v, salt)),
+        _ => {}
+    }
+}
+
 impl FromStr for BankCardNumber {
     type Err = InvalidValue;
 
@@ -150,6 +180,33 @@ mod tests {
             }
         }
         assert_eq!("4111111111111111".parse::<BankCardNumber>().unwrap().masked(), "****1111");
+    }
+
+    #[test]
+    fn digests_in_the_log_are_keyed() {
+        #[derive(serde::Serialize)]
+        struct Order {
+            #[serde(serialize_with = "masked_for_audit")]
+            card: Option<BankCardNumber>,
+            lines: Vec<serde_json::Value>,
+        }
+        let card: BankCardNumber = "6222020200112233446".parse().unwrap();
+        let order =
+            Order { card: Some(card.clone()), lines: vec![serde_json::json!({"masked": "****1", "sha256": "ab"})] };
+        let mut v = serde_json::to_value(&order).unwrap();
+        let mut w = v.clone();
+        key_digests(&mut v, b"salt one");
+        key_digests(&mut w, b"salt two");
+        assert_eq!(v["card"]["masked"], "****3446");
+        assert!(v["card"].get("sha256").is_none(), "the guessable digest is gone");
+        let digest = v["card"]["digest"].as_str().unwrap();
+        assert_eq!(digest.len(), 64);
+        assert_ne!(digest, card.digest());
+        assert_ne!(v["card"]["digest"], w["card"]["digest"], "another salt, another digest");
+        assert!(v["lines"][0].get("digest").is_some(), "nested too");
+        let mut again = serde_json::to_value(&order).unwrap();
+        key_digests(&mut again, b"salt one");
+        assert_eq!(v, again, "the same card and salt give the same digest: comparable");
     }
 
     proptest! {

@@ -49,7 +49,7 @@ const KINDS: [(&str, &str, &str); 5] = [
 const NOT_OWN: [&str; 5] = ["version", "person_name", "employer_name", "claim_number", "institution_name"];
 
 /// `logged` as `now` shows it: a card number logged in full (before cards were masked in the
-/// log) becomes `{masked, sha256}` like the current record's.
+/// log) becomes `{masked, sha256}` (keyed afterwards like the current record's digest).
 fn masked_like(logged: &Value, now: &Value) -> Value {
     match (logged, now.get("masked")) {
         (Value::String(card), Some(_)) => match card.parse::<yibao_core::BankCardNumber>() {
@@ -79,7 +79,10 @@ impl Store {
                     });
                     continue;
                 };
-                let current = self.current_json(entity, id).await?;
+                let mut current = self.current_json(entity, id).await?;
+                if let Some(salt) = self.db.card_salt() {
+                    yibao_core::bank_card::key_digests(&mut current, salt);
+                }
                 for (field, logged) in fields {
                     let Some(now) = current.get(field) else { continue };
                     // Not the record's own: the version counter (bumped by steps the log
@@ -87,8 +90,13 @@ impl Store {
                     if NOT_OWN.contains(&field.as_str()) {
                         continue;
                     }
-                    // A card logged in full by an older version, masked now: compare masked.
-                    let logged = &masked_like(logged, now);
+                    // A card logged in full by an older version, masked now: compare masked;
+                    // and a digest logged before digests were keyed, keyed.
+                    let mut logged = masked_like(logged, now);
+                    if let Some(salt) = self.db.card_salt() {
+                        yibao_core::bank_card::key_digests(&mut logged, salt);
+                    }
+                    let logged = &logged;
                     if now != logged {
                         differences.push(AuditDifference {
                             entity: entity.into(),

@@ -35,13 +35,16 @@ pub use cover::{
     Card, CoverReport, NoCardCertificate, Referral, ReferralInput, StoredFiling, MAX_REFERRAL_DAYS, NO_CARD_DAYS,
 };
 pub(crate) use db::now_text;
-pub use db::{redact, Actor, AuditVerification, Backend, StoreConfig, StoreError, WriteStats, WriteTx};
+pub use db::{
+    redact, Actor, AuditVerification, Backend, DatabaseLock, LockMode, StoreConfig, StoreError, WriteStats, WriteTx,
+};
 pub use documents::{BlobStore, Document, LocalBlobs};
 pub use notices::Notice;
 pub use payments::{AccountGiver, BatchItem, ImportSummary, Payee, PaymentBatch, PaymentOrder};
 pub use platform::StoredReply;
 pub use registry::{
-    Employer, EmployerInput, Institution, InstitutionInput, Page, Person, PersonInput, PersonQuery, RecordVersion,
+    AccountCheck, AccountHolder, Employer, EmployerInput, Institution, InstitutionInput, Page, Person, PersonInput,
+    PersonQuery, RecordVersion,
 };
 pub use rules::{
     policy_errors_as_invalid, CalendarImport, CatalogImport, PolicySummary, Rejected, Rules, StoredEntry, StoredPolicy,
@@ -147,8 +150,12 @@ impl Store {
         old: Option<&yibao_core::audit::AuditKey>,
         upgrade: bool,
     ) -> Result<i64, StoreError> {
-        let entries = self.db.key_audit_log(old, upgrade).await?;
-        self.seal_platform_secrets(old).await?;
+        let store = self.clone();
+        let old_key = old.cloned();
+        let reseal: db::audit::Reseal<'_> =
+            Box::new(move |conn| Box::pin(async move { store.seal_platform_secrets(conn, old_key.as_ref()).await }));
+        let entries = self.db.key_audit_log(old, upgrade, reseal).await?;
+        crate::db::cache::Forget::forget(&*self.platform.credentials);
         Ok(entries)
     }
 
@@ -180,6 +187,12 @@ impl Store {
     #[doc(hidden)]
     pub async fn read_raw(&self, sql: &str) -> Result<u64, StoreError> {
         self.db.read_raw(sql).await
+    }
+
+    /// Takes the database's lock: shared by every running server, exclusive for maintenance
+    /// that must run alone. `None` if another holder's lock excludes it.
+    pub async fn try_lock(&self, mode: LockMode) -> Result<Option<DatabaseLock>, StoreError> {
+        self.db.try_lock(mode).await
     }
 
     /// Whether any audit entry records `action`.

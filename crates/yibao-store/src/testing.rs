@@ -132,7 +132,7 @@ impl TestDb {
         let _ = std::fs::remove_dir_all(&self.blob_dir);
         match self.cleanup {
             Cleanup::File(path) => {
-                for suffix in ["", "-wal", "-shm"] {
+                for suffix in ["", "-wal", "-shm", ".lock"] {
                     let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
                 }
             }

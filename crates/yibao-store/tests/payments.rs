@@ -303,6 +303,146 @@ async fn a_claim_the_employer_unit_filed_is_paid_to_the_units_account() {
     }
 }
 
+/// Approves a new claim for 张三 (submitted by `by`), returning its payment order.
+async fn approved_claim(db: &TestDb, by: yibao_store::SubmittedBy, invoice: &str) -> yibao_store::PaymentOrder {
+    use yibao_core::filing::Channel;
+    use yibao_core::sporadic::ClaimCase;
+    let s = &db.store;
+    let zhang = s.person_by_resident_id(&yibao_demo::DEMO_INSURED_ID.parse().unwrap()).await.unwrap().unwrap();
+    let stay = [("001102000010000", "4", "40.00", "160.00"), ("003113000010000", "1", "3000.00", "3000.00")];
+    let day = today() - chrono::Duration::days(10);
+    let case = match by {
+        yibao_store::SubmittedBy::Employer { .. } => ClaimCase::TravelIllness,
+        _ => ClaimCase::OffsiteInpatient,
+    };
+    let input = yibao_store::ClaimInput {
+        by,
+        channel: Channel::Window,
+        ..yibao_demo::lanzhou_claim(zhang.id, case, invoice, day, &stay).unwrap()
+    };
+    let rules = s.rules().await.unwrap();
+    let mut w = s.begin_write(&actor(s, "clerk").await).await.unwrap();
+    let claim = s.submit_claim(&mut w, &input, today()).await.unwrap();
+    for kind in DocumentKind::ALL {
+        let png = yibao_demo::DEMO_SCAN_PNG.to_vec();
+        s.attach_claim_document(&mut w, &db.blobs(), claim.id, *kind, "scan.png", png).await.unwrap();
+    }
+    s.accept_claim(&mut w, &rules, claim.id, today()).await.unwrap();
+    w.commit().await.unwrap();
+    let mut w = s.begin_write(&actor(s, "reviewer").await).await.unwrap();
+    s.take_claim(&mut w, claim.id).await.unwrap();
+    s.decide_claim(&mut w, &rules, claim.id, true, "", today()).await.unwrap();
+    w.commit().await.unwrap();
+    s.payment_of_claim(claim.id).await.unwrap().expect("an order")
+}
+
+/// Nobody redirects money through the registry alone: a bank card a clerk registers on a
+/// person (or an employer unit) waits for a second person, the person is told, an order made
+/// meanwhile waits too and shows the card confirmed before; the clerk cannot confirm it, and
+/// another clerk's confirmation confirms the order with it.
+#[tokio::test]
+async fn a_bank_card_a_clerk_registers_waits_for_a_second_person() {
+    use yibao_store::{AccountHolder, PersonInput, SubmittedBy};
+    for db in seeded().await {
+        let (s, l) = (&db.store, db.label);
+        let zhang = s.person_by_resident_id(&yibao_demo::DEMO_INSURED_ID.parse().unwrap()).await.unwrap().unwrap();
+        let old_card = zhang.bank_card.clone().unwrap();
+        let new_card = yibao_core::BankCardNumber::complete("621700001000765432").unwrap();
+        let input = PersonInput {
+            resident_id: zhang.resident_id.clone(),
+            name: zhang.name.clone(),
+            enrolment: zhang.enrolment,
+            category: zhang.category,
+            insured_region: zhang.insured_region,
+            hukou_region: zhang.hukou_region,
+            employer_id: zhang.employer_id,
+            bank_name: Some("中国建设银行".into()),
+            bank_card: Some(new_card.clone()),
+            phone: zhang.phone.clone(),
+            status: zhang.status,
+            status_from: zhang.status_from,
+        };
+        let mut w = s.begin_write(&actor(s, "clerk").await).await.unwrap();
+        let changed = s.update_person(&mut w, zhang.id, zhang.version, &input, "clerk").await.unwrap();
+        w.commit().await.unwrap();
+        let check = changed.account_check.clone().expect("waits for confirmation");
+        assert_eq!((check.changed_by.as_str(), check.confirmed_bank_card.as_ref()), ("clerk", Some(&old_card)), "{l}");
+        let notices = s.notices_of(zhang.id, 10).await.unwrap();
+        assert!(
+            notices.iter().any(|n| n.kind == "registered_account" && n.text.en.contains(&new_card.masked())),
+            "{l}"
+        );
+
+        // An order made meanwhile waits, compared with the card confirmed before.
+        let order = approved_claim(&db, SubmittedBy::Insured, "LZ-2026-0901").await;
+        assert_eq!(order.bank_card.as_ref(), Some(&new_card), "{l}");
+        assert_eq!(order.approved_bank_card.as_ref(), Some(&old_card), "{l}: the change shows in the batch");
+        assert_eq!(order.account_unconfirmed_by.as_deref(), Some("clerk"), "{l}: it waits");
+
+        // The clerk cannot confirm their own change; another clerk can, and the order with it.
+        let confirm = |who: &'static str, version: i64| async move {
+            let mut w = s.begin_write(&actor(s, who).await).await.unwrap();
+            let by = AccountGiver::Staff(who.into());
+            let r = s.confirm_registered_account(&mut w, AccountHolder::Person(zhang.id), version, &by).await;
+            w.commit().await.unwrap();
+            r
+        };
+        assert_eq!(code_of(confirm("clerk", changed.version).await), "four_eyes", "{l}");
+        assert!(matches!(confirm("clerk2", changed.version - 1).await, Err(StoreError::Stale(_))), "{l}");
+        confirm("clerk2", changed.version).await.unwrap();
+        assert!(s.person(zhang.id).await.unwrap().account_check.is_none(), "{l}");
+        let order = s.payment_order(order.id).await.unwrap();
+        assert_eq!(order.account_unconfirmed_by, None, "{l}: the order is confirmed with it");
+
+        // A second change, put back to the confirmed card by the same clerk: nothing waits.
+        let mut back = input.clone();
+        back.bank_card = Some(yibao_core::BankCardNumber::complete("621700001000111111").unwrap());
+        let p = s.person(zhang.id).await.unwrap();
+        let mut w = s.begin_write(&actor(s, "clerk").await).await.unwrap();
+        let p = s.update_person(&mut w, p.id, p.version, &back, "clerk").await.unwrap();
+        assert!(p.account_check.is_some(), "{l}");
+        let p = s.update_person(&mut w, p.id, p.version, &input, "clerk").await.unwrap();
+        w.commit().await.unwrap();
+        assert!(p.account_check.is_none(), "{l}: the confirmed card again");
+
+        // The employer unit's card, the same way.
+        let employer = s.employer(zhang.employer_id.unwrap()).await.unwrap();
+        let unit_card = yibao_core::BankCardNumber::complete("621700001000222222").unwrap();
+        let unit = yibao_store::EmployerInput {
+            credit_code: employer.credit_code.clone(),
+            name: employer.name.clone(),
+            region: employer.region,
+            contact_name: employer.contact_name.clone(),
+            contact_phone: employer.contact_phone.clone(),
+            bank_name: employer.bank_name.clone(),
+            bank_card: Some(unit_card.clone()),
+        };
+        let mut w = s.begin_write(&actor(s, "clerk").await).await.unwrap();
+        let e = s.update_employer(&mut w, employer.id, employer.version, &unit, "clerk").await.unwrap();
+        w.commit().await.unwrap();
+        assert_eq!(e.account_check.as_ref().unwrap().confirmed_bank_card, employer.bank_card, "{l}");
+        let order = approved_claim(&db, SubmittedBy::Employer { employer_id: employer.id }, "LZ-2026-0902").await;
+        assert_eq!(order.account_unconfirmed_by.as_deref(), Some("clerk"), "{l}: the unit's order waits");
+        let mut w = s.begin_write(&actor(s, "clerk2").await).await.unwrap();
+        let by = AccountGiver::Staff("clerk2".into());
+        s.confirm_registered_account(&mut w, AccountHolder::Employer(employer.id), e.version, &by).await.unwrap();
+        w.commit().await.unwrap();
+        assert_eq!(s.payment_order(order.id).await.unwrap().account_unconfirmed_by, None, "{l}");
+
+        // Every change and confirmation is in the log, no card in full.
+        let entries = s.audit_entries_after(0, 100_000).await.unwrap();
+        assert!(entries.iter().any(|e| e.action == "person.account_confirmed"), "{l}");
+        assert!(entries.iter().any(|e| e.action == "employer.account_confirmed"), "{l}");
+        for e in &entries {
+            for card in [&new_card, &old_card, &unit_card] {
+                assert!(!e.after.contains(card.as_str()), "{l}: {} holds a full card", e.action);
+            }
+        }
+        assert_eq!(s.audit_differences().await.unwrap(), vec![], "{l}");
+        db.cleanup().await;
+    }
+}
+
 /// A batch for a bank that takes the fixed-width GBK file: exported in that format, the same
 /// bytes twice, and its result file imported as any other.
 #[tokio::test]

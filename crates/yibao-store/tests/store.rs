@@ -49,13 +49,13 @@ async fn persons_have_history_and_optimistic_concurrency() {
         let mut changed = person_input("620302", 5, 11, "张三丰");
         changed.phone = Some("13900000000".parse().unwrap());
         let mut w = s.begin_write(&Actor::system("test")).await.unwrap();
-        let p2 = s.update_person(&mut w, p.id, 1, &changed).await.unwrap();
+        let p2 = s.update_person(&mut w, p.id, 1, &changed, "clerk").await.unwrap();
         w.commit().await.unwrap();
         assert_eq!(p2.version, 2);
 
         // A stale edit (still at version 1) is refused, and nothing changes.
         let mut w = s.begin_write(&Actor::system("test")).await.unwrap();
-        let stale = s.update_person(&mut w, p.id, 1, &person_input("620302", 5, 11, "张三")).await;
+        let stale = s.update_person(&mut w, p.id, 1, &person_input("620302", 5, 11, "张三"), "clerk").await;
         assert!(matches!(stale, Err(StoreError::Stale("person"))), "{}: {stale:?}", db.label);
         drop(w);
         assert_eq!(s.person(p.id).await.unwrap().name.as_str(), "张三丰");
@@ -346,6 +346,75 @@ async fn a_keyed_audit_log_proves_the_records() {
         assert!(matches!(s.verify_audit_log().await.unwrap().first_break, Some(ChainBreak::WrongKey { .. })), "{l}");
         assert!(s.key_audit_log(None, false).await.is_err(), "{l}: not laundered");
         s.close().await;
+        db.cleanup().await;
+    }
+}
+
+/// Card digests in the log are keyed with a salt the database keeps sealed under the audit
+/// key: the log holds no plain SHA-256 of a card (found by trying the numbers the masked
+/// digits leave), records still compare with the log, and a key rotation keeps the salt.
+#[tokio::test]
+async fn card_digests_in_the_log_are_keyed_and_survive_a_rotation() {
+    use yibao_core::audit::AuditKey;
+    for db in TestDb::all().await {
+        let l = db.label;
+        let (old, new) = (AuditKey::new(vec![7; 32]).unwrap(), AuditKey::new(vec![8; 32]).unwrap());
+        let keyed = |key: &AuditKey| yibao_store::StoreConfig { audit_key: Some(key.clone()), ..db.config.clone() };
+        let s = Store::connect(&keyed(&old)).await.unwrap();
+        s.migrate().await.unwrap();
+        s.key_audit_log(None, false).await.unwrap();
+        let card: yibao_core::BankCardNumber = "6222020200112233446".parse().unwrap();
+        let mut input = person_input("620302", 1, 1, "卡一");
+        input.bank_name = Some("中国工商银行".into());
+        input.bank_card = Some(card.clone());
+        add_person(&s, &input).await;
+        let entries = s.audit_entries_after(0, 10).await.unwrap();
+        let after = &entries.last().unwrap().after;
+        assert!(after.contains("****3446") && after.contains("\"digest\""), "{l}: {after}");
+        assert!(!after.contains(&card.digest()) && !after.contains("sha256"), "{l}: a guessable digest: {after}");
+        assert_eq!(s.audit_differences().await.unwrap(), vec![], "{l}");
+        s.close().await;
+
+        // Rotation, alone on the database: the salt is sealed again, the records still agree.
+        let r = Store::connect(&keyed(&new)).await.unwrap();
+        let alone = r.try_lock(yibao_store::LockMode::Exclusive).await.unwrap();
+        assert!(alone.is_some(), "{l}: nobody else holds it");
+        r.migrate().await.unwrap();
+        assert!(r.key_audit_log(Some(&old), false).await.unwrap() > 0, "{l}");
+        drop(alone);
+        assert_eq!(r.audit_differences().await.unwrap(), vec![], "{l}: the same salt after rotation");
+        r.execute_raw("UPDATE persons SET bank_card = '4111111111111111'").await.unwrap();
+        let d = r.audit_differences().await.unwrap();
+        assert_eq!(d.len(), 1, "{l}: {d:?}");
+        assert_eq!(d[0].field, "bank_card", "{l}");
+        r.close().await;
+        // Started again with the new key, the salt opens without a rotation.
+        let again = Store::connect(&keyed(&new)).await.unwrap();
+        again.migrate().await.unwrap();
+        assert_eq!(again.audit_differences().await.unwrap().len(), 1, "{l}");
+        again.close().await;
+        db.cleanup().await;
+    }
+}
+
+/// Servers share the database; maintenance that must run alone takes it only when none does.
+#[tokio::test]
+async fn maintenance_takes_the_database_only_when_no_server_holds_it() {
+    use yibao_store::LockMode::{Exclusive, Shared};
+    for db in TestDb::all().await {
+        let l = db.label;
+        let other = Store::connect(&db.config).await.unwrap();
+        let one = db.store.try_lock(Shared).await.unwrap().expect("a first server");
+        let two = other.try_lock(Shared).await.unwrap().expect("a second server beside it");
+        assert!(other.try_lock(Exclusive).await.unwrap().is_none(), "{l}: maintenance beside servers");
+        drop(one);
+        assert!(db.store.try_lock(Exclusive).await.unwrap().is_none(), "{l}: one server still runs");
+        drop(two);
+        let alone = db.store.try_lock(Exclusive).await.unwrap();
+        assert!(alone.is_some(), "{l}: no server runs");
+        assert!(other.try_lock(Shared).await.unwrap().is_none(), "{l}: no server starts during maintenance");
+        drop(alone);
+        other.close().await;
         db.cleanup().await;
     }
 }

@@ -295,6 +295,12 @@ pub const UI: &[(&str, &str, &str)] = &[
         "An administrator opened an online account for this person; it works once their identity document is checked at the window:",
     ),
     ("persons.identity_checked", "已核验身份，启用账号", "Identity checked: enable the account"),
+    (
+        "persons.account_check",
+        "收款银行账户由医保经办人员变更，须由另一名经办人员或本人确认后才用于支付。变更前的账户：",
+        "Insurance staff changed the bank account for payments; it is used once another member of staff or the holder confirms it. The account before:",
+    ),
+    ("persons.confirm_account", "核对无误，确认此账户", "Checked: confirm this account"),
     ("persons.edit", "修改", "Edit"),
     ("persons.history", "变更历史", "History"),
     (

@@ -7,7 +7,10 @@
 //! that time are refused without a check. A success clears its account-and-address count.
 //! Refused and wrong answers are alike (the same words, the same time), so neither says
 //! whether the account exists or is being throttled. Another person's failures from another
-//! address delay an account only after [`ACCOUNT_THRESHOLD`] of them.
+//! address delay an account only after [`ACCOUNT_THRESHOLD`] of them, and never from an
+//! address the account logged in from successfully in the last [`KNOWN_FOR`]: failures spread
+//! over many addresses cannot keep a person out of their own account at their own desk.
+//! IPv6 addresses count by their /64 network (one host holds a whole /64).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -24,12 +27,27 @@ pub const ACCOUNT_THRESHOLD: u32 = 30;
 pub const MAX_DELAY: Duration = Duration::from_secs(300);
 /// Counts older than this (since the last attempt) are forgotten.
 const FORGET_AFTER: Duration = Duration::from_secs(3600);
+/// How long an address an account logged in from stays exempt from the account's delay.
+pub const KNOWN_FOR: Duration = Duration::from_secs(30 * 24 * 3600);
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Key {
     Pair(String, IpAddr),
     Address(IpAddr),
     Account(String),
+    /// The account logged in from this address (its `last` is the time).
+    Known(String, IpAddr),
+}
+
+/// The address as counted: an IPv6 address by its /64 network, an IPv4-mapped one as IPv4.
+fn counted(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(std::net::Ipv6Addr::from(v6.to_bits() & !u128::from(u64::MAX))),
+        },
+        v4 => v4,
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -58,6 +76,7 @@ impl Logins {
     /// `None` if one of its keys must wait.
     pub fn begin(&self, username: &str, address: IpAddr, now: Instant) -> Option<Attempt> {
         let username = username.trim().to_lowercase();
+        let address = counted(address);
         let keys = [
             (Key::Pair(username.clone(), address), PAIR_THRESHOLD),
             (Key::Address(address), ADDRESS_THRESHOLD),
@@ -65,10 +84,15 @@ impl Logins {
         ];
         let mut counts = self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if counts.len() > 100_000 {
-            counts.retain(|_, c| now.duration_since(c.last) < FORGET_AFTER);
+            counts.retain(|k, c| {
+                now.duration_since(c.last) < if matches!(k, Key::Known(..)) { KNOWN_FOR } else { FORGET_AFTER }
+            });
         }
         let fresh = |c: &Count| now.duration_since(c.last) < FORGET_AFTER;
-        if keys.iter().any(|(k, _)| counts.get(k).is_some_and(|c| fresh(c) && now < c.not_before)) {
+        let known =
+            counts.get(&Key::Known(username.clone(), address)).is_some_and(|c| now.duration_since(c.last) < KNOWN_FOR);
+        let waits = |k: &Key| !(known && matches!(k, Key::Account(_)));
+        if keys.iter().any(|(k, _)| waits(k) && counts.get(k).is_some_and(|c| fresh(c) && now < c.not_before)) {
             return None;
         }
         for (key, threshold) in keys {
@@ -88,6 +112,10 @@ impl Logins {
     pub fn succeeded(&self, attempt: Attempt, now: Instant) {
         let mut counts = self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         counts.remove(&Key::Pair(attempt.username.clone(), attempt.address));
+        counts.insert(
+            Key::Known(attempt.username.clone(), attempt.address),
+            Count { attempts: 0, not_before: now, last: now },
+        );
         for (key, threshold) in
             [(Key::Address(attempt.address), ADDRESS_THRESHOLD), (Key::Account(attempt.username), ACCOUNT_THRESHOLD)]
         {
@@ -178,6 +206,35 @@ mod tests {
         assert!(logins.begin("finance2", ip("10.0.0.9"), later).is_none(), "the attacker waits");
         let mine = logins.begin("finance2", ip("10.0.0.1"), later).expect("the person's own address is not delayed");
         logins.succeeded(mine, later);
+    }
+
+    #[test]
+    fn failures_from_many_addresses_do_not_keep_the_person_out_at_their_own_desk() {
+        let logins = Logins::default();
+        let now = Instant::now();
+        let desk = logins.begin("finance2", ip("10.0.0.1"), now).unwrap();
+        logins.succeeded(desk, now);
+        // A botnet: a thousand addresses, two failures each (below their own thresholds).
+        let later = now + Duration::from_secs(3600 * 5);
+        for i in 0..1000u32 {
+            let address = IpAddr::V4(std::net::Ipv4Addr::from(0x0b00_0000 + i));
+            let _ = logins.begin("finance2", address, later);
+            let _ = logins.begin("finance2", address, later);
+        }
+        assert!(logins.begin("finance2", ip("10.0.0.77"), later).is_none(), "a new address waits");
+        assert!(logins.begin("finance2", ip("10.0.0.1"), later).is_some(), "the person's desk does not");
+    }
+
+    #[test]
+    fn an_ipv6_host_counts_as_its_64_network() {
+        let logins = Logins::default();
+        let now = Instant::now();
+        let checked =
+            (0..30u16).filter_map(|i| logins.begin("finance2", ip(&format!("2001:db8:1:2::{i:x}")), now)).count();
+        assert_eq!(checked, PAIR_THRESHOLD as usize, "one /64 is one address");
+        assert!(logins.begin("finance2", ip("2001:db8:1:3::1"), now).is_some(), "another /64 is another");
+        assert!(logins.begin("x", ip("::ffff:10.0.0.9"), now).is_some());
+        assert_eq!(counted(ip("::ffff:10.0.0.9")), ip("10.0.0.9"));
     }
 
     #[test]

@@ -4,7 +4,24 @@
 
 use serde::Serialize;
 use yibao_core::{BankCardNumber, Lang};
-use yibao_store::{Employer, Institution, Person};
+use yibao_store::{AccountCheck, Employer, Institution, Person};
+
+/// A registered bank account that waits for a second person's confirmation, with the account
+/// confirmed before it (masked).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AccountCheckView {
+    pub confirmed_bank_name: Option<String>,
+    pub confirmed_bank_card: Option<String>,
+}
+
+impl From<&AccountCheck> for AccountCheckView {
+    fn from(c: &AccountCheck) -> Self {
+        AccountCheckView {
+            confirmed_bank_name: c.confirmed_bank_name.clone(),
+            confirmed_bank_card: c.confirmed_bank_card.as_ref().map(BankCardNumber::masked),
+        }
+    }
+}
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PersonView {
@@ -28,6 +45,8 @@ pub struct PersonView {
     pub bank_name: Option<String>,
     pub bank_card: Option<String>,
     pub phone: Option<String>,
+    /// Set while the bank account staff registered waits for confirmation.
+    pub account_check: Option<AccountCheckView>,
     pub status: String,
     pub status_label: String,
     pub status_from: String,
@@ -65,6 +84,7 @@ impl PersonView {
             bank_name: p.bank_name.clone(),
             bank_card: p.bank_card.as_ref().map(|c| if masked { c.masked() } else { c.to_string() }),
             phone: p.phone.as_ref().map(|x| if masked { x.masked() } else { x.to_string() }),
+            account_check: p.account_check.as_ref().map(Into::into),
             status: p.status.code().into(),
             status_label: p.status.label().get(lang).into(),
             status_from: p.status_from.to_string(),
@@ -86,6 +106,8 @@ pub struct EmployerView {
     pub bank_name: Option<String>,
     /// Masked: the full number goes only into the bank file.
     pub bank_card: Option<String>,
+    /// Set while the bank account staff registered waits for confirmation.
+    pub account_check: Option<AccountCheckView>,
     pub version: i64,
     pub updated_at: String,
 }
@@ -101,6 +123,7 @@ impl From<&Employer> for EmployerView {
             contact_phone: e.contact_phone.as_ref().map(ToString::to_string),
             bank_name: e.bank_name.clone(),
             bank_card: e.bank_card.as_ref().map(BankCardNumber::masked),
+            account_check: e.account_check.as_ref().map(Into::into),
             version: e.version,
             updated_at: e.updated_at.clone(),
         }

@@ -76,6 +76,21 @@ fn matrix() -> Vec<MatrixRow> {
         (Method::GET, "/api/v1/persons/1", None, S::OK, [staff_read.clone(), vec!["zhangsan"]].concat()),
         (Method::GET, "/api/v1/persons/1/history", None, S::OK, detail.clone()),
         (Method::POST, "/api/v1/persons", Some(new_person_body()), S::CREATED, vec!["clerk"]),
+        // Confirming a registered bank account (at a version nobody was shown: 409 once allowed).
+        (
+            Method::POST,
+            "/api/v1/persons/1/bank-account/confirm",
+            Some(json!({"version": 999})),
+            S::CONFLICT,
+            vec!["clerk", "zhangsan"],
+        ),
+        (
+            Method::POST,
+            "/api/v1/employers/1/bank-account/confirm",
+            Some(json!({"version": 999})),
+            S::CONFLICT,
+            vec!["clerk", "unit"],
+        ),
         (Method::GET, "/api/v1/employers", None, S::OK, [staff_read.clone(), vec!["policy"]].concat()),
         (Method::GET, "/api/v1/employers/1", None, S::OK, [staff_read.clone(), vec!["policy"]].concat()),
         (Method::GET, "/api/v1/institutions", None, S::OK, institutions.clone()),

@@ -254,3 +254,47 @@ async fn a_payee_account_given_by_a_clerk_waits_for_a_second_person() {
         app.db.cleanup().await;
     }
 }
+
+/// The card registered on a person, changed by a clerk, waits in the portal: the clerk's page
+/// shows the change without a button, another clerk's with one, and the person confirms it
+/// on their own record page; the API says the same.
+#[tokio::test]
+async fn a_registered_card_a_clerk_changes_is_confirmed_by_another_person_in_the_portal() {
+    for db in TestDb::all().await {
+        let l = db.label;
+        let app = spawn_app(db).await;
+        let (clerk, clerk2, zhang) = (app.token("clerk").await, app.token("clerk2").await, app.token("zhangsan").await);
+        let p = json(&app, &clerk, "/api/v1/persons/1").await;
+        let old = p["bank_card"].as_str().unwrap().to_string();
+        let card = yibao_core::BankCardNumber::complete("621700001000345678").unwrap();
+        let body = serde_json::json!({
+            "resident_id": p["resident_id"], "name": p["name"], "enrolment": p["enrolment"],
+            "category": p["category"], "insured_region": p["insured_region"], "hukou_region": p["hukou_region"],
+            "employer_id": p["employer_id"].as_i64().map(|i| i.to_string()).unwrap_or_default(),
+            "bank_name": "中国建设银行", "bank_card": card.to_string(),
+            "phone": p["phone"].as_str().unwrap_or_default(), "status": p["status"],
+            "status_from": p["status_from"], "version": p["version"], "csrf": ""
+        });
+        let put = app.http.put(app.url("/api/v1/persons/1")).bearer_auth(&clerk).json(&body).send().await.unwrap();
+        assert_eq!(put.status(), 200, "{l}: {}", put.text().await.unwrap());
+        let changed = json(&app, &clerk, "/api/v1/persons/1").await;
+        let was = changed["account_check"]["confirmed_bank_card"].as_str().unwrap();
+        assert!(was.starts_with("****") && old.ends_with(&was[4..]), "{l}: {changed}");
+        let (_, own) = page(&app, &clerk, "/persons/1").await;
+        assert!(own.contains("id=\"account-check\"") && !own.contains("id=\"confirm-account\""), "{l}");
+        let (_, other) = page(&app, &clerk2, "/persons/1").await;
+        assert!(other.contains("id=\"confirm-account\""), "{l}");
+        let (_, mine) = page(&app, &zhang, "/me").await;
+        assert!(mine.contains("id=\"confirm-account\""), "{l}: the person confirms their own account");
+        // The clerk who changed it is refused; the person's confirmation takes.
+        let version = changed["version"].as_i64().unwrap().to_string();
+        let (status, _) =
+            form(&app, &clerk, "/persons/1/bank-account/confirm", &[("csrf", ""), ("version", &version)]).await;
+        assert_eq!(status, 422, "{l}");
+        let (status, to) =
+            form(&app, &zhang, "/persons/1/bank-account/confirm", &[("csrf", ""), ("version", &version)]).await;
+        assert_eq!((status, to.as_str()), (303, "/me"), "{l}");
+        assert!(json(&app, &clerk, "/api/v1/persons/1").await["account_check"].is_null(), "{l}");
+        app.db.cleanup().await;
+    }
+}

@@ -297,6 +297,12 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve { no_demo } => {
             let store = open(config).await?;
+            // Held while serving: maintenance that must run alone is refused meanwhile.
+            let _in_use = store.try_lock(yibao_store::LockMode::Shared).await?.ok_or_else(|| {
+                anyhow::anyhow!(
+                    "数据库正由维护任务独占使用 / the database is held by maintenance (an audit key rotation); start again when it is done"
+                )
+            })?;
             let blobs = blobs(config);
             if let Err(e) = store.check_writable().await {
                 // Served all the same: /readyz says so, and writes resume once the cause is gone.
@@ -454,6 +460,12 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
             let store =
                 Store::connect(&StoreConfig { audit_key: Some(key), ..StoreConfig::new(config.database_url.clone()) })
                     .await?;
+            // Alone: a server writing meanwhile would chain entries under the old key.
+            let Some(_alone) = store.try_lock(yibao_store::LockMode::Exclusive).await? else {
+                anyhow::bail!(
+                    "yibao 服务正在使用该数据库，请先停止服务再更换审计密钥 / a yibao server is using the database: stop it before rotating the audit key"
+                );
+            };
             store.migrate().await?;
             let n = store.key_audit_log(Some(&old), false).await?;
             println!("audit log re-keyed: {n} entries now keyed with the configured key");

@@ -122,9 +122,22 @@ fn the_audit_key_verifies_and_rotates_from_the_command_line() {
     // A new key file (made by the first command that needs it) does not verify the chain.
     let out = run(Some(&new_key), &["audit", "verify"]);
     assert!(!out.status.success(), "another key passes: {}", String::from_utf8_lossy(&out.stdout));
-    // Rotation: verified under the old key, re-keyed under the new one.
+    // Rotation is refused while a server holds the database (as `serve` does, shared).
     let old = data.join("audit.key");
-    let out = run(Some(&new_key), &["audit", "rotate-key", "--old-key-file", old.to_str().unwrap()]);
+    let rotate = || run(Some(&new_key), &["audit", "rotate-key", "--old-key-file", old.to_str().unwrap()]);
+    let server_rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let (server, lock) = server_rt.block_on(async {
+        let store = yibao_store::Store::connect(&yibao_store::StoreConfig::new(url.clone())).await.unwrap();
+        let lock = store.try_lock(yibao_store::LockMode::Shared).await.unwrap().unwrap();
+        (store, lock)
+    });
+    let out = rotate();
+    assert!(!out.status.success(), "rotated under a running server");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stop it before rotating"));
+    drop(lock);
+    server_rt.block_on(server.close());
+    // Rotation: verified under the old key, re-keyed under the new one.
+    let out = rotate();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(run(Some(&new_key), &["audit", "verify"]).status.success());
     assert!(!run(None, &["audit", "verify"]).status.success(), "the old key no longer verifies");

@@ -106,19 +106,32 @@ fn rand_suffix() -> u128 {
 }
 
 /// A service manager stops yibao with SIGTERM: it stops accepting, finishes what is in
-/// flight, closes the store and exits 0.
+/// flight, closes the store and exits 0. While it runs, it holds the database: maintenance
+/// that must run alone cannot take it, and can once the server is gone.
 #[test]
 fn sigterm_stops_the_server_cleanly() {
     let data = temp_dir("sigterm");
     let mut child = spawn(&data, None);
     let addr = listening(&mut child);
     assert_eq!(get_status(&addr, "/readyz"), 200);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let url = format!("sqlite://{}", data.join("yibao.db").display());
+    let alone = || {
+        runtime.block_on(async {
+            let store = Store::connect(&yibao_store::StoreConfig::new(url.clone())).await.unwrap();
+            let lock = store.try_lock(yibao_store::LockMode::Exclusive).await.unwrap();
+            store.close().await;
+            lock.is_some()
+        })
+    };
+    assert!(!alone(), "maintenance took the database of a running server");
     signal(&child, "TERM");
     let status = wait_at_most(&mut child, Duration::from_secs(30));
     if status.is_none() {
         let _ = child.kill();
     }
     assert_eq!(status.and_then(|s| s.code()), Some(0), "SIGTERM: {status:?}");
+    assert!(alone(), "the database is free once the server is gone");
     let _ = std::fs::remove_dir_all(&data);
 }
 

@@ -2,6 +2,7 @@
 //! the batch's commit moves the head (see `write.rs`). The change and its audit entries
 //! commit together or not at all.
 
+use futures_util::future::BoxFuture;
 use serde::Serialize;
 use sqlx::Row;
 use yibao_core::audit::{entry_hash, AuditEntry, AuditKey, ChainBreak, ChainVerifier};
@@ -33,8 +34,8 @@ impl WriteTx {
         before: Option<&B>,
         after: Option<&A>,
     ) -> Result<(), StoreError> {
-        let before = json_or_empty(before)?;
-        let after = json_or_empty(after)?;
+        let before = self.audit_json(before)?;
+        let after = self.audit_json(after)?;
         let seq = self.last_seq + 1;
         let hash = entry_hash(
             self.audit_key(),
@@ -72,12 +73,34 @@ impl WriteTx {
     }
 }
 
-/// Audit data as JSON text; absent data (before a creation, after a deletion) is empty.
-fn json_or_empty<T: Serialize>(value: Option<&T>) -> Result<String, StoreError> {
-    value.map_or(Ok(String::new()), |v| {
-        serde_json::to_string(v).map_err(|e| StoreError::Corrupt(format!("cannot serialise audit data: {e}")))
-    })
+impl WriteTx {
+    /// Audit data as JSON text, its card digests keyed; absent data (before a creation,
+    /// after a deletion) is empty.
+    fn audit_json<T: Serialize>(&self, value: Option<&T>) -> Result<String, StoreError> {
+        let bad = |e: serde_json::Error| StoreError::Corrupt(format!("cannot serialise audit data: {e}"));
+        let Some(value) = value else { return Ok(String::new()) };
+        let text = serde_json::to_string(value).map_err(bad)?;
+        match self.card_salt() {
+            Some(salt) if text.contains("\"sha256\":") => {
+                let mut v: serde_json::Value = serde_json::from_str(&text).map_err(bad)?;
+                yibao_core::bank_card::key_digests(&mut v, salt);
+                serde_json::to_string(&v).map_err(bad)
+            }
+            _ => Ok(text),
+        }
+    }
 }
+
+/// A secret of the audit machinery sealed under `key` for the database.
+pub(crate) fn sealed(key: &AuditKey, secret: &[u8]) -> String {
+    let mut nonce = [0u8; 12];
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut nonce);
+    key.seal(&hex::encode(secret), nonce)
+}
+
+/// What re-keying also re-seals inside its transaction (the secrets domains keep sealed).
+pub(crate) type Reseal<'a> =
+    Box<dyn for<'c> FnOnce(&'c mut sqlx::AnyConnection) -> BoxFuture<'c, Result<(), StoreError>> + Send + 'a>;
 
 /// The result of `yibao audit verify`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -131,7 +154,14 @@ impl Db {
     /// from before keys in this very process); otherwise it was rewritten, and is refused. Run
     /// where nothing else writes (at start, or with the server stopped). Returns how many
     /// entries were re-hashed (none when the chain is keyed with the key already).
-    pub async fn key_audit_log(&self, old: Option<&AuditKey>, upgrade: bool) -> Result<i64, StoreError> {
+    /// The card salt and `reseal`'s secrets are sealed again under the configured key in
+    /// the same transaction.
+    pub async fn key_audit_log(
+        &self,
+        old: Option<&AuditKey>,
+        upgrade: bool,
+        reseal: Reseal<'_>,
+    ) -> Result<i64, StoreError> {
         let Some(key) = self.writer.audit_key.clone() else {
             return Err(StoreError::Config("no audit key is configured".into()));
         };
@@ -139,6 +169,9 @@ impl Db {
         let head = sqlx::query("SELECT last_seq, key_id FROM audit_head WHERE id = 1").fetch_one(&mut *tx).await?;
         let (head_seq, key_id): (i64, String) = (head.try_get(0)?, head.try_get(1)?);
         if key_id == key.id() {
+            // Secrets a process without the key stored in plain text are sealed all the same.
+            reseal(&mut tx).await?;
+            tx.commit().await?;
             return Ok(0);
         }
         let old_id = old.map(|k| k.id().to_string()).unwrap_or_default();
@@ -174,6 +207,8 @@ impl Db {
                 .await?;
             prev = e.hash;
         }
+        self.reseal_card_salt(&mut tx, &key, old).await?;
+        reseal(&mut tx).await?;
         sqlx::query("UPDATE audit_head SET last_hash = $1, key_id = $2 WHERE id = 1")
             .bind(&prev)
             .bind(key.id())
@@ -181,6 +216,59 @@ impl Db {
             .await?;
         tx.commit().await?;
         Ok(entries.len() as i64)
+    }
+
+    /// Loads the salt card digests in audit entries are keyed with (sealed in the audit head
+    /// under the audit key), making one where there is none yet. Without an audit key, or
+    /// with the salt sealed under another key (before a rotation re-seals it), digests stay
+    /// unkeyed.
+    pub(crate) async fn load_card_salt(&self) -> Result<(), StoreError> {
+        let Some(key) = self.writer.audit_key.clone() else { return Ok(()) };
+        let stored: String =
+            sqlx::query_scalar("SELECT card_salt FROM audit_head WHERE id = 1").fetch_one(&self.pool).await?;
+        if stored.is_empty() {
+            let mut salt = vec![0u8; 32];
+            rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut salt);
+            // Only where none was made meanwhile (another process starting at once).
+            sqlx::query("UPDATE audit_head SET card_salt = $1 WHERE id = 1 AND card_salt = ''")
+                .bind(sealed(&key, &salt))
+                .execute(&self.pool)
+                .await?;
+            return Box::pin(self.load_card_salt()).await;
+        }
+        if let Some(salt) = key.open(&stored).and_then(|hex| hex::decode(hex).ok()) {
+            let _ = self.writer.card_salt.set(salt);
+        }
+        Ok(())
+    }
+
+    /// Seals the card salt under `key` (from `old` in a rotation), in `tx`.
+    async fn reseal_card_salt(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        key: &AuditKey,
+        old: Option<&AuditKey>,
+    ) -> Result<(), StoreError> {
+        let stored: String =
+            sqlx::query_scalar("SELECT card_salt FROM audit_head WHERE id = 1").fetch_one(&mut *tx).await?;
+        if stored.is_empty() || key.open(&stored).is_some() {
+            return Ok(());
+        }
+        let salt = old
+            .and_then(|k| k.open(&stored))
+            .and_then(|hex| hex::decode(hex).ok())
+            .ok_or_else(|| StoreError::Corrupt("the card salt is sealed under an unknown key".into()))?;
+        sqlx::query("UPDATE audit_head SET card_salt = $1 WHERE id = 1")
+            .bind(sealed(key, &salt))
+            .execute(&mut *tx)
+            .await?;
+        let _ = self.writer.card_salt.set(salt);
+        Ok(())
+    }
+
+    /// The salt card digests are keyed with, if loaded.
+    pub(crate) fn card_salt(&self) -> Option<&[u8]> {
+        self.writer.card_salt.get().map(Vec::as_slice)
     }
 
     /// Audit entries with `seq > after`, oldest first.

@@ -66,6 +66,8 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
     (19, "account_approval", Sql::Both(include_str!("../../migrations/0019_account_approval.sql"))),
     (20, "audit_key", Sql::Both(include_str!("../../migrations/0020_audit_key.sql"))),
     (21, "one_account_per_person", Sql::Both(include_str!("../../migrations/0021_one_account_per_person.sql"))),
+    (22, "card_salt", Sql::Both(include_str!("../../migrations/0022_card_salt.sql"))),
+    (23, "registered_account_checks", Sql::Both(include_str!("../../migrations/0023_registered_account_checks.sql"))),
 ];
 
 /// The migrations of one backend, up to a version (all when `None`).

@@ -11,6 +11,7 @@ pub(crate) mod audit;
 pub(crate) mod cache;
 pub(crate) mod direct;
 pub(crate) mod error;
+pub(crate) mod lock;
 pub(crate) mod migrate;
 pub(crate) mod query;
 pub(crate) mod write;
@@ -25,6 +26,7 @@ use sqlx::{AnyPool, Executor};
 pub use audit::{Actor, AuditVerification};
 pub(crate) use cache::Forget;
 pub use error::StoreError;
+pub use lock::{DatabaseLock, LockMode};
 pub(crate) use write::{BeforeCommit, Conn};
 pub use write::{WriteStats, WriteTx};
 
@@ -213,7 +215,11 @@ impl Db {
 
     /// Applies every migration not yet applied, or those up to `version` only.
     pub(crate) async fn migrate(&self, version: Option<i64>) -> Result<(), StoreError> {
-        migrate::run(&self.pool, self.backend, version).await
+        migrate::run(&self.pool, self.backend, version).await?;
+        if version.is_none() {
+            self.load_card_salt().await?;
+        }
+        Ok(())
     }
 
     /// Deletes every row of every table but the migrations' record, in one transaction, and
@@ -278,10 +284,16 @@ impl Db {
             Backend::Postgres => {}
         }
         // The empty chain is keyed with this store's key, as the one erased was.
+        // The salt for card digests too (entries of the erased chain may have used it).
         let key_id = self.writer.audit_key.as_ref().map(|k| k.id().to_string()).unwrap_or_default();
-        sqlx::query("INSERT INTO audit_head (id, last_seq, last_hash, key_id) VALUES (1, 0, $1, $2)")
+        let salt = match (&self.writer.audit_key, self.writer.card_salt.get()) {
+            (Some(key), Some(salt)) => audit::sealed(key, salt),
+            _ => String::new(),
+        };
+        sqlx::query("INSERT INTO audit_head (id, last_seq, last_hash, key_id, card_salt) VALUES (1, 0, $1, $2, $3)")
             .bind(yibao_core::audit::GENESIS)
             .bind(key_id)
+            .bind(salt)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;

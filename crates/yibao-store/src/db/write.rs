@@ -197,6 +197,8 @@ pub(crate) struct Writer {
     read_only: std::sync::atomic::AtomicBool,
     /// The key the audit chain is keyed with.
     pub(crate) audit_key: Option<yibao_core::audit::AuditKey>,
+    /// What card digests in audit entries are keyed with (see `Db::load_card_salt`).
+    pub(crate) card_salt: std::sync::OnceLock<Vec<u8>>,
 }
 
 /// Something a domain writes inside the next commit rather than in a write of its own (the
@@ -314,6 +316,11 @@ impl WriteTx {
     /// The key this write's audit entries are hashed with.
     pub(crate) fn audit_key(&self) -> Option<&yibao_core::audit::AuditKey> {
         self.writer.audit_key.as_ref()
+    }
+
+    /// The salt this write's audit entries key card digests with.
+    pub(crate) fn card_salt(&self) -> Option<&[u8]> {
+        self.writer.card_salt.get().map(Vec::as_slice)
     }
 }
 

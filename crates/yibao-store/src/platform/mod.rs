@@ -152,14 +152,18 @@ impl Store {
     }
 
     /// Seals every signing secret kept in plain text (a database from before keys), or, with
-    /// `old`, sealed under the old key (rotation), under the configured key. Returns how many.
-    pub(crate) async fn seal_platform_secrets(&self, old: Option<&AuditKey>) -> Result<u64, StoreError> {
-        let Some(key) = self.db.audit_key() else { return Ok(0) };
+    /// `old`, sealed under the old key (rotation), under the configured key, on `conn` (inside
+    /// the re-keying's transaction).
+    pub(crate) async fn seal_platform_secrets(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        old: Option<&AuditKey>,
+    ) -> Result<(), StoreError> {
+        let Some(key) = self.db.audit_key() else { return Ok(()) };
         let rows: Vec<(i64, String)> =
             sqlx::query_as("SELECT id, secret FROM platform_credentials WHERE kind = 'hmac_secret' ORDER BY id")
-                .fetch_all(&self.db.pool)
+                .fetch_all(&mut *conn)
                 .await?;
-        let mut sealed = 0;
         for (id, stored) in rows {
             let plain = if !stored.starts_with(yibao_core::audit::SEALED) {
                 stored
@@ -173,12 +177,10 @@ impl Store {
             sqlx::query("UPDATE platform_credentials SET secret = $1 WHERE id = $2")
                 .bind(self.sealed(&plain))
                 .bind(id)
-                .execute(&self.db.pool)
+                .execute(&mut *conn)
                 .await?;
-            sealed += 1;
         }
-        crate::db::cache::Forget::forget(&*self.platform.credentials);
-        Ok(sealed)
+        Ok(())
     }
 
     /// The institution with this code and its live HMAC signing secrets, newest first.

@@ -25,18 +25,27 @@ impl Store {
         Ok(employer)
     }
 
+    /// Updates an employer unit for member of staff `by` (username); a bank account they
+    /// register waits for a second person to confirm it.
     pub async fn update_employer(
         &self,
         wtx: &mut WriteTx,
         id: i64,
         expected_version: i64,
         input: &EmployerInput,
+        by: &str,
     ) -> Result<Employer, StoreError> {
         input.validate()?;
         let before = fetch_employer(&mut *wtx.tx, id).await?;
+        let check = account_check_after(
+            (&before.bank_name, &before.bank_card, &before.account_check),
+            (&input.bank_name, &input.bank_card),
+            by,
+        );
         let n = sqlx::query(
             "UPDATE employers SET credit_code=$1, name=$2, region=$3, contact_name=$4, contact_phone=$5, \
-             version = version + 1, updated_at=$6, bank_name=$9, bank_card=$10 WHERE id=$7 AND version=$8",
+             version = version + 1, updated_at=$6, bank_name=$9, bank_card=$10, bank_unconfirmed_by=$11, \
+             confirmed_bank_name=$12, confirmed_bank_card=$13 WHERE id=$7 AND version=$8",
         )
         .bind(input.credit_code.as_str().to_string())
         .bind(input.name.trim().to_string())
@@ -48,6 +57,9 @@ impl Store {
         .bind(expected_version)
         .bind(input.bank_name.clone())
         .bind(input.bank_card.as_ref().map(ToString::to_string))
+        .bind(check.as_ref().map(|c| c.changed_by.clone()))
+        .bind(check.as_ref().and_then(|c| c.confirmed_bank_name.clone()))
+        .bind(check.as_ref().and_then(|c| c.confirmed_bank_card.as_ref().map(ToString::to_string)))
         .execute(&mut *wtx.tx)
         .await
         .map_err(|e| StoreError::on_unique(e, "credit_code"))?

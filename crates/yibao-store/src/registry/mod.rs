@@ -70,8 +70,28 @@ pub struct Person {
     pub phone: Option<PhoneNumber>,
     pub status: PersonStatus,
     pub status_from: NaiveDate,
+    /// A bank account staff registered, until a second person confirms it.
+    pub account_check: Option<AccountCheck>,
     pub version: i64,
     pub updated_at: String,
+}
+
+/// A registered bank account that waits for confirmation: who of staff changed it, and the
+/// account confirmed before (none where none was).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountCheck {
+    pub changed_by: String,
+    pub confirmed_bank_name: Option<String>,
+    /// Masked, with a digest, when serialised (into the audit log).
+    #[serde(serialize_with = "yibao_core::bank_card::masked_for_audit")]
+    pub confirmed_bank_card: Option<BankCardNumber>,
+}
+
+/// Whose registered account: an insured person's or an employer unit's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountHolder {
+    Person(i64),
+    Employer(i64),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -102,6 +122,8 @@ pub struct Employer {
     /// Masked, with a digest, when serialised (into the audit log).
     #[serde(serialize_with = "yibao_core::bank_card::masked_for_audit")]
     pub bank_card: Option<BankCardNumber>,
+    /// A bank account staff registered, until a second person confirms it.
+    pub account_check: Option<AccountCheck>,
     pub version: i64,
     pub updated_at: String,
 }
@@ -237,7 +259,8 @@ pub struct Page<T> {
 
 const PERSON_COLS: &str = "p.id, p.resident_id, p.name, p.sex, p.birth_date, p.enrolment, p.scheme, p.category, \
     p.insured_region, p.pooling_region, p.hukou_region, p.employer_id, e.name, p.bank_name, p.bank_card, p.phone, \
-    p.status, p.status_from, p.version, p.updated_at";
+    p.status, p.status_from, p.version, p.updated_at, p.bank_unconfirmed_by, p.confirmed_bank_name, \
+    p.confirmed_bank_card";
 const PERSON_FROM: &str = "persons p LEFT JOIN employers e ON e.id = p.employer_id";
 
 fn person_from_row(r: &AnyRow) -> Result<Person, StoreError> {
@@ -261,13 +284,50 @@ fn person_from_row(r: &AnyRow) -> Result<Person, StoreError> {
         phone: opt_parse("phone", r.try_get(15)?)?,
         status: PersonStatus::parse(&r.try_get::<String, _>(16)?)?,
         status_from: date_from("status_from", &r.try_get::<String, _>(17)?)?,
+        account_check: account_check_from(r, 20)?,
         version: r.try_get(18)?,
         updated_at: r.try_get(19)?,
     })
 }
 
-const EMPLOYER_COLS: &str =
-    "id, credit_code, name, region, contact_name, contact_phone, version, updated_at, bank_name, bank_card";
+/// The account check in the three columns from `at` (who changed it, the confirmed name and card).
+fn account_check_from(r: &AnyRow, at: usize) -> Result<Option<AccountCheck>, StoreError> {
+    let Some(changed_by) = r.try_get::<Option<String>, _>(at)? else { return Ok(None) };
+    Ok(Some(AccountCheck {
+        changed_by,
+        confirmed_bank_name: r.try_get(at + 1)?,
+        confirmed_bank_card: opt_parse("confirmed_bank_card", r.try_get(at + 2)?)?,
+    }))
+}
+
+/// The account check after staff member `by` registers `(bank_name, bank_card)` where
+/// `before` was registered with `check`: none when nothing changed or the account confirmed
+/// before is registered again.
+pub(crate) fn account_check_after(
+    before: (&Option<String>, &Option<BankCardNumber>, &Option<AccountCheck>),
+    after: (&Option<String>, &Option<BankCardNumber>),
+    by: &str,
+) -> Option<AccountCheck> {
+    let (name, card, check) = before;
+    let confirmed = match check {
+        Some(c) => (c.confirmed_bank_name.clone(), c.confirmed_bank_card.clone()),
+        None => (name.clone(), card.clone()),
+    };
+    if (after.0, after.1) == (&confirmed.0, &confirmed.1) {
+        return None;
+    }
+    if (after.0, after.1) == (name, card) {
+        return check.clone();
+    }
+    Some(AccountCheck {
+        changed_by: by.to_string(),
+        confirmed_bank_name: confirmed.0,
+        confirmed_bank_card: confirmed.1,
+    })
+}
+
+const EMPLOYER_COLS: &str = "id, credit_code, name, region, contact_name, contact_phone, version, updated_at, \
+    bank_name, bank_card, bank_unconfirmed_by, confirmed_bank_name, confirmed_bank_card";
 
 fn employer_from_row(r: &AnyRow) -> Result<Employer, StoreError> {
     Ok(Employer {
@@ -279,6 +339,7 @@ fn employer_from_row(r: &AnyRow) -> Result<Employer, StoreError> {
         contact_phone: opt_parse("contact_phone", r.try_get(5)?)?,
         bank_name: r.try_get(8)?,
         bank_card: opt_parse("bank_card", r.try_get(9)?)?,
+        account_check: account_check_from(r, 10)?,
         version: r.try_get(6)?,
         updated_at: r.try_get(7)?,
     })
@@ -321,7 +382,7 @@ pub(crate) async fn fetch_person<'e, E: sqlx::Executor<'e, Database = sqlx::Any>
     .await
 }
 
-async fn fetch_employer<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+pub(crate) async fn fetch_employer<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
     e: E,
     id: i64,
 ) -> Result<Employer, StoreError> {

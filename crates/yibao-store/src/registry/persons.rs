@@ -36,13 +36,16 @@ impl Store {
         Ok(person)
     }
 
-    /// Updates a person if nobody changed it since `expected_version` was read.
+    /// Updates a person if nobody changed it since `expected_version` was read; for member of
+    /// staff `by` (username). A bank account they register waits for a second person to
+    /// confirm it ([`Store::confirm_registered_account`]), and the person is told of it.
     pub async fn update_person(
         &self,
         wtx: &mut WriteTx,
         id: i64,
         expected_version: i64,
         input: &PersonInput,
+        by: &str,
     ) -> Result<Person, StoreError> {
         check_enrolment(input.enrolment, input.category, input.employer_id.is_some())?;
         let before = fetch_person(&mut *wtx.tx, id).await?;
@@ -55,10 +58,16 @@ impl Store {
             )
             .into());
         }
+        let check = account_check_after(
+            (&before.bank_name, &before.bank_card, &before.account_check),
+            (&input.bank_name, &input.bank_card),
+            by,
+        );
         let n = sqlx::query(
             "UPDATE persons SET name=$1, enrolment=$2, scheme=$3, category=$4, insured_region=$5, pooling_region=$6, \
              hukou_region=$7, employer_id=$8, bank_name=$9, bank_card=$10, phone=$11, status=$12, status_from=$13, \
-             version = version + 1, updated_at=$14 WHERE id=$15 AND version=$16",
+             version = version + 1, updated_at=$14, bank_unconfirmed_by=$17, confirmed_bank_name=$18, \
+             confirmed_bank_card=$19 WHERE id=$15 AND version=$16",
         )
         .bind(input.name.as_str().to_string())
         .bind(input.enrolment.code())
@@ -76,6 +85,9 @@ impl Store {
         .bind(wtx.at().to_string())
         .bind(id)
         .bind(expected_version)
+        .bind(check.as_ref().map(|c| c.changed_by.clone()))
+        .bind(check.as_ref().and_then(|c| c.confirmed_bank_name.clone()))
+        .bind(check.as_ref().and_then(|c| c.confirmed_bank_card.as_ref().map(ToString::to_string)))
         .execute(&mut *wtx.tx)
         .await?
         .rows_affected();
@@ -84,7 +96,24 @@ impl Store {
         }
         let after = fetch_person(&mut *wtx.tx, id).await?;
         record_change(wtx, "person", id, after.version, Some(&before), &after).await?;
+        let changed = (&before.bank_name, &before.bank_card) != (&after.bank_name, &after.bank_card);
+        if changed && after.account_check.is_some() {
+            self.tell_of_registered_account(wtx, &after).await?;
+        }
         Ok(after)
+    }
+
+    /// Tells the insured person that staff registered a bank account on their record.
+    pub(crate) async fn tell_of_registered_account(&self, w: &mut WriteTx, person: &Person) -> Result<(), StoreError> {
+        let bank = person.bank_name.clone().unwrap_or_default();
+        let card = person.bank_card.as_ref().map(BankCardNumber::masked).unwrap_or_default();
+        let zh = format!(
+            "您登记的收款银行账户已由医保经办人员变更为 {bank} {card}，待另一名经办人员或您本人确认后用于报销款支付。如非您本人申请，请立即联系医保经办机构。"
+        );
+        let en = format!(
+            "Insurance staff changed the bank account registered for your reimbursements to {bank} {card}; it is used once a second member of staff or you confirm it. If you did not ask for this, contact the insurance agency at once."
+        );
+        self.add_notice(w, person.id, "registered_account", &zh, &en).await
     }
 
     pub async fn person(&self, id: i64) -> Result<Person, StoreError> {

@@ -39,6 +39,8 @@ pub mod settlement;
         create_person,
         get_person,
         update_person,
+        confirm_person_account,
+        confirm_employer_account,
         person_history,
         list_employers,
         create_employer,
@@ -347,6 +349,41 @@ pub async fn update_person(
     let input = f.parse().map_err(AppError::validation)?;
     let p = service::update_person(&state.store, &caller, id, f.version, &input).await?;
     Ok(Json(PersonView::new(&p, caller.lang, false)))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct VersionForm {
+    /// The version of the record the confirmer was shown.
+    pub version: i64,
+}
+
+/// Confirm the bank account staff registered on a person: another clerk, or the person.
+#[utoipa::path(post, path = "/api/v1/persons/{id}/bank-account/confirm", request_body = VersionForm,
+    responses((status = 200, body = PersonView), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn confirm_person_account(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(f): Json<VersionForm>,
+) -> Result<Json<PersonView>, AppError> {
+    let holder = yibao_store::AccountHolder::Person(id);
+    service::confirm_registered_account(&state.store, &caller, holder, f.version).await?;
+    let (p, masked) = service::person(&state.store, &caller, id).await?;
+    Ok(Json(PersonView::new(&p, caller.lang, masked)))
+}
+
+/// Confirm the bank account staff registered on an employer unit: another clerk, or the unit.
+#[utoipa::path(post, path = "/api/v1/employers/{id}/bank-account/confirm", request_body = VersionForm,
+    responses((status = 204), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn confirm_employer_account(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(f): Json<VersionForm>,
+) -> Result<StatusCode, AppError> {
+    let holder = yibao_store::AccountHolder::Employer(id);
+    service::confirm_registered_account(&state.store, &caller, holder, f.version).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Every version of a person's record, newest first.

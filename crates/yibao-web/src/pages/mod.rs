@@ -37,8 +37,8 @@ pub use institution::{
 };
 pub use payments::{batch_approve, batch_build, batch_cancel, batch_export, batch_page, batch_results, payments_page};
 pub use registry::{
-    audit_page, me_page, person_edit_form, person_new_form, person_page, person_save_edit, person_save_new,
-    persons_page,
+    audit_page, me_page, person_account_confirm, person_edit_form, person_new_form, person_page, person_save_edit,
+    person_save_new, persons_page,
 };
 pub use rules::{
     calendar_import, calendar_page, catalog_import_page, catalog_upload, catalogs_page, policies_page, policy_import,

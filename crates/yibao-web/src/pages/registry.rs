@@ -82,6 +82,8 @@ struct PersonPage {
     history: Vec<HistoryRow>,
     can_edit: bool,
     can_cover: bool,
+    /// Whether the caller may confirm a registered account waiting for it.
+    can_confirm_account: bool,
     saved: bool,
 }
 
@@ -124,9 +126,32 @@ pub async fn person_page(
         history,
         can_edit: caller.can(Permission::EditPersons),
         can_cover: caller.can(Permission::CheckCover),
+        can_confirm_account: caller.can(Permission::EditPersons)
+            && person.account_check.as_ref().is_some_and(|c| c.changed_by != caller.username()),
         saved: sq.saved.is_some(),
     };
     Ok(render(&page)?.into_response())
+}
+
+#[derive(Deserialize)]
+pub struct VersionedCsrf {
+    csrf: String,
+    version: i64,
+}
+
+/// `POST /persons/{id}/bank-account/confirm`: another clerk, or the person, confirms the bank
+/// account staff registered.
+pub async fn person_account_confirm(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Form(f): Form<VersionedCsrf>,
+) -> Result<Response, AppError> {
+    caller.check_csrf(&f.csrf)?;
+    let holder = yibao_store::AccountHolder::Person(id);
+    service::confirm_registered_account(&state.store, &caller, holder, f.version).await?;
+    let own = caller.session().is_some_and(|s| s.account.person_id == Some(id));
+    Ok(Redirect::to(&if own { "/me".to_string() } else { format!("/persons/{id}?saved=1") }).into_response())
 }
 
 #[derive(Template)]

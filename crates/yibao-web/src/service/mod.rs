@@ -4,8 +4,8 @@
 
 use yibao_core::{InvalidValue, Permission, Role, Scope};
 use yibao_store::{
-    Account, CatalogImport, Employer, EmployerInput, Institution, InstitutionInput, NewAccount, Page, Person,
-    PersonInput, PersonQuery, PolicySummary, RecordVersion, Store, StoredEntry, StoredPolicy,
+    Account, AccountGiver, AccountHolder, CatalogImport, Employer, EmployerInput, Institution, InstitutionInput,
+    NewAccount, Page, Person, PersonInput, PersonQuery, PolicySummary, RecordVersion, Store, StoredEntry, StoredPolicy,
 };
 
 use crate::context::Caller;
@@ -174,9 +174,44 @@ pub async fn update_person(
         return Err(out_of_scope("insured_region"));
     }
     let mut w = store.begin_write(&caller.actor()).await?;
-    let p = store.update_person(&mut w, id, version, input).await?;
+    let p = store.update_person(&mut w, id, version, input, caller.username()).await?;
     w.commit().await?;
     Ok(p)
+}
+
+/// Confirms the bank account staff registered on a person or an employer unit: another
+/// member of staff who may edit it, or the holder (the person; the unit's own account).
+pub async fn confirm_registered_account(
+    store: &Store,
+    caller: &Caller,
+    holder: AccountHolder,
+    version: i64,
+) -> Result<(), AppError> {
+    let own = caller.session().is_some_and(|s| match holder {
+        AccountHolder::Person(id) => s.account.person_id == Some(id),
+        AccountHolder::Employer(id) => s.account.employer_id == Some(id),
+    });
+    let by = if own {
+        AccountGiver::Claimant
+    } else {
+        match holder {
+            AccountHolder::Person(id) => {
+                caller.require(Permission::EditPersons)?;
+                if !caller.covers(store.person(id).await?.insured_region) {
+                    return Err(AppError::not_found("person"));
+                }
+            }
+            AccountHolder::Employer(id) => {
+                caller.require(Permission::EditEmployers)?;
+                employer(store, caller, id).await?;
+            }
+        }
+        AccountGiver::Staff(caller.username().to_string())
+    };
+    let mut w = store.begin_write(&caller.actor()).await?;
+    store.confirm_registered_account(&mut w, holder, version, &by).await?;
+    w.commit().await?;
+    Ok(())
 }
 
 pub async fn my_record(store: &Store, caller: &Caller) -> Result<Option<Person>, AppError> {
@@ -216,7 +251,7 @@ pub async fn save_employer(
     }
     let mut w = store.begin_write(&caller.actor()).await?;
     let e = match existing {
-        Some((id, version)) => store.update_employer(&mut w, id, version, input).await?,
+        Some((id, version)) => store.update_employer(&mut w, id, version, input, caller.username()).await?,
         None => store.create_employer(&mut w, input).await?,
     };
     w.commit().await?;

@@ -19,8 +19,11 @@ use yibao_core::{AdminCode, BankCardNumber, Fen, InvalidValue, Scope};
 
 use crate::claims::StoredClaim;
 use crate::db::query::{corrupt, date_from, region_from, Arg, Sql};
-use crate::registry::fetch_person;
+use crate::registry::{fetch_employer, fetch_person};
 use crate::{Store, StoreError, WriteTx};
+
+mod registered;
+mod results;
 
 fn refuse(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> StoreError {
     StoreError::Invalid(InvalidValue::new("payment", code, zh, en))
@@ -359,20 +362,19 @@ impl Store {
             (Submitter::Employer, Some(id)) if pay_employer_unit => Some(id),
             _ => None,
         };
-        let (payee, name, bank_name, bank_card) = match employer {
+        // An account staff registered and nobody confirmed yet: the order waits for it too,
+        // compared with the account confirmed before.
+        let (payee, name, bank_name, bank_card, check) = match employer {
             Some(id) => {
-                let r = sqlx::query("SELECT name, bank_name, bank_card FROM employers WHERE id = $1")
-                    .bind(id)
-                    .fetch_one(&mut *w.tx)
-                    .await?;
-                (Payee::Employer, r.try_get::<String, _>(0)?, r.try_get(1)?, r.try_get::<Option<String>, _>(2)?)
+                let e = fetch_employer(&mut *w.tx, id).await?;
+                (Payee::Employer, e.name, e.bank_name, e.bank_card, e.account_check)
             }
-            None => (
-                Payee::Insured,
-                person.name.to_string(),
-                person.bank_name.clone(),
-                person.bank_card.as_ref().map(ToString::to_string),
-            ),
+            None => (Payee::Insured, person.name.to_string(), person.bank_name, person.bank_card, person.account_check),
+        };
+        let bank_card = bank_card.as_ref().map(ToString::to_string);
+        let (approved_name, approved_card, unconfirmed) = match check {
+            Some(c) => (c.confirmed_bank_name, c.confirmed_bank_card.map(|c| c.to_string()), Some(c.changed_by)),
+            None => (bank_name.clone(), bank_card.clone(), None),
         };
         let state =
             if bank_name.is_some() && bank_card.is_some() { OrderState::Ready } else { OrderState::AwaitingAccount };
@@ -381,8 +383,9 @@ impl Store {
         })?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO payment_orders (claim_id, person_id, region, payee, account_name, bank_name, bank_card, \
-             amount, state, approved_on, due_on, due_provisional, created_at, approved_bank_name, approved_bank_card) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $6, $7) RETURNING id",
+             amount, state, approved_on, due_on, due_provisional, created_at, approved_bank_name, approved_bank_card, \
+             account_unconfirmed_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+             RETURNING id",
         )
         .bind(claim.id)
         .bind(person.id)
@@ -397,6 +400,9 @@ impl Store {
         .bind(due.date.to_string())
         .bind(i64::from(due.provisional))
         .bind(w.at().to_string())
+        .bind(approved_name)
+        .bind(approved_card)
+        .bind(unconfirmed)
         .fetch_one(&mut *w.tx)
         .await?;
         sqlx::query("UPDATE payment_orders SET number = $1 WHERE id = $2")
@@ -792,209 +798,5 @@ impl Store {
         let after = self.batch_in(w, id).await?;
         w.record("payment.cancel", "payment_batch", &id.to_string(), Some(&before), Some(&after)).await?;
         Ok(after)
-    }
-
-    /// Imports the bank's result file for an exported batch, all of it or nothing: every
-    /// line must match its batch line (number, order, amount). A line whose result is
-    /// already recorded is skipped if the same and refused if different, so the same file
-    /// imported twice changes nothing. Paid orders are paid; failed ones wait for the
-    /// claimant to correct the account.
-    pub async fn import_bank_results(&self, w: &mut WriteTx, data: &[u8]) -> Result<ImportSummary, StoreError> {
-        let file = ResultFile::parse(data).map_err(|errors| {
-            let (zh, en): (Vec<String>, Vec<String>) = errors
-                .iter()
-                .map(|e| (format!("第 {} 行：{}", e.line, e.message.zh), format!("line {}: {}", e.line, e.message.en)))
-                .unzip();
-            refuse(
-                "result_file",
-                format!("回盘文件有误：{}", zh.join("；")),
-                format!("bad result file: {}", en.join("; ")),
-            )
-        })?;
-        let row = sqlx::query(&format!("SELECT {BATCH_COLS} FROM payment_batches WHERE number = $1"))
-            .bind(&file.batch_no)
-            .fetch_optional(&mut *w.tx)
-            .await?
-            .ok_or_else(|| {
-                refuse(
-                    "unknown_batch",
-                    format!("回盘文件的批次号 {} 不存在", file.batch_no),
-                    format!("the result file's batch {} does not exist", file.batch_no),
-                )
-            })?;
-        let batch = batch_from_row(&row)?;
-        if !matches!(batch.state, BatchState::Exported | BatchState::Closed) {
-            return Err(refuse(
-                "not_exported",
-                format!("批次 {} 尚未导出，不能导入回盘", batch.number),
-                format!("batch {} has not been exported; no result can be imported", batch.number),
-            ));
-        }
-        let items = self.items_in(w, batch.id).await?;
-        let mut summary = ImportSummary {
-            batch_id: batch.id,
-            batch_no: batch.number.clone(),
-            paid: 0,
-            failed: 0,
-            already: 0,
-            closed: false,
-        };
-        for r in &file.results {
-            let Some(item) = items.iter().find(|i| i.seq == r.seq) else {
-                return Err(refuse(
-                    "unknown_line",
-                    format!("批次 {} 没有序号 {}", batch.number, r.seq),
-                    format!("batch {} has no line {}", batch.number, r.seq),
-                ));
-            };
-            if item.order_no != r.order_no || item.amount != r.amount {
-                return Err(refuse(
-                    "mismatch",
-                    format!(
-                        "序号 {} 与批次不符：批次为 {} {} 元，回盘为 {} {} 元",
-                        r.seq,
-                        item.order_no,
-                        item.amount.to_plain(),
-                        r.order_no,
-                        r.amount.to_plain()
-                    ),
-                    format!(
-                        "line {} does not match the batch: {} {} in the batch, {} {} in the result",
-                        r.seq,
-                        item.order_no,
-                        item.amount.to_plain(),
-                        r.order_no,
-                        r.amount.to_plain()
-                    ),
-                ));
-            }
-            let paid = r.failure.is_none();
-            if let Some(was) = item.paid {
-                if was != paid {
-                    return Err(refuse(
-                        "conflict",
-                        format!(
-                            "序号 {}（{}）已记为{}，回盘文件与之矛盾",
-                            r.seq,
-                            item.order_no,
-                            if was { "成功" } else { "失败" }
-                        ),
-                        format!(
-                            "line {} ({}) is already recorded as {}; the file contradicts it",
-                            r.seq,
-                            item.order_no,
-                            if was { "paid" } else { "failed" }
-                        ),
-                    ));
-                }
-                summary.already += 1;
-                continue;
-            }
-            let day = r.processed_on;
-            let code = r.failure.as_ref().map(|(c, _)| c.code().to_string());
-            let note = r.failure.as_ref().map(|(_, n)| n.clone());
-            let done = sqlx::query(
-                "UPDATE payment_batch_items SET result = $1, result_on = $2, failure_code = $3, failure_note = $4 \
-                 WHERE batch_id = $5 AND seq = $6 AND result IS NULL",
-            )
-            .bind(if paid { "paid" } else { "failed" })
-            .bind(day.to_string())
-            .bind(code.clone())
-            .bind(note.clone())
-            .bind(batch.id)
-            .bind(r.seq)
-            .execute(&mut *w.tx)
-            .await?;
-            if done.rows_affected() != 1 {
-                return Err(StoreError::Stale("payment batch line"));
-            }
-            let order = self.order_in(w, item.order_id).await?;
-            if paid {
-                move_order(w, &order, OrderAction::Paid, ", paid_on = $1", &[Some(day.to_string())]).await?;
-                summary.paid += 1;
-            } else {
-                move_order(w, &order, OrderAction::Fail, ", failure_code = $1, failure_note = $2", &[code, note])
-                    .await?;
-                summary.failed += 1;
-            }
-            let after = self.order_in(w, item.order_id).await?;
-            let action = if paid { "payment.paid" } else { "payment.failed" };
-            w.record(action, "payment_order", &order.id.to_string(), Some(&order), Some(&after)).await?;
-        }
-        let open: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM payment_batch_items WHERE batch_id = $1 AND result IS NULL")
-                .bind(batch.id)
-                .fetch_one(&mut *w.tx)
-                .await?;
-        if open == 0 && batch.state == BatchState::Exported {
-            move_batch(w, &batch, BatchAction::Close, "", &[]).await?;
-        }
-        summary.closed = open == 0;
-        let sha = hex::encode(Sha256::digest(data));
-        sqlx::query(
-            "INSERT INTO bank_result_files (batch_id, sha256, paid, failed, imported_by, imported_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (batch_id, sha256) DO NOTHING",
-        )
-        .bind(batch.id)
-        .bind(sha)
-        .bind(summary.paid)
-        .bind(summary.failed)
-        .bind(w.actor().label.clone())
-        .bind(w.at().to_string())
-        .execute(&mut *w.tx)
-        .await?;
-        w.record("payment.results", "payment_batch", &batch.id.to_string(), None::<&()>, Some(&summary)).await?;
-        Ok(summary)
-    }
-
-    /// Reads the books (approved claims, orders, batches, bank results) and reconciles them.
-    pub async fn reconcile_payments(&self) -> Result<Reconciliation, StoreError> {
-        let mut books = Books::default();
-        let rows = sqlx::query(
-            "SELECT id, fund_pay_sumamt FROM claims WHERE state IN ('approved', 'reduced') AND fund_pay_sumamt > 0",
-        )
-        .fetch_all(&self.db.pool)
-        .await?;
-        for r in &rows {
-            books.approved_claims.insert(r.try_get(0)?, Fen::from_fen(r.try_get(1)?));
-        }
-        let rows = sqlx::query("SELECT id, number, claim_id, amount, state FROM payment_orders")
-            .fetch_all(&self.db.pool)
-            .await?;
-        for r in &rows {
-            books.orders.push(OrderFigures {
-                id: r.try_get(0)?,
-                order_no: r.try_get::<Option<String>, _>(1)?.unwrap_or_default(),
-                claim_id: r.try_get(2)?,
-                amount: Fen::from_fen(r.try_get(3)?),
-                state: OrderState::parse(&r.try_get::<String, _>(4)?)
-                    .map_err(|e| corrupt("payment_orders.state", e))?,
-            });
-        }
-        let rows =
-            sqlx::query("SELECT id, number, state, count, total FROM payment_batches").fetch_all(&self.db.pool).await?;
-        for r in &rows {
-            books.batches.push(BatchFigures {
-                id: r.try_get(0)?,
-                batch_no: r.try_get::<Option<String>, _>(1)?.unwrap_or_default(),
-                state: BatchState::parse(&r.try_get::<String, _>(2)?)
-                    .map_err(|e| corrupt("payment_batches.state", e))?,
-                count: r.try_get(3)?,
-                total: Fen::from_fen(r.try_get(4)?),
-            });
-        }
-        let rows = sqlx::query("SELECT batch_id, order_id, amount, result FROM payment_batch_items")
-            .fetch_all(&self.db.pool)
-            .await?;
-        for r in &rows {
-            let result: Option<String> = r.try_get(3)?;
-            books.items.push(ItemFigures {
-                batch_id: r.try_get(0)?,
-                order_id: r.try_get(1)?,
-                amount: Fen::from_fen(r.try_get(2)?),
-                paid: result.map(|r| r == "paid"),
-            });
-        }
-        Ok(reconcile(&books))
     }
 }
