@@ -299,6 +299,8 @@ async fn seed_everything(
                     employer_code: (*role == Role::Employer)
                         .then(|| CreditCode::complete(EMPLOYERS[0].0).map(|c| c.to_string()))
                         .transpose()?,
+                    // The demo's accounts log in with the published demo password as they are.
+                    temporary_password: false,
                 },
             )
             .await?;

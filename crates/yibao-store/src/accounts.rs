@@ -56,6 +56,9 @@ pub struct Account {
     /// The administrator who created it, while it waits for a second one's approval (it
     /// cannot log in until then).
     pub awaiting_approval_by: Option<String>,
+    /// Its password was set by someone else: the holder must choose their own before
+    /// anything else.
+    pub must_change_password: bool,
 }
 
 impl Account {
@@ -77,6 +80,9 @@ pub struct NewAccount {
     pub institution_code: Option<String>,
     /// For an employer unit's account: the unit's unified social credit code.
     pub employer_code: Option<String>,
+    /// The password is someone else's choice (an administrator's): the holder must change it
+    /// at the first log-in.
+    pub temporary_password: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -113,6 +119,18 @@ fn random_token() -> String {
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
     hex::encode(bytes)
+}
+
+/// A one-time password: twelve letters and digits (no look-alikes), at least one of each.
+fn one_time_password() -> String {
+    const LETTERS: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ";
+    const DIGITS: &[u8] = b"23456789";
+    let mut rng = rand::thread_rng();
+    let mut pick = |from: &[u8]| char::from(from[(rng.next_u32() as usize) % from.len()]);
+    let mut p: String = (0..10).map(|i| if i % 2 == 0 { pick(LETTERS) } else { pick(DIGITS) }).collect();
+    p.push(pick(LETTERS));
+    p.push(pick(DIGITS));
+    p
 }
 
 fn ts(t: DateTime<Utc>) -> String {
@@ -153,7 +171,8 @@ fn verify_password(password: &str, hash: &str) -> bool {
 }
 
 const ACCOUNT_COLS: &str =
-    "id, username, display_name, role, scope, person_id, disabled, institution_id, employer_id, awaiting_approval_by";
+    "id, username, display_name, role, scope, person_id, disabled, institution_id, employer_id, awaiting_approval_by, \
+     must_change_password";
 
 /// The index of the `i`th column selected after [`ACCOUNT_COLS`].
 fn after_account(i: usize) -> usize {
@@ -174,6 +193,7 @@ fn account_from_row(r: &AnyRow) -> Result<Account, StoreError> {
         institution_id: r.try_get(7)?,
         employer_id: r.try_get(8)?,
         awaiting_approval_by: r.try_get(9)?,
+        must_change_password: r.try_get::<i64, _>(10)? != 0,
     })
 }
 
@@ -268,7 +288,8 @@ impl Store {
         let hash = hash_password(&new.password)?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO accounts (username, display_name, role, password_hash, scope, person_id, created_at, \
-             institution_id, employer_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+             institution_id, employer_id, must_change_password) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             RETURNING id",
         )
         .bind(username.to_string())
         .bind(new.display_name.trim().to_string())
@@ -279,6 +300,7 @@ impl Store {
         .bind(wtx.at().to_string())
         .bind(institution_id)
         .bind(employer_id)
+        .bind(i64::from(new.temporary_password))
         .fetch_one(&mut *wtx.tx)
         .await
         .map_err(|e| {
@@ -311,8 +333,11 @@ impl Store {
         Ok(account)
     }
 
-    /// A second administrator approves an account another one created: it may log in.
-    pub async fn approve_account(&self, wtx: &mut WriteTx, id: i64, by: &str) -> Result<Account, StoreError> {
+    /// A second administrator (or, for a person's account, the clerk who checked their
+    /// identity) approves an account another one created: it may log in, with a new one-time
+    /// password (returned, to be handed to the holder; the creator's no longer works) that
+    /// must be changed at the first log-in.
+    pub async fn approve_account(&self, wtx: &mut WriteTx, id: i64, by: &str) -> Result<(Account, String), StoreError> {
         let before = self.login_account_in(wtx, id).await?;
         let Some(creator) = before.awaiting_approval_by.as_deref() else {
             return Err(InvalidValue::new(
@@ -332,12 +357,75 @@ impl Store {
             )
             .into());
         }
-        sqlx::query("UPDATE accounts SET awaiting_approval_by = NULL WHERE id = $1")
-            .bind(id)
-            .execute(&mut *wtx.tx)
-            .await?;
+        let one_time = one_time_password();
+        let hash = hash_password(&one_time)?;
+        sqlx::query(
+            "UPDATE accounts SET awaiting_approval_by = NULL, password_hash = $1, must_change_password = 1 WHERE id = $2",
+        )
+        .bind(hash)
+        .bind(id)
+        .execute(&mut *wtx.tx)
+        .await?;
         let after = self.login_account_in(wtx, id).await?;
         wtx.record("account.approve", "account", &id.to_string(), Some(&before), Some(&after)).await?;
+        Ok((after, one_time))
+    }
+
+    /// The holder changes their own password: the current one must be right, the new one
+    /// valid and different. Their other sessions end (whoever knew the old password is out).
+    pub async fn change_password(
+        &self,
+        actor: &Actor,
+        account_id: i64,
+        keep_session: &str,
+        current: &str,
+        new: &str,
+    ) -> Result<Account, StoreError> {
+        let hash: String = sqlx::query_scalar("SELECT password_hash FROM accounts WHERE id = $1")
+            .bind(account_id)
+            .fetch_optional(&self.db.pool)
+            .await?
+            .ok_or(StoreError::NotFound("account"))?;
+        if !password_matches(current, hash).await {
+            return Err(InvalidValue::new(
+                "current_password",
+                "wrong",
+                "当前密码不正确",
+                "the current password is wrong",
+            )
+            .into());
+        }
+        validate_password(new)?;
+        if new == current {
+            return Err(InvalidValue::new(
+                "new_password",
+                "unchanged",
+                "新密码不能与当前密码相同",
+                "the new password must differ from the current one",
+            )
+            .into());
+        }
+        let new_hash = {
+            let new = new.to_string();
+            tokio::task::spawn_blocking(move || hash_password(&new))
+                .await
+                .map_err(|e| StoreError::Config(format!("password hashing failed: {e}")))??
+        };
+        let mut w = self.begin_write(actor).await?;
+        let before = self.login_account_in(&mut w, account_id).await?;
+        sqlx::query("UPDATE accounts SET password_hash = $1, must_change_password = 0 WHERE id = $2")
+            .bind(new_hash)
+            .bind(account_id)
+            .execute(&mut *w.tx)
+            .await?;
+        sqlx::query("DELETE FROM sessions WHERE account_id = $1 AND token_hash <> $2")
+            .bind(account_id)
+            .bind(sha256_hex(keep_session))
+            .execute(&mut *w.tx)
+            .await?;
+        let after = self.login_account_in(&mut w, account_id).await?;
+        w.record("account.password", "account", &account_id.to_string(), Some(&before), Some(&after)).await?;
+        w.commit().await?;
         Ok(after)
     }
 

@@ -188,6 +188,7 @@ async fn a_person_has_one_account_whatever_the_timing() {
             person_id: Some(p.id),
             institution_code: None,
             employer_code: None,
+            temporary_password: false,
         };
         let mut w = s.begin_write(&Actor::system("test")).await.unwrap();
         s.create_account(&mut w, &account("lisi")).await.unwrap();
@@ -217,6 +218,7 @@ async fn login_failures_sessions_and_api_keys() {
                     person_id: None,
                     institution_code: None,
                     employer_code: None,
+                    temporary_password: false,
                 },
             )
             .await
@@ -895,6 +897,7 @@ fn institution_account(code: Option<&str>, role: Role) -> NewAccount {
         person_id: None,
         institution_code: code.map(str::to_string),
         employer_code: None,
+        temporary_password: false,
     }
 }
 

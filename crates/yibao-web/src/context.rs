@@ -110,6 +110,8 @@ pub async fn request_context(mut req: Request, next: Next) -> Response {
             r
         } else if err.status == axum::http::StatusCode::UNAUTHORIZED {
             Redirect::to(&format!("/login?next={}", urlencode(&path))).into_response()
+        } else if err.code == "password_change_required" {
+            Redirect::to("/password").into_response()
         } else {
             (err.status, Html(crate::pages::error_page(&err, lang, &request_id))).into_response()
         };
@@ -167,7 +169,13 @@ pub fn urlencode(s: &str) -> String {
 /// Who is calling.
 #[derive(Debug, Clone)]
 pub enum Principal {
-    Session { session: SessionInfo, by_cookie: bool },
+    /// A logged-in account; `token` is its session token (to keep this session when the
+    /// password changes and the others end).
+    Session {
+        session: SessionInfo,
+        by_cookie: bool,
+        token: String,
+    },
     Institution(ApiKeyOwner),
 }
 
@@ -249,7 +257,7 @@ impl Caller {
     /// Checks a CSRF token from a form against the session's.
     pub fn check_csrf(&self, token: &str) -> Result<(), AppError> {
         match &self.principal {
-            Principal::Session { session, by_cookie: true } if !constant_eq(&session.csrf_token, token) => {
+            Principal::Session { session, by_cookie: true, .. } if !constant_eq(&session.csrf_token, token) => {
                 Err(AppError::csrf())
             }
             _ => Ok(()),
@@ -282,19 +290,19 @@ async fn authenticate(parts: &Parts, state: &SharedState) -> Result<Option<Princ
     if let Some(token) =
         parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "))
     {
-        return Ok(state
-            .store
-            .session(token.trim(), now)
-            .await?
-            .map(|session| Principal::Session { session, by_cookie: false }));
+        return Ok(state.store.session(token.trim(), now).await?.map(|session| Principal::Session {
+            session,
+            by_cookie: false,
+            token: token.trim().to_string(),
+        }));
     }
     let jar = CookieJar::from_headers(&parts.headers);
     match jar.get(SESSION_COOKIE) {
-        Some(c) => Ok(state
-            .store
-            .session(c.value(), now)
-            .await?
-            .map(|session| Principal::Session { session, by_cookie: true })),
+        Some(c) => Ok(state.store.session(c.value(), now).await?.map(|session| Principal::Session {
+            session,
+            by_cookie: true,
+            token: c.value().to_string(),
+        })),
         None => Ok(None),
     }
 }
@@ -307,6 +315,15 @@ impl FromRequestParts<SharedState> for Caller {
         let request_id = parts.extensions.get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
         let today = state.today.unwrap_or_else(china_today);
         let caller = Caller { principal, request_id, lang: lang_of(parts), today };
+        // An account whose password someone else set does nothing before the holder sets
+        // their own (pages send them to the form; the API answers 403).
+        let path = original_path(parts);
+        let waiting = caller.session().is_some_and(|s| s.account.must_change_password);
+        let allowed = ["/password", "/api/v1/me/password", "/logout", "/api/v1/logout", "/api/v1/me"].contains(&path)
+            || path.starts_with("/lang/");
+        if waiting && !allowed {
+            return Err(AppError::password_change_required());
+        }
         // Unsafe API requests authenticated by cookie must carry the CSRF token in a header.
         // (Portal forms carry it as a field, checked by the handler via `check_csrf`.)
         let unsafe_method = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);

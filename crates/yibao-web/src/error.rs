@@ -26,6 +26,16 @@ impl AppError {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "请先登录", "please log in first")
     }
 
+    /// The account's password was set by someone else and must be changed first.
+    pub fn password_change_required() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "password_change_required",
+            "请先修改初始密码（由他人设置的密码须由本人修改后才能使用本系统）",
+            "change the password first: a password someone else set must be replaced by your own before anything else",
+        )
+    }
+
     pub fn forbidden() -> Self {
         Self::new(StatusCode::FORBIDDEN, "forbidden", "您的角色无权执行此操作", "your role is not allowed to do this")
     }

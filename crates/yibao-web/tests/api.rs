@@ -71,6 +71,15 @@ fn matrix() -> Vec<MatrixRow> {
     vec![
         (Method::GET, "/api/v1/me", None, S::OK, [all_accounts.clone(), hospital.clone()].concat()),
         (Method::GET, "/api/v1/me/notices", None, S::OK, [all_accounts.clone(), hospital.clone()].concat()),
+        // Changing one's own password (the current one given wrong: 422 for every account).
+        (
+            Method::POST,
+            "/api/v1/me/password",
+            Some(json!({"current": "not-it-2026", "new": "Other2026x"})),
+            S::UNPROCESSABLE_ENTITY,
+            [all_accounts.clone(), vec!["hospital"]].concat(),
+        ),
+        (Method::GET, "/password", None, S::OK, [all_accounts.clone(), vec!["hospital"]].concat()),
         (Method::GET, "/api/v1/persons", None, S::OK, staff_read.clone()),
         // Person 1 is 张三 (the zhangsan account's own record) in Jinchang.
         (Method::GET, "/api/v1/persons/1", None, S::OK, [staff_read.clone(), vec!["zhangsan"]].concat()),
@@ -707,8 +716,39 @@ async fn account_administration_is_scoped_and_money_roles_need_a_second_administ
         let own = approve(&admin).await.unwrap();
         assert_eq!(own.status(), StatusCode::UNPROCESSABLE_ENTITY, "{l}");
         assert!(own.text().await.unwrap().contains("four_eyes"));
-        assert_eq!(approve(&admin2).await.unwrap().status(), StatusCode::OK, "{l}");
-        assert_eq!(login().await.unwrap().status(), StatusCode::OK, "{l}: approved");
+        let approved = approve(&admin2).await.unwrap();
+        assert_eq!(approved.status(), StatusCode::OK, "{l}");
+        let approved: Value = approved.json().await.unwrap();
+        // The creator's password no longer works: the approver hands over a one-time one,
+        // which must be changed before anything else.
+        assert_eq!(login().await.unwrap().status(), StatusCode::UNAUTHORIZED, "{l}: the creator's password");
+        let otp = approved["one_time_password"].as_str().unwrap().to_string();
+        let res = app
+            .http
+            .post(app.url("/api/v1/login"))
+            .json(&json!({ "username": "finance3", "password": otp }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{l}: the one-time password");
+        let logged: Value = res.json().await.unwrap();
+        assert_eq!(logged["account"]["must_change_password"], true, "{l}");
+        let token = logged["token"].as_str().unwrap().to_string();
+        let orders = || app.http.get(app.url("/api/v1/payments/orders")).bearer_auth(&token).send();
+        let refused = orders().await.unwrap();
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{l}");
+        assert!(refused.text().await.unwrap().contains("password_change_required"));
+        let page = app.http.get(app.url("/")).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::SEE_OTHER, "{l}: the portal sends them to the form");
+        assert_eq!(page.headers()["location"], "/password");
+        let change = |current: &str, new: &str| {
+            let body = json!({ "current": current, "new": new });
+            app.http.post(app.url("/api/v1/me/password")).bearer_auth(&token).json(&body).send()
+        };
+        assert_eq!(change("wrong-one1", "Mine2026ok").await.unwrap().status(), 422, "{l}: the current one is needed");
+        assert_eq!(change(&otp, "short1").await.unwrap().status(), 422, "{l}: a weak one");
+        assert_eq!(change(&otp, "Mine2026ok").await.unwrap().status(), 200, "{l}");
+        assert_eq!(orders().await.unwrap().status(), StatusCode::OK, "{l}: at work now");
         // A clerk's account too: two clerks made by one administrator would be one person's
         // four eyes on a payee account.
         let res = create(account("clerk9", "intake_clerk", &["620300"])).await.unwrap();
@@ -740,8 +780,15 @@ async fn account_administration_is_scoped_and_money_roles_need_a_second_administ
         let clerk = app.token("clerk").await;
         let page = app.http.get(app.url(&format!("/persons/{person}"))).bearer_auth(&clerk).send().await.unwrap();
         assert!(page.text().await.unwrap().contains("id=\"identity-check\""), "{l}: the clerk is asked to check");
-        assert_eq!(approve(&clerk).await.unwrap().status(), StatusCode::OK, "{l}");
-        assert_eq!(login().send().await.unwrap().status(), StatusCode::OK, "{l}: checked");
+        let checked: Value = approve(&clerk).await.unwrap().json().await.unwrap();
+        assert_eq!(login().send().await.unwrap().status(), StatusCode::UNAUTHORIZED, "{l}: not the administrator's");
+        let otp = checked["one_time_password"].as_str().unwrap();
+        let res = app.http.post(app.url("/api/v1/login")).json(&json!({ "username": "wang5", "password": otp }));
+        assert_eq!(
+            res.send().await.unwrap().status(),
+            StatusCode::OK,
+            "{l}: checked, with the clerk's one-time password"
+        );
         app.db.cleanup().await;
     }
 }

@@ -202,17 +202,34 @@ async fn administrator_creates_an_account_and_the_new_clerk_registers_an_employe
     browser.log_in(&app, "admin2").await;
     c.goto(&app.url("/accounts")).await.unwrap();
     c.find(Locator::Css("tr[data-account='clerk9'] .approve-account")).await.unwrap().click().await.unwrap();
+    // The approver is shown a one-time password, once, to hand over: the creator's is void.
+    let otp = c.wait().for_element(Locator::Id("one-time-password")).await.unwrap().text().await.unwrap();
+    assert_eq!(otp.len(), 12, "{otp}");
+    c.goto(&app.url("/accounts")).await.unwrap();
     let table = c.wait().for_element(Locator::Id("accounts")).await.unwrap().text().await.unwrap();
     assert!(!table.contains("待另一名系统管理员复核"), "approved: {table}");
     c.find(Locator::Css("form[action='/logout'] button")).await.unwrap().click().await.unwrap();
 
-    // The new clerk logs in with that password and registers an employer in their region.
+    // The new clerk logs in with the one-time password and must choose their own first.
     c.wait().for_element(Locator::Id("username")).await.unwrap();
     c.find(Locator::Id("username")).await.unwrap().send_keys("clerk9").await.unwrap();
-    c.find(Locator::Id("password")).await.unwrap().send_keys("clerk9pass").await.unwrap();
+    c.find(Locator::Id("password")).await.unwrap().send_keys(&otp).await.unwrap();
     c.find(Locator::Id("login-submit")).await.unwrap().click().await.unwrap();
-    // As in `log_in`: the log-in page has a language switch too, so first wait to leave it.
-    browser.wait_for_url(|u| !u.path().starts_with("/login")).await;
+    browser.wait_for_url(|u| u.path() == "/password").await;
+    c.wait().for_element(Locator::Id("password-required")).await.unwrap();
+    c.goto(&app.url("/employers")).await.unwrap();
+    browser.wait_for_url(|u| u.path() == "/password").await;
+    for (name, value) in [("current", otp.as_str()), ("new", "clerk9mine1"), ("repeat", "clerk9mine2")] {
+        c.find(Locator::Css(&format!("[name='{name}']"))).await.unwrap().send_keys(value).await.unwrap();
+    }
+    c.find(Locator::Id("change-password")).await.unwrap().click().await.unwrap();
+    let errors = c.wait().for_element(Locator::Id("errors")).await.unwrap().text().await.unwrap();
+    assert!(errors.contains("两次输入的新密码不一致"), "{errors}");
+    for (name, value) in [("current", otp.as_str()), ("new", "clerk9mine1"), ("repeat", "clerk9mine1")] {
+        c.find(Locator::Css(&format!("[name='{name}']"))).await.unwrap().send_keys(value).await.unwrap();
+    }
+    c.find(Locator::Id("change-password")).await.unwrap().click().await.unwrap();
+    browser.wait_for_url(|u| u.path() == "/").await;
     c.wait().for_element(Locator::Id("lang-switch")).await.unwrap();
     c.goto(&app.url("/employers")).await.unwrap();
     c.find(Locator::Id("new-employer")).await.unwrap().click().await.unwrap();

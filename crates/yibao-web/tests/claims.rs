@@ -576,6 +576,7 @@ async fn a_delegate_opens_the_papers_of_the_claims_they_may_see() {
             person_id: Some(p.id),
             institution_code: None,
             employer_code: None,
+            temporary_password: false,
         };
         app.db.store.create_account(&mut w, &account).await.unwrap();
     }

@@ -371,6 +371,8 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
                         person_id: None,
                         institution_code: None,
                         employer_code: None,
+                        // Chosen by the operator who runs the command, for themself.
+                        temporary_password: false,
                     },
                 )
                 .await?;

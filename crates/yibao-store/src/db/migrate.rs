@@ -68,6 +68,7 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
     (21, "one_account_per_person", Sql::Both(include_str!("../../migrations/0021_one_account_per_person.sql"))),
     (22, "card_salt", Sql::Both(include_str!("../../migrations/0022_card_salt.sql"))),
     (23, "registered_account_checks", Sql::Both(include_str!("../../migrations/0023_registered_account_checks.sql"))),
+    (24, "password_change", Sql::Both(include_str!("../../migrations/0024_password_change.sql"))),
 ];
 
 /// The migrations of one backend, up to a version (all when `None`).

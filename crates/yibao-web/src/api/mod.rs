@@ -34,6 +34,7 @@ pub mod settlement;
         logout,
         my_notices,
         approve_account,
+        change_password,
         me,
         list_persons,
         create_person,
@@ -177,6 +178,22 @@ pub struct AccountView {
     institution_id: Option<i64>,
     /// Waiting for a second administrator's approval (it cannot log in until then).
     awaiting_approval: bool,
+    /// Its password was set by someone else and must be changed before anything else.
+    must_change_password: bool,
+}
+
+/// An approved account and its one-time password (shown once, to hand to the holder).
+#[derive(Serialize, ToSchema)]
+pub struct ApprovedAccount {
+    #[serde(flatten)]
+    account: AccountView,
+    one_time_password: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct PasswordChange {
+    current: String,
+    new: String,
 }
 
 impl From<&yibao_store::Account> for AccountView {
@@ -190,6 +207,7 @@ impl From<&yibao_store::Account> for AccountView {
             person_id: a.person_id,
             institution_id: a.institution_id,
             awaiting_approval: a.awaiting_approval_by.is_some(),
+            must_change_password: a.must_change_password,
         }
     }
 }
@@ -601,13 +619,26 @@ pub async fn create_account(
 /// A second system administrator approves a finance, second-review or administrator account
 /// another one created (the creator cannot).
 #[utoipa::path(post, path = "/api/v1/accounts/{id}/approve",
-    responses((status = 200, body = AccountView), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = ApprovedAccount), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn approve_account(
     State(state): State<SharedState>,
     caller: Caller,
     Path(id): Path<i64>,
+) -> Result<Json<ApprovedAccount>, AppError> {
+    let (account, one_time_password) = service::approve_account(&state.store, &caller, id).await?;
+    Ok(Json(ApprovedAccount { account: (&account).into(), one_time_password }))
+}
+
+/// Change one's own password (required first when someone else set it); the caller's other
+/// sessions end.
+#[utoipa::path(post, path = "/api/v1/me/password", request_body = PasswordChange,
+    responses((status = 200, body = AccountView), (status = 422, body = Problem)))]
+pub async fn change_password(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Json(f): Json<PasswordChange>,
 ) -> Result<Json<AccountView>, AppError> {
-    Ok(Json((&service::approve_account(&state.store, &caller, id).await?).into()))
+    Ok(Json((&service::change_password(&caller, &state.store, &f.current, &f.new).await?).into()))
 }
 
 // ---------------------------------------------------------------------------------------

@@ -353,6 +353,7 @@ impl AccountForm {
                 person_id,
                 institution_code: Some(self.institution_code.trim().to_string()).filter(|c| !c.is_empty()),
                 employer_code: Some(self.employer_code.trim().to_string()).filter(|c| !c.is_empty()),
+                temporary_password: true,
             }),
             _ => Err(e),
         }

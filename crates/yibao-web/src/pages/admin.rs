@@ -365,12 +365,30 @@ pub async fn account_approve(
     Form(f): Form<crate::pages::auth::CsrfOnly>,
 ) -> Result<Response, AppError> {
     caller.check_csrf(&f.csrf)?;
-    let a = service::approve_account(&state.store, &caller, id).await?;
-    Ok(match a.person_id.filter(|_| !caller.can(Permission::ManageAccounts)) {
-        Some(person) => Redirect::to(&format!("/persons/{person}?saved=1")),
-        None => Redirect::to("/accounts"),
-    }
-    .into_response())
+    let (a, one_time_password) = service::approve_account(&state.store, &caller, id).await?;
+    let back = match a.person_id.filter(|_| !caller.can(Permission::ManageAccounts)) {
+        Some(person) => format!("/persons/{person}"),
+        None => "/accounts".to_string(),
+    };
+    let page = AccountApproved {
+        ctx: Ctx::for_caller(&caller, "/accounts"),
+        username: a.username,
+        display_name: a.display_name,
+        one_time_password,
+        back,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+/// The approved account's one-time password, shown to the approver once.
+#[derive(Template)]
+#[template(path = "account_approved.html")]
+struct AccountApproved {
+    ctx: Ctx,
+    username: String,
+    display_name: String,
+    one_time_password: String,
+    back: String,
 }
 
 fn account_at() -> FormAt {

@@ -149,6 +149,63 @@ pub async fn logout(
     Ok((jar.remove(Cookie::build(SESSION_COOKIE).path("/")), Redirect::to("/login")).into_response())
 }
 
+#[derive(Template)]
+#[template(path = "password.html")]
+struct PasswordPage {
+    ctx: Ctx,
+    /// The password was set by someone else: nothing else works until it is changed.
+    required: bool,
+    errors: Vec<String>,
+}
+
+/// `GET /password`: the holder changes their own password.
+pub async fn password_form(caller: Caller) -> Result<Response, AppError> {
+    if caller.session().is_none() {
+        return Err(AppError::forbidden());
+    }
+    let required = caller.session().is_some_and(|s| s.account.must_change_password);
+    let page = PasswordPage { ctx: Ctx::for_caller(&caller, "/password"), required, errors: Vec::new() };
+    Ok(render(&page)?.into_response())
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    csrf: String,
+    current: String,
+    new: String,
+    repeat: String,
+}
+
+/// `POST /password`: changes it (the two new ones must agree); the form again with what is
+/// wrong, or home.
+pub async fn password_submit(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Form(f): Form<PasswordForm>,
+) -> Result<Response, AppError> {
+    caller.check_csrf(&f.csrf)?;
+    let result = if f.new != f.repeat {
+        Err(vec![i18n::t(caller.lang, "password.mismatch").to_string()])
+    } else {
+        match crate::service::change_password(&caller, &state.store, &f.current, &f.new).await {
+            Ok(_) => Ok(()),
+            Err(e) if !e.field_errors.is_empty() => {
+                Err(e.field_errors.iter().map(|v| v.message.get(caller.lang).to_string()).collect())
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to("/").into_response()),
+        Err(errors) => {
+            let required = caller.session().is_some_and(|s| s.account.must_change_password);
+            let page = PasswordPage { ctx: Ctx::for_caller(&caller, "/password"), required, errors };
+            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
+        }
+    }
+}
+
 /// `GET /lang/{zh|en}?next=`: remembers the language in a cookie.
 pub async fn lang_switch(Path(code): Path<String>, Query(q): Query<NextQuery>, jar: CookieJar) -> Response {
     let lang = Lang::parse(&code).unwrap_or_default();

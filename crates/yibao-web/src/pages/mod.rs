@@ -21,7 +21,7 @@ pub use admin::{
     employer_save_edit, employer_save_new, employers_page, institution_edit_form, institution_new_form,
     institution_save_edit, institution_save_new, institutions_page,
 };
-pub use auth::{home, lang_switch, login_form, login_submit, logout};
+pub use auth::{home, lang_switch, login_form, login_submit, logout, password_form, password_submit};
 pub use claims::{
     claim_document_add, claim_guide, claim_new_form, claim_page, claim_payment_account, claim_payment_account_confirm,
     claim_queue_page, claim_statement_csv, claim_step_submit, claim_submit, my_claims, my_delegation_grant,

@@ -388,7 +388,7 @@ pub async fn create_account(store: &Store, caller: &Caller, new: &NewAccount) ->
 /// Approves an account held for a second person: a finance, second-review or administrator
 /// account by another administrator; an insured person's account by an intake clerk of the
 /// person's region, who has checked the person's identity (the approval is audited).
-pub async fn approve_account(store: &Store, caller: &Caller, id: i64) -> Result<Account, AppError> {
+pub async fn approve_account(store: &Store, caller: &Caller, id: i64) -> Result<(Account, String), AppError> {
     let account = store.account(id).await?;
     match account.person_id.filter(|_| account.role == Role::Insured) {
         Some(person) => {
@@ -405,9 +405,18 @@ pub async fn approve_account(store: &Store, caller: &Caller, id: i64) -> Result<
         }
     }
     let mut w = store.begin_write(&caller.actor()).await?;
-    let a = store.approve_account(&mut w, id, caller.username()).await?;
+    let approved = store.approve_account(&mut w, id, caller.username()).await?;
     w.commit().await?;
-    Ok(a)
+    Ok(approved)
+}
+
+/// The logged-in holder changes their own password (also the one someone else set, which
+/// they must change before anything else); their other sessions end.
+pub async fn change_password(caller: &Caller, store: &Store, current: &str, new: &str) -> Result<Account, AppError> {
+    let crate::context::Principal::Session { session, token, .. } = &caller.principal else {
+        return Err(AppError::forbidden());
+    };
+    Ok(store.change_password(&caller.actor(), session.account.id, token, current, new).await?)
 }
 
 // ---------------------------------------------------------------------------------------
