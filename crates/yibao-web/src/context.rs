@@ -172,7 +172,7 @@ pub enum Principal {
     /// A logged-in account; `token` is its session token (to keep this session when the
     /// password changes and the others end).
     Session {
-        session: SessionInfo,
+        session: Box<SessionInfo>,
         by_cookie: bool,
         token: String,
     },
@@ -291,7 +291,7 @@ async fn authenticate(parts: &Parts, state: &SharedState) -> Result<Option<Princ
         parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "))
     {
         return Ok(state.store.session(token.trim(), now).await?.map(|session| Principal::Session {
-            session,
+            session: Box::new(session),
             by_cookie: false,
             token: token.trim().to_string(),
         }));
@@ -299,7 +299,7 @@ async fn authenticate(parts: &Parts, state: &SharedState) -> Result<Option<Princ
     let jar = CookieJar::from_headers(&parts.headers);
     match jar.get(SESSION_COOKIE) {
         Some(c) => Ok(state.store.session(c.value(), now).await?.map(|session| Principal::Session {
-            session,
+            session: Box::new(session),
             by_cookie: true,
             token: c.value().to_string(),
         })),
