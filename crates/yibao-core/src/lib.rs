@@ -33,6 +33,7 @@ pub mod registry;
 pub mod resident_id;
 pub mod settlement;
 pub mod sporadic;
+pub mod supervise;
 pub mod table;
 pub mod text;
 

@@ -102,7 +102,7 @@ impl<'de> Deserialize<'de> for DateText {
 
 /// A decimal quantity or unit price, from a string (`"12.5"`) or a JSON number (read through
 /// its shortest decimal text, so exact).
-fn decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+pub(crate) fn decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
     struct V;
     impl de::Visitor<'_> for V {
         type Value = Decimal;

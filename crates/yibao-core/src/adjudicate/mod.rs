@@ -22,6 +22,7 @@ use serde::Serialize;
 
 pub use claim::{net_refunds, Claim, ClaimError, DateText, FeeLine, Filing, IllnessTotals, MedType, YearToDate};
 pub use trace::{render, Reason, Step};
+pub(crate) use claim::decimal;
 
 use crate::admin_code::AdminCode;
 use crate::catalog::{CatalogEntry, Catalogs, Category, ItemKind};

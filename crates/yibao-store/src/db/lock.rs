@@ -39,12 +39,25 @@ impl Db {
             (Backend::Sqlite, Some(file)) => {
                 let mut name = file.as_os_str().to_owned();
                 name.push(".lock");
-                let f = std::fs::File::options()
+                // A read-only directory (a database served read-only) still takes the lock on
+                // the file an earlier start made; where there is none, a server goes on
+                // without one (it cannot write, so it cannot race a rotation), maintenance not.
+                let opened = std::fs::File::options()
                     .create(true)
                     .truncate(false)
                     .write(true)
                     .open(&name)
-                    .map_err(|e| StoreError::Config(format!("cannot open {}: {e}", name.to_string_lossy())))?;
+                    .or_else(|_| std::fs::File::open(&name));
+                let f = match (opened, mode) {
+                    (Ok(f), _) => f,
+                    (Err(e), LockMode::Shared) => {
+                        tracing::warn!(error = %e, file = %name.to_string_lossy(), "no database lock file; serving without one");
+                        return Ok(Some(DatabaseLock { _held: Held::Nothing }));
+                    }
+                    (Err(e), LockMode::Exclusive) => {
+                        return Err(StoreError::Config(format!("cannot open {}: {e}", name.to_string_lossy())))
+                    }
+                };
                 let taken = match mode {
                     LockMode::Shared => f.try_lock_shared(),
                     LockMode::Exclusive => f.try_lock(),

@@ -1,0 +1,618 @@
+//! Supervision (智能监管): the rule base an agency keeps as data, and the check of a visit (a
+//! direct settlement or a sporadic claim's stay) against it and the person's other visits.
+//!
+//! A rule base is one region's, one version, in TOML like a policy: every rule has a code, a
+//! severity (提示 hint / 疑点 suspect / 违规 violation), its parameters and, optionally, its own
+//! wording; [`RuleBase::parse`] reports every problem with its path, in Chinese and English.
+//! [`check`] is pure and deterministic: the same visit, history and rules give the same hits
+//! in the same order, each naming its rule, its evidence (the lines or the other visits) and
+//! its wording in both languages.
+//!
+//! This is the engine only; where the hits are stored, shown and decided is the store's and
+//! the portal's (see `docs/formats/supervision.md`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{Datelike, NaiveDate};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::i18n::Text;
+use crate::resident_id::Sex;
+
+/// How serious a hit is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// 提示: shown, never blocks.
+    Hint,
+    /// 疑点: looked at by a reviewer or auditor.
+    Suspect,
+    /// 违规: blocks approval until cleared with a reason.
+    Violation,
+}
+
+impl Severity {
+    pub fn label(self) -> Text {
+        match self {
+            Severity::Hint => Text::new("提示", "hint"),
+            Severity::Suspect => Text::new("疑点", "suspect"),
+            Severity::Violation => Text::new("违规", "violation"),
+        }
+    }
+}
+
+/// What a rule looks for, with its parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RuleKind {
+    /// The same person in two stays on overlapping days (a day of discharge may be the next
+    /// stay's day of admission: a transfer).
+    OverlappingStays,
+    /// 分解住院: admitted again within `within_days` of a discharge, with the same main
+    /// diagnosis.
+    SplitAdmission { within_days: u32 },
+    /// 重复收费: `item` charged more than `per_day` on one day.
+    RepeatCharging {
+        item: String,
+        #[serde(deserialize_with = "crate::adjudicate::decimal")]
+        per_day: Decimal,
+    },
+    /// 限性别: `item` only for persons of `sex`.
+    RestrictedSex { item: String, sex: Sex },
+    /// 限年龄: `item` only for persons aged `min_age` to `max_age` (whole years, on the day).
+    RestrictedAge { item: String, min_age: Option<u32>, max_age: Option<u32> },
+    /// 挂床住院: `days` consecutive days of a stay charged only `bed_items` (bed, nursing).
+    BedWithoutTreatment { days: u32, bed_items: Vec<String> },
+}
+
+/// One rule of a rule base. (Unknown keys are refused by its kind, which receives every key
+/// the rule itself does not take.)
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rule {
+    pub code: String,
+    pub severity: Severity,
+    #[serde(flatten)]
+    pub kind: RuleKind,
+    /// The rule's own wording, replacing the default one.
+    #[serde(default)]
+    pub zh: Option<String>,
+    #[serde(default)]
+    pub en: Option<String>,
+}
+
+/// One region's rule base, one version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleBase {
+    /// The division code of the region it applies in.
+    pub region: String,
+    pub version: u32,
+    #[serde(default)]
+    pub rules: Vec<Rule>,
+}
+
+/// A problem of a rule base document, where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleError {
+    pub path: String,
+    pub message: Text,
+}
+
+fn problem(path: impl Into<String>, zh: impl Into<String>, en: impl Into<String>) -> RuleError {
+    RuleError { path: path.into(), message: Text::new(zh, en) }
+}
+
+impl RuleBase {
+    /// Parses and validates a rule base document: every problem, each with its path.
+    pub fn parse(text: &str) -> Result<RuleBase, Vec<RuleError>> {
+        let base: RuleBase = toml::from_str(text).map_err(|e| {
+            let message = e.message().to_string();
+            vec![problem(
+                "",
+                format!("规则库格式有误：{message}"),
+                format!("the rule base is not valid TOML: {message}"),
+            )]
+        })?;
+        let errors = base.problems();
+        if errors.is_empty() {
+            Ok(base)
+        } else {
+            Err(errors)
+        }
+    }
+
+    fn problems(&self) -> Vec<RuleError> {
+        let mut errors = Vec::new();
+        if self.region.parse::<crate::AdminCode>().is_err() {
+            errors.push(problem("region", "地区代码应为 6 位行政区划代码", "region must be a six-digit division code"));
+        }
+        if self.version == 0 {
+            errors.push(problem("version", "版本号从 1 开始", "versions start at 1"));
+        }
+        let mut codes = BTreeSet::new();
+        for (i, rule) in self.rules.iter().enumerate() {
+            let at = |field: &str| format!("rules[{i}].{field}");
+            if rule.code.trim().is_empty() {
+                errors.push(problem(at("code"), "请填写规则编码", "give the rule a code"));
+            } else if !codes.insert(rule.code.as_str()) {
+                errors.push(problem(at("code"), "规则编码重复", "the rule code is used twice"));
+            }
+            let item_missing = |item: &str| item.trim().is_empty();
+            match &rule.kind {
+                RuleKind::OverlappingStays => {}
+                RuleKind::SplitAdmission { within_days } => {
+                    if !(1..=365).contains(within_days) {
+                        errors.push(problem(at("within_days"), "天数应在 1–365 之间", "days must be 1 to 365"));
+                    }
+                }
+                RuleKind::RepeatCharging { item, per_day } => {
+                    if item_missing(item) {
+                        errors.push(problem(at("item"), "请填写项目编码", "give the item's code"));
+                    }
+                    if *per_day <= Decimal::ZERO {
+                        errors.push(problem(at("per_day"), "每日限量应大于 0", "the daily limit must be above 0"));
+                    }
+                }
+                RuleKind::RestrictedSex { item, .. } => {
+                    if item_missing(item) {
+                        errors.push(problem(at("item"), "请填写项目编码", "give the item's code"));
+                    }
+                }
+                RuleKind::RestrictedAge { item, min_age, max_age } => {
+                    if item_missing(item) {
+                        errors.push(problem(at("item"), "请填写项目编码", "give the item's code"));
+                    }
+                    match (min_age, max_age) {
+                        (None, None) => errors.push(problem(
+                            at("min_age"),
+                            "限年龄规则须至少给出最小或最大年龄",
+                            "an age rule needs a least or a greatest age",
+                        )),
+                        (Some(lo), Some(hi)) if lo > hi => errors.push(problem(
+                            at("max_age"),
+                            "最大年龄不能小于最小年龄",
+                            "the greatest age cannot be below the least",
+                        )),
+                        _ => {}
+                    }
+                }
+                RuleKind::BedWithoutTreatment { days, bed_items } => {
+                    if !(1..=60).contains(days) {
+                        errors.push(problem(at("days"), "天数应在 1–60 之间", "days must be 1 to 60"));
+                    }
+                    if bed_items.is_empty() || bed_items.iter().any(|i| item_missing(i)) {
+                        errors.push(problem(
+                            at("bed_items"),
+                            "请列出床位、护理项目编码",
+                            "list the bed and nursing items",
+                        ));
+                    }
+                }
+            }
+        }
+        errors
+    }
+}
+
+/// A fee line of a visit, as supervision sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VisitLine {
+    /// The line's number in its visit (费用明细流水号).
+    pub sn: String,
+    /// The national catalog code.
+    pub item: String,
+    pub day: NaiveDate,
+    pub quantity: Decimal,
+}
+
+/// A visit: a direct settlement or a sporadic claim's stay.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Visit {
+    /// The settlement's or claim's number.
+    pub id: String,
+    pub person_id: i64,
+    pub sex: Sex,
+    pub birth_date: NaiveDate,
+    pub institution: String,
+    pub inpatient: bool,
+    pub admitted: NaiveDate,
+    pub discharged: NaiveDate,
+    /// ICD-10 code of the main diagnosis.
+    pub main_diagnosis: String,
+    pub lines: Vec<VisitLine>,
+}
+
+/// What a hit points at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "of", content = "ids", rename_all = "snake_case")]
+pub enum Evidence {
+    /// Lines of the visit checked, by number.
+    Lines(Vec<String>),
+    /// Other visits of the person, by number.
+    Visits(Vec<String>),
+}
+
+/// One rule's finding on one visit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Hit {
+    pub rule: String,
+    pub severity: Severity,
+    pub visit: String,
+    pub evidence: Evidence,
+    pub message: Text,
+}
+
+/// Whole years of age on `day`.
+fn age_on(birth: NaiveDate, day: NaiveDate) -> u32 {
+    let mut years = day.year() - birth.year();
+    if (day.month(), day.day()) < (birth.month(), birth.day()) {
+        years -= 1;
+    }
+    u32::try_from(years).unwrap_or(0)
+}
+
+/// The hits of `rules` on `visit`, given the person's `others` visits (any order; the visit
+/// itself among them is ignored). Ordered by rule, then by evidence.
+pub fn check(rules: &RuleBase, visit: &Visit, others: &[Visit]) -> Vec<Hit> {
+    let others: Vec<&Visit> =
+        others.iter().filter(|o| o.id != visit.id && o.person_id == visit.person_id && o.inpatient).collect();
+    let mut hits = Vec::new();
+    for rule in &rules.rules {
+        let mut hit = |evidence: Evidence, zh: String, en: String| {
+            let message = Text::new(rule.zh.clone().unwrap_or(zh), rule.en.clone().unwrap_or(en));
+            hits.push(Hit {
+                rule: rule.code.clone(),
+                severity: rule.severity,
+                visit: visit.id.clone(),
+                evidence,
+                message,
+            });
+        };
+        match &rule.kind {
+            RuleKind::OverlappingStays if visit.inpatient => {
+                let mut overlapping: Vec<&Visit> = others
+                    .iter()
+                    .copied()
+                    .filter(|o| o.admitted < visit.discharged && visit.admitted < o.discharged)
+                    .collect();
+                overlapping.sort_by(|a, b| a.id.cmp(&b.id));
+                if !overlapping.is_empty() {
+                    let names: Vec<String> =
+                        overlapping.iter().map(|o| format!("{}（{}）", o.id, o.institution)).collect();
+                    hit(
+                        Evidence::Visits(overlapping.iter().map(|o| o.id.clone()).collect()),
+                        format!("同一时段另有住院：{}", names.join("、")),
+                        format!("in another stay on the same days: {}", names.join(", ")),
+                    );
+                }
+            }
+            RuleKind::OverlappingStays => {}
+            RuleKind::SplitAdmission { within_days } if visit.inpatient => {
+                let mut before: Vec<&Visit> = others
+                    .iter()
+                    .copied()
+                    .filter(|o| {
+                        o.discharged <= visit.admitted
+                            && (visit.admitted - o.discharged).num_days() <= i64::from(*within_days)
+                            && o.main_diagnosis == visit.main_diagnosis
+                    })
+                    .collect();
+                before.sort_by(|a, b| a.id.cmp(&b.id));
+                if let Some(last) = before.iter().max_by_key(|o| o.discharged) {
+                    let gap = (visit.admitted - last.discharged).num_days();
+                    hit(
+                        Evidence::Visits(before.iter().map(|o| o.id.clone()).collect()),
+                        format!(
+                            "出院 {gap} 天后以相同主诊断（{}）再次入院（上次 {}），疑似分解住院",
+                            visit.main_diagnosis, last.id
+                        ),
+                        format!(
+                            "admitted again {gap} days after a discharge with the same main diagnosis ({}, last {}): a split admission?",
+                            visit.main_diagnosis, last.id
+                        ),
+                    );
+                }
+            }
+            RuleKind::SplitAdmission { .. } => {}
+            RuleKind::RepeatCharging { item, per_day } => {
+                let mut by_day: BTreeMap<NaiveDate, (Decimal, Vec<String>)> = BTreeMap::new();
+                for line in visit.lines.iter().filter(|l| &l.item == item) {
+                    let e = by_day.entry(line.day).or_default();
+                    e.0 += line.quantity;
+                    e.1.push(line.sn.clone());
+                }
+                for (day, (quantity, sns)) in by_day {
+                    if quantity > *per_day {
+                        hit(
+                            Evidence::Lines(sns),
+                            format!("{day} 收费 {item} 共 {quantity} 次，超过每日 {per_day} 次"),
+                            format!("{item} charged {quantity} times on {day}, above {per_day} a day"),
+                        );
+                    }
+                }
+            }
+            RuleKind::RestrictedSex { item, sex } => {
+                let sns: Vec<String> = visit.lines.iter().filter(|l| &l.item == item).map(|l| l.sn.clone()).collect();
+                if visit.sex != *sex && !sns.is_empty() {
+                    let (zh, en) = match sex {
+                        Sex::Male => ("男性", "men"),
+                        Sex::Female => ("女性", "women"),
+                    };
+                    hit(Evidence::Lines(sns), format!("{item} 限{zh}使用"), format!("{item} is for {en} only"));
+                }
+            }
+            RuleKind::RestrictedAge { item, min_age, max_age } => {
+                let sns: Vec<String> = visit
+                    .lines
+                    .iter()
+                    .filter(|l| &l.item == item)
+                    .filter(|l| {
+                        let age = age_on(visit.birth_date, l.day);
+                        min_age.is_some_and(|m| age < m) || max_age.is_some_and(|m| age > m)
+                    })
+                    .map(|l| l.sn.clone())
+                    .collect();
+                if !sns.is_empty() {
+                    let range = match (min_age, max_age) {
+                        (Some(lo), Some(hi)) => (format!("{lo}–{hi} 岁"), format!("aged {lo} to {hi}")),
+                        (Some(lo), None) => (format!("{lo} 岁及以上"), format!("aged {lo} and over")),
+                        (None, Some(hi)) => (format!("{hi} 岁及以下"), format!("aged {hi} and under")),
+                        (None, None) => (String::new(), String::new()),
+                    };
+                    hit(
+                        Evidence::Lines(sns),
+                        format!("{item} 限{}使用", range.0),
+                        format!("{item} is for persons {} only", range.1),
+                    );
+                }
+            }
+            RuleKind::BedWithoutTreatment { days, bed_items } if visit.inpatient => {
+                let mut by_day: BTreeMap<NaiveDate, (bool, Vec<String>)> = BTreeMap::new();
+                for line in &visit.lines {
+                    let e = by_day.entry(line.day).or_insert((true, Vec::new()));
+                    e.0 &= bed_items.contains(&line.item);
+                    e.1.push(line.sn.clone());
+                }
+                // The longest run of consecutive bed-only days.
+                let mut run: Vec<(NaiveDate, Vec<String>)> = Vec::new();
+                let mut longest: Vec<(NaiveDate, Vec<String>)> = Vec::new();
+                for (day, (bed_only, sns)) in by_day {
+                    let follows = run.last().is_some_and(|(d, _)| d.succ_opt() == Some(day));
+                    if !bed_only {
+                        run.clear();
+                        continue;
+                    }
+                    if !follows {
+                        run.clear();
+                    }
+                    run.push((day, sns));
+                    if run.len() > longest.len() {
+                        longest = run.clone();
+                    }
+                }
+                if longest.len() >= *days as usize {
+                    let (first, last) = (longest[0].0, longest[longest.len() - 1].0);
+                    let n = longest.len();
+                    hit(
+                        Evidence::Lines(longest.into_iter().flat_map(|(_, sns)| sns).collect()),
+                        format!("{first} 至 {last} 连续 {n} 天只收床位、护理费，疑似挂床住院"),
+                        format!("only bed and nursing charged for {n} days in a row, {first} to {last}: a bed without treatment?"),
+                    );
+                }
+            }
+            RuleKind::BedWithoutTreatment { .. } => {}
+        }
+    }
+    hits
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn line(sn: &str, item: &str, day: &str, quantity: i64) -> VisitLine {
+        VisitLine { sn: sn.into(), item: item.into(), day: d(day), quantity: Decimal::from(quantity) }
+    }
+
+    fn stay(id: &str, admitted: &str, discharged: &str, diagnosis: &str) -> Visit {
+        Visit {
+            id: id.into(),
+            person_id: 1,
+            sex: Sex::Male,
+            birth_date: d("1985-06-12"),
+            institution: "H62030200001".into(),
+            inpatient: true,
+            admitted: d(admitted),
+            discharged: d(discharged),
+            main_diagnosis: diagnosis.into(),
+            lines: Vec::new(),
+        }
+    }
+
+    fn base(rule: &str) -> RuleBase {
+        RuleBase::parse(&format!(
+            "region = \"620300\"\nversion = 1\n[[rules]]\ncode = \"R1\"\nseverity = \"suspect\"\n{rule}"
+        ))
+        .unwrap()
+    }
+
+    /// Each rule: a case that hits, and the nearest case that does not.
+    #[test]
+    fn table() {
+        let visit = |lines: Vec<VisitLine>| Visit { lines, ..stay("V", "2026-03-01", "2026-03-10", "C34.9") };
+        type Case = (&'static str, &'static str, Visit, Vec<Visit>, bool);
+        let cases: Vec<Case> = vec![
+            (
+                "overlap",
+                "kind = \"overlapping_stays\"",
+                visit(vec![]),
+                vec![stay("O", "2026-03-09", "2026-03-12", "I10")],
+                true,
+            ),
+            (
+                "transfer",
+                "kind = \"overlapping_stays\"",
+                visit(vec![]),
+                vec![stay("O", "2026-03-10", "2026-03-12", "I10")],
+                false,
+            ),
+            (
+                "split",
+                "kind = \"split_admission\"\nwithin_days = 15",
+                visit(vec![]),
+                vec![stay("O", "2026-02-01", "2026-02-14", "C34.9")],
+                true,
+            ),
+            (
+                "split, 16 days",
+                "kind = \"split_admission\"\nwithin_days = 15",
+                visit(vec![]),
+                vec![stay("O", "2026-02-01", "2026-02-13", "C34.9")],
+                false,
+            ),
+            (
+                "split, other diagnosis",
+                "kind = \"split_admission\"\nwithin_days = 15",
+                visit(vec![]),
+                vec![stay("O", "2026-02-01", "2026-02-14", "I10")],
+                false,
+            ),
+            (
+                "repeat",
+                "kind = \"repeat_charging\"\nitem = \"A\"\nper_day = 1",
+                visit(vec![line("1", "A", "2026-03-02", 1), line("2", "A", "2026-03-02", 1)]),
+                vec![],
+                true,
+            ),
+            (
+                "repeat, two days",
+                "kind = \"repeat_charging\"\nitem = \"A\"\nper_day = 1",
+                visit(vec![line("1", "A", "2026-03-02", 1), line("2", "A", "2026-03-03", 1)]),
+                vec![],
+                false,
+            ),
+            (
+                "sex",
+                "kind = \"restricted_sex\"\nitem = \"G\"\nsex = \"female\"",
+                visit(vec![line("1", "G", "2026-03-02", 1)]),
+                vec![],
+                true,
+            ),
+            (
+                "sex, other item",
+                "kind = \"restricted_sex\"\nitem = \"G\"\nsex = \"female\"",
+                visit(vec![line("1", "H", "2026-03-02", 1)]),
+                vec![],
+                false,
+            ),
+            (
+                "age",
+                "kind = \"restricted_age\"\nitem = \"P\"\nmax_age = 40",
+                visit(vec![line("1", "P", "2026-06-12", 1)]),
+                vec![],
+                true,
+            ),
+            (
+                "age, the day before the birthday",
+                "kind = \"restricted_age\"\nitem = \"P\"\nmax_age = 40",
+                visit(vec![line("1", "P", "2026-06-11", 1)]),
+                vec![],
+                false,
+            ),
+            (
+                "bed",
+                "kind = \"bed_without_treatment\"\ndays = 3\nbed_items = [\"BED\", \"NURSE\"]",
+                visit(vec![
+                    line("1", "BED", "2026-03-02", 1),
+                    line("2", "NURSE", "2026-03-03", 1),
+                    line("3", "BED", "2026-03-04", 1),
+                ]),
+                vec![],
+                true,
+            ),
+            (
+                "bed, treated on the middle day",
+                "kind = \"bed_without_treatment\"\ndays = 3\nbed_items = [\"BED\", \"NURSE\"]",
+                visit(vec![
+                    line("1", "BED", "2026-03-02", 1),
+                    line("2", "BED", "2026-03-03", 1),
+                    line("2b", "CT", "2026-03-03", 1),
+                    line("3", "BED", "2026-03-04", 1),
+                ]),
+                vec![],
+                false,
+            ),
+        ];
+        for (name, rule, visit, others, hits) in cases {
+            let found = check(&base(rule), &visit, &others);
+            assert_eq!(!found.is_empty(), hits, "{name}: {found:?}");
+            for h in &found {
+                assert!(!h.message.zh.is_empty() && !h.message.en.is_empty(), "{name}");
+                assert_eq!((h.rule.as_str(), h.severity, h.visit.as_str()), ("R1", Severity::Suspect, "V"), "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn hits_name_their_evidence_and_the_same_input_gives_the_same_hits() {
+        let rules =
+            base("kind = \"repeat_charging\"\nitem = \"A\"\nper_day = 2\nzh = \"自定义\"\nen = \"own wording\"");
+        let v = Visit {
+            lines: vec![
+                line("7", "A", "2026-03-02", 2),
+                line("8", "B", "2026-03-02", 9),
+                line("9", "A", "2026-03-02", 1),
+            ],
+            ..stay("V", "2026-03-01", "2026-03-10", "C34.9")
+        };
+        let hits = check(&rules, &v, &[]);
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].evidence, Evidence::Lines(vec!["7".into(), "9".into()]));
+        assert_eq!(hits[0].message, Text::new("自定义", "own wording"));
+        assert_eq!(check(&rules, &v, &[]), hits);
+        let other_person = Visit { person_id: 2, ..stay("O", "2026-03-02", "2026-03-04", "I10") };
+        let overlap = base("kind = \"overlapping_stays\"");
+        assert!(check(&overlap, &v, &[other_person, v.clone()]).is_empty(), "another person, or the visit itself");
+    }
+
+    #[test]
+    fn the_documented_example_is_a_valid_rule_base() {
+        let base = RuleBase::parse(include_str!("../../../docs/formats/examples/rules-620300-1.toml")).unwrap();
+        assert_eq!((base.region.as_str(), base.version, base.rules.len()), ("620300", 1, 6));
+    }
+
+    #[test]
+    fn every_problem_of_a_rule_base_is_named_with_its_path() {
+        let text = "region = \"62030\"\nversion = 0\n\
+            [[rules]]\ncode = \"R1\"\nseverity = \"hint\"\nkind = \"split_admission\"\nwithin_days = 0\n\
+            [[rules]]\ncode = \"R1\"\nseverity = \"violation\"\nkind = \"restricted_age\"\nitem = \"P\"\nmin_age = 9\nmax_age = 3\n\
+            [[rules]]\ncode = \"R3\"\nseverity = \"hint\"\nkind = \"repeat_charging\"\nitem = \" \"\nper_day = 0\n";
+        let errors = RuleBase::parse(text).unwrap_err();
+        let paths: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "region",
+                "version",
+                "rules[0].within_days",
+                "rules[1].code",
+                "rules[1].max_age",
+                "rules[2].item",
+                "rules[2].per_day"
+            ]
+        );
+        assert!(errors.iter().all(|e| !e.message.zh.is_empty() && !e.message.en.is_empty()));
+        let unknown = RuleBase::parse(
+            "region = \"620300\"\nversion = 1\n[[rules]]\ncode = \"X\"\nseverity = \"hint\"\nkind = \"nonsense\"",
+        );
+        assert_eq!(unknown.unwrap_err()[0].path, "");
+        let typo = "region = \"620300\"\nversion = 1\n[[rules]]\ncode = \"X\"\nseverity = \"hint\"\n\
+            kind = \"restricted_age\"\nitem = \"P\"\nmax_age = 9\nmin_agee = 3\n";
+        assert!(RuleBase::parse(typo).is_err(), "a misspelt key is refused, not ignored");
+    }
+}
