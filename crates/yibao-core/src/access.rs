@@ -71,6 +71,9 @@ pub enum Permission {
     ManagePayments,
     /// Hand claims in for the unit's own employees and follow the claims the unit handed in.
     FileForEmployees,
+    /// Decide what the supervision rules found (clear with a reason, or confirm), in the
+    /// caller's regions.
+    DecideHits,
 }
 
 impl Role {
@@ -121,6 +124,7 @@ impl Role {
                     | CheckCover
                     | ViewClaims
                     | ReviewClaims
+                    | DecideHits
             ),
             SecondReviewer => matches!(
                 p,
@@ -133,6 +137,7 @@ impl Role {
                     | ViewClaims
                     | ReviewClaims
                     | SecondReviewClaims
+                    | DecideHits
             ),
             Auditor => matches!(
                 p,
@@ -145,6 +150,7 @@ impl Role {
                     | CheckCover
                     | ViewClaims
                     | ViewPayments
+                    | DecideHits
             ),
             Finance => {
                 matches!(p, ViewPersons | ViewEmployers | ViewInstitutions | ViewClaims | ViewPayments | ManagePayments)

@@ -312,6 +312,8 @@ async fn seed_everything(
         store.import_policy(&mut w, document, None).await?;
     }
     let catalog = store.import_catalog(&mut w, "demo-catalog.csv", demo_catalog_csv().as_bytes(), None).await?;
+    // The region's supervision rule base, which looks at every claim the engine adjudicates.
+    store.import_rule_base(&mut w, DEMO_RULE_BASE).await?;
     w.commit().await?;
     let filings = seed_cover(store, blobs, zhang_id, central_id, &jinchang_active, today).await?;
     seed_settlement(store, zhang_id, central_id, today).await?;
@@ -326,6 +328,9 @@ async fn seed_everything(
         filings,
     })
 }
+
+/// The demo region's supervision rule base (the documented example).
+pub const DEMO_RULE_BASE: &str = include_str!("../../../docs/formats/examples/rules-620300-1.toml");
 
 /// 张三's sporadic claims (零星报销), one in each state a newcomer should see: waiting for
 /// intake, returned for supplement (补正), adjudicated and waiting for review, approved with
@@ -414,6 +419,10 @@ async fn seed_claims(
             "同日血常规已在门诊收费，重复收取",
         )
         .await?;
+    // The rules had flagged that very line (血常规 twice on one day): confirmed.
+    for hit in store.claim_hits(id).await? {
+        store.decide_hit(&mut w, hit.id, false, "重复收费属实，已剔除该项明细").await?;
+    }
     store.decide_claim(&mut w, &rules, id, true, "其余费用符合规定", today).await?;
     w.commit().await?;
     let mut w = step(actor("reviewer2")?).await?;
@@ -444,6 +453,16 @@ async fn seed_claims(
     w.commit().await?;
     let mut w = step(actor("reviewer")?).await?;
     store.take_claim(&mut w, id).await?;
+    // The rules found it overlapping the earlier stay (a violation, which blocks approval)
+    // and the blood count charged twice on one day: the reviewer decides each first.
+    for hit in store.claim_hits(id).await? {
+        let reason = if hit.rule_code == "JG-001" {
+            "经核实：前次住院于本次入院当日转入本院，出院记录日期有误，已由医院更正"
+        } else {
+            "经核实：同日两次血常规分别为入院检查和术前复查，医嘱齐全"
+        };
+        store.decide_hit(&mut w, hit.id, true, reason).await?;
+    }
     store.decide_claim(&mut w, &rules, id, true, "材料齐全，费用符合规定", today).await?;
     w.commit().await?;
 

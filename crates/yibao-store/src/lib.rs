@@ -18,6 +18,7 @@ mod platform;
 mod registry;
 mod rules;
 mod settlement;
+mod supervision;
 pub mod synthetic;
 pub mod testing;
 
@@ -53,6 +54,7 @@ pub use settlement::{
     AccountEntry, Admission, Diagnosis, DirectCover, FeeUpload, IndividualAccount, Reconciliation, SettleRequest,
     Settlement, SettlementStatus, StoredFee, Visit, VisitSnapshot, VisitStatus,
 };
+pub use supervision::{HitState, StoredHit};
 pub use yibao_core::sporadic::ItemisedLine;
 
 /// The database handle: the database (`db/`, the mechanism) and what the domains keep in

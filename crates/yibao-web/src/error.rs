@@ -113,6 +113,8 @@ fn zh_entity(what: &str) -> &'static str {
         "account" => "账号",
         "policy" => "政策",
         "catalog" | "catalog_import" => "目录",
+        "rule base" => "监管规则库",
+        "supervision hit" => "监管疑点",
         _ => "记录",
     }
 }

@@ -111,6 +111,10 @@ pub fn router(state: AppState) -> Router {
         .route("/referrals/{number}/seal", post(api::cover::seal_referral))
         .route("/claim-rules/{region}", get(api::claims::get_claim_rules).post(api::claims::import_claim_rules))
         .route("/claim-checklist", get(api::claims::checklist))
+        .route("/rule-bases/{region}", get(api::supervision::get_rule_base).post(api::supervision::import_rule_base))
+        .route("/claims/{id}/hits", get(api::supervision::claim_hits))
+        .route("/hits", get(api::supervision::open_hits))
+        .route("/hits/{id}/decision", post(api::supervision::decide_hit))
         .route("/claims", get(api::claims::claim_queue).post(api::claims::submit_claim))
         .route("/claims/{id}", get(api::claims::get_claim))
         .route(
@@ -194,6 +198,7 @@ pub fn router(state: AppState) -> Router {
         .route("/claims/guide", get(pages::claim_guide))
         .route("/claims/new", get(pages::claim_new_form))
         .route("/claims/{id}", get(pages::claim_page))
+        .route("/hits/{id}/decision", post(pages::hit_decision))
         .route("/claims/{id}/steps", post(pages::claim_step_submit))
         .route(
             "/claims/{id}/documents",

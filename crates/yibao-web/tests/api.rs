@@ -147,7 +147,7 @@ fn matrix() -> Vec<MatrixRow> {
             S::OK,
             rules_read.clone(),
         ),
-        (Method::GET, "/api/v1/calendar?from=2026-09-24&days=15", None, S::OK, rules_read),
+        (Method::GET, "/api/v1/calendar?from=2026-09-24&days=15", None, S::OK, rules_read.clone()),
         // Filings and cards: the clerk for persons in scope, the person for their own.
         (Method::GET, "/api/v1/filings", None, S::OK, vec!["clerk"]),
         (Method::GET, "/api/v1/filings/1", None, S::OK, vec!["clerk", "zhangsan"]),
@@ -235,6 +235,25 @@ fn matrix() -> Vec<MatrixRow> {
         (Method::GET, "/payments", None, S::OK, vec!["auditor", "finance"]),
         (Method::GET, "/payments/batches/1", None, S::OK, vec!["auditor", "finance"]),
         (Method::GET, "/api/v1/payments/orders", None, S::OK, vec!["auditor", "finance"]),
+        // Supervision: the rule base, a claim's hits (staff only), the queue, a decision (a
+        // reason missing: 422 once allowed).
+        (Method::GET, "/api/v1/rule-bases/620300", None, S::OK, rules_read.clone()),
+        (
+            Method::POST,
+            "/api/v1/rule-bases/620300",
+            Some(Value::String(yibao_demo::DEMO_RULE_BASE.replace("version = 1", "version = 2"))),
+            S::CREATED,
+            vec!["policy"],
+        ),
+        (Method::GET, "/api/v1/claims/1/hits", None, S::OK, staff_read.clone()),
+        (Method::GET, "/api/v1/hits", None, S::OK, vec!["reviewer", "reviewer2", "auditor"]),
+        (
+            Method::POST,
+            "/api/v1/hits/1/decision",
+            Some(json!({"clear": true, "reason": ""})),
+            S::UNPROCESSABLE_ENTITY,
+            vec!["reviewer", "reviewer2", "auditor"],
+        ),
         (Method::GET, "/api/v1/payments/batches/1", None, S::OK, vec!["auditor", "finance"]),
         (Method::GET, "/api/v1/claims/1/payment", None, S::OK, [staff_read.clone(), vec!["zhangsan"]].concat()),
         (

@@ -663,3 +663,39 @@ async fn a_claimant_corrects_the_account_of_a_refused_payment() {
     browser.close().await;
     app.db.cleanup().await;
 }
+
+/// A reviewer opens the demo claim waiting for review, reads what the supervision rules found
+/// beside it (the blood count charged twice on one day), and clears it with a reason.
+#[tokio::test]
+async fn a_reviewer_reads_and_clears_what_the_supervision_rules_found() {
+    let Some(browser) = Browser::start().await else { return };
+    let app = spawn_app(TestDb::sqlite().await).await;
+    let c = &browser.client;
+    let id = app
+        .db
+        .number(
+            "SELECT c.id FROM claims c JOIN claim_invoices i ON i.claim_id = c.id \
+             WHERE i.invoice_no = 'LZ-2026-0107'",
+        )
+        .await;
+
+    browser.log_in(&app, "reviewer").await;
+    c.goto(&app.url(&format!("/claims/{id}"))).await.unwrap();
+    let row = c.wait().for_element(Locator::Css("#hits tr[data-severity='suspect']")).await.unwrap();
+    let text = row.text().await.unwrap();
+    assert!(text.contains("JG-003") && text.contains("疑点") && text.contains("明细"), "{text}");
+    // Without a reason the decision is refused, in Chinese, and nothing changes.
+    row.find(Locator::Css(".clear-hit")).await.unwrap().click().await.unwrap();
+    let errors = c.wait().for_element(Locator::Id("form-errors")).await.unwrap().text().await.unwrap();
+    assert!(errors.contains("请写明处理理由"), "{errors}");
+    browser.fill("reason", "入院检查与术前复查各一次，医嘱齐全").await;
+    c.find(Locator::Css("#hits .clear-hit")).await.unwrap().click().await.unwrap();
+    let notice = c.wait().for_element(Locator::Id("notice")).await.unwrap().text().await.unwrap();
+    assert!(notice.contains("已处理该疑点"), "{notice}");
+    let text = c.find(Locator::Css("#hits tr[data-severity='suspect']")).await.unwrap().text().await.unwrap();
+    assert!(text.contains("已排除") && text.contains("医嘱齐全"), "{text}");
+    assert!(c.find(Locator::Css("#hits .clear-hit")).await.is_err(), "decided: no more buttons");
+
+    browser.close().await;
+    app.db.cleanup().await;
+}

@@ -205,6 +205,25 @@ async fn a_claim_from_submission_through_supplement_and_two_reviews_to_approval(
         let fund_reduced = fen(&reduced["fund_pay_sumamt"]);
         assert!(fund_reduced < fund_before, "{l} {fund_reduced} < {fund_before}");
 
+        // The supervision rules found the stay overlapping one of 张三's earlier ones (the
+        // demo's): a violation, which blocks the decision until the reviewer decides it. The
+        // claimant does not see the agency's findings.
+        let (s, body) = step(&app, &reviewer, id, json!({ "action": "decide", "approve": true })).await;
+        assert_eq!((s, code(&body).as_str()), (422, "open_violations"), "{l} {body}");
+        let (s, hits) = get(&app, &reviewer, &format!("/api/v1/claims/{id}/hits")).await;
+        assert_eq!(s, 200, "{l} {hits}");
+        let violation = hits.as_array().unwrap().iter().find(|h| h["severity"] == "violation").unwrap().clone();
+        assert_eq!(violation["state"], "open", "{l}");
+        assert_eq!(get(&app, &person, &format!("/api/v1/claims/{id}/hits")).await.0, 403, "{l}");
+        let decide = |token: &str, body: Value| {
+            let path = format!("/api/v1/hits/{}/decision", violation["id"]);
+            let req = app.http.post(app.url(&path)).bearer_auth(token.to_string()).json(&body);
+            async move { req.send().await.unwrap().status().as_u16() }
+        };
+        assert_eq!(decide(&person, json!({ "clear": true, "reason": "x" })).await, 403, "{l}");
+        assert_eq!(decide(&reviewer, json!({ "clear": true, "reason": "" })).await, 422, "{l}: a reason");
+        assert_eq!(decide(&reviewer, json!({ "clear": true, "reason": "经核实为转院" })).await, 200, "{l}");
+
         // 5,271.95 is above the region's 5,000: the decision waits for a second reviewer,
         // who is not the first.
         let (s, decided) = step(&app, &reviewer, id, json!({ "action": "decide", "approve": true })).await;

@@ -20,9 +20,9 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
+pub(crate) use claim::decimal;
 pub use claim::{net_refunds, Claim, ClaimError, DateText, FeeLine, Filing, IllnessTotals, MedType, YearToDate};
 pub use trace::{render, Reason, Step};
-pub(crate) use claim::decimal;
 
 use crate::admin_code::AdminCode;
 use crate::catalog::{CatalogEntry, Catalogs, Category, ItemKind};

@@ -189,6 +189,35 @@ impl StoredClaim {
     }
 }
 
+/// A claim's stay as the supervision rules see it.
+pub(crate) fn claim_visit(c: &StoredClaim, p: &Person) -> Result<yibao_core::supervise::Visit, StoreError> {
+    let lines = c
+        .lines
+        .iter()
+        .map(|l| {
+            let day = l.fee_ocur_time.get(..10).and_then(|d| d.parse().ok());
+            Ok(yibao_core::supervise::VisitLine {
+                sn: l.seq.to_string(),
+                item: l.med_list_codg.clone(),
+                day: day.ok_or_else(|| corrupt("claim_lines.fee_ocur_time", &l.fee_ocur_time))?,
+                quantity: l.cnt,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(yibao_core::supervise::Visit {
+        id: c.number.clone(),
+        person_id: c.person_id,
+        sex: p.sex,
+        birth_date: p.birth_date,
+        institution: c.institution_code.clone(),
+        inpatient: c.med_type == MedType::Inpatient,
+        admitted: c.care_start,
+        discharged: c.care_end,
+        main_diagnosis: c.diagnoses.first().cloned().unwrap_or_default(),
+        lines,
+    })
+}
+
 /// A row of a list of claims.
 #[derive(Debug, Clone, Serialize)]
 pub struct ClaimSummary {

@@ -54,7 +54,12 @@ impl Store {
         }
         let outcome = self.claim_outcome(w, rules, &claim).await?;
         let set = outcome_columns(&outcome)?;
-        self.move_claim(w, &claim, ClaimAction::Accept, "accept", &set, None).await
+        let after = self.move_claim(w, &claim, ClaimAction::Accept, "accept", &set, None).await?;
+        // The rule base of the person's pooling region looks at the stay too.
+        let person = fetch_person(&mut *w.tx, after.person_id).await?;
+        let visit = claim_visit(&after, &person)?;
+        self.supervise_claim(w, after.id, after.insured_region.prefecture(), &visit).await?;
+        Ok(after)
     }
 
     /// Intake returns a claim for supplement (补正): the checklist's missing items and
@@ -174,6 +179,13 @@ impl Store {
             true if claim.lines.iter().any(|l| l.excluded_reason.is_some()) => Verdict::Reduce,
             true => Verdict::Approve,
         };
+        if verdict != Verdict::Reject && self.open_violations_in(w, claim.id).await? > 0 {
+            return Err(refuse(
+                "open_violations",
+                "该申请有未处理的违规疑点，须先逐条核实处理（排除或确认）后才能通过",
+                "the claim has open violations: decide each (clear or confirm) before approving it",
+            ));
+        }
         if verdict == Verdict::Reject && note.trim().is_empty() {
             return Err(StoreError::Invalid(InvalidValue::new(
                 "note",

@@ -69,6 +69,7 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
     (22, "card_salt", Sql::Both(include_str!("../../migrations/0022_card_salt.sql"))),
     (23, "registered_account_checks", Sql::Both(include_str!("../../migrations/0023_registered_account_checks.sql"))),
     (24, "password_change", Sql::Both(include_str!("../../migrations/0024_password_change.sql"))),
+    (25, "supervision", Sql::Both(include_str!("../../migrations/0025_supervision.sql"))),
 ];
 
 /// The migrations of one backend, up to a version (all when `None`).

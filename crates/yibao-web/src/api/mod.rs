@@ -20,6 +20,7 @@ pub mod cover;
 pub mod payments;
 pub mod platform;
 pub mod settlement;
+pub mod supervision;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -86,6 +87,11 @@ pub mod settlement;
         settlement::person_settlements,
         claims::get_claim_rules,
         claims::import_claim_rules,
+        supervision::get_rule_base,
+        supervision::import_rule_base,
+        supervision::claim_hits,
+        supervision::open_hits,
+        supervision::decide_hit,
         claims::checklist,
         claims::submit_claim,
         claims::get_claim,

@@ -24,8 +24,8 @@ pub use admin::{
 pub use auth::{home, lang_switch, login_form, login_submit, logout, password_form, password_submit};
 pub use claims::{
     claim_document_add, claim_guide, claim_new_form, claim_page, claim_payment_account, claim_payment_account_confirm,
-    claim_queue_page, claim_statement_csv, claim_step_submit, claim_submit, my_claims, my_delegation_grant,
-    my_delegation_revoke, unit_claims,
+    claim_queue_page, claim_statement_csv, claim_step_submit, claim_submit, hit_decision, my_claims,
+    my_delegation_grant, my_delegation_revoke, unit_claims,
 };
 pub use cover::{
     card_apply, card_event_submit, cover_lookup, document_download, filing_decide, filing_window, filings_page,

@@ -14,6 +14,7 @@ pub mod claims;
 pub mod cover;
 pub mod payments;
 pub mod settlement;
+pub mod supervision;
 
 /// A log-in attempt: throttled (see [`crate::throttle`]) before the password is checked, and
 /// audited by the store. A throttled attempt is answered like a wrong password, in the same
@@ -138,7 +139,7 @@ pub async fn person_history(store: &Store, caller: &Caller, id: i64) -> Result<V
 }
 
 /// A region (of `field`) outside the caller's own.
-fn out_of_scope(field: &'static str) -> AppError {
+pub(crate) fn out_of_scope(field: &'static str) -> AppError {
     AppError::validation(vec![InvalidValue::new(
         field,
         "out_of_scope",

@@ -9,7 +9,7 @@ mod form;
 
 pub use claim::{
     claim_document_add, claim_page, claim_payment_account, claim_payment_account_confirm, claim_statement_csv,
-    claim_step_submit,
+    claim_step_submit, hit_decision,
 };
 pub use form::{claim_new_form, claim_submit};
 

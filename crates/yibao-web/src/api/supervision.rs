@@ -1,0 +1,84 @@
+//! Supervision over HTTP: a region's rule base, the hits on a claim, the auditor's queue, and
+//! a decision on a hit.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use yibao_core::supervise::RuleBase;
+use yibao_core::{AdminCode, InvalidValue};
+use yibao_store::StoredHit;
+
+use crate::context::Caller;
+use crate::error::{AppError, Problem};
+use crate::service::supervision as svc;
+use crate::SharedState;
+
+/// The rule base (智能监管规则库) in force in a region, as imported.
+#[utoipa::path(get, path = "/api/v1/rule-bases/{region}", responses((status = 200), (status = 404, body = Problem)))]
+pub async fn get_rule_base(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(region): Path<String>,
+) -> Result<Json<RuleBase>, AppError> {
+    let region: AdminCode = region.parse()?;
+    Ok(Json(svc::rule_base(&state.store, &caller, region).await?))
+}
+
+/// Import a new version of a region's rule base (policy administrator); the body is the TOML
+/// document (see `docs/formats/supervision.md`), whose `region` must be the path's.
+#[utoipa::path(post, path = "/api/v1/rule-bases/{region}", responses((status = 201), (status = 422, body = Problem)))]
+pub async fn import_rule_base(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(region): Path<String>,
+    body: String,
+) -> Result<(StatusCode, Json<RuleBase>), AppError> {
+    let region: AdminCode = region.parse()?;
+    if RuleBase::parse(&body).is_ok_and(|b| b.region != region.to_string()) {
+        return Err(InvalidValue::new(
+            "region",
+            "mismatch",
+            "规则库中的地区与地址中的地区不一致",
+            "the rule base's region is not the one in the address",
+        )
+        .into());
+    }
+    Ok((StatusCode::CREATED, Json(svc::import_rule_base(&state.store, &caller, &body).await?)))
+}
+
+/// What the supervision rules found on a claim (staff who may see it).
+#[utoipa::path(get, path = "/api/v1/claims/{id}/hits", responses((status = 200), (status = 404, body = Problem)))]
+pub async fn claim_hits(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<Vec<StoredHit>>, AppError> {
+    Ok(Json(svc::claim_hits(&state.store, &caller, id).await?))
+}
+
+/// The open hits of the caller's regions, oldest first (reviewers and auditors).
+#[utoipa::path(get, path = "/api/v1/hits", responses((status = 200)))]
+pub async fn open_hits(State(state): State<SharedState>, caller: Caller) -> Result<Json<Vec<StoredHit>>, AppError> {
+    Ok(Json(svc::open_hits(&state.store, &caller).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct HitDecision {
+    /// `true`: in order (排除); `false`: a fault (确认违规).
+    pub clear: bool,
+    pub reason: String,
+}
+
+/// Decide an open hit, with a reason.
+#[utoipa::path(post, path = "/api/v1/hits/{id}/decision", request_body = HitDecision,
+    responses((status = 200), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn decide_hit(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(d): Json<HitDecision>,
+) -> Result<Json<StoredHit>, AppError> {
+    Ok(Json(svc::decide_hit(&state.store, &caller, id, d.clear, &d.reason).await?))
+}

@@ -1,0 +1,69 @@
+//! Supervision: the policy administrator imports a region's rule base; reviewers and auditors
+//! see what it found on the claims of their regions and decide each hit. Claimants do not see
+//! hits (they are the agency's working notes); the statement explains what was paid.
+
+use yibao_core::supervise::RuleBase;
+use yibao_core::{AdminCode, Permission};
+use yibao_store::{Store, StoredHit};
+
+use super::claims as claims_svc;
+use crate::context::Caller;
+use crate::error::AppError;
+
+/// Imports a rule base for one of the caller's regions.
+pub async fn import_rule_base(store: &Store, caller: &Caller, text: &str) -> Result<RuleBase, AppError> {
+    caller.require(Permission::ManagePolicies)?;
+    if let Ok(base) = RuleBase::parse(text) {
+        let region: AdminCode = base.region.parse()?;
+        if !caller.covers(region) {
+            return Err(super::out_of_scope("region"));
+        }
+    }
+    let mut w = store.begin_write(&caller.actor()).await?;
+    let base = store.import_rule_base(&mut w, text).await?;
+    w.commit().await?;
+    Ok(base)
+}
+
+/// The rule base in force in one of the caller's regions.
+pub async fn rule_base(store: &Store, caller: &Caller, region: AdminCode) -> Result<RuleBase, AppError> {
+    caller.require(Permission::ViewPolicies)?;
+    if !caller.covers(region) {
+        return Err(AppError::not_found("rule base"));
+    }
+    store.rule_base(region).await?.ok_or_else(|| AppError::not_found("rule base"))
+}
+
+/// What the rules found on a claim: for staff who may see the claim.
+pub async fn claim_hits(store: &Store, caller: &Caller, claim_id: i64) -> Result<Vec<StoredHit>, AppError> {
+    let (_, standing) = claims_svc::claim(store, caller, claim_id).await?;
+    if standing != claims_svc::Standing::Staff {
+        return Err(AppError::forbidden());
+    }
+    Ok(store.claim_hits(claim_id).await?)
+}
+
+/// The open hits of the caller's regions (the auditor's queue).
+pub async fn open_hits(store: &Store, caller: &Caller) -> Result<Vec<StoredHit>, AppError> {
+    caller.require(Permission::DecideHits)?;
+    Ok(store.open_hits_in(&super::staff_scope(caller), 200).await?)
+}
+
+/// A reviewer or auditor of the claim's region clears (with a reason) or confirms a hit.
+pub async fn decide_hit(
+    store: &Store,
+    caller: &Caller,
+    id: i64,
+    clear: bool,
+    reason: &str,
+) -> Result<StoredHit, AppError> {
+    caller.require(Permission::DecideHits)?;
+    let hit = store.supervision_hit(id).await?;
+    if !caller.covers(hit.region) {
+        return Err(AppError::not_found("supervision hit"));
+    }
+    let mut w = store.begin_write(&caller.actor()).await?;
+    let hit = store.decide_hit(&mut w, id, clear, reason).await?;
+    w.commit().await?;
+    Ok(hit)
+}
