@@ -287,6 +287,8 @@ pub const SUPPORTED: &[(&str, &str, &str)] = &[
     ("2206", "门诊预结算", "outpatient pre-settlement"),
     ("2207", "门诊结算", "outpatient settlement"),
     ("2208", "门诊结算撤销", "reverse an outpatient settlement"),
+    ("3101", "明细审核事前分析服务", "supervision analysis before the orders (事前)"),
+    ("3102", "明细审核事中分析服务", "supervision analysis before settlement (事中)"),
     ("3201", "医药机构费用结算对总账", "reconcile a period's totals"),
     ("3202", "医药机构费用结算对明细账", "reconcile a period's settlements one by one"),
 ];

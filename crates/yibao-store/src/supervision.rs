@@ -170,67 +170,27 @@ impl Store {
         text.map(|t| RuleBase::parse(&t).map_err(|_| corrupt("supervision_rule_bases.document", "invalid"))).transpose()
     }
 
-    /// The person's stays other than `except` (a claim's number): claims not withdrawn or
-    /// rejected, and settled direct settlements, as the rules see them (without lines).
-    async fn other_stays_in(&self, w: &mut WriteTx, person_id: i64, except: &str) -> Result<Vec<Visit>, StoreError> {
-        let mut stays = Vec::new();
-        let claims = sqlx::query(
-            "SELECT c.number, c.institution_code, c.med_type, c.care_start, c.care_end, c.diagnoses, p.sex, \
-             p.birth_date FROM claims c JOIN persons p ON p.id = c.person_id WHERE c.person_id = $1 \
-             AND c.state NOT IN ('withdrawn', 'rejected') AND c.number <> $2",
-        )
-        .bind(person_id)
-        .bind(except)
-        .fetch_all(&mut *w.tx)
-        .await?;
-        for r in &claims {
-            let diagnoses: Vec<String> =
-                serde_json::from_str(&r.try_get::<String, _>(5)?).map_err(|e| corrupt("claims.diagnoses", e))?;
-            stays.push(Visit {
-                id: r.try_get(0)?,
-                person_id,
-                sex: sex_of(&r.try_get::<String, _>(6)?),
-                birth_date: day_of(&r.try_get::<String, _>(7)?)?,
-                institution: r.try_get(1)?,
-                inpatient: r.try_get::<String, _>(2)? == "21",
-                admitted: day_of(&r.try_get::<String, _>(3)?)?,
-                discharged: day_of(&r.try_get::<String, _>(4)?)?,
-                main_diagnosis: diagnoses.into_iter().next().unwrap_or_default(),
-                lines: Vec::new(),
-            });
+    /// What the rule base in force in `region` finds on a visit a hospital is about to settle
+    /// (3101/3102, 事前/事中): against the person's claims and settled stays (none for a
+    /// person yibao does not know). Stores nothing. `rules`, if not empty, limits the rules.
+    pub async fn analyse_visit(
+        &self,
+        region: AdminCode,
+        visit: &Visit,
+        person_known: bool,
+        rules: &[String],
+    ) -> Result<Vec<yibao_core::supervise::Hit>, StoreError> {
+        let Some(mut base) = self.rule_base(region).await? else { return Ok(Vec::new()) };
+        if !rules.is_empty() {
+            base.rules.retain(|r| rules.contains(&r.code));
         }
-        let settled = sqlx::query(
-            "SELECT s.setl_id, i.code, s.med_type, v.begntime, s.setl_date, v.diagnoses, p.sex, p.birth_date \
-             FROM settlements s JOIN visits v ON v.id = s.visit_id JOIN institutions i ON i.id = s.institution_id \
-             JOIN persons p ON p.id = s.person_id WHERE s.person_id = $1 AND s.status = 'settled'",
-        )
-        .bind(person_id)
-        .fetch_all(&mut *w.tx)
-        .await?;
-        for r in &settled {
-            let diagnoses: Vec<serde_json::Value> =
-                serde_json::from_str(&r.try_get::<String, _>(5)?).map_err(|e| corrupt("visits.diagnoses", e))?;
-            let main = diagnoses
-                .iter()
-                .find(|d| d["main"].as_bool() == Some(true))
-                .or(diagnoses.first())
-                .and_then(|d| d["diag_code"].as_str())
-                .unwrap_or_default()
-                .to_string();
-            stays.push(Visit {
-                id: r.try_get::<Option<String>, _>(0)?.unwrap_or_default(),
-                person_id,
-                sex: sex_of(&r.try_get::<String, _>(6)?),
-                birth_date: day_of(&r.try_get::<String, _>(7)?)?,
-                institution: r.try_get(1)?,
-                inpatient: r.try_get::<String, _>(2)? == "21",
-                admitted: day_of(&r.try_get::<String, _>(3)?)?,
-                discharged: day_of(&r.try_get::<String, _>(4)?)?,
-                main_diagnosis: main,
-                lines: Vec::new(),
-            });
+        let mut others = Vec::new();
+        if person_known {
+            let mut conn = self.read_conn().await?;
+            others = claim_stays(&mut conn, visit.person_id, &visit.id).await?;
+            others.extend(settled_stays(&mut conn, visit.person_id, &visit.id).await?);
         }
-        Ok(stays)
+        Ok(check(&base, visit, &others))
     }
 
     /// Checks a claim's stay (`visit`) against the rule base in force in `region` and the
@@ -244,7 +204,8 @@ impl Store {
         visit: &Visit,
     ) -> Result<Vec<StoredHit>, StoreError> {
         let Some(base) = self.rule_base(region).await? else { return Ok(Vec::new()) };
-        let others = self.other_stays_in(w, visit.person_id, &visit.id).await?;
+        let mut others = claim_stays(&mut *w.tx, visit.person_id, &visit.id).await?;
+        others.extend(settled_stays(&mut *w.tx, visit.person_id, "").await?);
         let decided: Vec<(String, String)> =
             sqlx::query_as("SELECT rule_code, evidence FROM supervision_hits WHERE claim_id = $1 AND state <> 'open'")
                 .bind(claim_id)
@@ -374,6 +335,86 @@ impl Store {
         w.record("supervision.decide", "supervision_hit", &id.to_string(), Some(&before), Some(&after)).await?;
         Ok(after)
     }
+}
+
+/// The person's claims other than `except` (a claim's number), not withdrawn or rejected, as
+/// the rules see them (without lines).
+async fn claim_stays<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    e: E,
+    person_id: i64,
+    except: &str,
+) -> Result<Vec<Visit>, StoreError> {
+    let claims = sqlx::query(
+        "SELECT c.number, c.institution_code, c.med_type, c.care_start, c.care_end, c.diagnoses, p.sex, \
+         p.birth_date FROM claims c JOIN persons p ON p.id = c.person_id WHERE c.person_id = $1 \
+         AND c.state NOT IN ('withdrawn', 'rejected') AND c.number <> $2",
+    )
+    .bind(person_id)
+    .bind(except.to_string())
+    .fetch_all(e)
+    .await?;
+    let mut stays = Vec::new();
+    for r in &claims {
+        let diagnoses: Vec<String> =
+            serde_json::from_str(&r.try_get::<String, _>(5)?).map_err(|e| corrupt("claims.diagnoses", e))?;
+        stays.push(Visit {
+            id: r.try_get(0)?,
+            person_id,
+            sex: sex_of(&r.try_get::<String, _>(6)?),
+            birth_date: day_of(&r.try_get::<String, _>(7)?)?,
+            institution: r.try_get(1)?,
+            inpatient: r.try_get::<String, _>(2)? == "21",
+            admitted: day_of(&r.try_get::<String, _>(3)?)?,
+            discharged: day_of(&r.try_get::<String, _>(4)?)?,
+            main_diagnosis: diagnoses.into_iter().next().unwrap_or_default(),
+            lines: Vec::new(),
+        });
+    }
+    Ok(stays)
+}
+
+/// The person's settled direct settlements other than visit `except` (a `mdtrt_id`), as the
+/// rules see them (without lines).
+async fn settled_stays<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    e: E,
+    person_id: i64,
+    except: &str,
+) -> Result<Vec<Visit>, StoreError> {
+    let settled = sqlx::query(
+        "SELECT s.setl_id, i.code, s.med_type, v.begntime, s.setl_date, v.diagnoses, p.sex, p.birth_date \
+         FROM settlements s JOIN visits v ON v.id = s.visit_id JOIN institutions i ON i.id = s.institution_id \
+         JOIN persons p ON p.id = s.person_id WHERE s.person_id = $1 AND s.status = 'settled' \
+         AND COALESCE(v.mdtrt_id, '') <> $2",
+    )
+    .bind(person_id)
+    .bind(except.to_string())
+    .fetch_all(e)
+    .await?;
+    let mut stays = Vec::new();
+    for r in &settled {
+        let diagnoses: Vec<serde_json::Value> =
+            serde_json::from_str(&r.try_get::<String, _>(5)?).map_err(|e| corrupt("visits.diagnoses", e))?;
+        let main = diagnoses
+            .iter()
+            .find(|d| d["main"].as_bool() == Some(true))
+            .or(diagnoses.first())
+            .and_then(|d| d["diag_code"].as_str())
+            .unwrap_or_default()
+            .to_string();
+        stays.push(Visit {
+            id: r.try_get::<Option<String>, _>(0)?.unwrap_or_default(),
+            person_id,
+            sex: sex_of(&r.try_get::<String, _>(6)?),
+            birth_date: day_of(&r.try_get::<String, _>(7)?)?,
+            institution: r.try_get(1)?,
+            inpatient: r.try_get::<String, _>(2)? == "21",
+            admitted: day_of(&r.try_get::<String, _>(3)?)?,
+            discharged: day_of(&r.try_get::<String, _>(4)?)?,
+            main_diagnosis: main,
+            lines: Vec::new(),
+        });
+    }
+    Ok(stays)
 }
 
 fn sex_of(code: &str) -> yibao_core::Sex {

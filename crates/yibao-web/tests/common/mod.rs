@@ -1,6 +1,8 @@
 //! `spawn_app()`: the real server on port 0 over an isolated, demo-seeded database.
 #![allow(dead_code)]
 
+pub mod platform;
+
 use std::net::SocketAddr;
 
 use yibao_store::testing::TestDb;

@@ -25,6 +25,7 @@ use yibao_store::{Actor, Institution, Store, StoreError, StoredReply};
 
 use crate::SharedState;
 
+mod analyse;
 mod settle;
 
 /// Each supported transaction's `input` and `output`, with the platform's field names (the
@@ -51,6 +52,8 @@ pub const TRANSACTIONS: &[(&str, &str, &str)] = &[
     ("2207", "as 2304", "as 2304"),
     ("2208", "as 2305", "as 2305"),
     ("3201", "`data { insutype, stmt_begndate, stmt_enddate, medfee_sumamt, fund_pay_sumamt, acct_pay, fixmedins_setl_cnt }`", "`stmtinfo { stmt_rslt (0 agrees, 1 differs), stmt_rslt_dscr, setl_cnt, medfee_sumamt, fund_pay_sumamt, acct_pay }`"),
+    ("3101", "`data { rule_ids[], trig_scen, patient_dtos[] { patn_id (psn_no), gend, brdy, poolarea, fsi_encounter_dtos[] { mdtrt_id, adm_date, dscg_date, dscg_main_dise_codg, med_type, fsi_diagnose_dtos[] { dise_codg, maindise_flag }, fsi_order_dtos[] { rx_id, hilist_code, cnt, sumamt, drord_begn_date } } } }`", "`result[] { jr_id, rule_id, rule_name, vola_cont, vola_cont_en, patn_id, mdtrt_id, vola_amt, sev_deg (1 hint, 2 suspect, 3 violation), vola_evid, judge_result_detail_dtos[] { jrd_id, patn_id, mdtrt_id, rx_id, vola_amt } }`; nothing is stored"),
+    ("3102", "as 3101", "as 3101"),
     ("3202", "`data { insutype, stmt_begndate, stmt_enddate, detail[] { setl_id, mdtrt_id, medfee_sumamt, fund_pay_sumamt, acct_pay } }`", "`stmtinfo { stmt_rslt, stmt_rslt_dscr, setl_cnt, fixmedins_setl_cnt, medfee_sumamt, fund_pay_sumamt, acct_pay }`, `detail[] { setl_id, mdtrt_id, stmt_rslt (1 only in yibao, 2 only at the institution, 3 amounts differ), stmt_rslt_dscr, medins, hi }`"),
 ];
 
@@ -106,7 +109,7 @@ fn envelope(now: NaiveDateTime, result: Result<Value, Refusal>) -> Response {
 }
 
 /// A store failure: nothing was done, and the same message may be sent again later.
-fn internal(e: &StoreError) -> Refusal {
+pub(super) fn internal(e: &StoreError) -> Refusal {
     tracing::error!(error = %e, "platform transaction failed");
     if let StoreError::Unwritable(_) = e {
         return Refusal::new(
@@ -494,6 +497,7 @@ async fn answer_reading(
         "2303" | "2206" => settle::pre_settle(store, inst, req, business_now).await,
         "3201" => settle::reconcile(store, inst, req).await,
         "3202" => settle::reconcile_details(store, inst, req).await,
+        "3101" | "3102" => analyse::analyse(store, inst, req, today).await,
         _ => return None,
     })
 }
@@ -669,7 +673,7 @@ fn diagnoses(diseinfo: &[DiseInfo]) -> Vec<yibao_store::Diagnosis> {
         .collect()
 }
 
-fn bad_input(infno: &str, e: impl std::fmt::Display) -> Refusal {
+pub(super) fn bad_input(infno: &str, e: impl std::fmt::Display) -> Refusal {
     Refusal::new("bad_input", format!("{infno} 入参格式错误：{e}"), format!("{infno} input is malformed: {e}"))
 }
 

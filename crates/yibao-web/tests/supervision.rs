@@ -1,0 +1,104 @@
+//! Supervision through the platform interface, on SQLite and (where reachable) PostgreSQL:
+//! 3101/3102 send a visit's orders and get back what the region's rules find, with the lines
+//! each finding concerns; nothing is stored.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::platform::{envelope, refusal, send, sign_in};
+use common::spawn_app;
+use serde_json::{json, Value};
+use yibao_store::testing::TestDb;
+
+/// A visit of `patn_id` from `adm` to `dscg` with the blood count twice on one day and a
+/// bed day.
+fn analysis(patn_id: &str, adm: &str, dscg: &str, rule_ids: Value) -> Value {
+    json!({ "data": { "rule_ids": rule_ids, "trig_scen": "4", "patient_dtos": [{
+        "patn_id": patn_id, "patn_name": "张三", "gend": "1", "brdy": "1985-06-12", "poolarea": "620300",
+        "curr_mdtrt_id": "M1", "fsi_encounter_dtos": [{
+            "mdtrt_id": "M1", "medins_id": "H62030200001", "adm_date": format!("{adm} 10:00:00"),
+            "dscg_date": dscg, "med_type": "21", "dscg_main_dise_codg": "K80.1",
+            "fsi_diagnose_dtos": [{ "dise_codg": "K80.1", "maindise_flag": 1, "dias_srt_no": 1 }],
+            "fsi_order_dtos": [
+                { "rx_id": "6374", "hilist_code": "002201000010000", "cnt": 1, "pric": 25, "sumamt": 25,
+                  "drord_begn_date": format!("{adm} 11:00:00") },
+                { "rx_id": "6375", "hilist_code": "002201000010000", "cnt": 1, "pric": 25, "sumamt": 25,
+                  "drord_begn_date": format!("{adm} 16:00:00") },
+                { "rx_id": "6376", "hilist_code": "001102000010000", "cnt": 1, "pric": 40, "sumamt": 40,
+                  "drord_begn_date": format!("{adm} 11:00:00") }
+            ]
+        }]
+    }] } })
+}
+
+fn rules_of(out: &Value) -> Vec<String> {
+    let mut v: Vec<String> = out["result"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no result: {out}"))
+        .iter()
+        .map(|r| r["rule_id"].as_str().unwrap().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+#[tokio::test]
+async fn the_hospital_asks_what_the_rules_find_before_it_settles() {
+    for db in TestDb::all().await {
+        let l = db.label;
+        let app = spawn_app(db).await;
+        let sign_no = sign_in(&app).await;
+        let entries_before = app.db.store.audit_entries_after(0, 1_000_000).await.unwrap().len();
+        // 张三 (psn_no 1) in a Lanzhou hospital 26 to 20 days before the pinned day (the demo's
+        // claim LZ-2026-0001): a stay here on those days overlaps it.
+        let r = send(&app, &envelope("3101", &sign_no, analysis("1", "2026-10-30", "2026-11-01", json!([])))).await;
+        assert_eq!(r["infcode"], 0, "{l}: {r}");
+        let out = &r["output"];
+        assert_eq!(r["infcode"], 0, "{l}: {r}");
+        assert_eq!(rules_of(out), ["JG-001", "JG-003"], "{l}: {out}");
+        let repeat = out["result"].as_array().unwrap().iter().find(|x| x["rule_id"] == "JG-003").unwrap();
+        assert_eq!(repeat["sev_deg"], "2", "{l}");
+        let rx: Vec<&str> = repeat["judge_result_detail_dtos"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["rx_id"].as_str().unwrap())
+            .collect();
+        assert_eq!(rx, ["6374", "6375"], "{l}: the two blood counts");
+        assert_eq!(repeat["vola_amt"], json!("50"), "{l}: {repeat}");
+        assert!(repeat["vola_cont"].as_str().unwrap().contains("002201000010000"), "{l}");
+        assert!(repeat["vola_cont_en"].as_str().unwrap().contains("above 1 a day"), "{l}");
+        let overlap = out["result"].as_array().unwrap().iter().find(|x| x["rule_id"] == "JG-001").unwrap();
+        assert_eq!(overlap["sev_deg"], "3", "{l}");
+
+        // 3102 the same; only the rules asked for; a person yibao does not know has no history.
+        let r =
+            send(&app, &envelope("3102", &sign_no, analysis("1", "2026-10-30", "2026-11-01", json!(["JG-003"])))).await;
+        assert_eq!(r["infcode"], 0, "{l}: {r}");
+        assert_eq!(rules_of(&r["output"]), ["JG-003"], "{l}: {r}");
+        let r = send(&app, &envelope("3101", &sign_no, analysis("H-998877", "2026-10-30", "", json!([])))).await;
+        assert_eq!(r["infcode"], 0, "{l}: {r}");
+        assert_eq!(rules_of(&r["output"]), ["JG-003"], "{l}: {r}");
+        // Back within 15 days with the same main diagnosis as the demo's stays: a split
+        // admission? With another diagnosis and one blood count: nothing found.
+        let r = send(&app, &envelope("3101", &sign_no, analysis("1", "2026-11-22", "", json!(["JG-002"])))).await;
+        assert_eq!(rules_of(&r["output"]), ["JG-002"], "{l}: {r}");
+        let mut clean = analysis("1", "2026-11-22", "", json!([]));
+        let encounter = &mut clean["data"]["patient_dtos"][0]["fsi_encounter_dtos"][0];
+        encounter["fsi_order_dtos"].as_array_mut().unwrap().remove(1);
+        encounter["fsi_diagnose_dtos"][0]["dise_codg"] = json!("J18.900");
+        let r = send(&app, &envelope("3101", &sign_no, clean)).await;
+        assert_eq!(r["output"]["result"], json!([]), "{l}: {r}");
+        // Malformed: refused, saying what.
+        let bad = json!({ "data": { "patient_dtos": [{ "patn_id": "1", "gend": "1", "brdy": "yesterday",
+            "fsi_encounter_dtos": [] }] } });
+        let r = send(&app, &envelope("3101", &sign_no, bad)).await;
+        assert_eq!(refusal(&r), "bad_input", "{l}");
+
+        // Nothing stored but the answers the interface keeps for every message.
+        let entries = app.db.store.audit_entries_after(0, 1_000_000).await.unwrap();
+        assert!(entries[entries_before..].iter().all(|e| !e.action.starts_with("supervision")), "{l}");
+        assert_eq!(app.db.number("SELECT COUNT(*) FROM supervision_hits WHERE claim_id IS NULL").await, 0);
+        app.db.cleanup().await;
+    }
+}
