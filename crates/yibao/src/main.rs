@@ -5,6 +5,7 @@ mod bench;
 mod config;
 mod crash;
 mod payments_cmd;
+mod supervise_bench;
 
 use std::process::ExitCode;
 
@@ -212,6 +213,17 @@ enum BenchCommand {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// Run the demo region's supervision rule base over a generated year of visits (each
+    /// against its person's other stays) on every core: visits per second, hits per rule.
+    Supervise {
+        #[arg(long, default_value_t = 1_000_000)]
+        visits: usize,
+        #[arg(long, default_value_t = 300_000)]
+        persons: usize,
+        /// Threads to check on (default: every core).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
     /// Load synthetic persons into a fresh database and time the portal's searches.
     Registry {
         #[arg(long, default_value_t = 1_000_000)]
@@ -394,6 +406,10 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::FAILURE);
                 }
             }
+        }
+        Command::Bench { command: BenchCommand::Supervise { visits, persons, threads } } => {
+            let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            supervise_bench::run(visits, persons, threads)?;
         }
         Command::Bench { command: BenchCommand::CatalogImport { rows, database_url } } => {
             bench::catalog_import(rows, database_url).await?;
