@@ -357,18 +357,7 @@ async fn claim_stays<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
     for r in &claims {
         let diagnoses: Vec<String> =
             serde_json::from_str(&r.try_get::<String, _>(5)?).map_err(|e| corrupt("claims.diagnoses", e))?;
-        stays.push(Visit {
-            id: r.try_get(0)?,
-            person_id,
-            sex: sex_of(&r.try_get::<String, _>(6)?),
-            birth_date: day_of(&r.try_get::<String, _>(7)?)?,
-            institution: r.try_get(1)?,
-            inpatient: r.try_get::<String, _>(2)? == "21",
-            admitted: day_of(&r.try_get::<String, _>(3)?)?,
-            discharged: day_of(&r.try_get::<String, _>(4)?)?,
-            main_diagnosis: diagnoses.into_iter().next().unwrap_or_default(),
-            lines: Vec::new(),
-        });
+        stays.push(stay_from_row(r, person_id, diagnoses.into_iter().next().unwrap_or_default())?);
     }
     Ok(stays)
 }
@@ -401,20 +390,26 @@ async fn settled_stays<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
             .and_then(|d| d["diag_code"].as_str())
             .unwrap_or_default()
             .to_string();
-        stays.push(Visit {
-            id: r.try_get::<Option<String>, _>(0)?.unwrap_or_default(),
-            person_id,
-            sex: sex_of(&r.try_get::<String, _>(6)?),
-            birth_date: day_of(&r.try_get::<String, _>(7)?)?,
-            institution: r.try_get(1)?,
-            inpatient: r.try_get::<String, _>(2)? == "21",
-            admitted: day_of(&r.try_get::<String, _>(3)?)?,
-            discharged: day_of(&r.try_get::<String, _>(4)?)?,
-            main_diagnosis: main,
-            lines: Vec::new(),
-        });
+        stays.push(stay_from_row(r, person_id, main)?);
     }
     Ok(stays)
+}
+
+/// A stay from a row of (number, institution code, med_type, first day, last day, diagnoses,
+/// sex, birth date), without lines.
+fn stay_from_row(r: &AnyRow, person_id: i64, main_diagnosis: String) -> Result<Visit, StoreError> {
+    Ok(Visit {
+        id: r.try_get::<Option<String>, _>(0)?.unwrap_or_default(),
+        person_id,
+        sex: sex_of(&r.try_get::<String, _>(6)?),
+        birth_date: day_of(&r.try_get::<String, _>(7)?)?,
+        institution: r.try_get(1)?,
+        inpatient: r.try_get::<String, _>(2)? == "21",
+        admitted: day_of(&r.try_get::<String, _>(3)?)?,
+        discharged: day_of(&r.try_get::<String, _>(4)?)?,
+        main_diagnosis,
+        lines: Vec::new(),
+    })
 }
 
 fn sex_of(code: &str) -> yibao_core::Sex {

@@ -145,3 +145,19 @@ impl TestDb {
         }
     }
 }
+
+/// The audit actor of the account named `username` (steps taken as that account would).
+pub async fn actor_of(store: &Store, username: &str) -> crate::Actor {
+    let accounts = store.list_accounts().await.unwrap_or_default();
+    let account = accounts.into_iter().find(|a| a.username == username);
+    let account = account.unwrap_or_else(|| panic!("no account {username}"));
+    crate::Actor { label: account.actor_label(), request_id: String::new() }
+}
+
+/// The code of a result that must be a refusal of an invalid value.
+pub fn refusal_code(r: Result<impl std::fmt::Debug, crate::StoreError>) -> &'static str {
+    match r {
+        Err(crate::StoreError::Invalid(e)) => e.code,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}

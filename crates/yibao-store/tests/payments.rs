@@ -7,8 +7,8 @@ use chrono::NaiveDate;
 use yibao_core::document::DocumentKind;
 use yibao_core::payment::{due_date, BankFailure, BankFormat, BatchState, OrderState, Urgency};
 use yibao_core::{AdminCode, Fen, Scope};
-use yibao_store::testing::TestDb;
-use yibao_store::{AccountGiver, Actor, Store, StoreError};
+use yibao_store::testing::{actor_of, refusal_code, TestDb};
+use yibao_store::{AccountGiver, Store, StoreError};
 
 fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
@@ -18,24 +18,12 @@ fn jinchang() -> AdminCode {
     "620300".parse().unwrap()
 }
 
-async fn actor(store: &Store, username: &str) -> Actor {
-    let a = store.list_accounts().await.unwrap().into_iter().find(|a| a.username == username).unwrap();
-    Actor { label: a.actor_label(), request_id: String::new() }
-}
-
 async fn seeded() -> Vec<TestDb> {
     let dbs = TestDb::all().await;
     for db in &dbs {
         yibao_demo::seed_demo(&db.store, &db.blobs(), today()).await.unwrap();
     }
     dbs
-}
-
-fn code_of(r: Result<impl std::fmt::Debug, StoreError>) -> &'static str {
-    match r {
-        Err(StoreError::Invalid(e)) => e.code,
-        other => panic!("expected a refusal, got {other:?}"),
-    }
 }
 
 /// Clears what the supervision rules found on a claim (the demo's stays overlap some of the
@@ -89,13 +77,13 @@ async fn the_demo_has_a_paid_batch_and_a_claim_waiting_for_the_next() {
 async fn export_results_failure_and_retry_pay_each_order_exactly_once() {
     for db in seeded().await {
         let s = &db.store;
-        let (finance, finance2) = (actor(s, "finance").await, actor(s, "finance2").await);
+        let (finance, finance2) = (actor_of(s, "finance").await, actor_of(s, "finance2").await);
         // The demo's returned claim gets its missing papers and is approved: two orders ready.
         let rules = s.rules().await.unwrap();
         let scope = Scope::new(vec![jinchang()]);
         let returned = s.claims_in(&scope, &[yibao_core::sporadic::ClaimState::Returned], 10).await.unwrap();
         let id = returned[0].id;
-        let mut w = s.begin_write(&actor(s, "zhangsan").await).await.unwrap();
+        let mut w = s.begin_write(&actor_of(s, "zhangsan").await).await.unwrap();
         for kind in [DocumentKind::ItemisedList, DocumentKind::DischargeSummary] {
             s.attach_claim_document(&mut w, &db.blobs(), id, kind, "scan.png", yibao_demo::DEMO_SCAN_PNG.to_vec())
                 .await
@@ -103,15 +91,15 @@ async fn export_results_failure_and_retry_pay_each_order_exactly_once() {
         }
         s.resubmit_claim(&mut w, id, today()).await.unwrap();
         w.commit().await.unwrap();
-        let mut w = s.begin_write(&actor(s, "clerk").await).await.unwrap();
+        let mut w = s.begin_write(&actor_of(s, "clerk").await).await.unwrap();
         s.accept_claim(&mut w, &rules, id, today()).await.unwrap();
         w.commit().await.unwrap();
-        let mut w = s.begin_write(&actor(s, "reviewer").await).await.unwrap();
+        let mut w = s.begin_write(&actor_of(s, "reviewer").await).await.unwrap();
         s.take_claim(&mut w, id).await.unwrap();
         clear_hits(s, &mut w, id).await;
         s.decide_claim(&mut w, &rules, id, true, "", today()).await.unwrap();
         w.commit().await.unwrap();
-        let mut w = s.begin_write(&actor(s, "reviewer2").await).await.unwrap();
+        let mut w = s.begin_write(&actor_of(s, "reviewer2").await).await.unwrap();
         s.second_review_claim(&mut w, &rules, id, true, "", today()).await.unwrap();
         w.commit().await.unwrap();
         let ready: Vec<_> = orders_of(s).await.into_iter().filter(|o| o.state == OrderState::Ready).collect();
@@ -123,9 +111,9 @@ async fn export_results_failure_and_retry_pay_each_order_exactly_once() {
         assert_eq!((batch.count, batch.total), (2, ready.iter().map(|o| o.amount).sum::<Fen>()));
         // Nothing left to batch; the builder cannot approve; nothing is exported unapproved.
         let mut w = s.begin_write(&finance).await.unwrap();
-        assert_eq!(code_of(s.build_payment_batch(&mut w, jinchang(), today(), BankFormat::Csv).await), "empty");
-        assert_eq!(code_of(s.approve_payment_batch(&mut w, batch.id).await), "four_eyes");
-        assert_eq!(code_of(s.export_payment_batch(&mut w, batch.id).await), "transition");
+        assert_eq!(refusal_code(s.build_payment_batch(&mut w, jinchang(), today(), BankFormat::Csv).await), "empty");
+        assert_eq!(refusal_code(s.approve_payment_batch(&mut w, batch.id).await), "four_eyes");
+        assert_eq!(refusal_code(s.export_payment_batch(&mut w, batch.id).await), "transition");
         drop(w);
 
         let mut w = s.begin_write(&finance2).await.unwrap();
@@ -165,9 +153,9 @@ async fn export_results_failure_and_retry_pay_each_order_exactly_once() {
         assert_eq!((summary.paid, summary.failed, summary.already), (0, 0, 2));
         let contradicting = result.replace("F,name_mismatch,户名不符", "S,,");
         let mut w = s.begin_write(&finance).await.unwrap();
-        assert_eq!(code_of(s.import_bank_results(&mut w, contradicting.as_bytes()).await), "conflict");
+        assert_eq!(refusal_code(s.import_bank_results(&mut w, contradicting.as_bytes()).await), "conflict");
         let wrong_amount = result.replace(&format!("R,1,{},{}", l1.order_no, l1.amount.to_plain()), "R,1,X,1.00");
-        assert_eq!(code_of(s.import_bank_results(&mut w, wrong_amount.as_bytes()).await), "result_file");
+        assert_eq!(refusal_code(s.import_bank_results(&mut w, wrong_amount.as_bytes()).await), "result_file");
         drop(w);
         let r = s.reconcile_payments().await.unwrap();
         assert!(r.balances(), "{:?}", r.differences);
@@ -180,13 +168,13 @@ async fn export_results_failure_and_retry_pay_each_order_exactly_once() {
         let card = yibao_core::BankCardNumber::complete("622848001000000000").unwrap();
         let mut w = s.begin_write(&finance).await.unwrap();
         assert_eq!(
-            code_of(s.give_payment_account(&mut w, paid.id, "农业银行", &card, &AccountGiver::Claimant).await),
+            refusal_code(s.give_payment_account(&mut w, paid.id, "农业银行", &card, &AccountGiver::Claimant).await),
             "transition"
         );
         drop(w);
 
         // The claimant corrects the account; the order goes in the next batch and is paid.
-        let mut w = s.begin_write(&actor(s, "zhangsan").await).await.unwrap();
+        let mut w = s.begin_write(&actor_of(s, "zhangsan").await).await.unwrap();
         let corrected = s
             .give_payment_account(&mut w, failed.id, "中国农业银行金昌分行", &card, &AccountGiver::Claimant)
             .await
@@ -240,7 +228,7 @@ async fn export_results_failure_and_retry_pay_each_order_exactly_once() {
 async fn a_cancelled_batch_returns_its_orders_and_a_result_needs_an_exported_batch() {
     for db in seeded().await {
         let s = &db.store;
-        let mut w = s.begin_write(&actor(s, "finance").await).await.unwrap();
+        let mut w = s.begin_write(&actor_of(s, "finance").await).await.unwrap();
         let batch = s.build_payment_batch(&mut w, jinchang(), today(), BankFormat::Csv).await.unwrap();
         w.commit().await.unwrap();
         let (_, items) = s.payment_batch(batch.id).await.unwrap();
@@ -250,14 +238,14 @@ async fn a_cancelled_batch_returns_its_orders_and_a_result_needs_an_exported_bat
         for i in &items {
             results.push_str(&format!("R,{},{},{},S,,,2026-11-24\n", i.seq, i.order_no, i.amount.to_plain()));
         }
-        let mut w = s.begin_write(&actor(s, "finance").await).await.unwrap();
-        assert_eq!(code_of(s.import_bank_results(&mut w, results.as_bytes()).await), "not_exported");
+        let mut w = s.begin_write(&actor_of(s, "finance").await).await.unwrap();
+        assert_eq!(refusal_code(s.import_bank_results(&mut w, results.as_bytes()).await), "not_exported");
         let cancelled = s.cancel_payment_batch(&mut w, batch.id).await.unwrap();
         w.commit().await.unwrap();
         assert_eq!(cancelled.state, BatchState::Cancelled);
         assert_eq!(s.payment_order(items[0].order_id).await.unwrap().state, OrderState::Ready);
         // The order goes in a new batch with the same attempt.
-        let mut w = s.begin_write(&actor(s, "finance").await).await.unwrap();
+        let mut w = s.begin_write(&actor_of(s, "finance").await).await.unwrap();
         let again = s.build_payment_batch(&mut w, jinchang(), today(), BankFormat::Csv).await.unwrap();
         w.commit().await.unwrap();
         assert_eq!(again.count, 1);
@@ -310,7 +298,7 @@ async fn approved_claim(db: &TestDb, by: yibao_store::SubmittedBy, invoice: &str
         ..yibao_demo::lanzhou_claim(zhang.id, case, invoice, day, &stay).unwrap()
     };
     let rules = s.rules().await.unwrap();
-    let mut w = s.begin_write(&actor(s, "clerk").await).await.unwrap();
+    let mut w = s.begin_write(&actor_of(s, "clerk").await).await.unwrap();
     let claim = s.submit_claim(&mut w, &input, today()).await.unwrap();
     for kind in DocumentKind::ALL {
         let png = yibao_demo::DEMO_SCAN_PNG.to_vec();
@@ -318,7 +306,7 @@ async fn approved_claim(db: &TestDb, by: yibao_store::SubmittedBy, invoice: &str
     }
     s.accept_claim(&mut w, &rules, claim.id, today()).await.unwrap();
     w.commit().await.unwrap();
-    let mut w = s.begin_write(&actor(s, "reviewer").await).await.unwrap();
+    let mut w = s.begin_write(&actor_of(s, "reviewer").await).await.unwrap();
     s.take_claim(&mut w, claim.id).await.unwrap();
     clear_hits(s, &mut w, claim.id).await;
     s.decide_claim(&mut w, &rules, claim.id, true, "", today()).await.unwrap();
@@ -352,7 +340,7 @@ async fn a_bank_card_a_clerk_registers_waits_for_a_second_person() {
             status: zhang.status,
             status_from: zhang.status_from,
         };
-        let mut w = s.begin_write(&actor(s, "clerk").await).await.unwrap();
+        let mut w = s.begin_write(&actor_of(s, "clerk").await).await.unwrap();
         let changed = s.update_person(&mut w, zhang.id, zhang.version, &input, "clerk").await.unwrap();
         w.commit().await.unwrap();
         let check = changed.account_check.clone().expect("waits for confirmation");
@@ -371,13 +359,13 @@ async fn a_bank_card_a_clerk_registers_waits_for_a_second_person() {
 
         // The clerk cannot confirm their own change; another clerk can, and the order with it.
         let confirm = |who: &'static str, version: i64| async move {
-            let mut w = s.begin_write(&actor(s, who).await).await.unwrap();
+            let mut w = s.begin_write(&actor_of(s, who).await).await.unwrap();
             let by = AccountGiver::Staff(who.into());
             let r = s.confirm_registered_account(&mut w, AccountHolder::Person(zhang.id), version, &by).await;
             w.commit().await.unwrap();
             r
         };
-        assert_eq!(code_of(confirm("clerk", changed.version).await), "four_eyes", "{l}");
+        assert_eq!(refusal_code(confirm("clerk", changed.version).await), "four_eyes", "{l}");
         assert!(matches!(confirm("clerk2", changed.version - 1).await, Err(StoreError::Stale(_))), "{l}");
         confirm("clerk2", changed.version).await.unwrap();
         assert!(s.person(zhang.id).await.unwrap().account_check.is_none(), "{l}");
@@ -388,7 +376,7 @@ async fn a_bank_card_a_clerk_registers_waits_for_a_second_person() {
         let mut back = input.clone();
         back.bank_card = Some(yibao_core::BankCardNumber::complete("621700001000111111").unwrap());
         let p = s.person(zhang.id).await.unwrap();
-        let mut w = s.begin_write(&actor(s, "clerk").await).await.unwrap();
+        let mut w = s.begin_write(&actor_of(s, "clerk").await).await.unwrap();
         let p = s.update_person(&mut w, p.id, p.version, &back, "clerk").await.unwrap();
         assert!(p.account_check.is_some(), "{l}");
         let p = s.update_person(&mut w, p.id, p.version, &input, "clerk").await.unwrap();
@@ -407,13 +395,13 @@ async fn a_bank_card_a_clerk_registers_waits_for_a_second_person() {
             bank_name: employer.bank_name.clone(),
             bank_card: Some(unit_card.clone()),
         };
-        let mut w = s.begin_write(&actor(s, "clerk").await).await.unwrap();
+        let mut w = s.begin_write(&actor_of(s, "clerk").await).await.unwrap();
         let e = s.update_employer(&mut w, employer.id, employer.version, &unit, "clerk").await.unwrap();
         w.commit().await.unwrap();
         assert_eq!(e.account_check.as_ref().unwrap().confirmed_bank_card, employer.bank_card, "{l}");
         let order = approved_claim(&db, SubmittedBy::Employer { employer_id: employer.id }, "LZ-2026-0902").await;
         assert_eq!(order.account_unconfirmed_by.as_deref(), Some("clerk"), "{l}: the unit's order waits");
-        let mut w = s.begin_write(&actor(s, "clerk2").await).await.unwrap();
+        let mut w = s.begin_write(&actor_of(s, "clerk2").await).await.unwrap();
         let by = AccountGiver::Staff("clerk2".into());
         s.confirm_registered_account(&mut w, AccountHolder::Employer(employer.id), e.version, &by).await.unwrap();
         w.commit().await.unwrap();
@@ -439,11 +427,11 @@ async fn a_bank_card_a_clerk_registers_waits_for_a_second_person() {
 async fn a_fixed_width_batch_is_exported_in_gbk_byte_widths() {
     for db in seeded().await {
         let s = &db.store;
-        let mut w = s.begin_write(&actor(s, "finance").await).await.unwrap();
+        let mut w = s.begin_write(&actor_of(s, "finance").await).await.unwrap();
         let batch = s.build_payment_batch(&mut w, jinchang(), today(), BankFormat::FixedGbk).await.unwrap();
         w.commit().await.unwrap();
         assert_eq!(batch.format, BankFormat::FixedGbk);
-        let mut w = s.begin_write(&actor(s, "finance2").await).await.unwrap();
+        let mut w = s.begin_write(&actor_of(s, "finance2").await).await.unwrap();
         s.approve_payment_batch(&mut w, batch.id).await.unwrap();
         let (_, file) = s.export_payment_batch(&mut w, batch.id).await.unwrap();
         let (_, again) = s.export_payment_batch(&mut w, batch.id).await.unwrap();
@@ -455,7 +443,7 @@ async fn a_fixed_width_batch_is_exported_in_gbk_byte_widths() {
         assert_eq!(lengths, [59, 132, 25], "{}", db.label);
         let (text, _, bad) = encoding_rs::GBK.decode(&bytes);
         assert!(!bad && text.contains("张三"), "{text}");
-        let mut w = s.begin_write(&actor(s, "finance").await).await.unwrap();
+        let mut w = s.begin_write(&actor_of(s, "finance").await).await.unwrap();
         let summary = s.import_bank_results(&mut w, &yibao_demo::demo_bank_results(&file, today())).await.unwrap();
         w.commit().await.unwrap();
         assert_eq!((summary.paid, summary.closed), (1, true));

@@ -8,8 +8,8 @@ use yibao_core::document::DocumentKind;
 use yibao_core::sporadic::ClaimState;
 use yibao_core::supervise::Severity;
 use yibao_core::{AdminCode, Scope};
-use yibao_store::testing::TestDb;
-use yibao_store::{Actor, HitState, Store, StoreError};
+use yibao_store::testing::{actor_of, refusal_code, TestDb};
+use yibao_store::{HitState, Store};
 
 fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
@@ -17,18 +17,6 @@ fn today() -> NaiveDate {
 
 fn jinchang() -> AdminCode {
     "620300".parse().unwrap()
-}
-
-async fn actor(store: &Store, username: &str) -> Actor {
-    let a = store.list_accounts().await.unwrap().into_iter().find(|a| a.username == username).unwrap();
-    Actor { label: a.actor_label(), request_id: String::new() }
-}
-
-fn code_of(r: Result<impl std::fmt::Debug, StoreError>) -> &'static str {
-    match r {
-        Err(StoreError::Invalid(e)) => e.code,
-        other => panic!("expected a refusal, got {other:?}"),
-    }
 }
 
 /// The demo claim with this invoice.
@@ -78,7 +66,7 @@ async fn the_rule_base_finds_hits_a_reviewer_decides_and_a_violation_blocks_appr
         // hospital: a violation, which blocks approval until it is decided with a reason.
         let rules = s.rules().await.unwrap();
         let id = claim_id(s, "LZ-2026-0231").await;
-        let mut w = s.begin_write(&actor(s, "zhangsan").await).await.unwrap();
+        let mut w = s.begin_write(&actor_of(s, "zhangsan").await).await.unwrap();
         for kind in [DocumentKind::ItemisedList, DocumentKind::DischargeSummary] {
             s.attach_claim_document(&mut w, &db.blobs(), id, kind, "scan.png", yibao_demo::DEMO_SCAN_PNG.to_vec())
                 .await
@@ -86,29 +74,29 @@ async fn the_rule_base_finds_hits_a_reviewer_decides_and_a_violation_blocks_appr
         }
         s.resubmit_claim(&mut w, id, today()).await.unwrap();
         w.commit().await.unwrap();
-        let mut w = s.begin_write(&actor(s, "clerk").await).await.unwrap();
+        let mut w = s.begin_write(&actor_of(s, "clerk").await).await.unwrap();
         s.accept_claim(&mut w, &rules, id, today()).await.unwrap();
         w.commit().await.unwrap();
         let hits = s.claim_hits(id).await.unwrap();
         let violation = hits.iter().find(|h| h.rule_code == "JG-001").expect("overlapping the settled stay");
         assert_eq!((violation.severity, violation.state), (Severity::Violation, HitState::Open), "{l}");
         assert_eq!(violation.evidence["of"], "visits", "{l}: {:?}", violation.evidence);
-        let mut w = s.begin_write(&actor(s, "reviewer").await).await.unwrap();
+        let mut w = s.begin_write(&actor_of(s, "reviewer").await).await.unwrap();
         s.take_claim(&mut w, id).await.unwrap();
-        assert_eq!(code_of(s.decide_claim(&mut w, &rules, id, true, "", today()).await), "open_violations", "{l}");
-        assert_eq!(code_of(s.decide_hit(&mut w, violation.id, true, "  ").await), "required", "{l}");
+        assert_eq!(refusal_code(s.decide_claim(&mut w, &rules, id, true, "", today()).await), "open_violations", "{l}");
+        assert_eq!(refusal_code(s.decide_hit(&mut w, violation.id, true, "  ").await), "required", "{l}");
         s.decide_hit(&mut w, violation.id, true, "经核实：中心医院为门诊留观，非住院").await.unwrap();
-        assert_eq!(code_of(s.decide_hit(&mut w, violation.id, false, "再次").await), "decided", "{l}");
+        assert_eq!(refusal_code(s.decide_hit(&mut w, violation.id, false, "再次").await), "decided", "{l}");
         let decided = s.decide_claim(&mut w, &rules, id, true, "", today()).await.unwrap();
         w.commit().await.unwrap();
         assert!(matches!(decided.state, ClaimState::Approved | ClaimState::Reduced | ClaimState::SecondReview), "{l}");
 
         // A new version: validated with paths, above the one in force.
-        let mut w = s.begin_write(&actor(s, "policy").await).await.unwrap();
+        let mut w = s.begin_write(&actor_of(s, "policy").await).await.unwrap();
         let bad = yibao_demo::DEMO_RULE_BASE.replace("per_day = 1", "per_day = 0");
         let e = s.import_rule_base(&mut w, &bad).await.unwrap_err();
         assert!(e.to_string().contains("rules[2].per_day"), "{l}: {e}");
-        assert_eq!(code_of(s.import_rule_base(&mut w, yibao_demo::DEMO_RULE_BASE).await), "not_newer", "{l}");
+        assert_eq!(refusal_code(s.import_rule_base(&mut w, yibao_demo::DEMO_RULE_BASE).await), "not_newer", "{l}");
         let v2 = yibao_demo::DEMO_RULE_BASE.replace("version = 1", "version = 2");
         s.import_rule_base(&mut w, &v2).await.unwrap();
         w.commit().await.unwrap();
