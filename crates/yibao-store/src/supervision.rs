@@ -59,6 +59,8 @@ impl HitState {
 pub struct StoredHit {
     pub id: i64,
     pub claim_id: i64,
+    /// The claim's number.
+    pub claim_number: String,
     pub region: AdminCode,
     pub rule_code: String,
     pub rule_version: i64,
@@ -73,8 +75,9 @@ pub struct StoredHit {
     pub reason: Option<String>,
 }
 
-const HIT_COLS: &str = "id, claim_id, region, rule_code, rule_version, severity, evidence, zh, en, state, found_at, \
-    decided_by, decided_at, reason";
+const HIT_COLS: &str = "h.id, h.claim_id, h.region, h.rule_code, h.rule_version, h.severity, h.evidence, h.zh, \
+    h.en, h.state, h.found_at, h.decided_by, h.decided_at, h.reason, c.number";
+const HIT_FROM: &str = "supervision_hits h JOIN claims c ON c.id = h.claim_id";
 
 fn severity_code(s: Severity) -> &'static str {
     match s {
@@ -107,6 +110,7 @@ fn hit_from_row(r: &AnyRow) -> Result<StoredHit, StoreError> {
         decided_by: r.try_get(11)?,
         decided_at: r.try_get(12)?,
         reason: r.try_get(13)?,
+        claim_number: r.try_get(14)?,
     })
 }
 
@@ -243,7 +247,7 @@ impl Store {
     }
 
     async fn hit_in(&self, w: &mut WriteTx, id: i64) -> Result<StoredHit, StoreError> {
-        let row = sqlx::query(&format!("SELECT {HIT_COLS} FROM supervision_hits WHERE id = $1"))
+        let row = sqlx::query(&format!("SELECT {HIT_COLS} FROM {HIT_FROM} WHERE h.id = $1"))
             .bind(id)
             .fetch_optional(&mut *w.tx)
             .await?
@@ -252,7 +256,7 @@ impl Store {
     }
 
     async fn hits_of_claim_in(&self, w: &mut WriteTx, claim_id: i64) -> Result<Vec<StoredHit>, StoreError> {
-        let rows = sqlx::query(&format!("SELECT {HIT_COLS} FROM supervision_hits WHERE claim_id = $1 ORDER BY id"))
+        let rows = sqlx::query(&format!("SELECT {HIT_COLS} FROM {HIT_FROM} WHERE h.claim_id = $1 ORDER BY h.id"))
             .bind(claim_id)
             .fetch_all(&mut *w.tx)
             .await?;
@@ -261,7 +265,7 @@ impl Store {
 
     /// A claim's hits, oldest first.
     pub async fn claim_hits(&self, claim_id: i64) -> Result<Vec<StoredHit>, StoreError> {
-        let rows = sqlx::query(&format!("SELECT {HIT_COLS} FROM supervision_hits WHERE claim_id = $1 ORDER BY id"))
+        let rows = sqlx::query(&format!("SELECT {HIT_COLS} FROM {HIT_FROM} WHERE h.claim_id = $1 ORDER BY h.id"))
             .bind(claim_id)
             .fetch_all(&self.db.pool)
             .await?;
@@ -269,7 +273,7 @@ impl Store {
     }
 
     pub async fn supervision_hit(&self, id: i64) -> Result<StoredHit, StoreError> {
-        let row = sqlx::query(&format!("SELECT {HIT_COLS} FROM supervision_hits WHERE id = $1"))
+        let row = sqlx::query(&format!("SELECT {HIT_COLS} FROM {HIT_FROM} WHERE h.id = $1"))
             .bind(id)
             .fetch_optional(&self.db.pool)
             .await?
@@ -279,11 +283,10 @@ impl Store {
 
     /// Open hits of the regions in `scope`, oldest first (an auditor's queue).
     pub async fn open_hits_in(&self, scope: &Scope, limit: i64) -> Result<Vec<StoredHit>, StoreError> {
-        let mut sql =
-            crate::db::query::Sql::new(&format!("SELECT {HIT_COLS} FROM supervision_hits WHERE state = 'open'"));
-        sql.scope_filter("region", scope);
+        let mut sql = crate::db::query::Sql::new(&format!("SELECT {HIT_COLS} FROM {HIT_FROM} WHERE h.state = 'open'"));
+        sql.scope_filter("h.region", scope);
         let l = sql.arg(crate::db::query::Arg::I(limit.clamp(1, 500)));
-        sql.text.push_str(&format!(" ORDER BY id LIMIT {l}"));
+        sql.text.push_str(&format!(" ORDER BY h.id LIMIT {l}"));
         sql.fetch_all(&self.db).await?.iter().map(hit_from_row).collect()
     }
 

@@ -198,6 +198,7 @@ pub fn router(state: AppState) -> Router {
         .route("/claims/guide", get(pages::claim_guide))
         .route("/claims/new", get(pages::claim_new_form))
         .route("/claims/{id}", get(pages::claim_page))
+        .route("/hits", get(pages::hits_page))
         .route("/hits/{id}/decision", post(pages::hit_decision))
         .route("/claims/{id}/steps", post(pages::claim_step_submit))
         .route(

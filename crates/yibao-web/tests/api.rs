@@ -247,6 +247,7 @@ fn matrix() -> Vec<MatrixRow> {
         ),
         (Method::GET, "/api/v1/claims/1/hits", None, S::OK, staff_read.clone()),
         (Method::GET, "/api/v1/hits", None, S::OK, vec!["reviewer", "reviewer2", "auditor"]),
+        (Method::GET, "/hits", None, S::OK, vec!["reviewer", "reviewer2", "auditor"]),
         (
             Method::POST,
             "/api/v1/hits/1/decision",

@@ -680,7 +680,11 @@ async fn a_reviewer_reads_and_clears_what_the_supervision_rules_found() {
         .await;
 
     browser.log_in(&app, "reviewer").await;
-    c.goto(&app.url(&format!("/claims/{id}"))).await.unwrap();
+    // The queue of open findings (from the menu) leads to the claim.
+    c.find(Locator::Css("nav a[href='/hits']")).await.unwrap().click().await.unwrap();
+    let queue = c.wait().for_element(Locator::Id("open-hits")).await.unwrap().text().await.unwrap();
+    assert!(queue.contains("JG-003") && queue.contains("疑点"), "{queue}");
+    c.find(Locator::Css(&format!("#open-hits a[href='/claims/{id}']"))).await.unwrap().click().await.unwrap();
     let row = c.wait().for_element(Locator::Css("#hits tr[data-severity='suspect']")).await.unwrap();
     let text = row.text().await.unwrap();
     assert!(text.contains("JG-003") && text.contains("疑点") && text.contains("明细"), "{text}");
@@ -695,6 +699,8 @@ async fn a_reviewer_reads_and_clears_what_the_supervision_rules_found() {
     let text = c.find(Locator::Css("#hits tr[data-severity='suspect']")).await.unwrap().text().await.unwrap();
     assert!(text.contains("已排除") && text.contains("医嘱齐全"), "{text}");
     assert!(c.find(Locator::Css("#hits .clear-hit")).await.is_err(), "decided: no more buttons");
+    c.goto(&app.url("/hits")).await.unwrap();
+    c.wait().for_element(Locator::Id("no-hits")).await.unwrap();
 
     browser.close().await;
     app.db.cleanup().await;

@@ -10,6 +10,7 @@ mod registry;
 mod rules;
 mod settlement;
 mod shared;
+pub(crate) mod supervision;
 
 use askama::Template;
 use axum::http::StatusCode;
@@ -45,6 +46,7 @@ pub use rules::{
     policy_page,
 };
 pub use settlement::{my_settlements, person_settlements_page, settlement_page};
+pub use supervision::hits_page;
 
 use crate::context::Caller;
 use crate::error::AppError;
@@ -110,6 +112,7 @@ impl Ctx {
         nav.push(("/my/claims", "nav.my_claims", role.can(Permission::ViewOwnRecord)));
         nav.push(("/unit/claims", "nav.unit_claims", role.can(Permission::FileForEmployees)));
         nav.push(("/claims", "nav.claims", role.can(Permission::ViewClaims)));
+        nav.push(("/hits", "nav.hits", role.can(Permission::DecideHits)));
         nav.push(("/payments", "nav.payments", role.can(Permission::ViewPayments)));
         nav.push(("/filings", "nav.filings", role.can(Permission::ManageFilings)));
         nav.push(("/check", "nav.check_cover", role == Role::Institution));

@@ -15,17 +15,13 @@ use yibao_core::{AdminCode, BankCardNumber, InvalidValue, Lang, Permission};
 use yibao_store::PaymentBatch;
 
 use super::auth::CsrfOnly;
-use super::shared::{notice, or_show};
+use super::shared::{notice, or_show, when};
 use super::{render_form, Ctx, DoneAsk};
 use crate::context::Caller;
 use crate::error::AppError;
 use crate::forms::upload::{required_file, FormWithFile};
 use crate::service::payments::{self as svc, BatchStep};
 use crate::{i18n, SharedState};
-
-fn when(instant: &str) -> String {
-    instant.replace('T', " ").trim_end_matches('Z').chars().take(16).collect()
-}
 
 pub struct DueRow {
     pub claim_id: i64,

@@ -28,6 +28,11 @@ pub(super) fn choices<T: Copy>(
     all.iter().map(|k| Choice { code: code(*k).to_string(), label: label(*k).get(lang).to_string() }).collect()
 }
 
+/// A stored instant (`2026-12-06T04:35:01Z`) as people read it: `2026-12-06 04:35`.
+pub(super) fn when(instant: &str) -> String {
+    instant.replace('T', " ").trim_end_matches('Z').chars().take(16).collect()
+}
+
 pub(super) fn notice(lang: Lang, done: &str) -> Option<String> {
     let key = format!("done.{done}");
     i18n::UI.iter().find(|(k, _, _)| *k == key).map(|_| i18n::t(lang, &key).to_string())

@@ -118,11 +118,7 @@ fn hit_rows(hits: &[yibao_store::StoredHit], lang: Lang) -> Vec<HitRow> {
                 id: h.id,
                 rule: h.rule_code.clone(),
                 severity: h.severity.label().get(lang).to_string(),
-                severity_code: match h.severity {
-                    yibao_core::supervise::Severity::Hint => "hint",
-                    yibao_core::supervise::Severity::Suspect => "suspect",
-                    yibao_core::supervise::Severity::Violation => "violation",
-                },
+                severity_code: crate::pages::supervision::severity_code(h.severity),
                 message: h.message.get(lang).to_string(),
                 evidence,
                 state: h.state.label().get(lang).to_string(),

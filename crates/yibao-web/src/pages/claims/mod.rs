@@ -30,7 +30,7 @@ use yibao_core::sporadic::{itemised, ClaimCase, ClaimState, LineReason, Statemen
 use yibao_core::{AdminCode, BankCardNumber, Fen, InvalidValue, Lang, Permission};
 use yibao_store::{ClaimSummary, PaymentOrder, StoredClaim};
 
-use super::shared::{choices, my_person_id, notice, or_show, Choice};
+use super::shared::{choices, my_person_id, notice, or_show, when, Choice};
 use super::{render, render_form, Ctx, DoneAsk};
 use crate::api::claims::StepForm;
 use crate::context::Caller;
@@ -45,10 +45,6 @@ const INVOICE_ROWS: usize = 3;
 const LINE_ROWS: usize = 8;
 /// Extra document rows besides the checklist's.
 const EXTRA_DOCUMENTS: usize = 2;
-
-fn when(instant: &str) -> String {
-    instant.replace('T', " ").trim_end_matches('Z').chars().take(16).collect()
-}
 
 pub struct ClaimRow {
     pub id: i64,
