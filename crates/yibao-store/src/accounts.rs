@@ -121,16 +121,35 @@ fn random_token() -> String {
     hex::encode(bytes)
 }
 
-/// A one-time password: twelve letters and digits (no look-alikes), at least one of each.
-fn one_time_password() -> String {
-    const LETTERS: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ";
-    const DIGITS: &[u8] = b"23456789";
+/// How many characters an activation code has.
+pub const ACTIVATION_CODE_LEN: usize = 8;
+
+/// An activation code: [`ACTIVATION_CODE_LEN`] letters and digits without look-alikes.
+fn activation_code() -> String {
+    const CHARS: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
     let mut rng = rand::thread_rng();
-    let mut pick = |from: &[u8]| char::from(from[(rng.next_u32() as usize) % from.len()]);
-    let mut p: String = (0..10).map(|i| if i % 2 == 0 { pick(LETTERS) } else { pick(DIGITS) }).collect();
-    p.push(pick(LETTERS));
-    p.push(pick(DIGITS));
-    p
+    (0..ACTIVATION_CODE_LEN).map(|_| char::from(CHARS[(rng.next_u32() as usize) % CHARS.len()])).collect()
+}
+
+/// Whether `given` opens an account with password hash `hash` and, while it has one, the
+/// activation code hash `activation`: then `given` is the password followed by the code.
+async fn opens(given: &str, hash: String, activation: Option<String>) -> bool {
+    match activation {
+        None => password_matches(given, hash).await,
+        Some(code_hash) => {
+            let n = given.chars().count();
+            if n <= ACTIVATION_CODE_LEN {
+                spend_a_password_check(given).await;
+                return false;
+            }
+            let split = given.char_indices().nth(n - ACTIVATION_CODE_LEN).map_or(0, |(i, _)| i);
+            let (password, code) = given.split_at(split);
+            // Both checked, whatever the first says: the time tells nothing.
+            let password_ok = password_matches(password, hash).await;
+            let code_ok = password_matches(&code.to_uppercase(), code_hash).await;
+            password_ok && code_ok
+        }
+    }
 }
 
 fn ts(t: DateTime<Utc>) -> String {
@@ -334,9 +353,10 @@ impl Store {
     }
 
     /// A second administrator (or, for a person's account, the clerk who checked their
-    /// identity) approves an account another one created: it may log in, with a new one-time
-    /// password (returned, to be handed to the holder; the creator's no longer works) that
-    /// must be changed at the first log-in.
+    /// identity) approves an account another one created. It returns an activation code, to
+    /// be handed to the holder: until the holder sets their own password, log-in needs the
+    /// creator's password followed by the code, so neither the creator nor the approver can
+    /// use the account alone; the first log-in must then set the holder's own password.
     pub async fn approve_account(&self, wtx: &mut WriteTx, id: i64, by: &str) -> Result<(Account, String), StoreError> {
         let before = self.login_account_in(wtx, id).await?;
         let Some(creator) = before.awaiting_approval_by.as_deref() else {
@@ -357,10 +377,10 @@ impl Store {
             )
             .into());
         }
-        let one_time = one_time_password();
-        let hash = hash_password(&one_time)?;
+        let code = activation_code();
+        let hash = hash_password(&code)?;
         sqlx::query(
-            "UPDATE accounts SET awaiting_approval_by = NULL, password_hash = $1, must_change_password = 1 WHERE id = $2",
+            "UPDATE accounts SET awaiting_approval_by = NULL, activation_hash = $1, must_change_password = 1 WHERE id = $2",
         )
         .bind(hash)
         .bind(id)
@@ -368,7 +388,7 @@ impl Store {
         .await?;
         let after = self.login_account_in(wtx, id).await?;
         wtx.record("account.approve", "account", &id.to_string(), Some(&before), Some(&after)).await?;
-        Ok((after, one_time))
+        Ok((after, code))
     }
 
     /// The holder changes their own password: the current one must be right, the new one
@@ -381,12 +401,13 @@ impl Store {
         current: &str,
         new: &str,
     ) -> Result<Account, StoreError> {
-        let hash: String = sqlx::query_scalar("SELECT password_hash FROM accounts WHERE id = $1")
-            .bind(account_id)
-            .fetch_optional(&self.db.pool)
-            .await?
-            .ok_or(StoreError::NotFound("account"))?;
-        if !password_matches(current, hash).await {
+        let (hash, activation): (String, Option<String>) =
+            sqlx::query_as("SELECT password_hash, activation_hash FROM accounts WHERE id = $1")
+                .bind(account_id)
+                .fetch_optional(&self.db.pool)
+                .await?
+                .ok_or(StoreError::NotFound("account"))?;
+        if !opens(current, hash, activation).await {
             return Err(InvalidValue::new(
                 "current_password",
                 "wrong",
@@ -413,11 +434,13 @@ impl Store {
         };
         let mut w = self.begin_write(actor).await?;
         let before = self.login_account_in(&mut w, account_id).await?;
-        sqlx::query("UPDATE accounts SET password_hash = $1, must_change_password = 0 WHERE id = $2")
-            .bind(new_hash)
-            .bind(account_id)
-            .execute(&mut *w.tx)
-            .await?;
+        sqlx::query(
+            "UPDATE accounts SET password_hash = $1, must_change_password = 0, activation_hash = NULL WHERE id = $2",
+        )
+        .bind(new_hash)
+        .bind(account_id)
+        .execute(&mut *w.tx)
+        .await?;
         sqlx::query("DELETE FROM sessions WHERE account_id = $1 AND token_hash <> $2")
             .bind(account_id)
             .bind(sha256_hex(keep_session))
@@ -475,10 +498,12 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<LoginOutcome, StoreError> {
         let username = username.trim();
-        let row = sqlx::query(&format!("SELECT {ACCOUNT_COLS}, password_hash FROM accounts WHERE username = $1"))
-            .bind(username.to_string())
-            .fetch_optional(&self.db.pool)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {ACCOUNT_COLS}, password_hash, activation_hash FROM accounts WHERE username = $1"
+        ))
+        .bind(username.to_string())
+        .fetch_optional(&self.db.pool)
+        .await?;
         let Some(row) = row else {
             // Spend the same effort as a real check, so timing does not reveal usernames.
             spend_a_password_check(password).await;
@@ -494,7 +519,8 @@ impl Store {
         };
         let account = account_from_row(&row)?;
         let hash: String = row.try_get(after_account(0))?;
-        let right = password_matches(password, hash).await;
+        let activation: Option<String> = row.try_get(after_account(1))?;
+        let right = opens(password, hash, activation).await;
         let mut w = self.begin_write(actor).await?;
         let id = account.id.to_string();
         if !right {

@@ -197,9 +197,23 @@ impl Store {
         Ok(check(&base, visit, &others))
     }
 
-    /// Checks a claim's stay (`visit`) against the rule base in force in `region` and the
-    /// person's other stays; the claim's open hits are replaced by what is found now (decided
-    /// ones are kept, and not found again). Returns the claim's hits.
+    /// Whether `institution_id` has a visit of `person_id` (admitted, discharged or settled):
+    /// only then is the person its patient, whose history its questions may use.
+    pub async fn is_patient_of(&self, institution_id: i64, person_id: i64) -> Result<bool, StoreError> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM visits WHERE institution_id = $1 AND person_id = $2 AND status <> 'cancelled' LIMIT 1",
+        )
+        .bind(institution_id)
+        .bind(person_id)
+        .fetch_optional(&mut self.read_conn().await?)
+        .await?;
+        Ok(found.is_some())
+    }
+
+    /// Checks a claim's stay (`visit`) against the rule base in force in the pooling region of
+    /// `region` (the person's insured region, which the hits keep, so that staff of that
+    /// county see them) and the person's other stays; the claim's open hits are replaced by
+    /// what is found now (decided ones are kept, and not found again). Returns the claim's hits.
     pub(crate) async fn supervise_claim(
         &self,
         w: &mut WriteTx,
@@ -207,7 +221,7 @@ impl Store {
         region: AdminCode,
         visit: &Visit,
     ) -> Result<Vec<StoredHit>, StoreError> {
-        let Some(base) = self.rule_base(region).await? else { return Ok(Vec::new()) };
+        let Some(base) = self.rule_base(region.prefecture()).await? else { return Ok(Vec::new()) };
         let mut others = claim_stays(&mut *w.tx, visit.person_id, &visit.id).await?;
         others.extend(settled_stays(&mut *w.tx, visit.person_id, "").await?);
         let decided: Vec<(String, String)> =
@@ -323,7 +337,7 @@ impl Store {
             )));
         }
         let state = if clear { HitState::Cleared } else { HitState::Confirmed };
-        sqlx::query(
+        let n = sqlx::query(
             "UPDATE supervision_hits SET state = $1, decided_by = $2, decided_at = $3, reason = $4 \
              WHERE id = $5 AND state = 'open'",
         )
@@ -333,7 +347,11 @@ impl Store {
         .bind(reason.to_string())
         .bind(id)
         .execute(&mut *w.tx)
-        .await?;
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::Stale("supervision hit"));
+        }
         let after = self.hit_in(w, id).await?;
         w.record("supervision.decide", "supervision_hit", &id.to_string(), Some(&before), Some(&after)).await?;
         Ok(after)

@@ -350,6 +350,13 @@ async fn a_bank_card_a_clerk_registers_waits_for_a_second_person() {
             notices.iter().any(|n| n.kind == "registered_account" && n.text.en.contains(&new_card.masked())),
             "{l}"
         );
+        // Another clerk corrects only the bank's name: the card is still the first clerk's choice.
+        let mut renamed = input.clone();
+        renamed.bank_name = Some("中国建设银行金昌分行".into());
+        let mut w = s.begin_write(&actor_of(s, "clerk2").await).await.unwrap();
+        let changed = s.update_person(&mut w, zhang.id, changed.version, &renamed, "clerk2").await.unwrap();
+        w.commit().await.unwrap();
+        assert_eq!(changed.account_check.as_ref().unwrap().changed_by, "clerk", "{l}");
 
         // An order made meanwhile waits, compared with the card confirmed before.
         let order = approved_claim(&db, SubmittedBy::Insured, "LZ-2026-0901").await;
@@ -373,13 +380,13 @@ async fn a_bank_card_a_clerk_registers_waits_for_a_second_person() {
         assert_eq!(order.account_unconfirmed_by, None, "{l}: the order is confirmed with it");
 
         // A second change, put back to the confirmed card by the same clerk: nothing waits.
-        let mut back = input.clone();
+        let mut back = renamed.clone();
         back.bank_card = Some(yibao_core::BankCardNumber::complete("621700001000111111").unwrap());
         let p = s.person(zhang.id).await.unwrap();
         let mut w = s.begin_write(&actor_of(s, "clerk").await).await.unwrap();
         let p = s.update_person(&mut w, p.id, p.version, &back, "clerk").await.unwrap();
         assert!(p.account_check.is_some(), "{l}");
-        let p = s.update_person(&mut w, p.id, p.version, &input, "clerk").await.unwrap();
+        let p = s.update_person(&mut w, p.id, p.version, &renamed, "clerk").await.unwrap();
         w.commit().await.unwrap();
         assert!(p.account_check.is_none(), "{l}: the confirmed card again");
 

@@ -81,6 +81,11 @@ async fn the_rule_base_finds_hits_a_reviewer_decides_and_a_violation_blocks_appr
         let violation = hits.iter().find(|h| h.rule_code == "JG-001").expect("overlapping the settled stay");
         assert_eq!((violation.severity, violation.state), (Severity::Violation, HitState::Open), "{l}");
         assert_eq!(violation.evidence["of"], "visits", "{l}: {:?}", violation.evidence);
+        // Kept under the person's county, so that staff of that county see and decide it.
+        let county = s.claim(id).await.unwrap().insured_region;
+        assert_eq!(violation.region, county, "{l}");
+        let queue = s.open_hits_in(&Scope::new(vec![county]), 50).await.unwrap();
+        assert!(queue.iter().any(|h| h.id == violation.id), "{l}: in the county's queue");
         let mut w = s.begin_write(&actor_of(s, "reviewer").await).await.unwrap();
         s.take_claim(&mut w, id).await.unwrap();
         assert_eq!(refusal_code(s.decide_claim(&mut w, &rules, id, true, "", today()).await), "open_violations", "{l}");

@@ -482,14 +482,14 @@ pub const UI: &[(&str, &str, &str)] = &[
     ("accounts.approve", "复核通过", "Approve"),
     ("accounts.approved", "账号已启用", "Account enabled"),
     (
-        "accounts.one_time_password",
-        "一次性密码（只显示这一次，创建人设置的密码已作废）：",
-        "One-time password (shown this once; the password its creator set no longer works):",
+        "accounts.activation_code",
+        "激活码（只显示这一次）：",
+        "Activation code (shown this once):",
     ),
     (
-        "accounts.one_time_hint",
-        "请当面交给账号本人；本人首次登录后须立即改为自己的密码。",
-        "Hand it to the holder in person; at their first log-in they must replace it with their own.",
+        "accounts.activation_hint",
+        "请把激活码当面交给账号本人。本人首次登录时，在密码栏输入创建人设置的初始密码，紧接着输入此激活码（中间不留空格），随后须改为只有本人知道的密码。创建人或复核人任何一方单独都无法登录。",
+        "Hand the code to the holder in person. At the first log-in they type the password the creator set followed by this code (no space), then replace it with one only they know. Neither the creator nor the approver can log in alone.",
     ),
     ("password.title", "修改密码", "Change password"),
     (

@@ -739,18 +739,19 @@ async fn account_administration_is_scoped_and_money_roles_need_a_second_administ
         let approved = approve(&admin2).await.unwrap();
         assert_eq!(approved.status(), StatusCode::OK, "{l}");
         let approved: Value = approved.json().await.unwrap();
-        // The creator's password no longer works: the approver hands over a one-time one,
-        // which must be changed before anything else.
-        assert_eq!(login().await.unwrap().status(), StatusCode::UNAUTHORIZED, "{l}: the creator's password");
-        let otp = approved["one_time_password"].as_str().unwrap().to_string();
-        let res = app
-            .http
-            .post(app.url("/api/v1/login"))
-            .json(&json!({ "username": "finance3", "password": otp }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::OK, "{l}: the one-time password");
+        // Split knowledge: the creator's password alone, or the approver's activation code
+        // alone, opens nothing; the two together open it once, to set the holder's own.
+        let code = approved["activation_code"].as_str().unwrap().to_string();
+        let try_with = |password: String| {
+            let body = json!({ "username": "finance3", "password": password });
+            let req = app.http.post(app.url("/api/v1/login")).json(&body);
+            async move { req.send().await.unwrap() }
+        };
+        assert_eq!(login().await.unwrap().status(), StatusCode::UNAUTHORIZED, "{l}: the creator's password alone");
+        assert_eq!(try_with(code.clone()).await.status(), StatusCode::UNAUTHORIZED, "{l}: the code alone");
+        let otp = format!("Passw0rd!2026{code}");
+        let res = try_with(otp.clone()).await;
+        assert_eq!(res.status(), StatusCode::OK, "{l}: both");
         let logged: Value = res.json().await.unwrap();
         assert_eq!(logged["account"]["must_change_password"], true, "{l}");
         let token = logged["token"].as_str().unwrap().to_string();
@@ -801,14 +802,22 @@ async fn account_administration_is_scoped_and_money_roles_need_a_second_administ
         let page = app.http.get(app.url(&format!("/persons/{person}"))).bearer_auth(&clerk).send().await.unwrap();
         assert!(page.text().await.unwrap().contains("id=\"identity-check\""), "{l}: the clerk is asked to check");
         let checked: Value = approve(&clerk).await.unwrap().json().await.unwrap();
-        assert_eq!(login().send().await.unwrap().status(), StatusCode::UNAUTHORIZED, "{l}: not the administrator's");
-        let otp = checked["one_time_password"].as_str().unwrap();
-        let res = app.http.post(app.url("/api/v1/login")).json(&json!({ "username": "wang5", "password": otp }));
         assert_eq!(
-            res.send().await.unwrap().status(),
-            StatusCode::OK,
-            "{l}: checked, with the clerk's one-time password"
+            login().send().await.unwrap().status(),
+            StatusCode::UNAUTHORIZED,
+            "{l}: not the administrator alone"
         );
+        let code = checked["activation_code"].as_str().unwrap();
+        let with = |password: String| {
+            app.http.post(app.url("/api/v1/login")).json(&json!({ "username": "wang5", "password": password }))
+        };
+        assert_eq!(
+            with(code.to_string()).send().await.unwrap().status(),
+            StatusCode::UNAUTHORIZED,
+            "{l}: nor the clerk alone"
+        );
+        let both = format!("Passw0rd!2026{code}");
+        assert_eq!(with(both).send().await.unwrap().status(), StatusCode::OK, "{l}: checked, the two together");
         app.db.cleanup().await;
     }
 }

@@ -202,15 +202,17 @@ async fn administrator_creates_an_account_and_the_new_clerk_registers_an_employe
     browser.log_in(&app, "admin2").await;
     c.goto(&app.url("/accounts")).await.unwrap();
     c.find(Locator::Css("tr[data-account='clerk9'] .approve-account")).await.unwrap().click().await.unwrap();
-    // The approver is shown a one-time password, once, to hand over: the creator's is void.
-    let otp = c.wait().for_element(Locator::Id("one-time-password")).await.unwrap().text().await.unwrap();
-    assert_eq!(otp.len(), 12, "{otp}");
+    // The approver is shown an activation code, once, to hand over.
+    let code = c.wait().for_element(Locator::Id("activation-code")).await.unwrap().text().await.unwrap();
+    assert_eq!(code.len(), 8, "{code}");
+    // The holder's first password: the creator's followed by the approver's code.
+    let otp = format!("clerk9pass{code}");
     c.goto(&app.url("/accounts")).await.unwrap();
     let table = c.wait().for_element(Locator::Id("accounts")).await.unwrap().text().await.unwrap();
     assert!(!table.contains("待另一名系统管理员复核"), "approved: {table}");
     c.find(Locator::Css("form[action='/logout'] button")).await.unwrap().click().await.unwrap();
 
-    // The new clerk logs in with the one-time password and must choose their own first.
+    // The new clerk logs in with both and must choose their own password first.
     c.wait().for_element(Locator::Id("username")).await.unwrap();
     c.find(Locator::Id("username")).await.unwrap().send_keys("clerk9").await.unwrap();
     c.find(Locator::Id("password")).await.unwrap().send_keys(&otp).await.unwrap();

@@ -376,16 +376,6 @@ async fn absurd_admissions_are_refused_and_nothing_is_stored() {
 }
 
 /// Gives `code` a signing secret and signs an operator in there.
-async fn another_hospital(app: &App, code: &str) -> String {
-    let inst = app.db.store.institution_by_code(code).await.unwrap();
-    let mut w = app.db.store.begin_write(&yibao_store::Actor::system("test")).await.unwrap();
-    app.db.store.issue_known_platform_secret(&mut w, inst.id, "other-secret").await.unwrap();
-    w.commit().await.unwrap();
-    let r = send_signed(app, &envelope_from(code, "9001", "", json!({})), "other-secret", SignType::HmacSm3).await;
-    assert_eq!(r["infcode"], 0, "{r}");
-    r["output"]["signinoutb"]["sign_no"].as_str().unwrap().to_string()
-}
-
 /// Admission and its undoing: 张三 at his own city's hospital; the same hospital number
 /// cannot be open twice; only the admitting hospital reaches the visit; a lost card and an
 /// off-site stay without a filing are refused with what to do instead.

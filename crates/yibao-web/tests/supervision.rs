@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::platform::{envelope, refusal, send, sign_in};
+use common::platform::{another_hospital, envelope, envelope_from, refusal, send, send_signed, sign_in, OTHER_SECRET};
 use common::spawn_app;
 use serde_json::{json, Value};
 use yibao_store::testing::TestDb;
@@ -49,6 +49,7 @@ async fn the_hospital_asks_what_the_rules_find_before_it_settles() {
         let app = spawn_app(db).await;
         let sign_no = sign_in(&app).await;
         let entries_before = app.db.store.audit_entries_after(0, 1_000_000).await.unwrap().len();
+        let hits_before = app.db.number("SELECT COUNT(*) FROM supervision_hits").await;
         // 张三 (psn_no 1) in a Lanzhou hospital 26 to 20 days before the pinned day (the demo's
         // claim LZ-2026-0001): a stay here on those days overlaps it.
         let r = send(&app, &envelope("3101", &sign_no, analysis("1", "2026-10-30", "2026-11-01", json!([])))).await;
@@ -89,6 +90,25 @@ async fn the_hospital_asks_what_the_rules_find_before_it_settles() {
         encounter["fsi_diagnose_dtos"][0]["dise_codg"] = json!("J18.900");
         let r = send(&app, &envelope("3101", &sign_no, clean)).await;
         assert_eq!(r["output"]["result"], json!([]), "{l}: {r}");
+        // Another hospital, whose patient 张三 is not, learns nothing of his stays or record
+        // from his person number: no overlap, and the sex and birth date it sends are used.
+        let other = another_hospital(&app, "H62030200002").await;
+        let ask = |input: Value| {
+            let body = envelope_from("H62030200002", "3101", &other, input);
+            let app = &app;
+            async move { send_signed(app, &body, OTHER_SECRET, yibao_core::platform::SignType::HmacSm3).await }
+        };
+        let r = ask(analysis("1", "2026-10-30", "2026-11-01", json!([]))).await;
+        assert_eq!(rules_of(&r["output"]), ["JG-003"], "{l}: {r}");
+        let mut as_a_woman = analysis("1", "2026-11-22", "", json!(["JG-004"]));
+        as_a_woman["data"]["patient_dtos"][0]["gend"] = json!("2");
+        as_a_woman["data"]["patient_dtos"][0]["fsi_encounter_dtos"][0]["fsi_order_dtos"][0]["hilist_code"] =
+            json!("311201001");
+        let r = ask(as_a_woman.clone()).await;
+        assert_eq!(r["output"]["result"], json!([]), "{l}: the stored sex is not used: {r}");
+        let r = send(&app, &envelope("3101", &sign_no, as_a_woman)).await;
+        assert_eq!(rules_of(&r["output"]), ["JG-004"], "{l}: his own hospital checks his record: {r}");
+
         // Malformed: refused, saying what.
         let bad = json!({ "data": { "patient_dtos": [{ "patn_id": "1", "gend": "1", "brdy": "yesterday",
             "fsi_encounter_dtos": [] }] } });
@@ -98,7 +118,7 @@ async fn the_hospital_asks_what_the_rules_find_before_it_settles() {
         // Nothing stored but the answers the interface keeps for every message.
         let entries = app.db.store.audit_entries_after(0, 1_000_000).await.unwrap();
         assert!(entries[entries_before..].iter().all(|e| !e.action.starts_with("supervision")), "{l}");
-        assert_eq!(app.db.number("SELECT COUNT(*) FROM supervision_hits WHERE claim_id IS NULL").await, 0);
+        assert_eq!(app.db.number("SELECT COUNT(*) FROM supervision_hits").await, hits_before, "{l}: no hit stored");
         app.db.cleanup().await;
     }
 }

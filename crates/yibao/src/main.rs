@@ -292,9 +292,19 @@ const AUDIT_KEY_MIGRATION: i64 = 20;
 /// Opens the database with the audit key, migrates it, and keys an unkeyed audit chain (a
 /// database from before the key, verified first).
 async fn open(config: &Config) -> anyhow::Result<Store> {
+    let store = connect(config).await?;
+    prepare(&store).await?;
+    Ok(store)
+}
+
+/// Opens the database with the audit key, changing nothing.
+async fn connect(config: &Config) -> anyhow::Result<Store> {
     let key = config::audit_key(&config.audit_key_file).map_err(anyhow::Error::msg)?;
-    let store =
-        Store::connect(&StoreConfig { audit_key: Some(key), ..StoreConfig::new(config.database_url.clone()) }).await?;
+    Ok(Store::connect(&StoreConfig { audit_key: Some(key), ..StoreConfig::new(config.database_url.clone()) }).await?)
+}
+
+/// Migrates the database and keys an unkeyed audit chain (see [`open`]).
+async fn prepare(store: &Store) -> anyhow::Result<()> {
     // The audit chain is keyed by this very start only when the schema came from before keys.
     let upgrade = store.schema_version().await? < AUDIT_KEY_MIGRATION;
     store.migrate().await?;
@@ -302,19 +312,21 @@ async fn open(config: &Config) -> anyhow::Result<Store> {
     if keyed > 0 {
         eprintln!("审计日志已用密钥重新计算 / the audit log's {keyed} entries are now keyed");
     }
-    Ok(store)
+    Ok(())
 }
 
 async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve { no_demo } => {
-            let store = open(config).await?;
-            // Held while serving: maintenance that must run alone is refused meanwhile.
+            let store = connect(config).await?;
+            // Held while serving (taken before anything is written): maintenance that must run
+            // alone is refused meanwhile, and a server does not start during it.
             let _in_use = store.try_lock(yibao_store::LockMode::Shared).await?.ok_or_else(|| {
                 anyhow::anyhow!(
                     "数据库正由维护任务独占使用 / the database is held by maintenance (an audit key rotation); start again when it is done"
                 )
             })?;
+            prepare(&store).await?;
             let blobs = blobs(config);
             if let Err(e) = store.check_writable().await {
                 // Served all the same: /readyz says so, and writes resume once the cause is gone.

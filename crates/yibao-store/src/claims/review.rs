@@ -58,7 +58,7 @@ impl Store {
         // The rule base of the person's pooling region looks at the stay too.
         let person = fetch_person(&mut *w.tx, after.person_id).await?;
         let visit = claim_visit(&after, &person)?;
-        self.supervise_claim(w, after.id, after.insured_region.prefecture(), &visit).await?;
+        self.supervise_claim(w, after.id, after.insured_region, &visit).await?;
         Ok(after)
     }
 

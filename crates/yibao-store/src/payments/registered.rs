@@ -47,7 +47,7 @@ impl Store {
                 "the bank account must be confirmed by another member of staff than the one who changed it (or by its holder)",
             ));
         }
-        sqlx::query(&format!(
+        let n = sqlx::query(&format!(
             "UPDATE {table} SET bank_unconfirmed_by = NULL, confirmed_bank_name = NULL, confirmed_bank_card = NULL, \
              version = version + 1, updated_at = $1 WHERE id = $2 AND version = $3"
         ))
@@ -55,7 +55,11 @@ impl Store {
         .bind(id)
         .bind(version)
         .execute(&mut *w.tx)
-        .await?;
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::Stale(entity));
+        }
         match holder {
             AccountHolder::Person(id) => {
                 let before = fetch_person(&mut *w.tx, id).await?;

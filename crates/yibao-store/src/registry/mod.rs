@@ -319,11 +319,13 @@ pub(crate) fn account_check_after(
     if (after.0, after.1) == (name, card) {
         return check.clone();
     }
-    Some(AccountCheck {
-        changed_by: by.to_string(),
-        confirmed_bank_name: confirmed.0,
-        confirmed_bank_card: confirmed.1,
-    })
+    // Only the bank's name corrected on a card still waiting: whoever chose the card still
+    // may not confirm it.
+    let changed_by = match check {
+        Some(c) if after.1 == card => c.changed_by.clone(),
+        _ => by.to_string(),
+    };
+    Some(AccountCheck { changed_by, confirmed_bank_name: confirmed.0, confirmed_bank_card: confirmed.1 })
 }
 
 const EMPLOYER_COLS: &str = "id, credit_code, name, region, contact_name, contact_phone, version, updated_at, \

@@ -188,12 +188,13 @@ pub struct AccountView {
     must_change_password: bool,
 }
 
-/// An approved account and its one-time password (shown once, to hand to the holder).
+/// An approved account and its activation code (shown once, to hand to the holder, who logs
+/// in the first time with the creator's password followed by it).
 #[derive(Serialize, ToSchema)]
 pub struct ApprovedAccount {
     #[serde(flatten)]
     account: AccountView,
-    one_time_password: String,
+    activation_code: String,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -631,8 +632,8 @@ pub async fn approve_account(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<Json<ApprovedAccount>, AppError> {
-    let (account, one_time_password) = service::approve_account(&state.store, &caller, id).await?;
-    Ok(Json(ApprovedAccount { account: (&account).into(), one_time_password }))
+    let (account, activation_code) = service::approve_account(&state.store, &caller, id).await?;
+    Ok(Json(ApprovedAccount { account: (&account).into(), activation_code }))
 }
 
 /// Change one's own password (required first when someone else set it); the caller's other

@@ -365,7 +365,7 @@ pub async fn account_approve(
     Form(f): Form<crate::pages::auth::CsrfOnly>,
 ) -> Result<Response, AppError> {
     caller.check_csrf(&f.csrf)?;
-    let (a, one_time_password) = service::approve_account(&state.store, &caller, id).await?;
+    let (a, activation_code) = service::approve_account(&state.store, &caller, id).await?;
     let back = match a.person_id.filter(|_| !caller.can(Permission::ManageAccounts)) {
         Some(person) => format!("/persons/{person}"),
         None => "/accounts".to_string(),
@@ -374,7 +374,7 @@ pub async fn account_approve(
         ctx: Ctx::for_caller(&caller, "/accounts"),
         username: a.username,
         display_name: a.display_name,
-        one_time_password,
+        activation_code,
         back,
     };
     Ok(render(&page)?.into_response())
@@ -387,7 +387,7 @@ struct AccountApproved {
     ctx: Ctx,
     username: String,
     display_name: String,
-    one_time_password: String,
+    activation_code: String,
     back: String,
 }
 

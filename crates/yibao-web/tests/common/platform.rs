@@ -9,6 +9,9 @@ use yibao_demo::DEMO_PLATFORM_SECRET;
 
 use super::App;
 
+/// The secret [`another_hospital`] signs with.
+pub const OTHER_SECRET: &str = "other-secret";
+
 pub const PATH: &str = "/fsi/api/rsfComIfsService/callService";
 pub const HOSPITAL: &str = "H62030200001";
 
@@ -62,6 +65,17 @@ pub fn refusal(r: &Value) -> &str {
 
 pub async fn sign_in(app: &App) -> String {
     let r = send(app, &envelope("9001", "", json!({ "signIn": { "opter": "0001", "mac": "", "ip": "" } }))).await;
+    assert_eq!(r["infcode"], 0, "{r}");
+    r["output"]["signinoutb"]["sign_no"].as_str().unwrap().to_string()
+}
+
+/// Signs `code` (another demo institution) in with a secret of its own; its sign_no.
+pub async fn another_hospital(app: &App, code: &str) -> String {
+    let inst = app.db.store.institution_by_code(code).await.unwrap();
+    let mut w = app.db.store.begin_write(&yibao_store::Actor::system("test")).await.unwrap();
+    app.db.store.issue_known_platform_secret(&mut w, inst.id, OTHER_SECRET).await.unwrap();
+    w.commit().await.unwrap();
+    let r = send_signed(app, &envelope_from(code, "9001", "", json!({})), OTHER_SECRET, SignType::HmacSm3).await;
     assert_eq!(r["infcode"], 0, "{r}");
     r["output"]["signinoutb"]["sign_no"].as_str().unwrap().to_string()
 }

@@ -28,7 +28,8 @@ struct AnalysisInput {
 
 #[derive(Deserialize)]
 struct PatientDto {
-    /// 参保人标识: yibao's person number (`psn_no`), where the hospital has it.
+    /// 参保人标识: yibao's person number (`psn_no`), where the hospital has it; used only for
+    /// the institution's own patients.
     patn_id: Value,
     /// 1 male, 2 female.
     gend: Value,
@@ -123,9 +124,11 @@ pub(super) async fn analyse(
     let mut results = Vec::new();
     for p in &input.patient_dtos {
         let patn_id = text(&p.patn_id);
+        // Only the institution's own patient (a visit of theirs here) is looked at with their
+        // history and record: a person number alone opens nothing.
         let person = match patn_id.parse::<i64>() {
-            Ok(id) => store.person(id).await.ok(),
-            Err(_) => None,
+            Ok(id) if store.is_patient_of(inst.id, id).await.map_err(|e| internal(&e))? => store.person(id).await.ok(),
+            _ => None,
         };
         // The rules of the person's pooling region, else of the region the hospital gives,
         // else of the hospital's own.
