@@ -540,6 +540,36 @@ pub fn lanzhou_claim(
     })
 }
 
+/// The demo's claim returned for 补正 (`id`), completed by 张三 with the itemised list and
+/// the discharge summary it lacked, handed in again and accepted by the clerk: adjudicated,
+/// waiting for a reviewer. For tests that take it further.
+pub async fn complete_returned_claim(
+    store: &Store,
+    blobs: &Arc<dyn BlobStore>,
+    rules: &yibao_store::Rules,
+    id: i64,
+    today: NaiveDate,
+) -> Result<(), StoreError> {
+    use yibao_core::document::DocumentKind;
+    let accounts = store.list_accounts().await?;
+    let actor = |username: &str| -> Result<Actor, StoreError> {
+        let a = accounts
+            .iter()
+            .find(|a| a.username == username)
+            .ok_or_else(|| StoreError::Config(format!("demo account {username}")))?;
+        Ok(Actor { label: a.actor_label(), request_id: String::new() })
+    };
+    let mut w = store.begin_write(&actor("zhangsan")?).await?;
+    for kind in [DocumentKind::ItemisedList, DocumentKind::DischargeSummary] {
+        store.attach_claim_document(&mut w, blobs, id, kind, "scan.png", DEMO_SCAN_PNG.to_vec()).await?;
+    }
+    store.resubmit_claim(&mut w, id, today).await?;
+    w.commit().await?;
+    let mut w = store.begin_write(&actor("clerk")?).await?;
+    store.accept_claim(&mut w, rules, id, today).await?;
+    w.commit().await
+}
+
 /// The bank's result file for a demo batch: every line paid on `day`.
 pub fn demo_bank_results(file: &yibao_core::payment::BatchFile, day: NaiveDate) -> Vec<u8> {
     let mut text = format!("H,{},{},{}\n", file.batch_no, file.lines.len(), file.total().to_plain());

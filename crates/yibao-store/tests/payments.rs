@@ -83,17 +83,7 @@ async fn export_results_failure_and_retry_pay_each_order_exactly_once() {
         let scope = Scope::new(vec![jinchang()]);
         let returned = s.claims_in(&scope, &[yibao_core::sporadic::ClaimState::Returned], 10).await.unwrap();
         let id = returned[0].id;
-        let mut w = s.begin_write(&actor_of(s, "zhangsan").await).await.unwrap();
-        for kind in [DocumentKind::ItemisedList, DocumentKind::DischargeSummary] {
-            s.attach_claim_document(&mut w, &db.blobs(), id, kind, "scan.png", yibao_demo::DEMO_SCAN_PNG.to_vec())
-                .await
-                .unwrap();
-        }
-        s.resubmit_claim(&mut w, id, today()).await.unwrap();
-        w.commit().await.unwrap();
-        let mut w = s.begin_write(&actor_of(s, "clerk").await).await.unwrap();
-        s.accept_claim(&mut w, &rules, id, today()).await.unwrap();
-        w.commit().await.unwrap();
+        yibao_demo::complete_returned_claim(s, &db.blobs(), &rules, id, today()).await.unwrap();
         let mut w = s.begin_write(&actor_of(s, "reviewer").await).await.unwrap();
         s.take_claim(&mut w, id).await.unwrap();
         clear_hits(s, &mut w, id).await;

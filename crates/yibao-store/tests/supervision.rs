@@ -4,7 +4,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use chrono::NaiveDate;
-use yibao_core::document::DocumentKind;
 use yibao_core::sporadic::ClaimState;
 use yibao_core::supervise::Severity;
 use yibao_core::{AdminCode, Scope};
@@ -66,17 +65,7 @@ async fn the_rule_base_finds_hits_a_reviewer_decides_and_a_violation_blocks_appr
         // hospital: a violation, which blocks approval until it is decided with a reason.
         let rules = s.rules().await.unwrap();
         let id = claim_id(s, "LZ-2026-0231").await;
-        let mut w = s.begin_write(&actor_of(s, "zhangsan").await).await.unwrap();
-        for kind in [DocumentKind::ItemisedList, DocumentKind::DischargeSummary] {
-            s.attach_claim_document(&mut w, &db.blobs(), id, kind, "scan.png", yibao_demo::DEMO_SCAN_PNG.to_vec())
-                .await
-                .unwrap();
-        }
-        s.resubmit_claim(&mut w, id, today()).await.unwrap();
-        w.commit().await.unwrap();
-        let mut w = s.begin_write(&actor_of(s, "clerk").await).await.unwrap();
-        s.accept_claim(&mut w, &rules, id, today()).await.unwrap();
-        w.commit().await.unwrap();
+        yibao_demo::complete_returned_claim(s, &db.blobs(), &rules, id, today()).await.unwrap();
         let hits = s.claim_hits(id).await.unwrap();
         let violation = hits.iter().find(|h| h.rule_code == "JG-001").expect("overlapping the settled stay");
         assert_eq!((violation.severity, violation.state), (Severity::Violation, HitState::Open), "{l}");
