@@ -349,13 +349,7 @@ async fn seed_claims(
     use yibao_store::ClaimInput;
 
     let accounts = store.list_accounts().await?;
-    let actor = |username: &str| -> Result<Actor, StoreError> {
-        let a = accounts
-            .iter()
-            .find(|a| a.username == username)
-            .ok_or_else(|| StoreError::Config(format!("demo account {username}")))?;
-        Ok(Actor { label: a.actor_label(), request_id: String::new() })
-    };
+    let actor = |username: &str| actor_in(&accounts, username);
     let days_ago = |n: i64| today - chrono::Duration::days(n);
     let claim = |case: ClaimCase, invoice: &str, ended: i64, lines: &[(&str, &str, &str, &str)]| {
         lanzhou_claim(zhang, case, invoice, days_ago(ended), lines)
@@ -540,6 +534,15 @@ pub fn lanzhou_claim(
     })
 }
 
+/// The audit actor of the demo account `username` among `accounts`.
+fn actor_in(accounts: &[yibao_store::Account], username: &str) -> Result<Actor, StoreError> {
+    let a = accounts
+        .iter()
+        .find(|a| a.username == username)
+        .ok_or_else(|| StoreError::Config(format!("demo account {username}")))?;
+    Ok(Actor { label: a.actor_label(), request_id: String::new() })
+}
+
 /// The demo's claim returned for 补正 (`id`), completed by 张三 with the itemised list and
 /// the discharge summary it lacked, handed in again and accepted by the clerk: adjudicated,
 /// waiting for a reviewer. For tests that take it further.
@@ -552,13 +555,7 @@ pub async fn complete_returned_claim(
 ) -> Result<(), StoreError> {
     use yibao_core::document::DocumentKind;
     let accounts = store.list_accounts().await?;
-    let actor = |username: &str| -> Result<Actor, StoreError> {
-        let a = accounts
-            .iter()
-            .find(|a| a.username == username)
-            .ok_or_else(|| StoreError::Config(format!("demo account {username}")))?;
-        Ok(Actor { label: a.actor_label(), request_id: String::new() })
-    };
+    let actor = |username: &str| actor_in(&accounts, username);
     let mut w = store.begin_write(&actor("zhangsan")?).await?;
     for kind in [DocumentKind::ItemisedList, DocumentKind::DischargeSummary] {
         store.attach_claim_document(&mut w, blobs, id, kind, "scan.png", DEMO_SCAN_PNG.to_vec()).await?;
