@@ -74,6 +74,9 @@ pub enum Permission {
     /// Decide what the supervision rules found (clear with a reason, or confirm), in the
     /// caller's regions.
     DecideHits,
+    /// Audit (稽核) in the caller's regions: add to persons' medical history files by hand,
+    /// send and conclude on-site audits with their photos, record pre-evaluations.
+    Audit,
 }
 
 impl Role {
@@ -151,6 +154,7 @@ impl Role {
                     | ViewClaims
                     | ViewPayments
                     | DecideHits
+                    | Audit
             ),
             Finance => {
                 matches!(p, ViewPersons | ViewEmployers | ViewInstitutions | ViewClaims | ViewPayments | ManagePayments)

@@ -20,6 +20,7 @@ pub mod error;
 pub mod filing;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod history;
 pub mod i18n;
 pub mod insurance_year;
 pub mod money;

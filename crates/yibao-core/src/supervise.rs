@@ -79,6 +79,11 @@ pub struct Rule {
     pub zh: Option<String>,
     #[serde(default)]
     pub en: Option<String>,
+    /// A violation that 2304 refuses to settle until the hospital corrects the visit (a
+    /// wrong fee line); every other hit is stored with the settlement for the auditor, and
+    /// the person is settled.
+    #[serde(default)]
+    pub blocks_settlement: bool,
 }
 
 /// One region's rule base, one version.
@@ -137,6 +142,13 @@ impl RuleBase {
                 errors.push(problem(at("code"), "请填写规则编码", "give the rule a code"));
             } else if !codes.insert(rule.code.as_str()) {
                 errors.push(problem(at("code"), "规则编码重复", "the rule code is used twice"));
+            }
+            if rule.blocks_settlement && rule.severity != Severity::Violation {
+                errors.push(problem(
+                    at("blocks_settlement"),
+                    "只有违规级规则可以阻止结算",
+                    "only a violation may block a settlement",
+                ));
             }
             let item_missing = |item: &str| item.trim().is_empty();
             match &rule.kind {
@@ -241,6 +253,8 @@ pub struct Hit {
     pub visit: String,
     pub evidence: Evidence,
     pub message: Text,
+    /// The rule keeps 2304 from settling the visit.
+    pub blocks_settlement: bool,
 }
 
 /// Whole years of age on `day`.
@@ -267,6 +281,7 @@ pub fn check(rules: &RuleBase, visit: &Visit, others: &[Visit]) -> Vec<Hit> {
                 visit: visit.id.clone(),
                 evidence,
                 message,
+                blocks_settlement: rule.blocks_settlement,
             });
         };
         match &rule.kind {
@@ -591,7 +606,7 @@ mod tests {
         let text = "region = \"62030\"\nversion = 0\n\
             [[rules]]\ncode = \"R1\"\nseverity = \"hint\"\nkind = \"split_admission\"\nwithin_days = 0\n\
             [[rules]]\ncode = \"R1\"\nseverity = \"violation\"\nkind = \"restricted_age\"\nitem = \"P\"\nmin_age = 9\nmax_age = 3\n\
-            [[rules]]\ncode = \"R3\"\nseverity = \"hint\"\nkind = \"repeat_charging\"\nitem = \" \"\nper_day = 0\n";
+            [[rules]]\ncode = \"R3\"\nseverity = \"hint\"\nblocks_settlement = true\nkind = \"repeat_charging\"\nitem = \" \"\nper_day = 0\n";
         let errors = RuleBase::parse(text).unwrap_err();
         let paths: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
         assert_eq!(
@@ -602,6 +617,7 @@ mod tests {
                 "rules[0].within_days",
                 "rules[1].code",
                 "rules[1].max_age",
+                "rules[2].blocks_settlement",
                 "rules[2].item",
                 "rules[2].per_day"
             ]

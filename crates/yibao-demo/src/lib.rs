@@ -13,7 +13,10 @@ use yibao_core::{AdminCode, BankCardNumber, CreditCode, Fen, ResidentId, Role, S
 mod catalog;
 
 pub use catalog::demo_catalog_csv;
-use yibao_store::{Actor, BlobStore, EmployerInput, InstitutionInput, NewAccount, PersonInput, Store, StoreError};
+use yibao_store::{
+    Actor, BlobStore, Consequence, EmployerInput, HitDecision, InstitutionInput, NewAccount, PersonInput, Store,
+    StoreError,
+};
 
 /// Every demo account's password.
 pub const DEMO_PASSWORD: &str = "demo2026";
@@ -318,6 +321,7 @@ async fn seed_everything(
     let filings = seed_cover(store, blobs, zhang_id, central_id, &jinchang_active, today).await?;
     seed_settlement(store, zhang_id, central_id, today).await?;
     seed_claims(store, blobs, zhang_id, today).await?;
+    seed_audit(store, zhang_id, today).await?;
     Ok(DemoSummary {
         institutions: INSTITUTIONS.len(),
         employers: EMPLOYERS.len(),
@@ -327,6 +331,36 @@ async fn seed_everything(
         catalog_entries: catalog.rows_accepted as usize,
         filings,
     })
+}
+
+/// What the auditor added to 张三's medical history file by hand (the settlement and the
+/// approved claims added their diagnoses themselves): a chronic illness from a hospital
+/// document, and an allergy found at an audit.
+async fn seed_audit(store: &Store, zhang: i64, today: NaiveDate) -> Result<(), StoreError> {
+    use yibao_core::history::{HistoryInput, HistoryKind, HistorySource};
+    let accounts = store.list_accounts().await?;
+    let mut w = store.begin_write(&actor_in(&accounts, "auditor")?).await?;
+    let entries = [
+        (
+            HistoryKind::Chronic,
+            "I10",
+            "原发性高血压",
+            800,
+            HistorySource::Document,
+            "金昌市中心医院门诊病历（2024-09）",
+        ),
+        (HistoryKind::Allergy, "", "青霉素过敏", 400, HistorySource::Audit, "入院稽核记录"),
+    ];
+    for (kind, code, name, days_ago, source, source_ref) in entries {
+        let input = HistoryInput {
+            kind,
+            code: code.into(),
+            name: name.into(),
+            noted_on: today - chrono::Duration::days(days_ago),
+        };
+        store.add_history(&mut w, zhang, &input, source, source_ref, today).await?;
+    }
+    w.commit().await
 }
 
 /// The demo region's supervision rule base (the documented example).
@@ -415,7 +449,14 @@ async fn seed_claims(
         .await?;
     // The rules had flagged that very line (血常规 twice on one day): confirmed.
     for hit in store.claim_hits(id).await? {
-        store.decide_hit(&mut w, hit.id, false, "重复收费属实，已剔除该项明细").await?;
+        store
+            .decide_hit(
+                &mut w,
+                hit.id,
+                HitDecision::Confirm { consequence: Consequence::None, amount: Fen::ZERO },
+                "重复收费属实，已剔除该项明细",
+            )
+            .await?;
     }
     store.decide_claim(&mut w, &rules, id, true, "其余费用符合规定", today).await?;
     w.commit().await?;
@@ -455,7 +496,7 @@ async fn seed_claims(
         } else {
             "经核实：同日两次血常规分别为入院检查和术前复查，医嘱齐全"
         };
-        store.decide_hit(&mut w, hit.id, true, reason).await?;
+        store.decide_hit(&mut w, hit.id, HitDecision::Clear, reason).await?;
     }
     store.decide_claim(&mut w, &rules, id, true, "材料齐全，费用符合规定", today).await?;
     w.commit().await?;

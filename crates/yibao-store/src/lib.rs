@@ -12,6 +12,7 @@ mod claims;
 mod cover;
 mod db;
 mod documents;
+mod history;
 mod notices;
 mod payments;
 mod platform;
@@ -40,6 +41,7 @@ pub use db::{
     redact, Actor, AuditVerification, Backend, DatabaseLock, LockMode, StoreConfig, StoreError, WriteStats, WriteTx,
 };
 pub use documents::{BlobStore, Document, LocalBlobs};
+pub use history::HistoryEntry;
 pub use notices::Notice;
 pub use payments::{AccountGiver, BatchItem, ImportSummary, Payee, PaymentBatch, PaymentOrder};
 pub use platform::StoredReply;
@@ -54,7 +56,7 @@ pub use settlement::{
     AccountEntry, Admission, Diagnosis, DirectCover, FeeUpload, IndividualAccount, Reconciliation, SettleRequest,
     Settlement, SettlementStatus, StoredFee, Visit, VisitSnapshot, VisitStatus,
 };
-pub use supervision::{HitState, StoredHit};
+pub use supervision::{Consequence, HitDecision, HitState, StoredHit, Subject};
 pub use yibao_core::sporadic::ItemisedLine;
 
 /// The database handle: the database (`db/`, the mechanism) and what the domains keep in
@@ -68,6 +70,8 @@ pub struct Store {
     platform: Arc<platform::PlatformMemory>,
     /// Forgotten when an institution changes (the platform's copies of institutions).
     institution_copies: Arc<dyn db::Forget>,
+    /// The supervision rule bases in force.
+    rule_bases: Arc<supervision::RuleBases>,
 }
 
 impl Store {
@@ -80,6 +84,7 @@ impl Store {
             rules_cache: Arc::default(),
             institution_copies: Arc::clone(&platform.credentials) as Arc<dyn db::Forget>,
             platform,
+            rule_bases: Arc::default(),
         })
     }
 

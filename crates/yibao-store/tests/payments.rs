@@ -31,7 +31,7 @@ async fn seeded() -> Vec<TestDb> {
 async fn clear_hits(s: &Store, w: &mut yibao_store::WriteTx, claim_id: i64) {
     for hit in s.claim_hits(claim_id).await.unwrap() {
         if hit.state == yibao_store::HitState::Open {
-            s.decide_hit(w, hit.id, true, "经核实无误").await.unwrap();
+            s.decide_hit(w, hit.id, yibao_store::HitDecision::Clear, "经核实无误").await.unwrap();
         }
     }
 }

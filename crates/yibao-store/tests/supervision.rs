@@ -8,7 +8,7 @@ use yibao_core::sporadic::ClaimState;
 use yibao_core::supervise::Severity;
 use yibao_core::{AdminCode, Scope};
 use yibao_store::testing::{actor_of, refusal_code, TestDb};
-use yibao_store::{HitState, Store};
+use yibao_store::{HitDecision, HitState, Store};
 
 fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
@@ -78,9 +78,13 @@ async fn the_rule_base_finds_hits_a_reviewer_decides_and_a_violation_blocks_appr
         let mut w = s.begin_write(&actor_of(s, "reviewer").await).await.unwrap();
         s.take_claim(&mut w, id).await.unwrap();
         assert_eq!(refusal_code(s.decide_claim(&mut w, &rules, id, true, "", today()).await), "open_violations", "{l}");
-        assert_eq!(refusal_code(s.decide_hit(&mut w, violation.id, true, "  ").await), "required", "{l}");
-        s.decide_hit(&mut w, violation.id, true, "经核实：中心医院为门诊留观，非住院").await.unwrap();
-        assert_eq!(refusal_code(s.decide_hit(&mut w, violation.id, false, "再次").await), "decided", "{l}");
+        assert_eq!(refusal_code(s.decide_hit(&mut w, violation.id, HitDecision::Clear, "  ").await), "required", "{l}");
+        s.decide_hit(&mut w, violation.id, HitDecision::Clear, "经核实：中心医院为门诊留观，非住院").await.unwrap();
+        assert_eq!(
+            refusal_code(s.decide_hit(&mut w, violation.id, HitDecision::Clear, "再次").await),
+            "decided",
+            "{l}"
+        );
         let decided = s.decide_claim(&mut w, &rules, id, true, "", today()).await.unwrap();
         w.commit().await.unwrap();
         assert!(matches!(decided.state, ClaimState::Approved | ClaimState::Reduced | ClaimState::SecondReview), "{l}");
@@ -101,6 +105,182 @@ async fn the_rule_base_finds_hits_a_reviewer_decides_and_a_violation_blocks_appr
         for action in ["supervision.rules", "supervision.hit", "supervision.decide"] {
             assert!(entries.iter().any(|e| e.action == action), "{l}: {action}");
         }
+        db.cleanup().await;
+    }
+}
+
+/// 张三 admitted at the central hospital `days_ago` days before the pinned day and discharged
+/// the next day, with `lines` (number, code, count, price, amount) on the first day.
+async fn discharged_visit(s: &Store, days_ago: i64, ipt_no: &str, lines: &[(&str, &str, &str, &str, &str)]) -> String {
+    use yibao_core::adjudicate::{DateText, FeeLine, MedType};
+    let central = s.institution_by_code("H62030200001").await.unwrap();
+    let person = s.person(1).await.unwrap();
+    let day = today() - chrono::Duration::days(days_ago);
+    let admission = yibao_store::Admission {
+        insutype: person.scheme,
+        med_type: MedType::Inpatient,
+        begntime: day.and_hms_opt(9, 0, 0).unwrap(),
+        ipt_otp_no: ipt_no.into(),
+        diagnoses: vec![yibao_store::Diagnosis { diag_code: "I10".into(), diag_name: "高血压".into(), main: true }],
+    };
+    let fees: Vec<yibao_store::FeeUpload> = lines
+        .iter()
+        .map(|(sn, code, cnt, pric, amount)| yibao_store::FeeUpload {
+            line: FeeLine {
+                feedetl_sn: (*sn).into(),
+                med_list_codg: (*code).into(),
+                cnt: cnt.parse().unwrap(),
+                pric: pric.parse().unwrap(),
+                det_item_fee_sumamt: amount.parse().unwrap(),
+                fee_ocur_time: DateText(day),
+                reviewer_excluded: false,
+            },
+            init_feedetl_sn: None,
+            medins_list_codg: format!("HIS-{sn}"),
+        })
+        .collect();
+    let mut w = s.begin_write(&yibao_store::Actor::system("test")).await.unwrap();
+    let cover = s.direct_cover(&person, &central, day).await.unwrap();
+    let visit = s.admit_visit(&mut w, &central, &person, &admission, &cover).await.unwrap();
+    s.upload_fees(&mut w, central.id, &visit.mdtrt_id, &fees).await.unwrap();
+    let out = (day + chrono::Duration::days(1)).and_hms_opt(10, 0, 0).unwrap();
+    s.discharge_visit(&mut w, central.id, &visit.mdtrt_id, out, "1", &[]).await.unwrap();
+    w.commit().await.unwrap();
+    visit.mdtrt_id
+}
+
+async fn settle(s: &Store, mdtrt_id: &str, days_ago: i64) -> Result<yibao_store::Settlement, yibao_store::StoreError> {
+    let central = s.institution_by_code("H62030200001").await.unwrap();
+    let rules = s.rules().await.unwrap();
+    let at = (today() - chrono::Duration::days(days_ago - 1)).and_hms_opt(11, 0, 0).unwrap();
+    let request = yibao_store::SettleRequest { acct_used_flag: false, medfee_sumamt: None, setl_time: at };
+    let mut w = s.begin_write(&yibao_store::Actor::system("test")).await.unwrap();
+    let settled = s.settle_visit(&mut w, &rules, &central, mdtrt_id, &request, None).await?;
+    w.commit().await.unwrap();
+    Ok(settled)
+}
+
+#[tokio::test]
+async fn every_settlement_is_checked_a_blocking_violation_refuses_it_and_an_auditor_deducts() {
+    use yibao_core::Fen;
+    use yibao_store::{Consequence, Subject};
+    for db in TestDb::all().await {
+        let (s, l) = (&db.store, db.label);
+        yibao_demo::seed_demo(s, &db.blobs(), today()).await.unwrap();
+
+        // The demo's settlement charged the blood count twice on one day: kept with it, open.
+        let demo = &s.person_settlements(1).await.unwrap()[0];
+        let hits = s.hits_of(Subject::Settlement(demo.id)).await.unwrap();
+        assert_eq!(hits.len(), 1, "{l}: {hits:?}");
+        assert_eq!((hits[0].rule_code.as_str(), hits[0].state), ("JG-003", HitState::Open), "{l}");
+        assert_eq!(hits[0].evidence["ids"], serde_json::json!(["2"]), "{l}");
+        assert_eq!((hits[0].number.as_str(), hits[0].claim_id), (demo.setl_id.as_str(), None), "{l}");
+        assert_eq!(hits[0].region, s.person(1).await.unwrap().insured_region, "{l}");
+
+        // A cervical smear charged for a man: the rule blocks 2304, and nothing is written.
+        let smear = ("1", "311201001", "1", "30.00", "30.00");
+        let bed = ("2", "001102000010000", "1", "40.00", "40.00");
+        let operation = ("3", "003113000010000", "1", "4800.00", "4800.00");
+        let wrong = discharged_visit(s, 40, "ZY-T-1", &[smear, bed, operation]).await;
+        let settlements = db.count("settlements").await;
+        let e = settle(s, &wrong, 40).await.unwrap_err();
+        assert!(e.to_string().contains("JG-004"), "{l}: {e}");
+        assert_eq!(refusal_code(Err::<(), _>(e)), "violation", "{l}");
+        assert_eq!(db.count("settlements").await, settlements, "{l}");
+
+        // A new version that only flags it takes effect at once (the kept copy is forgotten).
+        let mut w = s.begin_write(&actor_of(s, "policy").await).await.unwrap();
+        let v2 = yibao_demo::DEMO_RULE_BASE
+            .replace("version = 1", "version = 2")
+            .replace("blocks_settlement = true", "blocks_settlement = false");
+        s.import_rule_base(&mut w, &v2).await.unwrap();
+        w.commit().await.unwrap();
+        let settled = settle(s, &wrong, 40).await.unwrap();
+        let hits = s.hits_of(Subject::Settlement(settled.id)).await.unwrap();
+        let smear_hit = hits.iter().find(|h| h.rule_code == "JG-004").expect("flagged, not refused");
+        assert_eq!((smear_hit.severity, smear_hit.rule_version), (Severity::Violation, 2), "{l}");
+
+        // The auditor confirms it with a deduction: above what the fund paid, zero, or a
+        // deduction from a claim are refused; so is an amount with nothing to take back.
+        let fund = settled.list.fund_pay_sumamt;
+        assert!(fund > Fen::from_fen(3000), "{l}: {fund}");
+        let confirm = |consequence, amount| yibao_store::HitDecision::Confirm { consequence, amount };
+        let mut w = s.begin_write(&actor_of(s, "auditor").await).await.unwrap();
+        let too_much = fund.checked_add(Fen::from_fen(1)).unwrap();
+        let r = s.decide_hit(&mut w, smear_hit.id, confirm(Consequence::Deduct, too_much), "限女性项目").await;
+        assert_eq!(refusal_code(r), "above_fund", "{l}");
+        let r = s.decide_hit(&mut w, smear_hit.id, confirm(Consequence::Deduct, Fen::ZERO), "限女性项目").await;
+        assert_eq!(refusal_code(r), "zero", "{l}");
+        let r = s.decide_hit(&mut w, smear_hit.id, confirm(Consequence::None, Fen::from_fen(100)), "限女性项目").await;
+        assert_eq!(refusal_code(r), "not_zero", "{l}");
+        let claim_hit = s.claim_hits(claim_id(s, "LZ-2026-0107").await).await.unwrap()[0].clone();
+        let r = s.decide_hit(&mut w, claim_hit.id, confirm(Consequence::Deduct, Fen::from_fen(100)), "重复收费").await;
+        assert_eq!(refusal_code(r), "deduct_claim", "{l}");
+        let deducted = s
+            .decide_hit(&mut w, smear_hit.id, confirm(Consequence::Deduct, Fen::from_fen(3000)), "限女性项目，拒付该项")
+            .await
+            .unwrap();
+        w.commit().await.unwrap();
+        assert_eq!(
+            (deducted.state, deducted.consequence, deducted.amount),
+            (HitState::Confirmed, Some(Consequence::Deduct), Some(Fen::from_fen(3000))),
+            "{l}"
+        );
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn the_medical_history_file_fills_itself_and_takes_an_auditors_entries() {
+    use yibao_core::history::{HistoryInput, HistoryKind, HistorySource};
+    for db in TestDb::all().await {
+        let (s, l) = (&db.store, db.label);
+        yibao_demo::seed_demo(s, &db.blobs(), today()).await.unwrap();
+        let file = s.medical_history(1).await.unwrap();
+        let settled = &s.person_settlements(1).await.unwrap()[0];
+        // The settlement's diagnosis, with its name; the approved claims' by code; the
+        // auditor's two by hand.
+        let from = |source: HistorySource| file.iter().filter(|e| e.source == source).collect::<Vec<_>>();
+        let by_settlement = from(HistorySource::Settlement);
+        assert_eq!(by_settlement.len(), 1, "{l}: {file:?}");
+        assert_eq!(
+            (by_settlement[0].code.as_str(), by_settlement[0].name.as_str(), by_settlement[0].source_ref.as_str()),
+            ("K80.1", "胆囊结石伴胆囊炎", settled.setl_id.as_str()),
+            "{l}"
+        );
+        assert!(!from(HistorySource::Claim).is_empty(), "{l}: the approved claims");
+        assert_eq!(from(HistorySource::Document).len() + from(HistorySource::Audit).len(), 2, "{l}");
+        assert!(file.windows(2).all(|w| w[0].noted_on >= w[1].noted_on), "{l}: the latest first");
+
+        // By hand: validated, audited, once per fact and source.
+        let mut w = s.begin_write(&actor_of(s, "auditor").await).await.unwrap();
+        let input = HistoryInput {
+            kind: HistoryKind::Surgery,
+            code: "51.2201".into(),
+            name: "腹腔镜下胆囊切除术".into(),
+            noted_on: today(),
+        };
+        let bad = HistoryInput { kind: HistoryKind::Diagnosis, code: "胆囊".into(), ..input.clone() };
+        assert_eq!(
+            refusal_code(s.add_history(&mut w, 1, &bad, HistorySource::Audit, "T-1", today()).await),
+            "icd10",
+            "{l}"
+        );
+        let r = s.add_history(&mut w, 1, &input, HistorySource::Settlement, "T-1", today()).await;
+        assert_eq!(refusal_code(r), "by_hand", "{l}");
+        assert_eq!(
+            refusal_code(s.add_history(&mut w, 1, &input, HistorySource::Audit, " ", today()).await),
+            "required",
+            "{l}"
+        );
+        let added = s.add_history(&mut w, 1, &input, HistorySource::Document, "手术记录", today()).await.unwrap();
+        assert_eq!(added.verified_by, actor_of(s, "auditor").await.label, "{l}");
+        let again = s.add_history(&mut w, 1, &input, HistorySource::Document, "手术记录", today()).await;
+        assert!(matches!(again, Err(yibao_store::StoreError::Duplicate { .. })), "{l}");
+        w.commit().await.unwrap();
+        assert_eq!(s.medical_history(1).await.unwrap().len(), file.len() + 1, "{l}");
+        let entries = s.audit_entries_after(0, 100_000).await.unwrap();
+        assert!(entries.iter().any(|e| e.action == "history.add"), "{l}");
         db.cleanup().await;
     }
 }

@@ -69,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .route("/persons", get(api::list_persons).post(api::create_person))
         .route("/persons/{id}", get(api::get_person).put(api::update_person))
         .route("/persons/{id}/history", get(api::person_history))
+        .route("/persons/{id}/medical-history", get(api::audit::medical_history).post(api::audit::add_history))
         .route("/persons/{id}/bank-account/confirm", post(api::confirm_person_account))
         .route("/employers/{id}/bank-account/confirm", post(api::confirm_employer_account))
         .route("/employers", get(api::list_employers).post(api::create_employer))
@@ -114,7 +115,9 @@ pub fn router(state: AppState) -> Router {
         .route("/rule-bases/{region}", get(api::supervision::get_rule_base).post(api::supervision::import_rule_base))
         .route("/claims/{id}/hits", get(api::supervision::claim_hits))
         .route("/hits", get(api::supervision::open_hits))
+        .route("/hits/{id}", get(api::supervision::get_hit))
         .route("/hits/{id}/decision", post(api::supervision::decide_hit))
+        .route("/settlements/{setl_id}/hits", get(api::supervision::settlement_hits))
         .route("/claims", get(api::claims::claim_queue).post(api::claims::submit_claim))
         .route("/claims/{id}", get(api::claims::get_claim))
         .route(
@@ -147,6 +150,7 @@ pub fn router(state: AppState) -> Router {
         .route("/persons/{id}", get(pages::person_page).post(pages::person_save_edit))
         .route("/persons/{id}/edit", get(pages::person_edit_form))
         .route("/persons/{id}/bank-account/confirm", post(pages::person_account_confirm))
+        .route("/persons/{id}/medical-history", get(pages::medical_history_page).post(pages::medical_history_add))
         .route("/employers", get(pages::employers_page).post(pages::employer_save_new))
         .route("/employers/new", get(pages::employer_new_form))
         .route("/employers/{id}", post(pages::employer_save_edit))
@@ -199,6 +203,7 @@ pub fn router(state: AppState) -> Router {
         .route("/claims/new", get(pages::claim_new_form))
         .route("/claims/{id}", get(pages::claim_page))
         .route("/hits", get(pages::hits_page))
+        .route("/hits/{id}", get(pages::hit_page))
         .route("/hits/{id}/decision", post(pages::hit_decision))
         .route("/claims/{id}/steps", post(pages::claim_step_submit))
         .route(

@@ -248,6 +248,27 @@ fn matrix() -> Vec<MatrixRow> {
         (Method::GET, "/api/v1/claims/1/hits", None, S::OK, staff_read.clone()),
         (Method::GET, "/api/v1/hits", None, S::OK, vec!["reviewer", "reviewer2", "auditor"]),
         (Method::GET, "/hits", None, S::OK, vec!["reviewer", "reviewer2", "auditor"]),
+        (Method::GET, "/api/v1/hits/1", None, S::OK, vec!["reviewer", "reviewer2", "auditor"]),
+        // The medical history file: staff who see the person in full and the person; the
+        // auditor adds to it.
+        (Method::GET, "/api/v1/persons/1/medical-history", None, S::OK, detail.clone()),
+        (Method::GET, "/persons/1/medical-history", None, S::OK, detail.clone()),
+        (
+            Method::POST,
+            "/api/v1/persons/1/medical-history",
+            Some(json!({"kind": "allergy", "name": "磺胺类药物过敏", "noted_on": "2026-11-01",
+                "source": "document", "source_ref": "出院记录"})),
+            S::CREATED,
+            vec!["auditor"],
+        ),
+        (Method::GET, "/hits/1", None, S::OK, vec!["reviewer", "reviewer2", "auditor"]),
+        (
+            Method::GET,
+            "/api/v1/settlements/620302000000000001/hits",
+            None,
+            S::OK,
+            vec!["reviewer", "reviewer2", "auditor"],
+        ),
         (
             Method::POST,
             "/api/v1/hits/1/decision",

@@ -667,9 +667,10 @@ async fn a_claimant_corrects_the_account_of_a_refused_payment() {
 }
 
 /// A reviewer opens the demo claim waiting for review, reads what the supervision rules found
-/// beside it (the blood count charged twice on one day), and clears it with a reason.
+/// beside it (the blood count charged twice on one day), and clears it with a reason; an
+/// auditor confirms the same finding on a direct settlement with a deduction.
 #[tokio::test]
-async fn a_reviewer_reads_and_clears_what_the_supervision_rules_found() {
+async fn a_reviewer_clears_a_finding_and_an_auditor_deducts_another() {
     let Some(browser) = Browser::start().await else { return };
     let app = spawn_app(TestDb::sqlite().await).await;
     let c = &browser.client;
@@ -701,6 +702,25 @@ async fn a_reviewer_reads_and_clears_what_the_supervision_rules_found() {
     let text = c.find(Locator::Css("#hits tr[data-severity='suspect']")).await.unwrap().text().await.unwrap();
     assert!(text.contains("已排除") && text.contains("医嘱齐全"), "{text}");
     assert!(c.find(Locator::Css("#hits .clear-hit")).await.is_err(), "decided: no more buttons");
+
+    // What is left is the demo settlement's: the auditor takes it from the queue, reads it,
+    // and confirms it with a deduction from the hospital's next clearing.
+    c.delete_all_cookies().await.unwrap();
+    browser.log_in(&app, "auditor").await;
+    c.goto(&app.url("/hits")).await.unwrap();
+    let queue = c.wait().for_element(Locator::Id("open-hits")).await.unwrap().text().await.unwrap();
+    assert!(queue.contains("JG-003") && !queue.contains("LZ-"), "{queue}");
+    c.find(Locator::Css("#open-hits a.hit-link")).await.unwrap().click().await.unwrap();
+    let subject = c.wait().for_element(Locator::Id("hit-subject")).await.unwrap();
+    assert!(subject.attr("href").await.unwrap().unwrap_or_default().starts_with("/settlements/"));
+    browser.fill("reason", "同日两次血常规无医嘱，拒付一次").await;
+    browser.set("select[name='consequence']", "deduct").await;
+    browser.fill("amount", "25.00").await;
+    c.find(Locator::Css(".confirm-hit")).await.unwrap().click().await.unwrap();
+    let notice = c.wait().for_element(Locator::Id("notice")).await.unwrap().text().await.unwrap();
+    assert!(notice.contains("已处理该疑点"), "{notice}");
+    let state = c.find(Locator::Id("hit-state")).await.unwrap().text().await.unwrap();
+    assert!(state.contains("已确认违规") && state.contains("拒付") && state.contains("25.00"), "{state}");
     c.goto(&app.url("/hits")).await.unwrap();
     c.wait().for_element(Locator::Id("no-hits")).await.unwrap();
 

@@ -122,3 +122,59 @@ async fn the_hospital_asks_what_the_rules_find_before_it_settles() {
         app.db.cleanup().await;
     }
 }
+
+/// The demo's direct settlement carries what the rules found on it (the blood count twice on
+/// one day): reviewers and auditors of the person's region read it and decide it over the API,
+/// a deduction at most what the fund paid; the hospital and the person do not see it.
+#[tokio::test]
+async fn an_auditor_deducts_a_finding_on_a_direct_settlement() {
+    for db in TestDb::all().await {
+        let l = db.label;
+        let app = spawn_app(db).await;
+        let setl_id = "620302000000000001";
+        let call = |method: reqwest::Method, token: String, path: String, body: Option<Value>| {
+            let mut req = app.http.request(method, app.url(&path)).bearer_auth(token);
+            if let Some(body) = body {
+                req = req.json(&body);
+            }
+            async move {
+                let res = req.send().await.unwrap();
+                let status = res.status().as_u16();
+                (status, res.json::<Value>().await.unwrap_or(Value::Null))
+            }
+        };
+        let get = |token: &String, path: String| call(reqwest::Method::GET, token.clone(), path, None);
+        let (auditor, hospital, person) =
+            (app.token("auditor").await, app.token("hospital").await, app.token("zhangsan").await);
+        let (s, hits) = get(&auditor, format!("/api/v1/settlements/{setl_id}/hits")).await;
+        assert_eq!(s, 200, "{l}: {hits}");
+        let hit = hits.as_array().unwrap().iter().find(|h| h["rule_code"] == "JG-003").unwrap().clone();
+        assert_eq!((hit["number"].as_str(), hit["claim_id"].is_null()), (Some(setl_id), true), "{l}: {hit}");
+        for token in [&hospital, &person] {
+            let (s, _) = get(token, format!("/api/v1/settlements/{setl_id}/hits")).await;
+            assert_eq!(s, 403, "{l}");
+            let (s, _) = get(token, format!("/api/v1/hits/{}", hit["id"])).await;
+            assert_eq!(s, 403, "{l}");
+        }
+        let decide = |body: Value| {
+            call(reqwest::Method::POST, auditor.clone(), format!("/api/v1/hits/{}/decision", hit["id"]), Some(body))
+        };
+        let (s, body) =
+            decide(json!({ "clear": false, "reason": "拒付", "consequence": "deduct", "amount": "99999.00" })).await;
+        let code = body["errors"][0]["code"].as_str().or(body["code"].as_str());
+        assert_eq!((s, code), (422, Some("above_fund")), "{l}: {body}");
+        let (s, body) = decide(
+            json!({ "clear": false, "reason": "同日两次血常规，拒付一次", "consequence": "deduct", "amount": "25.00" }),
+        )
+        .await;
+        assert_eq!(s, 200, "{l}: {body}");
+        assert_eq!(
+            (body["state"].as_str(), body["consequence"].as_str(), body["amount"].as_str()),
+            (Some("confirmed"), Some("deduct"), Some("25.00")),
+            "{l}"
+        );
+        let (s, hit) = get(&auditor, format!("/api/v1/hits/{}", hit["id"])).await;
+        assert_eq!((s, hit["state"].as_str()), (200, Some("confirmed")), "{l}");
+        app.db.cleanup().await;
+    }
+}

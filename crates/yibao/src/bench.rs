@@ -403,7 +403,12 @@ pub(crate) async fn prepare(
 /// discharge → pre-settlement → settlement over HTTP until `settlements` are made. Reports
 /// settlements per second and each transaction's latency, then checks that yibao's totals
 /// (3201) equal the sum of the answers, to the fen.
-pub async fn settle(hospitals: usize, settlements: usize, database_url: Option<String>) -> anyhow::Result<()> {
+pub async fn settle(
+    hospitals: usize,
+    settlements: usize,
+    database_url: Option<String>,
+    supervised: bool,
+) -> anyhow::Result<()> {
     use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
     use std::sync::Arc;
 
@@ -414,6 +419,12 @@ pub async fn settle(hospitals: usize, settlements: usize, database_url: Option<S
     let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
     let blobs: Arc<dyn yibao_store::BlobStore> = Arc::new(yibao_store::LocalBlobs::new(scratch.join("documents")));
     yibao_demo::seed_demo(&store, &blobs, today).await?;
+    if !supervised {
+        // The rules switched off the way an agency would: a version with none.
+        let mut w = store.begin_write(&yibao_store::Actor::system("bench")).await?;
+        store.import_rule_base(&mut w, "region = \"620300\"\nversion = 2\nrules = []\n").await?;
+        w.commit().await?;
+    }
 
     let (institutions, persons, secrets) = prepare(&store, today, hospitals).await?;
     let begin = today - chrono::Duration::days(3);
@@ -440,9 +451,10 @@ pub async fn settle(hospitals: usize, settlements: usize, database_url: Option<S
         let _ = stopped.await;
     }));
     println!(
-        "yibao bench settle: {hospitals} hospitals, {settlements} settlements, {} persons, on {:?}",
+        "yibao bench settle: {hospitals} hospitals, {settlements} settlements, {} persons, on {:?}, supervision rules {}",
         persons.len(),
-        store.backend()
+        store.backend(),
+        if supervised { "on" } else { "off" }
     );
 
     let http = reqwest::Client::builder().pool_max_idle_per_host(hospitals).build()?;

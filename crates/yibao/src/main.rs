@@ -190,6 +190,10 @@ enum BenchCommand {
         /// An empty database to use instead of a scratch SQLite file (e.g. a PostgreSQL schema).
         #[arg(long)]
         database_url: Option<String>,
+        /// Settle with the demo region's supervision rules switched off (a version with no
+        /// rules), to measure what checking every settlement costs.
+        #[arg(long)]
+        without_rules: bool,
     },
     /// Kill a real `yibao serve` with SIGKILL at random moments under a load of direct
     /// settlements, start it again each time, and check that every settlement a hospital was
@@ -426,8 +430,8 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
         Command::Bench { command: BenchCommand::CatalogImport { rows, database_url } } => {
             bench::catalog_import(rows, database_url).await?;
         }
-        Command::Bench { command: BenchCommand::Settle { hospitals, settlements, database_url } } => {
-            bench::settle(hospitals, settlements, database_url).await?;
+        Command::Bench { command: BenchCommand::Settle { hospitals, settlements, database_url, without_rules } } => {
+            bench::settle(hospitals, settlements, database_url, !without_rules).await?;
         }
         Command::Bench { command: BenchCommand::Crash { kills, hospitals, database_url } } => {
             crash::crash(kills, hospitals, database_url).await?;

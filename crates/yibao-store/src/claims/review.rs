@@ -2,6 +2,7 @@
 //! review with line exclusions, the second review and withdrawal.
 
 use super::*;
+use yibao_core::history::{HistoryInput, HistoryKind, HistorySource};
 
 impl Store {
     /// Moves a claim read at `before` to `to` by `action`, with the columns `set` changes,
@@ -204,6 +205,7 @@ impl Store {
         }
         let after = self.move_claim(w, &claim, action, "decide", &set, note).await?;
         self.create_payment_order(w, &after, claim_rules.pay_employer_unit, today).await?;
+        self.note_claim_history(w, &after).await?;
         Ok(after)
     }
 
@@ -246,7 +248,28 @@ impl Store {
         let after = self.move_claim(w, &claim, action, "confirm", &set, note).await?;
         let (claim_rules, _) = self.claim_rules(claim.insured_region, today).await?;
         self.create_payment_order(w, &after, claim_rules.pay_employer_unit, today).await?;
+        self.note_claim_history(w, &after).await?;
         Ok(after)
+    }
+
+    /// An approved claim's diagnoses go into the person's medical history file (by code: the
+    /// claim form takes no names).
+    async fn note_claim_history(&self, w: &mut WriteTx, claim: &StoredClaim) -> Result<(), StoreError> {
+        if !matches!(claim.state, ClaimState::Approved | ClaimState::Reduced) {
+            return Ok(());
+        }
+        let diagnoses: Vec<HistoryInput> = claim
+            .diagnoses
+            .iter()
+            .map(|code| HistoryInput {
+                kind: HistoryKind::Diagnosis,
+                code: code.clone(),
+                name: String::new(),
+                noted_on: claim.care_end,
+            })
+            .collect();
+        self.note_history(w, claim.person_id, &diagnoses, HistorySource::Claim, &claim.number).await?;
+        Ok(())
     }
 
     /// What a final decision writes: for an approval, the engine's result under the

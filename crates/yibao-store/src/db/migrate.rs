@@ -70,6 +70,15 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
     (23, "registered_account_checks", Sql::Both(include_str!("../../migrations/0023_registered_account_checks.sql"))),
     (24, "password_change", Sql::Both(include_str!("../../migrations/0024_password_change.sql"))),
     (25, "supervision", Sql::Both(include_str!("../../migrations/0025_supervision.sql"))),
+    (
+        26,
+        "settlement_hits",
+        Sql::PerBackend {
+            sqlite: include_str!("../../migrations/0026_settlement_hits.sqlite.sql"),
+            postgres: include_str!("../../migrations/0026_settlement_hits.postgres.sql"),
+        },
+    ),
+    (27, "medical_history", Sql::Both(include_str!("../../migrations/0027_medical_history.sql"))),
 ];
 
 /// The migrations of one backend, up to a version (all when `None`).

@@ -2,6 +2,8 @@
 //! visit and its fee lines, the person's running state for the year, the engine's claim.
 
 use super::*;
+use crate::supervision::day_of;
+use yibao_core::history::{HistoryInput, HistoryKind, HistorySource};
 
 /// A visit and what settling it reads, taken from committed data before the turn to write,
 /// so the write spends its turn writing. The write checks that it is still current — the
@@ -128,6 +130,14 @@ impl Store {
             Some(inputs) => inputs,
             None => claim_inputs(&mut w.tx, rules, &visit, request.setl_time.date()).await?,
         };
+        // The rule base of the person's pooling region looks at the visit: a blocking
+        // violation refuses it, anything else is kept with the settlement for the auditor.
+        let insured_region = inputs.person.insured_region;
+        let supervised = settlement_visit(&visit, &inputs.person, institution, &inputs.fees, request.setl_time.date())?;
+        let found = self.supervise(w, insured_region, &supervised).await?;
+        if let Some(refusal) = found.as_ref().and_then(crate::supervision::Found::blocking) {
+            return Err(refusal);
+        }
         let p = build_claim(rules, institution, &visit, request, inputs)?;
         let t = p.outcome.totals;
         let setl_time = request.setl_time.format("%Y-%m-%d %H:%M:%S").to_string();
@@ -199,6 +209,22 @@ impl Store {
             .bind(id)
             .execute(&mut *w.tx)
             .await?;
+        if let Some(found) = found {
+            self.keep_hits(w, crate::supervision::Subject::Settlement(id), insured_region, found).await?;
+        }
+        // The diagnoses go into the person's medical history file.
+        let diagnoses: Vec<HistoryInput> = visit
+            .diagnoses
+            .iter()
+            .filter(|d| !d.diag_code.trim().is_empty())
+            .map(|d| HistoryInput {
+                kind: HistoryKind::Diagnosis,
+                code: d.diag_code.clone(),
+                name: d.diag_name.clone(),
+                noted_on: request.setl_time.date(),
+            })
+            .collect();
+        self.note_history(w, p.person.id, &diagnoses, HistorySource::Settlement, &setl_id).await?;
         self.put_year_totals(w, p.person.id, p.year, &p.outcome.ytd_after, p.ytd_version).await?;
         let acct_balance = match p.account {
             Some((balance, version)) => {
@@ -464,6 +490,43 @@ fn main_first(diagnoses: &[crate::Diagnosis]) -> Vec<String> {
     let main = diagnoses.iter().filter(|d| d.main);
     let rest = diagnoses.iter().filter(|d| !d.main);
     main.chain(rest).map(|d| d.diag_code.clone()).collect()
+}
+
+/// A direct settlement's visit as the rules see it, named by its `mdtrt_id`, with its active
+/// fee lines (by `feedetl_sn`), settled on `day`.
+fn settlement_visit(
+    visit: &Visit,
+    person: &crate::Person,
+    institution: &Institution,
+    fees: &[StoredFee],
+    day: chrono::NaiveDate,
+) -> Result<yibao_core::supervise::Visit, StoreError> {
+    let admitted = day_of(&visit.begntime)?;
+    let discharged = visit.endtime.as_deref().map(day_of).transpose()?.unwrap_or(day);
+    let lines = fees
+        .iter()
+        .map(|f| {
+            Ok(yibao_core::supervise::VisitLine {
+                sn: f.feedetl_sn.clone(),
+                item: f.med_list_codg.clone(),
+                day: day_of(&f.fee_ocur_time)?,
+                quantity: f.cnt,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let main = visit.diagnoses.iter().find(|d| d.main).or(visit.diagnoses.first());
+    Ok(yibao_core::supervise::Visit {
+        id: visit.mdtrt_id.clone(),
+        person_id: person.id,
+        sex: person.sex,
+        birth_date: person.birth_date,
+        institution: institution.code.clone(),
+        inpatient: visit.med_type == "21",
+        admitted,
+        discharged: discharged.max(admitted),
+        main_diagnosis: main.map(|d| d.diag_code.clone()).unwrap_or_default(),
+        lines,
+    })
 }
 
 #[cfg(test)]

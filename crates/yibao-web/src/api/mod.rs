@@ -15,6 +15,7 @@ use crate::forms::{EmployerForm, InstitutionForm, PersonForm};
 use crate::views::{EmployerView, InstitutionView, PageView, PersonView};
 use crate::{service, SharedState};
 
+pub mod audit;
 pub mod claims;
 pub mod cover;
 pub mod payments;
@@ -91,7 +92,11 @@ pub mod supervision;
         supervision::import_rule_base,
         supervision::claim_hits,
         supervision::open_hits,
+        supervision::get_hit,
+        supervision::settlement_hits,
         supervision::decide_hit,
+        audit::medical_history,
+        audit::add_history,
         claims::checklist,
         claims::submit_claim,
         claims::get_claim,

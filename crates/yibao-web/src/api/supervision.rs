@@ -7,8 +7,8 @@ use axum::Json;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use yibao_core::supervise::RuleBase;
-use yibao_core::{AdminCode, InvalidValue};
-use yibao_store::StoredHit;
+use yibao_core::{AdminCode, Fen, InvalidValue};
+use yibao_store::{Consequence, StoredHit};
 
 use crate::context::Caller;
 use crate::error::{AppError, Problem};
@@ -64,11 +64,40 @@ pub async fn open_hits(State(state): State<SharedState>, caller: Caller) -> Resu
     Ok(Json(svc::open_hits(&state.store, &caller).await?))
 }
 
+/// What the rules found on a direct settlement (reviewers and auditors of the person's region).
+#[utoipa::path(get, path = "/api/v1/settlements/{setl_id}/hits", responses((status = 200), (status = 404, body = Problem)))]
+pub async fn settlement_hits(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(setl_id): Path<String>,
+) -> Result<Json<Vec<StoredHit>>, AppError> {
+    Ok(Json(svc::settlement_hits(&state.store, &caller, &setl_id).await?))
+}
+
+/// One hit (reviewers and auditors of its region).
+#[utoipa::path(get, path = "/api/v1/hits/{id}", responses((status = 200), (status = 404, body = Problem)))]
+pub async fn get_hit(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<StoredHit>, AppError> {
+    Ok(Json(svc::hit(&state.store, &caller, id).await?))
+}
+
 #[derive(Deserialize, ToSchema)]
 pub struct HitDecision {
     /// `true`: in order (排除); `false`: a fault (确认违规).
     pub clear: bool,
     pub reason: String,
+    /// Of a confirmed hit: `none` (the default), `deduct` (拒付, a direct settlement's only:
+    /// withheld from the institution at clearing) or `recover` (追回).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub consequence: Option<Consequence>,
+    /// Yuan, e.g. `"120.00"`; at most what the fund paid.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub amount: Option<Fen>,
 }
 
 /// Decide an open hit, with a reason.
@@ -80,5 +109,6 @@ pub async fn decide_hit(
     Path(id): Path<i64>,
     Json(d): Json<HitDecision>,
 ) -> Result<Json<StoredHit>, AppError> {
-    Ok(Json(svc::decide_hit(&state.store, &caller, id, d.clear, &d.reason).await?))
+    let decision = svc::decision(d.clear, d.consequence, d.amount);
+    Ok(Json(svc::decide_hit(&state.store, &caller, id, decision, &d.reason).await?))
 }

@@ -1,6 +1,7 @@
 //! The web portal: server-rendered askama pages, Chinese by default.
 
 mod admin;
+mod audit;
 mod auth;
 mod claims;
 mod cover;
@@ -22,11 +23,12 @@ pub use admin::{
     employer_save_edit, employer_save_new, employers_page, institution_edit_form, institution_new_form,
     institution_save_edit, institution_save_new, institutions_page,
 };
+pub use audit::{medical_history_add, medical_history_page};
 pub use auth::{home, lang_switch, login_form, login_submit, logout, password_form, password_submit};
 pub use claims::{
     claim_document_add, claim_guide, claim_new_form, claim_page, claim_payment_account, claim_payment_account_confirm,
-    claim_queue_page, claim_statement_csv, claim_step_submit, claim_submit, hit_decision, my_claims,
-    my_delegation_grant, my_delegation_revoke, unit_claims,
+    claim_queue_page, claim_statement_csv, claim_step_submit, claim_submit, my_claims, my_delegation_grant,
+    my_delegation_revoke, unit_claims,
 };
 pub use cover::{
     card_apply, card_event_submit, cover_lookup, document_download, filing_decide, filing_window, filings_page,
@@ -46,7 +48,7 @@ pub use rules::{
     policy_page,
 };
 pub use settlement::{my_settlements, person_settlements_page, settlement_page};
-pub use supervision::hits_page;
+pub use supervision::{hit_decision, hit_page, hits_page};
 
 use crate::context::Caller;
 use crate::error::AppError;
@@ -182,7 +184,7 @@ pub fn field_messages(errors: &[yibao_core::InvalidValue], lang: Lang) -> Vec<St
         .map(|e| {
             let key = format!("field.{}", e.field);
             let label =
-                i18n::UI.iter().find(|(k, _, _)| *k == key).map(|(_, zh, en)| if lang == Lang::Zh { *zh } else { *en });
+                i18n::entries().find(|(k, _, _)| *k == key).map(|(_, zh, en)| if lang == Lang::Zh { *zh } else { *en });
             match label {
                 Some(l) => format!("{l}{}{}", if lang == Lang::Zh { "：" } else { ": " }, e.message(lang)),
                 None => e.message(lang).to_string(),

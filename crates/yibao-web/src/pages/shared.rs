@@ -35,7 +35,7 @@ pub(super) fn when(instant: &str) -> String {
 
 pub(super) fn notice(lang: Lang, done: &str) -> Option<String> {
     let key = format!("done.{done}");
-    i18n::UI.iter().find(|(k, _, _)| *k == key).map(|_| i18n::t(lang, &key).to_string())
+    i18n::entries().find(|(k, _, _)| *k == key).map(|_| i18n::t(lang, &key).to_string())
 }
 
 /// Shows `show` with the error's messages when the person can correct it.

@@ -1,11 +1,17 @@
-//! The open supervision hits of the caller's regions (reviewers and auditors): each links to
-//! its claim, where it is decided.
+//! Supervision in the portal (reviewers and auditors): the open hits of the caller's regions,
+//! one hit with its evidence, and the decision — cleared, or confirmed with what it costs
+//! (拒付 deducted from a hospital's clearing, 追回 recovered, or nothing).
 
 use askama::Template;
-use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+use yibao_core::{Fen, Lang};
+use yibao_store::{Consequence, HitState, StoredHit};
 
-use super::{render, Ctx};
+use super::shared::{or_show, when};
+use super::{render, Ctx, DoneAsk};
 use crate::context::Caller;
 use crate::error::AppError;
 use crate::{service, SharedState};
@@ -19,39 +25,160 @@ pub(super) fn severity_code(s: yibao_core::supervise::Severity) -> &'static str 
     }
 }
 
-pub struct QueueRow {
-    pub claim_id: i64,
-    pub claim_number: String,
+/// A supervision hit as the pages show it.
+pub struct HitRow {
+    pub id: i64,
+    /// The claim's number or the settlement's `setl_id`, and its page.
+    pub number: String,
+    pub subject_link: String,
     pub rule: String,
     pub severity: String,
     pub severity_code: &'static str,
     pub message: String,
+    /// The lines (by number) or the other stays it points at.
+    pub evidence: String,
+    pub state: String,
+    pub open: bool,
+    /// Who decided it and why, and what a confirmed hit costs.
+    pub decided: String,
     pub found_at: String,
+}
+
+pub(crate) fn hit_rows(hits: &[StoredHit], lang: Lang) -> Vec<HitRow> {
+    hits.iter()
+        .map(|h| {
+            let ids: Vec<String> = h.evidence["ids"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+                .unwrap_or_default();
+            let of_lines = h.evidence["of"] == "lines";
+            let evidence = match (of_lines, lang) {
+                (true, Lang::Zh) => format!("明细 {}", ids.join("、")),
+                (true, Lang::En) => format!("lines {}", ids.join(", ")),
+                (false, Lang::Zh) => ids.join("、"),
+                (false, Lang::En) => ids.join(", "),
+            };
+            let cost = match (h.consequence, h.amount) {
+                (Some(c @ (Consequence::Deduct | Consequence::Recover)), Some(a)) => {
+                    format!("（{} {a} {}）", c.label().get(lang), if lang == Lang::Zh { "元" } else { "yuan" })
+                }
+                _ => String::new(),
+            };
+            HitRow {
+                id: h.id,
+                number: h.number.clone(),
+                subject_link: match (h.claim_id, h.settlement_id) {
+                    (Some(claim), _) => format!("/claims/{claim}"),
+                    _ => format!("/settlements/{}", h.number),
+                },
+                rule: h.rule_code.clone(),
+                severity: h.severity.label().get(lang).to_string(),
+                severity_code: severity_code(h.severity),
+                message: h.message.get(lang).to_string(),
+                evidence,
+                state: h.state.label().get(lang).to_string(),
+                open: h.state == HitState::Open,
+                decided: match (&h.decided_by, &h.reason) {
+                    (Some(by), Some(reason)) => format!("{by}：{reason}{cost}"),
+                    _ => String::new(),
+                },
+                found_at: when(&h.found_at),
+            }
+        })
+        .collect()
 }
 
 #[derive(Template)]
 #[template(path = "hits.html")]
 struct HitsPage {
     ctx: Ctx,
-    rows: Vec<QueueRow>,
+    rows: Vec<HitRow>,
 }
 
 /// `GET /hits`: the queue, oldest first, violations first.
 pub async fn hits_page(State(state): State<SharedState>, caller: Caller) -> Result<Response, AppError> {
-    let lang = caller.lang;
     let mut hits = service::supervision::open_hits(&state.store, &caller).await?;
     hits.sort_by_key(|h| std::cmp::Reverse(h.severity));
-    let rows = hits
-        .iter()
-        .map(|h| QueueRow {
-            claim_id: h.claim_id,
-            claim_number: h.claim_number.clone(),
-            rule: h.rule_code.clone(),
-            severity: h.severity.label().get(lang).to_string(),
-            severity_code: severity_code(h.severity),
-            message: h.message.get(lang).to_string(),
-            found_at: super::shared::when(&h.found_at),
-        })
-        .collect();
+    let rows = hit_rows(&hits, caller.lang);
     Ok(render(&HitsPage { ctx: Ctx::for_caller(&caller, "/hits"), rows })?.into_response())
+}
+
+#[derive(Template)]
+#[template(path = "hit.html")]
+struct HitPage {
+    ctx: Ctx,
+    /// The one hit (a list, so that the decision form's partial finds it as on a claim).
+    hits: Vec<HitRow>,
+    /// A direct settlement's hit may be deducted at clearing.
+    deduct_allowed: bool,
+    errors: Vec<String>,
+    notice: Option<String>,
+}
+
+async fn show_hit(
+    state: &SharedState,
+    caller: &Caller,
+    id: i64,
+    done: &str,
+    errors: Vec<String>,
+) -> Result<Response, AppError> {
+    let hit = service::supervision::hit(&state.store, caller, id).await?;
+    let notice = super::shared::notice(caller.lang, done);
+    let deduct_allowed = hit.settlement_id.is_some();
+    let hits = hit_rows(std::slice::from_ref(&hit), caller.lang);
+    Ok(render(&HitPage { ctx: Ctx::for_caller(caller, "/hits"), hits, deduct_allowed, errors, notice })?
+        .into_response())
+}
+
+/// `GET /hits/{id}`: one hit, its evidence and the decision form.
+pub async fn hit_page(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Query(q): Query<DoneAsk>,
+) -> Result<Response, AppError> {
+    show_hit(&state, &caller, id, &q.done, Vec::new()).await
+}
+
+#[derive(Deserialize)]
+pub struct HitDecisionForm {
+    #[serde(default)]
+    csrf: String,
+    clear: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    consequence: Option<Consequence>,
+    /// Yuan; empty is none.
+    #[serde(default)]
+    amount: String,
+}
+
+/// `POST /hits/{id}/decision`: a reviewer or auditor clears or confirms a hit; back to its
+/// claim or to the hit (with what was wrong, if anything).
+pub async fn hit_decision(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Form(f): Form<HitDecisionForm>,
+) -> Result<Response, AppError> {
+    caller.check_csrf(&f.csrf)?;
+    let claim_id = service::supervision::hit(&state.store, &caller, id).await?.claim_id;
+    let decided = async {
+        let amount = match f.amount.trim() {
+            "" => None,
+            a => Some(a.parse::<Fen>()?),
+        };
+        let decision = service::supervision::decision(f.clear == "1", f.consequence, amount);
+        service::supervision::decide_hit(&state.store, &caller, id, decision, &f.reason).await
+    }
+    .await;
+    match (decided, claim_id) {
+        (Ok(_), Some(claim)) => Ok(Redirect::to(&format!("/claims/{claim}?done=hit")).into_response()),
+        (Ok(_), None) => Ok(Redirect::to(&format!("/hits/{id}?done=hit")).into_response()),
+        (Err(e), Some(claim)) => {
+            or_show(e, caller.lang, |errors| super::claims::show_claim(&state, &caller, claim, "", errors)).await
+        }
+        (Err(e), None) => or_show(e, caller.lang, |errors| show_hit(&state, &caller, id, "", errors)).await,
+    }
 }

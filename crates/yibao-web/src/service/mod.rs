@@ -10,6 +10,7 @@ use yibao_store::{
 
 use crate::context::Caller;
 
+pub mod audit;
 pub mod claims;
 pub mod cover;
 pub mod payments;

@@ -3,8 +3,8 @@
 //! hits (they are the agency's working notes); the statement explains what was paid.
 
 use yibao_core::supervise::RuleBase;
-use yibao_core::{AdminCode, Permission};
-use yibao_store::{Store, StoredHit};
+use yibao_core::{AdminCode, Fen, Permission};
+use yibao_store::{Consequence, HitDecision, Store, StoredHit, Subject};
 
 use super::claims as claims_svc;
 use crate::context::Caller;
@@ -43,27 +43,54 @@ pub async fn claim_hits(store: &Store, caller: &Caller, claim_id: i64) -> Result
     Ok(store.claim_hits(claim_id).await?)
 }
 
+/// What the rules found on a direct settlement: for staff who decide hits in the person's
+/// region (the hospital and the person see the settlement, not the agency's working notes).
+pub async fn settlement_hits(store: &Store, caller: &Caller, setl_id: &str) -> Result<Vec<StoredHit>, AppError> {
+    caller.require(Permission::DecideHits)?;
+    let settlement = super::settlement::settlement(store, caller, setl_id).await?;
+    Ok(store.hits_of(Subject::Settlement(settlement.id)).await?)
+}
+
 /// The open hits of the caller's regions (the auditor's queue).
 pub async fn open_hits(store: &Store, caller: &Caller) -> Result<Vec<StoredHit>, AppError> {
     caller.require(Permission::DecideHits)?;
     Ok(store.open_hits_in(&super::staff_scope(caller), 200).await?)
 }
 
-/// A reviewer or auditor of the claim's region clears (with a reason) or confirms a hit.
+/// One hit, for a reviewer or auditor of its region; "not found" for anyone else.
+pub async fn hit(store: &Store, caller: &Caller, id: i64) -> Result<StoredHit, AppError> {
+    caller.require(Permission::DecideHits)?;
+    let hit = store.supervision_hit(id).await.map_err(|_| AppError::not_found("supervision hit"))?;
+    if !caller.covers(hit.region) {
+        return Err(AppError::not_found("supervision hit"));
+    }
+    Ok(hit)
+}
+
+/// A decision as a form or a request gives it: cleared, or confirmed with what it costs
+/// (nothing when no consequence is given).
+pub fn decision(clear: bool, consequence: Option<Consequence>, amount: Option<Fen>) -> HitDecision {
+    if clear {
+        HitDecision::Clear
+    } else {
+        HitDecision::Confirm {
+            consequence: consequence.unwrap_or(Consequence::None),
+            amount: amount.unwrap_or(Fen::ZERO),
+        }
+    }
+}
+
+/// A reviewer or auditor of the hit's region clears (with a reason) or confirms a hit.
 pub async fn decide_hit(
     store: &Store,
     caller: &Caller,
     id: i64,
-    clear: bool,
+    decision: HitDecision,
     reason: &str,
 ) -> Result<StoredHit, AppError> {
-    caller.require(Permission::DecideHits)?;
-    let hit = store.supervision_hit(id).await?;
-    if !caller.covers(hit.region) {
-        return Err(AppError::not_found("supervision hit"));
-    }
+    hit(store, caller, id).await?;
     let mut w = store.begin_write(&caller.actor()).await?;
-    let hit = store.decide_hit(&mut w, id, clear, reason).await?;
+    let hit = store.decide_hit(&mut w, id, decision, reason).await?;
     w.commit().await?;
     Ok(hit)
 }

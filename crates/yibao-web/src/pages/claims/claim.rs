@@ -80,57 +80,14 @@ struct ClaimPage {
     /// An open violation keeps the claim from approval.
     hits_blocking: bool,
     can_decide_hits: bool,
+    /// A claim's hit is never deducted from a clearing (the fund paid the person).
+    deduct_allowed: bool,
     errors: Vec<String>,
     notice: Option<String>,
     zh: bool,
 }
 
-/// A supervision hit as the claim page shows it.
-pub struct HitRow {
-    pub id: i64,
-    pub rule: String,
-    pub severity: String,
-    pub severity_code: &'static str,
-    pub message: String,
-    /// The lines (by number) or the other stays it points at.
-    pub evidence: String,
-    pub state: String,
-    pub open: bool,
-    /// Who decided it and why.
-    pub decided: String,
-}
-
-fn hit_rows(hits: &[yibao_store::StoredHit], lang: Lang) -> Vec<HitRow> {
-    hits.iter()
-        .map(|h| {
-            let ids: Vec<String> = h.evidence["ids"]
-                .as_array()
-                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
-                .unwrap_or_default();
-            let of_lines = h.evidence["of"] == "lines";
-            let evidence = match (of_lines, lang) {
-                (true, Lang::Zh) => format!("明细 {}", ids.join("、")),
-                (true, Lang::En) => format!("lines {}", ids.join(", ")),
-                (false, Lang::Zh) => ids.join("、"),
-                (false, Lang::En) => ids.join(", "),
-            };
-            HitRow {
-                id: h.id,
-                rule: h.rule_code.clone(),
-                severity: h.severity.label().get(lang).to_string(),
-                severity_code: crate::pages::supervision::severity_code(h.severity),
-                message: h.message.get(lang).to_string(),
-                evidence,
-                state: h.state.label().get(lang).to_string(),
-                open: h.state == yibao_store::HitState::Open,
-                decided: match (&h.decided_by, &h.reason) {
-                    (Some(by), Some(reason)) => format!("{by}：{reason}"),
-                    _ => String::new(),
-                },
-            }
-        })
-        .collect()
-}
+use crate::pages::supervision::{hit_rows, HitRow};
 
 fn statement_rows(c: &StoredClaim, s: &Statement, lang: Lang) -> Vec<StatementRow> {
     s.lines
@@ -169,7 +126,7 @@ fn statement_rows(c: &StoredClaim, s: &Statement, lang: Lang) -> Vec<StatementRo
         .collect()
 }
 
-async fn show_claim(
+pub(crate) async fn show_claim(
     state: &SharedState,
     caller: &Caller,
     id: i64,
@@ -293,6 +250,7 @@ async fn show_claim(
             h.state == yibao_store::HitState::Open && h.severity == yibao_core::supervise::Severity::Violation
         }),
         can_decide_hits: caller.can(Permission::DecideHits),
+        deduct_allowed: false,
         notice: notice(lang, done),
         errors: errors.clone(),
         zh: lang == Lang::Zh,
@@ -515,29 +473,4 @@ pub async fn claim_statement_csv(
         statement.to_csv(caller.lang),
     )
         .into_response())
-}
-
-#[derive(Deserialize)]
-pub struct HitDecisionForm {
-    #[serde(default)]
-    csrf: String,
-    clear: String,
-    #[serde(default)]
-    reason: String,
-}
-
-/// `POST /hits/{id}/decision`: a reviewer or auditor clears or confirms a hit; back to its
-/// claim (with what was wrong, if anything).
-pub async fn hit_decision(
-    State(state): State<SharedState>,
-    caller: Caller,
-    Path(id): Path<i64>,
-    Form(f): Form<HitDecisionForm>,
-) -> Result<Response, AppError> {
-    caller.check_csrf(&f.csrf)?;
-    let claim_id = state.store.supervision_hit(id).await.map_err(|_| AppError::not_found("supervision hit"))?.claim_id;
-    match crate::service::supervision::decide_hit(&state.store, &caller, id, f.clear == "1", &f.reason).await {
-        Ok(_) => Ok(Redirect::to(&format!("/claims/{claim_id}?done=hit")).into_response()),
-        Err(e) => or_show(e, caller.lang, |errors| show_claim(&state, &caller, claim_id, "", errors)).await,
-    }
 }

@@ -7,9 +7,10 @@
 mod claim;
 mod form;
 
+pub(crate) use claim::show_claim;
 pub use claim::{
     claim_document_add, claim_page, claim_payment_account, claim_payment_account_confirm, claim_statement_csv,
-    claim_step_submit, hit_decision,
+    claim_step_submit,
 };
 pub use form::{claim_new_form, claim_submit};
 

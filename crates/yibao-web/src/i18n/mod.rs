@@ -3,8 +3,19 @@
 
 use yibao_core::Lang;
 
-/// (key, Chinese, English)
-pub const UI: &[(&str, &str, &str)] = &[
+mod supervision;
+
+/// Every table of words: (key, Chinese, English).
+const TABLES: &[&[(&str, &str, &str)]] = &[UI, supervision::UI];
+
+/// Every (key, Chinese, English).
+pub fn entries() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {
+    TABLES.iter().flat_map(|t| t.iter())
+}
+
+/// (key, Chinese, English): the portal's general words; supervision and audit have theirs in
+/// `supervision.rs`.
+const UI: &[(&str, &str, &str)] = &[
     ("app.name", "医保报销系统", "yibao medical insurance"),
     ("app.tagline", "基本医疗保险报销系统", "Basic medical insurance reimbursement"),
     ("nav.home", "首页", "Home"),
@@ -301,31 +312,7 @@ pub const UI: &[(&str, &str, &str)] = &[
         "Insurance staff changed the bank account for payments; it is used once another member of staff or the holder confirms it. The account before:",
     ),
     ("persons.confirm_account", "核对无误，确认此账户", "Checked: confirm this account"),
-    ("hits.title", "智能监管疑点", "What the supervision rules found"),
     ("nav.hits", "监管疑点", "Findings"),
-    ("hits.queue", "待处理的监管疑点", "Open supervision findings"),
-    (
-        "hits.queue_hint",
-        "辖区内智能监管规则发现、尚未处理的疑点，违规在前；点申请编号逐条核实处理。",
-        "What the supervision rules found in your regions and nobody has decided yet, violations first; open the claim to decide each.",
-    ),
-    ("hits.none", "没有待处理的疑点", "Nothing waits"),
-    ("hits.claim", "申请", "Claim"),
-    ("hits.found_at", "发现时间", "Found"),
-    ("hits.rule", "规则", "Rule"),
-    ("hits.severity", "性质", "Severity"),
-    ("hits.finding", "疑点", "Finding"),
-    ("hits.evidence", "依据", "Evidence"),
-    ("hits.state", "处理", "Decision"),
-    ("hits.reason", "处理理由（必填）", "Reason (required)"),
-    ("hits.clear", "核实无误，排除", "In order: clear"),
-    ("hits.confirm", "确认违规", "Confirm the fault"),
-    (
-        "hits.blocking",
-        "有未处理的违规疑点：逐条核实处理后才能通过。",
-        "Open violations: decide each before the claim can be approved.",
-    ),
-    ("done.hit", "已处理该疑点", "The finding is decided"),
     ("persons.edit", "修改", "Edit"),
     ("persons.history", "变更历史", "History"),
     (
@@ -745,7 +732,7 @@ pub const UI: &[(&str, &str, &str)] = &[
 ];
 
 pub fn t(lang: Lang, key: &str) -> &'static str {
-    match UI.iter().find(|(k, _, _)| *k == key) {
+    match entries().find(|(k, _, _)| *k == key) {
         Some((_, zh, en)) => match lang {
             Lang::Zh => zh,
             Lang::En => en,
@@ -763,12 +750,12 @@ mod tests {
 
     #[test]
     fn keys_are_unique_and_both_languages_present() {
-        let mut keys: Vec<_> = UI.iter().map(|(k, _, _)| *k).collect();
+        let mut keys: Vec<_> = entries().map(|(k, _, _)| *k).collect();
         keys.sort();
         let n = keys.len();
         keys.dedup();
         assert_eq!(keys.len(), n, "duplicate UI keys");
-        for (k, zh, en) in UI {
+        for (k, zh, en) in entries() {
             assert!(!zh.is_empty() && !en.is_empty(), "{k}");
         }
     }
@@ -782,7 +769,7 @@ mod tests {
             let text = std::fs::read_to_string(&path).unwrap();
             for part in text.split("t(\"").skip(1) {
                 let key = part.split('"').next().unwrap();
-                if !UI.iter().any(|(k, _, _)| *k == key) {
+                if !entries().any(|(k, _, _)| *k == key) {
                     missing.push(format!("{}: {key}", path.display()));
                 }
             }

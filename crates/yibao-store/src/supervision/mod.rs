@@ -6,15 +6,39 @@
 //! This module reads the person's other stays from the claims and settlements tables itself,
 //! so that it depends on neither domain (the claims domain calls it).
 
+use std::sync::Arc;
+
 use chrono::NaiveDate;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::Row;
-use yibao_core::supervise::{check, RuleBase, Severity, Visit};
-use yibao_core::{AdminCode, InvalidValue, Scope, Text};
+use yibao_core::supervise::{check, Hit, RuleBase, Severity, Visit};
+use yibao_core::{AdminCode, Fen, InvalidValue, Scope, Text};
 
+use crate::db::cache::Recent;
 use crate::db::query::corrupt;
 use crate::{Store, StoreError, WriteTx};
+
+mod stays;
+
+/// The rule bases in force, by region, parsed (see `db::cache`).
+pub(crate) type RuleBases = Recent<i64, Option<Arc<RuleBase>>>;
+
+/// What a hit is found on: a sporadic claim or a direct settlement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    Claim(i64),
+    Settlement(i64),
+}
+
+impl Subject {
+    fn column(self) -> (&'static str, i64) {
+        match self {
+            Subject::Claim(id) => ("claim_id", id),
+            Subject::Settlement(id) => ("settlement_id", id),
+        }
+    }
+}
 
 /// Where a hit stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -54,13 +78,64 @@ impl HitState {
     }
 }
 
+/// What a confirmed hit costs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Consequence {
+    /// Nothing to take back (the line was already excluded, or a warning is enough).
+    None,
+    /// 拒付: withheld from what the fund owes the institution, at its next clearing.
+    Deduct,
+    /// 追回: recovered from whoever was paid.
+    Recover,
+}
+
+impl Consequence {
+    fn code(self) -> &'static str {
+        match self {
+            Consequence::None => "none",
+            Consequence::Deduct => "deduct",
+            Consequence::Recover => "recover",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Consequence, StoreError> {
+        match s {
+            "none" => Ok(Consequence::None),
+            "deduct" => Ok(Consequence::Deduct),
+            "recover" => Ok(Consequence::Recover),
+            other => Err(corrupt("supervision_hits.consequence", other)),
+        }
+    }
+
+    pub fn label(self) -> Text {
+        match self {
+            Consequence::None => Text::new("不扣款", "no amount"),
+            Consequence::Deduct => Text::new("拒付（清算时扣减）", "deducted at clearing"),
+            Consequence::Recover => Text::new("追回", "recovered"),
+        }
+    }
+}
+
+/// A decision on an open hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HitDecision {
+    /// In order (排除).
+    Clear,
+    /// A fault (确认违规), costing `amount` as `consequence` says (zero for none).
+    Confirm { consequence: Consequence, amount: Fen },
+}
+
 /// A hit as stored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StoredHit {
     pub id: i64,
-    pub claim_id: i64,
-    /// The claim's number.
-    pub claim_number: String,
+    /// The claim it was found on, or
+    pub claim_id: Option<i64>,
+    /// the direct settlement.
+    pub settlement_id: Option<i64>,
+    /// The claim's number or the settlement's `setl_id`.
+    pub number: String,
     pub region: AdminCode,
     pub rule_code: String,
     pub rule_version: i64,
@@ -73,11 +148,16 @@ pub struct StoredHit {
     pub decided_by: Option<String>,
     pub decided_at: Option<String>,
     pub reason: Option<String>,
+    /// Of a confirmed hit: what it costs, and how much.
+    pub consequence: Option<Consequence>,
+    pub amount: Option<Fen>,
 }
 
 const HIT_COLS: &str = "h.id, h.claim_id, h.region, h.rule_code, h.rule_version, h.severity, h.evidence, h.zh, \
-    h.en, h.state, h.found_at, h.decided_by, h.decided_at, h.reason, c.number";
-const HIT_FROM: &str = "supervision_hits h JOIN claims c ON c.id = h.claim_id";
+    h.en, h.state, h.found_at, h.decided_by, h.decided_at, h.reason, COALESCE(c.number, s.setl_id), \
+    h.settlement_id, h.consequence, h.amount";
+const HIT_FROM: &str = "supervision_hits h LEFT JOIN claims c ON c.id = h.claim_id \
+    LEFT JOIN settlements s ON s.id = h.settlement_id";
 
 fn severity_code(s: Severity) -> &'static str {
     match s {
@@ -94,6 +174,8 @@ fn hit_from_row(r: &AnyRow) -> Result<StoredHit, StoreError> {
     Ok(StoredHit {
         id: r.try_get(0)?,
         claim_id: r.try_get(1)?,
+        settlement_id: r.try_get(15)?,
+        number: r.try_get::<Option<String>, _>(14)?.unwrap_or_default(),
         region: crate::db::query::region_from(region)?,
         rule_code: r.try_get(3)?,
         rule_version: r.try_get(4)?,
@@ -110,7 +192,8 @@ fn hit_from_row(r: &AnyRow) -> Result<StoredHit, StoreError> {
         decided_by: r.try_get(11)?,
         decided_at: r.try_get(12)?,
         reason: r.try_get(13)?,
-        claim_number: r.try_get(14)?,
+        consequence: r.try_get::<Option<String>, _>(16)?.as_deref().map(Consequence::parse).transpose()?,
+        amount: r.try_get::<Option<i64>, _>(17)?.map(Fen::from_fen),
     })
 }
 
@@ -119,8 +202,35 @@ fn refuse(code: &'static str, zh: &str, en: &str) -> StoreError {
 }
 
 /// The day of a stored date or date-time text (`2026-03-02` or `2026-03-02 08:00:00`).
-fn day_of(text: &str) -> Result<NaiveDate, StoreError> {
+pub(crate) fn day_of(text: &str) -> Result<NaiveDate, StoreError> {
     text.get(..10).and_then(|d| d.parse().ok()).ok_or_else(|| corrupt("date", text))
+}
+
+/// What the rule base in force found on a visit, before it is stored.
+pub(crate) struct Found {
+    pub(crate) version: i64,
+    pub(crate) hits: Vec<Hit>,
+}
+
+impl Found {
+    /// The hits that keep 2304 from settling, as one refusal naming each.
+    pub(crate) fn blocking(&self) -> Option<StoreError> {
+        let blocking: Vec<&Hit> = self.hits.iter().filter(|h| h.blocks_settlement).collect();
+        if blocking.is_empty() {
+            return None;
+        }
+        let zh: Vec<String> = blocking.iter().map(|h| format!("{}：{}", h.rule, h.message.zh)).collect();
+        let en: Vec<String> = blocking.iter().map(|h| format!("{}: {}", h.rule, h.message.en)).collect();
+        Some(StoreError::Invalid(InvalidValue::new(
+            "supervision",
+            "violation",
+            format!("智能监管规则发现违规，请更正费用明细后再结算：{}", zh.join("；")),
+            format!(
+                "the supervision rules found a violation; correct the fee lines and settle again: {}",
+                en.join("; ")
+            ),
+        )))
+    }
 }
 
 impl Store {
@@ -160,18 +270,34 @@ impl Store {
         .fetch_one(&mut *w.tx)
         .await?;
         w.record::<(), RuleBase>("supervision.rules", "rule_base", &id.to_string(), None, Some(&base)).await?;
+        w.forget(self.rule_bases.clone());
         Ok(base)
     }
 
     /// The rule base in force in `region` (its newest version), if any.
     pub async fn rule_base(&self, region: AdminCode) -> Result<Option<RuleBase>, StoreError> {
+        Ok(self.rule_base_in_force(region).await?.map(|b| (*b).clone()))
+    }
+
+    /// The rule base in force, parsed once and kept (see `db::cache`): every settlement and
+    /// accepted claim asks for it.
+    async fn rule_base_in_force(&self, region: AdminCode) -> Result<Option<Arc<RuleBase>>, StoreError> {
+        let key = i64::from(region.value());
+        if let Some(kept) = self.rule_bases.get(&key) {
+            return Ok(kept);
+        }
         let text: Option<String> = sqlx::query_scalar(
             "SELECT document FROM supervision_rule_bases WHERE region = $1 ORDER BY version DESC LIMIT 1",
         )
-        .bind(i64::from(region.value()))
-        .fetch_optional(&self.db.pool)
+        .bind(key)
+        .fetch_optional(&mut self.read_conn().await?)
         .await?;
-        text.map(|t| RuleBase::parse(&t).map_err(|_| corrupt("supervision_rule_bases.document", "invalid"))).transpose()
+        let base = text
+            .map(|t| RuleBase::parse(&t).map_err(|_| corrupt("supervision_rule_bases.document", "invalid")))
+            .transpose()?
+            .map(Arc::new);
+        self.rule_bases.put(key, &base);
+        Ok(base)
     }
 
     /// What the rule base in force in `region` finds on a visit a hospital is about to settle
@@ -183,16 +309,16 @@ impl Store {
         visit: &Visit,
         person_known: bool,
         rules: &[String],
-    ) -> Result<Vec<yibao_core::supervise::Hit>, StoreError> {
-        let Some(mut base) = self.rule_base(region).await? else { return Ok(Vec::new()) };
+    ) -> Result<Vec<Hit>, StoreError> {
+        let Some(base) = self.rule_base_in_force(region).await? else { return Ok(Vec::new()) };
+        let mut base = (*base).clone();
         if !rules.is_empty() {
             base.rules.retain(|r| rules.contains(&r.code));
         }
         let mut others = Vec::new();
         if person_known {
             let mut conn = self.read_conn().await?;
-            others = claim_stays(&mut conn, visit.person_id, &visit.id).await?;
-            others.extend(settled_stays(&mut conn, visit.person_id, &visit.id).await?);
+            others = stays::other_stays(&mut conn, visit.person_id, &visit.id, &visit.id, stays::since(visit)).await?;
         }
         Ok(check(&base, visit, &others))
     }
@@ -210,6 +336,22 @@ impl Store {
         Ok(found.is_some())
     }
 
+    /// What the rule base in force in the pooling region of `region` (the person's insured
+    /// region) finds on `visit` against the person's other stays, read in `w`; nothing when
+    /// the region has no rule base.
+    pub(crate) async fn supervise(
+        &self,
+        w: &mut WriteTx,
+        region: AdminCode,
+        visit: &Visit,
+    ) -> Result<Option<Found>, StoreError> {
+        let Some(base) = self.rule_base_in_force(region.prefecture()).await? else { return Ok(None) };
+        // A claim is numbered, a settlement's visit named by its mdtrt_id: each is left out
+        // of its own history.
+        let others = stays::other_stays(&mut w.tx, visit.person_id, &visit.id, &visit.id, stays::since(visit)).await?;
+        Ok(Some(Found { version: i64::from(base.version), hits: check(&base, visit, &others) }))
+    }
+
     /// Checks a claim's stay (`visit`) against the rule base in force in the pooling region of
     /// `region` (the person's insured region, which the hits keep, so that staff of that
     /// county see them) and the person's other stays; the claim's open hits are replaced by
@@ -221,31 +363,43 @@ impl Store {
         region: AdminCode,
         visit: &Visit,
     ) -> Result<Vec<StoredHit>, StoreError> {
-        let Some(base) = self.rule_base(region.prefecture()).await? else { return Ok(Vec::new()) };
-        let mut others = claim_stays(&mut *w.tx, visit.person_id, &visit.id).await?;
-        others.extend(settled_stays(&mut *w.tx, visit.person_id, "").await?);
-        let decided: Vec<(String, String)> =
-            sqlx::query_as("SELECT rule_code, evidence FROM supervision_hits WHERE claim_id = $1 AND state <> 'open'")
-                .bind(claim_id)
-                .fetch_all(&mut *w.tx)
-                .await?;
-        sqlx::query("DELETE FROM supervision_hits WHERE claim_id = $1 AND state = 'open'")
-            .bind(claim_id)
+        let Some(found) = self.supervise(w, region, visit).await? else { return Ok(Vec::new()) };
+        self.keep_hits(w, Subject::Claim(claim_id), region, found).await
+    }
+
+    /// Stores what was found on `subject` under `region`: its open hits are replaced (decided
+    /// ones kept, and not found again). Returns the subject's hits.
+    pub(crate) async fn keep_hits(
+        &self,
+        w: &mut WriteTx,
+        subject: Subject,
+        region: AdminCode,
+        found: Found,
+    ) -> Result<Vec<StoredHit>, StoreError> {
+        let (column, subject_id) = subject.column();
+        let decided: Vec<(String, String)> = sqlx::query_as(&format!(
+            "SELECT rule_code, evidence FROM supervision_hits WHERE {column} = $1 AND state <> 'open'"
+        ))
+        .bind(subject_id)
+        .fetch_all(&mut *w.tx)
+        .await?;
+        sqlx::query(&format!("DELETE FROM supervision_hits WHERE {column} = $1 AND state = 'open'"))
+            .bind(subject_id)
             .execute(&mut *w.tx)
             .await?;
-        for hit in check(&base, visit, &others) {
+        for hit in found.hits {
             let evidence = serde_json::to_string(&hit.evidence).map_err(|e| corrupt("evidence", e))?;
             if decided.iter().any(|(code, ev)| *code == hit.rule && *ev == evidence) {
                 continue;
             }
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO supervision_hits (claim_id, region, rule_code, rule_version, severity, evidence, zh, en, \
-                 state, found_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', $9) RETURNING id",
-            )
-            .bind(claim_id)
+            let id: i64 = sqlx::query_scalar(&format!(
+                "INSERT INTO supervision_hits ({column}, region, rule_code, rule_version, severity, evidence, zh, en, \
+                 state, found_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', $9) RETURNING id"
+            ))
+            .bind(subject_id)
             .bind(i64::from(region.value()))
             .bind(&hit.rule)
-            .bind(i64::from(base.version))
+            .bind(found.version)
             .bind(severity_code(hit.severity))
             .bind(evidence)
             .bind(&hit.message.zh)
@@ -257,7 +411,11 @@ impl Store {
             w.record::<(), StoredHit>("supervision.hit", "supervision_hit", &id.to_string(), None, Some(&stored))
                 .await?;
         }
-        self.hits_of_claim_in(w, claim_id).await
+        let rows = sqlx::query(&format!("SELECT {HIT_COLS} FROM {HIT_FROM} WHERE h.{column} = $1 ORDER BY h.id"))
+            .bind(subject_id)
+            .fetch_all(&mut *w.tx)
+            .await?;
+        rows.iter().map(hit_from_row).collect()
     }
 
     async fn hit_in(&self, w: &mut WriteTx, id: i64) -> Result<StoredHit, StoreError> {
@@ -269,21 +427,19 @@ impl Store {
         hit_from_row(&row)
     }
 
-    async fn hits_of_claim_in(&self, w: &mut WriteTx, claim_id: i64) -> Result<Vec<StoredHit>, StoreError> {
-        let rows = sqlx::query(&format!("SELECT {HIT_COLS} FROM {HIT_FROM} WHERE h.claim_id = $1 ORDER BY h.id"))
-            .bind(claim_id)
-            .fetch_all(&mut *w.tx)
+    /// The hits found on a claim or a settlement, oldest first.
+    pub async fn hits_of(&self, subject: Subject) -> Result<Vec<StoredHit>, StoreError> {
+        let (column, id) = subject.column();
+        let rows = sqlx::query(&format!("SELECT {HIT_COLS} FROM {HIT_FROM} WHERE h.{column} = $1 ORDER BY h.id"))
+            .bind(id)
+            .fetch_all(&self.db.pool)
             .await?;
         rows.iter().map(hit_from_row).collect()
     }
 
     /// A claim's hits, oldest first.
     pub async fn claim_hits(&self, claim_id: i64) -> Result<Vec<StoredHit>, StoreError> {
-        let rows = sqlx::query(&format!("SELECT {HIT_COLS} FROM {HIT_FROM} WHERE h.claim_id = $1 ORDER BY h.id"))
-            .bind(claim_id)
-            .fetch_all(&self.db.pool)
-            .await?;
-        rows.iter().map(hit_from_row).collect()
+        self.hits_of(Subject::Claim(claim_id)).await
     }
 
     pub async fn supervision_hit(&self, id: i64) -> Result<StoredHit, StoreError> {
@@ -314,13 +470,15 @@ impl Store {
         .await?)
     }
 
-    /// A reviewer or auditor decides an open hit: cleared (in order) or confirmed (a fault),
-    /// with a reason either way.
+    /// A reviewer or auditor decides an open hit: cleared (in order) or confirmed (a fault,
+    /// with what it costs), with a reason either way. A deduction (拒付) is taken from what the
+    /// fund owes an institution, so only a direct settlement's hit may carry one; an amount is
+    /// at most what the fund paid for the claim or settlement.
     pub async fn decide_hit(
         &self,
         w: &mut WriteTx,
         id: i64,
-        clear: bool,
+        decision: HitDecision,
         reason: &str,
     ) -> Result<StoredHit, StoreError> {
         let before = self.hit_in(w, id).await?;
@@ -336,15 +494,23 @@ impl Store {
                 "give the reason for the decision",
             )));
         }
-        let state = if clear { HitState::Cleared } else { HitState::Confirmed };
+        let (state, consequence, amount) = match decision {
+            HitDecision::Clear => (HitState::Cleared, None, None),
+            HitDecision::Confirm { consequence, amount } => {
+                self.check_amount(w, &before, consequence, amount).await?;
+                (HitState::Confirmed, Some(consequence.code()), Some(amount.fen()))
+            }
+        };
         let n = sqlx::query(
-            "UPDATE supervision_hits SET state = $1, decided_by = $2, decided_at = $3, reason = $4 \
-             WHERE id = $5 AND state = 'open'",
+            "UPDATE supervision_hits SET state = $1, decided_by = $2, decided_at = $3, reason = $4, consequence = $5, \
+             amount = $6 WHERE id = $7 AND state = 'open'",
         )
         .bind(state.code())
         .bind(w.actor().label.clone())
         .bind(w.at().to_string())
         .bind(reason.to_string())
+        .bind(consequence)
+        .bind(amount)
         .bind(id)
         .execute(&mut *w.tx)
         .await?
@@ -356,87 +522,65 @@ impl Store {
         w.record("supervision.decide", "supervision_hit", &id.to_string(), Some(&before), Some(&after)).await?;
         Ok(after)
     }
-}
 
-/// The person's claims other than `except` (a claim's number), not withdrawn or rejected, as
-/// the rules see them (without lines).
-async fn claim_stays<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
-    e: E,
-    person_id: i64,
-    except: &str,
-) -> Result<Vec<Visit>, StoreError> {
-    let claims = sqlx::query(
-        "SELECT c.number, c.institution_code, c.med_type, c.care_start, c.care_end, c.diagnoses, p.sex, \
-         p.birth_date FROM claims c JOIN persons p ON p.id = c.person_id WHERE c.person_id = $1 \
-         AND c.state NOT IN ('withdrawn', 'rejected') AND c.number <> $2",
-    )
-    .bind(person_id)
-    .bind(except.to_string())
-    .fetch_all(e)
-    .await?;
-    let mut stays = Vec::new();
-    for r in &claims {
-        let diagnoses: Vec<String> =
-            serde_json::from_str(&r.try_get::<String, _>(5)?).map_err(|e| corrupt("claims.diagnoses", e))?;
-        stays.push(stay_from_row(r, person_id, diagnoses.into_iter().next().unwrap_or_default())?);
-    }
-    Ok(stays)
-}
-
-/// The person's settled direct settlements other than visit `except` (a `mdtrt_id`), as the
-/// rules see them (without lines).
-async fn settled_stays<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
-    e: E,
-    person_id: i64,
-    except: &str,
-) -> Result<Vec<Visit>, StoreError> {
-    let settled = sqlx::query(
-        "SELECT s.setl_id, i.code, s.med_type, v.begntime, s.setl_date, v.diagnoses, p.sex, p.birth_date \
-         FROM settlements s JOIN visits v ON v.id = s.visit_id JOIN institutions i ON i.id = s.institution_id \
-         JOIN persons p ON p.id = s.person_id WHERE s.person_id = $1 AND s.status = 'settled' \
-         AND COALESCE(v.mdtrt_id, '') <> $2",
-    )
-    .bind(person_id)
-    .bind(except.to_string())
-    .fetch_all(e)
-    .await?;
-    let mut stays = Vec::new();
-    for r in &settled {
-        let diagnoses: Vec<serde_json::Value> =
-            serde_json::from_str(&r.try_get::<String, _>(5)?).map_err(|e| corrupt("visits.diagnoses", e))?;
-        let main = diagnoses
-            .iter()
-            .find(|d| d["main"].as_bool() == Some(true))
-            .or(diagnoses.first())
-            .and_then(|d| d["diag_code"].as_str())
-            .unwrap_or_default()
-            .to_string();
-        stays.push(stay_from_row(r, person_id, main)?);
-    }
-    Ok(stays)
-}
-
-/// A stay from a row of (number, institution code, med_type, first day, last day, diagnoses,
-/// sex, birth date), without lines.
-fn stay_from_row(r: &AnyRow, person_id: i64, main_diagnosis: String) -> Result<Visit, StoreError> {
-    Ok(Visit {
-        id: r.try_get::<Option<String>, _>(0)?.unwrap_or_default(),
-        person_id,
-        sex: sex_of(&r.try_get::<String, _>(6)?),
-        birth_date: day_of(&r.try_get::<String, _>(7)?)?,
-        institution: r.try_get(1)?,
-        inpatient: r.try_get::<String, _>(2)? == "21",
-        admitted: day_of(&r.try_get::<String, _>(3)?)?,
-        discharged: day_of(&r.try_get::<String, _>(4)?)?,
-        main_diagnosis,
-        lines: Vec::new(),
-    })
-}
-
-fn sex_of(code: &str) -> yibao_core::Sex {
-    if code == "female" {
-        yibao_core::Sex::Female
-    } else {
-        yibao_core::Sex::Male
+    async fn check_amount(
+        &self,
+        w: &mut WriteTx,
+        hit: &StoredHit,
+        consequence: Consequence,
+        amount: Fen,
+    ) -> Result<(), StoreError> {
+        let invalid = |code: &'static str, zh: String, en: String| {
+            Err(StoreError::Invalid(InvalidValue::new("amount", code, zh, en)))
+        };
+        if amount < Fen::ZERO {
+            return invalid("negative", "金额不能为负".into(), "the amount cannot be negative".into());
+        }
+        match consequence {
+            Consequence::None if amount != Fen::ZERO => {
+                return invalid(
+                    "not_zero",
+                    "不扣款时金额应为 0".into(),
+                    "with no amount to take back, the amount is 0".into(),
+                )
+            }
+            Consequence::None => return Ok(()),
+            Consequence::Deduct if hit.settlement_id.is_none() => {
+                return Err(refuse(
+                    "deduct_claim",
+                    "拒付从定点机构的清算款中扣减，只适用于直接结算；零星报销请剔除明细或追回",
+                    "a deduction is taken from an institution's clearing, so only from a direct settlement; \
+                     for a claim exclude the lines or recover",
+                ))
+            }
+            _ if amount == Fen::ZERO => {
+                return invalid("zero", "请填写扣减或追回金额".into(), "give the amount to deduct or recover".into())
+            }
+            _ => {}
+        }
+        let paid: Option<i64> = match (hit.claim_id, hit.settlement_id) {
+            (Some(claim), _) => {
+                sqlx::query_scalar("SELECT fund_pay_sumamt FROM claims WHERE id = $1")
+                    .bind(claim)
+                    .fetch_one(&mut *w.tx)
+                    .await?
+            }
+            (None, Some(settlement)) => {
+                sqlx::query_scalar("SELECT fund_pay_sumamt FROM settlements WHERE id = $1")
+                    .bind(settlement)
+                    .fetch_one(&mut *w.tx)
+                    .await?
+            }
+            (None, None) => None,
+        };
+        let paid = Fen::from_fen(paid.unwrap_or(0));
+        if amount > paid {
+            return invalid(
+                "above_fund",
+                format!("金额不能超过基金支付的 {paid} 元"),
+                format!("the amount cannot exceed the {paid} yuan the fund paid"),
+            );
+        }
+        Ok(())
     }
 }
