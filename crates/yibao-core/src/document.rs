@@ -148,6 +148,7 @@ coded_enum!(
         BankAccount = "bank_account", "本人银行卡（账户）", "the claimant's bank card (account)";
         DelegateId = "delegate_id", "受托人身份证件", "the delegate's own ID";
         UnitLetter = "unit_letter", "单位介绍信", "letter of introduction from the employer unit";
+        SurgeryPhotos = "surgery_photos", "手术部位及全身照片", "photos of the operated site and of the whole body";
     }
 );
 

@@ -10,85 +10,28 @@ use serde::{Deserialize, Serialize};
 use crate::error::InvalidValue;
 use crate::i18n::Text;
 
-/// What an entry records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HistoryKind {
-    /// A diagnosis (ICD-10).
-    Diagnosis,
-    /// A surgery (ICD-9-CM-3 code, where known).
-    Surgery,
-    /// A chronic or special illness (门诊慢特病).
-    Chronic,
-    Allergy,
-}
-
-impl HistoryKind {
-    pub const ALL: [HistoryKind; 4] =
-        [HistoryKind::Diagnosis, HistoryKind::Surgery, HistoryKind::Chronic, HistoryKind::Allergy];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            HistoryKind::Diagnosis => "diagnosis",
-            HistoryKind::Surgery => "surgery",
-            HistoryKind::Chronic => "chronic",
-            HistoryKind::Allergy => "allergy",
-        }
+crate::registry::coded_enum!(
+    /// What an entry records.
+    #[derive(PartialOrd, Ord)]
+    HistoryKind, "kind" {
+        Diagnosis = "diagnosis", "诊断", "Diagnosis";
+        Surgery = "surgery", "手术", "Surgery";
+        Chronic = "chronic", "慢特病", "Chronic or special illness";
+        Allergy = "allergy", "过敏", "Allergy";
     }
+);
 
-    pub fn parse(s: &str) -> Option<HistoryKind> {
-        HistoryKind::ALL.into_iter().find(|k| k.code() == s)
+crate::registry::coded_enum!(
+    /// Where an entry comes from: a direct settlement's diagnoses (its `setl_id`), an approved
+    /// sporadic claim's (its number), what an auditor found (an audit task, or a visit of
+    /// their own), or a hospital document the auditor read (a discharge summary, a record).
+    HistorySource, "source" {
+        Settlement = "settlement", "直接结算", "Direct settlement";
+        Claim = "claim", "零星报销", "Sporadic claim";
+        Audit = "audit", "稽核", "Audit";
+        Document = "document", "医院文书", "Hospital document";
     }
-
-    pub fn label(self) -> Text {
-        match self {
-            HistoryKind::Diagnosis => Text::new("诊断", "Diagnosis"),
-            HistoryKind::Surgery => Text::new("手术", "Surgery"),
-            HistoryKind::Chronic => Text::new("慢特病", "Chronic or special illness"),
-            HistoryKind::Allergy => Text::new("过敏", "Allergy"),
-        }
-    }
-}
-
-/// Where an entry comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HistorySource {
-    /// A direct settlement's diagnoses (its `setl_id`).
-    Settlement,
-    /// An approved sporadic claim's diagnoses (its number).
-    Claim,
-    /// What an auditor found (an audit task, or a visit of their own).
-    Audit,
-    /// A hospital document the auditor read (a discharge summary, a case record).
-    Document,
-}
-
-impl HistorySource {
-    pub fn code(self) -> &'static str {
-        match self {
-            HistorySource::Settlement => "settlement",
-            HistorySource::Claim => "claim",
-            HistorySource::Audit => "audit",
-            HistorySource::Document => "document",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<HistorySource> {
-        [HistorySource::Settlement, HistorySource::Claim, HistorySource::Audit, HistorySource::Document]
-            .into_iter()
-            .find(|k| k.code() == s)
-    }
-
-    pub fn label(self) -> Text {
-        match self {
-            HistorySource::Settlement => Text::new("直接结算", "Direct settlement"),
-            HistorySource::Claim => Text::new("零星报销", "Sporadic claim"),
-            HistorySource::Audit => Text::new("稽核", "Audit"),
-            HistorySource::Document => Text::new("医院文书", "Hospital document"),
-        }
-    }
-}
+);
 
 /// An entry as someone gives it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -22,6 +22,7 @@ pub mod filing;
 pub mod fuzzing;
 pub mod history;
 pub mod i18n;
+pub mod inspection;
 pub mod insurance_year;
 pub mod money;
 pub mod name;

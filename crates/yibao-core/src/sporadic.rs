@@ -183,11 +183,23 @@ pub struct ClaimRules {
     /// default) rather than to the insured person's.
     #[serde(default = "yes")]
     pub pay_employer_unit: bool,
+    /// The share of approved claims, in percent, drawn for post-payment audit (事后抽查); a
+    /// claim is drawn by its number, so the same claim is always drawn or never.
+    #[serde(default)]
+    pub sample_percent: u8,
     pub cases: BTreeMap<ClaimCase, CaseRules>,
 }
 
 /// The rules yibao ships with, from the seeds; a region imports its own versions.
 pub const DEFAULT_RULES_JSON: &str = include_str!("../data/claim_rules.json");
+
+/// Whether the claim numbered `number` is drawn when `percent` of claims are: by the first
+/// two bytes of its number's SHA-256, so the draw is the same every time it is asked.
+pub fn drawn_for_sample(number: &str, percent: u8) -> bool {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(number.as_bytes());
+    u32::from(u16::from_be_bytes([digest[0], digest[1]])) % 100 < u32::from(percent)
+}
 
 impl ClaimRules {
     /// Parses and checks a rules document: every case present, every item names a document.
@@ -200,6 +212,14 @@ impl ClaimRules {
                 format!("malformed claim rules: {e}"),
             )
         })?;
+        if rules.sample_percent > 100 {
+            return Err(InvalidValue::new(
+                "sample_percent",
+                "range",
+                "抽查比例应在 0–100 之间",
+                "the sample share is 0 to 100 percent",
+            ));
+        }
         for &case in ClaimCase::ALL {
             let Some(c) = rules.cases.get(&case) else {
                 return Err(InvalidValue::new(

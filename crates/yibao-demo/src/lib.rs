@@ -10,6 +10,8 @@ use rand::{Rng, SeedableRng};
 use yibao_core::registry::{Enrolment, HospitalGrade, InstitutionTier, PersonCategory, PersonStatus};
 use yibao_core::{AdminCode, BankCardNumber, CreditCode, Fen, ResidentId, Role, Scope};
 
+mod audit;
+pub use audit::demo_pre_evaluation;
 mod catalog;
 
 pub use catalog::demo_catalog_csv;
@@ -319,9 +321,12 @@ async fn seed_everything(
     store.import_rule_base(&mut w, DEMO_RULE_BASE).await?;
     w.commit().await?;
     let filings = seed_cover(store, blobs, zhang_id, central_id, &jinchang_active, today).await?;
-    seed_settlement(store, zhang_id, central_id, today).await?;
+    seed_settlement(store, blobs, zhang_id, central_id, today).await?;
     seed_claims(store, blobs, zhang_id, today).await?;
-    seed_audit(store, zhang_id, today).await?;
+    audit::seed_history(store, zhang_id, today).await?;
+    if let Some(&referred) = jinchang_active.first() {
+        audit::seed_pre_evaluated_claim(store, blobs, referred, today).await?;
+    }
     Ok(DemoSummary {
         institutions: INSTITUTIONS.len(),
         employers: EMPLOYERS.len(),
@@ -331,36 +336,6 @@ async fn seed_everything(
         catalog_entries: catalog.rows_accepted as usize,
         filings,
     })
-}
-
-/// What the auditor added to 张三's medical history file by hand (the settlement and the
-/// approved claims added their diagnoses themselves): a chronic illness from a hospital
-/// document, and an allergy found at an audit.
-async fn seed_audit(store: &Store, zhang: i64, today: NaiveDate) -> Result<(), StoreError> {
-    use yibao_core::history::{HistoryInput, HistoryKind, HistorySource};
-    let accounts = store.list_accounts().await?;
-    let mut w = store.begin_write(&actor_in(&accounts, "auditor")?).await?;
-    let entries = [
-        (
-            HistoryKind::Chronic,
-            "I10",
-            "原发性高血压",
-            800,
-            HistorySource::Document,
-            "金昌市中心医院门诊病历（2024-09）",
-        ),
-        (HistoryKind::Allergy, "", "青霉素过敏", 400, HistorySource::Audit, "入院稽核记录"),
-    ];
-    for (kind, code, name, days_ago, source, source_ref) in entries {
-        let input = HistoryInput {
-            kind,
-            code: code.into(),
-            name: name.into(),
-            noted_on: today - chrono::Duration::days(days_ago),
-        };
-        store.add_history(&mut w, zhang, &input, source, source_ref, today).await?;
-    }
-    w.commit().await
 }
 
 /// The demo region's supervision rule base (the documented example).
@@ -414,6 +389,8 @@ async fn seed_claims(
         DocumentKind::ItemisedList,
         DocumentKind::DischargeSummary,
         DocumentKind::ResidenceCertificate,
+        // A person living elsewhere who had surgery (seed 004, 4.).
+        DocumentKind::SurgeryPhotos,
     ];
     const OUTPATIENT: &[DocumentKind] = &[
         DocumentKind::IdCard,
@@ -584,7 +561,7 @@ fn actor_in(accounts: &[yibao_store::Account], username: &str) -> Result<Actor, 
     Ok(Actor { label: a.actor_label(), request_id: String::new() })
 }
 
-/// The demo's claim returned for 补正 (`id`), completed by 张三 with the itemised list and
+/// The demo's claim returned for 补正 (`id`), completed by 张三 with the itemised list, the surgery photos and
 /// the discharge summary it lacked, handed in again and accepted by the clerk: adjudicated,
 /// waiting for a reviewer. For tests that take it further.
 pub async fn complete_returned_claim(
@@ -598,7 +575,7 @@ pub async fn complete_returned_claim(
     let accounts = store.list_accounts().await?;
     let actor = |username: &str| actor_in(&accounts, username);
     let mut w = store.begin_write(&actor("zhangsan")?).await?;
-    for kind in [DocumentKind::ItemisedList, DocumentKind::DischargeSummary] {
+    for kind in [DocumentKind::ItemisedList, DocumentKind::DischargeSummary, DocumentKind::SurgeryPhotos] {
         store.attach_claim_document(&mut w, blobs, id, kind, "scan.png", DEMO_SCAN_PNG.to_vec()).await?;
     }
     store.resubmit_claim(&mut w, id, today).await?;
@@ -620,7 +597,13 @@ pub fn demo_bank_results(file: &yibao_core::payment::BatchFile, day: NaiveDate) 
 /// 张三's individual account, a visit at the central hospital settled directly a week ago
 /// (through the same calls the platform interface makes), and a patient still in hospital
 /// with fee lines uploaded, for the hospital to discharge and settle.
-async fn seed_settlement(store: &Store, zhang: i64, central_id: i64, today: NaiveDate) -> Result<(), StoreError> {
+async fn seed_settlement(
+    store: &Store,
+    blobs: &Arc<dyn BlobStore>,
+    zhang: i64,
+    central_id: i64,
+    today: NaiveDate,
+) -> Result<(), StoreError> {
     use yibao_core::adjudicate::{DateText, FeeLine, MedType};
 
     let central = store.institution(central_id).await?;
@@ -679,6 +662,36 @@ async fn seed_settlement(store: &Store, zhang: i64, central_id: i64, today: Naiv
     let cover = store.direct_cover(&person, &central, admission.begntime.date()).await?;
     let visit = store.admit_visit(&mut w, &central, &person, &admission, &cover).await?;
     store.upload_fees(&mut w, central_id, &visit.mdtrt_id, &fees(today - chrono::Duration::days(1))?[..2]).await?;
+    w.commit().await?;
+    // An auditor was sent to see that he is really in the ward (现场稽核): two photos taken
+    // yesterday, not concluded.
+    let accounts = store.list_accounts().await?;
+    let mut w = store.begin_write(&actor_in(&accounts, "auditor")?).await?;
+    let task = yibao_store::NewTask {
+        kind: yibao_core::inspection::AuditTaskKind::OnSite,
+        person_id: zhang,
+        claim_id: None,
+        visit_id: Some(visit.id),
+        filing_id: None,
+        place: central.name.clone(),
+        assignee: "auditor".into(),
+        due_on: today + chrono::Duration::days(2),
+        instructions: "核实患者是否在床、病情与住院诊断是否相符，拍摄病房及床头卡照片".into(),
+    };
+    let task = store.create_audit_task(&mut w, &task, today).await?;
+    for (name, hour, caption) in [("病房.png", 10, "病房内患者在床"), ("床头卡.png", 11, "床头卡：肺炎")]
+    {
+        let taken = (today - chrono::Duration::days(1))
+            .and_hms_opt(hour, 5, 0)
+            .ok_or_else(|| StoreError::Config("demo time".into()))?;
+        let photo = yibao_store::NewPhoto {
+            file_name: name.into(),
+            bytes: DEMO_SCAN_PNG.to_vec(),
+            taken_at: taken,
+            caption: caption.into(),
+        };
+        store.add_audit_photo(&mut w, blobs, task.id, photo).await?;
+    }
     w.commit().await
 }
 
@@ -766,6 +779,15 @@ async fn seed_cover(
         let mut w = store.begin_write(&Actor::system("seed-demo")).await?;
         let app = file(FilingType::Referral, "620100", doc(DocumentKind::ReferralCertificate, &r.number))?;
         let f = store.apply_filing(&mut w, referred, &app, Channel::Window, None, today).await?;
+        w.commit().await?;
+        // The clerk asks the person to come in first (预评估), records what was seen, then
+        // approves.
+        let clerk = actor_in(&store.list_accounts().await?, "clerk")?;
+        let mut w = store.begin_write(&clerk).await?;
+        let note = "请携带近期病历、冠脉造影报告到市医保中心二楼窗口预评估";
+        let pre = store.require_pre_evaluation(&mut w, f.id, note).await?;
+        store.record_pre_evaluation(&mut w, f.id, pre.version, &demo_pre_evaluation(), today).await?;
+        let f = store.filing(f.id).await?;
         store.decide_filing(&mut w, f.id, f.version, &Decision::Approve).await?;
         w.commit().await?;
         count += 1;

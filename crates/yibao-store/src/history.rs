@@ -37,11 +37,11 @@ fn entry_from_row(r: &AnyRow) -> Result<HistoryEntry, StoreError> {
     Ok(HistoryEntry {
         id: r.try_get(0)?,
         person_id: r.try_get(1)?,
-        kind: HistoryKind::parse(&kind).ok_or_else(|| corrupt("history_entries.kind", &kind))?,
+        kind: HistoryKind::parse(&kind).map_err(|_| corrupt("history_entries.kind", &kind))?,
         code: r.try_get(3)?,
         name: r.try_get(4)?,
         noted_on: noted_on.parse().map_err(|_| corrupt("history_entries.noted_on", &noted_on))?,
-        source: HistorySource::parse(&source).ok_or_else(|| corrupt("history_entries.source", &source))?,
+        source: HistorySource::parse(&source).map_err(|_| corrupt("history_entries.source", &source))?,
         source_ref: r.try_get(7)?,
         verified_by: r.try_get(8)?,
         verified_at: r.try_get(9)?,

@@ -8,6 +8,7 @@
 
 mod accounts;
 mod audit_check;
+mod audits;
 mod claims;
 mod cover;
 mod db;
@@ -29,6 +30,7 @@ pub use accounts::{
     spend_a_password_check, validate_password, Account, ApiKeyOwner, LoginOutcome, NewAccount, SessionInfo,
 };
 pub use audit_check::AuditDifference;
+pub use audits::{AuditPhoto, AuditTask, Concluded, NewPhoto, NewTask, StoredPreEvaluation};
 pub use claims::{
     ClaimDocument, ClaimEvent, ClaimInput, ClaimSummary, Delegation, InvoiceInput, StoredClaim, StoredClaimLine,
     SubmittedBy,

@@ -94,6 +94,20 @@ pub fn router(state: AppState) -> Router {
         .route("/filings/{id}", get(api::cover::get_filing))
         .route("/filings/{id}/decision", post(api::cover::decide_filing))
         .route("/filings/{id}/revoke", post(api::cover::revoke_filing))
+        .route(
+            "/filings/{id}/pre-evaluation",
+            get(api::audit::get_pre_evaluation)
+                .post(api::audit::require_pre_evaluation)
+                .put(api::audit::record_pre_evaluation),
+        )
+        .route("/claims/{id}/comparison", get(api::audit::claim_comparison))
+        .route("/audit-tasks", get(api::audit::audit_tasks).post(api::audit::create_audit_task))
+        .route("/audit-tasks/{id}", get(api::audit::audit_task))
+        .route(
+            "/audit-tasks/{id}/photos",
+            post(api::audit::add_audit_photo).layer(DefaultBodyLimit::max(DOCUMENT_REQUEST_LIMIT)),
+        )
+        .route("/audit-tasks/{id}/conclusion", post(api::audit::conclude_audit_task))
         .route("/persons/{id}/filings", get(api::cover::person_filings).post(api::cover::apply_filing))
         .route("/persons/{id}/cards", get(api::cover::person_cards).post(api::cover::apply_card))
         .route("/persons/{id}/no-card-certificates", post(api::cover::issue_no_card_certificate))
@@ -184,7 +198,17 @@ pub fn router(state: AppState) -> Router {
             get(pages::filings_page).post(pages::filing_window).layer(DefaultBodyLimit::max(DOCUMENT_REQUEST_LIMIT)),
         )
         .route("/documents/{id}", get(pages::document_download))
+        .route("/filings/{id}", get(pages::filing_page))
         .route("/filings/{id}/decision", post(pages::filing_decide))
+        .route("/filings/{id}/pre-evaluation", post(pages::pre_evaluation_require))
+        .route("/filings/{id}/pre-evaluation/record", post(pages::pre_evaluation_record))
+        .route("/audit-tasks", get(pages::audit_tasks_page).post(pages::audit_task_create))
+        .route("/audit-tasks/{id}", get(pages::audit_task_page))
+        .route(
+            "/audit-tasks/{id}/photos",
+            post(pages::audit_photo_add).layer(DefaultBodyLimit::max(DOCUMENT_REQUEST_LIMIT)),
+        )
+        .route("/audit-tasks/{id}/conclusion", post(pages::audit_task_conclude))
         .route("/cover", get(pages::cover_lookup))
         .route("/persons/{id}/cover", get(pages::person_cover_page))
         .route("/check", get(pages::institution_cover))

@@ -150,7 +150,44 @@ fn matrix() -> Vec<MatrixRow> {
         (Method::GET, "/api/v1/calendar?from=2026-09-24&days=15", None, S::OK, rules_read.clone()),
         // Filings and cards: the clerk for persons in scope, the person for their own.
         (Method::GET, "/api/v1/filings", None, S::OK, vec!["clerk"]),
-        (Method::GET, "/api/v1/filings/1", None, S::OK, vec!["clerk", "zhangsan"]),
+        (Method::GET, "/api/v1/filings/1", None, S::OK, vec!["clerk", "auditor", "zhangsan"]),
+        // Audit: filing 2 is the demo's referral, pre-evaluated before it was approved; audit
+        // task 1 the on-site audit of 张三's stay, task 2 the referred person's re-check.
+        (Method::GET, "/filings/2", None, S::OK, vec!["clerk", "auditor"]),
+        (Method::GET, "/api/v1/filings/2/pre-evaluation", None, S::OK, vec!["clerk", "auditor"]),
+        (
+            Method::POST,
+            "/api/v1/filings/2/pre-evaluation",
+            Some(json!({"note": ""})),
+            S::UNPROCESSABLE_ENTITY,
+            vec!["clerk"],
+        ),
+        (
+            Method::PUT,
+            "/api/v1/filings/2/pre-evaluation",
+            Some(json!({"version": 1, "condition": "", "diagnosis_code": "x", "diagnosis_name": "",
+                "surgery_planned": false, "treatment": ""})),
+            S::UNPROCESSABLE_ENTITY,
+            vec!["clerk", "auditor"],
+        ),
+        (Method::GET, "/api/v1/audit-tasks", None, S::OK, vec!["auditor"]),
+        (Method::GET, "/api/v1/audit-tasks/1", None, S::OK, vec!["auditor"]),
+        (Method::GET, "/audit-tasks", None, S::OK, vec!["auditor"]),
+        (Method::GET, "/audit-tasks/1", None, S::OK, vec!["auditor"]),
+        (
+            Method::POST,
+            "/api/v1/audit-tasks",
+            Some(json!({"kind": "on_site", "person_id": 1, "place": "", "due_on": "2026-11-30"})),
+            S::UNPROCESSABLE_ENTITY,
+            vec!["auditor"],
+        ),
+        (
+            Method::POST,
+            "/api/v1/audit-tasks/1/conclusion",
+            Some(json!({"version": 1, "visited_on": "2026-11-23", "findings": "", "conclusion": "confirmed"})),
+            S::UNPROCESSABLE_ENTITY,
+            vec!["auditor"],
+        ),
         (Method::GET, "/api/v1/persons/1/filings", None, S::OK, vec!["clerk", "zhangsan"]),
         (Method::GET, "/api/v1/persons/1/cards", None, S::OK, vec!["clerk", "zhangsan"]),
         (
@@ -246,6 +283,7 @@ fn matrix() -> Vec<MatrixRow> {
             vec!["policy"],
         ),
         (Method::GET, "/api/v1/claims/1/hits", None, S::OK, staff_read.clone()),
+        (Method::GET, "/api/v1/claims/1/comparison", None, S::OK, staff_read.clone()),
         (Method::GET, "/api/v1/hits", None, S::OK, vec!["reviewer", "reviewer2", "auditor"]),
         (Method::GET, "/hits", None, S::OK, vec!["reviewer", "reviewer2", "auditor"]),
         (Method::GET, "/api/v1/hits/1", None, S::OK, vec!["reviewer", "reviewer2", "auditor"]),

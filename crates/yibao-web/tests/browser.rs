@@ -727,3 +727,120 @@ async fn a_reviewer_clears_a_finding_and_an_auditor_deducts_another() {
     browser.close().await;
     app.db.cleanup().await;
 }
+
+/// A clerk opens a waiting filing from the queue, reads the person's medical history file,
+/// asks the person to come in first (approval waits for it), records the pre-evaluation and
+/// approves; then reads, on the demo's pre-evaluated claim, how the stay differs from it.
+#[tokio::test]
+async fn a_clerk_pre_evaluates_a_transfer_and_reads_how_the_stay_differs() {
+    let Some(browser) = Browser::start().await else { return };
+    let app = spawn_app(TestDb::sqlite().await).await;
+    let c = &browser.client;
+    browser.log_in(&app, "clerk").await;
+    c.goto(&app.url("/filings")).await.unwrap();
+    c.wait().for_element(Locator::Css("#queue tr[data-id='3'] a.filing-link")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::Id("history")).await.unwrap();
+    browser.fill("note", "请携带病历到市医保中心二楼窗口预评估").await;
+    c.find(Locator::Id("pre-require")).await.unwrap().click().await.unwrap();
+    let notice = c.wait().for_element(Locator::Id("notice")).await.unwrap().text().await.unwrap();
+    assert!(notice.contains("已要求预评估"), "{notice}");
+    // Approving now is refused, and says why.
+    c.find(Locator::Id("approve")).await.unwrap().click().await.unwrap();
+    let errors = c.wait().for_element(Locator::Id("form-errors")).await.unwrap().text().await.unwrap();
+    assert!(errors.contains("预评估"), "{errors}");
+    // The person came in: the clerk records what was seen, then approves.
+    c.goto(&app.url("/filings/3")).await.unwrap();
+    c.wait().for_element(Locator::Id("pre-record-form")).await.unwrap();
+    browser.fill("condition", "双髋疼痛两年，行走受限").await;
+    browser.fill("diagnosis_code", "M16.0").await;
+    browser.fill("diagnosis_name", "原发性双侧髋关节病").await;
+    browser.fill("treatment", "人工全髋关节置换术").await;
+    c.find(Locator::Css("[name='surgery_planned']")).await.unwrap().click().await.unwrap();
+    browser.fill("expected_days", "12").await;
+    browser.fill("expected_amount", "60000").await;
+    c.find(Locator::Id("pre-record")).await.unwrap().click().await.unwrap();
+    let recorded = c.wait().for_element(Locator::Id("pre-recorded")).await.unwrap().text().await.unwrap();
+    assert!(recorded.contains("M16.0") && recorded.contains("人工全髋关节置换术（手术）"), "{recorded}");
+    c.find(Locator::Id("approve")).await.unwrap().click().await.unwrap();
+    browser.wait_for_url(|u| u.path() == "/filings").await;
+    let notice = c.wait().for_element(Locator::Id("notice")).await.unwrap().text().await.unwrap();
+    assert!(notice.contains("审核结果已保存"), "{notice}");
+
+    // The demo's referral was pre-evaluated the same way; its stay's claim differs.
+    let id = app
+        .db
+        .number(
+            "SELECT c.id FROM claims c JOIN claim_invoices i ON i.claim_id = c.id WHERE i.invoice_no = 'LZ-2026-0415'",
+        )
+        .await;
+    c.goto(&app.url(&format!("/claims/{id}"))).await.unwrap();
+    let differences = c.wait().for_element(Locator::Id("differences")).await.unwrap().text().await.unwrap();
+    assert!(differences.contains("预评估拟行手术") && differences.contains("I25.1"), "{differences}");
+    browser.close().await;
+    app.db.cleanup().await;
+}
+
+/// An auditor sends an on-site audit from the claim waiting for review, takes a photo at the
+/// hospital, and concludes the stay was not real: the claim can no longer be approved.
+#[tokio::test]
+async fn an_auditor_audits_a_stay_on_site_with_a_photo_and_stops_the_claim() {
+    let Some(browser) = Browser::start().await else { return };
+    let app = spawn_app(TestDb::sqlite().await).await;
+    let c = &browser.client;
+    let id = app
+        .db
+        .number(
+            "SELECT c.id FROM claims c JOIN claim_invoices i ON i.claim_id = c.id WHERE i.invoice_no = 'LZ-2026-0107'",
+        )
+        .await;
+    browser.log_in(&app, "auditor").await;
+    c.goto(&app.url(&format!("/claims/{id}"))).await.unwrap();
+    c.wait().for_element(Locator::Id("send-auditor")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::Id("task-form")).await.unwrap();
+    browser.fill("assignee", "auditor").await;
+    browser.fill("instructions", "核实住院期间是否在院").await;
+    c.find(Locator::Id("task-submit")).await.unwrap().click().await.unwrap();
+    let notice = c.wait().for_element(Locator::Id("notice")).await.unwrap().text().await.unwrap();
+    assert!(notice.contains("已派出"), "{notice}");
+    // Concluding without a photo is refused.
+    browser.fill("findings", "病房无此患者，床位空置").await;
+    c.find(Locator::Css("#conclusion-form select[name='conclusion']"))
+        .await
+        .unwrap()
+        .select_by_value("false_admission")
+        .await
+        .unwrap();
+    c.find(Locator::Id("conclude")).await.unwrap().click().await.unwrap();
+    let errors = c.wait().for_element(Locator::Id("form-errors")).await.unwrap().text().await.unwrap();
+    assert!(errors.contains("照片"), "{errors}");
+    let photo = std::env::temp_dir().join(format!("yibao-ward-{}.png", std::process::id()));
+    std::fs::write(&photo, yibao_demo::DEMO_SCAN_PNG).unwrap();
+    c.find(Locator::Css("#photo-form input[type='file']"))
+        .await
+        .unwrap()
+        .send_keys(&photo.display().to_string())
+        .await
+        .unwrap();
+    browser.set("#photo-form input[name='taken_at']", "2026-11-23T09:30").await;
+    browser.fill("caption", "空床").await;
+    c.find(Locator::Id("photo-submit")).await.unwrap().click().await.unwrap();
+    let photos = c.wait().for_element(Locator::Id("photos")).await.unwrap().text().await.unwrap();
+    assert!(photos.contains("2026-11-23 09:30") && photos.contains("空床"), "{photos}");
+    let _ = std::fs::remove_file(&photo);
+    browser.fill("findings", "病房无此患者，床位空置").await;
+    c.find(Locator::Css("#conclusion-form select[name='conclusion']"))
+        .await
+        .unwrap()
+        .select_by_value("false_admission")
+        .await
+        .unwrap();
+    c.find(Locator::Id("conclude")).await.unwrap().click().await.unwrap();
+    let conclusion = c.wait().for_element(Locator::Id("conclusion")).await.unwrap().text().await.unwrap();
+    assert!(conclusion.contains("虚假住院"), "{conclusion}");
+    // The claim's page lists the task, concluded.
+    c.goto(&app.url(&format!("/claims/{id}"))).await.unwrap();
+    let tasks = c.wait().for_element(Locator::Id("claim-tasks")).await.unwrap().text().await.unwrap();
+    assert!(tasks.contains("现场稽核") && tasks.contains("虚假住院"), "{tasks}");
+    browser.close().await;
+    app.db.cleanup().await;
+}

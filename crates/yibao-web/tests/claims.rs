@@ -159,6 +159,12 @@ async fn a_claim_from_submission_through_supplement_and_two_reviews_to_approval(
         assert_eq!((s, code(&body).as_str()), (422, "incomplete"), "{l} {body}");
         assert!(message(&body).contains("居住证"), "{l} {body}");
         assert_eq!(attach(&app, &person, id, "residence_certificate").await, 201, "{l}");
+        // Living where they were treated, and operated on: the photos of the operated site
+        // and of the whole body too (seed 004).
+        let (s, body) = step(&app, &person, id, json!({ "action": "resubmit" })).await;
+        assert_eq!((s, code(&body).as_str()), (422, "incomplete"), "{l} {body}");
+        assert!(message(&body).contains("手术部位及全身照片"), "{l} {body}");
+        assert_eq!(attach(&app, &person, id, "surgery_photos").await, 201, "{l}");
         let (s, body) = step(&app, &person, id, json!({ "action": "resubmit" })).await;
         assert_eq!((s, body["state"].as_str()), (200, Some("submitted")), "{l} {body}");
 
@@ -261,7 +267,7 @@ async fn a_claim_from_submission_through_supplement_and_two_reviews_to_approval(
         let actions: Vec<&str> =
             seen["events"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
         assert_eq!(actions, ["submit", "return", "resubmit", "accept", "take", "decide", "confirm"], "{l}");
-        assert_eq!(seen["documents"].as_array().unwrap().len(), 6, "{l}");
+        assert_eq!(seen["documents"].as_array().unwrap().len(), 7, "{l}");
         // Staff outside the claim business do not see it; the institution neither.
         let (s, _) = get(&app, &app.token("policy").await, &format!("/api/v1/claims/{id}")).await;
         assert_eq!(s, 403, "{l}");

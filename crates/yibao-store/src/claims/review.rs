@@ -48,11 +48,12 @@ impl Store {
     ) -> Result<StoredClaim, StoreError> {
         let claim = self.claim_in(w, id).await?;
         claim.state.after(ClaimAction::Accept)?;
-        let (claim_rules, _) = self.claim_rules(claim.insured_region, today).await?;
-        let missing = claim_rules.missing(claim.case, claim.submitter, &claim.document_kinds());
+        let (missing, pre) = self.missing_items(w, &claim, today).await?;
         if !missing.is_empty() {
+            let missing: Vec<&ChecklistItem> = missing.iter().collect();
             return Err(incomplete("材料不全，不能受理，请退回补正", "documents are missing; return it for", &missing));
         }
+        let record = pre.as_ref().and_then(|p| p.record.clone());
         let outcome = self.claim_outcome(w, rules, &claim).await?;
         let set = outcome_columns(&outcome)?;
         let after = self.move_claim(w, &claim, ClaimAction::Accept, "accept", &set, None).await?;
@@ -60,6 +61,20 @@ impl Store {
         let person = fetch_person(&mut *w.tx, after.person_id).await?;
         let visit = claim_visit(&after, &person)?;
         self.supervise_claim(w, after.id, after.insured_region, &visit).await?;
+        if let (Some(pre), Some(days)) = (&pre, record.and_then(|r| r.recheck_within_days)) {
+            let task = crate::NewTask {
+                kind: yibao_core::inspection::AuditTaskKind::Recheck,
+                person_id: after.person_id,
+                claim_id: Some(after.id),
+                visit_id: None,
+                filing_id: Some(pre.filing_id),
+                place: "医保经办机构".into(),
+                assignee: String::new(),
+                due_on: (after.care_end + chrono::Duration::days(i64::from(days))).max(today),
+                instructions: format!("预评估要求出院后 {days} 天内复查，查看治疗效果"),
+            };
+            self.create_audit_task(w, &task, today).await?;
+        }
         Ok(after)
     }
 
@@ -73,9 +88,7 @@ impl Store {
         today: NaiveDate,
     ) -> Result<StoredClaim, StoreError> {
         let claim = self.claim_in(w, id).await?;
-        let (claim_rules, _) = self.claim_rules(claim.insured_region, today).await?;
-        let missing: Vec<ChecklistItem> =
-            claim_rules.missing(claim.case, claim.submitter, &claim.document_kinds()).into_iter().cloned().collect();
+        let (missing, _) = self.missing_items(w, &claim, today).await?;
         let note = note.trim();
         if missing.is_empty() && note.is_empty() {
             return Err(StoreError::Invalid(InvalidValue::new(
@@ -93,12 +106,62 @@ impl Store {
     /// The claimant hands in what was missing; refused while a required item still is.
     pub async fn resubmit_claim(&self, w: &mut WriteTx, id: i64, today: NaiveDate) -> Result<StoredClaim, StoreError> {
         let claim = self.claim_in(w, id).await?;
-        let (claim_rules, _) = self.claim_rules(claim.insured_region, today).await?;
-        let missing = claim_rules.missing(claim.case, claim.submitter, &claim.document_kinds());
+        let (missing, _) = self.missing_items(w, &claim, today).await?;
         if !missing.is_empty() {
+            let missing: Vec<&ChecklistItem> = missing.iter().collect();
             return Err(incomplete("仍缺少", "still missing", &missing));
         }
         self.move_claim(w, &claim, ClaimAction::Resubmit, "resubmit", &[("missing", text("[]"))], None).await
+    }
+
+    /// What the claim still lacks: the region's checklist for its case and submitter, and the
+    /// photos of the operated site and of the whole body where the pre-evaluation of its
+    /// filing asks for them, or where a person living elsewhere had surgery (seed 004, 4.: a
+    /// catalog item named as a procedure, …术). With the pre-evaluation, if there is one.
+    async fn missing_items(
+        &self,
+        w: &mut WriteTx,
+        claim: &StoredClaim,
+        today: NaiveDate,
+    ) -> Result<(Vec<ChecklistItem>, Option<crate::StoredPreEvaluation>), StoreError> {
+        let (claim_rules, _) = self.claim_rules(claim.insured_region, today).await?;
+        let kinds = claim.document_kinds();
+        let mut missing: Vec<ChecklistItem> =
+            claim_rules.missing(claim.case, claim.submitter, &kinds).into_iter().cloned().collect();
+        let pre = crate::audits::pre_evaluation_on(&mut w.tx, claim.person_id, claim.care_start).await?;
+        let asked = pre.as_ref().and_then(|p| p.record.as_ref()).is_some_and(|r| r.photos_required);
+        let lives_elsewhere =
+            claim.case.evidenced_filing(&kinds) == Some(yibao_core::adjudicate::Filing::LongTermResidence);
+        let needs_photos = asked || (lives_elsewhere && self.claims_a_surgery(claim).await?);
+        if needs_photos && !kinds.contains(&DocumentKind::SurgeryPhotos) {
+            missing.push(ChecklistItem {
+                any_of: vec![DocumentKind::SurgeryPhotos],
+                required: true,
+                why: yibao_core::Text::new(
+                    "出院后须提交手术部位及全身照片（预评估要求，或异地居住人员手术）",
+                    "photos of the operated site and of the whole body after discharge (asked by the pre-evaluation, \
+                     or a surgery of a person living elsewhere)",
+                ),
+            });
+        }
+        Ok((missing, pre))
+    }
+
+    /// Whether a claim charges a surgery: a line the catalog of the place of treatment or of
+    /// the person's region names as a procedure, or the hospital's list does.
+    async fn claims_a_surgery(&self, claim: &StoredClaim) -> Result<bool, StoreError> {
+        let rules = self.rules().await?;
+        let catalogs: Vec<_> = [claim.treatment_region, claim.insured_region]
+            .into_iter()
+            .filter_map(|r| rules.catalogs.for_region(r).map(|(_, c)| c))
+            .collect();
+        Ok(claim.lines.iter().any(|l| {
+            yibao_core::inspection::is_surgery(&l.item_name)
+                || catalogs.iter().any(|c| {
+                    c.lookup(&l.med_list_codg, claim.care_end)
+                        .is_some_and(|e| yibao_core::inspection::is_surgery(&e.name))
+                })
+        }))
     }
 
     /// A reviewer takes an adjudicated claim.
@@ -180,6 +243,9 @@ impl Store {
             true if claim.lines.iter().any(|l| l.excluded_reason.is_some()) => Verdict::Reduce,
             true => Verdict::Approve,
         };
+        if verdict != Verdict::Reject {
+            self.check_audits(w, Some(claim.id), None).await?;
+        }
         if verdict != Verdict::Reject && self.open_violations_in(w, claim.id).await? > 0 {
             return Err(refuse(
                 "open_violations",
@@ -205,7 +271,7 @@ impl Store {
         }
         let after = self.move_claim(w, &claim, action, "decide", &set, note).await?;
         self.create_payment_order(w, &after, claim_rules.pay_employer_unit, today).await?;
-        self.note_claim_history(w, &after).await?;
+        self.claim_concluded(w, &after, claim_rules.sample_percent, today).await?;
         Ok(after)
     }
 
@@ -243,20 +309,44 @@ impl Store {
         let verdict = claim.verdict.ok_or_else(|| corrupt("claims.verdict", "missing at second review"))?;
         let action = ClaimAction::Confirm { verdict };
         claim.state.after(action)?;
+        if verdict != Verdict::Reject {
+            self.check_audits(w, Some(claim.id), None).await?;
+        }
         let mut set = vec![("second_reviewer", text(w.actor().label.clone()))];
         set.extend(self.final_columns(w, rules, &claim, verdict).await?);
         let after = self.move_claim(w, &claim, action, "confirm", &set, note).await?;
         let (claim_rules, _) = self.claim_rules(claim.insured_region, today).await?;
         self.create_payment_order(w, &after, claim_rules.pay_employer_unit, today).await?;
-        self.note_claim_history(w, &after).await?;
+        self.claim_concluded(w, &after, claim_rules.sample_percent, today).await?;
         Ok(after)
     }
 
-    /// An approved claim's diagnoses go into the person's medical history file (by code: the
-    /// claim form takes no names).
-    async fn note_claim_history(&self, w: &mut WriteTx, claim: &StoredClaim) -> Result<(), StoreError> {
+    /// What follows an approval: the claim's diagnoses go into the person's medical history
+    /// file (by code: the claim form takes no names), and the claim may be drawn for
+    /// post-payment audit (`sample_percent` of claims, by number).
+    async fn claim_concluded(
+        &self,
+        w: &mut WriteTx,
+        claim: &StoredClaim,
+        sample_percent: u8,
+        today: NaiveDate,
+    ) -> Result<(), StoreError> {
         if !matches!(claim.state, ClaimState::Approved | ClaimState::Reduced) {
             return Ok(());
+        }
+        if yibao_core::sporadic::drawn_for_sample(&claim.number, sample_percent) {
+            let task = crate::NewTask {
+                kind: yibao_core::inspection::AuditTaskKind::Sample,
+                person_id: claim.person_id,
+                claim_id: Some(claim.id),
+                visit_id: None,
+                filing_id: None,
+                place: claim.institution_name.clone(),
+                assignee: String::new(),
+                due_on: today + chrono::Duration::days(60),
+                instructions: format!("事后抽查：核实申请 {} 的就医真实性和费用", claim.number),
+            };
+            self.create_audit_task(w, &task, today).await?;
         }
         let diagnoses: Vec<HistoryInput> = claim
             .diagnoses

@@ -214,6 +214,9 @@ impl Store {
                 format!("the filing is {} already", before.status.label().en),
             ));
         }
+        if *decision == Decision::Approve {
+            self.check_pre_evaluation_done(w, id).await?;
+        }
         let (status, reason, note) = match decision {
             Decision::Approve => ("approved", None, None),
             Decision::Reject { reason, note } => ("rejected", Some(reason.code()), Some(note.trim().to_string())),

@@ -130,6 +130,8 @@ impl Store {
             Some(inputs) => inputs,
             None => claim_inputs(&mut w.tx, rules, &visit, request.setl_time.date()).await?,
         };
+        // An on-site audit that found the stay was not real stops it.
+        self.check_audits(w, None, Some(visit.id)).await?;
         // The rule base of the person's pooling region looks at the visit: a blocking
         // violation refuses it, anything else is kept with the settlement for the auditor.
         let insured_region = inputs.person.insured_region;

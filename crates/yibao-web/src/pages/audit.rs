@@ -75,7 +75,7 @@ pub struct HistoryForm {
 impl HistoryForm {
     fn parse(&self) -> Result<(HistoryInput, HistorySource), Vec<InvalidValue>> {
         let mut errors = Vec::new();
-        let kind = HistoryKind::parse(&self.kind);
+        let kind = HistoryKind::parse(&self.kind).ok();
         if kind.is_none() {
             errors.push(InvalidValue::new("kind", "required", "请选择类别", "choose the kind"));
         }
@@ -110,7 +110,7 @@ async fn show_history(
         person_name: person.name.to_string(),
         entries: history_rows(&entries, lang),
         can_add: caller.can(Permission::Audit),
-        kinds: choices(&HistoryKind::ALL, HistoryKind::code, HistoryKind::label, lang),
+        kinds: choices(HistoryKind::ALL, HistoryKind::code, HistoryKind::label, lang),
         f,
         errors,
         notice: notice(lang, done),

@@ -5,6 +5,7 @@ mod audit;
 mod auth;
 mod claims;
 mod cover;
+pub(crate) mod inspection;
 mod institution;
 mod payments;
 mod registry;
@@ -33,6 +34,10 @@ pub use claims::{
 pub use cover::{
     card_apply, card_event_submit, cover_lookup, document_download, filing_decide, filing_window, filings_page,
     my_card_report, my_cover_page, my_filing_apply, my_filing_revoke, no_card_issue, person_cover_page,
+};
+pub use inspection::{
+    audit_photo_add, audit_task_conclude, audit_task_create, audit_task_page, audit_tasks_page, filing_page,
+    pre_evaluation_record, pre_evaluation_require,
 };
 pub use institution::{
     institution_cover, institution_interface, institution_interface_action, institution_settlements, referral_issue,
@@ -115,6 +120,7 @@ impl Ctx {
         nav.push(("/unit/claims", "nav.unit_claims", role.can(Permission::FileForEmployees)));
         nav.push(("/claims", "nav.claims", role.can(Permission::ViewClaims)));
         nav.push(("/hits", "nav.hits", role.can(Permission::DecideHits)));
+        nav.push(("/audit-tasks", "nav.audit_tasks", role.can(Permission::Audit)));
         nav.push(("/payments", "nav.payments", role.can(Permission::ViewPayments)));
         nav.push(("/filings", "nav.filings", role.can(Permission::ManageFilings)));
         nav.push(("/check", "nav.check_cover", role == Role::Institution));

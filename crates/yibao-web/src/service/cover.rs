@@ -20,7 +20,7 @@ use crate::error::AppError;
 use crate::forms::upload::Upload;
 
 /// Whether `person_id` is the logged-in insured person.
-fn is_own(caller: &Caller, person_id: i64) -> bool {
+pub(crate) fn is_own(caller: &Caller, person_id: i64) -> bool {
     caller.can(Permission::ViewOwnRecord) && caller.session().and_then(|s| s.account.person_id) == Some(person_id)
 }
 
@@ -43,13 +43,18 @@ pub(crate) async fn person_for(
     Ok(p)
 }
 
-/// A filing the caller may see: their own, or one of a person in their regions.
+/// A filing the caller may see: their own, or (a clerk or an auditor) one of a person in their
+/// regions.
 pub async fn filing(store: &Store, caller: &Caller, id: i64) -> Result<StoredFiling, AppError> {
     let f = store.filing(id).await?;
-    if is_own(caller, f.person_id) || (caller.can(Permission::ManageFilings) && caller.covers(f.insured_region)) {
+    // Clerks decide filings; auditors read them (a pre-evaluation, an on-site audit).
+    let staff = caller.can(Permission::ManageFilings) || caller.can(Permission::Audit);
+    if is_own(caller, f.person_id) || (staff && caller.covers(f.insured_region)) {
         return Ok(f);
     }
-    caller.require(Permission::ManageFilings)?;
+    if !staff {
+        caller.require(Permission::ManageFilings)?;
+    }
     Err(AppError::not_found("filing"))
 }
 
@@ -131,6 +136,14 @@ pub async fn upload_document(
 /// not exist.
 pub async fn document(store: &Store, caller: &Caller, id: i64) -> Result<Document, AppError> {
     let d = store.document(id).await?;
+    // An audit's photo is the auditors' of the person's region alone.
+    if let Some(region) = store.audit_photo_region(id).await? {
+        return if caller.can(Permission::Audit) && caller.covers(region) {
+            Ok(d)
+        } else {
+            Err(AppError::not_found("document"))
+        };
+    }
     let Err(e) = person_for(store, caller, d.person_id, Permission::ViewPersonDetail).await else { return Ok(d) };
     // A paper of a claim is also for the claim's own people (a delegate who handed it in, the
     // employer unit that filed it); staff read papers only where they see the person in full

@@ -82,11 +82,17 @@ struct ClaimPage {
     can_decide_hits: bool,
     /// A claim's hit is never deducted from a clearing (the fund paid the person).
     deduct_allowed: bool,
+    /// Staff: how the stay compares with its filing's pre-evaluation (none without one), and
+    /// the audit tasks about the claim.
+    comparison: Option<(PreEvaluationView, Vec<String>)>,
+    tasks: Vec<TaskRow>,
+    can_audit: bool,
     errors: Vec<String>,
     notice: Option<String>,
     zh: bool,
 }
 
+use crate::pages::inspection::{task_rows, PreEvaluationView, TaskRow};
 use crate::pages::supervision::{hit_rows, HitRow};
 
 fn statement_rows(c: &StoredClaim, s: &Statement, lang: Lang) -> Vec<StatementRow> {
@@ -172,6 +178,17 @@ pub(crate) async fn show_claim(
     let needs_second = c.medfee_sumamt > claim_rules.second_review_above;
     let statement = c.statement.clone();
     let hits = if standing == Standing::Staff { state.store.claim_hits(c.id).await? } else { Vec::new() };
+    let (comparison, tasks) = if standing == Standing::Staff {
+        let comparison =
+            crate::service::audit::claim_comparison(&state.store, &c).await?.and_then(|(pre, differences)| {
+                let recorded = pre.recorded_by.clone().unwrap_or_default();
+                let view = PreEvaluationView::new(pre.record.as_ref()?, recorded, lang);
+                Some((view, differences.iter().map(|d| d.message.get(lang).to_string()).collect()))
+            });
+        (comparison, state.store.audit_tasks_of_claim(c.id).await?)
+    } else {
+        (None, Vec::new())
+    };
     let page = ClaimPage {
         ctx: Ctx::for_caller(
             caller,
@@ -251,6 +268,9 @@ pub(crate) async fn show_claim(
         }),
         can_decide_hits: caller.can(Permission::DecideHits),
         deduct_allowed: false,
+        comparison,
+        tasks: if caller.can(Permission::Audit) { task_rows(&tasks, caller) } else { Vec::new() },
+        can_audit: caller.can(Permission::Audit) && standing == Standing::Staff,
         notice: notice(lang, done),
         errors: errors.clone(),
         zh: lang == Lang::Zh,
