@@ -64,6 +64,19 @@ pub enum RuleKind {
     RestrictedAge { item: String, min_age: Option<u32>, max_age: Option<u32> },
     /// 挂床住院: `days` consecutive days of a stay charged only `bed_items` (bed, nursing).
     BedWithoutTreatment { days: u32, bed_items: Vec<String> },
+    /// 超量开药: `item` (a drug) charged for more days of supply than the visit allows, at
+    /// `daily_dose` units a day: `outpatient_days` for an outpatient visit, the stay's days
+    /// plus `discharge_days` (take-home medicine) for a stay.
+    OverQuantity {
+        item: String,
+        #[serde(deserialize_with = "crate::adjudicate::decimal")]
+        daily_dose: Decimal,
+        outpatient_days: u32,
+        discharge_days: u32,
+    },
+    /// 频繁就诊: more than `max` visits (any kind, anywhere) in `within_days` days ending
+    /// with the visit's first day.
+    Frequency { max: u32, within_days: u32 },
 }
 
 /// One rule of a rule base. (Unknown keys are refused by its kind, which receives every key
@@ -189,6 +202,36 @@ impl RuleBase {
                         _ => {}
                     }
                 }
+                RuleKind::OverQuantity { item, daily_dose, outpatient_days, discharge_days } => {
+                    if item_missing(item) {
+                        errors.push(problem(at("item"), "请填写药品编码", "give the drug's code"));
+                    }
+                    if *daily_dose <= Decimal::ZERO {
+                        errors.push(problem(at("daily_dose"), "日用量应大于 0", "the daily dose must be above 0"));
+                    }
+                    if !(1..=90).contains(outpatient_days) {
+                        errors.push(problem(
+                            at("outpatient_days"),
+                            "门诊天数应在 1–90 之间",
+                            "outpatient days: 1 to 90",
+                        ));
+                    }
+                    if *discharge_days > 30 {
+                        errors.push(problem(
+                            at("discharge_days"),
+                            "出院带药天数最多 30 天",
+                            "discharge days: at most 30",
+                        ));
+                    }
+                }
+                RuleKind::Frequency { max, within_days } => {
+                    if *max == 0 {
+                        errors.push(problem(at("max"), "次数应大于 0", "the count must be above 0"));
+                    }
+                    if !(1..=365).contains(within_days) {
+                        errors.push(problem(at("within_days"), "天数应在 1–365 之间", "days must be 1 to 365"));
+                    }
+                }
                 RuleKind::BedWithoutTreatment { days, bed_items } => {
                     if !(1..=60).contains(days) {
                         errors.push(problem(at("days"), "天数应在 1–60 之间", "days must be 1 to 60"));
@@ -269,8 +312,8 @@ fn age_on(birth: NaiveDate, day: NaiveDate) -> u32 {
 /// The hits of `rules` on `visit`, given the person's `others` visits (any order; the visit
 /// itself among them is ignored). Ordered by rule, then by evidence.
 pub fn check(rules: &RuleBase, visit: &Visit, others: &[Visit]) -> Vec<Hit> {
-    let others: Vec<&Visit> =
-        others.iter().filter(|o| o.id != visit.id && o.person_id == visit.person_id && o.inpatient).collect();
+    let visits: Vec<&Visit> = others.iter().filter(|o| o.id != visit.id && o.person_id == visit.person_id).collect();
+    let others: Vec<&Visit> = visits.iter().copied().filter(|o| o.inpatient).collect();
     let mut hits = Vec::new();
     for rule in &rules.rules {
         let mut hit = |evidence: Evidence, zh: String, en: String| {
@@ -417,6 +460,38 @@ pub fn check(rules: &RuleBase, visit: &Visit, others: &[Visit]) -> Vec<Hit> {
                 }
             }
             RuleKind::BedWithoutTreatment { .. } => {}
+            RuleKind::OverQuantity { item, daily_dose, outpatient_days, discharge_days } => {
+                let lines: Vec<&VisitLine> = visit.lines.iter().filter(|l| &l.item == item).collect();
+                let quantity: Decimal = lines.iter().map(|l| l.quantity).sum();
+                let allowed = if visit.inpatient {
+                    (visit.discharged - visit.admitted).num_days().max(1) + i64::from(*discharge_days)
+                } else {
+                    i64::from(*outpatient_days)
+                };
+                let supply = quantity / *daily_dose;
+                if !lines.is_empty() && supply > Decimal::from(allowed) {
+                    let supply = supply.round_dp(1).normalize();
+                    hit(
+                        Evidence::Lines(lines.iter().map(|l| l.sn.clone()).collect()),
+                        format!("{item} 共开 {quantity}，按日用量 {daily_dose} 可用 {supply} 天，超过本次就诊限 {allowed} 天"),
+                        format!("{item}: {quantity} units, {supply} days at {daily_dose} a day, above the {allowed} days this visit allows"),
+                    );
+                }
+            }
+            RuleKind::Frequency { max, within_days } => {
+                let since = visit.admitted - chrono::Duration::days(i64::from(*within_days) - 1);
+                let mut recent: Vec<&Visit> =
+                    visits.iter().copied().filter(|o| o.admitted >= since && o.admitted <= visit.admitted).collect();
+                if recent.len() + 1 > *max as usize {
+                    recent.sort_by(|a, b| (a.admitted, &a.id).cmp(&(b.admitted, &b.id)));
+                    let n = recent.len() + 1;
+                    hit(
+                        Evidence::Visits(recent.iter().map(|o| o.id.clone()).collect()),
+                        format!("{within_days} 天内就诊 {n} 次，超过 {max} 次"),
+                        format!("{n} visits in {within_days} days, above {max}"),
+                    );
+                }
+            }
         }
     }
     hits
@@ -447,6 +522,11 @@ mod tests {
             main_diagnosis: diagnosis.into(),
             lines: Vec::new(),
         }
+    }
+
+    /// An outpatient visit on `day`.
+    fn clinic(id: &str, day: &str) -> Visit {
+        Visit { inpatient: false, ..stay(id, day, day, "J06.9") }
     }
 
     fn base(rule: &str) -> RuleBase {
@@ -562,6 +642,49 @@ mod tests {
                 vec![],
                 false,
             ),
+            // The stay is 1–10 March: nine days, plus three to take home.
+            (
+                "over quantity",
+                "kind = \"over_quantity\"\nitem = \"D\"\ndaily_dose = 3\noutpatient_days = 7\ndischarge_days = 3",
+                visit(vec![line("1", "D", "2026-03-02", 30), line("2", "D", "2026-03-09", 7)]),
+                vec![],
+                true,
+            ),
+            (
+                "over quantity, twelve days' supply",
+                "kind = \"over_quantity\"\nitem = \"D\"\ndaily_dose = 3\noutpatient_days = 7\ndischarge_days = 3",
+                visit(vec![line("1", "D", "2026-03-02", 30), line("2", "D", "2026-03-09", 6)]),
+                vec![],
+                false,
+            ),
+            (
+                "over quantity, an outpatient visit",
+                "kind = \"over_quantity\"\nitem = \"D\"\ndaily_dose = 3\noutpatient_days = 7\ndischarge_days = 3",
+                Visit { inpatient: false, ..visit(vec![line("1", "D", "2026-03-01", 22)]) },
+                vec![],
+                true,
+            ),
+            (
+                "over quantity, seven days at the clinic",
+                "kind = \"over_quantity\"\nitem = \"D\"\ndaily_dose = 3\noutpatient_days = 7\ndischarge_days = 3",
+                Visit { inpatient: false, ..visit(vec![line("1", "D", "2026-03-01", 21)]) },
+                vec![],
+                false,
+            ),
+            (
+                "frequency",
+                "kind = \"frequency\"\nmax = 2\nwithin_days = 7",
+                visit(vec![]),
+                vec![clinic("O1", "2026-02-23"), clinic("O2", "2026-02-28")],
+                true,
+            ),
+            (
+                "frequency, the first visit eight days before",
+                "kind = \"frequency\"\nmax = 2\nwithin_days = 7",
+                visit(vec![]),
+                vec![clinic("O1", "2026-02-22"), clinic("O2", "2026-02-28")],
+                false,
+            ),
         ];
         for (name, rule, visit, others, hits) in cases {
             let found = check(&base(rule), &visit, &others);
@@ -598,7 +721,7 @@ mod tests {
     #[test]
     fn the_documented_example_is_a_valid_rule_base() {
         let base = RuleBase::parse(include_str!("../../../docs/formats/examples/rules-620300-1.toml")).unwrap();
-        assert_eq!((base.region.as_str(), base.version, base.rules.len()), ("620300", 1, 6));
+        assert_eq!((base.region.as_str(), base.version, base.rules.len()), ("620300", 1, 8));
     }
 
     #[test]

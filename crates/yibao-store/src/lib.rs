@@ -17,6 +17,7 @@ mod history;
 mod notices;
 mod payments;
 mod platform;
+mod recheck;
 mod registry;
 mod rules;
 mod settlement;
@@ -47,6 +48,7 @@ pub use history::HistoryEntry;
 pub use notices::Notice;
 pub use payments::{AccountGiver, BatchItem, ImportSummary, Payee, PaymentBatch, PaymentOrder};
 pub use platform::StoredReply;
+pub use recheck::RecheckSummary;
 pub use registry::{
     AccountCheck, AccountHolder, Employer, EmployerInput, Institution, InstitutionInput, Page, Person, PersonInput,
     PersonQuery, RecordVersion,

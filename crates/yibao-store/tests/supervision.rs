@@ -34,7 +34,7 @@ async fn the_rule_base_finds_hits_a_reviewer_decides_and_a_violation_blocks_appr
         let (s, l) = (&db.store, db.label);
         yibao_demo::seed_demo(s, &db.blobs(), today()).await.unwrap();
         let base = s.rule_base(jinchang()).await.unwrap().expect("the demo's rule base");
-        assert_eq!((base.version, base.rules.len()), (1, 6), "{l}");
+        assert_eq!((base.version, base.rules.len()), (1, 8), "{l}");
 
         // The demo's claims: each kind of decision.
         let states = |hits: &[yibao_store::StoredHit]| {
@@ -281,6 +281,51 @@ async fn the_medical_history_file_fills_itself_and_takes_an_auditors_entries() {
         assert_eq!(s.medical_history(1).await.unwrap().len(), file.len() + 1, "{l}");
         let entries = s.audit_entries_after(0, 100_000).await.unwrap();
         assert!(entries.iter().any(|e| e.action == "history.add"), "{l}");
+        db.cleanup().await;
+    }
+}
+
+/// A new rule base version is applied to a period after the fact: what it finds is added to
+/// the settlements and claims of the region, decided hits are kept, progress is reported.
+#[tokio::test]
+async fn a_period_is_re_checked_under_a_new_rule_base() {
+    use yibao_store::Subject;
+    for db in TestDb::all().await {
+        let (s, l) = (&db.store, db.label);
+        yibao_demo::seed_demo(s, &db.blobs(), today()).await.unwrap();
+        let decided_before = db.number("SELECT COUNT(*) FROM supervision_hits WHERE state <> 'open'").await;
+        // Version 2 adds a rule the visits of 张三 this year all break: more than one visit
+        // in a year.
+        let mut w = s.begin_write(&actor_of(s, "policy").await).await.unwrap();
+        let v2 = format!(
+            "{}\n[[rules]]\ncode = \"JG-099\"\nseverity = \"hint\"\nkind = \"frequency\"\nmax = 1\nwithin_days = 365\n",
+            yibao_demo::DEMO_RULE_BASE.replace("version = 1", "version = 2")
+        );
+        s.import_rule_base(&mut w, &v2).await.unwrap();
+        w.commit().await.unwrap();
+        let mut calls = Vec::new();
+        let from = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        let summary = s
+            .recheck_supervision(&actor_of(s, "auditor").await, jinchang(), from, today(), |done, total| {
+                calls.push((done, total))
+            })
+            .await
+            .unwrap();
+        assert!(summary.settlements >= 1 && summary.claims >= 3, "{l}: {summary:?}");
+        let total = summary.settlements + summary.claims;
+        assert_eq!(calls.first(), Some(&(0, total)), "{l}");
+        assert_eq!(calls.last(), Some(&(total, total)), "{l}");
+        let demo = &s.person_settlements(1).await.unwrap()[0];
+        let hits = s.hits_of(Subject::Settlement(demo.id)).await.unwrap();
+        let frequent = hits.iter().find(|h| h.rule_code == "JG-099").expect("found by the re-check");
+        assert_eq!((frequent.rule_version, frequent.state), (2, HitState::Open), "{l}");
+        let decided_after = db.number("SELECT COUNT(*) FROM supervision_hits WHERE state <> 'open'").await;
+        assert_eq!(decided_after, decided_before, "{l}: decisions are kept");
+        // Run again: the same hits, not twice.
+        let open = summary.open_hits;
+        let again =
+            s.recheck_supervision(&actor_of(s, "auditor").await, jinchang(), from, today(), |_, _| {}).await.unwrap();
+        assert_eq!(again.open_hits, open, "{l}");
         db.cleanup().await;
     }
 }

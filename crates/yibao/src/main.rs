@@ -97,10 +97,34 @@ enum Command {
         #[command(subcommand)]
         command: PaymentsCommand,
     },
+    /// Supervision (智能监管): re-check a period against the rule base in force.
+    Supervise {
+        #[command(subcommand)]
+        command: SuperviseCommand,
+    },
     /// Benchmarks (see docs/PERFORMANCE.md).
     Bench {
         #[command(subcommand)]
         command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SuperviseCommand {
+    /// Check every direct settlement and adjudicated claim of a pooling region's persons in a
+    /// period again (after a new rule base version, or for the slower rules), with a progress
+    /// bar; open hits are replaced by what is found now, decided ones kept.
+    Recheck {
+        /// A reviewer or auditor of the region, on whose behalf it runs (in the audit log).
+        #[arg(long)]
+        user: String,
+        /// The pooling region (prefecture), e.g. 620300.
+        #[arg(long)]
+        region: AdminCode,
+        #[arg(long)]
+        from: chrono::NaiveDate,
+        #[arg(long)]
+        to: chrono::NaiveDate,
     },
 }
 
@@ -441,6 +465,33 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
         }
         Command::Bench { command: BenchCommand::Registry { persons, queries, database_url } } => {
             bench::registry(persons, queries, database_url).await?;
+        }
+        Command::Supervise { command: SuperviseCommand::Recheck { user, region, from, to } } => {
+            let store = open(config).await?;
+            let (actor, scope) = payments_cmd::acting(
+                &store,
+                &user,
+                yibao_core::Permission::DecideHits,
+                "only reviewers and auditors re-check supervision",
+            )
+            .await?;
+            if !scope.covers(region) {
+                anyhow::bail!("{region} is outside {user}'s regions");
+            }
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")?);
+            bar.set_message("re-checking");
+            let summary = store
+                .recheck_supervision(&actor, region, from, to, |done, total| {
+                    bar.set_length(total);
+                    bar.set_position(done);
+                })
+                .await?;
+            bar.finish_and_clear();
+            println!(
+                "re-checked {} settlements and {} claims of {region} from {from} to {to}; {} hits open",
+                summary.settlements, summary.claims, summary.open_hits
+            );
         }
         Command::Payments { command } => {
             let store = open(config).await?;

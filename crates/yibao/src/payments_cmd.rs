@@ -26,19 +26,30 @@ fn failpoint(name: &str) {
     }
 }
 
-/// The finance account `username` acting, with its regions.
-async fn finance(store: &Store, username: &str) -> anyhow::Result<(Actor, yibao_core::Scope)> {
+/// The active account `username` acting, with its regions, if its role may do `permission`
+/// (`what` says what it is refused for).
+pub(crate) async fn acting(
+    store: &Store,
+    username: &str,
+    permission: yibao_core::Permission,
+    what: &str,
+) -> anyhow::Result<(Actor, yibao_core::Scope)> {
     let account = store
         .list_accounts()
         .await?
         .into_iter()
         .find(|a| a.username == username && !a.disabled)
         .with_context(|| format!("no active account \"{username}\""))?;
-    if !account.role.can(yibao_core::Permission::ManagePayments) {
-        anyhow::bail!("{username} is {}, not finance: only finance users handle payment batches", account.role);
+    if !account.role.can(permission) {
+        anyhow::bail!("{username} is {}: {what}", account.role);
     }
     let actor = Actor { label: account.actor_label(), request_id: String::new() };
     Ok((actor, account.scope))
+}
+
+/// The finance account `username` acting, with its regions.
+async fn finance(store: &Store, username: &str) -> anyhow::Result<(Actor, yibao_core::Scope)> {
+    acting(store, username, yibao_core::Permission::ManagePayments, "only finance users handle payment batches").await
 }
 
 async fn batch_in_scope(store: &Store, number: &str, scope: &yibao_core::Scope) -> anyhow::Result<i64> {

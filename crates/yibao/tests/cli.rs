@@ -211,3 +211,21 @@ fn the_settlement_load_generator_settles_and_balances_its_books() {
     assert!(text.contains("24 settlements in"), "{text}");
     assert!(text.contains("3201 totals equal the answers: 24 settlements"), "{text}");
 }
+
+/// `yibao supervise recheck` checks a period again as a reviewer or auditor of the region
+/// (the demo's settlement and claims), and refuses anyone else.
+#[test]
+fn a_period_is_re_checked_from_the_command_line() {
+    let data = std::env::temp_dir().join(format!("yibao-cli-recheck-{}", std::process::id()));
+    let run =
+        |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_yibao")).env("YIBAO_DATA_DIR", &data).args(args).output();
+    assert!(run(&["seed-demo"]).unwrap().status.success());
+    let period = ["--region", "620300", "--from", "2020-01-01", "--to", "2099-12-31"];
+    let out = run(&[&["supervise", "recheck", "--user", "auditor"][..], &period[..]].concat()).unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{text} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("re-checked 1 settlements and") && text.contains("hits open"), "{text}");
+    let out = run(&[&["supervise", "recheck", "--user", "finance"][..], &period[..]].concat()).unwrap();
+    assert!(!out.status.success(), "finance does not decide hits");
+    let _ = std::fs::remove_dir_all(data);
+}

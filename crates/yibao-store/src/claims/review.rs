@@ -78,6 +78,16 @@ impl Store {
         Ok(after)
     }
 
+    /// Checks an adjudicated claim again against the rule base in force (a re-check of a
+    /// period): its open hits are replaced by what is found now, decided ones kept.
+    pub(crate) async fn resupervise_claim(&self, w: &mut WriteTx, id: i64) -> Result<(), StoreError> {
+        let claim = self.claim_in(w, id).await?;
+        let person = fetch_person(&mut *w.tx, claim.person_id).await?;
+        let visit = claim_visit(&claim, &person)?;
+        self.supervise_claim(w, claim.id, claim.insured_region, &visit).await?;
+        Ok(())
+    }
+
     /// Intake returns a claim for supplement (补正): the checklist's missing items and
     /// `note` say exactly what to bring.
     pub async fn return_claim(

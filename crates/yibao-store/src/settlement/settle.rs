@@ -254,6 +254,26 @@ impl Store {
         Ok(settlement)
     }
 
+    /// Checks a settled settlement again against the rule base in force (a re-check of a
+    /// period): its open hits are replaced by what is found now, decided ones kept.
+    pub(crate) async fn resupervise_settlement(&self, w: &mut WriteTx, settlement_id: i64) -> Result<(), StoreError> {
+        let (institution_id, person_id, visit_id, setl_date): (i64, i64, i64, String) =
+            sqlx::query_as("SELECT institution_id, person_id, visit_id, setl_date FROM settlements WHERE id = $1")
+                .bind(settlement_id)
+                .fetch_one(&mut *w.tx)
+                .await?;
+        let visit = self.visit_in(w, visit_id).await?;
+        let institution = self.institution(institution_id).await?;
+        let person = crate::registry::fetch_person(&mut *w.tx, person_id).await?;
+        let fees = active_fees(&mut w.tx, visit.id).await?;
+        let supervised = settlement_visit(&visit, &person, &institution, &fees, day_of(&setl_date)?)?;
+        if let Some(found) = self.supervise(w, person.insured_region, &supervised).await? {
+            self.keep_hits(w, crate::supervision::Subject::Settlement(settlement_id), person.insured_region, found)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// 2305: reverses a settlement once: its delta leaves the running totals, its account
     /// debit is credited back, and the visit may be settled again.
     pub async fn reverse_settlement(

@@ -325,7 +325,7 @@ impl Store {
         visit_by_mdtrt(&mut w.tx, institution_id, mdtrt_id).await
     }
 
-    async fn visit_in(&self, w: &mut WriteTx, id: i64) -> Result<Visit, StoreError> {
+    pub(super) async fn visit_in(&self, w: &mut WriteTx, id: i64) -> Result<Visit, StoreError> {
         let sql = format!("SELECT {VISIT_COLS} FROM visits WHERE id = $1");
         fetch_one_by_id(&mut *w.tx, &sql, id, "visit", visit_from_row).await
     }

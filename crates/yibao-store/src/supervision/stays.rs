@@ -17,8 +17,8 @@ pub(super) fn since(visit: &Visit) -> NaiveDate {
     visit.admitted - chrono::Duration::days(366)
 }
 
-/// The person's other stays (in hospital: the rules compare a visit with those only): claims
-/// other than `except_claim` (a claim's number), settlements
+/// The person's other visits (stays and outpatient visits; the rules on stays look at stays
+/// only): claims other than `except_claim` (a claim's number), settlements
 /// of visits other than `except_visit` (a `mdtrt_id`), ending on or after `since`.
 pub(super) async fn other_stays(
     conn: &mut crate::db::Conn,
@@ -42,8 +42,7 @@ async fn claim_stays(
     let claims = sqlx::query(
         "SELECT c.number, c.institution_code, c.med_type, c.care_start, c.care_end, c.diagnoses, p.sex, \
          p.birth_date FROM claims c JOIN persons p ON p.id = c.person_id WHERE c.person_id = $1 \
-         AND c.state NOT IN ('withdrawn', 'rejected') AND c.number <> $2 AND c.care_end >= $3 \
-         AND c.med_type = '21'",
+         AND c.state NOT IN ('withdrawn', 'rejected') AND c.number <> $2 AND c.care_end >= $3",
     )
     .bind(person_id)
     .bind(except.to_string())
@@ -70,7 +69,7 @@ async fn settled_stays(
         "SELECT s.setl_id, i.code, s.med_type, v.begntime, s.setl_date, v.diagnoses, p.sex, p.birth_date \
          FROM settlements s JOIN visits v ON v.id = s.visit_id JOIN institutions i ON i.id = s.institution_id \
          JOIN persons p ON p.id = s.person_id WHERE s.person_id = $1 AND s.status = 'settled' \
-         AND COALESCE(v.mdtrt_id, '') <> $2 AND s.setl_date >= $3 AND s.med_type = '21'",
+         AND COALESCE(v.mdtrt_id, '') <> $2 AND s.setl_date >= $3",
     )
     .bind(person_id)
     .bind(except.to_string())
