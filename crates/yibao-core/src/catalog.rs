@@ -113,11 +113,32 @@ pub struct Restriction {
     /// Covered only up to this quantity within one claim.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_quantity: Option<Decimal>,
+    /// 限性别 / 限年龄: for whom the item is meant (checked by the supervision rule
+    /// `catalog_limits`).
+    #[serde(default, skip_serializing_if = "PersonLimits::is_empty")]
+    pub person: PersonLimits,
 }
 
 impl Restriction {
     pub fn is_empty(&self) -> bool {
-        self.diagnoses.is_empty() && self.grades.is_empty() && self.max_quantity.is_none()
+        self.diagnoses.is_empty() && self.grades.is_empty() && self.max_quantity.is_none() && self.person.is_empty()
+    }
+}
+
+/// An item meant for persons of one sex, or of some ages (whole years on the day).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonLimits {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sex: Option<crate::resident_id::Sex>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_age: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age: Option<u32>,
+}
+
+impl PersonLimits {
+    pub fn is_empty(&self) -> bool {
+        self.sex.is_none() && self.min_age.is_none() && self.max_age.is_none()
     }
 }
 
@@ -364,6 +385,9 @@ struct Columns {
     diagnoses: Option<usize>,
     grades: Option<usize>,
     quantity: Option<usize>,
+    sex: Option<usize>,
+    min_age: Option<usize>,
+    max_age: Option<usize>,
 }
 
 type RowError = (&'static str, Text);
@@ -406,6 +430,9 @@ impl Columns {
             diagnoses: column("lmt_dise"),
             grades: column("lmt_hosp_lv"),
             quantity: column("lmt_cnt"),
+            sex: column("lmt_gend"),
+            min_age: column("lmt_age_min"),
+            max_age: column("lmt_age_max"),
         };
         for (name, c) in [
             ("admdvs", cols.admdvs),
@@ -483,10 +510,42 @@ impl Columns {
         }
         let qty_text = self.get(r, self.quantity);
         let max_quantity = if qty_text.is_empty() { None } else { Some(decimal("lmt_cnt", qty_text)?) };
+        let sex = match self.get(r, self.sex) {
+            "" => None,
+            "1" => Some(crate::resident_id::Sex::Male),
+            "2" => Some(crate::resident_id::Sex::Female),
+            other => {
+                return Err(bad(
+                    "lmt_gend",
+                    format!("限性别“{other}”无效，应为 1（男）或 2（女）"),
+                    format!("limited sex \"{other}\" is invalid; expected 1 (male) or 2 (female)"),
+                ))
+            }
+        };
+        let age = |field: &'static str, c: Option<usize>| -> Result<Option<u32>, RowError> {
+            match self.get(r, c) {
+                "" => Ok(None),
+                t => match t.parse::<u32>() {
+                    Ok(a) if a <= 150 => Ok(Some(a)),
+                    _ => Err(bad(field, format!("年龄“{t}”无效"), format!("age \"{t}\" is invalid"))),
+                },
+            }
+        };
+        let (min_age, max_age) = (age("lmt_age_min", self.min_age)?, age("lmt_age_max", self.max_age)?);
+        if let (Some(lo), Some(hi)) = (min_age, max_age) {
+            if lo > hi {
+                return Err(bad(
+                    "lmt_age_max",
+                    "最大年龄小于最小年龄".into(),
+                    "the greatest age is below the least".into(),
+                ));
+            }
+        }
         let restriction = Restriction {
             diagnoses: list(self.get(r, self.diagnoses)).map(str::to_ascii_uppercase).collect(),
             grades,
             max_quantity,
+            person: PersonLimits { sex, min_age, max_age },
         };
         let name = self.get(r, self.name);
         Ok((
@@ -565,6 +624,25 @@ admdvs,med_list_codg,name,list_type,chrgitm_lv,selfpay_prop,pric_uplmt_amt,begnd
 
     /// The same rows as a spreadsheet, written as Excel would: dates as date cells,
     /// numbers as numbers, and one code typed as a number (its leading zeros lost).
+    #[test]
+    fn the_catalog_limits_an_item_to_a_sex_or_to_ages() {
+        let csv = "admdvs,med_list_codg,name,chrgitm_lv,begndate,lmt_gend,lmt_age_min,lmt_age_max\n\
+            620300,311201001,宫颈细胞学检查,01,2020-01-01,2,,\n\
+            620300,XA01,儿童用药,02,2020-01-01,,,14\n\
+            620300,XA02,x,02,2020-01-01,3,,\n\
+            620300,XA03,x,02,2020-01-01,,18,6\n\
+            620300,XA04,x,02,2020-01-01,,x,\n";
+        let mut c = Catalogs::default();
+        let rejected = c.import(csv.as_bytes()).unwrap();
+        let fields: Vec<_> = rejected.iter().map(|r| (r.line, r.field)).collect();
+        assert_eq!(fields, [(4, "lmt_gend"), (5, "lmt_age_max"), (6, "lmt_age_min")]);
+        let (_, cat) = c.for_region("620300".parse().unwrap()).unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+        let smear = cat.lookup("311201001", day).unwrap().restriction.person;
+        assert_eq!((smear.sex, smear.min_age, smear.max_age), (Some(crate::Sex::Female), None, None));
+        assert_eq!(cat.lookup("XA01", day).unwrap().restriction.person.max_age, Some(14));
+    }
+
     #[test]
     fn an_xlsx_catalog_reads_like_the_csv_and_refuses_numeric_codes() {
         use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};

@@ -233,6 +233,21 @@ pub struct Sporadic {
     /// (e.g. `03-31`), whichever comes first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_year_cutoff: Option<String>,
+    /// Whether a reviewer may admit a line outside the catalog as necessary for an emergency
+    /// rescue (seed 003: "the scope of drugs that must be used for rescue can be appropriately
+    /// relaxed"), and how it is paid then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emergency_rescue: Option<RescueAdmission>,
+}
+
+/// How a line admitted for an emergency rescue is paid: as an item of `category` (甲类 or 乙类),
+/// with `selfpay_prop` paid first by the person for 乙类.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RescueAdmission {
+    pub category: crate::catalog::Category,
+    #[serde(default)]
+    pub selfpay_prop: Ratio,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -399,6 +414,22 @@ impl Policy {
             check_nonnegative("critical_illness.threshold", c.threshold, &mut e);
             check_nonnegative("critical_illness.annual_cap", c.annual_cap, &mut e);
             check_segments("critical_illness.bands", &c.bands, &mut e);
+        }
+        if let Some(r) = &self.sporadic.emergency_rescue {
+            if r.category == crate::catalog::Category::C {
+                e.push(err(
+                    "sporadic.emergency_rescue.category",
+                    "急救抢救纳入只能按甲类或乙类支付",
+                    "a rescue admission is paid as category A or B",
+                ));
+            }
+            if r.category != crate::catalog::Category::B && r.selfpay_prop != Ratio::ZERO {
+                e.push(err(
+                    "sporadic.emergency_rescue.selfpay_prop",
+                    "只有乙类可以设置先行自付比例",
+                    "only category B has a self-pay-first share",
+                ));
+            }
         }
         if self.sporadic.submit_within_days == 0 {
             e.push(err("sporadic.submit_within_days", "申报期限须大于 0 天", "the filing period must be positive"));

@@ -396,6 +396,15 @@ coded_enum!(
     }
 );
 
+coded_enum!(
+    /// Why a reviewer admitted a line outside the catalog for an emergency rescue.
+    RescueReason, "reason" {
+        DrugForRescue = "drug_for_rescue", "抢救必需药品，目录内无替代", "a drug the rescue needed, with no catalog alternative";
+        MaterialForRescue = "material_for_rescue", "抢救必需医用耗材", "a medical material the rescue needed";
+        TreatmentForRescue = "treatment_for_rescue", "抢救必需诊疗项目", "a treatment or examination the rescue needed";
+    }
+);
+
 /// One line of a claim's statement: what the line cost, how it splits, what the funds paid
 /// towards it, and why, step by step.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

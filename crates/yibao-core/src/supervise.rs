@@ -77,6 +77,9 @@ pub enum RuleKind {
     /// 频繁就诊: more than `max` visits (any kind, anywhere) in `within_days` days ending
     /// with the visit's first day.
     Frequency { max: u32, within_days: u32 },
+    /// 限性别 / 限年龄 as the catalog says: a line whose catalog entry is limited to one sex
+    /// or to some ages, charged for someone else.
+    CatalogLimits,
 }
 
 /// One rule of a rule base. (Unknown keys are refused by its kind, which receives every key
@@ -165,7 +168,7 @@ impl RuleBase {
             }
             let item_missing = |item: &str| item.trim().is_empty();
             match &rule.kind {
-                RuleKind::OverlappingStays => {}
+                RuleKind::OverlappingStays | RuleKind::CatalogLimits => {}
                 RuleKind::SplitAdmission { within_days } => {
                     if !(1..=365).contains(within_days) {
                         errors.push(problem(at("within_days"), "天数应在 1–365 之间", "days must be 1 to 365"));
@@ -259,6 +262,9 @@ pub struct VisitLine {
     pub item: String,
     pub day: NaiveDate,
     pub quantity: Decimal,
+    /// The catalog's limits on who the item is for (限性别 / 限年龄), where it has any.
+    #[serde(default)]
+    pub limits: Option<crate::catalog::PersonLimits>,
 }
 
 /// A visit: a direct settlement or a sporadic claim's stay.
@@ -307,6 +313,13 @@ fn age_on(birth: NaiveDate, day: NaiveDate) -> u32 {
         years -= 1;
     }
     u32::try_from(years).unwrap_or(0)
+}
+
+/// Whether an item with `limits` is for a person of `sex` aged `age`.
+fn limits_allow(limits: &crate::catalog::PersonLimits, sex: Sex, age: u32) -> bool {
+    limits.sex.is_none_or(|s| s == sex)
+        && limits.min_age.is_none_or(|m| age >= m)
+        && limits.max_age.is_none_or(|m| age <= m)
 }
 
 /// The hits of `rules` on `visit`, given the person's `others` visits (any order; the visit
@@ -478,6 +491,26 @@ pub fn check(rules: &RuleBase, visit: &Visit, others: &[Visit]) -> Vec<Hit> {
                     );
                 }
             }
+            RuleKind::CatalogLimits => {
+                let mut outside: Vec<&VisitLine> = visit
+                    .lines
+                    .iter()
+                    .filter(|l| l.limits.is_some_and(|m| !limits_allow(&m, visit.sex, age_on(visit.birth_date, l.day))))
+                    .collect();
+                outside.sort_by(|a, b| a.sn.cmp(&b.sn));
+                if !outside.is_empty() {
+                    let items: Vec<&str> =
+                        outside.iter().map(|l| l.item.as_str()).collect::<BTreeSet<_>>().into_iter().collect();
+                    hit(
+                        Evidence::Lines(outside.iter().map(|l| l.sn.clone()).collect()),
+                        format!("目录限定性别或年龄的项目用于不符合条件的参保人：{}", items.join("、")),
+                        format!(
+                            "items the catalog limits by sex or age charged for someone else: {}",
+                            items.join(", ")
+                        ),
+                    );
+                }
+            }
             RuleKind::Frequency { max, within_days } => {
                 let since = visit.admitted - chrono::Duration::days(i64::from(*within_days) - 1);
                 let mut recent: Vec<&Visit> =
@@ -506,7 +539,7 @@ mod tests {
     }
 
     fn line(sn: &str, item: &str, day: &str, quantity: i64) -> VisitLine {
-        VisitLine { sn: sn.into(), item: item.into(), day: d(day), quantity: Decimal::from(quantity) }
+        VisitLine { sn: sn.into(), item: item.into(), day: d(day), quantity: Decimal::from(quantity), limits: None }
     }
 
     fn stay(id: &str, admitted: &str, discharged: &str, diagnosis: &str) -> Visit {
@@ -522,6 +555,13 @@ mod tests {
             main_diagnosis: diagnosis.into(),
             lines: Vec::new(),
         }
+    }
+
+    /// A line on 2 March 2026 (the person is 40) whose catalog entry is for `sex`, aged at
+    /// least `min_age`.
+    fn limited(sn: &str, item: &str, sex: Option<Sex>, min_age: Option<u32>) -> VisitLine {
+        let limits = crate::catalog::PersonLimits { sex, min_age, max_age: None };
+        VisitLine { limits: Some(limits), ..line(sn, item, "2026-03-02", 1) }
     }
 
     /// An outpatient visit on `day`.
@@ -672,6 +712,20 @@ mod tests {
                 false,
             ),
             (
+                "catalog limits",
+                "kind = \"catalog_limits\"",
+                visit(vec![limited("1", "G", Some(Sex::Female), None), limited("2", "P", None, Some(40))]),
+                vec![],
+                true,
+            ),
+            (
+                "catalog limits, a man's item and an adult's",
+                "kind = \"catalog_limits\"",
+                visit(vec![limited("1", "G", Some(Sex::Male), None), limited("2", "P", Some(Sex::Male), Some(18))]),
+                vec![],
+                false,
+            ),
+            (
                 "frequency",
                 "kind = \"frequency\"\nmax = 2\nwithin_days = 7",
                 visit(vec![]),
@@ -721,7 +775,7 @@ mod tests {
     #[test]
     fn the_documented_example_is_a_valid_rule_base() {
         let base = RuleBase::parse(include_str!("../../../docs/formats/examples/rules-620300-1.toml")).unwrap();
-        assert_eq!((base.region.as_str(), base.version, base.rules.len()), ("620300", 1, 8));
+        assert_eq!((base.region.as_str(), base.version, base.rules.len()), ("620300", 1, 9));
     }
 
     #[test]

@@ -243,7 +243,7 @@ pub fn demo_catalog_csv() -> String {
                         let mut line = String::new();
                         let _ = write!(
                         line,
-                        "{code},{name}{} {spec}（{maker}）,,{level},{selfpay},{cap},2020-01-01,,{diagnoses},,{quantity}",
+                        "{code},{name}{} {spec}（{maker}）,,{level},{selfpay},{cap},2020-01-01,,{diagnoses},,{quantity},,,",
                         if form.contains("注射") || form.contains("粉针") || name.ends_with(form) { "" } else { form }
                     );
                         row(&mut out, line);
@@ -256,12 +256,12 @@ pub fn demo_catalog_csv() -> String {
                 let code = format!("ZA{:02}AAG{:04}{:04}{:05}", i, m, i * 13 + m, 1_000 + i * 10 + m);
                 let selfpay = if *level == "02" { "0.10" } else { "" };
                 let cap = if i % 4 == 0 { yuan(price + price / 5) } else { String::new() };
-                row(&mut out, format!("{code},{name}（{maker}）,,{level},{selfpay},{cap},2020-01-01,,,,"));
+                row(&mut out, format!("{code},{name}（{maker}）,,{level},{selfpay},{cap},2020-01-01,,,,,,,"));
             }
         }
         for (i, (name, kind, level, selfpay, diagnoses, grades)) in SERVICES.iter().enumerate() {
             let code = format!("{:03}{:03}{:09}", 1 + i / 20, 100 + i, 10_000 + i);
-            row(&mut out, format!("{code},{name},{kind},{level},{selfpay},,2020-01-01,,{diagnoses},{grades},"));
+            row(&mut out, format!("{code},{name},{kind},{level},{selfpay},,2020-01-01,,{diagnoses},{grades},,,,"));
         }
         for (i, (name, level, selfpay, _, specs)) in CONSUMABLES.iter().enumerate() {
             for (s, spec) in specs.iter().enumerate() {
@@ -275,13 +275,17 @@ pub fn demo_catalog_csv() -> String {
                     );
                     let cap =
                         if *level == "02" && m % 3 == 0 { yuan(200_000 + 50_000 * i as u32) } else { String::new() };
-                    row(&mut out, format!("{code},{name}（{spec}）,consumable,{level},{selfpay},{cap},2020-01-01,,,,"));
+                    row(
+                        &mut out,
+                        format!("{code},{name}（{spec}）,consumable,{level},{selfpay},{cap},2020-01-01,,,,,,,"),
+                    );
                 }
             }
         }
     }
     // A catalog revision from 2026: one item moves from category B to A (its history stays).
-    let _ = writeln!(out, "620300,{},阿托伐他汀钙片 20mg×7片（华北制药）,,01,,,2026-01-01,,,,", drug_code(10, 0, 0, 0));
+    let _ =
+        writeln!(out, "620300,{},阿托伐他汀钙片 20mg×7片（华北制药）,,01,,,2026-01-01,,,,,,,", drug_code(10, 0, 0, 0));
     out
 }
 

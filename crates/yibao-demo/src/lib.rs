@@ -627,6 +627,7 @@ async fn seed_settlement(
                         det_item_fee_sumamt: amount.parse().map_err(|_| bad("amount"))?,
                         fee_ocur_time: DateText(day),
                         reviewer_excluded: false,
+                        rescue_admitted: false,
                     },
                     init_feedetl_sn: None,
                     medins_list_codg: format!("HIS-{sn}"),

@@ -74,3 +74,74 @@ async fn a_claim_uses_the_insured_regions_catalog_unless_it_may_and_does_ask_for
         db.cleanup().await;
     }
 }
+
+/// A reviewer admits a drug outside the catalog as necessary for an emergency rescue: the claim
+/// is adjudicated again and the line paid as the policy says; only on an emergency claim, only
+/// outside the catalog, with a comment; the report counts it under the reviewer.
+#[tokio::test]
+async fn a_reviewer_admits_a_rescue_drug_outside_the_catalog() {
+    use yibao_core::document::DocumentKind as D;
+    use yibao_core::sporadic::{ClaimCase, RescueReason};
+    use yibao_store::testing::{actor_of, refusal_code};
+    for db in yibao_store::testing::TestDb::all().await {
+        let (s, l) = (&db.store, db.label);
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        yibao_demo::seed_demo(s, &db.blobs(), today).await.unwrap();
+        let lines = [("002201000010000", "1", "25.00", "25.00"), ("XZ00000000", "2", "300.00", "600.00")];
+        let ended = today - chrono::Duration::days(4);
+        let mut input = yibao_demo::lanzhou_claim(1, ClaimCase::LocalEmergency, "JC-120-0001", ended, &lines).unwrap();
+        input.institution_code = "H62030299999".into();
+        input.institution_name = "金昌市某诊所（非定点）".into();
+        input.treatment_region = "620302".parse().unwrap();
+        let (clerk, reviewer) = (actor_of(s, "clerk").await, actor_of(s, "reviewer").await);
+        let mut w = s.begin_write(&clerk).await.unwrap();
+        let c = s.submit_claim(&mut w, &input, today).await.unwrap();
+        for kind in
+            [D::IdCard, D::SocialSecurityCard, D::Invoice, D::EmergencyRecord, D::ItemisedList, D::MedicalRecords]
+        {
+            s.attach_claim_document(&mut w, &db.blobs(), c.id, kind, "a.png", yibao_demo::DEMO_SCAN_PNG.to_vec())
+                .await
+                .unwrap();
+        }
+        let rules = s.rules().await.unwrap();
+        s.accept_claim(&mut w, &rules, c.id, today).await.unwrap();
+        w.commit().await.unwrap();
+        let before = s.claim(c.id).await.unwrap();
+        let mut w = s.begin_write(&reviewer).await.unwrap();
+        s.take_claim(&mut w, c.id).await.unwrap();
+        let drug = Some(RescueReason::DrugForRescue);
+        assert_eq!(
+            refusal_code(s.admit_claim_line_for_rescue(&mut w, &rules, c.id, 2, drug, " ").await),
+            "required",
+            "{l}"
+        );
+        let r = s.admit_claim_line_for_rescue(&mut w, &rules, c.id, 1, drug, "抢救用").await;
+        assert_eq!(refusal_code(r), "in_catalog", "{l}");
+        let after =
+            s.admit_claim_line_for_rescue(&mut w, &rules, c.id, 2, drug, "过敏性休克抢救，目录内无替代").await.unwrap();
+        w.commit().await.unwrap();
+        let line = &after.statement.as_ref().unwrap().lines[1];
+        assert!(line.category.is_some() && line.fulamt_ownpay_amt == yibao_core::Fen::ZERO, "{l}: {line:?}");
+        assert!(line.why.iter().any(|w| w.zh.contains("急救抢救")), "{l}: {:?}", line.why);
+        assert!(after.fund_pay_sumamt > before.fund_pay_sumamt, "{l}");
+        assert_eq!(after.lines[1].rescue_reason, drug, "{l}");
+        let report = s.rescue_admissions(&yibao_core::Scope::parse_list("620300").unwrap()).await.unwrap();
+        assert_eq!(report, [(reviewer.label.clone(), 1, 1, yibao_core::Fen::from_yuan(600))], "{l}");
+        // Not on a claim of ordinary care.
+        let ordinary = s
+            .claims_in(
+                &yibao_core::Scope::parse_list("620300").unwrap(),
+                &[yibao_core::sporadic::ClaimState::Adjudicated],
+                50,
+            )
+            .await
+            .unwrap();
+        let other = ordinary.iter().find(|x| x.id != c.id).unwrap();
+        let mut w = s.begin_write(&reviewer).await.unwrap();
+        s.take_claim(&mut w, other.id).await.unwrap();
+        let r = s.admit_claim_line_for_rescue(&mut w, &rules, other.id, 1, drug, "抢救").await;
+        assert_eq!(refusal_code(r), "not_emergency", "{l}");
+        drop(w);
+        db.cleanup().await;
+    }
+}

@@ -34,7 +34,7 @@ async fn the_rule_base_finds_hits_a_reviewer_decides_and_a_violation_blocks_appr
         let (s, l) = (&db.store, db.label);
         yibao_demo::seed_demo(s, &db.blobs(), today()).await.unwrap();
         let base = s.rule_base(jinchang()).await.unwrap().expect("the demo's rule base");
-        assert_eq!((base.version, base.rules.len()), (1, 8), "{l}");
+        assert_eq!((base.version, base.rules.len()), (1, 9), "{l}");
 
         // The demo's claims: each kind of decision.
         let states = |hits: &[yibao_store::StoredHit]| {
@@ -134,6 +134,7 @@ async fn discharged_visit(s: &Store, days_ago: i64, ipt_no: &str, lines: &[(&str
                 det_item_fee_sumamt: amount.parse().unwrap(),
                 fee_ocur_time: DateText(day),
                 reviewer_excluded: false,
+                rescue_admitted: false,
             },
             init_feedetl_sn: None,
             medins_list_codg: format!("HIS-{sn}"),
@@ -198,6 +199,10 @@ async fn every_settlement_is_checked_a_blocking_violation_refuses_it_and_an_audi
         let settled = settle(s, &wrong, 40).await.unwrap();
         let hits = s.hits_of(Subject::Settlement(settled.id)).await.unwrap();
         let smear_hit = hits.iter().find(|h| h.rule_code == "JG-004").expect("flagged, not refused");
+        // The catalog itself says the smear is for women (lmt_gend 2): the catalog's limits
+        // find it without a rule naming the item.
+        let by_catalog = hits.iter().find(|h| h.rule_code == "JG-009").expect("the catalog's own limits");
+        assert_eq!(by_catalog.evidence["ids"], serde_json::json!(["1"]), "{l}");
         assert_eq!((smear_hit.severity, smear_hit.rule_version), (Severity::Violation, 2), "{l}");
 
         // The auditor confirms it with a deduction: above what the fund paid, zero, or a

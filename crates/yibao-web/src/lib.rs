@@ -130,6 +130,7 @@ pub fn router(state: AppState) -> Router {
         .route("/claims/{id}/hits", get(api::supervision::claim_hits))
         .route("/hits", get(api::supervision::open_hits))
         .route("/hits/{id}", get(api::supervision::get_hit))
+        .route("/reports/rescue-admissions", get(api::supervision::rescue_admissions))
         .route("/hits/{id}/decision", post(api::supervision::decide_hit))
         .route("/settlements/{setl_id}/hits", get(api::supervision::settlement_hits))
         .route("/claims", get(api::claims::claim_queue).post(api::claims::submit_claim))

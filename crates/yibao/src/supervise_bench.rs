@@ -66,6 +66,7 @@ fn generate(visits: usize, persons: usize) -> Vec<Vec<Visit>> {
                     item: item.to_string(),
                     day: admitted + chrono::Duration::days(rng.gen_range(0..=stay)),
                     quantity: Decimal::from(rng.gen_range(1..3)),
+                    limits: None,
                 }
             })
             .collect();
@@ -73,7 +74,13 @@ fn generate(visits: usize, persons: usize) -> Vec<Vec<Visit>> {
             let times = if rng.gen_bool(0.1) { 2 } else { 1 };
             for t in 0..times {
                 let sn = format!("B{t}");
-                lines.push(VisitLine { sn, item: BLOOD_COUNT.to_string(), day: admitted, quantity: Decimal::ONE });
+                lines.push(VisitLine {
+                    sn,
+                    item: BLOOD_COUNT.to_string(),
+                    day: admitted,
+                    quantity: Decimal::ONE,
+                    limits: None,
+                });
             }
         }
         let (sex, birth_date) = people[person];

@@ -162,6 +162,10 @@ pub struct FeeLine {
     /// it is paid in full by the person, whatever the catalog says.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub reviewer_excluded: bool,
+    /// A reviewer admitted the line, outside the catalog, as necessary for an emergency rescue
+    /// (seed 003): paid as the policy's `sporadic.emergency_rescue` says, where it allows it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rescue_admitted: bool,
 }
 
 /// Nets refund lines into the lines they refund: each line comes with the serial number of

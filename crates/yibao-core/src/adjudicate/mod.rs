@@ -402,7 +402,39 @@ impl Engine {
         let mut used_qty: FxHashMap<&str, Decimal> = FxHashMap::default();
         let mut t = Totals::default();
         for (i, fee) in claim.feedetail.iter().enumerate() {
-            let entry = catalog.lookup(&fee.med_list_codg, fee.fee_ocur_time.0);
+            let admitted;
+            let entry = match catalog.lookup(&fee.med_list_codg, fee.fee_ocur_time.0) {
+                // Outside the catalog, admitted by the reviewer for an emergency rescue where
+                // the policy allows it: paid as the policy says.
+                None if fee.rescue_admitted && !fee.reviewer_excluded => match &policy.sporadic.emergency_rescue {
+                    Some(r) => {
+                        admitted = Arc::new(CatalogEntry {
+                            code: fee.med_list_codg.to_string(),
+                            name: fee.med_list_codg.to_string(),
+                            kind: ItemKind::from_code(&fee.med_list_codg),
+                            category: r.category,
+                            selfpay_prop: if r.category == Category::B { r.selfpay_prop } else { Ratio::ZERO },
+                            price_cap: None,
+                            begin: fee.fee_ocur_time.0,
+                            end: None,
+                            restriction: Default::default(),
+                        });
+                        let amount = fee.det_item_fee_sumamt;
+                        let line = Some(i as u32);
+                        trace.push(Step {
+                            line,
+                            reason: Reason::RescueAdmitted,
+                            amount,
+                            base: amount,
+                            ratio: None,
+                            value: None,
+                        });
+                        Some(&admitted)
+                    }
+                    None => None,
+                },
+                entry => entry,
+            };
             let split = self.classify(i, fee, claim, entry, &mut used_qty, &mut trace, &mut lines)?;
             t.medfee_sumamt = plus(t.medfee_sumamt, fee.det_item_fee_sumamt);
             t.fulamt_ownpay_amt = plus(t.fulamt_ownpay_amt, split.fulamt);

@@ -74,6 +74,7 @@ pub fn catalog_entries(size: usize, seed: u64) -> Vec<CatalogEntry> {
                     Vec::new()
                 },
                 max_quantity: (rng.below(50) == 0).then(|| Decimal::from(5 + rng.below(20))),
+                person: Default::default(),
             };
             CatalogEntry {
                 code: code_for(i, kind),
@@ -227,6 +228,7 @@ pub fn claims(n: usize, codes: &[String], mix: Mix, seed: u64) -> Vec<Claim> {
                         det_item_fee_sumamt: to_fen(cnt * pric),
                         fee_ocur_time: DateText(date),
                         reviewer_excluded: false,
+                        rescue_admitted: false,
                     }
                 })
                 .collect();

@@ -94,6 +94,7 @@ fn claim_strategy() -> impl Strategy<Value = Claim> {
                             det_item_fee_sumamt: to_fen(cnt * pric),
                             fee_ocur_time: DateText(date),
                             reviewer_excluded: false,
+                            rescue_admitted: false,
                         }
                     })
                     .collect(),
@@ -320,4 +321,56 @@ fn a_claim_asks_for_the_treatment_catalog_only_where_the_policy_allows_it() {
     claim.psn_type = PersonCategory::InService;
     let treatment = adjudicate(&claim, &policies, &catalogs, &YearToDate::default()).unwrap();
     assert_eq!(treatment.catalog_region.to_string(), "620100");
+}
+
+/// A line outside the catalog is paid in full by the person, unless a reviewer admits it as
+/// necessary for an emergency rescue where the policy allows it: then it is paid as the
+/// policy's category (the employee policy: 乙类 with 20 % first), and the trace says so. The
+/// resident policy allows no such admission.
+#[test]
+fn a_line_admitted_for_a_rescue_is_paid_as_the_policy_says_and_only_where_it_allows() {
+    let (policies, catalogs) = demo();
+    let read = |f: &str| std::fs::read_to_string(format!("{EXAMPLES}/{f}")).unwrap();
+    let mut claim = Claim::from_json(&read("claim-offsite-resident.json")).unwrap();
+    claim.insutype = Scheme::Employee;
+    claim.psn_type = PersonCategory::InService;
+    claim.feedetail[0].med_list_codg = "XZ00000000".into();
+    let ytd = YearToDate::default();
+    let outside = adjudicate(&claim, &policies, &catalogs, &ytd).unwrap();
+    let amount = outside.lines[0].det_item_fee_sumamt;
+    assert_eq!(outside.lines[0].fulamt_ownpay_amt, amount, "not in the catalog: paid by the person");
+    claim.feedetail[0].rescue_admitted = true;
+    let admitted = adjudicate(&claim, &policies, &catalogs, &ytd).unwrap();
+    let line = &admitted.lines[0];
+    assert_eq!((line.category, line.fulamt_ownpay_amt), (Some(crate::catalog::Category::B), Fen::ZERO));
+    assert_eq!(line.preselfpay_amt, Ratio::from_bp(2_000).unwrap().of(amount));
+    assert_eq!(line.preselfpay_amt.fen() + line.inscp_scp_amt.fen(), amount.fen());
+    assert!(admitted.totals.fund_pay_sumamt >= outside.totals.fund_pay_sumamt);
+    assert!(admitted.trace.iter().any(|s| s.reason == Reason::RescueAdmitted && s.line == Some(0)));
+    check_identities(&admitted).unwrap();
+    // Excluded as well: excluded wins.
+    claim.feedetail[0].reviewer_excluded = true;
+    let both = adjudicate(&claim, &policies, &catalogs, &ytd).unwrap();
+    assert_eq!(both.lines[0].fulamt_ownpay_amt, amount);
+    // The resident policy has no rescue admission: still paid by the person.
+    claim.feedetail[0].reviewer_excluded = false;
+    claim.insutype = Scheme::Resident;
+    claim.psn_type = PersonCategory::ResidentAdult;
+    let resident = adjudicate(&claim, &policies, &catalogs, &ytd).unwrap();
+    assert_eq!(resident.lines[0].fulamt_ownpay_amt, amount);
+}
+
+/// A rescue admission pays as category A or B, a self-pay-first share only for B; each
+/// problem is named with its path.
+#[test]
+fn a_policys_rescue_admission_is_validated_with_its_path() {
+    let text = std::fs::read_to_string(format!("{EXAMPLES}/policy-620300-310-2026.toml")).unwrap();
+    let bad = text.replace(
+        r#"emergency_rescue = { category = "B", selfpay_prop = "0.20" }"#,
+        r#"emergency_rescue = { category = "C", selfpay_prop = "0.20" }"#,
+    );
+    assert_ne!(bad, text, "the example admits rescue lines");
+    let errors = Policy::parse(&bad).unwrap_err();
+    let paths: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(paths, ["sporadic.emergency_rescue.category", "sporadic.emergency_rescue.selfpay_prop"]);
 }

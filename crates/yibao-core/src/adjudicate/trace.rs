@@ -14,6 +14,7 @@ use crate::ratio::Ratio;
 pub enum Reason {
     // Per line.
     ReviewerExcluded,
+    RescueAdmitted,
     NotInCatalog,
     CategoryC,
     DiagnosisRestricted,
@@ -97,6 +98,12 @@ pub fn render(step: &Step, outcome: &Outcome, lang: Lang) -> String {
         (ReviewerExcluded, true) => format!("审核剔除（原因见审核意见），全额自费：{a}"),
         (ReviewerExcluded, false) => {
             format!("Excluded by the reviewer (see the review note): paid in full by the patient: {a}")
+        }
+        (RescueAdmitted, true) => format!("目录外项目，审核认定为急救抢救必需，按{what}纳入支付范围：{a}"),
+        (RescueAdmitted, false) => {
+            format!(
+                "Outside the catalog, admitted by the reviewer as necessary for the emergency rescue, as {what}: {a}"
+            )
         }
         (NotInCatalog, true) => format!("不在医保目录内（或就诊日不在有效期内），全额自费：{a}"),
         (NotInCatalog, false) => format!("Not in the catalog on the date of care: paid in full by the patient: {a}"),

@@ -26,8 +26,8 @@ use yibao_core::filing::Channel;
 use yibao_core::policy::CatalogSource;
 use yibao_core::registry::HospitalGrade;
 use yibao_core::sporadic::{
-    ChecklistItem, ClaimAction, ClaimCase, ClaimRules, ClaimState, ItemisedLine, LineReason, Statement, Submitter,
-    Verdict,
+    ChecklistItem, ClaimAction, ClaimCase, ClaimRules, ClaimState, ItemisedLine, LineReason, RescueReason, Statement,
+    Submitter, Verdict,
 };
 use yibao_core::{AdminCode, Fen, InsuranceYear, InvalidValue, ResidentId, Scope};
 
@@ -112,6 +112,10 @@ pub struct StoredClaimLine {
     pub excluded_reason: Option<LineReason>,
     pub excluded_note: Option<String>,
     pub excluded_by: Option<String>,
+    /// Admitted outside the catalog for an emergency rescue: why, the reviewer's note, who.
+    pub rescue_reason: Option<RescueReason>,
+    pub rescue_note: Option<String>,
+    pub rescue_by: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -201,6 +205,7 @@ pub(crate) fn claim_visit(c: &StoredClaim, p: &Person) -> Result<yibao_core::sup
                 item: l.med_list_codg.clone(),
                 day: day.ok_or_else(|| corrupt("claim_lines.fee_ocur_time", &l.fee_ocur_time))?,
                 quantity: l.cnt,
+                limits: None,
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
@@ -427,7 +432,7 @@ async fn claim_parts(conn: &mut crate::db::Conn, claim: &mut StoredClaim) -> Res
         .collect::<Result<_, StoreError>>()?;
     let rows = sqlx::query(
         "SELECT seq, med_list_codg, item_name, cnt, pric, amount, fee_ocur_time, excluded_reason, excluded_note, \
-         excluded_by FROM claim_lines WHERE claim_id = $1 ORDER BY seq",
+         excluded_by, rescue_reason, rescue_note, rescue_by FROM claim_lines WHERE claim_id = $1 ORDER BY seq",
     )
     .bind(id)
     .fetch_all(&mut *conn)
@@ -452,6 +457,12 @@ async fn claim_parts(conn: &mut crate::db::Conn, claim: &mut StoredClaim) -> Res
                     .transpose()?,
                 excluded_note: r.try_get(8)?,
                 excluded_by: r.try_get(9)?,
+                rescue_reason: r
+                    .try_get::<Option<String>, _>(10)?
+                    .map(|s| parse("claim_lines.rescue_reason", RescueReason::parse(&s)))
+                    .transpose()?,
+                rescue_note: r.try_get(11)?,
+                rescue_by: r.try_get(12)?,
             })
         })
         .collect::<Result<_, StoreError>>()?;

@@ -59,7 +59,9 @@ impl Store {
         let after = self.move_claim(w, &claim, ClaimAction::Accept, "accept", &set, None).await?;
         // The rule base of the person's pooling region looks at the stay too.
         let person = fetch_person(&mut *w.tx, after.person_id).await?;
-        let visit = claim_visit(&after, &person)?;
+        let mut visit = claim_visit(&after, &person)?;
+        let regions = [after.treatment_region, after.insured_region];
+        crate::supervision::mark_catalog_limits(&mut visit, &rules.catalogs, &regions);
         self.supervise_claim(w, after.id, after.insured_region, &visit).await?;
         if let (Some(pre), Some(days)) = (&pre, record.and_then(|r| r.recheck_within_days)) {
             let task = crate::NewTask {
@@ -83,7 +85,9 @@ impl Store {
     pub(crate) async fn resupervise_claim(&self, w: &mut WriteTx, id: i64) -> Result<(), StoreError> {
         let claim = self.claim_in(w, id).await?;
         let person = fetch_person(&mut *w.tx, claim.person_id).await?;
-        let visit = claim_visit(&claim, &person)?;
+        let mut visit = claim_visit(&claim, &person)?;
+        let regions = [claim.treatment_region, claim.insured_region];
+        crate::supervision::mark_catalog_limits(&mut visit, &self.rules().await?.catalogs, &regions);
         self.supervise_claim(w, claim.id, claim.insured_region, &visit).await?;
         Ok(())
     }
@@ -233,6 +237,104 @@ impl Store {
         let after_line = claim.lines.iter().find(|l| l.seq == seq).cloned();
         w.record("claim.line", "claim_line", &format!("{id}/{seq}"), Some(&before), after_line.as_ref()).await?;
         self.claim_in(w, id).await
+    }
+
+    /// The reviewer admits a line outside the catalog as necessary for an emergency rescue
+    /// (seed 003), with a coded reason and a comment, or takes the admission back (`reason`
+    /// none); the engine adjudicates the claim again and pays it as the policy's
+    /// `sporadic.emergency_rescue` says. Only for a claim of emergency care, only a line
+    /// outside the catalog, only where the policy allows it.
+    pub async fn admit_claim_line_for_rescue(
+        &self,
+        w: &mut WriteTx,
+        rules: &Rules,
+        id: i64,
+        seq: i64,
+        reason: Option<RescueReason>,
+        note: &str,
+    ) -> Result<StoredClaim, StoreError> {
+        let claim = self.claim_in(w, id).await?;
+        self.require_reviewer(w, &claim)?;
+        let before = claim.lines.iter().find(|l| l.seq == seq).cloned().ok_or(StoreError::NotFound("claim line"))?;
+        let note = note.trim();
+        if reason.is_some() {
+            if note.is_empty() {
+                return Err(StoreError::Invalid(InvalidValue::new(
+                    "note",
+                    "required",
+                    "急救抢救纳入须写明审核意见",
+                    "admitting a line for a rescue needs a comment",
+                )));
+            }
+            let kinds = claim.document_kinds();
+            let emergency = claim.case.evidenced_filing(&kinds) == Some(yibao_core::adjudicate::Filing::Emergency)
+                || kinds.contains(&DocumentKind::EmergencyRecord);
+            if !emergency {
+                return Err(refuse(
+                    "not_emergency",
+                    "只有急诊抢救的申请可以把目录外项目纳入支付",
+                    "only a claim of emergency care may admit a line outside the catalog",
+                ));
+            }
+            let outside = claim
+                .statement
+                .as_ref()
+                .and_then(|s| s.lines.iter().find(|l| l.seq == seq.to_string()))
+                .is_some_and(|l| l.category.is_none() || before.rescue_reason.is_some());
+            if !outside {
+                return Err(refuse("in_catalog", "该项目在医保目录内，无需纳入", "the line is in the catalog already"));
+            }
+        }
+        sqlx::query("UPDATE claim_lines SET rescue_reason = $1, rescue_note = $2, rescue_by = $3 WHERE claim_id = $4 AND seq = $5")
+            .bind(reason.map(|r| r.code()))
+            .bind(reason.map(|_| note.to_string()))
+            .bind(reason.map(|_| w.actor().label.clone()))
+            .bind(id)
+            .bind(seq)
+            .execute(&mut *w.tx)
+            .await?;
+        let claim = self.claim_in(w, id).await?;
+        let outcome = self.claim_outcome(w, rules, &claim).await?;
+        let admitted =
+            outcome.lines.iter().find(|l| *l.feedetl_sn == seq.to_string()).is_some_and(|l| l.entry.is_some());
+        if reason.is_some() && !admitted {
+            return Err(refuse(
+                "policy_forbids",
+                "本地区政策未规定急救抢救目录外项目的支付，不能纳入",
+                "the region's policy does not pay for rescue lines outside the catalog",
+            ));
+        }
+        let set = outcome_columns(&outcome)?;
+        update_claim(w, None, &set, id, claim.version).await?;
+        let after_line = claim.lines.iter().find(|l| l.seq == seq).cloned();
+        w.record("claim.rescue", "claim_line", &format!("{id}/{seq}"), Some(&before), after_line.as_ref()).await?;
+        self.claim_in(w, id).await
+    }
+
+    /// How often each reviewer of the regions in `scope` admitted lines outside the catalog
+    /// for an emergency rescue: (reviewer, lines, claims, amount of those lines).
+    pub async fn rescue_admissions(
+        &self,
+        scope: &yibao_core::Scope,
+    ) -> Result<Vec<(String, i64, i64, Fen)>, StoreError> {
+        let mut sql = crate::db::query::Sql::new(
+            "SELECT l.rescue_by, COUNT(*), COUNT(DISTINCT l.claim_id), CAST(SUM(l.amount) AS BIGINT) FROM claim_lines l \
+             JOIN claims c ON c.id = l.claim_id JOIN persons p ON p.id = c.person_id WHERE l.rescue_reason IS NOT NULL",
+        );
+        sql.scope_filter("p.insured_region", scope);
+        sql.text.push_str(" GROUP BY l.rescue_by ORDER BY COUNT(*) DESC, l.rescue_by");
+        sql.fetch_all(&self.db)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.try_get::<Option<String>, _>(0)?.unwrap_or_default(),
+                    r.try_get(1)?,
+                    r.try_get(2)?,
+                    Fen::from_fen(r.try_get::<Option<i64>, _>(3)?.unwrap_or(0)),
+                ))
+            })
+            .collect()
     }
 
     /// The reviewer decides: approve (reduced when lines were excluded) or reject. Above
@@ -442,6 +544,7 @@ impl Store {
                     det_item_fee_sumamt: l.amount,
                     fee_ocur_time: DateText(date_from("claim_lines.fee_ocur_time", &l.fee_ocur_time)?),
                     reviewer_excluded: l.excluded_reason.is_some(),
+                    rescue_admitted: l.rescue_reason.is_some(),
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;

@@ -135,7 +135,10 @@ impl Store {
         // The rule base of the person's pooling region looks at the visit: a blocking
         // violation refuses it, anything else is kept with the settlement for the auditor.
         let insured_region = inputs.person.insured_region;
-        let supervised = settlement_visit(&visit, &inputs.person, institution, &inputs.fees, request.setl_time.date())?;
+        let mut supervised =
+            settlement_visit(&visit, &inputs.person, institution, &inputs.fees, request.setl_time.date())?;
+        let regions = [institution.region, insured_region];
+        crate::supervision::mark_catalog_limits(&mut supervised, &rules.catalogs, &regions);
         let found = self.supervise(w, insured_region, &supervised).await?;
         if let Some(refusal) = found.as_ref().and_then(crate::supervision::Found::blocking) {
             return Err(refusal);
@@ -266,7 +269,9 @@ impl Store {
         let institution = self.institution(institution_id).await?;
         let person = crate::registry::fetch_person(&mut *w.tx, person_id).await?;
         let fees = active_fees(&mut w.tx, visit.id).await?;
-        let supervised = settlement_visit(&visit, &person, &institution, &fees, day_of(&setl_date)?)?;
+        let mut supervised = settlement_visit(&visit, &person, &institution, &fees, day_of(&setl_date)?)?;
+        let regions = [institution.region, person.insured_region];
+        crate::supervision::mark_catalog_limits(&mut supervised, &self.rules().await?.catalogs, &regions);
         if let Some(found) = self.supervise(w, person.insured_region, &supervised).await? {
             self.keep_hits(w, crate::supervision::Subject::Settlement(settlement_id), person.insured_region, found)
                 .await?;
@@ -450,6 +455,7 @@ pub(super) fn build_claim(
                 det_item_fee_sumamt: fee.det_item_fee_sumamt,
                 fee_ocur_time: DateText(day),
                 reviewer_excluded: false,
+                rescue_admitted: false,
             };
             Ok((line, fee.init_feedetl_sn.as_deref()))
         })
@@ -533,6 +539,7 @@ fn settlement_visit(
                 item: f.med_list_codg.clone(),
                 day: day_of(&f.fee_ocur_time)?,
                 quantity: f.cnt,
+                limits: None,
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;

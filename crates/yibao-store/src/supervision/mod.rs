@@ -206,6 +206,19 @@ pub(crate) fn day_of(text: &str) -> Result<NaiveDate, StoreError> {
     text.get(..10).and_then(|d| d.parse().ok()).ok_or_else(|| corrupt("date", text))
 }
 
+/// Marks each line of `visit` with what its catalog entry limits (限性别 / 限年龄), from the
+/// catalog serving the first of `regions` that lists it.
+pub(crate) fn mark_catalog_limits(visit: &mut Visit, catalogs: &yibao_core::catalog::Catalogs, regions: &[AdminCode]) {
+    for line in &mut visit.lines {
+        line.limits = regions
+            .iter()
+            .filter_map(|r| catalogs.for_region(*r))
+            .find_map(|(_, c)| c.lookup(&line.item, line.day))
+            .map(|e| e.restriction.person)
+            .filter(|p| !p.is_empty());
+    }
+}
+
 /// What the rule base in force found on a visit, before it is stored.
 pub(crate) struct Found {
     pub(crate) version: i64,
@@ -320,7 +333,9 @@ impl Store {
             let mut conn = self.read_conn().await?;
             others = stays::other_stays(&mut conn, visit.person_id, &visit.id, &visit.id, stays::since(visit)).await?;
         }
-        Ok(check(&base, visit, &others))
+        let mut visit = visit.clone();
+        mark_catalog_limits(&mut visit, &self.rules().await?.catalogs, &[region]);
+        Ok(check(&base, &visit, &others))
     }
 
     /// Whether `institution_id` has a visit of `person_id` (admitted, discharged or settled):

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::IntoParams;
 use yibao_core::document::DocumentKind;
-use yibao_core::sporadic::{ClaimCase, ClaimState, LineReason, Submitter};
+use yibao_core::sporadic::{ClaimCase, ClaimState, LineReason, RescueReason, Submitter};
 use yibao_core::{AdminCode, InvalidValue, ResidentId};
 use yibao_store::{ClaimDocument, ClaimSummary, Delegation, StoredClaim};
 
@@ -154,14 +154,16 @@ pub async fn attach_document(
 /// One step on a claim.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct StepForm {
-    /// `accept`, `return`, `resubmit`, `withdraw`, `take`, `exclude`, `decide`, `second_review`.
+    /// `accept`, `return`, `resubmit`, `withdraw`, `take`, `exclude`, `rescue`, `decide`,
+    /// `second_review`.
     pub(crate) action: String,
     #[serde(default)]
     pub(crate) note: String,
     /// `decide`: approve (true) or reject; `second_review`: confirm (true) or send back.
     #[serde(default)]
     pub(crate) approve: bool,
-    /// `exclude`: the line's number, and a coded reason (none puts the line back).
+    /// `exclude` and `rescue` (admit a line outside the catalog for an emergency rescue): the
+    /// line's number, and a coded reason (none takes it back).
     #[serde(default)]
     pub(crate) seq: i64,
     #[serde(default)]
@@ -180,6 +182,11 @@ impl StepForm {
             "exclude" => Step::Exclude {
                 seq: self.seq,
                 reason: Some(self.reason.trim()).filter(|r| !r.is_empty()).map(LineReason::parse).transpose()?,
+                note,
+            },
+            "rescue" => Step::Rescue {
+                seq: self.seq,
+                reason: Some(self.reason.trim()).filter(|r| !r.is_empty()).map(RescueReason::parse).transpose()?,
                 note,
             },
             "decide" => Step::Decide { approve: self.approve, note },

@@ -93,6 +93,7 @@ pub mod supervision;
         supervision::claim_hits,
         supervision::open_hits,
         supervision::get_hit,
+        supervision::rescue_admissions,
         supervision::settlement_hits,
         supervision::decide_hit,
         audit::medical_history,

@@ -74,6 +74,23 @@ pub async fn settlement_hits(
     Ok(Json(svc::settlement_hits(&state.store, &caller, &setl_id).await?))
 }
 
+/// How often each reviewer of the caller's regions admitted a line outside the catalog for an
+/// emergency rescue: `[{reviewer, lines, claims, amount}]`, most first.
+#[utoipa::path(get, path = "/api/v1/reports/rescue-admissions", responses((status = 200)))]
+pub async fn rescue_admissions(
+    State(state): State<SharedState>,
+    caller: Caller,
+) -> Result<Json<Vec<serde_json::Value>>, AppError> {
+    let rows = svc::rescue_admissions(&state.store, &caller).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|(reviewer, lines, claims, amount)| {
+                serde_json::json!({ "reviewer": reviewer, "lines": lines, "claims": claims, "amount": amount })
+            })
+            .collect(),
+    ))
+}
+
 /// One hit (reviewers and auditors of its region).
 #[utoipa::path(get, path = "/api/v1/hits/{id}", responses((status = 200), (status = 404, body = Problem)))]
 pub async fn get_hit(

@@ -128,4 +128,12 @@ pub(super) const UI: &[(&str, &str, &str)] = &[
     ("done.task_created", "已派出稽核任务", "The audit task was sent"),
     ("done.photo_added", "照片已上传", "The photo was added"),
     ("done.task_concluded", "稽核任务已办结", "The audit task was concluded"),
+    ("rescue.admit", "急救抢救必需，纳入支付", "Needed for the rescue: admit"),
+    ("rescue.admitted", "已按急救抢救纳入", "Admitted for the emergency rescue"),
+    ("rescue.undo", "撤销纳入", "Take the admission back"),
+    ("rescue.report", "急救抢救目录外纳入（按审核人）", "Rescue admissions outside the catalog, by reviewer"),
+    ("rescue.reviewer", "审核人", "Reviewer"),
+    ("rescue.lines", "项目数", "Lines"),
+    ("rescue.claims", "申请数", "Claims"),
+    ("rescue.amount", "金额（元）", "Amount (yuan)"),
 ];

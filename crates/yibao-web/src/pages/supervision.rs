@@ -93,6 +93,8 @@ pub(crate) fn hit_rows(hits: &[StoredHit], lang: Lang) -> Vec<HitRow> {
 struct HitsPage {
     ctx: Ctx,
     rows: Vec<HitRow>,
+    /// Rescue admissions outside the catalog by reviewer: (reviewer, lines, claims, amount).
+    rescue: Vec<(String, i64, i64, String)>,
 }
 
 /// `GET /hits`: the queue, oldest first, violations first.
@@ -100,7 +102,12 @@ pub async fn hits_page(State(state): State<SharedState>, caller: Caller) -> Resu
     let mut hits = service::supervision::open_hits(&state.store, &caller).await?;
     hits.sort_by_key(|h| std::cmp::Reverse(h.severity));
     let rows = hit_rows(&hits, caller.lang);
-    Ok(render(&HitsPage { ctx: Ctx::for_caller(&caller, "/hits"), rows })?.into_response())
+    let rescue = service::supervision::rescue_admissions(&state.store, &caller)
+        .await?
+        .into_iter()
+        .map(|(reviewer, lines, claims, amount)| (reviewer, lines, claims, amount.to_grouped()))
+        .collect();
+    Ok(render(&HitsPage { ctx: Ctx::for_caller(&caller, "/hits"), rows, rescue })?.into_response())
 }
 
 #[derive(Template)]

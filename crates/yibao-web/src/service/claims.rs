@@ -282,6 +282,7 @@ pub enum Step {
     Withdraw { note: String },
     Take,
     Exclude { seq: i64, reason: Option<LineReason>, note: String },
+    Rescue { seq: i64, reason: Option<yibao_core::sporadic::RescueReason>, note: String },
     Decide { approve: bool, note: String },
     SecondReview { confirm: bool, note: String },
 }
@@ -295,7 +296,7 @@ pub async fn claim_step(store: &Store, caller: &Caller, id: i64, step: Step) -> 
         Step::Resubmit | Step::Withdraw { .. } => {
             claim_as_claimant(store, caller, id).await?;
         }
-        Step::Take | Step::Exclude { .. } | Step::Decide { .. } => {
+        Step::Take | Step::Exclude { .. } | Step::Rescue { .. } | Step::Decide { .. } => {
             claim_as_staff(store, caller, id, Permission::ReviewClaims).await?;
         }
         Step::SecondReview { .. } => {
@@ -312,6 +313,9 @@ pub async fn claim_step(store: &Store, caller: &Caller, id: i64, step: Step) -> 
         Step::Withdraw { note } => store.withdraw_claim(&mut w, id, &note).await?,
         Step::Take => store.take_claim(&mut w, id).await?,
         Step::Exclude { seq, reason, note } => store.exclude_claim_line(&mut w, &rules, id, seq, reason, &note).await?,
+        Step::Rescue { seq, reason, note } => {
+            store.admit_claim_line_for_rescue(&mut w, &rules, id, seq, reason, &note).await?
+        }
         Step::Decide { approve, note } => store.decide_claim(&mut w, &rules, id, approve, &note, today).await?,
         Step::SecondReview { confirm, note } => {
             store.second_review_claim(&mut w, &rules, id, confirm, &note, today).await?

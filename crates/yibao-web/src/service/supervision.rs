@@ -57,6 +57,13 @@ pub async fn open_hits(store: &Store, caller: &Caller) -> Result<Vec<StoredHit>,
     Ok(store.open_hits_in(&super::staff_scope(caller), 200).await?)
 }
 
+/// How often each reviewer of the caller's regions admitted lines outside the catalog for an
+/// emergency rescue (reviewers and auditors).
+pub async fn rescue_admissions(store: &Store, caller: &Caller) -> Result<Vec<(String, i64, i64, Fen)>, AppError> {
+    caller.require(Permission::DecideHits)?;
+    Ok(store.rescue_admissions(&super::staff_scope(caller)).await?)
+}
+
 /// One hit, for a reviewer or auditor of its region; "not found" for anyone else.
 pub async fn hit(store: &Store, caller: &Caller, id: i64) -> Result<StoredHit, AppError> {
     caller.require(Permission::DecideHits)?;

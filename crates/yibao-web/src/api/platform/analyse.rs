@@ -164,6 +164,7 @@ pub(super) async fn analyse(
                     item: o.hilist_code.trim().to_string(),
                     day: day.unwrap_or(admitted),
                     quantity: decimal(infno, "cnt", &o.cnt)?,
+                    limits: None,
                 });
             }
             let visit = Visit {

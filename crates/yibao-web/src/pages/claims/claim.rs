@@ -21,6 +21,10 @@ pub struct StatementRow {
     pub why: Vec<String>,
     /// A reviewer's exclusion: reason and comment.
     pub excluded: String,
+    /// Outside the catalog (a rescue admission may be offered), and an admission made: its
+    /// reason, comment and reviewer.
+    pub outside_catalog: bool,
+    pub rescued: String,
 }
 
 pub struct EventRow {
@@ -75,6 +79,7 @@ struct ClaimPage {
     needs_second: bool,
     kinds: Vec<Choice>,
     reasons: Vec<Choice>,
+    rescue_reasons: Vec<Choice>,
     /// What the supervision rules found (staff only).
     hits: Vec<HitRow>,
     /// An open violation keeps the claim from approval.
@@ -125,6 +130,14 @@ fn statement_rows(c: &StoredClaim, s: &Statement, lang: Lang) -> Vec<StatementRo
                     .map(|r| {
                         let note = stored.and_then(|x| x.excluded_note.clone()).unwrap_or_default();
                         format!("{}{}{note}", r.label().get(lang), if note.is_empty() { "" } else { "：" })
+                    })
+                    .unwrap_or_default(),
+                outside_catalog: l.category.is_none(),
+                rescued: stored
+                    .and_then(|x| {
+                        let r = x.rescue_reason?;
+                        let note = x.rescue_note.clone().unwrap_or_default();
+                        Some(format!("{}：{note}", r.label().get(lang)))
                     })
                     .unwrap_or_default(),
             }
@@ -262,6 +275,12 @@ pub(crate) async fn show_claim(
         needs_second,
         kinds: choices(DocumentKind::ALL, DocumentKind::code, DocumentKind::label, lang),
         reasons: choices(LineReason::ALL, LineReason::code, LineReason::label, lang),
+        rescue_reasons: choices(
+            yibao_core::sporadic::RescueReason::ALL,
+            yibao_core::sporadic::RescueReason::code,
+            yibao_core::sporadic::RescueReason::label,
+            lang,
+        ),
         hits: hit_rows(&hits, lang),
         hits_blocking: hits.iter().any(|h| {
             h.state == yibao_store::HitState::Open && h.severity == yibao_core::supervise::Severity::Violation
