@@ -48,7 +48,7 @@ pub use history::HistoryEntry;
 pub use notices::Notice;
 pub use payments::{AccountGiver, BatchItem, ImportSummary, Payee, PaymentBatch, PaymentOrder};
 pub use platform::StoredReply;
-pub use recheck::RecheckSummary;
+pub use recheck::{InstitutionFinding, RecheckSummary};
 pub use registry::{
     AccountCheck, AccountHolder, Employer, EmployerInput, Institution, InstitutionInput, Page, Person, PersonInput,
     PersonQuery, RecordVersion,

@@ -34,7 +34,7 @@ async fn the_rule_base_finds_hits_a_reviewer_decides_and_a_violation_blocks_appr
         let (s, l) = (&db.store, db.label);
         yibao_demo::seed_demo(s, &db.blobs(), today()).await.unwrap();
         let base = s.rule_base(jinchang()).await.unwrap().expect("the demo's rule base");
-        assert_eq!((base.version, base.rules.len()), (1, 9), "{l}");
+        assert_eq!((base.version, base.rules.len()), (1, 10), "{l}");
 
         // The demo's claims: each kind of decision.
         let states = |hits: &[yibao_store::StoredHit]| {
@@ -112,8 +112,19 @@ async fn the_rule_base_finds_hits_a_reviewer_decides_and_a_violation_blocks_appr
 /// 张三 admitted at the central hospital `days_ago` days before the pinned day and discharged
 /// the next day, with `lines` (number, code, count, price, amount) on the first day.
 async fn discharged_visit(s: &Store, days_ago: i64, ipt_no: &str, lines: &[(&str, &str, &str, &str, &str)]) -> String {
+    discharged_visit_at(s, "H62030200001", days_ago, ipt_no, lines).await
+}
+
+/// The same at the institution `code`.
+async fn discharged_visit_at(
+    s: &Store,
+    code: &str,
+    days_ago: i64,
+    ipt_no: &str,
+    lines: &[(&str, &str, &str, &str, &str)],
+) -> String {
     use yibao_core::adjudicate::{DateText, FeeLine, MedType};
-    let central = s.institution_by_code("H62030200001").await.unwrap();
+    let central = s.institution_by_code(code).await.unwrap();
     let person = s.person(1).await.unwrap();
     let day = today() - chrono::Duration::days(days_ago);
     let admission = yibao_store::Admission {
@@ -151,7 +162,16 @@ async fn discharged_visit(s: &Store, days_ago: i64, ipt_no: &str, lines: &[(&str
 }
 
 async fn settle(s: &Store, mdtrt_id: &str, days_ago: i64) -> Result<yibao_store::Settlement, yibao_store::StoreError> {
-    let central = s.institution_by_code("H62030200001").await.unwrap();
+    settle_at(s, "H62030200001", mdtrt_id, days_ago).await
+}
+
+async fn settle_at(
+    s: &Store,
+    code: &str,
+    mdtrt_id: &str,
+    days_ago: i64,
+) -> Result<yibao_store::Settlement, yibao_store::StoreError> {
+    let central = s.institution_by_code(code).await.unwrap();
     let rules = s.rules().await.unwrap();
     let at = (today() - chrono::Duration::days(days_ago - 1)).and_hms_opt(11, 0, 0).unwrap();
     let request = yibao_store::SettleRequest { acct_used_flag: false, medfee_sumamt: None, setl_time: at };
@@ -331,6 +351,73 @@ async fn a_period_is_re_checked_under_a_new_rule_base() {
         let again =
             s.recheck_supervision(&actor_of(s, "auditor").await, jinchang(), from, today(), |_, _| {}).await.unwrap();
         assert_eq!(again.open_hits, open, "{l}");
+        db.cleanup().await;
+    }
+}
+
+/// The outlier rule, run by a re-check over a period: an institution whose cost per case for a
+/// diagnosis group is far from its peers of the same grade is found, with its figures.
+#[tokio::test]
+async fn a_re_check_finds_an_institution_far_from_its_peers() {
+    for db in TestDb::all().await {
+        let (s, l) = (&db.store, db.label);
+        yibao_demo::seed_demo(s, &db.blobs(), today()).await.unwrap();
+        // The city's designated hospitals of the grade it has most of.
+        let all: Vec<_> = s
+            .list_institutions(None, None)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|i| i.region.prefecture() == jinchang() && i.direct_settlement && i.designated_on(today()))
+            .collect();
+        let grade = yibao_core::registry::HospitalGrade::ALL
+            .iter()
+            .copied()
+            .max_by_key(|g| all.iter().filter(|i| i.grade == *g).count())
+            .unwrap();
+        let mut hospitals: Vec<_> = all.into_iter().filter(|i| i.grade == grade).collect();
+        hospitals.sort_by(|a, b| a.code.cmp(&b.code));
+        assert!(hospitals.len() >= 2, "{l}: {}", hospitals.len());
+        // Two stays at each level-3 hospital, a week apart; the last hospital's cost ten times
+        // the others'.
+        let mut n = 0;
+        for (k, h) in hospitals.iter().enumerate() {
+            let price = if k + 1 == hospitals.len() { "4000.00" } else { "400.00" };
+            for j in 0..2 {
+                n += 1;
+                let days_ago = 200 + 7 * n;
+                let line = ("1", "001102000010000", "1", price, price);
+                let visit = discharged_visit_at(s, &h.code, days_ago, &format!("ZY-O-{n}"), &[line]).await;
+                settle_at(s, &h.code, &visit, days_ago).await.unwrap_or_else(|e| panic!("{l} {}: {e}", h.code));
+                let _ = j;
+            }
+        }
+        let mut w = s.begin_write(&actor_of(s, "policy").await).await.unwrap();
+        // The demo's outlier rule (JG-010), asking for two cases an institution.
+        let v2 =
+            yibao_demo::DEMO_RULE_BASE.replace("version = 1", "version = 2").replace("min_cases = 5", "min_cases = 2");
+        s.import_rule_base(&mut w, &v2).await.unwrap();
+        w.commit().await.unwrap();
+        let from = today() - chrono::Duration::days(365);
+        let auditor = actor_of(s, "auditor").await;
+        let summary = s.recheck_supervision(&auditor, jinchang(), from, today(), |_, _| {}).await.unwrap();
+        let found = s.institution_findings(&Scope::new(vec![jinchang()]), 50).await.unwrap();
+        assert!(hospitals.len() >= 3, "{l}: the demo has three hospitals of one grade in the city");
+        {
+            assert_eq!(summary.outliers, 1, "{l}: {found:?}");
+            let last = &hospitals[hospitals.len() - 1].code;
+            assert_eq!(
+                (found[0].institution_code.as_str(), found[0].diagnosis_group.as_str()),
+                (last.as_str(), "I10"),
+                "{l}"
+            );
+            assert_eq!((found[0].cases, found[0].measure.as_str()), (2, "cost_per_case"), "{l}");
+            assert!(found[0].message.zh.contains(last.as_str()), "{l}");
+            // Run again: replaced, not doubled.
+            s.recheck_supervision(&auditor, jinchang(), from, today(), |_, _| {}).await.unwrap();
+            assert_eq!(s.institution_findings(&Scope::new(vec![jinchang()]), 50).await.unwrap().len(), 1, "{l}");
+        }
+        assert!(s.institution_findings(&Scope::parse_list("110000").unwrap(), 50).await.unwrap().is_empty(), "{l}");
         db.cleanup().await;
     }
 }

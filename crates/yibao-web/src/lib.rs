@@ -131,6 +131,7 @@ pub fn router(state: AppState) -> Router {
         .route("/hits", get(api::supervision::open_hits))
         .route("/hits/{id}", get(api::supervision::get_hit))
         .route("/reports/rescue-admissions", get(api::supervision::rescue_admissions))
+        .route("/institution-findings", get(api::supervision::institution_findings))
         .route("/hits/{id}/decision", post(api::supervision::decide_hit))
         .route("/settlements/{setl_id}/hits", get(api::supervision::settlement_hits))
         .route("/claims", get(api::claims::claim_queue).post(api::claims::submit_claim))

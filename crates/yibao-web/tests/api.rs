@@ -288,6 +288,7 @@ fn matrix() -> Vec<MatrixRow> {
         (Method::GET, "/hits", None, S::OK, vec!["reviewer", "reviewer2", "auditor"]),
         (Method::GET, "/api/v1/hits/1", None, S::OK, vec!["reviewer", "reviewer2", "auditor"]),
         (Method::GET, "/api/v1/reports/rescue-admissions", None, S::OK, vec!["reviewer", "reviewer2", "auditor"]),
+        (Method::GET, "/api/v1/institution-findings", None, S::OK, vec!["reviewer", "reviewer2", "auditor"]),
         // The medical history file: staff who see the person in full and the person; the
         // auditor adds to it.
         (Method::GET, "/api/v1/persons/1/medical-history", None, S::OK, detail.clone()),

@@ -489,8 +489,8 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
                 .await?;
             bar.finish_and_clear();
             println!(
-                "re-checked {} settlements and {} claims of {region} from {from} to {to}; {} hits open",
-                summary.settlements, summary.claims, summary.open_hits
+                "re-checked {} settlements and {} claims of {region} from {from} to {to}; {} hits open; {} institutions far from their peers",
+                summary.settlements, summary.claims, summary.open_hits, summary.outliers
             );
         }
         Command::Payments { command } => {

@@ -81,6 +81,7 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
     (27, "medical_history", Sql::Both(include_str!("../../migrations/0027_medical_history.sql"))),
     (28, "audits", Sql::Both(include_str!("../../migrations/0028_audits.sql"))),
     (29, "rescue_admissions", Sql::Both(include_str!("../../migrations/0029_rescue_admissions.sql"))),
+    (30, "institution_findings", Sql::Both(include_str!("../../migrations/0030_institution_findings.sql"))),
 ];
 
 /// The migrations of one backend, up to a version (all when `None`).

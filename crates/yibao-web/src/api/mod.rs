@@ -94,6 +94,7 @@ pub mod supervision;
         supervision::open_hits,
         supervision::get_hit,
         supervision::rescue_admissions,
+        supervision::institution_findings,
         supervision::settlement_hits,
         supervision::decide_hit,
         audit::medical_history,

@@ -91,6 +91,16 @@ pub async fn rescue_admissions(
     ))
 }
 
+/// Institutions a re-check found far from their peers (the outlier rules), the latest period
+/// first (reviewers and auditors of the regions).
+#[utoipa::path(get, path = "/api/v1/institution-findings", responses((status = 200)))]
+pub async fn institution_findings(
+    State(state): State<SharedState>,
+    caller: Caller,
+) -> Result<Json<Vec<yibao_store::InstitutionFinding>>, AppError> {
+    Ok(Json(svc::institution_findings(&state.store, &caller).await?))
+}
+
 /// One hit (reviewers and auditors of its region).
 #[utoipa::path(get, path = "/api/v1/hits/{id}", responses((status = 200), (status = 404, body = Problem)))]
 pub async fn get_hit(

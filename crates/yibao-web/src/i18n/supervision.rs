@@ -136,4 +136,6 @@ pub(super) const UI: &[(&str, &str, &str)] = &[
     ("rescue.lines", "项目数", "Lines"),
     ("rescue.claims", "申请数", "Claims"),
     ("rescue.amount", "金额（元）", "Amount (yuan)"),
+    ("outliers.title", "异常机构（与同级机构相比）", "Institutions far from their peers"),
+    ("outliers.period", "期间", "Period"),
 ];

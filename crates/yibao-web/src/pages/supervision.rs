@@ -95,6 +95,8 @@ struct HitsPage {
     rows: Vec<HitRow>,
     /// Rescue admissions outside the catalog by reviewer: (reviewer, lines, claims, amount).
     rescue: Vec<(String, i64, i64, String)>,
+    /// Institutions far from their peers: (period, rule, finding).
+    outliers: Vec<(String, String, String)>,
 }
 
 /// `GET /hits`: the queue, oldest first, violations first.
@@ -107,7 +109,12 @@ pub async fn hits_page(State(state): State<SharedState>, caller: Caller) -> Resu
         .into_iter()
         .map(|(reviewer, lines, claims, amount)| (reviewer, lines, claims, amount.to_grouped()))
         .collect();
-    Ok(render(&HitsPage { ctx: Ctx::for_caller(&caller, "/hits"), rows, rescue })?.into_response())
+    let outliers = service::supervision::institution_findings(&state.store, &caller)
+        .await?
+        .into_iter()
+        .map(|f| (format!("{} – {}", f.period_from, f.period_to), f.rule_code, f.message.get(caller.lang).to_string()))
+        .collect();
+    Ok(render(&HitsPage { ctx: Ctx::for_caller(&caller, "/hits"), rows, rescue, outliers })?.into_response())
 }
 
 #[derive(Template)]

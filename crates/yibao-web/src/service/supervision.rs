@@ -64,6 +64,15 @@ pub async fn rescue_admissions(store: &Store, caller: &Caller) -> Result<Vec<(St
     Ok(store.rescue_admissions(&super::staff_scope(caller)).await?)
 }
 
+/// What re-checks found about institutions of the caller's regions (the outlier rules).
+pub async fn institution_findings(
+    store: &Store,
+    caller: &Caller,
+) -> Result<Vec<yibao_store::InstitutionFinding>, AppError> {
+    caller.require(Permission::DecideHits)?;
+    Ok(store.institution_findings(&super::staff_scope(caller), 200).await?)
+}
+
 /// One hit, for a reviewer or auditor of its region; "not found" for anyone else.
 pub async fn hit(store: &Store, caller: &Caller, id: i64) -> Result<StoredHit, AppError> {
     caller.require(Permission::DecideHits)?;

@@ -20,6 +20,8 @@ use serde::{Deserialize, Serialize};
 use crate::i18n::Text;
 use crate::resident_id::Sex;
 
+pub mod outlier;
+
 /// How serious a hit is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -80,6 +82,16 @@ pub enum RuleKind {
     /// 限性别 / 限年龄 as the catalog says: a line whose catalog entry is limited to one sex
     /// or to some ages, charged for someone else.
     CatalogLimits,
+    /// 异常机构: an institution whose `measure` for a diagnosis group is more than `threshold`
+    /// robust deviations from its peers of the same grade ([`outlier::outliers`]); found over
+    /// a period by a re-check, not on one visit.
+    Outlier {
+        measure: outlier::Measure,
+        #[serde(deserialize_with = "crate::adjudicate::decimal")]
+        threshold: Decimal,
+        min_cases: u32,
+        min_peers: u32,
+    },
 }
 
 /// One rule of a rule base. (Unknown keys are refused by its kind, which receives every key
@@ -169,6 +181,21 @@ impl RuleBase {
             let item_missing = |item: &str| item.trim().is_empty();
             match &rule.kind {
                 RuleKind::OverlappingStays | RuleKind::CatalogLimits => {}
+                RuleKind::Outlier { threshold, min_cases, min_peers, .. } => {
+                    if *threshold <= Decimal::ONE {
+                        errors.push(problem(at("threshold"), "阈值应大于 1", "the threshold must be above 1"));
+                    }
+                    if *min_cases == 0 {
+                        errors.push(problem(at("min_cases"), "最少例数应大于 0", "the least cases must be above 0"));
+                    }
+                    if *min_peers < 3 {
+                        errors.push(problem(
+                            at("min_peers"),
+                            "至少与 3 家机构比较",
+                            "compare with at least 3 institutions",
+                        ));
+                    }
+                }
                 RuleKind::SplitAdmission { within_days } => {
                     if !(1..=365).contains(within_days) {
                         errors.push(problem(at("within_days"), "天数应在 1–365 之间", "days must be 1 to 365"));
@@ -491,6 +518,8 @@ pub fn check(rules: &RuleBase, visit: &Visit, others: &[Visit]) -> Vec<Hit> {
                     );
                 }
             }
+            // Over a period, not one visit: see `outlier::outliers`.
+            RuleKind::Outlier { .. } => {}
             RuleKind::CatalogLimits => {
                 let mut outside: Vec<&VisitLine> = visit
                     .lines
@@ -774,8 +803,8 @@ mod tests {
 
     #[test]
     fn the_documented_example_is_a_valid_rule_base() {
-        let base = RuleBase::parse(include_str!("../../../docs/formats/examples/rules-620300-1.toml")).unwrap();
-        assert_eq!((base.region.as_str(), base.version, base.rules.len()), ("620300", 1, 9));
+        let base = RuleBase::parse(include_str!("../../../../docs/formats/examples/rules-620300-1.toml")).unwrap();
+        assert_eq!((base.region.as_str(), base.version, base.rules.len()), ("620300", 1, 10));
     }
 
     #[test]
