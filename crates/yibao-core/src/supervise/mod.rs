@@ -155,6 +155,21 @@ impl RuleBase {
         }
     }
 
+    /// How many days before a visit its rules look at the person's other visits: none when no
+    /// rule does (then they need not be read), 0 for overlapping stays only.
+    pub fn history_window(&self) -> Option<u32> {
+        self.rules
+            .iter()
+            .filter_map(|r| match &r.kind {
+                RuleKind::OverlappingStays => Some(0),
+                RuleKind::SplitAdmission { within_days } | RuleKind::Frequency { within_days, .. } => {
+                    Some(*within_days)
+                }
+                _ => None,
+            })
+            .max()
+    }
+
     fn problems(&self) -> Vec<RuleError> {
         let mut errors = Vec::new();
         if self.region.parse::<crate::AdminCode>().is_err() {
@@ -799,6 +814,15 @@ mod tests {
         let other_person = Visit { person_id: 2, ..stay("O", "2026-03-02", "2026-03-04", "I10") };
         let overlap = base("kind = \"overlapping_stays\"");
         assert!(check(&overlap, &v, &[other_person, v.clone()]).is_empty(), "another person, or the visit itself");
+    }
+
+    #[test]
+    fn the_rules_say_how_far_back_they_look() {
+        assert_eq!(base("kind = \"repeat_charging\"\nitem = \"A\"\nper_day = 1").history_window(), None);
+        assert_eq!(base("kind = \"overlapping_stays\"").history_window(), Some(0));
+        assert_eq!(base("kind = \"split_admission\"\nwithin_days = 15").history_window(), Some(15));
+        let demo = RuleBase::parse(include_str!("../../../../docs/formats/examples/rules-620300-1.toml")).unwrap();
+        assert_eq!(demo.history_window(), Some(15), "the split admission's 15 days; frequency looks 7");
     }
 
     #[test]

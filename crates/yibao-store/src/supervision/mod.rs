@@ -329,9 +329,10 @@ impl Store {
             base.rules.retain(|r| rules.contains(&r.code));
         }
         let mut others = Vec::new();
-        if person_known {
+        if let (true, Some(days)) = (person_known, base.history_window()) {
+            let since = visit.admitted - chrono::Duration::days(i64::from(days));
             let mut conn = self.read_conn().await?;
-            others = stays::other_stays(&mut conn, visit.person_id, &visit.id, &visit.id, stays::since(visit)).await?;
+            others = stays::other_stays(&mut conn, visit.person_id, &visit.id, &visit.id, since).await?;
         }
         let mut visit = visit.clone();
         mark_catalog_limits(&mut visit, &self.rules().await?.catalogs, &[region]);
@@ -361,9 +362,19 @@ impl Store {
         visit: &Visit,
     ) -> Result<Option<Found>, StoreError> {
         let Some(base) = self.rule_base_in_force(region.prefecture()).await? else { return Ok(None) };
-        // A claim is numbered, a settlement's visit named by its mdtrt_id: each is left out
-        // of its own history.
-        let others = stays::other_stays(&mut w.tx, visit.person_id, &visit.id, &visit.id, stays::since(visit)).await?;
+        if base.rules.is_empty() {
+            return Ok(None);
+        }
+        // Only as far back as the rules look, and not at all when none does. A claim is
+        // numbered, a settlement's visit named by its mdtrt_id: each is left out of its own
+        // history.
+        let others = match base.history_window() {
+            Some(days) => {
+                let since = visit.admitted - chrono::Duration::days(i64::from(days));
+                stays::other_stays(&mut w.tx, visit.person_id, &visit.id, &visit.id, since).await?
+            }
+            None => Vec::new(),
+        };
         Ok(Some(Found { version: i64::from(base.version), hits: check(&base, visit, &others) }))
     }
 

@@ -11,12 +11,6 @@ use super::day_of;
 use crate::db::query::corrupt;
 use crate::StoreError;
 
-/// How far back the rules look: a year and a day before the visit's first day covers every
-/// rule's window (a split admission's is at most 365 days).
-pub(super) fn since(visit: &Visit) -> NaiveDate {
-    visit.admitted - chrono::Duration::days(366)
-}
-
 /// The person's other visits (stays and outpatient visits; the rules on stays look at stays
 /// only): claims other than `except_claim` (a claim's number), settlements
 /// of visits other than `except_visit` (a `mdtrt_id`), ending on or after `since`.
