@@ -232,11 +232,26 @@ impl Store {
         .await?;
         let claim = self.claim_in(w, id).await?;
         let outcome = self.claim_outcome(w, rules, &claim).await?;
-        let set = outcome_columns(&outcome)?;
-        update_claim(w, None, &set, id, claim.version).await?;
+        self.keep_line_change(w, &claim, &outcome, &before, seq, "claim.line").await
+    }
+
+    /// Stores a claim adjudicated again after a reviewer changed its line `seq` (read at
+    /// `before`), with an audit entry `action` for the line.
+    async fn keep_line_change(
+        &self,
+        w: &mut WriteTx,
+        claim: &StoredClaim,
+        outcome: &Outcome,
+        before: &StoredClaimLine,
+        seq: i64,
+        action: &str,
+    ) -> Result<StoredClaim, StoreError> {
+        let set = outcome_columns(outcome)?;
+        update_claim(w, None, &set, claim.id, claim.version).await?;
         let after_line = claim.lines.iter().find(|l| l.seq == seq).cloned();
-        w.record("claim.line", "claim_line", &format!("{id}/{seq}"), Some(&before), after_line.as_ref()).await?;
-        self.claim_in(w, id).await
+        let key = format!("{}/{seq}", claim.id);
+        w.record(action, "claim_line", &key, Some(before), after_line.as_ref()).await?;
+        self.claim_in(w, claim.id).await
     }
 
     /// The reviewer admits a line outside the catalog as necessary for an emergency rescue
@@ -304,11 +319,7 @@ impl Store {
                 "the region's policy does not pay for rescue lines outside the catalog",
             ));
         }
-        let set = outcome_columns(&outcome)?;
-        update_claim(w, None, &set, id, claim.version).await?;
-        let after_line = claim.lines.iter().find(|l| l.seq == seq).cloned();
-        w.record("claim.rescue", "claim_line", &format!("{id}/{seq}"), Some(&before), after_line.as_ref()).await?;
-        self.claim_in(w, id).await
+        self.keep_line_change(w, &claim, &outcome, &before, seq, "claim.rescue").await
     }
 
     /// How often each reviewer of the regions in `scope` admitted lines outside the catalog
