@@ -7,10 +7,12 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use yibao_core::document::DocumentKind;
 use yibao_core::registry::{Enrolment, HospitalGrade, InstitutionTier, PersonCategory, PersonStatus};
 use yibao_core::{AdminCode, BankCardNumber, CreditCode, Fen, ResidentId, Role, Scope};
 
 mod audit;
+mod hits;
 pub use audit::demo_pre_evaluation;
 mod catalog;
 
@@ -327,6 +329,7 @@ async fn seed_everything(
     if let Some(&referred) = jinchang_active.first() {
         audit::seed_pre_evaluated_claim(store, blobs, referred, today).await?;
     }
+    hits::seed_hits(store, blobs, jinchang_active.get(1..).unwrap_or_default(), today).await?;
     Ok(DemoSummary {
         institutions: INSTITUTIONS.len(),
         employers: EMPLOYERS.len(),
@@ -337,6 +340,26 @@ async fn seed_everything(
         filings,
     })
 }
+
+/// The documents of an inpatient claim of a person living elsewhere who had surgery.
+pub(crate) const ALL: &[DocumentKind] = &[
+    DocumentKind::IdCard,
+    DocumentKind::SocialSecurityCard,
+    DocumentKind::Invoice,
+    DocumentKind::ItemisedList,
+    DocumentKind::DischargeSummary,
+    DocumentKind::ResidenceCertificate,
+    // A person living elsewhere who had surgery (seed 004, 4.).
+    DocumentKind::SurgeryPhotos,
+];
+/// The documents of an outpatient claim of a person living elsewhere.
+pub(crate) const OUTPATIENT: &[DocumentKind] = &[
+    DocumentKind::IdCard,
+    DocumentKind::SocialSecurityCard,
+    DocumentKind::Invoice,
+    DocumentKind::MedicalRecords,
+    DocumentKind::ResidenceCertificate,
+];
 
 /// The demo region's supervision rule base (the documented example).
 pub const DEMO_RULE_BASE: &str = include_str!("../../../docs/formats/examples/rules-620300-1.toml");
@@ -352,7 +375,6 @@ async fn seed_claims(
     zhang: i64,
     today: NaiveDate,
 ) -> Result<(), StoreError> {
-    use yibao_core::document::DocumentKind;
     use yibao_core::sporadic::{ClaimCase, LineReason};
 
     use yibao_store::ClaimInput;
@@ -382,23 +404,6 @@ async fn seed_claims(
         }
     };
     let step = |who: Actor| async move { store.begin_write(&who).await };
-    const ALL: &[DocumentKind] = &[
-        DocumentKind::IdCard,
-        DocumentKind::SocialSecurityCard,
-        DocumentKind::Invoice,
-        DocumentKind::ItemisedList,
-        DocumentKind::DischargeSummary,
-        DocumentKind::ResidenceCertificate,
-        // A person living elsewhere who had surgery (seed 004, 4.).
-        DocumentKind::SurgeryPhotos,
-    ];
-    const OUTPATIENT: &[DocumentKind] = &[
-        DocumentKind::IdCard,
-        DocumentKind::SocialSecurityCard,
-        DocumentKind::Invoice,
-        DocumentKind::MedicalRecords,
-        DocumentKind::ResidenceCertificate,
-    ];
     // The itemised list and the discharge summary left out.
     const PARTIAL: &[DocumentKind] = &[
         DocumentKind::IdCard,

@@ -161,3 +161,74 @@ pub fn refusal_code(r: Result<impl std::fmt::Debug, crate::StoreError>) -> &'sta
         other => panic!("expected a refusal, got {other:?}"),
     }
 }
+
+fn or_panic<T, E: std::fmt::Display>(r: Result<T, E>, what: &str) -> T {
+    r.unwrap_or_else(|e| panic!("{what}: {e}"))
+}
+
+/// A stay of `person_id` at the institution `code`, admitted on `day` with the main
+/// `diagnosis` (code, name) and discharged the next day, with `lines` (number, code, count,
+/// price, amount) on the first day, as the hospital's system sends it. Its `mdtrt_id`.
+pub async fn discharged_stay(
+    s: &Store,
+    person_id: i64,
+    code: &str,
+    day: chrono::NaiveDate,
+    ipt_no: &str,
+    diagnosis: (&str, &str),
+    lines: &[(&str, &str, &str, &str, &str)],
+) -> String {
+    use yibao_core::adjudicate::{DateText, FeeLine, MedType};
+    let institution = or_panic(s.institution_by_code(code).await, "institution");
+    let person = or_panic(s.person(person_id).await, "person");
+    let admission = crate::Admission {
+        insutype: person.scheme,
+        med_type: MedType::Inpatient,
+        begntime: day.and_time(chrono::NaiveTime::MIN) + chrono::Duration::hours(9),
+        ipt_otp_no: ipt_no.into(),
+        diagnoses: vec![crate::Diagnosis { diag_code: diagnosis.0.into(), diag_name: diagnosis.1.into(), main: true }],
+    };
+    let number = |s: &str| s.parse().unwrap_or_else(|_| panic!("line value {s}"));
+    let fees: Vec<crate::FeeUpload> = lines
+        .iter()
+        .map(|(sn, code, cnt, pric, amount)| crate::FeeUpload {
+            line: FeeLine {
+                feedetl_sn: (*sn).into(),
+                med_list_codg: (*code).into(),
+                cnt: number(cnt),
+                pric: number(pric),
+                det_item_fee_sumamt: amount.parse().unwrap_or_else(|_| panic!("amount {amount}")),
+                fee_ocur_time: DateText(day),
+                reviewer_excluded: false,
+                rescue_admitted: false,
+            },
+            init_feedetl_sn: None,
+            medins_list_codg: format!("HIS-{sn}"),
+        })
+        .collect();
+    let mut w = or_panic(s.begin_write(&crate::Actor::system("test")).await, "write");
+    let cover = or_panic(s.direct_cover(&person, &institution, day).await, "cover");
+    let visit = or_panic(s.admit_visit(&mut w, &institution, &person, &admission, &cover).await, "admission");
+    or_panic(s.upload_fees(&mut w, institution.id, &visit.mdtrt_id, &fees).await, "fees");
+    let out = day.succ_opt().unwrap_or(day).and_time(chrono::NaiveTime::MIN) + chrono::Duration::hours(10);
+    or_panic(s.discharge_visit(&mut w, institution.id, &visit.mdtrt_id, out, "1", &[]).await, "discharge");
+    or_panic(w.commit().await, "commit");
+    visit.mdtrt_id
+}
+
+/// Settles the visit `mdtrt_id` at the institution `code` at `at` (2304, without the
+/// individual account).
+pub async fn settle_stay(
+    s: &Store,
+    code: &str,
+    mdtrt_id: &str,
+    at: chrono::NaiveDateTime,
+) -> Result<crate::Settlement, crate::StoreError> {
+    let institution = s.institution_by_code(code).await?;
+    let rules = s.rules().await?;
+    let request = crate::SettleRequest { acct_used_flag: false, medfee_sumamt: None, setl_time: at };
+    let mut w = s.begin_write(&crate::Actor::system("test")).await?;
+    let settled = s.settle_visit(&mut w, &rules, &institution, mdtrt_id, &request, None).await?;
+    w.commit().await?;
+    Ok(settled)
+}

@@ -256,3 +256,53 @@ async fn approved_claims_are_drawn_for_post_payment_audit_by_their_number() {
         db.cleanup().await;
     }
 }
+
+/// A direct settlement of a pre-evaluated stay brings the re-check visit the pre-evaluation
+/// asks for, as a claim does — once, even when the visit is settled again after a reversal.
+#[tokio::test]
+async fn a_pre_evaluated_stay_settled_directly_brings_its_re_check() {
+    for db in TestDb::all().await {
+        let (s, l) = (&db.store, db.label);
+        yibao_demo::seed_demo(s, &db.blobs(), today()).await.unwrap();
+        let pre = s.pre_evaluation_of_filing(2).await.unwrap().expect("the referral's pre-evaluation");
+        let day = today() - chrono::Duration::days(4);
+        let lines = [("1", "001102000010000", "1", "40.00", "40.00")];
+        let stay = yibao_store::testing::discharged_stay(
+            s,
+            pre.person_id,
+            "H62010200001",
+            day,
+            "ZY-T-1",
+            ("I25.1", "动脉硬化性心脏病"),
+            &lines,
+        )
+        .await;
+        let at = (day + chrono::Duration::days(1)).and_hms_opt(11, 0, 0).unwrap();
+        let settled = yibao_store::testing::settle_stay(s, "H62010200001", &stay, at).await.unwrap();
+        let rechecks = |tasks: Vec<yibao_store::AuditTask>| -> Vec<yibao_store::AuditTask> {
+            tasks.into_iter().filter(|t| t.visit_id == Some(settled.visit_id)).collect()
+        };
+        let tasks = rechecks(s.audit_tasks_in(&jinchang(), false, 200).await.unwrap());
+        assert_eq!(tasks.len(), 1, "{l}: {tasks:?}");
+        assert_eq!((tasks[0].kind, tasks[0].filing_id), (AuditTaskKind::Recheck, Some(2)), "{l}");
+        assert_eq!(tasks[0].due_on, day + chrono::Duration::days(31), "{l}: 30 days after discharge");
+        assert_eq!(s.settlement_of_visit(settled.visit_id).await.unwrap().map(|x| x.id), Some(settled.id), "{l}");
+
+        // Reversed (2305) and settled again: still one re-check.
+        let institution = s.institution_by_code("H62010200001").await.unwrap();
+        let mut w = s.begin_write(&yibao_store::Actor::system("test")).await.unwrap();
+        s.reverse_settlement(&mut w, institution.id, &settled.setl_id, &stay).await.unwrap();
+        w.commit().await.unwrap();
+        assert_eq!(s.settlement_of_visit(settled.visit_id).await.unwrap().map(|x| x.id), None, "{l}");
+        yibao_store::testing::settle_stay(s, "H62010200001", &stay, at).await.unwrap();
+        assert_eq!(rechecks(s.audit_tasks_in(&jinchang(), false, 200).await.unwrap()).len(), 1, "{l}");
+
+        // Without a pre-evaluation (张三's stay at the central hospital): no re-check.
+        let plain =
+            yibao_store::testing::discharged_stay(s, 1, "H62030200001", day, "ZY-T-2", ("I10", "高血压"), &lines).await;
+        let other = yibao_store::testing::settle_stay(s, "H62030200001", &plain, at).await.unwrap();
+        let tasks = s.audit_tasks_in(&jinchang(), false, 200).await.unwrap();
+        assert!(tasks.iter().all(|t| t.visit_id != Some(other.visit_id)), "{l}");
+        db.cleanup().await;
+    }
+}

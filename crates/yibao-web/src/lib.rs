@@ -101,6 +101,7 @@ pub fn router(state: AppState) -> Router {
                 .put(api::audit::record_pre_evaluation),
         )
         .route("/claims/{id}/comparison", get(api::audit::claim_comparison))
+        .route("/settlements/{setl_id}/comparison", get(api::audit::settlement_comparison))
         .route("/audit-tasks", get(api::audit::audit_tasks).post(api::audit::create_audit_task))
         .route("/audit-tasks/{id}", get(api::audit::audit_task))
         .route(

@@ -284,6 +284,13 @@ fn matrix() -> Vec<MatrixRow> {
         ),
         (Method::GET, "/api/v1/claims/1/hits", None, S::OK, staff_read.clone()),
         (Method::GET, "/api/v1/claims/1/comparison", None, S::OK, staff_read.clone()),
+        (
+            Method::GET,
+            "/api/v1/settlements/620302000000000001/comparison",
+            None,
+            S::OK,
+            vec!["reviewer", "reviewer2", "auditor"],
+        ),
         (Method::GET, "/api/v1/hits", None, S::OK, vec!["reviewer", "reviewer2", "auditor"]),
         (Method::GET, "/hits", None, S::OK, vec!["reviewer", "reviewer2", "auditor"]),
         (Method::GET, "/api/v1/hits/1", None, S::OK, vec!["reviewer", "reviewer2", "auditor"]),

@@ -53,6 +53,34 @@ async fn a_pre_evaluated_stay_is_compared_and_an_on_site_audit_keeps_its_photos_
         let (s, none) = call(&app, reqwest::Method::GET, &reviewer, "/api/v1/claims/1/comparison", None).await;
         assert_eq!((s, none), (200, Value::Null), "{l}: a claim without a pre-evaluation");
 
+        // A direct settlement of a stay under the same filing, settled by 兰州's system: its
+        // comparison (the same diagnosis, no stent, one day), for reviewers and auditors only.
+        let referred = app.db.number("SELECT person_id FROM pre_evaluations WHERE filing_id = 2").await;
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 19).unwrap();
+        let lines = [("1", "001102000010000", "1", "40.00", "40.00")];
+        let diagnosis = ("I25.1", "动脉硬化性心脏病");
+        let stay = yibao_store::testing::discharged_stay(
+            &app.db.store,
+            referred,
+            "H62010200001",
+            day,
+            "ZY-W-1",
+            diagnosis,
+            &lines,
+        )
+        .await;
+        let at = day.succ_opt().unwrap().and_hms_opt(11, 0, 0).unwrap();
+        let settled = yibao_store::testing::settle_stay(&app.db.store, "H62010200001", &stay, at).await.unwrap();
+        let path = format!("/api/v1/settlements/{}/comparison", settled.setl_id);
+        let (s, body) = call(&app, reqwest::Method::GET, &auditor, &path, None).await;
+        assert_eq!(s, 200, "{l}: {body}");
+        let whats: Vec<&str> =
+            body["differences"].as_array().unwrap().iter().map(|d| d["what"].as_str().unwrap()).collect();
+        assert_eq!(whats, ["surgery", "days", "amount"], "{l}: {body}");
+        for token in [&clerk, &person] {
+            assert_eq!(call(&app, reqwest::Method::GET, token, &path, None).await.0, 403, "{l}");
+        }
+
         // The on-site audit's photos: auditors of the region only — not the clerk, not the
         // person whose stay it is.
         let (s, task) = call(&app, reqwest::Method::GET, &auditor, "/api/v1/audit-tasks/1", None).await;

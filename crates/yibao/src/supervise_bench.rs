@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
-use yibao_core::supervise::{check, Evidence, RuleBase, Visit, VisitLine};
+use yibao_core::supervise::{check, Evidence, Invoice, RuleBase, Visit, VisitLine};
 use yibao_core::Sex;
 
 /// Where hits with evidence that does not exist are counted (there must be none).
@@ -84,17 +84,20 @@ fn generate(visits: usize, persons: usize) -> Vec<Vec<Visit>> {
             }
         }
         let (sex, birth_date) = people[person];
+        let institution = format!("H62030{:06}", rng.gen_range(0..300));
+        let invoices = vec![Invoice { institution: institution.clone(), number: format!("{n:010}") }];
         by_person[person].push(Visit {
             id: format!("V{n:08}"),
             person_id: person as i64,
             sex,
             birth_date,
-            institution: format!("H62030{:06}", rng.gen_range(0..300)),
+            institution,
             inpatient,
             admitted,
             discharged,
             main_diagnosis: DIAGNOSES[rng.gen_range(0..DIAGNOSES.len())].to_string(),
             lines,
+            invoices,
         });
     }
     by_person

@@ -77,8 +77,21 @@ pub enum RuleKind {
         discharge_days: u32,
     },
     /// 频繁就诊: more than `max` visits (any kind, anywhere) in `within_days` days ending
-    /// with the visit's first day.
-    Frequency { max: u32, within_days: u32 },
+    /// with the visit's first day; with an `item` (an examination), more than `max` visits
+    /// charging that item (重复检查).
+    Frequency {
+        max: u32,
+        within_days: u32,
+        #[serde(default)]
+        item: Option<String>,
+    },
+    /// 重复报销: an invoice of the visit's institution that another visit of the person in
+    /// the last `within_days` days also shows (its number compared as [`invoice_key`] writes
+    /// it: spacing, case, a leading "No." and leading zeros do not count), or another visit at
+    /// the same institution with the same first and last day (the same stay paid twice: a
+    /// direct settlement and a claim, or a reissued invoice). The exact same number is
+    /// already refused at intake; this finds what that cannot.
+    DuplicateInvoice { within_days: u32 },
     /// 限性别 / 限年龄 as the catalog says: a line whose catalog entry is limited to one sex
     /// or to some ages, charged for someone else.
     CatalogLimits,
@@ -162,12 +175,31 @@ impl RuleBase {
             .iter()
             .filter_map(|r| match &r.kind {
                 RuleKind::OverlappingStays => Some(0),
-                RuleKind::SplitAdmission { within_days } | RuleKind::Frequency { within_days, .. } => {
-                    Some(*within_days)
-                }
+                RuleKind::SplitAdmission { within_days }
+                | RuleKind::Frequency { within_days, .. }
+                | RuleKind::DuplicateInvoice { within_days } => Some(*within_days),
                 _ => None,
             })
             .max()
+    }
+
+    /// Whether a rule compares the invoices of the person's other visits.
+    pub fn compares_invoices(&self) -> bool {
+        self.rules.iter().any(|r| matches!(r.kind, RuleKind::DuplicateInvoice { .. }))
+    }
+
+    /// The items whose lines a rule counts across the person's visits (the other visits need
+    /// no other lines).
+    pub fn items_across_visits(&self) -> Vec<String> {
+        let items: BTreeSet<&String> = self
+            .rules
+            .iter()
+            .filter_map(|r| match &r.kind {
+                RuleKind::Frequency { item, .. } => item.as_ref(),
+                _ => None,
+            })
+            .collect();
+        items.into_iter().cloned().collect()
     }
 
     fn problems(&self) -> Vec<RuleError> {
@@ -269,7 +301,15 @@ impl RuleBase {
                         ));
                     }
                 }
-                RuleKind::Frequency { max, within_days } => {
+                RuleKind::DuplicateInvoice { within_days } => {
+                    if !(1..=730).contains(within_days) {
+                        errors.push(problem(at("within_days"), "天数应在 1–730 之间", "days must be 1 to 730"));
+                    }
+                }
+                RuleKind::Frequency { max, within_days, item } => {
+                    if item.as_deref().is_some_and(item_missing) {
+                        errors.push(problem(at("item"), "请填写项目编码", "give the item's code"));
+                    }
                     if *max == 0 {
                         errors.push(problem(at("max"), "次数应大于 0", "the count must be above 0"));
                     }
@@ -323,7 +363,28 @@ pub struct Visit {
     pub discharged: NaiveDate,
     /// ICD-10 code of the main diagnosis.
     pub main_diagnosis: String,
+    /// The visit's lines; of the person's other visits, only the items a rule counts across
+    /// visits ([`RuleBase::items_across_visits`]).
     pub lines: Vec<VisitLine>,
+    /// The invoices (票据) the visit was paid on, where known: a claim's, or a direct
+    /// settlement's own number.
+    #[serde(default)]
+    pub invoices: Vec<Invoice>,
+}
+
+/// An invoice a visit was paid on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invoice {
+    /// The institution that issued it.
+    pub institution: String,
+    pub number: String,
+}
+
+/// An invoice number as compared for duplicates: letters and digits only, upper case, without
+/// a leading "NO" or leading zeros ("No. 0012345" and "12345" are the same invoice).
+pub fn invoice_key(number: &str) -> String {
+    let plain: String = number.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_uppercase()).collect();
+    plain.strip_prefix("NO").unwrap_or(&plain).trim_start_matches('0').to_string()
 }
 
 /// What a hit points at.
@@ -555,17 +616,64 @@ pub fn check(rules: &RuleBase, visit: &Visit, others: &[Visit]) -> Vec<Hit> {
                     );
                 }
             }
-            RuleKind::Frequency { max, within_days } => {
+            RuleKind::Frequency { max, within_days, item } => {
+                let charges = |v: &Visit| item.as_ref().is_none_or(|i| v.lines.iter().any(|l| &l.item == i));
                 let since = visit.admitted - chrono::Duration::days(i64::from(*within_days) - 1);
-                let mut recent: Vec<&Visit> =
-                    visits.iter().copied().filter(|o| o.admitted >= since && o.admitted <= visit.admitted).collect();
-                if recent.len() + 1 > *max as usize {
+                let mut recent: Vec<&Visit> = visits
+                    .iter()
+                    .copied()
+                    .filter(|o| o.admitted >= since && o.admitted <= visit.admitted && charges(o))
+                    .collect();
+                if charges(visit) && recent.len() + 1 > *max as usize {
                     recent.sort_by(|a, b| (a.admitted, &a.id).cmp(&(b.admitted, &b.id)));
                     let n = recent.len() + 1;
+                    let (zh, en) = match item {
+                        Some(item) => (
+                            format!("{within_days} 天内 {n} 次就诊均收取检查 {item}，超过 {max} 次，疑似重复检查"),
+                            format!("{item} charged on {n} visits in {within_days} days, above {max}: a repeated examination?"),
+                        ),
+                        None => (
+                            format!("{within_days} 天内就诊 {n} 次，超过 {max} 次"),
+                            format!("{n} visits in {within_days} days, above {max}"),
+                        ),
+                    };
+                    hit(Evidence::Visits(recent.iter().map(|o| o.id.clone()).collect()), zh, en);
+                }
+            }
+            RuleKind::DuplicateInvoice { within_days } => {
+                let since = visit.admitted - chrono::Duration::days(i64::from(*within_days));
+                let mine: BTreeSet<(String, String)> =
+                    visit.invoices.iter().map(|i| (i.institution.clone(), invoice_key(&i.number))).collect();
+                let mut found: Vec<(&Visit, Option<String>)> = visits
+                    .iter()
+                    .copied()
+                    .filter(|o| o.discharged >= since)
+                    .filter_map(|o| {
+                        let shared = o
+                            .invoices
+                            .iter()
+                            .find(|i| mine.contains(&(i.institution.clone(), invoice_key(&i.number))))
+                            .map(|i| i.number.clone());
+                        let same_stay = o.institution == visit.institution
+                            && o.inpatient == visit.inpatient
+                            && (o.admitted, o.discharged) == (visit.admitted, visit.discharged);
+                        (shared.is_some() || same_stay).then_some((o, shared))
+                    })
+                    .collect();
+                found.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+                if !found.is_empty() {
+                    let named = |(o, number): &(&Visit, Option<String>), zh: bool| match (number, zh) {
+                        (Some(n), true) => format!("{}（票据 {n}）", o.id),
+                        (Some(n), false) => format!("{} (invoice {n})", o.id),
+                        (None, true) => format!("{}（同一次就诊）", o.id),
+                        (None, false) => format!("{} (the same visit)", o.id),
+                    };
+                    let zh: Vec<String> = found.iter().map(|f| named(f, true)).collect();
+                    let en: Vec<String> = found.iter().map(|f| named(f, false)).collect();
                     hit(
-                        Evidence::Visits(recent.iter().map(|o| o.id.clone()).collect()),
-                        format!("{within_days} 天内就诊 {n} 次，超过 {max} 次"),
-                        format!("{n} visits in {within_days} days, above {max}"),
+                        Evidence::Visits(found.iter().map(|(o, _)| o.id.clone()).collect()),
+                        format!("疑似重复报销，已在 {} 中报销", zh.join("、")),
+                        format!("paid twice? already paid on {}", en.join(", ")),
                     );
                 }
             }
@@ -575,290 +683,4 @@ pub fn check(rules: &RuleBase, visit: &Visit, others: &[Visit]) -> Vec<Hit> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn d(s: &str) -> NaiveDate {
-        s.parse().unwrap()
-    }
-
-    fn line(sn: &str, item: &str, day: &str, quantity: i64) -> VisitLine {
-        VisitLine { sn: sn.into(), item: item.into(), day: d(day), quantity: Decimal::from(quantity), limits: None }
-    }
-
-    fn stay(id: &str, admitted: &str, discharged: &str, diagnosis: &str) -> Visit {
-        Visit {
-            id: id.into(),
-            person_id: 1,
-            sex: Sex::Male,
-            birth_date: d("1985-06-12"),
-            institution: "H62030200001".into(),
-            inpatient: true,
-            admitted: d(admitted),
-            discharged: d(discharged),
-            main_diagnosis: diagnosis.into(),
-            lines: Vec::new(),
-        }
-    }
-
-    /// A line on 2 March 2026 (the person is 40) whose catalog entry is for `sex`, aged at
-    /// least `min_age`.
-    fn limited(sn: &str, item: &str, sex: Option<Sex>, min_age: Option<u32>) -> VisitLine {
-        let limits = crate::catalog::PersonLimits { sex, min_age, max_age: None };
-        VisitLine { limits: Some(limits), ..line(sn, item, "2026-03-02", 1) }
-    }
-
-    /// An outpatient visit on `day`.
-    fn clinic(id: &str, day: &str) -> Visit {
-        Visit { inpatient: false, ..stay(id, day, day, "J06.9") }
-    }
-
-    fn base(rule: &str) -> RuleBase {
-        RuleBase::parse(&format!(
-            "region = \"620300\"\nversion = 1\n[[rules]]\ncode = \"R1\"\nseverity = \"suspect\"\n{rule}"
-        ))
-        .unwrap()
-    }
-
-    /// Each rule: a case that hits, and the nearest case that does not.
-    #[test]
-    fn table() {
-        let visit = |lines: Vec<VisitLine>| Visit { lines, ..stay("V", "2026-03-01", "2026-03-10", "C34.9") };
-        type Case = (&'static str, &'static str, Visit, Vec<Visit>, bool);
-        let cases: Vec<Case> = vec![
-            (
-                "overlap",
-                "kind = \"overlapping_stays\"",
-                visit(vec![]),
-                vec![stay("O", "2026-03-09", "2026-03-12", "I10")],
-                true,
-            ),
-            (
-                "transfer",
-                "kind = \"overlapping_stays\"",
-                visit(vec![]),
-                vec![stay("O", "2026-03-10", "2026-03-12", "I10")],
-                false,
-            ),
-            (
-                "split",
-                "kind = \"split_admission\"\nwithin_days = 15",
-                visit(vec![]),
-                vec![stay("O", "2026-02-01", "2026-02-14", "C34.9")],
-                true,
-            ),
-            (
-                "split, 16 days",
-                "kind = \"split_admission\"\nwithin_days = 15",
-                visit(vec![]),
-                vec![stay("O", "2026-02-01", "2026-02-13", "C34.9")],
-                false,
-            ),
-            (
-                "split, other diagnosis",
-                "kind = \"split_admission\"\nwithin_days = 15",
-                visit(vec![]),
-                vec![stay("O", "2026-02-01", "2026-02-14", "I10")],
-                false,
-            ),
-            (
-                "repeat",
-                "kind = \"repeat_charging\"\nitem = \"A\"\nper_day = 1",
-                visit(vec![line("1", "A", "2026-03-02", 1), line("2", "A", "2026-03-02", 1)]),
-                vec![],
-                true,
-            ),
-            (
-                "repeat, two days",
-                "kind = \"repeat_charging\"\nitem = \"A\"\nper_day = 1",
-                visit(vec![line("1", "A", "2026-03-02", 1), line("2", "A", "2026-03-03", 1)]),
-                vec![],
-                false,
-            ),
-            (
-                "sex",
-                "kind = \"restricted_sex\"\nitem = \"G\"\nsex = \"female\"",
-                visit(vec![line("1", "G", "2026-03-02", 1)]),
-                vec![],
-                true,
-            ),
-            (
-                "sex, other item",
-                "kind = \"restricted_sex\"\nitem = \"G\"\nsex = \"female\"",
-                visit(vec![line("1", "H", "2026-03-02", 1)]),
-                vec![],
-                false,
-            ),
-            (
-                "age",
-                "kind = \"restricted_age\"\nitem = \"P\"\nmax_age = 40",
-                visit(vec![line("1", "P", "2026-06-12", 1)]),
-                vec![],
-                true,
-            ),
-            (
-                "age, the day before the birthday",
-                "kind = \"restricted_age\"\nitem = \"P\"\nmax_age = 40",
-                visit(vec![line("1", "P", "2026-06-11", 1)]),
-                vec![],
-                false,
-            ),
-            (
-                "bed",
-                "kind = \"bed_without_treatment\"\ndays = 3\nbed_items = [\"BED\", \"NURSE\"]",
-                visit(vec![
-                    line("1", "BED", "2026-03-02", 1),
-                    line("2", "NURSE", "2026-03-03", 1),
-                    line("3", "BED", "2026-03-04", 1),
-                ]),
-                vec![],
-                true,
-            ),
-            (
-                "bed, treated on the middle day",
-                "kind = \"bed_without_treatment\"\ndays = 3\nbed_items = [\"BED\", \"NURSE\"]",
-                visit(vec![
-                    line("1", "BED", "2026-03-02", 1),
-                    line("2", "BED", "2026-03-03", 1),
-                    line("2b", "CT", "2026-03-03", 1),
-                    line("3", "BED", "2026-03-04", 1),
-                ]),
-                vec![],
-                false,
-            ),
-            // The stay is 1–10 March: nine days, plus three to take home.
-            (
-                "over quantity",
-                "kind = \"over_quantity\"\nitem = \"D\"\ndaily_dose = 3\noutpatient_days = 7\ndischarge_days = 3",
-                visit(vec![line("1", "D", "2026-03-02", 30), line("2", "D", "2026-03-09", 7)]),
-                vec![],
-                true,
-            ),
-            (
-                "over quantity, twelve days' supply",
-                "kind = \"over_quantity\"\nitem = \"D\"\ndaily_dose = 3\noutpatient_days = 7\ndischarge_days = 3",
-                visit(vec![line("1", "D", "2026-03-02", 30), line("2", "D", "2026-03-09", 6)]),
-                vec![],
-                false,
-            ),
-            (
-                "over quantity, an outpatient visit",
-                "kind = \"over_quantity\"\nitem = \"D\"\ndaily_dose = 3\noutpatient_days = 7\ndischarge_days = 3",
-                Visit { inpatient: false, ..visit(vec![line("1", "D", "2026-03-01", 22)]) },
-                vec![],
-                true,
-            ),
-            (
-                "over quantity, seven days at the clinic",
-                "kind = \"over_quantity\"\nitem = \"D\"\ndaily_dose = 3\noutpatient_days = 7\ndischarge_days = 3",
-                Visit { inpatient: false, ..visit(vec![line("1", "D", "2026-03-01", 21)]) },
-                vec![],
-                false,
-            ),
-            (
-                "catalog limits",
-                "kind = \"catalog_limits\"",
-                visit(vec![limited("1", "G", Some(Sex::Female), None), limited("2", "P", None, Some(40))]),
-                vec![],
-                true,
-            ),
-            (
-                "catalog limits, a man's item and an adult's",
-                "kind = \"catalog_limits\"",
-                visit(vec![limited("1", "G", Some(Sex::Male), None), limited("2", "P", Some(Sex::Male), Some(18))]),
-                vec![],
-                false,
-            ),
-            (
-                "frequency",
-                "kind = \"frequency\"\nmax = 2\nwithin_days = 7",
-                visit(vec![]),
-                vec![clinic("O1", "2026-02-23"), clinic("O2", "2026-02-28")],
-                true,
-            ),
-            (
-                "frequency, the first visit eight days before",
-                "kind = \"frequency\"\nmax = 2\nwithin_days = 7",
-                visit(vec![]),
-                vec![clinic("O1", "2026-02-22"), clinic("O2", "2026-02-28")],
-                false,
-            ),
-        ];
-        for (name, rule, visit, others, hits) in cases {
-            let found = check(&base(rule), &visit, &others);
-            assert_eq!(!found.is_empty(), hits, "{name}: {found:?}");
-            for h in &found {
-                assert!(!h.message.zh.is_empty() && !h.message.en.is_empty(), "{name}");
-                assert_eq!((h.rule.as_str(), h.severity, h.visit.as_str()), ("R1", Severity::Suspect, "V"), "{name}");
-            }
-        }
-    }
-
-    #[test]
-    fn hits_name_their_evidence_and_the_same_input_gives_the_same_hits() {
-        let rules =
-            base("kind = \"repeat_charging\"\nitem = \"A\"\nper_day = 2\nzh = \"自定义\"\nen = \"own wording\"");
-        let v = Visit {
-            lines: vec![
-                line("7", "A", "2026-03-02", 2),
-                line("8", "B", "2026-03-02", 9),
-                line("9", "A", "2026-03-02", 1),
-            ],
-            ..stay("V", "2026-03-01", "2026-03-10", "C34.9")
-        };
-        let hits = check(&rules, &v, &[]);
-        assert_eq!(hits.len(), 1);
-        assert_eq!(hits[0].evidence, Evidence::Lines(vec!["7".into(), "9".into()]));
-        assert_eq!(hits[0].message, Text::new("自定义", "own wording"));
-        assert_eq!(check(&rules, &v, &[]), hits);
-        let other_person = Visit { person_id: 2, ..stay("O", "2026-03-02", "2026-03-04", "I10") };
-        let overlap = base("kind = \"overlapping_stays\"");
-        assert!(check(&overlap, &v, &[other_person, v.clone()]).is_empty(), "another person, or the visit itself");
-    }
-
-    #[test]
-    fn the_rules_say_how_far_back_they_look() {
-        assert_eq!(base("kind = \"repeat_charging\"\nitem = \"A\"\nper_day = 1").history_window(), None);
-        assert_eq!(base("kind = \"overlapping_stays\"").history_window(), Some(0));
-        assert_eq!(base("kind = \"split_admission\"\nwithin_days = 15").history_window(), Some(15));
-        let demo = RuleBase::parse(include_str!("../../../../docs/formats/examples/rules-620300-1.toml")).unwrap();
-        assert_eq!(demo.history_window(), Some(15), "the split admission's 15 days; frequency looks 7");
-    }
-
-    #[test]
-    fn the_documented_example_is_a_valid_rule_base() {
-        let base = RuleBase::parse(include_str!("../../../../docs/formats/examples/rules-620300-1.toml")).unwrap();
-        assert_eq!((base.region.as_str(), base.version, base.rules.len()), ("620300", 1, 10));
-    }
-
-    #[test]
-    fn every_problem_of_a_rule_base_is_named_with_its_path() {
-        let text = "region = \"62030\"\nversion = 0\n\
-            [[rules]]\ncode = \"R1\"\nseverity = \"hint\"\nkind = \"split_admission\"\nwithin_days = 0\n\
-            [[rules]]\ncode = \"R1\"\nseverity = \"violation\"\nkind = \"restricted_age\"\nitem = \"P\"\nmin_age = 9\nmax_age = 3\n\
-            [[rules]]\ncode = \"R3\"\nseverity = \"hint\"\nblocks_settlement = true\nkind = \"repeat_charging\"\nitem = \" \"\nper_day = 0\n";
-        let errors = RuleBase::parse(text).unwrap_err();
-        let paths: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
-        assert_eq!(
-            paths,
-            [
-                "region",
-                "version",
-                "rules[0].within_days",
-                "rules[1].code",
-                "rules[1].max_age",
-                "rules[2].blocks_settlement",
-                "rules[2].item",
-                "rules[2].per_day"
-            ]
-        );
-        assert!(errors.iter().all(|e| !e.message.zh.is_empty() && !e.message.en.is_empty()));
-        let unknown = RuleBase::parse(
-            "region = \"620300\"\nversion = 1\n[[rules]]\ncode = \"X\"\nseverity = \"hint\"\nkind = \"nonsense\"",
-        );
-        assert_eq!(unknown.unwrap_err()[0].path, "");
-        let typo = "region = \"620300\"\nversion = 1\n[[rules]]\ncode = \"X\"\nseverity = \"hint\"\n\
-            kind = \"restricted_age\"\nitem = \"P\"\nmax_age = 9\nmin_agee = 3\n";
-        assert!(RuleBase::parse(typo).is_err(), "a misspelt key is refused, not ignored");
-    }
-}
+mod tests;

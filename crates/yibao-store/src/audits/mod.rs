@@ -212,6 +212,46 @@ impl Store {
         }
     }
 
+    /// The re-check visit (复查) `pre` asks for after `stay`, discharged on `discharged`: a task
+    /// for the region's auditors, due that many days later (not before `today`). Nothing when
+    /// it asks for none, or when the stay has its task already (a visit settled again after
+    /// a reversal).
+    pub(crate) async fn plan_recheck(
+        &self,
+        w: &mut WriteTx,
+        pre: &StoredPreEvaluation,
+        stay: Stay,
+        discharged: NaiveDate,
+        today: NaiveDate,
+    ) -> Result<(), StoreError> {
+        let Some(days) = pre.record.as_ref().and_then(|r| r.recheck_within_days) else { return Ok(()) };
+        let (claim_id, visit_id, column, id) = match stay {
+            Stay::Claim(id) => (Some(id), None, "claim_id", id),
+            Stay::Visit(id) => (None, Some(id), "visit_id", id),
+        };
+        let planned: Option<i64> =
+            sqlx::query_scalar(&format!("SELECT id FROM audit_tasks WHERE kind = 'recheck' AND {column} = $1"))
+                .bind(id)
+                .fetch_optional(&mut *w.tx)
+                .await?;
+        if planned.is_some() {
+            return Ok(());
+        }
+        let task = crate::NewTask {
+            kind: yibao_core::inspection::AuditTaskKind::Recheck,
+            person_id: pre.person_id,
+            claim_id,
+            visit_id,
+            filing_id: Some(pre.filing_id),
+            place: "医保经办机构".into(),
+            assignee: String::new(),
+            due_on: (discharged + chrono::Duration::days(i64::from(days))).max(today),
+            instructions: format!("预评估要求出院后 {days} 天内复查，查看治疗效果"),
+        };
+        self.create_audit_task(w, &task, today).await?;
+        Ok(())
+    }
+
     /// The recorded pre-evaluation of the person's approved filing in force on `day` (the
     /// latest such filing), which a stay beginning that day is compared with.
     pub async fn pre_evaluation_for(
@@ -222,6 +262,13 @@ impl Store {
         let mut conn = self.read_conn().await?;
         pre_evaluation_on(&mut conn, person_id, day).await
     }
+}
+
+/// A stay compared with a pre-evaluation: a sporadic claim, or a direct settlement's visit.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Stay {
+    Claim(i64),
+    Visit(i64),
 }
 
 /// See [`Store::pre_evaluation_for`]; on any connection (a write's too).

@@ -220,6 +220,14 @@ pub(crate) fn claim_visit(c: &StoredClaim, p: &Person) -> Result<yibao_core::sup
         discharged: c.care_end,
         main_diagnosis: c.diagnoses.first().cloned().unwrap_or_default(),
         lines,
+        invoices: c
+            .invoices
+            .iter()
+            .map(|i| yibao_core::supervise::Invoice {
+                institution: c.institution_code.clone(),
+                number: i.invoice_no.clone(),
+            })
+            .collect(),
     })
 }
 

@@ -53,7 +53,6 @@ impl Store {
             let missing: Vec<&ChecklistItem> = missing.iter().collect();
             return Err(incomplete("材料不全，不能受理，请退回补正", "documents are missing; return it for", &missing));
         }
-        let record = pre.as_ref().and_then(|p| p.record.clone());
         let outcome = self.claim_outcome(w, rules, &claim).await?;
         let set = outcome_columns(&outcome)?;
         let after = self.move_claim(w, &claim, ClaimAction::Accept, "accept", &set, None).await?;
@@ -63,19 +62,8 @@ impl Store {
         let regions = [after.treatment_region, after.insured_region];
         crate::supervision::mark_catalog_limits(&mut visit, &rules.catalogs, &regions);
         self.supervise_claim(w, after.id, after.insured_region, &visit).await?;
-        if let (Some(pre), Some(days)) = (&pre, record.and_then(|r| r.recheck_within_days)) {
-            let task = crate::NewTask {
-                kind: yibao_core::inspection::AuditTaskKind::Recheck,
-                person_id: after.person_id,
-                claim_id: Some(after.id),
-                visit_id: None,
-                filing_id: Some(pre.filing_id),
-                place: "医保经办机构".into(),
-                assignee: String::new(),
-                due_on: (after.care_end + chrono::Duration::days(i64::from(days))).max(today),
-                instructions: format!("预评估要求出院后 {days} 天内复查，查看治疗效果"),
-            };
-            self.create_audit_task(w, &task, today).await?;
+        if let Some(pre) = &pre {
+            self.plan_recheck(w, pre, crate::audits::Stay::Claim(after.id), after.care_end, today).await?;
         }
         Ok(after)
     }

@@ -36,6 +36,18 @@ impl Store {
         settlement_from_row(&row)
     }
 
+    /// The settlement in force of a visit, if it is settled.
+    pub async fn settlement_of_visit(&self, visit_id: i64) -> Result<Option<Settlement>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {SETTLEMENT_COLS} FROM settlements s JOIN visits v ON v.id = s.visit_id \
+             WHERE s.visit_id = $1 AND s.status = 'settled'"
+        ))
+        .bind(visit_id)
+        .fetch_optional(&self.db.pool)
+        .await?;
+        row.as_ref().map(settlement_from_row).transpose()
+    }
+
     /// A person's settlements, newest first.
     pub async fn person_settlements(&self, person_id: i64) -> Result<Vec<Settlement>, StoreError> {
         let rows = sqlx::query(&format!(

@@ -230,6 +230,13 @@ impl Store {
             })
             .collect();
         self.note_history(w, p.person.id, &diagnoses, HistorySource::Settlement, &setl_id).await?;
+        // A stay under a pre-evaluated filing: the re-check visit it asks for.
+        let admitted = day_of(&visit.begntime)?;
+        if let Some(pre) = crate::audits::pre_evaluation_on(&mut w.tx, p.person.id, admitted).await? {
+            let today = request.setl_time.date();
+            let discharged = visit.endtime.as_deref().map(day_of).transpose()?.unwrap_or(today);
+            self.plan_recheck(w, &pre, crate::audits::Stay::Visit(visit.id), discharged, today).await?;
+        }
         self.put_year_totals(w, p.person.id, p.year, &p.outcome.ytd_after, p.ytd_version).await?;
         let acct_balance = match p.account {
             Some((balance, version)) => {
@@ -555,6 +562,7 @@ fn settlement_visit(
         discharged: discharged.max(admitted),
         main_diagnosis: main.map(|d| d.diag_code.clone()).unwrap_or_default(),
         lines,
+        invoices: Vec::new(),
     })
 }
 

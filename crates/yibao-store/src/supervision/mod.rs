@@ -332,7 +332,7 @@ impl Store {
         if let (true, Some(days)) = (person_known, base.history_window()) {
             let since = visit.admitted - chrono::Duration::days(i64::from(days));
             let mut conn = self.read_conn().await?;
-            others = stays::other_stays(&mut conn, visit.person_id, &visit.id, &visit.id, since).await?;
+            others = stays::other_stays(&mut conn, visit.person_id, &visit.id, &visit.id, since, &base).await?;
         }
         let mut visit = visit.clone();
         mark_catalog_limits(&mut visit, &self.rules().await?.catalogs, &[region]);
@@ -371,7 +371,7 @@ impl Store {
         let others = match base.history_window() {
             Some(days) => {
                 let since = visit.admitted - chrono::Duration::days(i64::from(days));
-                stays::other_stays(&mut w.tx, visit.person_id, &visit.id, &visit.id, since).await?
+                stays::other_stays(&mut w.tx, visit.person_id, &visit.id, &visit.id, since, &base).await?
             }
             None => Vec::new(),
         };

@@ -125,11 +125,25 @@ pub async fn claim_comparison(
     if standing != crate::service::claims::Standing::Staff {
         return Err(AppError::forbidden());
     }
-    let found = svc::claim_comparison(&state.store, &claim).await?;
-    Ok(Json(match found {
+    Ok(comparison_json(svc::claim_comparison(&state.store, &claim).await?))
+}
+
+/// How a direct settlement's stay compares with the pre-evaluation of its filing: `null`
+/// without one (reviewers and auditors of the person's region).
+#[utoipa::path(get, path = "/api/v1/settlements/{setl_id}/comparison", responses((status = 200), (status = 404, body = Problem)))]
+pub async fn settlement_comparison(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(setl_id): Path<String>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    Ok(comparison_json(svc::settlement_comparison_for(&state.store, &caller, &setl_id).await?))
+}
+
+fn comparison_json(found: Option<svc::Compared>) -> Json<serde_json::Value> {
+    Json(match found {
         Some((pre, differences)) => serde_json::json!({ "pre_evaluation": pre, "differences": differences }),
         None => serde_json::Value::Null,
-    }))
+    })
 }
 
 #[derive(Deserialize)]

@@ -103,6 +103,7 @@ pub mod supervision;
         audit::require_pre_evaluation,
         audit::record_pre_evaluation,
         audit::claim_comparison,
+        audit::settlement_comparison,
         audit::audit_tasks,
         audit::create_audit_task,
         audit::audit_task,

@@ -35,6 +35,17 @@ pub struct PreEvaluationView {
     pub recorded: String,
 }
 
+/// A stay's comparison with its pre-evaluation as the pages show it: the pre-evaluation and
+/// each difference in the reader's language.
+pub(crate) fn comparison_view(
+    found: Option<service::audit::Compared>,
+    lang: Lang,
+) -> Option<(PreEvaluationView, Vec<String>)> {
+    let (pre, differences) = found?;
+    let view = PreEvaluationView::new(pre.record.as_ref()?, pre.recorded_by.clone().unwrap_or_default(), lang);
+    Some((view, differences.iter().map(|d| d.message.get(lang).to_string()).collect()))
+}
+
 impl PreEvaluationView {
     pub(crate) fn new(r: &PreEvaluation, recorded: String, lang: Lang) -> PreEvaluationView {
         let zh = lang == Lang::Zh;
@@ -429,6 +440,8 @@ struct TaskPage {
     /// (document id, taken at, caption, added by)
     photos: Vec<(i64, String, String, String)>,
     conclusions: Vec<Choice>,
+    /// The stay against its pre-evaluation, for a re-check.
+    comparison: Option<(PreEvaluationView, Vec<String>)>,
     today: String,
     errors: Vec<String>,
     notice: Option<String>,
@@ -442,7 +455,9 @@ async fn show_task(
     errors: Vec<String>,
 ) -> Result<Response, AppError> {
     let t = service::audit::audit_task(&state.store, caller, id).await?;
+    let comparison = comparison_view(service::audit::task_comparison(&state.store, &t).await?, caller.lang);
     let page = TaskPage {
+        comparison,
         ctx: Ctx::for_caller(caller, "/audit-tasks"),
         tasks: task_rows(std::slice::from_ref(&t), caller),
         version: t.version,

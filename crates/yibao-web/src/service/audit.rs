@@ -5,13 +5,13 @@
 
 use std::sync::Arc;
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use yibao_core::history::{HistoryInput, HistorySource};
 use yibao_core::inspection::{compare, is_surgery, Difference, PreEvaluation, StayFacts};
 use yibao_core::Permission;
 use yibao_store::{
-    AuditPhoto, AuditTask, BlobStore, Concluded, HistoryEntry, NewPhoto, NewTask, Person, Store, StoredClaim,
-    StoredFiling, StoredPreEvaluation,
+    AuditPhoto, AuditTask, BlobStore, Concluded, HistoryEntry, NewPhoto, NewTask, Person, Settlement, Store,
+    StoredClaim, StoredFiling, StoredPreEvaluation,
 };
 
 use super::cover::person_for;
@@ -107,12 +107,7 @@ pub async fn record_pre_evaluation(
 
 /// How a claim's stay compares with the pre-evaluation of the filing it was made under (none
 /// without one): for the staff who see the claim.
-pub async fn claim_comparison(
-    store: &Store,
-    claim: &StoredClaim,
-) -> Result<Option<(StoredPreEvaluation, Vec<Difference>)>, AppError> {
-    let Some(pre) = store.pre_evaluation_for(claim.person_id, claim.care_start).await? else { return Ok(None) };
-    let Some(record) = &pre.record else { return Ok(None) };
+pub async fn claim_comparison(store: &Store, claim: &StoredClaim) -> Result<Option<Compared>, AppError> {
     let stay = StayFacts {
         main_diagnosis: claim.diagnoses.first().cloned().unwrap_or_default(),
         // By the statement's names (the catalog's), else the hospital's list.
@@ -123,8 +118,79 @@ pub async fn claim_comparison(
         days: (claim.care_end - claim.care_start).num_days().max(1),
         amount: claim.medfee_sumamt,
     };
-    let differences = compare(record, &stay);
+    compared(store, claim.person_id, claim.care_start, &stay).await
+}
+
+/// A pre-evaluation and every difference of a stay from it.
+pub type Compared = (StoredPreEvaluation, Vec<Difference>);
+
+/// `stay` of `person_id`, begun on `start`, against the pre-evaluation of the filing in force
+/// that day (none without one).
+async fn compared(
+    store: &Store,
+    person_id: i64,
+    start: NaiveDate,
+    stay: &StayFacts,
+) -> Result<Option<Compared>, AppError> {
+    let Some(pre) = store.pre_evaluation_for(person_id, start).await? else { return Ok(None) };
+    let Some(record) = &pre.record else { return Ok(None) };
+    let differences = compare(record, stay);
     Ok(Some((pre, differences)))
+}
+
+/// How a direct settlement's stay compares with the pre-evaluation of the filing it was made
+/// under (none without one): its main diagnosis, the surgeries among its lines by their
+/// catalog names, its days from admission to discharge and its total.
+pub async fn settlement_comparison(store: &Store, s: &Settlement) -> Result<Option<Compared>, AppError> {
+    let day = |t: &str| t.get(..10).and_then(|d| d.parse::<NaiveDate>().ok());
+    let basic = &s.list.basic;
+    let Some(start) = day(&basic.begntime) else { return Ok(None) };
+    let end = day(&basic.endtime).or_else(|| day(&basic.setl_time)).unwrap_or(start);
+    let outcome: serde_json::Value = serde_json::from_str(&s.outcome).map_err(|_| AppError::internal())?;
+    let surgeries = outcome["lines"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l["entry"]["name"].as_str())
+        .filter(|name| is_surgery(name))
+        .map(str::to_string)
+        .collect();
+    let diagnoses = &s.list.diagnoses;
+    let main = diagnoses.iter().find(|d| d.main).or(diagnoses.first());
+    let stay = StayFacts {
+        main_diagnosis: main.map(|d| d.diag_code.clone()).unwrap_or_default(),
+        surgeries,
+        days: (end - start).num_days().max(1),
+        amount: s.list.medfee_sumamt,
+    };
+    compared(store, s.person_id, start, &stay).await
+}
+
+/// A direct settlement's comparison with its pre-evaluation, for the reviewers and auditors
+/// of the person's region.
+pub async fn settlement_comparison_for(
+    store: &Store,
+    caller: &Caller,
+    setl_id: &str,
+) -> Result<Option<Compared>, AppError> {
+    caller.require(Permission::DecideHits)?;
+    let s = super::settlement::settlement(store, caller, setl_id).await?;
+    settlement_comparison(store, &s).await
+}
+
+/// The comparison an audit task concerns: its claim's, or its visit's settlement's.
+pub async fn task_comparison(store: &Store, task: &AuditTask) -> Result<Option<Compared>, AppError> {
+    if let Some(claim_id) = task.claim_id {
+        let claim = store.claim(claim_id).await?;
+        return claim_comparison(store, &claim).await;
+    }
+    match task.visit_id {
+        Some(visit_id) => match store.settlement_of_visit(visit_id).await? {
+            Some(s) => settlement_comparison(store, &s).await,
+            None => Ok(None),
+        },
+        None => Ok(None),
+    }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -178,6 +178,7 @@ pub(super) async fn analyse(
                 discharged: discharged.max(admitted),
                 main_diagnosis: main,
                 lines,
+                invoices: Vec::new(),
             };
             let hits = store
                 .analyse_visit(region, &visit, person.is_some(), &input.rule_ids)

@@ -192,12 +192,10 @@ pub(crate) async fn show_claim(
     let statement = c.statement.clone();
     let hits = if standing == Standing::Staff { state.store.claim_hits(c.id).await? } else { Vec::new() };
     let (comparison, tasks) = if standing == Standing::Staff {
-        let comparison =
-            crate::service::audit::claim_comparison(&state.store, &c).await?.and_then(|(pre, differences)| {
-                let recorded = pre.recorded_by.clone().unwrap_or_default();
-                let view = PreEvaluationView::new(pre.record.as_ref()?, recorded, lang);
-                Some((view, differences.iter().map(|d| d.message.get(lang).to_string()).collect()))
-            });
+        let comparison = crate::pages::inspection::comparison_view(
+            crate::service::audit::claim_comparison(&state.store, &c).await?,
+            lang,
+        );
         (comparison, state.store.audit_tasks_of_claim(c.id).await?)
     } else {
         (None, Vec::new())
