@@ -8,12 +8,12 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use sqlx::Row;
 use yibao_core::registry::HospitalGrade;
-use yibao_core::supervise::outlier::{outliers, Case, Measure};
+use yibao_core::supervise::outlier::{outliers, Case, FollowUp, Measure};
 use yibao_core::supervise::RuleKind;
-use yibao_core::{AdminCode, Fen, Scope, Text};
+use yibao_core::{AdminCode, Fen, InvalidValue, Scope, Text};
 
 use crate::db::query::{corrupt, region_from};
-use crate::{Actor, Store, StoreError};
+use crate::{Actor, Store, StoreError, WriteTx};
 
 /// How many settlements or claims one write re-checks.
 const BATCH: usize = 200;
@@ -50,6 +50,47 @@ pub struct InstitutionFinding {
     pub period_to: String,
     pub message: Text,
     pub found_at: String,
+    /// `open`, `cleared` or `confirmed`.
+    pub state: String,
+    /// Of a confirmed finding: what follows.
+    pub follow_up: Option<FollowUp>,
+    pub reason: Option<String>,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<String>,
+}
+
+const FINDING_COLS: &str = "id, region, rule_code, rule_version, institution_code, grade, diagnosis_group, measure, \
+    value, peers_median, score, cases, peers, period_from, period_to, zh, en, found_at, state, follow_up, reason, \
+    decided_by, decided_at";
+
+fn finding_from_row(r: &sqlx::any::AnyRow) -> Result<InstitutionFinding, StoreError> {
+    let follow_up: Option<String> = r.try_get(19)?;
+    Ok(InstitutionFinding {
+        id: r.try_get(0)?,
+        region: region_from(r.try_get(1)?)?,
+        rule_code: r.try_get(2)?,
+        rule_version: r.try_get(3)?,
+        institution_code: r.try_get(4)?,
+        grade: r.try_get(5)?,
+        diagnosis_group: r.try_get(6)?,
+        measure: r.try_get(7)?,
+        value: r.try_get(8)?,
+        peers_median: r.try_get(9)?,
+        score: r.try_get(10)?,
+        cases: r.try_get(11)?,
+        peers: r.try_get(12)?,
+        period_from: r.try_get(13)?,
+        period_to: r.try_get(14)?,
+        message: Text::new(r.try_get::<String, _>(15)?, r.try_get::<String, _>(16)?),
+        found_at: r.try_get(17)?,
+        state: r.try_get(18)?,
+        follow_up: follow_up
+            .map(|f| FollowUp::parse(&f).map_err(|_| corrupt("institution_findings.follow_up", &f)))
+            .transpose()?,
+        reason: r.try_get(20)?,
+        decided_by: r.try_get(21)?,
+        decided_at: r.try_get(22)?,
+    })
 }
 
 impl Store {
@@ -153,7 +194,8 @@ impl Store {
         let (low, high) = (i64::from(pool.value()), i64::from(pool.value()) + 100);
         let mut w = self.begin_write(actor).await?;
         sqlx::query(
-            "DELETE FROM institution_findings WHERE region >= $1 AND region < $2 AND period_from = $3 AND period_to = $4",
+            "DELETE FROM institution_findings WHERE region >= $1 AND region < $2 AND period_from = $3 \
+             AND period_to = $4 AND state = 'open'",
         )
         .bind(low)
         .bind(high)
@@ -161,6 +203,20 @@ impl Store {
         .bind(to.to_string())
         .execute(&mut *w.tx)
         .await?;
+        // What an auditor decided for the period is kept, and not found again.
+        let decided: Vec<(String, String, String, String)> = sqlx::query(
+            "SELECT rule_code, institution_code, diagnosis_group, measure FROM institution_findings \
+             WHERE region >= $1 AND region < $2 AND period_from = $3 AND period_to = $4",
+        )
+        .bind(low)
+        .bind(high)
+        .bind(from.to_string())
+        .bind(to.to_string())
+        .fetch_all(&mut *w.tx)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
+        .collect::<Result<_, StoreError>>()?;
         let mut n = 0u64;
         for (code, measure, threshold, min_cases, min_peers) in rules {
             for o in outliers(&cases, measure, threshold, min_cases as usize, min_peers as usize) {
@@ -168,6 +224,10 @@ impl Store {
                     Measure::CostPerCase => "cost_per_case",
                     Measure::LengthOfStay => "length_of_stay",
                 };
+                let key = (code.clone(), o.institution.clone(), o.group.clone(), measure_code.to_string());
+                if decided.contains(&key) {
+                    continue;
+                }
                 sqlx::query(
                     "INSERT INTO institution_findings (region, rule_code, rule_version, institution_code, grade, \
                      diagnosis_group, measure, value, peers_median, score, cases, peers, period_from, period_to, zh, en, \
@@ -265,40 +325,83 @@ impl Store {
         Ok(cases)
     }
 
-    /// The institution findings of the regions in `scope`, the latest period first.
+    /// The institution findings of the regions in `scope`, the open ones and the latest
+    /// period first.
     pub async fn institution_findings(&self, scope: &Scope, limit: i64) -> Result<Vec<InstitutionFinding>, StoreError> {
-        let mut sql = crate::db::query::Sql::new(
-            "SELECT id, region, rule_code, rule_version, institution_code, grade, diagnosis_group, measure, value, \
-             peers_median, score, cases, peers, period_from, period_to, zh, en, found_at FROM institution_findings f \
-             WHERE 1 = 1",
-        );
+        let mut sql =
+            crate::db::query::Sql::new(&format!("SELECT {FINDING_COLS} FROM institution_findings f WHERE 1 = 1"));
         sql.scope_filter("f.region", scope);
         let l = sql.arg(crate::db::query::Arg::I(limit.clamp(1, 500)));
-        sql.text.push_str(&format!(" ORDER BY period_to DESC, id LIMIT {l}"));
-        sql.fetch_all(&self.db)
+        sql.text
+            .push_str(&format!(" ORDER BY CASE WHEN state = 'open' THEN 0 ELSE 1 END, period_to DESC, id LIMIT {l}"));
+        sql.fetch_all(&self.db).await?.iter().map(finding_from_row).collect()
+    }
+
+    /// One institution finding.
+    pub async fn institution_finding(&self, id: i64) -> Result<InstitutionFinding, StoreError> {
+        let row = sqlx::query(&format!("SELECT {FINDING_COLS} FROM institution_findings WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.db.pool)
             .await?
-            .iter()
-            .map(|r| {
-                Ok(InstitutionFinding {
-                    id: r.try_get(0)?,
-                    region: region_from(r.try_get(1)?)?,
-                    rule_code: r.try_get(2)?,
-                    rule_version: r.try_get(3)?,
-                    institution_code: r.try_get(4)?,
-                    grade: r.try_get(5)?,
-                    diagnosis_group: r.try_get(6)?,
-                    measure: r.try_get(7)?,
-                    value: r.try_get(8)?,
-                    peers_median: r.try_get(9)?,
-                    score: r.try_get(10)?,
-                    cases: r.try_get(11)?,
-                    peers: r.try_get(12)?,
-                    period_from: r.try_get(13)?,
-                    period_to: r.try_get(14)?,
-                    message: Text::new(r.try_get::<String, _>(15)?, r.try_get::<String, _>(16)?),
-                    found_at: r.try_get(17)?,
-                })
-            })
-            .collect()
+            .ok_or(StoreError::NotFound("institution finding"))?;
+        finding_from_row(&row)
+    }
+
+    /// An auditor decides an open finding: cleared (`follow_up` none) or confirmed with what
+    /// follows, a reason required either way; in the audit log.
+    pub async fn decide_institution_finding(
+        &self,
+        w: &mut WriteTx,
+        id: i64,
+        confirm: Option<FollowUp>,
+        reason: &str,
+    ) -> Result<InstitutionFinding, StoreError> {
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(StoreError::Invalid(InvalidValue::new(
+                "reason",
+                "required",
+                "请写明处理理由",
+                "give the reason for the decision",
+            )));
+        }
+        let (state, follow_up) = match confirm {
+            Some(f) => ("confirmed", Some(f.code())),
+            None => ("cleared", None),
+        };
+        let done = sqlx::query(
+            "UPDATE institution_findings SET state = $1, follow_up = $2, reason = $3, decided_by = $4, \
+             decided_at = $5 WHERE id = $6 AND state = 'open'",
+        )
+        .bind(state)
+        .bind(follow_up)
+        .bind(reason.to_string())
+        .bind(w.actor().label.clone())
+        .bind(w.at().to_string())
+        .bind(id)
+        .execute(&mut *w.tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM institution_findings WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *w.tx)
+                .await?;
+            return Err(match exists {
+                None => StoreError::NotFound("institution finding"),
+                Some(_) => StoreError::Invalid(InvalidValue::new(
+                    "state",
+                    "decided",
+                    "该异常已处理，不能再次处理",
+                    "this finding is decided already",
+                )),
+            });
+        }
+        let row = sqlx::query(&format!("SELECT {FINDING_COLS} FROM institution_findings WHERE id = $1"))
+            .bind(id)
+            .fetch_one(&mut *w.tx)
+            .await?;
+        let after = finding_from_row(&row)?;
+        w.record::<(), _>("supervision.finding", "institution_finding", &id.to_string(), None, Some(&after)).await?;
+        Ok(after)
     }
 }

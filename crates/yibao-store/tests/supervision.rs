@@ -383,7 +383,28 @@ async fn a_re_check_finds_an_institution_far_from_its_peers() {
             assert!(found[0].message.zh.contains(last.as_str()), "{l}");
             // Run again: replaced, not doubled.
             s.recheck_supervision(&auditor, jinchang(), from, today(), |_, _| {}).await.unwrap();
-            assert_eq!(s.institution_findings(&Scope::new(vec![jinchang()]), 50).await.unwrap().len(), 1, "{l}");
+            let found = s.institution_findings(&Scope::new(vec![jinchang()]), 50).await.unwrap();
+            assert_eq!((found.len(), found[0].state.as_str()), (1, "open"), "{l}");
+
+            // An auditor decides it, with a reason; once.
+            use yibao_core::supervise::outlier::FollowUp;
+            let mut w = s.begin_write(&auditor).await.unwrap();
+            let id = found[0].id;
+            assert_eq!(refusal_code(s.decide_institution_finding(&mut w, id, None, " ").await), "required", "{l}");
+            let reason = "约谈院方：高值耗材使用偏多，已限期整改";
+            let decided = s.decide_institution_finding(&mut w, id, Some(FollowUp::Interview), reason).await.unwrap();
+            assert_eq!((decided.state.as_str(), decided.follow_up), ("confirmed", Some(FollowUp::Interview)), "{l}");
+            assert_eq!(decided.decided_by.as_deref(), Some(auditor.label.as_str()), "{l}");
+            let again = s.decide_institution_finding(&mut w, id, None, "再次").await;
+            assert_eq!(refusal_code(again), "decided", "{l}");
+            w.commit().await.unwrap();
+            // The next re-check keeps the decision and does not find it again.
+            let summary = s.recheck_supervision(&auditor, jinchang(), from, today(), |_, _| {}).await.unwrap();
+            let found = s.institution_findings(&Scope::new(vec![jinchang()]), 50).await.unwrap();
+            assert_eq!(summary.outliers, 0, "{l}");
+            assert_eq!((found.len(), found[0].id, found[0].state.as_str()), (1, id, "confirmed"), "{l}");
+            let entries = s.audit_entries_after(0, 100_000).await.unwrap();
+            assert!(entries.iter().any(|e| e.action == "supervision.finding"), "{l}");
         }
         assert!(s.institution_findings(&Scope::parse_list("110000").unwrap(), 50).await.unwrap().is_empty(), "{l}");
         db.cleanup().await;

@@ -133,6 +133,7 @@ pub fn router(state: AppState) -> Router {
         .route("/hits/{id}", get(api::supervision::get_hit))
         .route("/reports/rescue-admissions", get(api::supervision::rescue_admissions))
         .route("/institution-findings", get(api::supervision::institution_findings))
+        .route("/institution-findings/{id}/decision", post(api::supervision::decide_institution_finding))
         .route("/hits/{id}/decision", post(api::supervision::decide_hit))
         .route("/settlements/{setl_id}/hits", get(api::supervision::settlement_hits))
         .route("/claims", get(api::claims::claim_queue).post(api::claims::submit_claim))
@@ -232,6 +233,7 @@ pub fn router(state: AppState) -> Router {
         .route("/hits", get(pages::hits_page))
         .route("/hits/{id}", get(pages::hit_page))
         .route("/hits/{id}/decision", post(pages::hit_decision))
+        .route("/institution-findings/{id}/decision", post(pages::finding_decision))
         .route("/claims/{id}/steps", post(pages::claim_step_submit))
         .route(
             "/claims/{id}/documents",

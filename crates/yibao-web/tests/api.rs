@@ -296,6 +296,14 @@ fn matrix() -> Vec<MatrixRow> {
         (Method::GET, "/api/v1/hits/1", None, S::OK, vec!["reviewer", "reviewer2", "auditor"]),
         (Method::GET, "/api/v1/reports/rescue-admissions", None, S::OK, vec!["reviewer", "reviewer2", "auditor"]),
         (Method::GET, "/api/v1/institution-findings", None, S::OK, vec!["reviewer", "reviewer2", "auditor"]),
+        // Auditors decide institution findings (the demo has none: not found).
+        (
+            Method::POST,
+            "/api/v1/institution-findings/1/decision",
+            Some(json!({"clear": true, "reason": "专科医院，病种结构不同"})),
+            S::NOT_FOUND,
+            vec!["auditor"],
+        ),
         // The medical history file: staff who see the person in full and the person; the
         // auditor adds to it.
         (Method::GET, "/api/v1/persons/1/medical-history", None, S::OK, detail.clone()),

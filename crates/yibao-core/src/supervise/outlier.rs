@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::error::InvalidValue;
 use crate::i18n::Text;
 use crate::money::Fen;
 use crate::registry::HospitalGrade;
@@ -172,6 +173,15 @@ pub fn outliers(
     }
     out
 }
+
+crate::registry::coded_enum!(
+    /// What follows a confirmed institution finding.
+    FollowUp, "follow_up" {
+        Nothing = "none", "无需进一步处理", "Nothing more";
+        Interview = "interview", "约谈机构", "Interview the institution";
+        Inspection = "inspection", "专项检查", "Special inspection";
+    }
+);
 
 #[cfg(test)]
 mod tests {

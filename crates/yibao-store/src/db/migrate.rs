@@ -82,6 +82,7 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
     (28, "audits", Sql::Both(include_str!("../../migrations/0028_audits.sql"))),
     (29, "rescue_admissions", Sql::Both(include_str!("../../migrations/0029_rescue_admissions.sql"))),
     (30, "institution_findings", Sql::Both(include_str!("../../migrations/0030_institution_findings.sql"))),
+    (31, "finding_decisions", Sql::Both(include_str!("../../migrations/0031_finding_decisions.sql"))),
 ];
 
 /// The migrations of one backend, up to a version (all when `None`).

@@ -104,6 +104,7 @@ pub mod supervision;
         audit::record_pre_evaluation,
         audit::claim_comparison,
         audit::settlement_comparison,
+        supervision::decide_institution_finding,
         audit::audit_tasks,
         audit::create_audit_task,
         audit::audit_task,

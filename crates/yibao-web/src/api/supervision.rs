@@ -101,6 +101,31 @@ pub async fn institution_findings(
     Ok(Json(svc::institution_findings(&state.store, &caller).await?))
 }
 
+#[derive(Deserialize, ToSchema)]
+pub struct FindingDecision {
+    /// `true`: the institution's figures are explained (排除); `false`: confirmed.
+    pub clear: bool,
+    pub reason: String,
+    /// Of a confirmed finding: `none` (the default), `interview` (约谈) or `inspection`
+    /// (专项检查).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub follow_up: Option<yibao_core::supervise::outlier::FollowUp>,
+}
+
+/// An auditor decides an institution finding, with a reason.
+#[utoipa::path(post, path = "/api/v1/institution-findings/{id}/decision", request_body = FindingDecision,
+    responses((status = 200), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn decide_institution_finding(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(d): Json<FindingDecision>,
+) -> Result<Json<yibao_store::InstitutionFinding>, AppError> {
+    let confirm = (!d.clear).then(|| d.follow_up.unwrap_or(yibao_core::supervise::outlier::FollowUp::Nothing));
+    Ok(Json(svc::decide_institution_finding(&state.store, &caller, id, confirm, &d.reason).await?))
+}
+
 /// One hit (reviewers and auditors of its region).
 #[utoipa::path(get, path = "/api/v1/hits/{id}", responses((status = 200), (status = 404, body = Problem)))]
 pub async fn get_hit(

@@ -138,4 +138,9 @@ pub(super) const UI: &[(&str, &str, &str)] = &[
     ("rescue.amount", "金额（元）", "Amount (yuan)"),
     ("outliers.title", "异常机构（与同级机构相比）", "Institutions far from their peers"),
     ("outliers.period", "期间", "Period"),
+    ("outliers.decision", "处理", "Decision"),
+    ("outliers.decide", "处理", "Decide"),
+    ("outliers.clear", "排除（有合理原因）", "Clear (explained)"),
+    ("outliers.confirm", "确认：", "Confirm: "),
+    ("done.finding", "已处理该异常机构", "The institution finding is decided"),
 ];

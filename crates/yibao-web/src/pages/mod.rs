@@ -53,7 +53,7 @@ pub use rules::{
     policy_page,
 };
 pub use settlement::{my_settlements, person_settlements_page, settlement_page};
-pub use supervision::{hit_decision, hit_page, hits_page};
+pub use supervision::{finding_decision, hit_decision, hit_page, hits_page};
 
 use crate::context::Caller;
 use crate::error::AppError;

@@ -7,7 +7,8 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
-use yibao_core::{Fen, Lang};
+use yibao_core::supervise::outlier::FollowUp;
+use yibao_core::{Fen, Lang, Permission, Text};
 use yibao_store::{Consequence, HitState, StoredHit};
 
 use super::shared::{or_show, when};
@@ -95,26 +96,120 @@ struct HitsPage {
     rows: Vec<HitRow>,
     /// Rescue admissions outside the catalog by reviewer: (reviewer, lines, claims, amount).
     rescue: Vec<(String, i64, i64, String)>,
-    /// Institutions far from their peers: (period, rule, finding).
-    outliers: Vec<(String, String, String)>,
+    /// Institutions far from their peers.
+    outliers: Vec<FindingRow>,
+    /// The caller may decide them (an auditor).
+    can_decide: bool,
+    follow_ups: Vec<super::shared::Choice>,
+    errors: Vec<String>,
+    notice: Option<String>,
+}
+
+/// An institution finding as the queue shows it.
+pub struct FindingRow {
+    pub id: i64,
+    pub period: String,
+    pub rule: String,
+    pub message: String,
+    pub open: bool,
+    /// The decision, once made: what and why, by whom.
+    pub decision: String,
 }
 
 /// `GET /hits`: the queue, oldest first, violations first.
-pub async fn hits_page(State(state): State<SharedState>, caller: Caller) -> Result<Response, AppError> {
-    let mut hits = service::supervision::open_hits(&state.store, &caller).await?;
+pub async fn hits_page(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Query(q): Query<DoneAsk>,
+) -> Result<Response, AppError> {
+    show_hits(&state, &caller, &q.done, Vec::new()).await
+}
+
+async fn show_hits(
+    state: &SharedState,
+    caller: &Caller,
+    done: &str,
+    errors: Vec<String>,
+) -> Result<Response, AppError> {
+    let lang = caller.lang;
+    let mut hits = service::supervision::open_hits(&state.store, caller).await?;
     hits.sort_by_key(|h| std::cmp::Reverse(h.severity));
-    let rows = hit_rows(&hits, caller.lang);
-    let rescue = service::supervision::rescue_admissions(&state.store, &caller)
+    let rows = hit_rows(&hits, lang);
+    let rescue = service::supervision::rescue_admissions(&state.store, caller)
         .await?
         .into_iter()
         .map(|(reviewer, lines, claims, amount)| (reviewer, lines, claims, amount.to_grouped()))
         .collect();
-    let outliers = service::supervision::institution_findings(&state.store, &caller)
+    let outliers = service::supervision::institution_findings(&state.store, caller)
         .await?
         .into_iter()
-        .map(|f| (format!("{} – {}", f.period_from, f.period_to), f.rule_code, f.message.get(caller.lang).to_string()))
+        .map(|f| {
+            let what = match (f.state.as_str(), f.follow_up) {
+                ("cleared", _) => Text::new("已排除", "cleared"),
+                (_, Some(follow_up)) => {
+                    let l = follow_up.label();
+                    Text::new(format!("已确认：{}", l.zh), format!("confirmed: {}", l.en))
+                }
+                _ => Text::new("", ""),
+            };
+            let decision = match (&f.reason, &f.decided_by, &f.decided_at) {
+                (Some(reason), Some(by), Some(at)) => format!("{}（{reason}）{by} · {}", what.get(lang), when(at)),
+                _ => String::new(),
+            };
+            FindingRow {
+                id: f.id,
+                period: format!("{} – {}", f.period_from, f.period_to),
+                rule: f.rule_code,
+                message: f.message.get(lang).to_string(),
+                open: f.state == "open",
+                decision,
+            }
+        })
         .collect();
-    Ok(render(&HitsPage { ctx: Ctx::for_caller(&caller, "/hits"), rows, rescue, outliers })?.into_response())
+    let page = HitsPage {
+        ctx: Ctx::for_caller(caller, "/hits"),
+        rows,
+        rescue,
+        outliers,
+        can_decide: caller.can(Permission::Audit),
+        follow_ups: super::shared::choices(FollowUp::ALL, FollowUp::code, FollowUp::label, lang),
+        errors,
+        notice: super::shared::notice(lang, done),
+    };
+    Ok(render(&page)?.into_response())
+}
+
+#[derive(Deserialize)]
+pub struct FindingDecisionForm {
+    #[serde(default)]
+    csrf: String,
+    /// `clear`, or the follow-up of a confirmation.
+    decision: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /institution-findings/{id}/decision`: an auditor clears or confirms a finding; back
+/// to the queue.
+pub async fn finding_decision(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Form(f): Form<FindingDecisionForm>,
+) -> Result<Response, AppError> {
+    caller.check_csrf(&f.csrf)?;
+    let decided = async {
+        let confirm = match f.decision.as_str() {
+            "clear" => None,
+            code => Some(FollowUp::parse(code)?),
+        };
+        service::supervision::decide_institution_finding(&state.store, &caller, id, confirm, &f.reason).await
+    }
+    .await;
+    match decided {
+        Ok(_) => Ok(Redirect::to("/hits?done=finding").into_response()),
+        Err(e) => or_show(e, caller.lang, |errors| show_hits(&state, &caller, "", errors)).await,
+    }
 }
 
 #[derive(Template)]

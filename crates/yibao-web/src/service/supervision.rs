@@ -110,3 +110,23 @@ pub async fn decide_hit(
     w.commit().await?;
     Ok(hit)
 }
+
+/// An auditor of the finding's region decides it: cleared (`None`) or confirmed with what
+/// follows, with a reason. "Not found" outside their regions.
+pub async fn decide_institution_finding(
+    store: &Store,
+    caller: &Caller,
+    id: i64,
+    confirm: Option<yibao_core::supervise::outlier::FollowUp>,
+    reason: &str,
+) -> Result<yibao_store::InstitutionFinding, AppError> {
+    caller.require(Permission::Audit)?;
+    let finding = store.institution_finding(id).await.map_err(|_| AppError::not_found("institution finding"))?;
+    if !caller.covers(finding.region) {
+        return Err(AppError::not_found("institution finding"));
+    }
+    let mut w = store.begin_write(&caller.actor()).await?;
+    let decided = store.decide_institution_finding(&mut w, id, confirm, reason).await?;
+    w.commit().await?;
+    Ok(decided)
+}
