@@ -10,7 +10,7 @@ use yibao_core::sporadic::ClaimCase;
 use yibao_core::Sex;
 use yibao_store::{BlobStore, ClaimInput, Store, StoreError};
 
-use super::{actor_in, lanzhou_claim, ALL, DEMO_SCAN_PNG, OUTPATIENT};
+use super::{actor_in, lanzhou_claim, DEMO_SCAN_PNG, INPATIENT_DOCUMENTS, OUTPATIENT_DOCUMENTS};
 
 /// One claim: (case, invoice, ended days ago, lines (code, count, price, amount)).
 type Claim<'a> = (ClaimCase, &'a str, i64, &'a [(&'a str, &'a str, &'a str, &'a str)]);
@@ -110,7 +110,7 @@ async fn submit(
     adjust(&mut input);
     let mut w = store.begin_write(&clerk).await?;
     let c = store.submit_claim(&mut w, &input, today).await?;
-    let documents = if case.is_inpatient() { ALL } else { OUTPATIENT };
+    let documents = if case.is_inpatient() { INPATIENT_DOCUMENTS } else { OUTPATIENT_DOCUMENTS };
     for kind in documents {
         let name = format!("{}.png", kind.label().zh);
         store.attach_claim_document(&mut w, blobs, c.id, *kind, &name, DEMO_SCAN_PNG.to_vec()).await?;

@@ -342,7 +342,7 @@ async fn seed_everything(
 }
 
 /// The documents of an inpatient claim of a person living elsewhere who had surgery.
-pub(crate) const ALL: &[DocumentKind] = &[
+pub const INPATIENT_DOCUMENTS: &[DocumentKind] = &[
     DocumentKind::IdCard,
     DocumentKind::SocialSecurityCard,
     DocumentKind::Invoice,
@@ -353,7 +353,7 @@ pub(crate) const ALL: &[DocumentKind] = &[
     DocumentKind::SurgeryPhotos,
 ];
 /// The documents of an outpatient claim of a person living elsewhere.
-pub(crate) const OUTPATIENT: &[DocumentKind] = &[
+pub const OUTPATIENT_DOCUMENTS: &[DocumentKind] = &[
     DocumentKind::IdCard,
     DocumentKind::SocialSecurityCard,
     DocumentKind::Invoice,
@@ -413,7 +413,7 @@ async fn seed_claims(
     ];
 
     // Approved with a line excluded, after review and second review (5,271.95 > 5,000).
-    let id = submit(claim(ClaimCase::OffsiteInpatient, "LZ-2026-0001", 20, &stay)?, ALL).await?;
+    let id = submit(claim(ClaimCase::OffsiteInpatient, "LZ-2026-0001", 20, &stay)?, INPATIENT_DOCUMENTS).await?;
     let mut w = step(actor("clerk")?).await?;
     store.accept_claim(&mut w, &rules, id, today).await?;
     w.commit().await?;
@@ -464,7 +464,7 @@ async fn seed_claims(
         ("002201000010000", "2", "25.00", "50.00"),
         ("003113000010000", "1", "3000.00", "3000.00"),
     ];
-    let id = submit(claim(ClaimCase::OffsiteInpatient, "LZ-2026-0088", 15, &short_stay)?, ALL).await?;
+    let id = submit(claim(ClaimCase::OffsiteInpatient, "LZ-2026-0088", 15, &short_stay)?, INPATIENT_DOCUMENTS).await?;
     let mut w = step(actor("clerk")?).await?;
     store.accept_claim(&mut w, &rules, id, today).await?;
     w.commit().await?;
@@ -484,7 +484,7 @@ async fn seed_claims(
     w.commit().await?;
 
     // Adjudicated, waiting for a reviewer.
-    let id = submit(claim(ClaimCase::OffsiteOutpatient, "LZ-2026-0107", 12, &visit)?, OUTPATIENT).await?;
+    let id = submit(claim(ClaimCase::OffsiteOutpatient, "LZ-2026-0107", 12, &visit)?, OUTPATIENT_DOCUMENTS).await?;
     let mut w = step(actor("clerk")?).await?;
     store.accept_claim(&mut w, &rules, id, today).await?;
     w.commit().await?;
@@ -496,7 +496,7 @@ async fn seed_claims(
     w.commit().await?;
 
     // Handed in this week, waiting for intake; and one withdrawn.
-    submit(claim(ClaimCase::OffsiteOutpatient, "LZ-2026-0355", 3, &visit)?, OUTPATIENT).await?;
+    submit(claim(ClaimCase::OffsiteOutpatient, "LZ-2026-0355", 3, &visit)?, OUTPATIENT_DOCUMENTS).await?;
     let id = submit(claim(ClaimCase::OffsiteOutpatient, "LZ-2026-0356", 3, &visit[..1])?, &[]).await?;
     let mut w = step(zhangsan.clone()).await?;
     store.withdraw_claim(&mut w, id, "票据开错，重新开具后再申报").await?;

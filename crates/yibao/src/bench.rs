@@ -7,14 +7,14 @@ use yibao_store::synthetic::{synthetic_person, synthetic_regions};
 use yibao_store::{PersonQuery, Store, StoreConfig};
 
 /// Latencies of one kind of query.
-struct Sample {
-    label: &'static str,
-    times: Vec<Duration>,
+pub(crate) struct Sample {
+    pub(crate) label: &'static str,
+    pub(crate) times: Vec<Duration>,
 }
 
 impl Sample {
     /// One table row: label, count, p50, the given percentile, and the maximum, in ms.
-    fn print_row(&self, high: f64) {
+    pub(crate) fn print_row(&self, high: f64) {
         println!(
             "{:<34} {:>8} {:>9} {:>9} {:>9}",
             self.label,

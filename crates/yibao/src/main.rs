@@ -1,5 +1,6 @@
 //! The `yibao` binary. It only wires: configuration, logging, and the subcommands.
 
+mod accept_bench;
 mod adjudicate_cmd;
 mod bench;
 mod config;
@@ -218,6 +219,13 @@ enum BenchCommand {
         /// rules), to measure what checking every settlement costs.
         #[arg(long)]
         without_rules: bool,
+    },
+    /// Accept generated sporadic claims one after another on two fresh demo databases, the
+    /// demo region's supervision rules on and off (scratch SQLite files): what checking every
+    /// claim costs intake.
+    Accept {
+        #[arg(long, default_value_t = 300)]
+        claims: usize,
     },
     /// Kill a real `yibao serve` with SIGKILL at random moments under a load of direct
     /// settlements, start it again each time, and check that every settlement a hospital was
@@ -456,6 +464,9 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
         }
         Command::Bench { command: BenchCommand::Settle { hospitals, settlements, database_url, without_rules } } => {
             bench::settle(hospitals, settlements, database_url, !without_rules).await?;
+        }
+        Command::Bench { command: BenchCommand::Accept { claims } } => {
+            accept_bench::run(claims).await?;
         }
         Command::Bench { command: BenchCommand::Crash { kills, hospitals, database_url } } => {
             crash::crash(kills, hospitals, database_url).await?;
