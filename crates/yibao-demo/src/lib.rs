@@ -419,6 +419,17 @@ async fn seed_claims(
     w.commit().await?;
     let mut w = step(actor("reviewer")?).await?;
     store.take_claim(&mut w, id).await?;
+    // The rules had flagged a line (血常规 twice on one day): confirmed, and the line excluded.
+    for hit in store.claim_hits(id).await? {
+        store
+            .decide_hit(
+                &mut w,
+                hit.id,
+                HitDecision::Confirm { consequence: Consequence::None, amount: Fen::ZERO },
+                "重复收费属实，剔除该项明细",
+            )
+            .await?;
+    }
     store
         .exclude_claim_line(
             &mut w,
@@ -429,17 +440,6 @@ async fn seed_claims(
             "同日血常规已在门诊收费，重复收取",
         )
         .await?;
-    // The rules had flagged that very line (血常规 twice on one day): confirmed.
-    for hit in store.claim_hits(id).await? {
-        store
-            .decide_hit(
-                &mut w,
-                hit.id,
-                HitDecision::Confirm { consequence: Consequence::None, amount: Fen::ZERO },
-                "重复收费属实，已剔除该项明细",
-            )
-            .await?;
-    }
     store.decide_claim(&mut w, &rules, id, true, "其余费用符合规定", today).await?;
     w.commit().await?;
     let mut w = step(actor("reviewer2")?).await?;

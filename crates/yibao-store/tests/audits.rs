@@ -41,6 +41,12 @@ async fn a_pre_evaluation_holds_the_filing_and_its_stay_brings_a_re_check() {
         // re-check, due 30 days after discharge, for any auditor of the region.
         let pre = s.pre_evaluation_of_filing(2).await.unwrap().expect("the referral's pre-evaluation");
         assert_eq!(pre.record, Some(yibao_demo::demo_pre_evaluation()), "{l}");
+        // The filing is decided: what its stays are compared with can no longer change.
+        let mut w = s.begin_write(&actor_of(s, "clerk").await).await.unwrap();
+        let changed =
+            s.record_pre_evaluation(&mut w, 2, pre.version, &yibao_demo::demo_pre_evaluation(), today()).await;
+        assert_eq!(refusal_code(changed), "filing_decided", "{l}");
+        drop(w);
         let claim = claim_with_invoice(s, "LZ-2026-0415").await;
         assert_eq!(s.pre_evaluation_for(claim.person_id, claim.care_start).await.unwrap().map(|p| p.id), Some(pre.id));
         let tasks = s.audit_tasks_of_claim(claim.id).await.unwrap();
@@ -213,6 +219,35 @@ async fn an_on_site_audit_needs_photos_and_its_conclusion_stops_the_claim_or_the
         let r = s.settle_visit(&mut w, &rules, &central, &mdtrt_id, &request, None).await;
         assert_eq!(refusal_code(r), "audit_stopped", "{l}");
         drop(w);
+
+        // After the fund paid: an audit finding the settled stay false puts a violation on the
+        // settlement, for an auditor to recover or deduct; a re-check of the rules keeps it.
+        let settled =
+            s.person_settlements(1).await.unwrap().into_iter().find(|x| x.list.fund_pay_sumamt.fen() > 0).unwrap();
+        let paid_task = NewTask {
+            person_id: 1,
+            claim_id: None,
+            visit_id: Some(settled.visit_id),
+            place: "金昌市中心医院".into(),
+            ..new.clone()
+        };
+        let mut w = s.begin_write(&auditor).await.unwrap();
+        let t = s.create_audit_task(&mut w, &paid_task, today()).await.unwrap();
+        s.add_audit_photo(&mut w, &blobs, t.id, photo("病历.png", at)).await.unwrap();
+        s.conclude_audit_task(&mut w, t.id, t.version, &concluded, today()).await.unwrap();
+        w.commit().await.unwrap();
+        let found =
+            |hits: Vec<yibao_store::StoredHit>| hits.into_iter().find(|h| h.rule_code == format!("稽核-{}", t.id));
+        let hit =
+            found(s.hits_of(yibao_store::Subject::Settlement(settled.id)).await.unwrap()).expect("the audit's finding");
+        assert_eq!(
+            (hit.severity, hit.state),
+            (yibao_core::supervise::Severity::Violation, yibao_store::HitState::Open),
+            "{l}"
+        );
+        let from = today() - chrono::Duration::days(60);
+        s.recheck_supervision(&auditor, task.region.prefecture(), from, today(), |_, _| {}).await.unwrap();
+        assert!(found(s.hits_of(yibao_store::Subject::Settlement(settled.id)).await.unwrap()).is_some(), "{l}");
         db.cleanup().await;
     }
 }

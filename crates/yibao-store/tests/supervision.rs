@@ -219,6 +219,17 @@ async fn every_settlement_is_checked_a_blocking_violation_refuses_it_and_an_audi
             (HitState::Confirmed, Some(Consequence::Deduct), Some(Fen::from_fen(3000))),
             "{l}"
         );
+
+        // Reversed (2305): its open findings go with it, the decided one stays on record, and
+        // nothing more can be deducted from it.
+        let open_before = hits.iter().filter(|h| h.state == HitState::Open).count();
+        assert!(open_before > 0, "{l}");
+        let central = s.institution_by_code("H62030200001").await.unwrap();
+        let mut w = s.begin_write(&yibao_store::Actor::system("test")).await.unwrap();
+        s.reverse_settlement(&mut w, central.id, &settled.setl_id, &wrong).await.unwrap();
+        w.commit().await.unwrap();
+        let after = s.hits_of(Subject::Settlement(settled.id)).await.unwrap();
+        assert_eq!(after.iter().map(|h| h.id).collect::<Vec<_>>(), [smear_hit.id], "{l}: {after:?}");
         db.cleanup().await;
     }
 }
@@ -407,6 +418,89 @@ async fn a_re_check_finds_an_institution_far_from_its_peers() {
             assert!(entries.iter().any(|e| e.action == "supervision.finding"), "{l}");
         }
         assert!(s.institution_findings(&Scope::parse_list("110000").unwrap(), 50).await.unwrap().is_empty(), "{l}");
+        db.cleanup().await;
+    }
+}
+
+/// A reviewer's exclusion of the offending line takes the rules' violation away (the rules look
+/// at what is paid); a violation a re-check finds after the first review stops the second.
+#[tokio::test]
+async fn an_excluded_line_is_no_longer_a_violation_and_the_second_review_waits_for_a_new_one() {
+    use yibao_core::sporadic::{ClaimCase, LineReason};
+    for db in TestDb::all().await {
+        let (s, l) = (&db.store, db.label);
+        yibao_demo::seed_demo(s, &db.blobs(), today()).await.unwrap();
+        let rules = s.rules().await.unwrap();
+        let reviewer = actor_of(s, "reviewer").await;
+
+        // The demo's cervical smear charged for a man: a violation (JG-004) and the catalog's
+        // limit (JG-009), on line 2.
+        let smear = claim_id(s, "LZ-2026-0640").await;
+        let codes = |hits: Vec<yibao_store::StoredHit>| {
+            let mut v: Vec<String> =
+                hits.into_iter().filter(|h| h.state == HitState::Open).map(|h| h.rule_code).collect();
+            v.sort();
+            v
+        };
+        assert_eq!(codes(s.claim_hits(smear).await.unwrap()), ["JG-004", "JG-009"], "{l}");
+        let mut w = s.begin_write(&reviewer).await.unwrap();
+        s.take_claim(&mut w, smear).await.unwrap();
+        assert_eq!(refusal_code(s.decide_claim(&mut w, &rules, smear, true, "", today()).await), "open_violations");
+        s.exclude_claim_line(&mut w, &rules, smear, 2, Some(LineReason::OutOfScope), "限女性项目，不予支付")
+            .await
+            .unwrap();
+        w.commit().await.unwrap();
+        assert!(codes(s.claim_hits(smear).await.unwrap()).is_empty(), "{l}");
+        let mut w = s.begin_write(&reviewer).await.unwrap();
+        s.decide_claim(&mut w, &rules, smear, true, "剔除限女性项目后通过", today()).await.unwrap();
+        w.commit().await.unwrap();
+
+        // A claim above the second-review line, approved by the first reviewer; then a new
+        // rule base makes its bed a violation and a re-check finds it: the second reviewer
+        // cannot confirm until it is decided.
+        let ended = today() - chrono::Duration::days(4);
+        let input = yibao_demo::lanzhou_claim(
+            1,
+            ClaimCase::OffsiteInpatient,
+            "LZ-T-2R",
+            ended,
+            &[("001102000010000", "6", "40.00", "240.00"), ("003113000010000", "1", "6000.00", "6000.00")],
+        )
+        .unwrap();
+        let mut w = s.begin_write(&actor_of(s, "zhangsan").await).await.unwrap();
+        let c = s.submit_claim(&mut w, &input, today()).await.unwrap();
+        for kind in yibao_demo::INPATIENT_DOCUMENTS {
+            s.attach_claim_document(&mut w, &db.blobs(), c.id, *kind, "a.png", yibao_demo::DEMO_SCAN_PNG.to_vec())
+                .await
+                .unwrap();
+        }
+        w.commit().await.unwrap();
+        let mut w = s.begin_write(&actor_of(s, "clerk").await).await.unwrap();
+        s.accept_claim(&mut w, &rules, c.id, today()).await.unwrap();
+        w.commit().await.unwrap();
+        let mut w = s.begin_write(&reviewer).await.unwrap();
+        s.take_claim(&mut w, c.id).await.unwrap();
+        for h in s.claim_hits(c.id).await.unwrap().into_iter().filter(|h| h.state == HitState::Open) {
+            s.decide_hit(&mut w, h.id, HitDecision::Clear, "经核实无误").await.unwrap();
+        }
+        let first = s.decide_claim(&mut w, &rules, c.id, true, "", today()).await.unwrap();
+        w.commit().await.unwrap();
+        assert_eq!(first.state, ClaimState::SecondReview, "{l}");
+        let mut w = s.begin_write(&actor_of(s, "policy").await).await.unwrap();
+        let v2 = format!(
+            "{}\n[[rules]]\ncode = \"JG-099\"\nseverity = \"violation\"\nkind = \"restricted_sex\"\n\
+             item = \"001102000010000\"\nsex = \"female\"\n",
+            yibao_demo::DEMO_RULE_BASE.replace("version = 1", "version = 2")
+        );
+        s.import_rule_base(&mut w, &v2).await.unwrap();
+        w.commit().await.unwrap();
+        let auditor = actor_of(s, "auditor").await;
+        s.recheck_supervision(&auditor, jinchang(), ended, today(), |_, _| {}).await.unwrap();
+        assert!(codes(s.claim_hits(c.id).await.unwrap()).contains(&"JG-099".to_string()), "{l}");
+        let mut w = s.begin_write(&actor_of(s, "reviewer2").await).await.unwrap();
+        let r = s.second_review_claim(&mut w, &rules, c.id, true, "", today()).await;
+        assert_eq!(refusal_code(r), "open_violations", "{l}");
+        drop(w);
         db.cleanup().await;
     }
 }

@@ -486,8 +486,13 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
                 "only reviewers and auditors re-check supervision",
             )
             .await?;
-            if !scope.covers(region) {
-                anyhow::bail!("{region} is outside {user}'s regions");
+            // A re-check covers the whole pooling region (its persons' hits and its
+            // institutions): only someone whose regions include all of it may run it.
+            if !scope.covers(region.prefecture()) {
+                anyhow::bail!(
+                    "{} (the pooling region of {region}) is not all within {user}'s regions",
+                    region.prefecture()
+                );
             }
             let bar = indicatif::ProgressBar::new(0);
             bar.set_style(indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")?);

@@ -141,6 +141,18 @@ impl Store {
         }
         let before =
             self.pre_evaluation_of_filing_in(w, filing_id).await?.ok_or(StoreError::NotFound("pre-evaluation"))?;
+        // What later stays are compared with is fixed once the filing is decided.
+        let status: Option<String> = sqlx::query_scalar("SELECT status FROM filings WHERE id = $1")
+            .bind(filing_id)
+            .fetch_optional(&mut *w.tx)
+            .await?;
+        if status.as_deref() != Some("applied") {
+            return Err(refuse(
+                "filing_decided",
+                "备案已审批，预评估结果不能再修改",
+                "the filing is decided; its pre-evaluation can no longer be changed",
+            ));
+        }
         let text = serde_json::to_string(record).map_err(|e| corrupt("pre_evaluations.record", e))?;
         let n = sqlx::query(
             "UPDATE pre_evaluations SET record = $1, recorded_by = $2, recorded_at = $3, version = version + 1 \

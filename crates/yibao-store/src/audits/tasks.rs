@@ -392,7 +392,58 @@ impl Store {
         }
         let after = self.audit_task_in(w, id).await?;
         w.record("audit_task.conclude", "audit_task", &id.to_string(), Some(&before), Some(&after)).await?;
+        if !conclusion.lets_go_on() {
+            self.money_already_paid(w, &after, conclusion).await?;
+        }
         Ok(after)
+    }
+
+    /// An audit that found a stay was not what it claimed to be, after the fund paid for it (a
+    /// settled direct settlement, an approved claim): a violation on that settlement or claim,
+    /// for an auditor to decide what to deduct or recover. (Before payment, the audit's
+    /// conclusion stops it: [`Store::check_audits`].)
+    async fn money_already_paid(
+        &self,
+        w: &mut WriteTx,
+        task: &AuditTask,
+        conclusion: Conclusion,
+    ) -> Result<(), StoreError> {
+        use crate::supervision::Subject;
+        let paid: Option<(Subject, String)> = if let Some(visit_id) = task.visit_id {
+            let row: Option<(i64, Option<String>)> =
+                sqlx::query_as("SELECT id, setl_id FROM settlements WHERE visit_id = $1 AND status = 'settled'")
+                    .bind(visit_id)
+                    .fetch_optional(&mut *w.tx)
+                    .await?;
+            row.map(|(id, setl_id)| (Subject::Settlement(id), setl_id.unwrap_or_default()))
+        } else if let Some(claim_id) = task.claim_id {
+            let row: Option<String> =
+                sqlx::query_scalar("SELECT number FROM claims WHERE id = $1 AND state IN ('approved', 'reduced')")
+                    .bind(claim_id)
+                    .fetch_optional(&mut *w.tx)
+                    .await?;
+            row.map(|number| (Subject::Claim(claim_id), number))
+        } else {
+            None
+        };
+        let Some((subject, number)) = paid else { return Ok(()) };
+        let label = conclusion.label();
+        let hit = yibao_core::supervise::Hit {
+            rule: format!("稽核-{}", task.id),
+            severity: yibao_core::supervise::Severity::Violation,
+            visit: number.clone(),
+            evidence: yibao_core::supervise::Evidence::Visits(vec![number]),
+            message: yibao_core::Text::new(
+                format!("现场稽核（任务 {}）结论为“{}”，基金已支付，须确认追回或拒付", task.id, label.zh),
+                format!(
+                    "the on-site audit (task {}) concluded: {}; the fund has paid: confirm what to recover or deduct",
+                    task.id, label.en
+                ),
+            ),
+            blocks_settlement: false,
+        };
+        self.add_hit(w, subject, task.region, 0, &hit).await?;
+        Ok(())
     }
 
     /// Refuses what an audit stops: approving a claim with an open on-site audit, and a claim

@@ -195,9 +195,11 @@ impl StoredClaim {
 
 /// A claim's stay as the supervision rules see it.
 pub(crate) fn claim_visit(c: &StoredClaim, p: &Person) -> Result<yibao_core::supervise::Visit, StoreError> {
+    // A line the reviewer excluded is not paid: the rules no longer look at it.
     let lines = c
         .lines
         .iter()
+        .filter(|l| l.excluded_reason.is_none())
         .map(|l| {
             let day = l.fee_ocur_time.get(..10).and_then(|d| d.parse().ok());
             Ok(yibao_core::supervise::VisitLine {

@@ -239,6 +239,8 @@ impl Store {
         let after_line = claim.lines.iter().find(|l| l.seq == seq).cloned();
         let key = format!("{}/{seq}", claim.id);
         w.record(action, "claim_line", &key, Some(before), after_line.as_ref()).await?;
+        // The rules look again at what is now paid.
+        self.resupervise_claim(w, claim.id).await?;
         self.claim_in(w, claim.id).await
     }
 
@@ -357,12 +359,8 @@ impl Store {
         if verdict != Verdict::Reject {
             self.check_audits(w, Some(claim.id), None).await?;
         }
-        if verdict != Verdict::Reject && self.open_violations_in(w, claim.id).await? > 0 {
-            return Err(refuse(
-                "open_violations",
-                "该申请有未处理的违规疑点，须先逐条核实处理（排除或确认）后才能通过",
-                "the claim has open violations: decide each (clear or confirm) before approving it",
-            ));
+        if verdict != Verdict::Reject {
+            self.check_no_open_violations(w, claim.id).await?;
         }
         if verdict == Verdict::Reject && note.trim().is_empty() {
             return Err(StoreError::Invalid(InvalidValue::new(
@@ -384,6 +382,18 @@ impl Store {
         self.create_payment_order(w, &after, claim_rules.pay_employer_unit, today).await?;
         self.claim_concluded(w, &after, claim_rules.sample_percent, today).await?;
         Ok(after)
+    }
+
+    /// Refuses to approve a claim with an open violation (违规) of the rules.
+    async fn check_no_open_violations(&self, w: &mut WriteTx, claim_id: i64) -> Result<(), StoreError> {
+        if self.open_violations_in(w, claim_id).await? > 0 {
+            return Err(refuse(
+                "open_violations",
+                "该申请有未处理的违规疑点，须先逐条核实处理（排除或确认）后才能通过",
+                "the claim has open violations: decide each (clear or confirm) before approving it",
+            ));
+        }
+        Ok(())
     }
 
     /// The second reviewer (复核), who is not the first, confirms the first's decision or
@@ -422,6 +432,8 @@ impl Store {
         claim.state.after(action)?;
         if verdict != Verdict::Reject {
             self.check_audits(w, Some(claim.id), None).await?;
+            // A re-check may have found a violation since the first review.
+            self.check_no_open_violations(w, claim.id).await?;
         }
         let mut set = vec![("second_reviewer", text(w.actor().label.clone()))];
         set.extend(self.final_columns(w, rules, &claim, verdict).await?);

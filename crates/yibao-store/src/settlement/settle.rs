@@ -323,6 +323,12 @@ impl Store {
         if changed != 1 {
             return Err(StoreError::Stale("settlement"));
         }
+        // What the rules found and nobody decided goes with it (a settlement made again is
+        // checked again); decided findings stay on record.
+        sqlx::query("DELETE FROM supervision_hits WHERE settlement_id = $1 AND state = 'open'")
+            .bind(before.id)
+            .execute(&mut *w.tx)
+            .await?;
         let (totals, version) =
             self.year_totals_in(w, before.person_id, before.year).await?.ok_or(StoreError::NotFound("year_totals"))?;
         self.put_year_totals(w, before.person_id, before.year, &totals.minus(&before.ytd_delta), Some(version)).await?;

@@ -409,39 +409,57 @@ impl Store {
         .bind(subject_id)
         .fetch_all(&mut *w.tx)
         .await?;
-        sqlx::query(&format!("DELETE FROM supervision_hits WHERE {column} = $1 AND state = 'open'"))
-            .bind(subject_id)
-            .execute(&mut *w.tx)
-            .await?;
+        // An audit's finding (version 0) is not the rule base's to replace.
+        sqlx::query(&format!(
+            "DELETE FROM supervision_hits WHERE {column} = $1 AND state = 'open' AND rule_version > 0"
+        ))
+        .bind(subject_id)
+        .execute(&mut *w.tx)
+        .await?;
         for hit in found.hits {
             let evidence = serde_json::to_string(&hit.evidence).map_err(|e| corrupt("evidence", e))?;
             if decided.iter().any(|(code, ev)| *code == hit.rule && *ev == evidence) {
                 continue;
             }
-            let id: i64 = sqlx::query_scalar(&format!(
-                "INSERT INTO supervision_hits ({column}, region, rule_code, rule_version, severity, evidence, zh, en, \
-                 state, found_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', $9) RETURNING id"
-            ))
-            .bind(subject_id)
-            .bind(i64::from(region.value()))
-            .bind(&hit.rule)
-            .bind(found.version)
-            .bind(severity_code(hit.severity))
-            .bind(evidence)
-            .bind(&hit.message.zh)
-            .bind(&hit.message.en)
-            .bind(w.at().to_string())
-            .fetch_one(&mut *w.tx)
-            .await?;
-            let stored = self.hit_in(w, id).await?;
-            w.record::<(), StoredHit>("supervision.hit", "supervision_hit", &id.to_string(), None, Some(&stored))
-                .await?;
+            self.add_hit(w, subject, region, found.version, &hit).await?;
         }
         let rows = sqlx::query(&format!("SELECT {HIT_COLS} FROM {HIT_FROM} WHERE h.{column} = $1 ORDER BY h.id"))
             .bind(subject_id)
             .fetch_all(&mut *w.tx)
             .await?;
         rows.iter().map(hit_from_row).collect()
+    }
+
+    /// Stores one open hit on `subject`, found by `version` of the rules (0: not the rule
+    /// base's), in the audit log.
+    pub(crate) async fn add_hit(
+        &self,
+        w: &mut WriteTx,
+        subject: Subject,
+        region: AdminCode,
+        version: i64,
+        hit: &Hit,
+    ) -> Result<StoredHit, StoreError> {
+        let (column, subject_id) = subject.column();
+        let evidence = serde_json::to_string(&hit.evidence).map_err(|e| corrupt("evidence", e))?;
+        let id: i64 = sqlx::query_scalar(&format!(
+            "INSERT INTO supervision_hits ({column}, region, rule_code, rule_version, severity, evidence, zh, en, \
+             state, found_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', $9) RETURNING id"
+        ))
+        .bind(subject_id)
+        .bind(i64::from(region.value()))
+        .bind(&hit.rule)
+        .bind(version)
+        .bind(severity_code(hit.severity))
+        .bind(evidence)
+        .bind(&hit.message.zh)
+        .bind(&hit.message.en)
+        .bind(w.at().to_string())
+        .fetch_one(&mut *w.tx)
+        .await?;
+        let stored = self.hit_in(w, id).await?;
+        w.record::<(), StoredHit>("supervision.hit", "supervision_hit", &id.to_string(), None, Some(&stored)).await?;
+        Ok(stored)
     }
 
     async fn hit_in(&self, w: &mut WriteTx, id: i64) -> Result<StoredHit, StoreError> {
@@ -592,10 +610,11 @@ impl Store {
                     .await?
             }
             (None, Some(settlement)) => {
-                sqlx::query_scalar("SELECT fund_pay_sumamt FROM settlements WHERE id = $1")
+                sqlx::query_scalar("SELECT fund_pay_sumamt FROM settlements WHERE id = $1 AND status = 'settled'")
                     .bind(settlement)
-                    .fetch_one(&mut *w.tx)
+                    .fetch_optional(&mut *w.tx)
                     .await?
+                    .flatten()
             }
             (None, None) => None,
         };

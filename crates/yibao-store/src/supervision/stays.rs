@@ -51,7 +51,8 @@ pub(super) async fn other_stays(
 /// (`$1`) outside one visit (`$2`) ending on or after `$3`.
 const CLAIM_LINES: &str = "SELECT c.number, CAST(l.seq AS TEXT), l.med_list_codg, l.fee_ocur_time, l.cnt \
      FROM claim_lines l JOIN claims c ON c.id = l.claim_id WHERE c.person_id = $1 AND c.number <> $2 \
-     AND c.care_end >= $3 AND c.state NOT IN ('withdrawn', 'rejected') AND l.med_list_codg IN";
+     AND c.care_end >= $3 AND c.state NOT IN ('withdrawn', 'rejected') AND l.excluded_reason IS NULL \
+     AND l.med_list_codg IN";
 const SETTLED_LINES: &str = "SELECT s.setl_id, f.feedetl_sn, f.med_list_codg, f.fee_ocur_time, f.cnt \
      FROM fee_lines f JOIN settlements s ON s.visit_id = f.visit_id JOIN visits v ON v.id = s.visit_id \
      WHERE s.person_id = $1 AND COALESCE(v.mdtrt_id, '') <> $2 AND s.setl_date >= $3 \
