@@ -691,6 +691,9 @@ async fn a_reviewer_clears_a_finding_and_an_auditor_deducts_another() {
     let row = c.wait().for_element(Locator::Css("#hits tr[data-severity='suspect']")).await.unwrap();
     let text = row.text().await.unwrap();
     assert!(text.contains("JG-003") && text.contains("疑点") && text.contains("明细"), "{text}");
+    // The finding is beside the line it concerns in the statement too.
+    let flag = c.find(Locator::Css("#statement-lines .line-hit")).await.unwrap().text().await.unwrap();
+    assert!(flag.contains("JG-003"), "{flag}");
     // Without a reason the decision is refused, in Chinese, and nothing changes.
     row.find(Locator::Css(".clear-hit")).await.unwrap().click().await.unwrap();
     let errors = c.wait().for_element(Locator::Id("form-errors")).await.unwrap().text().await.unwrap();
@@ -703,14 +706,16 @@ async fn a_reviewer_clears_a_finding_and_an_auditor_deducts_another() {
     assert!(text.contains("已排除") && text.contains("医嘱齐全"), "{text}");
     assert!(c.find(Locator::Css("#hits .clear-hit")).await.is_err(), "decided: no more buttons");
 
-    // What is left is the demo settlement's: the auditor takes it from the queue, reads it,
-    // and confirms it with a deduction from the hospital's next clearing.
+    // The demo settlement's finding: the auditor takes it from the queue, reads it, and
+    // confirms it with a deduction from the hospital's next clearing.
     c.delete_all_cookies().await.unwrap();
     browser.log_in(&app, "auditor").await;
     c.goto(&app.url("/hits")).await.unwrap();
     let queue = c.wait().for_element(Locator::Id("open-hits")).await.unwrap().text().await.unwrap();
-    assert!(queue.contains("JG-003") && !queue.contains("LZ-"), "{queue}");
-    c.find(Locator::Css("#open-hits a.hit-link")).await.unwrap().click().await.unwrap();
+    assert!(queue.contains("JG-003") && queue.contains("违规"), "{queue}");
+    let of_the_settlement =
+        "//table[@id='open-hits']//tr[td/a[starts-with(@href, '/settlements/')]]//a[contains(@class, 'hit-link')]";
+    c.find(Locator::XPath(of_the_settlement)).await.unwrap().click().await.unwrap();
     let subject = c.wait().for_element(Locator::Id("hit-subject")).await.unwrap();
     assert!(subject.attr("href").await.unwrap().unwrap_or_default().starts_with("/settlements/"));
     browser.fill("reason", "同日两次血常规无医嘱，拒付一次").await;
@@ -722,7 +727,8 @@ async fn a_reviewer_clears_a_finding_and_an_auditor_deducts_another() {
     let state = c.find(Locator::Id("hit-state")).await.unwrap().text().await.unwrap();
     assert!(state.contains("已确认违规") && state.contains("拒付") && state.contains("25.00"), "{state}");
     c.goto(&app.url("/hits")).await.unwrap();
-    c.wait().for_element(Locator::Id("no-hits")).await.unwrap();
+    c.wait().for_element(Locator::Id("open-hits")).await.unwrap();
+    assert!(c.find(Locator::Css("#open-hits a[href^='/settlements/']")).await.is_err(), "the settlement's is decided");
 
     browser.close().await;
     app.db.cleanup().await;

@@ -43,6 +43,8 @@ pub struct HitRow {
     /// Who decided it and why, and what a confirmed hit costs.
     pub decided: String,
     pub found_at: String,
+    /// The lines it points at, by number (none when it points at other stays).
+    pub lines: Vec<String>,
 }
 
 pub(crate) fn hit_rows(hits: &[StoredHit], lang: Lang) -> Vec<HitRow> {
@@ -78,6 +80,7 @@ pub(crate) fn hit_rows(hits: &[StoredHit], lang: Lang) -> Vec<HitRow> {
                 message: h.message.get(lang).to_string(),
                 evidence,
                 state: h.state.label().get(lang).to_string(),
+                lines: if of_lines { ids.clone() } else { Vec::new() },
                 open: h.state == HitState::Open,
                 decided: match (&h.decided_by, &h.reason) {
                     (Some(by), Some(reason)) => format!("{by}：{reason}{cost}"),

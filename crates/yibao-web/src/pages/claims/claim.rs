@@ -25,6 +25,8 @@ pub struct StatementRow {
     /// reason, comment and reviewer.
     pub outside_catalog: bool,
     pub rescued: String,
+    /// The rules' hits on this line (staff only): id, rule, severity code, finding, open.
+    pub flags: Vec<(i64, String, &'static str, String, bool)>,
 }
 
 pub struct EventRow {
@@ -140,6 +142,7 @@ fn statement_rows(c: &StoredClaim, s: &Statement, lang: Lang) -> Vec<StatementRo
                         Some(format!("{}：{note}", r.label().get(lang)))
                     })
                     .unwrap_or_default(),
+                flags: Vec::new(),
             }
         })
         .collect()
@@ -232,7 +235,16 @@ pub(crate) async fn show_claim(
                 note: e.note.clone().unwrap_or_default(),
             })
             .collect(),
-        rows: statement.as_ref().map(|s| statement_rows(&c, s, lang)).unwrap_or_default(),
+        rows: {
+            let mut rows = statement.as_ref().map(|s| statement_rows(&c, s, lang)).unwrap_or_default();
+            // Each hit beside the lines it concerns.
+            for h in &hit_rows(&hits, lang) {
+                for r in rows.iter_mut().filter(|r| h.lines.contains(&r.seq)) {
+                    r.flags.push((h.id, h.rule.clone(), h.severity_code, h.message.clone(), h.open));
+                }
+            }
+            rows
+        },
         steps: statement
             .as_ref()
             .map(|s| s.steps.iter().map(|t| t.get(lang).to_string()).collect())
