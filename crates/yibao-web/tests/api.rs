@@ -1019,7 +1019,7 @@ async fn cookie_sessions_need_csrf_and_edits_are_audited() {
         let app = spawn_app(db).await;
         let http =
             reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        let csrf = login_form_token(&http, &app).await;
+        let csrf = common::login_form_token(&http, &app).await;
         let res = http
             .post(app.url("/login"))
             .form(&[("username", "clerk"), ("password", "demo2026"), ("next", "/persons"), ("csrf", &csrf)])
@@ -1082,30 +1082,11 @@ async fn cookie_sessions_need_csrf_and_edits_are_audited() {
     }
 }
 
-/// The log-in form's CSRF token (its cookie kept by `http`).
-async fn login_form_token(http: &reqwest::Client, app: &common::App) -> String {
-    let html = http.get(app.url("/login")).send().await.unwrap().text().await.unwrap();
-    html.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string()
-}
-
-/// Logs in through the portal form and returns a cookie-keeping client and a page's CSRF token.
-async fn portal_session(app: &common::App, user: &str, page: &str) -> (reqwest::Client, String) {
-    let http =
-        reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let csrf = login_form_token(&http, app).await;
-    let form = [("username", user), ("password", "demo2026"), ("csrf", &csrf)];
-    let res = http.post(app.url("/login")).form(&form).send().await.unwrap();
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let html = http.get(app.url(page)).send().await.unwrap().text().await.unwrap();
-    let csrf = html.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
-    (http, csrf)
-}
-
 #[tokio::test]
 async fn institution_forms_show_errors_save_and_refuse_stale_edits() {
     for db in TestDb::all().await {
         let app = spawn_app(db).await;
-        let (http, csrf) = portal_session(&app, "policy", "/institutions/new").await;
+        let (http, csrf) = common::portal_session(&app, "policy", "/institutions/new").await;
         let mut form = vec![
             ("csrf", csrf.clone()),
             ("version", "0".into()),
@@ -1145,7 +1126,7 @@ async fn institution_forms_show_errors_save_and_refuse_stale_edits() {
         assert_eq!(app.db.store.institution(saved.id).await.unwrap().version, 2);
 
         // A clerk may not post the form at all.
-        let (clerk, csrf) = portal_session(&app, "clerk", "/employers/new").await;
+        let (clerk, csrf) = common::portal_session(&app, "clerk", "/employers/new").await;
         form[0].1 = csrf;
         let res = clerk.post(app.url("/institutions")).form(&form).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::FORBIDDEN);
@@ -1256,7 +1237,7 @@ async fn policy_and_catalog_imports_report_every_problem_in_both_languages() {
         assert!(problem["errors"][0]["zh"].as_str().unwrap().starts_with("第2行 chrgitm_lv："), "{problem}");
 
         // The portal: the report page of the import, and an upload through the form.
-        let (http, csrf) = portal_session(&app, "policy", "/catalogs").await;
+        let (http, csrf) = common::portal_session(&app, "policy", "/catalogs").await;
         let html = http.get(app.url(&format!("/catalogs/{id}"))).send().await.unwrap().text().await.unwrap();
         assert!(html.contains("未导入的行及原因") && html.contains("selfpay_prop"), "{html}");
         let form = reqwest::multipart::Form::new()

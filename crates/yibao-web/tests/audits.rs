@@ -128,3 +128,47 @@ async fn a_pre_evaluated_stay_is_compared_and_an_on_site_audit_keeps_its_photos_
         app.db.cleanup().await;
     }
 }
+
+/// The person sees on 「我的待遇」 what a pre-evaluation asks of them: to come in first, then,
+/// once recorded, the photos and the re-check after discharge.
+#[tokio::test]
+async fn the_person_sees_what_the_pre_evaluation_asks() {
+    for db in TestDb::all().await {
+        let l = db.label;
+        let app = spawn_app(db).await;
+        let clerk = app.token("clerk").await;
+        let s = &app.db.store;
+        // 张三 applies for a transfer to 兰州; the clerk asks him to come in first.
+        let input = yibao_core::filing::FilingApplication {
+            kind: yibao_core::cover::FilingType::TemporaryOther,
+            destination: Some("620100".parse().unwrap()),
+            institution: Some("H62010200001".into()),
+            start: chrono::NaiveDate::from_ymd_opt(2026, 11, 25).unwrap(),
+            documents: Vec::new(),
+            delegate_id: None,
+        };
+        let mut w = s.begin_write(&yibao_store::Actor::system("test")).await.unwrap();
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        let f = s.apply_filing(&mut w, 1, &input, yibao_core::filing::Channel::Online, None, today).await.unwrap();
+        w.commit().await.unwrap();
+        let path = format!("/api/v1/filings/{}/pre-evaluation", f.id);
+        let (st, body) =
+            call(&app, reqwest::Method::POST, &clerk, &path, Some(json!({"note": "请携带病历资料到市医保局预评估"})))
+                .await;
+        assert_eq!(st, 201, "{l}: {body}");
+        let (http, _) = common::portal_session(&app, "zhangsan", "/my/cover").await;
+        let page = http.get(app.url("/my/cover")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("请先到医保经办机构预评估：请携带病历资料到市医保局预评估"), "{l}");
+        // Recorded: the photos and the re-check.
+        let mut record = serde_json::to_value(yibao_demo::demo_pre_evaluation()).unwrap();
+        record["version"] = body["version"].clone();
+        let (st, body) = call(&app, reqwest::Method::PUT, &clerk, &path, Some(record)).await;
+        assert_eq!(st, 200, "{l}: {body}");
+        let page = http.get(app.url("/my/cover")).send().await.unwrap().text().await.unwrap();
+        assert!(
+            page.contains("出院后须提交手术部位及全身照片") && page.contains("出院后 30 天内回医保经办机构复查"),
+            "{l}"
+        );
+        app.db.cleanup().await;
+    }
+}

@@ -193,12 +193,18 @@ async fn show_my_cover(
     let date = ask_date(caller, &ask.date)?;
     let (person, report) = svc::cover(&state.store, caller, Whom::Id(id), date, Some(&ask.institution)).await?;
     let today = caller.today;
+    let mut filings = Vec::new();
+    for f in &report.filings {
+        let pre = state.store.pre_evaluation_of_filing(f.id).await?;
+        let pre = pre.map(|p| super::shared::pre_evaluation_asks(&p, lang)).unwrap_or_default();
+        filings.push(FilingRow { pre, ..FilingRow::new(f, lang, today) });
+    }
     let page = MyCoverPage {
         ctx: Ctx::for_caller(caller, "/my/cover"),
         name: person.name.to_string(),
         card_state: card_state_label(&report, lang),
         cards: report.cards.iter().map(|c| CardRow::new(c, lang)).collect(),
-        filings: report.filings.iter().map(|f| FilingRow::new(f, lang, today)).collect(),
+        filings,
         cover: cover_box(&report, lang),
         notice: notice(lang, &ask.done),
         ask,

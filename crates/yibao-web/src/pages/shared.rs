@@ -83,6 +83,37 @@ pub struct FilingRow {
     pub revocable: bool,
     /// An approved long-term filing, which is changed by filing anew with `replaces`.
     pub changeable: bool,
+    /// What a pre-evaluation asks of the person (come in first; photos and a re-check after
+    /// discharge), where the filing has one.
+    pub pre: String,
+}
+
+/// What a filing's pre-evaluation asks of the person, in their language.
+pub(crate) fn pre_evaluation_asks(p: &yibao_store::StoredPreEvaluation, lang: Lang) -> String {
+    let zh = lang == Lang::Zh;
+    let Some(r) = &p.record else {
+        return if zh {
+            format!("请先到医保经办机构预评估：{}", p.note)
+        } else {
+            format!("Come to the agency first for a pre-evaluation: {}", p.note)
+        };
+    };
+    let mut asks = vec![if zh { "已预评估".to_string() } else { "Pre-evaluated".to_string() }];
+    if r.photos_required {
+        asks.push(if zh {
+            "出院后须提交手术部位及全身照片".into()
+        } else {
+            "after discharge, hand in photos of the operated site and of the whole body".into()
+        });
+    }
+    if let Some(days) = r.recheck_within_days {
+        asks.push(if zh {
+            format!("出院后 {days} 天内回医保经办机构复查")
+        } else {
+            format!("come back for a re-check within {days} days of discharge")
+        });
+    }
+    asks.join(if zh { "；" } else { "; " })
 }
 
 impl FilingRow {
@@ -123,6 +154,7 @@ impl FilingRow {
                 .iter()
                 .filter_map(|d| d.document_id.map(|id| (id, d.kind.label().get(lang).to_string())))
                 .collect(),
+            pre: String::new(),
             revocable: matches!(status, FilingStatus::Applied | FilingStatus::Approved),
             changeable: status == FilingStatus::Approved && f.kind.is_long_term(),
         }

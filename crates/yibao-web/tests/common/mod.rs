@@ -62,3 +62,22 @@ impl App {
         res.json::<serde_json::Value>().await.unwrap()["token"].as_str().unwrap().to_string()
     }
 }
+
+/// The log-in form's CSRF token (its cookie kept by `http`).
+pub async fn login_form_token(http: &reqwest::Client, app: &App) -> String {
+    let html = http.get(app.url("/login")).send().await.unwrap().text().await.unwrap();
+    html.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string()
+}
+
+/// Logs in through the portal form and returns a cookie-keeping client and a page's CSRF token.
+pub async fn portal_session(app: &App, user: &str, page: &str) -> (reqwest::Client, String) {
+    let http =
+        reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let csrf = login_form_token(&http, app).await;
+    let form = [("username", user), ("password", "demo2026"), ("csrf", &csrf)];
+    let res = http.post(app.url("/login")).form(&form).send().await.unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::SEE_OTHER);
+    let html = http.get(app.url(page)).send().await.unwrap().text().await.unwrap();
+    let csrf = html.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    (http, csrf)
+}
