@@ -100,14 +100,14 @@ pub fn is_surgery(name: &str) -> bool {
     name.trim_end().ends_with('术')
 }
 
-/// The surgeries among an adjudicated stay's lines, by their catalog names.
-pub fn surgeries(outcome: &crate::adjudicate::Outcome) -> Vec<String> {
+/// The surgeries among an adjudicated stay's lines: (catalog code, catalog name).
+pub fn surgeries(outcome: &crate::adjudicate::Outcome) -> Vec<(String, String)> {
     outcome
         .lines
         .iter()
-        .filter_map(|l| l.entry.as_ref())
-        .filter(|e| is_surgery(&e.name))
-        .map(|e| e.name.clone())
+        .filter_map(|l| l.entry.as_ref().map(|e| (l, e)))
+        .filter(|(_, e)| is_surgery(&e.name))
+        .map(|(l, e)| (l.med_list_codg.to_string(), e.name.clone()))
         .collect()
 }
 

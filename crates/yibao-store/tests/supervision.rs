@@ -246,13 +246,21 @@ async fn the_medical_history_file_fills_itself_and_takes_an_auditors_entries() {
         // auditor's two by hand.
         let from = |source: HistorySource| file.iter().filter(|e| e.source == source).collect::<Vec<_>>();
         let by_settlement = from(HistorySource::Settlement);
-        assert_eq!(by_settlement.len(), 1, "{l}: {file:?}");
+        let entry = |e: &&yibao_store::HistoryEntry| (e.kind, e.code.clone(), e.name.clone(), e.source_ref.clone());
+        let mut found: Vec<_> = by_settlement.iter().map(entry).collect();
+        found.sort();
+        let setl = settled.setl_id.clone();
         assert_eq!(
-            (by_settlement[0].code.as_str(), by_settlement[0].name.as_str(), by_settlement[0].source_ref.as_str()),
-            ("K80.1", "胆囊结石伴胆囊炎", settled.setl_id.as_str()),
-            "{l}"
+            found,
+            [
+                (HistoryKind::Diagnosis, "K80.1".into(), "胆囊结石伴胆囊炎".into(), setl.clone()),
+                (HistoryKind::Surgery, "003113000010000".into(), "腹腔镜胆囊切除术".into(), setl),
+            ],
+            "{l}: the diagnosis and the operation, by the catalog's name"
         );
-        assert!(!from(HistorySource::Claim).is_empty(), "{l}: the approved claims");
+        let by_claims = from(HistorySource::Claim);
+        assert!(by_claims.iter().any(|e| e.kind == HistoryKind::Diagnosis), "{l}: the approved claims");
+        assert!(by_claims.iter().any(|e| e.kind == HistoryKind::Surgery && e.name == "腹腔镜胆囊切除术"), "{l}");
         assert_eq!(from(HistorySource::Document).len() + from(HistorySource::Audit).len(), 2, "{l}");
         assert!(file.windows(2).all(|w| w[0].noted_on >= w[1].noted_on), "{l}: the latest first");
 

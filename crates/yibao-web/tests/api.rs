@@ -5,7 +5,7 @@ mod common;
 #[path = "api/cover.rs"]
 mod cover;
 
-use common::spawn_app;
+use common::{portal_session, spawn_app};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use yibao_store::testing::TestDb;
@@ -1086,7 +1086,7 @@ async fn cookie_sessions_need_csrf_and_edits_are_audited() {
 async fn institution_forms_show_errors_save_and_refuse_stale_edits() {
     for db in TestDb::all().await {
         let app = spawn_app(db).await;
-        let (http, csrf) = common::portal_session(&app, "policy", "/institutions/new").await;
+        let (http, csrf) = portal_session(&app, "policy", "/institutions/new").await;
         let mut form = vec![
             ("csrf", csrf.clone()),
             ("version", "0".into()),
@@ -1126,7 +1126,7 @@ async fn institution_forms_show_errors_save_and_refuse_stale_edits() {
         assert_eq!(app.db.store.institution(saved.id).await.unwrap().version, 2);
 
         // A clerk may not post the form at all.
-        let (clerk, csrf) = common::portal_session(&app, "clerk", "/employers/new").await;
+        let (clerk, csrf) = portal_session(&app, "clerk", "/employers/new").await;
         form[0].1 = csrf;
         let res = clerk.post(app.url("/institutions")).form(&form).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::FORBIDDEN);
@@ -1237,7 +1237,7 @@ async fn policy_and_catalog_imports_report_every_problem_in_both_languages() {
         assert!(problem["errors"][0]["zh"].as_str().unwrap().starts_with("第2行 chrgitm_lv："), "{problem}");
 
         // The portal: the report page of the import, and an upload through the form.
-        let (http, csrf) = common::portal_session(&app, "policy", "/catalogs").await;
+        let (http, csrf) = portal_session(&app, "policy", "/catalogs").await;
         let html = http.get(app.url(&format!("/catalogs/{id}"))).send().await.unwrap().text().await.unwrap();
         assert!(html.contains("未导入的行及原因") && html.contains("selfpay_prop"), "{html}");
         let form = reqwest::multipart::Form::new()

@@ -54,10 +54,11 @@ async fn a_pre_evaluated_stay_is_compared_and_an_on_site_audit_keeps_its_photos_
         assert_eq!((s, none), (200, Value::Null), "{l}: a claim without a pre-evaluation");
 
         // A direct settlement of a stay under the same filing, settled by 兰州's system: its
-        // comparison (the same diagnosis, no stent, one day), for reviewers and auditors only.
+        // comparison (the same diagnosis, an operation, one day), for reviewers and auditors only.
         let referred = app.db.number("SELECT person_id FROM pre_evaluations WHERE filing_id = 2").await;
         let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 19).unwrap();
-        let lines = [("1", "001102000010000", "1", "40.00", "40.00")];
+        let lines =
+            [("1", "001102000010000", "1", "40.00", "40.00"), ("2", "003113000010000", "1", "3000.00", "3000.00")];
         let diagnosis = ("I25.1", "动脉硬化性心脏病");
         let stay = yibao_store::testing::discharged_stay(
             &app.db.store,
@@ -76,7 +77,7 @@ async fn a_pre_evaluated_stay_is_compared_and_an_on_site_audit_keeps_its_photos_
         assert_eq!(s, 200, "{l}: {body}");
         let whats: Vec<&str> =
             body["differences"].as_array().unwrap().iter().map(|d| d["what"].as_str().unwrap()).collect();
-        assert_eq!(whats, ["surgery", "days", "amount"], "{l}: {body}");
+        assert_eq!(whats, ["days", "amount"], "{l}: {body}: the operation planned was charged");
         for token in [&clerk, &person] {
             assert_eq!(call(&app, reqwest::Method::GET, token, &path, None).await.0, 403, "{l}");
         }

@@ -471,7 +471,7 @@ impl Store {
             };
             self.create_audit_task(w, &task, today).await?;
         }
-        let diagnoses: Vec<HistoryInput> = claim
+        let mut diagnoses: Vec<HistoryInput> = claim
             .diagnoses
             .iter()
             .map(|code| HistoryInput {
@@ -481,6 +481,20 @@ impl Store {
                 noted_on: claim.care_end,
             })
             .collect();
+        // The surgeries it paid for, by the catalog's names (the reviewer's exclusions left out).
+        let excluded: Vec<String> =
+            claim.lines.iter().filter(|l| l.excluded_reason.is_some()).map(|l| l.seq.to_string()).collect();
+        let surgeries = claim
+            .statement
+            .iter()
+            .flat_map(|s| &s.lines)
+            .filter(|l| yibao_core::inspection::is_surgery(&l.name) && !excluded.contains(&l.seq));
+        diagnoses.extend(surgeries.map(|l| HistoryInput {
+            kind: HistoryKind::Surgery,
+            code: l.med_list_codg.clone(),
+            name: l.name.clone(),
+            noted_on: claim.care_end,
+        }));
         self.note_history(w, claim.person_id, &diagnoses, HistorySource::Claim, &claim.number).await?;
         Ok(())
     }

@@ -217,8 +217,8 @@ impl Store {
         if let Some(found) = found {
             self.keep_hits(w, crate::supervision::Subject::Settlement(id), insured_region, found).await?;
         }
-        // The diagnoses go into the person's medical history file.
-        let diagnoses: Vec<HistoryInput> = visit
+        // The diagnoses and surgeries go into the person's medical history file.
+        let mut diagnoses: Vec<HistoryInput> = visit
             .diagnoses
             .iter()
             .filter(|d| !d.diag_code.trim().is_empty())
@@ -229,6 +229,12 @@ impl Store {
                 noted_on: request.setl_time.date(),
             })
             .collect();
+        diagnoses.extend(yibao_core::inspection::surgeries(&p.outcome).into_iter().map(|(code, name)| HistoryInput {
+            kind: HistoryKind::Surgery,
+            code,
+            name,
+            noted_on: request.setl_time.date(),
+        }));
         self.note_history(w, p.person.id, &diagnoses, HistorySource::Settlement, &setl_id).await?;
         // A stay under a pre-evaluated filing: the re-check visit it asks for.
         let admitted = day_of(&visit.begntime)?;

@@ -151,7 +151,7 @@ pub async fn settlement_comparison(store: &Store, s: &Settlement) -> Result<Opti
         .as_array()
         .into_iter()
         .flatten()
-        .filter_map(|l| l["entry"]["name"].as_str())
+        .filter_map(|l| l["name"].as_str())
         .filter(|name| is_surgery(name))
         .map(str::to_string)
         .collect();
