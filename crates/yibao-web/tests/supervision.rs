@@ -178,3 +178,24 @@ async fn an_auditor_deducts_a_finding_on_a_direct_settlement() {
         app.db.cleanup().await;
     }
 }
+
+/// A settlement's page shows reviewers and auditors what the rules found; the person and the
+/// hospital read the same list without it.
+#[tokio::test]
+async fn the_settlement_page_shows_its_findings_to_the_agency_only() {
+    let app = spawn_app(TestDb::sqlite().await).await;
+    let page = |user: &'static str| {
+        let app = &app;
+        async move {
+            let (http, _) = common::portal_session(app, user, "/").await;
+            http.get(app.url("/settlements/620302000000000001")).send().await.unwrap().text().await.unwrap()
+        }
+    };
+    let auditor = page("auditor").await;
+    assert!(auditor.contains("id=\"hits\"") && auditor.contains("JG-003"), "the auditor sees the finding");
+    for user in ["zhangsan", "hospital"] {
+        let other = page(user).await;
+        assert!(other.contains("id=\"settlement-list\"") && !other.contains("JG-003"), "{user}");
+    }
+    app.db.cleanup().await;
+}

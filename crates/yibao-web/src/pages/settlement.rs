@@ -130,6 +130,10 @@ struct SettlementPage {
     reversed: bool,
     explain: Vec<String>,
     zh: bool,
+    /// For reviewers and auditors: what the rules found, and the stay against its
+    /// pre-evaluation.
+    hits: Vec<super::supervision::HitRow>,
+    comparison: Option<(super::inspection::PreEvaluationView, Vec<String>)>,
 }
 
 /// `GET /settlements/{setl_id}`: the printable settlement list.
@@ -143,7 +147,16 @@ pub async fn settlement_page(
     }
     let s = svc::settlement(&state.store, &caller, &setl_id).await?;
     let zh = caller.lang == Lang::Zh;
+    let (hits, comparison) = if caller.can(Permission::DecideHits) {
+        let hits = state.store.hits_of(yibao_store::Subject::Settlement(s.id)).await?;
+        let found = crate::service::audit::settlement_comparison(&state.store, &s).await?;
+        (super::supervision::hit_rows(&hits, caller.lang), super::inspection::comparison_view(found, caller.lang))
+    } else {
+        (Vec::new(), None)
+    };
     let page = SettlementPage {
+        hits,
+        comparison,
         ctx: Ctx::for_caller(&caller, "/my/settlements"),
         explain: if zh { s.list.explain_zh.clone() } else { s.list.explain_en.clone() },
         reversed: s.status == SettlementStatus::Reversed,
