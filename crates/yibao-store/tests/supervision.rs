@@ -512,3 +512,30 @@ async fn an_excluded_line_is_no_longer_a_violation_and_the_second_review_waits_f
         db.cleanup().await;
     }
 }
+
+/// A settlement from a snapshot taken before the write (as 2304 over the platform interface
+/// does) reads the person's history there, not in its turn to write, and finds the same.
+#[tokio::test]
+async fn a_settlement_from_a_snapshot_finds_what_the_history_shows() {
+    use yibao_store::Subject;
+    for db in TestDb::all().await {
+        let (s, l) = (&db.store, db.label);
+        yibao_demo::seed_demo(s, &db.blobs(), today()).await.unwrap();
+        // Overlapping the demo's stay at the central hospital (12 to 7 days ago).
+        let bed = ("1", "001102000010000", "1", "40.00", "40.00");
+        let stay = discharged_visit_at(s, "H62030200002", 9, "ZY-S-1", &[bed]).await;
+        let institution = s.institution_by_code("H62030200002").await.unwrap();
+        let rules = s.rules().await.unwrap();
+        let at = (today() - chrono::Duration::days(8)).and_hms_opt(11, 0, 0).unwrap();
+        let snapshot = s.visit_snapshot(&rules, institution.id, &stay, at.date(), true).await.unwrap();
+        let request = yibao_store::SettleRequest { acct_used_flag: false, medfee_sumamt: None, setl_time: at };
+        let mut w = s.begin_write(&yibao_store::Actor::system("test")).await.unwrap();
+        let settled = s.settle_visit(&mut w, &rules, &institution, &stay, &request, Some(snapshot)).await.unwrap();
+        w.commit().await.unwrap();
+        let hits = s.hits_of(Subject::Settlement(settled.id)).await.unwrap();
+        let overlap = hits.iter().find(|h| h.rule_code == "JG-001").expect("the overlap with the demo's stay");
+        let demo = s.person_settlements(1).await.unwrap().into_iter().find(|x| x.id != settled.id).unwrap();
+        assert!(overlap.message.zh.contains(&demo.setl_id), "{l}: {overlap:?}");
+        db.cleanup().await;
+    }
+}

@@ -872,7 +872,7 @@ async fn a_settlement_read_before_a_change_is_refused_as_stale() {
 
         // A fee line undone after the read.
         let a = discharged_visit(&app, &sign_no, "ZY0701").await;
-        let before = store.visit_snapshot(&rules, inst.id, &a, request.setl_time.date()).await.unwrap();
+        let before = store.visit_snapshot(&rules, inst.id, &a, request.setl_time.date(), true).await.unwrap();
         let (sn, _, _, _, amount) = yibao_demo::DEMO_VISIT_LINES[0];
         ok(&app, "2302", &sign_no, json!({ "data": { "mdtrt_id": a, "feedetl_sn": sn } })).await;
         let stale = settle_with(before).await;
@@ -885,7 +885,7 @@ async fn a_settlement_read_before_a_change_is_refused_as_stale() {
         // Another settlement of the person after the read.
         let b = discharged_visit(&app, &sign_no, "ZY0702").await;
         let c = discharged_visit(&app, &sign_no, "ZY0703").await;
-        let before = store.visit_snapshot(&rules, inst.id, &b, request.setl_time.date()).await.unwrap();
+        let before = store.visit_snapshot(&rules, inst.id, &b, request.setl_time.date(), true).await.unwrap();
         ok(&app, "2304", &sign_no, settle_input(&c, "5271.95")).await;
         let stale = settle_with(before).await;
         assert!(matches!(stale, Err(yibao_store::StoreError::Stale("year_totals"))), "{l}: {stale:?}");

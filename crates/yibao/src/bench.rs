@@ -315,6 +315,66 @@ pub(crate) fn visit_steps(
     ]
 }
 
+/// `n` generated employees like `template` (the same unit, region, scheme and category), each
+/// with a resident ID of their own.
+async fn employees(
+    store: &Store,
+    template: &yibao_store::Person,
+    n: usize,
+) -> anyhow::Result<Vec<yibao_store::Person>> {
+    let born = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).ok_or_else(|| anyhow::anyhow!("date"))?;
+    let mut persons = Vec::with_capacity(n);
+    for chunk in (0..n).collect::<Vec<_>>().chunks(500) {
+        let mut w = store.begin_write(&yibao_store::Actor::system("bench")).await?;
+        for &i in chunk {
+            let birth = born + chrono::Duration::days((i / 900) as i64);
+            let input = yibao_store::PersonInput {
+                resident_id: yibao_core::ResidentId::from_parts(
+                    template.insured_region,
+                    birth,
+                    (i % 900 + 100) as u16,
+                )?,
+                name: "测试员工".parse()?,
+                enrolment: template.enrolment,
+                category: template.category,
+                insured_region: template.insured_region,
+                hukou_region: template.insured_region,
+                employer_id: template.employer_id,
+                bank_name: None,
+                bank_card: None,
+                phone: None,
+                status: yibao_core::registry::PersonStatus::Active,
+                status_from: born,
+            };
+            let person = store.create_person(&mut w, &input).await?;
+            // With an active social security card, as the demo's settled persons have.
+            let card = yibao_core::card::CardApplication {
+                photo: yibao_core::card::PhotoSource::IdCard,
+                photo_reference: String::new(),
+                bank: "中国工商银行".into(),
+                applicant_confirmed: true,
+                service_point_confirmed: true,
+            };
+            let applied = born + chrono::Duration::days(365 * 50);
+            let c = store.apply_card(&mut w, person.id, &card, applied).await?;
+            for event in [yibao_core::card::CardEvent::Collect, yibao_core::card::CardEvent::Activate] {
+                store
+                    .card_event(
+                        &mut w,
+                        c.id,
+                        event,
+                        applied + chrono::Duration::days(30),
+                        applied + chrono::Duration::days(30),
+                    )
+                    .await?;
+            }
+            persons.push(person);
+        }
+        w.commit().await?;
+    }
+    Ok(persons)
+}
+
 /// `yibao bench statement`: `SELECT 1`, one after another, through the store's pool (with
 /// SQLite each statement is handed to the connection's own thread and its answer handed back)
 /// and on the connection the platform interface's reads and writes use (with SQLite, run on
@@ -408,6 +468,7 @@ pub async fn settle(
     settlements: usize,
     database_url: Option<String>,
     supervised: bool,
+    generated: usize,
 ) -> anyhow::Result<()> {
     use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
     use std::sync::Arc;
@@ -426,7 +487,21 @@ pub async fn settle(
         w.commit().await?;
     }
 
-    let (institutions, persons, secrets) = prepare(&store, today, hospitals).await?;
+    let (institutions, mut persons, secrets) = prepare(&store, today, hospitals).await?;
+    if generated > 0 {
+        persons = employees(&store, &persons[0], generated).await?;
+        let begin = today - chrono::Duration::days(3);
+        for inst in &institutions {
+            let report = store.cover_report(&persons[0], begin, Some(&inst.code)).await?;
+            anyhow::ensure!(
+                report.cover.as_ref().is_some_and(|c| c.direct_settlement),
+                "a generated employee is not covered at {}: {:?} (card {:?})",
+                inst.code,
+                report.cover,
+                report.card
+            );
+        }
+    }
     let begin = today - chrono::Duration::days(3);
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

@@ -219,6 +219,11 @@ enum BenchCommand {
         /// rules), to measure what checking every settlement costs.
         #[arg(long)]
         without_rules: bool,
+        /// Settle for this many generated employees of the demo's first unit instead of the
+        /// demo's own persons (each then has a handful of stays, as real people do, rather
+        /// than hundreds on the same days).
+        #[arg(long, default_value_t = 0)]
+        persons: usize,
     },
     /// Accept generated sporadic claims one after another on two fresh demo databases, the
     /// demo region's supervision rules on and off (scratch SQLite files): what checking every
@@ -462,8 +467,10 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
         Command::Bench { command: BenchCommand::CatalogImport { rows, database_url } } => {
             bench::catalog_import(rows, database_url).await?;
         }
-        Command::Bench { command: BenchCommand::Settle { hospitals, settlements, database_url, without_rules } } => {
-            bench::settle(hospitals, settlements, database_url, !without_rules).await?;
+        Command::Bench {
+            command: BenchCommand::Settle { hospitals, settlements, database_url, without_rules, persons },
+        } => {
+            bench::settle(hospitals, settlements, database_url, !without_rules, persons).await?;
         }
         Command::Bench { command: BenchCommand::Accept { claims } } => {
             accept_bench::run(claims).await?;

@@ -49,7 +49,7 @@ impl Store {
         lines: &[FeeUpload],
         request: &SettleRequest,
     ) -> Result<Outcome, StoreError> {
-        let VisitSnapshot { visit, mut inputs } = snapshot;
+        let VisitSnapshot { visit, mut inputs, .. } = snapshot;
         let added = self.store_fee_lines(w, &visit, &inputs.fees, lines).await?;
         inputs.fees.extend(added);
         Ok(build_claim(rules, institution, &visit, request, inputs)?.outcome)

@@ -13,6 +13,8 @@ use yibao_core::history::{HistoryInput, HistoryKind, HistorySource};
 pub struct VisitSnapshot {
     pub(super) visit: Visit,
     pub(super) inputs: ClaimInputs,
+    /// The person's other visits the supervision rules look at (read for a settlement).
+    pub(super) history: Option<Vec<yibao_core::supervise::Visit>>,
 }
 
 impl VisitSnapshot {
@@ -70,23 +72,32 @@ impl Store {
         mdtrt_id: &str,
         request: &SettleRequest,
     ) -> Result<Outcome, StoreError> {
-        let snapshot = self.visit_snapshot(rules, institution.id, mdtrt_id, request.setl_time.date()).await?;
+        let snapshot = self.visit_snapshot(rules, institution.id, mdtrt_id, request.setl_time.date(), false).await?;
         Ok(build_claim(rules, institution, &snapshot.visit, request, snapshot.inputs)?.outcome)
     }
 
     /// The institution's visit and what settling it on `day` reads, from one snapshot of
-    /// committed data, outside any write.
+    /// committed data, outside any write; `to_settle`: with the history the supervision rules
+    /// look at (2304 reads it; 2301 and 2303 do not need it).
     pub async fn visit_snapshot(
         &self,
         rules: &Rules,
         institution_id: i64,
         mdtrt_id: &str,
         day: chrono::NaiveDate,
+        to_settle: bool,
     ) -> Result<VisitSnapshot, StoreError> {
         let mut tx = self.begin_read().await?;
         let visit = visit_by_mdtrt(&mut tx, institution_id, mdtrt_id).await?;
         let inputs = claim_inputs(&mut tx, rules, &visit, day).await?;
-        Ok(VisitSnapshot { visit, inputs })
+        let history = match to_settle {
+            true => {
+                let (person, admitted) = (&inputs.person, day_of(&visit.begntime)?);
+                Some(self.history_before(&mut tx, person.insured_region, person.id, mdtrt_id, admitted).await?)
+            }
+            false => None,
+        };
+        Ok(VisitSnapshot { visit, inputs, history })
     }
 
     /// 2304: settles the visit: the engine's outcome is stored with its settlement list,
@@ -102,10 +113,10 @@ impl Store {
         request: &SettleRequest,
         snapshot: Option<VisitSnapshot>,
     ) -> Result<Settlement, StoreError> {
-        let (visit, inputs) =
+        let (visit, inputs, history) =
             match snapshot.filter(|s| s.visit.mdtrt_id == mdtrt_id && s.visit.institution_id == institution.id) {
-                Some(s) => (s.visit, Some(s.inputs)),
-                None => (self.visit_of(w, institution.id, mdtrt_id).await?, None),
+                Some(s) => (s.visit, Some(s.inputs), s.history),
+                None => (self.visit_of(w, institution.id, mdtrt_id).await?, None, None),
             };
         if visit.status == VisitStatus::Settled {
             let setl_id: String =
@@ -139,7 +150,7 @@ impl Store {
             settlement_visit(&visit, &inputs.person, institution, &inputs.fees, request.setl_time.date())?;
         let regions = [institution.region, insured_region];
         crate::supervision::mark_catalog_limits(&mut supervised, &rules.catalogs, &regions);
-        let found = self.supervise(w, insured_region, &supervised).await?;
+        let found = self.supervise(w, insured_region, &supervised, history).await?;
         if let Some(refusal) = found.as_ref().and_then(crate::supervision::Found::blocking) {
             return Err(refusal);
         }
@@ -285,7 +296,7 @@ impl Store {
         let mut supervised = settlement_visit(&visit, &person, &institution, &fees, day_of(&setl_date)?)?;
         let regions = [institution.region, person.insured_region];
         crate::supervision::mark_catalog_limits(&mut supervised, &self.rules().await?.catalogs, &regions);
-        if let Some(found) = self.supervise(w, person.insured_region, &supervised).await? {
+        if let Some(found) = self.supervise(w, person.insured_region, &supervised, None).await? {
             self.keep_hits(w, crate::supervision::Subject::Settlement(settlement_id), person.insured_region, found)
                 .await?;
         }

@@ -360,22 +360,56 @@ impl Store {
         w: &mut WriteTx,
         region: AdminCode,
         visit: &Visit,
+        history: Option<Vec<Visit>>,
     ) -> Result<Option<Found>, StoreError> {
         let Some(base) = self.rule_base_in_force(region.prefecture()).await? else { return Ok(None) };
         if base.rules.is_empty() {
             return Ok(None);
         }
-        // Only as far back as the rules look, and not at all when none does. A claim is
-        // numbered, a settlement's visit named by its mdtrt_id: each is left out of its own
-        // history.
-        let others = match base.history_window() {
-            Some(days) => {
-                let since = visit.admitted - chrono::Duration::days(i64::from(days));
-                stays::other_stays(&mut w.tx, visit.person_id, &visit.id, &visit.id, since, &base).await?
-            }
-            None => Vec::new(),
+        let others = match history {
+            Some(read_before) => read_before,
+            None => self.history_for(&mut w.tx, &base, visit.person_id, &visit.id, visit.admitted).await?,
         };
         Ok(Some(Found { version: i64::from(base.version), hits: check(&base, visit, &others) }))
+    }
+
+    /// The other visits of `person_id` that `base` looks at for the visit `id` (a claim's
+    /// number or a settlement's mdtrt_id, left out of its own history) begun on `admitted`,
+    /// read on `conn`: only as far back as the rules look, and not at all when none does.
+    async fn history_for(
+        &self,
+        conn: &mut crate::db::Conn,
+        base: &RuleBase,
+        person_id: i64,
+        id: &str,
+        admitted: NaiveDate,
+    ) -> Result<Vec<Visit>, StoreError> {
+        match base.history_window() {
+            Some(days) => {
+                let since = admitted - chrono::Duration::days(i64::from(days));
+                stays::other_stays(conn, person_id, id, id, since, base).await
+            }
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// What [`Store::supervise`] would read of the person's history for `visit`, read on
+    /// `conn` before the write (a settlement's snapshot), so that the write spends its turn
+    /// writing. (A visit of the person settled in between is missed by this settlement's
+    /// rules — it moves the running totals, which makes the snapshot stale — a claim handed in
+    /// in between is found by the next re-check.)
+    pub(crate) async fn history_before(
+        &self,
+        conn: &mut crate::db::Conn,
+        region: AdminCode,
+        person_id: i64,
+        id: &str,
+        admitted: NaiveDate,
+    ) -> Result<Vec<Visit>, StoreError> {
+        match self.rule_base_in_force(region.prefecture()).await? {
+            Some(base) if !base.rules.is_empty() => self.history_for(conn, &base, person_id, id, admitted).await,
+            _ => Ok(Vec::new()),
+        }
     }
 
     /// Checks a claim's stay (`visit`) against the rule base in force in the pooling region of
@@ -389,7 +423,7 @@ impl Store {
         region: AdminCode,
         visit: &Visit,
     ) -> Result<Vec<StoredHit>, StoreError> {
-        let Some(found) = self.supervise(w, region, visit).await? else { return Ok(Vec::new()) };
+        let Some(found) = self.supervise(w, region, visit, None).await? else { return Ok(Vec::new()) };
         self.keep_hits(w, Subject::Claim(claim_id), region, found).await
     }
 

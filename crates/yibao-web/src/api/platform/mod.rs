@@ -437,7 +437,10 @@ async fn read_before(
         // Where the snapshot cannot be read, the write reads and answers (or refuses) itself.
         let mdtrt_id = req.input.pointer(pointer).and_then(Value::as_str).unwrap_or("").trim();
         let snapshot = match store.rules().await {
-            Ok(rules) => store.visit_snapshot(&rules, inst.id, mdtrt_id, business_now.date()).await.ok(),
+            Ok(rules) => {
+                let to_settle = matches!(req.infno.as_str(), "2304" | "2207");
+                store.visit_snapshot(&rules, inst.id, mdtrt_id, business_now.date(), to_settle).await.ok()
+            }
             Err(_) => None,
         };
         return Ok(snapshot.map_or(Before::Nothing, |s| Before::Visit(Box::new(s))));
