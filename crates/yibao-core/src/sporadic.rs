@@ -194,10 +194,11 @@ pub struct ClaimRules {
 pub const DEFAULT_RULES_JSON: &str = include_str!("../data/claim_rules.json");
 
 /// Whether the claim numbered `number` is drawn when `percent` of claims are: by the first
-/// two bytes of its number's SHA-256, so the draw is the same every time it is asked.
-pub fn drawn_for_sample(number: &str, percent: u8) -> bool {
+/// two bytes of the SHA-256 of the installation's secret `salt` and the number, so the draw
+/// is the same every time it is asked, and nobody without the secret can tell it.
+pub fn drawn_for_sample(salt: &str, number: &str, percent: u8) -> bool {
     use sha2::Digest;
-    let digest = sha2::Sha256::digest(number.as_bytes());
+    let digest = sha2::Sha256::digest(format!("{salt}:{number}").as_bytes());
     u32::from(u16::from_be_bytes([digest[0], digest[1]])) % 100 < u32::from(percent)
 }
 

@@ -121,6 +121,11 @@ impl TestDb {
         sqlx::query_scalar(sql).fetch_one(&self.store.db.pool).await.unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 
+    /// The one text a query of the test's own gives.
+    pub async fn text(&self, sql: &str) -> String {
+        sqlx::query_scalar(sql).fetch_one(&self.store.db.pool).await.unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
     /// This test's document blob store (a fresh directory).
     pub fn blobs(&self) -> std::sync::Arc<dyn crate::BlobStore> {
         std::sync::Arc::new(crate::LocalBlobs::new(&self.blob_dir))

@@ -283,8 +283,16 @@ async fn approved_claims_are_drawn_for_post_payment_audit_by_their_number() {
             .await
             .unwrap();
         assert!(!approved.is_empty(), "{l}");
+        // Drawn by the installation's secret: another installation's would draw others.
+        let salt = db.text("SELECT value FROM installation_secrets WHERE name = 'sample_salt'").await;
+        assert_eq!(salt.len(), 32, "{l}");
+        let numbers: Vec<String> = (0..200).map(|i| format!("BX2026{i:06}")).collect();
+        let draws = |salt: &str| {
+            numbers.iter().map(|n| yibao_core::sporadic::drawn_for_sample(salt, n, 10)).collect::<Vec<_>>()
+        };
+        assert_ne!(draws(&salt), draws("another installation"), "{l}");
         for c in approved {
-            let drawn = yibao_core::sporadic::drawn_for_sample(&c.number, rules.sample_percent);
+            let drawn = yibao_core::sporadic::drawn_for_sample(&salt, &c.number, rules.sample_percent);
             let sampled = s.audit_tasks_of_claim(c.id).await.unwrap().iter().any(|t| t.kind == AuditTaskKind::Sample);
             assert_eq!(sampled, drawn, "{l}: {}", c.number);
         }

@@ -384,6 +384,20 @@ impl Store {
         Ok(after)
     }
 
+    /// Whether the approved claim numbered `number` is drawn for post-payment audit when
+    /// `percent` are, by the installation's secret.
+    pub(crate) async fn drawn_for_sample(
+        &self,
+        w: &mut WriteTx,
+        number: &str,
+        percent: u8,
+    ) -> Result<bool, StoreError> {
+        let salt: String = sqlx::query_scalar("SELECT value FROM installation_secrets WHERE name = 'sample_salt'")
+            .fetch_one(&mut *w.tx)
+            .await?;
+        Ok(yibao_core::sporadic::drawn_for_sample(&salt, number, percent))
+    }
+
     /// Refuses to approve a claim with an open violation (违规) of the rules.
     async fn check_no_open_violations(&self, w: &mut WriteTx, claim_id: i64) -> Result<(), StoreError> {
         if self.open_violations_in(w, claim_id).await? > 0 {
@@ -457,7 +471,7 @@ impl Store {
         if !matches!(claim.state, ClaimState::Approved | ClaimState::Reduced) {
             return Ok(());
         }
-        if yibao_core::sporadic::drawn_for_sample(&claim.number, sample_percent) {
+        if self.drawn_for_sample(w, &claim.number, sample_percent).await? {
             let task = crate::NewTask {
                 kind: yibao_core::inspection::AuditTaskKind::Sample,
                 person_id: claim.person_id,

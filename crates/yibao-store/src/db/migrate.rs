@@ -83,6 +83,14 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
     (29, "rescue_admissions", Sql::Both(include_str!("../../migrations/0029_rescue_admissions.sql"))),
     (30, "institution_findings", Sql::Both(include_str!("../../migrations/0030_institution_findings.sql"))),
     (31, "finding_decisions", Sql::Both(include_str!("../../migrations/0031_finding_decisions.sql"))),
+    (
+        32,
+        "sample_salt",
+        Sql::PerBackend {
+            sqlite: include_str!("../../migrations/0032_sample_salt.sqlite.sql"),
+            postgres: include_str!("../../migrations/0032_sample_salt.postgres.sql"),
+        },
+    ),
 ];
 
 /// The migrations of one backend, up to a version (all when `None`).
