@@ -107,6 +107,11 @@ async fn the_rule_base_finds_hits_a_reviewer_decides_and_a_violation_blocks_appr
         s.import_rule_base(&mut w, &v2).await.unwrap();
         w.commit().await.unwrap();
         assert_eq!(s.rule_base(jinchang()).await.unwrap().unwrap().version, 2, "{l}");
+        // The history is kept: both versions, the newest first, each as imported.
+        let versions = s.rule_base_versions(jinchang()).await.unwrap();
+        let listed: Vec<(i64, usize)> = versions.iter().map(|v| (v.version, v.rules)).collect();
+        assert_eq!(listed, [(2, 12), (1, 12)], "{l}");
+        assert_eq!(versions[1].document, yibao_demo::DEMO_RULE_BASE, "{l}");
 
         // Every step is on record.
         let entries = s.audit_entries_after(0, 100_000).await.unwrap();

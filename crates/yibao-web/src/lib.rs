@@ -128,6 +128,7 @@ pub fn router(state: AppState) -> Router {
         .route("/claim-rules/{region}", get(api::claims::get_claim_rules).post(api::claims::import_claim_rules))
         .route("/claim-checklist", get(api::claims::checklist))
         .route("/rule-bases/{region}", get(api::supervision::get_rule_base).post(api::supervision::import_rule_base))
+        .route("/rule-bases/{region}/versions", get(api::supervision::rule_base_versions))
         .route("/claims/{id}/hits", get(api::supervision::claim_hits))
         .route("/hits", get(api::supervision::open_hits))
         .route("/hits/{id}", get(api::supervision::get_hit))

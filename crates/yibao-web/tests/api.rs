@@ -275,6 +275,7 @@ fn matrix() -> Vec<MatrixRow> {
         // Supervision: the rule base, a claim's hits (staff only), the queue, a decision (a
         // reason missing: 422 once allowed).
         (Method::GET, "/api/v1/rule-bases/620300", None, S::OK, rules_read.clone()),
+        (Method::GET, "/api/v1/rule-bases/620300/versions", None, S::OK, rules_read.clone()),
         (
             Method::POST,
             "/api/v1/rule-bases/620300",

@@ -117,6 +117,17 @@ impl Consequence {
     }
 }
 
+/// A version of a region's rule base, as imported.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleBaseVersion {
+    pub version: i64,
+    pub imported_by: String,
+    pub imported_at: String,
+    pub rules: usize,
+    /// The TOML as imported.
+    pub document: String,
+}
+
 /// A decision on an open hit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HitDecision {
@@ -290,6 +301,27 @@ impl Store {
     /// The rule base in force in `region` (its newest version), if any.
     pub async fn rule_base(&self, region: AdminCode) -> Result<Option<RuleBase>, StoreError> {
         Ok(self.rule_base_in_force(region).await?.map(|b| (*b).clone()))
+    }
+
+    /// Every version of a region's rule base, the newest first: (version, who imported it,
+    /// when, how many rules), with the document of each.
+    pub async fn rule_base_versions(&self, region: AdminCode) -> Result<Vec<RuleBaseVersion>, StoreError> {
+        let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
+            "SELECT version, imported_by, imported_at, document FROM supervision_rule_bases WHERE region = $1 \
+             ORDER BY version DESC",
+        )
+        .bind(i64::from(region.value()))
+        .fetch_all(&mut self.read_conn().await?)
+        .await?;
+        rows.into_iter()
+            .map(|(version, imported_by, imported_at, document)| {
+                let rules = RuleBase::parse(&document)
+                    .map_err(|_| corrupt("supervision_rule_bases.document", version))?
+                    .rules
+                    .len();
+                Ok(RuleBaseVersion { version, imported_by, imported_at, rules, document })
+            })
+            .collect()
     }
 
     /// The rule base in force, parsed once and kept (see `db::cache`): every settlement and

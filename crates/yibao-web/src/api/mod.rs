@@ -105,6 +105,7 @@ pub mod supervision;
         audit::claim_comparison,
         audit::settlement_comparison,
         supervision::decide_institution_finding,
+        supervision::rule_base_versions,
         audit::audit_tasks,
         audit::create_audit_task,
         audit::audit_task,

@@ -26,6 +26,18 @@ pub async fn get_rule_base(
     Ok(Json(svc::rule_base(&state.store, &caller, region).await?))
 }
 
+/// Every version of a region's rule base, the newest first, each with who imported it, when,
+/// its number of rules and its document.
+#[utoipa::path(get, path = "/api/v1/rule-bases/{region}/versions", responses((status = 200), (status = 404, body = Problem)))]
+pub async fn rule_base_versions(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(region): Path<String>,
+) -> Result<Json<Vec<yibao_store::RuleBaseVersion>>, AppError> {
+    let region: AdminCode = region.parse()?;
+    Ok(Json(svc::rule_base_versions(&state.store, &caller, region).await?))
+}
+
 /// Import a new version of a region's rule base (policy administrator); the body is the TOML
 /// document (see `docs/formats/supervision.md`), whose `region` must be the path's.
 #[utoipa::path(post, path = "/api/v1/rule-bases/{region}", responses((status = 201), (status = 422, body = Problem)))]

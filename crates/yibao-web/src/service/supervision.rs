@@ -34,6 +34,19 @@ pub async fn rule_base(store: &Store, caller: &Caller, region: AdminCode) -> Res
     store.rule_base(region).await?.ok_or_else(|| AppError::not_found("rule base"))
 }
 
+/// Every version of a region's rule base, the newest first (its history kept).
+pub async fn rule_base_versions(
+    store: &Store,
+    caller: &Caller,
+    region: AdminCode,
+) -> Result<Vec<yibao_store::RuleBaseVersion>, AppError> {
+    caller.require(Permission::ViewPolicies)?;
+    if !caller.covers(region) {
+        return Err(AppError::not_found("rule base"));
+    }
+    Ok(store.rule_base_versions(region).await?)
+}
+
 /// What the rules found on a claim: for staff who may see the claim.
 pub async fn claim_hits(store: &Store, caller: &Caller, claim_id: i64) -> Result<Vec<StoredHit>, AppError> {
     let (_, standing) = claims_svc::claim(store, caller, claim_id).await?;
