@@ -12,8 +12,10 @@ use yibao_core::registry::{Enrolment, HospitalGrade, InstitutionTier, PersonCate
 use yibao_core::{AdminCode, BankCardNumber, CreditCode, Fen, ResidentId, Role, Scope};
 
 mod audit;
+mod contributions;
 mod hits;
 pub use audit::demo_pre_evaluation;
+pub use contributions::{demo_wage, DEMO_CONTRIBUTION_RULES};
 mod catalog;
 
 pub use catalog::demo_catalog_csv;
@@ -330,6 +332,9 @@ async fn seed_everything(
         audit::seed_pre_evaluated_claim(store, blobs, referred, today).await?;
     }
     hits::seed_hits(store, blobs, jinchang_active.get(1..).unwrap_or_default(), today).await?;
+    if let Some(&(first_unit, _)) = employer_ids.first() {
+        contributions::seed_contributions(store, first_unit, today).await?;
+    }
     Ok(DemoSummary {
         institutions: INSTITUTIONS.len(),
         employers: EMPLOYERS.len(),

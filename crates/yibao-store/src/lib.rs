@@ -10,6 +10,7 @@ mod accounts;
 mod audit_check;
 mod audits;
 mod claims;
+mod contributions;
 mod cover;
 mod db;
 mod documents;
@@ -36,6 +37,7 @@ pub use claims::{
     ClaimDocument, ClaimEvent, ClaimInput, ClaimSummary, Delegation, InvoiceInput, StoredClaim, StoredClaimLine,
     SubmittedBy,
 };
+pub use contributions::{Bill, BillLine, Declared, PaidMonth, PaymentMatch};
 pub use cover::{
     Card, CoverReport, NoCardCertificate, Referral, ReferralInput, StoredFiling, MAX_REFERRAL_DAYS, NO_CARD_DAYS,
 };

@@ -91,6 +91,7 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
             postgres: include_str!("../../migrations/0032_sample_salt.postgres.sql"),
         },
     ),
+    (33, "contributions", Sql::Both(include_str!("../../migrations/0033_contributions.sql"))),
 ];
 
 /// The migrations of one backend, up to a version (all when `None`).

@@ -149,3 +149,13 @@ mod tests {
         assert_eq!(region_range(c("620302")), (620_302, 620_302));
     }
 }
+
+/// A document refused with every problem, each with its path, in both languages.
+pub(crate) fn invalid_document<'a>(
+    field: &'static str,
+    problems: impl Iterator<Item = (&'a str, &'a yibao_core::Text)>,
+) -> StoreError {
+    let (zh, en): (Vec<String>, Vec<String>) =
+        problems.map(|(path, m)| (format!("{path}：{}", m.zh), format!("{path}: {}", m.en))).unzip();
+    StoreError::Invalid(yibao_core::InvalidValue::new(field, "invalid", zh.join("；"), en.join("; ")))
+}

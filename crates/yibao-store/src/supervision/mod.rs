@@ -262,11 +262,7 @@ impl Store {
     /// as a version above the region's newest.
     pub async fn import_rule_base(&self, w: &mut WriteTx, text: &str) -> Result<RuleBase, StoreError> {
         let base = RuleBase::parse(text).map_err(|errors| {
-            let (zh, en): (Vec<String>, Vec<String>) = errors
-                .iter()
-                .map(|e| (format!("{}：{}", e.path, e.message.zh), format!("{}: {}", e.path, e.message.en)))
-                .unzip();
-            StoreError::Invalid(InvalidValue::new("rule_base", "invalid", zh.join("；"), en.join("; ")))
+            crate::db::query::invalid_document("rule_base", errors.iter().map(|e| (e.path.as_str(), &e.message)))
         })?;
         let region: AdminCode = base.region.parse()?;
         let newest: Option<i64> =

@@ -1,0 +1,463 @@
+//! Employers declare each month's wages for their employees; yibao computes the bill (the
+//! unit's part and each employee's, to the fen, under the year's rules) and records its
+//! payment from the bank's or the tax authority's receipt — matched to a bill exactly, a
+//! mismatch shown and never guessed. A paid bill's months become the employees' paid months.
+
+use chrono::{Datelike, NaiveDate};
+use serde::Serialize;
+use sqlx::Row;
+use yibao_core::contribution::months::YearMonth;
+use yibao_core::{Fen, InvalidValue, ResidentId, Text};
+
+use super::{refuse, rules_on};
+use crate::db::query::corrupt;
+use crate::{Store, StoreError, WriteTx};
+
+/// A line of a declaration: an employee and the month's wage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Declared {
+    pub resident_id: ResidentId,
+    pub wage: Fen,
+}
+
+/// A line of a bill.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BillLine {
+    pub person_id: i64,
+    pub person_name: String,
+    pub wage: Fen,
+    pub base: Fen,
+    pub employer_part: Fen,
+    pub employee_part: Fen,
+    /// Why the base is not the wage (the floor, the ceiling).
+    pub note: Option<String>,
+}
+
+/// A unit's bill for a month.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Bill {
+    pub id: i64,
+    pub employer_id: i64,
+    pub employer_name: String,
+    pub month: YearMonth,
+    pub rules_version: i64,
+    pub employer_total: Fen,
+    pub employee_total: Fen,
+    pub total: Fen,
+    /// `declared` (unpaid) or `paid`.
+    pub state: String,
+    pub declared_by: String,
+    pub declared_at: String,
+    pub paid_on: Option<NaiveDate>,
+    pub payment_reference: Option<String>,
+    pub version: i64,
+    pub lines: Vec<BillLine>,
+}
+
+/// What became of a receipt line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PaymentMatch {
+    /// The line's number in the file (from 1, the header not counted).
+    pub line: usize,
+    pub credit_code: String,
+    pub month: String,
+    pub amount: Fen,
+    /// The bill it paid, if it matched one.
+    pub bill_id: Option<i64>,
+    /// Why it did not, in both languages.
+    pub problem: Option<Text>,
+}
+
+const BILL_COLS: &str = "b.id, b.employer_id, e.name, b.month, b.rules_version, b.employer_total, b.employee_total, \
+    b.state, b.declared_by, b.declared_at, b.paid_on, b.payment_reference, b.version";
+
+impl Store {
+    /// The unit `employer_id` declares `month`'s wages of its employees (every bad line named,
+    /// none stored); yibao computes the bill under the year's rules. A month declared and not
+    /// yet paid may be declared again, replacing the lines; a paid month cannot. Not a month
+    /// after `today`'s.
+    pub async fn declare_contributions(
+        &self,
+        w: &mut WriteTx,
+        employer_id: i64,
+        month: YearMonth,
+        lines: &[Declared],
+        today: NaiveDate,
+    ) -> Result<Bill, StoreError> {
+        let employer = self.employer(employer_id).await?;
+        if month > YearMonth::of(today) {
+            return Err(refuse("future", format!("不能申报 {month}：尚未到该月"), format!("{month} has not begun")));
+        }
+        let rules = rules_on(&mut w.tx, employer.region, month.year).await?.ok_or_else(|| {
+            refuse(
+                "no_rules",
+                format!("{} 年度尚无缴费标准，请先由政策管理导入", month.year),
+                format!("there are no contribution rules for {} yet: a policy administrator imports them", month.year),
+            )
+        })?;
+        if lines.is_empty() {
+            return Err(refuse("empty", "请至少申报一名职工", "declare at least one employee"));
+        }
+        let mut problems = Vec::new();
+        let mut persons = Vec::new();
+        for (i, l) in lines.iter().enumerate() {
+            let n = i + 1;
+            let person = self.person_by_resident_id(&l.resident_id).await?;
+            let ok = match &person {
+                None => Err(("不是参保人员", "is not an insured person")),
+                Some(p) if p.employer_id != Some(employer_id) => {
+                    Err(("不是本单位职工", "is not an employee of the unit"))
+                }
+                Some(p) if p.enrolment != yibao_core::registry::Enrolment::UnitEmployee => {
+                    Err(("不是单位参保职工", "is not insured through a unit"))
+                }
+                Some(p) if p.status != yibao_core::registry::PersonStatus::Active => {
+                    Err(("参保状态不是正常参保", "is not actively insured"))
+                }
+                Some(_) if l.wage <= Fen::ZERO => Err(("工资应大于 0", "needs a wage above 0")),
+                Some(p) if persons.iter().any(|(q, _): &(crate::Person, Fen)| q.id == p.id) => {
+                    Err(("重复申报", "is declared twice"))
+                }
+                Some(p) => Ok(p.clone()),
+            };
+            match ok {
+                Ok(p) => persons.push((p, l.wage)),
+                Err((zh, en)) => problems.push((
+                    format!("第 {n} 行（{}）{zh}", l.resident_id.masked()),
+                    format!("line {n} ({}) {en}", l.resident_id.masked()),
+                )),
+            }
+        }
+        if !problems.is_empty() {
+            let (zh, en): (Vec<String>, Vec<String>) = problems.into_iter().unzip();
+            return Err(StoreError::Invalid(InvalidValue::new("lines", "invalid", zh.join("；"), en.join("; "))));
+        }
+        let existing: Option<(i64, String, i64)> =
+            sqlx::query_as("SELECT id, state, version FROM contribution_bills WHERE employer_id = $1 AND month = $2")
+                .bind(employer_id)
+                .bind(month.to_string())
+                .fetch_optional(&mut *w.tx)
+                .await?;
+        let computed: Vec<_> = persons.iter().map(|(p, wage)| (p, rules.employee.bill(*wage))).collect();
+        let employer_total: Fen = computed.iter().map(|(_, b)| b.employer).sum();
+        let employee_total: Fen = computed.iter().map(|(_, b)| b.employee).sum();
+        let id = match existing {
+            Some((_, state, _)) if state == "paid" => {
+                return Err(refuse(
+                    "paid",
+                    format!("{month} 的缴费单已缴清，不能重新申报"),
+                    format!("the bill of {month} is paid; it cannot be declared again"),
+                ))
+            }
+            Some((id, _, _)) => {
+                sqlx::query("DELETE FROM contribution_bill_lines WHERE bill_id = $1")
+                    .bind(id)
+                    .execute(&mut *w.tx)
+                    .await?;
+                sqlx::query(
+                    "UPDATE contribution_bills SET rules_version = $1, employer_total = $2, employee_total = $3, \
+                     declared_by = $4, declared_at = $5, version = version + 1 WHERE id = $6",
+                )
+                .bind(i64::from(rules.version))
+                .bind(employer_total.fen())
+                .bind(employee_total.fen())
+                .bind(w.actor().label.clone())
+                .bind(w.at().to_string())
+                .bind(id)
+                .execute(&mut *w.tx)
+                .await?;
+                id
+            }
+            None => sqlx::query_scalar(
+                "INSERT INTO contribution_bills (employer_id, month, rules_version, employer_total, employee_total, \
+                     state, declared_by, declared_at) VALUES ($1, $2, $3, $4, $5, 'declared', $6, $7) RETURNING id",
+            )
+            .bind(employer_id)
+            .bind(month.to_string())
+            .bind(i64::from(rules.version))
+            .bind(employer_total.fen())
+            .bind(employee_total.fen())
+            .bind(w.actor().label.clone())
+            .bind(w.at().to_string())
+            .fetch_one(&mut *w.tx)
+            .await?,
+        };
+        for (p, b) in &computed {
+            sqlx::query(
+                "INSERT INTO contribution_bill_lines (bill_id, person_id, wage, base, employer_part, employee_part, note) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(id)
+            .bind(p.id)
+            .bind(b.declared.fen())
+            .bind(b.base.fen())
+            .bind(b.employer.fen())
+            .bind(b.employee.fen())
+            .bind(b.note.as_ref().map(|n| n.zh.clone()))
+            .execute(&mut *w.tx)
+            .await?;
+        }
+        let bill = self.bill_in(w, id).await?;
+        w.record::<(), Bill>("contribution.declare", "contribution_bill", &id.to_string(), None, Some(&bill)).await?;
+        Ok(bill)
+    }
+
+    /// Records that a bill was paid `amount` on `paid_on` (the bank's `reference`): only the
+    /// bill's exact total, never part of it or more; its employees' month becomes paid.
+    pub async fn record_bill_payment(
+        &self,
+        w: &mut WriteTx,
+        bill_id: i64,
+        amount: Fen,
+        paid_on: NaiveDate,
+        reference: &str,
+    ) -> Result<Bill, StoreError> {
+        let before = self.bill_in(w, bill_id).await?;
+        if before.state == "paid" {
+            return Err(refuse(
+                "paid",
+                format!("该缴费单已于 {} 缴清", before.paid_on.map(|d| d.to_string()).unwrap_or_default()),
+                "this bill is paid already",
+            ));
+        }
+        if amount != before.total {
+            return Err(refuse(
+                "amount_mismatch",
+                format!("到账金额 {} 元与缴费单应缴 {} 元不符，未入账", amount.to_grouped(), before.total.to_grouped()),
+                format!(
+                    "the {} received is not the bill's {}: nothing recorded",
+                    amount.to_grouped(),
+                    before.total.to_grouped()
+                ),
+            ));
+        }
+        if paid_on < before.month.first_day() {
+            return Err(refuse("before_month", "缴费日期早于所缴月份", "paid before the month it is for"));
+        }
+        let reference = reference.trim();
+        if reference.is_empty() {
+            return Err(refuse(
+                "reference",
+                "请填写银行或税务的缴款凭证号",
+                "give the bank's or tax authority's reference",
+            ));
+        }
+        let n = sqlx::query(
+            "UPDATE contribution_bills SET state = 'paid', paid_on = $1, payment_reference = $2, recorded_by = $3, \
+             recorded_at = $4, version = version + 1 WHERE id = $5 AND state = 'declared'",
+        )
+        .bind(paid_on.to_string())
+        .bind(reference.to_string())
+        .bind(w.actor().label.clone())
+        .bind(w.at().to_string())
+        .bind(bill_id)
+        .execute(&mut *w.tx)
+        .await?
+        .rows_affected();
+        if n != 1 {
+            return Err(StoreError::Stale("contribution bill"));
+        }
+        for l in &before.lines {
+            // A month already paid (another unit's bill) stays as first paid.
+            let paid: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM contribution_months WHERE person_id = $1 AND month = $2")
+                    .bind(l.person_id)
+                    .bind(before.month.to_string())
+                    .fetch_optional(&mut *w.tx)
+                    .await?;
+            if paid.is_some() {
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO contribution_months (person_id, month, kind, base, amount, paid_on, source) \
+                 VALUES ($1, $2, 'employee', $3, $4, $5, $6)",
+            )
+            .bind(l.person_id)
+            .bind(before.month.to_string())
+            .bind(l.base.fen())
+            .bind(l.employer_part.saturating_add(l.employee_part).fen())
+            .bind(paid_on.to_string())
+            .bind(format!("bill:{bill_id}"))
+            .execute(&mut *w.tx)
+            .await?;
+        }
+        let after = self.bill_in(w, bill_id).await?;
+        w.record("contribution.paid", "contribution_bill", &bill_id.to_string(), Some(&before), Some(&after)).await?;
+        Ok(after)
+    }
+
+    /// Records the payments of a receipt file (CSV: `credit_code,month,amount,paid_on,reference`,
+    /// a header first): each line that matches an unpaid bill exactly is recorded; every other
+    /// line is reported with why, and changes nothing.
+    pub async fn import_bill_payments(&self, w: &mut WriteTx, csv: &str) -> Result<Vec<PaymentMatch>, StoreError> {
+        let mut out = Vec::new();
+        for (i, raw) in csv.lines().skip(1).enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            let line = i + 1;
+            let cells: Vec<&str> = raw.split(',').map(str::trim).collect();
+            let parsed = match cells.as_slice() {
+                [code, month, amount, paid_on, reference] => {
+                    match (month.parse::<YearMonth>(), amount.parse::<Fen>(), paid_on.parse::<NaiveDate>()) {
+                        (Ok(m), Ok(a), Ok(d)) => Ok((code.to_string(), m, a, d, reference.to_string())),
+                        _ => {
+                            Err(Text::new("月份、金额或日期格式不对", "the month, the amount or the date is malformed"))
+                        }
+                    }
+                }
+                _ => Err(Text::new("应为 5 列：单位信用代码,月份,金额,缴费日期,凭证号", "expected 5 columns")),
+            };
+            let (code, month, amount, paid_on, reference) = match parsed {
+                Ok(p) => p,
+                Err(problem) => {
+                    out.push(PaymentMatch {
+                        line,
+                        credit_code: cells.first().unwrap_or(&"").to_string(),
+                        month: cells.get(1).unwrap_or(&"").to_string(),
+                        amount: Fen::ZERO,
+                        bill_id: None,
+                        problem: Some(problem),
+                    });
+                    continue;
+                }
+            };
+            let mut found = PaymentMatch {
+                line,
+                credit_code: code.clone(),
+                month: month.to_string(),
+                amount,
+                bill_id: None,
+                problem: None,
+            };
+            let bill: Option<i64> = match self.employer_by_credit_code(&code).await? {
+                Some(e) => {
+                    sqlx::query_scalar("SELECT id FROM contribution_bills WHERE employer_id = $1 AND month = $2")
+                        .bind(e.id)
+                        .bind(month.to_string())
+                        .fetch_optional(&mut *w.tx)
+                        .await?
+                }
+                None => None,
+            };
+            match bill {
+                None => {
+                    found.problem = Some(Text::new("找不到该单位该月的缴费单", "no bill of that unit for that month"))
+                }
+                Some(id) => match self.record_bill_payment(w, id, amount, paid_on, &reference).await {
+                    Ok(_) => found.bill_id = Some(id),
+                    Err(StoreError::Invalid(e)) => found.problem = Some(e.message),
+                    Err(e) => return Err(e),
+                },
+            }
+            out.push(found);
+        }
+        let summary = serde_json::json!({
+            "lines": out.len(),
+            "recorded": out.iter().filter(|m| m.bill_id.is_some()).count(),
+        });
+        w.record::<(), _>("contribution.import_payments", "contribution_bill", "file", None, Some(&summary)).await?;
+        Ok(out)
+    }
+
+    /// The unit's employees insured through it and actively insured, by ID number.
+    pub async fn employees_of(&self, employer_id: i64) -> Result<Vec<crate::Person>, StoreError> {
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM persons WHERE employer_id = $1 AND enrolment = 'unit_employee' AND status = 'active' \
+             ORDER BY resident_id",
+        )
+        .bind(employer_id)
+        .fetch_all(&mut self.read_conn().await?)
+        .await?;
+        let mut persons = Vec::with_capacity(ids.len());
+        for id in ids {
+            persons.push(self.person(id).await?);
+        }
+        Ok(persons)
+    }
+
+    /// One bill with its lines.
+    pub async fn contribution_bill(&self, id: i64) -> Result<Bill, StoreError> {
+        let mut conn = self.read_conn().await?;
+        bill_on(&mut conn, id).await
+    }
+
+    async fn bill_in(&self, w: &mut WriteTx, id: i64) -> Result<Bill, StoreError> {
+        bill_on(&mut w.tx, id).await
+    }
+
+    /// A unit's bills, the latest month first (without their lines).
+    pub async fn contribution_bills_of(&self, employer_id: i64) -> Result<Vec<Bill>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {BILL_COLS} FROM contribution_bills b JOIN employers e ON e.id = b.employer_id \
+             WHERE b.employer_id = $1 ORDER BY b.month DESC"
+        ))
+        .bind(employer_id)
+        .fetch_all(&mut self.read_conn().await?)
+        .await?;
+        rows.iter().map(|r| bill_from_row(r, Vec::new())).collect()
+    }
+
+    /// The unit's months unpaid (欠费) up to `today`'s month: declared bills not paid.
+    pub async fn contribution_arrears(&self, employer_id: i64, today: NaiveDate) -> Result<Vec<Bill>, StoreError> {
+        let month = YearMonth::of(today);
+        Ok(self
+            .contribution_bills_of(employer_id)
+            .await?
+            .into_iter()
+            .filter(|b| b.state == "declared" && b.month <= month && b.month.year >= today.year() - 2)
+            .collect())
+    }
+}
+
+async fn bill_on(conn: &mut crate::db::Conn, id: i64) -> Result<Bill, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {BILL_COLS} FROM contribution_bills b JOIN employers e ON e.id = b.employer_id WHERE b.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::NotFound("contribution bill"))?;
+    let lines = sqlx::query(
+        "SELECT l.person_id, p.name, l.wage, l.base, l.employer_part, l.employee_part, l.note \
+         FROM contribution_bill_lines l JOIN persons p ON p.id = l.person_id WHERE l.bill_id = $1 ORDER BY l.id",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(BillLine {
+            person_id: r.try_get(0)?,
+            person_name: r.try_get(1)?,
+            wage: Fen::from_fen(r.try_get(2)?),
+            base: Fen::from_fen(r.try_get(3)?),
+            employer_part: Fen::from_fen(r.try_get(4)?),
+            employee_part: Fen::from_fen(r.try_get(5)?),
+            note: r.try_get(6)?,
+        })
+    })
+    .collect::<Result<Vec<_>, StoreError>>()?;
+    bill_from_row(&row, lines)
+}
+
+fn bill_from_row(r: &sqlx::any::AnyRow, lines: Vec<BillLine>) -> Result<Bill, StoreError> {
+    let month: String = r.try_get(3)?;
+    let employer_total = Fen::from_fen(r.try_get(5)?);
+    let employee_total = Fen::from_fen(r.try_get(6)?);
+    let paid_on: Option<String> = r.try_get(10)?;
+    Ok(Bill {
+        id: r.try_get(0)?,
+        employer_id: r.try_get(1)?,
+        employer_name: r.try_get(2)?,
+        month: month.parse().map_err(|_| corrupt("contribution_bills.month", &month))?,
+        rules_version: r.try_get(4)?,
+        employer_total,
+        employee_total,
+        total: employer_total.saturating_add(employee_total),
+        state: r.try_get(7)?,
+        declared_by: r.try_get(8)?,
+        declared_at: r.try_get(9)?,
+        paid_on: paid_on.map(|d| d.parse().map_err(|_| corrupt("contribution_bills.paid_on", &d))).transpose()?,
+        payment_reference: r.try_get(11)?,
+        version: r.try_get(12)?,
+        lines,
+    })
+}

@@ -1,0 +1,168 @@
+//! Contributions (缴费) as stored: each region's rules per insurance year (imported like a
+//! policy, versioned), employers' monthly declarations and their bills, the payments that
+//! settle them, and the months each person has paid — what cover follows
+//! (`yibao_core::contribution`).
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use sqlx::Row;
+use yibao_core::contribution::months::{standing, Paid, Standing, YearMonth};
+use yibao_core::contribution::ContributionRules;
+use yibao_core::{AdminCode, Fen, InvalidValue};
+
+use crate::db::query::corrupt;
+use crate::{Store, StoreError, WriteTx};
+
+mod bills;
+
+pub use bills::{Bill, BillLine, Declared, PaymentMatch};
+
+fn refuse(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> StoreError {
+    StoreError::Invalid(InvalidValue::new("contribution", code, zh, en))
+}
+
+/// A month a person has paid, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PaidMonth {
+    pub month: YearMonth,
+    /// `employee` (through the unit's bill) or `flexible` (paid by the person).
+    pub kind: String,
+    pub base: Fen,
+    pub amount: Fen,
+    pub paid_on: NaiveDate,
+    /// What paid it: `bill:{id}`, or an online order's number.
+    pub source: String,
+}
+
+impl Store {
+    /// Imports a region's contribution rules for a year (validated: every problem named with
+    /// its path), as a version above the newest of that region and year.
+    pub async fn import_contribution_rules(
+        &self,
+        w: &mut WriteTx,
+        text: &str,
+    ) -> Result<ContributionRules, StoreError> {
+        let rules = ContributionRules::parse(text).map_err(|errors| {
+            crate::db::query::invalid_document(
+                "contribution_rules",
+                errors.iter().map(|e| (e.path.as_str(), &e.message)),
+            )
+        })?;
+        let region: AdminCode = rules.region.parse()?;
+        let newest: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM contribution_rules WHERE region = $1 AND year = $2")
+                .bind(i64::from(region.value()))
+                .bind(i64::from(rules.year))
+                .fetch_one(&mut *w.tx)
+                .await?;
+        if newest.is_some_and(|v| i64::from(rules.version) <= v) {
+            return Err(StoreError::Invalid(InvalidValue::new(
+                "version",
+                "not_newer",
+                format!("版本号须大于现行版本 {}", newest.unwrap_or_default()),
+                format!("the version must be above the one in force, {}", newest.unwrap_or_default()),
+            )));
+        }
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO contribution_rules (region, year, version, document, imported_by, imported_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(i64::from(region.value()))
+        .bind(i64::from(rules.year))
+        .bind(i64::from(rules.version))
+        .bind(text.to_string())
+        .bind(w.actor().label.clone())
+        .bind(w.at().to_string())
+        .fetch_one(&mut *w.tx)
+        .await?;
+        w.record::<(), ContributionRules>(
+            "contribution.rules",
+            "contribution_rules",
+            &id.to_string(),
+            None,
+            Some(&rules),
+        )
+        .await?;
+        Ok(rules)
+    }
+
+    /// The contribution rules in force for the pooling region of `region` in `year`: the
+    /// newest version.
+    pub async fn contribution_rules(
+        &self,
+        region: AdminCode,
+        year: i32,
+    ) -> Result<Option<ContributionRules>, StoreError> {
+        let mut conn = self.read_conn().await?;
+        rules_on(&mut conn, region, year).await
+    }
+
+    /// The months `person_id` has paid, the oldest first.
+    pub async fn paid_months(&self, person_id: i64) -> Result<Vec<PaidMonth>, StoreError> {
+        let mut conn = self.read_conn().await?;
+        paid_months_on(&mut conn, person_id).await
+    }
+
+    /// Where a person who pays monthly stands on `day` with the payments known on `as_of`,
+    /// under the arrears rules of the year of `day` in the person's pooling region (`None`
+    /// where the region has no contribution rules for that year).
+    pub async fn contribution_standing(
+        &self,
+        person: &crate::Person,
+        day: NaiveDate,
+        as_of: NaiveDate,
+    ) -> Result<Option<Standing>, StoreError> {
+        use chrono::Datelike;
+        let mut conn = self.read_conn().await?;
+        let Some(rules) = rules_on(&mut conn, person.insured_region, day.year()).await? else { return Ok(None) };
+        let paid: Vec<Paid> = paid_months_on(&mut conn, person.id)
+            .await?
+            .iter()
+            .map(|p| Paid { month: p.month, on: p.paid_on })
+            .collect();
+        let first_wait = match person.enrolment {
+            yibao_core::registry::Enrolment::FlexibleEmployment => rules.flexible.first_waiting_days,
+            _ => 0,
+        };
+        Ok(Some(standing(&rules.arrears, first_wait, &paid, day, as_of)))
+    }
+}
+
+/// The newest rules of the pooling region of `region` for `year`, on `conn`.
+pub(crate) async fn rules_on(
+    conn: &mut crate::db::Conn,
+    region: AdminCode,
+    year: i32,
+) -> Result<Option<ContributionRules>, StoreError> {
+    let document: Option<String> = sqlx::query_scalar(
+        "SELECT document FROM contribution_rules WHERE region = $1 AND year = $2 ORDER BY version DESC LIMIT 1",
+    )
+    .bind(i64::from(region.prefecture().value()))
+    .bind(i64::from(year))
+    .fetch_optional(&mut *conn)
+    .await?;
+    document.map(|d| ContributionRules::parse(&d).map_err(|_| corrupt("contribution_rules.document", year))).transpose()
+}
+
+async fn paid_months_on(conn: &mut crate::db::Conn, person_id: i64) -> Result<Vec<PaidMonth>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT month, kind, base, amount, paid_on, source FROM contribution_months WHERE person_id = $1 ORDER BY month",
+    )
+    .bind(person_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let month: String = r.try_get(0)?;
+            let paid_on: String = r.try_get(4)?;
+            Ok(PaidMonth {
+                month: month.parse().map_err(|_| corrupt("contribution_months.month", &month))?,
+                kind: r.try_get(1)?,
+                base: Fen::from_fen(r.try_get(2)?),
+                amount: Fen::from_fen(r.try_get(3)?),
+                paid_on: paid_on.parse().map_err(|_| corrupt("contribution_months.paid_on", &paid_on))?,
+                source: r.try_get(5)?,
+            })
+        })
+        .collect()
+}

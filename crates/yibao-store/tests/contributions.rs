@@ -1,0 +1,171 @@
+//! Contributions on SQLite and (where reachable) PostgreSQL: the year's rules imported and
+//! versioned; a unit's declaration computed to the fen, every bad line named; a payment
+//! recorded only at the bill's exact total; a receipt file matched line by line, a mismatch
+//! shown and never guessed; the months paid are what a person's standing follows.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use chrono::NaiveDate;
+use yibao_core::contribution::months::{Standing, YearMonth};
+use yibao_core::Fen;
+use yibao_store::testing::{actor_of, refusal_code, TestDb};
+use yibao_store::Declared;
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
+}
+
+/// The demo's first unit's credit code (the first 17 characters and the check character).
+fn unit_code() -> String {
+    yibao_core::CreditCode::complete("91620300224420010").unwrap().to_string()
+}
+
+fn ym(s: &str) -> YearMonth {
+    s.parse().unwrap()
+}
+
+#[tokio::test]
+async fn a_unit_declares_a_month_pays_its_exact_bill_and_the_months_become_paid() {
+    for db in TestDb::all().await {
+        let (s, l) = (&db.store, db.label);
+        yibao_demo::seed_demo(s, &db.blobs(), today()).await.unwrap();
+        let jinchang = "620302".parse().unwrap();
+
+        // The rules: the demo's, in force; a version not above it, or a broken one, refused.
+        let rules = s.contribution_rules(jinchang, 2026).await.unwrap().expect("the demo's rules");
+        assert_eq!((rules.version, rules.employee.employer_rate.percent()), (1, "6.5%".to_string()), "{l}");
+        assert!(s.contribution_rules(jinchang, 2027).await.unwrap().is_none(), "{l}");
+        let mut w = s.begin_write(&actor_of(s, "policy").await).await.unwrap();
+        let again = s.import_contribution_rules(&mut w, yibao_demo::DEMO_CONTRIBUTION_RULES).await;
+        assert_eq!(refusal_code(again), "not_newer", "{l}");
+        let broken = yibao_demo::DEMO_CONTRIBUTION_RULES.replace("base_floor_percent = 60", "base_floor_percent = 0");
+        let e = s.import_contribution_rules(&mut w, &broken).await.unwrap_err();
+        assert!(e.to_string().contains("employee.base_floor_percent"), "{l}: {e}");
+        drop(w);
+
+        // The demo's unit: January to September paid, October declared and unpaid.
+        let unit = s.employer_by_credit_code(&unit_code()).await.unwrap().unwrap();
+        let bills = s.contribution_bills_of(unit.id).await.unwrap();
+        let states: Vec<(String, &str)> = bills.iter().map(|b| (b.month.to_string(), b.state.as_str())).collect();
+        assert_eq!(states.len(), 10, "{l}: {states:?}");
+        assert_eq!(states[0], ("2026-10".to_string(), "declared"), "{l}");
+        assert!(states[1..].iter().all(|(_, st)| *st == "paid"), "{l}");
+        let arrears = s.contribution_arrears(unit.id, today()).await.unwrap();
+        assert_eq!(arrears.iter().map(|b| b.month).collect::<Vec<_>>(), [ym("2026-10")], "{l}");
+        let zhang = s.person(1).await.unwrap();
+        let months = s.paid_months(zhang.id).await.unwrap();
+        assert_eq!(months.len(), 9, "{l}");
+        // 张三's wage and its parts, to the fen, summed into the bill.
+        let october = s.contribution_bill(bills[0].id).await.unwrap();
+        let line = october.lines.iter().find(|x| x.person_id == zhang.id).unwrap();
+        let expected = rules.employee.bill(yibao_demo::demo_wage(zhang.id));
+        assert_eq!(
+            (line.base, line.employer_part, line.employee_part),
+            (expected.base, expected.employer, expected.employee)
+        );
+        let sum = |f: fn(&yibao_store::BillLine) -> Fen| october.lines.iter().map(f).sum::<Fen>();
+        assert_eq!(
+            (october.employer_total, october.employee_total),
+            (sum(|x| x.employer_part), sum(|x| x.employee_part))
+        );
+
+        // November: every bad line named, nothing stored.
+        let unit_actor = actor_of(s, "unit").await;
+        let stranger = s.person(2).await.unwrap();
+        let mut w = s.begin_write(&unit_actor).await.unwrap();
+        let bad = [
+            Declared { resident_id: zhang.resident_id.clone(), wage: Fen::from_yuan(3_000) },
+            Declared { resident_id: stranger.resident_id.clone(), wage: Fen::from_yuan(5_000) },
+            Declared { resident_id: zhang.resident_id.clone(), wage: Fen::from_yuan(3_000) },
+        ];
+        let e = s.declare_contributions(&mut w, unit.id, ym("2026-11"), &bad, today()).await.unwrap_err();
+        let text = e.to_string();
+        assert!(!text.contains("line 1 ") && text.contains("line 2") && text.contains("line 3"), "{l}: {text}");
+        let future = s.declare_contributions(&mut w, unit.id, ym("2026-12"), &bad[..1], today()).await;
+        assert_eq!(refusal_code(future), "future", "{l}");
+        // 张三 alone at 3,000 yuan: below the floor (4,110), billed on the floor.
+        let nov = s.declare_contributions(&mut w, unit.id, ym("2026-11"), &bad[..1], today()).await.unwrap();
+        assert_eq!((nov.lines[0].base, nov.total), (Fen::from_yuan(4_110), "349.35".parse().unwrap()), "{l}");
+        assert!(nov.lines[0].note.as_deref().unwrap_or_default().contains("下限"), "{l}");
+        // Declared again before it is paid: replaced.
+        let again = [Declared { resident_id: zhang.resident_id.clone(), wage: Fen::from_yuan(8_000) }];
+        let nov = s.declare_contributions(&mut w, unit.id, ym("2026-11"), &again, today()).await.unwrap();
+        assert_eq!((nov.version, nov.total, nov.lines.len()), (2, Fen::from_yuan(680), 1), "{l}");
+        w.commit().await.unwrap();
+
+        // Paid: only the exact total, with a reference; once.
+        let finance = actor_of(s, "finance").await;
+        let mut w = s.begin_write(&finance).await.unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+        let short = s.record_bill_payment(&mut w, nov.id, Fen::from_yuan(600), day, "ZS1").await;
+        assert_eq!(refusal_code(short), "amount_mismatch", "{l}");
+        let paid = s.record_bill_payment(&mut w, nov.id, Fen::from_yuan(680), day, "ZS1").await.unwrap();
+        assert_eq!((paid.state.as_str(), paid.paid_on), ("paid", Some(day)), "{l}");
+        assert_eq!(refusal_code(s.record_bill_payment(&mut w, nov.id, Fen::from_yuan(680), day, "ZS1").await), "paid");
+        let redeclare = s.declare_contributions(&mut w, unit.id, ym("2026-11"), &again, today()).await;
+        assert_eq!(refusal_code(redeclare), "paid", "{l}");
+        w.commit().await.unwrap();
+        let months = s.paid_months(zhang.id).await.unwrap();
+        let november = months.iter().find(|m| m.month == ym("2026-11")).expect("November paid");
+        assert_eq!((november.paid_on, november.source.clone()), (day, format!("bill:{}", nov.id)), "{l}");
+
+        // A receipt file: October at its total is recorded; a wrong amount and an unknown unit
+        // are shown, and change nothing.
+        let code = unit_code();
+        let csv = format!(
+            "credit_code,month,amount,paid_on,reference\n\
+             {code},2026-10,{},2026-11-21,ZS2\n\
+             {code},2026-10,1.00,2026-11-21,ZS3\n\
+             91620300000000000X,2026-10,10.00,2026-11-21,ZS4\n\
+             {code},2026/10,10.00,2026-11-21,ZS5\n",
+            october.total.to_plain()
+        );
+        let mut w = s.begin_write(&finance).await.unwrap();
+        let found = s.import_bill_payments(&mut w, &csv).await.unwrap();
+        w.commit().await.unwrap();
+        let outcome: Vec<(usize, Option<i64>, bool)> =
+            found.iter().map(|m| (m.line, m.bill_id, m.problem.is_some())).collect();
+        assert_eq!(
+            outcome,
+            [(1, Some(october.id), false), (2, None, true), (3, None, true), (4, None, true)],
+            "{l}: {found:?}"
+        );
+        assert!(found[1].problem.as_ref().unwrap().zh.contains("已于"), "{l}: the bill is paid by line 1");
+        assert!(s.contribution_arrears(unit.id, today()).await.unwrap().is_empty(), "{l}");
+
+        // What a person's standing follows.
+        let standing = |day: &str| -> (NaiveDate, NaiveDate) {
+            let day: NaiveDate = day.parse().unwrap();
+            (day, day)
+        };
+        let (d1, d2) = (standing("2026-11-25"), standing("2027-01-05"));
+        assert_eq!(s.contribution_standing(&zhang, d1.0, d1.1).await.unwrap(), Some(Standing::Paid), "{l}");
+        assert_eq!(s.contribution_standing(&zhang, d2.0, d2.1).await.unwrap(), None, "{l}: no rules for 2027");
+        db.cleanup().await;
+    }
+}
+
+/// Two finance users recording the same bill at once: one is recorded, the other refused,
+/// and the months are paid once.
+#[tokio::test]
+async fn a_bill_is_paid_once_when_two_record_it_at_once() {
+    for db in TestDb::all().await {
+        let (s, l) = (&db.store, db.label);
+        yibao_demo::seed_demo(s, &db.blobs(), today()).await.unwrap();
+        let unit = s.employer_by_credit_code(&unit_code()).await.unwrap().unwrap();
+        let latest = s.contribution_bills_of(unit.id).await.unwrap().remove(0);
+        let october = s.contribution_bill(latest.id).await.unwrap();
+        assert!(!october.lines.is_empty(), "{l}");
+        let day = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+        let record = |who: &'static str| async move {
+            let mut w = s.begin_write(&actor_of(s, who).await).await?;
+            s.record_bill_payment(&mut w, october.id, october.total, day, who).await?;
+            w.commit().await
+        };
+        let (a, b) = tokio::join!(record("finance"), record("finance2"));
+        assert_eq!(usize::from(a.is_ok()) + usize::from(b.is_ok()), 1, "{l}: {a:?} {b:?}");
+        let paid =
+            db.number(&format!("SELECT COUNT(*) FROM contribution_months WHERE source = 'bill:{}'", october.id)).await;
+        assert_eq!(paid, october.lines.len() as i64, "{l}");
+        db.cleanup().await;
+    }
+}
