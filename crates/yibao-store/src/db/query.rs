@@ -137,6 +137,16 @@ pub(crate) fn json<T: Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| corrupt("json", e))
 }
 
+/// A document refused with every problem, each with its path, in both languages.
+pub(crate) fn invalid_document<'a>(
+    field: &'static str,
+    problems: impl Iterator<Item = (&'a str, &'a yibao_core::Text)>,
+) -> StoreError {
+    let (zh, en): (Vec<String>, Vec<String>) =
+        problems.map(|(path, m)| (format!("{path}：{}", m.zh), format!("{path}: {}", m.en))).unzip();
+    StoreError::Invalid(yibao_core::InvalidValue::new(field, "invalid", zh.join("；"), en.join("; ")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,14 +158,4 @@ mod tests {
         assert_eq!(region_range(c("620300")), (620_300, 620_399));
         assert_eq!(region_range(c("620302")), (620_302, 620_302));
     }
-}
-
-/// A document refused with every problem, each with its path, in both languages.
-pub(crate) fn invalid_document<'a>(
-    field: &'static str,
-    problems: impl Iterator<Item = (&'a str, &'a yibao_core::Text)>,
-) -> StoreError {
-    let (zh, en): (Vec<String>, Vec<String>) =
-        problems.map(|(path, m)| (format!("{path}：{}", m.zh), format!("{path}: {}", m.en))).unzip();
-    StoreError::Invalid(yibao_core::InvalidValue::new(field, "invalid", zh.join("；"), en.join("; ")))
 }
