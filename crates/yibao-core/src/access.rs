@@ -77,6 +77,9 @@ pub enum Permission {
     /// Audit (稽核) in the caller's regions: add to persons' medical history files by hand,
     /// send and conclude on-site audits with their photos, record pre-evaluations.
     Audit,
+    /// Declare a unit's monthly wages (its own, for an employer account; a unit of the
+    /// caller's regions, at the window) and read its bills.
+    DeclareContributions,
 }
 
 impl Role {
@@ -116,6 +119,7 @@ impl Role {
                     | CheckCover
                     | ViewClaims
                     | HandleClaims
+                    | DeclareContributions
             ),
             Reviewer => matches!(
                 p,
@@ -165,7 +169,7 @@ impl Role {
             SysAdmin => matches!(p, ManageAccounts | ViewAuditLog | ViewInstitutions),
             Insured => matches!(p, ViewOwnRecord | ViewInstitutions),
             Institution => matches!(p, CheckCover | IssueReferrals),
-            Employer => matches!(p, FileForEmployees | ViewInstitutions),
+            Employer => matches!(p, FileForEmployees | ViewInstitutions | DeclareContributions),
         }
     }
 

@@ -120,7 +120,7 @@ async fn a_unit_declares_a_month_pays_its_exact_bill_and_the_months_become_paid(
             october.total.to_plain()
         );
         let mut w = s.begin_write(&finance).await.unwrap();
-        let found = s.import_bill_payments(&mut w, &csv).await.unwrap();
+        let found = s.import_bill_payments(&mut w, &csv, &|_| true).await.unwrap();
         w.commit().await.unwrap();
         let outcome: Vec<(usize, Option<i64>, bool)> =
             found.iter().map(|m| (m.line, m.bill_id, m.problem.is_some())).collect();

@@ -276,6 +276,42 @@ fn matrix() -> Vec<MatrixRow> {
         // reason missing: 422 once allowed).
         (Method::GET, "/api/v1/rule-bases/620300", None, S::OK, rules_read.clone()),
         (Method::GET, "/api/v1/rule-bases/620300/versions", None, S::OK, rules_read.clone()),
+        // Contributions: the rules; the demo unit's bills (the unit, clerks, finance and
+        // auditors), its declaration (the unit and clerks), a payment (finance: January is
+        // paid already), a receipt file, a person's months paid.
+        (
+            Method::POST,
+            "/api/v1/contribution-rules",
+            Some(Value::String(yibao_demo::DEMO_CONTRIBUTION_RULES.replace("version = 1", "version = 2"))),
+            S::CREATED,
+            vec!["policy"],
+        ),
+        (Method::GET, "/api/v1/contribution-rules/620300/2026", None, S::OK, rules_read.clone()),
+        (Method::GET, "/api/v1/employers/1/bills", None, S::OK, vec!["clerk", "auditor", "finance", "unit"]),
+        (Method::GET, "/api/v1/employers/2/bills", None, S::OK, vec!["clerk", "auditor", "finance"]),
+        (Method::GET, "/api/v1/contribution-bills/1", None, S::OK, vec!["clerk", "auditor", "finance", "unit"]),
+        (
+            Method::POST,
+            "/api/v1/employers/1/declarations",
+            Some(json!({"month": "2026-11", "lines": [{"resident_id": "620302198506120036", "wage": "8000.00"}]})),
+            S::CREATED,
+            vec!["clerk", "unit"],
+        ),
+        (
+            Method::POST,
+            "/api/v1/contribution-bills/1/payment",
+            Some(json!({"amount": "1.00", "paid_on": "2026-11-20", "reference": "ZS"})),
+            S::UNPROCESSABLE_ENTITY,
+            vec!["finance"],
+        ),
+        (
+            Method::POST,
+            "/api/v1/contribution-payments",
+            Some(Value::String("credit_code,month,amount,paid_on,reference\n".into())),
+            S::OK,
+            vec!["finance"],
+        ),
+        (Method::GET, "/api/v1/persons/1/contributions", None, S::OK, detail.clone()),
         (
             Method::POST,
             "/api/v1/rule-bases/620300",
@@ -384,7 +420,9 @@ fn matrix() -> Vec<MatrixRow> {
 /// (404) rather than forbidden: the employer unit, for 张三's own claim 1 (it did not hand
 /// it in). Steps only staff take are forbidden outright.
 fn hidden(path: &str, who: &str) -> bool {
-    who == "unit" && path.contains("/claims/1") && !path.ends_with("/steps")
+    // A unit is not told whether another unit's claims or bills exist.
+    who == "unit"
+        && ((path.contains("/claims/1") && !path.ends_with("/steps")) || path.starts_with("/api/v1/employers/2/"))
 }
 
 /// A referral certificate for 张三 to Beijing, as the demo hospital issues it.

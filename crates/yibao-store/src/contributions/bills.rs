@@ -287,9 +287,14 @@ impl Store {
     }
 
     /// Records the payments of a receipt file (CSV: `credit_code,month,amount,paid_on,reference`,
-    /// a header first): each line that matches an unpaid bill exactly is recorded; every other
-    /// line is reported with why, and changes nothing.
-    pub async fn import_bill_payments(&self, w: &mut WriteTx, csv: &str) -> Result<Vec<PaymentMatch>, StoreError> {
+    /// a header first): each line that matches an unpaid bill of a unit `in_scope` (by its
+    /// region) exactly is recorded; every other line is reported with why, and changes nothing.
+    pub async fn import_bill_payments(
+        &self,
+        w: &mut WriteTx,
+        csv: &str,
+        in_scope: &(dyn Fn(yibao_core::AdminCode) -> bool + Sync),
+    ) -> Result<Vec<PaymentMatch>, StoreError> {
         let mut out = Vec::new();
         for (i, raw) in csv.lines().skip(1).enumerate().filter(|(_, l)| !l.trim().is_empty()) {
             let line = i + 1;
@@ -328,14 +333,14 @@ impl Store {
                 problem: None,
             };
             let bill: Option<i64> = match self.employer_by_credit_code(&code).await? {
-                Some(e) => {
+                Some(e) if in_scope(e.region) => {
                     sqlx::query_scalar("SELECT id FROM contribution_bills WHERE employer_id = $1 AND month = $2")
                         .bind(e.id)
                         .bind(month.to_string())
                         .fetch_optional(&mut *w.tx)
                         .await?
                 }
-                None => None,
+                _ => None,
             };
             match bill {
                 None => {

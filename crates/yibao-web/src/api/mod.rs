@@ -17,6 +17,7 @@ use crate::{service, SharedState};
 
 pub mod audit;
 pub mod claims;
+pub mod contributions;
 pub mod cover;
 pub mod payments;
 pub mod platform;
@@ -106,6 +107,14 @@ pub mod supervision;
         audit::settlement_comparison,
         supervision::decide_institution_finding,
         supervision::rule_base_versions,
+        contributions::import_rules,
+        contributions::get_rules,
+        contributions::declare,
+        contributions::bills,
+        contributions::bill,
+        contributions::record_payment,
+        contributions::import_payments,
+        contributions::paid_months,
         audit::audit_tasks,
         audit::create_audit_task,
         audit::audit_task,

@@ -12,6 +12,7 @@ use crate::context::Caller;
 
 pub mod audit;
 pub mod claims;
+pub mod contributions;
 pub mod cover;
 pub mod payments;
 pub mod settlement;
