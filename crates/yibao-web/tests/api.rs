@@ -312,6 +312,9 @@ fn matrix() -> Vec<MatrixRow> {
             vec!["finance"],
         ),
         (Method::GET, "/api/v1/persons/1/contributions", None, S::OK, detail.clone()),
+        (Method::GET, "/unit/contributions", None, S::OK, vec!["unit"]),
+        (Method::GET, "/employers/1/contributions", None, S::OK, vec!["clerk", "auditor", "finance", "unit"]),
+        (Method::GET, "/my/contributions", None, S::OK, vec!["zhangsan"]),
         (
             Method::POST,
             "/api/v1/rule-bases/620300",
@@ -1376,4 +1379,32 @@ async fn a_new_policy_version_changes_how_a_claim_is_adjudicated() {
         );
         app.db.cleanup().await;
     }
+}
+
+/// A unit declares a month in the portal: the wages of last month prefilled, the bill made;
+/// a bad wage is named and nothing changes; 张三 reads his months paid at 「我的缴费」.
+#[tokio::test]
+async fn a_unit_declares_a_month_in_the_portal_and_the_person_reads_the_months_paid() {
+    let app = spawn_app(TestDb::sqlite().await).await;
+    let (http, csrf) = portal_session(&app, "unit", "/unit/contributions").await;
+    let page = http.get(app.url("/unit/contributions")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("id=\"arrears\"") && page.contains("2026-10"), "October is unpaid");
+    assert!(page.contains("name=\"wage_1\""), "张三 among the employees");
+    let wage = page.split("name=\"wage_1\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    assert_eq!(wage, yibao_demo::demo_wage(1).to_plain(), "prefilled from the last bill");
+    let bad = [("csrf", csrf.as_str()), ("month", "2026-11"), ("wage_1", "八千")];
+    let res = http.post(app.url("/unit/contributions")).form(&bad).send().await.unwrap();
+    let body = res.text().await.unwrap();
+    assert!(body.contains("id=\"form-errors\"") && body.contains("张三"), "the bad wage is named");
+    let good = [("csrf", csrf.as_str()), ("month", "2026-11"), ("wage_1", "8000.00")];
+    let res = http.post(app.url("/unit/contributions")).form(&good).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let page = http.get(app.url("/unit/contributions?done=declared")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("data-month=\"2026-11\" data-state=\"declared\"") && page.contains("680.00"), "the bill");
+
+    let (http, _) = portal_session(&app, "zhangsan", "/my/contributions").await;
+    let page = http.get(app.url("/my/contributions")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("2026-09") && page.contains("单位缴费单"), "the months paid");
+    assert!(page.contains("正常享受医保待遇"), "within the grace: covered");
+    app.db.cleanup().await;
 }

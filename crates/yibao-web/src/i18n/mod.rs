@@ -3,10 +3,11 @@
 
 use yibao_core::Lang;
 
+mod contributions;
 mod supervision;
 
 /// Every table of words: (key, Chinese, English).
-const TABLES: &[&[(&str, &str, &str)]] = &[UI, supervision::UI];
+const TABLES: &[&[(&str, &str, &str)]] = &[UI, supervision::UI, contributions::UI];
 
 /// Every (key, Chinese, English).
 pub fn entries() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {

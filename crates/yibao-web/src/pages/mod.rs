@@ -4,6 +4,7 @@ mod admin;
 mod audit;
 mod auth;
 mod claims;
+mod contributions;
 mod cover;
 pub(crate) mod inspection;
 mod institution;
@@ -31,6 +32,7 @@ pub use claims::{
     claim_queue_page, claim_statement_csv, claim_step_submit, claim_submit, my_claims, my_delegation_grant,
     my_delegation_revoke, unit_claims,
 };
+pub use contributions::{employer_contributions, employer_declare, my_contributions, unit_contributions, unit_declare};
 pub use cover::{
     card_apply, card_event_submit, cover_lookup, document_download, filing_decide, filing_window, filings_page,
     my_card_report, my_cover_page, my_filing_apply, my_filing_revoke, no_card_issue, person_cover_page,
@@ -117,7 +119,9 @@ impl Ctx {
         nav.push(("/my/cover", "nav.my_cover", role.can(Permission::ViewOwnRecord)));
         nav.push(("/my/settlements", "nav.my_settlements", role.can(Permission::ViewOwnRecord)));
         nav.push(("/my/claims", "nav.my_claims", role.can(Permission::ViewOwnRecord)));
+        nav.push(("/my/contributions", "nav.my_contributions", role.can(Permission::ViewOwnRecord)));
         nav.push(("/unit/claims", "nav.unit_claims", role.can(Permission::FileForEmployees)));
+        nav.push(("/unit/contributions", "nav.unit_contributions", role == Role::Employer));
         nav.push(("/claims", "nav.claims", role.can(Permission::ViewClaims)));
         nav.push(("/hits", "nav.hits", role.can(Permission::DecideHits)));
         nav.push(("/audit-tasks", "nav.audit_tasks", role.can(Permission::Audit)));
