@@ -37,7 +37,9 @@ pub use claims::{
     ClaimDocument, ClaimEvent, ClaimInput, ClaimSummary, Delegation, InvoiceInput, StoredClaim, StoredClaimLine,
     SubmittedBy,
 };
-pub use contributions::{Bill, BillLine, Declared, PaidMonth, PaymentMatch};
+pub use contributions::{
+    Bill, BillLine, Declared, GatewayNotice, NoticeOutcome, OnlineOrder, PaidMonth, PaymentMatch, Purchase,
+};
 pub use cover::{
     Card, CoverReport, NoCardCertificate, Referral, ReferralInput, StoredFiling, MAX_REFERRAL_DAYS, NO_CARD_DAYS,
 };

@@ -169,3 +169,91 @@ async fn a_bill_is_paid_once_when_two_record_it_at_once() {
         db.cleanup().await;
     }
 }
+
+/// A flexible worker's and a resident's online orders: only a verified notification at the
+/// order's amount pays one, once; a notification twice, for another amount, an unknown order,
+/// or a replaced order whose months another order paid, changes nothing.
+#[tokio::test]
+async fn an_online_order_is_paid_once_by_its_notification() {
+    use yibao_core::registry::{Enrolment, PersonCategory, PersonStatus};
+    use yibao_store::{GatewayNotice, NoticeOutcome, Purchase};
+    for db in TestDb::all().await {
+        let (s, l) = (&db.store, db.label);
+        yibao_demo::seed_demo(s, &db.blobs(), today()).await.unwrap();
+        let mut flexible = None;
+        let mut resident = None;
+        for id in 1..=240 {
+            let Ok(p) = s.person(id).await else { continue };
+            let here = p.insured_region.prefecture() == "620300".parse().unwrap() && p.status == PersonStatus::Active;
+            if here && p.enrolment == Enrolment::FlexibleEmployment && p.category == PersonCategory::InService {
+                flexible.get_or_insert(p.clone());
+            }
+            if here && p.enrolment == Enrolment::Resident && p.category == PersonCategory::ResidentAdult {
+                resident.get_or_insert(p);
+            }
+        }
+        let (flexible, resident) = (flexible.expect("a flexible worker"), resident.expect("a resident"));
+        let buy = Purchase::Flexible { percent: 60, months: 3 };
+        let due = s.payment_due(&flexible, &buy, today()).await.unwrap();
+        assert_eq!((due.months.len(), due.amount), (2, "575.40".parse().unwrap()), "{l}: November and December");
+        let zhang = s.person(1).await.unwrap();
+        assert_eq!(refusal_code(s.payment_due(&zhang, &buy, today()).await), "through_unit", "{l}");
+
+        let payer = yibao_store::Actor::system("online");
+        let mut w = s.begin_write(&payer).await.unwrap();
+        let first = s.create_online_order(&mut w, &flexible, &buy, "sim", today()).await.unwrap();
+        let order = s.create_online_order(&mut w, &flexible, &buy, "sim", today()).await.unwrap();
+        w.commit().await.unwrap();
+        assert!(order.order_no.starts_with("YB20261123"), "{l}: {}", order.order_no);
+        assert_eq!(s.online_order(&first.order_no).await.unwrap().state, "closed", "{l}: one page at a time");
+
+        let notice = |id: &str, order_no: &str, amount: Fen| GatewayNotice {
+            id: id.into(),
+            order_no: order_no.into(),
+            amount,
+            txn: format!("T-{id}"),
+            success: true,
+        };
+        let mut w = s.begin_write(&payer).await.unwrap();
+        let outcomes = [
+            s.process_payment_notice(&mut w, "sim", &notice("n1", &order.order_no, Fen::from_yuan(1)), today()).await,
+            s.process_payment_notice(&mut w, "sim", &notice("n2", "YB-NONE", order.amount), today()).await,
+            s.process_payment_notice(&mut w, "other", &notice("n3", &order.order_no, order.amount), today()).await,
+            s.process_payment_notice(&mut w, "sim", &notice("n4", &order.order_no, order.amount), today()).await,
+            s.process_payment_notice(&mut w, "sim", &notice("n4", &order.order_no, order.amount), today()).await,
+            s.process_payment_notice(&mut w, "sim", &notice("n5", &order.order_no, order.amount), today()).await,
+            s.process_payment_notice(&mut w, "sim", &notice("n6", &first.order_no, first.amount), today()).await,
+        ];
+        w.commit().await.unwrap();
+        let outcomes: Vec<NoticeOutcome> = outcomes.into_iter().map(Result::unwrap).collect();
+        assert_eq!(
+            outcomes,
+            [
+                NoticeOutcome::AmountMismatch,
+                NoticeOutcome::UnknownOrder,
+                NoticeOutcome::UnknownOrder,
+                NoticeOutcome::Paid,
+                NoticeOutcome::Duplicate,
+                NoticeOutcome::AlreadyPaid,
+                NoticeOutcome::PaidElsewhere,
+            ],
+            "{l}"
+        );
+        let months = s.paid_months(flexible.id).await.unwrap();
+        assert_eq!(months.iter().map(|m| m.month).collect::<Vec<_>>(), [ym("2026-11"), ym("2026-12")], "{l}");
+        assert_eq!(s.online_order(&first.order_no).await.unwrap().state, "closed", "{l}: to refund, not paid");
+        assert_eq!(db.number("SELECT COUNT(*) FROM online_payment_notices").await, 6, "{l}: each kept once");
+
+        // A resident pays this year late (next year's rules are not out yet).
+        let due = s.payment_due(&resident, &Purchase::Resident, today()).await.unwrap();
+        assert_eq!((due.year, due.amount, due.subsidy), (Some(2026), Fen::from_yuan(400), Fen::from_yuan(700)), "{l}");
+        let mut w = s.begin_write(&payer).await.unwrap();
+        let order = s.create_online_order(&mut w, &resident, &Purchase::Resident, "sim", today()).await.unwrap();
+        let paid = s.process_payment_notice(&mut w, "sim", &notice("r1", &order.order_no, order.amount), today()).await;
+        w.commit().await.unwrap();
+        assert_eq!(paid.unwrap(), NoticeOutcome::Paid, "{l}");
+        assert_eq!(s.resident_paid(resident.id, 2026).await.unwrap(), Some((today(), Fen::from_yuan(400))), "{l}");
+        assert_eq!(refusal_code(s.payment_due(&resident, &Purchase::Resident, today()).await), "nothing_due", "{l}");
+        db.cleanup().await;
+    }
+}

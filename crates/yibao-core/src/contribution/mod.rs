@@ -138,6 +138,31 @@ pub struct RetireeBand {
     pub monthly: Fen,
 }
 
+/// What a flexible worker's payment buys and costs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Due {
+    pub months: Vec<months::YearMonth>,
+    pub base: Fen,
+    /// Each month's contribution.
+    pub monthly: Fen,
+    pub amount: Fen,
+}
+
+/// The first month a flexible worker pays for now: the month after the last one paid while
+/// that is within the grace (paying the arrears keeps cover continuous), else the current
+/// month (a new start, after which the waiting applies).
+pub fn flexible_start(
+    grace_months: u32,
+    last_paid: Option<months::YearMonth>,
+    today: months::YearMonth,
+) -> months::YearMonth {
+    match last_paid {
+        Some(last) if last >= today => last.plus(1),
+        Some(last) if last.until(today) <= i64::from(grace_months) + 1 => last.plus(1),
+        _ => today,
+    }
+}
+
 /// `amount × percent / 100`, rounded half up to the fen.
 pub fn percent_of(amount: Fen, percent: u32) -> Fen {
     let scaled = i128::from(amount.fen()) * i128::from(percent);
@@ -273,6 +298,21 @@ impl ContributionRules {
             },
             _ => (Fen::ZERO, Text::new("居民医保不设个人账户", "residents have no individual account")),
         }
+    }
+
+    /// What a flexible worker pays for `count` months from `start` at the base of `percent`
+    /// of the average wage: the months (within this year: the next year's rules price the
+    /// next), the base, the month's amount and the total. `None` if the base is not a
+    /// choice, or no month of this year is left.
+    pub fn flexible_due(&self, percent: u32, start: months::YearMonth, count: u32) -> Option<Due> {
+        let bill = self.flexible_bill(percent)?;
+        let months: Vec<months::YearMonth> =
+            (0..i64::from(count.clamp(1, 12))).map(|i| start.plus(i)).filter(|m| m.year == self.year).collect();
+        if months.is_empty() {
+            return None;
+        }
+        let amount = Fen::from_fen(bill.employee.fen() * months.len() as i64);
+        Some(Due { months, base: bill.base, monthly: bill.employee, amount })
     }
 
     /// Parses and validates a rules document: every problem, with its path.

@@ -262,3 +262,20 @@ fn every_problem_of_a_rules_document_is_named_with_its_path() {
     let typo = EXAMPLE.replace("rate = \"0.07\"", "rate = \"0.07\"\nrat = 1");
     assert_eq!(ContributionRules::parse(&typo).unwrap_err()[0].path, "", "an unknown key is refused");
 }
+
+#[test]
+fn a_flexible_worker_pays_months_from_the_first_unpaid_within_the_year() {
+    let r = rules();
+    // Paid through August: September on (the arrears within the grace); paid long ago: now.
+    assert_eq!(flexible_start(3, Some(ym("2026-08")), ym("2026-11")), ym("2026-09"));
+    assert_eq!(flexible_start(3, Some(ym("2026-07")), ym("2026-11")), ym("2026-08"));
+    assert_eq!(flexible_start(3, Some(ym("2026-06")), ym("2026-11")), ym("2026-11"));
+    assert_eq!(flexible_start(3, None, ym("2026-11")), ym("2026-11"));
+    assert_eq!(flexible_start(3, Some(ym("2026-12")), ym("2026-11")), ym("2027-01"), "paid ahead");
+    let due = r.flexible_due(60, ym("2026-11"), 3).unwrap();
+    // November and December only: January is next year's.
+    assert_eq!(due.months, [ym("2026-11"), ym("2026-12")]);
+    assert_eq!((due.monthly, due.amount), (yuan("287.70"), yuan("575.40")));
+    assert!(r.flexible_due(60, ym("2027-01"), 1).is_none());
+    assert!(r.flexible_due(75, ym("2026-11"), 1).is_none(), "not a base to choose");
+}

@@ -14,8 +14,10 @@ use crate::db::query::corrupt;
 use crate::{Store, StoreError, WriteTx};
 
 mod bills;
+mod orders;
 
 pub use bills::{Bill, BillLine, Declared, PaymentMatch};
+pub use orders::{GatewayNotice, NoticeOutcome, OnlineOrder, Purchase};
 
 fn refuse(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> StoreError {
     StoreError::Invalid(InvalidValue::new("contribution", code, zh, en))

@@ -92,6 +92,7 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
         },
     ),
     (33, "contributions", Sql::Both(include_str!("../../migrations/0033_contributions.sql"))),
+    (34, "online_payments", Sql::Both(include_str!("../../migrations/0034_online_payments.sql"))),
 ];
 
 /// The migrations of one backend, up to a version (all when `None`).
