@@ -18,6 +18,8 @@ CREATE TABLE online_orders (
     created_at TEXT NOT NULL,
     paid_at TEXT,
     gateway_txn TEXT,
+    -- A random key the payer's receipt link carries: order numbers are not secrets.
+    view_key TEXT NOT NULL,
     CHECK ((state = 'paid') = (paid_at IS NOT NULL))
 );
 CREATE INDEX online_orders_person ON online_orders (person_id);

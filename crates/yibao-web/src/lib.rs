@@ -6,6 +6,7 @@ pub mod api;
 pub mod context;
 pub mod error;
 pub mod forms;
+pub mod gateway;
 pub mod guard;
 pub mod i18n;
 pub mod pages;
@@ -36,6 +37,8 @@ pub struct AppState {
     pub logins: throttle::Logins,
     /// Institutions' cover lookups this minute, for their limit.
     pub lookups: throttle::Lookups,
+    /// The payment gateway online contributions are paid through.
+    pub gateway: Arc<dyn gateway::PaymentGateway>,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -137,6 +140,7 @@ pub fn router(state: AppState) -> Router {
         .route("/contribution-bills/{id}/payment", post(api::contributions::record_payment))
         .route("/contribution-payments", post(api::contributions::import_payments))
         .route("/persons/{id}/contributions", get(api::contributions::paid_months))
+        .route("/pay/notify/{gateway}", post(api::contributions::payment_notice))
         .route("/claims/{id}/hits", get(api::supervision::claim_hits))
         .route("/hits", get(api::supervision::open_hits))
         .route("/hits/{id}", get(api::supervision::get_hit))
@@ -169,6 +173,10 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(pages::home))
         .route("/login", get(pages::login_form).post(pages::login_submit))
+        .route("/pay", get(pages::pay_start).post(pages::pay_lookup))
+        .route("/pay/orders", post(pages::pay_order))
+        .route("/pay/orders/{order}", get(pages::pay_receipt))
+        .route("/sim-pay/{order}", get(pages::sim_page).post(pages::sim_pay))
         .route("/logout", post(pages::logout))
         .route("/password", get(pages::password_form).post(pages::password_submit))
         .route("/lang/{code}", get(pages::lang_switch))

@@ -383,6 +383,7 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
                 today: None,
                 logins: Default::default(),
                 lookups: Default::default(),
+                gateway: std::sync::Arc::new(yibao_web::gateway::Simulated::new()),
             };
             yibao_web::serve(state, config.listen, |addr| {
                 println!(

@@ -37,6 +37,9 @@ pub struct OnlineOrder {
     pub created_at: String,
     pub paid_at: Option<String>,
     pub gateway_txn: Option<String>,
+    /// The key of the payer's receipt link.
+    #[serde(skip)]
+    pub view_key: String,
 }
 
 /// What a person may pay now: a flexible worker's months, or a resident's year.
@@ -92,7 +95,7 @@ impl NoticeOutcome {
 }
 
 const ORDER_COLS: &str = "o.order_no, o.person_id, p.name, o.kind, o.months, o.year, o.base, o.amount, o.subsidy, \
-    o.gateway, o.state, o.created_at, o.paid_at, o.gateway_txn";
+    o.gateway, o.state, o.created_at, o.paid_at, o.gateway_txn, o.view_key";
 
 fn order_from_row(r: &sqlx::any::AnyRow) -> Result<OnlineOrder, StoreError> {
     let months: String = r.try_get(4)?;
@@ -115,6 +118,7 @@ fn order_from_row(r: &sqlx::any::AnyRow) -> Result<OnlineOrder, StoreError> {
         created_at: r.try_get(11)?,
         paid_at: r.try_get(12)?,
         gateway_txn: r.try_get(13)?,
+        view_key: r.try_get(14)?,
     })
 }
 
@@ -151,7 +155,7 @@ impl Store {
         let months: Vec<String> = due.months.iter().map(ToString::to_string).collect();
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO online_orders (order_no, person_id, kind, months, year, base, amount, subsidy, gateway, state, \
-             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10) RETURNING id",
+             created_at, view_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11) RETURNING id",
         )
         .bind(format!("PENDING-{}-{}", person.id, w.at()))
         .bind(person.id)
@@ -163,6 +167,11 @@ impl Store {
         .bind(due.subsidy.fen())
         .bind(gateway.to_string())
         .bind(w.at().to_string())
+        .bind({
+            let mut key = [0u8; 16];
+            rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut key);
+            hex::encode(key)
+        })
         .fetch_one(&mut *w.tx)
         .await?;
         // The order's number: the day and the row, unique by the row.
@@ -380,6 +389,7 @@ async fn due_on(
         created_at: String::new(),
         paid_at: None,
         gateway_txn: None,
+        view_key: String::new(),
     };
     match (person.enrolment, purchase) {
         (Enrolment::FlexibleEmployment, Purchase::Flexible { percent, months }) => {

@@ -145,3 +145,19 @@ pub async fn paid_months(
 ) -> Result<Json<Vec<PaidMonth>>, AppError> {
     Ok(Json(svc::paid_months(&state.store, &caller, id).await?))
 }
+
+/// A payment gateway's notification of an online payment (`sim`: the demo's simulator, signed
+/// with HMAC-SHA256 in `x-sim-signature`). A signature that does not verify is refused (401,
+/// logged); a verified one is processed once, whatever it says, and answered `SUCCESS` so that
+/// the gateway stops sending it.
+#[utoipa::path(post, path = "/api/v1/pay/notify/{gateway}", request_body = String, responses((status = 200), (status = 401, body = Problem)))]
+pub async fn payment_notice(
+    State(state): State<SharedState>,
+    Path(gateway): Path<String>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<serde_json::Value>, AppError> {
+    let today = state.today.unwrap_or_else(crate::context::china_today);
+    let outcome = crate::service::pay::notify(&state, &gateway, &headers, &body, today).await?;
+    Ok(Json(serde_json::json!({ "code": "SUCCESS", "outcome": outcome })))
+}

@@ -115,6 +115,7 @@ pub mod supervision;
         contributions::record_payment,
         contributions::import_payments,
         contributions::paid_months,
+        contributions::payment_notice,
         audit::audit_tasks,
         audit::create_audit_task,
         audit::audit_task,

@@ -8,6 +8,7 @@ mod contributions;
 mod cover;
 pub(crate) mod inspection;
 mod institution;
+mod pay;
 mod payments;
 mod registry;
 mod rules;
@@ -45,6 +46,7 @@ pub use institution::{
     institution_cover, institution_interface, institution_interface_action, institution_settlements, referral_issue,
     referral_seal, referrals_page,
 };
+pub use pay::{pay_lookup, pay_order, pay_receipt, pay_start, sim_page, sim_pay};
 pub use payments::{batch_approve, batch_build, batch_cancel, batch_export, batch_page, batch_results, payments_page};
 pub use registry::{
     audit_page, me_page, person_account_confirm, person_edit_form, person_new_form, person_page, person_save_edit,

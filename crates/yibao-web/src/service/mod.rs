@@ -14,6 +14,7 @@ pub mod audit;
 pub mod claims;
 pub mod contributions;
 pub mod cover;
+pub mod pay;
 pub mod payments;
 pub mod settlement;
 pub mod supervision;

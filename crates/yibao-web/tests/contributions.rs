@@ -1,0 +1,95 @@
+//! Online payment over HTTP, on SQLite and (where reachable) PostgreSQL: a flexible worker
+//! pays through the simulated gateway without an account; only the gateway's signed
+//! notification makes the order paid; a forged one is refused and changes nothing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::spawn_app;
+use reqwest::StatusCode;
+use yibao_store::testing::TestDb;
+
+/// The demo's first active flexible worker of 金昌 in service: (ID number, name).
+pub async fn flexible_worker(store: &yibao_store::Store) -> (String, String) {
+    use yibao_core::registry::{Enrolment, PersonCategory, PersonStatus};
+    for id in 1..=240 {
+        let Ok(p) = store.person(id).await else { continue };
+        if p.insured_region.prefecture() == "620300".parse().unwrap()
+            && p.status == PersonStatus::Active
+            && p.enrolment == Enrolment::FlexibleEmployment
+            && p.category == PersonCategory::InService
+        {
+            return (p.resident_id.to_string(), p.name.to_string());
+        }
+    }
+    panic!("no flexible worker in the demo")
+}
+
+fn token(html: &str) -> String {
+    html.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn a_flexible_worker_pays_online_and_only_the_signed_notification_counts() {
+    for db in TestDb::all().await {
+        let l = db.label;
+        let app = spawn_app(db).await;
+        let (rid, name) = flexible_worker(&app.db.store).await;
+        let http =
+            reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let csrf = token(&http.get(app.url("/pay")).send().await.unwrap().text().await.unwrap());
+
+        // A wrong name is refused as an unknown number would be.
+        let res = http.post(app.url("/pay")).form(&[("csrf", csrf.as_str()), ("resident_id", &rid), ("name", "张冒名")]);
+        let page = res.send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("id=\"form-errors\"") && page.contains("不符"), "{l}");
+        // The right one: the bases and the months due.
+        let res = http.post(app.url("/pay")).form(&[("csrf", csrf.as_str()), ("resident_id", &rid), ("name", &name)]);
+        let page = res.send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("name=\"percent\" value=\"60\"") && page.contains("287.70"), "{l}: {page}");
+        // The order: on to the gateway's page.
+        let form = [("csrf", csrf.as_str()), ("resident_id", &rid), ("name", &name), ("percent", "60"), ("months", "2")];
+        let res = http.post(app.url("/pay/orders")).form(&form).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{l}");
+        let to = res.headers()["location"].to_str().unwrap().to_string();
+        assert!(to.starts_with("/sim-pay/YB"), "{l}: {to}");
+        let order_no = to.trim_start_matches("/sim-pay/").split('?').next().unwrap().to_string();
+        let key = to.split("key=").nth(1).unwrap().to_string();
+
+        // A forged notification: refused, the order still pending.
+        let forged = serde_json::json!({"id": "F1", "order_no": order_no, "amount": "575.40", "txn": "X", "status": "SUCCESS"});
+        let res = http
+            .post(app.url("/api/v1/pay/notify/sim"))
+            .header("x-sim-signature", "00".repeat(32))
+            .body(forged.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{l}");
+        let res = http.post(app.url("/api/v1/pay/notify/wechat")).body("{}").send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{l}: no such gateway here");
+        // The receipt link without its key is not found; with it, waiting.
+        let res = http.get(app.url(&format!("/pay/orders/{order_no}?key=wrong"))).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{l}");
+        let receipt = format!("/pay/orders/{order_no}?key={key}");
+        let page = http.get(app.url(&receipt)).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("正在确认支付结果"), "{l}: the browser's word is not enough");
+
+        // Paid at the gateway: its own notification comes a moment later.
+        let res =
+            http.post(app.url(&format!("/sim-pay/{order_no}"))).form(&[("key", key.as_str()), ("action", "pay")]).send();
+        assert_eq!(res.await.unwrap().status(), StatusCode::SEE_OTHER, "{l}");
+        let mut page = String::new();
+        for _ in 0..50 {
+            page = http.get(app.url(&receipt)).send().await.unwrap().text().await.unwrap();
+            if page.contains("缴费成功") {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(page.contains("缴费成功") && page.contains("575.40") && page.contains("电子缴费凭证"), "{l}: {page}");
+        let person = app.db.store.person_by_resident_id(&rid.parse().unwrap()).await.unwrap().unwrap();
+        assert_eq!(app.db.store.paid_months(person.id).await.unwrap().len(), 2, "{l}");
+        app.db.cleanup().await;
+    }
+}
