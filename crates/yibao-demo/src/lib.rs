@@ -335,6 +335,7 @@ async fn seed_everything(
     if let Some(&(first_unit, _)) = employer_ids.first() {
         contributions::seed_contributions(store, first_unit, today).await?;
     }
+    contributions::seed_online(store, &jinchang_active, today).await?;
     Ok(DemoSummary {
         institutions: INSTITUTIONS.len(),
         employers: EMPLOYERS.len(),

@@ -33,7 +33,8 @@ async fn a_unit_declares_a_month_pays_its_exact_bill_and_the_months_become_paid(
         // The rules: the demo's, in force; a version not above it, or a broken one, refused.
         let rules = s.contribution_rules(jinchang, 2026).await.unwrap().expect("the demo's rules");
         assert_eq!((rules.version, rules.employee.employer_rate.percent()), (1, "6.5%".to_string()), "{l}");
-        assert!(s.contribution_rules(jinchang, 2027).await.unwrap().is_none(), "{l}");
+        assert!(s.contribution_rules(jinchang, 2027).await.unwrap().is_some(), "{l}: next year's, published");
+        assert!(s.contribution_rules(jinchang, 2028).await.unwrap().is_none(), "{l}");
         let mut w = s.begin_write(&actor_of(s, "policy").await).await.unwrap();
         let again = s.import_contribution_rules(&mut w, yibao_demo::DEMO_CONTRIBUTION_RULES).await;
         assert_eq!(refusal_code(again), "not_newer", "{l}");
@@ -137,9 +138,11 @@ async fn a_unit_declares_a_month_pays_its_exact_bill_and_the_months_become_paid(
             let day: NaiveDate = day.parse().unwrap();
             (day, day)
         };
-        let (d1, d2) = (standing("2026-11-25"), standing("2027-01-05"));
+        let (d1, d2, d3) = (standing("2026-11-25"), standing("2027-01-05"), standing("2028-01-05"));
         assert_eq!(s.contribution_standing(&zhang, d1.0, d1.1).await.unwrap(), Some(Standing::Paid), "{l}");
-        assert_eq!(s.contribution_standing(&zhang, d2.0, d2.1).await.unwrap(), None, "{l}: no rules for 2027");
+        let january = s.contribution_standing(&zhang, d2.0, d2.1).await.unwrap();
+        assert_eq!(january, Some(Standing::Grace { unpaid_since: ym("2026-12") }), "{l}: within the grace");
+        assert_eq!(s.contribution_standing(&zhang, d3.0, d3.1).await.unwrap(), None, "{l}: no rules for 2028");
         db.cleanup().await;
     }
 }
@@ -242,18 +245,35 @@ async fn an_online_order_is_paid_once_by_its_notification() {
         let months = s.paid_months(flexible.id).await.unwrap();
         assert_eq!(months.iter().map(|m| m.month).collect::<Vec<_>>(), [ym("2026-11"), ym("2026-12")], "{l}");
         assert_eq!(s.online_order(&first.order_no).await.unwrap().state, "closed", "{l}: to refund, not paid");
-        assert_eq!(db.number("SELECT COUNT(*) FROM online_payment_notices").await, 6, "{l}: each kept once");
+        let demo_notices =
+            db.number("SELECT COUNT(*) FROM online_payment_notices WHERE notification_id LIKE 'DEMO-%'").await;
+        assert_eq!(
+            db.number("SELECT COUNT(*) FROM online_payment_notices").await - demo_notices,
+            6,
+            "{l}: each kept once"
+        );
 
-        // A resident pays this year late (next year's rules are not out yet).
+        // A resident pays next year, in its collection period (September to December).
         let due = s.payment_due(&resident, &Purchase::Resident, today()).await.unwrap();
-        assert_eq!((due.year, due.amount, due.subsidy), (Some(2026), Fen::from_yuan(400), Fen::from_yuan(700)), "{l}");
+        assert_eq!((due.year, due.amount, due.subsidy), (Some(2027), Fen::from_yuan(400), Fen::from_yuan(700)), "{l}");
         let mut w = s.begin_write(&payer).await.unwrap();
         let order = s.create_online_order(&mut w, &resident, &Purchase::Resident, "sim", today()).await.unwrap();
         let paid = s.process_payment_notice(&mut w, "sim", &notice("r1", &order.order_no, order.amount), today()).await;
         w.commit().await.unwrap();
         assert_eq!(paid.unwrap(), NoticeOutcome::Paid, "{l}");
-        assert_eq!(s.resident_paid(resident.id, 2026).await.unwrap(), Some((today(), Fen::from_yuan(400))), "{l}");
+        assert_eq!(s.resident_paid(resident.id, 2027).await.unwrap(), Some((today(), Fen::from_yuan(400))), "{l}");
+        // Then this year, which is unpaid and late; then nothing.
+        let late = s.payment_due(&resident, &Purchase::Resident, today()).await.unwrap();
+        assert_eq!(late.year, Some(2026), "{l}");
+        let mut w = s.begin_write(&payer).await.unwrap();
+        let order = s.create_online_order(&mut w, &resident, &Purchase::Resident, "sim", today()).await.unwrap();
+        s.process_payment_notice(&mut w, "sim", &notice("r2", &order.order_no, order.amount), today()).await.unwrap();
+        w.commit().await.unwrap();
         assert_eq!(refusal_code(s.payment_due(&resident, &Purchase::Resident, today()).await), "nothing_due", "{l}");
+        // The demo's family paid next year online.
+        let family =
+            db.number("SELECT COUNT(*) FROM resident_contributions WHERE year = 2027 AND source LIKE 'YB%'").await;
+        assert!(family >= 3, "{l}: the demo's two and this one: {family}");
         db.cleanup().await;
     }
 }

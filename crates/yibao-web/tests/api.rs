@@ -316,13 +316,7 @@ fn matrix() -> Vec<MatrixRow> {
         (Method::GET, "/employers/1/contributions", None, S::OK, vec!["clerk", "auditor", "finance", "unit"]),
         (Method::GET, "/my/contributions", None, S::OK, vec!["zhangsan"]),
         // Paying online needs no account.
-        (
-            Method::GET,
-            "/pay",
-            None,
-            S::OK,
-            [all_accounts.clone(), vec!["hospital", "apikey", "anonymous"]].concat(),
-        ),
+        (Method::GET, "/pay", None, S::OK, [all_accounts.clone(), vec!["hospital", "apikey", "anonymous"]].concat()),
         (
             Method::POST,
             "/api/v1/rule-bases/620300",

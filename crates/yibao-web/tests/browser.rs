@@ -850,3 +850,59 @@ async fn an_auditor_audits_a_stay_on_site_with_a_photo_and_stops_the_claim() {
     browser.close().await;
     app.db.cleanup().await;
 }
+
+/// A flexible worker, without an account, follows the log-in page's link to pay online: the ID
+/// number and the name, a base and two months, the simulated gateway's page, and the receipt —
+/// which says paid only once the gateway's own notification has come.
+#[tokio::test]
+async fn a_flexible_worker_pays_online_and_reads_the_receipt() {
+    let Some(browser) = Browser::start().await else { return };
+    let app = spawn_app(TestDb::sqlite().await).await;
+    let c = &browser.client;
+    let (rid, name) = {
+        use yibao_core::registry::{Enrolment, PersonCategory, PersonStatus};
+        let mut found = None;
+        for id in 1..=240 {
+            let Ok(p) = app.db.store.person(id).await else { continue };
+            if p.insured_region.prefecture() == "620300".parse().unwrap()
+                && p.status == PersonStatus::Active
+                && p.enrolment == Enrolment::FlexibleEmployment
+                && p.category == PersonCategory::InService
+            {
+                found = Some((p.resident_id.to_string(), p.name.to_string()));
+                break;
+            }
+        }
+        found.expect("a flexible worker")
+    };
+    c.goto(&app.url("/login")).await.unwrap();
+    c.find(Locator::Id("pay-link")).await.unwrap().click().await.unwrap();
+    browser.wait_for_url(|u| u.path() == "/pay").await;
+    browser.fill("resident_id", &rid).await;
+    browser.fill("name", &name).await;
+    c.find(Locator::Id("pay-next")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::Id("order-form")).await.unwrap();
+    let text = browser.body().await;
+    assert!(text.contains("287.70") && text.contains("479.50"), "both bases with their monthly amounts: {text}");
+    c.find(Locator::Css("input[name='percent'][value='60']")).await.unwrap().click().await.unwrap();
+    browser.set("select[name='months']", "2").await;
+    c.find(Locator::Id("pay-go")).await.unwrap().click().await.unwrap();
+    let amount = c.wait().for_element(Locator::Id("sim-amount")).await.unwrap().text().await.unwrap();
+    assert_eq!(amount, "575.40");
+    c.find(Locator::Id("sim-pay")).await.unwrap().click().await.unwrap();
+    browser.wait_for_url(|u| u.path().starts_with("/pay/orders/")).await;
+    // The page looks again by itself until the notification has come.
+    let mut state = String::new();
+    for _ in 0..50 {
+        state = c.find(Locator::Id("order-state")).await.unwrap().text().await.unwrap_or_default();
+        if state.contains("缴费成功") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(state.contains("缴费成功"), "{state}");
+    let receipt = c.find(Locator::Id("receipt")).await.unwrap().text().await.unwrap();
+    assert!(receipt.contains("电子缴费凭证") && receipt.contains("575.40") && receipt.contains("2 个月"), "{receipt}");
+    browser.close().await;
+    app.db.cleanup().await;
+}

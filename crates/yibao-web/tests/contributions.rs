@@ -40,7 +40,8 @@ async fn a_flexible_worker_pays_online_and_only_the_signed_notification_counts()
         let csrf = token(&http.get(app.url("/pay")).send().await.unwrap().text().await.unwrap());
 
         // A wrong name is refused as an unknown number would be.
-        let res = http.post(app.url("/pay")).form(&[("csrf", csrf.as_str()), ("resident_id", &rid), ("name", "张冒名")]);
+        let res =
+            http.post(app.url("/pay")).form(&[("csrf", csrf.as_str()), ("resident_id", &rid), ("name", "张冒名")]);
         let page = res.send().await.unwrap().text().await.unwrap();
         assert!(page.contains("id=\"form-errors\"") && page.contains("不符"), "{l}");
         // The right one: the bases and the months due.
@@ -48,7 +49,8 @@ async fn a_flexible_worker_pays_online_and_only_the_signed_notification_counts()
         let page = res.send().await.unwrap().text().await.unwrap();
         assert!(page.contains("name=\"percent\" value=\"60\"") && page.contains("287.70"), "{l}: {page}");
         // The order: on to the gateway's page.
-        let form = [("csrf", csrf.as_str()), ("resident_id", &rid), ("name", &name), ("percent", "60"), ("months", "2")];
+        let form =
+            [("csrf", csrf.as_str()), ("resident_id", &rid), ("name", &name), ("percent", "60"), ("months", "2")];
         let res = http.post(app.url("/pay/orders")).form(&form).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::SEE_OTHER, "{l}");
         let to = res.headers()["location"].to_str().unwrap().to_string();
@@ -57,7 +59,8 @@ async fn a_flexible_worker_pays_online_and_only_the_signed_notification_counts()
         let key = to.split("key=").nth(1).unwrap().to_string();
 
         // A forged notification: refused, the order still pending.
-        let forged = serde_json::json!({"id": "F1", "order_no": order_no, "amount": "575.40", "txn": "X", "status": "SUCCESS"});
+        let forged =
+            serde_json::json!({"id": "F1", "order_no": order_no, "amount": "575.40", "txn": "X", "status": "SUCCESS"});
         let res = http
             .post(app.url("/api/v1/pay/notify/sim"))
             .header("x-sim-signature", "00".repeat(32))
@@ -76,8 +79,10 @@ async fn a_flexible_worker_pays_online_and_only_the_signed_notification_counts()
         assert!(page.contains("正在确认支付结果"), "{l}: the browser's word is not enough");
 
         // Paid at the gateway: its own notification comes a moment later.
-        let res =
-            http.post(app.url(&format!("/sim-pay/{order_no}"))).form(&[("key", key.as_str()), ("action", "pay")]).send();
+        let res = http
+            .post(app.url(&format!("/sim-pay/{order_no}")))
+            .form(&[("key", key.as_str()), ("action", "pay")])
+            .send();
         assert_eq!(res.await.unwrap().status(), StatusCode::SEE_OTHER, "{l}");
         let mut page = String::new();
         for _ in 0..50 {

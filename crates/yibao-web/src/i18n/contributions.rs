@@ -42,6 +42,7 @@ pub(super) const UI: &[(&str, &str, &str)] = &[
     ("contrib.standing", "今天的待遇状态", "Today"),
     ("done.declared", "已申报，缴费单已生成", "Declared: the bill is made"),
     ("pay.title", "医保网上缴费", "Pay medical insurance online"),
+    ("pay.no_account", "灵活就业人员、城乡居民缴费，无需登录", "for flexible workers and residents, no account needed"),
     (
         "pay.intro",
         "灵活就业人员和城乡居民无需登录：输入身份证号码和姓名，查看应缴金额和缴费后享受的待遇，然后支付。单位职工由单位缴纳。",
