@@ -249,13 +249,15 @@ impl Db {
         self.writer.audit_key.as_ref()
     }
 
+    /// Empties every table but the migrations' and the installation's secrets (made with the
+    /// schema, not data).
     pub(crate) async fn erase_everything(&self) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         let tables: Vec<String> = match self.backend {
             Backend::Sqlite => {
                 sqlx::query_scalar(
                     "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
-                     AND name <> '_sqlx_migrations'",
+                     AND name NOT IN ('_sqlx_migrations', 'installation_secrets')",
                 )
                 .fetch_all(&mut *tx)
                 .await?
@@ -263,7 +265,7 @@ impl Db {
             Backend::Postgres => {
                 sqlx::query_scalar(
                     "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema() \
-                     AND tablename <> '_sqlx_migrations'",
+                     AND tablename NOT IN ('_sqlx_migrations', 'installation_secrets')",
                 )
                 .fetch_all(&mut *tx)
                 .await?
