@@ -131,7 +131,7 @@ async fn due_page(
     if flexible {
         let rules = state.store.contribution_rules(person.insured_region, chrono::Datelike::year(&today)).await?;
         let Some(rules) = rules else {
-            page.errors.push(i18n::t(lang, "pay.no_rules").to_string());
+            page.errors.push(i18n::t(lang, "online.no_rules").to_string());
             return Ok(render(&page)?.into_response());
         };
         page.bases = rules
