@@ -237,3 +237,23 @@ pub async fn settle_stay(
     w.commit().await?;
     Ok(settled)
 }
+
+/// The demo's first active person of 金昌 enrolled as `enrolment` in `category` (the demo has
+/// several of each kind), by id order.
+pub async fn demo_person(
+    s: &Store,
+    enrolment: yibao_core::registry::Enrolment,
+    category: yibao_core::registry::PersonCategory,
+) -> crate::Person {
+    for id in 1..=300 {
+        let Ok(p) = s.person(id).await else { continue };
+        if p.insured_region.prefecture().to_string() == "620300"
+            && p.status == yibao_core::registry::PersonStatus::Active
+            && p.enrolment == enrolment
+            && p.category == category
+        {
+            return p;
+        }
+    }
+    panic!("no {enrolment:?} {category:?} in the demo")
+}

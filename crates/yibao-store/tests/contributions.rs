@@ -178,24 +178,14 @@ async fn a_bill_is_paid_once_when_two_record_it_at_once() {
 /// or a replaced order whose months another order paid, changes nothing.
 #[tokio::test]
 async fn an_online_order_is_paid_once_by_its_notification() {
-    use yibao_core::registry::{Enrolment, PersonCategory, PersonStatus};
+    use yibao_core::registry::{Enrolment, PersonCategory};
+    use yibao_store::testing::demo_person;
     use yibao_store::{GatewayNotice, NoticeOutcome, Purchase};
     for db in TestDb::all().await {
         let (s, l) = (&db.store, db.label);
         yibao_demo::seed_demo(s, &db.blobs(), today()).await.unwrap();
-        let mut flexible = None;
-        let mut resident = None;
-        for id in 1..=240 {
-            let Ok(p) = s.person(id).await else { continue };
-            let here = p.insured_region.prefecture() == "620300".parse().unwrap() && p.status == PersonStatus::Active;
-            if here && p.enrolment == Enrolment::FlexibleEmployment && p.category == PersonCategory::InService {
-                flexible.get_or_insert(p.clone());
-            }
-            if here && p.enrolment == Enrolment::Resident && p.category == PersonCategory::ResidentAdult {
-                resident.get_or_insert(p);
-            }
-        }
-        let (flexible, resident) = (flexible.expect("a flexible worker"), resident.expect("a resident"));
+        let flexible = demo_person(s, Enrolment::FlexibleEmployment, PersonCategory::InService).await;
+        let resident = demo_person(s, Enrolment::Resident, PersonCategory::ResidentAdult).await;
         let buy = Purchase::Flexible { percent: 60, months: 3 };
         let due = s.payment_due(&flexible, &buy, today()).await.unwrap();
         assert_eq!((due.months.len(), due.amount), (2, "575.40".parse().unwrap()), "{l}: November and December");

@@ -859,22 +859,11 @@ async fn a_flexible_worker_pays_online_and_reads_the_receipt() {
     let Some(browser) = Browser::start().await else { return };
     let app = spawn_app(TestDb::sqlite().await).await;
     let c = &browser.client;
-    let (rid, name) = {
-        use yibao_core::registry::{Enrolment, PersonCategory, PersonStatus};
-        let mut found = None;
-        for id in 1..=240 {
-            let Ok(p) = app.db.store.person(id).await else { continue };
-            if p.insured_region.prefecture() == "620300".parse().unwrap()
-                && p.status == PersonStatus::Active
-                && p.enrolment == Enrolment::FlexibleEmployment
-                && p.category == PersonCategory::InService
-            {
-                found = Some((p.resident_id.to_string(), p.name.to_string()));
-                break;
-            }
-        }
-        found.expect("a flexible worker")
+    let worker = {
+        use yibao_core::registry::{Enrolment, PersonCategory};
+        yibao_store::testing::demo_person(&app.db.store, Enrolment::FlexibleEmployment, PersonCategory::InService).await
     };
+    let (rid, name) = (worker.resident_id.to_string(), worker.name.to_string());
     c.goto(&app.url("/login")).await.unwrap();
     c.find(Locator::Id("pay-link")).await.unwrap().click().await.unwrap();
     browser.wait_for_url(|u| u.path() == "/pay").await;

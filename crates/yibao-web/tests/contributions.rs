@@ -11,18 +11,9 @@ use yibao_store::testing::TestDb;
 
 /// The demo's first active flexible worker of 金昌 in service: (ID number, name).
 pub async fn flexible_worker(store: &yibao_store::Store) -> (String, String) {
-    use yibao_core::registry::{Enrolment, PersonCategory, PersonStatus};
-    for id in 1..=240 {
-        let Ok(p) = store.person(id).await else { continue };
-        if p.insured_region.prefecture() == "620300".parse().unwrap()
-            && p.status == PersonStatus::Active
-            && p.enrolment == Enrolment::FlexibleEmployment
-            && p.category == PersonCategory::InService
-        {
-            return (p.resident_id.to_string(), p.name.to_string());
-        }
-    }
-    panic!("no flexible worker in the demo")
+    use yibao_core::registry::{Enrolment, PersonCategory};
+    let p = yibao_store::testing::demo_person(store, Enrolment::FlexibleEmployment, PersonCategory::InService).await;
+    (p.resident_id.to_string(), p.name.to_string())
 }
 
 fn token(html: &str) -> String {
