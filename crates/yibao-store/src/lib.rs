@@ -38,7 +38,7 @@ pub use claims::{
     SubmittedBy,
 };
 pub use contributions::{
-    Bill, BillLine, Declared, GatewayNotice, NoticeOutcome, OnlineOrder, PaidMonth, PaymentMatch, Purchase,
+    Bill, BillLine, Collected, Declared, GatewayNotice, NoticeOutcome, OnlineOrder, PaidMonth, PaymentMatch, Purchase,
 };
 pub use cover::{
     Card, CoverReport, NoCardCertificate, Referral, ReferralInput, StoredFiling, MAX_REFERRAL_DAYS, NO_CARD_DAYS,

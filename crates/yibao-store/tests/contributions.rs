@@ -260,6 +260,19 @@ async fn an_online_order_is_paid_once_by_its_notification() {
         s.process_payment_notice(&mut w, "sim", &notice("r2", &order.order_no, order.amount), today()).await.unwrap();
         w.commit().await.unwrap();
         assert_eq!(refusal_code(s.payment_due(&resident, &Purchase::Resident, today()).await), "nothing_due", "{l}");
+        // What finance sees: this month's flexible and resident money, each unit month paid.
+        let scope = yibao_core::Scope::parse_list("620300").unwrap();
+        let collected = s.collection_in(&scope, 2026).await.unwrap();
+        let november: Vec<(&str, i64)> =
+            collected.iter().filter(|c| c.month == ym("2026-11")).map(|c| (c.kind.as_str(), c.count)).collect();
+        // The demo's worker's two months and this one's; the demo's two residents' years and
+        // this one's two.
+        assert_eq!(november, [("flexible", 4), ("resident", 4)], "{l}: {collected:?}");
+        let unit_months: i64 = collected.iter().filter(|c| c.kind == "unit").map(|c| c.count).sum();
+        assert_eq!(unit_months, 9, "{l}: January to September's bills");
+        let arrears = s.arrears_in(&scope).await.unwrap();
+        assert_eq!(arrears.iter().map(|b| b.month).collect::<Vec<_>>(), [ym("2026-10")], "{l}");
+        assert!(s.arrears_in(&yibao_core::Scope::parse_list("110000").unwrap()).await.unwrap().is_empty(), "{l}");
         // The demo's family paid next year online.
         let family =
             db.number("SELECT COUNT(*) FROM resident_contributions WHERE year = 2027 AND source LIKE 'YB%'").await;

@@ -264,6 +264,8 @@ pub fn router(state: AppState) -> Router {
         .route("/unit/contributions", get(pages::unit_contributions).post(pages::unit_declare))
         .route("/employers/{id}/contributions", get(pages::employer_contributions).post(pages::employer_declare))
         .route("/my/contributions", get(pages::my_contributions))
+        .route("/contributions", get(pages::finance_contributions))
+        .route("/contributions/receipts", post(pages::finance_receipts).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)))
         .route("/payments", get(pages::payments_page))
         .route("/payments/batches", post(pages::batch_build))
         .route("/payments/batches/{id}", get(pages::batch_page))

@@ -315,6 +315,7 @@ fn matrix() -> Vec<MatrixRow> {
         (Method::GET, "/unit/contributions", None, S::OK, vec!["unit"]),
         (Method::GET, "/employers/1/contributions", None, S::OK, vec!["clerk", "auditor", "finance", "unit"]),
         (Method::GET, "/my/contributions", None, S::OK, vec!["zhangsan"]),
+        (Method::GET, "/contributions", None, S::OK, vec!["auditor", "finance"]),
         // Paying online needs no account.
         (Method::GET, "/pay", None, S::OK, [all_accounts.clone(), vec!["hospital", "apikey", "anonymous"]].concat()),
         (

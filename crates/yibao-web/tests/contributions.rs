@@ -89,3 +89,38 @@ async fn a_flexible_worker_pays_online_and_only_the_signed_notification_counts()
         app.db.cleanup().await;
     }
 }
+
+/// Finance reads the region's collection and arrears, and imports the bank's receipt file in
+/// the portal: the matching line is recorded, the wrong one shown with why.
+#[tokio::test]
+async fn finance_imports_a_receipt_file_in_the_portal() {
+    for db in TestDb::all().await {
+        let app = spawn_app(db).await;
+        let unit = app.db.store.employer(1).await.unwrap();
+        let october = app.db.store.contribution_bills_of(unit.id).await.unwrap().remove(0);
+        let (http, csrf) = common::portal_session(&app, "finance", "/contributions").await;
+        let page = http.get(app.url("/contributions")).send().await.unwrap().text().await.unwrap();
+        assert!(
+            page.contains("id=\"collection\"") && page.contains("data-month=\"2026-09\""),
+            "September's collection"
+        );
+        assert!(
+            page.contains("id=\"arrears\"") && page.contains(&unit.name) && page.contains("2026-10"),
+            "the arrears"
+        );
+        let csv = format!(
+        "credit_code,month,amount,paid_on,reference\n{code},2026-10,1.00,2026-11-21,ZS8\n{code},2026-10,{},2026-11-21,ZS9\n",
+        october.total.to_plain(),
+        code = unit.credit_code
+    );
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", csrf)
+            .part("file", reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("到账.csv"));
+        let page =
+            http.post(app.url("/contributions/receipts")).multipart(form).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("id=\"receipt-results\""), "{page}");
+        assert!(page.contains("不符") && page.contains("已入账"), "one refused with why, one recorded");
+        assert!(page.contains("id=\"no-arrears\""), "October is paid now");
+        app.db.cleanup().await;
+    }
+}

@@ -68,7 +68,8 @@ pub struct PaymentMatch {
     pub problem: Option<Text>,
 }
 
-const BILL_COLS: &str = "b.id, b.employer_id, e.name, b.month, b.rules_version, b.employer_total, b.employee_total, \
+pub(super) const BILL_COLS: &str =
+    "b.id, b.employer_id, e.name, b.month, b.rules_version, b.employer_total, b.employee_total, \
     b.state, b.declared_by, b.declared_at, b.paid_on, b.payment_reference, b.version";
 
 impl Store {
@@ -443,7 +444,7 @@ async fn bill_on(conn: &mut crate::db::Conn, id: i64) -> Result<Bill, StoreError
     bill_from_row(&row, lines)
 }
 
-fn bill_from_row(r: &sqlx::any::AnyRow, lines: Vec<BillLine>) -> Result<Bill, StoreError> {
+pub(super) fn bill_from_row(r: &sqlx::any::AnyRow, lines: Vec<BillLine>) -> Result<Bill, StoreError> {
     let month: String = r.try_get(3)?;
     let employer_total = Fen::from_fen(r.try_get(5)?);
     let employee_total = Fen::from_fen(r.try_get(6)?);

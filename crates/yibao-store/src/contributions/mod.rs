@@ -14,9 +14,11 @@ use crate::db::query::corrupt;
 use crate::{Store, StoreError, WriteTx};
 
 mod bills;
+mod collection;
 mod orders;
 
 pub use bills::{Bill, BillLine, Declared, PaymentMatch};
+pub use collection::Collected;
 pub use orders::{GatewayNotice, NoticeOutcome, OnlineOrder, Purchase};
 
 fn refuse(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> StoreError {

@@ -258,3 +258,93 @@ pub async fn my_contributions(State(state): State<SharedState>, caller: Caller) 
     };
     Ok(render(&page)?.into_response())
 }
+
+#[derive(Template)]
+#[template(path = "contributions_finance.html")]
+struct FinancePage {
+    ctx: Ctx,
+    year: i32,
+    /// (month, units', flexible workers', residents', total)
+    months: Vec<(String, String, String, String, String)>,
+    /// (unit, month, total)
+    arrears: Vec<(String, String, String)>,
+    can_record: bool,
+    /// A receipt file's lines: (line, credit code, month, amount, recorded, what became of it)
+    results: Vec<(usize, String, String, String, bool, String)>,
+    errors: Vec<String>,
+}
+
+async fn show_finance(
+    state: &SharedState,
+    caller: &Caller,
+    results: Vec<yibao_store::PaymentMatch>,
+    errors: Vec<String>,
+) -> Result<Response, AppError> {
+    let lang = caller.lang;
+    let year = chrono::Datelike::year(&caller.today);
+    let (collected, arrears) = service::contributions::collection(&state.store, caller, year).await?;
+    let mut by_month: std::collections::BTreeMap<String, [Fen; 3]> = std::collections::BTreeMap::new();
+    for c in &collected {
+        let i = match c.kind.as_str() {
+            "unit" => 0,
+            "flexible" => 1,
+            _ => 2,
+        };
+        let row = by_month.entry(c.month.to_string()).or_insert([Fen::ZERO; 3]);
+        row[i] = row[i].saturating_add(c.amount);
+    }
+    let page = FinancePage {
+        ctx: Ctx::for_caller(caller, "/contributions"),
+        year,
+        months: by_month
+            .into_iter()
+            .map(|(m, [u, f, r])| {
+                let total = u.saturating_add(f).saturating_add(r);
+                (m, u.to_grouped(), f.to_grouped(), r.to_grouped(), total.to_grouped())
+            })
+            .collect(),
+        arrears: arrears.iter().map(|b| (b.employer_name.clone(), b.month.to_string(), b.total.to_grouped())).collect(),
+        can_record: caller.can(Permission::ManagePayments),
+        results: results
+            .into_iter()
+            .map(|m| {
+                let what = match &m.problem {
+                    Some(p) => p.get(lang).to_string(),
+                    None => i18n::t(lang, "contrib.matched").to_string(),
+                };
+                (m.line, m.credit_code, m.month, m.amount.to_grouped(), m.bill_id.is_some(), what)
+            })
+            .collect(),
+        errors,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+/// `GET /contributions`: finance's (and auditors') view of the region's collection.
+pub async fn finance_contributions(State(state): State<SharedState>, caller: Caller) -> Result<Response, AppError> {
+    show_finance(&state, &caller, Vec::new(), Vec::new()).await
+}
+
+#[derive(serde::Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /contributions/receipts`: finance imports a receipt file; every line's outcome.
+pub async fn finance_receipts(
+    State(state): State<SharedState>,
+    caller: Caller,
+    crate::forms::upload::FormWithFile { form, file }: crate::forms::upload::FormWithFile<CsrfForm>,
+) -> Result<Response, AppError> {
+    caller.check_csrf(&form.csrf)?;
+    let Some(file) = file else {
+        let message = i18n::t(caller.lang, "contrib.receipts").to_string();
+        return show_finance(&state, &caller, Vec::new(), vec![message]).await;
+    };
+    let text = String::from_utf8_lossy(&file.bytes).to_string();
+    match service::contributions::import_payments(&state.store, &caller, &text).await {
+        Ok(results) => show_finance(&state, &caller, results, Vec::new()).await,
+        Err(e) => or_show(e, caller.lang, |errors| show_finance(&state, &caller, Vec::new(), errors)).await,
+    }
+}

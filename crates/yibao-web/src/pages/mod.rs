@@ -33,7 +33,10 @@ pub use claims::{
     claim_queue_page, claim_statement_csv, claim_step_submit, claim_submit, my_claims, my_delegation_grant,
     my_delegation_revoke, unit_claims,
 };
-pub use contributions::{employer_contributions, employer_declare, my_contributions, unit_contributions, unit_declare};
+pub use contributions::{
+    employer_contributions, employer_declare, finance_contributions, finance_receipts, my_contributions,
+    unit_contributions, unit_declare,
+};
 pub use cover::{
     card_apply, card_event_submit, cover_lookup, document_download, filing_decide, filing_window, filings_page,
     my_card_report, my_cover_page, my_filing_apply, my_filing_revoke, no_card_issue, person_cover_page,
@@ -128,6 +131,7 @@ impl Ctx {
         nav.push(("/hits", "nav.hits", role.can(Permission::DecideHits)));
         nav.push(("/audit-tasks", "nav.audit_tasks", role.can(Permission::Audit)));
         nav.push(("/payments", "nav.payments", role.can(Permission::ViewPayments)));
+        nav.push(("/contributions", "nav.contributions", role.can(Permission::ViewPayments)));
         nav.push(("/filings", "nav.filings", role.can(Permission::ManageFilings)));
         nav.push(("/check", "nav.check_cover", role == Role::Institution));
         nav.push(("/referrals", "nav.referrals", role.can(Permission::IssueReferrals)));

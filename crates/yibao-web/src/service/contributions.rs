@@ -121,3 +121,15 @@ pub async fn paid_months(store: &Store, caller: &Caller, person_id: i64) -> Resu
     super::cover::person_for(store, caller, person_id, Permission::ViewPersonDetail).await?;
     Ok(store.paid_months(person_id).await?)
 }
+
+/// The contributions collected in the caller's regions in `year`, by month and kind, and the
+/// units' unpaid bills (finance and auditors).
+pub async fn collection(
+    store: &Store,
+    caller: &Caller,
+    year: i32,
+) -> Result<(Vec<yibao_store::Collected>, Vec<Bill>), AppError> {
+    caller.require(Permission::ViewPayments)?;
+    let scope = super::staff_scope(caller);
+    Ok((store.collection_in(&scope, year).await?, store.arrears_in(&scope).await?))
+}
