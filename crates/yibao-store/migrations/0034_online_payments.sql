@@ -14,7 +14,9 @@ CREATE TABLE online_orders (
     amount BIGINT NOT NULL,
     subsidy BIGINT NOT NULL DEFAULT 0,
     gateway TEXT NOT NULL,
-    state TEXT NOT NULL CHECK (state IN ('pending', 'paid', 'closed')),
+    -- refund_due: its money came after another order paid the same months (returned, not
+    -- counted twice).
+    state TEXT NOT NULL CHECK (state IN ('pending', 'paid', 'closed', 'refund_due')),
     created_at TEXT NOT NULL,
     paid_at TEXT,
     gateway_txn TEXT,

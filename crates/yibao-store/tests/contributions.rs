@@ -38,6 +38,8 @@ async fn a_unit_declares_a_month_pays_its_exact_bill_and_the_months_become_paid(
         let mut w = s.begin_write(&actor_of(s, "policy").await).await.unwrap();
         let again = s.import_contribution_rules(&mut w, yibao_demo::DEMO_CONTRIBUTION_RULES).await;
         assert_eq!(refusal_code(again), "not_newer", "{l}");
+        let county = yibao_demo::DEMO_CONTRIBUTION_RULES.replace("region = \"620300\"", "region = \"620302\"");
+        assert_eq!(refusal_code(s.import_contribution_rules(&mut w, &county).await), "not_a_pool", "{l}");
         let broken = yibao_demo::DEMO_CONTRIBUTION_RULES.replace("base_floor_percent = 60", "base_floor_percent = 0");
         let e = s.import_contribution_rules(&mut w, &broken).await.unwrap_err();
         assert!(e.to_string().contains("employee.base_floor_percent"), "{l}: {e}");
@@ -99,6 +101,9 @@ async fn a_unit_declares_a_month_pays_its_exact_bill_and_the_months_become_paid(
         let day = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
         let short = s.record_bill_payment(&mut w, nov.id, Fen::from_yuan(600), day, "ZS1").await;
         assert_eq!(refusal_code(short), "amount_mismatch", "{l}");
+        let later = NaiveDate::from_ymd_opt(2099, 1, 1).unwrap();
+        let future = s.record_bill_payment(&mut w, nov.id, Fen::from_yuan(680), later, "ZS1").await;
+        assert_eq!(refusal_code(future), "future", "{l}");
         let paid = s.record_bill_payment(&mut w, nov.id, Fen::from_yuan(680), day, "ZS1").await.unwrap();
         assert_eq!((paid.state.as_str(), paid.paid_on), ("paid", Some(day)), "{l}");
         assert_eq!(refusal_code(s.record_bill_payment(&mut w, nov.id, Fen::from_yuan(680), day, "ZS1").await), "paid");
@@ -189,6 +194,8 @@ async fn an_online_order_is_paid_once_by_its_notification() {
         let buy = Purchase::Flexible { percent: 60, months: 3 };
         let due = s.payment_due(&flexible, &buy, today()).await.unwrap();
         assert_eq!((due.months.len(), due.amount), (2, "575.40".parse().unwrap()), "{l}: November and December");
+        let first_covered = today() + chrono::Duration::days(90);
+        assert_eq!(due.waits_until, Some(first_covered), "{l}: a first-time flexible worker waits 90 days");
         let zhang = s.person(1).await.unwrap();
         assert_eq!(refusal_code(s.payment_due(&zhang, &buy, today()).await), "through_unit", "{l}");
 
@@ -234,7 +241,7 @@ async fn an_online_order_is_paid_once_by_its_notification() {
         );
         let months = s.paid_months(flexible.id).await.unwrap();
         assert_eq!(months.iter().map(|m| m.month).collect::<Vec<_>>(), [ym("2026-11"), ym("2026-12")], "{l}");
-        assert_eq!(s.online_order(&first.order_no).await.unwrap().state, "closed", "{l}: to refund, not paid");
+        assert_eq!(s.online_order(&first.order_no).await.unwrap().state, "refund_due", "{l}: to refund, not paid");
         let demo_notices =
             db.number("SELECT COUNT(*) FROM online_payment_notices WHERE notification_id LIKE 'DEMO-%'").await;
         assert_eq!(
@@ -252,14 +259,22 @@ async fn an_online_order_is_paid_once_by_its_notification() {
         w.commit().await.unwrap();
         assert_eq!(paid.unwrap(), NoticeOutcome::Paid, "{l}");
         assert_eq!(s.resident_paid(resident.id, 2027).await.unwrap(), Some((today(), Fen::from_yuan(400))), "{l}");
-        // Then this year, which is unpaid and late; then nothing.
+        let march = NaiveDate::from_ymd_opt(2027, 3, 1).unwrap();
+        assert_eq!(s.contribution_standing(&resident, march, march).await.unwrap(), Some(Standing::Paid), "{l}");
+        assert_eq!(due.waits_until, None, "{l}: paid in the collection period, no waiting");
+        // Then this year, which is unpaid and late (with the waiting); then nothing.
         let late = s.payment_due(&resident, &Purchase::Resident, today()).await.unwrap();
-        assert_eq!(late.year, Some(2026), "{l}");
+        assert_eq!((late.year, late.waits_until), (Some(2026), Some(today() + chrono::Duration::days(90))), "{l}");
         let mut w = s.begin_write(&payer).await.unwrap();
         let order = s.create_online_order(&mut w, &resident, &Purchase::Resident, "sim", today()).await.unwrap();
         s.process_payment_notice(&mut w, "sim", &notice("r2", &order.order_no, order.amount), today()).await.unwrap();
         w.commit().await.unwrap();
         assert_eq!(refusal_code(s.payment_due(&resident, &Purchase::Resident, today()).await), "nothing_due", "{l}");
+        let december = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        let waiting = s.contribution_standing(&resident, december, december).await.unwrap();
+        assert_eq!(waiting, Some(Standing::Waiting { from: today() + chrono::Duration::days(90) }), "{l}: paid late");
+        let retiree = demo_person(s, Enrolment::UnitEmployee, PersonCategory::Retired).await;
+        assert_eq!(s.contribution_standing(&retiree, december, december).await.unwrap(), None, "{l}: pays nothing");
         // What finance sees: this month's flexible and resident money, each unit month paid.
         let scope = yibao_core::Scope::parse_list("620300").unwrap();
         let collected = s.collection_in(&scope, 2026).await.unwrap();

@@ -37,8 +37,10 @@ pub struct AppState {
     pub logins: throttle::Logins,
     /// Institutions' cover lookups this minute, for their limit.
     pub lookups: throttle::Lookups,
-    /// The payment gateway online contributions are paid through.
-    pub gateway: Arc<dyn gateway::PaymentGateway>,
+    /// The payment gateway online contributions are paid through; none configured, paying
+    /// online answers that it is not available. (The simulated gateway is the demo's: a server
+    /// without the demo has none until a real one is configured.)
+    pub gateway: Option<Arc<dyn gateway::PaymentGateway>>,
 }
 
 pub type SharedState = Arc<AppState>;

@@ -1405,7 +1405,13 @@ async fn a_unit_declares_a_month_in_the_portal_and_the_person_reads_the_months_p
     let page = http.get(app.url("/unit/contributions?done=declared")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("data-month=\"2026-11\" data-state=\"declared\"") && page.contains("680.00"), "the bill");
 
-    let (http, _) = portal_session(&app, "zhangsan", "/my/contributions").await;
+    // Someone who may not declare for the unit learns nothing of its employees.
+    let (http, csrf) = portal_session(&app, "zhangsan", "/my/contributions").await;
+    let snoop = [("csrf", csrf.as_str()), ("month", "2026-11"), ("wage_2", "x")];
+    let res = http.post(app.url("/employers/1/contributions")).form(&snoop).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let person2 = app.db.store.person(2).await.unwrap().name.to_string();
+    assert!(!res.text().await.unwrap().contains(&person2), "no name in the answer");
     let page = http.get(app.url("/my/contributions")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("2026-09") && page.contains("单位缴费单"), "the months paid");
     assert!(page.contains("正常享受医保待遇"), "within the grace: covered");

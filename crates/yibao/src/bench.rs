@@ -513,7 +513,7 @@ pub async fn settle(
         today: Some(today),
         logins: Default::default(),
         lookups: Default::default(),
-        gateway: std::sync::Arc::new(yibao_web::gateway::Simulated::new()),
+        gateway: Some(std::sync::Arc::new(yibao_web::gateway::Simulated::new())),
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     // The server runs on its own threads, as it would in its own process: the simulated

@@ -383,7 +383,11 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
                 today: None,
                 logins: Default::default(),
                 lookups: Default::default(),
-                gateway: std::sync::Arc::new(yibao_web::gateway::Simulated::new()),
+                // The simulated gateway marks orders paid that nobody paid: the demo's only.
+                gateway: (!no_demo).then(|| {
+                    std::sync::Arc::new(yibao_web::gateway::Simulated::new())
+                        as std::sync::Arc<dyn yibao_web::gateway::PaymentGateway>
+                }),
             };
             yibao_web::serve(state, config.listen, |addr| {
                 println!(

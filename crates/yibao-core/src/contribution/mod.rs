@@ -301,11 +301,13 @@ impl ContributionRules {
     }
 
     /// What a flexible worker pays for `count` months from `start` at the base of `percent`
-    /// of the average wage: the months (within this year: the next year's rules price the
-    /// next), the base, the month's amount and the total. `None` if the base is not a
-    /// choice, or no month of this year is left.
+    /// of the average wage: the months (within this year: another year's rules price its own;
+    /// a month of last year still owed starts the months at this January), the base, the
+    /// month's amount and the total. `None` if the base is not a choice, or no month of this
+    /// year is left.
     pub fn flexible_due(&self, percent: u32, start: months::YearMonth, count: u32) -> Option<Due> {
         let bill = self.flexible_bill(percent)?;
+        let start = start.max(months::YearMonth { year: self.year, month: 1 });
         let months: Vec<months::YearMonth> =
             (0..i64::from(count.clamp(1, 12))).map(|i| start.plus(i)).filter(|m| m.year == self.year).collect();
         if months.is_empty() {

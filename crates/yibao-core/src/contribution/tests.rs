@@ -277,5 +277,7 @@ fn a_flexible_worker_pays_months_from_the_first_unpaid_within_the_year() {
     assert_eq!(due.months, [ym("2026-11"), ym("2026-12")]);
     assert_eq!((due.monthly, due.amount), (yuan("287.70"), yuan("575.40")));
     assert!(r.flexible_due(60, ym("2027-01"), 1).is_none());
+    // December of last year owed: this year's months from January (last year's at the window).
+    assert_eq!(r.flexible_due(60, ym("2025-12"), 2).unwrap().months, [ym("2026-01"), ym("2026-02")]);
     assert!(r.flexible_due(75, ym("2026-11"), 1).is_none(), "not a base to choose");
 }

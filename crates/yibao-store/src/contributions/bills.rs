@@ -3,7 +3,7 @@
 //! payment from the bank's or the tax authority's receipt — matched to a bill exactly, a
 //! mismatch shown and never guessed. A paid bill's months become the employees' paid months.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use serde::Serialize;
 use sqlx::Row;
 use yibao_core::contribution::months::YearMonth;
@@ -235,6 +235,11 @@ impl Store {
         if paid_on < before.month.first_day() {
             return Err(refuse("before_month", "缴费日期早于所缴月份", "paid before the month it is for"));
         }
+        // Not after today in China (the write's time is UTC; China is a day ahead at most).
+        let now: Option<NaiveDate> = w.at().get(..10).and_then(|d| d.parse().ok());
+        if now.is_some_and(|d| paid_on > d + chrono::Duration::days(1)) {
+            return Err(refuse("future", "缴费日期晚于今天", "paid after today"));
+        }
         let reference = reference.trim();
         if reference.is_empty() {
             return Err(refuse(
@@ -408,7 +413,7 @@ impl Store {
             .contribution_bills_of(employer_id)
             .await?
             .into_iter()
-            .filter(|b| b.state == "declared" && b.month <= month && b.month.year >= today.year() - 2)
+            .filter(|b| b.state == "declared" && b.month <= month)
             .collect())
     }
 }

@@ -53,6 +53,13 @@ impl Store {
             )
         })?;
         let region: AdminCode = rules.region.parse()?;
+        if region != region.prefecture() {
+            return Err(refuse(
+                "not_a_pool",
+                format!("缴费标准按统筹地区（地市，如 {}）制定", region.prefecture()),
+                format!("contribution rules are a pooling region's (a prefecture such as {})", region.prefecture()),
+            ));
+        }
         let newest: Option<i64> =
             sqlx::query_scalar("SELECT MAX(version) FROM contribution_rules WHERE region = $1 AND year = $2")
                 .bind(i64::from(region.value()))
@@ -107,9 +114,10 @@ impl Store {
         paid_months_on(&mut conn, person_id).await
     }
 
-    /// Where a person who pays monthly stands on `day` with the payments known on `as_of`,
-    /// under the arrears rules of the year of `day` in the person's pooling region (`None`
-    /// where the region has no contribution rules for that year).
+    /// Where a person stands on `day` with the payments known on `as_of`, under the rules of
+    /// the year of `day` in the person's pooling region: a monthly contributor by the months
+    /// paid, a resident by the year paid; `None` where the region has no contribution rules
+    /// for that year, and for a retired person (who pays nothing).
     pub async fn contribution_standing(
         &self,
         person: &crate::Person,
@@ -117,8 +125,29 @@ impl Store {
         as_of: NaiveDate,
     ) -> Result<Option<Standing>, StoreError> {
         use chrono::Datelike;
+        if person.category == yibao_core::registry::PersonCategory::Retired {
+            return Ok(None);
+        }
         let mut conn = self.read_conn().await?;
         let Some(rules) = rules_on(&mut conn, person.insured_region, day.year()).await? else { return Ok(None) };
+        if person.enrolment == yibao_core::registry::Enrolment::Resident {
+            let paid_on: Option<String> =
+                sqlx::query_scalar("SELECT paid_on FROM resident_contributions WHERE person_id = $1 AND year = $2")
+                    .bind(person.id)
+                    .bind(i64::from(day.year()))
+                    .fetch_optional(&mut conn)
+                    .await?;
+            let paid_on =
+                paid_on.map(|d| d.parse().map_err(|_| corrupt("resident_contributions.paid_on", &d))).transpose()?;
+            let r = &rules.resident;
+            return Ok(Some(yibao_core::contribution::months::resident_standing(
+                r.collection_to,
+                r.late_waiting_days,
+                paid_on,
+                day,
+                as_of,
+            )));
+        }
         let paid: Vec<Paid> = paid_months_on(&mut conn, person.id)
             .await?
             .iter()

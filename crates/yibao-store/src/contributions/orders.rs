@@ -40,6 +40,11 @@ pub struct OnlineOrder {
     /// The key of the payer's receipt link.
     #[serde(skip)]
     pub view_key: String,
+    /// Where cover waits after this payment (a first payment, one after an interruption, a
+    /// resident's after the collection period): the first day covered. Known when the order
+    /// is priced, not stored.
+    #[serde(skip)]
+    pub waits_until: Option<NaiveDate>,
 }
 
 /// What a person may pay now: a flexible worker's months, or a resident's year.
@@ -119,6 +124,7 @@ fn order_from_row(r: &sqlx::any::AnyRow) -> Result<OnlineOrder, StoreError> {
         paid_at: r.try_get(12)?,
         gateway_txn: r.try_get(13)?,
         view_key: r.try_get(14)?,
+        waits_until: None,
     })
 }
 
@@ -225,6 +231,13 @@ impl Store {
             Some(o) if o.state == "paid" => NoticeOutcome::AlreadyPaid,
             Some(o) => self.mark_paid(w, o, &notice.txn, today).await?,
         };
+        if let (NoticeOutcome::PaidElsewhere, Some(o)) = (outcome, &order) {
+            sqlx::query("UPDATE online_orders SET state = 'refund_due', gateway_txn = $1 WHERE order_no = $2")
+                .bind(notice.txn.clone())
+                .bind(o.order_no.clone())
+                .execute(&mut *w.tx)
+                .await?;
+        }
         sqlx::query(
             "INSERT INTO online_payment_notices (gateway, notification_id, order_no, amount, outcome, received_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -390,6 +403,7 @@ async fn due_on(
         paid_at: None,
         gateway_txn: None,
         view_key: String::new(),
+        waits_until: None,
     };
     match (person.enrolment, purchase) {
         (Enrolment::FlexibleEmployment, Purchase::Flexible { percent, months }) => {
@@ -407,7 +421,14 @@ async fn due_on(
             let last = last
                 .map(|m| m.parse::<YearMonth>().map_err(|_| corrupt("contribution_months.month", &m)))
                 .transpose()?;
-            let start = flexible_start(rules.arrears.grace_months, last, YearMonth::of(today));
+            let this_month = YearMonth::of(today);
+            let start = flexible_start(rules.arrears.grace_months, last, this_month);
+            let wait = match last {
+                None => rules.flexible.first_waiting_days,
+                Some(_) if start == this_month => rules.arrears.waiting_days,
+                Some(_) => 0,
+            };
+            let waits_until = (wait > 0).then(|| today + chrono::Duration::days(i64::from(wait)));
             let due = rules.flexible_due(*percent, start, *months).ok_or_else(|| {
                 nothing_due(
                     format!("没有可缴的月份或档次（可选 {:?}%）", rules.flexible.base_percents),
@@ -417,7 +438,14 @@ async fn due_on(
                     ),
                 )
             })?;
-            Ok(OnlineOrder { kind: "flexible".into(), months: due.months, base: due.base, amount: due.amount, ..blank })
+            Ok(OnlineOrder {
+                kind: "flexible".into(),
+                months: due.months,
+                base: due.base,
+                amount: due.amount,
+                waits_until,
+                ..blank
+            })
         }
         (Enrolment::Resident, Purchase::Resident) => {
             // The next year in its collection period, else this year if it is unpaid.
@@ -437,11 +465,15 @@ async fn due_on(
                 let amount = rules.resident_amount(person.category).ok_or_else(|| {
                     nothing_due("该人员类别没有居民缴费标准", "the rules have no amount for this category")
                 })?;
+                let late = today > rules.resident.collection_to;
+                let waits_until =
+                    late.then(|| today + chrono::Duration::days(i64::from(rules.resident.late_waiting_days)));
                 return Ok(OnlineOrder {
                     kind: "resident".into(),
                     year: Some(year),
                     amount: amount.personal,
                     subsidy: amount.subsidy,
+                    waits_until,
                     ..blank
                 });
             }

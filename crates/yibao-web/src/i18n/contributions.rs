@@ -58,6 +58,11 @@ pub(super) const UI: &[(&str, &str, &str)] = &[
     ("contrib.receipts_submit", "导入并核对", "Import and match"),
     ("contrib.matched", "已入账", "recorded"),
     ("online.title", "医保网上缴费", "Pay medical insurance online"),
+    (
+        "online.waiting",
+        "按规定缴费后有待遇等待期（首次参保、中断后续缴或征缴期后缴费），医保待遇起始日：",
+        "Cover waits after this payment (a first payment, one after an interruption, or one after the collection period); covered from",
+    ),
     ("online.no_account", "灵活就业人员、城乡居民缴费，无需登录", "for flexible workers and residents, no account needed"),
     (
         "online.intro",

@@ -152,10 +152,15 @@ pub async fn employer_contributions(
     show_unit(&state, &caller, id, &format!("/employers/{id}/contributions"), &q.done, Vec::new()).await
 }
 
-/// The declaration in a form: `month` and `wage_{person id}` (an empty wage leaves the
-/// employee out).
-async fn declared(state: &SharedState, form: &HashMap<String, String>) -> Result<(YearMonth, Vec<Declared>), AppError> {
+/// The declaration in a form: `month` and `wage_{person id}` of the unit's employees (an empty
+/// wage leaves the employee out; another person's id is not the unit's to declare).
+async fn declared(
+    state: &SharedState,
+    unit: i64,
+    form: &HashMap<String, String>,
+) -> Result<(YearMonth, Vec<Declared>), AppError> {
     let month: YearMonth = form.get("month").map(String::as_str).unwrap_or_default().parse()?;
+    let employees = state.store.employees_of(unit).await?;
     let mut lines = Vec::new();
     let mut ids: Vec<(i64, &String)> = form
         .iter()
@@ -164,7 +169,7 @@ async fn declared(state: &SharedState, form: &HashMap<String, String>) -> Result
         .collect();
     ids.sort();
     for (id, wage) in ids {
-        let person = state.store.person(id).await.map_err(|_| AppError::not_found("person"))?;
+        let person = employees.iter().find(|p| p.id == id).ok_or_else(|| AppError::not_found("employee"))?;
         let wage: Fen = wage.parse().map_err(|e: InvalidValue| {
             InvalidValue::new(
                 "wage",
@@ -173,7 +178,7 @@ async fn declared(state: &SharedState, form: &HashMap<String, String>) -> Result
                 format!("{}: {}", person.name, e.message.en),
             )
         })?;
-        lines.push(Declared { resident_id: person.resident_id, wage });
+        lines.push(Declared { resident_id: person.resident_id.clone(), wage });
     }
     Ok((month, lines))
 }
@@ -187,7 +192,9 @@ async fn declare_for(
 ) -> Result<Response, AppError> {
     caller.check_csrf(form.get("csrf").map(String::as_str).unwrap_or_default())?;
     let done = async {
-        let (month, lines) = declared(&state, &form).await?;
+        // May the caller act for the unit? Before anything of its employees is read.
+        service::contributions::bills(&state.store, &caller, unit).await?;
+        let (month, lines) = declared(&state, unit, &form).await?;
         service::contributions::declare(&state.store, &caller, unit, month, &lines).await
     }
     .await;

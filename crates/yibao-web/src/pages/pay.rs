@@ -66,6 +66,8 @@ struct DuePage {
     buys: String,
     amount: String,
     subsidy: String,
+    /// The first day covered after paying, where cover waits.
+    waits_until: String,
     errors: Vec<String>,
 }
 
@@ -126,6 +128,7 @@ async fn due_page(
         buys: String::new(),
         amount: String::new(),
         subsidy: String::new(),
+        waits_until: String::new(),
         errors,
     };
     if flexible {
@@ -143,7 +146,10 @@ async fn due_page(
         let first =
             state.store.payment_due(person, &Purchase::Flexible { percent: page.bases[0].0, months: 12 }, today).await;
         match first {
-            Ok(due) => page.months_left = (1..=due.months.len() as u32).collect(),
+            Ok(due) => {
+                page.months_left = (1..=due.months.len() as u32).collect();
+                page.waits_until = due.waits_until.map(|d| d.to_string()).unwrap_or_default();
+            }
             Err(e) => page.errors.extend(form_messages(&AppError::from(e), lang).unwrap_or_default()),
         }
     } else {
@@ -152,6 +158,7 @@ async fn due_page(
                 page.buys = due.buys().get(lang).to_string();
                 page.amount = due.amount.to_grouped();
                 page.subsidy = due.subsidy.to_grouped();
+                page.waits_until = due.waits_until.map(|d| d.to_string()).unwrap_or_default();
             }
             Err(e) => page.errors.extend(form_messages(&AppError::from(e), lang).unwrap_or_default()),
         }
@@ -233,6 +240,9 @@ pub async fn sim_page(
     Query(q): Query<KeyAsk>,
 ) -> Result<Response, AppError> {
     let order = service::pay::order_for(&state, &order_no, &q.key).await?;
+    if service::pay::gateway(&state)?.name() != "sim" {
+        return Err(AppError::not_found("order"));
+    }
     let page = SimPage {
         ctx: Ctx::anonymous(lang, "/sim-pay"),
         order_no,
@@ -258,7 +268,12 @@ pub async fn sim_pay(
     Form(f): Form<SimForm>,
 ) -> Result<Response, AppError> {
     let order = service::pay::order_for(&state, &order_no, &f.key).await?;
-    if let Some((signature, body)) = state.gateway.simulate(&order, f.action == "pay") {
+    let gateway = service::pay::gateway(&state)?;
+    if order.state != "pending" {
+        // A closed or paid order is not paid again.
+        return Ok(Redirect::to(&format!("/pay/orders/{order_no}?key={}", f.key)).into_response());
+    }
+    if let Some((signature, body)) = gateway.simulate(&order, f.action == "pay") {
         let state = state.clone();
         tokio::spawn(async move {
             let mut headers = axum::http::HeaderMap::new();
@@ -266,8 +281,7 @@ pub async fn sim_pay(
                 headers.insert(crate::gateway::SIM_SIGNATURE, v);
             }
             let today = state.today.unwrap_or_else(crate::context::china_today);
-            let name = state.gateway.name();
-            if let Err(e) = service::pay::notify(&state, name, &headers, &body, today).await {
+            if let Err(e) = service::pay::notify(&state, "sim", &headers, &body, today).await {
                 tracing::warn!(error = ?e, "the simulator's notification failed");
             }
         });
@@ -299,6 +313,10 @@ pub async fn pay_receipt(
     let state_text = match o.state.as_str() {
         "paid" => Text::new("缴费成功", "Paid"),
         "closed" => Text::new("已关闭（已重新下单）", "Closed (a newer order replaced it)"),
+        "refund_due" => Text::new(
+            "所缴月份已由另一笔缴费缴清，本笔款项将原路退回",
+            "the months were paid by another payment: this one will be returned",
+        ),
         _ => Text::new("正在确认支付结果……", "Waiting for the payment's confirmation…"),
     };
     let page = ReceiptPage {

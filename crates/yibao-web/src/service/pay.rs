@@ -40,6 +40,18 @@ pub async fn lookup(state: &SharedState, client: &Client, resident_id: &str, nam
     }
 }
 
+/// The gateway online payments go through, or why there is none.
+pub fn gateway(state: &SharedState) -> Result<&std::sync::Arc<dyn crate::gateway::PaymentGateway>, AppError> {
+    state.gateway.as_ref().ok_or_else(|| {
+        AppError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "no_gateway",
+            "网上缴费暂未开通，请到经办机构窗口或税务渠道缴费",
+            "paying online is not available here: pay at the agency's window or through the tax authority",
+        )
+    })
+}
+
 /// Creates the order and returns it with the gateway's pay page.
 pub async fn order(
     state: &SharedState,
@@ -49,9 +61,10 @@ pub async fn order(
 ) -> Result<(OnlineOrder, String), AppError> {
     let actor = yibao_store::Actor::system(&format!("online:{}", person.resident_id.masked()));
     let mut w = state.store.begin_write(&actor).await?;
-    let order = state.store.create_online_order(&mut w, person, purchase, state.gateway.name(), today).await?;
+    let gateway = gateway(state)?;
+    let order = state.store.create_online_order(&mut w, person, purchase, gateway.name(), today).await?;
     w.commit().await?;
-    let url = state.gateway.pay_url(&order);
+    let url = gateway.pay_url(&order);
     Ok((order, url))
 }
 
@@ -63,10 +76,9 @@ pub async fn notify(
     body: &[u8],
     today: chrono::NaiveDate,
 ) -> Result<NoticeOutcome, AppError> {
-    if gateway != state.gateway.name() {
-        return Err(AppError::not_found("gateway"));
-    }
-    let notice = state.gateway.verify(headers, body).map_err(|e| {
+    let configured =
+        state.gateway.as_ref().filter(|g| g.name() == gateway).ok_or_else(|| AppError::not_found("gateway"))?;
+    let notice = configured.verify(headers, body).map_err(|e| {
         tracing::warn!(gateway, reason = %e.0.en, "payment notification refused");
         AppError::new(axum::http::StatusCode::UNAUTHORIZED, "bad_signature", &e.0.zh, &e.0.en)
     })?;

@@ -26,7 +26,7 @@ pub async fn spawn_app(db: TestDb) -> App {
         today: Some(today),
         logins: Default::default(),
         lookups: Default::default(),
-        gateway: std::sync::Arc::new(yibao_web::gateway::Simulated::new()),
+        gateway: Some(std::sync::Arc::new(yibao_web::gateway::Simulated::new())),
     };
     tokio::spawn(yibao_web::serve_on(listener, state, std::future::pending()));
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
