@@ -66,14 +66,7 @@ impl Store {
                 .bind(i64::from(rules.year))
                 .fetch_one(&mut *w.tx)
                 .await?;
-        if newest.is_some_and(|v| i64::from(rules.version) <= v) {
-            return Err(StoreError::Invalid(InvalidValue::new(
-                "version",
-                "not_newer",
-                format!("版本号须大于现行版本 {}", newest.unwrap_or_default()),
-                format!("the version must be above the one in force, {}", newest.unwrap_or_default()),
-            )));
-        }
+        crate::db::query::check_newer(newest, rules.version)?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO contribution_rules (region, year, version, document, imported_by, imported_at) \
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",

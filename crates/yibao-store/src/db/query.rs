@@ -137,6 +137,19 @@ pub(crate) fn json<T: Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| corrupt("json", e))
 }
 
+/// Refuses a document's `version` unless it is above the `newest` stored.
+pub(crate) fn check_newer(newest: Option<i64>, version: u32) -> Result<(), StoreError> {
+    match newest {
+        Some(v) if i64::from(version) <= v => Err(StoreError::Invalid(yibao_core::InvalidValue::new(
+            "version",
+            "not_newer",
+            format!("版本号须大于现行版本 {v}"),
+            format!("the version must be above the one in force, {v}"),
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// A document refused with every problem, each with its path, in both languages.
 pub(crate) fn invalid_document<'a>(
     field: &'static str,
