@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::adjudicate::Filing;
 use crate::admin_code::AdminCode;
+use crate::contribution::months::Standing;
 use crate::i18n::Text;
 use crate::registry::PersonStatus;
 
@@ -147,6 +148,9 @@ pub struct CoverFacts<'a> {
     pub designated_from: Option<NaiveDate>,
     pub designated_to: Option<NaiveDate>,
     pub filings: &'a [FilingFacts],
+    /// Where the person stands with contributions on the date (cover follows payment);
+    /// `None` where the region keeps no contributions for the year, and for a retiree.
+    pub contribution: Option<Standing>,
 }
 
 /// The decision.
@@ -168,7 +172,8 @@ pub enum CoverKind {
 pub struct Cover {
     pub kind: CoverKind,
     /// A stable code for the reason (`local_designated`, `filed`, `not_filed`,
-    /// `not_insured`, `card_lost`, `card_damaged`, `no_card`, `not_designated`).
+    /// `not_insured`, `contribution_arrears`, `contribution_waiting`, `contribution_unpaid`,
+    /// `card_lost`, `card_damaged`, `no_card`, `not_designated`).
     pub code: &'static str,
     pub reason: Text,
     /// Whether the hospital may settle directly (a card, or a no-card certificate).
@@ -189,6 +194,11 @@ pub fn cover_on(facts: &CoverFacts, date: NaiveDate) -> Cover {
             format!("{date} 不在参保状态（{}，自 {}）", facts.status.label().zh, facts.status_from),
             format!("not insured on {date} ({} since {})", facts.status.label().en, facts.status_from),
         );
+    }
+    if let Some(standing) = facts.contribution {
+        if let Some(reason) = standing.refusal() {
+            return Cover { kind: CoverKind::Refused, code: standing.code(), reason, direct_settlement: false };
+        }
     }
     let designated = facts.designated_from.is_some_and(|f| f <= date && facts.designated_to.is_none_or(|t| date <= t));
     if !designated {
@@ -304,6 +314,7 @@ mod tests {
             designated_from: Some(d("2015-01-01")),
             designated_to: None,
             filings,
+            contribution: None,
         }
     }
 
@@ -395,5 +406,42 @@ mod tests {
             ("local_designated", true),
             "a no-card certificate lets the hospital settle"
         );
+    }
+
+    #[test]
+    fn cover_follows_payment() {
+        use crate::contribution::months::{standing, Paid, YearMonth};
+        use crate::contribution::{ArrearsRules, Restore};
+        let none: [FilingFacts; 0] = [];
+        let rules = ArrearsRules { grace_months: 3, waiting_days: 90, restore: Restore::FromPayment };
+        let paid = |months: &[(i32, u32)], on: &str| -> Vec<Paid> {
+            months.iter().map(|&(y, m)| Paid { month: YearMonth::new(y, m).unwrap(), on: d(on) }).collect()
+        };
+        let on = |p: &[Paid], day: &str, as_of: &str| {
+            let mut x = facts("620302", &none);
+            x.contribution = Some(standing(&rules, 0, p, d(day), d(as_of)));
+            cover_on(&x, d(day))
+        };
+        // Paid to January: covered in January, in the grace through April, refused in May.
+        let p = paid(&[(2026, 1)], "2026-01-10");
+        assert_eq!(on(&p, "2026-01-20", "2026-01-20").kind, CoverKind::Local);
+        assert_eq!(on(&p, "2026-04-30", "2026-04-30").kind, CoverKind::Local, "in the grace");
+        let c = on(&p, "2026-05-01", "2026-05-01");
+        assert_eq!((c.kind, c.code, c.direct_settlement), (CoverKind::Refused, "contribution_arrears", false));
+        assert!(c.reason.zh.contains("2026-02") && c.reason.en.contains("2026-02"), "{:?}", c.reason);
+        // Paying again in June after the gap: waiting 90 days from the payment.
+        let mut p2 = p.clone();
+        p2.extend(paid(&[(2026, 6)], "2026-06-05"));
+        let c = on(&p2, "2026-06-20", "2026-06-20");
+        assert_eq!(c.code, "contribution_waiting");
+        assert!(c.reason.zh.contains("2026-09-03"), "{:?}", c.reason);
+        // Nothing paid at all: refused with its own reason, before the card or the place.
+        let mut x = facts("620102", &none);
+        x.card = CardState::Lost;
+        x.contribution = Some(standing(&rules, 0, &[], d("2026-03-01"), d("2026-03-01")));
+        assert_eq!(cover_on(&x, d("2026-03-01")).code, "contribution_unpaid");
+        // No contribution rules (or a retiree): cover as before.
+        x.contribution = None;
+        assert_eq!(cover_on(&x, d("2026-03-01")).code, "not_filed");
     }
 }

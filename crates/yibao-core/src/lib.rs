@@ -28,6 +28,7 @@ pub mod insurance_year;
 pub mod money;
 pub mod name;
 pub mod payment;
+pub mod pharmacy;
 pub mod phone;
 pub mod platform;
 pub mod policy;

@@ -42,8 +42,17 @@ impl Fen {
         self.0.checked_sub(other.0).map(Fen)
     }
 
+    /// Subtracts, saturating where real amounts never reach.
+    pub fn saturating_sub(self, other: Fen) -> Fen {
+        Fen(self.0.saturating_sub(other.0))
+    }
+
     pub fn is_negative(self) -> bool {
         self.0 < 0
+    }
+
+    pub fn is_positive(self) -> bool {
+        self.0 > 0
     }
 
     /// `12.34` (always two decimals, no thousands separator).

@@ -11,11 +11,13 @@ use yibao_core::document::DocumentKind;
 use yibao_core::registry::{Enrolment, HospitalGrade, InstitutionTier, PersonCategory, PersonStatus};
 use yibao_core::{AdminCode, BankCardNumber, CreditCode, Fen, ResidentId, Role, Scope};
 
+mod accounts;
 mod audit;
 mod contributions;
 mod hits;
+pub use accounts::{mother_purchase, DEMO_MOTHER_ID, DEMO_MOTHER_NAME, DEMO_PHARMACY};
 pub use audit::demo_pre_evaluation;
-pub use contributions::{demo_wage, DEMO_CONTRIBUTION_RULES};
+pub use contributions::{demo_contribution_rules, demo_wage, DEMO_CONTRIBUTION_RULES};
 mod catalog;
 
 pub use catalog::demo_catalog_csv;
@@ -83,6 +85,7 @@ const INSTITUTIONS: &[(&str, &str, &str, InstitutionTier, HospitalGrade, bool)] 
     ("H62030200006", "金川区宁远堡镇卫生院", "620302", InstitutionTier::Township, HospitalGrade::Level1, true),
     ("H62030200007", "金川区滨河路社区卫生服务中心", "620302", InstitutionTier::Community, HospitalGrade::Level1, true),
     ("H62030200008", "金川区新华路社区卫生服务中心", "620302", InstitutionTier::Community, HospitalGrade::Level1, true),
+    ("P62030200001", "金昌国大药房新华路店", "620302", InstitutionTier::Community, HospitalGrade::Ungraded, true),
     ("H62032100001", "永昌县人民医院", "620321", InstitutionTier::County, HospitalGrade::Level2, true),
     ("H62032100002", "永昌县中医医院", "620321", InstitutionTier::County, HospitalGrade::Level2, true),
     ("H62032100003", "永昌县河西堡镇卫生院", "620321", InstitutionTier::Township, HospitalGrade::Level1, true),
@@ -324,6 +327,9 @@ async fn seed_everything(
     // The region's supervision rule base, which looks at every claim the engine adjudicates.
     store.import_rule_base(&mut w, DEMO_RULE_BASE).await?;
     w.commit().await?;
+    if let Some(&(first_unit, _)) = employer_ids.first() {
+        contributions::seed_contributions(store, first_unit, &jinchang_active, today).await?;
+    }
     let filings = seed_cover(store, blobs, zhang_id, central_id, &jinchang_active, today).await?;
     seed_settlement(store, blobs, zhang_id, central_id, today).await?;
     seed_claims(store, blobs, zhang_id, today).await?;
@@ -332,10 +338,8 @@ async fn seed_everything(
         audit::seed_pre_evaluated_claim(store, blobs, referred, today).await?;
     }
     hits::seed_hits(store, blobs, jinchang_active.get(1..).unwrap_or_default(), today).await?;
-    if let Some(&(first_unit, _)) = employer_ids.first() {
-        contributions::seed_contributions(store, first_unit, today).await?;
-    }
     contributions::seed_online(store, &jinchang_active, today).await?;
+    accounts::seed_accounts(store, zhang_id, today).await?;
     Ok(DemoSummary {
         institutions: INSTITUTIONS.len(),
         employers: EMPLOYERS.len(),

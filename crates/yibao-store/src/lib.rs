@@ -15,6 +15,7 @@ mod cover;
 mod db;
 mod documents;
 mod history;
+mod individual;
 mod notices;
 mod payments;
 mod platform;
@@ -38,7 +39,8 @@ pub use claims::{
     SubmittedBy,
 };
 pub use contributions::{
-    Bill, BillLine, Collected, Declared, GatewayNotice, NoticeOutcome, OnlineOrder, PaidMonth, PaymentMatch, Purchase,
+    Bill, BillLine, Collected, Declared, GatewayNotice, NoticeOutcome, OnlineOrder, PaidMonth, PaymentMatch,
+    PersonalPeriod, Purchase,
 };
 pub use cover::{
     Card, CoverReport, NoCardCertificate, Referral, ReferralInput, StoredFiling, MAX_REFERRAL_DAYS, NO_CARD_DAYS,
@@ -49,6 +51,9 @@ pub use db::{
 };
 pub use documents::{BlobStore, Document, LocalBlobs};
 pub use history::HistoryEntry;
+pub use individual::{
+    is_pharmacy, CreditRun, FamilyMember, PharmacyLine, PharmacyPurchase, PharmacySettlement, Relation,
+};
 pub use notices::Notice;
 pub use payments::{AccountGiver, BatchItem, ImportSummary, Payee, PaymentBatch, PaymentOrder};
 pub use platform::StoredReply;

@@ -117,6 +117,34 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Makes every synthetic person an employee in service whose unit paid `month` on a
+    /// base between the demo rules' floor and about 1.5 times it, for the crediting benchmark.
+    #[doc(hidden)]
+    pub async fn pay_synthetic_month(
+        &self,
+        month: yibao_core::contribution::months::YearMonth,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.db.pool.begin().await?;
+        sqlx::query("UPDATE persons SET enrolment = $1, scheme = $2, category = $3")
+            .bind(Enrolment::UnitEmployee.code())
+            .bind(Enrolment::UnitEmployee.scheme().code())
+            .bind(PersonCategory::InService.code())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO contribution_months (person_id, month, kind, base, amount, paid_on, source) \
+             SELECT id, $1, 'employee', 411000 + (id % 2000) * 100, 0, $2, 'bench' FROM persons",
+        )
+        .bind(month.to_string())
+        .bind(month.first_day().to_string())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -45,18 +45,18 @@ async fn a_unit_declares_a_month_pays_its_exact_bill_and_the_months_become_paid(
         assert!(e.to_string().contains("employee.base_floor_percent"), "{l}: {e}");
         drop(w);
 
-        // The demo's unit: January to September paid, October declared and unpaid.
+        // The demo's unit: January of last year to September paid, October declared and unpaid.
         let unit = s.employer_by_credit_code(&unit_code()).await.unwrap().unwrap();
         let bills = s.contribution_bills_of(unit.id).await.unwrap();
         let states: Vec<(String, &str)> = bills.iter().map(|b| (b.month.to_string(), b.state.as_str())).collect();
-        assert_eq!(states.len(), 10, "{l}: {states:?}");
+        assert_eq!(states.len(), 22, "{l}: {states:?}");
         assert_eq!(states[0], ("2026-10".to_string(), "declared"), "{l}");
         assert!(states[1..].iter().all(|(_, st)| *st == "paid"), "{l}");
         let arrears = s.contribution_arrears(unit.id, today()).await.unwrap();
         assert_eq!(arrears.iter().map(|b| b.month).collect::<Vec<_>>(), [ym("2026-10")], "{l}");
         let zhang = s.person(1).await.unwrap();
         let months = s.paid_months(zhang.id).await.unwrap();
-        assert_eq!(months.len(), 9, "{l}");
+        assert_eq!(months.len(), 21, "{l}");
         // 张三's wage and its parts, to the fen, summed into the bill.
         let october = s.contribution_bill(bills[0].id).await.unwrap();
         let line = october.lines.iter().find(|x| x.person_id == zhang.id).unwrap();
@@ -126,7 +126,7 @@ async fn a_unit_declares_a_month_pays_its_exact_bill_and_the_months_become_paid(
             october.total.to_plain()
         );
         let mut w = s.begin_write(&finance).await.unwrap();
-        let found = s.import_bill_payments(&mut w, &csv, &|_| true).await.unwrap();
+        let found = s.import_receipts(&mut w, &csv, &|_| true).await.unwrap();
         w.commit().await.unwrap();
         let outcome: Vec<(usize, Option<i64>, bool)> =
             found.iter().map(|m| (m.line, m.bill_id, m.problem.is_some())).collect();
@@ -194,8 +194,7 @@ async fn an_online_order_is_paid_once_by_its_notification() {
         let buy = Purchase::Flexible { percent: 60, months: 3 };
         let due = s.payment_due(&flexible, &buy, today()).await.unwrap();
         assert_eq!((due.months.len(), due.amount), (2, "575.40".parse().unwrap()), "{l}: November and December");
-        let first_covered = today() + chrono::Duration::days(90);
-        assert_eq!(due.waits_until, Some(first_covered), "{l}: a first-time flexible worker waits 90 days");
+        assert_eq!(due.waits_until, None, "{l}: paid to October without a gap, no waiting");
         let zhang = s.person(1).await.unwrap();
         assert_eq!(refusal_code(s.payment_due(&zhang, &buy, today()).await), "through_unit", "{l}");
 
@@ -240,7 +239,9 @@ async fn an_online_order_is_paid_once_by_its_notification() {
             "{l}"
         );
         let months = s.paid_months(flexible.id).await.unwrap();
-        assert_eq!(months.iter().map(|m| m.month).collect::<Vec<_>>(), [ym("2026-11"), ym("2026-12")], "{l}");
+        let online: Vec<YearMonth> = months.iter().filter(|m| m.source == order.order_no).map(|m| m.month).collect();
+        assert_eq!(online, [ym("2026-11"), ym("2026-12")], "{l}");
+        assert_eq!(months.len(), 24, "{l}: January of last year to October by receipts, then these two");
         assert_eq!(s.online_order(&first.order_no).await.unwrap().state, "refund_due", "{l}: to refund, not paid");
         let demo_notices =
             db.number("SELECT COUNT(*) FROM online_payment_notices WHERE notification_id LIKE 'DEMO-%'").await;
@@ -262,17 +263,10 @@ async fn an_online_order_is_paid_once_by_its_notification() {
         let march = NaiveDate::from_ymd_opt(2027, 3, 1).unwrap();
         assert_eq!(s.contribution_standing(&resident, march, march).await.unwrap(), Some(Standing::Paid), "{l}");
         assert_eq!(due.waits_until, None, "{l}: paid in the collection period, no waiting");
-        // Then this year, which is unpaid and late (with the waiting); then nothing.
-        let late = s.payment_due(&resident, &Purchase::Resident, today()).await.unwrap();
-        assert_eq!((late.year, late.waits_until), (Some(2026), Some(today() + chrono::Duration::days(90))), "{l}");
-        let mut w = s.begin_write(&payer).await.unwrap();
-        let order = s.create_online_order(&mut w, &resident, &Purchase::Resident, "sim", today()).await.unwrap();
-        s.process_payment_notice(&mut w, "sim", &notice("r2", &order.order_no, order.amount), today()).await.unwrap();
-        w.commit().await.unwrap();
+        // This year was paid by the tax authority's receipt in last year's collection period.
         assert_eq!(refusal_code(s.payment_due(&resident, &Purchase::Resident, today()).await), "nothing_due", "{l}");
         let december = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
-        let waiting = s.contribution_standing(&resident, december, december).await.unwrap();
-        assert_eq!(waiting, Some(Standing::Waiting { from: today() + chrono::Duration::days(90) }), "{l}: paid late");
+        assert_eq!(s.contribution_standing(&resident, december, december).await.unwrap(), Some(Standing::Paid), "{l}");
         let retiree = demo_person(s, Enrolment::UnitEmployee, PersonCategory::Retired).await;
         assert_eq!(s.contribution_standing(&retiree, december, december).await.unwrap(), None, "{l}: pays nothing");
         // What finance sees: this month's flexible and resident money, each unit month paid.
@@ -280,9 +274,9 @@ async fn an_online_order_is_paid_once_by_its_notification() {
         let collected = s.collection_in(&scope, 2026).await.unwrap();
         let november: Vec<(&str, i64)> =
             collected.iter().filter(|c| c.month == ym("2026-11")).map(|c| (c.kind.as_str(), c.count)).collect();
-        // The demo's worker's two months and this one's; the demo's two residents' years and
-        // this one's two.
-        assert_eq!(november, [("flexible", 4), ("resident", 4)], "{l}: {collected:?}");
+        // The demo's online worker's two months and this one's; the demo's two residents' next
+        // years and this one's.
+        assert_eq!(november, [("flexible", 4), ("resident", 3)], "{l}: {collected:?}");
         let unit_months: i64 = collected.iter().filter(|c| c.kind == "unit").map(|c| c.count).sum();
         assert_eq!(unit_months, 9, "{l}: January to September's bills");
         let arrears = s.arrears_in(&scope).await.unwrap();
@@ -292,6 +286,97 @@ async fn an_online_order_is_paid_once_by_its_notification() {
         let family =
             db.number("SELECT COUNT(*) FROM resident_contributions WHERE year = 2027 AND source LIKE 'YB%'").await;
         assert!(family >= 3, "{l}: the demo's two and this one: {family}");
+        db.cleanup().await;
+    }
+}
+
+/// Cover follows payment: the demo's flexible worker who stopped paying in May is refused at
+/// a hospital and for a claim, with the reason; the tax authority's receipts for June to
+/// November (back-dated by the rules) restore cover, also for the claim of a day before they
+/// were paid; a receipt twice, at another amount, or for a stranger records nothing.
+#[tokio::test]
+async fn cover_follows_payment_and_receipts_restore_it() {
+    use yibao_core::cover::CoverKind;
+    use yibao_core::registry::{Enrolment, PersonCategory};
+    use yibao_core::sporadic::ClaimCase;
+    for db in TestDb::all().await {
+        let (s, l) = (&db.store, db.label);
+        yibao_demo::seed_demo(s, &db.blobs(), today()).await.unwrap();
+        let mut lapsed = None;
+        for id in 1..=300 {
+            let Ok(p) = s.person(id).await else { continue };
+            if p.enrolment != Enrolment::FlexibleEmployment || p.category != PersonCategory::InService {
+                continue;
+            }
+            if let Some(Standing::Arrears { unpaid_since }) =
+                s.contribution_standing(&p, today(), today()).await.unwrap()
+            {
+                lapsed = Some((p, unpaid_since));
+            }
+        }
+        let (worker, unpaid_since) = lapsed.expect("the demo's worker in arrears");
+        assert_eq!(unpaid_since, ym("2026-06"), "{l}");
+        let hospital = s.institution_by_code(yibao_demo::DEMO_INSTITUTION).await.unwrap();
+        let cover_on = |day: NaiveDate| {
+            let (worker, code) = (worker.clone(), hospital.code.clone());
+            async move { s.cover_report(&worker, day, Some(&code)).await.unwrap().cover.unwrap() }
+        };
+        let cover = cover_on(today()).await;
+        assert_eq!((&cover.kind, cover.code), (&CoverKind::Refused, "contribution_arrears"), "{l}");
+        assert!(cover.reason.zh.contains("2026-06") && cover.reason.en.contains("grace"), "{l}: {:?}", cover.reason);
+        assert_eq!(refusal_code(s.direct_cover(&worker, &hospital, today()).await), "contribution_arrears", "{l}");
+        // In April, within what was paid, the hospital was local cover (the card is another
+        // matter).
+        let april = NaiveDate::from_ymd_opt(2026, 4, 10).unwrap();
+        assert_eq!(cover_on(april).await.kind, CoverKind::Local, "{l}");
+        // A claim for a stay in November: refused when handed in, naming the day.
+        let stay = [("002201000010000", "1", "25.00", "25.00")];
+        let ended = today() - chrono::Duration::days(3);
+        let input =
+            yibao_demo::lanzhou_claim(worker.id, ClaimCase::OffsiteOutpatient, "LZ-CF-1", ended, &stay).unwrap();
+        let mut w = s.begin_write(&actor_of(s, "clerk").await).await.unwrap();
+        let refused = s.submit_claim(&mut w, &input, today()).await.unwrap_err();
+        drop(w);
+        assert!(refused.to_string().contains(&ended.to_string()), "{l}: {refused}");
+        assert_eq!(refusal_code(Err::<(), _>(refused)), "contribution_arrears", "{l}");
+
+        // The tax authority's receipts: June to November at the lower base, one line at a wrong
+        // amount, one for nobody, and June again.
+        let rules = s.contribution_rules(worker.insured_region, 2026).await.unwrap().unwrap();
+        let monthly = rules.flexible_bill(60).unwrap().total().to_plain();
+        let rid = worker.resident_id.to_string();
+        let mut csv = String::from("payer,period,amount,paid_on,reference\n");
+        for m in 6..=11 {
+            csv.push_str(&format!("{rid},2026-{m:02},{monthly},2026-11-22,SW-{m}\n"));
+        }
+        csv.push_str(&format!("{rid},2026-12,1.00,2026-11-22,SW-X\n"));
+        csv.push_str("110105199001011234,2026-11,10.00,2026-11-22,SW-Y\n");
+        csv.push_str(&format!("{rid},2026-06,{monthly},2026-11-22,SW-6\n"));
+        let mut w = s.begin_write(&actor_of(s, "finance").await).await.unwrap();
+        let found = s.import_receipts(&mut w, &csv, &|_| true).await.unwrap();
+        w.commit().await.unwrap();
+        let recorded: Vec<bool> = found.iter().map(|m| m.recorded()).collect();
+        assert_eq!(recorded, [true, true, true, true, true, true, false, false, false], "{l}: {found:?}");
+        assert!(found[6].problem.as_ref().unwrap().zh.contains("不符"), "{l}");
+        assert!(found[8].problem.as_ref().unwrap().en.contains("paid already"), "{l}");
+        assert!(found[..6].iter().all(|m| m.person_id == Some(worker.id)), "{l}");
+        assert_eq!(s.contribution_standing(&worker, today(), today()).await.unwrap(), Some(Standing::Paid), "{l}");
+        assert_eq!(cover_on(today()).await.kind, CoverKind::Local, "{l}");
+        // Paid on the 22nd, back-dated: the claim of the 20th is judged with what is paid now.
+        let mut w = s.begin_write(&actor_of(s, "clerk").await).await.unwrap();
+        s.submit_claim(&mut w, &input, today()).await.unwrap();
+        w.commit().await.unwrap();
+        // A resident's year by receipt: at the category's amount only, once.
+        let resident = yibao_store::testing::demo_person(s, Enrolment::Resident, PersonCategory::ResidentAdult).await;
+        let mut w = s.begin_write(&actor_of(s, "finance").await).await.unwrap();
+        let period = yibao_store::PersonalPeriod::Year(2026);
+        let day = NaiveDate::from_ymd_opt(2025, 12, 1).unwrap();
+        let again = s.record_personal_payment(&mut w, &resident, period, Fen::from_yuan(400), day, "SW-R").await;
+        assert_eq!(refusal_code(again), "paid", "{l}: the demo's receipt paid it");
+        let month = yibao_store::PersonalPeriod::Month(ym("2026-11"));
+        let wrong = s.record_personal_payment(&mut w, &resident, month, Fen::from_yuan(400), day, "SW-R").await;
+        assert_eq!(refusal_code(wrong), "not_flexible", "{l}");
+        drop(w);
         db.cleanup().await;
     }
 }

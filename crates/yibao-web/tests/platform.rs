@@ -893,3 +893,61 @@ async fn a_settlement_read_before_a_change_is_refused_as_stale() {
         app.db.cleanup().await;
     }
 }
+
+/// A designated pharmacy through the interface: 2101 quotes (nothing kept), 2102 settles —
+/// 张三's mother's catalog drugs paid from his account under 门诊共济, the 丙类 tablets in
+/// cash — a retried msgid answers the same once, the same receipt again is refused, 2103
+/// reverses; a hospital cannot use the pharmacy's transactions.
+#[tokio::test]
+async fn a_pharmacy_settles_a_family_members_purchase_on_the_holders_account() {
+    for db in TestDb::all().await {
+        let l = db.label;
+        let owned = spawn_app(db).await;
+        let app = &owned;
+        let sign_no = another_hospital(app, yibao_demo::DEMO_PHARMACY).await;
+        let mother =
+            app.db.store.person_by_resident_id(&yibao_demo::DEMO_MOTHER_ID.parse().unwrap()).await.unwrap().unwrap();
+        let balance = || async { app.db.store.individual_account(1).await.unwrap().unwrap().balance };
+        let before = balance().await;
+        let input = json!({
+            "druginfo": { "psn_no": mother.id.to_string(), "mdtrt_cert_type": "02",
+                "mdtrt_cert_no": yibao_demo::DEMO_MOTHER_ID, "medfee_sumamt": "55.30", "invono": "YD-P-1",
+                "insutype": "390", "acct_used_flag": "1", "med_type": "41" },
+            "drugdetail": [
+                { "feedetl_sn": "1", "med_list_codg": "XC09AAE066A001010101734", "cnt": "2", "pric": "15.00", "det_item_fee_sumamt": "30.00" },
+                { "feedetl_sn": "2", "med_list_codg": "ZA01AAG0020010101823", "cnt": "1", "pric": "18.50", "det_item_fee_sumamt": "18.50" },
+                { "feedetl_sn": "3", "med_list_codg": "XN02BEA001A001010101589", "cnt": "1", "pric": "6.80", "det_item_fee_sumamt": "6.80" },
+            ],
+        });
+        let pharmacy = |infno: &str, input: Value| envelope_from(yibao_demo::DEMO_PHARMACY, infno, &sign_no, input);
+        let send_p = |body: Value| async move { send_signed(app, &body, OTHER_SECRET, SignType::HmacSm3).await };
+        let quote = send_p(pharmacy("2101", input.clone())).await;
+        assert_eq!(quote["infcode"], 0, "{l}: {quote}");
+        let q = &quote["output"]["setlinfo"];
+        assert_eq!((fen(&q["acct_mulaid_pay"]), fen(&q["psn_cash_pay"])), (fen(&json!("48.50")), fen(&json!("6.80"))));
+        assert!(q["setl_id"].is_null(), "{l}: a quote has no settlement");
+        assert_eq!(balance().await, before, "{l}: a quote changes nothing");
+
+        let body = pharmacy("2102", input.clone());
+        let first = send_p(body.clone()).await;
+        let retried = send_p(body).await;
+        assert_eq!(first["infcode"], 0, "{l}: {first}");
+        assert_eq!(first["output"], retried["output"], "{l}: the same answer");
+        let setl_id = first["output"]["setlinfo"]["setl_id"].as_str().unwrap().to_string();
+        assert!(setl_id.starts_with("YD620302"), "{l}: {setl_id}");
+        assert_eq!(balance().await, before.saturating_sub(fen(&json!("48.50"))), "{l}: debited once");
+        assert_eq!(refusal(&send_p(pharmacy("2102", input.clone())).await), "settled", "{l}");
+        let mut wrong = input.clone();
+        wrong["druginfo"]["medfee_sumamt"] = json!("50.00");
+        wrong["druginfo"]["invono"] = json!("YD-P-2");
+        assert_eq!(refusal(&send_p(pharmacy("2102", wrong)).await), "total_mismatch", "{l}");
+
+        let back = send_p(pharmacy("2103", json!({ "data": { "setl_id": setl_id } }))).await;
+        assert_eq!(back["output"]["setlinfo"]["status"], "reversed", "{l}: {back}");
+        assert_eq!(balance().await, before, "{l}: reversed to the fen");
+        let hospital = sign_in(app).await;
+        let r = send(app, &envelope("2102", &hospital, input)).await;
+        assert_eq!(refusal(&r), "not_a_pharmacy", "{l}");
+        owned.db.cleanup().await;
+    }
+}

@@ -639,3 +639,63 @@ pub async fn settle(
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(())
 }
+
+/// Credits one month to `persons` synthetic employees' accounts (opened by the job) on a
+/// fresh database, then runs the month again: accounts per second, and the second run
+/// credits nobody.
+pub async fn credit(persons: u64, database_url: Option<String>) -> anyhow::Result<()> {
+    use yibao_core::contribution::months::YearMonth;
+    let (store, url, scratch) = scratch_store(database_url).await?;
+    if store.count_persons(None).await? > 0 {
+        anyhow::bail!("the benchmark needs an empty database; {} has persons", yibao_store::redact(&url));
+    }
+    println!("yibao bench credit: {persons} accounts on {:?}", store.backend());
+    let bar = indicatif::ProgressBar::new(persons)
+        .with_style(indicatif::ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} ({per_sec}, eta {eta})")?);
+    bar.set_message("loading persons");
+    store.load_synthetic_persons(persons, |n| bar.set_position(n)).await?;
+    let month = YearMonth { year: 2026, month: 3 };
+    store.pay_synthetic_month(month).await?;
+    let system = yibao_store::Actor::system("bench-credit");
+    let mut prefectures: Vec<AdminCode> = synthetic_regions().iter().map(|r| r.prefecture()).collect();
+    prefectures.dedup();
+    let mut w = store.begin_write(&system).await?;
+    for p in &prefectures {
+        let rules = yibao_demo::demo_contribution_rules(month.year)
+            .replace("region = \"620300\"", &format!("region = \"{p}\""));
+        store.import_contribution_rules(&mut w, &rules).await?;
+    }
+    w.commit().await?;
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 4, 1).unwrap_or_default();
+    bar.set_message("crediting");
+    bar.set_position(0);
+    let started = Instant::now();
+    let (mut credited, mut amount) = (0i64, yibao_core::Fen::ZERO);
+    let mut base = 0u64;
+    for p in &prefectures {
+        let run =
+            store.credit_accounts(&system, *p, month, today, |done, _| bar.set_position(base + done as u64)).await?;
+        base += run.credited as u64;
+        credited += run.credited;
+        amount = amount.saturating_add(run.amount);
+    }
+    let took = started.elapsed();
+    bar.finish_and_clear();
+    anyhow::ensure!(credited as u64 == persons, "credited {credited} of {persons}");
+    println!(
+        "credited {credited} accounts ({} yuan) in {:.1} s: {:.0} accounts/s",
+        amount.to_grouped(),
+        took.as_secs_f64(),
+        credited as f64 / took.as_secs_f64()
+    );
+    let started = Instant::now();
+    let mut again = 0;
+    for p in &prefectures {
+        again += store.credit_accounts(&system, *p, month, today, |_, _| {}).await?.credited;
+    }
+    anyhow::ensure!(again == 0, "the second run credited {again}");
+    println!("run again: credited 0 in {:.1} s", started.elapsed().as_secs_f64());
+    drop(store);
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(())
+}

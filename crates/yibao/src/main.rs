@@ -103,6 +103,16 @@ enum Command {
         #[command(subcommand)]
         command: SuperviseCommand,
     },
+    /// Credit individual accounts for a month (the job the server also runs every six hours
+    /// for the months of the year so far): each person once, however often it runs.
+    Credit {
+        /// The pooling region, e.g. 620300 (default: every region with contribution rules).
+        #[arg(long)]
+        region: Option<AdminCode>,
+        /// The month, e.g. 2026-10 (default: last month).
+        #[arg(long)]
+        month: Option<yibao_core::contribution::months::YearMonth>,
+    },
     /// Benchmarks (see docs/PERFORMANCE.md).
     Bench {
         #[command(subcommand)]
@@ -265,6 +275,15 @@ enum BenchCommand {
         #[arg(long)]
         threads: Option<usize>,
     },
+    /// Credit a month to generated employees' individual accounts on a fresh database:
+    /// accounts per second (docs/PERFORMANCE.md).
+    Credit {
+        #[arg(long, default_value_t = 1_000_000)]
+        persons: u64,
+        /// An empty database to use instead of a scratch SQLite file (e.g. a PostgreSQL schema).
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// Load synthetic persons into a fresh database and time the portal's searches.
     Registry {
         #[arg(long, default_value_t = 1_000_000)]
@@ -318,6 +337,44 @@ async fn main() -> ExitCode {
         Err(e) => {
             eprintln!("错误 / error: {e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// The monthly crediting job inside the server: five minutes after start and every six hours
+/// after, each region's months of the year so far (a run that finds everyone credited does
+/// nothing). Failures are logged and tried again next time.
+async fn credit_on_schedule(store: Store) {
+    use yibao_core::contribution::months::YearMonth;
+    let mut tick = tokio::time::interval_at(
+        tokio::time::Instant::now() + std::time::Duration::from_secs(300),
+        std::time::Duration::from_secs(6 * 3600),
+    );
+    loop {
+        tick.tick().await;
+        let today = chrono::Local::now().date_naive();
+        let this_month = YearMonth::of(today);
+        let regions = match store.contribution_regions(this_month.year).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, "the crediting job could not list the regions");
+                continue;
+            }
+        };
+        for region in regions {
+            let mut month = YearMonth { year: this_month.year, month: 1 };
+            while month < this_month {
+                match store.credit_accounts(&Actor::system("account-credit"), region, month, today, |_, _| {}).await {
+                    Ok(run) if run.credited > 0 => {
+                        tracing::info!(%region, %month, credited = run.credited, "individual accounts credited");
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, %region, %month, "the crediting job failed; it runs again later")
+                    }
+                }
+                month = month.plus(1);
+            }
         }
     }
 }
@@ -376,6 +433,7 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
             } else if !no_demo {
                 seed_if_needed(&store, &blobs).await?;
             }
+            tokio::spawn(credit_on_schedule(store.clone()));
             let state = yibao_web::AppState {
                 store,
                 blobs,
@@ -397,6 +455,35 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
                 );
             })
             .await?;
+        }
+        Command::Credit { region, month } => {
+            let store = open(config).await?;
+            let today = chrono::Local::now().date_naive();
+            let month = month.unwrap_or_else(|| yibao_core::contribution::months::YearMonth::of(today).plus(-1));
+            let regions = match region {
+                Some(r) => vec![r],
+                None => store.contribution_regions(month.year).await?,
+            };
+            for region in regions {
+                let bar = indicatif::ProgressBar::new(0).with_style(indicatif::ProgressStyle::with_template(
+                    "{msg} {bar:40} {pos}/{len} ({per_sec}, eta {eta})",
+                )?);
+                bar.set_message(format!("{region} {month}"));
+                let run = store
+                    .credit_accounts(&Actor::system("account-credit"), region, month, today, |done, due| {
+                        bar.set_length(due as u64);
+                        bar.set_position(done as u64);
+                    })
+                    .await?;
+                bar.finish_and_clear();
+                println!(
+                    "{region} {month}: 划入 {} 个账户，共 {} 元 / credited {} accounts, {} yuan",
+                    run.credited,
+                    run.amount.to_grouped(),
+                    run.credited,
+                    run.amount.to_grouped()
+                );
+            }
         }
         Command::Migrate => {
             open(config).await?;
@@ -485,6 +572,9 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
         }
         Command::Bench { command: BenchCommand::Statement { count, database_url } } => {
             bench::statement(count, database_url).await?;
+        }
+        Command::Bench { command: BenchCommand::Credit { persons, database_url } } => {
+            bench::credit(persons, database_url).await?;
         }
         Command::Bench { command: BenchCommand::Registry { persons, queries, database_url } } => {
             bench::registry(persons, queries, database_url).await?;

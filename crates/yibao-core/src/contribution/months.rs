@@ -136,6 +136,18 @@ impl Standing {
         matches!(self, Standing::Paid | Standing::Grace { .. })
     }
 
+    /// A stable code: `paid`, `grace`, `contribution_arrears`, `contribution_waiting`,
+    /// `contribution_unpaid` (the last three are cover's refusal codes too).
+    pub fn code(self) -> &'static str {
+        match self {
+            Standing::Paid => "paid",
+            Standing::Grace { .. } => "grace",
+            Standing::Arrears { .. } => "contribution_arrears",
+            Standing::Waiting { .. } => "contribution_waiting",
+            Standing::NeverPaid => "contribution_unpaid",
+        }
+    }
+
     /// Why a person is not covered, in both languages (`None` if covered).
     pub fn refusal(self) -> Option<Text> {
         match self {

@@ -182,6 +182,8 @@ impl Store {
         check_input(input, today)?;
         let person = fetch_person(&mut *w.tx, input.person_id).await?;
         let (rules, _) = self.claim_rules(person.insured_region, today).await?;
+        // Cover follows payment: days without it are not reimbursed, whoever files.
+        self.check_paid_cover(&person, input.care_start, input.care_end, today).await?;
         rules.check_submitter(input.case, input.by.submitter())?;
         if input.treatment_catalog {
             let receipt = input.invoices.iter().map(|i| i.invoice_date).max().unwrap_or(input.care_end);

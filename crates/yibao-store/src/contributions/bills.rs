@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use sqlx::Row;
 use yibao_core::contribution::months::YearMonth;
-use yibao_core::{Fen, InvalidValue, ResidentId, Text};
+use yibao_core::{Fen, InvalidValue, ResidentId};
 
 use super::{refuse, rules_on};
 use crate::db::query::corrupt;
@@ -52,20 +52,6 @@ pub struct Bill {
     pub payment_reference: Option<String>,
     pub version: i64,
     pub lines: Vec<BillLine>,
-}
-
-/// What became of a receipt line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PaymentMatch {
-    /// The line's number in the file (from 1, the header not counted).
-    pub line: usize,
-    pub credit_code: String,
-    pub month: String,
-    pub amount: Fen,
-    /// The bill it paid, if it matched one.
-    pub bill_id: Option<i64>,
-    /// Why it did not, in both languages.
-    pub problem: Option<Text>,
 }
 
 pub(super) const BILL_COLS: &str =
@@ -232,22 +218,7 @@ impl Store {
                 ),
             ));
         }
-        if paid_on < before.month.first_day() {
-            return Err(refuse("before_month", "缴费日期早于所缴月份", "paid before the month it is for"));
-        }
-        // Not after today in China (the write's time is UTC; China is a day ahead at most).
-        let now: Option<NaiveDate> = w.at().get(..10).and_then(|d| d.parse().ok());
-        if now.is_some_and(|d| paid_on > d + chrono::Duration::days(1)) {
-            return Err(refuse("future", "缴费日期晚于今天", "paid after today"));
-        }
-        let reference = reference.trim();
-        if reference.is_empty() {
-            return Err(refuse(
-                "reference",
-                "请填写银行或税务的缴款凭证号",
-                "give the bank's or tax authority's reference",
-            ));
-        }
+        let reference = super::receipts::check_receipt(w, paid_on, before.month.first_day(), reference)?;
         let n = sqlx::query(
             "UPDATE contribution_bills SET state = 'paid', paid_on = $1, payment_reference = $2, recorded_by = $3, \
              recorded_at = $4, version = version + 1 WHERE id = $5 AND state = 'declared'",
@@ -290,82 +261,6 @@ impl Store {
         let after = self.bill_in(w, bill_id).await?;
         w.record("contribution.paid", "contribution_bill", &bill_id.to_string(), Some(&before), Some(&after)).await?;
         Ok(after)
-    }
-
-    /// Records the payments of a receipt file (CSV: `credit_code,month,amount,paid_on,reference`,
-    /// a header first): each line that matches an unpaid bill of a unit `in_scope` (by its
-    /// region) exactly is recorded; every other line is reported with why, and changes nothing.
-    pub async fn import_bill_payments(
-        &self,
-        w: &mut WriteTx,
-        csv: &str,
-        in_scope: &(dyn Fn(yibao_core::AdminCode) -> bool + Sync),
-    ) -> Result<Vec<PaymentMatch>, StoreError> {
-        let mut out = Vec::new();
-        for (i, raw) in csv.lines().skip(1).enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-            let line = i + 1;
-            let cells: Vec<&str> = raw.split(',').map(str::trim).collect();
-            let parsed = match cells.as_slice() {
-                [code, month, amount, paid_on, reference] => {
-                    match (month.parse::<YearMonth>(), amount.parse::<Fen>(), paid_on.parse::<NaiveDate>()) {
-                        (Ok(m), Ok(a), Ok(d)) => Ok((code.to_string(), m, a, d, reference.to_string())),
-                        _ => {
-                            Err(Text::new("月份、金额或日期格式不对", "the month, the amount or the date is malformed"))
-                        }
-                    }
-                }
-                _ => Err(Text::new("应为 5 列：单位信用代码,月份,金额,缴费日期,凭证号", "expected 5 columns")),
-            };
-            let (code, month, amount, paid_on, reference) = match parsed {
-                Ok(p) => p,
-                Err(problem) => {
-                    out.push(PaymentMatch {
-                        line,
-                        credit_code: cells.first().unwrap_or(&"").to_string(),
-                        month: cells.get(1).unwrap_or(&"").to_string(),
-                        amount: Fen::ZERO,
-                        bill_id: None,
-                        problem: Some(problem),
-                    });
-                    continue;
-                }
-            };
-            let mut found = PaymentMatch {
-                line,
-                credit_code: code.clone(),
-                month: month.to_string(),
-                amount,
-                bill_id: None,
-                problem: None,
-            };
-            let bill: Option<i64> = match self.employer_by_credit_code(&code).await? {
-                Some(e) if in_scope(e.region) => {
-                    sqlx::query_scalar("SELECT id FROM contribution_bills WHERE employer_id = $1 AND month = $2")
-                        .bind(e.id)
-                        .bind(month.to_string())
-                        .fetch_optional(&mut *w.tx)
-                        .await?
-                }
-                _ => None,
-            };
-            match bill {
-                None => {
-                    found.problem = Some(Text::new("找不到该单位该月的缴费单", "no bill of that unit for that month"))
-                }
-                Some(id) => match self.record_bill_payment(w, id, amount, paid_on, &reference).await {
-                    Ok(_) => found.bill_id = Some(id),
-                    Err(StoreError::Invalid(e)) => found.problem = Some(e.message),
-                    Err(e) => return Err(e),
-                },
-            }
-            out.push(found);
-        }
-        let summary = serde_json::json!({
-            "lines": out.len(),
-            "recorded": out.iter().filter(|m| m.bill_id.is_some()).count(),
-        });
-        w.record::<(), _>("contribution.import_payments", "contribution_bill", "file", None, Some(&summary)).await?;
-        Ok(out)
     }
 
     /// The unit's employees insured through it and actively insured, by ID number.

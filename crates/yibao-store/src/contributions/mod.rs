@@ -16,10 +16,12 @@ use crate::{Store, StoreError, WriteTx};
 mod bills;
 mod collection;
 mod orders;
+mod receipts;
 
-pub use bills::{Bill, BillLine, Declared, PaymentMatch};
+pub use bills::{Bill, BillLine, Declared};
 pub use collection::Collected;
 pub use orders::{GatewayNotice, NoticeOutcome, OnlineOrder, Purchase};
+pub use receipts::{PaymentMatch, PersonalPeriod};
 
 fn refuse(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> StoreError {
     StoreError::Invalid(InvalidValue::new("contribution", code, zh, en))
@@ -101,6 +103,16 @@ impl Store {
         rules_on(&mut conn, region, year).await
     }
 
+    /// The pooling regions with contribution rules for `year`.
+    pub async fn contribution_regions(&self, year: i32) -> Result<Vec<AdminCode>, StoreError> {
+        let codes: Vec<i64> =
+            sqlx::query_scalar("SELECT DISTINCT region FROM contribution_rules WHERE year = $1 ORDER BY region")
+                .bind(i64::from(year))
+                .fetch_all(&self.db.pool)
+                .await?;
+        codes.into_iter().map(crate::db::query::region_from).collect()
+    }
+
     /// The months `person_id` has paid, the oldest first.
     pub async fn paid_months(&self, person_id: i64) -> Result<Vec<PaidMonth>, StoreError> {
         let mut conn = self.read_conn().await?;
@@ -151,6 +163,36 @@ impl Store {
             _ => 0,
         };
         Ok(Some(standing(&rules.arrears, first_wait, &paid, day, as_of)))
+    }
+
+    /// Refuses treatment from `start` to `end` on a day the person was not covered for
+    /// want of contributions (in arrears past the grace, waiting, or never paid), judged with
+    /// the payments known on `as_of`; the first such day names the reason. Cover changes
+    /// only on a month's first day or a waiting period's end, so those are the days asked.
+    pub async fn check_paid_cover(
+        &self,
+        person: &crate::Person,
+        start: NaiveDate,
+        end: NaiveDate,
+        as_of: NaiveDate,
+    ) -> Result<(), StoreError> {
+        let mut day = start;
+        while day <= end {
+            if let Some(s) = self.contribution_standing(person, day, as_of).await? {
+                if let Some(reason) = s.refusal() {
+                    return Err(StoreError::Invalid(yibao_core::InvalidValue {
+                        field: "care_start",
+                        code: s.code(),
+                        message: yibao_core::i18n::Text::new(
+                            format!("{day} 不能享受医保待遇：{}", reason.zh),
+                            format!("not covered on {day}: {}", reason.en),
+                        ),
+                    }));
+                }
+            }
+            day = YearMonth::of(day).plus(1).first_day();
+        }
+        Ok(())
     }
 }
 

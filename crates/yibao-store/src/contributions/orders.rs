@@ -267,61 +267,38 @@ impl Store {
     ) -> Result<NoticeOutcome, StoreError> {
         // What it buys must still be unpaid (a closed order's money may arrive after another
         // order paid the same months: that one is refunded, not counted twice).
-        if order.kind == "flexible" {
-            for m in &order.months {
-                let paid: Option<i64> =
-                    sqlx::query_scalar("SELECT id FROM contribution_months WHERE person_id = $1 AND month = $2")
-                        .bind(order.person_id)
-                        .bind(m.to_string())
-                        .fetch_optional(&mut *w.tx)
-                        .await?;
-                if paid.is_some() {
-                    return Ok(NoticeOutcome::PaidElsewhere);
-                }
-            }
+        let recorded = if order.kind == "flexible" {
             let monthly = Fen::from_fen(order.amount.fen() / order.months.len().max(1) as i64);
-            for m in &order.months {
-                sqlx::query(
-                    "INSERT INTO contribution_months (person_id, month, kind, base, amount, paid_on, source) \
-                     VALUES ($1, $2, 'flexible', $3, $4, $5, $6)",
-                )
-                .bind(order.person_id)
-                .bind(m.to_string())
-                .bind(order.base.fen())
-                .bind(monthly.fen())
-                .bind(today.to_string())
-                .bind(order.order_no.clone())
-                .execute(&mut *w.tx)
-                .await?;
-            }
+            super::receipts::insert_months(
+                w,
+                order.person_id,
+                &order.months,
+                order.base,
+                monthly,
+                today,
+                &order.order_no,
+            )
+            .await?
         } else {
             let year = order.year.ok_or_else(|| corrupt("online_orders.year", "missing"))?;
-            let paid: Option<i64> =
-                sqlx::query_scalar("SELECT id FROM resident_contributions WHERE person_id = $1 AND year = $2")
-                    .bind(order.person_id)
-                    .bind(i64::from(year))
-                    .fetch_optional(&mut *w.tx)
-                    .await?;
-            if paid.is_some() {
-                return Ok(NoticeOutcome::PaidElsewhere);
-            }
             let category: String = sqlx::query_scalar("SELECT category FROM persons WHERE id = $1")
                 .bind(order.person_id)
                 .fetch_one(&mut *w.tx)
                 .await?;
-            sqlx::query(
-                "INSERT INTO resident_contributions (person_id, year, category, personal, subsidy, paid_on, source) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            super::receipts::insert_year(
+                w,
+                order.person_id,
+                year,
+                &category,
+                order.amount,
+                order.subsidy,
+                today,
+                &order.order_no,
             )
-            .bind(order.person_id)
-            .bind(i64::from(year))
-            .bind(category)
-            .bind(order.amount.fen())
-            .bind(order.subsidy.fen())
-            .bind(today.to_string())
-            .bind(order.order_no.clone())
-            .execute(&mut *w.tx)
-            .await?;
+            .await?
+        };
+        if !recorded {
+            return Ok(NoticeOutcome::PaidElsewhere);
         }
         sqlx::query(
             "UPDATE online_orders SET state = 'paid', paid_at = $1, gateway_txn = $2 WHERE order_no = $3 \
@@ -425,7 +402,8 @@ async fn due_on(
             let start = flexible_start(rules.arrears.grace_months, last, this_month);
             let wait = match last {
                 None => rules.flexible.first_waiting_days,
-                Some(_) if start == this_month => rules.arrears.waiting_days,
+                // Back after a gap longer than the grace: paying starts again this month.
+                Some(l) if l.plus(1) < start => rules.arrears.waiting_days,
                 Some(_) => 0,
             };
             let waits_until = (wait > 0).then(|| today + chrono::Duration::days(i64::from(wait)));

@@ -342,6 +342,8 @@ impl Store {
             Some(code) => {
                 let inst = self.institution_by_code(code).await?;
                 let facts: Vec<FilingFacts> = filings.iter().map(StoredFiling::facts).collect();
+                // Cover follows payment: what is paid by the day decides the day.
+                let contribution = self.contribution_standing(person, date, date).await?;
                 let cover = cover_on(
                     &CoverFacts {
                         insured_region: person.insured_region,
@@ -356,6 +358,7 @@ impl Store {
                         designated_from: inst.designated_from,
                         designated_to: inst.designated_to,
                         filings: &facts,
+                        contribution,
                     },
                     date,
                 );

@@ -93,6 +93,14 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
     ),
     (33, "contributions", Sql::Both(include_str!("../../migrations/0033_contributions.sql"))),
     (34, "online_payments", Sql::Both(include_str!("../../migrations/0034_online_payments.sql"))),
+    (
+        35,
+        "account_ledger",
+        Sql::PerBackend {
+            sqlite: include_str!("../../migrations/0035_account_ledger.sqlite.sql"),
+            postgres: include_str!("../../migrations/0035_account_ledger.postgres.sql"),
+        },
+    ),
 ];
 
 /// The migrations of one backend, up to a version (all when `None`).

@@ -174,7 +174,8 @@ impl Store {
             return Ok(None);
         };
         let rows = sqlx::query(
-            "SELECT e.kind, e.amount, e.balance_after, s.setl_id, e.at FROM account_entries e \
+            "SELECT e.kind, e.amount, e.balance_after, s.setl_id, e.at, e.credit_month, e.drawn_by, e.reference, \
+             e.note FROM account_entries e \
              LEFT JOIN settlements s ON s.id = e.settlement_id WHERE e.person_id = $1 ORDER BY e.id",
         )
         .bind(person_id)
@@ -189,6 +190,13 @@ impl Store {
                     balance_after: Fen::from_fen(r.try_get(2)?),
                     setl_id: r.try_get(3)?,
                     at: r.try_get(4)?,
+                    credit_month: r.try_get(5)?,
+                    drawn_by: r.try_get(6)?,
+                    reference: r.try_get(7)?,
+                    note: r
+                        .try_get::<Option<String>, _>(8)?
+                        .map(|n| serde_json::from_str(&n).map_err(|e| corrupt("account_entries.note", e)))
+                        .transpose()?,
                 })
             })
             .collect::<Result<_, StoreError>>()?;

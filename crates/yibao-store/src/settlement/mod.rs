@@ -119,11 +119,21 @@ pub struct IndividualAccount {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct AccountEntry {
+    /// `opening`, `settlement`, `reversal`, `credit`, `pharmacy`, `pharmacy_reversal`,
+    /// `withdrawal`.
     pub kind: String,
     pub amount: Fen,
     pub balance_after: Fen,
     pub setl_id: Option<String>,
     pub at: String,
+    /// The month a credit is for.
+    pub credit_month: Option<String>,
+    /// The family member whose purchase or settlement drew on the account (门诊共济).
+    pub drawn_by: Option<i64>,
+    /// The purchase's or withdrawal's own number.
+    pub reference: Option<String>,
+    /// Where the money came from or went, in both languages.
+    pub note: Option<yibao_core::Text>,
 }
 
 fn fee_from_row(r: &AnyRow) -> Result<StoredFee, StoreError> {

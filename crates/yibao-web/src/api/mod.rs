@@ -15,6 +15,7 @@ use crate::forms::{EmployerForm, InstitutionForm, PersonForm};
 use crate::views::{EmployerView, InstitutionView, PageView, PersonView};
 use crate::{service, SharedState};
 
+pub mod accounts;
 pub mod audit;
 pub mod claims;
 pub mod contributions;
@@ -131,6 +132,9 @@ pub mod supervision;
         claims::my_delegations,
         claims::grant_delegation,
         claims::revoke_delegation,
+        accounts::my_account,
+        accounts::authorise_family,
+        accounts::revoke_family,
         payments::claim_payment,
         payments::give_account,
         payments::confirm_account,

@@ -3,11 +3,12 @@
 
 use yibao_core::Lang;
 
+mod accounts;
 mod contributions;
 mod supervision;
 
 /// Every table of words: (key, Chinese, English).
-const TABLES: &[&[(&str, &str, &str)]] = &[UI, supervision::UI, contributions::UI];
+const TABLES: &[&[(&str, &str, &str)]] = &[UI, supervision::UI, contributions::UI, accounts::UI];
 
 /// Every (key, Chinese, English).
 pub fn entries() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {

@@ -319,7 +319,7 @@ async fn show_finance(
                     Some(p) => p.get(lang).to_string(),
                     None => i18n::t(lang, "contrib.matched").to_string(),
                 };
-                (m.line, m.credit_code, m.month, m.amount.to_grouped(), m.bill_id.is_some(), what)
+                (m.line, m.payer.clone(), m.period.clone(), m.amount.to_grouped(), m.recorded(), what)
             })
             .collect(),
         errors,

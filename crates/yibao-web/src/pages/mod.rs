@@ -1,5 +1,6 @@
 //! The web portal: server-rendered askama pages, Chinese by default.
 
+mod accounts;
 mod admin;
 mod audit;
 mod auth;
@@ -21,6 +22,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use yibao_core::{Lang, Permission, Role};
 
+pub use accounts::{my_account, my_family_authorise, my_family_revoke};
 pub use admin::{
     account_approve, account_new_form, account_save_new, accounts_page, employer_edit_form, employer_new_form,
     employer_save_edit, employer_save_new, employers_page, institution_edit_form, institution_new_form,
@@ -125,6 +127,7 @@ impl Ctx {
         nav.push(("/my/settlements", "nav.my_settlements", role.can(Permission::ViewOwnRecord)));
         nav.push(("/my/claims", "nav.my_claims", role.can(Permission::ViewOwnRecord)));
         nav.push(("/my/contributions", "nav.my_contributions", role.can(Permission::ViewOwnRecord)));
+        nav.push(("/my/account", "nav.my_account", role.can(Permission::ViewOwnRecord)));
         nav.push(("/unit/claims", "nav.unit_claims", role.can(Permission::FileForEmployees)));
         nav.push(("/unit/contributions", "nav.unit_contributions", role == Role::Employer));
         nav.push(("/claims", "nav.claims", role.can(Permission::ViewClaims)));

@@ -111,7 +111,7 @@ pub async fn import_payments(store: &Store, caller: &Caller, csv: &str) -> Resul
     caller.require(Permission::ManagePayments)?;
     let scope = super::staff_scope(caller);
     let mut w = store.begin_write(&caller.actor()).await?;
-    let found = store.import_bill_payments(&mut w, csv, &|region| scope.covers(region)).await?;
+    let found = store.import_receipts(&mut w, csv, &|region| scope.covers(region)).await?;
     w.commit().await?;
     Ok(found)
 }

@@ -10,6 +10,7 @@ use yibao_store::{
 
 use crate::context::Caller;
 
+pub mod accounts;
 pub mod audit;
 pub mod claims;
 pub mod contributions;

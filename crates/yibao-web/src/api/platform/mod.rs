@@ -26,6 +26,7 @@ use yibao_store::{Actor, Institution, Store, StoreError, StoredReply};
 use crate::SharedState;
 
 mod analyse;
+mod pharmacy;
 mod settle;
 
 /// Each supported transaction's `input` and `output`, with the platform's field names (the
@@ -51,6 +52,9 @@ pub const TRANSACTIONS: &[(&str, &str, &str)] = &[
     ("2206", "as 2303", "as 2303"),
     ("2207", "as 2304", "as 2304"),
     ("2208", "as 2305", "as 2305"),
+    ("2101", "`druginfo { psn_no, medfee_sumamt, invono, acct_used_flag }`, `drugdetail[] { feedetl_sn, med_list_codg, cnt, pric, det_item_fee_sumamt }` (a designated pharmacy's, `P…`)", "`setlinfo { psn_no, psn_name, medfee_sumamt, inscp_scp_amt, fund_pay_sumamt, acct_pay, acct_mulaid_pay (a family member's account, 门诊共济), psn_cash_pay, balc }`, `detlcutinfo[]`, `explain`; nothing is stored"),
+    ("2102", "as 2101", "as 2101, with `setl_id`"),
+    ("2103", "`data { setl_id }`", "the reversed purchase's `setlinfo` (`status`: `reversed`)"),
     ("3201", "`data { insutype, stmt_begndate, stmt_enddate, medfee_sumamt, fund_pay_sumamt, acct_pay, fixmedins_setl_cnt }`", "`stmtinfo { stmt_rslt (0 agrees, 1 differs), stmt_rslt_dscr, setl_cnt, medfee_sumamt, fund_pay_sumamt, acct_pay }`"),
     ("3101", "`data { rule_ids[], trig_scen, patient_dtos[] { patn_id (psn_no), gend, brdy, poolarea, fsi_encounter_dtos[] { mdtrt_id, adm_date, dscg_date, dscg_main_dise_codg, med_type, fsi_diagnose_dtos[] { dise_codg, maindise_flag }, fsi_order_dtos[] { rx_id, hilist_code, cnt, sumamt, drord_begn_date } } } }`", "`result[] { jr_id, rule_id, rule_name, vola_cont, vola_cont_en, patn_id, mdtrt_id, vola_amt, sev_deg (1 hint, 2 suspect, 3 violation), vola_evid, judge_result_detail_dtos[] { jrd_id, patn_id, mdtrt_id, rx_id, vola_amt } }`; nothing is stored"),
     ("3102", "as 3101", "as 3101"),
@@ -481,6 +485,8 @@ async fn dispatch(
         "2405" => settle::undo_discharge(store, w, inst, req).await,
         "2304" | "2207" => settle::settle(store, w, inst, req, before.into_snapshot(), business_now).await,
         "2305" | "2208" => settle::reverse(store, w, inst, req).await,
+        "2102" => pharmacy::settle(store, w, inst, req, business_now).await,
+        "2103" => pharmacy::reverse(store, w, inst, req).await,
         _ => Err(check_infno(&req.infno).err().unwrap_or_else(|| internal(&StoreError::NotFound("infno")))),
     }
 }
@@ -501,6 +507,7 @@ async fn answer_reading(
         "3201" => settle::reconcile(store, inst, req).await,
         "3202" => settle::reconcile_details(store, inst, req).await,
         "3101" | "3102" => analyse::analyse(store, inst, req, today).await,
+        "2101" => pharmacy::quote(store, inst, req, business_now).await,
         _ => return None,
     })
 }
@@ -605,7 +612,7 @@ async fn person_info(store: &Store, inst: &Institution, req: &Request, today: Na
 }
 
 /// A store error as the platform's refusal: a rule's refusal keeps its code and wording.
-fn refusal_of(e: StoreError) -> Refusal {
+pub(super) fn refusal_of(e: StoreError) -> Refusal {
     match e {
         StoreError::Invalid(v) => Refusal { code: v.code, message: v.message },
         StoreError::Problems(mut v) if !v.is_empty() => {

@@ -1,0 +1,98 @@
+//! The demo's individual accounts: credited for every month of the year so far as the
+//! region's rules say; 张三's mother, authorised under 门诊共济, buying her blood-pressure
+//! tablets at a designated pharmacy on his account.
+
+use chrono::{Datelike, NaiveDate};
+use yibao_core::contribution::months::YearMonth;
+use yibao_core::registry::{Enrolment, PersonCategory, PersonStatus};
+use yibao_core::{AdminCode, ResidentId};
+use yibao_store::{Actor, PersonInput, PersonalPeriod, PharmacyLine, PharmacyPurchase, Relation, Store, StoreError};
+
+use super::actor_in;
+
+/// The demo's designated retail pharmacy.
+pub const DEMO_PHARMACY: &str = "P62030200001";
+/// 张三's mother, born 1958 in 金川区.
+pub const DEMO_MOTHER_ID: &str = "620302195803150027";
+pub const DEMO_MOTHER_NAME: &str = "李秀兰";
+
+/// The purchase of 张三's mother: two boxes of captopril and a cold remedy in the catalog,
+/// paracetamol (丙类) her own.
+pub fn mother_purchase(invono: &str) -> Result<PharmacyPurchase, StoreError> {
+    let bad = |w: &str| StoreError::Config(format!("demo purchase {w}"));
+    let line = |sn: &str, code: &str, cnt: &str, pric: &str, amount: &str| -> Result<PharmacyLine, StoreError> {
+        Ok(PharmacyLine {
+            feedetl_sn: sn.into(),
+            med_list_codg: code.into(),
+            cnt: cnt.parse().map_err(|_| bad("cnt"))?,
+            pric: pric.parse().map_err(|_| bad("pric"))?,
+            det_item_fee_sumamt: amount.parse().map_err(|_| bad("amount"))?,
+            in_catalog: false,
+        })
+    };
+    Ok(PharmacyPurchase {
+        invono: invono.into(),
+        lines: vec![
+            line("1", "XC09AAE066A001010101734", "2", "15.00", "30.00")?,
+            line("2", "ZA01AAG0020010101823", "1", "18.50", "18.50")?,
+            line("3", "XN02BEA001A001010101589", "1", "6.80", "6.80")?,
+        ],
+        use_account: true,
+        medfee_sumamt: None,
+    })
+}
+
+/// Registers 张三's mother (a resident who paid her years), credits the region's accounts
+/// for January to last month, has 张三 authorise her, and settles her purchase.
+pub(crate) async fn seed_accounts(store: &Store, zhang: i64, today: NaiveDate) -> Result<(), StoreError> {
+    let accounts = store.list_accounts().await?;
+    let region: AdminCode = "620302".parse()?;
+    let mut w = store.begin_write(&actor_in(&accounts, "clerk")?).await?;
+    let mother = store
+        .create_person(
+            &mut w,
+            &PersonInput {
+                resident_id: DEMO_MOTHER_ID.parse::<ResidentId>()?,
+                name: DEMO_MOTHER_NAME.parse()?,
+                enrolment: Enrolment::Resident,
+                category: PersonCategory::ResidentElderly,
+                insured_region: region,
+                hukou_region: region,
+                employer_id: None,
+                bank_name: None,
+                bank_card: None,
+                phone: Some("13993512346".parse()?),
+                status: PersonStatus::Active,
+                status_from: NaiveDate::from_ymd_opt(2012, 1, 1).unwrap_or(today),
+            },
+        )
+        .await?;
+    w.commit().await?;
+    let mut w = store.begin_write(&actor_in(&accounts, "finance")?).await?;
+    for year in [today.year() - 1, today.year()] {
+        let Some(rules) = store.contribution_rules(region, year).await? else { continue };
+        let Some(amount) = rules.resident_amount(mother.category).map(|a| a.personal) else { continue };
+        let on = rules.resident.collection_to - chrono::Duration::days(10);
+        let reference = format!("SW{year}{:06}", mother.id);
+        store.record_personal_payment(&mut w, &mother, PersonalPeriod::Year(year), amount, on, &reference).await?;
+    }
+    w.commit().await?;
+
+    let system = Actor::system("account-credit");
+    let mut month = YearMonth { year: today.year(), month: 1 };
+    while month < YearMonth::of(today) {
+        store.credit_accounts(&system, region, month, today, |_, _| {}).await?;
+        month = month.plus(1);
+    }
+
+    let mut w = store.begin_write(&actor_in(&accounts, "zhangsan")?).await?;
+    store.authorise_family(&mut w, zhang, &mother.resident_id, DEMO_MOTHER_NAME, Relation::Parent, today).await?;
+    w.commit().await?;
+    let pharmacy = store.institution_by_code(DEMO_PHARMACY).await?;
+    let rules = store.rules().await?;
+    let at = (today - chrono::Duration::days(2)).and_hms_opt(10, 12, 0).unwrap_or_default();
+    let mut w = store.begin_write(&Actor::system(&format!("platform:{DEMO_PHARMACY}"))).await?;
+    store.settle_pharmacy(&mut w, &rules, &pharmacy, &mother, &mother_purchase("YD-0001")?, at).await?;
+    w.commit().await?;
+    Ok(())
+}

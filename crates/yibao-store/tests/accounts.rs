@@ -1,0 +1,203 @@
+//! Individual accounts on SQLite and (where reachable) PostgreSQL: the monthly crediting job
+//! credits each person once per month however often it runs; 门诊共济 lets an authorised
+//! family member's pharmacy purchase draw on the holder's account until revoked; purchases at
+//! once never overdraw.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use chrono::NaiveDate;
+use yibao_core::contribution::months::YearMonth;
+use yibao_core::Fen;
+use yibao_store::testing::{actor_of, refusal_code, TestDb};
+use yibao_store::{Actor, Relation};
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
+}
+
+fn ym(s: &str) -> YearMonth {
+    s.parse().unwrap()
+}
+
+/// The demo credited January to October; October again credits nobody, November (paid by
+/// nobody yet) only the retirees; every credit is explained, and the sum of a person's
+/// entries is the balance.
+#[tokio::test]
+async fn the_crediting_job_credits_each_person_once_a_month() {
+    for db in TestDb::all().await {
+        let (s, l) = (&db.store, db.label);
+        yibao_demo::seed_demo(s, &db.blobs(), today()).await.unwrap();
+        let region = "620302".parse().unwrap();
+        let runs = s.credit_runs(region).await.unwrap();
+        assert_eq!(runs.len(), 10, "{l}: January to October");
+        assert!(runs.iter().all(|r| r.finished_at.is_some() && r.credited > 0), "{l}: {runs:?}");
+        let october = runs.iter().find(|r| r.month == ym("2026-10")).unwrap().clone();
+        let before = db.count("account_entries").await;
+        let system = Actor::system("test");
+        let mut seen = Vec::new();
+        let again = s.credit_accounts(&system, region, ym("2026-10"), today(), |d, t| seen.push((d, t))).await.unwrap();
+        assert_eq!((again.credited, again.amount), (0, Fen::ZERO), "{l}: run twice, credited once");
+        assert_eq!(seen, [(0, 0)], "{l}");
+        assert_eq!(db.count("account_entries").await, before, "{l}");
+        let dup = db
+            .number(
+                "SELECT COUNT(*) FROM (SELECT person_id, credit_month FROM account_entries WHERE kind = 'credit' \
+                     GROUP BY person_id, credit_month HAVING COUNT(*) > 1) d",
+            )
+            .await;
+        assert_eq!(dup, 0, "{l}");
+        // November: the unit's bill is unpaid, so the retirees' fixed amounts and the flexible
+        // worker who paid November online.
+        let november = s.credit_accounts(&system, region, ym("2026-11"), today(), |_, _| {}).await.unwrap();
+        let retirees = db
+            .number(
+                "SELECT COUNT(*) FROM persons WHERE pooling_region = 620300 AND scheme = '310' \
+                     AND category = 'retired' AND status = 'active'",
+            )
+            .await;
+        let paid = db.number("SELECT COUNT(*) FROM contribution_months WHERE month = '2026-11'").await;
+        assert_eq!((november.credited, paid), (retirees + 1, 1), "{l}");
+        assert!(november.credited < october.credited, "{l}");
+        let future = s.credit_accounts(&system, region, ym("2026-12"), today(), |_, _| {}).await;
+        assert_eq!(refusal_code(future), "future", "{l}");
+        let beijing = s.credit_accounts(&system, "110105".parse().unwrap(), ym("2026-10"), today(), |_, _| {}).await;
+        assert_eq!(refusal_code(beijing), "no_rules", "{l}");
+
+        // 张三: January to September's credits (October's bill is unpaid), each saying how it
+        // was computed; the ledger sums to the balance.
+        let account = s.individual_account(1).await.unwrap().unwrap();
+        let credits: Vec<_> = account.entries.iter().filter(|e| e.kind == "credit").collect();
+        assert_eq!(credits.len(), 9, "{l}");
+        let rules = s.contribution_rules(region, 2026).await.unwrap().unwrap();
+        let wage = yibao_demo::demo_wage(1);
+        let bill = rules.employee.bill(wage);
+        let (expected, _) = rules.account_credit(yibao_core::registry::PersonCategory::InService, 40, Some(&bill));
+        assert_eq!(credits[0].amount, expected, "{l}");
+        assert!(credits[0].note.as_ref().unwrap().zh.contains("个人缴费"), "{l}");
+        let sum: Fen = account.entries.iter().map(|e| e.amount).sum();
+        assert_eq!(sum, account.balance, "{l}");
+        db.cleanup().await;
+    }
+}
+
+/// 张三 authorises his mother: her purchase at the pharmacy draws on his account (both
+/// ledgers say so); revoked, her next purchase is cash; reversed, the money goes back.
+#[tokio::test]
+async fn a_family_member_buys_on_the_holders_account_until_revoked() {
+    for db in TestDb::all().await {
+        let (s, l) = (&db.store, db.label);
+        yibao_demo::seed_demo(s, &db.blobs(), today()).await.unwrap();
+        let zhang = s.person(1).await.unwrap();
+        let mother = s.person_by_resident_id(&yibao_demo::DEMO_MOTHER_ID.parse().unwrap()).await.unwrap().unwrap();
+        let family = s.family_of(zhang.id).await.unwrap();
+        assert_eq!(
+            family.iter().map(|f| (f.member_id, f.relation, f.revoked_at.is_none())).collect::<Vec<_>>(),
+            [(mother.id, Relation::Parent, true)],
+            "{l}"
+        );
+        // The demo's purchase: 48.50 in the catalog from 张三's account, 6.80 (丙类) in cash.
+        let bought = s.family_purchases(zhang.id).await.unwrap();
+        assert_eq!(bought.len(), 1, "{l}");
+        let p = &bought[0];
+        assert_eq!(
+            (p.split.acct_pay, p.split.acct_mulaid_pay, p.split.psn_cash_pay),
+            (Fen::ZERO, "48.50".parse().unwrap(), "6.80".parse().unwrap()),
+            "{l}"
+        );
+        let ledger = s.individual_account(zhang.id).await.unwrap().unwrap();
+        let used = ledger.entries.iter().find(|e| e.kind == "pharmacy").unwrap();
+        assert_eq!((used.amount, used.drawn_by), ("-48.50".parse().unwrap(), Some(mother.id)), "{l}");
+        assert!(used.note.as_ref().unwrap().zh.contains("李秀兰"), "{l}");
+
+        // Refusals: himself, a wrong name, an impossible parent, twice.
+        let mut w = s.begin_write(&actor_of(s, "zhangsan").await).await.unwrap();
+        let rid = mother.resident_id.clone();
+        let me = s.authorise_family(&mut w, zhang.id, &zhang.resident_id, "张三", Relation::Spouse, today()).await;
+        assert_eq!(refusal_code(me), "self", "{l}");
+        let wrong = s.authorise_family(&mut w, zhang.id, &rid, "李秀", Relation::Parent, today()).await;
+        assert_eq!(refusal_code(wrong), "not_found", "{l}");
+        let child = s.authorise_family(&mut w, zhang.id, &rid, "李秀兰", Relation::Child, today()).await;
+        assert_eq!(refusal_code(child), "implausible", "{l}");
+        let twice = s.authorise_family(&mut w, zhang.id, &rid, "李秀兰", Relation::Parent, today()).await;
+        assert_eq!(refusal_code(twice), "authorised", "{l}");
+        drop(w);
+
+        // Another purchase, then the reversal: the account is whole again.
+        let pharmacy = s.institution_by_code(yibao_demo::DEMO_PHARMACY).await.unwrap();
+        let rules = s.rules().await.unwrap();
+        let at = today().and_hms_opt(9, 0, 0).unwrap();
+        let balance = || async { s.individual_account(zhang.id).await.unwrap().unwrap().balance };
+        let start = balance().await;
+        let platform = Actor::system("platform");
+        let mut w = s.begin_write(&platform).await.unwrap();
+        let second = yibao_demo::mother_purchase("YD-T-2").unwrap();
+        let settled = s.settle_pharmacy(&mut w, &rules, &pharmacy, &mother, &second, at).await.unwrap();
+        let again = s.settle_pharmacy(&mut w, &rules, &pharmacy, &mother, &second, at).await;
+        assert_eq!(refusal_code(again), "settled", "{l}: a receipt once");
+        w.commit().await.unwrap();
+        assert_eq!(balance().await, start.saturating_sub("48.50".parse().unwrap()), "{l}");
+        let setl_id = settled.setl_id.unwrap();
+        let mut w = s.begin_write(&platform).await.unwrap();
+        s.reverse_pharmacy(&mut w, &pharmacy, &setl_id).await.unwrap();
+        assert_eq!(refusal_code(s.reverse_pharmacy(&mut w, &pharmacy, &setl_id).await), "reversed", "{l}");
+        w.commit().await.unwrap();
+        assert_eq!(balance().await, start, "{l}: reversed");
+
+        // Revoked: at once, the next purchase is all cash.
+        let mut w = s.begin_write(&actor_of(s, "zhangsan").await).await.unwrap();
+        s.revoke_family(&mut w, zhang.id, family[0].id).await.unwrap();
+        w.commit().await.unwrap();
+        let mut w = s.begin_write(&platform).await.unwrap();
+        let third = yibao_demo::mother_purchase("YD-T-3").unwrap();
+        let cash = s.settle_pharmacy(&mut w, &rules, &pharmacy, &mother, &third, at).await.unwrap();
+        w.commit().await.unwrap();
+        assert_eq!((cash.split.acct_mulaid_pay, cash.holder_id), (Fen::ZERO, None), "{l}");
+        assert_eq!(cash.split.psn_cash_pay, "55.30".parse().unwrap(), "{l}");
+        // A hospital cannot use the pharmacy's transaction.
+        let hospital = s.institution_by_code(yibao_demo::DEMO_INSTITUTION).await.unwrap();
+        let quote = s.pharmacy_quote(&rules, &hospital, &mother, &third, at).await;
+        assert_eq!(refusal_code(quote), "not_a_pharmacy", "{l}");
+        db.cleanup().await;
+    }
+}
+
+/// Twenty purchases at once against an account that can pay for three: the account pays
+/// what it holds and never goes below zero; the rest is cash.
+#[tokio::test]
+async fn purchases_at_once_never_overdraw_the_account() {
+    for db in TestDb::all().await {
+        let (s, l) = (&db.store, db.label);
+        yibao_demo::seed_demo(s, &db.blobs(), today()).await.unwrap();
+        let zhang = s.person(1).await.unwrap();
+        let pharmacy = s.institution_by_code(yibao_demo::DEMO_PHARMACY).await.unwrap();
+        let rules = s.rules().await.unwrap();
+        // Leave 张三 150.00 (three purchases' 48.50 and a little).
+        let balance = s.individual_account(zhang.id).await.unwrap().unwrap().balance;
+        let keep: Fen = "150.00".parse().unwrap();
+        db.number(&format!(
+            "UPDATE individual_accounts SET balance = {} WHERE person_id = {} RETURNING 0",
+            keep.fen(),
+            zhang.id
+        ))
+        .await;
+        assert!(balance > keep, "{l}");
+        let at = today().and_hms_opt(9, 0, 0).unwrap();
+        let buy = |n: usize| {
+            let (rules, pharmacy, zhang) = (&rules, &pharmacy, &zhang);
+            async move {
+                let purchase = yibao_demo::mother_purchase(&format!("YD-C-{n}")).unwrap();
+                let mut w = s.begin_write(&Actor::system("platform")).await?;
+                let out = s.settle_pharmacy(&mut w, rules, pharmacy, zhang, &purchase, at).await?;
+                w.commit().await?;
+                Ok::<_, yibao_store::StoreError>(out)
+            }
+        };
+        let results = futures_util::future::join_all((0..20).map(buy)).await;
+        let paid: Fen = results.iter().filter_map(|r| r.as_ref().ok()).map(|r| r.split.acct_pay).sum();
+        assert!(results.iter().all(Result::is_ok), "{l}: {results:?}");
+        let after = s.individual_account(zhang.id).await.unwrap().unwrap().balance;
+        assert!(!after.is_negative(), "{l}");
+        assert_eq!(paid, keep.saturating_sub(after), "{l}: what was paid left the account, no more");
+        assert_eq!(paid, keep, "{l}: it paid all it held");
+        db.cleanup().await;
+    }
+}
