@@ -315,6 +315,16 @@ fn matrix() -> Vec<MatrixRow> {
         (Method::GET, "/unit/contributions", None, S::OK, vec!["unit"]),
         (Method::GET, "/employers/1/contributions", None, S::OK, vec!["clerk", "auditor", "finance", "unit"]),
         (Method::GET, "/my/contributions", None, S::OK, vec!["zhangsan"]),
+        // The individual account and 门诊共济: the holder's own.
+        (Method::GET, "/api/v1/my/account", None, S::OK, vec!["zhangsan"]),
+        (Method::GET, "/my/account", None, S::OK, vec!["zhangsan"]),
+        (
+            Method::POST,
+            "/api/v1/my/family",
+            Some(json!({ "member_id": yibao_demo::DEMO_MOTHER_ID, "member_name": "李秀兰", "relation": "spouse" })),
+            S::UNPROCESSABLE_ENTITY,
+            vec!["zhangsan"],
+        ),
         (Method::GET, "/contributions", None, S::OK, vec!["auditor", "finance"]),
         // Paying online needs no account.
         (Method::GET, "/pay", None, S::OK, [all_accounts.clone(), vec!["hospital", "apikey", "anonymous"]].concat()),

@@ -895,3 +895,49 @@ async fn a_flexible_worker_pays_online_and_reads_the_receipt() {
     browser.close().await;
     app.db.cleanup().await;
 }
+
+/// 张三, on a phone-sized window, opens 我的个人账户: his monthly credits each say how they
+/// were computed. He revokes the demo's authorisation of his mother, authorises her again by
+/// name and ID number, and once her pharmacy has settled her purchase, sees it in his ledger
+/// and among what family members paid.
+#[tokio::test]
+async fn zhang_authorises_his_mother_and_sees_her_pharmacy_purchase_in_his_ledger() {
+    let Some(browser) = Browser::start().await else { return };
+    let app = spawn_app(TestDb::sqlite().await).await;
+    let c = &browser.client;
+    c.set_window_size(390, 844).await.unwrap();
+    browser.log_in(&app, "zhangsan").await;
+    c.goto(&app.url("/my/account")).await.unwrap();
+    let ledger = c.wait().for_element(Locator::Id("ledger")).await.unwrap().text().await.unwrap();
+    assert!(ledger.contains("按月划入") && ledger.contains("个人缴费"), "{ledger}");
+    assert!(ledger.contains("药店购药") && ledger.contains("李秀兰"), "the demo's purchase: {ledger}");
+    // Revoke the demo's authorisation: no member may use the account now.
+    c.find(Locator::Css("#family form button")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::Id("notice")).await.unwrap();
+    assert!(browser.body().await.contains("不能再使用"));
+    // Authorise her again, by the ID number on her card and her name.
+    browser.fill("member_name", yibao_demo::DEMO_MOTHER_NAME).await;
+    browser.fill("member_id", yibao_demo::DEMO_MOTHER_ID).await;
+    browser.set("select[name='relation']", "parent").await;
+    c.find(Locator::Css("#family-form button")).await.unwrap().click().await.unwrap();
+    let notice = c.wait().for_element(Locator::Id("notice")).await.unwrap().text().await.unwrap();
+    assert!(notice.contains("已授权"), "{notice}");
+    // Her pharmacy settles a purchase (its system calls 2102).
+    let s = &app.db.store;
+    let mother = s.person_by_resident_id(&yibao_demo::DEMO_MOTHER_ID.parse().unwrap()).await.unwrap().unwrap();
+    let pharmacy = s.institution_by_code(yibao_demo::DEMO_PHARMACY).await.unwrap();
+    let rules = s.rules().await.unwrap();
+    let at = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap().and_hms_opt(15, 30, 0).unwrap();
+    let mut w = s.begin_write(&yibao_store::Actor::system("platform")).await.unwrap();
+    let purchase = yibao_demo::mother_purchase("YD-B-1").unwrap();
+    let settled = s.settle_pharmacy(&mut w, &rules, &pharmacy, &mother, &purchase, at).await.unwrap();
+    w.commit().await.unwrap();
+    assert_eq!(settled.holder_id, Some(1));
+    c.goto(&app.url("/my/account")).await.unwrap();
+    let uses = c.wait().for_element(Locator::Id("family-uses")).await.unwrap().text().await.unwrap();
+    assert!(uses.contains("YD-B-1") && uses.contains("48.50") && uses.contains("李秀兰"), "{uses}");
+    let ledger = c.find(Locator::Id("ledger")).await.unwrap().text().await.unwrap();
+    assert!(ledger.contains("-48.50"), "{ledger}");
+    browser.close().await;
+    app.db.cleanup().await;
+}
