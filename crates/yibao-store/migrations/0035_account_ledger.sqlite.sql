@@ -80,3 +80,6 @@ CREATE TABLE pharmacy_purchases (
 CREATE UNIQUE INDEX pharmacy_purchases_invoice ON pharmacy_purchases (institution_id, invono) WHERE status = 'settled';
 CREATE INDEX pharmacy_purchases_person ON pharmacy_purchases (person_id);
 CREATE INDEX pharmacy_purchases_holder ON pharmacy_purchases (holder_id);
+
+-- The crediting job walks a pooling region's persons in id order, a chunk at a time.
+CREATE INDEX persons_pooling ON persons (pooling_region, id);

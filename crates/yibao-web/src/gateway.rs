@@ -6,9 +6,12 @@
 //!
 //! [`Simulated`] ships for the demo and the tests: its pay page is served by yibao itself at
 //! `/sim-pay/{order}`, and its notifications are signed with HMAC-SHA256 under a secret made
-//! at random when the process starts, so nobody outside can forge one.
+//! at random when the process starts, so nobody outside can forge one. [`wechat::WechatPay`]
+//! reads WeChat Pay's (API v3) notifications.
 
 use axum::http::HeaderMap;
+
+pub mod wechat;
 use yibao_core::platform::SignType;
 use yibao_core::{Fen, Text};
 use yibao_store::{GatewayNotice, OnlineOrder};

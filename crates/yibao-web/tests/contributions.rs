@@ -126,3 +126,74 @@ async fn finance_imports_a_receipt_file_in_the_portal() {
         app.db.cleanup().await;
     }
 }
+
+/// WeChat Pay's notifications as recorded (made by `fixtures/wechatpay/record.py` with
+/// Python's `cryptography`): the paid one marks the order paid once — again, it changes
+/// nothing; one for another amount is kept and harmless; a forged one is refused (401).
+#[tokio::test]
+async fn recorded_wechat_pay_notifications_pay_an_order_once() {
+    use yibao_core::registry::{Enrolment, PersonCategory};
+    use yibao_web::gateway::wechat::{WechatConfig, WechatPay};
+    let recorded: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/wechatpay/notifications.json")).unwrap();
+    for db in TestDb::all().await {
+        let l = db.label;
+        let wechat = WechatPay::new(WechatConfig {
+            mchid: recorded["mchid"].as_str().unwrap().into(),
+            appid: recorded["appid"].as_str().unwrap().into(),
+            api_v3_key: recorded["api_v3_key"].as_str().unwrap().into(),
+            serial: recorded["serial"].as_str().unwrap().into(),
+            public_key_pem: include_str!("fixtures/wechatpay/platform-public.pem").into(),
+            // The recordings are of a fixed moment; the adapter's own test checks the window.
+            max_skew_secs: i64::MAX / 2,
+            pay_url: "https://pay.example/h5/{order}".into(),
+        })
+        .unwrap();
+        let app = common::spawn_app_with(db, std::sync::Arc::new(wechat)).await;
+        let s = &app.db.store;
+        let worker =
+            yibao_store::testing::demo_person(s, Enrolment::FlexibleEmployment, PersonCategory::InService).await;
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        let buy = yibao_store::Purchase::Flexible { percent: 60, months: 2 };
+        let mut w = s.begin_write(&yibao_store::Actor::system("test")).await.unwrap();
+        let order = s.create_online_order(&mut w, &worker, &buy, "wechat", today).await.unwrap();
+        w.commit().await.unwrap();
+        // The recordings name the demo's fourth order, at 575.40.
+        assert_eq!(
+            (order.order_no.as_str(), order.amount),
+            (recorded["order"].as_str().unwrap(), "575.40".parse().unwrap()),
+            "{l}"
+        );
+        let post = |name: &str| {
+            let case = recorded["cases"][name].clone();
+            let (http, url) = (app.http.clone(), app.url("/api/v1/pay/notify/wechat"));
+            async move {
+                let mut req = http.post(url).body(case["body"].as_str().unwrap().to_string());
+                for (k, v) in case["headers"].as_object().unwrap() {
+                    req = req.header(k.as_str(), v.as_str().unwrap());
+                }
+                let res = req.send().await.unwrap();
+                let status = res.status();
+                (status, res.json::<serde_json::Value>().await.unwrap_or_default())
+            }
+        };
+        let (status, forged) = post("forged").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{l}: {forged}");
+        let (status, other) = post("other_amount").await;
+        assert_eq!((status, other["outcome"].as_str()), (StatusCode::OK, Some("amount_mismatch")), "{l}");
+        assert_eq!(s.online_order(&order.order_no).await.unwrap().state, "pending", "{l}");
+        let (status, paid) = post("paid").await;
+        assert_eq!(
+            (status, paid["code"].as_str(), paid["outcome"].as_str()),
+            (StatusCode::OK, Some("SUCCESS"), Some("paid")),
+            "{l}"
+        );
+        let (_, again) = post("paid").await;
+        assert_eq!(again["outcome"], "duplicate", "{l}");
+        let paid = s.online_order(&order.order_no).await.unwrap();
+        assert_eq!(paid.state, "paid", "{l}");
+        let months = s.paid_months(worker.id).await.unwrap();
+        assert_eq!(months.iter().filter(|m| m.source == order.order_no).count(), 2, "{l}: paid once");
+        app.db.cleanup().await;
+    }
+}

@@ -701,9 +701,12 @@ async fn parallel_settlements_for_one_person_lose_no_update() {
         let a = discharged_visit(&app, &sign_no, "ZY0201").await;
         let b = discharged_visit(&app, &sign_no, "ZY0202").await;
         let ytd0 = store.year_totals(1, today_year()).await.unwrap();
-        let acct0 = store.individual_account(1).await.unwrap().unwrap().balance;
         let pre = ok(&app, "2303", &sign_no, settle_input(&a, "5271.95")).await;
         let wanted = fen(&pre["setlinfo"]["acct_pay"]).fen();
+        // The demo credits the months of the year so far: 张三 first spends his account at
+        // the pharmacy down to one and a half visits' worth, whatever month it is.
+        spend_account_down_to(store, 1, wanted * 3 / 2).await;
+        let acct0 = store.individual_account(1).await.unwrap().unwrap().balance;
         assert!(
             wanted < acct0.fen() && 2 * wanted > acct0.fen(),
             "{l}: the account covers one visit, not two: {wanted} of {acct0}"
@@ -736,6 +739,38 @@ async fn parallel_settlements_for_one_person_lose_no_update() {
         assert_eq!(second["ytd_before"], first["ytd_after"], "{l}");
         app.db.cleanup().await;
     }
+}
+
+/// Buys catalog medicine at the demo pharmacy on `person_id`'s own account until its balance
+/// is `target` fen (nothing when it is at or below it already).
+async fn spend_account_down_to(store: &yibao_store::Store, person_id: i64, target: i64) {
+    let balance = store.individual_account(person_id).await.unwrap().unwrap().balance.fen();
+    if balance <= target {
+        return;
+    }
+    let amount = yibao_core::Fen::from_fen(balance - target);
+    let price: rust_decimal::Decimal = amount.to_string().parse().unwrap();
+    let purchase = yibao_store::PharmacyPurchase {
+        invono: "YD-SPEND".into(),
+        lines: vec![yibao_store::PharmacyLine {
+            feedetl_sn: "1".into(),
+            med_list_codg: "XC09AAE066A001010101734".into(),
+            cnt: rust_decimal::Decimal::ONE,
+            pric: price,
+            det_item_fee_sumamt: amount,
+            in_catalog: false,
+        }],
+        use_account: true,
+        medfee_sumamt: None,
+    };
+    let pharmacy = store.institution_by_code(yibao_demo::DEMO_PHARMACY).await.unwrap();
+    let person = store.person(person_id).await.unwrap();
+    let rules = store.rules().await.unwrap();
+    let at = chrono::Local::now().naive_local();
+    let mut w = store.begin_write(&yibao_store::Actor::system("platform:P62030200001")).await.unwrap();
+    let out = store.settle_pharmacy(&mut w, &rules, &pharmacy, &person, &purchase, at).await.unwrap();
+    w.commit().await.unwrap();
+    assert_eq!(out.balc.fen(), target, "the purchase left {}", out.balc);
 }
 
 /// Over the annual cap: a 480,000-yuan stay takes the pooled fund to its 300,000 cap and no

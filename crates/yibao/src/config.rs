@@ -15,6 +15,30 @@ pub struct Config {
     pub log: String,
     /// The file holding the audit chain's key, outside the database (made on first start).
     pub audit_key_file: PathBuf,
+    /// WeChat Pay for paying contributions online, when configured (`[wechat_pay]`).
+    pub wechat_pay: Option<WechatPayConfig>,
+}
+
+/// `[wechat_pay]`: the merchant's settings; the secrets in files of their own.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WechatPayConfig {
+    pub mchid: String,
+    pub appid: String,
+    /// A file holding the API v3 key (32 characters).
+    pub api_v3_key_file: PathBuf,
+    /// The platform certificate's (or WeChat Pay public key's) serial number.
+    pub serial: String,
+    /// The platform public key, PEM.
+    pub public_key_file: PathBuf,
+    /// Where the payer goes to pay, `{order}` replaced by the order number.
+    pub pay_url: String,
+    #[serde(default = "default_skew")]
+    pub max_skew_secs: i64,
+}
+
+fn default_skew() -> i64 {
+    300
 }
 
 /// The file's shape: every key optional.
@@ -27,6 +51,7 @@ struct FileConfig {
     secure_cookies: Option<bool>,
     log: Option<String>,
     audit_key_file: Option<PathBuf>,
+    wechat_pay: Option<WechatPayConfig>,
 }
 
 impl Config {
@@ -73,7 +98,8 @@ impl Config {
             .map(PathBuf::from)
             .or(from_file.audit_key_file)
             .unwrap_or_else(|| data_dir.join("audit.key"));
-        Ok(Config { listen, data_dir, database_url, secure_cookies, log, audit_key_file })
+        let wechat_pay = from_file.wechat_pay;
+        Ok(Config { listen, data_dir, database_url, secure_cookies, log, audit_key_file, wechat_pay })
     }
 }
 

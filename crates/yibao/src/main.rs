@@ -379,6 +379,36 @@ async fn credit_on_schedule(store: Store) {
     }
 }
 
+/// The payment gateway for paying online: WeChat Pay where `[wechat_pay]` is configured;
+/// else, with the demo, the simulated one (which marks orders paid that nobody paid: the
+/// demo's only); else none.
+fn gateway(
+    config: &Config,
+    no_demo: bool,
+) -> anyhow::Result<Option<std::sync::Arc<dyn yibao_web::gateway::PaymentGateway>>> {
+    use yibao_web::gateway::wechat::{WechatConfig, WechatPay};
+    if let Some(w) = &config.wechat_pay {
+        let read = |p: &std::path::Path| {
+            std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", p.display()))
+        };
+        let wechat = WechatPay::new(WechatConfig {
+            mchid: w.mchid.clone(),
+            appid: w.appid.clone(),
+            api_v3_key: read(&w.api_v3_key_file)?.trim().to_string(),
+            serial: w.serial.clone(),
+            public_key_pem: read(&w.public_key_file)?,
+            max_skew_secs: w.max_skew_secs,
+            pay_url: w.pay_url.clone(),
+        })
+        .map_err(anyhow::Error::msg)?;
+        return Ok(Some(std::sync::Arc::new(wechat)));
+    }
+    Ok((!no_demo).then(|| {
+        std::sync::Arc::new(yibao_web::gateway::Simulated::new())
+            as std::sync::Arc<dyn yibao_web::gateway::PaymentGateway>
+    }))
+}
+
 /// The document blob store: `documents/` in the data directory.
 fn blobs(config: &Config) -> std::sync::Arc<dyn yibao_store::BlobStore> {
     std::sync::Arc::new(yibao_store::LocalBlobs::new(config.data_dir.join("documents")))
@@ -441,11 +471,7 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
                 today: None,
                 logins: Default::default(),
                 lookups: Default::default(),
-                // The simulated gateway marks orders paid that nobody paid: the demo's only.
-                gateway: (!no_demo).then(|| {
-                    std::sync::Arc::new(yibao_web::gateway::Simulated::new())
-                        as std::sync::Arc<dyn yibao_web::gateway::PaymentGateway>
-                }),
+                gateway: gateway(config, no_demo)?,
             };
             yibao_web::serve(state, config.listen, |addr| {
                 println!(

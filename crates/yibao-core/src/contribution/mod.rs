@@ -18,6 +18,7 @@ use crate::policy::PolicyError;
 use crate::ratio::Ratio;
 use crate::registry::PersonCategory;
 
+pub mod declaration;
 pub mod months;
 
 /// One region's contribution rules for one insurance year.

@@ -71,6 +71,32 @@ impl Store {
         lines: &[Declared],
         today: NaiveDate,
     ) -> Result<Bill, StoreError> {
+        self.declare(w, employer_id, month, lines, None, today).await
+    }
+
+    /// [`Store::declare_contributions`] of a file's rows: each bad line is named by its row in
+    /// the file (`rows`, one per line).
+    pub async fn declare_file_rows(
+        &self,
+        w: &mut WriteTx,
+        employer_id: i64,
+        month: YearMonth,
+        lines: &[Declared],
+        rows: &[u64],
+        today: NaiveDate,
+    ) -> Result<Bill, StoreError> {
+        self.declare(w, employer_id, month, lines, Some(rows), today).await
+    }
+
+    async fn declare(
+        &self,
+        w: &mut WriteTx,
+        employer_id: i64,
+        month: YearMonth,
+        lines: &[Declared],
+        rows: Option<&[u64]>,
+        today: NaiveDate,
+    ) -> Result<Bill, StoreError> {
         let employer = self.employer(employer_id).await?;
         if month > YearMonth::of(today) {
             return Err(refuse("future", format!("不能申报 {month}：尚未到该月"), format!("{month} has not begun")));
@@ -88,7 +114,7 @@ impl Store {
         let mut problems = Vec::new();
         let mut persons = Vec::new();
         for (i, l) in lines.iter().enumerate() {
-            let n = i + 1;
+            let n = rows.and_then(|r| r.get(i).copied()).unwrap_or(i as u64 + 1);
             let person = self.person_by_resident_id(&l.resident_id).await?;
             let ok = match &person {
                 None => Err(("不是参保人员", "is not an insured person")),

@@ -19,6 +19,8 @@ use crate::{Actor, Store, StoreError};
 
 /// Persons credited per transaction.
 const CHUNK: i64 = 2_000;
+/// Rows per statement within it.
+const STATEMENT_ROWS: usize = 250;
 
 /// A run of the job, as recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -164,63 +166,61 @@ impl Store {
         credits: &[Credit],
     ) -> Result<(), StoreError> {
         let mut w = self.begin_write(actor).await?;
-        let values = |width: usize| -> String {
-            (0..credits.len())
-                .map(|i| {
-                    let cols: Vec<String> = (1..=width).map(|c| format!("${}", i * width + c)).collect();
-                    format!("({})", cols.join(", "))
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let mut open = String::from("INSERT INTO individual_accounts (person_id, balance, version) VALUES ");
-        open.push_str(&(0..credits.len()).map(|i| format!("(${}, 0, 1)", i + 1)).collect::<Vec<_>>().join(", "));
-        open.push_str(" ON CONFLICT (person_id) DO NOTHING");
-        let mut q = sqlx::query(&open);
-        for c in credits {
-            q = q.bind(c.person_id);
-        }
-        q.execute(&mut *w.tx).await?;
-        let raise = format!(
-            "UPDATE individual_accounts SET balance = individual_accounts.balance + c.column2, \
-             version = individual_accounts.version + 1 FROM (VALUES {}) AS c \
-             WHERE individual_accounts.person_id = c.column1 \
-             RETURNING individual_accounts.person_id, individual_accounts.balance",
-            values(2)
-        );
-        let mut q = sqlx::query(&raise);
-        for c in credits {
-            q = q.bind(c.person_id).bind(c.amount.fen());
-        }
-        let balances: std::collections::HashMap<i64, i64> = q
-            .fetch_all(&mut *w.tx)
-            .await?
-            .iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-            .collect::<Result<_, StoreError>>()?;
         let at = w.at().to_string();
-        let rows: Vec<String> = (0..credits.len())
-            .map(|i| {
-                let p = |c: usize| format!("${}", i * 7 + c);
-                format!("({}, 'credit', {}, {}, {}, {}, {}, {})", p(1), p(2), p(3), p(4), p(5), p(6), p(7))
-            })
-            .collect();
-        let insert = format!(
-            "INSERT INTO account_entries (person_id, kind, amount, balance_after, at, actor, credit_month, note) \
-             VALUES {}",
-            rows.join(", ")
-        );
-        let mut q = sqlx::query(&insert);
-        let mut total = Fen::ZERO;
-        for c in credits {
-            let after =
-                balances.get(&c.person_id).copied().ok_or_else(|| corrupt("individual_accounts", c.person_id))?;
-            let note = serde_json::to_string(&c.note).map_err(|e| corrupt("note", e))?;
-            q = q.bind(c.person_id).bind(c.amount.fen()).bind(after).bind(at.clone()).bind(actor.label.clone());
-            q = q.bind(month.to_string()).bind(note);
-            total = total.saturating_add(c.amount);
+        // SQLite looks its `$n` parameters up by name: statements of a few hundred rows.
+        for part in credits.chunks(STATEMENT_ROWS) {
+            let rows = |width: usize, first: usize| -> String {
+                (0..part.len())
+                    .map(|i| {
+                        let cols: Vec<String> = (1..=width).map(|c| format!("${}", first + i * width + c)).collect();
+                        format!("({})", cols.join(", "))
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let open = format!(
+                "INSERT INTO individual_accounts (person_id, balance, version) SELECT column1, 0, 1 FROM (VALUES {}) \
+                 AS c WHERE true ON CONFLICT (person_id) DO NOTHING",
+                rows(1, 0)
+            );
+            let mut q = sqlx::query(&open);
+            for c in part {
+                q = q.bind(c.person_id);
+            }
+            q.execute(&mut *w.tx).await?;
+            let raise = format!(
+                "UPDATE individual_accounts SET balance = individual_accounts.balance + c.column2, \
+                 version = individual_accounts.version + 1 FROM (VALUES {}) AS c \
+                 WHERE individual_accounts.person_id = c.column1 \
+                 RETURNING individual_accounts.person_id, individual_accounts.balance",
+                rows(2, 0)
+            );
+            let mut q = sqlx::query(&raise);
+            for c in part {
+                q = q.bind(c.person_id).bind(c.amount.fen());
+            }
+            let balances: std::collections::HashMap<i64, i64> = q
+                .fetch_all(&mut *w.tx)
+                .await?
+                .iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                .collect::<Result<_, StoreError>>()?;
+            // $1–$3: the time, the actor and the month, the same for every entry.
+            let insert = format!(
+                "INSERT INTO account_entries (person_id, kind, amount, balance_after, at, actor, credit_month, note) \
+                 SELECT column1, 'credit', column2, column3, $1, $2, $3, column4 FROM (VALUES {}) AS c WHERE true",
+                rows(4, 3)
+            );
+            let mut q = sqlx::query(&insert).bind(at.clone()).bind(actor.label.clone()).bind(month.to_string());
+            for c in part {
+                let after =
+                    balances.get(&c.person_id).copied().ok_or_else(|| corrupt("individual_accounts", c.person_id))?;
+                let note = serde_json::to_string(&c.note).map_err(|e| corrupt("note", e))?;
+                q = q.bind(c.person_id).bind(c.amount.fen()).bind(after).bind(note);
+            }
+            q.execute(&mut *w.tx).await?;
         }
-        q.execute(&mut *w.tx).await?;
+        let total: Fen = credits.iter().map(|c| c.amount).sum();
         sqlx::query("UPDATE account_credit_runs SET credited = credited + $1, amount = amount + $2 WHERE id = $3")
             .bind(credits.len() as i64)
             .bind(total.fen())

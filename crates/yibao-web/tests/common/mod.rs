@@ -14,6 +14,11 @@ pub struct App {
 }
 
 pub async fn spawn_app(db: TestDb) -> App {
+    spawn_app_with(db, std::sync::Arc::new(yibao_web::gateway::Simulated::new())).await
+}
+
+/// `spawn_app` with another payment gateway.
+pub async fn spawn_app_with(db: TestDb, gateway: std::sync::Arc<dyn yibao_web::gateway::PaymentGateway>) -> App {
     let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
     let blobs = db.blobs();
     yibao_demo::seed_demo(&db.store, &blobs, today).await.expect("seed demo");
@@ -26,7 +31,7 @@ pub async fn spawn_app(db: TestDb) -> App {
         today: Some(today),
         logins: Default::default(),
         lookups: Default::default(),
-        gateway: Some(std::sync::Arc::new(yibao_web::gateway::Simulated::new())),
+        gateway: Some(gateway),
     };
     tokio::spawn(yibao_web::serve_on(listener, state, std::future::pending()));
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
