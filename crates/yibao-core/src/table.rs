@@ -76,8 +76,18 @@ impl Table {
     }
 }
 
+/// A CSV as text: UTF-8 when it is, otherwise GBK (GB18030), as Excel saves "CSV" on a
+/// Chinese Windows.
+fn csv_text(data: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(data) {
+        Ok(text) => text.into(),
+        Err(_) => encoding_rs::GB18030.decode(data).0,
+    }
+}
+
 fn read_csv(data: &[u8]) -> Result<Table, String> {
-    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(false).from_reader(data);
+    let text = csv_text(data);
+    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(false).from_reader(text.as_bytes());
     let headers: Vec<String> = reader.headers().map_err(|e| e.to_string())?.iter().map(str::to_string).collect();
     let mut rows = Vec::new();
     let mut record = csv::StringRecord::new();

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use yibao_core::contribution::months::{Standing, YearMonth};
 use yibao_core::Fen;
 use yibao_store::testing::{actor_of, refusal_code, TestDb};
-use yibao_store::Declared;
+use yibao_store::{Declared, StoreError};
 
 fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
@@ -81,8 +81,10 @@ async fn a_unit_declares_a_month_pays_its_exact_bill_and_the_months_become_paid(
             Declared { resident_id: zhang.resident_id.clone(), wage: Fen::from_yuan(3_000) },
         ];
         let e = s.declare_contributions(&mut w, unit.id, ym("2026-11"), &bad, today()).await.unwrap_err();
-        let text = e.to_string();
-        assert!(!text.contains("line 1 ") && text.contains("line 2") && text.contains("line 3"), "{l}: {text}");
+        let StoreError::Problems(problems) = e else { panic!("{l}: {e}") };
+        let text: Vec<&str> = problems.iter().map(|p| p.message.en.as_str()).collect();
+        assert_eq!(text.len(), 2, "{l}: {text:?}");
+        assert!(text[0].starts_with("line 2") && text[1].starts_with("line 3"), "{l}: {text:?}");
         let future = s.declare_contributions(&mut w, unit.id, ym("2026-12"), &bad[..1], today()).await;
         assert_eq!(refusal_code(future), "future", "{l}");
         // 张三 alone at 3,000 yuan: below the floor (4,110), billed on the floor.

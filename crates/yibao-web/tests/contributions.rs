@@ -7,6 +7,7 @@ mod common;
 
 use common::spawn_app;
 use reqwest::StatusCode;
+use yibao_core::Fen;
 use yibao_store::testing::TestDb;
 
 /// The demo's first active flexible worker of 金昌 in service: (ID number, name).
@@ -123,6 +124,83 @@ async fn finance_imports_a_receipt_file_in_the_portal() {
         assert!(page.contains("id=\"receipt-results\""), "{page}");
         assert!(page.contains("不符") && page.contains("已入账"), "one refused with why, one recorded");
         assert!(page.contains("id=\"no-arrears\""), "October is paid now");
+        app.db.cleanup().await;
+    }
+}
+
+/// A unit uploads its declaration sheet: every wrong row is listed by its row, nothing is
+/// declared; corrected, the month's bill. Over the API the same file is the request's body;
+/// another unit's is not found.
+#[tokio::test]
+async fn a_unit_declares_a_month_from_its_sheet() {
+    for db in TestDb::all().await {
+        let l = db.label;
+        let app = spawn_app(db).await;
+        let s = &app.db.store;
+        let employees = s.employees_of(1).await.unwrap();
+        assert!(employees.len() >= 2, "{l}");
+        let stranger = s.person(2).await.unwrap();
+        assert!(stranger.employer_id != Some(1), "{l}");
+        let (http, csrf) = common::portal_session(&app, "unit", "/unit/contributions").await;
+        let page = http.get(app.url("/unit/contributions")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("id=\"declare-file-form\""), "{l}: the upload form");
+        let upload = |csv: String| {
+            let form = reqwest::multipart::Form::new()
+                .text("csrf", csrf.clone())
+                .text("month", "2026-11")
+                .part("file", reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("11月申报.csv"));
+            http.post(app.url("/unit/contributions/file")).multipart(form).send()
+        };
+        let (a, b) = (&employees[0].resident_id, &employees[1].resident_id);
+        let bad = format!(
+            "姓名,身份证号,月工资\n甲,{a},6850.00\n乙,{b},六千\n丙,{},5000\n丁,{a},6850.00\n",
+            stranger.resident_id
+        );
+        let page = upload(bad).await.unwrap().text().await.unwrap();
+        assert!(page.contains("id=\"form-errors\""), "{l}: {page}");
+        assert!(page.contains("第 3 行"), "{l}: the wage that is not an amount, by its row");
+        let before = s.contribution_bills_of(1).await.unwrap();
+        assert!(before.iter().all(|b| b.month.to_string() != "2026-11"), "{l}: nothing declared");
+        let page =
+            upload(format!("姓名,身份证号,月工资\n丙,{},5000\n甲,{a},6850.00\n甲,{a},6850.00\n", stranger.resident_id))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+        assert!(page.contains("第 2 行") && page.contains("不是本单位职工"), "{l}: the stranger by row");
+        assert!(page.contains("第 4 行") && page.contains("重复申报"), "{l}: the second line of 甲 by row");
+
+        let good = format!("身份证号,月工资\n{a},\"6,850.00\"\n{b},5000\n");
+        let r = upload(good.clone()).await.unwrap();
+        let to = r.headers().get("location").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+        assert_eq!((r.status().as_u16(), to.as_str()), (303, "/unit/contributions?done=declared"), "{l}");
+        let bill = s.contribution_bills_of(1).await.unwrap().into_iter().find(|b| b.month.to_string() == "2026-11");
+        let bill = s.contribution_bill(bill.unwrap_or_else(|| panic!("{l}: November's bill")).id).await.unwrap();
+        let wages: Vec<Fen> = bill.lines.iter().map(|x| x.wage).collect();
+        assert_eq!(wages, [Fen::from_yuan(6_850), Fen::from_yuan(5_000)], "{l}");
+
+        // The API: the body is the file; another unit's number is not found.
+        let api = app.token("unit").await;
+        let r = app
+            .http
+            .post(app.url("/api/v1/employers/1/declarations/2026-11/file"))
+            .bearer_auth(&api)
+            .body(good.clone().into_bytes())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201, "{l}: declared again before it is paid");
+        assert!(s.employer(2).await.is_ok(), "{l}: another unit");
+        let r = app
+            .http
+            .post(app.url("/api/v1/employers/2/declarations/2026-11/file"))
+            .bearer_auth(&api)
+            .body(good.into_bytes())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404, "{l}");
         app.db.cleanup().await;
     }
 }

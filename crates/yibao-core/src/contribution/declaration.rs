@@ -83,5 +83,9 @@ mod tests {
         let no_columns = read_declaration("id,amount\n1,2\n".as_bytes()).unwrap_err();
         assert!(no_columns[0].en.contains("resident_id"));
         assert!(read_declaration("身份证号,月工资\n".as_bytes()).unwrap_err()[0].en.contains("no employee"));
+        // Saved by Excel on a Chinese Windows: GBK.
+        let (gbk, _, _) = encoding_rs::GBK.encode("姓名,身份证号,月工资\n张三,620302198506120036,6850\n");
+        let rows = read_declaration(&gbk).unwrap();
+        assert_eq!(rows[0].wage, Fen::from_yuan(6_850));
     }
 }

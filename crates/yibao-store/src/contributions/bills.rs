@@ -135,15 +135,16 @@ impl Store {
             };
             match ok {
                 Ok(p) => persons.push((p, l.wage)),
-                Err((zh, en)) => problems.push((
+                Err((zh, en)) => problems.push(InvalidValue::new(
+                    "lines",
+                    "invalid",
                     format!("第 {n} 行（{}）{zh}", l.resident_id.masked()),
                     format!("line {n} ({}) {en}", l.resident_id.masked()),
                 )),
             }
         }
         if !problems.is_empty() {
-            let (zh, en): (Vec<String>, Vec<String>) = problems.into_iter().unzip();
-            return Err(StoreError::Invalid(InvalidValue::new("lines", "invalid", zh.join("；"), en.join("; "))));
+            return Err(StoreError::Problems(problems));
         }
         let existing: Option<(i64, String, i64)> =
             sqlx::query_as("SELECT id, state, version FROM contribution_bills WHERE employer_id = $1 AND month = $2")

@@ -83,6 +83,20 @@ pub async fn declare(
     Ok((StatusCode::CREATED, Json(svc::declare(&state.store, &caller, id, month, &lines).await?)))
 }
 
+/// A unit declares a month from a file, the body as sent (CSV, UTF-8 or GBK, or an XLSX
+/// workbook's first sheet: columns 身份证号 and 月工资); every bad row named by its row.
+#[utoipa::path(post, path = "/api/v1/employers/{id}/declarations/{month}/file", request_body(content = Vec<u8>,
+    content_type = "text/csv"), responses((status = 201), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn declare_file(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path((id, month)): Path<(i64, String)>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Bill>), AppError> {
+    let month: YearMonth = month.parse()?;
+    Ok((StatusCode::CREATED, Json(svc::declare_file(&state.store, &caller, id, month, &body).await?)))
+}
+
 /// A unit's bills, the latest month first.
 #[utoipa::path(get, path = "/api/v1/employers/{id}/bills", responses((status = 200), (status = 404, body = Problem)))]
 pub async fn bills(

@@ -111,6 +111,7 @@ pub mod supervision;
         contributions::import_rules,
         contributions::get_rules,
         contributions::declare,
+        contributions::declare_file,
         contributions::bills,
         contributions::bill,
         contributions::record_payment,

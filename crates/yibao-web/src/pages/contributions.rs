@@ -16,6 +16,7 @@ use super::shared::{my_person_id, notice, or_show};
 use super::{render, Ctx, DoneAsk};
 use crate::context::Caller;
 use crate::error::AppError;
+use crate::forms::upload::{required_file, FormWithFile};
 use crate::{i18n, service, SharedState};
 
 /// A bill as the unit's page lists it.
@@ -224,6 +225,55 @@ pub async fn employer_declare(
     declare_for(state, caller, id, format!("/employers/{id}/contributions"), form).await
 }
 
+/// The month of a declaration file.
+#[derive(serde::Deserialize)]
+pub struct FileDeclaration {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    month: String,
+}
+
+async fn declare_file_for(
+    state: SharedState,
+    caller: Caller,
+    unit: i64,
+    path: String,
+    FormWithFile { form, file }: FormWithFile<FileDeclaration>,
+) -> Result<Response, AppError> {
+    caller.check_csrf(&form.csrf)?;
+    let done = async {
+        let month: YearMonth = form.month.parse()?;
+        let file = required_file(file)?;
+        service::contributions::declare_file(&state.store, &caller, unit, month, &file.bytes).await
+    }
+    .await;
+    match done {
+        Ok(_) => Ok(Redirect::to(&format!("{path}?done=declared")).into_response()),
+        Err(e) => or_show(e, caller.lang, |errors| show_unit(&state, &caller, unit, &path, "", errors)).await,
+    }
+}
+
+/// `POST /unit/contributions/file`: the unit declares a month from a CSV or XLSX file.
+pub async fn unit_declare_file(
+    State(state): State<SharedState>,
+    caller: Caller,
+    form: FormWithFile<FileDeclaration>,
+) -> Result<Response, AppError> {
+    let unit = own_unit(&caller)?;
+    declare_file_for(state, caller, unit, "/unit/contributions".into(), form).await
+}
+
+/// `POST /employers/{id}/contributions/file`: a clerk declares from the unit's file.
+pub async fn employer_declare_file(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    form: FormWithFile<FileDeclaration>,
+) -> Result<Response, AppError> {
+    declare_file_for(state, caller, id, format!("/employers/{id}/contributions"), form).await
+}
+
 #[derive(Template)]
 #[template(path = "my_contributions.html")]
 struct MyPage {
@@ -342,7 +392,7 @@ pub struct CsrfForm {
 pub async fn finance_receipts(
     State(state): State<SharedState>,
     caller: Caller,
-    crate::forms::upload::FormWithFile { form, file }: crate::forms::upload::FormWithFile<CsrfForm>,
+    FormWithFile { form, file }: FormWithFile<CsrfForm>,
 ) -> Result<Response, AppError> {
     caller.check_csrf(&form.csrf)?;
     let Some(file) = file else {

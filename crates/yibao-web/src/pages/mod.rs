@@ -36,8 +36,8 @@ pub use claims::{
     my_delegation_revoke, unit_claims,
 };
 pub use contributions::{
-    employer_contributions, employer_declare, finance_contributions, finance_receipts, my_contributions,
-    unit_contributions, unit_declare,
+    employer_contributions, employer_declare, employer_declare_file, finance_contributions, finance_receipts,
+    my_contributions, unit_contributions, unit_declare, unit_declare_file,
 };
 pub use cover::{
     card_apply, card_event_submit, cover_lookup, document_download, filing_decide, filing_window, filings_page,

@@ -3,9 +3,10 @@
 //! records payments from the bank's or the tax authority's receipts; a person reads the months
 //! paid.
 
+use yibao_core::contribution::declaration::read_declaration;
 use yibao_core::contribution::months::YearMonth;
 use yibao_core::contribution::ContributionRules;
-use yibao_core::{AdminCode, Permission};
+use yibao_core::{AdminCode, InvalidValue, Permission};
 use yibao_store::{Bill, Declared, PaidMonth, PaymentMatch, Store};
 
 use crate::context::Caller;
@@ -66,6 +67,30 @@ pub async fn declare(
     unit_for(store, caller, employer_id, Permission::DeclareContributions).await?;
     let mut w = store.begin_write(&caller.actor()).await?;
     let bill = store.declare_contributions(&mut w, employer_id, month, lines, caller.today).await?;
+    w.commit().await?;
+    Ok(bill)
+}
+
+/// A unit declares a month from a file (CSV or XLSX, see `docs/formats/contributions.md`):
+/// whether the caller may act for the unit is asked before the file is read; every row that
+/// cannot be read, or names someone not the unit's, is named by its row; nothing is declared
+/// unless every row is right.
+pub async fn declare_file(
+    store: &Store,
+    caller: &Caller,
+    employer_id: i64,
+    month: YearMonth,
+    data: &[u8],
+) -> Result<Bill, AppError> {
+    unit_for(store, caller, employer_id, Permission::DeclareContributions).await?;
+    let rows = read_declaration(data).map_err(|problems| {
+        AppError::validation(problems.into_iter().map(|t| InvalidValue::new("file", "row", t.zh, t.en)).collect())
+    })?;
+    let lines: Vec<Declared> =
+        rows.iter().map(|r| Declared { resident_id: r.resident_id.clone(), wage: r.wage }).collect();
+    let numbers: Vec<u64> = rows.iter().map(|r| r.row).collect();
+    let mut w = store.begin_write(&caller.actor()).await?;
+    let bill = store.declare_file_rows(&mut w, employer_id, month, &lines, &numbers, caller.today).await?;
     w.commit().await?;
     Ok(bill)
 }
