@@ -475,11 +475,30 @@ fn result_line(record: &csv::StringRecord) -> Result<BankResult, Text> {
     Ok(BankResult { seq, order_no, amount, processed_on: date, failure })
 }
 
+/// What a payment order pays: an approved claim's fund share, or an approved withdrawal
+/// from an individual account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum Subject {
+    Claim(i64),
+    Withdrawal(i64),
+}
+
+impl Subject {
+    /// `报销申请 12` / `claim 12`.
+    pub fn label(self) -> Text {
+        match self {
+            Subject::Claim(id) => Text::new(format!("报销申请 {id}"), format!("claim {id}")),
+            Subject::Withdrawal(id) => Text::new(format!("个人账户支取 {id}"), format!("account withdrawal {id}")),
+        }
+    }
+}
+
 /// What reconciliation reads: each figure as the store holds it.
 #[derive(Debug, Clone, Default)]
 pub struct Books {
-    /// Approved or reduced claims that pay something: claim id → the fund's share.
-    pub approved_claims: BTreeMap<i64, Fen>,
+    /// What was approved for payment (claims that pay something, withdrawals): the amount.
+    pub approved: BTreeMap<Subject, Fen>,
     pub orders: Vec<OrderFigures>,
     pub batches: Vec<BatchFigures>,
     pub items: Vec<ItemFigures>,
@@ -489,7 +508,7 @@ pub struct Books {
 pub struct OrderFigures {
     pub id: i64,
     pub order_no: String,
-    pub claim_id: i64,
+    pub subject: Subject,
     pub amount: Fen,
     pub state: OrderState,
 }
@@ -534,44 +553,48 @@ impl Reconciliation {
 /// an order is paid exactly once, by a paid item for its amount, and an order's state agrees
 /// with its items; and the orders' total is paid + in flight + unpaid.
 pub fn reconcile(books: &Books) -> Reconciliation {
-    let mut r = Reconciliation { approved: books.approved_claims.values().copied().sum(), ..Default::default() };
+    let mut r = Reconciliation { approved: books.approved.values().copied().sum(), ..Default::default() };
     let mut diff = |zh: String, en: String| r.differences.push(Text::new(zh, en));
-    let mut by_claim: BTreeMap<i64, Vec<&OrderFigures>> = BTreeMap::new();
+    let mut by_subject: BTreeMap<Subject, Vec<&OrderFigures>> = BTreeMap::new();
     for o in &books.orders {
-        by_claim.entry(o.claim_id).or_default().push(o);
+        by_subject.entry(o.subject).or_default().push(o);
     }
-    for (claim, amount) in &books.approved_claims {
-        match by_claim.get(claim).map(Vec::as_slice) {
+    for (subject, amount) in &books.approved {
+        let what = subject.label();
+        match by_subject.get(subject).map(Vec::as_slice) {
             None | Some([]) => diff(
-                format!("已核准的报销申请 {claim} 没有支付指令（{} 元）", amount.to_plain()),
-                format!("approved claim {claim} has no payment order ({})", amount.to_plain()),
+                format!("已核准的{} 没有支付指令（{} 元）", what.zh, amount.to_plain()),
+                format!("approved {} has no payment order ({})", what.en, amount.to_plain()),
             ),
             Some([o]) if o.amount != *amount => diff(
                 format!(
-                    "支付指令 {} 金额 {} 元，与报销申请核准的 {} 元不符",
+                    "支付指令 {} 金额 {} 元，与{}核准的 {} 元不符",
                     o.order_no,
                     o.amount.to_plain(),
+                    what.zh,
                     amount.to_plain()
                 ),
                 format!(
-                    "order {} is for {}, its claim approved {}",
+                    "order {} is for {}, its {} approved {}",
                     o.order_no,
                     o.amount.to_plain(),
+                    what.en,
                     amount.to_plain()
                 ),
             ),
             Some([_]) => {}
             Some(many) => diff(
-                format!("报销申请 {claim} 有 {} 条支付指令", many.len()),
-                format!("claim {claim} has {} payment orders", many.len()),
+                format!("{} 有 {} 条支付指令", what.zh, many.len()),
+                format!("{} has {} payment orders", what.en, many.len()),
             ),
         }
     }
     for o in &books.orders {
-        if !books.approved_claims.contains_key(&o.claim_id) {
+        if !books.approved.contains_key(&o.subject) {
+            let what = o.subject.label();
             diff(
-                format!("支付指令 {} 对应的报销申请 {} 未核准", o.order_no, o.claim_id),
-                format!("order {}'s claim {} is not approved", o.order_no, o.claim_id),
+                format!("支付指令 {} 对应的{} 未核准", o.order_no, what.zh),
+                format!("order {}'s {} is not approved", o.order_no, what.en),
             );
         }
     }

@@ -1,12 +1,16 @@
 //! The demo's individual accounts: credited for every month of the year so far as the
 //! region's rules say; 张三's mother, authorised under 门诊共济, buying her blood-pressure
-//! tablets at a designated pharmacy on his account.
+//! tablets at a designated pharmacy on his account; a colleague leaving the region, whose
+//! withdrawal waits for finance.
 
 use chrono::{Datelike, NaiveDate};
 use yibao_core::contribution::months::YearMonth;
+use yibao_core::contribution::withdrawal::WithdrawalReason;
 use yibao_core::registry::{Enrolment, PersonCategory, PersonStatus};
 use yibao_core::{AdminCode, ResidentId};
-use yibao_store::{Actor, PersonInput, PersonalPeriod, PharmacyLine, PharmacyPurchase, Relation, Store, StoreError};
+use yibao_store::{
+    Actor, PersonInput, PersonalPeriod, PharmacyLine, PharmacyPurchase, Relation, Store, StoreError, WithdrawalRequest,
+};
 
 use super::actor_in;
 
@@ -93,6 +97,23 @@ pub(crate) async fn seed_accounts(store: &Store, zhang: i64, today: NaiveDate) -
     let at = (today - chrono::Duration::days(2)).and_hms_opt(10, 12, 0).unwrap_or_default();
     let mut w = store.begin_write(&Actor::system(&format!("platform:{DEMO_PHARMACY}"))).await?;
     store.settle_pharmacy(&mut w, &rules, &pharmacy, &mother, &mother_purchase("YD-0001")?, at).await?;
+    w.commit().await?;
+
+    // The first other account holder is leaving the region: the clerk saw the papers and
+    // recorded the withdrawal of the whole balance; finance decides it.
+    let mut w = store.begin_write(&actor_in(&accounts, "clerk")?).await?;
+    for id in 1..300 {
+        if id == zhang || id == mother.id {
+            continue;
+        }
+        if store.individual_account(id).await?.is_some_and(|a| a.balance.is_positive()) {
+            let reason = WithdrawalReason::LeavingRegion;
+            let papers = reason.papers().iter().map(|(c, _)| (*c).to_string()).collect();
+            let req = WithdrawalRequest { reason, amount: None, papers, heir: None };
+            store.request_withdrawal(&mut w, id, &req, today).await?;
+            break;
+        }
+    }
     w.commit().await?;
     Ok(())
 }

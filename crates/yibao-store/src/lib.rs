@@ -52,7 +52,8 @@ pub use db::{
 pub use documents::{BlobStore, Document, LocalBlobs};
 pub use history::HistoryEntry;
 pub use individual::{
-    is_pharmacy, CreditRun, FamilyMember, PharmacyLine, PharmacyPurchase, PharmacySettlement, Relation,
+    is_pharmacy, CreditRun, FamilyMember, Heir, PharmacyLine, PharmacyPurchase, PharmacySettlement, Relation,
+    Withdrawal, WithdrawalRequest,
 };
 pub use notices::Notice;
 pub use payments::{AccountGiver, BatchItem, ImportSummary, Payee, PaymentBatch, PaymentOrder};

@@ -6,7 +6,7 @@
 
 use chrono::NaiveDate;
 use yibao_core::contribution::months::YearMonth;
-use yibao_core::Fen;
+use yibao_core::{Fen, Scope};
 use yibao_store::testing::{actor_of, refusal_code, TestDb};
 use yibao_store::{Actor, Relation};
 
@@ -198,6 +198,117 @@ async fn purchases_at_once_never_overdraw_the_account() {
         assert!(!after.is_negative(), "{l}");
         assert_eq!(paid, keep.saturating_sub(after), "{l}: what was paid left the account, no more");
         assert_eq!(paid, keep, "{l}: it paid all it held");
+        db.cleanup().await;
+    }
+}
+
+/// A withdrawal at the window needs its papers and an amount within the balance; the clerk
+/// who recorded it cannot approve it; approved by another, the account is debited once and a
+/// payment order pays the holder, and the payment books reconcile. After a death the whole
+/// balance goes to the named heir.
+#[tokio::test]
+async fn withdrawals_need_their_papers_and_a_second_person_and_are_paid_once() {
+    use yibao_core::contribution::withdrawal::WithdrawalReason;
+    use yibao_store::{Heir, StoreError, WithdrawalRequest};
+    for db in TestDb::all().await {
+        let (s, l) = (&db.store, db.label);
+        yibao_demo::seed_demo(s, &db.blobs(), today()).await.unwrap();
+        let clerk = actor_of(s, "clerk").await;
+        let finance = actor_of(s, "finance").await;
+        let balance = |id: i64| async move { s.individual_account(id).await.unwrap().unwrap().balance };
+        let zhang = 1;
+        let before = balance(zhang).await;
+        assert!(before > Fen::from_yuan(100), "{l}: {before}");
+
+        let mut w = s.begin_write(&clerk).await.unwrap();
+        let mut req = WithdrawalRequest {
+            reason: WithdrawalReason::Window,
+            amount: Some(before.saturating_add(Fen::from_fen(1))),
+            papers: vec!["card".into()],
+            heir: None,
+        };
+        let Err(StoreError::Problems(problems)) = s.request_withdrawal(&mut w, zhang, &req, today()).await else {
+            panic!("{l}: refused")
+        };
+        let text: Vec<&str> = problems.iter().map(|p| p.message.zh.as_str()).collect();
+        assert_eq!(text.len(), 2, "{l}: {text:?}");
+        assert!(text[0].contains("本人居民身份证") && text[1].contains("超过余额"), "{l}: {text:?}");
+        req.papers.push("id_card".into());
+        req.amount = Some(Fen::from_yuan(100));
+        let asked = s.request_withdrawal(&mut w, zhang, &req, today()).await.unwrap();
+        assert_eq!(refusal_code(s.request_withdrawal(&mut w, zhang, &req, today()).await), "open", "{l}");
+        assert_eq!(
+            refusal_code(s.decide_withdrawal(&mut w, asked.id, asked.version, true, "", today()).await),
+            "four_eyes",
+            "{l}"
+        );
+        w.commit().await.unwrap();
+        assert_eq!(balance(zhang).await, before, "{l}: nothing debited on request");
+
+        let mut w = s.begin_write(&finance).await.unwrap();
+        let done = s.decide_withdrawal(&mut w, asked.id, asked.version, true, "", today()).await.unwrap();
+        w.commit().await.unwrap();
+        assert_eq!((done.state.as_str(), done.amount), ("approved", Some(Fen::from_yuan(100))), "{l}");
+        assert_eq!(balance(zhang).await, before.saturating_sub(Fen::from_yuan(100)), "{l}");
+        let mut w = s.begin_write(&finance).await.unwrap();
+        let again = s.decide_withdrawal(&mut w, asked.id, done.version, true, "", today()).await;
+        assert_eq!(refusal_code(again), "decided", "{l}: decided once");
+        w.commit().await.unwrap();
+        let entries = s.individual_account(zhang).await.unwrap().unwrap().entries;
+        let last = entries.last().unwrap();
+        assert_eq!((last.kind.as_str(), last.amount), ("withdrawal", Fen::from_yuan(-100)), "{l}");
+        assert_eq!(last.reference.as_deref(), Some(asked.number.as_str()), "{l}");
+        let orders = s.payment_orders_in(&Scope::new(vec!["620000".parse().unwrap()]), &[], 1000).await.unwrap();
+        let order = orders.iter().find(|o| o.withdrawal_id == Some(asked.id)).expect("the withdrawal's order");
+        assert_eq!(
+            (order.amount, order.payee, order.subject_number.as_str()),
+            (Fen::from_yuan(100), yibao_store::Payee::Insured, asked.number.as_str()),
+            "{l}"
+        );
+        let books = s.reconcile_payments().await.unwrap();
+        assert!(books.balances(), "{l}: {:?}", books.differences);
+
+        // After a colleague's death: the heir with a bank account, the whole balance.
+        let mut holder = None;
+        for id in 2..200 {
+            if let Some(a) = s.individual_account(id).await.unwrap() {
+                if a.balance.is_positive() {
+                    holder = Some(s.person(id).await.unwrap());
+                    break;
+                }
+            }
+        }
+        let colleague = holder.expect("another account holder");
+        let left = balance(colleague.id).await;
+        let mut w = s.begin_write(&clerk).await.unwrap();
+        let death = WithdrawalRequest {
+            reason: WithdrawalReason::Death,
+            amount: None,
+            papers: WithdrawalReason::Death.papers().iter().map(|(c, _)| (*c).to_string()).collect(),
+            heir: None,
+        };
+        let e = s.request_withdrawal(&mut w, colleague.id, &death, today()).await;
+        assert!(matches!(&e, Err(StoreError::Problems(p)) if p[0].field == "heir"), "{l}: {e:?}");
+        let heir = Heir {
+            name: "张三".into(),
+            resident_id: yibao_demo::DEMO_INSURED_ID.parse().unwrap(),
+            bank_name: "中国工商银行金昌分行".into(),
+            bank_card: yibao_core::BankCardNumber::complete("622202270300123456").unwrap(),
+        };
+        let asked = s
+            .request_withdrawal(&mut w, colleague.id, &WithdrawalRequest { heir: Some(heir), ..death }, today())
+            .await
+            .unwrap();
+        w.commit().await.unwrap();
+        let mut w = s.begin_write(&finance).await.unwrap();
+        let done = s.decide_withdrawal(&mut w, asked.id, asked.version, true, "", today()).await.unwrap();
+        w.commit().await.unwrap();
+        assert_eq!(done.amount, Some(left), "{l}: the whole balance");
+        assert_eq!(balance(colleague.id).await, Fen::ZERO, "{l}");
+        let orders = s.payment_orders_in(&Scope::new(vec!["620000".parse().unwrap()]), &[], 1000).await.unwrap();
+        let order = orders.iter().find(|o| o.withdrawal_id == Some(asked.id)).unwrap();
+        assert_eq!((order.payee, order.account_name.as_str()), (yibao_store::Payee::Heir, "张三"), "{l}");
+        assert!(s.reconcile_payments().await.unwrap().balances(), "{l}");
         db.cleanup().await;
     }
 }

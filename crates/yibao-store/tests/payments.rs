@@ -52,7 +52,7 @@ async fn the_demo_has_a_paid_batch_and_a_claim_waiting_for_the_next() {
         let states: Vec<OrderState> = orders.iter().map(|o| o.state).collect();
         assert!(states.contains(&OrderState::Paid) && states.contains(&OrderState::Ready), "{states:?}");
         for o in &orders {
-            let claim = s.claim(o.claim_id).await.unwrap();
+            let claim = s.claim(o.claim_id.unwrap()).await.unwrap();
             assert_eq!(Some(o.amount), claim.fund_pay_sumamt, "an order pays what the claim approved");
             assert_eq!(o.due_on, due_date(&s.calendar().await.unwrap(), o.approved_on).unwrap().date);
             assert_eq!(o.bank_card.as_ref().unwrap().masked(), "****4563");
@@ -255,7 +255,7 @@ async fn a_claim_the_employer_unit_filed_is_paid_to_the_units_account() {
         let zhang = s.person_by_resident_id(&yibao_demo::DEMO_INSURED_ID.parse().unwrap()).await.unwrap().unwrap();
         let employer = s.employer(zhang.employer_id.unwrap()).await.unwrap();
         let order = approved_claim(&db, SubmittedBy::Employer { employer_id: employer.id }, "LZ-2026-0999").await;
-        let decided = s.claim(order.claim_id).await.unwrap();
+        let decided = s.claim(order.claim_id.unwrap()).await.unwrap();
         assert_eq!(
             (order.payee, order.account_name.as_str()),
             (Payee::Employer, employer.name.as_str()),

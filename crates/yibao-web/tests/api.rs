@@ -326,6 +326,35 @@ fn matrix() -> Vec<MatrixRow> {
             vec!["zhangsan"],
         ),
         (Method::GET, "/contributions", None, S::OK, vec!["auditor", "finance"]),
+        (
+            Method::POST,
+            "/api/v1/employers/1/declarations/2026-11/file",
+            Some(Value::String("身份证号,月工资\n620302198506120036,8000.00\n".into())),
+            S::CREATED,
+            vec!["clerk", "unit"],
+        ),
+        // Withdrawals: a clerk records, finance decides, the holder reads their own (the
+        // demo's waiting one is a colleague's, not 张三's).
+        (Method::GET, "/api/v1/withdrawals", None, S::OK, vec!["auditor", "finance"]),
+        (Method::GET, "/api/v1/withdrawals/1", None, S::OK, vec!["clerk", "auditor", "finance"]),
+        (Method::GET, "/withdrawals", None, S::OK, vec!["auditor", "finance"]),
+        (Method::GET, "/withdrawals/1", None, S::OK, vec!["clerk", "auditor", "finance"]),
+        (Method::GET, "/api/v1/persons/1/withdrawals", None, S::OK, vec!["clerk", "auditor", "finance", "zhangsan"]),
+        (Method::GET, "/persons/1/withdrawals", None, S::OK, vec!["clerk", "auditor", "finance", "zhangsan"]),
+        (
+            Method::POST,
+            "/api/v1/withdrawals/1/decision",
+            Some(json!({ "version": 99, "approve": true })),
+            S::CONFLICT,
+            vec!["finance"],
+        ),
+        (
+            Method::POST,
+            "/api/v1/persons/1/withdrawals",
+            Some(json!({ "reason": "window", "amount": "1.00", "papers": ["card"] })),
+            S::UNPROCESSABLE_ENTITY,
+            vec!["clerk"],
+        ),
         // Paying online needs no account.
         (Method::GET, "/pay", None, S::OK, [all_accounts.clone(), vec!["hospital", "apikey", "anonymous"]].concat()),
         (
@@ -437,8 +466,10 @@ fn matrix() -> Vec<MatrixRow> {
 /// it in). Steps only staff take are forbidden outright.
 fn hidden(path: &str, who: &str) -> bool {
     // A unit is not told whether another unit's claims or bills exist.
-    who == "unit"
-        && ((path.contains("/claims/1") && !path.ends_with("/steps")) || path.starts_with("/api/v1/employers/2/"))
+    (who == "unit"
+        && ((path.contains("/claims/1") && !path.ends_with("/steps")) || path.starts_with("/api/v1/employers/2/")))
+        // Nor 张三 whether another person's withdrawal exists.
+        || (who == "zhangsan" && path.ends_with("/withdrawals/1"))
 }
 
 /// A referral certificate for 张三 to Beijing, as the demo hospital issues it.

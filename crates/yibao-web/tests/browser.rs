@@ -642,7 +642,7 @@ async fn a_claimant_corrects_the_account_of_a_refused_payment() {
     store.import_bank_results(&mut w, result.as_bytes()).await.unwrap();
     w.commit().await.unwrap();
     let (_, items) = store.payment_batch(batch.id).await.unwrap();
-    let claim_id = items[0].claim_id;
+    let claim_id = items[0].claim_id.unwrap();
 
     let c = &browser.client;
     browser.log_in(&app, "zhangsan").await;

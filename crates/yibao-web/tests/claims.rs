@@ -620,7 +620,7 @@ async fn a_delegate_opens_the_papers_of_the_claims_they_may_see() {
     // A delegate does not say where the money goes; the person does.
     let scope = yibao_core::Scope::parse_list("620300").unwrap();
     let ready = app.db.store.payment_orders_in(&scope, &[yibao_core::payment::OrderState::Ready], 5).await.unwrap();
-    let path = format!("/api/v1/claims/{}/payment/account", ready[0].claim_id);
+    let path = format!("/api/v1/claims/{}/payment/account", ready[0].claim_id.unwrap());
     let card = yibao_core::BankCardNumber::complete("622848001000000000").unwrap().to_string();
     let account = json!({ "bank_name": "中国农业银行金昌分行", "bank_card": card });
     let res = app.http.put(app.url(&path)).bearer_auth(&delegate).json(&account).send().await.unwrap();
@@ -629,7 +629,7 @@ async fn a_delegate_opens_the_papers_of_the_claims_they_may_see() {
     let res = app.http.put(app.url(&path)).bearer_auth(&person).json(&account).send().await.unwrap();
     assert_eq!(res.status(), 200, "the person may");
     // The delegate sees where the money goes only masked; the person sees the whole number.
-    let payment = format!("/api/v1/claims/{}/payment", ready[0].claim_id);
+    let payment = format!("/api/v1/claims/{}/payment", ready[0].claim_id.unwrap());
     let (_, theirs) = get(&app, &delegate, &payment).await;
     let masked = yibao_core::BankCardNumber::complete("622848001000000000").unwrap().masked();
     assert_eq!(theirs["bank_card"], masked.as_str(), "{theirs}");

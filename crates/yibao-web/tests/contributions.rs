@@ -275,3 +275,59 @@ async fn recorded_wechat_pay_notifications_pay_an_order_once() {
         app.db.cleanup().await;
     }
 }
+
+/// 个人账户支取 in the portal: the clerk records 张三's withdrawal at the window — refused
+/// with the paper missing named, then accepted; the clerk cannot decide it; finance sees it
+/// waiting (with the demo's colleague leaving the region) and approves it; 张三 reads it on
+/// his account page with the payment order, and the payment books reconcile.
+#[tokio::test]
+async fn a_clerk_records_a_withdrawal_and_finance_approves_it() {
+    for db in TestDb::all().await {
+        let l = db.label;
+        let app = spawn_app(db).await;
+        let s = &app.db.store;
+        let before = s.individual_account(1).await.unwrap().unwrap().balance;
+        let (clerk, csrf) = common::portal_session(&app, "clerk", "/persons/1/withdrawals").await;
+        let page = clerk.get(app.url("/persons/1/withdrawals")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("id=\"withdrawal-form\"") && page.contains(&before.to_grouped()), "{l}: {page}");
+        let post = |papers: &'static [&'static str]| {
+            let mut form = vec![("csrf", csrf.clone()), ("reason", "window".into()), ("amount", "200.00".into())];
+            form.extend(papers.iter().map(|p| (*p, "1".to_string())));
+            clerk.post(app.url("/persons/1/withdrawals")).form(&form).send()
+        };
+        let page = post(&["paper_window_card"]).await.unwrap().text().await.unwrap();
+        assert!(page.contains("id=\"form-errors\"") && page.contains("缺少材料：本人居民身份证"), "{l}: {page}");
+        let r = post(&["paper_window_card", "paper_window_id_card"]).await.unwrap();
+        assert_eq!(r.status(), 303, "{l}");
+        let to = r.headers()["location"].to_str().unwrap().to_string();
+        let id: i64 = to.trim_start_matches("/withdrawals/").split('?').next().unwrap().parse().unwrap();
+        let asked = s.withdrawal(id).await.unwrap();
+        assert_eq!((asked.state.as_str(), asked.requested), ("requested", Some(Fen::from_yuan(200))), "{l}");
+        let token = app.token("clerk").await;
+        let decide = serde_json::json!({ "version": asked.version, "approve": true });
+        let r = app.http.post(app.url(&format!("/api/v1/withdrawals/{id}/decision"))).bearer_auth(&token).json(&decide);
+        assert_eq!(r.send().await.unwrap().status(), 403, "{l}: a clerk does not decide");
+
+        let (finance, csrf) = common::portal_session(&app, "finance", "/withdrawals").await;
+        let page = finance.get(app.url("/withdrawals")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains(&asked.number) && page.contains("转出统筹区"), "{l}: both waiting: {page}");
+        let form = [("csrf", csrf), ("version", asked.version.to_string()), ("decision", "approve".into())];
+        let r = finance.post(app.url(&format!("/withdrawals/{id}/decision"))).form(&form).send().await.unwrap();
+        assert_eq!(r.status(), 303, "{l}");
+        let done = s.withdrawal(id).await.unwrap();
+        assert_eq!(done.amount, Some(Fen::from_yuan(200)), "{l}");
+        assert_eq!(s.individual_account(1).await.unwrap().unwrap().balance, before.saturating_sub(Fen::from_yuan(200)));
+        let order = s.payment_of_withdrawal(id).await.unwrap().unwrap();
+        assert!(s.reconcile_payments().await.unwrap().balances(), "{l}");
+
+        let (zhang, _) = common::portal_session(&app, "zhangsan", "/my/account").await;
+        let page = zhang.get(app.url("/my/account")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("id=\"withdrawals\"") && page.contains(&asked.number), "{l}");
+        let page = zhang.get(app.url(&format!("/withdrawals/{id}"))).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains(&order.number) && page.contains("医保经办人员"), "{l}: staff unnamed to him: {page}");
+        let colleague = s.withdrawals_waiting().await.unwrap();
+        let other = zhang.get(app.url(&format!("/withdrawals/{}", colleague[0].id))).send().await.unwrap();
+        assert_eq!(other.status(), 404, "{l}: another person's withdrawal");
+        app.db.cleanup().await;
+    }
+}

@@ -62,7 +62,7 @@ async fn finance_pays_a_batch_in_the_portal_and_the_claimant_corrects_a_refused_
             let (_, body) = page(&app, &finance, "/payments").await;
             let table = body.split("id=\"due\"").nth(1).unwrap_or_default();
             assert!(table.contains(&format!("data-urgency=\"{urgency}\"")), "{due}: {body}");
-            assert!(table.contains(&ready[0].claim_number), "{due}");
+            assert!(table.contains(&ready[0].subject_number), "{due}");
         }
         let (status, to) =
             form(&app, &finance, "/payments/batches", &[("region", "620300"), ("up_to", "2026-11-23")]).await;
@@ -124,7 +124,7 @@ async fn finance_pays_a_batch_in_the_portal_and_the_claimant_corrects_a_refused_
         assert!(res.headers()["location"].to_str().unwrap().ends_with("done=results_again"));
 
         // 张三 reads why and what to do, and corrects the account on the claim's page.
-        let claim = format!("/claims/{}", ready[0].claim_id);
+        let claim = format!("/claims/{}", ready[0].claim_id.unwrap());
         let (_, body) = page(&app, &zhang, &claim).await;
         assert!(body.contains("支付失败") && body.contains("户名与账号不符") && body.contains("本人"), "{body}");
         assert!(body.contains("id=\"payment-account\""));
@@ -144,7 +144,7 @@ async fn finance_pays_a_batch_in_the_portal_and_the_claimant_corrects_a_refused_
 
         // The demo's paid claim says when and to which card.
         let paid = app.db.store.payment_orders_in(&scope, &[OrderState::Paid], 10).await.unwrap();
-        let (_, body) = page(&app, &zhang, &format!("/claims/{}", paid[0].claim_id)).await;
+        let (_, body) = page(&app, &zhang, &format!("/claims/{}", paid[0].claim_id.unwrap())).await;
         assert!(body.contains("已于 2026-11-23 支付") && body.contains("****4563"), "{body}");
         // His list of claims says where each one's money is.
         let (_, list) = page(&app, &zhang, "/my/claims").await;
@@ -173,7 +173,7 @@ async fn a_payee_account_given_by_a_clerk_waits_for_a_second_person() {
         let ready = app.db.store.payment_orders_in(&scope, &[OrderState::Ready], 10).await.unwrap();
         let order = &ready[0];
         let approved_card = order.bank_card.clone().unwrap();
-        let claim = order.claim_id;
+        let claim = order.claim_id.unwrap();
         let card = yibao_core::BankCardNumber::complete("621700001000123456").unwrap();
         let (new_card, new_masked) = (card.to_string(), card.masked());
         let new_card = new_card.as_str();

@@ -20,6 +20,7 @@ use crate::registry::PersonCategory;
 
 pub mod declaration;
 pub mod months;
+pub mod withdrawal;
 
 /// One region's contribution rules for one insurance year.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,6 +119,10 @@ pub struct AccountRules {
     pub employee: Vec<EmployeeBand>,
     /// Retired: a fixed amount a month, by age band.
     pub retiree: Vec<RetireeBand>,
+    /// The withdrawals the region allows (`window`, `leaving_region`, `death`); none when
+    /// not given.
+    #[serde(default)]
+    pub withdrawals: Vec<withdrawal::WithdrawalReason>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -382,6 +387,11 @@ impl ContributionRules {
         }
         if flex.rate == Ratio::ZERO {
             e.push(problem("flexible.rate", "费率应大于 0", "the rate must be above 0"));
+        }
+        for (i, r) in self.account.withdrawals.iter().enumerate() {
+            if self.account.withdrawals[..i].contains(r) {
+                e.push(problem(format!("account.withdrawals[{i}]"), "支取原因重复", "the reason is listed twice"));
+            }
         }
         let res = &self.resident;
         if res.collection_from > res.collection_to {

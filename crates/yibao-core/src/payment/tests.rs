@@ -158,14 +158,30 @@ fn a_result_file_is_read_and_checked_against_its_header() {
 fn books() -> Books {
     let fen = Fen::from_fen;
     Books {
-        approved_claims: BTreeMap::from([(1, fen(1000)), (2, fen(500)), (3, fen(250))]),
+        approved: BTreeMap::from([
+            (Subject::Claim(1), fen(1000)),
+            (Subject::Claim(2), fen(500)),
+            (Subject::Withdrawal(3), fen(250)),
+        ]),
         orders: vec![
-            OrderFigures { id: 10, order_no: "PO10".into(), claim_id: 1, amount: fen(1000), state: OrderState::Paid },
-            OrderFigures { id: 11, order_no: "PO11".into(), claim_id: 2, amount: fen(500), state: OrderState::Ready },
+            OrderFigures {
+                id: 10,
+                order_no: "PO10".into(),
+                subject: Subject::Claim(1),
+                amount: fen(1000),
+                state: OrderState::Paid,
+            },
+            OrderFigures {
+                id: 11,
+                order_no: "PO11".into(),
+                subject: Subject::Claim(2),
+                amount: fen(500),
+                state: OrderState::Ready,
+            },
             OrderFigures {
                 id: 12,
                 order_no: "PO12".into(),
-                claim_id: 3,
+                subject: Subject::Withdrawal(3),
                 amount: fen(250),
                 state: OrderState::Exported,
             },
@@ -206,6 +222,12 @@ fn reconciliation_names_each_disagreement() {
     let r = reconcile(&b);
     assert!(r.differences.iter().any(|d| d.en.contains("claim 2 has no payment order")), "{:?}", r.differences);
     assert!(r.differences.iter().any(|d| d.en.contains("order PO12 is for 2.49")), "{:?}", r.differences);
+    // An order for a withdrawal nobody approved.
+    let mut b = books();
+    b.approved.remove(&Subject::Withdrawal(3));
+    let r = reconcile(&b);
+    let named = r.differences.iter().any(|d| d.en.contains("order PO12's account withdrawal 3 is not approved"));
+    assert!(named && r.differences.iter().any(|d| d.zh.contains("个人账户支取 3")), "{:?}", r.differences);
     // A paid order without a paid result.
     let mut b = books();
     b.items[0].paid = Some(false);

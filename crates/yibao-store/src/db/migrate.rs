@@ -101,6 +101,14 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
             postgres: include_str!("../../migrations/0035_account_ledger.postgres.sql"),
         },
     ),
+    (
+        36,
+        "withdrawals",
+        Sql::PerBackend {
+            sqlite: include_str!("../../migrations/0036_withdrawals.sqlite.sql"),
+            postgres: include_str!("../../migrations/0036_withdrawals.postgres.sql"),
+        },
+    ),
 ];
 
 /// The migrations of one backend, up to a version (all when `None`).

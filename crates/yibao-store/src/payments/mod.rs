@@ -12,7 +12,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 use yibao_core::payment::{
     due_date, reconcile, BankFailure, BankFormat, BatchAction, BatchFigures, BatchFile, BatchLine, BatchState, Books,
-    ItemFigures, OrderAction, OrderFigures, OrderState, Reconciliation, ResultFile,
+    ItemFigures, OrderAction, OrderFigures, OrderState, Reconciliation, ResultFile, Subject,
 };
 use yibao_core::sporadic::{ClaimState, Submitter};
 use yibao_core::{AdminCode, BankCardNumber, Fen, InvalidValue, Scope};
@@ -35,16 +35,39 @@ fn refuse(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> S
 pub enum Payee {
     Insured,
     Employer,
+    /// The heir of a person who died (an account's withdrawal).
+    Heir,
 }
 
-/// An approved claim's payment to a bank account. Its serialised form (what the audit log
-/// keeps) holds card numbers masked, with a digest to compare them by.
+impl Payee {
+    fn code(self) -> &'static str {
+        match self {
+            Payee::Insured => "insured",
+            Payee::Employer => "employer",
+            Payee::Heir => "heir",
+        }
+    }
+
+    fn parse(s: &str) -> Payee {
+        match s {
+            "employer" => Payee::Employer,
+            "heir" => Payee::Heir,
+            _ => Payee::Insured,
+        }
+    }
+}
+
+/// A payment to a bank account: of an approved claim, or of an approved withdrawal from an
+/// individual account. Its serialised form (what the audit log keeps) holds card numbers
+/// masked, with a digest to compare them by.
 #[derive(Debug, Clone, Serialize)]
 pub struct PaymentOrder {
     pub id: i64,
     pub number: String,
-    pub claim_id: i64,
-    pub claim_number: String,
+    pub claim_id: Option<i64>,
+    pub withdrawal_id: Option<i64>,
+    /// The number of what it pays: the claim's or the withdrawal's.
+    pub subject_number: String,
     pub person_id: i64,
     pub person_name: String,
     pub region: AdminCode,
@@ -74,11 +97,33 @@ pub struct PaymentOrder {
 }
 
 impl PaymentOrder {
+    /// What the order pays.
+    pub fn subject(&self) -> Subject {
+        subject_of(self.claim_id, self.withdrawal_id)
+    }
+
     /// Whether the money now goes to another account than the one the order was approved
     /// with (or to one given since, when it was approved with none).
     pub fn account_changed(&self) -> bool {
         self.bank_card != self.approved_bank_card
     }
+}
+
+/// A payment order to store: what it pays, to whom, how much.
+pub(crate) struct NewOrder {
+    pub subject: Subject,
+    pub person_id: i64,
+    /// The insured person's region: batches are built by region.
+    pub region: AdminCode,
+    pub payee: Payee,
+    pub account_name: String,
+    pub bank_name: Option<String>,
+    pub bank_card: Option<String>,
+    /// The account confirmed when the order is approved (name, card).
+    pub approved: (Option<String>, Option<String>),
+    /// Staff who gave an account nobody confirmed yet.
+    pub unconfirmed_by: Option<String>,
+    pub amount: Fen,
 }
 
 /// Who gives a payment order its account.
@@ -118,7 +163,8 @@ pub struct BatchItem {
     pub seq: i64,
     pub order_id: i64,
     pub order_no: String,
-    pub claim_id: i64,
+    pub claim_id: Option<i64>,
+    pub withdrawal_id: Option<i64>,
     pub account_name: String,
     pub bank_name: String,
     pub bank_card: String,
@@ -133,7 +179,20 @@ pub struct BatchItem {
     pub approved_bank_card: Option<String>,
 }
 
+/// What an order with these columns pays.
+fn subject_of(claim_id: Option<i64>, withdrawal_id: Option<i64>) -> Subject {
+    match (claim_id, withdrawal_id) {
+        (Some(id), _) => Subject::Claim(id),
+        (None, id) => Subject::Withdrawal(id.unwrap_or_default()),
+    }
+}
+
 impl BatchItem {
+    /// What the line's order pays.
+    pub fn subject(&self) -> Subject {
+        subject_of(self.claim_id, self.withdrawal_id)
+    }
+
     /// Whether this line pays another card than the one its order was approved with.
     pub fn account_changed(&self) -> bool {
         self.approved_bank_card.as_deref() != Some(self.bank_card.as_str())
@@ -153,11 +212,13 @@ pub struct ImportSummary {
     pub closed: bool,
 }
 
-const ORDER_COLS: &str = "o.id, o.number, o.claim_id, c.number, o.person_id, p.name, o.region, o.payee, \
+const ORDER_COLS: &str =
+    "o.id, o.number, o.claim_id, COALESCE(c.number, wd.number), o.person_id, p.name, o.region, o.payee, \
      o.account_name, o.bank_name, o.bank_card, o.amount, o.state, o.attempt, o.approved_on, o.due_on, \
      o.due_provisional, o.paid_on, o.failure_code, o.failure_note, o.version, o.approved_bank_name, \
-     o.approved_bank_card, o.account_unconfirmed_by";
-const ORDER_FROM: &str = "payment_orders o JOIN claims c ON c.id = o.claim_id JOIN persons p ON p.id = o.person_id";
+     o.approved_bank_card, o.account_unconfirmed_by, o.withdrawal_id";
+const ORDER_FROM: &str = "payment_orders o LEFT JOIN claims c ON c.id = o.claim_id \
+     LEFT JOIN account_withdrawals wd ON wd.id = o.withdrawal_id JOIN persons p ON p.id = o.person_id";
 
 fn opt_date(column: &str, v: Option<String>) -> Result<Option<NaiveDate>, StoreError> {
     v.map(|v| date_from(column, &v)).transpose()
@@ -170,11 +231,12 @@ fn order_from_row(r: &AnyRow) -> Result<PaymentOrder, StoreError> {
         id: r.try_get(0)?,
         number: r.try_get::<Option<String>, _>(1)?.unwrap_or_default(),
         claim_id: r.try_get(2)?,
-        claim_number: r.try_get::<Option<String>, _>(3)?.unwrap_or_default(),
+        withdrawal_id: r.try_get(24)?,
+        subject_number: r.try_get::<Option<String>, _>(3)?.unwrap_or_default(),
         person_id: r.try_get(4)?,
         person_name: r.try_get(5)?,
         region: region_from(r.try_get(6)?)?,
-        payee: if payee == "employer" { Payee::Employer } else { Payee::Insured },
+        payee: Payee::parse(&payee),
         account_name: r.try_get(8)?,
         bank_name: r.try_get(9)?,
         bank_card: card.map(|c| c.parse().map_err(|e| corrupt("payment_orders.bank_card", e))).transpose()?,
@@ -225,7 +287,7 @@ fn batch_from_row(r: &AnyRow) -> Result<PaymentBatch, StoreError> {
 }
 
 const ITEM_COLS: &str = "i.seq, i.order_id, o.number, o.claim_id, i.account_name, i.bank_name, i.bank_card, \
-     i.amount, i.result, i.result_on, i.failure_code, i.failure_note, o.approved_bank_card";
+     i.amount, i.result, i.result_on, i.failure_code, i.failure_note, o.approved_bank_card, o.withdrawal_id";
 
 fn item_from_row(r: &AnyRow) -> Result<BatchItem, StoreError> {
     let result: Option<String> = r.try_get(8)?;
@@ -234,6 +296,7 @@ fn item_from_row(r: &AnyRow) -> Result<BatchItem, StoreError> {
         order_id: r.try_get(1)?,
         order_no: r.try_get::<Option<String>, _>(2)?.unwrap_or_default(),
         claim_id: r.try_get(3)?,
+        withdrawal_id: r.try_get(13)?,
         account_name: r.try_get(4)?,
         bank_name: r.try_get(5)?,
         bank_card: r.try_get(6)?,
@@ -376,42 +439,74 @@ impl Store {
             Some(c) => (c.confirmed_bank_name, c.confirmed_bank_card.map(|c| c.to_string()), Some(c.changed_by)),
             None => (bank_name.clone(), bank_card.clone(), None),
         };
-        let state =
-            if bank_name.is_some() && bank_card.is_some() { OrderState::Ready } else { OrderState::AwaitingAccount };
+        let to = NewOrder {
+            subject: Subject::Claim(claim.id),
+            person_id: person.id,
+            region: person.insured_region,
+            payee,
+            account_name: name,
+            bank_name,
+            bank_card,
+            approved: (approved_name, approved_card),
+            unconfirmed_by: unconfirmed,
+            amount,
+        };
+        self.insert_order(w, to, today).await.map(|_| ())
+    }
+
+    /// Stores a new payment order, due [`yibao_core::sporadic::PAYMENT_WORKING_DAYS`]
+    /// working days after `today`, ready when it has an account, and records it.
+    pub(crate) async fn insert_order(
+        &self,
+        w: &mut WriteTx,
+        o: NewOrder,
+        today: NaiveDate,
+    ) -> Result<PaymentOrder, StoreError> {
+        let state = if o.bank_name.is_some() && o.bank_card.is_some() {
+            OrderState::Ready
+        } else {
+            OrderState::AwaitingAccount
+        };
         let due = due_date(&self.calendar().await?, today).map_err(|e| {
             StoreError::Invalid(InvalidValue::new("calendar", "missing_year", e.message.zh, e.message.en))
         })?;
+        let (claim_id, withdrawal_id) = match o.subject {
+            Subject::Claim(id) => (Some(id), None),
+            Subject::Withdrawal(id) => (None, Some(id)),
+        };
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO payment_orders (claim_id, person_id, region, payee, account_name, bank_name, bank_card, \
-             amount, state, approved_on, due_on, due_provisional, created_at, approved_bank_name, approved_bank_card, \
-             account_unconfirmed_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
-             RETURNING id",
+            "INSERT INTO payment_orders (claim_id, withdrawal_id, person_id, region, payee, account_name, bank_name, \
+             bank_card, amount, state, approved_on, due_on, due_provisional, created_at, approved_bank_name, \
+             approved_bank_card, account_unconfirmed_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id",
         )
-        .bind(claim.id)
-        .bind(person.id)
-        .bind(i64::from(person.insured_region.value()))
-        .bind(if payee == Payee::Employer { "employer" } else { "insured" })
-        .bind(name)
-        .bind(bank_name)
-        .bind(bank_card)
-        .bind(amount.fen())
+        .bind(claim_id)
+        .bind(withdrawal_id)
+        .bind(o.person_id)
+        .bind(i64::from(o.region.value()))
+        .bind(o.payee.code())
+        .bind(o.account_name)
+        .bind(o.bank_name)
+        .bind(o.bank_card)
+        .bind(o.amount.fen())
         .bind(state.code())
         .bind(today.to_string())
         .bind(due.date.to_string())
         .bind(i64::from(due.provisional))
         .bind(w.at().to_string())
-        .bind(approved_name)
-        .bind(approved_card)
-        .bind(unconfirmed)
+        .bind(o.approved.0)
+        .bind(o.approved.1)
+        .bind(o.unconfirmed_by)
         .fetch_one(&mut *w.tx)
         .await?;
         sqlx::query("UPDATE payment_orders SET number = $1 WHERE id = $2")
-            .bind(format!("PO{}{id:08}", person.insured_region))
+            .bind(format!("PO{}{id:08}", o.region))
             .bind(id)
             .execute(&mut *w.tx)
             .await?;
         let order = self.order_in(w, id).await?;
-        w.record("payment.order", "payment_order", &id.to_string(), None::<&()>, Some(&order)).await
+        w.record("payment.order", "payment_order", &id.to_string(), None::<&()>, Some(&order)).await?;
+        Ok(order)
     }
 
     async fn order_in(&self, w: &mut WriteTx, id: i64) -> Result<PaymentOrder, StoreError> {
@@ -430,6 +525,15 @@ impl Store {
             .await?
             .ok_or(StoreError::NotFound("payment order"))?;
         order_from_row(&row)
+    }
+
+    /// The payment order of a withdrawal, once it is approved.
+    pub async fn payment_of_withdrawal(&self, withdrawal_id: i64) -> Result<Option<PaymentOrder>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {ORDER_COLS} FROM {ORDER_FROM} WHERE o.withdrawal_id = $1"))
+            .bind(withdrawal_id)
+            .fetch_optional(&self.db.pool)
+            .await?;
+        row.as_ref().map(order_from_row).transpose()
     }
 
     /// The payment order of a claim, once it is approved.
@@ -529,11 +633,11 @@ impl Store {
             let (zh, en) = (
                 format!(
                     "报销款（{}，{} 元）的收款账户已由医保经办人员登记为 {} {}，待另一名经办人员复核后支付。如非您本人申请，请立即联系医保经办机构。",
-                    before.claim_number, before.amount, bank_name, bank_card.masked()
+                    before.subject_number, before.amount, bank_name, bank_card.masked()
                 ),
                 format!(
                     "The account for your reimbursement ({}, {} yuan) was given by insurance staff as {} {}; it is paid once a second member of staff confirms it. If you did not ask for this, contact the insurance agency at once.",
-                    before.claim_number, before.amount, bank_name, bank_card.masked()
+                    before.subject_number, before.amount, bank_name, bank_card.masked()
                 ),
             );
             self.add_notice(w, before.person_id, "payment_account", &zh, &en).await?;

@@ -24,6 +24,7 @@ pub mod payments;
 pub mod platform;
 pub mod settlement;
 pub mod supervision;
+pub mod withdrawals;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -112,6 +113,11 @@ pub mod supervision;
         contributions::get_rules,
         contributions::declare,
         contributions::declare_file,
+        withdrawals::request,
+        withdrawals::of_person,
+        withdrawals::waiting,
+        withdrawals::one,
+        withdrawals::decide,
         contributions::bills,
         contributions::bill,
         contributions::record_payment,

@@ -35,7 +35,8 @@ fn order_json(o: &PaymentOrder, full_card: bool, staff: bool) -> Value {
         "awaiting_confirmation": o.account_unconfirmed_by.is_some(),
         "version": o.version,
         "account_given_by": if staff { o.account_unconfirmed_by.clone() } else { None },
-        "id": o.id, "number": o.number, "claim_id": o.claim_id, "claim_number": o.claim_number,
+        "id": o.id, "number": o.number, "claim_id": o.claim_id, "withdrawal_id": o.withdrawal_id,
+        "claim_number": o.claim_id.map(|_| &o.subject_number), "subject_number": o.subject_number,
         "person_name": o.person_name, "region": o.region, "payee": o.payee, "account_name": o.account_name,
         "bank_name": o.bank_name, "bank_card": card, "amount": o.amount, "state": o.state.code(),
         "state_label": o.state.label(), "attempt": o.attempt, "approved_on": o.approved_on, "due_on": o.due_on,
@@ -59,7 +60,7 @@ fn batch_json(b: &PaymentBatch, items: Option<&[BatchItem]>) -> Value {
                 });
                 json!({
                     "account_changed": changed,
-                    "seq": i.seq, "order_id": i.order_id, "order_no": i.order_no, "claim_id": i.claim_id,
+                    "seq": i.seq, "order_id": i.order_id, "order_no": i.order_no, "claim_id": i.claim_id, "withdrawal_id": i.withdrawal_id,
                     "account_name": i.account_name, "bank_name": i.bank_name, "bank_card": card, "amount": i.amount,
                     "result": match i.paid { Some(true) => "paid", Some(false) => "failed", None => "waiting" },
                     "result_on": i.result_on, "failure_code": i.failure.map(|f| f.code()), "failure_note": i.failure_note,

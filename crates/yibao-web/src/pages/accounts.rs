@@ -46,6 +46,7 @@ struct MyAccountPage {
     /// Holders whose account the caller may use: (name, relation)
     may_use: Vec<(String, String)>,
     relations: Vec<Choice>,
+    withdrawals: Vec<super::withdrawals::Row>,
     errors: Vec<String>,
     notice: Option<String>,
 }
@@ -120,6 +121,7 @@ async fn show(state: &SharedState, caller: &Caller, done: &str, errors: Vec<Stri
             Relation::label,
             lang,
         ),
+        withdrawals: mine.withdrawals.iter().map(|w| super::withdrawals::row(lang, w)).collect(),
         errors: errors.clone(),
         notice: notice(lang, done),
     };

@@ -16,6 +16,7 @@ mod rules;
 mod settlement;
 mod shared;
 pub(crate) mod supervision;
+mod withdrawals;
 
 use askama::Template;
 use axum::http::StatusCode;
@@ -63,6 +64,9 @@ pub use rules::{
 };
 pub use settlement::{my_settlements, person_settlements_page, settlement_page};
 pub use supervision::{finding_decision, hit_decision, hit_page, hits_page};
+pub use withdrawals::{
+    person_withdrawal_request, person_withdrawals, withdrawal_decide, withdrawal_page, withdrawals_page,
+};
 
 use crate::context::Caller;
 use crate::error::AppError;
@@ -135,6 +139,7 @@ impl Ctx {
         nav.push(("/audit-tasks", "nav.audit_tasks", role.can(Permission::Audit)));
         nav.push(("/payments", "nav.payments", role.can(Permission::ViewPayments)));
         nav.push(("/contributions", "nav.contributions", role.can(Permission::ViewPayments)));
+        nav.push(("/withdrawals", "nav.withdrawals", role.can(Permission::ViewPayments)));
         nav.push(("/filings", "nav.filings", role.can(Permission::ManageFilings)));
         nav.push(("/check", "nav.check_cover", role == Role::Institution));
         nav.push(("/referrals", "nav.referrals", role.can(Permission::IssueReferrals)));

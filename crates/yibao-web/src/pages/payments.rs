@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use chrono::NaiveDate;
 use serde::Deserialize;
-use yibao_core::payment::{BankFormat, BatchState, Urgency};
+use yibao_core::payment::{BankFormat, BatchState, Subject, Urgency};
 use yibao_core::{AdminCode, BankCardNumber, InvalidValue, Lang, Permission};
 use yibao_store::PaymentBatch;
 
@@ -23,9 +23,18 @@ use crate::forms::upload::{required_file, FormWithFile};
 use crate::service::payments::{self as svc, BatchStep};
 use crate::{i18n, SharedState};
 
+/// The page of what a payment order pays.
+pub fn subject_link(subject: Subject) -> String {
+    match subject {
+        Subject::Claim(id) => format!("/claims/{id}"),
+        Subject::Withdrawal(id) => format!("/withdrawals/{id}"),
+    }
+}
+
 pub struct DueRow {
-    pub claim_id: i64,
-    pub claim_number: String,
+    /// The page of what the order pays (a claim or a withdrawal).
+    pub link: String,
+    pub subject_number: String,
     pub region: String,
     pub payee: String,
     pub amount: String,
@@ -87,8 +96,8 @@ async fn show_payments(
     let lang = caller.lang;
     let o = svc::overview(&state.store, caller).await?;
     let row = |d: &svc::DueOrder| DueRow {
-        claim_id: d.order.claim_id,
-        claim_number: d.order.claim_number.clone(),
+        link: subject_link(d.order.subject()),
+        subject_number: d.order.subject_number.clone(),
         region: d.order.region.to_string(),
         payee: format!(
             "{}{}",
@@ -179,7 +188,7 @@ pub async fn batch_build(
 
 pub struct ItemRow {
     pub seq: i64,
-    pub claim_id: i64,
+    pub link: String,
     pub order_no: String,
     pub account_name: String,
     pub bank: String,
@@ -225,7 +234,7 @@ async fn show_batch(
             .iter()
             .map(|i| ItemRow {
                 seq: i.seq,
-                claim_id: i.claim_id,
+                link: subject_link(i.subject()),
                 order_no: i.order_no.clone(),
                 account_name: i.account_name.clone(),
                 bank: i.bank_name.clone(),

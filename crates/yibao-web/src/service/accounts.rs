@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 use yibao_core::Permission;
-use yibao_store::{FamilyMember, IndividualAccount, PharmacySettlement, Relation, Store};
+use yibao_store::{FamilyMember, IndividualAccount, PharmacySettlement, Relation, Store, Withdrawal};
 
 use crate::context::Caller;
 use crate::error::AppError;
@@ -29,6 +29,8 @@ pub struct MyAccount {
     pub family_uses: Vec<PharmacySettlement>,
     /// The accounts the person may use as a family member.
     pub may_use: Vec<FamilyMember>,
+    /// Withdrawals from the account, newest first.
+    pub withdrawals: Vec<Withdrawal>,
 }
 
 pub async fn my_account(store: &Store, caller: &Caller) -> Result<MyAccount, AppError> {
@@ -38,6 +40,7 @@ pub async fn my_account(store: &Store, caller: &Caller) -> Result<MyAccount, App
         family: store.family_of(id).await?,
         family_uses: store.family_purchases(id).await?,
         may_use: store.family_accounts_for(id).await?,
+        withdrawals: store.withdrawals_of(id).await?,
     })
 }
 

@@ -19,6 +19,7 @@ pub mod pay;
 pub mod payments;
 pub mod settlement;
 pub mod supervision;
+pub mod withdrawals;
 
 /// A log-in attempt: throttled (see [`crate::throttle`]) before the password is checked, and
 /// audited by the store. A throttled attempt is answered like a wrong password, in the same

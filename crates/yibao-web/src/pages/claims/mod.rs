@@ -93,7 +93,7 @@ impl ClaimRow {
             .iter()
             .map(|c| {
                 let mut row = ClaimRow::new(c, lang);
-                if let Some(o) = orders.iter().find(|o| o.claim_id == c.id) {
+                if let Some(o) = orders.iter().find(|o| o.claim_id == Some(c.id)) {
                     row.payment_state = o.state.code();
                     row.payment = match (o.state, o.paid_on) {
                         (OrderState::Paid, Some(day)) => format!("{} {day}", o.state.label().get(lang)),
