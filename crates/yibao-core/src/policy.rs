@@ -221,6 +221,10 @@ pub enum AccountUse {
 #[serde(deny_unknown_fields)]
 pub struct IndividualAccount {
     pub pays: AccountUse,
+    /// What a family member's account may pay under 门诊共济 of what is left after the
+    /// person's own account (none when not given).
+    #[serde(default)]
+    pub family_pays: AccountUse,
 }
 
 /// Deadlines for sporadic (reimbursement) claims.

@@ -85,6 +85,9 @@ pub struct SettlementList {
     pub act_pay_dedc: Fen,
     pub fund_pay_sumamt: Fen,
     pub acct_pay: Fen,
+    /// 门诊共济: paid from a family member's account.
+    #[serde(default)]
+    pub acct_mulaid_pay: Fen,
     pub psn_cash_pay: Fen,
     /// The engine's explanation, step by step, in Chinese and English.
     pub explain_zh: Vec<String>,
@@ -177,6 +180,7 @@ impl SettlementList {
             act_pay_dedc: t.act_pay_dedc,
             fund_pay_sumamt: t.fund_pay_sumamt,
             acct_pay: t.acct_pay,
+            acct_mulaid_pay: t.acct_mulaid_pay,
             psn_cash_pay: t.psn_cash_pay,
             explain_zh: outcome.explain(crate::Lang::Zh),
             explain_en: outcome.explain(crate::Lang::En),

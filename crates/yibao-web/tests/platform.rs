@@ -986,3 +986,64 @@ async fn a_pharmacy_settles_a_family_members_purchase_on_the_holders_account() {
         owned.db.cleanup().await;
     }
 }
+
+/// 门诊共济 at a hospital: 张三's mother (a resident, no account of her own) is discharged and
+/// settles with the account asked for: her in-scope share is paid from 张三's account, named
+/// `acct_mulaid_pay`, his ledger shows it drawn by her; the reversal gives it back to the fen.
+/// Not asked for, his account pays nothing.
+#[tokio::test]
+async fn a_hospital_settlement_draws_on_the_account_of_the_family_member_who_authorised_her() {
+    for db in TestDb::all().await {
+        let l = db.label;
+        let app = spawn_app(db).await;
+        let store = &app.db.store;
+        let sign_no = sign_in(&app).await;
+        let mother = store.person_by_resident_id(&yibao_demo::DEMO_MOTHER_ID.parse().unwrap()).await.unwrap().unwrap();
+        let psn_no = mother.id.to_string();
+        let mut adm = admission(mother.id, "ZY0601");
+        adm["mdtrtinfo"]["insutype"] = json!("390");
+        adm["mdtrtinfo"]["begntime"] = json!(business_day(4));
+        let mdtrt_id = ok(&app, "2401", &sign_no, adm).await["result"]["mdtrt_id"].as_str().unwrap().to_string();
+        let mut lines = example_lines(&mdtrt_id, 3);
+        for line in &mut lines {
+            line["psn_no"] = json!(psn_no);
+        }
+        ok(&app, "2301", &sign_no, json!({ "feedetail": lines })).await;
+        let dscg = json!({ "dscginfo": { "mdtrt_id": mdtrt_id, "psn_no": psn_no, "endtime": business_day(0), "dscg_way": "1" } });
+        ok(&app, "2402", &sign_no, dscg).await;
+        let input = |flag: &str| {
+            json!({ "data": { "mdtrt_id": mdtrt_id, "psn_no": psn_no, "mdtrt_cert_type": "02", "medfee_sumamt": "5271.95",
+                "acct_used_flag": flag, "insutype": "390" } })
+        };
+        let holder = || async { store.individual_account(1).await.unwrap().unwrap() };
+        let before = holder().await.balance;
+
+        let not_asked = ok(&app, "2303", &sign_no, input("0")).await;
+        assert_eq!(fen(&not_asked["setlinfo"]["acct_mulaid_pay"]), yibao_core::Fen::ZERO, "{l}");
+        let out = ok(&app, "2304", &sign_no, input("1")).await;
+        let info = &out["setlinfo"];
+        let aided = fen(&info["acct_mulaid_pay"]);
+        assert!(aided.is_positive() && aided <= before, "{l}: {info}");
+        assert_eq!(fen(&info["acct_pay"]), yibao_core::Fen::ZERO, "{l}: she has no account");
+        let part = fen(&info["medfee_sumamt"]).fen() - fen(&info["fund_pay_sumamt"]).fen();
+        assert_eq!(
+            part,
+            aided.fen() + fen(&info["psn_cash_pay"]).fen(),
+            "{l}: her share: the family account, her cash"
+        );
+        assert_eq!(fen(&info["psn_cash_pay"]), fen(&not_asked["setlinfo"]["psn_cash_pay"]).saturating_sub(aided));
+        let setl_id = info["setl_id"].as_str().unwrap().to_string();
+        let after = holder().await;
+        assert_eq!(after.balance, before.saturating_sub(aided), "{l}: debited once, to the fen");
+        let drawn = after.entries.last().unwrap();
+        assert_eq!((drawn.drawn_by, drawn.reference.as_deref()), (Some(mother.id), Some(setl_id.as_str())), "{l}");
+        assert_eq!(drawn.amount, yibao_core::Fen::ZERO.saturating_sub(aided), "{l}");
+
+        let rev = json!({ "data": { "setl_id": setl_id, "mdtrt_id": mdtrt_id, "psn_no": psn_no } });
+        let r = send(&app, &envelope("2305", &sign_no, rev)).await;
+        assert_eq!(r["infcode"], 0, "{l}: {r}");
+        assert_eq!(holder().await.balance, before, "{l}: given back to the fen");
+        assert_eq!(holder().await.entries.last().unwrap().kind, "reversal", "{l}");
+        app.db.cleanup().await;
+    }
+}

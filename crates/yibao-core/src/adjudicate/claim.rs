@@ -230,6 +230,10 @@ pub struct Claim {
     /// The individual account's balance before this claim.
     #[serde(default)]
     pub acct_balance: Fen,
+    /// 门诊共济: the balance of the family member's account the person may use after their
+    /// own (zero when nobody authorised them).
+    #[serde(default)]
+    pub family_balance: Fen,
     /// Whose catalogs a claim asks for (sporadic claims: the insured region's, or the
     /// treatment region's where the policy allows it). Absent: the policy's
     /// `offsite.catalog_source`, as at direct settlement.

@@ -48,6 +48,8 @@ pub struct Totals {
     pub fund_pay_sumamt: Fen,
     pub psn_part_amt: Fen,
     pub acct_pay: Fen,
+    /// 门诊共济: paid from a family member's account.
+    pub acct_mulaid_pay: Fen,
     pub psn_cash_pay: Fen,
 }
 
@@ -74,6 +76,7 @@ pub struct LineOutcome {
     /// Critical illness insurance (hifmi or hifob, by scheme).
     pub critical_pay: Fen,
     pub acct_pay: Fen,
+    pub acct_mulaid_pay: Fen,
     pub psn_cash_pay: Fen,
 }
 
@@ -512,10 +515,21 @@ impl Engine {
             trace.push(Step::claim(Reason::AccountPay, t.acct_pay, claim.acct_balance, None));
         }
         delta.acct_paid = t.acct_pay;
-        t.psn_cash_pay = sub(t.psn_part_amt, t.acct_pay);
+        // 门诊共济: a family member's account after the person's own, where the policy allows.
+        let family_use = if claim.acct_used_flag { policy.individual_account.family_pays } else { AccountUse::None };
+        let family_eligible = match family_use {
+            AccountUse::None => Fen::ZERO,
+            AccountUse::All => sub(t.psn_part_amt, t.acct_pay),
+            AccountUse::InScope => sub(sub(sub(t.psn_part_amt, t.fulamt_ownpay_amt), t.overlmt_selfpay), t.acct_pay),
+        };
+        t.acct_mulaid_pay = min(nonneg(family_eligible), nonneg(claim.family_balance));
+        if t.acct_mulaid_pay > Fen::ZERO {
+            trace.push(Step::claim(Reason::FamilyAccountPay, t.acct_mulaid_pay, claim.family_balance, None));
+        }
+        t.psn_cash_pay = sub(sub(t.psn_part_amt, t.acct_pay), t.acct_mulaid_pay);
         trace.push(Step::claim(Reason::CashPay, t.psn_cash_pay, Fen::ZERO, None));
 
-        self.apportion_lines(&t, &splits, &mut lines, critical, counts_preselfpay, account_use);
+        self.apportion_lines(&t, &splits, &mut lines, critical, counts_preselfpay, (account_use, family_use));
         self.splits = splits;
 
         Ok(Outcome {
@@ -584,6 +598,7 @@ impl Engine {
             hifp_pay: Fen::ZERO,
             critical_pay: Fen::ZERO,
             acct_pay: Fen::ZERO,
+            acct_mulaid_pay: Fen::ZERO,
             psn_cash_pay: Fen::ZERO,
         };
         let all_own = |reason, trace: &mut Vec<Step>, lines: &mut Vec<LineOutcome>, mut out: LineOutcome| {
@@ -743,7 +758,7 @@ impl Engine {
         lines: &mut [LineOutcome],
         critical: Fen,
         counts_preselfpay: bool,
-        account_use: AccountUse,
+        (account_use, family_use): (AccountUse, AccountUse),
     ) {
         let Engine { weights, shares, keys, .. } = self;
         // Lines start at zero in every column, so a zero total needs no work.
@@ -783,9 +798,28 @@ impl Engine {
             },
             |l, v| l.acct_pay = v,
         );
+        spread(
+            t.acct_mulaid_pay,
+            lines,
+            &|l, s| {
+                let part = l.det_item_fee_sumamt.fen() - l.hifp_pay.fen() - l.critical_pay.fen();
+                let eligible = match family_use {
+                    AccountUse::None => 0,
+                    AccountUse::All => part,
+                    AccountUse::InScope => part - s.fulamt.fen() - s.overlmt.fen(),
+                };
+                (eligible - l.acct_pay.fen()).max(0)
+            },
+            |l, v| l.acct_mulaid_pay = v,
+        );
         for l in lines.iter_mut() {
-            l.psn_cash_pay =
-                Fen::from_fen(l.det_item_fee_sumamt.fen() - l.hifp_pay.fen() - l.critical_pay.fen() - l.acct_pay.fen());
+            l.psn_cash_pay = Fen::from_fen(
+                l.det_item_fee_sumamt.fen()
+                    - l.hifp_pay.fen()
+                    - l.critical_pay.fen()
+                    - l.acct_pay.fen()
+                    - l.acct_mulaid_pay.fen(),
+            );
         }
     }
 }

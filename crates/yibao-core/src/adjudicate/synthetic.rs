@@ -248,6 +248,7 @@ pub fn claims(n: usize, codes: &[String], mix: Mix, seed: u64) -> Vec<Claim> {
                 acct_used_flag: insutype == Scheme::Employee,
                 catalog_source: None,
                 acct_balance: crate::Fen::from_fen(rng.below(500_000) as i64),
+                family_balance: crate::Fen::ZERO,
                 feedetail,
             }
         })

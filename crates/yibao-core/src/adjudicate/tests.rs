@@ -48,8 +48,9 @@ fn claim_strategy() -> impl Strategy<Value = Claim> {
         any::<bool>(),
         1u32..4,
         0i64..1_000_000,
+        prop_oneof![Just(0i64), 0i64..1_000_000],
     )
-        .prop_map(|(lines, med, who, place, acct, admission, balance)| {
+        .prop_map(|(lines, med, who, place, acct, admission, balance, family)| {
             let (insutype, psn_type) = match who {
                 0 => (Scheme::Employee, PersonCategory::InService),
                 1 => (Scheme::Employee, PersonCategory::Retired),
@@ -80,6 +81,7 @@ fn claim_strategy() -> impl Strategy<Value = Claim> {
                 acct_used_flag: acct,
                 catalog_source: None,
                 acct_balance: Fen::from_fen(balance),
+                family_balance: Fen::from_fen(family),
                 feedetail: lines
                     .into_iter()
                     .enumerate()
@@ -123,10 +125,19 @@ fn check_identities(o: &Outcome) -> Result<(), TestCaseError> {
         f(t.fulamt_ownpay_amt) + f(t.overlmt_selfpay) + f(t.preselfpay_amt) + f(t.inscp_scp_amt)
     );
     prop_assert_eq!(f(t.medfee_sumamt), f(t.fund_pay_sumamt) + f(t.psn_part_amt));
-    prop_assert_eq!(f(t.psn_part_amt), f(t.acct_pay) + f(t.psn_cash_pay));
+    prop_assert_eq!(f(t.psn_part_amt), f(t.acct_pay) + f(t.acct_mulaid_pay) + f(t.psn_cash_pay));
     prop_assert_eq!(f(t.fund_pay_sumamt), f(t.hifp_pay) + f(t.hifmi_pay) + f(t.hifob_pay));
     prop_assert_eq!(f(t.inscp_scp_amt), f(t.act_pay_dedc) + f(t.hifp_pay) + f(t.pool_prop_selfpay));
-    for v in [t.act_pay_dedc, t.hifp_pay, t.pool_prop_selfpay, t.hifmi_pay, t.hifob_pay, t.acct_pay, t.psn_cash_pay] {
+    for v in [
+        t.act_pay_dedc,
+        t.hifp_pay,
+        t.pool_prop_selfpay,
+        t.hifmi_pay,
+        t.hifob_pay,
+        t.acct_pay,
+        t.acct_mulaid_pay,
+        t.psn_cash_pay,
+    ] {
         prop_assert!(!v.is_negative(), "{:?}", t);
     }
     // Lines add up to the totals, column by column, and each line conserves its amount.
@@ -139,12 +150,14 @@ fn check_identities(o: &Outcome) -> Result<(), TestCaseError> {
     prop_assert_eq!(sum(|l| l.hifp_pay), t.hifp_pay);
     prop_assert_eq!(sum(|l| l.critical_pay), plus(t.hifmi_pay, t.hifob_pay));
     prop_assert_eq!(sum(|l| l.acct_pay), t.acct_pay);
+    prop_assert_eq!(sum(|l| l.acct_mulaid_pay), t.acct_mulaid_pay);
     prop_assert_eq!(sum(|l| l.psn_cash_pay), t.psn_cash_pay);
     for l in &o.lines {
         prop_assert!(!l.psn_cash_pay.is_negative() && !l.acct_pay.is_negative(), "{:?}", l);
+        prop_assert!(!l.acct_mulaid_pay.is_negative(), "{:?}", l);
         prop_assert_eq!(
             f(l.det_item_fee_sumamt),
-            f(l.hifp_pay) + f(l.critical_pay) + f(l.acct_pay) + f(l.psn_cash_pay)
+            f(l.hifp_pay) + f(l.critical_pay) + f(l.acct_pay) + f(l.acct_mulaid_pay) + f(l.psn_cash_pay)
         );
     }
     Ok(())
@@ -373,4 +386,47 @@ fn a_policys_rescue_admission_is_validated_with_its_path() {
     let errors = Policy::parse(&bad).unwrap_err();
     let paths: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
     assert_eq!(paths, ["sporadic.emergency_rescue.category", "sporadic.emergency_rescue.selfpay_prop"]);
+}
+
+/// 门诊共济: a resident (no account of her own) with an authorised family member's account
+/// has her in-scope share paid from it — the part paid by the person in full stays hers, the
+/// balance caps it, the trace says so — and nothing without an authorisation, when she does
+/// not ask, or where the policy allows no family use.
+#[test]
+fn a_family_members_account_pays_the_in_scope_share_after_the_persons_own() {
+    let (policies, catalogs) = demo();
+    let read = |f: &str| std::fs::read_to_string(format!("{EXAMPLES}/{f}")).unwrap();
+    let mut claim = Claim::from_json(&read("claim-offsite-resident.json")).unwrap();
+    claim.acct_used_flag = true;
+    claim.feedetail[0].med_list_codg = "XZ00000000".into();
+    let ytd = YearToDate::default();
+    let alone = adjudicate(&claim, &policies, &catalogs, &ytd).unwrap();
+    assert_eq!(alone.totals.acct_mulaid_pay, Fen::ZERO, "nobody authorised her");
+    let in_scope =
+        alone.totals.psn_part_amt.fen() - alone.totals.fulamt_ownpay_amt.fen() - alone.totals.overlmt_selfpay.fen();
+    assert!(in_scope > 0 && alone.totals.fulamt_ownpay_amt > Fen::ZERO, "{:?}", alone.totals);
+
+    claim.family_balance = Fen::from_fen(1_000_000_000);
+    let aided = adjudicate(&claim, &policies, &catalogs, &ytd).unwrap();
+    assert_eq!(aided.totals.acct_mulaid_pay.fen(), in_scope, "the whole in-scope share");
+    assert_eq!(aided.totals.psn_cash_pay, plus(alone.totals.fulamt_ownpay_amt, alone.totals.overlmt_selfpay));
+    assert_eq!(aided.totals.fund_pay_sumamt, alone.totals.fund_pay_sumamt, "the fund pays the same");
+    assert_eq!(aided.lines[0].acct_mulaid_pay, Fen::ZERO, "the line outside the catalog stays hers");
+    assert!(aided.trace.iter().any(|s| s.reason == Reason::FamilyAccountPay));
+    check_identities(&aided).unwrap();
+
+    claim.family_balance = Fen::from_fen(1_234);
+    let short = adjudicate(&claim, &policies, &catalogs, &ytd).unwrap();
+    assert_eq!(short.totals.acct_mulaid_pay, Fen::from_fen(1_234), "up to the balance");
+    check_identities(&short).unwrap();
+
+    claim.acct_used_flag = false;
+    assert_eq!(adjudicate(&claim, &policies, &catalogs, &ytd).unwrap().totals.acct_mulaid_pay, Fen::ZERO);
+    claim.acct_used_flag = true;
+    let mut without: Vec<Policy> = policies.policies().to_vec();
+    for p in &mut without {
+        p.individual_account.family_pays = crate::policy::AccountUse::None;
+    }
+    let strict = PolicySet::new(without);
+    assert_eq!(adjudicate(&claim, &strict, &catalogs, &ytd).unwrap().totals.acct_mulaid_pay, Fen::ZERO);
 }

@@ -39,6 +39,7 @@ pub enum Reason {
     CriticalIllnessBand,
     CriticalIllnessCap,
     AccountPay,
+    FamilyAccountPay,
     CashPay,
 }
 
@@ -161,6 +162,8 @@ pub fn render(step: &Step, outcome: &Outcome, lang: Lang) -> String {
         }
         (AccountPay, true) => format!("个人账户支付{a}（余额{b}）"),
         (AccountPay, false) => format!("Individual account pays {a} (balance {b})"),
+        (FamilyAccountPay, true) => format!("门诊共济：家庭成员个人账户支付{a}（可用余额{b}）"),
+        (FamilyAccountPay, false) => format!("Family mutual aid: a family member's account pays {a} (balance {b})"),
         (CashPay, true) => format!("个人现金支付{a}"),
         (CashPay, false) => format!("The patient pays {a} in cash"),
     };

@@ -604,6 +604,7 @@ impl Store {
                 .flatten(),
             acct_used_flag: false,
             acct_balance: Fen::ZERO,
+            family_balance: Fen::ZERO,
             catalog_source: Some(if claim.treatment_catalog {
                 CatalogSource::Treatment
             } else {

@@ -4,6 +4,7 @@
 use super::*;
 use crate::supervision::day_of;
 use yibao_core::history::{HistoryInput, HistoryKind, HistorySource};
+use yibao_core::Text;
 
 /// A visit and what settling it reads, taken from committed data before the turn to write,
 /// so the write spends its turn writing. The write checks that it is still current — the
@@ -261,6 +262,14 @@ impl Store {
             }
             None => None,
         };
+        if let (true, Some(holder)) = (t.acct_mulaid_pay.is_positive(), p.family_holder) {
+            let note = Text::new(
+                format!("门诊共济：{} 在 {} 结算 {setl_id}", p.person.name, institution.name),
+                format!("family mutual aid: {}'s settlement {setl_id} at {}", p.person.name, institution.name),
+            );
+            let amount = -t.acct_mulaid_pay.fen();
+            self.post_entry(w, holder, amount, "settlement", &setl_id, Some(p.person.id), &note).await?;
+        }
         self.save_visit_state(w, &visit, &Visit { status: VisitStatus::Settled, ..visit.clone() }).await?;
         let settlement = Settlement {
             id,
@@ -367,6 +376,22 @@ impl Store {
             }
             None => None,
         };
+        // 门诊共济: what a family member's account paid goes back to it.
+        let family: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT person_id, amount FROM account_entries WHERE kind = 'settlement' AND reference = $1 \
+             AND drawn_by = $2",
+        )
+        .bind(setl_id.to_string())
+        .bind(before.person_id)
+        .fetch_optional(&mut *w.tx)
+        .await?;
+        if let Some((holder, amount)) = family {
+            let note = Text::new(
+                format!("门诊共济：结算 {setl_id} 冲销退回"),
+                format!("family mutual aid: settlement {setl_id} reversed"),
+            );
+            self.post_entry(w, holder, -amount, "reversal", setl_id, Some(before.person_id), &note).await?;
+        }
         let visit = self.visit_of(w, institution_id, &before.mdtrt_id).await?;
         let back = if visit.med_type == "21" || visit.endtime.is_some() {
             VisitStatus::Discharged
@@ -395,6 +420,8 @@ pub(super) struct Running {
     admissions: i64,
     ytd: Option<(YearToDate, i64)>,
     account: Option<(Fen, i64)>,
+    /// 门诊共济: the first family member who authorised the person, and their balance.
+    family: Option<(i64, Fen)>,
 }
 
 /// The person's admissions in the year (another visit's), running totals and account, with
@@ -404,7 +431,10 @@ const RUNNING_STATE: &str = "SELECT (SELECT COUNT(*) FROM settlements WHERE pers
      (SELECT totals FROM year_totals WHERE person_id = $1 AND year = $2), \
      (SELECT version FROM year_totals WHERE person_id = $1 AND year = $2), \
      (SELECT balance FROM individual_accounts WHERE person_id = $1), \
-     (SELECT version FROM individual_accounts WHERE person_id = $1)";
+     (SELECT version FROM individual_accounts WHERE person_id = $1), \
+     (SELECT holder_id FROM family_authorisations WHERE member_id = $1 AND revoked_at IS NULL ORDER BY id LIMIT 1), \
+     (SELECT balance FROM individual_accounts WHERE person_id = (SELECT holder_id FROM family_authorisations \
+      WHERE member_id = $1 AND revoked_at IS NULL ORDER BY id LIMIT 1))";
 
 async fn running_state(
     conn: &mut crate::db::Conn,
@@ -423,7 +453,11 @@ async fn running_state(
         (Some(balance), Some(version)) => Some((Fen::from_fen(balance), version)),
         _ => None,
     };
-    Ok(Running { admissions: row.try_get(0)?, ytd, account })
+    let family = match (row.try_get::<Option<i64>, _>(5)?, row.try_get::<Option<i64>, _>(6)?) {
+        (Some(holder), Some(balance)) => Some((holder, Fen::from_fen(balance))),
+        _ => None,
+    };
+    Ok(Running { admissions: row.try_get(0)?, ytd, account, family })
 }
 
 /// The policy that applies to the person on `day`, or the refusal that none does.
@@ -501,7 +535,7 @@ pub(super) fn build_claim(
             ));
         }
     }
-    let Running { admissions, ytd, account } = running;
+    let Running { admissions, ytd, account, family } = running;
     let (ytd, ytd_version) = match ytd {
         Some((totals, version)) => (totals, Some(version)),
         None => (YearToDate::default(), None),
@@ -519,9 +553,10 @@ pub(super) fn build_claim(
         receipt_date: DateText(day),
         dise_codg: main_first(&visit.diagnoses),
         opsp_dise_code: None,
-        acct_used_flag: request.acct_used_flag && account.is_some(),
+        acct_used_flag: request.acct_used_flag && (account.is_some() || family.is_some()),
         catalog_source: None,
         acct_balance: account.map_or(Fen::ZERO, |(b, _)| b),
+        family_balance: family.map_or(Fen::ZERO, |(_, b)| b),
         feedetail,
     };
     let outcome = Engine::default().run(&claim, &rules.policies, &rules.catalogs, &ytd).map_err(|e| {
@@ -532,7 +567,7 @@ pub(super) fn build_claim(
             format!("{}: {}", e.field, e.message.en),
         ))
     })?;
-    Ok(Prepared { person, year, outcome, ytd_version, account })
+    Ok(Prepared { person, year, outcome, ytd_version, account, family_holder: family.map(|(h, _)| h) })
 }
 
 pub(super) struct Prepared {
@@ -541,6 +576,8 @@ pub(super) struct Prepared {
     pub(super) outcome: Outcome,
     pub(super) ytd_version: Option<i64>,
     pub(super) account: Option<(Fen, i64)>,
+    /// 门诊共济: whose account pays `acct_mulaid_pay`.
+    pub(super) family_holder: Option<i64>,
 }
 
 /// The diagnosis codes, the main one first.

@@ -42,6 +42,7 @@ pub(super) const UI: &[(&str, &str, &str)] = &[
     ("acct.none", "城乡居民医保不设个人账户。", "Residents' insurance has no individual account."),
     ("acct.may_use", "您可共济使用的账户", "Accounts you may use"),
     ("done.family_authorised", "已授权，家庭成员可以使用您的个人账户", "Authorised: the family member may use your account"),
+    ("settlement.family_part", "其中家庭共济", "of which family mutual aid"),
     ("nav.withdrawals", "个人账户支取", "Account withdrawals"),
     ("wd.title", "个人账户支取", "Individual account withdrawals"),
     ("wd.person_title", "个人账户支取", "Withdrawals from the individual account"),

@@ -37,7 +37,14 @@ impl SettlementRow {
             psn_name: l.basic.psn_name.clone(),
             medfee: l.medfee_sumamt.to_grouped(),
             fund: l.fund_pay_sumamt.to_grouped(),
-            acct: l.acct_pay.to_grouped(),
+            // Own and family accounts together, so the row adds up; the family's part named.
+            acct: if l.acct_mulaid_pay.is_positive() {
+                let family = i18n::t(lang, "settlement.family_part");
+                let total = l.acct_pay.saturating_add(l.acct_mulaid_pay).to_grouped();
+                format!("{total}（{family} {}）", l.acct_mulaid_pay.to_grouped())
+            } else {
+                l.acct_pay.to_grouped()
+            },
             cash: l.psn_cash_pay.to_grouped(),
             status: i18n::t(
                 lang,

@@ -202,7 +202,7 @@ fn setlinfo(t: &Totals) -> Value {
         "inscp_scp_amt": t.inscp_scp_amt, "act_pay_dedc": t.act_pay_dedc, "hifp_pay": t.hifp_pay,
         "pool_prop_selfpay": t.pool_prop_selfpay, "hifmi_pay": t.hifmi_pay, "hifob_pay": t.hifob_pay,
         "fund_pay_sumamt": t.fund_pay_sumamt, "psn_part_amt": t.psn_part_amt, "acct_pay": t.acct_pay,
-        "psn_cash_pay": t.psn_cash_pay,
+        "acct_mulaid_pay": t.acct_mulaid_pay, "psn_cash_pay": t.psn_cash_pay,
     })
 }
 
@@ -252,8 +252,8 @@ pub(super) async fn settle(
             "medfee_sumamt": l.medfee_sumamt, "fulamt_ownpay_amt": l.fulamt_ownpay_amt,
             "overlmt_selfpay": l.overlmt_selfpay, "preselfpay_amt": l.preselfpay_amt,
             "inscp_scp_amt": l.inscp_scp_amt, "act_pay_dedc": l.act_pay_dedc,
-            "fund_pay_sumamt": l.fund_pay_sumamt, "acct_pay": l.acct_pay, "psn_cash_pay": l.psn_cash_pay,
-            "balc": s.acct_balance,
+            "fund_pay_sumamt": l.fund_pay_sumamt, "acct_pay": l.acct_pay, "acct_mulaid_pay": l.acct_mulaid_pay,
+            "psn_cash_pay": l.psn_cash_pay, "balc": s.acct_balance,
         },
         "setldetail": l.funds.iter().map(|f| json!({
             "fund_pay_type": f.fund_pay_type, "fund_pay_type_name": f.label.zh, "fund_payamt": f.amount,
@@ -278,7 +278,7 @@ pub(super) async fn reverse(
         "setlinfo": {
             "setl_id": s.setl_id, "mdtrt_id": s.mdtrt_id, "status": "reversed",
             "medfee_sumamt": neg(l.medfee_sumamt), "fund_pay_sumamt": neg(l.fund_pay_sumamt),
-            "acct_pay": neg(l.acct_pay), "psn_cash_pay": neg(l.psn_cash_pay), "balc": s.acct_balance,
+            "acct_pay": neg(l.acct_pay), "acct_mulaid_pay": neg(l.acct_mulaid_pay), "psn_cash_pay": neg(l.psn_cash_pay), "balc": s.acct_balance,
         },
     }))
 }
