@@ -1,7 +1,7 @@
 //! The demo's individual accounts: credited for every month of the year so far as the
 //! region's rules say; 张三's mother, authorised under 门诊共济, buying her blood-pressure
-//! tablets at a designated pharmacy on his account; a colleague leaving the region, whose
-//! withdrawal waits for finance.
+//! tablets at a designated pharmacy and seeing a doctor at the central hospital on his
+//! account; a colleague leaving the region, whose withdrawal waits for finance.
 
 use chrono::{Datelike, NaiveDate};
 use yibao_core::contribution::months::YearMonth;
@@ -110,6 +110,51 @@ pub(crate) async fn seed_accounts(store: &Store, zhang: i64, today: NaiveDate) -
     let at = (today - chrono::Duration::days(2)).and_hms_opt(10, 12, 0).unwrap_or_default();
     let mut w = store.begin_write(&Actor::system(&format!("platform:{DEMO_PHARMACY}"))).await?;
     store.settle_pharmacy(&mut w, &rules, &pharmacy, &mother, &mother_purchase("YD-0001")?, at).await?;
+    w.commit().await?;
+
+    // 门诊共济 at a hospital: three days ago she saw a doctor at the central hospital for her
+    // blood pressure; her in-scope share was paid from 张三's account (acct_mulaid_pay).
+    let central = store.institution_by_code(crate::DEMO_INSTITUTION).await?;
+    let day = today - chrono::Duration::days(3);
+    let at = |h: u32| day.and_hms_opt(h, 5, 0).ok_or_else(|| StoreError::Config("demo time".into()));
+    let mother = store.person(mother.id).await?;
+    let mut w = store.begin_write(&Actor::system(&format!("platform:{}", crate::DEMO_INSTITUTION))).await?;
+    let admission = yibao_store::Admission {
+        insutype: mother.scheme,
+        med_type: yibao_core::adjudicate::MedType::GeneralOutpatient,
+        begntime: at(9)?,
+        ipt_otp_no: "MZ2026110381".into(),
+        diagnoses: vec![yibao_store::Diagnosis {
+            diag_code: "I10.x00".into(), diag_name: "高血压".into(), main: true
+        }],
+    };
+    let cover = store.direct_cover(&mother, &central, day).await?;
+    let visit = store.admit_visit(&mut w, &central, &mother, &admission, &cover).await?;
+    let fee =
+        |sn: &str, code: &str, cnt: &str, pric: &str, amount: &str| -> Result<yibao_store::FeeUpload, StoreError> {
+            let bad = |what: &str| StoreError::Config(format!("demo outpatient line {what}"));
+            Ok(yibao_store::FeeUpload {
+                line: yibao_core::adjudicate::FeeLine {
+                    feedetl_sn: sn.into(),
+                    med_list_codg: code.into(),
+                    cnt: cnt.parse().map_err(|_| bad("cnt"))?,
+                    pric: pric.parse().map_err(|_| bad("pric"))?,
+                    det_item_fee_sumamt: amount.parse().map_err(|_| bad("amount"))?,
+                    fee_ocur_time: yibao_core::adjudicate::DateText(day),
+                    reviewer_excluded: false,
+                    rescue_admitted: false,
+                },
+                init_feedetl_sn: None,
+                medins_list_codg: format!("HIS-MZ-{sn}"),
+            })
+        };
+    let lines = [
+        fee("1", "XC09AAE066A001010101734", "4", "15.00", "60.00")?,
+        fee("2", "ZA01AAG0020010101823", "2", "18.50", "37.00")?,
+    ];
+    store.upload_fees(&mut w, central.id, &visit.mdtrt_id, &lines).await?;
+    let request = yibao_store::SettleRequest { acct_used_flag: true, medfee_sumamt: None, setl_time: at(10)? };
+    store.settle_visit(&mut w, &rules, &central, &visit.mdtrt_id, &request, None).await?;
     w.commit().await?;
 
     // The first other account holder is leaving the region: the clerk saw the papers and

@@ -107,6 +107,13 @@ async fn a_family_member_buys_on_the_holders_account_until_revoked() {
         let used = ledger.entries.iter().find(|e| e.kind == "pharmacy").unwrap();
         assert_eq!((used.amount, used.drawn_by), ("-48.50".parse().unwrap(), Some(mother.id)), "{l}");
         assert!(used.note.as_ref().unwrap().zh.contains("李秀兰"), "{l}");
+        // Her outpatient visit at the central hospital: her in-scope share from his account.
+        let visit = ledger.entries.iter().find(|e| e.kind == "settlement" && e.drawn_by == Some(mother.id)).unwrap();
+        let settled = s.person_settlements(mother.id).await.unwrap();
+        assert_eq!(settled.len(), 1, "{l}");
+        assert_eq!(visit.reference.as_deref(), Some(settled[0].setl_id.as_str()), "{l}");
+        assert_eq!(visit.amount, Fen::ZERO.saturating_sub(settled[0].list.acct_mulaid_pay), "{l}");
+        assert!(settled[0].list.acct_mulaid_pay.is_positive() && settled[0].list.acct_pay == Fen::ZERO, "{l}");
 
         // Refusals: himself, a wrong name, an impossible parent, twice.
         let mut w = s.begin_write(&actor_of(s, "zhangsan").await).await.unwrap();
