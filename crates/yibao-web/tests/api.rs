@@ -348,6 +348,23 @@ fn matrix() -> Vec<MatrixRow> {
             S::CONFLICT,
             vec!["finance"],
         ),
+        // The demo's withdrawal waits: no payment order yet.
+        (Method::GET, "/api/v1/withdrawals/1/payment", None, S::NOT_FOUND, vec!["clerk", "auditor", "finance"]),
+        (
+            Method::PUT,
+            "/api/v1/withdrawals/1/payment/account",
+            Some(json!({ "bank_name": "中国银行",
+                "bank_card": yibao_core::BankCardNumber::complete("621700271000000000").unwrap().to_string() })),
+            S::NOT_FOUND,
+            vec!["clerk"],
+        ),
+        (
+            Method::POST,
+            "/api/v1/withdrawals/1/payment/account/confirm",
+            Some(json!({ "version": 1 })),
+            S::NOT_FOUND,
+            vec!["clerk"],
+        ),
         (
             Method::POST,
             "/api/v1/persons/1/withdrawals",
@@ -469,7 +486,7 @@ fn hidden(path: &str, who: &str) -> bool {
     (who == "unit"
         && ((path.contains("/claims/1") && !path.ends_with("/steps")) || path.starts_with("/api/v1/employers/2/")))
         // Nor 张三 whether another person's withdrawal exists.
-        || (who == "zhangsan" && path.ends_with("/withdrawals/1"))
+        || (who == "zhangsan" && (path.ends_with("/withdrawals/1") || path.contains("/withdrawals/1/payment")))
 }
 
 /// A referral certificate for 张三 to Beijing, as the demo hospital issues it.

@@ -328,6 +328,34 @@ async fn a_clerk_records_a_withdrawal_and_finance_approves_it() {
         let colleague = s.withdrawals_waiting().await.unwrap();
         let other = zhang.get(app.url(&format!("/withdrawals/{}", colleague[0].id))).send().await.unwrap();
         assert_eq!(other.status(), 404, "{l}: another person's withdrawal");
+
+        // Before the batch, a clerk corrects the account: it waits for a second person — 张三
+        // himself confirms it; only then may it be batched.
+        let card = yibao_core::BankCardNumber::complete("621700271000000000").unwrap().to_string();
+        let account = serde_json::json!({ "bank_name": "中国建设银行金昌分行", "bank_card": card });
+        let path = format!("/api/v1/withdrawals/{id}/payment/account");
+        let r = app.http.put(app.url(&path)).bearer_auth(&token).json(&account).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{l}: {}", r.text().await.unwrap());
+        let given = s.payment_of_withdrawal(id).await.unwrap().unwrap();
+        assert_eq!(given.account_unconfirmed_by.as_deref(), Some("clerk"), "{l}");
+        let notices = s.notices_of(1, 5).await.unwrap();
+        assert!(notices.iter().any(|n| n.text.zh.contains("个人账户支取款")), "{l}: he is told");
+        let page = zhang.get(app.url(&format!("/withdrawals/{id}"))).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("id=\"confirm-account-form\""), "{l}: he is asked to confirm it");
+        let me = app.token("zhangsan").await;
+        let confirm = serde_json::json!({ "version": given.version });
+        let r =
+            app.http.post(app.url(&format!("{path}/confirm"))).bearer_auth(&me).json(&confirm).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{l}: {}", r.text().await.unwrap());
+        let confirmed = s.payment_of_withdrawal(id).await.unwrap().unwrap();
+        assert_eq!(
+            (confirmed.account_unconfirmed_by, confirmed.bank_card.map(|c| c.to_string())),
+            (None, Some(card)),
+            "{l}"
+        );
+        let finance_token = app.token("finance").await;
+        let r = app.http.put(app.url(&path)).bearer_auth(&finance_token).json(&account).send().await.unwrap();
+        assert_eq!(r.status(), 403, "{l}: finance does not say where the money goes");
         app.db.cleanup().await;
     }
 }

@@ -213,7 +213,7 @@ fn the_settlement_load_generator_settles_and_balances_its_books() {
 }
 
 /// `yibao supervise recheck` checks a period again as a reviewer or auditor of the region
-/// (the demo's settlement and claims), and refuses anyone else.
+/// (the demo's two settlements and claims), and refuses anyone else.
 #[test]
 fn a_period_is_re_checked_from_the_command_line() {
     let data = std::env::temp_dir().join(format!("yibao-cli-recheck-{}", std::process::id()));
@@ -224,7 +224,10 @@ fn a_period_is_re_checked_from_the_command_line() {
     let out = run(&[&["supervise", "recheck", "--user", "auditor"][..], &period[..]].concat()).unwrap();
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(out.status.success(), "{text} {}", String::from_utf8_lossy(&out.stderr));
-    assert!(text.contains("re-checked 1 settlements and") && text.contains("hits open"), "{text}");
+    assert!(
+        text.contains("re-checked 2 settlements and") && text.contains("hits open"),
+        "{text}: 张三's and his mother's"
+    );
     let out = run(&[&["supervise", "recheck", "--user", "finance"][..], &period[..]].concat()).unwrap();
     assert!(!out.status.success(), "finance does not decide hits");
     let _ = std::fs::remove_dir_all(data);

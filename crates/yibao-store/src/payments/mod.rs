@@ -630,13 +630,17 @@ impl Store {
         w.record("payment.account", "payment_order", &id.to_string(), Some(&before), Some(&after)).await?;
         if let AccountGiver::Staff(_) = by {
             // The money is the claimant's: they hear of every account staff give for it.
+            let (what_zh, what_en) = match before.subject() {
+                Subject::Claim(_) => ("报销款", "your reimbursement"),
+                Subject::Withdrawal(_) => ("个人账户支取款", "your account withdrawal"),
+            };
             let (zh, en) = (
                 format!(
-                    "报销款（{}，{} 元）的收款账户已由医保经办人员登记为 {} {}，待另一名经办人员复核后支付。如非您本人申请，请立即联系医保经办机构。",
+                    "{what_zh}（{}，{} 元）的收款账户已由医保经办人员登记为 {} {}，待另一名经办人员复核后支付。如非您本人申请，请立即联系医保经办机构。",
                     before.subject_number, before.amount, bank_name, bank_card.masked()
                 ),
                 format!(
-                    "The account for your reimbursement ({}, {} yuan) was given by insurance staff as {} {}; it is paid once a second member of staff confirms it. If you did not ask for this, contact the insurance agency at once.",
+                    "The account for {what_en} ({}, {} yuan) was given by insurance staff as {} {}; it is paid once a second member of staff confirms it. If you did not ask for this, contact the insurance agency at once.",
                     before.subject_number, before.amount, bank_name, bank_card.masked()
                 ),
             );

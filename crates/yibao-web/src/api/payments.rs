@@ -24,7 +24,7 @@ use crate::SharedState;
 /// An order as the caller may see it: the full card for the claimant and staff who see
 /// persons in full (`full_card`), masked otherwise; the member of staff who gave an
 /// unconfirmed account only for staff (`staff`).
-fn order_json(o: &PaymentOrder, full_card: bool, staff: bool) -> Value {
+pub(crate) fn order_json(o: &PaymentOrder, full_card: bool, staff: bool) -> Value {
     let card = o.bank_card.as_ref().map(|c| if full_card { c.to_string() } else { c.masked() });
     let changed = o.account_changed().then(|| {
         json!({ "approved_with": o.approved_bank_card.as_ref().map(BankCardNumber::masked),

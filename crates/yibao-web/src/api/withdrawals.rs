@@ -134,3 +134,44 @@ pub async fn decide(
 ) -> Result<Json<Withdrawal>, AppError> {
     Ok(Json(svc::decide(&state.store, &caller, id, f.version, f.approve, &f.note).await?))
 }
+
+/// A withdrawal's payment order (once approved): where the money is, or why not.
+#[utoipa::path(get, path = "/api/v1/withdrawals/{id}/payment", responses((status = 200), (status = 404, body = Problem)))]
+pub async fn payment(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    let order = svc::payment(&state.store, &caller, id).await?;
+    let full = !caller.role().is_staff() || caller.can(yibao_core::Permission::ViewPersonDetail);
+    Ok(Json(crate::api::payments::order_json(&order, full, caller.role().is_staff())))
+}
+
+/// The holder (or a clerk, then confirmed by another) gives the account a withdrawal is paid
+/// to: none registered, or the bank refused the last one.
+#[utoipa::path(put, path = "/api/v1/withdrawals/{id}/payment/account", request_body = crate::api::payments::AccountBody,
+    responses((status = 200), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn give_account(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(body): Json<crate::api::payments::AccountBody>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    let card: yibao_core::BankCardNumber = body.bank_card.trim().parse()?;
+    let order = svc::give_account(&state.store, &caller, id, &body.bank_name, &card).await?;
+    Ok(Json(crate::api::payments::order_json(&order, true, caller.role().is_staff())))
+}
+
+/// Confirms the account a clerk gave for a withdrawal's payment: another clerk or the holder.
+#[utoipa::path(post, path = "/api/v1/withdrawals/{id}/payment/account/confirm",
+    request_body = crate::api::payments::ConfirmBody,
+    responses((status = 200), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn confirm_account(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(body): Json<crate::api::payments::ConfirmBody>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    let order = svc::confirm_account(&state.store, &caller, id, body.version).await?;
+    Ok(Json(crate::api::payments::order_json(&order, true, caller.role().is_staff())))
+}

@@ -65,7 +65,8 @@ pub use rules::{
 pub use settlement::{my_settlements, person_settlements_page, settlement_page};
 pub use supervision::{finding_decision, hit_decision, hit_page, hits_page};
 pub use withdrawals::{
-    person_withdrawal_request, person_withdrawals, withdrawal_decide, withdrawal_page, withdrawals_page,
+    person_withdrawal_request, person_withdrawals, withdrawal_account, withdrawal_decide, withdrawal_page,
+    withdrawals_page,
 };
 
 use crate::context::Caller;

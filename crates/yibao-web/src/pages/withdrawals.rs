@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
 use yibao_core::contribution::withdrawal::WithdrawalReason;
+use yibao_core::payment::OrderState;
 use yibao_core::{BankCardNumber, Lang, Permission};
 use yibao_store::{Store, Withdrawal};
 
@@ -204,6 +205,10 @@ struct DetailPage {
     note: String,
     /// (order number, state, account)
     order: Option<(String, String, String)>,
+    /// The order waits for an account (none, or the bank refused it) and the caller may give one.
+    can_give_account: bool,
+    /// The order's version, when an account a clerk gave waits for the caller's confirmation.
+    confirm_version: Option<i64>,
     can_decide: bool,
     errors: Vec<String>,
     notice: Option<String>,
@@ -218,7 +223,19 @@ async fn show_one(
 ) -> Result<Response, AppError> {
     let lang = caller.lang;
     let w = service::withdrawals::one(&state.store, caller, id).await?;
-    let order = state.store.payment_of_withdrawal(w.id).await?.map(|o| {
+    let stored = state.store.payment_of_withdrawal(w.id).await?;
+    let own = caller.session().and_then(|s| s.account.person_id) == Some(w.person_id);
+    let may_give = caller.can(Permission::EditPersons) || (own && !w.reason.to_heir());
+    let open = |o: &yibao_store::PaymentOrder| {
+        matches!(o.state, OrderState::AwaitingAccount | OrderState::Failed | OrderState::Ready)
+    };
+    let can_give_account = may_give && stored.as_ref().is_some_and(open);
+    let confirm_version = stored
+        .as_ref()
+        .filter(|o| may_give && open(o))
+        .filter(|o| o.account_unconfirmed_by.as_deref().is_some_and(|by| by != caller.username()))
+        .map(|o| o.version);
+    let order = stored.map(|o| {
         let card = o.bank_card.as_ref().map(BankCardNumber::masked).unwrap_or_default();
         (o.number.clone(), o.state.label().get(lang).to_string(), format!("{} {card}", o.account_name))
     });
@@ -240,6 +257,8 @@ async fn show_one(
         decided,
         note: w.note.clone().unwrap_or_default(),
         order,
+        can_give_account,
+        confirm_version,
         can_decide: w.state == "requested" && caller.can(Permission::ManagePayments),
         errors: errors.clone(),
         notice: notice(lang, done),
@@ -281,6 +300,44 @@ pub async fn withdrawal_decide(
     let approve = f.decision == "approve";
     match service::withdrawals::decide(&state.store, &caller, id, f.version, approve, &f.note).await {
         Ok(_) => Ok(Redirect::to(&format!("/withdrawals/{id}?done=withdrawal_decided")).into_response()),
+        Err(e) => or_show(e, caller.lang, |m| show_one(&state, &caller, id, "", m)).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct AccountForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    bank_name: String,
+    #[serde(default)]
+    bank_card: String,
+    /// Set to confirm the account a clerk gave, at this version.
+    #[serde(default)]
+    confirm_version: Option<i64>,
+}
+
+/// `POST /withdrawals/{id}/account`: the holder (or a clerk) gives the account the withdrawal
+/// is paid to, or confirms the one a clerk gave.
+pub async fn withdrawal_account(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Form(f): Form<AccountForm>,
+) -> Result<Response, AppError> {
+    caller.check_csrf(&f.csrf)?;
+    let done = async {
+        match f.confirm_version {
+            Some(version) => service::withdrawals::confirm_account(&state.store, &caller, id, version).await,
+            None => {
+                let card: BankCardNumber = f.bank_card.trim().parse().map_err(|e| AppError::validation(vec![e]))?;
+                service::withdrawals::give_account(&state.store, &caller, id, &f.bank_name, &card).await
+            }
+        }
+    }
+    .await;
+    match done {
+        Ok(_) => Ok(Redirect::to(&format!("/withdrawals/{id}?done=payment_account")).into_response()),
         Err(e) => or_show(e, caller.lang, |m| show_one(&state, &caller, id, "", m)).await,
     }
 }

@@ -2,8 +2,8 @@
 //! at the window with the papers seen; finance of the region decides it (never the clerk
 //! who recorded it); the holder reads their own.
 
-use yibao_core::Permission;
-use yibao_store::{Store, Withdrawal, WithdrawalRequest};
+use yibao_core::{BankCardNumber, Permission};
+use yibao_store::{AccountGiver, PaymentOrder, Store, Withdrawal, WithdrawalRequest};
 
 use super::cover::person_for;
 use crate::context::Caller;
@@ -71,4 +71,51 @@ pub async fn waiting(store: &Store, caller: &Caller) -> Result<Vec<Withdrawal>, 
     let mut all = store.withdrawals_waiting().await?;
     all.retain(|w| caller.covers(w.region));
     Ok(all)
+}
+
+/// Who the caller is to a withdrawal's payment account: the holder (not after a death: the
+/// heir is paid), or a clerk of the person's region, whose account waits for a second
+/// person's confirmation.
+async fn account_giver(store: &Store, caller: &Caller, id: i64) -> Result<(Withdrawal, AccountGiver), AppError> {
+    let w = one(store, caller, id).await?;
+    if caller.can(Permission::EditPersons) {
+        return Ok((w, AccountGiver::Staff(caller.username().to_string())));
+    }
+    let own = caller.session().and_then(|s| s.account.person_id) == Some(w.person_id);
+    if own && !w.reason.to_heir() {
+        return Ok((w, AccountGiver::Claimant));
+    }
+    Err(AppError::forbidden())
+}
+
+/// A withdrawal's payment order, once approved.
+pub async fn payment(store: &Store, caller: &Caller, id: i64) -> Result<PaymentOrder, AppError> {
+    let w = one(store, caller, id).await?;
+    store.payment_of_withdrawal(w.id).await?.ok_or_else(|| AppError::not_found("payment order"))
+}
+
+/// Gives the account a withdrawal is paid to (none registered, or the bank refused it).
+pub async fn give_account(
+    store: &Store,
+    caller: &Caller,
+    id: i64,
+    bank_name: &str,
+    bank_card: &BankCardNumber,
+) -> Result<PaymentOrder, AppError> {
+    let (w, giver) = account_giver(store, caller, id).await?;
+    let order = store.payment_of_withdrawal(w.id).await?.ok_or_else(|| AppError::not_found("payment order"))?;
+    let mut tx = store.begin_write(&caller.actor()).await?;
+    let order = store.give_payment_account(&mut tx, order.id, bank_name, bank_card, &giver).await?;
+    tx.commit().await?;
+    Ok(order)
+}
+
+/// Confirms the account a clerk gave: another clerk, or the holder.
+pub async fn confirm_account(store: &Store, caller: &Caller, id: i64, version: i64) -> Result<PaymentOrder, AppError> {
+    let (w, by) = account_giver(store, caller, id).await?;
+    let order = store.payment_of_withdrawal(w.id).await?.ok_or_else(|| AppError::not_found("payment order"))?;
+    let mut tx = store.begin_write(&caller.actor()).await?;
+    let order = store.confirm_payment_account(&mut tx, order.id, version, &by).await?;
+    tx.commit().await?;
+    Ok(order)
 }
