@@ -13,6 +13,7 @@ pub mod bank_card;
 pub mod calendar;
 pub mod card;
 pub mod catalog;
+pub mod clearing;
 pub mod contribution;
 pub mod cover;
 pub mod credit_code;
