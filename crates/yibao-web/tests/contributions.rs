@@ -89,6 +89,27 @@ async fn a_flexible_worker_pays_online_and_only_the_signed_notification_counts()
         let months = app.db.store.paid_months(person.id).await.unwrap();
         let online = months.iter().filter(|m| m.source == order_no).count();
         assert_eq!((online, months.len()), (2, 24), "{l}: November and December, after 22 months by receipts");
+
+        // Logged in, the worker finds the receipt on 我的缴费, and what is due next.
+        let mut w = app.db.store.begin_write(&yibao_store::Actor::system("test")).await.unwrap();
+        let account = yibao_store::NewAccount {
+            username: "flexworker".into(),
+            display_name: name.clone(),
+            role: yibao_core::Role::Insured,
+            password: yibao_demo::DEMO_PASSWORD.into(),
+            scope: yibao_core::Scope::new(Vec::new()),
+            person_id: Some(person.id),
+            institution_code: None,
+            employer_code: None,
+            temporary_password: false,
+        };
+        app.db.store.create_account(&mut w, &account).await.unwrap();
+        w.commit().await.unwrap();
+        let (mine, _) = common::portal_session(&app, "flexworker", "/my/contributions").await;
+        let page = mine.get(app.url("/my/contributions")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("id=\"receipts\"") && page.contains(&receipt), "{l}: the receipt's link: {page}");
+        let due = page.split("id=\"due\"").nth(1).map(|d| d.split("</p>").next().unwrap_or_default().to_string());
+        assert!(due.as_deref().is_some_and(|d| d.contains("已缴至 2026-12")), "{l}: nothing more this year: {due:?}");
         app.db.cleanup().await;
     }
 }

@@ -407,12 +407,19 @@ async fn due_on(
                 Some(_) => 0,
             };
             let waits_until = (wait > 0).then(|| today + chrono::Duration::days(i64::from(wait)));
+            if let Some(l) = last.filter(|_| start.year > today.year()) {
+                return Err(nothing_due(
+                    format!("已缴至 {l}，本年度无需再缴；下一年度的缴费在该年度开始后办理"),
+                    format!("paid up to {l}: nothing more is due this year; next year's is paid once it begins"),
+                ));
+            }
             let due = rules.flexible_due(*percent, start, *months).ok_or_else(|| {
+                let bases: Vec<String> = rules.flexible.base_percents.iter().map(|p| format!("{p}%")).collect();
                 nothing_due(
-                    format!("没有可缴的月份或档次（可选 {:?}%）", rules.flexible.base_percents),
+                    format!("没有可缴的月份或档次（可选缴费基数：{}）", bases.join("、")),
                     format!(
-                        "nothing to pay at that base (choose one of {:?} %) or no month left this year",
-                        rules.flexible.base_percents
+                        "nothing to pay at that base (choose one of {}) or no month left this year",
+                        bases.join(", ")
                     ),
                 )
             })?;

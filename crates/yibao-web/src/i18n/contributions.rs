@@ -18,6 +18,12 @@ pub(super) const UI: &[(&str, &str, &str)] = &[
     ("contrib.employee", "职工", "Employee"),
     ("contrib.wage", "月工资（元）", "Monthly wage (yuan)"),
     ("contrib.submit", "提交申报并计算应缴", "Declare and compute the bill"),
+    ("contrib.due_now", "现在应缴", "Due now"),
+    ("contrib.pay_online", "去缴费", "Pay online"),
+    ("contrib.receipts_mine", "电子缴费凭证", "Receipts"),
+    ("contrib.order", "缴费单号", "Payment"),
+    ("contrib.buys", "缴纳内容", "What it pays for"),
+    ("contrib.months_paid", "已缴月份", "Months paid"),
     ("contrib.file_title", "或上传申报表", "Or upload the declaration sheet"),
     (
         "contrib.file_hint",

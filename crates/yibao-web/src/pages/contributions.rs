@@ -9,8 +9,9 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use yibao_core::contribution::months::YearMonth;
+use yibao_core::registry::Enrolment;
 use yibao_core::{Fen, InvalidValue, Lang, Permission};
-use yibao_store::{Bill, Declared};
+use yibao_store::{Bill, Declared, Purchase};
 
 use super::shared::{my_person_id, notice, or_show};
 use super::{render, Ctx, DoneAsk};
@@ -282,6 +283,11 @@ struct MyPage {
     months: Vec<(String, String, String, String, String)>,
     standing: String,
     covered: bool,
+    /// What the person would pay online now, and whether it is theirs to pay (flexible
+    /// workers, residents).
+    due: Option<String>,
+    /// Online payments: (order number, what it bought, amount, paid at, the receipt's link).
+    receipts: Vec<(String, String, String, String, String)>,
 }
 
 /// `GET /my/contributions`: the months paid, and where the person stands today.
@@ -300,6 +306,39 @@ pub async fn my_contributions(State(state): State<SharedState>, caller: Caller) 
         },
     };
     let unit = if lang == Lang::Zh { "单位缴费单" } else { "the unit's bill" };
+    // What is due now, as the public payment page prices it: a flexible worker's next month
+    // at the lowest base, a resident's year.
+    let purchase = match person.enrolment {
+        Enrolment::FlexibleEmployment => {
+            let rules = state.store.contribution_rules(person.insured_region, chrono::Datelike::year(&today)).await?;
+            rules.and_then(|r| r.flexible.base_percents.first().map(|p| Purchase::Flexible { percent: *p, months: 1 }))
+        }
+        Enrolment::Resident => Some(Purchase::Resident),
+        Enrolment::UnitEmployee => None,
+    };
+    let due = match purchase {
+        Some(p) => match state.store.payment_due(&person, &p, today).await {
+            Ok(d) => Some(match lang {
+                Lang::Zh => format!("{}：{} 元", d.buys().zh, d.amount.to_grouped()),
+                Lang::En => format!("{}: {}", d.buys().en, d.amount.to_grouped()),
+            }),
+            // Nothing due, or not paid online: why, in the person's words.
+            Err(e) => super::form_messages(&AppError::from(e), lang).and_then(|m| m.into_iter().next()),
+        },
+        None => None,
+    };
+    let receipts = state
+        .store
+        .online_orders_of(id)
+        .await?
+        .into_iter()
+        .filter(|o| o.state == "paid" || o.state == "refund_due")
+        .map(|o| {
+            let link = format!("/pay/orders/{}?key={}", o.order_no, o.view_key);
+            let at = o.paid_at.as_deref().map(super::shared::when).unwrap_or_default();
+            (o.order_no.clone(), o.buys().get(lang).to_string(), o.amount.to_grouped(), at, link)
+        })
+        .collect();
     let page = MyPage {
         ctx: Ctx::for_caller(&caller, "/my/contributions"),
         months: months
@@ -312,6 +351,8 @@ pub async fn my_contributions(State(state): State<SharedState>, caller: Caller) 
             .collect(),
         standing,
         covered,
+        due,
+        receipts,
     };
     Ok(render(&page)?.into_response())
 }
