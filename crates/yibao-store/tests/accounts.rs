@@ -322,3 +322,77 @@ async fn withdrawals_need_their_papers_and_a_second_person_and_are_paid_once() {
         db.cleanup().await;
     }
 }
+
+/// 门诊共济 at a hospital, computed on a snapshot read before the turn to write: when the
+/// holder's balance changes in between (his own purchase), the settlement is refused as stale
+/// rather than drawing on a balance that is gone; read again, it settles and the account
+/// never goes below zero.
+#[tokio::test]
+async fn a_family_settlement_read_before_the_holder_spends_is_stale() {
+    use yibao_core::adjudicate::{DateText, FeeLine, MedType};
+    use yibao_store::StoreError;
+    for db in TestDb::all().await {
+        let (s, l) = (&db.store, db.label);
+        yibao_demo::seed_demo(s, &db.blobs(), today()).await.unwrap();
+        let mother = s.person_by_resident_id(&yibao_demo::DEMO_MOTHER_ID.parse().unwrap()).await.unwrap().unwrap();
+        let central = s.institution_by_code(yibao_demo::DEMO_INSTITUTION).await.unwrap();
+        let hospital = Actor::system(&format!("platform:{}", central.code));
+        let at = today().and_hms_opt(9, 0, 0).unwrap();
+        let mut w = s.begin_write(&hospital).await.unwrap();
+        let admission = yibao_store::Admission {
+            insutype: mother.scheme,
+            med_type: MedType::GeneralOutpatient,
+            begntime: at,
+            ipt_otp_no: "MZ-STALE".into(),
+            diagnoses: vec![yibao_store::Diagnosis {
+                diag_code: "I10.x00".into(),
+                diag_name: "高血压".into(),
+                main: true,
+            }],
+        };
+        let cover = s.direct_cover(&mother, &central, today()).await.unwrap();
+        let visit = s.admit_visit(&mut w, &central, &mother, &admission, &cover).await.unwrap();
+        let line = yibao_store::FeeUpload {
+            line: FeeLine {
+                feedetl_sn: "1".into(),
+                med_list_codg: "XC09AAE066A001010101734".into(),
+                cnt: "4".parse().unwrap(),
+                pric: "15.00".parse().unwrap(),
+                det_item_fee_sumamt: "60.00".parse().unwrap(),
+                fee_ocur_time: DateText(today()),
+                reviewer_excluded: false,
+                rescue_admitted: false,
+            },
+            init_feedetl_sn: None,
+            medins_list_codg: "HIS-1".into(),
+        };
+        s.upload_fees(&mut w, central.id, &visit.mdtrt_id, &[line]).await.unwrap();
+        w.commit().await.unwrap();
+        let rules = s.rules().await.unwrap();
+        let request = yibao_store::SettleRequest { acct_used_flag: true, medfee_sumamt: None, setl_time: at };
+        let snapshot = s.visit_snapshot(&rules, central.id, &visit.mdtrt_id, today(), true).await.unwrap();
+
+        // Meanwhile 张三 buys at the pharmacy on his own account.
+        let pharmacy = s.institution_by_code(yibao_demo::DEMO_PHARMACY).await.unwrap();
+        let zhang = s.person(1).await.unwrap();
+        let mut w = s.begin_write(&Actor::system("platform:P62030200001")).await.unwrap();
+        s.settle_pharmacy(&mut w, &rules, &pharmacy, &zhang, &yibao_demo::mother_purchase("YD-OWN").unwrap(), at)
+            .await
+            .unwrap();
+        w.commit().await.unwrap();
+
+        let mut w = s.begin_write(&hospital).await.unwrap();
+        let stale = s.settle_visit(&mut w, &rules, &central, &visit.mdtrt_id, &request, Some(snapshot)).await;
+        assert!(matches!(stale, Err(StoreError::Stale("individual_account"))), "{l}: {stale:?}");
+        drop(w);
+        let mut w = s.begin_write(&hospital).await.unwrap();
+        let settled = s.settle_visit(&mut w, &rules, &central, &visit.mdtrt_id, &request, None).await.unwrap();
+        w.commit().await.unwrap();
+        assert!(settled.list.acct_mulaid_pay.is_positive(), "{l}");
+        let ledger = s.individual_account(zhang.id).await.unwrap().unwrap();
+        assert!(ledger.entries.iter().all(|e| !e.balance_after.is_negative()), "{l}");
+        let sum: Fen = ledger.entries.iter().map(|e| e.amount).sum();
+        assert_eq!(sum, ledger.balance, "{l}: the entries add up to the balance");
+        db.cleanup().await;
+    }
+}

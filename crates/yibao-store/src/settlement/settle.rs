@@ -262,7 +262,17 @@ impl Store {
             }
             None => None,
         };
-        if let (true, Some(holder)) = (t.acct_mulaid_pay.is_positive(), p.family_holder) {
+        if let (true, Some((holder, read))) = (t.acct_mulaid_pay.is_positive(), p.family) {
+            // Computed from the balance as read (before the turn to write, with a snapshot):
+            // changed since, the settlement is stale and is computed again, as for the
+            // person's own account.
+            let now: Option<i64> = sqlx::query_scalar("SELECT balance FROM individual_accounts WHERE person_id = $1")
+                .bind(holder)
+                .fetch_optional(&mut *w.tx)
+                .await?;
+            if now != Some(read.fen()) {
+                return Err(StoreError::Stale("individual_account"));
+            }
             let note = Text::new(
                 format!("门诊共济：{} 在 {} 结算 {setl_id}", p.person.name, institution.name),
                 format!("family mutual aid: {}'s settlement {setl_id} at {}", p.person.name, institution.name),
@@ -567,7 +577,7 @@ pub(super) fn build_claim(
             format!("{}: {}", e.field, e.message.en),
         ))
     })?;
-    Ok(Prepared { person, year, outcome, ytd_version, account, family_holder: family.map(|(h, _)| h) })
+    Ok(Prepared { person, year, outcome, ytd_version, account, family })
 }
 
 pub(super) struct Prepared {
@@ -576,8 +586,8 @@ pub(super) struct Prepared {
     pub(super) outcome: Outcome,
     pub(super) ytd_version: Option<i64>,
     pub(super) account: Option<(Fen, i64)>,
-    /// 门诊共济: whose account pays `acct_mulaid_pay`.
-    pub(super) family_holder: Option<i64>,
+    /// 门诊共济: whose account pays `acct_mulaid_pay`, and its balance as read.
+    pub(super) family: Option<(i64, Fen)>,
 }
 
 /// The diagnosis codes, the main one first.
