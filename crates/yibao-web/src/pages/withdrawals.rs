@@ -60,8 +60,7 @@ async fn who(store: &Store, caller: &Caller, label: &str) -> String {
         service::StaffNames::new(store, caller).hide(&mut name).await;
         return name;
     }
-    let id = label.strip_prefix("account:").and_then(|r| r.split(' ').next()).and_then(|i| i.parse().ok());
-    match id {
+    match service::account_id_of(label) {
         Some(id) => store.account(id).await.map(|a| a.display_name).unwrap_or_else(|_| label.to_string()),
         None => label.to_string(),
     }

@@ -95,7 +95,7 @@ impl<'a> StaffNames<'a> {
         let staff = match self.known.get(name.as_str()) {
             Some(staff) => *staff,
             None => {
-                let id = name.strip_prefix("account:").and_then(|r| r.split(' ').next()).and_then(|i| i.parse().ok());
+                let id = account_id_of(name);
                 let staff = match id {
                     Some(id) => self.store.account(id).await.is_ok_and(|a| a.role.is_staff()),
                     None => !name.starts_with("institution:"),
@@ -108,6 +108,11 @@ impl<'a> StaffNames<'a> {
             *name = self.word.to_string();
         }
     }
+}
+
+/// The account an audit label names (`account:12 (clerk01)` is 12), if it names one.
+pub(crate) fn account_id_of(label: &str) -> Option<i64> {
+    label.strip_prefix("account:").and_then(|r| r.split(' ').next()).and_then(|i| i.parse().ok())
 }
 
 /// Puts a sensitive read in the audit log (`read.<entity>`): who saw whose full record or
