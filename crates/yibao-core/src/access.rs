@@ -80,6 +80,9 @@ pub enum Permission {
     /// Declare a unit's monthly wages (its own, for an employer account; a unit of the
     /// caller's regions, at the window) and read its bills.
     DeclareContributions,
+    /// A designated institution's own clearing (清算): apply for a period, read its statements,
+    /// object to a deduction, give the bank account it is paid to.
+    ApplyForClearing,
 }
 
 impl Role {
@@ -168,7 +171,7 @@ impl Role {
             }
             SysAdmin => matches!(p, ManageAccounts | ViewAuditLog | ViewInstitutions),
             Insured => matches!(p, ViewOwnRecord | ViewInstitutions),
-            Institution => matches!(p, CheckCover | IssueReferrals),
+            Institution => matches!(p, CheckCover | IssueReferrals | ApplyForClearing),
             Employer => matches!(p, FileForEmployees | ViewInstitutions | DeclareContributions),
         }
     }

@@ -47,6 +47,22 @@ impl BankCardNumber {
         Err(InvalidValue::new(Self::FIELD, "format", "银行卡号无效", "invalid bank card number"))
     }
 
+    /// A corporate account (对公账户) a designated institution is paid to: 8–32 digits, with
+    /// no check digit to verify.
+    pub fn corporate(s: &str) -> Result<Self, InvalidValue> {
+        let digits: String = s.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
+        if (8..=32).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(BankCardNumber(digits))
+        } else {
+            Err(InvalidValue::new(
+                Self::FIELD,
+                "format",
+                "对公账号应为 8–32 位数字",
+                "a corporate account number is 8 to 32 digits",
+            ))
+        }
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

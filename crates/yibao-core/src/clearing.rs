@@ -12,16 +12,116 @@
 //! negative line; a period whose reversals outweigh its settlements owes the fund, and
 //! nothing is deducted or withheld from it.
 
+use chrono::{Datelike, Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 
+use crate::adjudicate::Totals;
 use crate::i18n::Text;
 use crate::money::Fen;
 use crate::ratio::Ratio;
+use crate::registry::Scheme;
+use crate::settlement::{funds, FundRow};
+
+/// How a region clears with its designated institutions (regional parameters, part of the
+/// region's claim rules).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClearingRules {
+    /// Months in a clearing period: 1 (monthly, the default), 2, 3, 4, 6 or 12; periods start
+    /// in January.
+    #[serde(default = "monthly")]
+    pub period_months: u32,
+    /// The quality guarantee deposit (质量保证金) withheld from what is paid, until the
+    /// annual assessment.
+    #[serde(default)]
+    pub deposit: Ratio,
+}
+
+fn monthly() -> u32 {
+    1
+}
+
+impl Default for ClearingRules {
+    fn default() -> Self {
+        ClearingRules { period_months: 1, deposit: Ratio::ZERO }
+    }
+}
+
+impl ClearingRules {
+    /// Whether the period divides the year.
+    pub fn is_valid(&self) -> bool {
+        matches!(self.period_months, 1 | 2 | 3 | 4 | 6 | 12)
+    }
+
+    /// The period `day` falls in: its first and last day.
+    pub fn period_of(&self, day: NaiveDate) -> (NaiveDate, NaiveDate) {
+        let months = if self.is_valid() { self.period_months } else { 1 };
+        let first_month = (day.month0() / months) * months + 1;
+        let start = NaiveDate::from_ymd_opt(day.year(), first_month, 1).unwrap_or(day);
+        let end = start.checked_add_months(Months::new(months)).and_then(|d| d.pred_opt()).unwrap_or(day);
+        (start, end)
+    }
+
+    /// The period before the one `day` falls in.
+    pub fn previous_period(&self, day: NaiveDate) -> (NaiveDate, NaiveDate) {
+        let (start, _) = self.period_of(day);
+        self.period_of(start.pred_opt().unwrap_or(start))
+    }
+}
+
+/// Where a clearing is: applied for by the institution (its statement built, objections
+/// open to it), reviewed by an auditor (every objection decided), approved by finance (its
+/// payment order made), or cancelled by the institution before review (3204).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClearingState {
+    Applied,
+    Reviewed,
+    Approved,
+    Cancelled,
+}
+
+impl ClearingState {
+    pub fn code(self) -> &'static str {
+        match self {
+            ClearingState::Applied => "applied",
+            ClearingState::Reviewed => "reviewed",
+            ClearingState::Approved => "approved",
+            ClearingState::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<ClearingState, crate::InvalidValue> {
+        match s {
+            "applied" => Ok(ClearingState::Applied),
+            "reviewed" => Ok(ClearingState::Reviewed),
+            "approved" => Ok(ClearingState::Approved),
+            "cancelled" => Ok(ClearingState::Cancelled),
+            other => Err(crate::InvalidValue::new(
+                "state",
+                "unknown",
+                format!("未知的清算状态“{other}”"),
+                format!("unknown clearing state \"{other}\""),
+            )),
+        }
+    }
+
+    pub fn label(self) -> Text {
+        match self {
+            ClearingState::Applied => Text::new("已申请，待审核", "applied for, to be reviewed"),
+            ClearingState::Reviewed => Text::new("已审核，待财务核准", "reviewed, for finance to approve"),
+            ClearingState::Approved => Text::new("已核准拨付", "approved for payment"),
+            ClearingState::Cancelled => Text::new("已撤销", "cancelled"),
+        }
+    }
+}
 
 /// A settlement of the period, or a reversal carried in (its amounts negative).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SettledLine {
     pub setl_id: String,
+    /// The person's scheme: which funds paid.
+    pub scheme: Scheme,
     pub medfee: Fen,
     /// The pooled fund (`hifp_pay`).
     pub pooled: Fen,
@@ -68,6 +168,9 @@ pub struct Statement {
     pub cash: Fen,
     /// What the fund owes before deductions: pooled + critical + account.
     pub gross: Fen,
+    /// The same by fund (`fund_pay_type`: each scheme's pooled and critical illness funds,
+    /// the individual accounts), in the platform's order.
+    pub funds: Vec<FundRow>,
     pub deductions: Vec<Deduction>,
     pub deducted: Fen,
     /// Deductions that did not fit, for the next period.
@@ -102,6 +205,7 @@ pub fn statement(
         ..Statement::default()
     };
     s.gross = s.pooled.saturating_add(s.critical).saturating_add(s.account);
+    s.funds = by_fund(lines);
     if s.gross.is_positive() {
         for d in deductions {
             if d.amount.is_positive() && s.deducted.saturating_add(d.amount) <= s.gross {
@@ -120,6 +224,29 @@ pub fn statement(
         s.differences = compare(&s, d);
     }
     s
+}
+
+/// The lines' amounts by fund: each line's funds as its settlement list names them, summed.
+fn by_fund(lines: &[SettledLine]) -> Vec<FundRow> {
+    let mut out: Vec<FundRow> = Vec::new();
+    for l in lines {
+        let t = Totals {
+            hifp_pay: l.pooled,
+            hifmi_pay: l.critical,
+            hifob_pay: l.critical,
+            acct_pay: l.account,
+            ..Totals::default()
+        };
+        for row in funds(l.scheme, &t) {
+            match out.iter_mut().find(|r| r.fund_pay_type == row.fund_pay_type) {
+                Some(r) => r.amount = r.amount.saturating_add(row.amount),
+                None => out.push(row),
+            }
+        }
+    }
+    out.retain(|r| r.amount != Fen::ZERO);
+    out.sort_by(|a, b| a.fund_pay_type.cmp(&b.fund_pay_type));
+    out
 }
 
 /// Each of the institution's figures that differs from the statement's, with both.
@@ -165,7 +292,7 @@ mod tests {
         let medfee = fen(medfee);
         let (pooled, critical, account) = (fen(pooled), fen(critical), fen(account));
         let cash = medfee.saturating_sub(pooled).saturating_sub(critical).saturating_sub(account);
-        SettledLine { setl_id: id.into(), medfee, pooled, critical, account, cash, carried }
+        SettledLine { setl_id: id.into(), scheme: Scheme::Employee, medfee, pooled, critical, account, cash, carried }
     }
 
     fn deduction(finding: i64, amount: &str) -> Deduction {
@@ -200,6 +327,39 @@ mod tests {
     }
 
     #[test]
+    fn periods_start_in_january_and_a_quarter_holds_three_months() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let monthly = ClearingRules::default();
+        assert_eq!(monthly.period_of(d("2026-02-14")), (d("2026-02-01"), d("2026-02-28")));
+        assert_eq!(monthly.previous_period(d("2026-01-05")), (d("2025-12-01"), d("2025-12-31")));
+        let quarterly = ClearingRules { period_months: 3, ..monthly };
+        assert_eq!(quarterly.period_of(d("2026-05-31")), (d("2026-04-01"), d("2026-06-30")));
+        assert_eq!(quarterly.previous_period(d("2026-05-31")), (d("2026-01-01"), d("2026-03-31")));
+        assert!(!ClearingRules { period_months: 5, ..monthly }.is_valid());
+    }
+
+    #[test]
+    fn each_fund_is_shown_by_scheme_and_the_funds_add_up_to_the_gross() {
+        let resident =
+            SettledLine { scheme: Scheme::Resident, ..line("S3", "90000.00", "50000.00", "20000.00", "300.00", false) };
+        let lines = [line("S1", "5000.00", "3000.00", "1000.00", "500.00", false), resident];
+        let s = statement(&lines, &[], Ratio::ZERO, None);
+        let funds: Vec<(&str, Fen)> = s.funds.iter().map(|f| (f.fund_pay_type.as_str(), f.amount)).collect();
+        assert_eq!(
+            funds,
+            [
+                ("310100", fen("3000.00")),
+                ("310200", fen("800.00")),
+                ("330100", fen("1000.00")),
+                ("390100", fen("50000.00")),
+                ("390200", fen("20000.00"))
+            ],
+            "a family account paying a resident's visit is the employee accounts' money"
+        );
+        assert_eq!(s.funds.iter().map(|f| f.amount).sum::<Fen>(), s.gross);
+    }
+
+    #[test]
     fn a_deduction_that_does_not_fit_waits_whole_for_the_next_period() {
         let lines = [line("S1", "1000.00", "600.00", "0.00", "100.00", false)];
         let s = statement(
@@ -219,6 +379,7 @@ mod tests {
         let settled = line("S9", "2000.00", "1200.00", "0.00", "300.00", false);
         let reversed = |l: &SettledLine| SettledLine {
             setl_id: l.setl_id.clone(),
+            scheme: l.scheme,
             medfee: Fen::ZERO.saturating_sub(l.medfee),
             pooled: Fen::ZERO.saturating_sub(l.pooled),
             critical: Fen::ZERO.saturating_sub(l.critical),

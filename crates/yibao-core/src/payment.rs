@@ -482,6 +482,8 @@ fn result_line(record: &csv::StringRecord) -> Result<BankResult, Text> {
 pub enum Subject {
     Claim(i64),
     Withdrawal(i64),
+    /// An approved clearing: what the fund owes a designated institution for a period.
+    Clearing(i64),
 }
 
 impl Subject {
@@ -490,6 +492,7 @@ impl Subject {
         match self {
             Subject::Claim(id) => Text::new(format!("报销申请 {id}"), format!("claim {id}")),
             Subject::Withdrawal(id) => Text::new(format!("个人账户支取 {id}"), format!("account withdrawal {id}")),
+            Subject::Clearing(id) => Text::new(format!("机构清算 {id}"), format!("clearing {id}")),
         }
     }
 }

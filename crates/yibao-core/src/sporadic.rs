@@ -187,6 +187,10 @@ pub struct ClaimRules {
     /// claim is drawn by its number, so the same claim is always drawn or never.
     #[serde(default)]
     pub sample_percent: u8,
+    /// How the region clears with its designated institutions: the period and the quality
+    /// guarantee deposit.
+    #[serde(default)]
+    pub clearing: crate::clearing::ClearingRules,
     pub cases: BTreeMap<ClaimCase, CaseRules>,
 }
 
@@ -219,6 +223,14 @@ impl ClaimRules {
                 "range",
                 "抽查比例应在 0–100 之间",
                 "the sample share is 0 to 100 percent",
+            ));
+        }
+        if !rules.clearing.is_valid() {
+            return Err(InvalidValue::new(
+                "clearing.period_months",
+                "range",
+                "清算周期应为 1、2、3、4、6 或 12 个月",
+                "the clearing period is 1, 2, 3, 4, 6 or 12 months",
             ));
         }
         for &case in ClaimCase::ALL {

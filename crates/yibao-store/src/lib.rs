@@ -10,6 +10,7 @@ mod accounts;
 mod audit_check;
 mod audits;
 mod claims;
+mod clearing;
 mod contributions;
 mod cover;
 mod db;
@@ -38,6 +39,7 @@ pub use claims::{
     ClaimDocument, ClaimEvent, ClaimInput, ClaimSummary, Delegation, InvoiceInput, StoredClaim, StoredClaimLine,
     SubmittedBy,
 };
+pub use clearing::{Clearing, ClearingLine, InstitutionAccount, Objection, Preview};
 pub use contributions::{
     Bill, BillLine, Collected, Declared, GatewayNotice, NoticeOutcome, OnlineOrder, PaidMonth, PaymentMatch,
     PersonalPeriod, Purchase,

@@ -109,6 +109,14 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
             postgres: include_str!("../../migrations/0036_withdrawals.postgres.sql"),
         },
     ),
+    (
+        37,
+        "clearing",
+        Sql::PerBackend {
+            sqlite: include_str!("../../migrations/0037_clearing.sqlite.sql"),
+            postgres: include_str!("../../migrations/0037_clearing.postgres.sql"),
+        },
+    ),
 ];
 
 /// The migrations of one backend, up to a version (all when `None`).

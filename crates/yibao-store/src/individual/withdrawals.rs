@@ -305,7 +305,8 @@ impl Store {
             let order = match (&before.heir_name, &before.heir_bank_card) {
                 (Some(name), Some(card)) => NewOrder {
                     subject: Subject::Withdrawal(id),
-                    person_id: person.id,
+                    person_id: Some(person.id),
+                    institution_id: None,
                     region: person.insured_region,
                     payee: Payee::Heir,
                     account_name: name.clone(),
@@ -326,7 +327,8 @@ impl Store {
                     };
                     NewOrder {
                         subject: Subject::Withdrawal(id),
-                        person_id: person.id,
+                        person_id: Some(person.id),
+                        institution_id: None,
                         region: person.insured_region,
                         payee: Payee::Insured,
                         account_name: person.name.to_string(),

@@ -37,6 +37,8 @@ pub enum Payee {
     Employer,
     /// The heir of a person who died (an account's withdrawal).
     Heir,
+    /// A designated institution, for its clearing.
+    Institution,
 }
 
 impl Payee {
@@ -45,6 +47,7 @@ impl Payee {
             Payee::Insured => "insured",
             Payee::Employer => "employer",
             Payee::Heir => "heir",
+            Payee::Institution => "institution",
         }
     }
 
@@ -52,13 +55,14 @@ impl Payee {
         match s {
             "employer" => Payee::Employer,
             "heir" => Payee::Heir,
+            "institution" => Payee::Institution,
             _ => Payee::Insured,
         }
     }
 }
 
-/// A payment to a bank account: of an approved claim, or of an approved withdrawal from an
-/// individual account. Its serialised form (what the audit log keeps) holds card numbers
+/// A payment to a bank account: of an approved claim, of an approved withdrawal from an
+/// individual account, or of an approved clearing to a designated institution. Its serialised form (what the audit log keeps) holds card numbers
 /// masked, with a digest to compare them by.
 #[derive(Debug, Clone, Serialize)]
 pub struct PaymentOrder {
@@ -66,9 +70,13 @@ pub struct PaymentOrder {
     pub number: String,
     pub claim_id: Option<i64>,
     pub withdrawal_id: Option<i64>,
-    /// The number of what it pays: the claim's or the withdrawal's.
+    pub clearing_id: Option<i64>,
+    /// The number of what it pays: the claim's, the withdrawal's or the clearing's.
     pub subject_number: String,
-    pub person_id: i64,
+    /// Whose money it is: an insured person's, or (a clearing) an institution's.
+    pub person_id: Option<i64>,
+    pub institution_id: Option<i64>,
+    /// The person's or the institution's name.
     pub person_name: String,
     pub region: AdminCode,
     pub payee: Payee,
@@ -99,7 +107,7 @@ pub struct PaymentOrder {
 impl PaymentOrder {
     /// What the order pays.
     pub fn subject(&self) -> Subject {
-        subject_of(self.claim_id, self.withdrawal_id)
+        subject_of(self.claim_id, self.withdrawal_id, self.clearing_id)
     }
 
     /// Whether the money now goes to another account than the one the order was approved
@@ -112,8 +120,10 @@ impl PaymentOrder {
 /// A payment order to store: what it pays, to whom, how much.
 pub(crate) struct NewOrder {
     pub subject: Subject,
-    pub person_id: i64,
-    /// The insured person's region: batches are built by region.
+    /// The person whose money it is, or the institution a clearing pays.
+    pub person_id: Option<i64>,
+    pub institution_id: Option<i64>,
+    /// The insured person's (or the institution's) region: batches are built by region.
     pub region: AdminCode,
     pub payee: Payee,
     pub account_name: String,
@@ -165,6 +175,7 @@ pub struct BatchItem {
     pub order_no: String,
     pub claim_id: Option<i64>,
     pub withdrawal_id: Option<i64>,
+    pub clearing_id: Option<i64>,
     pub account_name: String,
     pub bank_name: String,
     pub bank_card: String,
@@ -180,17 +191,18 @@ pub struct BatchItem {
 }
 
 /// What an order with these columns pays.
-fn subject_of(claim_id: Option<i64>, withdrawal_id: Option<i64>) -> Subject {
-    match (claim_id, withdrawal_id) {
-        (Some(id), _) => Subject::Claim(id),
-        (None, id) => Subject::Withdrawal(id.unwrap_or_default()),
+fn subject_of(claim_id: Option<i64>, withdrawal_id: Option<i64>, clearing_id: Option<i64>) -> Subject {
+    match (claim_id, withdrawal_id, clearing_id) {
+        (Some(id), _, _) => Subject::Claim(id),
+        (None, Some(id), _) => Subject::Withdrawal(id),
+        (None, None, id) => Subject::Clearing(id.unwrap_or_default()),
     }
 }
 
 impl BatchItem {
     /// What the line's order pays.
     pub fn subject(&self) -> Subject {
-        subject_of(self.claim_id, self.withdrawal_id)
+        subject_of(self.claim_id, self.withdrawal_id, self.clearing_id)
     }
 
     /// Whether this line pays another card than the one its order was approved with.
@@ -213,33 +225,44 @@ pub struct ImportSummary {
 }
 
 const ORDER_COLS: &str =
-    "o.id, o.number, o.claim_id, COALESCE(c.number, wd.number), o.person_id, p.name, o.region, o.payee, \
-     o.account_name, o.bank_name, o.bank_card, o.amount, o.state, o.attempt, o.approved_on, o.due_on, \
-     o.due_provisional, o.paid_on, o.failure_code, o.failure_note, o.version, o.approved_bank_name, \
-     o.approved_bank_card, o.account_unconfirmed_by, o.withdrawal_id";
+    "o.id, o.number, o.claim_id, COALESCE(c.number, wd.number, cl.number), o.person_id, COALESCE(p.name, inst.name), \
+     o.region, o.payee, o.account_name, o.bank_name, o.bank_card, o.amount, o.state, o.attempt, o.approved_on, \
+     o.due_on, o.due_provisional, o.paid_on, o.failure_code, o.failure_note, o.version, o.approved_bank_name, \
+     o.approved_bank_card, o.account_unconfirmed_by, o.withdrawal_id, o.clearing_id, o.institution_id";
 const ORDER_FROM: &str = "payment_orders o LEFT JOIN claims c ON c.id = o.claim_id \
-     LEFT JOIN account_withdrawals wd ON wd.id = o.withdrawal_id JOIN persons p ON p.id = o.person_id";
+     LEFT JOIN account_withdrawals wd ON wd.id = o.withdrawal_id LEFT JOIN clearings cl ON cl.id = o.clearing_id \
+     LEFT JOIN persons p ON p.id = o.person_id LEFT JOIN institutions inst ON inst.id = o.institution_id";
 
 fn opt_date(column: &str, v: Option<String>) -> Result<Option<NaiveDate>, StoreError> {
     v.map(|v| date_from(column, &v)).transpose()
 }
 
 fn order_from_row(r: &AnyRow) -> Result<PaymentOrder, StoreError> {
-    let payee: String = r.try_get(7)?;
-    let card: Option<String> = r.try_get(10)?;
+    let payee = Payee::parse(&r.try_get::<String, _>(7)?);
+    // An institution is paid to its corporate account (对公账户), which has no check digit.
+    let account = |column: &'static str, v: Option<String>| {
+        v.map(|c| match payee {
+            Payee::Institution => BankCardNumber::corporate(&c),
+            _ => c.parse(),
+        })
+        .transpose()
+        .map_err(|e| corrupt(column, e))
+    };
     Ok(PaymentOrder {
         id: r.try_get(0)?,
         number: r.try_get::<Option<String>, _>(1)?.unwrap_or_default(),
         claim_id: r.try_get(2)?,
         withdrawal_id: r.try_get(24)?,
+        clearing_id: r.try_get(25)?,
+        institution_id: r.try_get(26)?,
         subject_number: r.try_get::<Option<String>, _>(3)?.unwrap_or_default(),
         person_id: r.try_get(4)?,
         person_name: r.try_get(5)?,
         region: region_from(r.try_get(6)?)?,
-        payee: Payee::parse(&payee),
+        payee,
         account_name: r.try_get(8)?,
         bank_name: r.try_get(9)?,
-        bank_card: card.map(|c| c.parse().map_err(|e| corrupt("payment_orders.bank_card", e))).transpose()?,
+        bank_card: account("payment_orders.bank_card", r.try_get(10)?)?,
         amount: Fen::from_fen(r.try_get(11)?),
         state: OrderState::parse(&r.try_get::<String, _>(12)?).map_err(|e| corrupt("payment_orders.state", e))?,
         attempt: r.try_get(13)?,
@@ -254,10 +277,7 @@ fn order_from_row(r: &AnyRow) -> Result<PaymentOrder, StoreError> {
         failure_note: r.try_get(19)?,
         version: r.try_get(20)?,
         approved_bank_name: r.try_get(21)?,
-        approved_bank_card: r
-            .try_get::<Option<String>, _>(22)?
-            .map(|c| c.parse().map_err(|e| corrupt("payment_orders.approved_bank_card", e)))
-            .transpose()?,
+        approved_bank_card: account("payment_orders.approved_bank_card", r.try_get(22)?)?,
         account_unconfirmed_by: r.try_get(23)?,
     })
 }
@@ -287,7 +307,8 @@ fn batch_from_row(r: &AnyRow) -> Result<PaymentBatch, StoreError> {
 }
 
 const ITEM_COLS: &str = "i.seq, i.order_id, o.number, o.claim_id, i.account_name, i.bank_name, i.bank_card, \
-     i.amount, i.result, i.result_on, i.failure_code, i.failure_note, o.approved_bank_card, o.withdrawal_id";
+     i.amount, i.result, i.result_on, i.failure_code, i.failure_note, o.approved_bank_card, o.withdrawal_id, \
+     o.clearing_id";
 
 fn item_from_row(r: &AnyRow) -> Result<BatchItem, StoreError> {
     let result: Option<String> = r.try_get(8)?;
@@ -297,6 +318,7 @@ fn item_from_row(r: &AnyRow) -> Result<BatchItem, StoreError> {
         order_no: r.try_get::<Option<String>, _>(2)?.unwrap_or_default(),
         claim_id: r.try_get(3)?,
         withdrawal_id: r.try_get(13)?,
+        clearing_id: r.try_get(14)?,
         account_name: r.try_get(4)?,
         bank_name: r.try_get(5)?,
         bank_card: r.try_get(6)?,
@@ -441,7 +463,8 @@ impl Store {
         };
         let to = NewOrder {
             subject: Subject::Claim(claim.id),
-            person_id: person.id,
+            person_id: Some(person.id),
+            institution_id: None,
             region: person.insured_region,
             payee,
             account_name: name,
@@ -470,15 +493,16 @@ impl Store {
         let due = due_date(&self.calendar().await?, today).map_err(|e| {
             StoreError::Invalid(InvalidValue::new("calendar", "missing_year", e.message.zh, e.message.en))
         })?;
-        let (claim_id, withdrawal_id) = match o.subject {
-            Subject::Claim(id) => (Some(id), None),
-            Subject::Withdrawal(id) => (None, Some(id)),
+        let (claim_id, withdrawal_id, clearing_id) = match o.subject {
+            Subject::Claim(id) => (Some(id), None, None),
+            Subject::Withdrawal(id) => (None, Some(id), None),
+            Subject::Clearing(id) => (None, None, Some(id)),
         };
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO payment_orders (claim_id, withdrawal_id, person_id, region, payee, account_name, bank_name, \
              bank_card, amount, state, approved_on, due_on, due_provisional, created_at, approved_bank_name, \
-             approved_bank_card, account_unconfirmed_by) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id",
+             approved_bank_card, account_unconfirmed_by, clearing_id, institution_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) RETURNING id",
         )
         .bind(claim_id)
         .bind(withdrawal_id)
@@ -497,6 +521,8 @@ impl Store {
         .bind(o.approved.0)
         .bind(o.approved.1)
         .bind(o.unconfirmed_by)
+        .bind(clearing_id)
+        .bind(o.institution_id)
         .fetch_one(&mut *w.tx)
         .await?;
         sqlx::query("UPDATE payment_orders SET number = $1 WHERE id = $2")
@@ -527,22 +553,23 @@ impl Store {
         order_from_row(&row)
     }
 
-    /// The payment order of a withdrawal, once it is approved.
-    pub async fn payment_of_withdrawal(&self, withdrawal_id: i64) -> Result<Option<PaymentOrder>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {ORDER_COLS} FROM {ORDER_FROM} WHERE o.withdrawal_id = $1"))
-            .bind(withdrawal_id)
+    /// The payment order whose `column` (one of its subjects' ids) is `id`.
+    pub(crate) async fn order_where(&self, column: &str, id: i64) -> Result<Option<PaymentOrder>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {ORDER_COLS} FROM {ORDER_FROM} WHERE {column} = $1"))
+            .bind(id)
             .fetch_optional(&self.db.pool)
             .await?;
         row.as_ref().map(order_from_row).transpose()
     }
 
+    /// The payment order of a withdrawal, once it is approved.
+    pub async fn payment_of_withdrawal(&self, withdrawal_id: i64) -> Result<Option<PaymentOrder>, StoreError> {
+        self.order_where("o.withdrawal_id", withdrawal_id).await
+    }
+
     /// The payment order of a claim, once it is approved.
     pub async fn payment_of_claim(&self, claim_id: i64) -> Result<Option<PaymentOrder>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {ORDER_COLS} FROM {ORDER_FROM} WHERE o.claim_id = $1"))
-            .bind(claim_id)
-            .fetch_optional(&self.db.pool)
-            .await?;
-        row.as_ref().map(order_from_row).transpose()
+        self.order_where("o.claim_id", claim_id).await
     }
 
     /// The payment orders of these claims (those approved), in no particular order.
@@ -633,6 +660,7 @@ impl Store {
             let (what_zh, what_en) = match before.subject() {
                 Subject::Claim(_) => ("报销款", "your reimbursement"),
                 Subject::Withdrawal(_) => ("个人账户支取款", "your account withdrawal"),
+                Subject::Clearing(_) => ("清算拨付款", "the clearing payment"),
             };
             let (zh, en) = (
                 format!(
@@ -644,7 +672,9 @@ impl Store {
                     before.subject_number, before.amount, bank_name, bank_card.masked()
                 ),
             );
-            self.add_notice(w, before.person_id, "payment_account", &zh, &en).await?;
+            if let Some(person_id) = before.person_id {
+                self.add_notice(w, person_id, "payment_account", &zh, &en).await?;
+            }
         }
         Ok(after)
     }

@@ -157,7 +157,7 @@ impl Store {
         Ok(summary)
     }
 
-    /// Reads the books (approved claims and withdrawals, orders, batches, bank results) and
+    /// Reads the books (approved claims, withdrawals and clearings, orders, batches, bank results) and
     /// reconciles them.
     pub async fn reconcile_payments(&self) -> Result<Reconciliation, StoreError> {
         let mut books = Books::default();
@@ -175,14 +175,21 @@ impl Store {
         for r in &rows {
             books.approved.insert(Subject::Withdrawal(r.try_get(0)?), Fen::from_fen(r.try_get(1)?));
         }
-        let rows = sqlx::query("SELECT id, number, claim_id, amount, state, withdrawal_id FROM payment_orders")
+        let rows = sqlx::query("SELECT id, net FROM clearings WHERE state = 'approved' AND net > 0")
             .fetch_all(&self.db.pool)
             .await?;
+        for r in &rows {
+            books.approved.insert(Subject::Clearing(r.try_get(0)?), Fen::from_fen(r.try_get(1)?));
+        }
+        let rows =
+            sqlx::query("SELECT id, number, claim_id, amount, state, withdrawal_id, clearing_id FROM payment_orders")
+                .fetch_all(&self.db.pool)
+                .await?;
         for r in &rows {
             books.orders.push(OrderFigures {
                 id: r.try_get(0)?,
                 order_no: r.try_get::<Option<String>, _>(1)?.unwrap_or_default(),
-                subject: subject_of(r.try_get(2)?, r.try_get(5)?),
+                subject: subject_of(r.try_get(2)?, r.try_get(5)?, r.try_get(6)?),
                 amount: Fen::from_fen(r.try_get(3)?),
                 state: OrderState::parse(&r.try_get::<String, _>(4)?)
                     .map_err(|e| corrupt("payment_orders.state", e))?,

@@ -28,6 +28,7 @@ pub fn subject_link(subject: Subject) -> String {
     match subject {
         Subject::Claim(id) => format!("/claims/{id}"),
         Subject::Withdrawal(id) => format!("/withdrawals/{id}"),
+        Subject::Clearing(id) => format!("/clearings/{id}"),
     }
 }
 
