@@ -294,6 +294,8 @@ pub const SUPPORTED: &[(&str, &str, &str)] = &[
     ("3102", "明细审核事中分析服务", "supervision analysis before settlement (事中)"),
     ("3201", "医药机构费用结算对总账", "reconcile a period's totals"),
     ("3202", "医药机构费用结算对明细账", "reconcile a period's settlements one by one"),
+    ("3203", "清算申请", "apply for clearing of a period"),
+    ("3204", "清算申请撤销", "withdraw a clearing application"),
 ];
 
 /// One settlement's figures, as one side of a reconciliation of details (3202) has them.

@@ -13,10 +13,12 @@ use yibao_core::{AdminCode, BankCardNumber, CreditCode, Fen, ResidentId, Role, S
 
 mod accounts;
 mod audit;
+mod clearing;
 mod contributions;
 mod hits;
 pub use accounts::{mother_purchase, DEMO_MOTHER_ID, DEMO_MOTHER_NAME, DEMO_PHARMACY};
 pub use audit::demo_pre_evaluation;
+pub use clearing::settleable;
 pub use contributions::{demo_contribution_rules, demo_wage, DEMO_CONTRIBUTION_RULES};
 mod catalog;
 
@@ -332,6 +334,8 @@ async fn seed_everything(
     }
     let filings = seed_cover(store, blobs, zhang_id, central_id, &jinchang_active, today).await?;
     seed_settlement(store, blobs, zhang_id, central_id, today).await?;
+    // Before the claims: their bank batch pays the clearings too.
+    clearing::seed_clearing(store, &jinchang_active, today).await?;
     seed_claims(store, blobs, zhang_id, today).await?;
     audit::seed_history(store, zhang_id, today).await?;
     if let Some(&referred) = jinchang_active.first() {

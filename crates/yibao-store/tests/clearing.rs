@@ -10,7 +10,7 @@ use yibao_core::clearing::{ClearingState, Declared};
 use yibao_core::payment::OrderState;
 use yibao_core::registry::{Enrolment, PersonCategory};
 use yibao_core::{BankCardNumber, Fen};
-use yibao_store::testing::{actor_of, demo_person, discharged_stay, refusal_code, settle_stay, TestDb};
+use yibao_store::testing::{actor_of, discharged_stay, refusal_code, settle_stay, TestDb};
 use yibao_store::{Actor, Consequence, HitDecision, HitState, Store, StoreError, Subject};
 
 const CENTRAL: &str = "H62030200001";
@@ -56,17 +56,38 @@ async fn a_period_is_cleared_once_deducted_objected_reviewed_approved_and_paid_t
         let (s, l) = (&db.store, db.label);
         yibao_demo::seed_demo(s, &db.blobs(), today()).await.unwrap();
         let central = s.institution_by_code(CENTRAL).await.unwrap();
-        let worker = demo_person(s, Enrolment::UnitEmployee, PersonCategory::InService).await;
-        let resident = demo_person(s, Enrolment::Resident, PersonCategory::ResidentAdult).await;
+        // The demo cleared last month (October) for both hospitals: the central hospital's
+        // with a deduction it objected to, the objection dismissed.
+        let demo = s.clearings_of(central.id).await.unwrap();
+        assert_eq!(demo.len(), 1, "{l}");
+        assert_eq!((demo[0].state, demo[0].period_start), (ClearingState::Approved, day("2026-10-01")), "{l}");
+        assert_eq!(demo[0].statement.deducted, Fen::from_yuan(25), "{l}");
+        let objections = s.objections_of(demo[0].id).await.unwrap();
+        assert_eq!(objections.iter().map(|o| o.state.as_str()).collect::<Vec<_>>(), ["dismissed"], "{l}");
+        let people = s.institution_by_code("H62030200002").await.unwrap();
+        assert_eq!(s.clearings_of(people.id).await.unwrap()[0].state, ClearingState::Approved, "{l}");
+        // Persons both hospitals may settle directly in September, of either scheme.
+        let all: Vec<i64> = (1..=300).collect();
+        let mut worker = None;
+        let mut resident = None;
+        for id in yibao_demo::settleable(s, &all, day("2026-09-01"), 300).await.unwrap() {
+            let p = s.person(id).await.unwrap();
+            match p.enrolment {
+                Enrolment::UnitEmployee if p.category == PersonCategory::InService => worker = worker.or(Some(p)),
+                Enrolment::Resident => resident = resident.or(Some(p)),
+                _ => {}
+            }
+        }
+        let (worker, resident) = (worker.expect("an employee"), resident.expect("a resident"));
         let bed = ("1", "001102000010000", "3", "40.00", "120.00");
         let blood = ("2", "002201000010000", "1", "25.00", "25.00");
         let again = ("3", "002201000010000", "1", "25.00", "25.00");
         let operation = ("4", "003113000010000", "1", "4800.00", "4800.00");
-        // October: two settlements of the employee scheme, one of the resident scheme; the
+        // September (the demo cleared October): two settlements of the employee scheme, one of the resident scheme; the
         // second charges the blood count twice on one day (JG-003).
-        let first = settled(s, worker.id, "2026-10-08", "ZY-C-1", &[bed, operation]).await;
-        let twice = settled(s, worker.id, "2026-10-26", "ZY-C-2", &[bed, blood, again, operation]).await;
-        let third = settled(s, resident.id, "2026-10-15", "ZY-C-3", &[bed, operation]).await;
+        let first = settled(s, worker.id, "2026-09-08", "ZY-C-1", &[bed, operation]).await;
+        let twice = settled(s, worker.id, "2026-09-24", "ZY-C-2", &[bed, blood, again, operation]).await;
+        let third = settled(s, resident.id, "2026-09-15", "ZY-C-3", &[bed, operation]).await;
 
         // The auditor confirms the repeat charge with a deduction of 25 yuan.
         let hit = s.hits_of(Subject::Settlement(twice.id)).await.unwrap();
@@ -80,9 +101,9 @@ async fn a_period_is_cleared_once_deducted_objected_reviewed_approved_and_paid_t
 
         // What applying would build: the three settlements, by fund, the finding deducted and
         // 5 % withheld (the shipped rules).
-        let preview = s.preview_clearing(central.id, day("2026-10-31"), today()).await.unwrap();
+        let preview = s.preview_clearing(central.id, day("2026-09-30"), today()).await.unwrap();
         let st = &preview.statement;
-        assert_eq!((preview.period_start, preview.period_end), (day("2026-10-01"), day("2026-10-31")), "{l}");
+        assert_eq!((preview.period_start, preview.period_end), (day("2026-09-01"), day("2026-09-30")), "{l}");
         assert_eq!((st.settlements, st.carried, preview.lines.len()), (3, 0, 3), "{l}");
         let fund_of = |x: &yibao_store::Settlement| {
             x.list.fund_pay_sumamt.fen() + x.list.acct_pay.fen() + x.list.acct_mulaid_pay.fen()
@@ -108,7 +129,7 @@ async fn a_period_is_cleared_once_deducted_objected_reviewed_approved_and_paid_t
             cash_payamt: st.cash,
         };
         let r = write(s, "system", async |w| {
-            s.apply_for_clearing(w, central.id, day("2026-10-02"), Some(declared), today()).await
+            s.apply_for_clearing(w, central.id, day("2026-09-02"), Some(declared), today()).await
         })
         .await;
         match r {
@@ -117,7 +138,7 @@ async fn a_period_is_cleared_once_deducted_objected_reviewed_approved_and_paid_t
         }
         let agreed = Declared { psntime: 3, ..declared };
         let applied = write(s, "system", async |w| {
-            s.apply_for_clearing(w, central.id, day("2026-10-02"), Some(agreed), today()).await
+            s.apply_for_clearing(w, central.id, day("2026-09-02"), Some(agreed), today()).await
         })
         .await
         .unwrap();
@@ -129,7 +150,7 @@ async fn a_period_is_cleared_once_deducted_objected_reviewed_approved_and_paid_t
             "{l}"
         );
         let again =
-            write(s, "system", async |w| s.apply_for_clearing(w, central.id, day("2026-10-20"), None, today()).await)
+            write(s, "system", async |w| s.apply_for_clearing(w, central.id, day("2026-09-20"), None, today()).await)
                 .await;
         assert_eq!(refusal_code(again), "applied", "{l}: one clearing per period");
         assert_eq!(s.clearing_lines(applied.id).await.unwrap().len(), 3, "{l}");
@@ -140,8 +161,7 @@ async fn a_period_is_cleared_once_deducted_objected_reviewed_approved_and_paid_t
         })
         .await
         .unwrap();
-        let other = s.institution_by_code("H62030200002").await.unwrap();
-        let r = write(s, "system", async |w| s.object_to_deduction(w, applied.id, other.id, hit.id, "x").await).await;
+        let r = write(s, "system", async |w| s.object_to_deduction(w, applied.id, people.id, hit.id, "x").await).await;
         assert!(matches!(r, Err(StoreError::NotFound(_))), "{l}: another hospital's clearing is not found");
         let r = write(s, "auditor", async |w| s.review_clearing(w, applied.id, applied.version).await).await;
         assert_eq!(refusal_code(r), "objections_open", "{l}");
@@ -170,16 +190,13 @@ async fn a_period_is_cleared_once_deducted_objected_reviewed_approved_and_paid_t
                 .unwrap();
         assert_eq!(approved.state, ClearingState::Approved, "{l}");
         let order = order.expect("the fund owes the hospital");
-        assert_eq!(
-            (order.amount, order.state),
-            (approved.statement.net, OrderState::AwaitingAccount),
-            "{l}: no account yet"
-        );
+        assert_eq!((order.amount, order.state), (approved.statement.net, OrderState::Ready), "{l}: the demo's account");
         assert_eq!((order.person_id, order.institution_id), (None, Some(central.id)), "{l}");
         assert_eq!(order.subject_number, approved.number, "{l}");
+        assert_ne!(order.bank_card.as_ref().map(|c| c.as_str()), Some("270302010900001299"), "{l}");
 
-        // The hospital gives its corporate account (no check digit): the order takes it.
-        let account = BankCardNumber::corporate("2703 0201 0900 0012 345").unwrap();
+        // The hospital changes its corporate account (no check digit): the unpaid order takes it.
+        let account = BankCardNumber::corporate("2703 0201 0900 0012 99").unwrap();
         write(s, "system", async |w| {
             s.set_institution_account(w, central.id, "金昌市中心医院", "中国工商银行金昌分行", &account).await
         })
@@ -189,8 +206,8 @@ async fn a_period_is_cleared_once_deducted_objected_reviewed_approved_and_paid_t
         assert_eq!((order.state, order.bank_card.as_ref()), (OrderState::Ready, Some(&account)), "{l}");
         assert!(s.reconcile_payments().await.unwrap().balances(), "{l}: the order is what the clearing approved");
 
-        // Reversed after its period was cleared: carried into November as a negative line,
-        // and October's clearing is not touched.
+        // Reversed after its period was cleared: carried into the next clearing (November) as a
+        // negative line, and September's clearing is not touched.
         let mut w = s.begin_write(&Actor::system("test")).await.unwrap();
         s.reverse_settlement(&mut w, central.id, &first.setl_id, "").await.unwrap();
         w.commit().await.unwrap();

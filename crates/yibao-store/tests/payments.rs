@@ -51,7 +51,18 @@ async fn the_demo_has_a_paid_batch_and_a_claim_waiting_for_the_next() {
         let orders = orders_of(s).await;
         let states: Vec<OrderState> = orders.iter().map(|o| o.state).collect();
         assert!(states.contains(&OrderState::Paid) && states.contains(&OrderState::Ready), "{states:?}");
-        for o in &orders {
+        // Last month's clearings were paid in the same batch: an order per clearing, for
+        // what it approved, to the hospital's corporate account.
+        let clearings: Vec<_> = orders.iter().filter(|o| o.clearing_id.is_some()).collect();
+        assert_eq!(clearings.len(), 2, "{}", db.label);
+        for o in &clearings {
+            let c = s.clearing(o.clearing_id.unwrap()).await.unwrap();
+            assert_eq!(
+                (o.amount, o.state, o.institution_id),
+                (c.statement.net, OrderState::Paid, Some(c.institution_id))
+            );
+        }
+        for o in orders.iter().filter(|o| o.clearing_id.is_none()) {
             let claim = s.claim(o.claim_id.unwrap()).await.unwrap();
             assert_eq!(Some(o.amount), claim.fund_pay_sumamt, "an order pays what the claim approved");
             assert_eq!(o.due_on, due_date(&s.calendar().await.unwrap(), o.approved_on).unwrap().date);

@@ -472,8 +472,8 @@ impl Store {
         Ok((after, order))
     }
 
-    /// The institution gives (or changes) the account it is paid to; its orders waiting for
-    /// an account, or refused by the bank, take it at once.
+    /// The institution gives (or changes) the account it is paid to; its orders not yet in a
+    /// batch (waiting for an account, ready, or refused by the bank) take it at once.
     pub async fn set_institution_account(
         &self,
         w: &mut WriteTx,
@@ -512,7 +512,7 @@ impl Store {
         w.record("institution.account", "institution", &institution_id.to_string(), before.as_ref(), Some(&after))
             .await?;
         let waiting: Vec<i64> = sqlx::query_scalar(
-            "SELECT id FROM payment_orders WHERE institution_id = $1 AND state IN ('awaiting_account', 'failed') \
+            "SELECT id FROM payment_orders WHERE institution_id = $1 AND state IN ('awaiting_account', 'ready', 'failed') \
              ORDER BY id",
         )
         .bind(institution_id)

@@ -18,6 +18,7 @@ use crate::{service, SharedState};
 pub mod accounts;
 pub mod audit;
 pub mod claims;
+pub mod clearing;
 pub mod contributions;
 pub mod cover;
 pub mod payments;
@@ -121,6 +122,17 @@ pub mod withdrawals;
         withdrawals::payment,
         withdrawals::give_account,
         withdrawals::confirm_account,
+        clearing::list,
+        clearing::preview,
+        clearing::apply,
+        clearing::one,
+        clearing::cancel,
+        clearing::object,
+        clearing::decide_objection,
+        clearing::review,
+        clearing::approve,
+        clearing::account,
+        clearing::set_account,
         contributions::bills,
         contributions::bill,
         contributions::record_payment,

@@ -4,11 +4,12 @@
 use yibao_core::Lang;
 
 mod accounts;
+mod clearing;
 mod contributions;
 mod supervision;
 
 /// Every table of words: (key, Chinese, English).
-const TABLES: &[&[(&str, &str, &str)]] = &[UI, supervision::UI, contributions::UI, accounts::UI];
+const TABLES: &[&[(&str, &str, &str)]] = &[UI, supervision::UI, contributions::UI, accounts::UI, clearing::UI];
 
 /// Every (key, Chinese, English).
 pub fn entries() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {

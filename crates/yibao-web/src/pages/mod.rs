@@ -5,6 +5,7 @@ mod admin;
 mod audit;
 mod auth;
 mod claims;
+mod clearing;
 mod contributions;
 mod cover;
 pub(crate) mod inspection;
@@ -36,6 +37,7 @@ pub use claims::{
     claim_queue_page, claim_statement_csv, claim_step_submit, claim_submit, my_claims, my_delegation_grant,
     my_delegation_revoke, unit_claims,
 };
+pub use clearing::{clearing_account, clearing_action, clearing_apply, clearing_page, clearings_page};
 pub use contributions::{
     employer_contributions, employer_declare, employer_declare_file, finance_contributions, finance_receipts,
     my_contributions, unit_contributions, unit_declare, unit_declare_file,
@@ -141,6 +143,9 @@ impl Ctx {
         nav.push(("/payments", "nav.payments", role.can(Permission::ViewPayments)));
         nav.push(("/contributions", "nav.contributions", role.can(Permission::ViewPayments)));
         nav.push(("/withdrawals", "nav.withdrawals", role.can(Permission::ViewPayments)));
+        let clears =
+            role.can(Permission::ApplyForClearing) || role.can(Permission::ViewPayments) || role.can(Permission::Audit);
+        nav.push(("/clearings", "nav.clearings", clears));
         nav.push(("/filings", "nav.filings", role.can(Permission::ManageFilings)));
         nav.push(("/check", "nav.check_cover", role == Role::Institution));
         nav.push(("/referrals", "nav.referrals", role.can(Permission::IssueReferrals)));

@@ -13,6 +13,7 @@ use crate::context::Caller;
 pub mod accounts;
 pub mod audit;
 pub mod claims;
+pub mod clearing;
 pub mod contributions;
 pub mod cover;
 pub mod pay;

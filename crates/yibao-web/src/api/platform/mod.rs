@@ -26,6 +26,7 @@ use yibao_store::{Actor, Institution, Store, StoreError, StoredReply};
 use crate::SharedState;
 
 mod analyse;
+mod clearing;
 mod pharmacy;
 mod settle;
 
@@ -58,6 +59,8 @@ pub const TRANSACTIONS: &[(&str, &str, &str)] = &[
     ("3201", "`data { insutype, stmt_begndate, stmt_enddate, medfee_sumamt, fund_pay_sumamt, acct_pay, fixmedins_setl_cnt }`", "`stmtinfo { stmt_rslt (0 agrees, 1 differs), stmt_rslt_dscr, setl_cnt, medfee_sumamt, fund_pay_sumamt, acct_pay }`"),
     ("3101", "`data { rule_ids[], trig_scen, patient_dtos[] { patn_id (psn_no), gend, brdy, poolarea, fsi_encounter_dtos[] { mdtrt_id, adm_date, dscg_date, dscg_main_dise_codg, med_type, fsi_diagnose_dtos[] { dise_codg, maindise_flag }, fsi_order_dtos[] { rx_id, hilist_code, cnt, sumamt, drord_begn_date } } } }`", "`result[] { jr_id, rule_id, rule_name, vola_cont, vola_cont_en, patn_id, mdtrt_id, vola_amt, sev_deg (1 hint, 2 suspect, 3 violation), vola_evid, judge_result_detail_dtos[] { jrd_id, patn_id, mdtrt_id, rx_id, vola_amt } }`; nothing is stored"),
     ("3102", "as 3101", "as 3101"),
+    ("3203", "`data { setlym (YYYYMM) or begndate, psntime, medfee_sumamt, fund_appy_sum, acct_pay, cash_payamt, clr_type, clr_way }` (the institution's figures must agree with yibao's)", "`result { clr_appy_evt_id, begndate, enddate, psntime, carried, medfee_sumamt, fund_appy_sum, acct_pay, cash_payamt, deducted, deposit, net, fund[] { fund_pay_type, fund_payamt } }`"),
+    ("3204", "`data { clr_appy_evt_id, clr_optins }`", "`result { clr_appy_evt_id, status }` (only before the agency reviews it)"),
     ("3202", "`data { insutype, stmt_begndate, stmt_enddate, detail[] { setl_id, mdtrt_id, medfee_sumamt, fund_pay_sumamt, acct_pay } }`", "`stmtinfo { stmt_rslt, stmt_rslt_dscr, setl_cnt, fixmedins_setl_cnt, medfee_sumamt, fund_pay_sumamt, acct_pay }`, `detail[] { setl_id, mdtrt_id, stmt_rslt (1 only in yibao, 2 only at the institution, 3 amounts differ), stmt_rslt_dscr, medins, hi }`"),
 ];
 
@@ -487,6 +490,8 @@ async fn dispatch(
         "2305" | "2208" => settle::reverse(store, w, inst, req).await,
         "2102" => pharmacy::settle(store, w, inst, req, business_now).await,
         "2103" => pharmacy::reverse(store, w, inst, req).await,
+        "3203" => clearing::apply(store, w, inst, req, today).await,
+        "3204" => clearing::cancel(store, w, inst, req).await,
         _ => Err(check_infno(&req.infno).err().unwrap_or_else(|| internal(&StoreError::NotFound("infno")))),
     }
 }

@@ -25,7 +25,7 @@ struct FeeInput {
     medins_list_codg: String,
 }
 
-fn str_at<'a>(input: &'a Value, pointer: &str) -> &'a str {
+pub(super) fn str_at<'a>(input: &'a Value, pointer: &str) -> &'a str {
     input.pointer(pointer).and_then(Value::as_str).map(str::trim).unwrap_or("")
 }
 
