@@ -941,3 +941,84 @@ async fn zhang_authorises_his_mother_and_sees_her_pharmacy_purchase_in_his_ledge
     browser.close().await;
     app.db.cleanup().await;
 }
+
+/// The central hospital's insurance office applies for September's clearing in the portal,
+/// an auditor reviews it, finance approves it and puts it in a bank batch; once the bank
+/// has paid, the hospital reads it paid.
+#[tokio::test]
+async fn a_hospital_applies_for_clearing_finance_approves_and_the_hospital_sees_it_paid() {
+    let Some(browser) = Browser::start().await else { return };
+    let app = spawn_app(TestDb::sqlite().await).await;
+    let s = &app.db.store;
+    let day = |d: &str| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap();
+    let all: Vec<i64> = (1..=300).collect();
+    let person = yibao_demo::settleable(s, &all, day("2026-09-01"), 1).await.unwrap()[0];
+    let lines = [("1", "001102000010000", "3", "40.00", "120.00"), ("2", "003113000010000", "1", "4800.00", "4800.00")];
+    let mdtrt = yibao_store::testing::discharged_stay(
+        s,
+        person,
+        "H62030200001",
+        day("2026-09-10"),
+        "ZY-B-1",
+        ("K35.800", "急性阑尾炎"),
+        &lines,
+    )
+    .await;
+    yibao_store::testing::settle_stay(s, "H62030200001", &mdtrt, day("2026-09-11").and_hms_opt(10, 0, 0).unwrap())
+        .await
+        .unwrap();
+
+    let c = &browser.client;
+    browser.log_in(&app, "hospital").await;
+    c.find(Locator::LinkText("机构清算")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::Id("apply-form")).await.unwrap();
+    let chosen = c.find(Locator::Css("#period option[selected]")).await.unwrap().text().await.unwrap();
+    assert_eq!(chosen, "2026年09月", "October is cleared already: September is offered first");
+    let statement = c.find(Locator::Id("statement")).await.unwrap().text().await.unwrap();
+    assert!(statement.contains("质量保证金"), "{statement}");
+    c.find(Locator::Id("apply-button")).await.unwrap().click().await.unwrap();
+    browser.wait_for_url(|u| u.query().is_some_and(|q| q.contains("done=clearing_applied"))).await;
+    let state = c.wait().for_element(Locator::Id("clearing")).await.unwrap();
+    assert_eq!(state.attr("data-state").await.unwrap().as_deref(), Some("applied"));
+    let clearing_url = c.current_url().await.unwrap();
+    c.find(Locator::Css("form[action='/logout'] button")).await.unwrap().click().await.unwrap();
+
+    browser.log_in(&app, "auditor").await;
+    c.goto(clearing_url.as_str()).await.unwrap();
+    c.wait().for_element(Locator::Id("review")).await.unwrap().click().await.unwrap();
+    browser.wait_for_url(|u| u.query().is_some_and(|q| q.contains("done=clearing_reviewed"))).await;
+    assert!(c.find(Locator::Id("approve")).await.is_err(), "the auditor does not approve");
+    c.find(Locator::Css("form[action='/logout'] button")).await.unwrap().click().await.unwrap();
+
+    browser.log_in(&app, "finance").await;
+    c.goto(clearing_url.as_str()).await.unwrap();
+    c.wait().for_element(Locator::Id("approve")).await.unwrap().click().await.unwrap();
+    browser.wait_for_url(|u| u.query().is_some_and(|q| q.contains("done=clearing_approved"))).await;
+    let order = c.wait().for_element(Locator::Id("clr-order")).await.unwrap().text().await.unwrap();
+    assert!(order.contains("待支付") && order.contains("金昌市中心医院"), "{order}");
+    // Finance builds the batch in the portal; a second finance user approves and exports
+    // it, and the bank's file says it was paid.
+    c.find(Locator::LinkText("支付")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::Id("build-batch")).await.unwrap();
+    browser.set("#build-batch input[name='up_to']", "2026-11-23").await;
+    c.find(Locator::Id("build")).await.unwrap().click().await.unwrap();
+    browser.wait_for_url(|u| u.query().is_some_and(|q| q.contains("done=batch_built"))).await;
+    c.find(Locator::Css("form[action='/logout'] button")).await.unwrap().click().await.unwrap();
+    let batch = s.payment_batches_in(&yibao_core::Scope::parse_list("620300").unwrap(), 10).await.unwrap()[0].clone();
+    let mut w = s.begin_write(&yibao_store::testing::actor_of(s, "finance2").await).await.unwrap();
+    s.approve_payment_batch(&mut w, batch.id).await.unwrap();
+    let (_, file) = s.export_payment_batch(&mut w, batch.id).await.unwrap();
+    w.commit().await.unwrap();
+    let mut w = s.begin_write(&yibao_store::testing::actor_of(s, "finance").await).await.unwrap();
+    s.import_bank_results(&mut w, &yibao_demo::demo_bank_results(&file, day("2026-11-23"))).await.unwrap();
+    w.commit().await.unwrap();
+
+    browser.log_in(&app, "hospital").await;
+    c.goto(clearing_url.as_str()).await.unwrap();
+    let order = c.wait().for_element(Locator::Id("clr-order")).await.unwrap().text().await.unwrap();
+    assert!(order.contains("已支付"), "the hospital reads it paid: {order}");
+    let state = c.find(Locator::Id("clearing")).await.unwrap();
+    assert_eq!(state.attr("data-state").await.unwrap().as_deref(), Some("approved"));
+    browser.close().await;
+    app.db.cleanup().await;
+}

@@ -41,8 +41,9 @@ async fn finance_pays_a_batch_in_the_portal_and_the_claimant_corrects_a_refused_
         let (status, body) = page(&app, &finance, "/payments").await;
         assert_eq!(status, 200);
         assert!(body.contains("PB620300") && body.contains("id=\"build-batch\""), "{body}");
-        // The money by state counts every order: the demo's one paid, one ready.
-        assert!(body.contains("<tr data-state=\"paid\"><td>已支付</td><td class=\"num\">1</td>"), "{body}");
+        // The money by state counts every order: the demo's claim and two hospitals' clearings
+        // paid, one claim ready.
+        assert!(body.contains("<tr data-state=\"paid\"><td>已支付</td><td class=\"num\">3</td>"), "{body}");
         assert!(body.contains("<tr data-state=\"ready\"><td>待支付</td><td class=\"num\">1</td>"), "{body}");
         let (status, body) = page(&app, &auditor, "/payments").await;
         assert!(status == 200 && !body.contains("id=\"build-batch\""));
@@ -144,7 +145,8 @@ async fn finance_pays_a_batch_in_the_portal_and_the_claimant_corrects_a_refused_
 
         // The demo's paid claim says when and to which card.
         let paid = app.db.store.payment_orders_in(&scope, &[OrderState::Paid], 10).await.unwrap();
-        let (_, body) = page(&app, &zhang, &format!("/claims/{}", paid[0].claim_id.unwrap())).await;
+        let paid_claim = paid.iter().find_map(|o| o.claim_id).unwrap();
+        let (_, body) = page(&app, &zhang, &format!("/claims/{paid_claim}")).await;
         assert!(body.contains("已于 2026-11-23 支付") && body.contains("****4563"), "{body}");
         // His list of claims says where each one's money is.
         let (_, list) = page(&app, &zhang, "/my/claims").await;

@@ -159,16 +159,22 @@ async fn show_list(
     if let Ok(inst) = service::clearing::own(caller) {
         page.institution = Some(format!("{}（{}）", inst.name, inst.code));
         let rules = store.clearing_rules(inst.region, caller.today).await?;
-        let shown = ask.day.unwrap_or_else(|| rules.previous_period(caller.today).0);
+        // The last twelve periods not applied for; the one asked for, or the latest, shown.
+        let mut open = Vec::new();
         let mut day = caller.today;
         for _ in 0..12 {
             let (start, end) = rules.previous_period(day);
-            let applied = list.iter().any(|c| c.period_start == start && c.state != ClearingState::Cancelled);
-            if !applied {
-                page.periods.push((start.to_string(), period(lang, start, end), rules.period_of(shown).0 == start));
+            if !list.iter().any(|c| c.period_start == start && c.state != ClearingState::Cancelled) {
+                open.push((start, end));
             }
             day = start;
         }
+        let shown = ask.day.or(open.first().map(|p| p.0)).unwrap_or_else(|| rules.previous_period(caller.today).0);
+        let shown_start = rules.period_of(shown).0;
+        page.periods = open
+            .iter()
+            .map(|&(start, end)| (start.to_string(), period(lang, start, end), start == shown_start))
+            .collect();
         match service::clearing::preview(store, caller, shown).await {
             Ok(p) => {
                 page.preview =
