@@ -9,6 +9,7 @@
 mod accounts;
 mod audit_check;
 mod audits;
+mod books;
 mod claims;
 mod clearing;
 mod contributions;
@@ -35,6 +36,7 @@ pub use accounts::{
 };
 pub use audit_check::AuditDifference;
 pub use audits::{AuditPhoto, AuditTask, Concluded, NewPhoto, NewTask, StoredPreEvaluation};
+pub use books::BooksCheck;
 pub use claims::{
     ClaimDocument, ClaimEvent, ClaimInput, ClaimSummary, Delegation, InvoiceInput, StoredClaim, StoredClaimLine,
     SubmittedBy,

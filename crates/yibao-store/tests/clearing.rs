@@ -248,6 +248,8 @@ async fn a_period_is_cleared_once_deducted_objected_reviewed_approved_and_paid_t
                 .await
                 .unwrap();
         assert_eq!(again.statement, nov.statement, "{l}: the same statement again");
+        let books = s.verify_books().await.unwrap();
+        assert!(books.clean(), "{l}: {:#?}", books.differences);
         db.cleanup().await;
     }
 }

@@ -138,18 +138,22 @@ pub async fn crash(kills: usize, hospitals: usize, database_url: Option<String>)
     let in_books = books(&store, &institutions, today).await?;
     let duplicated = in_books.0 - sums.0;
     let chain = store.verify_audit_log().await?;
+    // The fund's books: each settlement and reversal posted once, in its own transaction.
+    let fund_books = store.verify_books().await?;
     println!(
         "{kills} kills survived in {:.1} s: {} requests ({} sent again after a kill), {} settlements told, \
-         {} in the books; lost {lost}, duplicated {duplicated}; audit log {} entries, {}",
+         {} in the books; lost {lost}, duplicated {duplicated}; audit log {} entries, {}; fund books {}",
         wall.as_secs_f64(),
         counts.requests.load(Ordering::Relaxed),
         counts.resent.load(Ordering::Relaxed),
         sums.0,
         in_books.0,
         chain.entries,
-        chain.first_break.as_ref().map_or("intact".to_string(), |b| format!("BROKEN: {b}"))
+        chain.first_break.as_ref().map_or("intact".to_string(), |b| format!("BROKEN: {b}")),
+        if fund_books.clean() { "balanced and agreeing".to_string() } else { format!("{:?}", fund_books.differences) }
     );
     store.close().await;
+    anyhow::ensure!(fund_books.clean(), "the fund's books do not agree with the records");
     anyhow::ensure!(lost == 0 && in_books == sums, "the books ({in_books:?}) differ from what was told ({sums:?})");
     anyhow::ensure!(chain.first_break.is_none(), "the audit chain is broken");
     anyhow::ensure!(!told.is_empty(), "no settlement was made");

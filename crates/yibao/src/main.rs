@@ -98,6 +98,11 @@ enum Command {
         #[command(subcommand)]
         command: PaymentsCommand,
     },
+    /// The fund's books (基金账, docs/formats/clearing.md).
+    Books {
+        #[command(subcommand)]
+        command: BooksCommand,
+    },
     /// Supervision (智能监管): re-check a period against the rule base in force.
     Supervise {
         #[command(subcommand)]
@@ -118,6 +123,14 @@ enum Command {
         #[command(subcommand)]
         command: BenchCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum BooksCommand {
+    /// Prove that every entry balances in each fund and that the balances agree with the
+    /// settlements, claims, accounts, contributions, clearings and payments; every
+    /// difference named, exit status 5 if there is one.
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -650,6 +663,22 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
                 PaymentsCommand::Import { user, file } => payments_cmd::import(&store, &user, &file).await,
                 PaymentsCommand::Reconcile => payments_cmd::reconcile(&store).await,
             };
+        }
+        Command::Books { command: BooksCommand::Verify } => {
+            let store = open(config).await?;
+            let check = store.verify_books().await?;
+            for (fund, account, amount) in &check.balances {
+                println!("{fund}\t{}\t{}", account.code(), amount.to_plain());
+            }
+            if check.clean() {
+                println!("the books balance and agree with the records: {} entries", check.entries);
+                return Ok(ExitCode::SUCCESS);
+            }
+            for d in &check.differences {
+                println!("DIFFERENCE: {} / {}", d.zh, d.en);
+            }
+            println!("{} differences", check.differences.len());
+            return Ok(ExitCode::from(5));
         }
         Command::Audit { command: AuditCommand::Verify { expect_head } } => {
             let store = open(config).await?;

@@ -121,7 +121,11 @@ fn a_crash_between_the_steps_pays_nothing_twice_and_loses_nothing() {
 
         let report = ok(&run(&["payments", "reconcile"], None));
         assert!(report.contains("no difference"), "{report}");
-        // Two orders paid in all (the demo's and this one), each once.
+        // The fund's books too: the payment posted once, whatever the crashes.
+        let report = ok(&run(&["books", "verify"], None));
+        assert!(report.contains("the books balance and agree with the records"), "{report}");
+        // Two claims' orders paid in all (the demo's and this one), each once; the demo's two
+        // clearings were paid in its batch too.
         let paid = rt
             .block_on(db.store.payment_orders_in(
                 &yibao_core::Scope::parse_list("620300").unwrap(),
@@ -129,12 +133,21 @@ fn a_crash_between_the_steps_pays_nothing_twice_and_loses_nothing() {
                 10,
             ))
             .unwrap();
-        assert_eq!(paid.len(), 2);
+        assert_eq!(paid.iter().filter(|o| o.claim_id.is_some()).count(), 2);
+        assert_eq!(paid.len(), 4);
         // A difference is reported, with a failing exit status.
         rt.block_on(db.store.execute_raw("UPDATE payment_batches SET total = total + 1 WHERE id = 1")).unwrap();
         let out = run(&["payments", "reconcile"], None);
         assert_eq!(out.status.code(), Some(4));
         assert!(String::from_utf8_lossy(&out.stdout).contains("DIFFERENCE"), "{out:?}");
+        rt.block_on(db.store.execute_raw(
+            "INSERT INTO fund_postings (event, reference, fund, account, amount, month, posted_at) \
+             VALUES ('forged', 'X', '620300-310', 'bank', 1, '2026-11', '2026-11-23T00:00:00Z')",
+        ))
+        .unwrap();
+        let out = run(&["books", "verify"], None);
+        assert_eq!(out.status.code(), Some(5), "{out:?}");
+        assert!(String::from_utf8_lossy(&out.stdout).contains("entry forged X"), "{out:?}");
 
         let _ = std::fs::remove_dir_all(&data);
         rt.block_on(db.cleanup());

@@ -443,6 +443,7 @@ impl Store {
         }
         let at = w.at().to_string();
         move_clearing(w, &before, ClearingState::Approved, ", approved_by = $1, approved_at = $2", &[me, at]).await?;
+        self.book_clearing(w, &before).await?;
         let order = if before.statement.net.is_positive() {
             let account = self.institution_account_in(w, before.institution_id).await?;
             let (account_name, bank_name, card) = match account {
@@ -614,6 +615,83 @@ impl Store {
     /// The payment order of an approved clearing.
     pub async fn payment_of_clearing(&self, clearing_id: i64) -> Result<Option<PaymentOrder>, StoreError> {
         self.order_where("o.clearing_id", clearing_id).await
+    }
+}
+
+/// One fund's part of an approved clearing.
+struct FundPart {
+    gross: Fen,
+    deducted: Fen,
+    deposit: Fen,
+}
+
+impl Store {
+    /// An approved clearing's figures by fund (`clearing_funds`) and its entry: in each fund,
+    /// what was deducted is recovered and the deposit held, out of what the fund owed the
+    /// institution; the net stays owed until its payment order is paid. The deposit is
+    /// shared out across funds in proportion to what each owes after deductions, to the fen.
+    async fn book_clearing(&self, w: &mut WriteTx, c: &Clearing) -> Result<(), StoreError> {
+        use yibao_core::books::{allocate, Account, Entry, Fund};
+        let mut parts: std::collections::BTreeMap<Fund, FundPart> = std::collections::BTreeMap::new();
+        fn part(parts: &mut std::collections::BTreeMap<Fund, FundPart>, fund: Fund) -> &mut FundPart {
+            parts.entry(fund).or_insert(FundPart { gross: Fen::ZERO, deducted: Fen::ZERO, deposit: Fen::ZERO })
+        }
+        for (column, carried) in [("cleared_in", false), ("reversal_cleared_in", true)] {
+            let rows = sqlx::query(&format!(
+                "SELECT {LINE_COLS}, p.insured_region FROM {LINE_FROM} WHERE s.{column} = $1 ORDER BY s.id"
+            ))
+            .bind(c.id)
+            .fetch_all(&mut *w.tx)
+            .await?;
+            for r in &rows {
+                let l = line_from_row(r, carried)?.line;
+                let region = region_from(r.try_get(5)?)?;
+                let p = part(&mut parts, Fund::of(region, l.scheme));
+                p.gross = p.gross.saturating_add(l.pooled.saturating_add(l.critical));
+                let a = part(&mut parts, Fund::accounts_of(region));
+                a.gross = a.gross.saturating_add(l.account);
+            }
+        }
+        for d in &c.statement.deductions {
+            let row = sqlx::query(
+                "SELECT p.insured_region, s.insutype FROM supervision_hits h JOIN settlements s ON s.id = h.settlement_id \
+                 JOIN persons p ON p.id = s.person_id WHERE h.id = $1",
+            )
+            .bind(d.finding)
+            .fetch_one(&mut *w.tx)
+            .await?;
+            let scheme =
+                Scheme::parse(&row.try_get::<String, _>(1)?).map_err(|e| corrupt("settlements.insutype", e))?;
+            let p = part(&mut parts, Fund::of(region_from(row.try_get(0)?)?, scheme));
+            p.deducted = p.deducted.saturating_add(d.amount);
+        }
+        let weights: Vec<Fen> = parts.values().map(|p| p.gross.saturating_sub(p.deducted)).collect();
+        for (p, share) in parts.values_mut().zip(allocate(c.statement.deposit, &weights)) {
+            p.deposit = share;
+        }
+        let mut entry = Entry::new("clearing", c.number.clone());
+        for (fund, p) in &parts {
+            let net = p.gross.saturating_sub(p.deducted).saturating_sub(p.deposit);
+            sqlx::query(
+                "INSERT INTO clearing_funds (clearing_id, fund, gross, deducted, deposit, net) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(c.id)
+            .bind(fund.to_string())
+            .bind(p.gross.fen())
+            .bind(p.deducted.fen())
+            .bind(p.deposit.fen())
+            .bind(net.fen())
+            .execute(&mut *w.tx)
+            .await?;
+            entry = entry.transfer(*fund, Account::PayableInstitutions, Account::Recovered, p.deducted).transfer(
+                *fund,
+                Account::PayableInstitutions,
+                Account::DepositsHeld,
+                p.deposit,
+            );
+        }
+        crate::books::post(w, &entry).await
     }
 }
 

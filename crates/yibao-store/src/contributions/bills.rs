@@ -261,6 +261,17 @@ impl Store {
         if n != 1 {
             return Err(StoreError::Stale("contribution bill"));
         }
+        let region: i64 = sqlx::query_scalar("SELECT region FROM employers WHERE id = $1")
+            .bind(before.employer_id)
+            .fetch_one(&mut *w.tx)
+            .await?;
+        let received = yibao_core::books::Entry::new("contribution", format!("bill:{bill_id}")).transfer(
+            yibao_core::books::Fund::of(crate::db::query::region_from(region)?, yibao_core::registry::Scheme::Employee),
+            yibao_core::books::Account::Bank,
+            yibao_core::books::Account::Contributions,
+            before.total,
+        );
+        crate::books::post(w, &received).await?;
         for l in &before.lines {
             // A month already paid (another unit's bill) stays as first paid.
             let paid: Option<i64> =

@@ -109,6 +109,14 @@ pub(super) async fn insert_months(
         .execute(&mut *w.tx)
         .await?;
     }
+    let total = Fen::from_fen(monthly.fen().saturating_mul(months.len() as i64));
+    let received = yibao_core::books::Entry::new("contribution", source.to_string()).transfer(
+        crate::books::person_fund(w, person_id, true).await?,
+        yibao_core::books::Account::Bank,
+        yibao_core::books::Account::Contributions,
+        total,
+    );
+    crate::books::post(w, &received).await?;
     Ok(true)
 }
 
@@ -147,6 +155,13 @@ pub(super) async fn insert_year(
     .bind(source.to_string())
     .execute(&mut *w.tx)
     .await?;
+    let received = yibao_core::books::Entry::new("contribution", source.to_string()).transfer(
+        crate::books::person_fund(w, person_id, false).await?,
+        yibao_core::books::Account::Bank,
+        yibao_core::books::Account::Contributions,
+        personal.saturating_add(subsidy),
+    );
+    crate::books::post(w, &received).await?;
     Ok(true)
 }
 

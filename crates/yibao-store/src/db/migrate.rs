@@ -117,6 +117,14 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
             postgres: include_str!("../../migrations/0037_clearing.postgres.sql"),
         },
     ),
+    (
+        38,
+        "fund_books",
+        Sql::PerBackend {
+            sqlite: include_str!("../../migrations/0038_fund_books.sqlite.sql"),
+            postgres: include_str!("../../migrations/0038_fund_books.postgres.sql"),
+        },
+    ),
 ];
 
 /// The migrations of one backend, up to a version (all when `None`).

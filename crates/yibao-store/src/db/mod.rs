@@ -273,11 +273,14 @@ impl Db {
         };
         match self.backend {
             Backend::Sqlite => {
-                // The rows go in any order; the foreign keys are checked at the commit.
+                // The rows go in any order; the foreign keys are checked at the commit. The
+                // fund's books refuse a deletion (migration 38) except this one, of everything.
                 tx.execute("PRAGMA defer_foreign_keys = ON").await?;
+                tx.execute("DROP TRIGGER IF EXISTS fund_postings_never_deleted").await?;
                 for table in &tables {
                     tx.execute(format!("DELETE FROM \"{table}\"").as_str()).await?;
                 }
+                tx.execute(FUND_POSTINGS_NEVER_DELETED).await?;
             }
             Backend::Postgres if !tables.is_empty() => {
                 let list = tables.iter().map(|t| format!("\"{t}\"")).collect::<Vec<_>>().join(", ");
@@ -327,6 +330,10 @@ pub fn redact(url: &str) -> String {
 pub(crate) fn now_text() -> String {
     chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
+
+/// The SQLite trigger of migration 38 that keeps fund postings from being deleted.
+const FUND_POSTINGS_NEVER_DELETED: &str = "CREATE TRIGGER fund_postings_never_deleted BEFORE DELETE ON fund_postings \
+     BEGIN SELECT RAISE(ABORT, 'fund postings are never deleted: post a correction'); END";
 
 #[cfg(test)]
 mod tests {

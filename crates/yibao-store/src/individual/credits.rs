@@ -270,6 +270,17 @@ impl Store {
             q.execute(&mut *w.tx).await?;
         }
         let total: Fen = credits.iter().map(|c| c.amount).sum();
+        let region: i64 = sqlx::query_scalar("SELECT region FROM account_credit_runs WHERE id = $1")
+            .bind(run_id)
+            .fetch_one(&mut *w.tx)
+            .await?;
+        let credited = yibao_core::books::Entry::new("account_credit", format!("{month}:{run_id}")).transfer(
+            yibao_core::books::Fund::accounts_of(crate::db::query::region_from(region)?),
+            yibao_core::books::Account::AccountCredits,
+            yibao_core::books::Account::PersonalAccounts,
+            total,
+        );
+        crate::books::post(&mut w, &credited).await?;
         sqlx::query("UPDATE account_credit_runs SET credited = credited + $1, amount = amount + $2 WHERE id = $3")
             .bind(credits.len() as i64)
             .bind(total.fen())

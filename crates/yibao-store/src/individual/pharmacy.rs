@@ -157,6 +157,14 @@ impl Store {
             );
             self.post_entry(w, holder, -s.acct_mulaid_pay.fen(), "pharmacy", &setl_id, Some(person.id), &n).await?;
         }
+        let paid = s.acct_pay.saturating_add(s.acct_mulaid_pay);
+        let entry = yibao_core::books::Entry::new("pharmacy", setl_id.clone()).transfer(
+            yibao_core::books::Fund::accounts_of(person.insured_region),
+            yibao_core::books::Account::PersonalAccounts,
+            yibao_core::books::Account::PayableInstitutions,
+            paid,
+        );
+        crate::books::post(w, &entry).await?;
         out.setl_id = Some(setl_id.clone());
         w.record::<(), _>("pharmacy.settle", "pharmacy_purchase", &setl_id, None, Some(&out)).await?;
         Ok(out)
@@ -192,6 +200,13 @@ impl Store {
             format!("{} 撤销购药结算 {setl_id}，退回账户", pharmacy.name),
             format!("{} reversed purchase {setl_id}: returned to the account", pharmacy.name),
         );
+        let entry = yibao_core::books::Entry::new("pharmacy_reversal", setl_id.trim()).transfer(
+            crate::books::person_fund(w, person_id, true).await?,
+            yibao_core::books::Account::PayableInstitutions,
+            yibao_core::books::Account::PersonalAccounts,
+            Fen::from_fen(acct_pay + mulaid),
+        );
+        crate::books::post(w, &entry).await?;
         if acct_pay > 0 {
             self.post_entry(w, person_id, acct_pay, "pharmacy_reversal", setl_id, None, &note).await?;
         }

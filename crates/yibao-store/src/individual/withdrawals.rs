@@ -280,6 +280,13 @@ impl Store {
                 format!("withdrawal ({}), {}", label.en, before.number),
             );
             self.post_entry(w, before.person_id, -amount.fen(), "withdrawal", &before.number, None, &why).await?;
+            let owed = yibao_core::books::Entry::new("withdrawal", before.number.clone()).transfer(
+                crate::books::person_fund(w, before.person_id, true).await?,
+                yibao_core::books::Account::PersonalAccounts,
+                yibao_core::books::Account::PayablePersons,
+                amount,
+            );
+            crate::books::post(w, &owed).await?;
             Some(amount)
         } else {
             None

@@ -443,6 +443,14 @@ impl Store {
             return Ok(());
         }
         let person = fetch_person(&mut *w.tx, claim.person_id).await?;
+        // The benefit is owed to the claimant (or the unit) until it is paid.
+        let owed = yibao_core::books::Entry::new("claim", claim.number.clone()).transfer(
+            yibao_core::books::Fund::of(person.insured_region, person.scheme),
+            yibao_core::books::Account::Benefits,
+            yibao_core::books::Account::PayablePersons,
+            amount,
+        );
+        crate::books::post(w, &owed).await?;
         let employer = match (claim.submitter, claim.employer_id) {
             (Submitter::Employer, Some(id)) if pay_employer_unit => Some(id),
             _ => None,

@@ -121,6 +121,7 @@ impl Store {
             let order = self.order_in(w, item.order_id).await?;
             if paid {
                 move_order(w, &order, OrderAction::Paid, ", paid_on = $1", &[Some(day.to_string())]).await?;
+                self.book_payment(w, &order).await?;
                 summary.paid += 1;
             } else {
                 move_order(w, &order, OrderAction::Fail, ", failure_code = $1, failure_note = $2", &[code, note])
@@ -155,6 +156,34 @@ impl Store {
         .await?;
         w.record("payment.results", "payment_batch", &batch.id.to_string(), None::<&()>, Some(&summary)).await?;
         Ok(summary)
+    }
+
+    /// A paid order's entry: what was owed leaves the fund's bank — a claim's from the
+    /// person's fund, a withdrawal's from the accounts' fund, a clearing's from each fund
+    /// by its share.
+    async fn book_payment(&self, w: &mut WriteTx, order: &super::PaymentOrder) -> Result<(), StoreError> {
+        use yibao_core::books::{Account, Entry, Fund};
+        let mut entry = Entry::new("payment", order.number.clone());
+        match (order.subject(), order.person_id) {
+            (Subject::Clearing(id), _) => {
+                let rows: Vec<(String, i64)> =
+                    sqlx::query_as("SELECT fund, net FROM clearing_funds WHERE clearing_id = $1 ORDER BY fund")
+                        .bind(id)
+                        .fetch_all(&mut *w.tx)
+                        .await?;
+                for (fund, net) in rows {
+                    let fund = Fund::parse(&fund).map_err(|e| corrupt("clearing_funds.fund", e))?;
+                    entry = entry.transfer(fund, Account::PayableInstitutions, Account::Bank, Fen::from_fen(net));
+                }
+            }
+            (subject, Some(person)) => {
+                let accounts = matches!(subject, Subject::Withdrawal(_));
+                let fund = crate::books::person_fund(w, person, accounts).await?;
+                entry = entry.transfer(fund, Account::PayablePersons, Account::Bank, order.amount);
+            }
+            (_, None) => return Err(corrupt("payment_orders.person_id", order.id)),
+        }
+        crate::books::post(w, &entry).await
     }
 
     /// Reads the books (approved claims, withdrawals and clearings, orders, batches, bank results) and

@@ -159,6 +159,13 @@ impl Store {
         .bind(w.actor().label.clone())
         .execute(&mut *w.tx)
         .await?;
+        let opening = yibao_core::books::Entry::new("account_opening", person_id.to_string()).transfer(
+            crate::books::person_fund(w, person_id, true).await?,
+            yibao_core::books::Account::Opening,
+            yibao_core::books::Account::PersonalAccounts,
+            opening_balance,
+        );
+        crate::books::post(w, &opening).await?;
         w.record::<(), _>("account.open", "person", &person_id.to_string(), None, Some(&opening_balance)).await?;
         Ok(())
     }

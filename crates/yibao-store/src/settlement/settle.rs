@@ -226,6 +226,7 @@ impl Store {
             .bind(id)
             .execute(&mut *w.tx)
             .await?;
+        crate::books::post(w, &crate::books::settlement_entry(&list)?).await?;
         if let Some(found) = found {
             self.keep_hits(w, crate::supervision::Subject::Settlement(id), insured_region, found).await?;
         }
@@ -365,6 +366,8 @@ impl Store {
             .bind(before.id)
             .execute(&mut *w.tx)
             .await?;
+        let undone = crate::books::settlement_entry(&before.list)?.reversed("settlement_reversal");
+        crate::books::post(w, &undone).await?;
         let (totals, version) =
             self.year_totals_in(w, before.person_id, before.year).await?.ok_or(StoreError::NotFound("year_totals"))?;
         self.put_year_totals(w, before.person_id, before.year, &totals.minus(&before.ytd_delta), Some(version)).await?;

@@ -1,0 +1,39 @@
+-- The fund's books (基金账): one row per line of each entry a business event posts, in the
+-- same transaction as the event (yibao_core::books). An entry is its (event, reference,
+-- posted_at) lines; each balances within each fund. Rows are never updated or deleted.
+CREATE TABLE fund_postings (
+    id {{ID}},
+    event TEXT NOT NULL,
+    reference TEXT NOT NULL,
+    fund TEXT NOT NULL,
+    account TEXT NOT NULL,
+    amount BIGINT NOT NULL,
+    month TEXT NOT NULL,
+    posted_at TEXT NOT NULL
+);
+CREATE INDEX fund_postings_fund ON fund_postings (fund, account, month);
+CREATE INDEX fund_postings_reference ON fund_postings (reference);
+
+-- An approved clearing's figures by fund: what its payment order pays out of each.
+CREATE TABLE clearing_funds (
+    clearing_id BIGINT NOT NULL REFERENCES clearings (id),
+    fund TEXT NOT NULL,
+    gross BIGINT NOT NULL,
+    deducted BIGINT NOT NULL,
+    deposit BIGINT NOT NULL,
+    net BIGINT NOT NULL,
+    PRIMARY KEY (clearing_id, fund)
+);
+
+-- A closed month: the balances of every fund at its end, frozen.
+CREATE TABLE fund_month_closes (
+    month TEXT PRIMARY KEY,
+    balances TEXT NOT NULL,
+    closed_by TEXT NOT NULL,
+    closed_at TEXT NOT NULL
+);
+
+CREATE TRIGGER fund_postings_never_updated BEFORE UPDATE ON fund_postings
+BEGIN SELECT RAISE(ABORT, 'fund postings are never edited: post a correction'); END;
+CREATE TRIGGER fund_postings_never_deleted BEFORE DELETE ON fund_postings
+BEGIN SELECT RAISE(ABORT, 'fund postings are never deleted: post a correction'); END;

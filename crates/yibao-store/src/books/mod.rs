@@ -1,0 +1,312 @@
+//! The fund's books as stored: each business event posts its entry (`yibao_core::books`) in
+//! its own transaction, through [`Store::post`]; [`Store::verify_books`] proves that every
+//! entry balances in each fund and that the balances agree with the business tables —
+//! individual accounts, unpaid orders, settlements and approved claims, contributions
+//! received, clearings, payments made — naming every difference.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use sqlx::Row;
+use yibao_core::books::{add, compare, Account, Balances, Entry, Fund};
+use yibao_core::registry::Scheme;
+use yibao_core::settlement::SettlementList;
+use yibao_core::{AdminCode, Fen, InvalidValue, Text};
+
+use crate::db::query::{corrupt, region_from};
+use crate::{Store, StoreError, WriteTx};
+
+/// What `yibao books verify` and the books page report.
+#[derive(Debug, Clone, Serialize)]
+pub struct BooksCheck {
+    /// Every fund's balances (debits positive).
+    pub balances: Vec<(Fund, Account, Fen)>,
+    pub entries: i64,
+    /// Every place the books do not balance or disagree with the records, in words.
+    pub differences: Vec<Text>,
+}
+
+impl BooksCheck {
+    pub fn clean(&self) -> bool {
+        self.differences.is_empty()
+    }
+}
+
+/// The entry of a settlement (its list as stored): the funds' share is a benefit owed to the
+/// institution in the person's fund; what the individual accounts paid (own and 门诊共济)
+/// leaves them for the institution in the accounts' fund.
+pub(crate) fn settlement_entry(list: &SettlementList) -> Result<Entry, StoreError> {
+    let region: AdminCode =
+        list.basic.insuplc_admdvs.parse().map_err(|e| corrupt("settlements.setl_list.insuplc_admdvs", e))?;
+    let scheme = Scheme::parse(&list.basic.insutype).map_err(|e| corrupt("settlements.setl_list.insutype", e))?;
+    Ok(Entry::new("settlement", list.basic.setl_id.clone())
+        .transfer(Fund::of(region, scheme), Account::Benefits, Account::PayableInstitutions, list.fund_pay_sumamt)
+        .transfer(
+            Fund::accounts_of(region),
+            Account::PersonalAccounts,
+            Account::PayableInstitutions,
+            list.acct_pay.saturating_add(list.acct_mulaid_pay),
+        ))
+}
+
+/// The fund of a person (`accounts`: the fund holding their individual account).
+pub(crate) async fn person_fund(w: &mut WriteTx, person_id: i64, accounts: bool) -> Result<Fund, StoreError> {
+    let row = sqlx::query("SELECT insured_region, scheme FROM persons WHERE id = $1")
+        .bind(person_id)
+        .fetch_optional(&mut *w.tx)
+        .await?
+        .ok_or(StoreError::NotFound("person"))?;
+    let region = region_from(row.try_get(0)?)?;
+    if accounts {
+        return Ok(Fund::accounts_of(region));
+    }
+    let scheme = Scheme::parse(&row.try_get::<String, _>(1)?).map_err(|e| corrupt("persons.scheme", e))?;
+    Ok(Fund::of(region, scheme))
+}
+
+/// Posts `entry` in this transaction; refused (nothing posted) when it does not balance in
+/// every fund.
+pub(crate) async fn post(w: &mut WriteTx, entry: &Entry) -> Result<(), StoreError> {
+    {
+        if entry.postings.is_empty() {
+            return Ok(());
+        }
+        if let Some((fund, off)) = entry.unbalanced().first() {
+            return Err(StoreError::Invalid(InvalidValue::new(
+                "books",
+                "unbalanced",
+                format!("记账分录 {} {} 在 {fund} 不平衡（差 {} 元）", entry.event, entry.reference, off.to_plain()),
+                format!(
+                    "entry {} {} does not balance in {fund} (off by {})",
+                    entry.event,
+                    entry.reference,
+                    off.to_plain()
+                ),
+            )));
+        }
+        let at = w.at().to_string();
+        let month: String = at.chars().take(7).collect();
+        let lines: Vec<String> = (0..entry.postings.len())
+            .map(|i| format!("($1, $2, ${}, ${}, ${}, $3, $4)", i * 3 + 5, i * 3 + 6, i * 3 + 7))
+            .collect();
+        let sql = format!(
+            "INSERT INTO fund_postings (event, reference, fund, account, amount, month, posted_at) VALUES {}",
+            lines.join(", ")
+        );
+        let mut q = sqlx::query(&sql).bind(entry.event).bind(entry.reference.clone()).bind(month).bind(at);
+        for p in &entry.postings {
+            q = q.bind(p.fund.to_string()).bind(p.account.code()).bind(p.amount.fen());
+        }
+        q.execute(&mut *w.tx).await?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Every fund's balance by account, from the postings.
+    pub async fn fund_balances(&self) -> Result<Balances, StoreError> {
+        let rows =
+            sqlx::query("SELECT fund, account, CAST(SUM(amount) AS BIGINT) FROM fund_postings GROUP BY fund, account")
+                .fetch_all(&mut self.read_conn().await?)
+                .await?;
+        let mut b = Balances::new();
+        for r in &rows {
+            let fund = Fund::parse(&r.try_get::<String, _>(0)?).map_err(|e| corrupt("fund_postings.fund", e))?;
+            let account =
+                Account::parse(&r.try_get::<String, _>(1)?).map_err(|e| corrupt("fund_postings.account", e))?;
+            add(&mut b, fund, account, Fen::from_fen(r.try_get(2)?));
+        }
+        Ok(b)
+    }
+
+    /// Proves the books: every entry balances in each fund, each fund's accounts add up to
+    /// zero, and the balances agree with the business tables.
+    pub async fn verify_books(&self) -> Result<BooksCheck, StoreError> {
+        let mut conn = self.read_conn().await?;
+        let mut differences = Vec::new();
+        let entries: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (SELECT DISTINCT event, reference, posted_at FROM fund_postings) e",
+        )
+        .fetch_one(&mut conn)
+        .await?;
+        let lopsided = sqlx::query(
+            "SELECT event, reference, posted_at, fund, CAST(SUM(amount) AS BIGINT) FROM fund_postings \
+             GROUP BY event, reference, posted_at, fund HAVING SUM(amount) <> 0 ORDER BY posted_at LIMIT 100",
+        )
+        .fetch_all(&mut conn)
+        .await?;
+        for r in &lopsided {
+            let (event, reference, at, fund): (String, String, String, String) =
+                (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
+            let off = Fen::from_fen(r.try_get(4)?);
+            differences.push(Text::new(
+                format!("分录 {event} {reference}（{at}）在 {fund} 不平衡，差 {} 元", off.to_plain()),
+                format!("entry {event} {reference} ({at}) does not balance in {fund}: off by {}", off.to_plain()),
+            ));
+        }
+        drop(conn);
+        let books = self.fund_balances().await?;
+        let mut by_fund: BTreeMap<Fund, Fen> = BTreeMap::new();
+        for ((fund, _), amount) in &books {
+            let e = by_fund.entry(*fund).or_insert(Fen::ZERO);
+            *e = e.saturating_add(*amount);
+        }
+        for (fund, sum) in by_fund.iter().filter(|(_, s)| **s != Fen::ZERO) {
+            differences.push(Text::new(
+                format!("{} 借贷不平，差 {} 元", fund.label().zh, sum.to_plain()),
+                format!("{}: debits and credits differ by {}", fund.label().en, sum.to_plain()),
+            ));
+        }
+        let expected = self.expected_balances().await?;
+        differences.extend(compare(&books, &expected, AGREED));
+        Ok(BooksCheck { balances: books.into_iter().map(|((f, a), v)| (f, a, v)).collect(), entries, differences })
+    }
+
+    /// What the business tables say each agreed balance must be.
+    async fn expected_balances(&self) -> Result<Balances, StoreError> {
+        let mut b = Balances::new();
+        let mut conn = self.read_conn().await?;
+        let neg = |f: i64| Fen::from_fen(-f);
+        // (sql giving region or fund, scheme or `fund`, amount; the account; whether a debit)
+        let queries: [(&str, Account, bool); 10] = [
+            // What the individual accounts hold is owed to their holders.
+            (
+                "SELECT p.insured_region, '310', CAST(SUM(a.balance) AS BIGINT) FROM individual_accounts a \
+                 JOIN persons p ON p.id = a.person_id GROUP BY p.insured_region",
+                Account::PersonalAccounts,
+                false,
+            ),
+            // Orders not paid yet are owed to the persons.
+            (
+                "SELECT p.insured_region, CASE WHEN o.withdrawal_id IS NULL THEN p.scheme ELSE '310' END, \
+                 CAST(SUM(o.amount) AS BIGINT) FROM payment_orders o JOIN persons p ON p.id = o.person_id \
+                 WHERE o.state <> 'paid' GROUP BY p.insured_region, p.scheme, o.withdrawal_id IS NULL",
+                Account::PayablePersons,
+                false,
+            ),
+            // Benefits: the funds' share of settlements in force and of approved claims.
+            (
+                "SELECT p.insured_region, s.insutype, CAST(SUM(s.fund_pay_sumamt) AS BIGINT) FROM settlements s \
+                 JOIN persons p ON p.id = s.person_id WHERE s.status = 'settled' GROUP BY p.insured_region, s.insutype",
+                Account::Benefits,
+                true,
+            ),
+            (
+                "SELECT p.insured_region, p.scheme, CAST(SUM(c.fund_pay_sumamt) AS BIGINT) FROM claims c \
+                 JOIN persons p ON p.id = c.person_id WHERE c.state IN ('approved', 'reduced') AND c.fund_pay_sumamt > 0 \
+                 GROUP BY p.insured_region, p.scheme",
+                Account::Benefits,
+                true,
+            ),
+            // Contributions received: units' bills, flexible workers' months, residents' years.
+            (
+                "SELECT e.region, '310', CAST(SUM(b.employer_total + b.employee_total) AS BIGINT) \
+                 FROM contribution_bills b JOIN employers e ON e.id = b.employer_id WHERE b.state = 'paid' GROUP BY e.region",
+                Account::Contributions,
+                false,
+            ),
+            (
+                "SELECT p.insured_region, '310', CAST(SUM(m.amount) AS BIGINT) FROM contribution_months m \
+                 JOIN persons p ON p.id = m.person_id WHERE m.source NOT LIKE 'bill:%' GROUP BY p.insured_region",
+                Account::Contributions,
+                false,
+            ),
+            (
+                "SELECT p.insured_region, '390', CAST(SUM(r.personal + r.subsidy) AS BIGINT) \
+                 FROM resident_contributions r JOIN persons p ON p.id = r.person_id GROUP BY p.insured_region",
+                Account::Contributions,
+                false,
+            ),
+            // Individual accounts credited from contributions, and balances carried over.
+            (
+                "SELECT p.insured_region, '310', CAST(SUM(e.amount) AS BIGINT) FROM account_entries e \
+                 JOIN persons p ON p.id = e.person_id WHERE e.kind = 'credit' GROUP BY p.insured_region",
+                Account::AccountCredits,
+                true,
+            ),
+            (
+                "SELECT p.insured_region, '310', CAST(SUM(e.amount) AS BIGINT) FROM account_entries e \
+                 JOIN persons p ON p.id = e.person_id WHERE e.kind = 'opening' GROUP BY p.insured_region",
+                Account::Opening,
+                true,
+            ),
+            // Withheld and deducted at approved clearings.
+            (
+                "SELECT fund, 'fund', CAST(SUM(deposit) AS BIGINT) FROM clearing_funds GROUP BY fund",
+                Account::DepositsHeld,
+                false,
+            ),
+        ];
+        for (sql, account, debit) in queries {
+            for r in sqlx::query(sql).fetch_all(&mut conn).await? {
+                let amount: Option<i64> = r.try_get(2)?;
+                let amount = amount.unwrap_or(0);
+                let fund = fund_of_row(&r)?;
+                add(&mut b, fund, account, if debit { Fen::from_fen(amount) } else { neg(amount) });
+            }
+        }
+        for r in sqlx::query("SELECT fund, CAST(SUM(deducted) AS BIGINT) FROM clearing_funds GROUP BY fund")
+            .fetch_all(&mut conn)
+            .await?
+        {
+            let fund = Fund::parse(&r.try_get::<String, _>(0)?).map_err(|e| corrupt("clearing_funds.fund", e))?;
+            add(&mut b, fund, Account::Recovered, neg(r.try_get(1)?));
+        }
+        // The bank: contributions in, paid orders out.
+        let contributions: Vec<(Fund, Fen)> = b
+            .iter()
+            .filter(|((_, a), _)| *a == Account::Contributions)
+            .map(|((f, _), v)| (*f, Fen::ZERO.saturating_sub(*v)))
+            .collect();
+        for (fund, amount) in contributions {
+            add(&mut b, fund, Account::Bank, amount);
+        }
+        let paid = sqlx::query(
+            "SELECT p.insured_region, CASE WHEN o.withdrawal_id IS NULL THEN p.scheme ELSE '310' END, \
+             CAST(SUM(o.amount) AS BIGINT) FROM payment_orders o JOIN persons p ON p.id = o.person_id \
+             WHERE o.state = 'paid' GROUP BY p.insured_region, p.scheme, o.withdrawal_id IS NULL",
+        )
+        .fetch_all(&mut conn)
+        .await?;
+        for r in &paid {
+            add(&mut b, fund_of_row(r)?, Account::Bank, neg(r.try_get(2)?));
+        }
+        let paid_clearings = sqlx::query(
+            "SELECT f.fund, CAST(SUM(f.net) AS BIGINT) FROM clearing_funds f \
+             JOIN payment_orders o ON o.clearing_id = f.clearing_id WHERE o.state = 'paid' GROUP BY f.fund",
+        )
+        .fetch_all(&mut conn)
+        .await?;
+        for r in &paid_clearings {
+            let fund = Fund::parse(&r.try_get::<String, _>(0)?).map_err(|e| corrupt("clearing_funds.fund", e))?;
+            add(&mut b, fund, Account::Bank, neg(r.try_get(1)?));
+        }
+        Ok(b)
+    }
+}
+
+/// The accounts whose balances the business tables determine; `payable_institutions` is
+/// what is left, and the funds' balancing proves it.
+const AGREED: &[Account] = &[
+    Account::Bank,
+    Account::Contributions,
+    Account::Benefits,
+    Account::AccountCredits,
+    Account::PersonalAccounts,
+    Account::PayablePersons,
+    Account::DepositsHeld,
+    Account::Recovered,
+    Account::Opening,
+];
+
+/// The fund a row names: column 0 a region (or a whole fund, with column 1 `fund`), column 1
+/// the scheme.
+fn fund_of_row(r: &sqlx::any::AnyRow) -> Result<Fund, StoreError> {
+    let scheme: String = r.try_get(1)?;
+    if scheme == "fund" {
+        let f: String = r.try_get(0)?;
+        return Fund::parse(&f).map_err(|e| corrupt("clearing_funds.fund", e));
+    }
+    let region = region_from(r.try_get(0)?)?;
+    Ok(Fund::of(region, Scheme::parse(&scheme).map_err(|e| corrupt("scheme", e))?))
+}
