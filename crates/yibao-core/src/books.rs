@@ -216,6 +216,98 @@ pub fn compare(books: &Balances, expected: &Balances, accounts: &[Account]) -> V
     out
 }
 
+/// The accounts of the balance sheet: what the fund holds and owes. Their sum is the fund's
+/// balance (结存), the same as income less expenditure since the books began.
+pub const BALANCE_SHEET: &[Account] = &[
+    Account::Bank,
+    Account::PayableInstitutions,
+    Account::PayablePersons,
+    Account::PersonalAccounts,
+    Account::DepositsHeld,
+];
+
+/// A fund's month, as the agency reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MonthFigures {
+    pub fund: Fund,
+    /// `2026-10`.
+    pub month: String,
+    /// Contributions received.
+    pub income: Fen,
+    /// Benefits and credits to individual accounts, less what was deducted and recovered.
+    pub expenditure: Fen,
+    /// The balance at the month's end (累计结存).
+    pub balance: Fen,
+    /// Months of expenditure the balance covers (累计结存可支付月数), in tenths: the balance
+    /// over the average monthly expenditure of the fund's months so far; none while nothing
+    /// was spent.
+    pub months_covered_tenths: Option<i64>,
+}
+
+impl MonthFigures {
+    /// `8.5`.
+    pub fn months_covered(&self) -> String {
+        self.months_covered_tenths.map(|t| format!("{}.{}", t / 10, (t % 10).abs())).unwrap_or_else(|| "—".into())
+    }
+}
+
+/// The monthly figures of every fund from its postings summed by (fund, month, account), in
+/// month order.
+pub fn monthly(sums: &BTreeMap<(Fund, String, Account), Fen>) -> Vec<MonthFigures> {
+    let mut months: BTreeMap<(Fund, String), (Fen, Fen, Fen)> = BTreeMap::new();
+    for ((fund, month, account), amount) in sums {
+        let e = months.entry((*fund, month.clone())).or_insert((Fen::ZERO, Fen::ZERO, Fen::ZERO));
+        match account {
+            Account::Contributions => e.0 = e.0.saturating_sub(*amount),
+            Account::Benefits | Account::AccountCredits | Account::Recovered => e.1 = e.1.saturating_add(*amount),
+            a if BALANCE_SHEET.contains(a) => e.2 = e.2.saturating_add(*amount),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    let mut running: BTreeMap<Fund, (Fen, Fen, i64)> = BTreeMap::new();
+    for ((fund, month), (income, expenditure, change)) in months {
+        let r = running.entry(fund).or_insert((Fen::ZERO, Fen::ZERO, 0));
+        r.0 = r.0.saturating_add(change);
+        r.1 = r.1.saturating_add(expenditure);
+        r.2 += 1;
+        let spent = i128::from(r.1.fen());
+        let covered = (spent > 0).then(|| (i128::from(r.0.fen()) * 10 * i128::from(r.2) / spent) as i64);
+        out.push(MonthFigures { fund, month, income, expenditure, balance: r.0, months_covered_tenths: covered });
+    }
+    out
+}
+
+/// The monthly figures as a workbook: one sheet, every amount written as text to the fen (a
+/// text cell is never read as a formula).
+pub fn monthly_xlsx(rows: &[MonthFigures]) -> Result<Vec<u8>, InvalidValue> {
+    let bad = |e: rust_xlsxwriter::XlsxError| {
+        InvalidValue::new("xlsx", "write", format!("导出失败：{e}"), format!("export failed: {e}"))
+    };
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    let heads =
+        ["基金 fund", "月份 month", "收入 income", "支出 expenditure", "累计结存 balance", "可支付月数 months covered"];
+    for (c, h) in heads.iter().enumerate() {
+        sheet.write_string(0, c as u16, *h).map_err(bad)?;
+    }
+    for (i, r) in rows.iter().enumerate() {
+        let row = i as u32 + 1;
+        let cells = [
+            r.fund.label().zh,
+            r.month.clone(),
+            r.income.to_plain(),
+            r.expenditure.to_plain(),
+            r.balance.to_plain(),
+            r.months_covered(),
+        ];
+        for (c, v) in cells.iter().enumerate() {
+            sheet.write_string(row, c as u16, v).map_err(bad)?;
+        }
+    }
+    book.save_to_buffer().map_err(bad)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -262,6 +354,37 @@ mod tests {
         let shares = allocate(f(999), &[f(7), f(-5), f(13)]);
         assert_eq!((shares.iter().copied().sum::<Fen>(), shares[1]), (f(999), f(0)), "a negative weight gets none");
         assert_eq!(allocate(f(5), &[f(0), f(0)]), [f(5), f(0)]);
+    }
+
+    #[test]
+    fn a_months_figures_are_income_expenditure_and_the_balance_it_leaves() {
+        let f = fund("620300-390");
+        let mut sums = BTreeMap::new();
+        let mut put = |month: &str, account, yuan: i64| {
+            sums.insert((f, month.to_string(), account), Fen::from_yuan(yuan));
+        };
+        // October: 1,000 received, 300 spent (one 20 deducted back); November: 200 spent.
+        put("2026-10", Account::Contributions, -1000);
+        put("2026-10", Account::Bank, 1000);
+        put("2026-10", Account::Benefits, 320);
+        put("2026-10", Account::Recovered, -20);
+        put("2026-10", Account::PayableInstitutions, -300);
+        put("2026-11", Account::Benefits, 200);
+        put("2026-11", Account::PayableInstitutions, -200);
+        let m = monthly(&sums);
+        assert_eq!(m.len(), 2);
+        assert_eq!(
+            (m[0].income, m[0].expenditure, m[0].balance),
+            (Fen::from_yuan(1000), Fen::from_yuan(300), Fen::from_yuan(700))
+        );
+        assert_eq!(m[0].months_covered(), "2.3", "700 over 300 a month");
+        assert_eq!(
+            (m[1].balance, m[1].months_covered()),
+            (Fen::from_yuan(500), "2.0".to_string()),
+            "500 over 250 a month"
+        );
+        let xlsx = monthly_xlsx(&m).unwrap();
+        assert!(xlsx.starts_with(b"PK"), "a zip");
     }
 
     #[test]

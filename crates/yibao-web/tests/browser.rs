@@ -996,6 +996,10 @@ async fn a_hospital_applies_for_clearing_finance_approves_and_the_hospital_sees_
     browser.wait_for_url(|u| u.query().is_some_and(|q| q.contains("done=clearing_approved"))).await;
     let order = c.wait().for_element(Locator::Id("clr-order")).await.unwrap().text().await.unwrap();
     assert!(order.contains("待支付") && order.contains("金昌市中心医院"), "{order}");
+    // The fund's books took the approval: they balance and agree with the records.
+    c.find(Locator::LinkText("基金账")).await.unwrap().click().await.unwrap();
+    let verified = c.wait().for_element(Locator::Id("books-verified")).await.unwrap();
+    assert_eq!(verified.attr("data-clean").await.unwrap().as_deref(), Some("true"), "{}", browser.body().await);
     // Finance builds the batch in the portal; a second finance user approves and exports
     // it, and the bank's file says it was paid.
     c.find(Locator::LinkText("支付")).await.unwrap().click().await.unwrap();

@@ -150,6 +150,24 @@ async fn a_hospital_applies_with_3203_withdraws_with_3204_and_the_agency_reviews
         // The hospital reads its account masked.
         let (status, account) = api(&app, key, "GET", "/api/v1/institution/account", None).await;
         assert!(status == 200 && account["account"].as_str().unwrap().starts_with("****"), "{l}: {account}");
+
+        // The fund's books: balanced and agreeing after all of it; finance and auditors read
+        // them, nobody else; finance closes a month that is over, once.
+        let (status, books) = api(&app, &auditor, "GET", "/api/v1/books", None).await;
+        assert_eq!((status, books["clean"].as_bool()), (StatusCode::OK, Some(true)), "{l}: {books}");
+        assert_eq!(api(&app, &zhang, "GET", "/api/v1/books", None).await.0, 403, "{l}");
+        let (_, months) = api(&app, &finance, "GET", "/api/v1/books/months", None).await;
+        assert!(months.as_array().unwrap().iter().any(|m| m["fund"] == "620300-310"), "{l}: {months}");
+        let xlsx = app.http.get(app.url("/api/v1/books/months.xlsx")).bearer_auth(&finance).send().await.unwrap();
+        assert_eq!(xlsx.status(), 200, "{l}");
+        assert!(xlsx.bytes().await.unwrap().starts_with(b"PK"), "{l}");
+        let close = |m: &str| Some(json!({ "month": m }));
+        assert_eq!(api(&app, &auditor, "POST", "/api/v1/books/close", close("2026-10")).await.0, 403, "{l}");
+        assert_eq!(api(&app, &finance, "POST", "/api/v1/books/close", close("2026-11")).await.0, 422, "{l}: not over");
+        assert_eq!(api(&app, &finance, "POST", "/api/v1/books/close", close("2026-10")).await.0, 204, "{l}");
+        assert_eq!(api(&app, &finance, "POST", "/api/v1/books/close", close("2026-10")).await.0, 422, "{l}: once");
+        let (_, books) = api(&app, &finance, "GET", "/api/v1/books", None).await;
+        assert_eq!(books["clean"].as_bool(), Some(true), "{l}: the closed month still adds up: {books}");
         app.db.cleanup().await;
     }
 }

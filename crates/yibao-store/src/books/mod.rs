@@ -119,6 +119,64 @@ impl Store {
         Ok(b)
     }
 
+    /// Every fund's monthly figures (income, expenditure, balance, months covered).
+    pub async fn fund_months(&self) -> Result<Vec<yibao_core::books::MonthFigures>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT fund, month, account, CAST(SUM(amount) AS BIGINT) FROM fund_postings GROUP BY fund, month, account",
+        )
+        .fetch_all(&mut self.read_conn().await?)
+        .await?;
+        let mut sums = BTreeMap::new();
+        for r in &rows {
+            let fund = Fund::parse(&r.try_get::<String, _>(0)?).map_err(|e| corrupt("fund_postings.fund", e))?;
+            let account =
+                Account::parse(&r.try_get::<String, _>(2)?).map_err(|e| corrupt("fund_postings.account", e))?;
+            sums.insert((fund, r.try_get::<String, _>(1)?, account), Fen::from_fen(r.try_get(3)?));
+        }
+        Ok(yibao_core::books::monthly(&sums))
+    }
+
+    /// Closes `month` (`2026-10`), once it is over by `today`: every fund's balances at its
+    /// end are frozen, and [`Store::verify_books`] checks the postings still add up to them.
+    pub async fn close_month(
+        &self,
+        w: &mut WriteTx,
+        month: yibao_core::contribution::months::YearMonth,
+        today: chrono::NaiveDate,
+    ) -> Result<(), StoreError> {
+        let refuse =
+            |code: &'static str, zh: String, en: String| StoreError::Invalid(InvalidValue::new("month", code, zh, en));
+        if month.first_day() > today || today <= month.last_day() {
+            return Err(refuse("open", format!("{month} 尚未结束"), format!("{month} is not over")));
+        }
+        let closed: Option<String> = sqlx::query_scalar("SELECT month FROM fund_month_closes WHERE month = $1")
+            .bind(month.to_string())
+            .fetch_optional(&mut *w.tx)
+            .await?;
+        if closed.is_some() {
+            return Err(refuse("closed", format!("{month} 已关账"), format!("{month} is closed already")));
+        }
+        let balances = balances_up_to(&mut *w.tx, &month.to_string()).await?;
+        let frozen: Vec<(String, &'static str, i64)> =
+            balances.iter().map(|((f, a), v)| (f.to_string(), a.code(), v.fen())).collect();
+        let json = serde_json::to_string(&frozen).map_err(|e| corrupt("fund_month_closes.balances", e))?;
+        sqlx::query("INSERT INTO fund_month_closes (month, balances, closed_by, closed_at) VALUES ($1, $2, $3, $4)")
+            .bind(month.to_string())
+            .bind(json)
+            .bind(w.actor().label.clone())
+            .bind(w.at().to_string())
+            .execute(&mut *w.tx)
+            .await?;
+        w.record("books.close", "fund_month", &month.to_string(), None::<&()>, Some(&frozen)).await
+    }
+
+    /// The months closed, newest first: (month, closed by, closed at).
+    pub async fn closed_months(&self) -> Result<Vec<(String, String, String)>, StoreError> {
+        Ok(sqlx::query_as("SELECT month, closed_by, closed_at FROM fund_month_closes ORDER BY month DESC")
+            .fetch_all(&mut self.read_conn().await?)
+            .await?)
+    }
+
     /// Proves the books: every entry balances in each fund, each fund's accounts add up to
     /// zero, and the balances agree with the business tables.
     pub async fn verify_books(&self) -> Result<BooksCheck, StoreError> {
@@ -156,6 +214,26 @@ impl Store {
                 format!("{} 借贷不平，差 {} 元", fund.label().zh, sum.to_plain()),
                 format!("{}: debits and credits differ by {}", fund.label().en, sum.to_plain()),
             ));
+        }
+        // A closed month's balances are what they were when it was closed.
+        let closes: Vec<(String, String)> =
+            sqlx::query_as("SELECT month, balances FROM fund_month_closes ORDER BY month")
+                .fetch_all(&mut self.read_conn().await?)
+                .await?;
+        for (month, frozen) in closes {
+            let frozen: Vec<(String, String, i64)> =
+                serde_json::from_str(&frozen).map_err(|e| corrupt("fund_month_closes.balances", e))?;
+            let mut then = Balances::new();
+            for (f, a, v) in frozen {
+                let fund = Fund::parse(&f).map_err(|e| corrupt("fund_month_closes.balances", e))?;
+                let account = Account::parse(&a).map_err(|e| corrupt("fund_month_closes.balances", e))?;
+                add(&mut then, fund, account, Fen::from_fen(v));
+            }
+            let now = balances_up_to(&mut self.read_conn().await?, &month).await?;
+            for d in compare(&now, &then, Account::ALL) {
+                differences
+                    .push(Text::new(format!("已关账的 {month}：{}", d.zh), format!("closed month {month}: {}", d.en)));
+            }
         }
         let expected = self.expected_balances().await?;
         differences.extend(compare(&books, &expected, AGREED));
@@ -309,4 +387,24 @@ fn fund_of_row(r: &sqlx::any::AnyRow) -> Result<Fund, StoreError> {
     }
     let region = region_from(r.try_get(0)?)?;
     Ok(Fund::of(region, Scheme::parse(&scheme).map_err(|e| corrupt("scheme", e))?))
+}
+
+/// Every fund's balances from the postings of `month` and before.
+async fn balances_up_to<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    conn: E,
+    month: &str,
+) -> Result<Balances, StoreError> {
+    let rows = sqlx::query(
+        "SELECT fund, account, CAST(SUM(amount) AS BIGINT) FROM fund_postings WHERE month <= $1 GROUP BY fund, account",
+    )
+    .bind(month.to_string())
+    .fetch_all(conn)
+    .await?;
+    let mut b = Balances::new();
+    for r in &rows {
+        let fund = Fund::parse(&r.try_get::<String, _>(0)?).map_err(|e| corrupt("fund_postings.fund", e))?;
+        let account = Account::parse(&r.try_get::<String, _>(1)?).map_err(|e| corrupt("fund_postings.account", e))?;
+        add(&mut b, fund, account, Fen::from_fen(r.try_get(2)?));
+    }
+    Ok(b)
 }

@@ -17,6 +17,7 @@ use crate::{service, SharedState};
 
 pub mod accounts;
 pub mod audit;
+pub mod books;
 pub mod claims;
 pub mod clearing;
 pub mod contributions;
@@ -133,6 +134,10 @@ pub mod withdrawals;
         clearing::approve,
         clearing::account,
         clearing::set_account,
+        books::check,
+        books::months,
+        books::months_xlsx,
+        books::close,
         contributions::bills,
         contributions::bill,
         contributions::record_payment,

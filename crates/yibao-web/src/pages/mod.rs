@@ -4,6 +4,7 @@ mod accounts;
 mod admin;
 mod audit;
 mod auth;
+mod books;
 mod claims;
 mod clearing;
 mod contributions;
@@ -32,6 +33,7 @@ pub use admin::{
 };
 pub use audit::{medical_history_add, medical_history_page};
 pub use auth::{home, lang_switch, login_form, login_submit, logout, password_form, password_submit};
+pub use books::{books_close, books_page};
 pub use claims::{
     claim_document_add, claim_guide, claim_new_form, claim_page, claim_payment_account, claim_payment_account_confirm,
     claim_queue_page, claim_statement_csv, claim_step_submit, claim_submit, my_claims, my_delegation_grant,
@@ -146,6 +148,8 @@ impl Ctx {
         let clears =
             role.can(Permission::ApplyForClearing) || role.can(Permission::ViewPayments) || role.can(Permission::Audit);
         nav.push(("/clearings", "nav.clearings", clears));
+        let books = role.can(Permission::ViewPayments) || role.can(Permission::Audit);
+        nav.push(("/books", "nav.books", books));
         nav.push(("/filings", "nav.filings", role.can(Permission::ManageFilings)));
         nav.push(("/check", "nav.check_cover", role == Role::Institution));
         nav.push(("/referrals", "nav.referrals", role.can(Permission::IssueReferrals)));

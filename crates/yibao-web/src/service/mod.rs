@@ -12,6 +12,7 @@ use crate::context::Caller;
 
 pub mod accounts;
 pub mod audit;
+pub mod books;
 pub mod claims;
 pub mod clearing;
 pub mod contributions;
