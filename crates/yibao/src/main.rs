@@ -177,6 +177,15 @@ enum PaymentsCommand {
         #[arg(long)]
         batch: String,
     },
+    /// Approve a reviewed clearing (清算, not by its reviewer): its payment order is made in
+    /// the same transaction, paid with the next batch.
+    ApproveClearing {
+        #[arg(long)]
+        user: String,
+        /// The clearing's number, e.g. QS62030200000003.
+        #[arg(long)]
+        clearing: String,
+    },
     /// Export an approved batch as the bank file. Again: the same file.
     Export {
         #[arg(long)]
@@ -659,6 +668,9 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
                     payments_cmd::build(&store, &user, region, up_to, format).await
                 }
                 PaymentsCommand::Approve { user, batch } => payments_cmd::approve(&store, &user, &batch).await,
+                PaymentsCommand::ApproveClearing { user, clearing } => {
+                    payments_cmd::approve_clearing(&store, &user, &clearing).await
+                }
                 PaymentsCommand::Export { user, batch, out } => payments_cmd::export(&store, &user, &batch, &out).await,
                 PaymentsCommand::Import { user, file } => payments_cmd::import(&store, &user, &file).await,
                 PaymentsCommand::Reconcile => payments_cmd::reconcile(&store).await,

@@ -7,7 +7,8 @@
 //! leaves the batch approved, and exporting again writes the same bytes and commits. An
 //! import commits all its lines or none. `YIBAO_FAILPOINT=<step>` aborts the process at a
 //! named point (`export.before_commit`, `export.after_commit`, `import.before_commit`,
-//! `import.after_commit`), so tests can kill it there.
+//! `import.after_commit`, `clearing.before_commit`, `clearing.after_commit`), so tests can
+//! kill it there.
 
 use std::io::Write;
 use std::path::Path;
@@ -88,6 +89,33 @@ pub async fn approve(store: &Store, user: &str, number: &str) -> anyhow::Result<
     let batch = store.approve_payment_batch(&mut w, id).await?;
     w.commit().await?;
     println!("approved batch {} ({} orders, {} yuan)", batch.number, batch.count, batch.total);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Approves the reviewed clearing `number` of the user's regions, as the portal does: a
+/// crash before the commit leaves it reviewed with no order; after, approved with one, and
+/// approving again is refused.
+pub async fn approve_clearing(store: &Store, user: &str, number: &str) -> anyhow::Result<ExitCode> {
+    let (actor, scope) = finance(store, user).await?;
+    let clearing = store
+        .clearings_in(&scope, i64::MAX)
+        .await?
+        .into_iter()
+        .find(|c| c.number == number)
+        .with_context(|| format!("no clearing {number} in {user}'s regions"))?;
+    let mut w = store.begin_write(&actor).await?;
+    let (c, order) =
+        store.approve_clearing(&mut w, clearing.id, clearing.version, chrono::Local::now().date_naive()).await?;
+    failpoint("clearing.before_commit");
+    w.commit().await?;
+    failpoint("clearing.after_commit");
+    match order {
+        Some(o) => println!(
+            "approved clearing {}: {} yuan to {}, payment order {}",
+            c.number, o.amount, o.account_name, o.number
+        ),
+        None => println!("approved clearing {}: nothing to pay ({} yuan)", c.number, c.statement.net),
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -153,3 +153,96 @@ fn a_crash_between_the_steps_pays_nothing_twice_and_loses_nothing() {
         rt.block_on(db.cleanup());
     }
 }
+
+/// Killed while approving a clearing: before the commit nothing is approved and no order
+/// made; after it, the clearing is approved with one order, and approving again is refused.
+/// Paid through a batch, the hospital is paid once and the fund's books verify clean.
+#[test]
+fn a_crash_approving_a_clearing_pays_the_hospital_once_and_the_books_agree() {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    for db in rt.block_on(TestDb::all()) {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        let day = |d: &str| NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap();
+        let s = &db.store;
+        let number = rt.block_on(async {
+            yibao_demo::seed_demo(s, &db.blobs(), today).await.unwrap();
+            let all: Vec<i64> = (1..=300).collect();
+            let person = yibao_demo::settleable(s, &all, day("2026-09-01"), 1).await.unwrap()[0];
+            let lines =
+                [("1", "001102000010000", "3", "40.00", "120.00"), ("2", "003113000010000", "1", "4800.00", "4800.00")];
+            let mdtrt = yibao_store::testing::discharged_stay(
+                s,
+                person,
+                "H62030200001",
+                day("2026-09-10"),
+                "ZY-K-1",
+                ("K35.800", "急性阑尾炎"),
+                &lines,
+            )
+            .await;
+            let at = day("2026-09-11").and_hms_opt(10, 0, 0).unwrap();
+            yibao_store::testing::settle_stay(s, "H62030200001", &mdtrt, at).await.unwrap();
+            let central = s.institution_by_code("H62030200001").await.unwrap();
+            let mut w = s.begin_write(&yibao_store::testing::actor_of(s, "hospital").await).await.unwrap();
+            let c = s.apply_for_clearing(&mut w, central.id, day("2026-09-01"), None, today).await.unwrap();
+            w.commit().await.unwrap();
+            let mut w = s.begin_write(&yibao_store::testing::actor_of(s, "auditor").await).await.unwrap();
+            s.review_clearing(&mut w, c.id, c.version).await.unwrap();
+            w.commit().await.unwrap();
+            // The commands run with the key in the data directory, as a server's would.
+            let key = yibao_core::audit::AuditKey::parse(&"09".repeat(32)).unwrap();
+            let keyed = Store::connect(&yibao_store::StoreConfig { audit_key: Some(key), ..db.config.clone() }).await;
+            let keyed = keyed.unwrap();
+            keyed.key_audit_log(None, true).await.unwrap();
+            keyed.close().await;
+            c.number
+        });
+        let data = std::env::temp_dir().join(format!("yibao-clr-{}-{}", db.label, std::process::id()));
+        std::fs::create_dir_all(&data).unwrap();
+        std::fs::write(data.join("audit.key"), "09".repeat(32)).unwrap();
+        let run = |args: &[&str], fp: Option<&str>| yibao(&db, &data, args, fp);
+        let approve = ["payments", "approve-clearing", "--user", "finance", "--clearing", &number];
+        let orders = || rt.block_on(db.count("payment_orders"));
+        let before = orders();
+
+        crashed(&run(&approve, Some("clearing.before_commit")), "clearing.before_commit");
+        let c = rt
+            .block_on(s.clearing_by_number(&number, rt.block_on(s.institution_by_code("H62030200001")).unwrap().id))
+            .unwrap();
+        assert_eq!((c.state.code(), orders()), ("reviewed", before), "{}: nothing approved", db.label);
+        crashed(&run(&approve, Some("clearing.after_commit")), "clearing.after_commit");
+        assert_eq!(orders(), before + 1, "{}", db.label);
+        assert!(!run(&approve, None).status.success(), "{}: approved once", db.label);
+        assert_eq!(orders(), before + 1, "{}", db.label);
+
+        // Paid in a batch with the demo's waiting claim.
+        let built =
+            ok(&run(&["payments", "build", "--user", "finance", "--region", "620300", "--up-to", "2026-12-31"], None));
+        let batch = built.split_whitespace().nth(2).unwrap().trim_end_matches(':').to_string();
+        ok(&run(&["payments", "approve", "--user", "finance2", "--batch", &batch], None));
+        let out = data.join("bank.csv");
+        ok(&run(
+            &["payments", "export", "--user", "finance2", "--batch", &batch, "--out", out.to_str().unwrap()],
+            None,
+        ));
+        let text = std::fs::read_to_string(&out).unwrap();
+        // The detail lines (D,seq,order,name,card,bank,amount), between the header and the trailer.
+        let rows: Vec<Vec<&str>> =
+            text.lines().map(|l| l.split(',').collect::<Vec<_>>()).filter(|f| f[0] == "D").collect();
+        let total: yibao_core::Fen = rows.iter().map(|f| f[6].parse::<yibao_core::Fen>().unwrap()).sum();
+        let mut result = format!("H,{batch},{},{}\n", rows.len(), total.to_plain());
+        for f in &rows {
+            result.push_str(&format!("R,{},{},{},S,,,2026-11-25\n", f[1], f[2], f[6]));
+        }
+        let file = data.join("result.csv");
+        std::fs::write(&file, result).unwrap();
+        ok(&run(&["payments", "import", "--user", "finance", "--file", file.to_str().unwrap()], None));
+        let order = rt.block_on(s.payment_of_clearing(c.id)).unwrap().unwrap();
+        assert_eq!(order.state, OrderState::Paid, "{}", db.label);
+        assert!(ok(&run(&["payments", "reconcile"], None)).contains("no difference"));
+        let report = ok(&run(&["books", "verify"], None));
+        assert!(report.contains("the books balance and agree with the records"), "{report}");
+        let _ = std::fs::remove_dir_all(&data);
+        rt.block_on(db.cleanup());
+    }
+}
