@@ -10,7 +10,9 @@
 //! (质量保证金) is withheld: the region's share of what is left, rounded half up to the fen,
 //! once. A settlement reversed after its period was cleared is carried into the next one as a
 //! negative line; a period whose reversals outweigh its settlements owes the fund, and
-//! nothing is deducted or withheld from it.
+//! nothing is deducted or withheld from it (the store carries a reversal only while it fits, so
+//! a stored clearing never does). The institution's declared figures (3203) are compared with
+//! the period's own settlements, as 3201 totals them.
 
 use chrono::{Datelike, Months, NaiveDate};
 use serde::{Deserialize, Serialize};
@@ -221,7 +223,11 @@ pub fn statement(
     }
     s.net = s.gross.saturating_sub(s.deducted).saturating_sub(s.deposit);
     if let Some(d) = declared {
-        s.differences = compare(&s, d);
+        // The institution declares the period's own settlements (as 3201 totals them), not
+        // the reversals carried in.
+        let own: Vec<SettledLine> = lines.iter().filter(|l| !l.carried).cloned().collect();
+        let period = if own.len() == lines.len() { s.clone() } else { statement(&own, &[], Ratio::ZERO, None) };
+        s.differences = compare(&period, d);
     }
     s
 }
@@ -407,6 +413,10 @@ mod tests {
             cash_payamt: fen("250.00"),
         };
         assert!(statement(&lines, &[], Ratio::ZERO, Some(&same)).differences.is_empty());
+        // A reversal carried in is not the institution's to declare for the period.
+        let carried = SettledLine { carried: true, ..line("S0", "-300.00", "-200.00", "0.00", "0.00", true) };
+        let with_carried = [lines[0].clone(), carried];
+        assert!(statement(&with_carried, &[], Ratio::ZERO, Some(&same)).differences.is_empty());
         let other = Declared { psntime: 2, fund_appy_sum: fen("700.00"), ..same };
         let d = statement(&lines, &[], Ratio::ZERO, Some(&other)).differences;
         assert_eq!(d.len(), 2, "{d:?}");

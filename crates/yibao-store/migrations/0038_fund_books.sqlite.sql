@@ -14,6 +14,13 @@ CREATE TABLE fund_postings (
 CREATE INDEX fund_postings_fund ON fund_postings (fund, account, month);
 CREATE INDEX fund_postings_reference ON fund_postings (reference);
 
+-- The fund a settlement and a payment order are booked in, as it was at the event (a person
+-- may change scheme or region later): the person's fund for a settlement's and a claim's
+-- funds' share, the accounts' fund for a withdrawal; none for a clearing's order (booked by
+-- `clearing_funds`).
+ALTER TABLE settlements ADD COLUMN fund TEXT;
+ALTER TABLE payment_orders ADD COLUMN fund TEXT;
+
 -- An approved clearing's figures by fund: what its payment order pays out of each.
 CREATE TABLE clearing_funds (
     clearing_id BIGINT NOT NULL REFERENCES clearings (id),

@@ -126,6 +126,22 @@ async fn a_family_member_buys_on_the_holders_account_until_revoked() {
         assert_eq!(refusal_code(child), "implausible", "{l}");
         let twice = s.authorise_family(&mut w, zhang.id, &rid, "李秀兰", Relation::Parent, today()).await;
         assert_eq!(refusal_code(twice), "authorised", "{l}");
+        // Someone insured in another pooling region (a Lanzhou person of the demo): 门诊共济
+        // stays within one region's funds.
+        let mut elsewhere = None;
+        for id in 1..=400 {
+            if let Ok(p) = s.person(id).await {
+                if p.insured_region.prefecture().to_string() == "620100" {
+                    elsewhere = Some(p);
+                    break;
+                }
+            }
+        }
+        let other = elsewhere.expect("a Lanzhou person in the demo");
+        let r = s
+            .authorise_family(&mut w, zhang.id, &other.resident_id, &other.name.to_string(), Relation::Spouse, today())
+            .await;
+        assert_eq!(refusal_code(r), "other_region", "{l}");
         drop(w);
 
         // Another purchase, then the reversal: the account is whole again.

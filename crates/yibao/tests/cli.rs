@@ -213,7 +213,7 @@ fn the_settlement_load_generator_settles_and_balances_its_books() {
 }
 
 /// `yibao supervise recheck` checks a period again as a reviewer or auditor of the region
-/// (the demo's two settlements and claims), and refuses anyone else.
+/// (the demo's settlements and claims), and refuses anyone else.
 #[test]
 fn a_period_is_re_checked_from_the_command_line() {
     let data = std::env::temp_dir().join(format!("yibao-cli-recheck-{}", std::process::id()));
@@ -225,8 +225,8 @@ fn a_period_is_re_checked_from_the_command_line() {
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(out.status.success(), "{text} {}", String::from_utf8_lossy(&out.stderr));
     assert!(
-        text.contains("re-checked 2 settlements and") && text.contains("hits open"),
-        "{text}: 张三's and his mother's"
+        text.contains("re-checked 5 settlements and") && text.contains("hits open"),
+        "{text}: 张三's, his mother's and the three of last month's clearing"
     );
     let out = run(&[&["supervise", "recheck", "--user", "finance"][..], &period[..]].concat()).unwrap();
     assert!(!out.status.success(), "finance does not decide hits");

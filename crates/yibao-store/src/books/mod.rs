@@ -85,7 +85,11 @@ pub(crate) async fn post(w: &mut WriteTx, entry: &Entry) -> Result<(), StoreErro
             )));
         }
         let at = w.at().to_string();
-        let month: String = at.chars().take(7).collect();
+        // The month as the agency counts it: in China time.
+        let china = chrono::FixedOffset::east_opt(8 * 3600).ok_or_else(|| corrupt("offset", 8))?;
+        let month = chrono::DateTime::parse_from_rfc3339(&at)
+            .map(|t| t.with_timezone(&china).format("%Y-%m").to_string())
+            .unwrap_or_else(|_| at.chars().take(7).collect());
         let lines: Vec<String> = (0..entry.postings.len())
             .map(|i| format!("($1, $2, ${}, ${}, ${}, $3, $4)", i * 3 + 5, i * 3 + 6, i * 3 + 7))
             .collect();
@@ -103,22 +107,6 @@ pub(crate) async fn post(w: &mut WriteTx, entry: &Entry) -> Result<(), StoreErro
 }
 
 impl Store {
-    /// Every fund's balance by account, from the postings.
-    pub async fn fund_balances(&self) -> Result<Balances, StoreError> {
-        let rows =
-            sqlx::query("SELECT fund, account, CAST(SUM(amount) AS BIGINT) FROM fund_postings GROUP BY fund, account")
-                .fetch_all(&mut self.read_conn().await?)
-                .await?;
-        let mut b = Balances::new();
-        for r in &rows {
-            let fund = Fund::parse(&r.try_get::<String, _>(0)?).map_err(|e| corrupt("fund_postings.fund", e))?;
-            let account =
-                Account::parse(&r.try_get::<String, _>(1)?).map_err(|e| corrupt("fund_postings.account", e))?;
-            add(&mut b, fund, account, Fen::from_fen(r.try_get(2)?));
-        }
-        Ok(b)
-    }
-
     /// Every fund's monthly figures (income, expenditure, balance, months covered).
     pub async fn fund_months(&self) -> Result<Vec<yibao_core::books::MonthFigures>, StoreError> {
         let rows = sqlx::query(
@@ -170,6 +158,14 @@ impl Store {
         w.record("books.close", "fund_month", &month.to_string(), None::<&()>, Some(&frozen)).await
     }
 
+    /// The funds the books hold.
+    pub async fn funds(&self) -> Result<Vec<Fund>, StoreError> {
+        let rows: Vec<String> = sqlx::query_scalar("SELECT DISTINCT fund FROM fund_postings ORDER BY fund")
+            .fetch_all(&mut self.read_conn().await?)
+            .await?;
+        rows.iter().map(|f| Fund::parse(f).map_err(|e| corrupt("fund_postings.fund", e))).collect()
+    }
+
     /// The months closed, newest first: (month, closed by, closed at).
     pub async fn closed_months(&self) -> Result<Vec<(String, String, String)>, StoreError> {
         Ok(sqlx::query_as("SELECT month, closed_by, closed_at FROM fund_month_closes ORDER BY month DESC")
@@ -180,30 +176,44 @@ impl Store {
     /// Proves the books: every entry balances in each fund, each fund's accounts add up to
     /// zero, and the balances agree with the business tables.
     pub async fn verify_books(&self) -> Result<BooksCheck, StoreError> {
-        let mut conn = self.read_conn().await?;
+        self.verify_books_in(None).await
+    }
+
+    /// [`Store::verify_books`] for the funds of `scope`'s regions only (all with `None`),
+    /// read as one snapshot, so that a write committing meanwhile shows nowhere as a
+    /// difference.
+    pub async fn verify_books_in(&self, scope: Option<&yibao_core::Scope>) -> Result<BooksCheck, StoreError> {
+        let keep = |f: &Fund| scope.is_none_or(|s| s.covers(f.region));
+        let mut tx = self.db.pool.begin().await?;
+        if self.db.backend == crate::Backend::Postgres {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").execute(&mut *tx).await?;
+        }
         let mut differences = Vec::new();
         let entries: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM (SELECT DISTINCT event, reference, posted_at FROM fund_postings) e",
         )
-        .fetch_one(&mut conn)
+        .fetch_one(&mut *tx)
         .await?;
         let lopsided = sqlx::query(
             "SELECT event, reference, posted_at, fund, CAST(SUM(amount) AS BIGINT) FROM fund_postings \
              GROUP BY event, reference, posted_at, fund HAVING SUM(amount) <> 0 ORDER BY posted_at LIMIT 100",
         )
-        .fetch_all(&mut conn)
+        .fetch_all(&mut *tx)
         .await?;
         for r in &lopsided {
             let (event, reference, at, fund): (String, String, String, String) =
                 (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
+            if Fund::parse(&fund).is_ok_and(|f| !keep(&f)) {
+                continue;
+            }
             let off = Fen::from_fen(r.try_get(4)?);
             differences.push(Text::new(
                 format!("分录 {event} {reference}（{at}）在 {fund} 不平衡，差 {} 元", off.to_plain()),
                 format!("entry {event} {reference} ({at}) does not balance in {fund}: off by {}", off.to_plain()),
             ));
         }
-        drop(conn);
-        let books = self.fund_balances().await?;
+        let mut books = balances_up_to(&mut *tx, "9999-12").await?;
+        books.retain(|(f, _), _| keep(f));
         let mut by_fund: BTreeMap<Fund, Fen> = BTreeMap::new();
         for ((fund, _), amount) in &books {
             let e = by_fund.entry(*fund).or_insert(Fen::ZERO);
@@ -217,9 +227,7 @@ impl Store {
         }
         // A closed month's balances are what they were when it was closed.
         let closes: Vec<(String, String)> =
-            sqlx::query_as("SELECT month, balances FROM fund_month_closes ORDER BY month")
-                .fetch_all(&mut self.read_conn().await?)
-                .await?;
+            sqlx::query_as("SELECT month, balances FROM fund_month_closes ORDER BY month").fetch_all(&mut *tx).await?;
         for (month, frozen) in closes {
             let frozen: Vec<(String, String, i64)> =
                 serde_json::from_str(&frozen).map_err(|e| corrupt("fund_month_closes.balances", e))?;
@@ -229,24 +237,28 @@ impl Store {
                 let account = Account::parse(&a).map_err(|e| corrupt("fund_month_closes.balances", e))?;
                 add(&mut then, fund, account, Fen::from_fen(v));
             }
-            let now = balances_up_to(&mut self.read_conn().await?, &month).await?;
+            then.retain(|(f, _), _| keep(f));
+            let mut now = balances_up_to(&mut *tx, &month).await?;
+            now.retain(|(f, _), _| keep(f));
             for d in compare(&now, &then, Account::ALL) {
                 differences
                     .push(Text::new(format!("已关账的 {month}：{}", d.zh), format!("closed month {month}: {}", d.en)));
             }
         }
-        let expected = self.expected_balances().await?;
+        let mut expected = expected_balances(&mut tx).await?;
+        expected.retain(|(f, _), _| keep(f));
+        tx.commit().await?;
         differences.extend(compare(&books, &expected, AGREED));
         Ok(BooksCheck { balances: books.into_iter().map(|((f, a), v)| (f, a, v)).collect(), entries, differences })
     }
+}
 
-    /// What the business tables say each agreed balance must be.
-    async fn expected_balances(&self) -> Result<Balances, StoreError> {
-        let mut b = Balances::new();
-        let mut conn = self.read_conn().await?;
-        let neg = |f: i64| Fen::from_fen(-f);
-        // (sql giving region or fund, scheme or `fund`, amount; the account; whether a debit)
-        let queries: [(&str, Account, bool); 10] = [
+/// What the business tables say each agreed balance must be.
+async fn expected_balances(conn: &mut sqlx::AnyConnection) -> Result<Balances, StoreError> {
+    let mut b = Balances::new();
+    let neg = |f: i64| Fen::from_fen(-f);
+    // (sql giving region or fund, scheme or `fund`, amount; the account; whether a debit)
+    let queries: [(&str, Account, bool); 10] = [
             // What the individual accounts hold is owed to their holders.
             (
                 "SELECT p.insured_region, '310', CAST(SUM(a.balance) AS BIGINT) FROM individual_accounts a \
@@ -256,23 +268,23 @@ impl Store {
             ),
             // Orders not paid yet are owed to the persons.
             (
-                "SELECT p.insured_region, CASE WHEN o.withdrawal_id IS NULL THEN p.scheme ELSE '310' END, \
-                 CAST(SUM(o.amount) AS BIGINT) FROM payment_orders o JOIN persons p ON p.id = o.person_id \
-                 WHERE o.state <> 'paid' GROUP BY p.insured_region, p.scheme, o.withdrawal_id IS NULL",
+                "SELECT o.fund, 'fund', CAST(SUM(o.amount) AS BIGINT) FROM payment_orders o \
+                 WHERE o.fund IS NOT NULL AND o.state <> 'paid' GROUP BY o.fund",
                 Account::PayablePersons,
                 false,
             ),
             // Benefits: the funds' share of settlements in force and of approved claims.
             (
-                "SELECT p.insured_region, s.insutype, CAST(SUM(s.fund_pay_sumamt) AS BIGINT) FROM settlements s \
-                 JOIN persons p ON p.id = s.person_id WHERE s.status = 'settled' GROUP BY p.insured_region, s.insutype",
+                "SELECT s.fund, 'fund', CAST(SUM(s.fund_pay_sumamt) AS BIGINT) FROM settlements s \
+                 WHERE s.status = 'settled' AND s.fund IS NOT NULL GROUP BY s.fund",
                 Account::Benefits,
                 true,
             ),
             (
-                "SELECT p.insured_region, p.scheme, CAST(SUM(c.fund_pay_sumamt) AS BIGINT) FROM claims c \
-                 JOIN persons p ON p.id = c.person_id WHERE c.state IN ('approved', 'reduced') AND c.fund_pay_sumamt > 0 \
-                 GROUP BY p.insured_region, p.scheme",
+                // (each approved claim that pays has its order, for its amount: the payments'
+                // reconciliation proves it)
+                "SELECT o.fund, 'fund', CAST(SUM(o.amount) AS BIGINT) FROM payment_orders o \
+                 WHERE o.claim_id IS NOT NULL AND o.fund IS NOT NULL GROUP BY o.fund",
                 Account::Benefits,
                 true,
             ),
@@ -315,52 +327,50 @@ impl Store {
                 false,
             ),
         ];
-        for (sql, account, debit) in queries {
-            for r in sqlx::query(sql).fetch_all(&mut conn).await? {
-                let amount: Option<i64> = r.try_get(2)?;
-                let amount = amount.unwrap_or(0);
-                let fund = fund_of_row(&r)?;
-                add(&mut b, fund, account, if debit { Fen::from_fen(amount) } else { neg(amount) });
-            }
+    for (sql, account, debit) in queries {
+        for r in sqlx::query(sql).fetch_all(&mut *conn).await? {
+            let amount: Option<i64> = r.try_get(2)?;
+            let amount = amount.unwrap_or(0);
+            let fund = fund_of_row(&r)?;
+            add(&mut b, fund, account, if debit { Fen::from_fen(amount) } else { neg(amount) });
         }
-        for r in sqlx::query("SELECT fund, CAST(SUM(deducted) AS BIGINT) FROM clearing_funds GROUP BY fund")
-            .fetch_all(&mut conn)
-            .await?
-        {
-            let fund = Fund::parse(&r.try_get::<String, _>(0)?).map_err(|e| corrupt("clearing_funds.fund", e))?;
-            add(&mut b, fund, Account::Recovered, neg(r.try_get(1)?));
-        }
-        // The bank: contributions in, paid orders out.
-        let contributions: Vec<(Fund, Fen)> = b
-            .iter()
-            .filter(|((_, a), _)| *a == Account::Contributions)
-            .map(|((f, _), v)| (*f, Fen::ZERO.saturating_sub(*v)))
-            .collect();
-        for (fund, amount) in contributions {
-            add(&mut b, fund, Account::Bank, amount);
-        }
-        let paid = sqlx::query(
-            "SELECT p.insured_region, CASE WHEN o.withdrawal_id IS NULL THEN p.scheme ELSE '310' END, \
-             CAST(SUM(o.amount) AS BIGINT) FROM payment_orders o JOIN persons p ON p.id = o.person_id \
-             WHERE o.state = 'paid' GROUP BY p.insured_region, p.scheme, o.withdrawal_id IS NULL",
-        )
-        .fetch_all(&mut conn)
-        .await?;
-        for r in &paid {
-            add(&mut b, fund_of_row(r)?, Account::Bank, neg(r.try_get(2)?));
-        }
-        let paid_clearings = sqlx::query(
-            "SELECT f.fund, CAST(SUM(f.net) AS BIGINT) FROM clearing_funds f \
-             JOIN payment_orders o ON o.clearing_id = f.clearing_id WHERE o.state = 'paid' GROUP BY f.fund",
-        )
-        .fetch_all(&mut conn)
-        .await?;
-        for r in &paid_clearings {
-            let fund = Fund::parse(&r.try_get::<String, _>(0)?).map_err(|e| corrupt("clearing_funds.fund", e))?;
-            add(&mut b, fund, Account::Bank, neg(r.try_get(1)?));
-        }
-        Ok(b)
     }
+    for r in sqlx::query("SELECT fund, CAST(SUM(deducted) AS BIGINT) FROM clearing_funds GROUP BY fund")
+        .fetch_all(&mut *conn)
+        .await?
+    {
+        let fund = Fund::parse(&r.try_get::<String, _>(0)?).map_err(|e| corrupt("clearing_funds.fund", e))?;
+        add(&mut b, fund, Account::Recovered, neg(r.try_get(1)?));
+    }
+    // The bank: contributions in, paid orders out.
+    let contributions: Vec<(Fund, Fen)> = b
+        .iter()
+        .filter(|((_, a), _)| *a == Account::Contributions)
+        .map(|((f, _), v)| (*f, Fen::ZERO.saturating_sub(*v)))
+        .collect();
+    for (fund, amount) in contributions {
+        add(&mut b, fund, Account::Bank, amount);
+    }
+    let paid = sqlx::query(
+        "SELECT o.fund, 'fund', CAST(SUM(o.amount) AS BIGINT) FROM payment_orders o \
+             WHERE o.fund IS NOT NULL AND o.state = 'paid' GROUP BY o.fund",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for r in &paid {
+        add(&mut b, fund_of_row(r)?, Account::Bank, neg(r.try_get(2)?));
+    }
+    let paid_clearings = sqlx::query(
+        "SELECT f.fund, CAST(SUM(f.net) AS BIGINT) FROM clearing_funds f \
+             JOIN payment_orders o ON o.clearing_id = f.clearing_id WHERE o.state = 'paid' GROUP BY f.fund",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for r in &paid_clearings {
+        let fund = Fund::parse(&r.try_get::<String, _>(0)?).map_err(|e| corrupt("clearing_funds.fund", e))?;
+        add(&mut b, fund, Account::Bank, neg(r.try_get(1)?));
+    }
+    Ok(b)
 }
 
 /// The accounts whose balances the business tables determine; `payable_institutions` is
@@ -377,8 +387,8 @@ const AGREED: &[Account] = &[
     Account::Opening,
 ];
 
-/// The fund a row names: column 0 a region (or a whole fund, with column 1 `fund`), column 1
-/// the scheme.
+/// The fund a row names: column 0 a region and column 1 a scheme, or column 0 a fund and
+/// column 1 `fund`.
 fn fund_of_row(r: &sqlx::any::AnyRow) -> Result<Fund, StoreError> {
     let scheme: String = r.try_get(1)?;
     if scheme == "fund" {

@@ -145,9 +145,11 @@ fn take_filter(take: Take) -> &'static str {
             "s.institution_id = $1 AND s.status = 'settled' AND s.cleared_in IS NULL \
              AND s.setl_date >= $2 AND s.setl_date <= $3"
         }
+        // Only of a clearing approved: one still open may yet be withdrawn (3204), and its
+        // settlements with it.
         Take::Carried => {
-            "s.institution_id = $1 AND s.status = 'reversed' AND s.cleared_in IS NOT NULL \
-             AND s.reversal_cleared_in IS NULL"
+            "s.institution_id = $1 AND s.status = 'reversed' AND s.reversal_cleared_in IS NULL \
+             AND s.cleared_in IN (SELECT c.id FROM clearings c WHERE c.state = 'approved')"
         }
     }
 }
@@ -195,6 +197,22 @@ fn line_from_row(r: &AnyRow, carried: bool) -> Result<ClearingLine, StoreError> 
 
 const LINE_COLS: &str = "s.setl_id, s.insutype, s.setl_list, p.name, s.setl_date";
 const LINE_FROM: &str = "settlements s JOIN persons p ON p.id = s.person_id";
+
+/// The period's settlements and, in order, the reversals to carry that fit: a reversal is
+/// carried only while what the fund owes stays at or above zero, otherwise it waits for a
+/// later clearing, so a clearing never ends with the institution owing the fund.
+fn with_carried(mut lines: Vec<ClearingLine>, carried: Vec<ClearingLine>) -> Vec<ClearingLine> {
+    let owed = |l: &SettledLine| l.pooled.saturating_add(l.critical).saturating_add(l.account);
+    let mut gross: Fen = lines.iter().map(|l| owed(&l.line)).sum();
+    for c in carried {
+        let after = gross.saturating_add(owed(&c.line));
+        if !after.is_negative() {
+            gross = after;
+            lines.push(c);
+        }
+    }
+    lines
+}
 
 /// The confirmed findings on the institution's settlements in force that cost it money and
 /// that no clearing deducted yet, in the order they were confirmed. (A reversed settlement
@@ -260,8 +278,10 @@ impl Store {
         today: NaiveDate,
     ) -> Result<Preview, StoreError> {
         let (_, rules, period) = self.period_for(institution_id, day, today).await?;
-        let mut lines = Self::period_lines(&self.db.pool, institution_id, Take::Period, period).await?;
-        lines.extend(Self::period_lines(&self.db.pool, institution_id, Take::Carried, period).await?);
+        let lines = with_carried(
+            Self::period_lines(&self.db.pool, institution_id, Take::Period, period).await?,
+            Self::period_lines(&self.db.pool, institution_id, Take::Carried, period).await?,
+        );
         let rows = sqlx::query(DEDUCTIBLE).bind(institution_id).fetch_all(&self.db.pool).await?;
         let deductions = rows.iter().map(deduction_from_row).collect::<Result<Vec<_>, _>>()?;
         let settled: Vec<SettledLine> = lines.iter().map(|l| l.line.clone()).collect();
@@ -300,8 +320,8 @@ impl Store {
                 format!("the period {} to {} is applied for already ({number})", period.0, period.1),
             ));
         }
-        let mut lines = Self::period_lines(&mut *w.tx, institution_id, Take::Period, period).await?;
-        lines.extend(Self::period_lines(&mut *w.tx, institution_id, Take::Carried, period).await?);
+        let own = Self::period_lines(&mut *w.tx, institution_id, Take::Period, period).await?;
+        let lines = with_carried(own, Self::period_lines(&mut *w.tx, institution_id, Take::Carried, period).await?);
         let rows = sqlx::query(DEDUCTIBLE).bind(institution_id).fetch_all(&mut *w.tx).await?;
         let deductions = rows.iter().map(deduction_from_row).collect::<Result<Vec<_>, _>>()?;
         if lines.is_empty() {
@@ -352,15 +372,26 @@ impl Store {
             .bind(id)
             .execute(&mut *w.tx)
             .await?;
-        for (take, column) in [(Take::Period, "cleared_in"), (Take::Carried, "reversal_cleared_in")] {
-            let n = if matches!(take, Take::Period) { 4 } else { 2 };
-            let sql = format!(
-                "UPDATE settlements SET {column} = ${n} WHERE id IN (SELECT s.id FROM settlements s WHERE {})",
-                take_filter(take)
-            );
-            let done = bind_take(sqlx::query(&sql), take, institution_id, period).bind(id).execute(&mut *w.tx).await?;
-            let expected = if matches!(take, Take::Period) { s.settlements } else { s.carried };
-            if done.rows_affected() != expected as u64 {
+        let sql = format!(
+            "UPDATE settlements SET cleared_in = $4 WHERE id IN (SELECT s.id FROM settlements s WHERE {})",
+            take_filter(Take::Period)
+        );
+        let done =
+            bind_take(sqlx::query(&sql), Take::Period, institution_id, period).bind(id).execute(&mut *w.tx).await?;
+        if done.rows_affected() != s.settlements as u64 {
+            return Err(StoreError::Stale("clearing"));
+        }
+        for l in lines.iter().filter(|l| l.line.carried) {
+            let done = sqlx::query(
+                "UPDATE settlements SET reversal_cleared_in = $1 WHERE setl_id = $2 AND institution_id = $3 \
+                 AND reversal_cleared_in IS NULL",
+            )
+            .bind(id)
+            .bind(l.setl_id.clone())
+            .bind(institution_id)
+            .execute(&mut *w.tx)
+            .await?;
+            if done.rows_affected() != 1 {
                 return Err(StoreError::Stale("clearing"));
             }
         }
@@ -463,6 +494,7 @@ impl Store {
                 approved: (bank_name, card),
                 unconfirmed_by: None,
                 amount: before.statement.net,
+                fund: None,
             };
             Some(self.insert_order(w, order, today).await?)
         } else {
@@ -638,31 +670,28 @@ impl Store {
         }
         for (column, carried) in [("cleared_in", false), ("reversal_cleared_in", true)] {
             let rows = sqlx::query(&format!(
-                "SELECT {LINE_COLS}, p.insured_region FROM {LINE_FROM} WHERE s.{column} = $1 ORDER BY s.id"
+                "SELECT {LINE_COLS}, s.fund FROM {LINE_FROM} WHERE s.{column} = $1 ORDER BY s.id"
             ))
             .bind(c.id)
             .fetch_all(&mut *w.tx)
             .await?;
             for r in &rows {
                 let l = line_from_row(r, carried)?.line;
-                let region = region_from(r.try_get(5)?)?;
-                let p = part(&mut parts, Fund::of(region, l.scheme));
+                let fund = Fund::parse(&r.try_get::<String, _>(5)?).map_err(|e| corrupt("settlements.fund", e))?;
+                let p = part(&mut parts, fund);
                 p.gross = p.gross.saturating_add(l.pooled.saturating_add(l.critical));
-                let a = part(&mut parts, Fund::accounts_of(region));
+                let a = part(&mut parts, Fund::accounts_of(fund.region));
                 a.gross = a.gross.saturating_add(l.account);
             }
         }
         for d in &c.statement.deductions {
-            let row = sqlx::query(
-                "SELECT p.insured_region, s.insutype FROM supervision_hits h JOIN settlements s ON s.id = h.settlement_id \
-                 JOIN persons p ON p.id = s.person_id WHERE h.id = $1",
+            let fund: String = sqlx::query_scalar(
+                "SELECT s.fund FROM supervision_hits h JOIN settlements s ON s.id = h.settlement_id WHERE h.id = $1",
             )
             .bind(d.finding)
             .fetch_one(&mut *w.tx)
             .await?;
-            let scheme =
-                Scheme::parse(&row.try_get::<String, _>(1)?).map_err(|e| corrupt("settlements.insutype", e))?;
-            let p = part(&mut parts, Fund::of(region_from(row.try_get(0)?)?, scheme));
+            let p = part(&mut parts, Fund::parse(&fund).map_err(|e| corrupt("settlements.fund", e))?);
             p.deducted = p.deducted.saturating_add(d.amount);
         }
         let weights: Vec<Fen> = parts.values().map(|p| p.gross.saturating_sub(p.deducted)).collect();

@@ -147,6 +147,18 @@ impl Store {
                 "no insured person has that ID number and name: the family member must be insured; check both",
             ));
         };
+        let member_region: i64 = sqlx::query_scalar("SELECT insured_region FROM persons WHERE id = $1")
+            .bind(member_id)
+            .fetch_one(&mut *w.tx)
+            .await?;
+        if crate::db::query::region_from(member_region)?.prefecture() != holder.insured_region.prefecture() {
+            return Err(refuse(
+                "member_id",
+                "other_region",
+                "门诊共济限本统筹区内参保的家庭成员：对方在其他统筹区参保",
+                "family mutual aid is within one pooling region: that person is insured in another",
+            ));
+        }
         if !plausible(relation, &holder.resident_id, member, today) {
             return Err(refuse(
                 "relation",

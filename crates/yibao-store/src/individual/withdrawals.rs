@@ -323,6 +323,7 @@ impl Store {
                     approved: (before.heir_bank_name.clone(), Some(card.to_string())),
                     unconfirmed_by: None,
                     amount,
+                    fund: Some(yibao_core::books::Fund::accounts_of(person.insured_region)),
                 },
                 _ => {
                     let card = person.bank_card.as_ref().map(ToString::to_string);
@@ -344,6 +345,7 @@ impl Store {
                         approved,
                         unconfirmed_by,
                         amount,
+                        fund: Some(yibao_core::books::Fund::accounts_of(person.insured_region)),
                     }
                 }
             };

@@ -134,6 +134,8 @@ pub(crate) struct NewOrder {
     /// Staff who gave an account nobody confirmed yet.
     pub unconfirmed_by: Option<String>,
     pub amount: Fen,
+    /// The fund it is paid from (none for a clearing's: each fund by its share).
+    pub fund: Option<yibao_core::books::Fund>,
 }
 
 /// Who gives a payment order its account.
@@ -481,6 +483,7 @@ impl Store {
             approved: (approved_name, approved_card),
             unconfirmed_by: unconfirmed,
             amount,
+            fund: Some(yibao_core::books::Fund::of(person.insured_region, person.scheme)),
         };
         self.insert_order(w, to, today).await.map(|_| ())
     }
@@ -509,8 +512,9 @@ impl Store {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO payment_orders (claim_id, withdrawal_id, person_id, region, payee, account_name, bank_name, \
              bank_card, amount, state, approved_on, due_on, due_provisional, created_at, approved_bank_name, \
-             approved_bank_card, account_unconfirmed_by, clearing_id, institution_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) RETURNING id",
+             approved_bank_card, account_unconfirmed_by, clearing_id, institution_id, fund) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
+             RETURNING id",
         )
         .bind(claim_id)
         .bind(withdrawal_id)
@@ -531,6 +535,7 @@ impl Store {
         .bind(o.unconfirmed_by)
         .bind(clearing_id)
         .bind(o.institution_id)
+        .bind(o.fund.map(|f| f.to_string()))
         .fetch_one(&mut *w.tx)
         .await?;
         sqlx::query("UPDATE payment_orders SET number = $1 WHERE id = $2")

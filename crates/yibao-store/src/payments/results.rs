@@ -164,8 +164,8 @@ impl Store {
     async fn book_payment(&self, w: &mut WriteTx, order: &super::PaymentOrder) -> Result<(), StoreError> {
         use yibao_core::books::{Account, Entry, Fund};
         let mut entry = Entry::new("payment", order.number.clone());
-        match (order.subject(), order.person_id) {
-            (Subject::Clearing(id), _) => {
+        match order.subject() {
+            Subject::Clearing(id) => {
                 let rows: Vec<(String, i64)> =
                     sqlx::query_as("SELECT fund, net FROM clearing_funds WHERE clearing_id = $1 ORDER BY fund")
                         .bind(id)
@@ -176,12 +176,15 @@ impl Store {
                     entry = entry.transfer(fund, Account::PayableInstitutions, Account::Bank, Fen::from_fen(net));
                 }
             }
-            (subject, Some(person)) => {
-                let accounts = matches!(subject, Subject::Withdrawal(_));
-                let fund = crate::books::person_fund(w, person, accounts).await?;
+            _ => {
+                let fund: Option<String> = sqlx::query_scalar("SELECT fund FROM payment_orders WHERE id = $1")
+                    .bind(order.id)
+                    .fetch_one(&mut *w.tx)
+                    .await?;
+                let fund = fund.ok_or_else(|| corrupt("payment_orders.fund", order.id))?;
+                let fund = Fund::parse(&fund).map_err(|e| corrupt("payment_orders.fund", e))?;
                 entry = entry.transfer(fund, Account::PayablePersons, Account::Bank, order.amount);
             }
-            (_, None) => return Err(corrupt("payment_orders.person_id", order.id)),
         }
         crate::books::post(w, &entry).await
     }

@@ -220,13 +220,15 @@ impl Store {
             .map(|d| ListDiagnosis { diag_code: d.diag_code.clone(), diag_name: d.diag_name.clone(), main: d.main })
             .collect();
         let list = SettlementList::new(basic, diagnoses, p.person.scheme, &p.outcome);
-        sqlx::query("UPDATE settlements SET setl_id = $1, setl_list = $2 WHERE id = $3")
+        let booked = crate::books::settlement_entry(&list)?;
+        sqlx::query("UPDATE settlements SET setl_id = $1, setl_list = $2, fund = $3 WHERE id = $4")
             .bind(setl_id.clone())
             .bind(json(&list)?)
+            .bind(yibao_core::books::Fund::of(p.person.insured_region, p.person.scheme).to_string())
             .bind(id)
             .execute(&mut *w.tx)
             .await?;
-        crate::books::post(w, &crate::books::settlement_entry(&list)?).await?;
+        crate::books::post(w, &booked).await?;
         if let Some(found) = found {
             self.keep_hits(w, crate::supervision::Subject::Settlement(id), insured_region, found).await?;
         }
