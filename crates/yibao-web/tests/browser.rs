@@ -913,6 +913,7 @@ async fn zhang_authorises_his_mother_and_sees_her_pharmacy_purchase_in_his_ledge
     assert!(ledger.contains("药店购药") && ledger.contains("李秀兰"), "the demo's purchase: {ledger}");
     // Revoke the demo's authorisation: no member may use the account now.
     c.find(Locator::Css("#family form button")).await.unwrap().click().await.unwrap();
+    browser.wait_for_url(|u| u.query().is_some_and(|q| q.contains("done=family_revoked"))).await;
     c.wait().for_element(Locator::Id("notice")).await.unwrap();
     assert!(browser.body().await.contains("不能再使用"));
     // Authorise her again, by the ID number on her card and her name.
@@ -920,6 +921,8 @@ async fn zhang_authorises_his_mother_and_sees_her_pharmacy_purchase_in_his_ledge
     browser.fill("member_id", yibao_demo::DEMO_MOTHER_ID).await;
     browser.set("select[name='relation']", "parent").await;
     c.find(Locator::Css("#family-form button")).await.unwrap().click().await.unwrap();
+    // The revocation's page has a notice too: wait until the authorisation's has replaced it.
+    browser.wait_for_url(|u| u.query().is_some_and(|q| q.contains("done=family_authorised"))).await;
     let notice = c.wait().for_element(Locator::Id("notice")).await.unwrap().text().await.unwrap();
     assert!(notice.contains("已授权"), "{notice}");
     // Her pharmacy settles a purchase (its system calls 2102).
