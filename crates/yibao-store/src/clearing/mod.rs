@@ -562,20 +562,12 @@ impl Store {
         w: &mut WriteTx,
         institution_id: i64,
     ) -> Result<Option<InstitutionAccount>, StoreError> {
-        let row = sqlx::query("SELECT bank_account_name, bank_name, bank_account FROM institutions WHERE id = $1")
-            .bind(institution_id)
-            .fetch_optional(&mut *w.tx)
-            .await?;
-        row.as_ref().map(account_from_row).transpose().map(Option::flatten)
+        account_of(&mut *w.tx, institution_id).await
     }
 
     /// The account the institution gave, if it gave one.
     pub async fn institution_account(&self, institution_id: i64) -> Result<Option<InstitutionAccount>, StoreError> {
-        let row = sqlx::query("SELECT bank_account_name, bank_name, bank_account FROM institutions WHERE id = $1")
-            .bind(institution_id)
-            .fetch_optional(&self.db.pool)
-            .await?;
-        row.as_ref().map(account_from_row).transpose().map(Option::flatten)
+        account_of(&self.db.pool, institution_id).await
     }
 
     async fn clearing_in(&self, w: &mut WriteTx, id: i64) -> Result<Clearing, StoreError> {
@@ -629,19 +621,7 @@ impl Store {
 
     /// The settlements a clearing cleared and the reversals it carried, in order.
     pub async fn clearing_lines(&self, id: i64) -> Result<Vec<ClearingLine>, StoreError> {
-        let mut out = Vec::new();
-        for (column, carried) in [("cleared_in", false), ("reversal_cleared_in", true)] {
-            let rows = sqlx::query(&format!(
-                "SELECT {LINE_COLS} FROM {LINE_FROM} WHERE s.{column} = $1 ORDER BY s.setl_date, s.id"
-            ))
-            .bind(id)
-            .fetch_all(&self.db.pool)
-            .await?;
-            for r in &rows {
-                out.push(line_from_row(r, carried)?);
-            }
-        }
-        Ok(out)
+        lines_of(&mut self.read_conn().await?, id).await
     }
 
     /// The payment order of an approved clearing.
@@ -722,6 +702,34 @@ impl Store {
         }
         crate::books::post(w, &entry).await
     }
+}
+
+async fn account_of<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    e: E,
+    institution_id: i64,
+) -> Result<Option<InstitutionAccount>, StoreError> {
+    let row = sqlx::query("SELECT bank_account_name, bank_name, bank_account FROM institutions WHERE id = $1")
+        .bind(institution_id)
+        .fetch_optional(e)
+        .await?;
+    row.as_ref().map(account_from_row).transpose().map(Option::flatten)
+}
+
+/// The settlements clearing `id` cleared and the reversals it carried, in order.
+pub(super) async fn lines_of(conn: &mut crate::db::Conn, id: i64) -> Result<Vec<ClearingLine>, StoreError> {
+    let mut out = Vec::new();
+    for (column, carried) in [("cleared_in", false), ("reversal_cleared_in", true)] {
+        let rows = sqlx::query(&format!(
+            "SELECT {LINE_COLS} FROM {LINE_FROM} WHERE s.{column} = $1 ORDER BY s.setl_date, s.id"
+        ))
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?;
+        for r in &rows {
+            out.push(line_from_row(r, carried)?);
+        }
+    }
+    Ok(out)
 }
 
 fn account_from_row(r: &AnyRow) -> Result<Option<InstitutionAccount>, StoreError> {

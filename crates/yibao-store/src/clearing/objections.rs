@@ -178,20 +178,8 @@ impl Store {
         .bind(hit_id)
         .execute(&mut *w.tx)
         .await?;
-        let mut lines: Vec<SettledLine> = Vec::new();
-        for (column, carried) in [("cleared_in", false), ("reversal_cleared_in", true)] {
-            let rows = sqlx::query(&format!(
-                "SELECT {} FROM {} WHERE s.{column} = $1 ORDER BY s.setl_date, s.id",
-                super::LINE_COLS,
-                super::LINE_FROM
-            ))
-            .bind(clearing.id)
-            .fetch_all(&mut *w.tx)
-            .await?;
-            for r in &rows {
-                lines.push(super::line_from_row(r, carried)?.line);
-            }
-        }
+        let lines: Vec<SettledLine> =
+            super::lines_of(&mut w.tx, clearing.id).await?.into_iter().map(|l| l.line).collect();
         let rows = sqlx::query(
             "SELECT h.id, s.setl_id, h.amount, h.rule_code, h.zh, h.en FROM supervision_hits h \
              JOIN settlements s ON s.id = h.settlement_id WHERE h.deducted_in = $1 ORDER BY h.decided_at, h.id",
