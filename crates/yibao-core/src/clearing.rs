@@ -11,8 +11,14 @@
 //! once. A settlement reversed after its period was cleared is carried into the next one as a
 //! negative line; a period whose reversals outweigh its settlements owes the fund, and
 //! nothing is deducted or withheld from it (the store carries a reversal only while it fits, so
-//! a stored clearing never does). The institution's declared figures (3203) are compared with
+//! a stored clearing never does). A deduction taken from a settlement whose reversal is carried
+//! in is given back (a negative deduction), so that the institution does not lose it twice.
+//! The institution's declared figures (3203) are compared with
 //! the period's own settlements, as 3201 totals them.
+//!
+//! The deposit is held until the institution's annual assessment (年度考核): its score
+//! releases a share of what that year's clearings withheld (the region's bands), which the
+//! next clearing pays with what it owes; the rest is forfeited to the fund.
 
 use chrono::{Datelike, Months, NaiveDate};
 use serde::{Deserialize, Serialize};
@@ -26,7 +32,7 @@ use crate::settlement::{funds, FundRow};
 
 /// How a region clears with its designated institutions (regional parameters, part of the
 /// region's claim rules).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClearingRules {
     /// Months in a clearing period: 1 (monthly, the default), 2, 3, 4, 6 or 12; periods start
@@ -37,22 +43,53 @@ pub struct ClearingRules {
     /// annual assessment.
     #[serde(default)]
     pub deposit: Ratio,
+    /// How much of a year's deposit the annual assessment's score releases: the first band,
+    /// from the highest, whose minimum the score reaches; below every band, nothing.
+    #[serde(default = "release_bands")]
+    pub release: Vec<ReleaseBand>,
+}
+
+/// A step of the deposit's release: a score of `min_score` or more releases `share`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseBand {
+    pub min_score: u32,
+    pub share: Ratio,
 }
 
 fn monthly() -> u32 {
     1
 }
 
+/// 90 points or more release the whole deposit, 80 four fifths, 70 half, less nothing.
+fn release_bands() -> Vec<ReleaseBand> {
+    [(90, 10_000), (80, 8_000), (70, 5_000)]
+        .into_iter()
+        .map(|(min_score, bp)| ReleaseBand { min_score, share: Ratio::from_bp(bp).unwrap_or(Ratio::ZERO) })
+        .collect()
+}
+
 impl Default for ClearingRules {
     fn default() -> Self {
-        ClearingRules { period_months: 1, deposit: Ratio::ZERO }
+        ClearingRules { period_months: 1, deposit: Ratio::ZERO, release: release_bands() }
     }
 }
 
 impl ClearingRules {
-    /// Whether the period divides the year.
+    /// Whether the period divides the year, and each release band is a score out of 100
+    /// releasing at most the whole deposit.
     pub fn is_valid(&self) -> bool {
         matches!(self.period_months, 1 | 2 | 3 | 4 | 6 | 12)
+            && self.release.iter().all(|b| b.min_score <= 100 && b.share <= Ratio::ONE)
+    }
+
+    /// The share of the deposit an assessment scoring `score` (out of 100) releases.
+    pub fn release_share(&self, score: u32) -> Ratio {
+        self.release
+            .iter()
+            .filter(|b| score >= b.min_score)
+            .max_by_key(|b| b.min_score)
+            .map_or(Ratio::ZERO, |b| b.share)
     }
 
     /// The period `day` falls in: its first and last day.
@@ -136,7 +173,9 @@ pub struct SettledLine {
     pub carried: bool,
 }
 
-/// A confirmed finding to deduct (拒付).
+/// A confirmed finding to deduct (拒付); or, with a negative amount, a deduction given
+/// back because the settlement it was taken from was reversed and the reversal is carried
+/// in (the reversal takes back the settlement's whole fund share).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Deduction {
     /// The finding's id in the store.
@@ -144,6 +183,26 @@ pub struct Deduction {
     pub setl_id: Option<String>,
     pub amount: Fen,
     pub reason: Text,
+}
+
+/// The deposit of a year released after the institution's annual assessment, paid with
+/// this clearing: `share` of what that year's clearings held and no clearing released yet;
+/// the rest is forfeited to the fund.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Release {
+    pub year: i32,
+    pub score: u32,
+    pub share: Ratio,
+    pub held: Fen,
+    pub released: Fen,
+    pub forfeited: Fen,
+}
+
+impl Release {
+    pub fn new(year: i32, score: u32, share: Ratio, held: Fen) -> Release {
+        let released = share.of(held).min(held);
+        Release { year, score, share, held, released, forfeited: held.saturating_sub(released) }
+    }
 }
 
 /// What the institution declares when it applies (3203: `psntime`, `medfee_sumamt`,
@@ -179,19 +238,26 @@ pub struct Statement {
     pub deferred: Vec<Deduction>,
     pub deposit_rate: Ratio,
     pub deposit: Fen,
-    /// What is paid to the institution (negative: what it owes the fund).
+    /// Deposits of earlier years released after their assessment, paid with this clearing.
+    #[serde(default)]
+    pub releases: Vec<Release>,
+    #[serde(default)]
+    pub released: Fen,
+    /// What is paid to the institution: gross − deducted − deposit + released (negative:
+    /// what it owes the fund).
     pub net: Fen,
     /// Where the institution's declared figures differ from these, each named.
     pub differences: Vec<Text>,
 }
 
 /// Builds the statement from the period's lines, the findings to deduct (in the order they
-/// were confirmed) and the region's deposit share, comparing the institution's declaration
-/// when there is one.
+/// were confirmed), the region's deposit share and the deposits released by assessments,
+/// comparing the institution's declaration when there is one.
 pub fn statement(
     lines: &[SettledLine],
     deductions: &[Deduction],
     deposit_rate: Ratio,
+    releases: &[Release],
     declared: Option<&Declared>,
 ) -> Statement {
     let sum = |f: fn(&SettledLine) -> Fen| lines.iter().map(f).sum::<Fen>();
@@ -209,7 +275,12 @@ pub fn statement(
     s.gross = s.pooled.saturating_add(s.critical).saturating_add(s.account);
     s.funds = by_fund(lines);
     if s.gross.is_positive() {
-        for d in deductions {
+        // A deduction given back (its settlement reversed and carried in) always fits.
+        for d in deductions.iter().filter(|d| d.amount.is_negative()) {
+            s.deducted = s.deducted.saturating_add(d.amount);
+            s.deductions.push(d.clone());
+        }
+        for d in deductions.iter().filter(|d| !d.amount.is_negative()) {
             if d.amount.is_positive() && s.deducted.saturating_add(d.amount) <= s.gross {
                 s.deducted = s.deducted.saturating_add(d.amount);
                 s.deductions.push(d.clone());
@@ -221,12 +292,14 @@ pub fn statement(
     } else {
         s.deferred = deductions.to_vec();
     }
-    s.net = s.gross.saturating_sub(s.deducted).saturating_sub(s.deposit);
+    s.releases = releases.to_vec();
+    s.released = releases.iter().map(|r| r.released).sum();
+    s.net = s.gross.saturating_sub(s.deducted).saturating_sub(s.deposit).saturating_add(s.released);
     if let Some(d) = declared {
         // The institution declares the period's own settlements (as 3201 totals them), not
         // the reversals carried in.
         let own: Vec<SettledLine> = lines.iter().filter(|l| !l.carried).cloned().collect();
-        let period = if own.len() == lines.len() { s.clone() } else { statement(&own, &[], Ratio::ZERO, None) };
+        let period = if own.len() == lines.len() { s.clone() } else { statement(&own, &[], Ratio::ZERO, &[], None) };
         s.differences = compare(&period, d);
     }
     s
@@ -320,7 +393,7 @@ mod tests {
             line("S1", "5271.95", "3200.00", "0.00", "1414.61", false),
             line("S2", "480000.00", "300000.00", "120000.00", "0.00", false),
         ];
-        let s = statement(&lines, &[deduction(7, "800.00")], five_percent(), None);
+        let s = statement(&lines, &[deduction(7, "800.00")], five_percent(), &[], None);
         assert_eq!((s.settlements, s.carried), (2, 0));
         assert_eq!((s.pooled, s.critical, s.account), (fen("303200.00"), fen("120000.00"), fen("1414.61")));
         assert_eq!(s.gross, fen("424614.61"));
@@ -333,12 +406,51 @@ mod tests {
     }
 
     #[test]
+    fn an_assessment_releases_its_bands_share_of_the_years_deposit_and_the_clearing_pays_it() {
+        let rules = ClearingRules::default();
+        let share = |score| rules.release_share(score).bp();
+        assert_eq!(
+            [share(100), share(90), share(89), share(80), share(75), share(70), share(69), share(0)],
+            [10_000, 10_000, 8_000, 8_000, 5_000, 5_000, 0, 0]
+        );
+        // 4/5 of 21,190.73 = 16,952.584: rounded once; the rest forfeited, to the fen.
+        let r = Release::new(2025, 84, rules.release_share(84), fen("21190.73"));
+        assert_eq!((r.released, r.forfeited), (fen("16952.58"), fen("4238.15")));
+        let lines = [line("S1", "1000.00", "600.00", "0.00", "100.00", false)];
+        let s = statement(&lines, &[], five_percent(), std::slice::from_ref(&r), None);
+        assert_eq!((s.gross, s.deposit, s.released), (fen("700.00"), fen("35.00"), fen("16952.58")));
+        assert_eq!(s.net, fen("17617.58"), "700 − 35 + 16,952.58");
+        // A clearing of nothing but a release pays the release.
+        let only = statement(&[], &[], five_percent(), &[r], None);
+        assert_eq!((only.gross, only.deposit, only.net), (Fen::ZERO, Fen::ZERO, fen("16952.58")));
+        let bad = ClearingRules { release: vec![ReleaseBand { min_score: 101, share: Ratio::ONE }], ..rules };
+        assert!(!bad.is_valid());
+    }
+
+    #[test]
+    fn a_deduction_from_a_reversed_settlement_is_given_back_with_the_reversal() {
+        let settled = line("S9", "2000.00", "1200.00", "0.00", "300.00", false);
+        let earlier = SettledLine {
+            medfee: fen("-1000.00"),
+            pooled: fen("-600.00"),
+            cash: fen("-400.00"),
+            ..line("S1", "0.00", "0.00", "0.00", "0.00", true)
+        };
+        let back = Deduction { amount: fen("-25.00"), setl_id: Some("S1".into()), ..deduction(3, "0") };
+        // The refund comes first, so a deduction that fits only with it is taken.
+        let s = statement(&[settled, earlier], &[deduction(4, "920.00"), back], Ratio::ZERO, &[], None);
+        assert_eq!(s.gross, fen("900.00"));
+        assert_eq!(s.deductions.iter().map(|d| d.finding).collect::<Vec<_>>(), [3, 4]);
+        assert_eq!((s.deducted, s.net), (fen("895.00"), fen("5.00")));
+    }
+
+    #[test]
     fn periods_start_in_january_and_a_quarter_holds_three_months() {
         let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
         let monthly = ClearingRules::default();
         assert_eq!(monthly.period_of(d("2026-02-14")), (d("2026-02-01"), d("2026-02-28")));
         assert_eq!(monthly.previous_period(d("2026-01-05")), (d("2025-12-01"), d("2025-12-31")));
-        let quarterly = ClearingRules { period_months: 3, ..monthly };
+        let quarterly = ClearingRules { period_months: 3, ..monthly.clone() };
         assert_eq!(quarterly.period_of(d("2026-05-31")), (d("2026-04-01"), d("2026-06-30")));
         assert_eq!(quarterly.previous_period(d("2026-05-31")), (d("2026-01-01"), d("2026-03-31")));
         assert!(!ClearingRules { period_months: 5, ..monthly }.is_valid());
@@ -349,7 +461,7 @@ mod tests {
         let resident =
             SettledLine { scheme: Scheme::Resident, ..line("S3", "90000.00", "50000.00", "20000.00", "300.00", false) };
         let lines = [line("S1", "5000.00", "3000.00", "1000.00", "500.00", false), resident];
-        let s = statement(&lines, &[], Ratio::ZERO, None);
+        let s = statement(&lines, &[], Ratio::ZERO, &[], None);
         let funds: Vec<(&str, Fen)> = s.funds.iter().map(|f| (f.fund_pay_type.as_str(), f.amount)).collect();
         assert_eq!(
             funds,
@@ -372,6 +484,7 @@ mod tests {
             &lines,
             &[deduction(1, "500.00"), deduction(2, "300.00"), deduction(3, "200.00")],
             Ratio::ZERO,
+            &[],
             None,
         );
         assert_eq!(s.gross, fen("700.00"));
@@ -394,10 +507,10 @@ mod tests {
             carried: true,
         };
         let earlier = line("S1", "3000.00", "1800.00", "0.00", "0.00", true);
-        let s = statement(&[settled.clone(), reversed(&earlier)], &[], five_percent(), None);
+        let s = statement(&[settled.clone(), reversed(&earlier)], &[], five_percent(), &[], None);
         assert_eq!((s.settlements, s.carried), (1, 1));
         assert_eq!(s.gross, fen("-300.00"), "1,500 owed, 1,800 carried back");
-        let owed = statement(&[settled, reversed(&earlier)], &[deduction(4, "10.00")], five_percent(), None);
+        let owed = statement(&[settled, reversed(&earlier)], &[deduction(4, "10.00")], five_percent(), &[], None);
         assert_eq!((owed.deposit, owed.deducted, owed.net), (Fen::ZERO, Fen::ZERO, fen("-300.00")));
         assert_eq!(owed.deferred.len(), 1, "nothing deducted from a period that owes the fund");
     }
@@ -412,13 +525,13 @@ mod tests {
             acct_pay: fen("100.00"),
             cash_payamt: fen("250.00"),
         };
-        assert!(statement(&lines, &[], Ratio::ZERO, Some(&same)).differences.is_empty());
+        assert!(statement(&lines, &[], Ratio::ZERO, &[], Some(&same)).differences.is_empty());
         // A reversal carried in is not the institution's to declare for the period.
         let carried = SettledLine { carried: true, ..line("S0", "-300.00", "-200.00", "0.00", "0.00", true) };
         let with_carried = [lines[0].clone(), carried];
-        assert!(statement(&with_carried, &[], Ratio::ZERO, Some(&same)).differences.is_empty());
+        assert!(statement(&with_carried, &[], Ratio::ZERO, &[], Some(&same)).differences.is_empty());
         let other = Declared { psntime: 2, fund_appy_sum: fen("700.00"), ..same };
-        let d = statement(&lines, &[], Ratio::ZERO, Some(&other)).differences;
+        let d = statement(&lines, &[], Ratio::ZERO, &[], Some(&other)).differences;
         assert_eq!(d.len(), 2, "{d:?}");
         assert!(d[0].zh.contains("机构申报 2，医保结算 1"));
         assert!(d[1].en.contains("fund_appy_sum") && d[1].zh.contains("700.00") && d[1].zh.contains("650.00"));

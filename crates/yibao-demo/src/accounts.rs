@@ -173,5 +173,5 @@ pub(crate) async fn seed_accounts(store: &Store, zhang: i64, today: NaiveDate) -
         }
     }
     w.commit().await?;
-    Ok(())
+    crate::clearing::seed_pharmacy_clearing(store, zhang, today).await
 }

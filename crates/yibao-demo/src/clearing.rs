@@ -3,7 +3,9 @@
 //! count twice, which an auditor confirmed with a deduction; the central hospital applied,
 //! objected to the deduction (dismissed), was reviewed and approved; so was the people's
 //! hospital. Both gave their corporate accounts, so the payment orders go out with the
-//! demo's bank batch. This month stays open.
+//! demo's bank batch. This month stays open. The central hospital's assessment of last year
+//! is recorded. The pharmacy cleared last month's purchases too; it has not given its
+//! account yet, so its payment waits for one.
 
 use chrono::{Duration, NaiveDate};
 use yibao_core::adjudicate::{DateText, FeeLine, MedType};
@@ -164,5 +166,36 @@ pub(crate) async fn seed_clearing(store: &Store, persons: &[i64], today: NaiveDa
         store.approve_clearing(&mut w, reviewed.id, reviewed.version, today).await?;
         w.commit().await?;
     }
+    // Last year's annual assessment of the central hospital (it held no deposit then: the
+    // demo's clearings are of this year).
+    let mut w = store.begin_write(&actor("auditor")?).await?;
+    let note = "服务协议履行良好；病历书写抽查扣 5 分，重复收费扣 3 分";
+    store.assess_institution(&mut w, central.id, chrono::Datelike::year(&today) - 1, 92, note, today).await?;
+    w.commit().await?;
     Ok(())
+}
+
+/// 张三 bought his own medicine at the demo pharmacy in the last period (from his account);
+/// the pharmacy applied for clearing, the auditor reviewed and finance approved it.
+pub(crate) async fn seed_pharmacy_clearing(store: &Store, zhang: i64, today: NaiveDate) -> Result<(), StoreError> {
+    let pharmacy = store.institution_by_code(crate::DEMO_PHARMACY).await?;
+    let (start, _) = store.clearing_rules(pharmacy.region, today).await?.previous_period(today);
+    if chrono::Datelike::year(&start) != chrono::Datelike::year(&today) {
+        return Ok(());
+    }
+    let at =
+        (start + Duration::days(9)).and_hms_opt(16, 40, 0).ok_or_else(|| StoreError::Config("demo time".into()))?;
+    let rules = store.rules().await?;
+    let person = store.person(zhang).await?;
+    let mut w = store.begin_write(&Actor::system(&format!("platform:{}", crate::DEMO_PHARMACY))).await?;
+    store.settle_pharmacy(&mut w, &rules, &pharmacy, &person, &crate::mother_purchase("YD-0000")?, at).await?;
+    let clearing = store.apply_for_clearing(&mut w, pharmacy.id, start, None, today).await?;
+    w.commit().await?;
+    let accounts = store.list_accounts().await?;
+    let mut w = store.begin_write(&actor_in(&accounts, "auditor")?).await?;
+    let reviewed = store.review_clearing(&mut w, clearing.id, clearing.version).await?;
+    w.commit().await?;
+    let mut w = store.begin_write(&actor_in(&accounts, "finance")?).await?;
+    store.approve_clearing(&mut w, reviewed.id, reviewed.version, today).await?;
+    w.commit().await
 }

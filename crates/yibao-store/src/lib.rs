@@ -41,7 +41,7 @@ pub use claims::{
     ClaimDocument, ClaimEvent, ClaimInput, ClaimSummary, Delegation, InvoiceInput, StoredClaim, StoredClaimLine,
     SubmittedBy,
 };
-pub use clearing::{Clearing, ClearingLine, InstitutionAccount, Objection, Preview};
+pub use clearing::{Assessment, Clearing, ClearingLine, InstitutionAccount, Objection, Preview};
 pub use contributions::{
     Bill, BillLine, Collected, Declared, GatewayNotice, NoticeOutcome, OnlineOrder, PaidMonth, PaymentMatch,
     PersonalPeriod, Purchase,

@@ -1,5 +1,5 @@
 //! A property of the fund's books: whatever sequence of settlements, reversals, confirmed
-//! deductions, clearings and bank payments happens, after every step each entry balances in
+//! deductions, clearings, annual assessments releasing deposits and bank payments happens, after every step each entry balances in
 //! each fund and the balances agree with the records (and the payments reconcile). On
 //! SQLite, a few sequences per run (each seeds the demo).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -23,6 +23,9 @@ enum Op {
     Clear(u32),
     /// Pay every ready order in a batch.
     Pay,
+    /// Assess the hospital's 2026 with this score (once; later clearings release its share
+    /// of what 2026's approved clearings held).
+    Assess(u32),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -32,6 +35,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0usize..8).prop_map(Op::Deduct),
         2 => (7u32..10).prop_map(Op::Clear),
         1 => Just(Op::Pay),
+        1 => (0u32..=100).prop_map(Op::Assess),
     ]
 }
 
@@ -105,6 +109,14 @@ async fn apply(s: &Store, ops: &[Op]) {
                         .await
                         .unwrap();
                 }
+            }
+            Op::Assess(score) => {
+                let january = NaiveDate::from_ymd_opt(2027, 1, 5).unwrap();
+                // A second assessment of the year is refused: nothing changes.
+                let _ = as_user(s, "auditor", async |w| {
+                    s.assess_institution(w, central.id, 2026, *score, "", january).await
+                })
+                .await;
             }
             Op::Pay => {
                 let region = "620300".parse().unwrap();

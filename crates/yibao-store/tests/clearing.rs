@@ -253,3 +253,158 @@ async fn a_period_is_cleared_once_deducted_objected_reviewed_approved_and_paid_t
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn a_pharmacy_clears_its_purchases_a_reversal_gives_back_its_deduction_and_an_assessment_releases_the_deposit() {
+    for db in TestDb::all().await {
+        let (s, l) = (&db.store, db.label);
+        yibao_demo::seed_demo(s, &db.blobs(), today()).await.unwrap();
+        let pharmacy = s.institution_by_code(yibao_demo::DEMO_PHARMACY).await.unwrap();
+        let central = s.institution_by_code(CENTRAL).await.unwrap();
+        let december = day("2026-12-03");
+
+        // The demo cleared the pharmacy's October (张三's own purchase). Its purchase of the
+        // 21st (the mother's medicine, paid from 张三's account under 门诊共济) is its
+        // November: the accounts owe it, no pooled fund.
+        let demo = s.clearings_of(pharmacy.id).await.unwrap();
+        assert_eq!(
+            demo.iter().map(|c| (c.period_start, c.state)).collect::<Vec<_>>(),
+            [(day("2026-10-01"), ClearingState::Approved)],
+            "{l}"
+        );
+        assert_eq!(s.clearing_lines(demo[0].id).await.unwrap().len(), 1, "{l}");
+        let bought: i64 = db
+            .number(&format!(
+                "SELECT acct_pay + acct_mulaid_pay FROM pharmacy_purchases WHERE institution_id = {} \
+                 AND setl_date >= '2026-11-01'",
+                pharmacy.id
+            ))
+            .await;
+        let preview = s.preview_clearing(pharmacy.id, day("2026-11-05"), december).await.unwrap();
+        let st = &preview.statement;
+        assert_eq!((st.settlements, preview.lines.len()), (1, 1), "{l}");
+        assert!(preview.lines[0].line.setl_id.starts_with("YD"), "{l}");
+        assert_eq!(
+            (st.pooled, st.critical, st.account, st.gross),
+            (Fen::ZERO, Fen::ZERO, st.gross, Fen::from_fen(bought)),
+            "{l}"
+        );
+        assert_eq!(st.funds.iter().map(|f| f.fund_pay_type.as_str()).collect::<Vec<_>>(), ["310200"], "{l}");
+        let applied =
+            write(s, "system", async |w| s.apply_for_clearing(w, pharmacy.id, day("2026-11-05"), None, december).await)
+                .await
+                .unwrap();
+        assert_eq!(
+            db.number(&format!("SELECT COUNT(*) FROM pharmacy_purchases WHERE cleared_in = {}", applied.id)).await,
+            1,
+            "{l}"
+        );
+        let reviewed =
+            write(s, "auditor", async |w| s.review_clearing(w, applied.id, applied.version).await).await.unwrap();
+        let (approved, order) =
+            write(s, "finance", async |w| s.approve_clearing(w, reviewed.id, reviewed.version, december).await)
+                .await
+                .unwrap();
+        let order = order.expect("the accounts owe the pharmacy");
+        assert_eq!((order.amount, order.institution_id), (approved.statement.net, Some(pharmacy.id)), "{l}");
+        assert_eq!(order.state, OrderState::AwaitingAccount, "{l}: the pharmacy gave no account yet");
+
+        // Reversed after it was cleared (2103): carried into the pharmacy's next clearing,
+        // and since nothing else fits, it waits: a clearing never leaves it owing the fund.
+        let setl_id = preview.lines[0].setl_id.clone();
+        write(s, "system", async |w| s.reverse_pharmacy(w, &pharmacy, &setl_id).await).await.unwrap();
+        let next = s.preview_clearing(pharmacy.id, day("2026-12-01"), day("2027-01-05")).await.unwrap();
+        assert_eq!(next.lines.len(), 0, "{l}: the reversal waits until settlements outweigh it");
+        let books = s.verify_books().await.unwrap();
+        assert!(books.clean(), "{l}: {:#?}", books.differences);
+
+        // The annual assessment of 2026, once the year is over: 84 points release four fifths
+        // of what the year's clearings held (the demo's October clearing).
+        let january = day("2027-01-05");
+        let october = s.clearings_of(central.id).await.unwrap().pop().unwrap();
+        let held = october.statement.deposit;
+        assert!(held.is_positive(), "{l}");
+        let r = write(s, "auditor", async |w| s.assess_institution(w, central.id, 2026, 84, "", december).await).await;
+        assert_eq!(refusal_code(r), "year_open", "{l}");
+        let r = write(s, "auditor", async |w| s.assess_institution(w, central.id, 2026, 101, "", january).await).await;
+        assert_eq!(refusal_code(r), "score", "{l}");
+        let assessed = write(s, "auditor", async |w| {
+            s.assess_institution(w, central.id, 2026, 84, "服务协议履行良好，病历书写扣分", january).await
+        })
+        .await
+        .unwrap();
+        assert_eq!((assessed.year, assessed.score, assessed.share.bp()), (2026, 84, 8_000), "{l}");
+        let r = write(s, "auditor", async |w| s.assess_institution(w, central.id, 2026, 95, "", january).await).await;
+        assert_eq!(refusal_code(r), "assessed", "{l}: once a year");
+        let years: Vec<i32> = s.assessments_of(central.id).await.unwrap().iter().map(|a| a.year).collect();
+        assert_eq!(years, [2026, 2025], "{l}: the demo assessed 2025");
+
+        // A November stay, and the October stay the demo deducted 25 yuan from reversed: the
+        // reversal is carried into November and the deduction given back with it.
+        let all: Vec<i64> = (1..=300).collect();
+        let person = yibao_demo::settleable(s, &all, day("2026-11-01"), 1).await.unwrap()[0];
+        let bed = ("1", "001102000010000", "3", "40.00", "120.00");
+        let operation = ("4", "003113000010000", "1", "4800.00", "4800.00");
+        settled(s, person, "2026-11-05", "ZY-R-1", &[bed, operation]).await;
+        let taken = october.statement.deductions[0].clone();
+        let reversed = taken.setl_id.clone().unwrap();
+        write(s, "system", async |w| s.reverse_settlement(w, central.id, &reversed, "").await).await.unwrap();
+
+        // November's clearing pays the release with what it owes; the rest is forfeited.
+        let nov =
+            write(s, "system", async |w| s.apply_for_clearing(w, central.id, day("2026-11-01"), None, january).await)
+                .await
+                .unwrap();
+        let st = &nov.statement;
+        assert_eq!(st.carried, 1, "{l}");
+        let back: Vec<(i64, Fen)> =
+            st.deductions.iter().filter(|d| d.amount.is_negative()).map(|d| (d.finding, d.amount)).collect();
+        assert_eq!(back, [(taken.finding, Fen::ZERO.saturating_sub(taken.amount))], "{l}: given back once");
+        assert_eq!(st.releases.len(), 1, "{l}");
+        let release = &st.releases[0];
+        assert_eq!((release.year, release.held), (2026, held), "{l}");
+        assert_eq!(release.released, yibao_core::Ratio::from_bp(8_000).unwrap().of(held), "{l}");
+        assert_eq!(release.released.saturating_add(release.forfeited), held, "{l}: to the fen");
+        assert_eq!(st.net.fen(), st.gross.fen() - st.deducted.fen() - st.deposit.fen() + release.released.fen(), "{l}");
+        // Withdrawn, the release is free again; applied again, the same statement.
+        write(s, "system", async |w| s.cancel_clearing(w, nov.id, central.id).await).await.unwrap();
+        assert!(s.clearing(october.id).await.is_ok());
+        let nov =
+            write(s, "system", async |w| s.apply_for_clearing(w, central.id, day("2026-11-01"), None, january).await)
+                .await
+                .unwrap();
+        assert_eq!((&nov.statement.releases, &nov.statement.deductions), (&st.releases, &st.deductions), "{l}");
+        let reviewed = write(s, "auditor", async |w| s.review_clearing(w, nov.id, nov.version).await).await.unwrap();
+        let (_, order) =
+            write(s, "finance", async |w| s.approve_clearing(w, reviewed.id, reviewed.version, january).await)
+                .await
+                .unwrap();
+        assert_eq!(order.unwrap().amount, nov.statement.net, "{l}");
+        let (released, forfeited) = (
+            db.number(&format!(
+                "SELECT CAST(SUM(released) AS BIGINT) FROM clearing_funds WHERE clearing_id = {}",
+                nov.id
+            ))
+            .await,
+            db.number(&format!(
+                "SELECT CAST(SUM(forfeited) AS BIGINT) FROM clearing_funds WHERE clearing_id = {}",
+                nov.id
+            ))
+            .await,
+        );
+        assert_eq!(
+            (released, forfeited),
+            (release.released.fen(), release.forfeited.fen()),
+            "{l}: by fund, to the fen"
+        );
+        // Released once: December's clearing releases only what November (of 2026, approved
+        // after the assessment) held, at the same share.
+        let dec = s.preview_clearing(central.id, day("2026-12-01"), january).await.unwrap();
+        let held_since: Vec<Fen> = dec.statement.releases.iter().map(|r| r.held).collect();
+        assert_eq!(held_since, [nov.statement.deposit], "{l}");
+        assert!(dec.statement.deductions.iter().all(|d| d.finding != taken.finding), "{l}: given back once");
+        let books = s.verify_books().await.unwrap();
+        assert!(books.clean(), "{l}: {:#?}", books.differences);
+        db.cleanup().await;
+    }
+}

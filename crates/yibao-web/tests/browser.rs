@@ -946,7 +946,7 @@ async fn zhang_authorises_his_mother_and_sees_her_pharmacy_purchase_in_his_ledge
 }
 
 /// The central hospital's insurance office applies for September's clearing in the portal,
-/// an auditor reviews it, finance approves it and puts it in a bank batch; once the bank
+/// an auditor reviews it (and records another hospital's annual assessment), finance approves it and puts it in a bank batch; once the bank
 /// has paid, the hospital reads it paid.
 #[tokio::test]
 async fn a_hospital_applies_for_clearing_finance_approves_and_the_hospital_sees_it_paid() {
@@ -991,6 +991,16 @@ async fn a_hospital_applies_for_clearing_finance_approves_and_the_hospital_sees_
     c.wait().for_element(Locator::Id("review")).await.unwrap().click().await.unwrap();
     browser.wait_for_url(|u| u.query().is_some_and(|q| q.contains("done=clearing_reviewed"))).await;
     assert!(c.find(Locator::Id("approve")).await.is_err(), "the auditor does not approve");
+    // The auditor records the people's hospital's assessment of last year, choosing it by name.
+    c.find(Locator::LinkText("机构清算")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::Id("assess-form")).await.unwrap();
+    browser.set("#assess-form select[name='institution']", "H62030200002").await;
+    browser.set("#assess-form input[name='score']", "88").await;
+    browser.set("#assess-form input[name='note']", "协议履行良好").await;
+    c.find(Locator::Id("assess-button")).await.unwrap().click().await.unwrap();
+    browser.wait_for_url(|u| u.query().is_some_and(|q| q.contains("done=assessed"))).await;
+    let list = c.wait().for_element(Locator::Id("assessment-list")).await.unwrap().text().await.unwrap();
+    assert!(list.contains("金昌市人民医院") && list.contains("88") && list.contains("80%"), "{list}");
     c.find(Locator::Css("form[action='/logout'] button")).await.unwrap().click().await.unwrap();
 
     browser.log_in(&app, "finance").await;

@@ -168,6 +168,29 @@ async fn a_hospital_applies_with_3203_withdraws_with_3204_and_the_agency_reviews
         assert_eq!(api(&app, &finance, "POST", "/api/v1/books/close", close("2026-10")).await.0, 422, "{l}: once");
         let (_, books) = api(&app, &finance, "GET", "/api/v1/books", None).await;
         assert_eq!(books["clean"].as_bool(), Some(true), "{l}: the closed month still adds up: {books}");
+
+        // Annual assessments: the demo assessed the hospital's last year; it reads its own,
+        // and only an auditor of the region records one, once a year, for a year that is over.
+        let (status, own) = api(&app, key, "GET", "/api/v1/assessments", None).await;
+        assert_eq!(status, 200, "{l}");
+        let years: Vec<i64> = own.as_array().unwrap().iter().map(|a| a["year"].as_i64().unwrap()).collect();
+        assert_eq!(years, [2025], "{l}: {own}");
+        assert_eq!(api(&app, &zhang, "GET", "/api/v1/assessments", None).await.0, 403, "{l}");
+        let assess = |code: &str, year: i32, score: u32| {
+            Some(json!({ "institution": code, "year": year, "score": score, "note": "协议履行良好" }))
+        };
+        assert_eq!(api(&app, key, "POST", "/api/v1/assessments", assess(CENTRAL, 2025, 90)).await.0, 403, "{l}");
+        assert_eq!(api(&app, &finance, "POST", "/api/v1/assessments", assess(CENTRAL, 2025, 90)).await.0, 403, "{l}");
+        let refused = |p: &Value| p["errors"][0]["code"].as_str().map(str::to_string);
+        let (status, p) = api(&app, &auditor, "POST", "/api/v1/assessments", assess(CENTRAL, 2025, 90)).await;
+        assert_eq!((status, refused(&p).as_deref()), (StatusCode::UNPROCESSABLE_ENTITY, Some("assessed")), "{l}: {p}");
+        let (status, p) = api(&app, &auditor, "POST", "/api/v1/assessments", assess("H62030200002", 2026, 90)).await;
+        assert_eq!((status, refused(&p).as_deref()), (StatusCode::UNPROCESSABLE_ENTITY, Some("year_open")), "{l}: {p}");
+        let lanzhou = assess("H62010200001", 2025, 90);
+        assert_eq!(api(&app, &auditor, "POST", "/api/v1/assessments", lanzhou).await.0, 404, "{l}: not their region");
+        let (status, made) = api(&app, &auditor, "POST", "/api/v1/assessments", assess("H62030200002", 2025, 85)).await;
+        assert_eq!(status, 201, "{l}: {made}");
+        assert_eq!((made["score"].as_i64(), made["share"].as_str()), (Some(85), Some("0.8")), "{l}: {made}");
         app.db.cleanup().await;
     }
 }

@@ -320,9 +320,10 @@ async fn expected_balances(conn: &mut sqlx::AnyConnection) -> Result<Balances, S
                 Account::Opening,
                 true,
             ),
-            // Withheld and deducted at approved clearings.
+            // Withheld at approved clearings, less what later clearings released or forfeited
+            // after the annual assessment.
             (
-                "SELECT fund, 'fund', CAST(SUM(deposit) AS BIGINT) FROM clearing_funds GROUP BY fund",
+                "SELECT fund, 'fund', CAST(SUM(deposit - released - forfeited) AS BIGINT) FROM clearing_funds GROUP BY fund",
                 Account::DepositsHeld,
                 false,
             ),
@@ -335,7 +336,7 @@ async fn expected_balances(conn: &mut sqlx::AnyConnection) -> Result<Balances, S
             add(&mut b, fund, account, if debit { Fen::from_fen(amount) } else { neg(amount) });
         }
     }
-    for r in sqlx::query("SELECT fund, CAST(SUM(deducted) AS BIGINT) FROM clearing_funds GROUP BY fund")
+    for r in sqlx::query("SELECT fund, CAST(SUM(deducted + forfeited) AS BIGINT) FROM clearing_funds GROUP BY fund")
         .fetch_all(&mut *conn)
         .await?
     {

@@ -6,7 +6,8 @@
 //! the statement, and another member of staff in finance approves it: the payment order to
 //! the institution's own account is made in that transaction, and paid through the bank
 //! batches like every other. A closed clearing is never rewritten: a reversal after it is
-//! carried into a later one.
+//! carried into a later one. A retail pharmacy clears its purchases (2102) the same way. The
+//! deposit withheld is released after the institution's annual assessment (`deposits`).
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -22,7 +23,9 @@ use crate::db::query::{corrupt, date_from, region_from, Arg, Sql};
 use crate::payments::{AccountGiver, NewOrder, Payee, PaymentOrder};
 use crate::{Store, StoreError, WriteTx};
 
+mod deposits;
 mod objections;
+pub use deposits::Assessment;
 pub use objections::Objection;
 
 fn refuse(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> StoreError {
@@ -128,6 +131,46 @@ struct ListFigures {
     funds: Vec<FundRow>,
 }
 
+/// Where an institution's clearing lines come from: a hospital's settlements, or a retail
+/// pharmacy's purchases (2102), which only the individual accounts pay. Both tables name
+/// their lines alike (`setl_id`, `status`, `setl_date`, `fund`, `cleared_in`,
+/// `reversal_cleared_in`), so every filter below reads either.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Settlements,
+    Purchases,
+}
+
+impl Source {
+    fn of(institution_code: &str) -> Source {
+        if crate::individual::is_pharmacy_code(institution_code) {
+            Source::Purchases
+        } else {
+            Source::Settlements
+        }
+    }
+
+    fn table(self) -> &'static str {
+        match self {
+            Source::Settlements => "settlements",
+            Source::Purchases => "pharmacy_purchases",
+        }
+    }
+
+    /// The columns [`line_from_row`] reads: the line's number, scheme and figures, the
+    /// person's name, the day and the fund; for a purchase its figures follow.
+    fn select(self) -> String {
+        let cols = match self {
+            Source::Settlements => "s.setl_id, s.insutype, s.setl_list, p.name, s.setl_date, s.fund",
+            Source::Purchases => {
+                "s.setl_id, '310', '', p.name, s.setl_date, s.fund, \
+                 s.medfee_sumamt, s.acct_pay + s.acct_mulaid_pay, s.psn_cash_pay"
+            }
+        };
+        format!("SELECT {cols} FROM {} s JOIN persons p ON p.id = s.person_id", self.table())
+    }
+}
+
 /// Which settlements a clearing takes: those of the period not cleared yet, or the
 /// reversals, since, of settlements cleared before (carried into whichever clearing comes
 /// next, never into the closed one).
@@ -168,23 +211,33 @@ fn bind_take<'q>(
     }
 }
 
-fn line_from_row(r: &AnyRow, carried: bool) -> Result<ClearingLine, StoreError> {
+fn line_from_row(r: &AnyRow, source: Source, carried: bool) -> Result<ClearingLine, StoreError> {
     let setl_id: String = r.try_get::<Option<String>, _>(0)?.unwrap_or_default();
     let insutype: String = r.try_get(1)?;
-    let list: String = r.try_get(2)?;
-    let f: ListFigures = serde_json::from_str(&list).map_err(|e| corrupt("settlements.setl_list", e))?;
-    let fund = |codes: [&str; 2]| {
-        f.funds.iter().filter(|r| codes.contains(&r.fund_pay_type.as_str())).map(|r| r.amount).sum::<Fen>()
+    let (medfee, pooled, critical, account, cash) = match source {
+        Source::Settlements => {
+            let list: String = r.try_get(2)?;
+            let f: ListFigures = serde_json::from_str(&list).map_err(|e| corrupt("settlements.setl_list", e))?;
+            let fund = |codes: [&str; 2]| {
+                f.funds.iter().filter(|r| codes.contains(&r.fund_pay_type.as_str())).map(|r| r.amount).sum::<Fen>()
+            };
+            let account = f.acct_pay.saturating_add(f.acct_mulaid_pay);
+            (f.medfee_sumamt, fund(["310100", "390100"]), fund(["330100", "390200"]), account, f.psn_cash_pay)
+        }
+        Source::Purchases => {
+            let fen = |i: usize| r.try_get::<i64, _>(i).map(Fen::from_fen);
+            (fen(6)?, Fen::ZERO, Fen::ZERO, fen(7)?, fen(8)?)
+        }
     };
     let sign = |a: Fen| if carried { Fen::ZERO.saturating_sub(a) } else { a };
     let line = SettledLine {
         setl_id: setl_id.clone(),
         scheme: Scheme::parse(&insutype).map_err(|e| corrupt("settlements.insutype", e))?,
-        medfee: sign(f.medfee_sumamt),
-        pooled: sign(fund(["310100", "390100"])),
-        critical: sign(fund(["330100", "390200"])),
-        account: sign(f.acct_pay.saturating_add(f.acct_mulaid_pay)),
-        cash: sign(f.psn_cash_pay),
+        medfee: sign(medfee),
+        pooled: sign(pooled),
+        critical: sign(critical),
+        account: sign(account),
+        cash: sign(cash),
         carried,
     };
     Ok(ClearingLine {
@@ -194,9 +247,6 @@ fn line_from_row(r: &AnyRow, carried: bool) -> Result<ClearingLine, StoreError> 
         line,
     })
 }
-
-const LINE_COLS: &str = "s.setl_id, s.insutype, s.setl_list, p.name, s.setl_date";
-const LINE_FROM: &str = "settlements s JOIN persons p ON p.id = s.person_id";
 
 /// The period's settlements and, in order, the reversals to carry that fit: a reversal is
 /// carried only while what the fund owes stays at or above zero, otherwise it waits for a
@@ -222,6 +272,53 @@ const DEDUCTIBLE: &str = "SELECT h.id, s.setl_id, h.amount, h.rule_code, h.zh, h
      AND h.state = 'confirmed' AND h.consequence = 'deduct' AND h.amount > 0 AND h.deducted_in IS NULL \
      ORDER BY h.decided_at, h.id";
 
+/// The deductions taken by approved clearings from the institution's settlements reversed
+/// since, not given back yet, with whether the reversal was carried by an approved clearing
+/// (column 6): a deduction is given back with its reversal, never before it.
+const REFUNDABLE: &str = "SELECT h.id, s.setl_id, h.amount, h.rule_code, h.zh, h.en, \
+     CASE WHEN s.reversal_cleared_in IS NULL THEN 0 ELSE 1 END FROM supervision_hits h \
+     JOIN settlements s ON s.id = h.settlement_id WHERE s.institution_id = $1 AND s.status = 'reversed' \
+     AND h.refunded_in IS NULL AND h.amount > 0 \
+     AND h.deducted_in IN (SELECT c.id FROM clearings c WHERE c.state = 'approved') \
+     AND (s.reversal_cleared_in IS NULL OR s.reversal_cleared_in IN (SELECT c.id FROM clearings c WHERE c.state = 'approved')) \
+     ORDER BY h.id";
+
+/// A deduction given back: the finding's amount, negative, with why.
+fn refund_from_row(r: &AnyRow) -> Result<Deduction, StoreError> {
+    let d = deduction_from_row(r)?;
+    let setl = d.setl_id.clone().unwrap_or_default();
+    Ok(Deduction {
+        amount: Fen::ZERO.saturating_sub(d.amount),
+        reason: Text::new(
+            format!("结算 {setl} 已冲销，退回此前扣减（{}）", d.reason.zh),
+            format!("settlement {setl} was reversed: the deduction is given back ({})", d.reason.en),
+        ),
+        ..d
+    })
+}
+
+/// What a clearing of `lines` deducts and gives back: deductions given back for reversals
+/// carried before or with these lines first, then the findings to deduct.
+async fn deductions_for(
+    conn: &mut crate::db::Conn,
+    institution_id: i64,
+    lines: &[ClearingLine],
+) -> Result<Vec<Deduction>, StoreError> {
+    let mut out = Vec::new();
+    for r in &sqlx::query(REFUNDABLE).bind(institution_id).fetch_all(&mut *conn).await? {
+        let carried_before = r.try_get::<i64, _>(6)? == 1;
+        let setl_id: Option<String> = r.try_get(1)?;
+        let carried_now = lines.iter().any(|l| l.line.carried && Some(&l.setl_id) == setl_id.as_ref());
+        if carried_before || carried_now {
+            out.push(refund_from_row(r)?);
+        }
+    }
+    for r in &sqlx::query(DEDUCTIBLE).bind(institution_id).fetch_all(&mut *conn).await? {
+        out.push(deduction_from_row(r)?);
+    }
+    Ok(out)
+}
+
 fn deduction_from_row(r: &AnyRow) -> Result<Deduction, StoreError> {
     let rule: String = r.try_get(3)?;
     let (zh, en): (String, String) = (r.try_get(4)?, r.try_get(5)?);
@@ -241,13 +338,14 @@ impl Store {
 
     async fn period_lines<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
         e: E,
-        institution_id: i64,
+        inst: &crate::Institution,
         take: Take,
         (start, end): (NaiveDate, NaiveDate),
     ) -> Result<Vec<ClearingLine>, StoreError> {
-        let sql = format!("SELECT {LINE_COLS} FROM {LINE_FROM} WHERE {} ORDER BY s.setl_date, s.id", take_filter(take));
-        let rows = bind_take(sqlx::query(&sql), take, institution_id, (start, end)).fetch_all(e).await?;
-        rows.iter().map(|r| line_from_row(r, matches!(take, Take::Carried))).collect()
+        let source = Source::of(&inst.code);
+        let sql = format!("{} WHERE {} ORDER BY s.setl_date, s.id", source.select(), take_filter(take));
+        let rows = bind_take(sqlx::query(&sql), take, inst.id, (start, end)).fetch_all(e).await?;
+        rows.iter().map(|r| line_from_row(r, source, matches!(take, Take::Carried))).collect()
     }
 
     /// The period `day` falls in, for `institution_id`, checked to be over by `today`.
@@ -277,18 +375,19 @@ impl Store {
         day: NaiveDate,
         today: NaiveDate,
     ) -> Result<Preview, StoreError> {
-        let (_, rules, period) = self.period_for(institution_id, day, today).await?;
+        let (inst, rules, period) = self.period_for(institution_id, day, today).await?;
+        let mut conn = self.read_conn().await?;
         let lines = with_carried(
-            Self::period_lines(&self.db.pool, institution_id, Take::Period, period).await?,
-            Self::period_lines(&self.db.pool, institution_id, Take::Carried, period).await?,
+            Self::period_lines(&mut conn, &inst, Take::Period, period).await?,
+            Self::period_lines(&mut conn, &inst, Take::Carried, period).await?,
         );
-        let rows = sqlx::query(DEDUCTIBLE).bind(institution_id).fetch_all(&self.db.pool).await?;
-        let deductions = rows.iter().map(deduction_from_row).collect::<Result<Vec<_>, _>>()?;
+        let deductions = deductions_for(&mut conn, institution_id, &lines).await?;
+        let releases = deposits::releases(&mut conn, institution_id).await?;
         let settled: Vec<SettledLine> = lines.iter().map(|l| l.line.clone()).collect();
         Ok(Preview {
             period_start: period.0,
             period_end: period.1,
-            statement: statement(&settled, &deductions, rules.deposit, None),
+            statement: statement(&settled, &deductions, rules.deposit, &releases, None),
             lines,
         })
     }
@@ -320,11 +419,11 @@ impl Store {
                 format!("the period {} to {} is applied for already ({number})", period.0, period.1),
             ));
         }
-        let own = Self::period_lines(&mut *w.tx, institution_id, Take::Period, period).await?;
-        let lines = with_carried(own, Self::period_lines(&mut *w.tx, institution_id, Take::Carried, period).await?);
-        let rows = sqlx::query(DEDUCTIBLE).bind(institution_id).fetch_all(&mut *w.tx).await?;
-        let deductions = rows.iter().map(deduction_from_row).collect::<Result<Vec<_>, _>>()?;
-        if lines.is_empty() {
+        let own = Self::period_lines(&mut *w.tx, &inst, Take::Period, period).await?;
+        let lines = with_carried(own, Self::period_lines(&mut *w.tx, &inst, Take::Carried, period).await?);
+        let deductions = deductions_for(&mut w.tx, institution_id, &lines).await?;
+        let releases = deposits::releases(&mut w.tx, institution_id).await?;
+        if lines.is_empty() && releases.is_empty() {
             return Err(refuse(
                 "empty",
                 format!("{} 至 {} 没有需要清算的结算", period.0, period.1),
@@ -332,7 +431,7 @@ impl Store {
             ));
         }
         let settled: Vec<SettledLine> = lines.iter().map(|l| l.line.clone()).collect();
-        let s = statement(&settled, &deductions, rules.deposit, declared.as_ref());
+        let s = statement(&settled, &deductions, rules.deposit, &releases, declared.as_ref());
         if !s.differences.is_empty() {
             let problems = s
                 .differences
@@ -372,8 +471,9 @@ impl Store {
             .bind(id)
             .execute(&mut *w.tx)
             .await?;
+        let table = Source::of(&inst.code).table();
         let sql = format!(
-            "UPDATE settlements SET cleared_in = $4 WHERE id IN (SELECT s.id FROM settlements s WHERE {})",
+            "UPDATE {table} SET cleared_in = $4 WHERE id IN (SELECT s.id FROM {table} s WHERE {})",
             take_filter(Take::Period)
         );
         let done =
@@ -382,10 +482,10 @@ impl Store {
             return Err(StoreError::Stale("clearing"));
         }
         for l in lines.iter().filter(|l| l.line.carried) {
-            let done = sqlx::query(
-                "UPDATE settlements SET reversal_cleared_in = $1 WHERE setl_id = $2 AND institution_id = $3 \
-                 AND reversal_cleared_in IS NULL",
-            )
+            let done = sqlx::query(&format!(
+                "UPDATE {table} SET reversal_cleared_in = $1 WHERE setl_id = $2 AND institution_id = $3 \
+                 AND reversal_cleared_in IS NULL"
+            ))
             .bind(id)
             .bind(l.setl_id.clone())
             .bind(institution_id)
@@ -396,6 +496,7 @@ impl Store {
             }
         }
         mark_deducted(w, &s.deductions, Some(id)).await?;
+        deposits::mark_released(w, institution_id, &s.releases, id).await?;
         let out = self.clearing_in(w, id).await?;
         w.record("clearing.apply", "clearing", &id.to_string(), None::<&()>, Some(&out)).await?;
         Ok(out)
@@ -416,12 +517,15 @@ impl Store {
             ));
         }
         move_clearing(w, &before, ClearingState::Cancelled, "", &[]).await?;
+        let table = Source::of(&before.institution_code).table();
         for sql in [
-            "UPDATE settlements SET cleared_in = NULL WHERE cleared_in = $1",
-            "UPDATE settlements SET reversal_cleared_in = NULL WHERE reversal_cleared_in = $1",
-            "UPDATE supervision_hits SET deducted_in = NULL WHERE deducted_in = $1",
+            format!("UPDATE {table} SET cleared_in = NULL WHERE cleared_in = $1"),
+            format!("UPDATE {table} SET reversal_cleared_in = NULL WHERE reversal_cleared_in = $1"),
+            "UPDATE supervision_hits SET deducted_in = NULL WHERE deducted_in = $1".into(),
+            "UPDATE supervision_hits SET refunded_in = NULL WHERE refunded_in = $1".into(),
+            "UPDATE clearings SET deposit_released_in = NULL WHERE deposit_released_in = $1".into(),
         ] {
-            sqlx::query(sql).bind(id).execute(&mut *w.tx).await?;
+            sqlx::query(&sql).bind(id).execute(&mut *w.tx).await?;
         }
         let after = self.clearing_in(w, id).await?;
         w.record("clearing.cancel", "clearing", &id.to_string(), Some(&before), Some(&after)).await?;
@@ -621,7 +725,8 @@ impl Store {
 
     /// The settlements a clearing cleared and the reversals it carried, in order.
     pub async fn clearing_lines(&self, id: i64) -> Result<Vec<ClearingLine>, StoreError> {
-        lines_of(&mut self.read_conn().await?, id).await
+        let c = self.clearing(id).await?;
+        lines_of(&mut self.read_conn().await?, &c).await
     }
 
     /// The payment order of an approved clearing.
@@ -635,6 +740,8 @@ struct FundPart {
     gross: Fen,
     deducted: Fen,
     deposit: Fen,
+    released: Fen,
+    forfeited: Fen,
 }
 
 impl Store {
@@ -646,17 +753,22 @@ impl Store {
         use yibao_core::books::{allocate, Account, Entry, Fund};
         let mut parts: std::collections::BTreeMap<Fund, FundPart> = std::collections::BTreeMap::new();
         fn part(parts: &mut std::collections::BTreeMap<Fund, FundPart>, fund: Fund) -> &mut FundPart {
-            parts.entry(fund).or_insert(FundPart { gross: Fen::ZERO, deducted: Fen::ZERO, deposit: Fen::ZERO })
+            parts.entry(fund).or_insert(FundPart {
+                gross: Fen::ZERO,
+                deducted: Fen::ZERO,
+                deposit: Fen::ZERO,
+                released: Fen::ZERO,
+                forfeited: Fen::ZERO,
+            })
         }
+        let source = Source::of(&c.institution_code);
         for (column, carried) in [("cleared_in", false), ("reversal_cleared_in", true)] {
-            let rows = sqlx::query(&format!(
-                "SELECT {LINE_COLS}, s.fund FROM {LINE_FROM} WHERE s.{column} = $1 ORDER BY s.id"
-            ))
-            .bind(c.id)
-            .fetch_all(&mut *w.tx)
-            .await?;
+            let rows = sqlx::query(&format!("{} WHERE s.{column} = $1 ORDER BY s.id", source.select()))
+                .bind(c.id)
+                .fetch_all(&mut *w.tx)
+                .await?;
             for r in &rows {
-                let l = line_from_row(r, carried)?.line;
+                let l = line_from_row(r, source, carried)?.line;
                 let fund = Fund::parse(&r.try_get::<String, _>(5)?).map_err(|e| corrupt("settlements.fund", e))?;
                 let p = part(&mut parts, fund);
                 p.gross = p.gross.saturating_add(l.pooled.saturating_add(l.critical));
@@ -678,12 +790,17 @@ impl Store {
         for (p, share) in parts.values_mut().zip(allocate(c.statement.deposit, &weights)) {
             p.deposit = share;
         }
+        for (fund, released, forfeited) in deposits::release_parts(w, c).await? {
+            let p = part(&mut parts, fund);
+            p.released = p.released.saturating_add(released);
+            p.forfeited = p.forfeited.saturating_add(forfeited);
+        }
         let mut entry = Entry::new("clearing", c.number.clone());
         for (fund, p) in &parts {
-            let net = p.gross.saturating_sub(p.deducted).saturating_sub(p.deposit);
+            let net = p.gross.saturating_sub(p.deducted).saturating_sub(p.deposit).saturating_add(p.released);
             sqlx::query(
-                "INSERT INTO clearing_funds (clearing_id, fund, gross, deducted, deposit, net) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO clearing_funds (clearing_id, fund, gross, deducted, deposit, net, released, forfeited) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(c.id)
             .bind(fund.to_string())
@@ -691,14 +808,17 @@ impl Store {
             .bind(p.deducted.fen())
             .bind(p.deposit.fen())
             .bind(net.fen())
+            .bind(p.released.fen())
+            .bind(p.forfeited.fen())
             .execute(&mut *w.tx)
             .await?;
-            entry = entry.transfer(*fund, Account::PayableInstitutions, Account::Recovered, p.deducted).transfer(
-                *fund,
-                Account::PayableInstitutions,
-                Account::DepositsHeld,
-                p.deposit,
-            );
+            entry = entry
+                .transfer(*fund, Account::PayableInstitutions, Account::Recovered, p.deducted)
+                .transfer(*fund, Account::PayableInstitutions, Account::DepositsHeld, p.deposit)
+                // Released, the deposit is owed to the institution again; forfeited, it is
+                // the fund's.
+                .transfer(*fund, Account::DepositsHeld, Account::PayableInstitutions, p.released)
+                .transfer(*fund, Account::DepositsHeld, Account::Recovered, p.forfeited);
         }
         crate::books::post(w, &entry).await
     }
@@ -715,18 +835,17 @@ async fn account_of<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
     row.as_ref().map(account_from_row).transpose().map(Option::flatten)
 }
 
-/// The settlements clearing `id` cleared and the reversals it carried, in order.
-pub(super) async fn lines_of(conn: &mut crate::db::Conn, id: i64) -> Result<Vec<ClearingLine>, StoreError> {
+/// The settlements (or purchases) clearing `c` cleared and the reversals it carried, in order.
+pub(super) async fn lines_of(conn: &mut crate::db::Conn, c: &Clearing) -> Result<Vec<ClearingLine>, StoreError> {
+    let source = Source::of(&c.institution_code);
     let mut out = Vec::new();
     for (column, carried) in [("cleared_in", false), ("reversal_cleared_in", true)] {
-        let rows = sqlx::query(&format!(
-            "SELECT {LINE_COLS} FROM {LINE_FROM} WHERE s.{column} = $1 ORDER BY s.setl_date, s.id"
-        ))
-        .bind(id)
-        .fetch_all(&mut *conn)
-        .await?;
+        let rows = sqlx::query(&format!("{} WHERE s.{column} = $1 ORDER BY s.setl_date, s.id", source.select()))
+            .bind(c.id)
+            .fetch_all(&mut *conn)
+            .await?;
         for r in &rows {
-            out.push(line_from_row(r, carried)?);
+            out.push(line_from_row(r, source, carried)?);
         }
     }
     Ok(out)
@@ -787,10 +906,11 @@ async fn move_clearing(
     Ok(())
 }
 
-/// Marks the findings `deductions` names as deducted in `clearing` (or as not deducted).
+/// Marks the findings `deductions` names as deducted in `clearing`, or given back in it.
 async fn mark_deducted(w: &mut WriteTx, deductions: &[Deduction], clearing: Option<i64>) -> Result<(), StoreError> {
     for d in deductions {
-        sqlx::query("UPDATE supervision_hits SET deducted_in = $1 WHERE id = $2")
+        let column = if d.amount.is_negative() { "refunded_in" } else { "deducted_in" };
+        sqlx::query(&format!("UPDATE supervision_hits SET {column} = $1 WHERE id = $2"))
             .bind(clearing)
             .bind(d.finding)
             .execute(&mut *w.tx)

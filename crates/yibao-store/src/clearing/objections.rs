@@ -9,7 +9,7 @@ use sqlx::Row;
 use yibao_core::clearing::{statement, ClearingState, Deduction, SettledLine};
 use yibao_core::InvalidValue;
 
-use super::{deduction_from_row, refuse, to_json, Clearing};
+use super::{deduction_from_row, refund_from_row, refuse, to_json, Clearing};
 use crate::{Store, StoreError, WriteTx};
 
 /// An objection, open or decided.
@@ -71,7 +71,7 @@ impl Store {
                 format!("clearing {} is {}: objections are closed", clearing.number, clearing.state.label().en),
             ));
         }
-        if !clearing.statement.deductions.iter().any(|d| d.finding == hit_id) {
+        if !clearing.statement.deductions.iter().any(|d| d.finding == hit_id && d.amount.is_positive()) {
             return Err(refuse("not_deducted", "该清算没有扣减这条违规记录", "this clearing deducts no such finding"));
         }
         let grounds = grounds.trim();
@@ -178,8 +178,7 @@ impl Store {
         .bind(hit_id)
         .execute(&mut *w.tx)
         .await?;
-        let lines: Vec<SettledLine> =
-            super::lines_of(&mut w.tx, clearing.id).await?.into_iter().map(|l| l.line).collect();
+        let lines: Vec<SettledLine> = super::lines_of(&mut w.tx, clearing).await?.into_iter().map(|l| l.line).collect();
         let rows = sqlx::query(
             "SELECT h.id, s.setl_id, h.amount, h.rule_code, h.zh, h.en FROM supervision_hits h \
              JOIN settlements s ON s.id = h.settlement_id WHERE h.deducted_in = $1 ORDER BY h.decided_at, h.id",
@@ -187,8 +186,24 @@ impl Store {
         .bind(clearing.id)
         .fetch_all(&mut *w.tx)
         .await?;
-        let deductions = rows.iter().map(deduction_from_row).collect::<Result<Vec<Deduction>, _>>()?;
-        let s = statement(&lines, &deductions, clearing.statement.deposit_rate, clearing.declared.as_ref());
+        let mut deductions = rows.iter().map(deduction_from_row).collect::<Result<Vec<Deduction>, _>>()?;
+        let given_back = sqlx::query(
+            "SELECT h.id, s.setl_id, h.amount, h.rule_code, h.zh, h.en FROM supervision_hits h \
+             JOIN settlements s ON s.id = h.settlement_id WHERE h.refunded_in = $1 ORDER BY h.id",
+        )
+        .bind(clearing.id)
+        .fetch_all(&mut *w.tx)
+        .await?;
+        for r in &given_back {
+            deductions.push(refund_from_row(r)?);
+        }
+        let s = statement(
+            &lines,
+            &deductions,
+            clearing.statement.deposit_rate,
+            &clearing.statement.releases,
+            clearing.declared.as_ref(),
+        );
         let done = sqlx::query(
             "UPDATE clearings SET statement = $1, gross = $2, deducted = $3, deposit = $4, net = $5, \
              version = version + 1 WHERE id = $6 AND version = $7",

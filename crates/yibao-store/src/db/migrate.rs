@@ -125,6 +125,11 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
             postgres: include_str!("../../migrations/0038_fund_books.postgres.sql"),
         },
     ),
+    (
+        39,
+        "pharmacy_clearing_deposit_release",
+        Sql::Both(include_str!("../../migrations/0039_pharmacy_clearing_deposit_release.sql")),
+    ),
 ];
 
 /// The migrations of one backend, up to a version (all when `None`).

@@ -9,5 +9,5 @@ mod withdrawals;
 
 pub use credits::CreditRun;
 pub use family::{FamilyMember, Relation};
-pub use pharmacy::{is_pharmacy, PharmacyLine, PharmacyPurchase, PharmacySettlement};
+pub use pharmacy::{is_pharmacy, is_pharmacy_code, PharmacyLine, PharmacyPurchase, PharmacySettlement};
 pub use withdrawals::{Heir, Withdrawal, WithdrawalRequest};

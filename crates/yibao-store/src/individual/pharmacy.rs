@@ -69,7 +69,12 @@ fn refuse(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> S
 
 /// Pharmacies carry the national code's `P`; hospitals `H`.
 pub fn is_pharmacy(institution: &Institution) -> bool {
-    institution.code.starts_with('P')
+    is_pharmacy_code(&institution.code)
+}
+
+/// [`is_pharmacy`] by the institution's code.
+pub fn is_pharmacy_code(code: &str) -> bool {
+    code.starts_with('P')
 }
 
 impl Store {
@@ -116,10 +121,13 @@ impl Store {
         let mut out = self.price_purchase(&mut w.tx, rules, pharmacy, person, purchase, at).await?;
         let s = out.split;
         let lines = serde_json::to_string(&out.lines).map_err(|e| corrupt("lines", e))?;
+        // The accounts that pay are the employee scheme's in the buyer's pooling region (a
+        // family member authorising is in the same one).
+        let fund = yibao_core::books::Fund::accounts_of(person.insured_region);
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO pharmacy_purchases (institution_id, person_id, holder_id, invono, medfee_sumamt, inscp_amt, \
-             acct_pay, acct_mulaid_pay, psn_cash_pay, lines, status, settled_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'settled', $11) RETURNING id",
+             acct_pay, acct_mulaid_pay, psn_cash_pay, lines, status, settled_at, setl_date, fund) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'settled', $11, $12, $13) RETURNING id",
         )
         .bind(pharmacy.id)
         .bind(person.id)
@@ -132,6 +140,8 @@ impl Store {
         .bind(s.psn_cash_pay.fen())
         .bind(lines)
         .bind(out.settled_at.clone())
+        .bind(at.date().to_string())
+        .bind(fund.to_string())
         .fetch_one(&mut *w.tx)
         .await?;
         let setl_id = format!("YD{}{:010}", pharmacy.region, id);
@@ -159,7 +169,7 @@ impl Store {
         }
         let paid = s.acct_pay.saturating_add(s.acct_mulaid_pay);
         let entry = yibao_core::books::Entry::new("pharmacy", setl_id.clone()).transfer(
-            yibao_core::books::Fund::accounts_of(person.insured_region),
+            fund,
             yibao_core::books::Account::PersonalAccounts,
             yibao_core::books::Account::PayableInstitutions,
             paid,
@@ -178,7 +188,7 @@ impl Store {
         setl_id: &str,
     ) -> Result<PharmacySettlement, StoreError> {
         let row = sqlx::query(
-            "SELECT id, person_id, holder_id, acct_pay, acct_mulaid_pay, status FROM pharmacy_purchases \
+            "SELECT id, person_id, holder_id, acct_pay, acct_mulaid_pay, status, fund FROM pharmacy_purchases \
              WHERE setl_id = $1 AND institution_id = $2",
         )
         .bind(setl_id.trim().to_string())
@@ -200,8 +210,14 @@ impl Store {
             format!("{} 撤销购药结算 {setl_id}，退回账户", pharmacy.name),
             format!("{} reversed purchase {setl_id}: returned to the account", pharmacy.name),
         );
+        // Back into the fund that paid.
+        let fund: Option<String> = row.try_get(6)?;
+        let fund = match fund {
+            Some(f) => yibao_core::books::Fund::parse(&f).map_err(|e| corrupt("pharmacy_purchases.fund", e))?,
+            None => crate::books::person_fund(w, person_id, true).await?,
+        };
         let entry = yibao_core::books::Entry::new("pharmacy_reversal", setl_id.trim()).transfer(
-            crate::books::person_fund(w, person_id, true).await?,
+            fund,
             yibao_core::books::Account::PayableInstitutions,
             yibao_core::books::Account::PersonalAccounts,
             Fen::from_fen(acct_pay + mulaid),

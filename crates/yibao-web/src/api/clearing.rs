@@ -8,7 +8,7 @@ use axum::Json;
 use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use yibao_store::{Clearing, InstitutionAccount, Objection, Preview};
+use yibao_store::{Assessment, Clearing, InstitutionAccount, Objection, Preview};
 
 use crate::context::Caller;
 use crate::error::{AppError, Problem};
@@ -176,4 +176,36 @@ fn account_json(a: Option<&InstitutionAccount>) -> Value {
         Some(a) => json!({ "account_name": a.account_name, "bank_name": a.bank_name, "account": a.account.masked() }),
         None => Value::Null,
     }
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct AssessmentForm {
+    /// The institution's national code (`fixmedins_code`).
+    pub institution: String,
+    /// A year that is over.
+    pub year: i32,
+    /// The score out of 100.
+    pub score: u32,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// The annual assessments (年度考核) the caller may read: the institution's own, or those of
+/// a staff caller's regions.
+#[utoipa::path(get, path = "/api/v1/assessments", responses((status = 200), (status = 403, body = Problem)))]
+pub async fn assessments(State(state): State<SharedState>, caller: Caller) -> Result<Json<Vec<Assessment>>, AppError> {
+    Ok(Json(svc::assessments(&state.store, &caller).await?))
+}
+
+/// An auditor records an institution's assessment for a year that is over; the share of that
+/// year's quality guarantee deposit it releases is paid with the institution's next clearing.
+#[utoipa::path(post, path = "/api/v1/assessments", request_body = AssessmentForm,
+    responses((status = 201), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn assess(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Json(f): Json<AssessmentForm>,
+) -> Result<(StatusCode, Json<Assessment>), AppError> {
+    let out = svc::assess(&state.store, &caller, &f.institution, f.year, f.score, &f.note).await?;
+    Ok((StatusCode::CREATED, Json(out)))
 }

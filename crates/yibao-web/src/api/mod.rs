@@ -132,6 +132,8 @@ pub mod withdrawals;
         clearing::decide_objection,
         clearing::review,
         clearing::approve,
+        clearing::assessments,
+        clearing::assess,
         clearing::account,
         clearing::set_account,
         books::check,

@@ -77,7 +77,32 @@ fn figures(lang: Lang, s: &Statement) -> Figures {
             (t("clr.gross"), s.gross.to_grouped()),
             (t("clr.deducted"), s.deducted.to_grouped()),
             (t("clr.deposit"), s.deposit.to_grouped()),
-        ],
+        ]
+        .into_iter()
+        .chain(s.releases.iter().map(|r| {
+            let label = match lang {
+                Lang::Zh => format!(
+                    "{}（{} 年度考核 {} 分，返还 {}，{} {} 元）",
+                    t("clr.released"),
+                    r.year,
+                    r.score,
+                    r.share.percent(),
+                    t("clr.forfeited"),
+                    r.forfeited.to_grouped()
+                ),
+                Lang::En => format!(
+                    "{} ({} assessed at {} points: {} released, {} {})",
+                    t("clr.released"),
+                    r.year,
+                    r.score,
+                    r.share.percent(),
+                    r.forfeited.to_grouped(),
+                    t("clr.forfeited")
+                ),
+            };
+            (label, r.released.to_grouped())
+        }))
+        .collect(),
         funds: s
             .funds
             .iter()
@@ -123,8 +148,24 @@ struct ListPage {
     preview: Option<(String, Figures, usize)>,
     preview_error: Option<String>,
     account: Option<String>,
+    assessments: Vec<AssessmentRow>,
+    assess_form: Option<AssessChoices>,
     errors: Vec<String>,
     notice: Option<String>,
+}
+
+/// For an auditor: the institutions of their regions (code, name) and the years that may be
+/// assessed.
+type AssessChoices = (Vec<(String, String)>, Vec<i32>);
+
+/// An annual assessment as the list shows it.
+pub struct AssessmentRow {
+    pub institution: String,
+    pub year: i32,
+    pub score: u32,
+    pub share: String,
+    pub note: String,
+    pub by: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -153,9 +194,26 @@ async fn show_list(
         preview: None,
         preview_error: None,
         account: None,
+        assessments: Vec::new(),
+        assess_form: None,
         errors: errors.clone(),
         notice: notice(lang, &ask.done),
     };
+    for a in service::clearing::assessments(store, caller).await? {
+        page.assessments.push(AssessmentRow {
+            institution: a.institution_name.clone(),
+            year: a.year,
+            score: a.score,
+            share: a.share.percent(),
+            note: a.note.clone(),
+            by: who(store, caller, &a.assessed_by, &a.assessed_at).await,
+        });
+    }
+    if let Ok(list) = service::clearing::assessable(store, caller).await {
+        let year = caller.today.year();
+        let institutions = list.into_iter().map(|i| (i.code.clone(), format!("{}（{}）", i.name, i.code))).collect();
+        page.assess_form = Some((institutions, vec![year - 1, year - 2]));
+    }
     if let Ok(inst) = service::clearing::own(caller) {
         page.institution = Some(format!("{}（{}）", inst.name, inst.code));
         let rules = store.clearing_rules(inst.region, caller.today).await?;
@@ -252,12 +310,56 @@ pub async fn clearing_account(
     }
 }
 
+#[derive(Deserialize)]
+pub struct AssessForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    institution: String,
+    year: Option<i32>,
+    #[serde(default)]
+    score: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// `POST /clearings/assessments`: an auditor records an institution's annual assessment.
+pub async fn clearing_assess(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Form(f): Form<AssessForm>,
+) -> Result<Response, AppError> {
+    caller.check_csrf(&f.csrf)?;
+    let lang = caller.lang;
+    let score = f.score.trim().parse::<u32>().ok().filter(|s| *s <= 100);
+    let (Some(year), Some(score)) = (f.year, score) else {
+        let m = vec![
+            i18n::t(lang, "clr.score").to_string()
+                + if lang == Lang::Zh {
+                    "：请填写 0–100 的整数"
+                } else {
+                    ": give a whole number from 0 to 100"
+                },
+        ];
+        return show_list(&state, &caller, &ListAsk::default(), m).await;
+    };
+    match service::clearing::assess(&state.store, &caller, &f.institution, year, score, &f.note).await {
+        Ok(_) => Ok(Redirect::to("/clearings?done=assessed#assessments").into_response()),
+        Err(e) => {
+            let ask = ListAsk::default();
+            or_show(e, lang, |m| show_list(&state, &caller, &ask, m)).await
+        }
+    }
+}
+
 /// A deduction as the statement shows it, with its objection.
 pub struct DeductionRow {
     pub finding: i64,
     pub setl_id: String,
     pub amount: String,
     pub reason: String,
+    /// A deduction given back with its settlement's reversal: nothing to object to.
+    pub given_back: bool,
     /// (objection id, version, grounds, state label, state code, decision)
     pub objection: Option<(i64, i64, String, String, String, String)>,
 }
@@ -320,6 +422,7 @@ async fn show_one(
             setl_id: d.setl_id.clone().unwrap_or_default(),
             amount: d.amount.to_grouped(),
             reason: d.reason.get(lang).to_string(),
+            given_back: d.amount.is_negative(),
             objection: objections.iter().find(|o| o.hit_id == d.finding).map(|o| {
                 (
                     o.id,

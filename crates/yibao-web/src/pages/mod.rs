@@ -39,7 +39,7 @@ pub use claims::{
     claim_queue_page, claim_statement_csv, claim_step_submit, claim_submit, my_claims, my_delegation_grant,
     my_delegation_revoke, unit_claims,
 };
-pub use clearing::{clearing_account, clearing_action, clearing_apply, clearing_page, clearings_page};
+pub use clearing::{clearing_account, clearing_action, clearing_apply, clearing_assess, clearing_page, clearings_page};
 pub use contributions::{
     employer_contributions, employer_declare, employer_declare_file, finance_contributions, finance_receipts,
     my_contributions, unit_contributions, unit_declare, unit_declare_file,

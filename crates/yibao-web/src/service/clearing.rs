@@ -5,7 +5,9 @@
 
 use chrono::NaiveDate;
 use yibao_core::{BankCardNumber, Permission};
-use yibao_store::{Clearing, ClearingLine, Institution, InstitutionAccount, Objection, PaymentOrder, Preview, Store};
+use yibao_store::{
+    Assessment, Clearing, ClearingLine, Institution, InstitutionAccount, Objection, PaymentOrder, Preview, Store,
+};
 
 use super::staff_scope;
 use crate::context::Caller;
@@ -160,6 +162,49 @@ pub async fn set_account(
     let account = BankCardNumber::corporate(account)?;
     let mut w = store.begin_write(&caller.actor()).await?;
     let out = store.set_institution_account(&mut w, inst.id, account_name, bank_name, &account).await?;
+    w.commit().await?;
+    Ok(out)
+}
+
+/// The annual assessments the caller may read: the institution's own, or those of a staff
+/// caller's regions.
+pub async fn assessments(store: &Store, caller: &Caller) -> Result<Vec<Assessment>, AppError> {
+    if let Ok(inst) = own(caller) {
+        return Ok(store.assessments_of(inst.id).await?);
+    }
+    if !(caller.can(Permission::ViewPayments) || caller.can(Permission::Audit)) {
+        return Err(AppError::forbidden());
+    }
+    Ok(store.assessments_in(&staff_scope(caller), 200).await?)
+}
+
+/// The designated institutions an auditor may assess: those of the caller's regions.
+pub async fn assessable(store: &Store, caller: &Caller) -> Result<Vec<Institution>, AppError> {
+    caller.require(Permission::Audit)?;
+    let mut out = store.list_institutions(None, None).await?;
+    out.retain(|i| caller.covers(i.region));
+    Ok(out)
+}
+
+/// An auditor records an institution's annual assessment for a year that is over: its score
+/// releases the region's share of that year's deposit with the institution's next clearing.
+pub async fn assess(
+    store: &Store,
+    caller: &Caller,
+    institution_code: &str,
+    year: i32,
+    score: u32,
+    note: &str,
+) -> Result<Assessment, AppError> {
+    caller.require(Permission::Audit)?;
+    let inst = store
+        .institution_by_code(institution_code.trim())
+        .await
+        .ok()
+        .filter(|i| caller.covers(i.region))
+        .ok_or_else(|| AppError::not_found("institution"))?;
+    let mut w = store.begin_write(&caller.actor()).await?;
+    let out = store.assess_institution(&mut w, inst.id, year, score, note, caller.today).await?;
     w.commit().await?;
     Ok(out)
 }
