@@ -1,5 +1,6 @@
--- Clearing with designated retail pharmacies, deductions given back with a reversal, and the
--- release of the quality guarantee deposit after an institution's annual assessment (年度考核).
+-- Clearing with designated retail pharmacies, deductions given back with a reversal, the
+-- release of the quality guarantee deposit after an institution's annual assessment (年度考核),
+-- and the auditor's queue: hits taken by one auditor.
 
 -- A pharmacy's purchases are cleared like a hospital's settlements: by the day they were
 -- settled (China time, as `settled_at` is written), in the fund of the accounts that paid
@@ -40,3 +41,7 @@ CREATE INDEX clearings_released ON clearings (deposit_released_in);
 -- Per fund: the deposits of earlier clearings a clearing released, and forfeited.
 ALTER TABLE clearing_funds ADD COLUMN released BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE clearing_funds ADD COLUMN forfeited BIGINT NOT NULL DEFAULT 0;
+
+-- An auditor takes an open hit from the queue (领取): until they let it go, only they decide it.
+ALTER TABLE supervision_hits ADD COLUMN taken_by TEXT;
+ALTER TABLE supervision_hits ADD COLUMN taken_at TEXT;

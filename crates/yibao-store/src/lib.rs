@@ -74,7 +74,7 @@ pub use settlement::{
     AccountEntry, Admission, Diagnosis, DirectCover, FeeUpload, IndividualAccount, Reconciliation, SettleRequest,
     Settlement, SettlementStatus, StoredFee, Visit, VisitSnapshot, VisitStatus,
 };
-pub use supervision::{Consequence, HitDecision, HitState, RuleBaseVersion, StoredHit, Subject};
+pub use supervision::{Consequence, HitDecision, HitQueue, HitState, RuleBaseVersion, StoredHit, Subject};
 pub use yibao_core::sporadic::ItemisedLine;
 
 /// The database handle: the database (`db/`, the mechanism) and what the domains keep in

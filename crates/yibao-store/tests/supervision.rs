@@ -8,7 +8,7 @@ use yibao_core::sporadic::ClaimState;
 use yibao_core::supervise::Severity;
 use yibao_core::{AdminCode, Scope};
 use yibao_store::testing::{actor_of, refusal_code, TestDb};
-use yibao_store::{HitDecision, HitState, Store};
+use yibao_store::{HitDecision, HitQueue, HitState, Store};
 
 fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
@@ -57,12 +57,15 @@ async fn the_rule_base_finds_hits_a_reviewer_decides_and_a_violation_blocks_appr
         let waiting = s.claim_hits(claim_id(s, "LZ-2026-0107").await).await.unwrap();
         assert_eq!(states(&waiting), [("JG-003".to_string(), HitState::Open)], "{l}: waiting for the reviewer");
         assert_eq!(waiting[0].evidence["of"], "lines");
-        let queue = s.open_hits_in(&Scope::new(vec![jinchang()]), 50).await.unwrap();
+        let queue = s.open_hits_in(&Scope::new(vec![jinchang()]), &HitQueue::All, 50).await.unwrap();
         assert!(queue.iter().all(|h| h.state == HitState::Open) && !queue.is_empty(), "{l}");
-        assert!(s.open_hits_in(&Scope::parse_list("110000").unwrap(), 50).await.unwrap().is_empty(), "{l}");
+        assert!(
+            s.open_hits_in(&Scope::parse_list("110000").unwrap(), &HitQueue::All, 50).await.unwrap().is_empty(),
+            "{l}"
+        );
         // The region's queue holds an open hit of every rule that looks at a visit (the
         // outlier rule, JG-010, is a re-check's finding about an institution).
-        let open = s.open_hits_in(&Scope::new(vec![jinchang()]), 500).await.unwrap();
+        let open = s.open_hits_in(&Scope::new(vec![jinchang()]), &HitQueue::All, 500).await.unwrap();
         let codes: std::collections::BTreeSet<&str> = open.iter().map(|h| h.rule_code.as_str()).collect();
         let expected = ["JG-001", "JG-002", "JG-003", "JG-004", "JG-005", "JG-006", "JG-007", "JG-008", "JG-009"];
         assert_eq!(codes.into_iter().collect::<Vec<_>>(), [&expected[..], &["JG-011", "JG-012"]].concat(), "{l}");
@@ -81,7 +84,7 @@ async fn the_rule_base_finds_hits_a_reviewer_decides_and_a_violation_blocks_appr
         // Kept under the person's county, so that staff of that county see and decide it.
         let county = s.claim(id).await.unwrap().insured_region;
         assert_eq!(violation.region, county, "{l}");
-        let queue = s.open_hits_in(&Scope::new(vec![county]), 50).await.unwrap();
+        let queue = s.open_hits_in(&Scope::new(vec![county]), &HitQueue::All, 50).await.unwrap();
         assert!(queue.iter().any(|h| h.id == violation.id), "{l}: in the county's queue");
         let mut w = s.begin_write(&actor_of(s, "reviewer").await).await.unwrap();
         s.take_claim(&mut w, id).await.unwrap();
@@ -541,6 +544,69 @@ async fn a_settlement_from_a_snapshot_finds_what_the_history_shows() {
         let overlap = hits.iter().find(|h| h.rule_code == "JG-001").expect("the overlap with the demo's stay");
         let demo = s.person_settlements(1).await.unwrap().into_iter().find(|x| x.id != settled.id).unwrap();
         assert!(overlap.message.zh.contains(&demo.setl_id), "{l}: {overlap:?}");
+        db.cleanup().await;
+    }
+}
+
+/// The auditor's queue: a hit taken by one auditor leaves the untaken queue and is decided only
+/// by them until they let it go; a task sent to the region's auditors is taken by one of them.
+#[tokio::test]
+async fn an_auditor_takes_a_hit_and_a_task_and_nobody_else_decides_the_hit() {
+    for db in TestDb::all().await {
+        let (s, l) = (&db.store, db.label);
+        yibao_demo::seed_demo(s, &db.blobs(), today()).await.unwrap();
+        let scope = Scope::new(vec![jinchang()]);
+        let (auditor, reviewer) = (actor_of(s, "auditor").await, actor_of(s, "reviewer").await);
+        let open = s.open_hits_in(&scope, &HitQueue::Untaken, 50).await.unwrap();
+        let hit = open.iter().find(|h| h.claim_id.is_some()).expect("an open hit on a claim").clone();
+
+        let mut w = s.begin_write(&auditor).await.unwrap();
+        let taken = s.take_hit(&mut w, hit.id, true).await.unwrap();
+        w.commit().await.unwrap();
+        assert_eq!(taken.taken_by.as_deref(), Some(auditor.label.as_str()), "{l}");
+        let untaken = s.open_hits_in(&scope, &HitQueue::Untaken, 500).await.unwrap();
+        assert!(untaken.iter().all(|h| h.id != hit.id), "{l}: not in the untaken queue");
+        let mine = s.open_hits_in(&scope, &HitQueue::TakenBy(auditor.label.clone()), 500).await.unwrap();
+        assert_eq!(mine.iter().map(|h| h.id).collect::<Vec<_>>(), [hit.id], "{l}");
+
+        // Nobody else takes it, decides it or lets it go.
+        let mut w = s.begin_write(&reviewer).await.unwrap();
+        assert_eq!(refusal_code(s.take_hit(&mut w, hit.id, true).await), "taken", "{l}");
+        assert_eq!(refusal_code(s.decide_hit(&mut w, hit.id, HitDecision::Clear, "无误").await), "taken", "{l}");
+        assert_eq!(refusal_code(s.take_hit(&mut w, hit.id, false).await), "not_taken", "{l}");
+        drop(w);
+        // Let go, it is anyone's again: the reviewer takes it and decides it.
+        let mut w = s.begin_write(&auditor).await.unwrap();
+        assert_eq!(s.take_hit(&mut w, hit.id, false).await.unwrap().taken_by, None, "{l}");
+        w.commit().await.unwrap();
+        let mut w = s.begin_write(&reviewer).await.unwrap();
+        s.take_hit(&mut w, hit.id, true).await.unwrap();
+        let decided = s.decide_hit(&mut w, hit.id, HitDecision::Clear, "核对病历，无误").await.unwrap();
+        w.commit().await.unwrap();
+        assert_eq!(decided.state, HitState::Cleared, "{l}");
+        let mut w = s.begin_write(&reviewer).await.unwrap();
+        assert_eq!(refusal_code(s.take_hit(&mut w, hit.id, true).await), "decided", "{l}");
+        drop(w);
+
+        // A task for any auditor of the region is taken once.
+        let person = s.claim(hit.claim_id.unwrap()).await.unwrap().person_id;
+        let task = yibao_store::NewTask {
+            kind: yibao_core::inspection::AuditTaskKind::OnSite,
+            person_id: person,
+            claim_id: None,
+            visit_id: None,
+            filing_id: None,
+            place: "金昌市中心医院".into(),
+            assignee: String::new(),
+            due_on: today() + chrono::Duration::days(5),
+            instructions: String::new(),
+        };
+        let mut w = s.begin_write(&auditor).await.unwrap();
+        let t = s.create_audit_task(&mut w, &task, today()).await.unwrap();
+        let t = s.take_audit_task(&mut w, t.id, "auditor").await.unwrap();
+        assert_eq!(t.assignee, "auditor", "{l}");
+        assert_eq!(refusal_code(s.take_audit_task(&mut w, t.id, "auditor2").await), "assigned", "{l}");
+        w.commit().await.unwrap();
         db.cleanup().await;
     }
 }

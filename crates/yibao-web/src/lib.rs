@@ -114,6 +114,7 @@ pub fn router(state: AppState) -> Router {
             post(api::audit::add_audit_photo).layer(DefaultBodyLimit::max(DOCUMENT_REQUEST_LIMIT)),
         )
         .route("/audit-tasks/{id}/conclusion", post(api::audit::conclude_audit_task))
+        .route("/audit-tasks/{id}/take", post(api::audit::take_audit_task))
         .route("/persons/{id}/filings", get(api::cover::person_filings).post(api::cover::apply_filing))
         .route("/persons/{id}/cards", get(api::cover::person_cards).post(api::cover::apply_card))
         .route("/persons/{id}/no-card-certificates", post(api::cover::issue_no_card_certificate))
@@ -172,6 +173,7 @@ pub fn router(state: AppState) -> Router {
         .route("/institution-findings", get(api::supervision::institution_findings))
         .route("/institution-findings/{id}/decision", post(api::supervision::decide_institution_finding))
         .route("/hits/{id}/decision", post(api::supervision::decide_hit))
+        .route("/hits/{id}/take", post(api::supervision::take_hit))
         .route("/settlements/{setl_id}/hits", get(api::supervision::settlement_hits))
         .route("/claims", get(api::claims::claim_queue).post(api::claims::submit_claim))
         .route("/claims/{id}", get(api::claims::get_claim))
@@ -268,6 +270,7 @@ pub fn router(state: AppState) -> Router {
             post(pages::audit_photo_add).layer(DefaultBodyLimit::max(DOCUMENT_REQUEST_LIMIT)),
         )
         .route("/audit-tasks/{id}/conclusion", post(pages::audit_task_conclude))
+        .route("/audit-tasks/{id}/take", post(pages::audit_task_take))
         .route("/cover", get(pages::cover_lookup))
         .route("/persons/{id}/cover", get(pages::person_cover_page))
         .route("/check", get(pages::institution_cover))
@@ -288,6 +291,7 @@ pub fn router(state: AppState) -> Router {
         .route("/hits", get(pages::hits_page))
         .route("/hits/{id}", get(pages::hit_page))
         .route("/hits/{id}/decision", post(pages::hit_decision))
+        .route("/hits/{id}/take", post(pages::hit_take))
         .route("/institution-findings/{id}/decision", post(pages::finding_decision))
         .route("/claims/{id}/steps", post(pages::claim_step_submit))
         .route(

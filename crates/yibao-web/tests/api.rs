@@ -391,6 +391,30 @@ fn matrix() -> Vec<MatrixRow> {
             vec!["reviewer", "reviewer2", "auditor"],
         ),
         (Method::GET, "/api/v1/hits", None, S::OK, vec!["reviewer", "reviewer2", "auditor"]),
+        (Method::GET, "/api/v1/hits?queue=mine", None, S::OK, vec!["reviewer", "reviewer2", "auditor"]),
+        (Method::GET, "/hits?queue=untaken", None, S::OK, vec!["reviewer", "reviewer2", "auditor"]),
+        // Nobody took hit 1: letting go of it is refused to those who may take it.
+        (
+            Method::POST,
+            "/api/v1/hits/1/take",
+            Some(json!({"take": false})),
+            S::UNPROCESSABLE_ENTITY,
+            vec!["reviewer", "reviewer2", "auditor"],
+        ),
+        // The demo's task 1 was sent to `auditor`: nobody takes it again.
+        (Method::POST, "/api/v1/audit-tasks/1/take", None, S::UNPROCESSABLE_ENTITY, vec!["auditor"]),
+        // Clearing and the fund's books.
+        (Method::GET, "/api/v1/clearings", None, S::OK, vec!["auditor", "finance", "hospital", "apikey"]),
+        (Method::GET, "/clearings", None, S::OK, vec!["auditor", "finance", "hospital", "apikey"]),
+        (Method::GET, "/api/v1/assessments", None, S::OK, vec!["auditor", "finance", "hospital", "apikey"]),
+        (
+            Method::POST,
+            "/api/v1/assessments",
+            Some(json!({"institution": "H62030200001", "year": 2026, "score": 90})),
+            S::UNPROCESSABLE_ENTITY,
+            vec!["auditor"],
+        ),
+        (Method::GET, "/api/v1/books", None, S::OK, vec!["auditor", "finance"]),
         (Method::GET, "/hits", None, S::OK, vec!["reviewer", "reviewer2", "auditor"]),
         (Method::GET, "/api/v1/hits/1", None, S::OK, vec!["reviewer", "reviewer2", "auditor"]),
         (Method::GET, "/api/v1/reports/rescue-admissions", None, S::OK, vec!["reviewer", "reviewer2", "auditor"]),

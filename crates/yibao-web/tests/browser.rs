@@ -718,10 +718,18 @@ async fn a_reviewer_clears_a_finding_and_an_auditor_deducts_another() {
     c.find(Locator::XPath(of_the_settlement)).await.unwrap().click().await.unwrap();
     let subject = c.wait().for_element(Locator::Id("hit-subject")).await.unwrap();
     assert!(subject.attr("href").await.unwrap().unwrap_or_default().starts_with("/settlements/"));
+    c.find(Locator::Id("take")).await.unwrap().click().await.unwrap();
+    browser.wait_for_url(|u| u.query().is_some_and(|q| q.contains("done=hit_taken"))).await;
+    let notice = c.wait().for_element(Locator::Id("notice")).await.unwrap().text().await.unwrap();
+    assert!(notice.contains("已领取"), "{notice}");
+    let taken = c.find(Locator::Id("hit-taken")).await.unwrap().text().await.unwrap();
+    assert!(taken.contains("陈静"), "taken by the auditor, by name: {taken}");
+    assert!(c.find(Locator::Id("release")).await.is_ok(), "and may let it go");
     browser.fill("reason", "同日两次血常规无医嘱，拒付一次").await;
     browser.set("select[name='consequence']", "deduct").await;
     browser.fill("amount", "25.00").await;
     c.find(Locator::Css(".confirm-hit")).await.unwrap().click().await.unwrap();
+    browser.wait_for_url(|u| u.query() == Some("done=hit")).await;
     let notice = c.wait().for_element(Locator::Id("notice")).await.unwrap().text().await.unwrap();
     assert!(notice.contains("已处理该疑点"), "{notice}");
     let state = c.find(Locator::Id("hit-state")).await.unwrap().text().await.unwrap();

@@ -284,6 +284,35 @@ impl Store {
         sql.fetch_all(&self.db).await?.iter().map(task_from_row).collect()
     }
 
+    /// An auditor (`username`, of the task's region: the caller checks it) takes an open task
+    /// sent to the region's auditors as a whole: it is theirs from now on.
+    pub async fn take_audit_task(&self, w: &mut WriteTx, id: i64, username: &str) -> Result<AuditTask, StoreError> {
+        let before = self.audit_task_in(w, id).await?;
+        if before.state != "open" {
+            return Err(refuse("done", "该稽核任务已完成", "this audit task is done"));
+        }
+        if !before.assignee.is_empty() {
+            return Err(refuse(
+                "assigned",
+                &format!("该稽核任务已派给 {}", before.assignee),
+                &format!("this audit task is {}'s", before.assignee),
+            ));
+        }
+        let done = sqlx::query(
+            "UPDATE audit_tasks SET assignee = $1, version = version + 1 WHERE id = $2 AND assignee = '' AND state = 'open'",
+        )
+        .bind(username.to_string())
+        .bind(id)
+        .execute(&mut *w.tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::Stale("audit task"));
+        }
+        let after = self.audit_task_in(w, id).await?;
+        w.record("audit_task.take", "audit_task", &id.to_string(), Some(&before), Some(&after)).await?;
+        Ok(after)
+    }
+
     /// The tasks about a claim, oldest first (without photos).
     pub async fn audit_tasks_of_claim(&self, claim_id: i64) -> Result<Vec<AuditTask>, StoreError> {
         let rows = sqlx::query(&format!("SELECT {TASK_COLS} FROM {TASK_FROM} WHERE t.claim_id = $1 ORDER BY t.id"))

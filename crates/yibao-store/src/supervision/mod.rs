@@ -13,13 +13,15 @@ use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 use yibao_core::supervise::{check, Hit, RuleBase, Severity, Visit};
-use yibao_core::{AdminCode, Fen, InvalidValue, Scope, Text};
+use yibao_core::{AdminCode, Fen, InvalidValue, Text};
 
 use crate::db::cache::Recent;
 use crate::db::query::corrupt;
 use crate::{Store, StoreError, WriteTx};
 
+mod queue;
 mod stays;
+pub use queue::HitQueue;
 
 /// The rule bases in force, by region, parsed (see `db::cache`).
 pub(crate) type RuleBases = Recent<i64, Option<Arc<RuleBase>>>;
@@ -162,11 +164,14 @@ pub struct StoredHit {
     /// Of a confirmed hit: what it costs, and how much.
     pub consequence: Option<Consequence>,
     pub amount: Option<Fen>,
+    /// The auditor who took it from the queue (an account label), and when.
+    pub taken_by: Option<String>,
+    pub taken_at: Option<String>,
 }
 
 const HIT_COLS: &str = "h.id, h.claim_id, h.region, h.rule_code, h.rule_version, h.severity, h.evidence, h.zh, \
     h.en, h.state, h.found_at, h.decided_by, h.decided_at, h.reason, COALESCE(c.number, s.setl_id), \
-    h.settlement_id, h.consequence, h.amount";
+    h.settlement_id, h.consequence, h.amount, h.taken_by, h.taken_at";
 const HIT_FROM: &str = "supervision_hits h LEFT JOIN claims c ON c.id = h.claim_id \
     LEFT JOIN settlements s ON s.id = h.settlement_id";
 
@@ -205,6 +210,8 @@ fn hit_from_row(r: &AnyRow) -> Result<StoredHit, StoreError> {
         reason: r.try_get(13)?,
         consequence: r.try_get::<Option<String>, _>(16)?.as_deref().map(Consequence::parse).transpose()?,
         amount: r.try_get::<Option<i64>, _>(17)?.map(Fen::from_fen),
+        taken_by: r.try_get(18)?,
+        taken_at: r.try_get(19)?,
     })
 }
 
@@ -550,15 +557,6 @@ impl Store {
         hit_from_row(&row)
     }
 
-    /// Open hits of the regions in `scope`, oldest first (an auditor's queue).
-    pub async fn open_hits_in(&self, scope: &Scope, limit: i64) -> Result<Vec<StoredHit>, StoreError> {
-        let mut sql = crate::db::query::Sql::new(&format!("SELECT {HIT_COLS} FROM {HIT_FROM} WHERE h.state = 'open'"));
-        sql.scope_filter("h.region", scope);
-        let l = sql.arg(crate::db::query::Arg::I(limit.clamp(1, 500)));
-        sql.text.push_str(&format!(" ORDER BY h.id LIMIT {l}"));
-        sql.fetch_all(&self.db).await?.iter().map(hit_from_row).collect()
-    }
-
     /// Whether a claim has an open violation (违规), which keeps it from being approved.
     pub(crate) async fn open_violations_in(&self, w: &mut WriteTx, claim_id: i64) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar(
@@ -584,6 +582,7 @@ impl Store {
         if before.state != HitState::Open {
             return Err(refuse("decided", "该疑点已处理", "this hit is decided already"));
         }
+        queue::not_taken_by_another(w, &before)?;
         let reason = reason.trim();
         if reason.is_empty() {
             return Err(StoreError::Invalid(InvalidValue::new(

@@ -268,6 +268,17 @@ pub struct TaskConclusion {
     pub conclusion: Conclusion,
 }
 
+/// Take a task sent to the region's auditors as a whole: it is the caller's from now on.
+#[utoipa::path(post, path = "/api/v1/audit-tasks/{id}/take",
+    responses((status = 200), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn take_audit_task(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<AuditTask>, AppError> {
+    Ok(Json(svc::take_audit_task(&state.store, &caller, id).await?))
+}
+
 /// Conclude a task: what was found, and whether the stay goes on.
 #[utoipa::path(post, path = "/api/v1/audit-tasks/{id}/conclusion", request_body = TaskConclusion,
     responses((status = 200), (status = 404, body = Problem), (status = 422, body = Problem)))]

@@ -1,7 +1,7 @@
 //! Supervision over HTTP: a region's rule base, the hits on a claim, the auditor's queue, and
 //! a decision on a hit.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
@@ -70,10 +70,40 @@ pub async fn claim_hits(
     Ok(Json(svc::claim_hits(&state.store, &caller, id).await?))
 }
 
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct QueueAsk {
+    /// `mine` (taken by the caller), `untaken`, or all (the default).
+    #[serde(default)]
+    pub queue: String,
+}
+
 /// The open hits of the caller's regions, oldest first (reviewers and auditors).
-#[utoipa::path(get, path = "/api/v1/hits", responses((status = 200)))]
-pub async fn open_hits(State(state): State<SharedState>, caller: Caller) -> Result<Json<Vec<StoredHit>>, AppError> {
-    Ok(Json(svc::open_hits(&state.store, &caller).await?))
+#[utoipa::path(get, path = "/api/v1/hits", params(QueueAsk), responses((status = 200)))]
+pub async fn open_hits(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Query(q): Query<QueueAsk>,
+) -> Result<Json<Vec<StoredHit>>, AppError> {
+    let queue = svc::queue_of(&caller, &q.queue);
+    Ok(Json(svc::open_hits(&state.store, &caller, &queue).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct TakeHit {
+    /// `true` takes the hit; `false` lets go of it.
+    pub take: bool,
+}
+
+/// Take an open hit from the queue (only whoever took it decides it), or let go of it.
+#[utoipa::path(post, path = "/api/v1/hits/{id}/take", request_body = TakeHit,
+    responses((status = 200), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn take_hit(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(t): Json<TakeHit>,
+) -> Result<Json<StoredHit>, AppError> {
+    Ok(Json(svc::take_hit(&state.store, &caller, id, t.take).await?))
 }
 
 /// What the rules found on a direct settlement (reviewers and auditors of the person's region).

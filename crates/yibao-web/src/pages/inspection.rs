@@ -261,6 +261,8 @@ pub struct TaskRow {
     pub subject_link: String,
     pub place: String,
     pub assignee: String,
+    /// The username it was sent to; empty: any auditor of the region.
+    pub assignee_code: String,
     pub due_on: String,
     pub overdue: bool,
     pub state: String,
@@ -289,6 +291,7 @@ pub(crate) fn task_rows(tasks: &[AuditTask], caller: &Caller) -> Vec<TaskRow> {
                 } else {
                     t.assignee.clone()
                 },
+                assignee_code: t.assignee.clone(),
                 due_on: t.due_on.to_string(),
                 overdue: open && t.due_on < caller.today,
                 state: crate::i18n::t(lang, if open { "tasks.open" } else { "tasks.done" }).to_string(),
@@ -554,6 +557,26 @@ pub async fn audit_task_conclude(
     .await;
     match result {
         Ok(_) => Ok(Redirect::to(&format!("/audit-tasks/{id}?done=task_concluded")).into_response()),
+        Err(e) => or_show(e, caller.lang, |m| show_task(&state, &caller, id, "", m)).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct TakeTaskForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /audit-tasks/{id}/take`: an auditor takes a task sent to the region's auditors.
+pub async fn audit_task_take(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Form(f): Form<TakeTaskForm>,
+) -> Result<Response, AppError> {
+    caller.check_csrf(&f.csrf)?;
+    match service::audit::take_audit_task(&state.store, &caller, id).await {
+        Ok(_) => Ok(Redirect::to(&format!("/audit-tasks/{id}?done=task_taken")).into_response()),
         Err(e) => or_show(e, caller.lang, |m| show_task(&state, &caller, id, "", m)).await,
     }
 }

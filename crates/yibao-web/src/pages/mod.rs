@@ -49,8 +49,8 @@ pub use cover::{
     my_card_report, my_cover_page, my_filing_apply, my_filing_revoke, no_card_issue, person_cover_page,
 };
 pub use inspection::{
-    audit_photo_add, audit_task_conclude, audit_task_create, audit_task_page, audit_tasks_page, filing_page,
-    pre_evaluation_record, pre_evaluation_require,
+    audit_photo_add, audit_task_conclude, audit_task_create, audit_task_page, audit_task_take, audit_tasks_page,
+    filing_page, pre_evaluation_record, pre_evaluation_require,
 };
 pub use institution::{
     institution_cover, institution_interface, institution_interface_action, institution_settlements, referral_issue,
@@ -67,7 +67,7 @@ pub use rules::{
     policy_page,
 };
 pub use settlement::{my_settlements, person_settlements_page, settlement_page};
-pub use supervision::{finding_decision, hit_decision, hit_page, hits_page};
+pub use supervision::{finding_decision, hit_decision, hit_page, hit_take, hits_page};
 pub use withdrawals::{
     person_withdrawal_request, person_withdrawals, withdrawal_account, withdrawal_decide, withdrawal_page,
     withdrawals_page,

@@ -45,6 +45,22 @@ pub struct HitRow {
     pub found_at: String,
     /// The lines it points at, by number (none when it points at other stays).
     pub lines: Vec<String>,
+    /// Who took it from the queue (their name), and whether it is the caller.
+    pub taken: String,
+    pub mine: bool,
+}
+
+/// Names who took each hit, as staff read it, and marks the caller's.
+async fn name_takers(store: &yibao_store::Store, caller: &Caller, hits: &[StoredHit], rows: &mut [HitRow]) {
+    let me = caller.actor().label;
+    for (h, r) in hits.iter().zip(rows.iter_mut()) {
+        let Some(by) = &h.taken_by else { continue };
+        r.mine = *by == me;
+        r.taken = match service::account_id_of(by) {
+            Some(id) => store.account(id).await.map(|a| a.display_name).unwrap_or_else(|_| by.clone()),
+            None => by.clone(),
+        };
+    }
 }
 
 pub(crate) fn hit_rows(hits: &[StoredHit], lang: Lang) -> Vec<HitRow> {
@@ -87,6 +103,8 @@ pub(crate) fn hit_rows(hits: &[StoredHit], lang: Lang) -> Vec<HitRow> {
                     _ => String::new(),
                 },
                 found_at: when(&h.found_at),
+                taken: String::new(),
+                mine: false,
             }
         })
         .collect()
@@ -97,6 +115,8 @@ pub(crate) fn hit_rows(hits: &[StoredHit], lang: Lang) -> Vec<HitRow> {
 struct HitsPage {
     ctx: Ctx,
     rows: Vec<HitRow>,
+    /// The queue shown: `mine`, `untaken`, or `` (all).
+    queue: &'static str,
     /// Rescue admissions outside the catalog by reviewer: (reviewer, lines, claims, amount).
     rescue: Vec<(String, i64, i64, String)>,
     /// Institutions far from their peers.
@@ -123,21 +143,38 @@ pub struct FindingRow {
 pub async fn hits_page(
     State(state): State<SharedState>,
     caller: Caller,
-    Query(q): Query<DoneAsk>,
+    Query(q): Query<QueueAsk>,
 ) -> Result<Response, AppError> {
-    show_hits(&state, &caller, &q.done, Vec::new()).await
+    show_hits(&state, &caller, &q.done, &q.queue, Vec::new()).await
+}
+
+#[derive(Deserialize, Default)]
+pub struct QueueAsk {
+    #[serde(default)]
+    done: String,
+    /// `mine`, `untaken`, or all.
+    #[serde(default)]
+    queue: String,
 }
 
 async fn show_hits(
     state: &SharedState,
     caller: &Caller,
     done: &str,
+    queue: &str,
     errors: Vec<String>,
 ) -> Result<Response, AppError> {
     let lang = caller.lang;
-    let mut hits = service::supervision::open_hits(&state.store, caller).await?;
+    let asked = service::supervision::queue_of(caller, queue);
+    let mut hits = service::supervision::open_hits(&state.store, caller, &asked).await?;
     hits.sort_by_key(|h| std::cmp::Reverse(h.severity));
-    let rows = hit_rows(&hits, lang);
+    let mut rows = hit_rows(&hits, lang);
+    name_takers(&state.store, caller, &hits, &mut rows).await;
+    let queue = match asked {
+        yibao_store::HitQueue::TakenBy(_) => "mine",
+        yibao_store::HitQueue::Untaken => "untaken",
+        yibao_store::HitQueue::All => "",
+    };
     let rescue = service::supervision::rescue_admissions(&state.store, caller)
         .await?
         .into_iter()
@@ -172,6 +209,7 @@ async fn show_hits(
     let page = HitsPage {
         ctx: Ctx::for_caller(caller, "/hits"),
         rows,
+        queue,
         rescue,
         outliers,
         can_decide: caller.can(Permission::Audit),
@@ -211,7 +249,7 @@ pub async fn finding_decision(
     .await;
     match decided {
         Ok(_) => Ok(Redirect::to("/hits?done=finding").into_response()),
-        Err(e) => or_show(e, caller.lang, |errors| show_hits(&state, &caller, "", errors)).await,
+        Err(e) => or_show(e, caller.lang, |errors| show_hits(&state, &caller, "", "", errors)).await,
     }
 }
 
@@ -237,7 +275,8 @@ async fn show_hit(
     let hit = service::supervision::hit(&state.store, caller, id).await?;
     let notice = super::shared::notice(caller.lang, done);
     let deduct_allowed = hit.settlement_id.is_some();
-    let hits = hit_rows(std::slice::from_ref(&hit), caller.lang);
+    let mut hits = hit_rows(std::slice::from_ref(&hit), caller.lang);
+    name_takers(&state.store, caller, std::slice::from_ref(&hit), &mut hits).await;
     Ok(render(&HitPage { ctx: Ctx::for_caller(caller, "/hits"), hits, deduct_allowed, errors, notice })?
         .into_response())
 }
@@ -250,6 +289,33 @@ pub async fn hit_page(
     Query(q): Query<DoneAsk>,
 ) -> Result<Response, AppError> {
     show_hit(&state, &caller, id, &q.done, Vec::new()).await
+}
+
+#[derive(Deserialize)]
+pub struct TakeForm {
+    #[serde(default)]
+    csrf: String,
+    /// `1` takes the hit, `0` lets go of it.
+    #[serde(default)]
+    take: String,
+}
+
+/// `POST /hits/{id}/take`: a reviewer or auditor takes a hit from the queue, or lets go of it.
+pub async fn hit_take(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Form(f): Form<TakeForm>,
+) -> Result<Response, AppError> {
+    caller.check_csrf(&f.csrf)?;
+    let take = f.take != "0";
+    match service::supervision::take_hit(&state.store, &caller, id, take).await {
+        Ok(_) => {
+            let done = if take { "hit_taken" } else { "hit_released" };
+            Ok(Redirect::to(&format!("/hits/{id}?done={done}")).into_response())
+        }
+        Err(e) => or_show(e, caller.lang, |errors| show_hit(&state, &caller, id, "", errors)).await,
+    }
 }
 
 #[derive(Deserialize)]

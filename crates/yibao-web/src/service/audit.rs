@@ -202,6 +202,15 @@ pub async fn audit_tasks(store: &Store, caller: &Caller, open_only: bool) -> Res
     Ok(store.audit_tasks_in(&super::staff_scope(caller), open_only, 200).await?)
 }
 
+/// An auditor of the task's region takes a task sent to the region's auditors as a whole.
+pub async fn take_audit_task(store: &Store, caller: &Caller, id: i64) -> Result<AuditTask, AppError> {
+    audit_task(store, caller, id).await?;
+    let mut w = store.begin_write(&caller.actor()).await?;
+    let task = store.take_audit_task(&mut w, id, caller.username()).await?;
+    w.commit().await?;
+    Ok(task)
+}
+
 /// One task with its photos, for an auditor of its region; "not found" for anyone else.
 pub async fn audit_task(store: &Store, caller: &Caller, id: i64) -> Result<AuditTask, AppError> {
     caller.require(Permission::Audit)?;

@@ -64,10 +64,33 @@ pub async fn settlement_hits(store: &Store, caller: &Caller, setl_id: &str) -> R
     Ok(store.hits_of(Subject::Settlement(settlement.id)).await?)
 }
 
-/// The open hits of the caller's regions (the auditor's queue).
-pub async fn open_hits(store: &Store, caller: &Caller) -> Result<Vec<StoredHit>, AppError> {
+/// Which queue a request asks for: `mine` (taken by the caller), `untaken`, or all.
+pub fn queue_of(caller: &Caller, queue: &str) -> yibao_store::HitQueue {
+    match queue {
+        "mine" => yibao_store::HitQueue::TakenBy(caller.actor().label),
+        "untaken" => yibao_store::HitQueue::Untaken,
+        _ => yibao_store::HitQueue::All,
+    }
+}
+
+/// The open hits of the caller's regions in `queue` (the auditor's queue).
+pub async fn open_hits(
+    store: &Store,
+    caller: &Caller,
+    queue: &yibao_store::HitQueue,
+) -> Result<Vec<StoredHit>, AppError> {
     caller.require(Permission::DecideHits)?;
-    Ok(store.open_hits_in(&super::staff_scope(caller), 200).await?)
+    Ok(store.open_hits_in(&super::staff_scope(caller), queue, 200).await?)
+}
+
+/// A reviewer or auditor of the hit's region takes it from the queue (`take`), or lets go of
+/// one they took.
+pub async fn take_hit(store: &Store, caller: &Caller, id: i64, take: bool) -> Result<StoredHit, AppError> {
+    hit(store, caller, id).await?;
+    let mut w = store.begin_write(&caller.actor()).await?;
+    let hit = store.take_hit(&mut w, id, take).await?;
+    w.commit().await?;
+    Ok(hit)
 }
 
 /// How often each reviewer of the caller's regions admitted lines outside the catalog for an
