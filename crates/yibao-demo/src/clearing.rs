@@ -21,7 +21,7 @@ const HOSPITALS: [(&str, &str, &str, &str); 2] = [
 ];
 
 /// (serial, code, count, price, amount)
-type Line = (&'static str, &'static str, &'static str, &'static str, &'static str);
+pub(crate) type Line = (&'static str, &'static str, &'static str, &'static str, &'static str);
 const BED: Line = ("1", "001102000010000", "3", "40.00", "120.00");
 const BLOOD: Line = ("2", "002201000010000", "1", "25.00", "25.00");
 const BLOOD_AGAIN: Line = ("3", "002201000010000", "1", "25.00", "25.00");
@@ -29,7 +29,7 @@ const OPERATION: Line = ("4", "003113000010000", "1", "4800.00", "4800.00");
 const SMALLER: Line = ("4", "003113000010000", "1", "2600.00", "2600.00");
 
 /// A stay of `person` at `code` admitted on `admitted`, discharged and settled the next day.
-async fn settled_stay(
+pub(crate) async fn settled_stay(
     store: &Store,
     code: &str,
     person: i64,

@@ -1,7 +1,8 @@
 //! Claims of other insured persons of 金昌 on which the region's rule base finds each kind of
 //! hit, accepted and waiting for a reviewer: what an auditor's queue looks like on a real
 //! morning. 张三's own claims and settlement carry the repeat-charging and overlap hits; the
-//! outlier rule is a re-check over a period (`yibao supervise recheck`), not a visit's hit.
+//! outlier rule is a re-check over a period (`yibao supervise recheck`, `outliers.rs`), not a
+//! visit's hit. One emergency claim had a drug outside the catalog admitted for the rescue.
 
 use std::sync::Arc;
 
@@ -90,8 +91,33 @@ pub(crate) async fn seed_hits(
         c.institution_code = "H62010200002".into();
         c.institution_name = "甘肃省人民医院".into();
     })
-    .await
+    .await?;
+    // 急救抢救 (seed 003): anaphylactic shock treated at a clinic that is not designated; the
+    // reviewer admitted the adrenaline outside the catalog as necessary for the rescue.
+    let rescue = [("002201000010000", "1", "25.00", "25.00"), ("XZ00000000", "2", "300.00", "600.00")];
+    let rescued = pick(&adults, 7)?;
+    let claim =
+        submit(store, blobs, rescued, (ClaimCase::LocalEmergency, "JC-120-2026-0088", 3, &rescue), today, |c| {
+            c.institution_code = "H62030299999".into();
+            c.institution_name = "金昌市金川区某诊所（非定点）".into();
+            c.treatment_region = "620302".parse().unwrap_or(c.treatment_region);
+        })
+        .await?;
+    let accounts = store.list_accounts().await?;
+    let mut w = store.begin_write(&actor_in(&accounts, "reviewer")?).await?;
+    store.take_claim(&mut w, claim).await?;
+    let rules = store.rules().await?;
+    let reason = Some(yibao_core::sporadic::RescueReason::DrugForRescue);
+    let why = "过敏性休克抢救，肾上腺素为抢救必需，目录内无替代";
+    store.admit_claim_line_for_rescue(&mut w, &rules, claim, 2, reason, why).await?;
+    w.commit().await
 }
+
+/// What a claim of emergency care brings (seed 003).
+const EMERGENCY_DOCUMENTS: &[yibao_core::document::DocumentKind] = {
+    use yibao_core::document::DocumentKind as D;
+    &[D::IdCard, D::SocialSecurityCard, D::Invoice, D::EmergencyRecord, D::ItemisedList, D::MedicalRecords]
+};
 
 /// Hands `claim` of `person` in at the window with every document its case needs (after
 /// `adjust`), and accepts it: the engine adjudicates it and the rules look at it.
@@ -102,7 +128,7 @@ async fn submit(
     (case, invoice, ended, lines): Claim<'_>,
     today: NaiveDate,
     adjust: impl FnOnce(&mut ClaimInput),
-) -> Result<(), StoreError> {
+) -> Result<i64, StoreError> {
     let accounts = store.list_accounts().await?;
     let clerk = actor_in(&accounts, "clerk")?;
     let mut input = lanzhou_claim(person, case, invoice, today - chrono::Duration::days(ended), lines)?;
@@ -110,12 +136,17 @@ async fn submit(
     adjust(&mut input);
     let mut w = store.begin_write(&clerk).await?;
     let c = store.submit_claim(&mut w, &input, today).await?;
-    let documents = if case.is_inpatient() { INPATIENT_DOCUMENTS } else { OUTPATIENT_DOCUMENTS };
+    let documents = match case {
+        ClaimCase::LocalEmergency => EMERGENCY_DOCUMENTS,
+        _ if case.is_inpatient() => INPATIENT_DOCUMENTS,
+        _ => OUTPATIENT_DOCUMENTS,
+    };
     for kind in documents {
         let name = format!("{}.png", kind.label().zh);
         store.attach_claim_document(&mut w, blobs, c.id, *kind, &name, DEMO_SCAN_PNG.to_vec()).await?;
     }
     let rules = store.rules().await?;
     store.accept_claim(&mut w, &rules, c.id, today).await?;
-    w.commit().await
+    w.commit().await?;
+    Ok(c.id)
 }

@@ -16,6 +16,7 @@ mod audit;
 mod clearing;
 mod contributions;
 mod hits;
+mod outliers;
 pub use accounts::{mother_purchase, DEMO_MOTHER_ID, DEMO_MOTHER_NAME, DEMO_PHARMACY};
 pub use audit::demo_pre_evaluation;
 pub use clearing::settleable;
@@ -342,6 +343,7 @@ async fn seed_everything(
         audit::seed_pre_evaluated_claim(store, blobs, referred, today).await?;
     }
     hits::seed_hits(store, blobs, jinchang_active.get(1..).unwrap_or_default(), today).await?;
+    outliers::seed_outlier(store, &jinchang_active, today).await?;
     contributions::seed_online(store, &jinchang_active, today).await?;
     accounts::seed_accounts(store, zhang_id, today).await?;
     Ok(DemoSummary {

@@ -107,6 +107,10 @@ async fn a_reviewer_admits_a_rescue_drug_outside_the_catalog() {
         s.accept_claim(&mut w, &rules, c.id, today).await.unwrap();
         w.commit().await.unwrap();
         let before = s.claim(c.id).await.unwrap();
+        // The demo's reviewer admitted one line already (its rescue claim).
+        let scope = yibao_core::Scope::parse_list("620300").unwrap();
+        let demo = s.rescue_admissions(&scope).await.unwrap();
+        assert_eq!(demo, [(reviewer.label.clone(), 1, 1, yibao_core::Fen::from_yuan(600))], "{l}");
         let mut w = s.begin_write(&reviewer).await.unwrap();
         s.take_claim(&mut w, c.id).await.unwrap();
         let drug = Some(RescueReason::DrugForRescue);
@@ -126,7 +130,7 @@ async fn a_reviewer_admits_a_rescue_drug_outside_the_catalog() {
         assert!(after.fund_pay_sumamt > before.fund_pay_sumamt, "{l}");
         assert_eq!(after.lines[1].rescue_reason, drug, "{l}");
         let report = s.rescue_admissions(&yibao_core::Scope::parse_list("620300").unwrap()).await.unwrap();
-        assert_eq!(report, [(reviewer.label.clone(), 1, 1, yibao_core::Fen::from_yuan(600))], "{l}");
+        assert_eq!(report, [(reviewer.label.clone(), 2, 2, yibao_core::Fen::from_yuan(1_200))], "{l}");
         // Not on a claim of ordinary care.
         let ordinary = s
             .claims_in(

@@ -69,8 +69,10 @@ async fn the_rule_base_finds_hits_a_reviewer_decides_and_a_violation_blocks_appr
         let codes: std::collections::BTreeSet<&str> = open.iter().map(|h| h.rule_code.as_str()).collect();
         let expected = ["JG-001", "JG-002", "JG-003", "JG-004", "JG-005", "JG-006", "JG-007", "JG-008", "JG-009"];
         assert_eq!(codes.into_iter().collect::<Vec<_>>(), [&expected[..], &["JG-011", "JG-012"]].concat(), "{l}");
-        let twice = open.iter().find(|h| h.rule_code == "JG-012").unwrap();
-        assert!(twice.message.zh.contains("票据 LZ-2026-0690"), "{l}: {twice:?}");
+        // The stay claimed again on the reissued invoice is found from it (and, re-checked,
+        // from the first claim too).
+        let twice: Vec<_> = open.iter().filter(|h| h.rule_code == "JG-012").collect();
+        assert!(twice.iter().any(|h| h.message.zh.contains("票据 LZ-2026-0690")), "{l}: {twice:?}");
 
         // The returned claim, completed and accepted, overlaps the stay settled at the central
         // hospital: a violation, which blocks approval until it is decided with a reason.
@@ -396,10 +398,15 @@ async fn a_re_check_finds_an_institution_far_from_its_peers() {
         let from = today() - chrono::Duration::days(365);
         let auditor = actor_of(s, "auditor").await;
         let summary = s.recheck_supervision(&auditor, jinchang(), from, today(), |_, _| {}).await.unwrap();
-        let found = s.institution_findings(&Scope::new(vec![jinchang()]), 50).await.unwrap();
+        // The demo's own outlier (K35 at the staff hospital, last month) is found again over
+        // the year; this test's is the I10 one.
+        let of_i10 = |all: Vec<yibao_store::InstitutionFinding>| {
+            all.into_iter().filter(|f| f.diagnosis_group == "I10").collect::<Vec<_>>()
+        };
+        let found = of_i10(s.institution_findings(&Scope::new(vec![jinchang()]), 50).await.unwrap());
         assert!(hospitals.len() >= 3, "{l}: the demo has three hospitals of one grade in the city");
         {
-            assert_eq!(summary.outliers, 1, "{l}: {found:?}");
+            assert_eq!((summary.outliers, found.len()), (2, 1), "{l}: {found:?}");
             let last = &hospitals[hospitals.len() - 1].code;
             assert_eq!(
                 (found[0].institution_code.as_str(), found[0].diagnosis_group.as_str()),
@@ -410,7 +417,7 @@ async fn a_re_check_finds_an_institution_far_from_its_peers() {
             assert!(found[0].message.zh.contains(last.as_str()), "{l}");
             // Run again: replaced, not doubled.
             s.recheck_supervision(&auditor, jinchang(), from, today(), |_, _| {}).await.unwrap();
-            let found = s.institution_findings(&Scope::new(vec![jinchang()]), 50).await.unwrap();
+            let found = of_i10(s.institution_findings(&Scope::new(vec![jinchang()]), 50).await.unwrap());
             assert_eq!((found.len(), found[0].state.as_str()), (1, "open"), "{l}");
 
             // An auditor decides it, with a reason; once.
@@ -427,8 +434,8 @@ async fn a_re_check_finds_an_institution_far_from_its_peers() {
             w.commit().await.unwrap();
             // The next re-check keeps the decision and does not find it again.
             let summary = s.recheck_supervision(&auditor, jinchang(), from, today(), |_, _| {}).await.unwrap();
-            let found = s.institution_findings(&Scope::new(vec![jinchang()]), 50).await.unwrap();
-            assert_eq!(summary.outliers, 0, "{l}");
+            let found = of_i10(s.institution_findings(&Scope::new(vec![jinchang()]), 50).await.unwrap());
+            assert_eq!(summary.outliers, 1, "{l}: the demo's, still open");
             assert_eq!((found.len(), found[0].id, found[0].state.as_str()), (1, id, "confirmed"), "{l}");
             let entries = s.audit_entries_after(0, 100_000).await.unwrap();
             assert!(entries.iter().any(|e| e.action == "supervision.finding"), "{l}");

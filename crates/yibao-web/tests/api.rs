@@ -419,12 +419,12 @@ fn matrix() -> Vec<MatrixRow> {
         (Method::GET, "/api/v1/hits/1", None, S::OK, vec!["reviewer", "reviewer2", "auditor"]),
         (Method::GET, "/api/v1/reports/rescue-admissions", None, S::OK, vec!["reviewer", "reviewer2", "auditor"]),
         (Method::GET, "/api/v1/institution-findings", None, S::OK, vec!["reviewer", "reviewer2", "auditor"]),
-        // Auditors decide institution findings (the demo has none: not found).
+        // Auditors decide institution findings (the demo's outlier), with a reason.
         (
             Method::POST,
             "/api/v1/institution-findings/1/decision",
-            Some(json!({"clear": true, "reason": "专科医院，病种结构不同"})),
-            S::NOT_FOUND,
+            Some(json!({"clear": true, "reason": " "})),
+            S::UNPROCESSABLE_ENTITY,
             vec!["auditor"],
         ),
         // The medical history file: staff who see the person in full and the person; the

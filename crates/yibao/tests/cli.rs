@@ -225,9 +225,10 @@ fn a_period_is_re_checked_from_the_command_line() {
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(out.status.success(), "{text} {}", String::from_utf8_lossy(&out.stderr));
     assert!(
-        text.contains("re-checked 5 settlements and") && text.contains("hits open"),
-        "{text}: 张三's, his mother's and the three of last month's clearing"
+        text.contains("re-checked 20 settlements and") && text.contains("hits open"),
+        "{text}: 张三's, his mother's, the three of last month's clearing and the fifteen of the outlier"
     );
+    assert!(text.contains("1 institutions far from their peers"), "{text}: the demo's outlier");
     let out = run(&[&["supervise", "recheck", "--user", "finance"][..], &period[..]].concat()).unwrap();
     assert!(!out.status.success(), "finance does not decide hits");
     let _ = std::fs::remove_dir_all(data);
