@@ -919,8 +919,14 @@ async fn zhang_authorises_his_mother_and_sees_her_pharmacy_purchase_in_his_ledge
     let ledger = c.wait().for_element(Locator::Id("ledger")).await.unwrap().text().await.unwrap();
     assert!(ledger.contains("按月划入") && ledger.contains("个人缴费"), "{ledger}");
     assert!(ledger.contains("药店购药") && ledger.contains("李秀兰"), "the demo's purchase: {ledger}");
-    // Revoke the demo's authorisation: no member may use the account now.
+    // Revoke the demo's authorisation: the portal says what will happen and asks first (at
+    // 390 px, nothing wider than the screen); then no member may use the account.
     c.find(Locator::Css("#family form button")).await.unwrap().click().await.unwrap();
+    let what = c.wait().for_element(Locator::Id("confirm-what")).await.unwrap().text().await.unwrap();
+    assert!(what.contains("不能再用您的个人账户支付"), "{what}");
+    let wide: i64 = c.execute("return document.documentElement.scrollWidth;", vec![]).await.unwrap().as_i64().unwrap();
+    assert!(wide <= 390, "the confirmation fits a phone: {wide} px");
+    c.find(Locator::Id("confirm")).await.unwrap().click().await.unwrap();
     browser.wait_for_url(|u| u.query().is_some_and(|q| q.contains("done=family_revoked"))).await;
     c.wait().for_element(Locator::Id("notice")).await.unwrap();
     assert!(browser.body().await.contains("不能再使用"));

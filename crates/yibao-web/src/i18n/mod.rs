@@ -5,11 +5,13 @@ use yibao_core::Lang;
 
 mod accounts;
 mod clearing;
+mod confirm;
 mod contributions;
 mod supervision;
 
 /// Every table of words: (key, Chinese, English).
-const TABLES: &[&[(&str, &str, &str)]] = &[UI, supervision::UI, contributions::UI, accounts::UI, clearing::UI];
+const TABLES: &[&[(&str, &str, &str)]] =
+    &[UI, supervision::UI, contributions::UI, accounts::UI, clearing::UI, confirm::UI];
 
 /// Every (key, Chinese, English).
 pub fn entries() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {

@@ -179,6 +179,12 @@ pub async fn my_family_revoke(
     Form(f): Form<super::auth::CsrfOnly>,
 ) -> Result<Response, AppError> {
     caller.check_csrf(&f.csrf)?;
+    let action = format!("/my/family/{id}/revoke");
+    if let Some(ask) =
+        super::shared::confirmed_or_ask(&caller, &f.confirmed, "revoke_family", &action, &[], "/my/account")
+    {
+        return ask;
+    }
     match service::accounts::revoke(&state.store, &caller, id).await {
         Ok(_) => Ok(Redirect::to("/my/account?done=family_revoked").into_response()),
         Err(e) => or_show(e, caller.lang, |m| show(&state, &caller, "", m)).await,

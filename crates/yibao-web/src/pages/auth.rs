@@ -134,6 +134,9 @@ pub async fn login_submit(
 pub struct CsrfOnly {
     #[serde(default)]
     pub(crate) csrf: String,
+    /// `1` once the person confirmed a step that cannot be undone.
+    #[serde(default)]
+    pub(crate) confirmed: String,
 }
 
 pub async fn logout(

@@ -253,6 +253,12 @@ pub async fn my_filing_revoke(
     Form(f): Form<super::auth::CsrfOnly>,
 ) -> Result<Response, AppError> {
     caller.check_csrf(&f.csrf)?;
+    let action = format!("/my/filings/{id}/revoke");
+    if let Some(ask) =
+        super::shared::confirmed_or_ask(&caller, &f.confirmed, "revoke_filing", &action, &[], "/my/cover")
+    {
+        return ask;
+    }
     match svc::revoke_filing(&state.store, &caller, id).await {
         Ok(_) => Ok(Redirect::to("/my/cover?done=revoked").into_response()),
         Err(e) => {
@@ -262,13 +268,33 @@ pub async fn my_filing_revoke(
     }
 }
 
+/// A person's report of their own card, confirmed.
+#[derive(Deserialize)]
+pub struct CardReportFields {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    event: String,
+    #[serde(default)]
+    confirmed: String,
+}
+
 pub async fn my_card_report(
     State(state): State<SharedState>,
     caller: Caller,
     Path(id): Path<i64>,
-    Form(f): Form<CardEventForm>,
+    Form(fields): Form<CardReportFields>,
 ) -> Result<Response, AppError> {
-    caller.check_csrf(&f.csrf)?;
+    caller.check_csrf(&fields.csrf)?;
+    let action = format!("/my/cards/{id}/report");
+    let event = fields.event.trim();
+    let what = if event == "report_damaged" { "report_damaged" } else { "report_lost" };
+    if let Some(ask) =
+        super::shared::confirmed_or_ask(&caller, &fields.confirmed, what, &action, &[("event", event)], "/my/cover")
+    {
+        return ask;
+    }
+    let f = CardEventForm { event: fields.event, on: String::new(), csrf: fields.csrf };
     let result = match f.parse() {
         Ok((event, _)) => svc::card_event(&state.store, &caller, id, event, None).await.map(|_| ()),
         Err(e) => Err(AppError::validation(e)),

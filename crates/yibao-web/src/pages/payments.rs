@@ -324,6 +324,11 @@ pub async fn batch_cancel(
     Path(id): Path<i64>,
     Form(f): Form<CsrfOnly>,
 ) -> Result<Response, AppError> {
+    caller.check_csrf(&f.csrf)?;
+    let (action, back) = (format!("/payments/batches/{id}/cancel"), format!("/payments/batches/{id}"));
+    if let Some(ask) = super::shared::confirmed_or_ask(&caller, &f.confirmed, "cancel_batch", &action, &[], &back) {
+        return ask;
+    }
     step(state, caller, id, &f.csrf, BatchStep::Cancel).await
 }
 

@@ -28,9 +28,53 @@ pub(super) fn choices<T: Copy>(
     all.iter().map(|k| Choice { code: code(*k).to_string(), label: label(*k).get(lang).to_string() }).collect()
 }
 
-/// A stored instant (`2026-12-06T04:35:01Z`) as people read it: `2026-12-06 04:35`.
+/// A stored instant (`2026-12-06T04:35:01Z`) as people in China read it, in China time:
+/// `2026-12-06 12:35`.
 pub(super) fn when(instant: &str) -> String {
-    instant.replace('T', " ").trim_end_matches('Z').chars().take(16).collect()
+    let china = chrono::FixedOffset::east_opt(8 * 3600);
+    match (chrono::DateTime::parse_from_rfc3339(instant), china) {
+        (Ok(t), Some(china)) => t.with_timezone(&china).format("%Y-%m-%d %H:%M").to_string(),
+        _ => instant.replace('T', " ").trim_end_matches('Z').chars().take(16).collect(),
+    }
+}
+
+#[derive(askama::Template)]
+#[template(path = "confirm.html")]
+struct ConfirmPage {
+    ctx: super::Ctx,
+    title: String,
+    what: String,
+    button: String,
+    action: String,
+    fields: Vec<(String, String)>,
+    back: String,
+}
+
+/// A step that cannot be undone asks first: unless the form says `confirmed=1`, the page
+/// says in words what will happen (`confirm.{what}.title`, `.what`, `.button`) and posts the
+/// same `fields` to `action` again, confirmed; or goes `back`. Works without JavaScript.
+pub(crate) fn confirmed_or_ask(
+    caller: &Caller,
+    confirmed: &str,
+    what: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+    back: &str,
+) -> Option<Result<Response, AppError>> {
+    if confirmed == "1" {
+        return None;
+    }
+    let t = |k: &str| i18n::t(caller.lang, &format!("confirm.{what}.{k}")).to_string();
+    let page = ConfirmPage {
+        ctx: super::Ctx::for_caller(caller, back),
+        title: t("title"),
+        what: t("what"),
+        button: t("button"),
+        action: action.to_string(),
+        fields: fields.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect(),
+        back: back.to_string(),
+    };
+    Some(super::render(&page).map(axum::response::IntoResponse::into_response))
 }
 
 pub(super) fn notice(lang: Lang, done: &str) -> Option<String> {

@@ -398,3 +398,28 @@ async fn a_card_application_keeps_the_photo_handed_in() {
     assert_eq!(res.bytes().await.unwrap().as_ref(), PNG);
     app.db.cleanup().await;
 }
+
+/// Reporting one's card lost cannot be undone online: the portal says so and asks first; only
+/// the confirmed form reports it.
+#[tokio::test]
+async fn reporting_a_card_lost_in_the_portal_asks_first() {
+    let app = spawn_app(TestDb::sqlite().await).await;
+    let (http, csrf) = common::portal_session(&app, "zhangsan", "/my/cover").await;
+    let rid = yibao_demo::DEMO_INSURED_ID.parse().unwrap();
+    let person = app.db.store.person_by_resident_id(&rid).await.unwrap().unwrap().id;
+    let card = app.db.store.cards_of(person).await.unwrap().remove(0);
+    assert_eq!(card.status, yibao_core::card::CardStatus::Active);
+    let path = format!("/my/cards/{}/report", card.id);
+    let res =
+        http.post(app.url(&path)).form(&[("csrf", csrf.as_str()), ("event", "report_lost")]).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "asked, not done");
+    let page = res.text().await.unwrap();
+    assert!(page.contains("确认挂失这张社保卡") && page.contains("挂失不能在网上撤销"), "{page}");
+    assert!(page.contains("name=\"confirmed\" value=\"1\"") && page.contains("value=\"report_lost\""), "{page}");
+    assert_eq!(app.db.store.card(card.id).await.unwrap().status, yibao_core::card::CardStatus::Active, "nothing yet");
+    let confirmed = [("csrf", csrf.as_str()), ("event", "report_lost"), ("confirmed", "1")];
+    let res = http.post(app.url(&path)).form(&confirmed).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_ne!(app.db.store.card(card.id).await.unwrap().status, yibao_core::card::CardStatus::Active, "reported");
+    app.db.cleanup().await;
+}

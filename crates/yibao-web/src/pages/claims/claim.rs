@@ -452,9 +452,13 @@ pub struct StepFields {
     seq: String,
     #[serde(default)]
     reason: String,
+    /// `1` once the claimant confirmed withdrawing.
+    #[serde(default)]
+    confirmed: String,
 }
 
-/// `POST /claims/{id}/steps`: intake, review, second review, resubmission or withdrawal.
+/// `POST /claims/{id}/steps`: intake, review, second review, resubmission or withdrawal
+/// (asked first: it cannot be undone).
 pub async fn claim_step_submit(
     State(state): State<SharedState>,
     caller: Caller,
@@ -462,6 +466,15 @@ pub async fn claim_step_submit(
     Form(f): Form<StepFields>,
 ) -> Result<Response, AppError> {
     caller.check_csrf(&f.csrf)?;
+    if f.action.trim() == "withdraw" {
+        let (action, back) = (format!("/claims/{id}/steps"), format!("/claims/{id}"));
+        let fields = [("action", "withdraw"), ("note", f.note.as_str())];
+        if let Some(ask) =
+            super::super::shared::confirmed_or_ask(&caller, &f.confirmed, "withdraw_claim", &action, &fields, &back)
+        {
+            return ask;
+        }
+    }
     let step = StepForm {
         action: f.action.clone(),
         note: f.note.clone(),

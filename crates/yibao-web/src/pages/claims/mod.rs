@@ -325,6 +325,12 @@ pub async fn my_delegation_revoke(
     Form(f): Form<super::auth::CsrfOnly>,
 ) -> Result<Response, AppError> {
     caller.check_csrf(&f.csrf)?;
+    let action = format!("/my/delegations/{id}/revoke");
+    if let Some(ask) =
+        super::shared::confirmed_or_ask(&caller, &f.confirmed, "revoke_delegation", &action, &[], "/my/claims")
+    {
+        return ask;
+    }
     match svc::revoke_delegation(&state.store, &caller, id).await {
         Ok(_) => Ok(Redirect::to("/my/claims?done=delegation_revoked").into_response()),
         Err(e) => or_show(e, caller.lang, |m| show_my_claims(&state, &caller, "", m)).await,
