@@ -392,6 +392,14 @@ fn matrix() -> Vec<MatrixRow> {
         ),
         (Method::GET, "/api/v1/hits", None, S::OK, vec!["reviewer", "reviewer2", "auditor"]),
         (Method::GET, "/api/v1/hits?queue=mine", None, S::OK, vec!["reviewer", "reviewer2", "auditor"]),
+        // The registry is public: anyone logged in is offered hospitals by name.
+        (
+            Method::GET,
+            "/institutions/suggest?q=%E5%85%B0%E5%B7%9E",
+            None,
+            S::OK,
+            [all_accounts.clone(), vec!["hospital", "apikey"]].concat(),
+        ),
         (Method::GET, "/hits?queue=untaken", None, S::OK, vec!["reviewer", "reviewer2", "auditor"]),
         // Nobody took hit 1: letting go of it is refused to those who may take it.
         (

@@ -100,6 +100,19 @@ impl Browser {
         panic!("the page did not change: {}", self.client.current_url().await.unwrap());
     }
 
+    /// Runs `script` until what it returns is `ok`, for up to ten seconds; what it returned.
+    async fn wait_for_js(&self, script: &str, ok: impl Fn(&serde_json::Value) -> bool) -> String {
+        let mut last = serde_json::Value::Null;
+        for _ in 0..100 {
+            last = self.client.execute(script, vec![]).await.unwrap();
+            if ok(&last) {
+                return last.as_str().map_or_else(|| last.to_string(), str::to_string);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the page never showed it: {last}");
+    }
+
     async fn fill(&self, name: &str, value: &str) {
         let input = self.client.find(Locator::Css(&format!("[name='{name}']"))).await.unwrap();
         input.clear().await.unwrap();
@@ -482,10 +495,14 @@ async fn an_insured_person_claims_with_uploaded_papers_and_reads_the_statement()
     c.wait().for_element(Locator::Id("claim-form")).await.unwrap();
     assert!(c.find(Locator::Id("claim-for")).await.unwrap().text().await.unwrap().contains("张三"));
     c.find(Locator::Css("select[name='med_type']")).await.unwrap().select_by_value("11").await.unwrap();
+    // The hospital by name, no codes: typing part of it offers the registry's hospitals, with
+    // grade, region and whether designated; its code, region and grade follow the name.
+    browser.fill("institution_name", "兰州大学第").await;
+    let offered = browser
+        .wait_for_js("return [...document.querySelectorAll('#institution-options option')].map(o => o.value + ' ' + o.label).join('|');", |v| v.as_str().is_some_and(|s| s.contains("兰州大学第一医院")))
+        .await;
+    assert!(offered.contains("三级") && offered.contains("定点"), "{offered}");
     browser.fill("institution_name", "兰州大学第一医院").await;
-    browser.fill("institution_code", "H62010200001").await;
-    browser.fill("treatment_region", "620102").await;
-    c.find(Locator::Css("select[name='hosp_lv']")).await.unwrap().select_by_value("3").await.unwrap();
     browser.set("[name='care_start']", "2026-11-18").await;
     browser.set("[name='care_end']", "2026-11-18").await;
     browser.fill("diagnoses", "J06.9").await;

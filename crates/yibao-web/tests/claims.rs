@@ -411,6 +411,17 @@ async fn form_post(app: &App, token: &str, path: &str, fields: &[(&str, &str)]) 
 /// receipt, a paper for every item of the checklist, and the hospital's itemised list as a
 /// CSV file; `typed_line` adds a line typed into the form as well.
 async fn portal_claim(app: &App, token: &str, typed_line: bool) -> reqwest::Response {
+    let hospital = [
+        ("institution_code", LANZHOU_HOSPITAL),
+        ("institution_name", "兰州大学第一医院"),
+        ("treatment_region", "620102"),
+        ("hosp_lv", "3"),
+    ];
+    portal_claim_at(app, token, typed_line, &hospital).await
+}
+
+/// [`portal_claim`] naming the hospital with `hospital`'s fields.
+async fn portal_claim_at(app: &App, token: &str, typed_line: bool, hospital: &[(&str, &str)]) -> reqwest::Response {
     use reqwest::multipart::{Form, Part};
     let (_, checklist) = get(app, token, "/api/v1/claim-checklist?region=620302&case=offsite_outpatient").await;
     let lines = "医保目录编码,项目名称,数量,单价,金额,费用发生时间\n\
@@ -420,10 +431,6 @@ async fn portal_claim(app: &App, token: &str, typed_line: bool) -> reqwest::Resp
     let mut form = Form::new()
         .text("case", "offsite_outpatient")
         .text("med_type", "11")
-        .text("institution_code", LANZHOU_HOSPITAL)
-        .text("institution_name", "兰州大学第一医院")
-        .text("treatment_region", "620102")
-        .text("hosp_lv", "3")
         .text("care_start", "2026-11-18")
         .text("care_end", "2026-11-18")
         .text("diagnoses", "J06.9")
@@ -433,6 +440,9 @@ async fn portal_claim(app: &App, token: &str, typed_line: bool) -> reqwest::Resp
         .part("lines_file", Part::bytes(lines.into_bytes()).file_name("明细.csv"));
     if typed_line {
         form = form.text("line_code_1", "002201000010000").text("line_cnt_1", "1").text("line_pric_1", "25");
+    }
+    for (k, v) in hospital {
+        form = form.text(k.to_string(), v.to_string());
     }
     for (i, item) in checklist["items"].as_array().unwrap().iter().enumerate() {
         let n = i + 1;
@@ -752,4 +762,47 @@ async fn the_employer_unit_files_a_claim_for_its_employee_in_the_portal() {
         assert_eq!(res.status(), 404, "{label}: not the unit's employee");
         app.db.cleanup().await;
     }
+}
+
+/// The portal's claim form names the hospital by name: the registry's code, region and grade
+/// follow it; a hospital yibao does not know is refused with what to do, unless the person
+/// says it is not registered and gives its code, region and grade. The suggestions answer as
+/// one types.
+#[tokio::test]
+async fn the_claim_form_finds_the_hospital_by_name_and_asks_about_one_it_does_not_know() {
+    let (app, person, _clerk, _pid) = start(TestDb::sqlite().await).await;
+    let (status, found) = get(&app, &person, &format!("/institutions/suggest?q={}", "兰州大学")).await;
+    assert_eq!(status, 200);
+    let names: Vec<&str> = found.as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"兰州大学第一医院") && names.contains(&"兰州大学第二医院"), "{names:?}");
+    assert!(found[0]["about"].as_str().unwrap().contains("定点"), "{found}");
+
+    // By its name alone.
+    let res =
+        portal_claim_at(&app, &person, false, &[("institution_name", "兰州大学第一医院"), ("hosp_lv", "1")]).await;
+    assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+    let to = res.headers()["location"].to_str().unwrap().to_string();
+    let id = to.trim_start_matches("/claims/").split('?').next().unwrap();
+    let (_, c) = get(&app, &person, &format!("/api/v1/claims/{id}")).await;
+    assert_eq!(
+        (c["institution_code"].as_str(), c["treatment_region"].as_str(), c["hosp_lv"].as_str()),
+        (Some(LANZHOU_HOSPITAL), Some("620102"), Some("3")),
+        "the registry's, not what the select said: {c}"
+    );
+
+    // A name it does not know, and a made-up code: refused, saying what to do.
+    let res = portal_claim_at(&app, &person, false, &[("institution_name", "北京某医院")]).await;
+    assert_eq!(res.status(), 422);
+    let text = res.text().await.unwrap();
+    assert!(text.contains("医保没有登记名为“北京某医院”的医院") && text.contains("医院未在医保登记"), "{text}");
+    let made_up =
+        [("institution_name", "某诊所"), ("institution_code", "H11010599999"), ("treatment_region", "110105")];
+    let res = portal_claim_at(&app, &person, false, &made_up).await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("医保没有登记编码为 H11010599999 的医院"));
+    // Said to be unregistered, with its details: taken as given.
+    let said = [&made_up[..], &[("unknown_institution", "1"), ("hosp_lv", "1")]].concat();
+    let res = portal_claim_at(&app, &person, false, &said).await;
+    assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+    app.db.cleanup().await;
 }

@@ -86,6 +86,23 @@ impl Store {
         institution_from_row(&row)
     }
 
+    /// Institutions whose name contains `text` or whose code begins with it, designated ones
+    /// first, at most `limit`: what a person picking a hospital by name is offered.
+    pub async fn search_institutions(&self, text: &str, limit: i64) -> Result<Vec<Institution>, StoreError> {
+        let t = text.trim();
+        if t.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = Sql::new(&format!("SELECT {INSTITUTION_COLS} FROM institutions WHERE 1 = 1"));
+        let anywhere = sql.arg(Arg::S(format!("%{}%", t.replace(['%', '_'], ""))));
+        let start = sql.arg(Arg::S(format!("{}%", t.to_uppercase().replace(['%', '_'], ""))));
+        sql.text.push_str(&format!(" AND (name LIKE {anywhere} OR code LIKE {start})"));
+        let l = sql.arg(Arg::I(limit.clamp(1, 50)));
+        sql.text
+            .push_str(&format!(" ORDER BY CASE WHEN designated_from IS NULL THEN 1 ELSE 0 END, region, id LIMIT {l}"));
+        sql.fetch_all(&self.db).await?.iter().map(institution_from_row).collect()
+    }
+
     /// Institutions, optionally within a region, by name prefix. The list of designated
     /// institutions is public information, so it is not scoped.
     pub async fn list_institutions(

@@ -36,8 +36,8 @@ pub use auth::{home, lang_switch, login_form, login_submit, logout, password_for
 pub use books::{books_close, books_page};
 pub use claims::{
     claim_document_add, claim_guide, claim_new_form, claim_page, claim_payment_account, claim_payment_account_confirm,
-    claim_queue_page, claim_statement_csv, claim_step_submit, claim_submit, my_claims, my_delegation_grant,
-    my_delegation_revoke, unit_claims,
+    claim_queue_page, claim_statement_csv, claim_step_submit, claim_submit, institution_suggest, my_claims,
+    my_delegation_grant, my_delegation_revoke, unit_claims,
 };
 pub use clearing::{clearing_account, clearing_action, clearing_apply, clearing_assess, clearing_page, clearings_page};
 pub use contributions::{

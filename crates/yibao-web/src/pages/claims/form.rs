@@ -300,6 +300,8 @@ pub async fn claim_submit(
         } else if form.person_id == 0 {
             form.person_id = my_person_id(&caller)?;
         }
+        let unknown = matches!(v.get("unknown_institution").map(String::as_str), Some("1" | "on"));
+        resolve_institution(&state.store, &mut form, unknown).await?;
         let (input, window) = form.parse().map_err(AppError::validation)?;
         let documents = chosen_documents(&v, files).map_err(AppError::validation)?;
         svc::submit_claim(&state.store, &state.blobs, &caller, input, window, documents).await
@@ -316,4 +318,87 @@ pub async fn claim_submit(
             .await
         }
     }
+}
+
+/// What the form names as the hospital, checked against the registry: a name picked from the
+/// suggestions (or typed in full) brings its code, region and grade; a code brings the rest;
+/// a hospital yibao does not know is refused unless the person says so (`unknown_institution`:
+/// a hospital not designated, which only emergency care may use) and gives its code, region and
+/// grade themselves.
+async fn resolve_institution(store: &yibao_store::Store, form: &mut ClaimForm, unknown: bool) -> Result<(), AppError> {
+    let (code, name) = (form.institution_code.trim().to_string(), form.institution_name.trim().to_string());
+    let known = if !code.is_empty() {
+        store.institution_by_code(&code).await.ok()
+    } else if !name.is_empty() {
+        let found = store.search_institutions(&name, 50).await?;
+        let exact: Vec<_> = found.into_iter().filter(|i| i.name == name).collect();
+        match exact.len() {
+            1 => exact.into_iter().next(),
+            0 => None,
+            _ => {
+                return Err(AppError::validation(vec![InvalidValue::new(
+                    "institution_name",
+                    "ambiguous",
+                    format!("有多家名为“{name}”的医院，请填写医疗机构编码"),
+                    format!("more than one hospital is called \"{name}\": give its code"),
+                )]))
+            }
+        }
+    } else {
+        return Ok(());
+    };
+    match known {
+        Some(i) => {
+            form.institution_code = i.code.clone();
+            form.institution_name = i.name.clone();
+            form.treatment_region = i.region.to_string();
+            form.hosp_lv = i.grade.code().to_string();
+            Ok(())
+        }
+        None if unknown => Ok(()),
+        None => {
+            let (zh, en) = if code.is_empty() {
+                (
+                    format!("医保没有登记名为“{name}”的医院：请从输入时的提示中选择；若确是未在医保登记的医院（仅急诊抢救可报销），请勾选“医院未在医保登记”，并填写医院编码、所在地区和等级"),
+                    format!("yibao knows no hospital called \"{name}\": pick one from the suggestions as you type; if it really is a hospital not registered with the insurance (only emergency care there is reimbursed), tick \"not registered\" and give its code, region and grade"),
+                )
+            } else {
+                (
+                    format!("医保没有登记编码为 {code} 的医院：请核对编码；若确是未在医保登记的医院（仅急诊抢救可报销），请勾选“医院未在医保登记”，并填写所在地区和等级"),
+                    format!("yibao knows no hospital with the code {code}: check it; if it really is a hospital not registered with the insurance (only emergency care there is reimbursed), tick \"not registered\" and give its region and grade"),
+                )
+            };
+            let field = if code.is_empty() { "institution_name" } else { "institution_code" };
+            Err(AppError::validation(vec![InvalidValue::new(field, "unknown_institution", zh, en)]))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SuggestAsk {
+    #[serde(default)]
+    q: String,
+}
+
+/// `GET /institutions/suggest?q=`: hospitals whose name contains what was typed (or whose
+/// code begins with it), for the claim form's suggestions: name, code, and a line saying
+/// grade, region and whether it is designated. The registry is public; any logged-in caller.
+pub async fn institution_suggest(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Query(q): Query<SuggestAsk>,
+) -> Result<axum::Json<Vec<serde_json::Value>>, AppError> {
+    let lang = caller.lang;
+    let found = state.store.search_institutions(&q.q, 20).await?;
+    Ok(axum::Json(
+        found
+            .iter()
+            .map(|i| {
+                let designated =
+                    if i.designated_on(caller.today) { "claimform.designated" } else { "claimform.not_designated" };
+                let about = format!("{} · {} · {}", i.grade.label().get(lang), i.region, i18n::t(lang, designated));
+                serde_json::json!({ "name": i.name, "code": i.code, "about": about })
+            })
+            .collect(),
+    ))
 }
