@@ -30,6 +30,23 @@ document.addEventListener('DOMContentLoaded', function () {
       }, 200);
     });
   });
+  // Lists as stacked cards on a phone (app.css): each cell carries its column's name.
+  document.querySelectorAll('main table').forEach(function (table) {
+    var head = table.tHead && table.tHead.rows[0];
+    if (table.classList.contains('kv') || !head) { return; }
+    var names = Array.prototype.map.call(head.cells, function (c) {
+      return c.colSpan > 1 ? null : c.textContent.trim();
+    });
+    if (names.indexOf(null) >= 0) { return; }
+    Array.prototype.forEach.call(table.tBodies, function (body) {
+      Array.prototype.forEach.call(body.rows, function (row) {
+        Array.prototype.forEach.call(row.cells, function (cell, i) {
+          if (names[i] && cell.colSpan === 1) { cell.setAttribute('data-label', names[i]); }
+        });
+      });
+    });
+    table.classList.add('stacked');
+  });
   // A choice that opens another page: data-go is the address, the chosen value is appended.
   document.querySelectorAll('select[data-go]').forEach(function (select) {
     select.addEventListener('change', function () {

@@ -1070,3 +1070,84 @@ async fn a_hospital_applies_for_clearing_finance_approves_and_the_hospital_sees_
     browser.close().await;
     app.db.cleanup().await;
 }
+
+/// On a 390 px phone, every page the insured person, the employer unit and the hospital's desk
+/// reach from their menus (and the pages behind their first links) fits the screen: nothing
+/// wider than it, so nothing scrolls sideways.
+#[tokio::test]
+async fn the_pages_of_people_units_and_hospital_desks_fit_a_phone() {
+    let Some(browser) = Browser::start().await else { return };
+    let app = spawn_app(TestDb::sqlite().await).await;
+    let c = &browser.client;
+    c.set_window_size(390, 844).await.unwrap();
+    let measure = "const w = document.documentElement.clientWidth; \
+        const wide = [...document.querySelectorAll('body *')].filter(e => { \
+          const r = e.getBoundingClientRect(); return r.right > w + 1 && getComputedStyle(e).position !== 'fixed' \
+            && !e.closest('.table-scroll'); }) \
+          .slice(0, 3).map(e => e.tagName + (e.id ? '#' + e.id : '') + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right)); \
+        return [document.documentElement.scrollWidth, wide.join(', ')];";
+    let mut too_wide = Vec::new();
+    for user in ["zhangsan", "unit", "hospital"] {
+        c.delete_all_cookies().await.unwrap();
+        browser.log_in(&app, user).await;
+        let links: Vec<String> = c
+            .execute(
+                "return [...document.querySelectorAll('nav a[href^=\"/\"]')].map(a => a.getAttribute('href'));",
+                vec![],
+            )
+            .await
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect();
+        // Besides the menus: the claim guide and form, the account, the clearing.
+        let more: &[&str] = match user {
+            "zhangsan" => &["/claims/guide", "/claims/new?case=offsite_outpatient", "/my/account"],
+            "unit" => &["/claims/new?case=offsite_inpatient"],
+            _ => &["/clearings"],
+        };
+        let mut pages: Vec<String> = vec!["/".into()];
+        for link in links.into_iter().chain(more.iter().map(|m| m.to_string())) {
+            if !pages.contains(&link) {
+                pages.push(link);
+            }
+        }
+        let mut i = 0;
+        while i < pages.len() {
+            let page = pages[i].clone();
+            i += 1;
+            c.goto(&app.url(&page)).await.unwrap();
+            let answer = c.execute(measure, vec![]).await.unwrap();
+            // Each page as the phone shows it, kept under the target directory.
+            let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+            std::fs::create_dir_all(&shots).unwrap();
+            let name: String = page.chars().map(|ch| if ch.is_ascii_alphanumeric() { ch } else { '_' }).collect();
+            std::fs::write(shots.join(format!("phone-{user}{name}.png")), c.screenshot().await.unwrap()).unwrap();
+            let width = answer[0].as_i64().unwrap();
+            if width > 390 {
+                too_wide.push(format!("{user} {page}: {width} px ({})", answer[1].as_str().unwrap_or_default()));
+            }
+            // The first record each list links to, once.
+            if i <= 12 {
+                let first: Option<String> = c
+                    .execute(
+                        "const a = document.querySelector('main table a[href^=\"/\"], main ul a[href^=\"/\"]'); \
+                         return a ? a.getAttribute('href') : null;",
+                        vec![],
+                    )
+                    .await
+                    .unwrap()
+                    .as_str()
+                    .map(str::to_string);
+                if let Some(first) = first.filter(|f| !pages.contains(f) && !f.contains("/documents/")) {
+                    pages.push(first);
+                }
+            }
+        }
+    }
+    assert!(too_wide.is_empty(), "wider than a 390 px phone:\n{}", too_wide.join("\n"));
+    browser.close().await;
+    app.db.cleanup().await;
+}
