@@ -1080,6 +1080,11 @@ async fn the_claimant_sees_insurance_staff_not_usernames() {
     let page = app.http.get(app.url("/claims/1")).bearer_auth(app.token("zhangsan").await).send().await;
     let page = page.unwrap().text().await.unwrap();
     assert!(!page.contains("(reviewer)") && page.contains("医保经办人员"), "the claim page");
+    // Staff read names on the pages, never an account's label.
+    let page = app.http.get(app.url("/claims/1")).bearer_auth(app.token("reviewer").await).send().await;
+    let page = page.unwrap().text().await.unwrap();
+    assert!(!page.contains("account:") && !page.contains("system:"), "labels on the staff's claim page: {page}");
+    assert!(page.contains("审核 李明"), "the reviewer by name: {page}");
     // Nor on their filings, cards and cover.
     let zhang = app.token("zhangsan").await;
     for path in [

@@ -730,6 +730,9 @@ async fn a_reviewer_clears_a_finding_and_an_auditor_deducts_another() {
     c.goto(&app.url("/hits")).await.unwrap();
     let queue = c.wait().for_element(Locator::Id("open-hits")).await.unwrap().text().await.unwrap();
     assert!(queue.contains("JG-003") && queue.contains("违规"), "{queue}");
+    // The demo's re-check found an institution far from its peers: named, not only coded.
+    let outliers = c.find(Locator::Id("outliers")).await.unwrap().text().await.unwrap();
+    assert!(outliers.contains("金川集团职工医院（H62030200003）") && outliers.contains("K35"), "{outliers}");
     let of_the_settlement =
         "//table[@id='open-hits']//tr[td/a[starts-with(@href, '/settlements/')]]//a[contains(@class, 'hit-link')]";
     c.find(Locator::XPath(of_the_settlement)).await.unwrap().click().await.unwrap();

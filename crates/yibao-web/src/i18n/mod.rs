@@ -566,6 +566,8 @@ const UI: &[(&str, &str, &str)] = &[
     ("claimform.unknown_institution", "医院未在医保登记（非定点，仅急诊抢救可报销）：请在下面填写它的编码、所在地区和等级", "The hospital is not registered with the insurance (not designated; only emergency care there is reimbursed): give its code, region and grade below"),
     ("claimform.institution_details", "医院编码、地区和等级（选择了医院则不必填写）", "The hospital's code, region and grade (not needed once a hospital is picked)"),
     ("claimform.designated", "定点", "designated"),
+    ("names.staff", "医保经办人员", "insurance staff"),
+    ("names.system", "系统", "the system"),
     ("claimform.not_designated", "非定点", "not designated"),
     ("claimform.invoice_date", "开票日期", "Date"),
     ("claimform.invoice_no", "票据号码", "Invoice number"),

@@ -14,7 +14,7 @@ use yibao_core::clearing::{ClearingState, Statement};
 use yibao_core::{Fen, Lang, Permission};
 use yibao_store::{Clearing, ClearingLine, Store};
 
-use super::shared::{notice, or_show, when};
+use super::shared::{notice, or_show};
 use super::{render_form, Ctx};
 use crate::context::Caller;
 use crate::error::AppError;
@@ -389,17 +389,9 @@ struct DetailPage {
     notice: Option<String>,
 }
 
-/// Who an audit label names, as the caller may read it.
+/// Who an audit label names, as the caller may read it, and when.
 async fn who(store: &Store, caller: &Caller, label: &str, at: &str) -> String {
-    let mut name = label.to_string();
-    if caller.role().is_staff() {
-        if let Some(id) = service::account_id_of(label) {
-            name = store.account(id).await.map(|a| a.display_name).unwrap_or(name);
-        }
-    } else {
-        service::StaffNames::new(store, caller).hide(&mut name).await;
-    }
-    format!("{name} {}", when(at))
+    super::shared::Names::new(store, caller).at(label, at).await
 }
 
 async fn show_one(

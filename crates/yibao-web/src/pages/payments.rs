@@ -15,7 +15,7 @@ use yibao_core::{AdminCode, BankCardNumber, InvalidValue, Lang, Permission};
 use yibao_store::PaymentBatch;
 
 use super::auth::CsrfOnly;
-use super::shared::{notice, or_show, when};
+use super::shared::{notice, or_show};
 use super::{render_form, Ctx, DoneAsk};
 use crate::context::Caller;
 use crate::error::AppError;
@@ -57,7 +57,8 @@ pub struct BatchRow {
 }
 
 impl BatchRow {
-    fn new(b: &PaymentBatch, lang: Lang) -> BatchRow {
+    /// The batch as its list and page show it; who built it by name.
+    async fn new(b: &PaymentBatch, lang: Lang, names: &mut super::shared::Names<'_>) -> BatchRow {
         BatchRow {
             id: b.id,
             number: b.number.clone(),
@@ -66,7 +67,7 @@ impl BatchRow {
             state_code: b.state.code(),
             count: b.count,
             total: b.total.to_grouped(),
-            built: format!("{} · {}", b.built_by, when(&b.built_at)),
+            built: names.at(&b.built_by, &b.built_at).await,
         }
     }
 }
@@ -116,6 +117,11 @@ async fn show_payments(
         },
     };
     let scope = crate::service::staff_scope(caller);
+    let mut names = super::shared::Names::new(&state.store, caller);
+    let mut batches = Vec::new();
+    for b in &o.batches {
+        batches.push(BatchRow::new(b, lang, &mut names).await);
+    }
     let page = PaymentsPage {
         ctx: Ctx::for_caller(caller, "/payments"),
         by_state: o
@@ -125,7 +131,7 @@ async fn show_payments(
             .collect(),
         due: o.unpaid.iter().filter(|d| d.urgency != Urgency::OnTime).map(row).collect(),
         waiting: o.unpaid.iter().filter(|d| d.urgency == Urgency::OnTime).map(row).collect(),
-        batches: o.batches.iter().map(|b| BatchRow::new(b, lang)).collect(),
+        batches,
         region: scope.regions().first().map(ToString::to_string).unwrap_or_default(),
         regions: scope.regions().iter().map(ToString::to_string).collect(),
         up_to: caller.today.to_string(),
@@ -228,9 +234,10 @@ async fn show_batch(
     let (batch, items) = svc::batch(&state.store, caller, id).await?;
     let manage = caller.can(Permission::ManagePayments);
     let me = caller.actor().label;
+    let b = BatchRow::new(&batch, lang, &mut super::shared::Names::new(&state.store, caller)).await;
     let page = BatchPage {
         ctx: Ctx::for_caller(caller, "/payments"),
-        b: BatchRow::new(&batch, lang),
+        b,
         items: items
             .iter()
             .map(|i| ItemRow {

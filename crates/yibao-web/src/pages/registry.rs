@@ -102,15 +102,17 @@ pub async fn person_page(
     let (person, masked, versions) = service::person_detail(&state.store, &caller, id).await?;
     // The portal shows the history to staff who may see personal data.
     let history = if caller.can(Permission::ViewPersonDetail) {
-        versions
-            .into_iter()
-            .map(|v| HistoryRow {
+        let mut names = super::shared::Names::new(&state.store, &caller);
+        let mut rows = Vec::new();
+        for v in versions {
+            rows.push(HistoryRow {
                 version: v.version,
-                recorded_at: v.recorded_at,
-                recorded_by: v.recorded_by,
+                recorded_at: super::shared::when(&v.recorded_at),
+                recorded_by: names.of(&v.recorded_by).await,
                 data: v.data.to_string(),
-            })
-            .collect()
+            });
+        }
+        rows
     } else {
         Vec::new()
     };

@@ -157,7 +157,9 @@ pub async fn settlement_page(
     let (hits, comparison) = if caller.can(Permission::DecideHits) {
         let hits = state.store.hits_of(yibao_store::Subject::Settlement(s.id)).await?;
         let found = crate::service::audit::settlement_comparison(&state.store, &s).await?;
-        (super::supervision::hit_rows(&hits, caller.lang), super::inspection::comparison_view(found, caller.lang))
+        let mut rows = super::supervision::hit_rows(&hits, caller.lang);
+        super::supervision::name_takers(&state.store, &caller, &hits, &mut rows).await;
+        (rows, super::inspection::comparison_view(found, caller.lang))
     } else {
         (Vec::new(), None)
     };

@@ -224,3 +224,51 @@ pub(super) fn cover_box(r: &CoverReport, lang: Lang) -> Option<CoverBox> {
         direct: cover.direct_settlement,
     })
 }
+
+/// Who an audit label names (`account:12 (clerk01)`, `institution:H62…`, `system:…`), as the
+/// caller reads it: staff see a member of staff by their name (「审核 李明」), a person or unit
+/// by their account's name, an institution by its name, the system as 「系统」; anyone else
+/// reads 「医保经办人员」 for staff and the system. Labels already hidden stay as they are.
+pub(crate) struct Names<'a> {
+    store: &'a yibao_store::Store,
+    staff: bool,
+    lang: Lang,
+    known: std::collections::HashMap<String, String>,
+}
+
+impl<'a> Names<'a> {
+    pub(crate) fn new(store: &'a yibao_store::Store, caller: &Caller) -> Names<'a> {
+        Names { store, staff: caller.role().is_staff(), lang: caller.lang, known: Default::default() }
+    }
+
+    pub(crate) async fn of(&mut self, label: &str) -> String {
+        if let Some(name) = self.known.get(label) {
+            return name.clone();
+        }
+        let insurance_staff = || i18n::t(self.lang, "names.staff").to_string();
+        let name = if let Some(id) = crate::service::account_id_of(label) {
+            match self.store.account(id).await {
+                Ok(a) if a.role.is_staff() && !self.staff => insurance_staff(),
+                Ok(a) => a.display_name,
+                Err(_) => label.to_string(),
+            }
+        } else if let Some(code) = label.strip_prefix("institution:").or_else(|| label.strip_prefix("platform:")) {
+            self.store.institution_by_code(code).await.map_or_else(|_| label.to_string(), |i| i.name)
+        } else if label.starts_with("system:") {
+            if self.staff {
+                i18n::t(self.lang, "names.system").to_string()
+            } else {
+                insurance_staff()
+            }
+        } else {
+            label.to_string()
+        };
+        self.known.insert(label.to_string(), name.clone());
+        name
+    }
+
+    /// `name · 2026-12-06 12:35`.
+    pub(crate) async fn at(&mut self, label: &str, instant: &str) -> String {
+        format!("{} · {}", self.of(label).await, when(instant))
+    }
+}

@@ -50,16 +50,19 @@ pub struct HitRow {
     pub mine: bool,
 }
 
-/// Names who took each hit, as staff read it, and marks the caller's.
-async fn name_takers(store: &yibao_store::Store, caller: &Caller, hits: &[StoredHit], rows: &mut [HitRow]) {
+/// Names who took each hit and who decided it, as the caller reads them, and marks the
+/// caller's.
+pub(crate) async fn name_takers(store: &yibao_store::Store, caller: &Caller, hits: &[StoredHit], rows: &mut [HitRow]) {
     let me = caller.actor().label;
+    let mut names = super::shared::Names::new(store, caller);
     for (h, r) in hits.iter().zip(rows.iter_mut()) {
+        if let Some(by) = &h.decided_by {
+            let name = names.of(by).await;
+            r.decided = r.decided.replacen(by.as_str(), &name, 1);
+        }
         let Some(by) = &h.taken_by else { continue };
         r.mine = *by == me;
-        r.taken = match service::account_id_of(by) {
-            Some(id) => store.account(id).await.map(|a| a.display_name).unwrap_or_else(|_| by.clone()),
-            None => by.clone(),
-        };
+        r.taken = names.of(by).await;
     }
 }
 
@@ -180,32 +183,34 @@ async fn show_hits(
         .into_iter()
         .map(|(reviewer, lines, claims, amount)| (reviewer, lines, claims, amount.to_grouped()))
         .collect();
-    let outliers = service::supervision::institution_findings(&state.store, caller)
-        .await?
-        .into_iter()
-        .map(|f| {
-            let what = match (f.state.as_str(), f.follow_up) {
-                ("cleared", _) => Text::new("已排除", "cleared"),
-                (_, Some(follow_up)) => {
-                    let l = follow_up.label();
-                    Text::new(format!("已确认：{}", l.zh), format!("confirmed: {}", l.en))
-                }
-                _ => Text::new("", ""),
-            };
-            let decision = match (&f.reason, &f.decided_by, &f.decided_at) {
-                (Some(reason), Some(by), Some(at)) => format!("{}（{reason}）{by} · {}", what.get(lang), when(at)),
-                _ => String::new(),
-            };
-            FindingRow {
-                id: f.id,
-                period: format!("{} – {}", f.period_from, f.period_to),
-                rule: f.rule_code,
-                message: f.message.get(lang).to_string(),
-                open: f.state == "open",
-                decision,
+    let mut names = super::shared::Names::new(&state.store, caller);
+    let mut outliers = Vec::new();
+    for f in service::supervision::institution_findings(&state.store, caller).await? {
+        let what = match (f.state.as_str(), f.follow_up) {
+            ("cleared", _) => Text::new("已排除", "cleared"),
+            (_, Some(follow_up)) => {
+                let l = follow_up.label();
+                Text::new(format!("已确认：{}", l.zh), format!("confirmed: {}", l.en))
             }
-        })
-        .collect();
+            _ => Text::new("", ""),
+        };
+        let decision = match (&f.reason, &f.decided_by, &f.decided_at) {
+            (Some(reason), Some(by), Some(at)) => format!("{}（{reason}）{}", what.get(lang), names.at(by, at).await),
+            _ => String::new(),
+        };
+        // The institution by its name (the finding names its code).
+        let code = f.institution_code.clone();
+        let institution = names.of(&format!("institution:{code}")).await;
+        let message = f.message.get(lang).replacen(&code, &format!("{institution}（{code}）"), 1);
+        outliers.push(FindingRow {
+            id: f.id,
+            period: format!("{} – {}", f.period_from, f.period_to),
+            rule: f.rule_code,
+            message,
+            open: f.state == "open",
+            decision,
+        });
+    }
     let page = HitsPage {
         ctx: Ctx::for_caller(caller, "/hits"),
         rows,

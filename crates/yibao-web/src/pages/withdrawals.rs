@@ -55,15 +55,7 @@ pub(super) fn row(lang: Lang, w: &Withdrawal) -> Row {
 /// The name of whoever an audit label names: staff by their display name (to staff), or
 /// 「医保经办人员」 to anyone else.
 async fn who(store: &Store, caller: &Caller, label: &str) -> String {
-    if !caller.role().is_staff() {
-        let mut name = label.to_string();
-        service::StaffNames::new(store, caller).hide(&mut name).await;
-        return name;
-    }
-    match service::account_id_of(label) {
-        Some(id) => store.account(id).await.map(|a| a.display_name).unwrap_or_else(|_| label.to_string()),
-        None => label.to_string(),
-    }
+    super::shared::Names::new(store, caller).of(label).await
 }
 
 /// (reason code, reason label, its papers as (code, name))

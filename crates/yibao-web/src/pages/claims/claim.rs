@@ -100,7 +100,7 @@ struct ClaimPage {
 }
 
 use crate::pages::inspection::{task_rows, PreEvaluationView, TaskRow};
-use crate::pages::supervision::{hit_rows, HitRow};
+use crate::pages::supervision::{hit_rows, name_takers, HitRow};
 
 fn statement_rows(c: &StoredClaim, s: &Statement, lang: Lang) -> Vec<StatementRow> {
     s.lines
@@ -203,6 +203,19 @@ pub(crate) async fn show_claim(
     } else {
         (None, Vec::new())
     };
+    let mut hit_list = hit_rows(&hits, lang);
+    name_takers(&state.store, caller, &hits, &mut hit_list).await;
+    let mut names = super::super::shared::Names::new(&state.store, caller);
+    let submitted = names.at(&c.submitted_by, &c.submitted_at).await;
+    let mut events = Vec::new();
+    for e in &c.events {
+        events.push(EventRow {
+            at: when(&e.at),
+            actor: names.of(&e.actor).await,
+            to: e.to_state.label().get(lang).to_string(),
+            note: e.note.clone().unwrap_or_default(),
+        });
+    }
     let page = ClaimPage {
         ctx: Ctx::for_caller(
             caller,
@@ -215,7 +228,7 @@ pub(crate) async fn show_claim(
         case: c.case.label().get(lang).to_string(),
         state: c.state.label().get(lang).to_string(),
         submitter: c.submitter.label().get(lang).to_string(),
-        submitted: format!("{} · {}", c.submitted_by, when(&c.submitted_at)),
+        submitted,
         hosp_lv: c.hosp_lv.label().get(lang).to_string(),
         med_type: c.med_type.label().get(lang).to_string(),
         invoices_total: Fen::from_fen(c.invoices.iter().map(|i| i.amount.fen()).sum()).to_grouped(),
@@ -225,16 +238,7 @@ pub(crate) async fn show_claim(
             .iter()
             .map(|d| (d.document_id, d.kind.label().get(lang).to_string(), d.file_name.clone()))
             .collect(),
-        events: c
-            .events
-            .iter()
-            .map(|e| EventRow {
-                at: when(&e.at),
-                actor: e.actor.clone(),
-                to: e.to_state.label().get(lang).to_string(),
-                note: e.note.clone().unwrap_or_default(),
-            })
-            .collect(),
+        events,
         rows: {
             let mut rows = statement.as_ref().map(|s| statement_rows(&c, s, lang)).unwrap_or_default();
             // Each hit beside the lines it concerns.
@@ -291,7 +295,7 @@ pub(crate) async fn show_claim(
             yibao_core::sporadic::RescueReason::label,
             lang,
         ),
-        hits: hit_rows(&hits, lang),
+        hits: hit_list,
         hits_blocking: hits.iter().any(|h| {
             h.state == yibao_store::HitState::Open && h.severity == yibao_core::supervise::Severity::Violation
         }),
