@@ -8,6 +8,7 @@ pub mod error;
 pub mod forms;
 pub mod gateway;
 pub mod guard;
+pub mod held;
 pub mod i18n;
 pub mod pages;
 pub mod service;
@@ -35,6 +36,8 @@ pub struct AppState {
     pub today: Option<chrono::NaiveDate>,
     /// The process's log-in attempts, for throttling.
     pub logins: throttle::Logins,
+    /// Files chosen in a refused form, held for their session.
+    pub held: held::HeldUploads,
     /// Institutions' cover lookups this minute, for their limit.
     pub lookups: throttle::Lookups,
     /// The payment gateway online contributions are paid through; none configured, paying

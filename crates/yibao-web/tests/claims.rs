@@ -474,12 +474,53 @@ async fn the_portal_takes_a_claim_with_its_papers_and_itemised_list_file() {
         let refused = portal_claim(&app, &person, true).await;
         assert_eq!(refused.status(), 422, "{label}: lines typed and uploaded");
         let text = refused.text().await.unwrap();
-        assert!(text.contains("二选一") && text.contains("重新选择"), "{label}: {text}");
+        assert!(text.contains("二选一"), "{label}: {text}");
         let after = get(&app, &person, &format!("/api/v1/persons/{pid}/claims")).await.1.as_array().unwrap().len();
         assert_eq!(before, after, "{label}: a refused form stores no claim");
+        // Nothing chosen is lost: the refused form holds every file it was sent, by name, and
+        // sending the held files again (no file chosen anew) submits them.
+        assert!(text.contains("已上传 scan-1.png") && text.contains("已上传 明细.csv"), "{label}: {text}");
+        let held: Vec<(String, String)> = text
+            .split("<input type=\"hidden\" name=\"held_")
+            .skip(1)
+            .map(|rest| {
+                let name = rest.split('"').next().unwrap().to_string();
+                let value = rest.split("value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+                (format!("held_{name}"), value)
+            })
+            .collect();
+        assert!(held.iter().any(|(k, _)| k == "held_lines_file"), "{label}: {held:?}");
+        let (_, checklist) = get(&app, &person, "/api/v1/claim-checklist?region=620302&case=offsite_outpatient").await;
+        let again = || {
+            let mut form = reqwest::multipart::Form::new();
+            for (k, v) in [
+                ("case", "offsite_outpatient"),
+                ("med_type", "11"),
+                ("institution_name", "兰州大学第一医院"),
+                ("care_start", "2026-11-18"),
+                ("care_end", "2026-11-18"),
+                ("diagnoses", "J06.9"),
+                ("invoice_no_1", "LZ-PORTAL-1"),
+                ("invoice_date_1", "2026-11-18"),
+                ("invoice_amount_1", "111.75"),
+            ] {
+                form = form.text(k, v);
+            }
+            for (i, item) in checklist["items"].as_array().unwrap().iter().enumerate() {
+                form = form.text(format!("doc_kind_{}", i + 1), item["any_of"][0].as_str().unwrap().to_string());
+            }
+            for (k, v) in &held {
+                form = form.text(k.clone(), v.clone());
+            }
+            form
+        };
+        // Another session cannot name them.
+        let other = app.token("zhangsan").await;
+        let res = app.http.post(app.url("/claims")).bearer_auth(&other).multipart(again()).send().await.unwrap();
+        assert_eq!(res.status(), 422, "{label}: held for the session that chose them only");
 
-        let res = portal_claim(&app, &person, false).await;
-        assert_eq!(res.status(), 303, "{label}: {}", res.text().await.unwrap());
+        let res = app.http.post(app.url("/claims")).bearer_auth(&person).multipart(again()).send().await.unwrap();
+        assert_eq!(res.status(), 303, "{label}: sent again with the held files: {}", res.text().await.unwrap());
         let to = res.headers()["location"].to_str().unwrap().to_string();
         let id: i64 = to.trim_start_matches("/claims/").split('?').next().unwrap().parse().unwrap();
         let (_, c) = get(&app, &person, &format!("/api/v1/claims/{id}")).await;
@@ -491,7 +532,8 @@ async fn the_portal_takes_a_claim_with_its_papers_and_itemised_list_file() {
 
         let (status, shown) = page(&app, &person, &to).await;
         assert_eq!(status, 200, "{label}");
-        assert!(shown.contains("报销申请已提交") && shown.contains("scan-1.png"), "{label}");
+        assert!(shown.contains("报销申请已提交"), "{label}: {to}");
+        assert!(shown.contains("scan-1.png"), "{label}: the held file keeps its name: {}", c["documents"]);
         assert!(!shown.contains("id=\"statement\""), "{label}: no statement before adjudication");
 
         let (status, to_page) = form_post(&app, &clerk, &format!("/claims/{id}/steps"), &[("action", "accept")]).await;

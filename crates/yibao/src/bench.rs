@@ -512,6 +512,7 @@ pub async fn settle(
         secure_cookies: false,
         today: Some(today),
         logins: Default::default(),
+        held: Default::default(),
         lookups: Default::default(),
         gateway: Some(std::sync::Arc::new(yibao_web::gateway::Simulated::new())),
     };

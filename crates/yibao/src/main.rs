@@ -492,6 +492,7 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
                 secure_cookies: config.secure_cookies,
                 today: None,
                 logins: Default::default(),
+                held: Default::default(),
                 lookups: Default::default(),
                 gateway: gateway(config, no_demo)?,
             };

@@ -516,6 +516,8 @@ const UI: &[(&str, &str, &str)] = &[
     ("claim.excluded", "已核减", "Excluded"),
     ("claim.excused", "逾期理由已接受：", "Late, excuse accepted:"),
     ("claim.files_again", "提交未成功，请重新选择要上传的文件", "Nothing was submitted: choose the files to upload again"),
+    ("claimform.held", "已上传", "Uploaded"),
+    ("claimform.replace", "如需更换，请重新选择文件", "choose another file to replace it"),
     ("claim.fund", "基金支付", "Fund pays"),
     ("claim.history", "办理经过", "History"),
     ("claim.hosp_lv", "医院等级", "Hospital level"),

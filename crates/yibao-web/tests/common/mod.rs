@@ -30,6 +30,7 @@ pub async fn spawn_app_with(db: TestDb, gateway: std::sync::Arc<dyn yibao_web::g
         secure_cookies: false,
         today: Some(today),
         logins: Default::default(),
+        held: Default::default(),
         lookups: Default::default(),
         gateway: Some(gateway),
     };

@@ -12,6 +12,8 @@ pub struct DocumentRow {
     pub required: bool,
     pub why: String,
     pub kinds: Vec<Choice>,
+    /// A file chosen in a refused try and held: (digest, file name).
+    pub held: Option<(String, String)>,
 }
 
 #[derive(Template)]
@@ -31,6 +33,8 @@ struct ClaimFormPage {
     invoices: Vec<InvoiceForm>,
     lines: Vec<LineForm>,
     documents: Vec<DocumentRow>,
+    /// The itemised list file held from a refused try: (digest, file name).
+    lines_held: Option<(String, String)>,
     deadline: String,
     errors: Vec<String>,
 }
@@ -101,6 +105,7 @@ async fn show_claim_form(
                 required: item.required,
                 why: item.why.get(lang).to_string(),
                 kinds: choices(&item.any_of, DocumentKind::code, DocumentKind::label, lang),
+                held: None,
             });
         }
     }
@@ -110,8 +115,13 @@ async fn show_claim_form(
             required: false,
             why: String::new(),
             kinds: choices(DocumentKind::ALL, DocumentKind::code, DocumentKind::label, lang),
+            held: None,
         });
     }
+    for (i, d) in documents.iter_mut().enumerate() {
+        d.held = held_in(&v, &format!("doc_file_{}", i + 1));
+    }
+    let lines_held = held_in(&v, "lines_file");
     let field = |k: String| v.get(&k).cloned().unwrap_or_default();
     let invoices = (1..=INVOICE_ROWS)
         .map(|i| InvoiceForm {
@@ -154,6 +164,7 @@ async fn show_claim_form(
         invoices,
         lines,
         documents,
+        lines_held,
         deadline,
         v,
         errors: errors.clone(),
@@ -287,6 +298,8 @@ pub async fn claim_submit(
     FormWithFiles { form: v, mut files }: FormWithFiles<BTreeMap<String, String>>,
 ) -> Result<Response, AppError> {
     caller.check_csrf(v.get("csrf").map_or("", String::as_str))?;
+    let mut v = v;
+    let holding = hold_files(&state, &caller, &v, &mut files)?;
     let lines_file = files.iter().position(|(n, _)| n == "lines_file").map(|i| files.swap_remove(i).1);
     let result = async {
         let mut form = claim_form(&v, lines_file.as_ref()).map_err(AppError::validation)?;
@@ -310,12 +323,12 @@ pub async fn claim_submit(
     match result {
         Ok(c) => Ok(Redirect::to(&format!("/claims/{}?done=submitted", c.id)).into_response()),
         Err(e) => {
-            let lang = caller.lang;
-            or_show(e, lang, |mut m| {
-                m.push(i18n::t(lang, "claim.files_again").to_string());
-                show_claim_form(&state, &caller, v, m)
-            })
-            .await
+            // What was chosen is held: the form shows it, and sending it again sends it.
+            for (field, digest, name) in holding {
+                v.insert(format!("held_{field}"), digest);
+                v.insert(format!("held_name_{field}"), name);
+            }
+            or_show(e, caller.lang, |m| show_claim_form(&state, &caller, v, m)).await
         }
     }
 }
@@ -401,4 +414,46 @@ pub async fn institution_suggest(
             })
             .collect(),
     ))
+}
+
+/// The file a refused try held for `field` (`held_{field}`, `held_name_{field}`).
+fn held_in(v: &BTreeMap<String, String>, field: &str) -> Option<(String, String)> {
+    let digest = v.get(&format!("held_{field}")).filter(|d| !d.is_empty())?;
+    let name = v.get(&format!("held_name_{field}")).cloned().unwrap_or_default();
+    Some((digest.clone(), name))
+}
+
+/// The files of this try: each field chosen now, or else held from a refused try of this
+/// session (`held_{field}` names its digest; another session's digest is ignored). Each is
+/// stored and held, in case this try is refused too: (field, digest, file name).
+fn hold_files(
+    state: &SharedState,
+    caller: &Caller,
+    v: &BTreeMap<String, String>,
+    files: &mut Vec<(String, Upload)>,
+) -> Result<Vec<(String, String, String)>, AppError> {
+    let session = caller.csrf_token().to_string();
+    if session.is_empty() {
+        // Only a logged-in session holds files.
+        return Ok(Vec::new());
+    }
+    for (key, digest) in v.iter() {
+        let Some(field) = key.strip_prefix("held_").filter(|f| !f.starts_with("name_")) else { continue };
+        if files.iter().any(|(n, _)| n == field) {
+            continue;
+        }
+        let wanted = v.get(&format!("held_name_{field}")).map_or("", String::as_str);
+        let Some(file_name) = state.held.file_name(&session, digest, wanted) else { continue };
+        if let Ok(bytes) = state.blobs.get(digest) {
+            files.push((field.to_string(), Upload { file_name, bytes }));
+        }
+    }
+    let mut holding = Vec::new();
+    for (field, up) in files.iter() {
+        let digest = crate::held::digest(&up.bytes);
+        state.blobs.put(&digest, &up.bytes).map_err(yibao_store::StoreError::Blob)?;
+        state.held.hold(&session, &digest, &up.file_name);
+        holding.push((field.clone(), digest, up.file_name.clone()));
+    }
+    Ok(holding)
 }
