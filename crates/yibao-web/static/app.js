@@ -47,6 +47,13 @@ document.addEventListener('DOMContentLoaded', function () {
     });
     table.classList.add('stacked');
   });
+  // A choice that changes what the form asks (a claim's case): data-refresh names the button
+  // that sends the form back to be shown again, keeping everything typed and chosen.
+  document.querySelectorAll('select[data-refresh]').forEach(function (select) {
+    var button = document.getElementById(select.dataset.refresh);
+    if (button) { button.hidden = true; }
+    select.addEventListener('change', function () { if (button) { button.click(); } });
+  });
   // A choice that opens another page: data-go is the address, the chosen value is appended.
   document.querySelectorAll('select[data-go]').forEach(function (select) {
     select.addEventListener('change', function () {

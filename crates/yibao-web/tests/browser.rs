@@ -503,6 +503,18 @@ async fn an_insured_person_claims_with_uploaded_papers_and_reads_the_statement()
         .await;
     assert!(offered.contains("三级") && offered.contains("定点"), "{offered}");
     browser.fill("institution_name", "兰州大学第一医院").await;
+    // Changing the case (and back) shows its papers again and keeps what was typed.
+    for case in ["offsite_inpatient", "offsite_outpatient"] {
+        c.execute("window.__before = true;", vec![]).await.unwrap();
+        c.find(Locator::Id("claim-case")).await.unwrap().select_by_value(case).await.unwrap();
+        browser
+            .wait_for_js("return window.__before === undefined && document.readyState === 'complete';", |v| {
+                v.as_bool() == Some(true)
+            })
+            .await;
+        let typed = c.find(Locator::Id("institution-name")).await.unwrap().prop("value").await.unwrap();
+        assert_eq!(typed.as_deref(), Some("兰州大学第一医院"), "kept across the change to {case}");
+    }
     browser.set("[name='care_start']", "2026-11-18").await;
     browser.set("[name='care_end']", "2026-11-18").await;
     browser.fill("diagnoses", "J06.9").await;

@@ -842,6 +842,15 @@ async fn the_claim_form_finds_the_hospital_by_name_and_asks_about_one_it_does_no
     let res = portal_claim_at(&app, &person, false, &made_up).await;
     assert_eq!(res.status(), 422);
     assert!(res.text().await.unwrap().contains("医保没有登记编码为 H11010599999 的医院"));
+    // Updating the papers for the case (what changing the case does) keeps everything typed
+    // and every file chosen, and submits nothing.
+    let res =
+        portal_claim_at(&app, &person, false, &[("institution_name", "兰州大学第一医院"), ("refresh", "1")]).await;
+    assert_eq!(res.status(), 200);
+    let form = res.text().await.unwrap();
+    assert!(form.contains("value=\"LZ-PORTAL-1\"") && form.contains("value=\"J06.9\""), "typed values kept");
+    assert!(form.contains("已上传 scan-1.png") && form.contains("已上传 明细.csv"), "files kept: {form}");
+    assert!(!form.contains("form-errors"), "no errors: nothing was submitted");
     // Said to be unregistered, with its details: taken as given.
     let said = [&made_up[..], &[("unknown_institution", "1"), ("hosp_lv", "1")]].concat();
     let res = portal_claim_at(&app, &person, false, &said).await;

@@ -12,8 +12,10 @@ pub struct DocumentRow {
     pub required: bool,
     pub why: String,
     pub kinds: Vec<Choice>,
-    /// A file chosen in a refused try and held: (digest, file name).
+    /// A file chosen in a refused try and held: (digest, file name), and the kind it was
+    /// chosen as.
     pub held: Option<(String, String)>,
+    pub chosen: String,
 }
 
 #[derive(Template)]
@@ -106,6 +108,7 @@ async fn show_claim_form(
                 why: item.why.get(lang).to_string(),
                 kinds: choices(&item.any_of, DocumentKind::code, DocumentKind::label, lang),
                 held: None,
+                chosen: String::new(),
             });
         }
     }
@@ -116,10 +119,25 @@ async fn show_claim_form(
             why: String::new(),
             kinds: choices(DocumentKind::ALL, DocumentKind::code, DocumentKind::label, lang),
             held: None,
+            chosen: String::new(),
         });
     }
-    for (i, d) in documents.iter_mut().enumerate() {
-        d.held = held_in(&v, &format!("doc_file_{}", i + 1));
+    // Each held paper goes to the first row that takes its kind (the rows change with the
+    // case): its own row when the form is shown again as it was.
+    let mut held_papers: Vec<(usize, String, (String, String))> = v
+        .keys()
+        .filter_map(|k| k.strip_prefix("held_doc_file_").and_then(|n| n.parse::<usize>().ok()))
+        .filter_map(|n| {
+            let kind = v.get(&format!("doc_kind_{n}")).cloned().unwrap_or_default();
+            held_in(&v, &format!("doc_file_{n}")).map(|h| (n, kind, h))
+        })
+        .collect();
+    held_papers.sort_by_key(|(n, ..)| *n);
+    for (_, kind, held) in held_papers {
+        if let Some(row) = documents.iter_mut().find(|d| d.held.is_none() && d.kinds.iter().any(|k| k.code == kind)) {
+            row.held = Some(held);
+            row.chosen = kind;
+        }
     }
     let lines_held = held_in(&v, "lines_file");
     let field = |k: String| v.get(&k).cloned().unwrap_or_default();
@@ -300,6 +318,14 @@ pub async fn claim_submit(
     caller.check_csrf(v.get("csrf").map_or("", String::as_str))?;
     let mut v = v;
     let holding = hold_files(&state, &caller, &v, &mut files)?;
+    // The case changed: the form again for it, with everything typed and chosen kept.
+    if v.get("refresh").is_some_and(|r| r == "1") {
+        for (field, digest, name) in holding {
+            v.insert(format!("held_{field}"), digest);
+            v.insert(format!("held_name_{field}"), name);
+        }
+        return show_claim_form(&state, &caller, v, Vec::new()).await;
+    }
     let lines_file = files.iter().position(|(n, _)| n == "lines_file").map(|i| files.swap_remove(i).1);
     let result = async {
         let mut form = claim_form(&v, lines_file.as_ref()).map_err(AppError::validation)?;
