@@ -188,6 +188,9 @@ pub struct Caller {
     pub lang: Lang,
     /// The business date of the request (see `AppState::today`).
     pub today: chrono::NaiveDate,
+    /// The page asked for (path and query) when it was a `GET`, so that switching the
+    /// language returns to it; empty otherwise.
+    pub here: String,
 }
 
 impl Caller {
@@ -314,7 +317,13 @@ impl FromRequestParts<SharedState> for Caller {
         let principal = authenticate(parts, state).await?.ok_or_else(AppError::unauthorized)?;
         let request_id = parts.extensions.get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
         let today = state.today.unwrap_or_else(china_today);
-        let caller = Caller { principal, request_id, lang: lang_of(parts), today };
+        let here = if parts.method == Method::GET {
+            let uri = parts.extensions.get::<axum::extract::OriginalUri>().map_or(&parts.uri, |u| &u.0);
+            uri.path_and_query().map_or_else(String::new, |p| p.as_str().to_string())
+        } else {
+            String::new()
+        };
+        let caller = Caller { principal, request_id, lang: lang_of(parts), today, here };
         // An account whose password someone else set does nothing before the holder sets
         // their own (pages send them to the form; the API answers 403).
         let path = original_path(parts);

@@ -101,6 +101,9 @@ pub struct Ctx {
     pub user: Option<UserBar>,
     pub csrf: String,
     pub path: String,
+    /// Where the language switch returns to: this page (its path and query, encoded for the
+    /// `next` parameter), or its section after a form was sent.
+    pub here: String,
     pub nav: Vec<NavItem>,
 }
 
@@ -121,7 +124,7 @@ impl Ctx {
     }
 
     pub fn anonymous(lang: Lang, path: &str) -> Ctx {
-        Ctx { lang, user: None, csrf: String::new(), path: path.to_string(), nav: Vec::new() }
+        Ctx { lang, user: None, csrf: String::new(), path: path.to_string(), here: encode_next(path), nav: Vec::new() }
     }
 
     pub fn for_caller(caller: &Caller, path: &str) -> Ctx {
@@ -174,7 +177,8 @@ impl Ctx {
             display_name: s.account.display_name.clone(),
             role_label: s.account.role.label_in(lang),
         });
-        Ctx { lang, user, csrf: caller.csrf_token().to_string(), path: path.to_string(), nav }
+        let here = encode_next(if caller.here.is_empty() { path } else { &caller.here });
+        Ctx { lang, user, csrf: caller.csrf_token().to_string(), path: path.to_string(), here, nav }
     }
 }
 
@@ -254,4 +258,18 @@ pub(crate) fn form_messages(e: &AppError, lang: Lang) -> Option<Vec<String>> {
         messages.push(e.message.get(lang).to_string());
     }
     Some(messages)
+}
+
+/// A local address as the `next` parameter carries it: everything but unreserved characters
+/// and `/` percent-encoded.
+fn encode_next(path: &str) -> String {
+    let mut out = String::new();
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }

@@ -423,3 +423,25 @@ async fn reporting_a_card_lost_in_the_portal_asks_first() {
     assert_ne!(app.db.store.card(card.id).await.unwrap().status, yibao_core::card::CardStatus::Active, "reported");
     app.db.cleanup().await;
 }
+
+/// The language switch returns to the very page it was used on, its query included, for every
+/// role: the hospital desk on one of its settlements, a clerk on a filtered list.
+#[tokio::test]
+async fn the_language_switch_returns_to_the_same_page() {
+    let app = spawn_app(TestDb::sqlite().await).await;
+    for (user, page) in [("hospital", "/settlements/620302000000000001"), ("clerk", "/filings?status=approved")] {
+        let (http, _) = common::portal_session(&app, user, "/").await;
+        let res = http.get(app.url(page)).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{user}: {page}");
+        let html = res.text().await.unwrap();
+        let href =
+            html.split("id=\"lang-switch\" href=\"").nth(1).unwrap().split('"').next().unwrap().replace("&amp;", "&");
+        let res = http.get(app.url(&href)).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{user}: {href}");
+        assert_eq!(res.headers()["location"], page, "{user}: back to the same page from {href}");
+        let english = http.get(app.url(page)).send().await.unwrap();
+        assert_eq!(english.status(), StatusCode::OK, "{user}");
+        assert!(english.text().await.unwrap().contains("lang=\"en\""), "{user}: in English now");
+    }
+    app.db.cleanup().await;
+}
