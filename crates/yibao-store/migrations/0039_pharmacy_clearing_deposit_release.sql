@@ -45,3 +45,10 @@ ALTER TABLE clearing_funds ADD COLUMN forfeited BIGINT NOT NULL DEFAULT 0;
 -- An auditor takes an open hit from the queue (领取): until they let it go, only they decide it.
 ALTER TABLE supervision_hits ADD COLUMN taken_by TEXT;
 ALTER TABLE supervision_hits ADD COLUMN taken_at TEXT;
+
+-- A person's messages (消息): read when they opened their inbox, sent by SMS by the outbox
+-- worker (`sms_at`), and the page they concern.
+ALTER TABLE person_notices ADD COLUMN link TEXT;
+ALTER TABLE person_notices ADD COLUMN read_at TEXT;
+ALTER TABLE person_notices ADD COLUMN sms_at TEXT;
+CREATE INDEX person_notices_unsent ON person_notices (sms_at, id);

@@ -59,7 +59,7 @@ pub use individual::{
     is_pharmacy, CreditRun, FamilyMember, Heir, PharmacyLine, PharmacyPurchase, PharmacySettlement, Relation,
     Withdrawal, WithdrawalRequest,
 };
-pub use notices::Notice;
+pub use notices::{Notice, Outgoing};
 pub use payments::{AccountGiver, BatchItem, ImportSummary, Payee, PaymentBatch, PaymentOrder};
 pub use platform::StoredReply;
 pub use recheck::{InstitutionFinding, RecheckSummary};

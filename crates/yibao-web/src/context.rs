@@ -191,6 +191,8 @@ pub struct Caller {
     /// The page asked for (path and query) when it was a `GET`, so that switching the
     /// language returns to it; empty otherwise.
     pub here: String,
+    /// An insured person's unread messages (for the header), on portal pages.
+    pub unread: i64,
 }
 
 impl Caller {
@@ -323,7 +325,18 @@ impl FromRequestParts<SharedState> for Caller {
         } else {
             String::new()
         };
-        let caller = Caller { principal, request_id, lang: lang_of(parts), today, here };
+        // The insured person's unread messages, for a portal page's header.
+        let person = match &principal {
+            Principal::Session { session, by_cookie: true, .. } => session.account.person_id,
+            _ => None,
+        };
+        let unread = match person {
+            Some(p) if !here.is_empty() && !here.starts_with("/api/") => {
+                state.store.unread_notices(p).await.unwrap_or(0)
+            }
+            _ => 0,
+        };
+        let caller = Caller { principal, request_id, lang: lang_of(parts), today, here, unread };
         // An account whose password someone else set does nothing before the holder sets
         // their own (pages send them to the form; the API answers 403).
         let path = original_path(parts);

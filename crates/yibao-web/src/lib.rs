@@ -10,6 +10,7 @@ pub mod gateway;
 pub mod guard;
 pub mod held;
 pub mod i18n;
+pub mod notify;
 pub mod pages;
 pub mod service;
 pub mod throttle;
@@ -256,6 +257,7 @@ pub fn router(state: AppState) -> Router {
         .route("/settlements/{setl_id}", get(pages::settlement_page))
         .route("/my/filings", post(pages::my_filing_apply).layer(DefaultBodyLimit::max(DOCUMENT_REQUEST_LIMIT)))
         .route("/my/filings/{id}/revoke", post(pages::my_filing_revoke))
+        .route("/my/messages", get(pages::my_messages))
         .route("/my/cards/{id}/report", post(pages::my_card_report))
         .route(
             "/filings",

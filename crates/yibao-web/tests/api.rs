@@ -392,6 +392,8 @@ fn matrix() -> Vec<MatrixRow> {
         ),
         (Method::GET, "/api/v1/hits", None, S::OK, vec!["reviewer", "reviewer2", "auditor"]),
         (Method::GET, "/api/v1/hits?queue=mine", None, S::OK, vec!["reviewer", "reviewer2", "auditor"]),
+        // Each insured person reads their own messages.
+        (Method::GET, "/my/messages", None, S::OK, vec!["zhangsan"]),
         // The registry is public: anyone logged in is offered hospitals by name.
         (
             Method::GET,

@@ -486,6 +486,7 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
                 seed_if_needed(&store, &blobs).await?;
             }
             tokio::spawn(credit_on_schedule(store.clone()));
+            tokio::spawn(yibao_web::notify::run_outbox(store.clone(), std::sync::Arc::new(yibao_web::notify::LogSms)));
             let state = yibao_web::AppState {
                 store,
                 blobs,

@@ -27,6 +27,10 @@ impl Store {
         }
         self.claim_event(w, before.id, name, Some(before.state), to, note).await?;
         let after = self.claim_in(w, before.id).await?;
+        if let Some(message) = claim_message(&after, to, note) {
+            let link = format!("/claims/{}", after.id);
+            self.tell(w, after.person_id, &format!("claim_{}", to.code()), &message, Some(&link)).await?;
+        }
         w.record(
             &format!("claim.{name}"),
             "claim",
@@ -621,4 +625,29 @@ impl Store {
             ))
         })
     }
+}
+
+/// What the claimant is told when their claim is returned for 补正 or decided.
+fn claim_message(c: &StoredClaim, to: ClaimState, note: Option<&str>) -> Option<yibao_core::Text> {
+    let n = &c.number;
+    let why = note.map(str::trim).filter(|x| !x.is_empty());
+    let (zh_why, en_why) = why.map_or((String::new(), String::new()), |w| (format!("：{w}"), format!(": {w}")));
+    let fund = c.fund_pay_sumamt.unwrap_or(Fen::ZERO).to_grouped();
+    Some(match to {
+        ClaimState::Returned => yibao_core::Text::new(
+            format!("您的报销申请 {n} 需要补正{zh_why}。请登录查看缺少的材料，补齐后重新提交。"),
+            format!(
+                "Your claim {n} needs more papers{en_why}. Log in to see what is missing, add it and submit again."
+            ),
+        ),
+        ClaimState::Approved | ClaimState::Reduced => yibao_core::Text::new(
+            format!("您的报销申请 {n} 已审核通过，基金支付 {fund} 元，将支付到您登记的银行账户。"),
+            format!("Your claim {n} is approved: the fund pays {fund} yuan, to the bank account on record."),
+        ),
+        ClaimState::Rejected => yibao_core::Text::new(
+            format!("您的报销申请 {n} 未予报销{zh_why}。请登录查看原因和可以怎么做。"),
+            format!("Your claim {n} was not reimbursed{en_why}. Log in to read why and what you can do."),
+        ),
+        _ => return None,
+    })
 }

@@ -240,6 +240,18 @@ impl Store {
         }
         let after = self.filing_in(w, id).await?;
         w.record(&format!("filing.{status}"), "filing", &id.to_string(), Some(&before), Some(&after)).await?;
+        let kind = after.kind.label();
+        let text = match decision {
+            Decision::Approve => yibao_core::Text::new(
+                format!("您的{}已批准，自 {} 起生效。", kind.zh, after.start),
+                format!("Your {} is approved, from {}.", kind.en, after.start),
+            ),
+            Decision::Reject { note, .. } => yibao_core::Text::new(
+                format!("您的{}未获批准：{}。请登录查看原因。", kind.zh, note.trim()),
+                format!("Your {} was not approved: {}. Log in to read why.", kind.en, note.trim()),
+            ),
+        };
+        self.tell(w, after.person_id, &format!("filing_{status}"), &text, Some("/my/cover")).await?;
         if let (Decision::Approve, Some(old)) = (decision, before.replaces) {
             self.revoke_in(w, old, after.start).await?;
         }

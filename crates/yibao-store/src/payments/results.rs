@@ -129,6 +129,28 @@ impl Store {
                 summary.failed += 1;
             }
             let after = self.order_in(w, item.order_id).await?;
+            if let Some(person) = after.person_id {
+                let (amount, card) =
+                    (after.amount.to_grouped(), after.bank_card.as_ref().map(|c| c.masked()).unwrap_or_default());
+                let text = if paid {
+                    yibao_core::Text::new(
+                        format!("{} {amount} 元已于 {day} 支付至银行卡 {card}。", after.subject_number),
+                        format!("{}: {amount} yuan was paid on {day} to the card {card}.", after.subject_number),
+                    )
+                } else {
+                    let why = after.failure_note.clone().unwrap_or_default();
+                    yibao_core::Text::new(
+                        format!("{} {amount} 元支付未成功（{why}）。请登录核对并更正收款账户。", after.subject_number),
+                        format!(
+                            "{}: paying {amount} yuan failed ({why}). Log in to check and correct the account.",
+                            after.subject_number
+                        ),
+                    )
+                };
+                let link = after.claim_id.map(|c| format!("/claims/{c}"));
+                let kind = if paid { "payment_paid" } else { "payment_failed" };
+                self.tell(w, person, kind, &text, link.as_deref()).await?;
+            }
             let action = if paid { "payment.paid" } else { "payment.failed" };
             w.record(action, "payment_order", &order.id.to_string(), Some(&order), Some(&after)).await?;
         }

@@ -11,6 +11,7 @@ mod contributions;
 mod cover;
 pub(crate) mod inspection;
 mod institution;
+mod messages;
 mod pay;
 mod payments;
 mod registry;
@@ -56,6 +57,7 @@ pub use institution::{
     institution_cover, institution_interface, institution_interface_action, institution_settlements, referral_issue,
     referral_seal, referrals_page,
 };
+pub use messages::my_messages;
 pub use pay::{pay_lookup, pay_order, pay_receipt, pay_start, sim_page, sim_pay};
 pub use payments::{batch_approve, batch_build, batch_cancel, batch_export, batch_page, batch_results, payments_page};
 pub use registry::{
@@ -104,6 +106,8 @@ pub struct Ctx {
     /// Where the language switch returns to: this page (its path and query, encoded for the
     /// `next` parameter), or its section after a form was sent.
     pub here: String,
+    /// Unread messages, shown beside 「消息」.
+    pub unread: i64,
     pub nav: Vec<NavItem>,
 }
 
@@ -124,7 +128,8 @@ impl Ctx {
     }
 
     pub fn anonymous(lang: Lang, path: &str) -> Ctx {
-        Ctx { lang, user: None, csrf: String::new(), path: path.to_string(), here: encode_next(path), nav: Vec::new() }
+        let here = encode_next(path);
+        Ctx { lang, user: None, csrf: String::new(), path: path.to_string(), here, unread: 0, nav: Vec::new() }
     }
 
     pub fn for_caller(caller: &Caller, path: &str) -> Ctx {
@@ -140,6 +145,7 @@ impl Ctx {
         nav.push(("/my/claims", "nav.my_claims", role.can(Permission::ViewOwnRecord)));
         nav.push(("/my/contributions", "nav.my_contributions", role.can(Permission::ViewOwnRecord)));
         nav.push(("/my/account", "nav.my_account", role.can(Permission::ViewOwnRecord)));
+        nav.push(("/my/messages", "nav.my_messages", role.can(Permission::ViewOwnRecord)));
         nav.push(("/unit/claims", "nav.unit_claims", role.can(Permission::FileForEmployees)));
         nav.push(("/unit/contributions", "nav.unit_contributions", role == Role::Employer));
         nav.push(("/claims", "nav.claims", role.can(Permission::ViewClaims)));
@@ -178,7 +184,8 @@ impl Ctx {
             role_label: s.account.role.label_in(lang),
         });
         let here = encode_next(if caller.here.is_empty() { path } else { &caller.here });
-        Ctx { lang, user, csrf: caller.csrf_token().to_string(), path: path.to_string(), here, nav }
+        let (csrf, unread) = (caller.csrf_token().to_string(), caller.unread);
+        Ctx { lang, user, csrf, path: path.to_string(), here, unread, nav }
     }
 }
 

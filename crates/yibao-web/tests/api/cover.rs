@@ -445,3 +445,53 @@ async fn the_language_switch_returns_to_the_same_page() {
     }
     app.db.cleanup().await;
 }
+
+/// What yibao tells 张三 — his claims returned or decided, money paid — waits in 「消息」 with
+/// the unread count in the header, is read once he opens it, never holds his full ID or card
+/// number, and goes out by SMS once each (again after a crash before it was marked sent).
+#[tokio::test]
+async fn messages_wait_in_the_inbox_and_go_out_by_sms_once() {
+    let app = spawn_app(TestDb::sqlite().await).await;
+    let (http, _) = common::portal_session(&app, "zhangsan", "/").await;
+    let home = http.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+    let unread: i64 = home
+        .split("id=\"unread\"")
+        .nth(1)
+        .expect("an unread count")
+        .split('>')
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(unread >= 3, "the demo's claims told him things: {unread}");
+    let inbox = http.get(app.url("/my/messages")).send().await.unwrap().text().await.unwrap();
+    assert!(
+        inbox.contains("已审核通过") && inbox.contains("需要补正") && inbox.contains("支付至银行卡 ****"),
+        "{inbox}"
+    );
+    assert!(inbox.contains("href=\"/claims/"), "each with its claim");
+    assert!(!inbox.contains(yibao_demo::DEMO_INSURED_ID), "no full ID number");
+    let home = http.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+    assert!(!home.contains("id=\"unread\""), "read once opened");
+
+    // The outbox: each message with a number goes out once.
+    #[derive(Default)]
+    struct Recorded(std::sync::Mutex<Vec<(String, String)>>);
+    impl yibao_web::notify::Notifier for Recorded {
+        fn send_sms(&self, phone: &str, text: &yibao_core::Text) -> Result<(), String> {
+            self.0.lock().unwrap().push((phone.to_string(), text.zh.clone()));
+            Ok(())
+        }
+    }
+    let sent = Recorded::default();
+    let waiting = yibao_web::notify::send_waiting(&app.db.store, &sent).await.unwrap();
+    assert!(waiting >= unread as usize, "{waiting}");
+    let texts = sent.0.lock().unwrap().clone();
+    assert!(!texts.is_empty() && texts.iter().all(|(_, t)| !t.contains(yibao_demo::DEMO_INSURED_ID)), "{texts:?}");
+    assert_eq!(yibao_web::notify::send_waiting(&app.db.store, &sent).await.unwrap(), 0, "once");
+    app.db.cleanup().await;
+}
