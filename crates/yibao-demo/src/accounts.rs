@@ -72,13 +72,7 @@ pub(crate) async fn seed_accounts(store: &Store, zhang: i64, today: NaiveDate) -
         )
         .await?;
     // Her social security card, collected and activated: she is settled at hospitals too.
-    let card = yibao_core::card::CardApplication {
-        photo: yibao_core::card::PhotoSource::IdCard,
-        photo_reference: String::new(),
-        bank: "中国农业银行".into(),
-        applicant_confirmed: true,
-        service_point_confirmed: true,
-    };
+    let card = crate::card_application("中国农业银行");
     let issued = NaiveDate::from_ymd_opt(2019, 5, 6).unwrap_or(today);
     let c = store.apply_card(&mut w, mother.id, &card, issued).await?;
     for event in [yibao_core::card::CardEvent::Collect, yibao_core::card::CardEvent::Activate] {

@@ -729,19 +729,13 @@ async fn seed_cover(
     others: &[i64],
     today: NaiveDate,
 ) -> Result<usize, StoreError> {
-    use yibao_core::card::{CardApplication, CardEvent, PhotoSource};
+    use yibao_core::card::CardEvent;
     use yibao_core::cover::FilingType;
     use yibao_core::filing::{Channel, Decision, DocumentKind, FilingApplication, FilingDocument, RejectReason};
 
     let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| StoreError::Config("demo date".into()));
     let mut w = store.begin_write(&Actor::system("seed-demo")).await?;
-    let card = CardApplication {
-        photo: PhotoSource::IdCard,
-        photo_reference: String::new(),
-        bank: "中国工商银行".into(),
-        applicant_confirmed: true,
-        service_point_confirmed: true,
-    };
+    let card = card_application("中国工商银行");
     // 张三 and most others have an active card; one has reported it lost and holds a
     // no-card certificate; one is still waiting for the bank.
     let (lost, waiting) = (others.get(1).copied(), others.get(4).copied());
@@ -853,4 +847,15 @@ pub struct DemoSummary {
     pub policies: usize,
     pub catalog_entries: usize,
     pub filings: usize,
+}
+
+/// A card application at the service point, with the ID card's photo, for a card of `bank`.
+pub(crate) fn card_application(bank: &str) -> yibao_core::card::CardApplication {
+    yibao_core::card::CardApplication {
+        photo: yibao_core::card::PhotoSource::IdCard,
+        photo_reference: String::new(),
+        bank: bank.into(),
+        applicant_confirmed: true,
+        service_point_confirmed: true,
+    }
 }

@@ -65,15 +65,9 @@ pub(crate) async fn seed_outlier(store: &Store, persons: &[i64], today: NaiveDat
 
 /// An active card collected in 2024.
 async fn give_card(store: &Store, person: i64, today: NaiveDate) -> Result<(), StoreError> {
-    use yibao_core::card::{CardApplication, CardEvent, PhotoSource};
+    use yibao_core::card::CardEvent;
     let day = |m, d| NaiveDate::from_ymd_opt(2024, m, d).ok_or_else(|| StoreError::Config("demo date".into()));
-    let card = CardApplication {
-        photo: PhotoSource::IdCard,
-        photo_reference: String::new(),
-        bank: "中国工商银行".into(),
-        applicant_confirmed: true,
-        service_point_confirmed: true,
-    };
+    let card = crate::card_application("中国工商银行");
     let mut w = store.begin_write(&yibao_store::Actor::system("seed-demo")).await?;
     let c = store.apply_card(&mut w, person, &card, day(3, 5)?).await?;
     for event in [CardEvent::Collect, CardEvent::Activate] {
