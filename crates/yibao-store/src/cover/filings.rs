@@ -243,12 +243,12 @@ impl Store {
         let kind = after.kind.label();
         let text = match decision {
             Decision::Approve => yibao_core::Text::new(
-                format!("您的{}已批准，自 {} 起生效。", kind.zh, after.start),
-                format!("Your {} is approved, from {}.", kind.en, after.start),
+                format!("您的{}备案已批准，自 {} 起生效。", kind.zh, after.start),
+                format!("Your {} filing is approved, from {}.", kind.en, after.start),
             ),
             Decision::Reject { note, .. } => yibao_core::Text::new(
-                format!("您的{}未获批准：{}。请登录查看原因。", kind.zh, note.trim()),
-                format!("Your {} was not approved: {}. Log in to read why.", kind.en, note.trim()),
+                format!("您的{}备案未获批准：{}。请登录查看原因。", kind.zh, note.trim()),
+                format!("Your {} filing was not approved: {}. Log in to read why.", kind.en, note.trim()),
             ),
         };
         self.tell(w, after.person_id, &format!("filing_{status}"), &text, Some("/my/cover")).await?;
