@@ -801,7 +801,12 @@ async fn the_employer_unit_files_a_claim_for_its_employee_in_the_portal() {
             .send()
             .await
             .unwrap();
-        assert_eq!(res.status(), 404, "{label}: not the unit's employee");
+        // Not the unit's employee: said on the form exactly as for a number nobody has, so
+        // that a unit learns nothing of who else is insured.
+        assert_eq!(res.status(), 422, "{label}: not the unit's employee");
+        let page = res.text().await.unwrap();
+        let said = format!("没有找到身份证号为 {} 的本单位在保职工", other.resident_id.as_str());
+        assert!(page.contains(&said), "{label}: {page}");
         app.db.cleanup().await;
     }
 }
@@ -855,5 +860,29 @@ async fn the_claim_form_finds_the_hospital_by_name_and_asks_about_one_it_does_no
     let said = [&made_up[..], &[("unknown_institution", "1"), ("hosp_lv", "1")]].concat();
     let res = portal_claim_at(&app, &person, false, &said).await;
     assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+    app.db.cleanup().await;
+}
+
+/// A unit naming an employee by an ID number it does not insure is told so on the form,
+/// beside the number, with what it typed kept (not a page saying "not found").
+#[tokio::test]
+async fn a_unit_naming_someone_it_does_not_insure_is_told_on_the_form() {
+    let (app, _person, _clerk, _pid) = start(TestDb::sqlite().await).await;
+    let unit = app.token("unit").await;
+    let birth = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+    let stranger = yibao_core::ResidentId::from_parts("620302".parse().unwrap(), birth, 998).unwrap().to_string();
+    let form = reqwest::multipart::Form::new()
+        .text("resident_id", stranger.clone())
+        .text("case", "offsite_inpatient")
+        .text("med_type", "21")
+        .text("institution_name", "兰州大学第一医院")
+        .text("care_start", "2026-11-10")
+        .text("care_end", "2026-11-15")
+        .text("invoice_no_1", "LZ-UNIT-9");
+    let res = app.http.post(app.url("/claims")).bearer_auth(&unit).multipart(form).send().await.unwrap();
+    assert_eq!(res.status(), 422);
+    let page = res.text().await.unwrap();
+    assert!(page.contains(&format!("没有找到身份证号为 {stranger} 的本单位在保职工")), "{page}");
+    assert!(page.contains("value=\"LZ-UNIT-9\""), "what was typed is kept");
     app.db.cleanup().await;
 }

@@ -346,6 +346,28 @@ pub async fn claim_submit(
         svc::submit_claim(&state.store, &state.blobs, &caller, input, window, documents).await
     }
     .await;
+    // A person named by ID number (a unit's employee, at the window) who is not found — or
+    // not the unit's — is said beside the number, on the form, the same either way.
+    let named = v.get("resident_id").map(|r| r.trim().to_string()).filter(|r| !r.is_empty());
+    let result = match (result, named) {
+        (Err(e), Some(rid)) if e.code == "not_found" => Err(AppError::validation(vec![InvalidValue::new(
+            "resident_id",
+            "unknown_person",
+            format!(
+                "没有找到身份证号为 {rid} 的{}，请核对",
+                if caller.can(Permission::FileForEmployees) { "本单位在保职工" } else { "参保人" }
+            ),
+            format!(
+                "no {} has the ID number {rid}: check it",
+                if caller.can(Permission::FileForEmployees) {
+                    "insured employee of the unit"
+                } else {
+                    "insured person"
+                }
+            ),
+        )])),
+        (other, _) => other,
+    };
     match result {
         Ok(c) => Ok(Redirect::to(&format!("/claims/{}?done=submitted", c.id)).into_response()),
         Err(e) => {
