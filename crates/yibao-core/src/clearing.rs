@@ -203,6 +203,16 @@ impl Release {
         let released = share.of(held).min(held);
         Release { year, score, share, held, released, forfeited: held.saturating_sub(released) }
     }
+
+    /// The statement's line: what is released, by which assessment, and what is forfeited.
+    pub fn describe(&self) -> Text {
+        let (year, score, share, forfeited) =
+            (self.year, self.score, self.share.percent(), self.forfeited.to_grouped());
+        Text::new(
+            format!("返还质量保证金（{year} 年度考核 {score} 分，返还 {share}，不予返还 {forfeited} 元转入基金）"),
+            format!("Deposit released ({year} assessed at {score} points: {share} released, {forfeited} forfeited to the fund)"),
+        )
+    }
 }
 
 /// What the institution declares when it applies (3203: `psntime`, `medfee_sumamt`,

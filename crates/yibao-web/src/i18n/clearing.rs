@@ -86,8 +86,6 @@ pub(super) const UI: &[(&str, &str, &str)] = &[
     ("clr.assessed_by", "考核人", "Assessed by"),
     ("clr.assess", "记录年度考核", "Record the assessment"),
     ("clr.no_assessments", "还没有年度考核。", "No assessments yet."),
-    ("clr.released", "返还质量保证金", "Deposit released"),
-    ("clr.forfeited", "不予返还（转入基金）", "forfeited to the fund"),
     ("done.clearing_objected", "异议已提交，等待稽核处理", "Objection sent: an auditor decides it"),
     ("done.clearing_objection_decided", "异议已处理", "The objection is decided"),
     ("done.clearing_reviewed", "已审核，等待财务核准", "Reviewed: finance approves next"),

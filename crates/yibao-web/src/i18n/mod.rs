@@ -515,7 +515,6 @@ const UI: &[(&str, &str, &str)] = &[
     ("claim.exclude", "核减此行", "Exclude this line"),
     ("claim.excluded", "已核减", "Excluded"),
     ("claim.excused", "逾期理由已接受：", "Late, excuse accepted:"),
-    ("claim.files_again", "提交未成功，请重新选择要上传的文件", "Nothing was submitted: choose the files to upload again"),
     ("claimform.held", "已上传", "Uploaded"),
     ("claimform.refresh", "按此情形更新材料清单", "Update the papers for this case"),
     ("claimform.replace", "如需更换，请重新选择文件", "choose another file to replace it"),

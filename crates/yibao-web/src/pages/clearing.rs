@@ -80,26 +80,7 @@ fn figures(lang: Lang, s: &Statement) -> Figures {
         ]
         .into_iter()
         .chain(s.releases.iter().map(|r| {
-            let label = match lang {
-                Lang::Zh => format!(
-                    "{}（{} 年度考核 {} 分，返还 {}，{} {} 元）",
-                    t("clr.released"),
-                    r.year,
-                    r.score,
-                    r.share.percent(),
-                    t("clr.forfeited"),
-                    r.forfeited.to_grouped()
-                ),
-                Lang::En => format!(
-                    "{} ({} assessed at {} points: {} released, {} {})",
-                    t("clr.released"),
-                    r.year,
-                    r.score,
-                    r.share.percent(),
-                    r.forfeited.to_grouped(),
-                    t("clr.forfeited")
-                ),
-            };
+            let label = r.describe().get(lang).to_string();
             (label, r.released.to_grouped())
         }))
         .collect(),
