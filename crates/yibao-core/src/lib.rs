@@ -35,6 +35,7 @@ pub mod phone;
 pub mod platform;
 pub mod policy;
 pub mod ratio;
+pub mod region;
 pub mod registry;
 pub mod resident_id;
 pub mod settlement;

@@ -293,6 +293,7 @@ pub fn router(state: AppState) -> Router {
         .route("/claims/guide", get(pages::claim_guide))
         .route("/claims/new", get(pages::claim_new_form))
         .route("/institutions/suggest", get(pages::institution_suggest))
+        .route("/regions/suggest", get(pages::region_suggest))
         .route("/claims/{id}", get(pages::claim_page))
         .route("/hits", get(pages::hits_page))
         .route("/hits/{id}", get(pages::hit_page))

@@ -402,6 +402,13 @@ fn matrix() -> Vec<MatrixRow> {
             S::OK,
             [all_accounts.clone(), vec!["hospital", "apikey"]].concat(),
         ),
+        (
+            Method::GET,
+            "/regions/suggest?q=%E9%87%91%E6%98%8C",
+            None,
+            S::OK,
+            [all_accounts.clone(), vec!["hospital", "apikey"]].concat(),
+        ),
         (Method::GET, "/hits?queue=untaken", None, S::OK, vec!["reviewer", "reviewer2", "auditor"]),
         // Nobody took hit 1: letting go of it is refused to those who may take it.
         (

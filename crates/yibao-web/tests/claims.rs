@@ -54,6 +54,11 @@ async fn get(app: &App, token: &str, path: &str) -> (u16, Value) {
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
+async fn get_text(app: &App, token: &str, path: &str) -> (u16, String) {
+    let res = app.http.get(app.url(path)).bearer_auth(token).send().await.unwrap();
+    (res.status().as_u16(), res.text().await.unwrap())
+}
+
 async fn step(app: &App, token: &str, id: i64, body: Value) -> (u16, Value) {
     post(app, token, &format!("/api/v1/claims/{id}/steps"), &body).await
 }
@@ -856,10 +861,35 @@ async fn the_claim_form_finds_the_hospital_by_name_and_asks_about_one_it_does_no
     assert!(form.contains("value=\"LZ-PORTAL-1\"") && form.contains("value=\"J06.9\""), "typed values kept");
     assert!(form.contains("已上传 scan-1.png") && form.contains("已上传 明细.csv"), "files kept: {form}");
     assert!(!form.contains("form-errors"), "no errors: nothing was submitted");
-    // Said to be unregistered, with its details: taken as given.
-    let said = [&made_up[..], &[("unknown_institution", "1"), ("hosp_lv", "1")]].concat();
+    // The region is asked by name too (two 金川: the person's own province first); a name
+    // several regions share lists them, beside the
+    // field; a retired code is named and dated.
+    let (status, found) = get(&app, &person, &format!("/regions/suggest?q={}", "金川")).await;
+    assert_eq!(status, 200);
+    assert_eq!(found[0]["name"], "甘肃省金昌市金川区", "{found}");
+    assert_eq!(found[0]["code"], "620302", "{found}");
+    let unregistered = [("institution_name", "某诊所"), ("institution_code", "H11010599999")];
+    for (typed, said) in [("朝阳区", "北京市朝阳区（110105）"), ("110104", "已撤销的行政区划代码")]
+    {
+        let mut fields = unregistered.to_vec();
+        fields.extend([("unknown_institution", "1"), ("hosp_lv", "1"), ("treatment_region", typed)]);
+        let res = portal_claim_at(&app, &person, false, &fields).await;
+        assert_eq!(res.status(), 422, "{typed}");
+        let text = res.text().await.unwrap();
+        assert!(text.contains(said), "{typed}: {text}");
+    }
+    // Said to be unregistered, with its details (the region by name): taken as given.
+    let said =
+        [&unregistered[..], &[("unknown_institution", "1"), ("hosp_lv", "1"), ("treatment_region", "北京市朝阳区")]]
+            .concat();
     let res = portal_claim_at(&app, &person, false, &said).await;
     assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+    let to = res.headers()["location"].to_str().unwrap().to_string();
+    let id = to.trim_start_matches("/claims/").split('?').next().unwrap();
+    let (_, c) = get(&app, &person, &format!("/api/v1/claims/{id}")).await;
+    assert_eq!(c["treatment_region"], "110105", "{c}");
+    let (_, page) = get_text(&app, &person, &to).await;
+    assert!(page.contains("北京市朝阳区"), "the claim names the region: {page}");
     app.db.cleanup().await;
 }
 

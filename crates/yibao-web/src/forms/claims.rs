@@ -7,7 +7,7 @@ use yibao_core::adjudicate::MedType;
 use yibao_core::filing::Channel;
 use yibao_core::registry::HospitalGrade;
 use yibao_core::sporadic::{ClaimCase, Submitter};
-use yibao_core::{AdminCode, Fen, InvalidValue, ResidentId};
+use yibao_core::{region, Fen, InvalidValue, ResidentId};
 use yibao_store::{ClaimInput, InvoiceInput, ItemisedLine, SubmittedBy};
 
 use super::{optional, parse_date, take};
@@ -91,7 +91,7 @@ impl ClaimForm {
         let med = take(&mut e, "med_type", MedType::parse(&self.med_type));
         let code = take(&mut e, "institution_code", required("institution_code", &self.institution_code));
         let name = take(&mut e, "institution_name", required("institution_name", &self.institution_name));
-        let region = take(&mut e, "treatment_region", self.treatment_region.trim().parse::<AdminCode>());
+        let region = take(&mut e, "treatment_region", region::resolve("treatment_region", &self.treatment_region));
         let grade = take(&mut e, "hosp_lv", HospitalGrade::parse(self.hosp_lv.trim()));
         let start = take(&mut e, "care_start", parse_date(&self.care_start));
         let end = take(&mut e, "care_end", parse_date(&self.care_end));

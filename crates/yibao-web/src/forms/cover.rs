@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use yibao_core::card::{CardApplication, CardEvent, PhotoSource};
 use yibao_core::cover::FilingType;
 use yibao_core::filing::{Decision, DocumentKind, FilingApplication, FilingDocument, RejectReason};
-use yibao_core::InvalidValue;
+use yibao_core::{region, InvalidValue};
 use yibao_store::ReferralInput;
 
 use super::{optional, parse_bool, parse_date, take};
@@ -70,7 +70,7 @@ impl FilingForm {
     pub fn parse(&self) -> Result<(FilingApplication, Option<i64>), Vec<InvalidValue>> {
         let mut e = Vec::new();
         let kind = take(&mut e, "kind", FilingType::parse(self.kind.trim()));
-        let destination = optional(&mut e, "destination", &self.destination, str::parse);
+        let destination = optional(&mut e, "destination", &self.destination, |s| region::resolve("destination", s));
         let start = take(&mut e, "start", parse_date(&self.start));
         let delegate_id = optional(&mut e, "delegate_id", &self.delegate_id, str::parse);
         let replaces = optional(&mut e, "replaces", &self.replaces, |s| number("replaces", s));
@@ -248,7 +248,7 @@ impl ReferralForm {
     pub fn parse(&self) -> Result<ReferralInput, Vec<InvalidValue>> {
         let mut e = Vec::new();
         let resident_id = take(&mut e, "resident_id", self.resident_id.trim().parse());
-        let destination = take(&mut e, "destination", self.destination.trim().parse());
+        let destination = take(&mut e, "destination", region::resolve("destination", &self.destination));
         let valid_from = take(&mut e, "valid_from", parse_date(&self.valid_from));
         let valid_to = take(&mut e, "valid_to", parse_date(&self.valid_to));
         match (resident_id, destination, valid_from, valid_to) {

@@ -38,7 +38,7 @@ pub use books::{books_close, books_page};
 pub use claims::{
     claim_document_add, claim_guide, claim_new_form, claim_page, claim_payment_account, claim_payment_account_confirm,
     claim_queue_page, claim_statement_csv, claim_step_submit, claim_submit, institution_suggest, my_claims,
-    my_delegation_grant, my_delegation_revoke, unit_claims,
+    my_delegation_grant, my_delegation_revoke, region_suggest, unit_claims,
 };
 pub use clearing::{clearing_account, clearing_action, clearing_apply, clearing_assess, clearing_page, clearings_page};
 pub use contributions::{
@@ -118,6 +118,12 @@ impl Ctx {
 
     pub fn lang_code(&self) -> &'static str {
         self.lang.code()
+    }
+
+    /// A region as people read it: 「甘肃省金昌市金川区」 for `620302` (the code itself when the
+    /// list of divisions does not have it).
+    pub fn region(&self, code: impl std::fmt::Display) -> String {
+        yibao_core::region::name_of_text(&code.to_string())
     }
 
     pub fn other_lang(&self) -> &'static str {

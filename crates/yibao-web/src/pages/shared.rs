@@ -179,7 +179,7 @@ impl FilingRow {
             kind: f.kind.label().get(lang).to_string(),
             destination: f
                 .destination
-                .map_or_else(|| i18n::t(lang, "filing.nationwide").to_string(), |d| d.to_string()),
+                .map_or_else(|| i18n::t(lang, "filing.nationwide").to_string(), yibao_core::region::name_of),
             institution: f.institution.clone().unwrap_or_default(),
             start: format!("{}{}", f.start, if f.retroactive { i18n::t(lang, "filing.retroactive") } else { "" }),
             end: f.end.map_or_else(|| i18n::t(lang, "filing.open_ended").to_string(), |e| e.to_string()),

@@ -457,11 +457,53 @@ pub async fn institution_suggest(
             .map(|i| {
                 let designated =
                     if i.designated_on(caller.today) { "claimform.designated" } else { "claimform.not_designated" };
-                let about = format!("{} · {} · {}", i.grade.label().get(lang), i.region, i18n::t(lang, designated));
+                let about = format!(
+                    "{} · {} · {}",
+                    i.grade.label().get(lang),
+                    yibao_core::region::name_of(i.region),
+                    i18n::t(lang, designated)
+                );
                 serde_json::json!({ "name": i.name, "code": i.code, "about": about })
             })
             .collect(),
     ))
+}
+
+/// `GET /regions/suggest?q=`: divisions in use today whose name contains what was typed (or
+/// whose code begins with it), for every form that asks for a region: the full name (which the
+/// form resolves when sent), the code, and its level. Public data; any logged-in caller.
+pub async fn region_suggest(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Query(q): Query<SuggestAsk>,
+) -> axum::Json<Vec<serde_json::Value>> {
+    let found = yibao_core::region::search_near(&q.q, 20, caller_place(&state, &caller).await);
+    axum::Json(
+        found
+            .iter()
+            .map(|d| {
+                let level = match d.code.level() {
+                    yibao_core::AdminLevel::Province => "region.province",
+                    yibao_core::AdminLevel::Prefecture => "region.prefecture",
+                    yibao_core::AdminLevel::County => "region.county",
+                };
+                serde_json::json!({ "name": d.full_name, "code": d.code.to_string(), "about": i18n::t(caller.lang, level) })
+            })
+            .collect(),
+    )
+}
+
+/// Where the caller is: the institution's region, a person's insured region, or the first of a
+/// staff member's regions (suggestions from there come first).
+async fn caller_place(state: &SharedState, caller: &Caller) -> Option<yibao_core::AdminCode> {
+    if let Some(i) = caller.institution() {
+        return Some(i.region);
+    }
+    let account = &caller.session()?.account;
+    match account.person_id {
+        Some(id) => state.store.person(id).await.ok().map(|p| p.insured_region),
+        None => account.scope.regions().first().copied(),
+    }
 }
 
 /// The file a refused try held for `field` (`held_{field}`, `held_name_{field}`).
