@@ -202,6 +202,16 @@ fn ambiguous<'a>(field: &'static str, typed: &str, options: impl Iterator<Item =
     )
 }
 
+/// The medical insurance agency of a region as its papers are headed: the prefecture's (or, for
+/// a municipality, the province's) 「医疗保障事务中心」.
+pub fn agency_name(region: AdminCode) -> crate::Text {
+    let place = [region.prefecture(), region.province()]
+        .into_iter()
+        .find_map(division)
+        .map_or_else(|| region.to_string(), |d| d.name.to_string());
+    crate::Text::new(format!("{place}医疗保障事务中心"), format!("{place} Medical Insurance Service Centre"))
+}
+
 /// How many divisions the list holds: (in use today, retired).
 pub fn counts() -> (usize, usize) {
     let current = TABLE.all.iter().filter(|d| d.is_current()).count();
@@ -224,6 +234,8 @@ mod tests {
         // A municipality's district: no 「市辖区」 in between.
         assert_eq!(name_of(code("110105")), "北京市朝阳区");
         assert_eq!(name_of_text("not a code"), "not a code");
+        assert_eq!(agency_name(code("620302")).zh, "金昌市医疗保障事务中心");
+        assert_eq!(agency_name(code("110105")).zh, "北京市医疗保障事务中心");
         let (current, retired) = counts();
         assert!(current > 3000 && retired > 100, "{current} {retired}");
     }

@@ -241,7 +241,13 @@ fn matrix() -> Vec<MatrixRow> {
         // The institution's desk: its staff, in the portal.
         (Method::GET, "/check?resident_id=620302198506120036", None, S::OK, vec!["hospital"]),
         (Method::GET, "/referrals", None, S::OK, [cover_staff.clone(), vec!["hospital"]].concat()),
-        (Method::GET, "/referrals?number={referral}", None, S::OK, [cover_staff, vec!["hospital"]].concat()),
+        (Method::GET, "/referrals?number={referral}", None, S::OK, [cover_staff.clone(), vec!["hospital"]].concat()),
+        // Printed papers (pages: not to an API key): the demo's certificate for its hospital
+        // and the agency; 张三's approved filing 1 and claim 1 receipts for him and the staff
+        // who read them.
+        (Method::GET, "/referrals/{referral}/print", None, S::OK, [cover_staff.clone(), vec!["hospital"]].concat()),
+        (Method::GET, "/filings/1/receipt", None, S::OK, vec!["clerk", "auditor", "zhangsan"]),
+        (Method::GET, "/claims/1/receipt", None, S::OK, [staff_read.clone(), vec!["zhangsan"]].concat()),
         (Method::POST, "/api/v1/calendar", Some(Value::String(calendar_2027())), S::CREATED, vec!["policy"]),
         // Sporadic claims: claim 1 is 张三's approved demo claim (decided, so a step on it is
         // refused as a transition — after the permission check).

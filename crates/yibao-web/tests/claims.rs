@@ -890,6 +890,18 @@ async fn the_claim_form_finds_the_hospital_by_name_and_asks_about_one_it_does_no
     assert_eq!(c["treatment_region"], "110105", "{c}");
     let (_, page) = get_text(&app, &person, &to).await;
     assert!(page.contains("北京市朝阳区"), "the claim names the region: {page}");
+    // Its receipt (受理回执): the agency's head, the number and its QR code, the papers handed
+    // in and the day it is decided by.
+    let (status, receipt) = get_text(&app, &person, &format!("/claims/{id}/receipt")).await;
+    assert_eq!(status, 200, "{receipt}");
+    let number = c["number"].as_str().unwrap();
+    for said in
+        ["医疗费用零星报销受理回执", "医疗保障事务中心", number, "data:image/svg+xml;base64,", "某诊所（北京市朝阳区）"]
+    {
+        assert!(receipt.contains(said), "{said} in {receipt}");
+    }
+    assert!(receipt.contains(c["due_on"].as_str().unwrap()), "{receipt}");
+    assert!(receipt.contains("scan-1.png"), "the papers handed in: {receipt}");
     app.db.cleanup().await;
 }
 

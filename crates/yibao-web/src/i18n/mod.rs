@@ -7,11 +7,12 @@ mod accounts;
 mod clearing;
 mod confirm;
 mod contributions;
+mod papers;
 mod supervision;
 
 /// Every table of words: (key, Chinese, English).
 const TABLES: &[&[(&str, &str, &str)]] =
-    &[UI, supervision::UI, contributions::UI, accounts::UI, clearing::UI, confirm::UI];
+    &[UI, supervision::UI, contributions::UI, accounts::UI, clearing::UI, confirm::UI, papers::UI];
 
 /// Every (key, Chinese, English).
 pub fn entries() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {

@@ -12,6 +12,7 @@ mod cover;
 pub(crate) mod inspection;
 mod institution;
 mod messages;
+mod papers;
 mod pay;
 mod payments;
 mod registry;
@@ -58,6 +59,7 @@ pub use institution::{
     referral_seal, referrals_page,
 };
 pub use messages::my_messages;
+pub use papers::{claim_receipt, filing_receipt, referral_certificate};
 pub use pay::{pay_lookup, pay_order, pay_receipt, pay_start, sim_page, sim_pay};
 pub use payments::{batch_approve, batch_build, batch_cancel, batch_export, batch_page, batch_results, payments_page};
 pub use registry::{

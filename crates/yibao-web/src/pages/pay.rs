@@ -298,6 +298,7 @@ struct ReceiptPage {
     buys: String,
     paid: bool,
     state: Text,
+    paper: super::papers::PaperHead,
 }
 
 /// `GET /pay/orders/{order}`: the receipt (电子缴费凭证) once paid; until then, waiting for the
@@ -319,7 +320,10 @@ pub async fn pay_receipt(
         ),
         _ => Text::new("正在确认支付结果……", "Waiting for the payment's confirmation…"),
     };
+    let region = Some(state.store.person(o.person_id).await?.insured_region);
+    let paper = super::papers::PaperHead::new(lang, region, "paper.pay_receipt", &o.order_no);
     let page = ReceiptPage {
+        paper,
         ctx: Ctx::anonymous(lang, "/pay"),
         masked_name: masked(&o.person_name),
         buys: o.buys().get(lang).to_string(),

@@ -141,6 +141,7 @@ struct SettlementPage {
     /// pre-evaluation.
     hits: Vec<super::supervision::HitRow>,
     comparison: Option<(super::inspection::PreEvaluationView, Vec<String>)>,
+    paper: super::papers::PaperHead,
 }
 
 /// `GET /settlements/{setl_id}`: the printable settlement list.
@@ -163,7 +164,10 @@ pub async fn settlement_page(
     } else {
         (Vec::new(), None)
     };
+    let region = s.list.basic.insuplc_admdvs.parse().ok();
+    let paper = super::papers::PaperHead::new(caller.lang, region, "paper.settlement", &s.list.basic.setl_id);
     let page = SettlementPage {
+        paper,
         hits,
         comparison,
         ctx: Ctx::for_caller(&caller, "/my/settlements"),

@@ -77,6 +77,47 @@ async fn a_referral_filing_and_a_lost_card_decide_the_cover_over_http() {
             (Some("referral"), Some("2027-05-23"))
         );
 
+        // The approved filing's receipt, and the referral certificate, printed: the agency's
+        // head, the number with its QR code, names rather than codes, the ID masked. Not
+        // before approval, and to nobody else.
+        let paper = |path: String, token: String| {
+            let res = as_(Method::GET, &path, &token).send();
+            async move {
+                let res = res.await.unwrap();
+                (res.status(), res.text().await.unwrap())
+            }
+        };
+        let receipt = format!("/filings/{}/receipt", f["id"]);
+        let (status, page) = paper(receipt.clone(), zhang.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{l}: {page}");
+        for said in [
+            "异地就医备案回执",
+            "金昌市医疗保障事务中心",
+            "甘肃省兰州市",
+            "6203**********0036",
+            "data:image/svg+xml;base64,",
+        ] {
+            assert!(page.contains(said), "{l}: {said} in {page}");
+        }
+        assert!(!page.contains("620302198506120036"), "{l}: the ID is masked");
+        assert!(page.contains(&format!("id=\"paper-number\">{}</strong>", f["id"])), "{l}: {page}");
+        let (status, _) = paper(receipt, app.token("unit").await).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{l}");
+        let (status, page) = paper(format!("/referrals/{number}/print"), zhang.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{l}: {page}");
+        for said in ["转诊转院证明", "冠心病", "金昌市中心医院（H62030200001）", "甘肃省兰州市", &number]
+        {
+            assert!(page.contains(said), "{l}: {said} in {page}");
+        }
+        let applied =
+            json!({ "kind": "temporary_other", "destination": "110000", "start": "2026-11-24", "documents": [] });
+        let (status, pending) =
+            json_of(as_(Method::POST, "/api/v1/persons/1/filings", &zhang).json(&applied).send().await.unwrap()).await;
+        assert_eq!(status, StatusCode::CREATED, "{l}: {pending}");
+        let (status, page) = paper(format!("/filings/{}/receipt", pending["id"]), zhang.clone()).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{l}: {page}");
+        assert!(page.contains("批准后才有备案回执"), "{l}: {page}");
+
         // 张三 reports his card lost; he may not record anything else on it.
         let (_, cards) = json_of(as_(Method::GET, "/api/v1/persons/1/cards", &zhang).send().await.unwrap()).await;
         let card = cards[0]["id"].as_i64().unwrap();

@@ -1,0 +1,53 @@
+//! The printed papers' words (`pages::papers`): heads, rows and what each paper tells its holder.
+
+/// (key, Chinese, English)
+pub(super) const UI: &[(&str, &str, &str)] = &[
+    ("paper.number", "编号", "No."),
+    ("paper.agency", "医疗保障经办机构", "Medical insurance agency"),
+    ("paper.qr", "编号二维码", "QR code of No."),
+    ("paper.printed_at", "打印时间", "Printed"),
+    ("paper.seal", "（经办机构业务专用章）", "(the agency's seal)"),
+    ("paper.back", "返回", "Back"),
+    ("paper.person", "姓名", "Name"),
+    ("paper.resident_id", "身份证号", "ID number"),
+    ("paper.institution", "就医机构", "Hospital"),
+    ("paper.care", "就医日期", "Dates of care"),
+    ("paper.amount", "申请金额（元）", "Amount claimed (yuan)"),
+    ("paper.received", "受理时间", "Received"),
+    ("paper.state", "当前状态", "State now"),
+    ("paper.due", "承诺办结日期", "To be decided by"),
+    ("paper.documents", "已交材料", "Papers handed in"),
+    ("paper.claim_receipt", "医疗费用零星报销受理回执", "Receipt for a reimbursement claim"),
+    (
+        "paper.claim_note",
+        "请妥善保管本回执。可凭编号在“我的报销”中查询办理进度；材料不全的，经办机构会通知您补正。",
+        "Keep this receipt. Follow the claim by its number under My claims; if a paper is missing, the agency will tell you what to bring.",
+    ),
+    ("paper.filing_receipt", "异地就医备案回执", "Receipt for an off-site treatment filing"),
+    ("paper.approved_at", "备案时间", "Approved"),
+    (
+        "paper.filing_note",
+        "备案期内在备案就医地的定点医疗机构就医，可持社保卡直接结算。备案信息变更或提前结束，请到经办机构或在网上办理。",
+        "While the filing lasts, care at designated hospitals of the destination settles directly with the social security card. To change or end the filing early, apply online or at the agency.",
+    ),
+    ("paper.referral", "转诊转院证明", "Referral certificate"),
+    ("paper.diagnosis", "诊断", "Diagnosis"),
+    ("paper.issuer", "转出医院", "Referring hospital"),
+    ("paper.hospital_seal", "医院盖章时间", "Hospital's seal"),
+    ("paper.seal_pending", "待医保窗口盖章", "awaiting the insurance window's seal"),
+    (
+        "paper.referral_note",
+        "请在有效期内持本证明和社保卡到转往医院就医；转往医院可凭编号核验本证明。",
+        "Within its validity, bring this certificate and the social security card to the destination hospital; it can check the certificate by its number.",
+    ),
+    (
+        "paper.referral_unsealed",
+        "本证明尚缺医院医保窗口盖章，盖章后方可使用。",
+        "This certificate still needs the hospital's insurance window's seal before it can be used.",
+    ),
+    ("paper.settlement", "医疗保障基金结算清单", "Medical insurance settlement list"),
+    ("paper.pay_receipt", "城乡居民医疗保险缴费凭证", "Contribution receipt"),
+    ("paper.print_claim_receipt", "打印受理回执", "Print the receipt"),
+    ("paper.print_filing_receipt", "打印备案回执", "Print the filing receipt"),
+    ("paper.print_referral", "打印转诊证明", "Print the certificate"),
+];
