@@ -244,6 +244,22 @@ impl Catalog {
     pub fn entries(&self) -> impl Iterator<Item = &CatalogEntry> {
         self.entries.values().flat_map(Versions::as_slice).map(|e| &**e)
     }
+
+    /// Entries in force on `on` that what was typed finds — any part of the name, the start of
+    /// the code, or the name's pinyin initials (「amxl」 for 阿莫西林) — shortest names first,
+    /// then by code, at most `limit`.
+    pub fn find(&self, typed: &str, on: NaiveDate, limit: usize) -> Vec<&CatalogEntry> {
+        let mut found: Vec<&CatalogEntry> = self
+            .entries
+            .values()
+            .filter_map(|v| v.as_slice().iter().rev().find(|e| e.in_force(on)))
+            .filter(|e| crate::diagnosis::matches(typed, &e.code, &e.name, &crate::diagnosis::initials(&e.name)))
+            .map(|e| &**e)
+            .collect();
+        found.sort_by(|a, b| (a.name.chars().count(), &a.code).cmp(&(b.name.chars().count(), &b.code)));
+        found.truncate(limit);
+        found
+    }
 }
 
 /// The catalogs of every region yibao knows.
@@ -620,6 +636,18 @@ admdvs,med_list_codg,name,list_type,chrgitm_lv,selfpay_prop,pric_uplmt_amt,begnd
         assert_eq!(limited.restriction.grades, [HospitalGrade::Level2, HospitalGrade::Level3]);
         assert!(cat.lookup("XA01ABD075A002010100483", d("2019-12-31")).is_none());
         assert!(c.for_region("110105".parse().unwrap()).is_none());
+        // Found as people type: part of the name, the start of the code, pinyin initials;
+        // only what is in force on the day, each code once.
+        let find = |typed: &str, on: &str| -> Vec<String> {
+            cat.find(typed, d(on), 10).iter().map(|e| format!("{}:{}", e.code, e.category.code())).collect()
+        };
+        assert_eq!(find("氯吡格雷", "2026-06-01"), ["XB01AC04:01"]);
+        assert_eq!(find("lbgl", "2025-06-01"), ["XB01AC04:02"]);
+        assert_eq!(find("xb01", "2026-06-01"), ["XB01AC04:01"]);
+        assert_eq!(find("输液", "2026-06-01"), ["C01020304:03"]);
+        assert_eq!(find("ptmz", "2026-06-01"), ["001216000010100:01"]);
+        assert!(find("地喹", "2019-06-01").is_empty(), "not yet in force");
+        assert!(find("", "2026-06-01").is_empty());
     }
 
     /// The same rows as a spreadsheet, written as Excel would: dates as date cells,

@@ -18,6 +18,7 @@ pub mod clearing;
 pub mod contribution;
 pub mod cover;
 pub mod credit_code;
+pub mod diagnosis;
 pub mod document;
 pub mod error;
 pub mod filing;

@@ -56,6 +56,10 @@ pub const DEMO_ACCOUNTS: &[(&str, &str, Role, &str)] = &[
     ("unit", "金川集团股份有限公司 人事科", Role::Employer, ""),
 ];
 
+/// The demo's diagnosis list (ICD-10 codes with their Chinese names), as a policy
+/// administrator imports it.
+pub const DEMO_DIAGNOSES: &[u8] = include_bytes!("../data/diagnoses.csv");
+
 /// The institution the demo's institution account acts for (the holder of [`DEMO_API_KEY`]).
 pub const DEMO_INSTITUTION: &str = "H62030200001";
 
@@ -327,6 +331,8 @@ async fn seed_everything(
         store.import_policy(&mut w, document, None).await?;
     }
     let catalog = store.import_catalog(&mut w, "demo-catalog.csv", demo_catalog_csv().as_bytes(), None).await?;
+    // The diagnosis list people pick from by name: a realistic subset of ICD-10.
+    store.import_diagnoses(&mut w, "demo-diagnoses.csv", DEMO_DIAGNOSES).await?;
     // The region's supervision rule base, which looks at every claim the engine adjudicates.
     store.import_rule_base(&mut w, DEMO_RULE_BASE).await?;
     w.commit().await?;

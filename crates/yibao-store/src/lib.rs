@@ -68,7 +68,8 @@ pub use registry::{
     PersonQuery, RecordVersion,
 };
 pub use rules::{
-    policy_errors_as_invalid, CalendarImport, CatalogImport, PolicySummary, Rejected, Rules, StoredEntry, StoredPolicy,
+    policy_errors_as_invalid, CalendarImport, CatalogImport, DiagnosisImport, PolicySummary, Rejected, Rules,
+    StoredEntry, StoredPolicy,
 };
 pub use settlement::{
     AccountEntry, Admission, Diagnosis, DirectCover, FeeUpload, IndividualAccount, Reconciliation, SettleRequest,

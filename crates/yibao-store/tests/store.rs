@@ -509,6 +509,59 @@ async fn policies_are_versioned_validated_scoped_and_audited() {
 const CATALOG_HEAD: &str =
     "admdvs,med_list_codg,name,list_type,chrgitm_lv,selfpay_prop,pric_uplmt_amt,begndate,enddate,lmt_dise,lmt_hosp_lv,lmt_cnt\n";
 
+/// The diagnosis list: bad rows named by line and not taken, a later import replacing a code's
+/// name, found by part of the name, the start of the code or the pinyin initials, named in the
+/// order asked; an import of nothing but bad rows stores nothing.
+#[tokio::test]
+async fn the_diagnosis_list_is_imported_and_found_by_name_code_or_initials() {
+    for db in TestDb::all().await {
+        let (s, l) = (&db.store, db.label);
+        let import = |name: &'static str, csv: &'static str| async move {
+            let mut w = s.begin_write(&Actor::system("test")).await.unwrap();
+            let report = s.import_diagnoses(&mut w, name, csv.as_bytes()).await;
+            if report.as_ref().is_ok_and(|r| r.accepted > 0) {
+                w.commit().await.unwrap();
+            }
+            report
+        };
+        let first = "诊断编码,诊断名称\nI10,高血压\nI21.0,急性前壁心肌梗死\nbad,坏的\nE11.9,2型糖尿病\nJ06.9,\n";
+        let r = import("a.csv", first).await.unwrap();
+        assert_eq!((r.accepted, r.rejected.iter().map(|x| x.line).collect::<Vec<_>>()), (3, vec![4, 6]), "{l}");
+        let r = import("b.csv", "code,name\nI10,原发性高血压\nI20.0,不稳定型心绞痛\n").await.unwrap();
+        assert_eq!(r.accepted, 2, "{l}");
+        assert_eq!(s.diagnosis_count().await.unwrap(), 4, "{l}: I10 replaced, not doubled");
+        let codes =
+            |found: Vec<yibao_core::diagnosis::Diagnosis>| found.into_iter().map(|d| d.code).collect::<Vec<_>>();
+        // (typed, the codes found)
+        let rows: &[(&str, &[&str])] = &[
+            ("高血压", &["I10"]),
+            ("gxy", &["I10"]),
+            ("yfx", &["I10"]),
+            ("i2", &["I20.0", "I21.0"]),
+            ("心", &["I20.0", "I21.0"]),
+            ("2xt", &["E11.9"]),
+            ("100%", &[]),
+            ("  ", &[]),
+        ];
+        for (typed, want) in rows {
+            let mut got = codes(s.search_diagnoses(typed, 10).await.unwrap());
+            got.sort();
+            assert_eq!(got, *want, "{l}: {typed}");
+        }
+        let named = s.diagnoses_named(&["E11.9".into(), "Z99.9".into(), "I10".into()]).await.unwrap();
+        assert_eq!(
+            named.iter().map(|d| (d.code.as_str(), d.name.as_str())).collect::<Vec<_>>(),
+            [("E11.9", "2型糖尿病"), ("I10", "原发性高血压")],
+            "{l}"
+        );
+        let r = import("c.csv", "诊断编码,诊断名称\nxx,坏\n").await.unwrap();
+        assert_eq!(r.accepted, 0, "{l}");
+        assert_eq!(s.diagnosis_count().await.unwrap(), 4, "{l}");
+        assert!(import("d.csv", "a,b\n1,2\n").await.is_err(), "{l}: no code and name columns");
+        db.cleanup().await;
+    }
+}
+
 #[tokio::test]
 async fn catalog_imports_keep_history_report_rejections_and_respect_scope() {
     for db in TestDb::all().await {

@@ -97,6 +97,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/catalogs/{id}", get(api::get_catalog_import))
         .route("/catalog-entries", get(api::search_catalog))
+        .route(
+            "/diagnoses",
+            get(api::search_diagnoses).post(api::import_diagnoses).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
+        )
         .route("/adjudicate/preview", post(api::adjudicate_preview))
         .route("/calendar", get(api::get_calendar).post(api::import_calendar))
         .route("/filings", get(api::cover::filing_queue))
@@ -296,6 +300,9 @@ pub fn router(state: AppState) -> Router {
         .route("/claims/new", get(pages::claim_new_form))
         .route("/institutions/suggest", get(pages::institution_suggest))
         .route("/regions/suggest", get(pages::region_suggest))
+        .route("/diagnoses/suggest", get(pages::diagnosis_suggest))
+        .route("/catalog/suggest", get(pages::item_suggest))
+        .route("/catalogs/diagnoses", post(pages::diagnoses_upload).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)))
         .route("/claims/{id}", get(pages::claim_page))
         .route("/claims/{id}/receipt", get(pages::claim_receipt))
         .route("/hits", get(pages::hits_page))

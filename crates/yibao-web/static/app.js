@@ -7,12 +7,20 @@ document.addEventListener('DOMContentLoaded', function () {
   // Suggestions as one types (a hospital by name): data-suggest is the address, what was
   // typed is appended; the answers fill the input's datalist. Without the script the name
   // typed in full is looked up when the form is sent.
+  // With data-multi the input holds several, separated by commas: what is looked up is the
+  // last, and a suggestion replaces only that one.
   document.querySelectorAll('input[data-suggest]').forEach(function (input) {
     var list = document.getElementById(input.getAttribute('list'));
     var timer = null;
     input.addEventListener('input', function () {
       clearTimeout(timer);
+      var head = '';
       var typed = input.value.trim();
+      if (input.hasAttribute('data-multi')) {
+        var cut = Math.max(input.value.lastIndexOf(','), input.value.lastIndexOf('，'));
+        head = cut >= 0 ? input.value.slice(0, cut + 1) + ' ' : '';
+        typed = input.value.slice(cut + 1).trim();
+      }
       if (!list || typed.length < 2) { return; }
       timer = setTimeout(function () {
         fetch(input.dataset.suggest + encodeURIComponent(typed), { credentials: 'same-origin' })
@@ -21,7 +29,7 @@ document.addEventListener('DOMContentLoaded', function () {
             list.replaceChildren();
             found.forEach(function (i) {
               var option = document.createElement('option');
-              option.value = i.name;
+              option.value = head + i.name;
               option.label = i.about + ' · ' + i.code;
               list.appendChild(option);
             });

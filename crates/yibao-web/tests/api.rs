@@ -135,6 +135,24 @@ fn matrix() -> Vec<MatrixRow> {
             vec!["policy"],
         ),
         (Method::GET, "/api/v1/catalog-entries?region=620300&q=XA01", None, S::OK, rules_read.clone()),
+        // The diagnosis list: the policy administrator imports it; anyone logged in finds
+        // diagnoses (and, in the portal, catalog items) by name.
+        (
+            Method::POST,
+            "/api/v1/diagnoses?file_name=d.csv",
+            Some(Value::String("诊断编码,诊断名称\nZ00.0,一般医学检查\n".into())),
+            S::CREATED,
+            vec!["policy"],
+        ),
+        (
+            Method::GET,
+            "/api/v1/diagnoses?q=gxy",
+            None,
+            S::OK,
+            [all_accounts.clone(), vec!["hospital", "apikey"]].concat(),
+        ),
+        (Method::GET, "/diagnoses/suggest?q=gxy", None, S::OK, [all_accounts.clone(), vec!["hospital"]].concat()),
+        (Method::GET, "/catalog/suggest?q=amxl", None, S::OK, [all_accounts.clone(), vec!["hospital"]].concat()),
         (Method::GET, "/policies", None, S::OK, rules_read.clone()),
         (Method::GET, "/policies/1", None, S::OK, rules_read.clone()),
         (Method::GET, "/catalogs", None, S::OK, rules_read.clone()),
@@ -1413,6 +1431,16 @@ async fn policy_and_catalog_imports_report_every_problem_in_both_languages() {
             .await
             .unwrap();
         assert!(html.contains("XJ01CAA099C001000100001") && html.contains("乙类"), "{html}");
+        // The diagnosis list through its form: what was taken, and the lines that were not.
+        let list = "诊断编码,诊断名称\nZ00.0,一般医学检查\n坏,坏行\n";
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", csrf.clone())
+            .part("file", reqwest::multipart::Part::bytes(list.as_bytes().to_vec()).file_name("诊断.csv"));
+        let res = http.post(app.url("/catalogs/diagnoses")).multipart(form).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{label}");
+        let back = res.headers()["location"].to_str().unwrap().to_string();
+        let html = http.get(app.url(&back)).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("已导入 1 条诊断；第 3 行未导入"), "{label}: {html}");
         // A pasted policy with a problem comes back with the problem and the text kept.
         let pasted = yibao_demo::DEMO_POLICIES[1].replacen("version = 1", "version = 5", 1).replacen(
             "annual_cap = \"",

@@ -1117,9 +1117,17 @@ async fn the_pages_of_people_units_and_hospital_desks_fit_a_phone() {
             .iter()
             .filter_map(|v| v.as_str().map(str::to_string))
             .collect();
-        // Besides the menus: the claim guide and form, the account, the clearing.
+        // Besides the menus: the claim guide and form, the account, papers, the clearing.
         let more: &[&str] = match user {
-            "zhangsan" => &["/claims/guide", "/claims/new?case=offsite_outpatient", "/my/account"],
+            "zhangsan" => &[
+                "/claims/guide",
+                "/claims/new?case=offsite_outpatient",
+                "/my/account",
+                // The printed papers, as a phone shows them.
+                "/claims/1/receipt",
+                "/filings/1/receipt",
+                "/settlements/620302000000000001",
+            ],
             "unit" => &["/claims/new?case=offsite_inpatient"],
             _ => &["/clearings"],
         };

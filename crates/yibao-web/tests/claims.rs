@@ -433,27 +433,34 @@ async fn portal_claim_at(app: &App, token: &str, typed_line: bool, hospital: &[(
                  002201000010000,血常规检查,2,25.00,50.00,2026-11-18\n\
                  XA01ABD075A002010100483,地喹氯铵含片,5,12.35,,2026-11-18\n";
     let lines = lines.replace(",,2026", ",61.75,2026");
-    let mut form = Form::new()
-        .text("case", "offsite_outpatient")
-        .text("med_type", "11")
-        .text("care_start", "2026-11-18")
-        .text("care_end", "2026-11-18")
-        .text("diagnoses", "J06.9")
-        .text("invoice_no_1", "LZ-PORTAL-1")
-        .text("invoice_date_1", "2026-11-18")
-        .text("invoice_amount_1", "111.75")
-        .part("lines_file", Part::bytes(lines.into_bytes()).file_name("明细.csv"));
+    // The fields given replace the defaults; `doc_file_N_bytes` is the content of paper N.
+    let given = |k: &str| hospital.iter().find(|(f, _)| *f == k).map(|(_, v)| v.to_string());
+    let defaults = [
+        ("case", "offsite_outpatient"),
+        ("med_type", "11"),
+        ("care_start", "2026-11-18"),
+        ("care_end", "2026-11-18"),
+        ("diagnoses", "J06.9"),
+        ("invoice_no_1", "LZ-PORTAL-1"),
+        ("invoice_date_1", "2026-11-18"),
+        ("invoice_amount_1", "111.75"),
+    ];
+    let mut form = Form::new().part("lines_file", Part::bytes(lines.into_bytes()).file_name("明细.csv"));
+    for (k, v) in defaults {
+        form = form.text(k, given(k).unwrap_or_else(|| v.to_string()));
+    }
     if typed_line {
         form = form.text("line_code_1", "002201000010000").text("line_cnt_1", "1").text("line_pric_1", "25");
     }
-    for (k, v) in hospital {
+    for (k, v) in hospital.iter().filter(|(k, _)| !defaults.iter().any(|(d, _)| d == k) && !k.ends_with("_bytes")) {
         form = form.text(k.to_string(), v.to_string());
     }
     for (i, item) in checklist["items"].as_array().unwrap().iter().enumerate() {
         let n = i + 1;
+        let bytes = given(&format!("doc_file_{n}_bytes")).map_or_else(|| DEMO_SCAN_PNG.to_vec(), String::into_bytes);
         form = form
             .text(format!("doc_kind_{n}"), item["any_of"][0].as_str().unwrap().to_string())
-            .part(format!("doc_file_{n}"), Part::bytes(DEMO_SCAN_PNG.to_vec()).file_name(format!("scan-{n}.png")));
+            .part(format!("doc_file_{n}"), Part::bytes(bytes).file_name(format!("scan-{n}.png")));
     }
     app.http.post(app.url("/claims")).bearer_auth(token).multipart(form).send().await.unwrap()
 }
@@ -902,6 +909,51 @@ async fn the_claim_form_finds_the_hospital_by_name_and_asks_about_one_it_does_no
     }
     assert!(receipt.contains(c["due_on"].as_str().unwrap()), "{receipt}");
     assert!(receipt.contains("scan-1.png"), "the papers handed in: {receipt}");
+    app.db.cleanup().await;
+}
+
+/// Diagnoses and catalog items are found as people type — by name, code or pinyin initials —
+/// and a diagnosis named in words is taken as its code; a name several fit is said with the
+/// choices. Every error of the form comes at once, each beside its field, a bad file naming
+/// the paper it was chosen for.
+#[tokio::test]
+async fn the_claim_form_finds_diagnoses_and_items_by_name_and_says_every_error_at_once() {
+    let (app, person, _clerk, _pid) = start(TestDb::sqlite().await).await;
+    let (status, found) = get(&app, &person, "/diagnoses/suggest?q=gxy").await;
+    assert_eq!(status, 200);
+    let names: Vec<&str> = found.as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"I10 原发性高血压"), "{names:?}");
+    let (_, found) = get(&app, &person, "/catalog/suggest?q=dklahp").await;
+    assert_eq!(found[0]["code"], "XA01ABD075A002010100483", "地喹氯铵含片 by its initials: {found}");
+    assert!(found[0]["about"].as_str().unwrap().contains("地喹氯铵含片"), "{found}");
+
+    // 「高血压」 fits two listed diagnoses; the hospital is unknown; the second paper is not a
+    // picture: all three said at once, each beside its field.
+    let wrong = [("institution_name", "北京某医院"), ("diagnoses", "高血压"), ("doc_file_2_bytes", "not a scan")];
+    let res = portal_claim_at(&app, &person, false, &wrong).await;
+    assert_eq!(res.status(), 422);
+    let page = res.text().await.unwrap();
+    let beside = |field: &str| {
+        let at = page.find(&format!("id=\"err-{field}\"")).unwrap_or_else(|| panic!("no error beside {field}: {page}"));
+        page[at..].split("</span>").next().unwrap().to_string()
+    };
+    assert!(beside("institution_name").contains("北京某医院"), "{page}");
+    let diagnoses = beside("diagnoses");
+    assert!(diagnoses.contains("原发性高血压（I10）") && diagnoses.contains("高血压性心脏病（I11.9）"), "{diagnoses}");
+    let documents = beside("documents");
+    assert!(documents.contains("scan-2.png") && documents.contains("只接受 PDF、JPEG 或 PNG"), "{documents}");
+    assert!(!page.contains("id=\"err-care_start\""), "nothing said of a field that is right");
+
+    // Named in words (and as a suggestion fills it in): taken as codes, each once.
+    let named = [("institution_name", "兰州大学第一医院"), ("diagnoses", "I10 原发性高血压, 急性上呼吸道感染")];
+    let res = portal_claim_at(&app, &person, false, &named).await;
+    assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+    let to = res.headers()["location"].to_str().unwrap().to_string();
+    let id = to.trim_start_matches("/claims/").split('?').next().unwrap();
+    let (_, c) = get(&app, &person, &format!("/api/v1/claims/{id}")).await;
+    assert_eq!(c["diagnoses"], json!(["I10", "J06.9"]), "{c}");
+    let (_, page) = get_text(&app, &person, &to).await;
+    assert!(page.contains("I10 原发性高血压；J06.9 急性上呼吸道感染"), "the claim names its diagnoses: {page}");
     app.db.cleanup().await;
 }
 

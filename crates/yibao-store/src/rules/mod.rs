@@ -15,6 +15,8 @@ use yibao_core::policy::{Policy, PolicyError, PolicySet};
 use yibao_core::registry::Scheme;
 use yibao_core::{AdminCode, InvalidValue, Scope};
 
+mod diagnoses;
+pub use diagnoses::DiagnosisImport;
 mod in_force;
 
 pub use in_force::Rules;

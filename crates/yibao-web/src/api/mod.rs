@@ -69,6 +69,8 @@ pub mod withdrawals;
         get_catalog_import,
         import_catalog,
         search_catalog,
+        import_diagnoses,
+        search_diagnoses,
         adjudicate_preview,
         get_calendar,
         import_calendar,
@@ -816,6 +818,41 @@ pub fn nothing_imported(report: &yibao_store::CatalogImport) -> AppError {
         })
         .collect();
     e
+}
+
+/// Import the diagnosis list (CSV or XLSX with the columns 诊断编码 and 诊断名称; the body is the
+/// file): each good row is stored or replaces its code's name; bad rows are reported with their
+/// lines (201). When no row can be stored the answer is 422 with the first bad rows.
+#[utoipa::path(post, path = "/api/v1/diagnoses", params(CatalogUpload),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201), (status = 422, body = Problem)))]
+pub async fn import_diagnoses(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Query(q): Query<CatalogUpload>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<yibao_store::DiagnosisImport>), AppError> {
+    let name = q.file_name.unwrap_or_else(|| "diagnoses".into());
+    Ok((StatusCode::CREATED, Json(service::import_diagnoses(&state.store, &caller, &name, &body).await?)))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct DiagnosisSearch {
+    /// Part of a name, the start of a code, or the name's pinyin initials (「gxy」).
+    q: String,
+}
+
+/// Diagnoses by part of the name, code or pinyin initials (any logged-in caller).
+#[utoipa::path(get, path = "/api/v1/diagnoses", params(DiagnosisSearch), responses((status = 200)))]
+pub async fn search_diagnoses(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Query(s): Query<DiagnosisSearch>,
+) -> Result<Json<Vec<yibao_core::diagnosis::Diagnosis>>, AppError> {
+    if caller.session().is_none() && caller.institution().is_none() {
+        return Err(AppError::unauthorized());
+    }
+    Ok(Json(state.store.search_diagnoses(&s.q, 20).await?))
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -592,7 +592,7 @@ const UI: &[(&str, &str, &str)] = &[
     ("claimform.late_excuse_hint", "仅在窗口核实后填写", "only after checking it at the window"),
     ("claimform.lines", "费用明细", "Itemised expenses"),
     ("claimform.lines_file", "或上传明细文件（CSV、XLSX，或医院的 2301 feedetail JSON）", "Or upload the list (CSV, XLSX, or the hospital's 2301 feedetail JSON)"),
-    ("claimform.lines_hint", "按医院的费用明细清单逐行填写，或上传文件；合计须等于票据金额。", "Enter the hospital's itemised list line by line, or upload it; the lines must add up to the receipts."),
+    ("claimform.lines_hint", "按医院的费用明细清单逐行填写，或上传文件；合计须等于票据金额。编码一栏可输入项目名称或拼音首字母（如 amxl），从提示中选择。", "Enter the hospital's itemised list line by line, or upload it; the lines must add up to the receipts. In the code column, type an item's name or pinyin initials (amxl) and pick it."),
     ("claimform.pric", "单价", "Unit price"),
     ("claimform.submit", "提交申请", "Submit the claim"),
     ("claimform.submitter", "申报人", "Submitted by"),

@@ -50,4 +50,20 @@ pub(super) const UI: &[(&str, &str, &str)] = &[
     ("paper.print_claim_receipt", "打印受理回执", "Print the receipt"),
     ("paper.print_filing_receipt", "打印备案回执", "Print the filing receipt"),
     ("paper.print_referral", "打印转诊证明", "Print the certificate"),
+    // The diagnosis list (诊断目录), imported on the catalogs page.
+    ("diagnoses.title", "诊断目录", "Diagnosis list"),
+    ("diagnoses.count", "目录中的诊断：", "Diagnoses listed:"),
+    (
+        "diagnoses.hint",
+        "上传 CSV 或 XLSX 文件，第一行为“诊断编码,诊断名称”，编码为 ICD-10（如 I10）。已有编码的名称将被替换；有误的行会列出行号，不会导入。",
+        "Upload a CSV or XLSX file whose first row is 诊断编码,诊断名称 (code, name), codes in ICD-10 (e.g. I10). A code already listed has its name replaced; bad rows are listed by line and not imported.",
+    ),
+    ("diagnoses.submit", "导入诊断目录", "Import the list"),
+    ("claimform.diagnosis", "诊断", "diagnosis"),
+    ("claimform.diagnoses_placeholder", "如：高血压", "e.g. 高血压 or I10"),
+    (
+        "claimform.diagnoses_hint",
+        "输入诊断名称、编码或拼音首字母（如 gxy），从提示中选择；多个诊断用逗号分开，主要诊断在前。",
+        "Type a diagnosis's name, code or pinyin initials (gxy) and pick it; separate several with commas, the main one first.",
+    ),
 ];

@@ -38,8 +38,8 @@ pub use auth::{home, lang_switch, login_form, login_submit, logout, password_for
 pub use books::{books_close, books_page};
 pub use claims::{
     claim_document_add, claim_guide, claim_new_form, claim_page, claim_payment_account, claim_payment_account_confirm,
-    claim_queue_page, claim_statement_csv, claim_step_submit, claim_submit, institution_suggest, my_claims,
-    my_delegation_grant, my_delegation_revoke, region_suggest, unit_claims,
+    claim_queue_page, claim_statement_csv, claim_step_submit, claim_submit, diagnosis_suggest, institution_suggest,
+    item_suggest, my_claims, my_delegation_grant, my_delegation_revoke, region_suggest, unit_claims,
 };
 pub use clearing::{clearing_account, clearing_action, clearing_apply, clearing_assess, clearing_page, clearings_page};
 pub use contributions::{
@@ -67,8 +67,8 @@ pub use registry::{
     person_save_new, persons_page,
 };
 pub use rules::{
-    calendar_import, calendar_page, catalog_import_page, catalog_upload, catalogs_page, policies_page, policy_import,
-    policy_page,
+    calendar_import, calendar_page, catalog_import_page, catalog_upload, catalogs_page, diagnoses_upload,
+    policies_page, policy_import, policy_page,
 };
 pub use settlement::{my_settlements, person_settlements_page, settlement_page};
 pub use supervision::{finding_decision, hit_decision, hit_page, hit_take, hits_page};

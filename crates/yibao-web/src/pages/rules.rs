@@ -246,12 +246,18 @@ struct CatalogsPage {
     q: String,
     entries: Vec<EntryRow>,
     searched: bool,
+    /// How many diagnoses the list holds, and what the last import said.
+    diagnoses: i64,
+    diagnoses_notice: Option<String>,
 }
 
 #[derive(Deserialize)]
 pub struct CatalogQuery {
     region: Option<String>,
     q: Option<String>,
+    /// After a diagnosis import: rows taken, and the lines of those that were not.
+    diagnoses: Option<usize>,
+    rejected: Option<String>,
 }
 
 pub async fn catalogs_page(
@@ -284,7 +290,18 @@ pub async fn catalogs_page(
     } else {
         Vec::new()
     };
+    let diagnoses_notice = query.diagnoses.map(|n| {
+        let rejected = query.rejected.as_deref().unwrap_or("").trim().to_string();
+        match (caller.lang, rejected.is_empty()) {
+            (Lang::Zh, true) => format!("已导入 {n} 条诊断"),
+            (Lang::Zh, false) => format!("已导入 {n} 条诊断；第 {rejected} 行未导入（编码或名称有误）"),
+            (Lang::En, true) => format!("{n} diagnoses imported"),
+            (Lang::En, false) => format!("{n} diagnoses imported; lines {rejected} were not (bad code or no name)"),
+        }
+    });
     let page = CatalogsPage {
+        diagnoses: state.store.diagnosis_count().await?,
+        diagnoses_notice,
         ctx: Ctx::for_caller(&caller, "/catalogs"),
         imports: imports.iter().map(ImportRow::new).collect(),
         can_manage: caller.can(Permission::ManagePolicies),
@@ -363,6 +380,21 @@ pub async fn catalog_upload(
         Some(id) => Ok(Redirect::to(&format!("/catalogs/{id}")).into_response()),
         None => report_page(&caller, &report),
     }
+}
+
+/// `POST /catalogs/diagnoses`: the policy administrator imports the diagnosis list; the
+/// catalogs page then says how many rows were taken and which were not.
+pub async fn diagnoses_upload(
+    State(state): State<SharedState>,
+    caller: Caller,
+    form: Multipart,
+) -> Result<Response, AppError> {
+    let up = read_upload(form).await?;
+    caller.check_csrf(&up.csrf)?;
+    let report = service::import_diagnoses(&state.store, &caller, &up.file_name, &up.file).await?;
+    let lines: Vec<String> = report.rejected.iter().take(20).map(|r| r.line.to_string()).collect();
+    Ok(Redirect::to(&format!("/catalogs?diagnoses={}&rejected={}#diagnoses", report.accepted, lines.join(",")))
+        .into_response())
 }
 
 /// One calendar year as shown.

@@ -505,6 +505,48 @@ pub async fn import_catalog(
     Ok(report)
 }
 
+/// The policy administrator imports the diagnosis list (CSV or XLSX of code and name). A file
+/// with no good row stores nothing and is refused with its first bad rows.
+pub async fn import_diagnoses(
+    store: &Store,
+    caller: &Caller,
+    file_name: &str,
+    data: &[u8],
+) -> Result<yibao_store::DiagnosisImport, AppError> {
+    caller.require(Permission::ManagePolicies)?;
+    if data.is_empty() {
+        return Err(
+            InvalidValue::new("file", "required", "请选择诊断目录文件", "choose a diagnosis list to import").into()
+        );
+    }
+    let mut w = store.begin_write(&caller.actor()).await?;
+    let report = store.import_diagnoses(&mut w, file_name, data).await?;
+    if report.accepted == 0 {
+        let mut e = AppError::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "nothing_imported",
+            "文件中没有可以导入的行",
+            "no row of the file could be imported",
+        );
+        e.field_errors = report
+            .rejected
+            .iter()
+            .take(20)
+            .map(|r| {
+                InvalidValue::new(
+                    "file",
+                    "row",
+                    format!("第 {} 行：{}", r.line, r.reason.zh),
+                    format!("line {}: {}", r.line, r.reason.en),
+                )
+            })
+            .collect();
+        return Err(e);
+    }
+    w.commit().await?;
+    Ok(report)
+}
+
 /// Catalog entries of a region in the caller's scope, by code or name prefix.
 pub async fn search_catalog(
     store: &Store,

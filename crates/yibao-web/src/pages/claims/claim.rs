@@ -48,6 +48,8 @@ struct ClaimPage {
     submitted: String,
     hosp_lv: String,
     med_type: String,
+    /// Each diagnosis with its name where the list has it: 「I10 原发性高血压」.
+    diagnoses: String,
     invoices_total: String,
     missing: Vec<String>,
     documents: Vec<(i64, String, String)>,
@@ -216,7 +218,18 @@ pub(crate) async fn show_claim(
             note: e.note.clone().unwrap_or_default(),
         });
     }
+    let named = state.store.diagnoses_named(&c.diagnoses).await?;
+    let diagnoses = c
+        .diagnoses
+        .iter()
+        .map(|code| match named.iter().find(|d| &d.code == code) {
+            Some(d) => format!("{code} {}", d.name),
+            None => code.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(if caller.lang == Lang::Zh { "；" } else { "; " });
     let page = ClaimPage {
+        diagnoses,
         ctx: Ctx::for_caller(
             caller,
             match standing {

@@ -39,12 +39,20 @@ struct ClaimFormPage {
     lines_held: Option<(String, String)>,
     deadline: String,
     errors: Vec<String>,
+    /// The same errors by field, shown again beside each: (field, message).
+    by_field: Vec<(&'static str, String)>,
 }
 
 impl ClaimFormPage {
     /// A field's value as typed.
     fn val(&self, key: &str) -> &str {
         self.v.get(key).map_or("", String::as_str)
+    }
+
+    /// What is wrong with a field, to show beside it ("" when nothing is).
+    fn err(&self, field: &str) -> String {
+        let said: Vec<&str> = self.by_field.iter().filter(|(f, _)| *f == field).map(|(_, m)| m.as_str()).collect();
+        said.join(if self.ctx.lang == Lang::Zh { "；" } else { "; " })
     }
 }
 
@@ -75,6 +83,7 @@ async fn show_claim_form(
     caller: &Caller,
     v: BTreeMap<String, String>,
     errors: Vec<String>,
+    by_field: Vec<(&'static str, String)>,
 ) -> Result<Response, AppError> {
     let lang = caller.lang;
     let window = caller.can(Permission::HandleClaims);
@@ -186,6 +195,7 @@ async fn show_claim_form(
         deadline,
         v,
         errors: errors.clone(),
+        by_field,
     };
     render_form(&page, !errors.is_empty())
 }
@@ -203,7 +213,7 @@ pub async fn claim_new_form(
     v.insert("case".to_string(), ask.case.trim().to_string());
     v.insert("person_id".to_string(), ask.person.trim().to_string());
     v.insert("med_type".to_string(), "21".to_string());
-    show_claim_form(&state, &caller, v, Vec::new()).await
+    show_claim_form(&state, &caller, v, Vec::new(), Vec::new()).await
 }
 
 /// cnt × pric to the fen, as the lines are checked (half away from zero).
@@ -298,7 +308,19 @@ fn chosen_documents(
     for (name, file) in files {
         let Some(n) = name.strip_prefix("doc_file_") else { continue };
         match DocumentKind::parse(v.get(&format!("doc_kind_{n}")).map_or("", String::as_str)) {
-            Ok(kind) => docs.push((kind, file)),
+            // A file that cannot be taken is said with the paper it was chosen for.
+            Ok(kind) => match yibao_core::document::check_file(&file.bytes) {
+                Ok(_) => docs.push((kind, file)),
+                Err(e) => {
+                    let paper = kind.label();
+                    errors.push(InvalidValue::new(
+                        "documents",
+                        e.code,
+                        format!("「{}」{}：{}", paper.zh, file.file_name, e.message.zh),
+                        format!("{} ({}): {}", paper.en, file.file_name, e.message.en),
+                    ))
+                }
+            },
             Err(e) => errors.push(e),
         }
     }
@@ -324,7 +346,7 @@ pub async fn claim_submit(
             v.insert(format!("held_{field}"), digest);
             v.insert(format!("held_name_{field}"), name);
         }
-        return show_claim_form(&state, &caller, v, Vec::new()).await;
+        return show_claim_form(&state, &caller, v, Vec::new(), Vec::new()).await;
     }
     let lines_file = files.iter().position(|(n, _)| n == "lines_file").map(|i| files.swap_remove(i).1);
     let result = async {
@@ -340,10 +362,26 @@ pub async fn claim_submit(
             form.person_id = my_person_id(&caller)?;
         }
         let unknown = matches!(v.get("unknown_institution").map(String::as_str), Some("1" | "on"));
-        resolve_institution(&state.store, &mut form, unknown).await?;
-        let (input, window) = form.parse().map_err(AppError::validation)?;
-        let documents = chosen_documents(&v, files).map_err(AppError::validation)?;
-        svc::submit_claim(&state.store, &state.blobs, &caller, input, window, documents).await
+        // Every error of the form at once: the hospital, the diagnoses, the fields, the files.
+        let mut errors = match resolve_institution(&state.store, &mut form, unknown).await {
+            Ok(()) => Vec::new(),
+            Err(e) if e.status == axum::http::StatusCode::UNPROCESSABLE_ENTITY => e.field_errors,
+            Err(e) => return Err(e),
+        };
+        // A hospital not found leaves its code, region and grade empty: not said again.
+        let hospital = ["institution_code", "institution_name", "treatment_region", "hosp_lv"];
+        let unresolved = !errors.is_empty();
+        errors.extend(resolve_diagnoses(&state.store, &mut form).await?);
+        match (form.parse(), chosen_documents(&v, files)) {
+            (Ok((input, window)), Ok(documents)) if errors.is_empty() => {
+                svc::submit_claim(&state.store, &state.blobs, &caller, input, window, documents).await
+            }
+            (parsed, documents) => {
+                let more = parsed.err().into_iter().flatten().chain(documents.err().into_iter().flatten());
+                errors.extend(more.filter(|e| !(unresolved && hospital.contains(&e.field))));
+                Err(AppError::validation(errors))
+            }
+        }
     }
     .await;
     // A person named by ID number (a unit's employee, at the window) who is not found — or
@@ -376,7 +414,8 @@ pub async fn claim_submit(
                 v.insert(format!("held_{field}"), digest);
                 v.insert(format!("held_name_{field}"), name);
             }
-            or_show(e, caller.lang, |m| show_claim_form(&state, &caller, v, m)).await
+            let by_field = e.field_errors.iter().map(|f| (f.field, f.message(caller.lang).to_string())).collect();
+            or_show(e, caller.lang, |m| show_claim_form(&state, &caller, v, m, by_field)).await
         }
     }
 }
@@ -491,6 +530,90 @@ pub async fn region_suggest(
             })
             .collect(),
     )
+}
+
+/// `GET /diagnoses/suggest?q=`: diagnoses by part of the name, the start of the code, or the
+/// name's pinyin initials, for the claim form: 「I10 原发性高血压」 as the form takes it back.
+pub async fn diagnosis_suggest(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Query(q): Query<SuggestAsk>,
+) -> Result<axum::Json<Vec<serde_json::Value>>, AppError> {
+    if caller.session().is_none() {
+        return Err(AppError::forbidden());
+    }
+    let found = state.store.search_diagnoses(&q.q, 20).await?;
+    let about = i18n::t(caller.lang, "claimform.diagnosis");
+    Ok(axum::Json(
+        found
+            .iter()
+            .map(|d| serde_json::json!({ "name": format!("{} {}", d.code, d.name), "code": d.code, "about": about }))
+            .collect(),
+    ))
+}
+
+/// `GET /catalog/suggest?q=`: items of the catalog serving where the caller is (a person's
+/// insured region), in force today, by any part of the name, the start of the code or the
+/// name's pinyin initials: the code (what the line takes), with name, kind and category.
+pub async fn item_suggest(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Query(q): Query<SuggestAsk>,
+) -> Result<axum::Json<Vec<serde_json::Value>>, AppError> {
+    if caller.session().is_none() {
+        return Err(AppError::forbidden());
+    }
+    let Some(region) = caller_place(&state, &caller).await else { return Ok(axum::Json(Vec::new())) };
+    let rules = state.store.rules().await?;
+    let Some((_, catalog)) = rules.catalogs.for_region(region) else { return Ok(axum::Json(Vec::new())) };
+    let lang = caller.lang;
+    Ok(axum::Json(
+        catalog
+            .find(&q.q, caller.today, 20)
+            .iter()
+            .map(|e| {
+                let about = format!("{} · {} · {}", e.name, e.kind.label(lang), e.category.label(lang));
+                serde_json::json!({ "name": e.code, "code": e.code, "about": about })
+            })
+            .collect(),
+    ))
+}
+
+/// The form's diagnoses as codes: each item an ICD-10 code, or a name from the diagnosis list
+/// (「高血压」, or the 「I10 原发性高血压」 a suggestion fills in), each once. What names no
+/// listed diagnosis, or several, is said with the choices.
+async fn resolve_diagnoses(store: &yibao_store::Store, form: &mut ClaimForm) -> Result<Vec<InvalidValue>, AppError> {
+    let (mut codes, mut errors) = (Vec::<String>::new(), Vec::new());
+    for typed in std::mem::take(&mut form.diagnoses) {
+        let code = match yibao_core::diagnosis::parse_code(&typed) {
+            Ok(code) => code,
+            Err(format) => {
+                let found = store.search_diagnoses(&typed, 6).await?;
+                match found.iter().find(|d| d.name == typed).or(if found.len() == 1 { found.first() } else { None }) {
+                    Some(d) => d.code.clone(),
+                    None if found.is_empty() => {
+                        errors.push(format);
+                        continue;
+                    }
+                    None => {
+                        let choices: Vec<String> = found.iter().map(|d| format!("{}（{}）", d.name, d.code)).collect();
+                        errors.push(InvalidValue::new(
+                            "diagnoses",
+                            "ambiguous",
+                            format!("“{typed}”可指多个诊断：{}，请选择其一", choices.join("、")),
+                            format!("\"{typed}\" could be several diagnoses: {}; pick one", choices.join("; ")),
+                        ));
+                        continue;
+                    }
+                }
+            }
+        };
+        if !codes.contains(&code) {
+            codes.push(code);
+        }
+    }
+    form.diagnoses = codes;
+    Ok(errors)
 }
 
 /// Where the caller is: the institution's region, a person's insured region, or the first of a

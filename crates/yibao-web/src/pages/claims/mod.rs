@@ -12,7 +12,7 @@ pub use claim::{
     claim_document_add, claim_page, claim_payment_account, claim_payment_account_confirm, claim_statement_csv,
     claim_step_submit,
 };
-pub use form::{claim_new_form, claim_submit, institution_suggest, region_suggest};
+pub use form::{claim_new_form, claim_submit, diagnosis_suggest, institution_suggest, item_suggest, region_suggest};
 
 use std::collections::BTreeMap;
 
