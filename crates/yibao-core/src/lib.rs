@@ -10,6 +10,7 @@ pub mod adjudicate;
 pub mod admin_code;
 pub mod audit;
 pub mod bank_card;
+pub mod benefits;
 pub mod books;
 pub mod calendar;
 pub mod card;

@@ -330,6 +330,9 @@ async fn seed_everything(
     for document in DEMO_POLICIES {
         store.import_policy(&mut w, document, None).await?;
     }
+    // The employees' policy of the year before, so that the policy page has a version to
+    // compare with: a lower cap and a higher level-3 deductible then.
+    store.import_policy(&mut w, &employee_policy_2025(), None).await?;
     let catalog = store.import_catalog(&mut w, "demo-catalog.csv", demo_catalog_csv().as_bytes(), None).await?;
     // The diagnosis list people pick from by name: a realistic subset of ICD-10.
     store.import_diagnoses(&mut w, "demo-diagnoses.csv", DEMO_DIAGNOSES).await?;
@@ -357,10 +360,26 @@ async fn seed_everything(
         employers: EMPLOYERS.len(),
         persons,
         accounts: DEMO_ACCOUNTS.len(),
-        policies: DEMO_POLICIES.len(),
+        policies: DEMO_POLICIES.len() + 1,
         catalog_entries: catalog.rows_accepted as usize,
         filings,
     })
+}
+
+/// The demo employees' policy of 2025: the 2026 one with the year's dates, a cap of 250,000
+/// yuan (not 300,000), a level-3 deductible of 1,000 yuan (not 900) and no 糖尿病 benefit.
+pub fn employee_policy_2025() -> String {
+    let employee = DEMO_POLICIES.iter().find(|d| d.contains("scheme = \"310\"")).copied().unwrap_or_default();
+    let mut document = employee
+        .replace("2026", "2025")
+        .replacen("annual_cap = \"300000.00\"", "annual_cap = \"250000.00\"", 1)
+        .replacen("level3 = \"900.00\"", "level3 = \"1000.00\"", 1);
+    // The last special illness (糖尿病) was added in 2026.
+    if let Some(at) = document.rfind("[[outpatient.special]]") {
+        let end = document[at + 1..].find("\n[").map_or(document.len(), |e| at + 1 + e);
+        document.replace_range(at..end, "");
+    }
+    document
 }
 
 /// The documents of an inpatient claim of a person living elsewhere who had surgery.

@@ -617,7 +617,7 @@ async fn the_demo_seed_stores_both_policies_and_a_catalog_of_thousands() {
     let db = TestDb::sqlite().await;
     let summary =
         yibao_demo::seed_demo(&db.store, &db.blobs(), NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()).await.unwrap();
-    assert_eq!(summary.policies, 2);
+    assert_eq!(summary.policies, 3);
     assert!(summary.catalog_entries >= 2_000, "{}", summary.catalog_entries);
     let set = db.store.load_policies().await.unwrap();
     let day = NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();

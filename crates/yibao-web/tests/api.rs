@@ -1388,7 +1388,7 @@ async fn policy_and_catalog_imports_report_every_problem_in_both_languages() {
         // The version the demo already has is a conflict.
         let res = post("/api/v1/policies", yibao_demo::DEMO_POLICIES[0].to_string()).await.unwrap();
         assert_eq!(res.status(), StatusCode::CONFLICT);
-        assert_eq!(app.db.store.policies(None).await.unwrap().len(), 2, "nothing invalid or repeated was stored");
+        assert_eq!(app.db.store.policies(None).await.unwrap().len(), 3, "nothing invalid or repeated was stored");
 
         // A catalog with one good and one bad row: stored, and the bad row explained.
         let csv = format!(
@@ -1431,6 +1431,21 @@ async fn policy_and_catalog_imports_report_every_problem_in_both_languages() {
             .await
             .unwrap();
         assert!(html.contains("XJ01CAA099C001000100001") && html.contains("乙类"), "{html}");
+        // A policy reads as a benefit table, compared with the version before it (the demo's
+        // 2025 employees' policy): what changed is marked, the illness added too.
+        let token = app.token("policy").await;
+        let list: Value =
+            app.http.get(app.url("/api/v1/policies")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        let id = list.as_array().unwrap().iter().find(|p| p["scheme"] == "310" && p["year"] == 2026).unwrap()["id"]
+            .as_i64()
+            .unwrap();
+        let html = http.get(app.url(&format!("/policies/{id}"))).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("金昌市职工基本医疗保险2025年度待遇标准"), "{label}: compared with 2025: {html}");
+        let changed: Vec<&str> = html.split("data-change=\"").skip(1).map(|r| r.split('"').next().unwrap()).collect();
+        assert_eq!(changed.iter().filter(|c| **c == "changed").count(), 3, "{label}: cap, level-3 deductible, dates");
+        assert_eq!(changed.iter().filter(|c| **c == "added").count(), 1, "{label}: 糖尿病");
+        let row = html.split("<tr class=\"benefit changed\"").find(|r| r.contains("起付线 · 三级")).unwrap();
+        assert!(row.contains("900.00 元") && row.contains("1,000.00 元"), "{label}: {row}");
         // The diagnosis list through its form: what was taken, and the lines that were not.
         let list = "诊断编码,诊断名称\nZ00.0,一般医学检查\n坏,坏行\n";
         let form = reqwest::multipart::Form::new()

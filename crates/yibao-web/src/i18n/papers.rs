@@ -50,6 +50,18 @@ pub(super) const UI: &[(&str, &str, &str)] = &[
     ("paper.print_claim_receipt", "打印受理回执", "Print the receipt"),
     ("paper.print_filing_receipt", "打印备案回执", "Print the filing receipt"),
     ("paper.print_referral", "打印转诊证明", "Print the certificate"),
+    // A policy as a benefit table (待遇标准表), compared with another version.
+    ("benefits.title", "待遇标准", "Benefits"),
+    ("benefits.compare", "与其他版本对比：", "Compare with:"),
+    ("benefits.show", "对比", "Compare"),
+    ("benefits.against", "对比版本：", "Compared with:"),
+    ("benefits.key", "（有变化的行已标出）", " (rows that changed are marked)"),
+    ("benefits.section", "类别", "Part"),
+    ("benefits.item", "项目", "Item"),
+    ("benefits.value", "本版本", "This version"),
+    ("benefits.before", "对比版本", "The other version"),
+    ("benefits.removed", "本版本已取消", "not in this version"),
+    ("benefits.added", "新增", "new"),
     // The diagnosis list (诊断目录), imported on the catalogs page.
     ("diagnoses.title", "诊断目录", "Diagnosis list"),
     ("diagnoses.count", "目录中的诊断：", "Diagnoses listed:"),

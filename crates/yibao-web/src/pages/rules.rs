@@ -144,18 +144,83 @@ struct PolicyPage {
     ctx: Ctx,
     p: PolicyRow,
     document: String,
+    /// The benefit table, against the version compared with (if any).
+    benefits: Vec<BenefitView>,
+    /// The version compared with, and the others that could be.
+    against: Option<PolicyRow>,
+    others: Vec<PolicyRow>,
 }
 
+/// A row of the benefit table as shown: `change` is `same`, `changed`, `added` or `removed`.
+pub struct BenefitView {
+    pub section: String,
+    pub item: String,
+    pub value: String,
+    pub before: String,
+    pub change: &'static str,
+}
+
+#[derive(Deserialize)]
+pub struct PolicyAsk {
+    /// The policy to compare with; by default the version before it (same region and scheme).
+    compare: Option<i64>,
+}
+
+/// `GET /policies/{id}`: the policy as a benefit table (deductibles, ratios, caps by grade and
+/// category), its differences from another version highlighted, and its document.
 pub async fn policy_page(
     State(state): State<SharedState>,
     caller: Caller,
     Path(id): Path<i64>,
+    Query(ask): Query<PolicyAsk>,
 ) -> Result<Response, AppError> {
+    use yibao_core::benefits::{benefit_table, compare, Change};
     let stored = service::policy(&state.store, &caller, id).await?;
+    let lang = caller.lang;
+    let all = service::policies(&state.store, &caller).await?;
+    let s = &stored.summary;
+    let same_kind: Vec<&PolicySummary> =
+        all.iter().filter(|o| o.id != s.id && o.region == s.region && o.scheme == s.scheme).collect();
+    // By default the newest version imported before this one.
+    let against_id = ask.compare.or_else(|| {
+        same_kind
+            .iter()
+            .filter(|o| (o.year, o.version) < (s.year, s.version))
+            .max_by_key(|o| (o.year, o.version))
+            .map(|o| o.id)
+    });
+    let table =
+        |document: &str| yibao_core::policy::Policy::parse(document).map(|p| benefit_table(&p)).unwrap_or_default();
+    let this = table(&stored.document);
+    let (against, other) = match against_id.filter(|a| *a != id) {
+        Some(a) => {
+            let o = service::policy(&state.store, &caller, a).await?;
+            (Some(PolicyRow::new(&o.summary, lang)), table(&o.document))
+        }
+        None => (None, this.clone()),
+    };
+    let benefits = compare(&this, &other)
+        .into_iter()
+        .map(|c| BenefitView {
+            section: c.section.get(lang).to_string(),
+            item: c.item.get(lang).to_string(),
+            value: c.value.map(|v| v.get(lang).to_string()).unwrap_or_default(),
+            before: c.before.map(|v| v.get(lang).to_string()).unwrap_or_default(),
+            change: match c.change {
+                Change::Same => "same",
+                Change::Changed => "changed",
+                Change::Added => "added",
+                Change::Removed => "removed",
+            },
+        })
+        .collect();
     let page = PolicyPage {
         ctx: Ctx::for_caller(&caller, "/policies"),
-        p: PolicyRow::new(&stored.summary, caller.lang),
-        document: stored.document,
+        p: PolicyRow::new(s, lang),
+        document: stored.document.clone(),
+        benefits,
+        against,
+        others: same_kind.iter().map(|o| PolicyRow::new(o, lang)).collect(),
     };
     Ok(render(&page)?.into_response())
 }
