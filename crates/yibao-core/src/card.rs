@@ -135,6 +135,9 @@ pub enum CardStatus {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CardEvent {
+    /// The card is made and waits at the bank (the person is told to collect it); its status
+    /// stays 「制卡中」 with the day it was ready.
+    Ready,
     Collect,
     Activate,
     ReportLost,
@@ -196,6 +199,7 @@ impl CardStatus {
         use CardEvent::*;
         use CardStatus::*;
         match (self, event) {
+            (Applied, Ready) => Ok(Applied),
             (Applied, Collect) => Ok(Collected),
             (Collected, Activate) => Ok(Active),
             (Active, ReportLost) => Ok(Lost),

@@ -767,6 +767,8 @@ async fn seed_cover(
     for (i, &id) in std::iter::once(&zhang).chain(others.iter().take(12)).enumerate() {
         let c = store.apply_card(&mut w, id, &card, day(2024, 3, 4 + i as u32 % 3)?).await?;
         if Some(id) == waiting {
+            // Made and waiting at the bank: the person is told to collect it.
+            store.card_event(&mut w, c.id, CardEvent::Ready, today - chrono::Duration::days(1), today).await?;
             continue;
         }
         store.card_event(&mut w, c.id, CardEvent::Collect, day(2024, 4, 22)?, today).await?;

@@ -842,6 +842,19 @@ async fn referral_filing_card_and_no_card_certificate_decide_the_cover() {
             ["range"],
             "{l}: before applying"
         );
+        // Made: the person is told to collect it at the bank; the status stays 「制卡中」.
+        let unread = s.unread_notices(person.id).await.unwrap();
+        let ready = event(card.id, CardEvent::Ready, "2026-04-10").await.unwrap();
+        assert_eq!((ready.status, ready.ready_on), (CardStatus::Applied, Some(day("2026-04-10"))), "{l}");
+        assert_eq!(s.unread_notices(person.id).await.unwrap(), unread + 1, "{l}: told once");
+        let told = s.notices_of(person.id, 1).await.unwrap().remove(0);
+        assert!(told.text.zh.contains("甘肃银行") && told.text.zh.contains("领取"), "{l}: {told:?}");
+        assert_eq!(problem_codes(event(card.id, CardEvent::Ready, "2026-04-11").await), ["transition"], "{l}: once");
+        assert_eq!(
+            problem_codes(event(card.id, CardEvent::Collect, "2026-04-09").await),
+            ["range"],
+            "{l}: not collected before it was ready"
+        );
         event(card.id, CardEvent::Collect, "2026-04-15").await.unwrap();
         event(card.id, CardEvent::Activate, "2026-04-15").await.unwrap();
         let c = at_lanzhou("2026-05-20").await.cover.unwrap();

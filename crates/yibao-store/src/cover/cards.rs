@@ -66,7 +66,11 @@ impl Store {
         let status = before.status.apply(event)?;
         let last = [before.applied_on]
             .into_iter()
-            .chain([before.collected_on, before.activated_on, before.lost_on, before.damaged_on].into_iter().flatten())
+            .chain(
+                [before.ready_on, before.collected_on, before.activated_on, before.lost_on, before.damaged_on]
+                    .into_iter()
+                    .flatten(),
+            )
             .max()
             .unwrap_or(before.applied_on);
         if on > today || on < last {
@@ -77,7 +81,16 @@ impl Store {
                 format!("the date must lie between {last} and {today}"),
             ));
         }
+        if event == CardEvent::Ready && before.ready_on.is_some() {
+            return Err(invalid(
+                "card",
+                "transition",
+                "这张卡已登记为制卡完成",
+                "the card is already recorded as ready",
+            ));
+        }
         let column = match event {
+            CardEvent::Ready => "ready_on",
             CardEvent::Collect => "collected_on",
             CardEvent::Activate => "activated_on",
             CardEvent::ReportLost => "lost_on",
@@ -86,7 +99,16 @@ impl Store {
         };
         self.set_card_status(w, &before, status, column, on).await?;
         let after = self.card_in(w, card_id).await?;
-        w.record(&format!("card.{}", status.code()), "card", &card_id.to_string(), Some(&before), Some(&after)).await?;
+        let action =
+            if event == CardEvent::Ready { "card.ready".to_string() } else { format!("card.{}", status.code()) };
+        w.record(&action, "card", &card_id.to_string(), Some(&before), Some(&after)).await?;
+        if event == CardEvent::Ready {
+            let text = yibao_core::Text::new(
+                format!("您的社保卡已制作完成，请携带本人身份证原件到{}领取，领卡后激活即可使用。", after.bank),
+                format!("Your social security card is ready: collect it at {} with your original ID card, then activate it.", after.bank),
+            );
+            self.tell(w, after.person_id, "card_ready", &text, Some("/my/cover")).await?;
+        }
         if let (CardEvent::Activate, Some(old)) = (event, before.replaces) {
             let old_before = self.card_in(w, old).await?;
             let old_status = old_before.status.apply(CardEvent::Replace)?;

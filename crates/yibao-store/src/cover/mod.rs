@@ -214,6 +214,8 @@ pub struct Card {
     pub expected_on: NaiveDate,
     /// The expected date counted weekdays of a year whose holidays were not yet published.
     pub expected_provisional: bool,
+    /// Made and waiting at the bank from this day (the person was told).
+    pub ready_on: Option<NaiveDate>,
     pub collected_on: Option<NaiveDate>,
     pub activated_on: Option<NaiveDate>,
     pub lost_on: Option<NaiveDate>,
@@ -237,7 +239,7 @@ impl Card {
 }
 
 const CARD_COLS: &str = "id, person_id, status, bank, photo, photo_reference, applied_on, expected_on, collected_on, \
-    activated_on, lost_on, damaged_on, ended_on, replaces, recorded_by, version, expected_provisional";
+    activated_on, lost_on, damaged_on, ended_on, replaces, recorded_by, version, expected_provisional, ready_on";
 
 fn card_from_row(r: &AnyRow) -> Result<Card, StoreError> {
     Ok(Card {
@@ -258,6 +260,7 @@ fn card_from_row(r: &AnyRow) -> Result<Card, StoreError> {
         recorded_by: r.try_get(14)?,
         version: r.try_get(15)?,
         expected_provisional: r.try_get::<i64, _>(16)? != 0,
+        ready_on: opt_date(r, 17, "ready_on")?,
     })
 }
 

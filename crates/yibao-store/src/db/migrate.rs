@@ -130,7 +130,7 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
         "pharmacy_clearing_deposit_release",
         Sql::Both(include_str!("../../migrations/0039_pharmacy_clearing_deposit_release.sql")),
     ),
-    (40, "diagnoses", Sql::Both(include_str!("../../migrations/0040_diagnoses.sql"))),
+    (40, "diagnoses_card_ready", Sql::Both(include_str!("../../migrations/0040_diagnoses_card_ready.sql"))),
 ];
 
 /// The migrations of one backend, up to a version (all when `None`).

@@ -195,6 +195,7 @@ impl CardEventForm {
     pub fn parse(&self) -> Result<(CardEvent, Option<chrono::NaiveDate>), Vec<InvalidValue>> {
         let mut e = Vec::new();
         let event = match self.event.trim() {
+            "ready" => Some(CardEvent::Ready),
             "collect" => Some(CardEvent::Collect),
             "activate" => Some(CardEvent::Activate),
             "report_lost" => Some(CardEvent::ReportLost),

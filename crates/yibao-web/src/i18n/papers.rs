@@ -50,6 +50,10 @@ pub(super) const UI: &[(&str, &str, &str)] = &[
     ("paper.print_claim_receipt", "打印受理回执", "Print the receipt"),
     ("paper.print_filing_receipt", "打印备案回执", "Print the filing receipt"),
     ("paper.print_referral", "打印转诊证明", "Print the certificate"),
+    // A card made and waiting at the bank.
+    ("card.ready_on", "制卡完成", "Ready"),
+    ("card.ready_status", "已制成，待领取", "made, waiting to be collected"),
+    ("card.do_ready", "登记制卡完成（通知本人领卡）", "Record it ready (tell the person to collect it)"),
     // A policy as a benefit table (待遇标准表), compared with another version.
     ("benefits.title", "待遇标准", "Benefits"),
     ("benefits.compare", "与其他版本对比：", "Compare with:"),

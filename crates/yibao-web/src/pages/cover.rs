@@ -42,6 +42,7 @@ pub struct CardRow {
 impl CardRow {
     fn new(c: &Card, lang: Lang) -> CardRow {
         let steps = [
+            ("card.ready_on", c.ready_on),
             ("card.collected_on", c.collected_on),
             ("card.activated_on", c.activated_on),
             ("card.lost_on", c.lost_on),
@@ -53,13 +54,14 @@ impl CardRow {
         .collect::<Vec<_>>()
         .join("；");
         let next = [
+            ("ready", "card.do_ready", CardStatus::Applied),
             ("collect", "card.do_collect", CardStatus::Applied),
             ("activate", "card.do_activate", CardStatus::Collected),
             ("report_lost", "card.do_report_lost", CardStatus::Active),
             ("report_damaged", "card.do_report_damaged", CardStatus::Active),
         ]
         .into_iter()
-        .filter(|(_, _, from)| *from == c.status)
+        .filter(|(code, _, from)| *from == c.status && !(*code == "ready" && c.ready_on.is_some()))
         .map(|(code, key, _)| Choice { code: code.into(), label: i18n::t(lang, key).into() })
         .chain(
             matches!(
@@ -78,7 +80,11 @@ impl CardRow {
             photo_file: (c.photo == yibao_core::card::PhotoSource::Upload)
                 .then(|| c.photo_reference.parse().ok())
                 .flatten(),
-            status: c.status.label().get(lang).to_string(),
+            status: if c.status == CardStatus::Applied && c.ready_on.is_some() {
+                i18n::t(lang, "card.ready_status").to_string()
+            } else {
+                c.status.label().get(lang).to_string()
+            },
             status_code: c.status.code(),
             bank: c.bank.clone(),
             photo: c.photo.label().get(lang).to_string(),

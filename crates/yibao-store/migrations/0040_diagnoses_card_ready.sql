@@ -10,3 +10,7 @@ CREATE TABLE diagnoses (
 );
 CREATE INDEX diagnoses_name ON diagnoses (name);
 CREATE INDEX diagnoses_initials ON diagnoses (initials);
+
+-- A card made and waiting at the bank: the day it was ready (the person is told to collect
+-- it); its status stays 'applied' until it is collected.
+ALTER TABLE cards ADD COLUMN ready_on TEXT;
