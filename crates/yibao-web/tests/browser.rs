@@ -1089,34 +1089,112 @@ async fn a_hospital_applies_for_clearing_finance_approves_and_the_hospital_sees_
 /// On a 390 px phone, every page the insured person, the employer unit and the hospital's desk
 /// reach from their menus (and the pages behind their first links) fits the screen: nothing
 /// wider than it, so nothing scrolls sideways.
-#[tokio::test]
-async fn the_pages_of_people_units_and_hospital_desks_fit_a_phone() {
-    let Some(browser) = Browser::start().await else { return };
-    let app = spawn_app(TestDb::sqlite().await).await;
+/// axe-core (vendored under `tests/fixtures/axe-core`) run on the page shown: each serious or
+/// critical violation as 「rule: where」.
+async fn axe_violations(c: &fantoccini::Client) -> Vec<String> {
+    const AXE: &str = include_str!("fixtures/axe-core/axe.min.js");
+    c.execute(&format!("{AXE}\nreturn true;"), vec![]).await.unwrap();
+    let found = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1]; \
+             axe.run(document, { resultTypes: ['violations'] }).then(r => done(r.violations \
+               .filter(v => v.impact === 'serious' || v.impact === 'critical') \
+               .map(v => v.id + ': ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | '))));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    found.as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()).unwrap_or_default()
+}
+
+/// Every page a role's menu leads to (and `more`), plus the first record each of the first
+/// lists links to: each one screenshotted (`target/tmp/screenshots/{prefix}-{user}…png`),
+/// measured against `width`, and checked by axe-core. What is wrong, page by page:
+/// (wider than the window, inaccessible).
+async fn crawl(
+    browser: &Browser,
+    app: &common::App,
+    user: &str,
+    more: &[&str],
+    prefix: &str,
+    width: i64,
+) -> (Vec<String>, Vec<String>) {
     let c = &browser.client;
-    c.set_window_size(390, 844).await.unwrap();
     let measure = "const w = document.documentElement.clientWidth; \
         const wide = [...document.querySelectorAll('body *')].filter(e => { \
           const r = e.getBoundingClientRect(); return r.right > w + 1 && getComputedStyle(e).position !== 'fixed' \
             && !e.closest('.table-scroll'); }) \
           .slice(0, 3).map(e => e.tagName + (e.id ? '#' + e.id : '') + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right)); \
         return [document.documentElement.scrollWidth, wide.join(', ')];";
-    let mut too_wide = Vec::new();
+    let (mut too_wide, mut inaccessible) = (Vec::new(), Vec::new());
+    c.delete_all_cookies().await.unwrap();
+    browser.log_in(app, user).await;
+    let links: Vec<String> = c
+        .execute(
+            "return [...document.querySelectorAll('nav a[href^=\"/\"]')].map(a => a.getAttribute('href'));",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        // The API's own documentation is not yibao's page.
+        .filter(|l| !l.starts_with("/api/"))
+        .collect();
+    let mut pages: Vec<String> = vec!["/".into()];
+    for link in links.into_iter().chain(more.iter().map(|m| m.to_string())) {
+        if !pages.contains(&link) {
+            pages.push(link);
+        }
+    }
+    let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let mut i = 0;
+    while i < pages.len() {
+        let page = pages[i].clone();
+        i += 1;
+        c.goto(&app.url(&page)).await.unwrap();
+        let answer = c.execute(measure, vec![]).await.unwrap();
+        let name: String = page.chars().map(|ch| if ch.is_ascii_alphanumeric() { ch } else { '_' }).collect();
+        std::fs::write(shots.join(format!("{prefix}-{user}{name}.png")), c.screenshot().await.unwrap()).unwrap();
+        let scrolled = answer[0].as_i64().unwrap();
+        if scrolled > width {
+            too_wide.push(format!("{user} {page}: {scrolled} px ({})", answer[1].as_str().unwrap_or_default()));
+        }
+        // And what axe-core finds serious or critical for people who use a screen reader, a
+        // keyboard or poor eyesight.
+        for v in axe_violations(c).await {
+            inaccessible.push(format!("{user} {page}: {v}"));
+        }
+        // The first record each list links to, once.
+        if i <= 12 {
+            let first: Option<String> = c
+                .execute(
+                    "const a = document.querySelector('main table a[href^=\"/\"], main ul a[href^=\"/\"]'); \
+                     return a ? a.getAttribute('href') : null;",
+                    vec![],
+                )
+                .await
+                .unwrap()
+                .as_str()
+                .map(str::to_string);
+            if let Some(first) = first.filter(|f| !pages.contains(f) && !f.contains("/documents/")) {
+                pages.push(first);
+            }
+        }
+    }
+    (too_wide, inaccessible)
+}
+
+#[tokio::test]
+async fn the_pages_of_people_units_and_hospital_desks_fit_a_phone() {
+    let Some(browser) = Browser::start().await else { return };
+    let app = spawn_app(TestDb::sqlite().await).await;
+    browser.client.set_window_size(390, 844).await.unwrap();
+    let (mut too_wide, mut inaccessible) = (Vec::new(), Vec::new());
     for user in ["zhangsan", "unit", "hospital"] {
-        c.delete_all_cookies().await.unwrap();
-        browser.log_in(&app, user).await;
-        let links: Vec<String> = c
-            .execute(
-                "return [...document.querySelectorAll('nav a[href^=\"/\"]')].map(a => a.getAttribute('href'));",
-                vec![],
-            )
-            .await
-            .unwrap()
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect();
         // Besides the menus: the claim guide and form, the account, papers, the clearing.
         let more: &[&str] = match user {
             "zhangsan" => &[
@@ -1131,46 +1209,34 @@ async fn the_pages_of_people_units_and_hospital_desks_fit_a_phone() {
             "unit" => &["/claims/new?case=offsite_inpatient"],
             _ => &["/clearings"],
         };
-        let mut pages: Vec<String> = vec!["/".into()];
-        for link in links.into_iter().chain(more.iter().map(|m| m.to_string())) {
-            if !pages.contains(&link) {
-                pages.push(link);
-            }
-        }
-        let mut i = 0;
-        while i < pages.len() {
-            let page = pages[i].clone();
-            i += 1;
-            c.goto(&app.url(&page)).await.unwrap();
-            let answer = c.execute(measure, vec![]).await.unwrap();
-            // Each page as the phone shows it, kept under the target directory.
-            let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
-            std::fs::create_dir_all(&shots).unwrap();
-            let name: String = page.chars().map(|ch| if ch.is_ascii_alphanumeric() { ch } else { '_' }).collect();
-            std::fs::write(shots.join(format!("phone-{user}{name}.png")), c.screenshot().await.unwrap()).unwrap();
-            let width = answer[0].as_i64().unwrap();
-            if width > 390 {
-                too_wide.push(format!("{user} {page}: {width} px ({})", answer[1].as_str().unwrap_or_default()));
-            }
-            // The first record each list links to, once.
-            if i <= 12 {
-                let first: Option<String> = c
-                    .execute(
-                        "const a = document.querySelector('main table a[href^=\"/\"], main ul a[href^=\"/\"]'); \
-                         return a ? a.getAttribute('href') : null;",
-                        vec![],
-                    )
-                    .await
-                    .unwrap()
-                    .as_str()
-                    .map(str::to_string);
-                if let Some(first) = first.filter(|f| !pages.contains(f) && !f.contains("/documents/")) {
-                    pages.push(first);
-                }
-            }
-        }
+        let (wide, bad) = crawl(&browser, &app, user, more, "phone", 390).await;
+        too_wide.extend(wide);
+        inaccessible.extend(bad);
     }
     assert!(too_wide.is_empty(), "wider than a 390 px phone:\n{}", too_wide.join("\n"));
+    assert!(inaccessible.is_empty(), "axe-core finds:\n{}", inaccessible.join("\n"));
+    browser.close().await;
+    app.db.cleanup().await;
+}
+
+/// Each of the agency's roles, on a desk's screen: every page of its menu and the first
+/// record of its lists, screenshotted, and accessible by axe-core's serious and critical rules.
+#[tokio::test]
+async fn every_staff_role_s_pages_are_accessible() {
+    let Some(browser) = Browser::start().await else { return };
+    let app = spawn_app(TestDb::sqlite().await).await;
+    browser.client.set_window_size(1280, 900).await.unwrap();
+    let mut inaccessible = Vec::new();
+    for user in ["clerk", "reviewer", "auditor", "finance", "policy", "admin"] {
+        let more: &[&str] = match user {
+            "policy" => &["/policies/1"],
+            "clerk" => &["/claims/new"],
+            _ => &[],
+        };
+        let (_, bad) = crawl(&browser, &app, user, more, "desk", i64::MAX).await;
+        inaccessible.extend(bad);
+    }
+    assert!(inaccessible.is_empty(), "axe-core finds:\n{}", inaccessible.join("\n"));
     browser.close().await;
     app.db.cleanup().await;
 }

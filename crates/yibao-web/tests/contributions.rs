@@ -345,7 +345,10 @@ async fn a_clerk_records_a_withdrawal_and_finance_approves_it() {
         let page = zhang.get(app.url("/my/account")).send().await.unwrap().text().await.unwrap();
         assert!(page.contains("id=\"withdrawals\"") && page.contains(&asked.number), "{l}");
         let page = zhang.get(app.url(&format!("/withdrawals/{id}"))).send().await.unwrap().text().await.unwrap();
-        assert!(page.contains(&order.number) && page.contains("医保经办人员"), "{l}: staff unnamed to him: {page}");
+        assert!(
+            page.contains(&order.number) && page.contains(" · 工号 "),
+            "{l}: staff by role and number to him: {page}"
+        );
         let colleague = s.withdrawals_waiting().await.unwrap();
         let other = zhang.get(app.url(&format!("/withdrawals/{}", colleague[0].id))).send().await.unwrap();
         assert_eq!(other.status(), 404, "{l}: another person's withdrawal");

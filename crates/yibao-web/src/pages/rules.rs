@@ -9,6 +9,7 @@ use serde::Deserialize;
 use yibao_core::{AdminCode, Lang, Permission};
 use yibao_store::{CatalogImport, PolicySummary, Rejected, StoredEntry};
 
+use super::shared::{when, Names};
 use super::{form_messages, render, Ctx};
 use crate::context::Caller;
 use crate::error::AppError;
@@ -28,7 +29,20 @@ pub struct PolicyRow {
     pub sha256: String,
 }
 
+/// Who imported a policy or catalog, as a name, and when, in China time (not the account's
+/// label and the UTC instant stored).
+async fn shown_by(names: &mut Names<'_>, by: &mut String, at: &mut String) {
+    *by = names.of(by).await;
+    *at = when(at);
+}
+
 impl PolicyRow {
+    async fn named(p: &PolicySummary, lang: Lang, names: &mut Names<'_>) -> PolicyRow {
+        let mut row = PolicyRow::new(p, lang);
+        shown_by(names, &mut row.imported_by, &mut row.imported_at).await;
+        row
+    }
+
     fn new(p: &PolicySummary, lang: Lang) -> PolicyRow {
         PolicyRow {
             id: p.id,
@@ -65,10 +79,14 @@ async fn show_policies(
     document: String,
     errors: Vec<String>,
 ) -> Result<Response, AppError> {
-    let items = service::policies(&state.store, caller).await?;
+    let mut names = Names::new(&state.store, caller);
+    let mut rows = Vec::new();
+    for p in service::policies(&state.store, caller).await? {
+        rows.push(PolicyRow::named(&p, caller.lang, &mut names).await);
+    }
     let page = PoliciesPage {
         ctx: Ctx::for_caller(caller, "/policies"),
-        items: items.iter().map(|p| PolicyRow::new(p, caller.lang)).collect(),
+        items: rows,
         can_manage: caller.can(Permission::ManagePolicies),
         document,
         errors,
@@ -216,7 +234,7 @@ pub async fn policy_page(
         .collect();
     let page = PolicyPage {
         ctx: Ctx::for_caller(&caller, "/policies"),
-        p: PolicyRow::new(s, lang),
+        p: PolicyRow::named(s, lang, &mut Names::new(&state.store, &caller)).await,
         document: stored.document.clone(),
         benefits,
         against,
@@ -364,11 +382,16 @@ pub async fn catalogs_page(
             (Lang::En, false) => format!("{n} diagnoses imported; lines {rejected} were not (bad code or no name)"),
         }
     });
+    let mut names = Names::new(&state.store, &caller);
+    let mut import_rows: Vec<ImportRow> = imports.iter().map(ImportRow::new).collect();
+    for row in &mut import_rows {
+        shown_by(&mut names, &mut row.imported_by, &mut row.imported_at).await;
+    }
     let page = CatalogsPage {
         diagnoses: state.store.diagnosis_count().await?,
         diagnoses_notice,
         ctx: Ctx::for_caller(&caller, "/catalogs"),
-        imports: imports.iter().map(ImportRow::new).collect(),
+        imports: import_rows,
         can_manage: caller.can(Permission::ManagePolicies),
         regions,
         region,
@@ -399,11 +422,13 @@ pub struct RejectedRow {
 /// Rows shown on the report page; the API gives them all.
 const REPORT_ROWS: usize = 500;
 
-fn report_page(caller: &Caller, import: &CatalogImport) -> Result<Response, AppError> {
+async fn report_page(state: &SharedState, caller: &Caller, import: &CatalogImport) -> Result<Response, AppError> {
     let rows: Vec<&Rejected> = import.rejected.iter().take(REPORT_ROWS).collect();
+    let mut row = ImportRow::new(import);
+    shown_by(&mut Names::new(&state.store, caller), &mut row.imported_by, &mut row.imported_at).await;
     let page = CatalogImportPage {
         ctx: Ctx::for_caller(caller, "/catalogs"),
-        import: ImportRow::new(import),
+        import: row,
         stored: import.id.is_some(),
         rejected: rows
             .iter()
@@ -429,7 +454,7 @@ pub async fn catalog_import_page(
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
     let import = service::catalog_import(&state.store, &caller, id).await?;
-    report_page(&caller, &import)
+    report_page(&state, &caller, &import).await
 }
 
 /// `POST /catalogs`: import an uploaded catalog file, then show its report.
@@ -443,7 +468,7 @@ pub async fn catalog_upload(
     let report = service::import_catalog(&state.store, &caller, &up.file_name, &up.file).await?;
     match report.id {
         Some(id) => Ok(Redirect::to(&format!("/catalogs/{id}")).into_response()),
-        None => report_page(&caller, &report),
+        None => report_page(&state, &caller, &report).await,
     }
 }
 

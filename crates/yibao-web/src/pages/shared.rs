@@ -248,7 +248,7 @@ impl<'a> Names<'a> {
         let insurance_staff = || i18n::t(self.lang, "names.staff").to_string();
         let name = if let Some(id) = crate::service::account_id_of(label) {
             match self.store.account(id).await {
-                Ok(a) if a.role.is_staff() && !self.staff => insurance_staff(),
+                Ok(a) if a.role.is_staff() && !self.staff => crate::service::staff_seen_by_people(&a, self.lang),
                 Ok(a) => a.display_name,
                 Err(_) => label.to_string(),
             }

@@ -74,40 +74,53 @@ pub async fn person(store: &Store, caller: &Caller, id: i64) -> Result<(Person, 
     Ok((p, masked))
 }
 
+/// A member of staff as people who are not staff see them: by role and work number
+/// (「审核 · 工号 0004」), never their name or username.
+pub(crate) fn staff_seen_by_people(account: &yibao_store::Account, lang: yibao_core::Lang) -> String {
+    match lang {
+        yibao_core::Lang::Zh => format!("医保{} · 工号 {:04}", account.role.label().zh, account.id),
+        yibao_core::Lang::En => format!("{} · staff no. {:04}", account.role.label().en, account.id),
+    }
+}
+
 /// Hides staff usernames from people who are not staff: a label of a staff account
-/// ("account:12 (clerk01)", or the system's own) reads 「医保经办人员」 (insurance staff); a
-/// person's, an employer unit's or an institution's stays.
+/// ("account:12 (clerk01)") reads as its role and work number, the system's own as
+/// 「医保经办人员」 (insurance staff); a person's, an employer unit's or an institution's stays.
 pub(crate) struct StaffNames<'a> {
     store: &'a Store,
     word: &'static str,
+    lang: yibao_core::Lang,
     hide: bool,
-    known: std::collections::HashMap<String, bool>,
+    known: std::collections::HashMap<String, Option<String>>,
 }
 
 impl<'a> StaffNames<'a> {
     pub(crate) fn new(store: &'a Store, caller: &Caller) -> StaffNames<'a> {
         let word = if caller.lang == yibao_core::Lang::Zh { "医保经办人员" } else { "insurance staff" };
-        StaffNames { store, word, hide: !caller.role().is_staff(), known: Default::default() }
+        StaffNames { store, word, lang: caller.lang, hide: !caller.role().is_staff(), known: Default::default() }
     }
 
     pub(crate) async fn hide(&mut self, name: &mut String) {
         if !self.hide {
             return;
         }
-        let staff = match self.known.get(name.as_str()) {
-            Some(staff) => *staff,
+        let shown = match self.known.get(name.as_str()) {
+            Some(shown) => shown.clone(),
             None => {
-                let id = account_id_of(name);
-                let staff = match id {
-                    Some(id) => self.store.account(id).await.is_ok_and(|a| a.role.is_staff()),
-                    None => !name.starts_with("institution:"),
+                let shown = match account_id_of(name) {
+                    Some(id) => match self.store.account(id).await {
+                        Ok(a) if a.role.is_staff() => Some(staff_seen_by_people(&a, self.lang)),
+                        _ => None,
+                    },
+                    None if name.starts_with("institution:") => None,
+                    None => Some(self.word.to_string()),
                 };
-                self.known.insert(name.clone(), staff);
-                staff
+                self.known.insert(name.clone(), shown.clone());
+                shown
             }
         };
-        if staff {
-            *name = self.word.to_string();
+        if let Some(shown) = shown {
+            *name = shown;
         }
     }
 }
