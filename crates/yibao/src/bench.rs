@@ -25,7 +25,7 @@ impl Sample {
         );
     }
 
-    fn percentile(&self, p: f64) -> Duration {
+    pub(crate) fn percentile(&self, p: f64) -> Duration {
         let mut t = self.times.clone();
         t.sort();
         // Nearest-rank percentile.
@@ -504,29 +504,8 @@ pub async fn settle(
     }
     let begin = today - chrono::Duration::days(3);
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let endpoint = format!("http://{}/fsi/api/rsfComIfsService/callService", listener.local_addr()?);
-    let state = yibao_web::AppState {
-        store: store.clone(),
-        blobs,
-        secure_cookies: false,
-        today: Some(today),
-        logins: Default::default(),
-        held: Default::default(),
-        lookups: Default::default(),
-        gateway: Some(std::sync::Arc::new(yibao_web::gateway::Simulated::new())),
-    };
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    // The server runs on its own threads, as it would in its own process: the simulated
-    // hospitals' tasks do not queue in front of its requests.
-    let server_runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("yibao-server")
-        .enable_all()
-        .build()?;
-    let server = server_runtime.spawn(yibao_web::serve_on(listener, state, async {
-        let _ = stopped.await;
-    }));
+    let local = LocalServer::start(&store, blobs, today).await?;
+    let endpoint = format!("{}/fsi/api/rsfComIfsService/callService", local.base);
     println!(
         "yibao bench settle: {hospitals} hospitals, {settlements} settlements, {} persons, on {:?}, supervision rules {}",
         persons.len(),
@@ -597,8 +576,7 @@ pub async fn settle(
     }
     let wall = t0.elapsed();
     progress.finish_and_clear();
-    let _ = stop.send(());
-    server.await??;
+    let server_runtime = local.stop().await?;
 
     let done = times[BENCH_STEPS.len()].len();
     println!(
@@ -639,6 +617,55 @@ pub async fn settle(
     server_runtime.shutdown_background();
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(())
+}
+
+/// yibao served on a local port from a store, on its own threads (as it would in its own
+/// process: the benchmark's clients do not queue in front of its requests).
+pub(crate) struct LocalServer {
+    /// `http://127.0.0.1:port`.
+    pub(crate) base: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl LocalServer {
+    pub(crate) async fn start(
+        store: &Store,
+        blobs: std::sync::Arc<dyn yibao_store::BlobStore>,
+        today: chrono::NaiveDate,
+    ) -> anyhow::Result<LocalServer> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let state = yibao_web::AppState {
+            store: store.clone(),
+            blobs,
+            secure_cookies: false,
+            today: Some(today),
+            logins: Default::default(),
+            held: Default::default(),
+            lookups: Default::default(),
+            gateway: Some(std::sync::Arc::new(yibao_web::gateway::Simulated::new())),
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("yibao-server")
+            .enable_all()
+            .build()?;
+        let server = runtime.spawn(yibao_web::serve_on(listener, state, async {
+            let _ = stopped.await;
+        }));
+        Ok(LocalServer { base, stop, server, runtime })
+    }
+
+    /// Stops serving; the runtime is returned to be shut down after the store is closed
+    /// (connections the server opened belong to it).
+    pub(crate) async fn stop(self) -> anyhow::Result<tokio::runtime::Runtime> {
+        let _ = self.stop.send(());
+        self.server.await??;
+        Ok(self.runtime)
+    }
 }
 
 /// Credits one month to `persons` synthetic employees' accounts (opened by the job) on a

@@ -6,6 +6,7 @@ mod bench;
 mod config;
 mod crash;
 mod payments_cmd;
+mod portal_bench;
 mod supervise_bench;
 
 use std::process::ExitCode;
@@ -256,6 +257,23 @@ enum BenchCommand {
         /// than hundreds on the same days).
         #[arg(long, default_value_t = 0)]
         persons: usize,
+    },
+    /// Insured persons use the portal at once (home, claims, cover, settlements, messages, a
+    /// claim and its receipt, the claim form, suggestions as they type) on a fresh demo
+    /// database served locally: each page's latency and the run's p99, every answer checked.
+    Portal {
+        /// Persons at once, each logged in with an account of their own.
+        #[arg(long, default_value_t = 50)]
+        users: usize,
+        /// Rounds of every page per person.
+        #[arg(long, default_value_t = 20)]
+        rounds: usize,
+        /// An empty database to use instead of a scratch SQLite file (e.g. a PostgreSQL schema).
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Fail (exit 1) when the p99 over every page is above this many milliseconds.
+        #[arg(long)]
+        max_p99_ms: Option<f64>,
     },
     /// Accept generated sporadic claims one after another on two fresh demo databases, the
     /// demo region's supervision rules on and off (scratch SQLite files): what checking every
@@ -613,6 +631,9 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
             command: BenchCommand::Settle { hospitals, settlements, database_url, without_rules, persons },
         } => {
             bench::settle(hospitals, settlements, database_url, !without_rules, persons).await?;
+        }
+        Command::Bench { command: BenchCommand::Portal { users, rounds, database_url, max_p99_ms } } => {
+            portal_bench::run(users, rounds, database_url, max_p99_ms).await?;
         }
         Command::Bench { command: BenchCommand::Accept { claims } } => {
             accept_bench::run(claims).await?;
