@@ -31,11 +31,17 @@ impl Division {
         self.retired_after.is_none()
     }
 
-    /// 「甘肃省金昌市金川区（620302）」, a retired one marked so.
-    pub fn label(&self) -> String {
+    /// 「甘肃省金昌市金川区（620302）」, a retired one marked so; in English "… (620302)".
+    pub fn label(&self) -> crate::Text {
         match self.retired_after {
-            None => format!("{}（{}）", self.full_name, self.code),
-            Some(y) => format!("{}（{}，已撤销，最晚见于 {y} 年版）", self.full_name, self.code),
+            None => crate::Text::new(
+                format!("{}（{}）", self.full_name, self.code),
+                format!("{} ({})", self.full_name, self.code),
+            ),
+            Some(y) => crate::Text::new(
+                format!("{}（{}，已撤销，最晚见于 {y} 年版）", self.full_name, self.code),
+                format!("{} ({}, retired, last seen in the {y} revision)", self.full_name, self.code),
+            ),
         }
     }
 }
@@ -192,13 +198,14 @@ pub fn resolve(field: &'static str, typed: &str) -> Result<AdminCode, InvalidVal
 }
 
 fn ambiguous<'a>(field: &'static str, typed: &str, options: impl Iterator<Item = &'a Division>) -> InvalidValue {
-    let options: Vec<String> = options.map(Division::label).collect();
-    let list = options.join("、");
+    let options: Vec<crate::Text> = options.map(Division::label).collect();
+    let zh: Vec<&str> = options.iter().map(|o| o.zh.as_str()).collect();
+    let en: Vec<&str> = options.iter().map(|o| o.en.as_str()).collect();
     InvalidValue::new(
         field,
         "ambiguous",
-        format!("“{typed}”可指多个地区：{list}，请选择其一"),
-        format!("\"{typed}\" could be several regions: {}; pick one", options.join("; ")),
+        format!("“{typed}”可指多个地区：{}，请选择其一", zh.join("、")),
+        format!("\"{typed}\" could be several regions: {}; pick one", en.join("; ")),
     )
 }
 

@@ -36,7 +36,7 @@ coded_enum!(
         OffsiteInpatient = "offsite_inpatient", "异地住院或急诊留观", "off-site inpatient care or emergency observation";
         Referral = "referral", "转诊转院住院（持转诊证明）", "inpatient care on a referral certificate";
         SpecialIllness = "special_illness", "门诊特殊病、慢性病（门特/门慢）",
-            "outpatient special or chronic illness (门特/门慢)";
+            "outpatient special or chronic illness";
         RadioChemotherapy = "radio_chemotherapy", "放疗、化疗未在医院结算",
             "radiotherapy or chemotherapy not settled at the hospital";
         TravelIllness = "travel_illness", "出差、学习、探亲期间患急病住院（单位申报）",

@@ -1107,10 +1107,20 @@ async fn axe_violations(c: &fantoccini::Client) -> Vec<String> {
     found.as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()).unwrap_or_default()
 }
 
+/// What a crawl found wrong, page by page.
+#[derive(Default)]
+struct Findings {
+    /// Wider than the window.
+    too_wide: Vec<String>,
+    /// axe-core's serious and critical violations.
+    inaccessible: Vec<String>,
+    /// In English: a heading, label, button or column name with Chinese words or punctuation.
+    untranslated: Vec<String>,
+}
+
 /// Every page a role's menu leads to (and `more`), plus the first record each of the first
 /// lists links to: each one screenshotted (`target/tmp/screenshots/{prefix}-{user}…png`),
-/// measured against `width`, and checked by axe-core. What is wrong, page by page:
-/// (wider than the window, inaccessible).
+/// measured against `width`, checked by axe-core, and — in English — its labels read.
 async fn crawl(
     browser: &Browser,
     app: &common::App,
@@ -1118,7 +1128,8 @@ async fn crawl(
     more: &[&str],
     prefix: &str,
     width: i64,
-) -> (Vec<String>, Vec<String>) {
+    english: bool,
+) -> Findings {
     let c = &browser.client;
     let measure = "const w = document.documentElement.clientWidth; \
         const wide = [...document.querySelectorAll('body *')].filter(e => { \
@@ -1126,9 +1137,17 @@ async fn crawl(
             && !e.closest('.table-scroll'); }) \
           .slice(0, 3).map(e => e.tagName + (e.id ? '#' + e.id : '') + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right)); \
         return [document.documentElement.scrollWidth, wide.join(', ')];";
-    let (mut too_wide, mut inaccessible) = (Vec::new(), Vec::new());
+    let mut found = Findings::default();
     c.delete_all_cookies().await.unwrap();
     browser.log_in(app, user).await;
+    if english {
+        c.goto(&app.url("/lang/en?next=/")).await.unwrap();
+    }
+    // The words the pages themselves say (not the records they show): in English, none may be
+    // Chinese.
+    let labels = "return [...document.querySelectorAll('nav a, h1, h2, h3, th, label, button, dt, summary, legend')] \
+        .map(e => [...e.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent).join('').trim()) \
+        .filter(t => /[\\u3000-\\u303f\\u4e00-\\u9fff\\uff01-\\uff1f]/.test(t)).slice(0, 5);";
     let links: Vec<String> = c
         .execute(
             "return [...document.querySelectorAll('nav a[href^=\"/\"]')].map(a => a.getAttribute('href'));",
@@ -1161,12 +1180,18 @@ async fn crawl(
         std::fs::write(shots.join(format!("{prefix}-{user}{name}.png")), c.screenshot().await.unwrap()).unwrap();
         let scrolled = answer[0].as_i64().unwrap();
         if scrolled > width {
-            too_wide.push(format!("{user} {page}: {scrolled} px ({})", answer[1].as_str().unwrap_or_default()));
+            found.too_wide.push(format!("{user} {page}: {scrolled} px ({})", answer[1].as_str().unwrap_or_default()));
         }
         // And what axe-core finds serious or critical for people who use a screen reader, a
         // keyboard or poor eyesight.
         for v in axe_violations(c).await {
-            inaccessible.push(format!("{user} {page}: {v}"));
+            found.inaccessible.push(format!("{user} {page}: {v}"));
+        }
+        if english {
+            let chinese = c.execute(labels, vec![]).await.unwrap();
+            for t in chinese.as_array().into_iter().flatten().filter_map(|t| t.as_str()) {
+                found.untranslated.push(format!("{user} {page}: {t}"));
+            }
         }
         // The first record each list links to, once.
         if i <= 12 {
@@ -1185,7 +1210,7 @@ async fn crawl(
             }
         }
     }
-    (too_wide, inaccessible)
+    found
 }
 
 #[tokio::test]
@@ -1193,7 +1218,7 @@ async fn the_pages_of_people_units_and_hospital_desks_fit_a_phone() {
     let Some(browser) = Browser::start().await else { return };
     let app = spawn_app(TestDb::sqlite().await).await;
     browser.client.set_window_size(390, 844).await.unwrap();
-    let (mut too_wide, mut inaccessible) = (Vec::new(), Vec::new());
+    let (mut too_wide, mut inaccessible, mut untranslated) = (Vec::new(), Vec::new(), Vec::new());
     for user in ["zhangsan", "unit", "hospital"] {
         // Besides the menus: the claim guide and form, the account, papers, the clearing.
         let more: &[&str] = match user {
@@ -1209,12 +1234,18 @@ async fn the_pages_of_people_units_and_hospital_desks_fit_a_phone() {
             "unit" => &["/claims/new?case=offsite_inpatient"],
             _ => &["/clearings"],
         };
-        let (wide, bad) = crawl(&browser, &app, user, more, "phone", 390).await;
-        too_wide.extend(wide);
-        inaccessible.extend(bad);
+        let found = crawl(&browser, &app, user, more, "phone", 390, false).await;
+        too_wide.extend(found.too_wide);
+        inaccessible.extend(found.inaccessible);
+        // The same pages in English: wide enough, and nothing the page says left in Chinese.
+        let found = crawl(&browser, &app, user, more, "phone-en", 390, true).await;
+        too_wide.extend(found.too_wide);
+        inaccessible.extend(found.inaccessible);
+        untranslated.extend(found.untranslated);
     }
     assert!(too_wide.is_empty(), "wider than a 390 px phone:\n{}", too_wide.join("\n"));
     assert!(inaccessible.is_empty(), "axe-core finds:\n{}", inaccessible.join("\n"));
+    assert!(untranslated.is_empty(), "Chinese left in the English pages:\n{}", untranslated.join("\n"));
     browser.close().await;
     app.db.cleanup().await;
 }
@@ -1233,8 +1264,7 @@ async fn every_staff_role_s_pages_are_accessible() {
             "clerk" => &["/claims/new"],
             _ => &[],
         };
-        let (_, bad) = crawl(&browser, &app, user, more, "desk", i64::MAX).await;
-        inaccessible.extend(bad);
+        inaccessible.extend(crawl(&browser, &app, user, more, "desk", i64::MAX, false).await.inaccessible);
     }
     assert!(inaccessible.is_empty(), "axe-core finds:\n{}", inaccessible.join("\n"));
     browser.close().await;

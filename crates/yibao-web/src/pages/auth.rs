@@ -296,7 +296,7 @@ pub async fn home(State(state): State<SharedState>, caller: Caller) -> Result<Re
         display_name: session.account.display_name.clone(),
         role_label: role.label_in(lang),
         regions: session.account.scope.to_list(),
-        institution: caller.institution().map(|i| format!("{}（{}）", i.name, i.code)),
+        institution: caller.institution().map(|i| super::shared::aside(lang, &i.name, &i.code)),
         persons_count,
         actions,
     };

@@ -192,11 +192,12 @@ async fn show_list(
     }
     if let Ok(list) = service::clearing::assessable(store, caller).await {
         let year = caller.today.year();
-        let institutions = list.into_iter().map(|i| (i.code.clone(), format!("{}（{}）", i.name, i.code))).collect();
+        let institutions =
+            list.into_iter().map(|i| (i.code.clone(), super::shared::aside(caller.lang, &i.name, &i.code))).collect();
         page.assess_form = Some((institutions, vec![year - 1, year - 2]));
     }
     if let Ok(inst) = service::clearing::own(caller) {
-        page.institution = Some(format!("{}（{}）", inst.name, inst.code));
+        page.institution = Some(super::shared::aside(caller.lang, &inst.name, &inst.code));
         let rules = store.clearing_rules(inst.region, caller.today).await?;
         // The last twelve periods not applied for; the one asked for, or the latest, shown.
         let mut open = Vec::new();

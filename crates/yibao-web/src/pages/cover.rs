@@ -159,7 +159,7 @@ async fn filing_choices(state: &SharedState, lang: Lang) -> Result<FilingChoices
         .await?
         .into_iter()
         .filter(|i| i.designated_from.is_some())
-        .map(|i| Choice { label: format!("{}（{}）", i.name, i.code), code: i.code })
+        .map(|i| Choice { label: super::shared::aside(lang, &i.name, &i.code), code: i.code })
         .collect();
     Ok(FilingChoices {
         kinds: choices(&FilingType::ALL, FilingType::code, FilingType::label, lang),

@@ -73,7 +73,7 @@ pub async fn institution_cover(
     };
     let page = InstitutionCoverPage {
         ctx: Ctx::for_caller(caller, "/check"),
-        institution: format!("{}（{}）", own.name, own.code),
+        institution: super::shared::aside(caller.lang, &own.name, &own.code),
         ask,
         checked,
         cover,
@@ -122,7 +122,7 @@ impl ReferralRow {
         ReferralRow {
             number: r.number.clone(),
             person_name: r.person_name.clone(),
-            issuer: format!("{}（{}）", r.issuer_name, r.issuer_code),
+            issuer: super::shared::aside(lang, &r.issuer_name, &r.issuer_code),
             diagnosis: r.diagnosis.clone(),
             destination: match &r.destination_institution {
                 Some(i) => format!("{} {i}", r.destination),

@@ -122,6 +122,40 @@ impl Ctx {
         self.lang.code()
     }
 
+    /// Punctuation around what the pages say beside a name — 「名称（编码）」 in Chinese,
+    /// "name (code)" in English — and between items and after a label.
+    pub fn lp(&self) -> &'static str {
+        if self.lang == Lang::Zh {
+            "（"
+        } else {
+            " ("
+        }
+    }
+
+    pub fn rp(&self) -> &'static str {
+        if self.lang == Lang::Zh {
+            "）"
+        } else {
+            ")"
+        }
+    }
+
+    pub fn sep(&self) -> &'static str {
+        if self.lang == Lang::Zh {
+            "，"
+        } else {
+            ", "
+        }
+    }
+
+    pub fn colon(&self) -> &'static str {
+        if self.lang == Lang::Zh {
+            "："
+        } else {
+            ": "
+        }
+    }
+
     /// A region as people read it: 「甘肃省金昌市金川区」 for `620302` (the code itself when the
     /// list of divisions does not have it).
     pub fn region(&self, code: impl std::fmt::Display) -> String {

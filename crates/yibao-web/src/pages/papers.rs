@@ -93,7 +93,7 @@ pub async fn claim_receipt(
         row(
             lang,
             "paper.institution",
-            format!("{}（{}）", c.institution_name, yibao_core::region::name_of(c.treatment_region)),
+            super::shared::aside(lang, &c.institution_name, &yibao_core::region::name_of(c.treatment_region)),
         ),
         row(lang, "paper.care", format!("{} – {}", c.care_start, c.care_end)),
         row(lang, "paper.amount", c.medfee_sumamt.to_grouped()),
@@ -177,7 +177,7 @@ pub async fn referral_certificate(
         row(lang, "paper.person", r.person_name.clone()),
         row(lang, "paper.resident_id", p.resident_id.masked()),
         row(lang, "paper.diagnosis", r.diagnosis.clone()),
-        row(lang, "paper.issuer", format!("{}（{}）", r.issuer_name, r.issuer_code)),
+        row(lang, "paper.issuer", super::shared::aside(lang, &r.issuer_name, &r.issuer_code)),
         row(lang, "field.destination", yibao_core::region::name_of(r.destination)),
         row(lang, "field.destination_institution", r.destination_institution.clone().unwrap_or_default()),
         row(lang, "referral.valid", format!("{} – {}", r.valid_from, r.valid_to)),

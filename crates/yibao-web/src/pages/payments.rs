@@ -258,10 +258,15 @@ async fn show_batch(
                         )
                     }
                     (Some(false), f) => format!(
-                        "{}：{}{}",
+                        "{}{}{}{}",
                         i18n::t(lang, "pay.result_failed"),
+                        if lang == Lang::Zh { "：" } else { ": " },
                         f.map(|f| f.label().get(lang).to_string()).unwrap_or_default(),
-                        i.failure_note.as_deref().map(|n| format!("（{n}）")).unwrap_or_default()
+                        i.failure_note
+                            .as_deref()
+                            .filter(|n| !n.is_empty())
+                            .map(|n| super::shared::aside(lang, "", n))
+                            .unwrap_or_default()
                     ),
                     (None, _) => i18n::t(lang, "pay.result_waiting").to_string(),
                 },

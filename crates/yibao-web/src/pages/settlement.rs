@@ -41,7 +41,7 @@ impl SettlementRow {
             acct: if l.acct_mulaid_pay.is_positive() {
                 let family = i18n::t(lang, "settlement.family_part");
                 let total = l.acct_pay.saturating_add(l.acct_mulaid_pay).to_grouped();
-                format!("{total}（{family} {}）", l.acct_mulaid_pay.to_grouped())
+                super::shared::aside(lang, &total, &format!("{family} {}", l.acct_mulaid_pay.to_grouped()))
             } else {
                 l.acct_pay.to_grouped()
             },

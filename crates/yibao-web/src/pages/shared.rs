@@ -30,6 +30,14 @@ pub(super) fn choices<T: Copy>(
 
 /// A stored instant (`2026-12-06T04:35:01Z`) as people in China read it, in China time:
 /// `2026-12-06 12:35`.
+/// 「名称（补充）」 in Chinese, "name (aside)" in English.
+pub(crate) fn aside(lang: Lang, main: &str, inner: &str) -> String {
+    match lang {
+        Lang::Zh => format!("{main}（{inner}）"),
+        Lang::En => format!("{main} ({inner})"),
+    }
+}
+
 pub(super) fn when(instant: &str) -> String {
     let china = chrono::FixedOffset::east_opt(8 * 3600);
     match (chrono::DateTime::parse_from_rfc3339(instant), china) {
@@ -217,7 +225,7 @@ pub struct CoverBox {
 pub(super) fn cover_box(r: &CoverReport, lang: Lang) -> Option<CoverBox> {
     let (inst, cover) = (r.institution.as_ref()?, r.cover.as_ref()?);
     Some(CoverBox {
-        institution: format!("{}（{}）", inst.name, inst.code),
+        institution: aside(lang, &inst.name, &inst.code),
         date: r.date.to_string(),
         code: cover.code,
         reason: cover.reason.get(lang).to_string(),

@@ -82,7 +82,8 @@ pub(crate) fn hit_rows(hits: &[StoredHit], lang: Lang) -> Vec<HitRow> {
             };
             let cost = match (h.consequence, h.amount) {
                 (Some(c @ (Consequence::Deduct | Consequence::Recover)), Some(a)) => {
-                    format!("（{} {a} {}）", c.label().get(lang), if lang == Lang::Zh { "元" } else { "yuan" })
+                    let yuan = if lang == Lang::Zh { "元" } else { "yuan" };
+                    super::shared::aside(lang, "", &format!("{} {a} {yuan}", c.label().get(lang)))
                 }
                 _ => String::new(),
             };
@@ -195,13 +196,15 @@ async fn show_hits(
             _ => Text::new("", ""),
         };
         let decision = match (&f.reason, &f.decided_by, &f.decided_at) {
-            (Some(reason), Some(by), Some(at)) => format!("{}（{reason}）{}", what.get(lang), names.at(by, at).await),
+            (Some(reason), Some(by), Some(at)) => {
+                format!("{}{}", super::shared::aside(lang, what.get(lang), reason), names.at(by, at).await)
+            }
             _ => String::new(),
         };
         // The institution by its name (the finding names its code).
         let code = f.institution_code.clone();
         let institution = names.of(&format!("institution:{code}")).await;
-        let message = f.message.get(lang).replacen(&code, &format!("{institution}（{code}）"), 1);
+        let message = f.message.get(lang).replacen(&code, &super::shared::aside(lang, &institution, &code), 1);
         outliers.push(FindingRow {
             id: f.id,
             period: format!("{} – {}", f.period_from, f.period_to),

@@ -245,7 +245,11 @@ pub(crate) async fn show_claim(
         hosp_lv: c.hosp_lv.label().get(lang).to_string(),
         med_type: c.med_type.label().get(lang).to_string(),
         invoices_total: Fen::from_fen(c.invoices.iter().map(|i| i.amount.fen()).sum()).to_grouped(),
-        missing: c.missing.iter().map(|m| format!("{}（{}）", m.label().get(lang), m.why.get(lang))).collect(),
+        missing: c
+            .missing
+            .iter()
+            .map(|m| super::super::shared::aside(lang, m.label().get(lang), m.why.get(lang)))
+            .collect(),
         documents: c
             .documents
             .iter()
@@ -342,8 +346,12 @@ fn payment_words(o: &PaymentOrder, lang: Lang) -> (String, String) {
         OrderState::Paid => (fill("pay.paid_on"), String::new()),
         OrderState::Failed => {
             let why = o.failure.map(|f| f.label().get(lang).to_string()).unwrap_or_default();
-            let bank =
-                o.failure_note.as_deref().filter(|n| !n.is_empty()).map(|n| format!("（{n}）")).unwrap_or_default();
+            let bank = o
+                .failure_note
+                .as_deref()
+                .filter(|n| !n.is_empty())
+                .map(|n| super::super::shared::aside(lang, "", n))
+                .unwrap_or_default();
             let todo = o.failure.map(|f| f.what_to_do().get(lang).to_string()).unwrap_or_default();
             (format!("{}{why}{bank}", fill("pay.failed")), todo)
         }

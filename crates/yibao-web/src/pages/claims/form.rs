@@ -596,12 +596,20 @@ async fn resolve_diagnoses(store: &yibao_store::Store, form: &mut ClaimForm) -> 
                         continue;
                     }
                     None => {
-                        let choices: Vec<String> = found.iter().map(|d| format!("{}（{}）", d.name, d.code)).collect();
+                        let choices = |lang| {
+                            found
+                                .iter()
+                                .map(|d| super::super::shared::aside(lang, &d.name, &d.code))
+                                .collect::<Vec<_>>()
+                        };
                         errors.push(InvalidValue::new(
                             "diagnoses",
                             "ambiguous",
-                            format!("“{typed}”可指多个诊断：{}，请选择其一", choices.join("、")),
-                            format!("\"{typed}\" could be several diagnoses: {}; pick one", choices.join("; ")),
+                            format!("“{typed}”可指多个诊断：{}，请选择其一", choices(Lang::Zh).join("、")),
+                            format!(
+                                "\"{typed}\" could be several diagnoses: {}; pick one",
+                                choices(Lang::En).join("; ")
+                            ),
                         ));
                         continue;
                     }
