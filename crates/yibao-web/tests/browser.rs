@@ -368,7 +368,7 @@ async fn an_insured_person_files_off_site_treatment_and_a_clerk_approves_it() {
     assert!(notice.contains("备案申请已提交"), "{notice}");
     let pending = c.find(Locator::Css("#filings tr[data-status='applied']")).await.unwrap().text().await.unwrap();
     assert!(
-        pending.contains("其他临时外出就医") && pending.contains("620100") && pending.contains("2027-05-24"),
+        pending.contains("其他临时外出就医") && pending.contains("甘肃省兰州市") && pending.contains("2027-05-24"),
         "{pending}"
     );
     assert!(pending.contains("查看扫描件：社区居住证明"), "the photo went with the form: {pending}");

@@ -46,7 +46,7 @@ pub(super) const UI: &[(&str, &str, &str)] = &[
         "This certificate still needs the hospital's insurance window's seal before it can be used.",
     ),
     ("paper.settlement", "医疗保障基金结算清单", "Medical insurance settlement list"),
-    ("paper.pay_receipt", "城乡居民医疗保险缴费凭证", "Contribution receipt"),
+    ("paper.pay_receipt", "医疗保险电子缴费凭证", "Medical insurance contribution receipt"),
     ("paper.print_claim_receipt", "打印受理回执", "Print the receipt"),
     ("paper.print_filing_receipt", "打印备案回执", "Print the filing receipt"),
     ("paper.print_referral", "打印转诊证明", "Print the certificate"),

@@ -14,7 +14,10 @@ use yibao_core::filing::{DocumentKind, RejectReason};
 use yibao_core::{Lang, Permission};
 use yibao_store::{Card, CoverReport, StoredFiling};
 
-use super::shared::{choices, cover_box, my_person_id, notice, or_show, CheckAsk, Choice, CoverBox, FilingRow};
+use super::shared::{
+    choices, cover_box, my_person_id, notice, or_show, or_show_fields, CheckAsk, Choice, CoverBox, FieldErrors,
+    FilingRow,
+};
 use super::{render_form, Ctx};
 use crate::context::{urlencode, Caller};
 use crate::error::AppError;
@@ -184,6 +187,8 @@ struct MyCoverPage {
     choices: FilingChoices,
     f: FilingForm,
     errors: Vec<String>,
+    /// The filing form's errors beside its fields.
+    fe: FieldErrors,
     notice: Option<String>,
 }
 
@@ -193,6 +198,7 @@ async fn show_my_cover(
     ask: CoverAsk,
     f: FilingForm,
     errors: Vec<String>,
+    fe: FieldErrors,
 ) -> Result<Response, AppError> {
     let id = my_person_id(caller)?;
     let lang = caller.lang;
@@ -217,6 +223,7 @@ async fn show_my_cover(
         choices: filing_choices(state, lang).await?,
         f,
         errors: errors.clone(),
+        fe,
     };
     render_form(&page, !errors.is_empty())
 }
@@ -230,7 +237,7 @@ pub async fn my_cover_page(
         Some(old) => change_form(&old, caller.today),
         None => FilingForm { start: caller.today.to_string(), ..FilingForm::default() },
     };
-    show_my_cover(&state, &caller, ask, f, Vec::new()).await
+    show_my_cover(&state, &caller, ask, f, Vec::new(), FieldErrors::default()).await
 }
 
 pub async fn my_filing_apply(
@@ -248,7 +255,9 @@ pub async fn my_filing_apply(
     };
     match result {
         Ok(()) => Ok(Redirect::to("/my/cover?done=filed").into_response()),
-        Err(e) => or_show(e, caller.lang, |m| show_my_cover(&state, &caller, CoverAsk::default(), f, m)).await,
+        Err(e) => {
+            or_show_fields(e, caller.lang, |m, fe| show_my_cover(&state, &caller, CoverAsk::default(), f, m, fe)).await
+        }
     }
 }
 
@@ -268,8 +277,10 @@ pub async fn my_filing_revoke(
     match svc::revoke_filing(&state.store, &caller, id).await {
         Ok(_) => Ok(Redirect::to("/my/cover?done=revoked").into_response()),
         Err(e) => {
-            or_show(e, caller.lang, |m| show_my_cover(&state, &caller, CoverAsk::default(), FilingForm::default(), m))
-                .await
+            or_show(e, caller.lang, |m| {
+                show_my_cover(&state, &caller, CoverAsk::default(), FilingForm::default(), m, FieldErrors::default())
+            })
+            .await
         }
     }
 }
@@ -308,8 +319,10 @@ pub async fn my_card_report(
     match result {
         Ok(()) => Ok(Redirect::to("/my/cover?done=reported").into_response()),
         Err(e) => {
-            or_show(e, caller.lang, |m| show_my_cover(&state, &caller, CoverAsk::default(), FilingForm::default(), m))
-                .await
+            or_show(e, caller.lang, |m| {
+                show_my_cover(&state, &caller, CoverAsk::default(), FilingForm::default(), m, FieldErrors::default())
+            })
+            .await
         }
     }
 }
@@ -328,6 +341,7 @@ struct FilingsPage {
     choices: FilingChoices,
     f: FilingForm,
     errors: Vec<String>,
+    fe: FieldErrors,
     notice: Option<String>,
 }
 
@@ -348,6 +362,7 @@ async fn show_filings(
     ask: QueueAsk,
     f: FilingForm,
     errors: Vec<String>,
+    fe: FieldErrors,
 ) -> Result<Response, AppError> {
     let lang = caller.lang;
     let status = FilingStatus::parse(if ask.status.is_empty() { "applied" } else { ask.status.as_str() })?;
@@ -368,6 +383,7 @@ async fn show_filings(
         f,
         notice: notice(lang, &ask.done),
         errors: errors.clone(),
+        fe,
     };
     render_form(&page, !errors.is_empty())
 }
@@ -384,7 +400,7 @@ pub async fn filings_page(
         },
         None => FilingForm { start: caller.today.to_string(), ..FilingForm::default() },
     };
-    show_filings(&state, &caller, ask, f, Vec::new()).await
+    show_filings(&state, &caller, ask, f, Vec::new(), FieldErrors::default()).await
 }
 
 /// A clerk files at the window for the person named by ID number (or their delegate).
@@ -407,7 +423,9 @@ pub async fn filing_window(
     .await;
     match result {
         Ok(_) => Ok(Redirect::to("/filings?done=filed").into_response()),
-        Err(e) => or_show(e, caller.lang, |m| show_filings(&state, &caller, QueueAsk::default(), f, m)).await,
+        Err(e) => {
+            or_show_fields(e, caller.lang, |m, fe| show_filings(&state, &caller, QueueAsk::default(), f, m, fe)).await
+        }
     }
 }
 
@@ -425,8 +443,10 @@ pub async fn filing_decide(
     match result {
         Ok(()) => Ok(Redirect::to("/filings?done=decided").into_response()),
         Err(e) => {
-            or_show(e, caller.lang, |m| show_filings(&state, &caller, QueueAsk::default(), FilingForm::default(), m))
-                .await
+            or_show(e, caller.lang, |m| {
+                show_filings(&state, &caller, QueueAsk::default(), FilingForm::default(), m, FieldErrors::default())
+            })
+            .await
         }
     }
 }

@@ -102,6 +102,37 @@ where
     }
 }
 
+/// A form's errors by field, to say each beside its field as well as in the list at the top.
+#[derive(Default)]
+pub(crate) struct FieldErrors(Vec<(&'static str, String)>);
+
+impl FieldErrors {
+    pub(crate) fn of(e: &AppError, lang: Lang) -> FieldErrors {
+        FieldErrors(e.field_errors.iter().map(|f| (f.field, f.message(lang).to_string())).collect())
+    }
+
+    /// What is wrong with `field` ("" when nothing is), each message once.
+    pub(crate) fn beside(&self, field: &str) -> String {
+        let mut said: Vec<&str> = Vec::new();
+        for (_, m) in self.0.iter().filter(|(f, _)| *f == field) {
+            if !said.contains(&m.as_str()) {
+                said.push(m);
+            }
+        }
+        said.join(" · ")
+    }
+}
+
+/// [`or_show`] for a form that says each error beside its field too.
+pub(super) async fn or_show_fields<F, Fut>(e: AppError, lang: Lang, show: F) -> Result<Response, AppError>
+where
+    F: FnOnce(Vec<String>, FieldErrors) -> Fut,
+    Fut: std::future::Future<Output = Result<Response, AppError>>,
+{
+    let fields = FieldErrors::of(&e, lang);
+    or_show(e, lang, |m| show(m, fields)).await
+}
+
 pub(super) fn my_person_id(caller: &Caller) -> Result<i64, AppError> {
     caller.require(Permission::ViewOwnRecord)?;
     caller.session().and_then(|s| s.account.person_id).ok_or_else(|| AppError::not_found("person"))

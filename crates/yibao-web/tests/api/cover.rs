@@ -320,6 +320,22 @@ async fn a_long_term_filing_is_changed_from_the_portal() {
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let text = res.text().await.unwrap();
     assert!(text.contains("form-errors") && text.contains("6 个月"), "{text}");
+    // A destination several regions share, and no start: both said at once, each beside its
+    // field, with the choices.
+    let res = http
+        .post(app.url("/my/filings"))
+        .form(&[("csrf", csrf.as_str()), ("kind", "temporary_other"), ("destination", "朝阳区"), ("start", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let text = res.text().await.unwrap();
+    let beside = |field: &str| {
+        let at = text.find(&format!("id=\"err-{field}\"")).unwrap_or_else(|| panic!("nothing beside {field}: {text}"));
+        text[at..].split("</span>").next().unwrap().to_string()
+    };
+    assert!(beside("destination").contains("北京市朝阳区（110105）"), "{text}");
+    assert!(!beside("start").is_empty(), "{text}");
     app.db.cleanup().await;
 }
 

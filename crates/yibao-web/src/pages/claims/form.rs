@@ -39,8 +39,8 @@ struct ClaimFormPage {
     lines_held: Option<(String, String)>,
     deadline: String,
     errors: Vec<String>,
-    /// The same errors by field, shown again beside each: (field, message).
-    by_field: Vec<(&'static str, String)>,
+    /// The same errors by field, shown again beside each.
+    by_field: super::super::shared::FieldErrors,
 }
 
 impl ClaimFormPage {
@@ -51,8 +51,7 @@ impl ClaimFormPage {
 
     /// What is wrong with a field, to show beside it ("" when nothing is).
     fn err(&self, field: &str) -> String {
-        let said: Vec<&str> = self.by_field.iter().filter(|(f, _)| *f == field).map(|(_, m)| m.as_str()).collect();
-        said.join(if self.ctx.lang == Lang::Zh { "；" } else { "; " })
+        self.by_field.beside(field)
     }
 }
 
@@ -83,7 +82,7 @@ async fn show_claim_form(
     caller: &Caller,
     v: BTreeMap<String, String>,
     errors: Vec<String>,
-    by_field: Vec<(&'static str, String)>,
+    by_field: super::super::shared::FieldErrors,
 ) -> Result<Response, AppError> {
     let lang = caller.lang;
     let window = caller.can(Permission::HandleClaims);
@@ -213,7 +212,7 @@ pub async fn claim_new_form(
     v.insert("case".to_string(), ask.case.trim().to_string());
     v.insert("person_id".to_string(), ask.person.trim().to_string());
     v.insert("med_type".to_string(), "21".to_string());
-    show_claim_form(&state, &caller, v, Vec::new(), Vec::new()).await
+    show_claim_form(&state, &caller, v, Vec::new(), Default::default()).await
 }
 
 /// cnt × pric to the fen, as the lines are checked (half away from zero).
@@ -346,7 +345,7 @@ pub async fn claim_submit(
             v.insert(format!("held_{field}"), digest);
             v.insert(format!("held_name_{field}"), name);
         }
-        return show_claim_form(&state, &caller, v, Vec::new(), Vec::new()).await;
+        return show_claim_form(&state, &caller, v, Vec::new(), Default::default()).await;
     }
     let lines_file = files.iter().position(|(n, _)| n == "lines_file").map(|i| files.swap_remove(i).1);
     let result = async {
@@ -414,8 +413,10 @@ pub async fn claim_submit(
                 v.insert(format!("held_{field}"), digest);
                 v.insert(format!("held_name_{field}"), name);
             }
-            let by_field = e.field_errors.iter().map(|f| (f.field, f.message(caller.lang).to_string())).collect();
-            or_show(e, caller.lang, |m| show_claim_form(&state, &caller, v, m, by_field)).await
+            super::super::shared::or_show_fields(e, caller.lang, |m, fields| {
+                show_claim_form(&state, &caller, v, m, fields)
+            })
+            .await
         }
     }
 }
