@@ -1410,6 +1410,13 @@ async fn policy_and_catalog_imports_report_every_problem_in_both_languages() {
         let problem: Value = res.json().await.unwrap();
         assert_eq!(problem["code"], "nothing_imported");
         assert!(problem["errors"][0]["zh"].as_str().unwrap().starts_with("第2行 chrgitm_lv："), "{problem}");
+        // So is a diagnosis list with no good row, each bad row by its line.
+        let res = post("/api/v1/diagnoses", "诊断编码,诊断名称\n坏,坏行\nI10,\n".to_string()).await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let problem: Value = res.json().await.unwrap();
+        assert_eq!(problem["code"], "nothing_imported");
+        assert!(problem["errors"][0]["zh"].as_str().unwrap().starts_with("第2行："), "{problem}");
+        assert!(problem["errors"][1]["en"].as_str().unwrap().starts_with("line 3: "), "{problem}");
 
         // The portal: the report page of the import, and an upload through the form.
         let (http, csrf) = portal_session(&app, "policy", "/catalogs").await;

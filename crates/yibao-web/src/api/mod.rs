@@ -791,29 +791,31 @@ pub async fn import_catalog(
     let name = q.file_name.unwrap_or_else(|| "catalog".into());
     let report = service::import_catalog(&state.store, &caller, &name, &body).await?;
     if report.id.is_none() {
-        return Err(nothing_imported(&report));
+        let rows =
+            report.rejected.iter().map(|r| (r.line, r.field.as_str(), r.reason_zh.as_str(), r.reason_en.as_str()));
+        return Err(nothing_imported(rows));
     }
     Ok((StatusCode::CREATED, Json(report)))
 }
 
-/// The problem for an import of which no row could be stored: the first refused rows.
-pub fn nothing_imported(report: &yibao_store::CatalogImport) -> AppError {
+/// The problem for an import (a catalog, a diagnosis list) of which no row could be stored:
+/// the first refused rows, each as (line, column — may be empty —, why in Chinese, in English).
+pub fn nothing_imported<'a>(rows: impl Iterator<Item = (u64, &'a str, &'a str, &'a str)>) -> AppError {
     let mut e = AppError::new(
         StatusCode::UNPROCESSABLE_ENTITY,
         "nothing_imported",
         "文件中没有可以导入的行",
         "no row of the file could be imported",
     );
-    e.field_errors = report
-        .rejected
-        .iter()
+    e.field_errors = rows
         .take(20)
-        .map(|r| {
+        .map(|(line, field, zh, en)| {
+            let at = if field.is_empty() { String::new() } else { format!(" {field}") };
             yibao_core::InvalidValue::new(
                 "file",
                 "rejected_row",
-                format!("第{}行 {}：{}", r.line, r.field, r.reason_zh),
-                format!("line {} {}: {}", r.line, r.field, r.reason_en),
+                format!("第{line}行{at}：{zh}"),
+                format!("line {line}{at}: {en}"),
             )
         })
         .collect();

@@ -535,26 +535,8 @@ pub async fn import_diagnoses(
     let mut w = store.begin_write(&caller.actor()).await?;
     let report = store.import_diagnoses(&mut w, file_name, data).await?;
     if report.accepted == 0 {
-        let mut e = AppError::new(
-            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-            "nothing_imported",
-            "文件中没有可以导入的行",
-            "no row of the file could be imported",
-        );
-        e.field_errors = report
-            .rejected
-            .iter()
-            .take(20)
-            .map(|r| {
-                InvalidValue::new(
-                    "file",
-                    "row",
-                    format!("第 {} 行：{}", r.line, r.reason.zh),
-                    format!("line {}: {}", r.line, r.reason.en),
-                )
-            })
-            .collect();
-        return Err(e);
+        let rows = report.rejected.iter().map(|r| (r.line, "", r.reason.zh.as_str(), r.reason.en.as_str()));
+        return Err(crate::api::nothing_imported(rows));
     }
     w.commit().await?;
     Ok(report)
