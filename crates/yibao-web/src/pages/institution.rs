@@ -11,7 +11,7 @@ use serde::Deserialize;
 use yibao_core::{Lang, Permission};
 use yibao_store::Referral;
 
-use super::shared::{cover_box, notice, or_show, CheckAsk, CoverBox, FilingRow};
+use super::shared::{cover_box, notice, or_show, or_show_fields, CheckAsk, CoverBox, FieldErrors, FilingRow};
 use super::{render, render_form, Ctx, DoneAsk};
 use crate::context::Caller;
 use crate::error::AppError;
@@ -157,6 +157,8 @@ struct ReferralsPage {
     found: Option<ReferralRow>,
     f: ReferralForm,
     errors: Vec<String>,
+    /// The form's errors beside its fields.
+    fe: FieldErrors,
     notice: Option<String>,
 }
 
@@ -166,6 +168,7 @@ async fn show_referrals(
     ask: ReferralsAsk,
     f: ReferralForm,
     errors: Vec<String>,
+    fe: FieldErrors,
 ) -> Result<Response, AppError> {
     // A portal page: systems with an API key use `/api/v1/referrals`.
     if caller.session().is_none() {
@@ -191,6 +194,7 @@ async fn show_referrals(
         f,
         notice: notice(lang, &ask.done),
         errors: errors.clone(),
+        fe,
     };
     render_form(&page, !errors.is_empty())
 }
@@ -207,7 +211,7 @@ pub async fn referrals_page(
         valid_to: (today + chrono::Duration::days(90)).to_string(),
         ..ReferralForm::default()
     };
-    show_referrals(&state, &caller, ask, f, Vec::new()).await
+    show_referrals(&state, &caller, ask, f, Vec::new(), FieldErrors::default()).await
 }
 
 pub async fn referral_issue(
@@ -222,7 +226,10 @@ pub async fn referral_issue(
     };
     match result {
         Ok(r) => Ok(Redirect::to(&format!("/referrals?done=referral_issued&number={}", r.number)).into_response()),
-        Err(e) => or_show(e, caller.lang, |m| show_referrals(&state, &caller, ReferralsAsk::default(), f, m)).await,
+        Err(e) => {
+            or_show_fields(e, caller.lang, |m, fe| show_referrals(&state, &caller, ReferralsAsk::default(), f, m, fe))
+                .await
+        }
     }
 }
 
@@ -237,7 +244,14 @@ pub async fn referral_seal(
         Ok(r) => Ok(Redirect::to(&format!("/referrals?done=referral_sealed&number={}", r.number)).into_response()),
         Err(e) => {
             or_show(e, caller.lang, |m| {
-                show_referrals(&state, &caller, ReferralsAsk::default(), ReferralForm::default(), m)
+                show_referrals(
+                    &state,
+                    &caller,
+                    ReferralsAsk::default(),
+                    ReferralForm::default(),
+                    m,
+                    FieldErrors::default(),
+                )
             })
             .await
         }

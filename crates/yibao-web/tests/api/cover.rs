@@ -250,6 +250,8 @@ async fn the_hospital_desk_checks_cover_and_issues_referrals_in_the_portal() {
         assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{l}");
         let text = res.text().await.unwrap();
         assert!(text.contains("form-errors") && text.contains("180"), "{l}: {text}");
+        let beside = text.split("id=\"err-valid_to\">").nth(1).map(|r| r.split("</span>").next().unwrap_or(""));
+        assert!(beside.is_some_and(|b| b.contains("180")), "{l}: said beside the date: {text}");
         let res = http.post(app.url("/referrals")).form(&form("2027-02-20")).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::SEE_OTHER, "{l}");
         let to = res.headers()["location"].to_str().unwrap().to_string();
