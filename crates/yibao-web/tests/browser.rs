@@ -63,7 +63,10 @@ impl Browser {
                          "--lang=zh-CN"]
             }
         });
-        for _ in 0..50 {
+        // Up to 30 s: on a loaded two-core machine (the other tests running beside this one)
+        // chromedriver and Chromium can take well over 10 s to start.
+        let mut last = String::new();
+        for _ in 0..150 {
             let connector = hyper_util::client::legacy::connect::HttpConnector::new();
             match ClientBuilder::new(connector)
                 .capabilities(caps.as_object().unwrap().clone())
@@ -71,10 +74,13 @@ impl Browser {
                 .await
             {
                 Ok(client) => return Some(Browser { client, profile, _driver: driver }),
-                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+                Err(e) => {
+                    last = e.to_string();
+                    tokio::time::sleep(Duration::from_millis(200)).await
+                }
             }
         }
-        panic!("could not connect to chromedriver");
+        panic!("could not connect to chromedriver on port {port}: {last}");
     }
 
     async fn log_in(&self, app: &common::App, user: &str) {
