@@ -24,6 +24,10 @@ pub struct Division {
     pub full_name: String,
     /// For a retired code, the last revision year that still had it.
     pub retired_after: Option<u16>,
+    /// For a retired code, the division in use today that took its place, where the list
+    /// shows one: the only one of its province at its level with the same name but for its
+    /// kind (密云县 110228 → 密云区 110118). A merged division (宣武区 into 西城区) has none.
+    pub successor: Option<AdminCode>,
 }
 
 impl Division {
@@ -61,6 +65,15 @@ static TABLE: LazyLock<Table> = LazyLock::new(|| {
         raw.push((code, name, retired));
     }
     let names: HashMap<AdminCode, &'static str> = raw.iter().map(|(c, n, _)| (*c, *n)).collect();
+    let successor = |code: AdminCode, name: &str| {
+        let mut same = raw.iter().filter(|(c, n, retired)| {
+            retired.is_none() && c.same_province(code) && c.level() == code.level() && trimmed(n) == trimmed(name)
+        });
+        match (same.next(), same.next()) {
+            (Some((c, _, _)), None) => Some(*c),
+            _ => None,
+        }
+    };
     let all: Vec<Division> = raw
         .iter()
         .map(|&(code, name, retired_after)| {
@@ -72,7 +85,8 @@ static TABLE: LazyLock<Table> = LazyLock::new(|| {
                 full.push_str(names.get(&code.prefecture()).copied().unwrap_or(""));
             }
             full.push_str(name);
-            Division { code, name, full_name: full, retired_after }
+            let successor = retired_after.and_then(|_| successor(code, name));
+            Division { code, name, full_name: full, retired_after, successor }
         })
         .collect();
     let by_code = all.iter().enumerate().map(|(i, d)| (d.code, i)).collect();
@@ -153,22 +167,23 @@ pub fn resolve(field: &'static str, typed: &str) -> Result<AdminCode, InvalidVal
         let code: AdminCode = head.parse().map_err(|e: InvalidValue| InvalidValue { field, ..e })?;
         return match division(code) {
             Some(d) if d.is_current() => Ok(code),
-            Some(d) => Err(InvalidValue::new(
-                field,
-                "retired",
-                format!(
-                    "{} 是已撤销的行政区划代码（{}，最晚见于 {} 年版）：请填写现在的地区",
-                    code,
-                    d.full_name,
-                    d.retired_after.unwrap_or(0)
-                ),
-                format!(
-                    "{} is a retired division code ({}, last seen in the {} revision): give the region as it is today",
-                    code,
-                    d.full_name,
-                    d.retired_after.unwrap_or(0)
-                ),
-            )),
+            Some(d) => {
+                let year = d.retired_after.unwrap_or(0);
+                let now = d.successor.and_then(division).map(Division::label);
+                let (zh_now, en_now) = match &now {
+                    Some(l) => (format!("现为{}", l.zh), format!("it is now {}", l.en)),
+                    None => ("请填写现在的地区".to_string(), "give the region as it is today".to_string()),
+                };
+                Err(InvalidValue::new(
+                    field,
+                    "retired",
+                    format!("{code} 是已撤销的行政区划代码（{}，最晚见于 {year} 年版）：{zh_now}", d.full_name),
+                    format!(
+                        "{code} is a retired division code ({}, last seen in the {year} revision): {en_now}",
+                        d.full_name
+                    ),
+                ))
+            }
             None => Err(InvalidValue::new(
                 field,
                 "unknown",
@@ -275,6 +290,11 @@ mod tests {
                 _ => panic!("{typed}: {got:?}"),
             }
         }
+        // A county become a district names the district; a district merged away names none.
+        let e = resolve("r", "110228").unwrap_err();
+        assert!(e.message.zh.contains("现为北京市密云区（110118）"), "{}", e.message.zh);
+        assert_eq!(division(code("110228")).and_then(|d| d.successor), Some(code("110118")));
+        assert_eq!(division(code("110104")).and_then(|d| d.successor), None, "宣武区 was merged");
         let e = resolve("r", "朝阳区").unwrap_err();
         assert!(
             e.message.zh.contains("北京市朝阳区（110105）") && e.message.zh.contains("吉林省长春市朝阳区"),
