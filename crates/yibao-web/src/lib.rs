@@ -89,20 +89,24 @@ pub fn router(state: AppState) -> Router {
         .route("/audit", get(api::audit_log))
         .route("/accounts", get(api::list_accounts).post(api::create_account))
         .route("/accounts/{id}/approve", post(api::approve_account))
-        .route("/policies", get(api::list_policies).post(api::import_policy))
-        .route("/policies/{id}", get(api::get_policy))
+        .route("/policies", get(api::rules::list_policies).post(api::rules::import_policy))
+        .route("/policies/{id}", get(api::rules::get_policy))
         .route(
             "/catalogs",
-            get(api::list_catalog_imports).post(api::import_catalog).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
+            get(api::rules::list_catalog_imports)
+                .post(api::rules::import_catalog)
+                .layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
         )
-        .route("/catalogs/{id}", get(api::get_catalog_import))
-        .route("/catalog-entries", get(api::search_catalog))
+        .route("/catalogs/{id}", get(api::rules::get_catalog_import))
+        .route("/catalog-entries", get(api::rules::search_catalog))
         .route(
             "/diagnoses",
-            get(api::search_diagnoses).post(api::import_diagnoses).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
+            get(api::rules::search_diagnoses)
+                .post(api::rules::import_diagnoses)
+                .layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
         )
-        .route("/adjudicate/preview", post(api::adjudicate_preview))
-        .route("/calendar", get(api::get_calendar).post(api::import_calendar))
+        .route("/adjudicate/preview", post(api::rules::adjudicate_preview))
+        .route("/calendar", get(api::rules::get_calendar).post(api::rules::import_calendar))
         .route("/filings", get(api::cover::filing_queue))
         .route("/filings/{id}", get(api::cover::get_filing))
         .route("/filings/{id}/decision", post(api::cover::decide_filing))

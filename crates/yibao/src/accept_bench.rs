@@ -3,13 +3,12 @@
 //! settlements). The same claims are accepted on two fresh demo databases, one with the demo
 //! region's rules and one with a version of none, side by side in one run.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use yibao_core::sporadic::ClaimCase;
-use yibao_store::{Actor, BlobStore, LocalBlobs};
+use yibao_store::Actor;
 
-use crate::bench::{prepare, scratch_store, Sample};
+use crate::bench::{prepare, seeded_demo, Sample, SeededDemo};
 
 /// A stay of a week: bed, two blood counts on one day (the repeat-charging rule finds it), an
 /// antibiotic, an operation.
@@ -32,10 +31,7 @@ pub async fn run(claims: usize) -> anyhow::Result<()> {
 
 /// Accepts `claims` claims of the demo's persons on a fresh demo database, the rules on or off.
 async fn accept(claims: usize, supervised: bool) -> anyhow::Result<Sample> {
-    let (store, _, scratch) = scratch_store(None).await?;
-    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
-    let blobs: Arc<dyn BlobStore> = Arc::new(LocalBlobs::new(scratch.join("documents")));
-    yibao_demo::seed_demo(&store, &blobs, today).await?;
+    let SeededDemo { store, scratch, blobs, today } = seeded_demo(None).await?;
     if !supervised {
         let mut w = store.begin_write(&Actor::system("bench")).await?;
         store.import_rule_base(&mut w, "region = \"620300\"\nversion = 2\nrules = []\n").await?;

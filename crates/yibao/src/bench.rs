@@ -66,6 +66,27 @@ pub(crate) fn bench_key_file() -> std::path::PathBuf {
 
 /// The given database, or a scratch SQLite file in the temporary directory (returned for
 /// removal), migrated, its audit chain keyed with [`bench_key_file`].
+/// The demo region seeded into an empty database (a scratch SQLite file by default): the
+/// store, the scratch folder to remove afterwards, its documents, and China's today.
+pub(crate) struct SeededDemo {
+    pub(crate) store: Store,
+    pub(crate) scratch: std::path::PathBuf,
+    pub(crate) blobs: std::sync::Arc<dyn yibao_store::BlobStore>,
+    pub(crate) today: chrono::NaiveDate,
+}
+
+pub(crate) async fn seeded_demo(database_url: Option<String>) -> anyhow::Result<SeededDemo> {
+    let (store, url, scratch) = scratch_store(database_url).await?;
+    if !store.is_empty().await? {
+        anyhow::bail!("the benchmark needs an empty database; {} has data", yibao_store::redact(&url));
+    }
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+    let blobs: std::sync::Arc<dyn yibao_store::BlobStore> =
+        std::sync::Arc::new(yibao_store::LocalBlobs::new(scratch.join("documents")));
+    yibao_demo::seed_demo(&store, &blobs, today).await?;
+    Ok(SeededDemo { store, scratch, blobs, today })
+}
+
 pub(crate) async fn scratch_store(database_url: Option<String>) -> anyhow::Result<(Store, String, std::path::PathBuf)> {
     let scratch = std::env::temp_dir().join(format!("yibao-bench-{}", std::process::id()));
     let url = match database_url {
@@ -473,13 +494,7 @@ pub async fn settle(
     use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
     use std::sync::Arc;
 
-    let (store, url, scratch) = scratch_store(database_url).await?;
-    if !store.is_empty().await? {
-        anyhow::bail!("the benchmark needs an empty database; {} has data", yibao_store::redact(&url));
-    }
-    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
-    let blobs: Arc<dyn yibao_store::BlobStore> = Arc::new(yibao_store::LocalBlobs::new(scratch.join("documents")));
-    yibao_demo::seed_demo(&store, &blobs, today).await?;
+    let SeededDemo { store, scratch, blobs, today } = seeded_demo(database_url).await?;
     if !supervised {
         // The rules switched off the way an agency would: a version with none.
         let mut w = store.begin_write(&yibao_store::Actor::system("bench")).await?;

@@ -5,13 +5,12 @@
 //! run's p99, and checks every answer (status and what the page must say); with `--max-p99-ms`
 //! a slower run fails.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use yibao_core::Role;
 use yibao_store::{Actor, NewAccount};
 
-use crate::bench::{scratch_store, LocalServer, Sample};
+use crate::bench::{seeded_demo, LocalServer, Sample, SeededDemo};
 
 /// The pages each simulated person opens, in turn: (label, address, what it must contain).
 /// `{claim}` is the person's own claim (张三's; others open their claims list instead).
@@ -36,13 +35,7 @@ pub async fn run(
     database_url: Option<String>,
     max_p99_ms: Option<f64>,
 ) -> anyhow::Result<()> {
-    let (store, url, scratch) = scratch_store(database_url).await?;
-    if !store.is_empty().await? {
-        anyhow::bail!("the benchmark needs an empty database; {} has data", yibao_store::redact(&url));
-    }
-    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
-    let blobs: Arc<dyn yibao_store::BlobStore> = Arc::new(yibao_store::LocalBlobs::new(scratch.join("documents")));
-    yibao_demo::seed_demo(&store, &blobs, today).await?;
+    let SeededDemo { store, scratch, blobs, today } = seeded_demo(database_url).await?;
 
     // 张三 and others of the demo's insured persons, each with an account of their own.
     let mut accounts = vec!["zhangsan".to_string()];

@@ -536,7 +536,7 @@ pub async fn import_diagnoses(
     let report = store.import_diagnoses(&mut w, file_name, data).await?;
     if report.accepted == 0 {
         let rows = report.rejected.iter().map(|r| (r.line, "", r.reason.zh.as_str(), r.reason.en.as_str()));
-        return Err(crate::api::nothing_imported(rows));
+        return Err(nothing_imported(rows));
     }
     w.commit().await?;
     Ok(report)
@@ -599,4 +599,28 @@ pub async fn import_calendar(
     let import = store.import_calendar(&mut w, document).await?;
     w.commit().await?;
     Ok(import)
+}
+
+/// The problem for an import (a catalog, a diagnosis list) of which no row could be stored:
+/// the first refused rows, each as (line, column — may be empty —, why in Chinese, in English).
+pub(crate) fn nothing_imported<'a>(rows: impl Iterator<Item = (u64, &'a str, &'a str, &'a str)>) -> AppError {
+    let mut e = AppError::new(
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        "nothing_imported",
+        "文件中没有可以导入的行",
+        "no row of the file could be imported",
+    );
+    e.field_errors = rows
+        .take(20)
+        .map(|(line, field, zh, en)| {
+            let at = if field.is_empty() { String::new() } else { format!(" {field}") };
+            yibao_core::InvalidValue::new(
+                "file",
+                "rejected_row",
+                format!("第{line}行{at}：{zh}"),
+                format!("line {line}{at}: {en}"),
+            )
+        })
+        .collect();
+    e
 }

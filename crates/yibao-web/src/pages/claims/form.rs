@@ -475,6 +475,15 @@ async fn resolve_institution(store: &yibao_store::Store, form: &mut ClaimForm, u
     }
 }
 
+/// One answer of a form's suggestions as one types (`static/app.js` fills a datalist): what
+/// the input takes, the code, and a line about it.
+#[derive(serde::Serialize)]
+pub struct Suggestion {
+    name: String,
+    code: String,
+    about: String,
+}
+
 #[derive(Deserialize)]
 pub struct SuggestAsk {
     #[serde(default)]
@@ -488,7 +497,7 @@ pub async fn institution_suggest(
     State(state): State<SharedState>,
     caller: Caller,
     Query(q): Query<SuggestAsk>,
-) -> Result<axum::Json<Vec<serde_json::Value>>, AppError> {
+) -> Result<axum::Json<Vec<Suggestion>>, AppError> {
     let lang = caller.lang;
     let found = state.store.search_institutions(&q.q, 20).await?;
     Ok(axum::Json(
@@ -503,7 +512,7 @@ pub async fn institution_suggest(
                     yibao_core::region::name_of(i.region),
                     i18n::t(lang, designated)
                 );
-                serde_json::json!({ "name": i.name, "code": i.code, "about": about })
+                Suggestion { name: i.name.clone(), code: i.code.clone(), about }
             })
             .collect(),
     ))
@@ -516,7 +525,7 @@ pub async fn region_suggest(
     State(state): State<SharedState>,
     caller: Caller,
     Query(q): Query<SuggestAsk>,
-) -> axum::Json<Vec<serde_json::Value>> {
+) -> axum::Json<Vec<Suggestion>> {
     let found = yibao_core::region::search_near(&q.q, 20, caller_place(&state, &caller).await);
     axum::Json(
         found
@@ -527,7 +536,11 @@ pub async fn region_suggest(
                     yibao_core::AdminLevel::Prefecture => "region.prefecture",
                     yibao_core::AdminLevel::County => "region.county",
                 };
-                serde_json::json!({ "name": d.full_name, "code": d.code.to_string(), "about": i18n::t(caller.lang, level) })
+                Suggestion {
+                    name: d.full_name.clone(),
+                    code: d.code.to_string(),
+                    about: i18n::t(caller.lang, level).into(),
+                }
             })
             .collect(),
     )
@@ -539,7 +552,7 @@ pub async fn diagnosis_suggest(
     State(state): State<SharedState>,
     caller: Caller,
     Query(q): Query<SuggestAsk>,
-) -> Result<axum::Json<Vec<serde_json::Value>>, AppError> {
+) -> Result<axum::Json<Vec<Suggestion>>, AppError> {
     if caller.session().is_none() {
         return Err(AppError::forbidden());
     }
@@ -548,7 +561,7 @@ pub async fn diagnosis_suggest(
     Ok(axum::Json(
         found
             .iter()
-            .map(|d| serde_json::json!({ "name": format!("{} {}", d.code, d.name), "code": d.code, "about": about }))
+            .map(|d| Suggestion { name: format!("{} {}", d.code, d.name), code: d.code.clone(), about: about.into() })
             .collect(),
     ))
 }
@@ -560,7 +573,7 @@ pub async fn item_suggest(
     State(state): State<SharedState>,
     caller: Caller,
     Query(q): Query<SuggestAsk>,
-) -> Result<axum::Json<Vec<serde_json::Value>>, AppError> {
+) -> Result<axum::Json<Vec<Suggestion>>, AppError> {
     if caller.session().is_none() {
         return Err(AppError::forbidden());
     }
@@ -574,7 +587,7 @@ pub async fn item_suggest(
             .iter()
             .map(|e| {
                 let about = format!("{} · {} · {}", e.name, e.kind.label(lang), e.category.label(lang));
-                serde_json::json!({ "name": e.code, "code": e.code, "about": about })
+                Suggestion { name: e.code.clone(), code: e.code.clone(), about }
             })
             .collect(),
     ))
