@@ -141,6 +141,9 @@ pub enum CardEvent {
     Collect,
     Activate,
     ReportLost,
+    /// 解挂: a card reported lost was found again (or reported by mistake); it is in use
+    /// again from the day found, and the days it was lost stay on record.
+    Found,
     ReportDamaged,
     /// The replacement card was activated.
     Replace,
@@ -203,6 +206,7 @@ impl CardStatus {
             (Applied, Collect) => Ok(Collected),
             (Collected, Activate) => Ok(Active),
             (Active, ReportLost) => Ok(Lost),
+            (Lost, Found) => Ok(Active),
             (Active, ReportDamaged) => Ok(Damaged),
             (Lost | Damaged, Replace) => Ok(Replaced),
             (Applied | Collected | Active | Lost | Damaged, Cancel) => Ok(Cancelled),
@@ -223,10 +227,14 @@ impl CardStatus {
 }
 
 /// A card's dates, as far as its state on a date is concerned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CardFacts {
     pub activated_on: Option<NaiveDate>,
+    /// Reported lost from this day, and not found since.
     pub lost_on: Option<NaiveDate>,
+    /// Earlier losses that ended when the card was found (解挂): lost from the first day,
+    /// in use again from the second.
+    pub earlier_losses: Vec<(NaiveDate, NaiveDate)>,
     pub damaged_on: Option<NaiveDate>,
     /// Replaced or cancelled from this day.
     pub ended_on: Option<NaiveDate>,
@@ -237,7 +245,7 @@ impl CardFacts {
         let from = |d: Option<NaiveDate>| d.is_some_and(|d| d <= date);
         if from(self.ended_on) {
             CardState::None
-        } else if from(self.lost_on) {
+        } else if from(self.lost_on) || self.earlier_losses.iter().any(|&(lost, found)| lost <= date && date < found) {
             CardState::Lost
         } else if from(self.damaged_on) {
             CardState::Damaged
@@ -295,11 +303,18 @@ mod tests {
         let old = CardFacts {
             activated_on: Some(d("2020-03-01")),
             lost_on: Some(d("2026-03-02")),
+            earlier_losses: Vec::new(),
             damaged_on: None,
             ended_on: Some(d("2026-04-20")),
         };
-        let new = CardFacts { activated_on: Some(d("2026-04-20")), lost_on: None, damaged_on: None, ended_on: None };
-        let cards = [old, new];
+        let new = CardFacts {
+            activated_on: Some(d("2026-04-20")),
+            lost_on: None,
+            earlier_losses: Vec::new(),
+            damaged_on: None,
+            ended_on: None,
+        };
+        let cards = [old, new.clone()];
         assert_eq!(card_state_on(&cards, d("2026-03-01")), CardState::Active);
         assert_eq!(card_state_on(&cards, d("2026-03-02")), CardState::Lost);
         assert_eq!(card_state_on(&cards, d("2026-04-19")), CardState::Lost);
@@ -308,6 +323,30 @@ mod tests {
         assert_eq!(card_state_on(&[], d("2026-01-01")), CardState::None);
         let damaged = CardFacts { damaged_on: Some(d("2026-05-05")), ..new };
         assert_eq!(card_state_on(&[damaged], d("2026-05-05")), CardState::Damaged);
+    }
+
+    #[test]
+    fn a_card_found_again_is_in_use_from_the_day_found_and_was_lost_before() {
+        use CardEvent::*;
+        assert_eq!(CardStatus::Lost.apply(Found).unwrap(), CardStatus::Active);
+        for s in [CardStatus::Active, CardStatus::Damaged, CardStatus::Replaced, CardStatus::Applied] {
+            assert_eq!(s.apply(Found).unwrap_err().code, "transition", "{s:?}");
+        }
+        // Lost on 03-02, found on 03-05, lost again on 06-01.
+        let card = CardFacts {
+            activated_on: Some(d("2020-03-01")),
+            lost_on: Some(d("2026-06-01")),
+            earlier_losses: vec![(d("2026-03-02"), d("2026-03-05"))],
+            damaged_on: None,
+            ended_on: None,
+        };
+        let on = |s| card_state_on(std::slice::from_ref(&card), d(s));
+        assert_eq!(on("2026-03-01"), CardState::Active);
+        assert_eq!(on("2026-03-02"), CardState::Lost);
+        assert_eq!(on("2026-03-04"), CardState::Lost);
+        assert_eq!(on("2026-03-05"), CardState::Active, "in use again from the day found");
+        assert_eq!(on("2026-05-31"), CardState::Active);
+        assert_eq!(on("2026-06-01"), CardState::Lost);
     }
 
     #[test]

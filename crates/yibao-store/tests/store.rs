@@ -863,6 +863,29 @@ async fn referral_filing_card_and_no_card_certificate_decide_the_cover() {
         assert_eq!(at_lanzhou("2026-11-11").await.cover.unwrap().kind, CoverKind::NotFiled, "{l}: expired");
         assert_eq!(problem_codes(write!(s, |w| s.apply_card(&mut w, person.id, &card_app, today))), ["exists"]);
 
+        // Reported lost by mistake, found two days later (解挂): in use again from the day
+        // found, and the two lost days stay on record.
+        assert_eq!(problem_codes(event(card.id, CardEvent::Found, "2026-04-21").await), ["transition"], "{l}");
+        event(card.id, CardEvent::ReportLost, "2026-04-20").await.unwrap();
+        assert_eq!(problem_codes(event(card.id, CardEvent::Found, "2026-04-19").await), ["range"], "{l}");
+        let found = event(card.id, CardEvent::Found, "2026-04-22").await.unwrap();
+        assert_eq!(
+            (found.status, found.lost_on, found.earlier_losses.clone()),
+            (CardStatus::Active, None, vec![(day("2026-04-20"), day("2026-04-22"))]),
+            "{l}"
+        );
+        let p = s.person(person.id).await.unwrap();
+        for (on, want) in
+            [("2026-04-19", CardState::Active), ("2026-04-21", CardState::Lost), ("2026-04-22", CardState::Active)]
+        {
+            assert_eq!(s.cover_report(&p, day(on), None).await.unwrap().card, want, "{l}: {on}");
+        }
+        assert_eq!(
+            problem_codes(event(card.id, CardEvent::ReportLost, "2026-04-21").await),
+            ["range"],
+            "{l}: not lost again before it was found"
+        );
+
         event(card.id, CardEvent::ReportLost, "2026-05-06").await.unwrap();
         let r = at_lanzhou("2026-05-20").await;
         assert_eq!((r.card, r.cover.as_ref().unwrap().code), (CardState::Lost, "card_lost"), "{l}");
@@ -880,6 +903,11 @@ async fn referral_filing_card_and_no_card_certificate_decide_the_cover() {
         // the loss period stays provable.
         let new = write!(s, |w| s.apply_card(&mut w, person.id, &card_app, today)).unwrap();
         assert_eq!(new.replaces, Some(card.id));
+        assert_eq!(
+            problem_codes(event(card.id, CardEvent::Found, "2026-05-10").await),
+            ["replacing"],
+            "{l}: not found again while its replacement is being made"
+        );
         event(new.id, CardEvent::Collect, "2026-05-11").await.unwrap();
         event(new.id, CardEvent::Activate, "2026-05-11").await.unwrap();
         let old = s.card(card.id).await.unwrap();
@@ -890,6 +918,7 @@ async fn referral_filing_card_and_no_card_certificate_decide_the_cover() {
         let p = s.person(person.id).await.unwrap();
         assert_eq!(s.cover_report(&p, day("2026-05-08"), None).await.unwrap().card, CardState::Lost, "{l}");
         assert_eq!(s.cover_report(&p, today, None).await.unwrap().card, CardState::Active, "{l}");
+        assert_eq!(s.cover_report(&p, day("2026-04-21"), None).await.unwrap().card, CardState::Lost, "{l}: still");
 
         // A long-term filing cannot be revoked before six months; a temporary one can.
         let long = FilingApplication {
@@ -944,6 +973,7 @@ async fn referral_filing_card_and_no_card_certificate_decide_the_cover() {
             "filing.revoke",
             "card.apply",
             "card.lost",
+            "card.found",
             "card.replaced",
             "no_card_certificate.issue",
         ] {

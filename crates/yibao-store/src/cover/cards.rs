@@ -71,6 +71,7 @@ impl Store {
                     .into_iter()
                     .flatten(),
             )
+            .chain(before.earlier_losses.iter().map(|&(_, found)| found))
             .max()
             .unwrap_or(before.applied_on);
         if on > today || on < last {
@@ -90,17 +91,24 @@ impl Store {
             ));
         }
         let column = match event {
-            CardEvent::Ready => "ready_on",
-            CardEvent::Collect => "collected_on",
-            CardEvent::Activate => "activated_on",
-            CardEvent::ReportLost => "lost_on",
-            CardEvent::ReportDamaged => "damaged_on",
-            CardEvent::Replace | CardEvent::Cancel => "ended_on",
+            CardEvent::Ready => Some("ready_on"),
+            CardEvent::Collect => Some("collected_on"),
+            CardEvent::Activate => Some("activated_on"),
+            CardEvent::ReportLost => Some("lost_on"),
+            CardEvent::ReportDamaged => Some("damaged_on"),
+            CardEvent::Replace | CardEvent::Cancel => Some("ended_on"),
+            CardEvent::Found => None,
         };
-        self.set_card_status(w, &before, status, column, on).await?;
+        match column {
+            Some(column) => self.set_card_status(w, &before, status, column, on).await?,
+            None => self.record_found(w, &before, on).await?,
+        }
         let after = self.card_in(w, card_id).await?;
-        let action =
-            if event == CardEvent::Ready { "card.ready".to_string() } else { format!("card.{}", status.code()) };
+        let action = match event {
+            CardEvent::Ready => "card.ready".to_string(),
+            CardEvent::Found => "card.found".to_string(),
+            _ => format!("card.{}", status.code()),
+        };
         w.record(&action, "card", &card_id.to_string(), Some(&before), Some(&after)).await?;
         if event == CardEvent::Ready {
             let text = yibao_core::Text::new(
@@ -117,6 +125,47 @@ impl Store {
             w.record("card.replaced", "card", &old.to_string(), Some(&old_before), Some(&old_after)).await?;
         }
         Ok(after)
+    }
+
+    /// 解挂: the loss period is kept (lost from `lost_on`, in use again from `on`) and the
+    /// card is in use again. Refused once a replacement is being made: the new card would
+    /// replace one in use.
+    async fn record_found(&self, w: &mut WriteTx, card: &Card, on: NaiveDate) -> Result<(), StoreError> {
+        let Some(lost_on) = card.lost_on else {
+            return Err(stale("card"));
+        };
+        let replacing: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM cards WHERE replaces = $1 AND status NOT IN ('cancelled')")
+                .bind(card.id)
+                .fetch_one(&mut *w.tx)
+                .await?;
+        if replacing > 0 {
+            return Err(invalid(
+                "card",
+                "replacing",
+                "已申请补卡，不能解挂；如需继续使用原卡，请先注销补卡申请",
+                "a replacement has been applied for; cancel it before the lost card can be used again",
+            ));
+        }
+        sqlx::query("INSERT INTO card_losses (card_id, lost_on, found_on, recorded_by) VALUES ($1, $2, $3, $4)")
+            .bind(card.id)
+            .bind(date_text(lost_on))
+            .bind(date_text(on))
+            .bind(w.actor().label.clone())
+            .execute(&mut *w.tx)
+            .await?;
+        let n = sqlx::query(
+            "UPDATE cards SET status = 'active', lost_on = NULL, version = version + 1 WHERE id = $1 AND version = $2",
+        )
+        .bind(card.id)
+        .bind(card.version)
+        .execute(&mut *w.tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(stale("card"));
+        }
+        Ok(())
     }
 
     async fn set_card_status(
@@ -144,17 +193,15 @@ impl Store {
     }
 
     async fn card_in(&self, w: &mut WriteTx, id: i64) -> Result<Card, StoreError> {
-        let sql = format!("SELECT {CARD_COLS} FROM cards WHERE id = $1");
-        fetch_one_by_id(&mut *w.tx, &sql, id, "card", card_from_row).await
+        fetch_card(&mut w.tx, id).await
     }
 
     async fn cards_in(&self, w: &mut WriteTx, person_id: i64) -> Result<Vec<Card>, StoreError> {
-        fetch_cards(&mut *w.tx, person_id).await
+        fetch_cards(&mut w.tx, person_id).await
     }
 
     pub async fn card(&self, id: i64) -> Result<Card, StoreError> {
-        let sql = format!("SELECT {CARD_COLS} FROM cards WHERE id = $1");
-        fetch_one_by_id(&self.db.pool, &sql, id, "card", card_from_row).await
+        fetch_card(&mut self.read_conn().await?, id).await
     }
 
     /// A person's cards, newest first.

@@ -218,7 +218,11 @@ pub struct Card {
     pub ready_on: Option<NaiveDate>,
     pub collected_on: Option<NaiveDate>,
     pub activated_on: Option<NaiveDate>,
+    /// Reported lost from this day, and not found since.
     pub lost_on: Option<NaiveDate>,
+    /// Earlier losses that ended when the card was found (解挂), oldest first: lost from
+    /// the first day, in use again from the second.
+    pub earlier_losses: Vec<(NaiveDate, NaiveDate)>,
     pub damaged_on: Option<NaiveDate>,
     /// Replaced or cancelled from this day.
     pub ended_on: Option<NaiveDate>,
@@ -232,6 +236,7 @@ impl Card {
         CardFacts {
             activated_on: self.activated_on,
             lost_on: self.lost_on,
+            earlier_losses: self.earlier_losses.clone(),
             damaged_on: self.damaged_on,
             ended_on: self.ended_on,
         }
@@ -254,6 +259,7 @@ fn card_from_row(r: &AnyRow) -> Result<Card, StoreError> {
         collected_on: opt_date(r, 8, "collected_on")?,
         activated_on: opt_date(r, 9, "activated_on")?,
         lost_on: opt_date(r, 10, "lost_on")?,
+        earlier_losses: Vec::new(),
         damaged_on: opt_date(r, 11, "damaged_on")?,
         ended_on: opt_date(r, 12, "ended_on")?,
         replaces: r.try_get(13)?,
@@ -264,13 +270,49 @@ fn card_from_row(r: &AnyRow) -> Result<Card, StoreError> {
     })
 }
 
-/// A person's cards, newest first, in a transaction or from the pool.
-async fn fetch_cards<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
-    e: E,
-    person_id: i64,
-) -> Result<Vec<Card>, StoreError> {
+/// A person's cards, newest first, with their earlier losses, in a transaction or not.
+async fn fetch_cards(c: &mut crate::db::Conn, person_id: i64) -> Result<Vec<Card>, StoreError> {
     let sql = format!("SELECT {CARD_COLS} FROM cards WHERE person_id = $1 ORDER BY id DESC");
-    sqlx::query(&sql).bind(person_id).fetch_all(e).await?.iter().map(card_from_row).collect()
+    let cards: Vec<Card> = sqlx::query(&sql)
+        .bind(person_id)
+        .fetch_all(&mut *c)
+        .await?
+        .iter()
+        .map(card_from_row)
+        .collect::<Result<_, _>>()?;
+    let losses = sqlx::query(
+        "SELECT l.card_id, l.lost_on, l.found_on FROM card_losses l JOIN cards c ON c.id = l.card_id \
+         WHERE c.person_id = $1 ORDER BY l.id",
+    )
+    .bind(person_id)
+    .fetch_all(&mut *c)
+    .await?;
+    with_losses(cards, &losses)
+}
+
+/// One card with its earlier losses.
+async fn fetch_card(c: &mut crate::db::Conn, id: i64) -> Result<Card, StoreError> {
+    let sql = format!("SELECT {CARD_COLS} FROM cards WHERE id = $1");
+    let card = fetch_one_by_id(&mut *c, &sql, id, "card", card_from_row).await?;
+    let losses = sqlx::query("SELECT card_id, lost_on, found_on FROM card_losses WHERE card_id = $1 ORDER BY id")
+        .bind(id)
+        .fetch_all(&mut *c)
+        .await?;
+    let mut cards = with_losses(vec![card], &losses)?;
+    Ok(cards.remove(0))
+}
+
+/// Puts each loss row (card id, lost on, found on) on its card.
+fn with_losses(mut cards: Vec<Card>, rows: &[AnyRow]) -> Result<Vec<Card>, StoreError> {
+    for r in rows {
+        let card_id: i64 = r.try_get(0)?;
+        let period =
+            (date_from("lost_on", &r.try_get::<String, _>(1)?)?, date_from("found_on", &r.try_get::<String, _>(2)?)?);
+        if let Some(card) = cards.iter_mut().find(|c| c.id == card_id) {
+            card.earlier_losses.push(period);
+        }
+    }
+    Ok(cards)
 }
 
 /// A no-card certificate (无卡证明 / 介绍信): the agency lets a hospital admit and settle a

@@ -131,6 +131,7 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
         Sql::Both(include_str!("../../migrations/0039_pharmacy_clearing_deposit_release.sql")),
     ),
     (40, "diagnoses_card_ready", Sql::Both(include_str!("../../migrations/0040_diagnoses_card_ready.sql"))),
+    (41, "card_losses", Sql::Both(include_str!("../../migrations/0041_card_losses.sql"))),
 ];
 
 /// The migrations of one backend, up to a version (all when `None`).

@@ -183,12 +183,16 @@ impl CardForm {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct CardEventForm {
-    /// `collect`, `activate`, `report_lost`, `report_damaged`, `cancel`.
+    /// `ready`, `collect`, `activate`, `report_lost`, `found` (解挂), `report_damaged`,
+    /// `cancel`.
     pub event: String,
     /// The day it happened (`YYYY-MM-DD`, default today; a person's own report is today).
     pub on: String,
     #[serde(skip_serializing)]
     pub csrf: String,
+    /// The page's confirmation of a step that stops the card (`1`).
+    #[serde(skip_serializing)]
+    pub confirmed: String,
 }
 
 impl CardEventForm {
@@ -199,6 +203,7 @@ impl CardEventForm {
             "collect" => Some(CardEvent::Collect),
             "activate" => Some(CardEvent::Activate),
             "report_lost" => Some(CardEvent::ReportLost),
+            "found" => Some(CardEvent::Found),
             "report_damaged" => Some(CardEvent::ReportDamaged),
             "cancel" => Some(CardEvent::Cancel),
             other => {

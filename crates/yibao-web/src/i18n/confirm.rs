@@ -7,8 +7,8 @@ pub(super) const UI: &[(&str, &str, &str)] = &[
     ("confirm.report_lost.title", "确认挂失这张社保卡？", "Report this card lost?"),
     (
         "confirm.report_lost.what",
-        "挂失后，这张卡立即停用：医院和药店不能再用它直接结算，挂失不能在网上撤销。期间就医请先垫付，再凭挂失证明办理零星报销；补换新卡请到服务网点办理。",
-        "Once reported lost, the card stops at once: hospitals and pharmacies can no longer settle with it, and the report cannot be undone online. Until a new card comes, pay for care and claim it back with the notice; apply for a replacement at a service point.",
+        "挂失后，这张卡立即停用：医院和药店不能再用它直接结算，挂失不能在网上撤销（卡片找回后可到服务网点解挂）。期间就医请先垫付，再凭挂失证明办理零星报销；补换新卡请到服务网点办理。",
+        "Once reported lost, the card stops at once: hospitals and pharmacies can no longer settle with it, and the report cannot be undone online (if the card is found, a service point lifts the report). Until then pay for care and claim it back with the notice; apply for a replacement at a service point.",
     ),
     ("confirm.report_lost.button", "确认挂失", "Report it lost"),
     ("confirm.report_damaged.title", "确认报告这张社保卡损坏？", "Report this card damaged?"),
@@ -18,6 +18,13 @@ pub(super) const UI: &[(&str, &str, &str)] = &[
         "Once reported damaged, the card can no longer settle directly, and the report cannot be undone online. Apply for a new card at a service point; until then pay for care and claim it back.",
     ),
     ("confirm.report_damaged.button", "确认报告损坏", "Report it damaged"),
+    ("confirm.cancel_card.title", "确认注销这张社保卡？", "Cancel this card?"),
+    (
+        "confirm.cancel_card.what",
+        "注销后，这张卡永久停用，不能恢复：不能再直接结算，也不能解挂或激活。本人如仍参保，须重新申请制卡。",
+        "Once cancelled, the card stops for good and cannot be restored: it can no longer settle, be found again or be activated. An insured person must apply for a new card.",
+    ),
+    ("confirm.cancel_card.button", "确认注销", "Cancel the card"),
     ("confirm.revoke_filing.title", "确认撤销这项备案？", "Revoke this filing?"),
     (
         "confirm.revoke_filing.what",

@@ -166,6 +166,8 @@ const UI: &[(&str, &str, &str)] = &[
     ("card.do_collect", "银行领卡", "Collected at the bank"),
     ("card.do_activate", "激活", "Activate"),
     ("card.do_report_lost", "挂失", "Report lost"),
+    ("card.do_found", "解挂（卡已找回）", "Found again (lift the loss report)"),
+    ("card.found_on", "解挂", "found again"),
     ("card.do_report_damaged", "报告损坏", "Report damaged"),
     ("card.do_cancel", "注销", "Cancel"),
     ("card.lost_hint", "卡片挂失或损坏期间不能直接结算：请先垫付，再凭挂失或损坏证明办理零星报销；可到服务网点申请补换卡。", "While a card is lost or damaged, hospitals cannot settle directly: pay, then claim sporadic reimbursement with the notice; apply for a replacement at a service point."),

@@ -48,11 +48,14 @@ impl CardRow {
             ("card.ready_on", c.ready_on),
             ("card.collected_on", c.collected_on),
             ("card.activated_on", c.activated_on),
-            ("card.lost_on", c.lost_on),
-            ("card.damaged_on", c.damaged_on),
-            ("card.ended_on", c.ended_on),
         ]
         .into_iter()
+        .chain(
+            c.earlier_losses
+                .iter()
+                .flat_map(|&(lost, found)| [("card.lost_on", Some(lost)), ("card.found_on", Some(found))]),
+        )
+        .chain([("card.lost_on", c.lost_on), ("card.damaged_on", c.damaged_on), ("card.ended_on", c.ended_on)])
         .filter_map(|(k, d)| d.map(|d| format!("{} {d}", i18n::t(lang, k))))
         .collect::<Vec<_>>()
         .join("；");
@@ -61,6 +64,7 @@ impl CardRow {
             ("collect", "card.do_collect", CardStatus::Applied),
             ("activate", "card.do_activate", CardStatus::Collected),
             ("report_lost", "card.do_report_lost", CardStatus::Active),
+            ("found", "card.do_found", CardStatus::Lost),
             ("report_damaged", "card.do_report_damaged", CardStatus::Active),
         ]
         .into_iter()
@@ -311,7 +315,7 @@ pub async fn my_card_report(
     {
         return ask;
     }
-    let f = CardEventForm { event: fields.event, on: String::new(), csrf: fields.csrf };
+    let f = CardEventForm { event: fields.event, csrf: fields.csrf, ..CardEventForm::default() };
     let result = match f.parse() {
         Ok((event, _)) => svc::card_event(&state.store, &caller, id, event, None).await.map(|_| ()),
         Err(e) => Err(AppError::validation(e)),
@@ -592,6 +596,21 @@ pub async fn card_event_submit(
 ) -> Result<Response, AppError> {
     caller.check_csrf(&f.csrf)?;
     let card = state.store.card(card_id).await?;
+    // Steps that stop the card are confirmed first; 解挂 undoes a loss report.
+    let stops = match f.event.trim() {
+        "report_lost" => Some("report_lost"),
+        "report_damaged" => Some("report_damaged"),
+        "cancel" => Some("cancel_card"),
+        _ => None,
+    };
+    if let Some(what) = stops {
+        let action = format!("/cards/{card_id}/events");
+        let back = format!("/persons/{}/cover", card.person_id);
+        let fields = [("event", f.event.trim()), ("on", f.on.trim())];
+        if let Some(ask) = super::shared::confirmed_or_ask(&caller, &f.confirmed, what, &action, &fields, &back) {
+            return ask;
+        }
+    }
     let result = match f.parse() {
         Ok((event, on)) => svc::card_event(&state.store, &caller, card_id, event, on).await.map(|_| ()),
         Err(e) => Err(AppError::validation(e)),

@@ -341,6 +341,55 @@ async fn a_long_term_filing_is_changed_from_the_portal() {
     app.db.cleanup().await;
 }
 
+/// At the window a step that stops a card is recorded only once the clerk confirms what it
+/// does; a card found again is 解挂 in one step, and the lost days stay on the card.
+#[tokio::test]
+async fn a_clerk_confirms_a_loss_report_and_lifts_it_when_the_card_is_found() {
+    let app = spawn_app(TestDb::sqlite().await).await;
+    let clerk = app.token("clerk").await;
+    let cards = || async {
+        let res = app.http.get(app.url("/api/v1/persons/1/cards")).bearer_auth(&clerk).send().await.unwrap();
+        res.json::<Value>().await.unwrap()[0].clone()
+    };
+    let card = cards().await;
+    assert_eq!(card["status"], "active", "{card}");
+    let id = card["id"].as_i64().unwrap();
+    let (http, csrf) = portal_session(&app, "clerk", "/persons/1/cover").await;
+    let post = |fields: Vec<(&'static str, &'static str)>| {
+        let mut form = vec![("csrf", csrf.clone())];
+        form.extend(fields.into_iter().map(|(k, v)| (k, v.to_string())));
+        http.post(app.url(&format!("/cards/{id}/events"))).form(&form).send()
+    };
+
+    for (event, title) in [("report_lost", "确认挂失这张社保卡？"), ("cancel", "确认注销这张社保卡？")]
+    {
+        let res = post(vec![("event", event), ("on", "")]).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{event}: asked first");
+        let page = res.text().await.unwrap();
+        assert!(page.contains(title) && page.contains("name=\"confirmed\" value=\"1\""), "{page}");
+        assert!(page.contains(&format!("name=\"event\" value=\"{event}\"")), "{page}");
+        assert_eq!(cards().await["status"], "active", "{event}: nothing recorded unconfirmed");
+    }
+    let res = post(vec![("event", "report_lost"), ("on", ""), ("confirmed", "1")]).await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let lost = cards().await;
+    assert_eq!(lost["status"], "lost", "{lost}");
+    let page = http.get(app.url("/persons/1/cover")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("<option value=\"found\">解挂（卡已找回）</option>"), "{page}");
+
+    // Found: not a step that stops the card, so no question.
+    let res = post(vec![("event", "found"), ("on", "")]).await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let found = cards().await;
+    assert_eq!(found["status"], "active", "{found}");
+    assert_eq!(found["lost_on"], Value::Null);
+    let day = lost["lost_on"].as_str().unwrap();
+    assert_eq!(found["earlier_losses"], json!([[day, day]]), "{found}");
+    let page = http.get(app.url("/persons/1/cover")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(&format!("挂失 {day}；解挂 {day}")), "{page}");
+    app.db.cleanup().await;
+}
+
 /// The demo's 1×1 PNG scan and a text file dressed up as a PDF.
 const PNG: &[u8] = yibao_demo::DEMO_SCAN_PNG;
 const FAKE_PDF: &[u8] = b"this is not a PDF, whatever its name says";
