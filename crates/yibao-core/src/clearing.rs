@@ -260,6 +260,24 @@ pub struct Statement {
     pub differences: Vec<Text>,
 }
 
+/// What is missing from the account an institution is paid to: its name and its bank (the
+/// number itself is checked by [`crate::bank_card::BankCardNumber::corporate`]).
+pub fn account_problems(account_name: &str, bank_name: &str) -> Vec<crate::InvalidValue> {
+    let mut problems = Vec::new();
+    if account_name.trim().is_empty() {
+        problems.push(crate::InvalidValue::new(
+            "account_name",
+            "required",
+            "请填写账户名称",
+            "give the account's name",
+        ));
+    }
+    if bank_name.trim().is_empty() {
+        problems.push(crate::InvalidValue::new("bank_name", "required", "请填写开户银行", "give the bank"));
+    }
+    problems
+}
+
 /// Builds the statement from the period's lines, the findings to deduct (in the order they
 /// were confirmed), the region's deposit share and the deposits released by assessments,
 /// comparing the institution's declaration when there is one.

@@ -1309,6 +1309,64 @@ async fn institution_forms_show_errors_save_and_refuse_stale_edits() {
     }
 }
 
+/// The staff's registry and account forms say every error at once, each beside its field,
+/// and keep what was typed.
+#[tokio::test]
+async fn staff_forms_say_each_error_beside_its_field() {
+    let app = spawn_app(TestDb::sqlite().await).await;
+    let beside = |page: &str, field: &str| {
+        let at = page.find(&format!("id=\"err-{field}\"")).unwrap_or_else(|| panic!("nothing beside {field}: {page}"));
+        page[at..].split("</span>").next().unwrap().to_string()
+    };
+    let (clerk, csrf) = portal_session(&app, "clerk", "/persons/new").await;
+    let res = clerk
+        .post(app.url("/persons"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("resident_id", "620302199001010011"),
+            ("name", ""),
+            ("enrolment", "resident"),
+            ("category", "resident_adult"),
+            ("insured_region", "62030"),
+            ("hukou_region", "620302"),
+            ("phone", "12345"),
+            ("status", "active"),
+            ("status_from", "2026-01-01"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("id=\"form-errors\""), "{page}");
+    for field in ["resident_id", "name", "insured_region", "phone"] {
+        let said = beside(&page, field);
+        assert!(said.split('>').nth(1).is_some_and(|m| !m.trim().is_empty()), "{field}: {said}");
+    }
+    assert!(!page.contains("id=\"err-hukou_region\""), "nothing beside a good field");
+    assert!(page.contains("value=\"620302199001010011\""), "what was typed is kept");
+
+    let (admin, csrf) = portal_session(&app, "admin", "/accounts/new").await;
+    let res = admin
+        .post(app.url("/accounts"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", "clerk9"),
+            ("display_name", "新经办员"),
+            ("role", "clerk"),
+            ("scope", "620302"),
+            ("password", "short"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = res.text().await.unwrap();
+    assert!(beside(&page, "password").contains("8"), "{page}");
+    assert!(page.contains("value=\"新经办员\""), "{page}");
+    app.db.cleanup().await;
+}
+
 #[tokio::test]
 async fn health_readiness_openapi_and_log_in_throttling() {
     let app = spawn_app(TestDb::sqlite().await).await;

@@ -194,3 +194,49 @@ async fn a_hospital_applies_with_3203_withdraws_with_3204_and_the_agency_reviews
         app.db.cleanup().await;
     }
 }
+
+/// The clearing page's forms say every error beside its field and keep what was typed: the
+/// hospital's account (no name, no bank, a bad number — all three at once) and the
+/// auditor's assessment (a score over 100).
+#[tokio::test]
+async fn the_clearing_forms_say_each_error_beside_its_field() {
+    let app = spawn_app(TestDb::sqlite().await).await;
+    let beside = |page: &str, field: &str| {
+        let at = page.find(&format!("id=\"err-{field}\"")).unwrap_or_else(|| panic!("nothing beside {field}: {page}"));
+        let said = page[at..].split("</span>").next().unwrap();
+        said.split('>').nth(1).unwrap().to_string()
+    };
+    let (hospital, csrf) = common::portal_session(&app, "hospital", "/clearings").await;
+    let res = hospital
+        .post(app.url("/clearings/account"))
+        .form(&[("csrf", csrf.as_str()), ("account_name", " "), ("bank_name", ""), ("account", "6222-12")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = res.text().await.unwrap();
+    assert!(beside(&page, "account_name").contains("账户名称"), "{page}");
+    assert!(beside(&page, "bank_name").contains("开户银行"), "{page}");
+    assert!(!beside(&page, "bank_card").is_empty(), "{page}");
+    assert!(page.contains("value=\"6222-12\""), "what was typed is kept");
+
+    let (auditor, csrf) = common::portal_session(&app, "auditor", "/clearings").await;
+    let res = auditor
+        .post(app.url("/clearings/assessments"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("institution", "H62030200002"),
+            ("year", "2025"),
+            ("score", "120"),
+            ("note", "协议履行良好"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = res.text().await.unwrap();
+    assert!(beside(&page, "score").contains("0–100"), "{page}");
+    assert!(page.contains("value=\"协议履行良好\"") && page.contains("value=\"120\""), "{page}");
+    assert!(page.contains("<option value=\"H62030200002\" selected>"), "the institution chosen stays chosen");
+    app.db.cleanup().await;
+}

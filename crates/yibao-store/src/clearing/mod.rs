@@ -620,13 +620,7 @@ impl Store {
         account: &BankCardNumber,
     ) -> Result<InstitutionAccount, StoreError> {
         let (account_name, bank_name) = (account_name.trim(), bank_name.trim());
-        let mut problems = Vec::new();
-        if account_name.is_empty() {
-            problems.push(InvalidValue::new("account_name", "required", "请填写账户名称", "give the account's name"));
-        }
-        if bank_name.is_empty() {
-            problems.push(InvalidValue::new("bank_name", "required", "请填写开户银行", "give the bank"));
-        }
+        let problems = yibao_core::clearing::account_problems(account_name, bank_name);
         if !problems.is_empty() {
             return Err(StoreError::Problems(problems));
         }

@@ -8,6 +8,7 @@ use axum::Form;
 use yibao_core::registry::{HospitalGrade, InstitutionTier};
 use yibao_core::{Lang, Permission, Role};
 
+use super::shared::FieldErrors;
 use super::{form_error, render, Ctx};
 use crate::context::Caller;
 use crate::error::AppError;
@@ -131,6 +132,7 @@ struct FormPage {
     version: i64,
     fields: Vec<Field>,
     errors: Vec<String>,
+    fe: FieldErrors,
 }
 
 /// Where a form lives: its section, title and the URL it posts to.
@@ -140,7 +142,13 @@ struct FormAt {
     action: String,
 }
 
-fn show_form(caller: &Caller, at: &FormAt, f: &impl PortalForm, errors: Vec<String>) -> Result<Response, AppError> {
+fn show_form(
+    caller: &Caller,
+    at: &FormAt,
+    f: &impl PortalForm,
+    errors: Vec<String>,
+    fe: FieldErrors,
+) -> Result<Response, AppError> {
     let page = FormPage {
         ctx: Ctx::for_caller(caller, at.section),
         title: i18n::t(caller.lang, at.title_key),
@@ -149,6 +157,7 @@ fn show_form(caller: &Caller, at: &FormAt, f: &impl PortalForm, errors: Vec<Stri
         version: f.version(),
         fields: f.fields(caller.lang),
         errors,
+        fe,
     };
     Ok(render(&page)?.into_response())
 }
@@ -162,7 +171,7 @@ fn after_save<T>(
 ) -> Result<Response, AppError> {
     match result {
         Ok(_) => Ok(Redirect::to(&format!("{}?saved=1", at.section)).into_response()),
-        Err(e) => form_error(e, caller.lang, |msgs| show_form(caller, at, f, msgs)),
+        Err(e) => form_error(e, caller.lang, |msgs, fe| show_form(caller, at, f, msgs, fe)),
     }
 }
 
@@ -207,7 +216,7 @@ fn default_region(caller: &Caller) -> String {
 pub async fn employer_new_form(caller: Caller) -> Result<Response, AppError> {
     caller.require(Permission::EditEmployers)?;
     let f = EmployerForm { region: default_region(&caller), ..Default::default() };
-    show_form(&caller, &employer_at(None), &f, Vec::new())
+    show_form(&caller, &employer_at(None), &f, Vec::new(), FieldErrors::default())
 }
 
 pub async fn employer_edit_form(
@@ -217,7 +226,7 @@ pub async fn employer_edit_form(
 ) -> Result<Response, AppError> {
     caller.require(Permission::EditEmployers)?;
     let e = service::employer(&state.store, &caller, id).await?;
-    show_form(&caller, &employer_at(Some(id)), &EmployerForm::from_employer(&e), Vec::new())
+    show_form(&caller, &employer_at(Some(id)), &EmployerForm::from_employer(&e), Vec::new(), FieldErrors::default())
 }
 
 async fn save_employer(
@@ -277,7 +286,7 @@ pub async fn institution_new_form(caller: Caller) -> Result<Response, AppError> 
         grade: HospitalGrade::ALL[0].code().into(),
         ..Default::default()
     };
-    show_form(&caller, &institution_at(None), &f, Vec::new())
+    show_form(&caller, &institution_at(None), &f, Vec::new(), FieldErrors::default())
 }
 
 pub async fn institution_edit_form(
@@ -287,7 +296,13 @@ pub async fn institution_edit_form(
 ) -> Result<Response, AppError> {
     caller.require(Permission::EditInstitutions)?;
     let i = service::institution(&state.store, &caller, id).await?;
-    show_form(&caller, &institution_at(Some(id)), &InstitutionForm::from_institution(&i), Vec::new())
+    show_form(
+        &caller,
+        &institution_at(Some(id)),
+        &InstitutionForm::from_institution(&i),
+        Vec::new(),
+        FieldErrors::default(),
+    )
 }
 
 async fn save_institution(
@@ -398,7 +413,7 @@ fn account_at() -> FormAt {
 pub async fn account_new_form(caller: Caller) -> Result<Response, AppError> {
     caller.require(Permission::ManageAccounts)?;
     let f = AccountForm { role: Role::IntakeClerk.code().into(), scope: default_region(&caller), ..Default::default() };
-    show_form(&caller, &account_at(), &f, Vec::new())
+    show_form(&caller, &account_at(), &f, Vec::new(), FieldErrors::default())
 }
 
 pub async fn account_save_new(

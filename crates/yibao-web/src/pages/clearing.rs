@@ -14,7 +14,7 @@ use yibao_core::clearing::{ClearingState, Statement};
 use yibao_core::{Fen, Lang, Permission};
 use yibao_store::{Clearing, ClearingLine, Store};
 
-use super::shared::{notice, or_show};
+use super::shared::{notice, or_show, or_show_fields, FieldErrors};
 use super::{render_form, Ctx};
 use crate::context::Caller;
 use crate::error::AppError;
@@ -132,7 +132,30 @@ struct ListPage {
     assessments: Vec<AssessmentRow>,
     assess_form: Option<AssessChoices>,
     errors: Vec<String>,
+    /// After a refused form: each error beside its field, and what was typed.
+    fe: FieldErrors,
+    typed: Typed,
     notice: Option<String>,
+}
+
+/// What was typed into the account and assessment forms, shown again after a refusal.
+#[derive(Default)]
+pub struct Typed {
+    pub account_name: String,
+    pub bank_name: String,
+    pub account: String,
+    pub institution: String,
+    pub year: Option<i32>,
+    pub score: String,
+    pub note: String,
+}
+
+/// The list page again after a refused form.
+#[derive(Default)]
+struct Refused {
+    errors: Vec<String>,
+    fe: FieldErrors,
+    typed: Typed,
 }
 
 /// For an auditor: the institutions of their regions (code, name) and the years that may be
@@ -162,11 +185,12 @@ async fn show_list(
     state: &SharedState,
     caller: &Caller,
     ask: &ListAsk,
-    errors: Vec<String>,
+    refused: Refused,
 ) -> Result<Response, AppError> {
     let lang = caller.lang;
     let store = &state.store;
     let list = service::clearing::list(store, caller).await?;
+    let Refused { errors, fe, typed } = refused;
     let mut page = ListPage {
         ctx: Ctx::for_caller(caller, "/clearings"),
         rows: list.iter().map(|c| row(lang, c)).collect(),
@@ -178,6 +202,8 @@ async fn show_list(
         assessments: Vec::new(),
         assess_form: None,
         errors: errors.clone(),
+        fe,
+        typed,
         notice: notice(lang, &ask.done),
     };
     for a in service::clearing::assessments(store, caller).await? {
@@ -237,7 +263,7 @@ pub async fn clearings_page(
     caller: Caller,
     Query(ask): Query<ListAsk>,
 ) -> Result<Response, AppError> {
-    show_list(&state, &caller, &ask, Vec::new()).await
+    show_list(&state, &caller, &ask, Refused::default()).await
 }
 
 #[derive(Deserialize)]
@@ -259,7 +285,8 @@ pub async fn clearing_apply(
         Ok(c) => Ok(Redirect::to(&format!("/clearings/{}?done=clearing_applied", c.id)).into_response()),
         Err(e) => {
             let ask = ListAsk { done: String::new(), day: f.day };
-            or_show(e, caller.lang, |m| show_list(&state, &caller, &ask, m)).await
+            or_show(e, caller.lang, |errors| show_list(&state, &caller, &ask, Refused { errors, ..Refused::default() }))
+                .await
         }
     }
 }
@@ -286,8 +313,11 @@ pub async fn clearing_account(
     match service::clearing::set_account(&state.store, &caller, &f.account_name, &f.bank_name, &f.account).await {
         Ok(_) => Ok(Redirect::to("/clearings?done=clearing_account").into_response()),
         Err(e) => {
+            let typed =
+                Typed { account_name: f.account_name, bank_name: f.bank_name, account: f.account, ..Typed::default() };
             let ask = ListAsk::default();
-            or_show(e, caller.lang, |m| show_list(&state, &caller, &ask, m)).await
+            or_show_fields(e, caller.lang, |errors, fe| show_list(&state, &caller, &ask, Refused { errors, fe, typed }))
+                .await
         }
     }
 }
@@ -312,24 +342,26 @@ pub async fn clearing_assess(
     Form(f): Form<AssessForm>,
 ) -> Result<Response, AppError> {
     caller.check_csrf(&f.csrf)?;
-    let lang = caller.lang;
     let score = f.score.trim().parse::<u32>().ok().filter(|s| *s <= 100);
-    let (Some(year), Some(score)) = (f.year, score) else {
-        let m = vec![
-            i18n::t(lang, "clr.score").to_string()
-                + if lang == Lang::Zh {
-                    "：请填写 0–100 的整数"
-                } else {
-                    ": give a whole number from 0 to 100"
-                },
-        ];
-        return show_list(&state, &caller, &ListAsk::default(), m).await;
+    let result = match (f.year, score) {
+        (Some(year), Some(score)) => {
+            service::clearing::assess(&state.store, &caller, &f.institution, year, score, &f.note).await
+        }
+        _ => Err(AppError::validation(vec![yibao_core::InvalidValue::new(
+            "score",
+            "range",
+            "评分：请填写 0–100 的整数",
+            "score: give a whole number from 0 to 100",
+        )])),
     };
-    match service::clearing::assess(&state.store, &caller, &f.institution, year, score, &f.note).await {
+    match result {
         Ok(_) => Ok(Redirect::to("/clearings?done=assessed#assessments").into_response()),
         Err(e) => {
+            let typed =
+                Typed { institution: f.institution, year: f.year, score: f.score, note: f.note, ..Typed::default() };
             let ask = ListAsk::default();
-            or_show(e, lang, |m| show_list(&state, &caller, &ask, m)).await
+            or_show_fields(e, caller.lang, |errors, fe| show_list(&state, &caller, &ask, Refused { errors, fe, typed }))
+                .await
         }
     }
 }

@@ -284,11 +284,11 @@ pub fn field_messages(errors: &[yibao_core::InvalidValue], lang: Lang) -> Vec<St
 pub(crate) fn form_error(
     e: AppError,
     lang: Lang,
-    show: impl FnOnce(Vec<String>) -> Result<Response, AppError>,
+    show: impl FnOnce(Vec<String>, shared::FieldErrors) -> Result<Response, AppError>,
 ) -> Result<Response, AppError> {
     match form_messages(&e, lang) {
         Some(messages) => {
-            let mut res = show(messages)?;
+            let mut res = show(messages, shared::FieldErrors::of(&e, lang))?;
             *res.status_mut() = e.status;
             Ok(res)
         }

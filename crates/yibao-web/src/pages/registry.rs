@@ -9,6 +9,7 @@ use yibao_core::registry::{Enrolment, PersonCategory, PersonStatus};
 use yibao_core::Permission;
 use yibao_store::PersonQuery;
 
+use super::shared::FieldErrors;
 use super::{form_error, render, Ctx};
 use crate::context::Caller;
 use crate::error::AppError;
@@ -165,6 +166,7 @@ struct PersonFormPage {
     cancel: String,
     f: PersonForm,
     errors: Vec<String>,
+    fe: FieldErrors,
     enrolments: Vec<(&'static str, String)>,
     categories: Vec<(&'static str, String)>,
     statuses: Vec<(&'static str, String)>,
@@ -177,6 +179,7 @@ fn person_form_page(
     cancel: String,
     f: PersonForm,
     errors: Vec<String>,
+    fe: FieldErrors,
 ) -> PersonFormPage {
     let lang = caller.lang;
     let label = |t: yibao_core::Text| t.get(lang).to_string();
@@ -187,6 +190,7 @@ fn person_form_page(
         cancel,
         f,
         errors,
+        fe,
         enrolments: Enrolment::ALL.iter().map(|e| (e.code(), label(e.label()))).collect(),
         categories: PersonCategory::ALL.iter().map(|c| (c.code(), label(c.label()))).collect(),
         statuses: PersonStatus::ALL.iter().map(|s| (s.code(), label(s.label()))).collect(),
@@ -204,7 +208,15 @@ pub async fn person_new_form(caller: Caller) -> Result<Response, AppError> {
         hukou_region: region.unwrap_or_default(),
         ..Default::default()
     };
-    let page = person_form_page(&caller, "persons.new", "/persons".into(), "/persons".into(), f, Vec::new());
+    let page = person_form_page(
+        &caller,
+        "persons.new",
+        "/persons".into(),
+        "/persons".into(),
+        f,
+        Vec::new(),
+        FieldErrors::default(),
+    );
     Ok(render(&page)?.into_response())
 }
 
@@ -220,8 +232,8 @@ pub async fn person_save_new(
     };
     match result {
         Ok(p) => Ok(Redirect::to(&format!("/persons/{}?saved=1", p.id)).into_response()),
-        Err(e) => form_error(e, caller.lang, |msgs| {
-            let page = person_form_page(&caller, "persons.new", "/persons".into(), "/persons".into(), f, msgs);
+        Err(e) => form_error(e, caller.lang, |msgs, fe| {
+            let page = person_form_page(&caller, "persons.new", "/persons".into(), "/persons".into(), f, msgs, fe);
             Ok(render(&page)?.into_response())
         }),
     }
@@ -241,6 +253,7 @@ pub async fn person_edit_form(
         format!("/persons/{id}"),
         PersonForm::from_person(&p),
         Vec::new(),
+        FieldErrors::default(),
     );
     Ok(render(&page)?.into_response())
 }
@@ -258,9 +271,9 @@ pub async fn person_save_edit(
     };
     match result {
         Ok(p) => Ok(Redirect::to(&format!("/persons/{}?saved=1", p.id)).into_response()),
-        Err(e) => form_error(e, caller.lang, |msgs| {
-            let page =
-                person_form_page(&caller, "persons.edit", format!("/persons/{id}"), format!("/persons/{id}"), f, msgs);
+        Err(e) => form_error(e, caller.lang, |msgs, fe| {
+            let edit = format!("/persons/{id}");
+            let page = person_form_page(&caller, "persons.edit", edit.clone(), edit, f, msgs, fe);
             Ok(render(&page)?.into_response())
         }),
     }

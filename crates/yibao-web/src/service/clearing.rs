@@ -159,7 +159,13 @@ pub async fn set_account(
     account: &str,
 ) -> Result<InstitutionAccount, AppError> {
     let inst = own(caller)?;
-    let account = BankCardNumber::corporate(account)?;
+    // Every problem at once: the name, the bank and the number.
+    let mut problems = yibao_core::clearing::account_problems(account_name, bank_name);
+    let account = BankCardNumber::corporate(account).map_err(|e| problems.push(e)).ok();
+    let account = match account {
+        Some(a) if problems.is_empty() => a,
+        _ => return Err(AppError::validation(problems)),
+    };
     let mut w = store.begin_write(&caller.actor()).await?;
     let out = store.set_institution_account(&mut w, inst.id, account_name, bank_name, &account).await?;
     w.commit().await?;
