@@ -252,13 +252,29 @@ pub fn benefit_table(p: &Policy) -> Vec<BenefitRow> {
 }
 
 /// This version's rows against another's: each row of this one, changed or the same, then the
-/// rows only the other has. Rows are matched by section and item.
+/// rows only the other has. Rows are matched by section and item, in order: the second row
+/// of a section and item (two ratio rules of the same scope) is compared with the other's
+/// second.
 pub fn compare(this: &[BenefitRow], other: &[BenefitRow]) -> Vec<Compared> {
     let key = |r: &BenefitRow| (r.section.zh.clone(), r.item.zh.clone());
+    // Each row with how many rows of the same key come before it.
+    let numbered = |rows: &[BenefitRow]| -> Vec<((String, String), usize)> {
+        let mut seen: Vec<(String, String)> = Vec::new();
+        rows.iter()
+            .map(|r| {
+                let k = key(r);
+                let n = seen.iter().filter(|s| **s == k).count();
+                seen.push(k.clone());
+                (k, n)
+            })
+            .collect()
+    };
+    let (mine, theirs) = (numbered(this), numbered(other));
     let mut out: Vec<Compared> = this
         .iter()
-        .map(|r| {
-            let before = other.iter().find(|o| key(o) == key(r)).map(|o| o.value.clone());
+        .zip(&mine)
+        .map(|(r, k)| {
+            let before = other.iter().zip(&theirs).find(|(_, o)| *o == k).map(|(o, _)| o.value.clone());
             let change = match &before {
                 None => Change::Added,
                 Some(b) if *b == r.value => Change::Same,
@@ -267,7 +283,7 @@ pub fn compare(this: &[BenefitRow], other: &[BenefitRow]) -> Vec<Compared> {
             Compared { section: r.section.clone(), item: r.item.clone(), value: Some(r.value.clone()), before, change }
         })
         .collect();
-    for o in other.iter().filter(|o| !this.iter().any(|r| key(r) == key(o))) {
+    for (o, _) in other.iter().zip(&theirs).filter(|(_, k)| !mine.contains(k)) {
         out.push(Compared {
             section: o.section.clone(),
             item: o.item.clone(),
@@ -311,5 +327,26 @@ mod tests {
             "the illnesses no longer covered are shown as removed"
         );
         assert!(compare(&rows, &rows).iter().all(|c| c.change == Change::Same));
+    }
+
+    #[test]
+    fn rows_of_the_same_scope_are_compared_in_order() {
+        let row = |value: &str| BenefitRow {
+            section: Text::new("报销比例", "ratios"),
+            item: Text::new("乙类 · 三级", "B · level 3"),
+            value: Text::new(value, value),
+        };
+        let old = [row("70%"), row("60%")];
+        let compared = compare(&[row("70%"), row("65%"), row("50%")], &old);
+        let changes: Vec<_> = compared.iter().map(|c| (c.change, c.before.as_ref().map(|b| b.zh.as_str()))).collect();
+        assert_eq!(
+            changes,
+            [(Change::Same, Some("70%")), (Change::Changed, Some("60%")), (Change::Added, None)],
+            "the second is compared with the other's second, not its first"
+        );
+        let back = compare(&old, &[row("70%")]);
+        assert_eq!(back.iter().map(|c| c.change).collect::<Vec<_>>(), [Change::Same, Change::Added]);
+        let gone = compare(&[row("70%")], &old);
+        assert_eq!(gone.iter().map(|c| c.change).collect::<Vec<_>>(), [Change::Same, Change::Removed]);
     }
 }

@@ -204,6 +204,9 @@ impl Versions {
 pub struct Catalog {
     entries: FxHashMap<Code, Versions>,
     len: usize,
+    /// Each name's pinyin initials, worked out at the first search (adjudication never
+    /// needs them) and forgotten when an entry is added.
+    initials: std::sync::OnceLock<FxHashMap<String, String>>,
 }
 
 impl Catalog {
@@ -214,6 +217,7 @@ impl Catalog {
             return;
         };
         let entry = Arc::new(entry);
+        self.initials = std::sync::OnceLock::new();
         match self.entries.entry(key) {
             std::collections::hash_map::Entry::Vacant(v) => {
                 v.insert(Versions::One(entry));
@@ -249,11 +253,21 @@ impl Catalog {
     /// the code, or the name's pinyin initials (「amxl」 for 阿莫西林) — shortest names first,
     /// then by code, at most `limit`.
     pub fn find(&self, typed: &str, on: NaiveDate, limit: usize) -> Vec<&CatalogEntry> {
+        let initials = self.initials.get_or_init(|| {
+            self.entries
+                .values()
+                .flat_map(|v| v.as_slice())
+                .map(|e| (e.name.clone(), crate::diagnosis::initials(&e.name)))
+                .collect()
+        });
         let mut found: Vec<&CatalogEntry> = self
             .entries
             .values()
             .filter_map(|v| v.as_slice().iter().rev().find(|e| e.in_force(on)))
-            .filter(|e| crate::diagnosis::matches(typed, &e.code, &e.name, &crate::diagnosis::initials(&e.name)))
+            .filter(|e| {
+                let of_name = initials.get(&e.name).map_or("", String::as_str);
+                crate::diagnosis::matches(typed, &e.code, &e.name, of_name)
+            })
             .map(|e| &**e)
             .collect();
         found.sort_by(|a, b| (a.name.chars().count(), &a.code).cmp(&(b.name.chars().count(), &b.code)));
@@ -648,6 +662,13 @@ admdvs,med_list_codg,name,list_type,chrgitm_lv,selfpay_prop,pric_uplmt_amt,begnd
         assert_eq!(find("ptmz", "2026-06-01"), ["001216000010100:01"]);
         assert!(find("地喹", "2019-06-01").is_empty(), "not yet in force");
         assert!(find("", "2026-06-01").is_empty());
+
+        // The initials worked out at the first search are forgotten when an entry is added.
+        let added = "admdvs,med_list_codg,name,chrgitm_lv,begndate\n620300,XA02BC01,奥美拉唑肠溶胶囊,01,2020-01-01\n";
+        assert!(c.import(added.as_bytes()).unwrap().is_empty());
+        let (_, cat) = c.for_region(region).unwrap();
+        let found: Vec<_> = cat.find("amlz", d("2026-06-01"), 10).iter().map(|e| e.code.clone()).collect();
+        assert_eq!(found, ["XA02BC01"]);
     }
 
     /// The same rows as a spreadsheet, written as Excel would: dates as date cells,
