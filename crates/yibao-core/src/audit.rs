@@ -106,6 +106,49 @@ pub struct AuditEntry {
     pub hash: String,
 }
 
+/// One field an audited step changed, as its before and after data show it (`""` where the
+/// field was absent).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldChange {
+    pub field: String,
+    pub before: String,
+    pub after: String,
+}
+
+/// The top-level fields whose values differ between an entry's before and after data (JSON
+/// objects; anything else counts as having no fields; an absent field is null), by field
+/// name, then the fields only the before data had. A text value reads without its quotes;
+/// any other value as JSON.
+pub fn changed_fields(before: &str, after: &str) -> Vec<FieldChange> {
+    fn fields(json: &str) -> Vec<(String, serde_json::Value)> {
+        match serde_json::from_str::<serde_json::Value>(json) {
+            Ok(serde_json::Value::Object(m)) => m.into_iter().collect(),
+            _ => Vec::new(),
+        }
+    }
+    fn text(v: Option<&serde_json::Value>) -> String {
+        match v {
+            None | Some(serde_json::Value::Null) => String::new(),
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+        }
+    }
+    let (was, now) = (fields(before), fields(after));
+    let find =
+        |list: &[(String, serde_json::Value)], k: &str| list.iter().find(|(f, _)| f == k).map(|(_, v)| v.clone());
+    let mut out = Vec::new();
+    for (k, v) in &now {
+        let old = find(&was, k).unwrap_or(serde_json::Value::Null);
+        if old != *v {
+            out.push(FieldChange { field: k.clone(), before: text(Some(&old)), after: text(Some(v)) });
+        }
+    }
+    for (k, v) in was.iter().filter(|(k, v)| find(&now, k).is_none() && !v.is_null()) {
+        out.push(FieldChange { field: k.clone(), before: text(Some(v)), after: String::new() });
+    }
+    out
+}
+
 /// The hash of an entry's content linked to `prev_hash`, keyed with `key` (HMAC-SHA-256) or,
 /// without one, plain SHA-256. The fields are encoded as a JSON array, which is unambiguous
 /// however the texts are chosen.
@@ -242,6 +285,23 @@ impl ChainVerifier {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_fields_a_step_changed() {
+        let before = r#"{"status":"active","failed_logins":3,"scope":["620300"],"gone":"x"}"#;
+        let after = r#"{"status":"disabled","failed_logins":3,"scope":["620302"],"note":null}"#;
+        let c = changed_fields(before, after);
+        let got: Vec<_> = c.iter().map(|c| (c.field.as_str(), c.before.as_str(), c.after.as_str())).collect();
+        assert_eq!(
+            got,
+            [("scope", "[\"620300\"]", "[\"620302\"]"), ("status", "active", "disabled"), ("gone", "x", "")],
+            "by name; a null that was absent is no change"
+        );
+        let created = changed_fields("", r#"{"id":7}"#);
+        assert_eq!(created, [FieldChange { field: "id".into(), before: String::new(), after: "7".into() }]);
+        assert!(changed_fields(after, after).is_empty());
+    }
+
     use super::*;
 
     fn chain(n: i64) -> Vec<AuditEntry> {

@@ -355,6 +355,7 @@ async fn seed_everything(
     outliers::seed_outlier(store, &jinchang_active, today).await?;
     contributions::seed_online(store, &jinchang_active, today).await?;
     accounts::seed_accounts(store, zhang_id, today).await?;
+    seed_account_lifecycle(store).await?;
     Ok(DemoSummary {
         institutions: INSTITUTIONS.len(),
         employers: EMPLOYERS.len(),
@@ -599,6 +600,34 @@ pub fn lanzhou_claim(
 }
 
 /// The audit actor of the demo account `username` among `accounts`.
+/// A clerk who left, whose account the administrator disabled; and 赵磊 (clerk2) put forward
+/// by the administrator to review claims, waiting for the second administrator.
+async fn seed_account_lifecycle(store: &Store) -> Result<(), StoreError> {
+    let accounts = store.list_accounts().await?;
+    let mut w = store.begin_write(&actor_in(&accounts, "admin")?).await?;
+    let departed = store
+        .create_account(
+            &mut w,
+            &NewAccount {
+                username: "clerk_left".into(),
+                display_name: "受理窗口 钱亮（已调离）".into(),
+                role: Role::IntakeClerk,
+                password: DEMO_PASSWORD.into(),
+                scope: "620300".parse::<AdminCode>().map(|r| Scope::new(vec![r]))?,
+                person_id: None,
+                institution_code: None,
+                employer_code: None,
+                temporary_password: false,
+            },
+        )
+        .await?;
+    store.set_account_disabled(&mut w, departed.id, true).await?;
+    if let Some(clerk2) = accounts.iter().find(|a| a.username == "clerk2") {
+        store.propose_account_change(&mut w, clerk2.id, Role::Reviewer, &clerk2.scope, "admin").await?;
+    }
+    w.commit().await
+}
+
 fn actor_in(accounts: &[yibao_store::Account], username: &str) -> Result<Actor, StoreError> {
     let a = accounts
         .iter()

@@ -59,6 +59,19 @@ pub struct Account {
     /// Its password was set by someone else: the holder must choose their own before
     /// anything else.
     pub must_change_password: bool,
+    /// Wrong passwords since the last log-in.
+    pub failed_logins: i64,
+    /// A change of role or regions waiting for a second administrator.
+    pub pending_change: Option<AccountChange>,
+}
+
+/// A staff account's new role and regions, as one administrator proposed them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct AccountChange {
+    pub role: Role,
+    pub scope: Scope,
+    /// The administrator who proposed it (their username).
+    pub by: String,
 }
 
 impl Account {
@@ -177,6 +190,25 @@ pub fn validate_password(password: &str) -> Result<(), InvalidValue> {
     Ok(())
 }
 
+/// A password checked and hashed (off the async workers), ready to be stored.
+#[derive(Debug, Clone)]
+pub struct HashedPassword(String);
+
+impl HashedPassword {
+    pub async fn new(password: &str) -> Result<HashedPassword, StoreError> {
+        validate_password(password)?;
+        let password = password.to_string();
+        tokio::task::spawn_blocking(move || hash_password(&password))
+            .await
+            .map_err(|e| StoreError::Config(format!("password hashing failed: {e}")))?
+            .map(HashedPassword)
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 fn hash_password(password: &str) -> Result<String, StoreError> {
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()
@@ -191,7 +223,7 @@ fn verify_password(password: &str, hash: &str) -> bool {
 
 const ACCOUNT_COLS: &str =
     "id, username, display_name, role, scope, person_id, disabled, institution_id, employer_id, awaiting_approval_by, \
-     must_change_password";
+     must_change_password, failed_logins, pending_change";
 
 /// The index of the `i`th column selected after [`ACCOUNT_COLS`].
 fn after_account(i: usize) -> usize {
@@ -213,6 +245,13 @@ fn account_from_row(r: &AnyRow) -> Result<Account, StoreError> {
         employer_id: r.try_get(8)?,
         awaiting_approval_by: r.try_get(9)?,
         must_change_password: r.try_get::<i64, _>(10)? != 0,
+        failed_logins: r.try_get(11)?,
+        pending_change: match r.try_get::<Option<String>, _>(12)? {
+            Some(json) => {
+                Some(serde_json::from_str(&json).map_err(|_| StoreError::Corrupt(format!("pending change {json:?}")))?)
+            }
+            None => None,
+        },
     })
 }
 
@@ -461,13 +500,21 @@ impl Store {
         row.as_ref().map(account_from_row).transpose()
     }
 
-    async fn login_account_in(&self, wtx: &mut WriteTx, id: i64) -> Result<Account, StoreError> {
+    pub(crate) async fn login_account_in(&self, wtx: &mut WriteTx, id: i64) -> Result<Account, StoreError> {
         let row = sqlx::query(&format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE id = $1"))
             .bind(id)
             .fetch_optional(&mut *wtx.tx)
             .await?
             .ok_or(StoreError::NotFound("account"))?;
         account_from_row(&row)
+    }
+
+    pub async fn account_by_username(&self, username: &str) -> Result<Option<Account>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE username = $1"))
+            .bind(username.to_string())
+            .fetch_optional(&mut self.read_conn().await?)
+            .await?;
+        row.as_ref().map(account_from_row).transpose()
     }
 
     pub async fn account(&self, id: i64) -> Result<Account, StoreError> {
@@ -477,6 +524,32 @@ impl Store {
             .await?
             .ok_or(StoreError::NotFound("account"))?;
         account_from_row(&row)
+    }
+
+    /// Accounts (one, or all by id) with the region of the person, institution or unit each
+    /// acts for (`None` for staff, whose regions are their scope).
+    pub async fn accounts_with_regions(
+        &self,
+        id: Option<i64>,
+    ) -> Result<Vec<(Account, Option<yibao_core::AdminCode>)>, StoreError> {
+        let cols = ACCOUNT_COLS.split(", ").map(|c| format!("a.{c}")).collect::<Vec<_>>().join(", ");
+        let which = if id.is_some() { "WHERE a.id = $1" } else { "" };
+        let sql = format!(
+            "SELECT {cols}, COALESCE(p.insured_region, i.region, e.region) FROM accounts a \
+             LEFT JOIN persons p ON p.id = a.person_id LEFT JOIN institutions i ON i.id = a.institution_id \
+             LEFT JOIN employers e ON e.id = a.employer_id {which} ORDER BY a.id"
+        );
+        let mut q = sqlx::query(&sql);
+        if let Some(id) = id {
+            q = q.bind(id);
+        }
+        let rows = q.fetch_all(&mut self.read_conn().await?).await?;
+        rows.iter()
+            .map(|r| {
+                let region: Option<i64> = r.try_get(after_account(0))?;
+                Ok((account_from_row(r)?, region.map(crate::db::query::region_from).transpose()?))
+            })
+            .collect()
     }
 
     pub async fn list_accounts(&self) -> Result<Vec<Account>, StoreError> {

@@ -6,6 +6,7 @@
 //! Every write that a person or institution makes goes through a [`WriteTx`], which appends
 //! to the hash-chained audit log in the same database transaction as the change.
 
+mod account_admin;
 mod accounts;
 mod audit_check;
 mod audits;
@@ -32,7 +33,8 @@ pub mod testing;
 use std::sync::Arc;
 
 pub use accounts::{
-    spend_a_password_check, validate_password, Account, ApiKeyOwner, LoginOutcome, NewAccount, SessionInfo,
+    spend_a_password_check, validate_password, Account, AccountChange, ApiKeyOwner, HashedPassword, LoginOutcome,
+    NewAccount, SessionInfo,
 };
 pub use audit_check::AuditDifference;
 pub use audits::{AuditPhoto, AuditTask, Concluded, NewPhoto, NewTask, StoredPreEvaluation};

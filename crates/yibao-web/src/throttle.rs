@@ -130,6 +130,30 @@ impl Logins {
     }
 }
 
+impl Logins {
+    /// Whether `username`'s next attempt must wait now, from some address or across them.
+    pub fn held(&self, username: &str, now: Instant) -> bool {
+        let username = username.trim().to_lowercase();
+        let counts = self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        counts.iter().any(|(k, c)| {
+            let theirs = match k {
+                Key::Pair(u, _) | Key::Account(u) => *u == username,
+                Key::Address(_) | Key::Known(..) => false,
+            };
+            theirs && now.duration_since(c.last) < FORGET_AFTER && now < c.not_before
+        })
+    }
+
+    /// Forgets `username`'s failures (an administrator unlocked the account): its own count
+    /// and its count from each address. An address's count over all accounts stays: an
+    /// address guessing at many accounts stays slowed.
+    pub fn forget(&self, username: &str) {
+        let username = username.trim().to_lowercase();
+        let mut counts = self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        counts.retain(|k, _| !matches!(k, Key::Pair(u, _) | Key::Account(u) if *u == username));
+    }
+}
+
 /// How many cover lookups one institution may make in a minute (a busy hospital's desks
 /// check a few patients a minute; walking the registry needs thousands).
 pub const LOOKUPS_PER_MINUTE: u32 = 120;
@@ -187,6 +211,25 @@ mod tests {
         assert!(logins.begin("finance2", ip("10.0.0.9"), now + Duration::from_secs(1)).is_some());
         assert!(logins.begin("finance2", ip("10.0.0.9"), now + Duration::from_millis(2_999)).is_none());
         assert!(logins.begin("finance2", ip("10.0.0.9"), now + Duration::from_secs(3)).is_some());
+    }
+
+    #[test]
+    fn an_administrator_unlocks_an_account_but_not_the_address() {
+        let logins = Logins::default();
+        let now = Instant::now();
+        for n in 0..ADDRESS_THRESHOLD {
+            // Three at finance2 hold it from this address; the rest, at other accounts,
+            // hold the address.
+            let who = if n < PAIR_THRESHOLD { "Finance2".to_string() } else { format!("user{n}") };
+            assert!(logins.begin(&who, ip("10.0.0.9"), now).is_some());
+        }
+        assert!(logins.held("finance2", now), "held after the failures");
+        assert!(!logins.held("clerk", now), "another account is not");
+        logins.forget("FINANCE2");
+        assert!(!logins.held("finance2", now), "unlocked");
+        // The address that made ten failures still waits, whichever account it tries.
+        assert!(logins.begin("finance2", ip("10.0.0.9"), now).is_none());
+        assert!(logins.begin("finance2", ip("10.0.0.10"), now).is_some(), "from elsewhere at once");
     }
 
     #[test]

@@ -4,6 +4,8 @@
 mod common;
 #[path = "api/cover.rs"]
 mod cover;
+#[path = "api/logins.rs"]
+mod logins;
 
 use common::{portal_session, spawn_app};
 use reqwest::{Method, StatusCode};
@@ -122,6 +124,8 @@ fn matrix() -> Vec<MatrixRow> {
         (Method::GET, "/me", None, S::OK, vec!["zhangsan"]),
         (Method::GET, "/audit", None, S::OK, vec!["auditor", "admin"]),
         (Method::GET, "/accounts", None, S::OK, vec!["admin"]),
+        (Method::GET, "/accounts/3", None, S::OK, vec!["admin"]),
+        (Method::POST, "/api/v1/accounts/3/unlock", None, S::OK, vec!["admin"]),
         (Method::GET, "/api/v1/policies", None, S::OK, rules_read.clone()),
         (Method::GET, "/api/v1/policies/1", None, S::OK, rules_read.clone()),
         (Method::POST, "/api/v1/policies", Some(Value::String(policy_v3())), S::CREATED, vec!["policy"]),

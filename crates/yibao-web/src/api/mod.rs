@@ -22,6 +22,7 @@ pub mod claims;
 pub mod clearing;
 pub mod contributions;
 pub mod cover;
+pub mod logins;
 pub mod payments;
 pub mod platform;
 pub mod rules;
@@ -63,6 +64,13 @@ pub mod withdrawals;
         audit_log,
         list_accounts,
         create_account,
+        logins::disable,
+        logins::enable,
+        logins::unlock,
+        logins::reset_password,
+        logins::propose_change,
+        logins::approve_change,
+        logins::reject_change,
         rules::list_policies,
         rules::get_policy,
         rules::import_policy,
@@ -253,6 +261,20 @@ pub struct AccountView {
     awaiting_approval: bool,
     /// Its password was set by someone else and must be changed before anything else.
     must_change_password: bool,
+    /// Disabled: it cannot log in, and its sessions ended.
+    disabled: bool,
+    /// Wrong passwords since the last log-in.
+    failed_logins: i64,
+    /// A change of role and regions waiting for a second administrator.
+    pending_change: Option<PendingChange>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PendingChange {
+    role: String,
+    scope: Vec<String>,
+    /// The administrator who proposed it.
+    by: String,
 }
 
 /// An approved account and its activation code (shown once, to hand to the holder, who logs
@@ -282,6 +304,13 @@ impl From<&yibao_store::Account> for AccountView {
             institution_id: a.institution_id,
             awaiting_approval: a.awaiting_approval_by.is_some(),
             must_change_password: a.must_change_password,
+            disabled: a.disabled,
+            failed_logins: a.failed_logins,
+            pending_change: a.pending_change.as_ref().map(|c| PendingChange {
+                role: c.role.code().into(),
+                scope: c.scope.regions().iter().map(ToString::to_string).collect(),
+                by: c.by.clone(),
+            }),
         }
     }
 }

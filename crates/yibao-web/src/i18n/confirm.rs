@@ -18,6 +18,13 @@ pub(super) const UI: &[(&str, &str, &str)] = &[
         "Once reported damaged, the card can no longer settle directly, and the report cannot be undone online. Apply for a new card at a service point; until then pay for care and claim it back.",
     ),
     ("confirm.report_damaged.button", "确认报告损坏", "Report it damaged"),
+    ("confirm.disable_account.title", "确认停用这个账号？", "Disable this account?"),
+    (
+        "confirm.disable_account.what",
+        "停用后，这个账号立即不能登录，已登录的网页和接口会话全部退出。它办过的业务和审计记录不受影响；需要时可以重新启用。",
+        "Once disabled, the account cannot log in and all its open sessions, in the portal and the API, end at once. What it did and the audit log stay as they are; it can be enabled again.",
+    ),
+    ("confirm.disable_account.button", "确认停用", "Disable the account"),
     ("confirm.cancel_card.title", "确认注销这张社保卡？", "Cancel this card?"),
     (
         "confirm.cancel_card.what",

@@ -7,12 +7,13 @@ mod accounts;
 mod clearing;
 mod confirm;
 mod contributions;
+mod logins;
 mod papers;
 mod supervision;
 
 /// Every table of words: (key, Chinese, English).
 const TABLES: &[&[(&str, &str, &str)]] =
-    &[UI, supervision::UI, contributions::UI, accounts::UI, clearing::UI, confirm::UI, papers::UI];
+    &[UI, supervision::UI, contributions::UI, accounts::UI, clearing::UI, confirm::UI, papers::UI, logins::UI];
 
 /// Every (key, Chinese, English).
 pub fn entries() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {

@@ -355,6 +355,16 @@ pub async fn accounts_page(State(state): State<SharedState>, caller: Caller) -> 
             scope: a.scope.to_list(),
             awaiting: a.awaiting_approval_by.is_some(),
             may_approve: a.awaiting_approval_by.as_deref().is_some_and(|by| by != caller.username()),
+            state: [
+                (a.disabled, "logins.state.disabled"),
+                (a.pending_change.is_some(), "logins.pending"),
+                (a.must_change_password, "logins.state.must_change"),
+            ]
+            .into_iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, k)| i18n::t(caller.lang, k))
+            .collect::<Vec<_>>()
+            .join(" · "),
         })
         .collect();
     Ok(render(&AccountsPage { ctx: Ctx::for_caller(&caller, "/accounts"), items })?.into_response())
@@ -370,6 +380,8 @@ pub struct AccountRow {
     pub awaiting: bool,
     /// This administrator may approve it (they did not create it).
     pub may_approve: bool,
+    /// Disabled, a change waiting, a password to change ("" when none).
+    pub state: String,
 }
 
 /// `POST /accounts/{id}/approve`: a second administrator approves an account.

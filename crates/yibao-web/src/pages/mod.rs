@@ -11,6 +11,7 @@ mod contributions;
 mod cover;
 pub(crate) mod inspection;
 mod institution;
+mod logins;
 mod messages;
 mod papers;
 mod pay;
@@ -57,6 +58,9 @@ pub use inspection::{
 pub use institution::{
     institution_cover, institution_interface, institution_interface_action, institution_settlements, referral_issue,
     referral_seal, referrals_page,
+};
+pub use logins::{
+    account_change, account_change_decide, account_disable, account_enable, account_page, account_reset, account_unlock,
 };
 pub use messages::my_messages;
 pub use papers::{claim_receipt, filing_receipt, referral_certificate};

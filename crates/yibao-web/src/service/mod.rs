@@ -17,6 +17,7 @@ pub mod claims;
 pub mod clearing;
 pub mod contributions;
 pub mod cover;
+pub mod logins;
 pub mod pay;
 pub mod payments;
 pub mod settlement;
@@ -337,10 +338,7 @@ pub async fn audit_entries(
     Ok(store.recent_audit_entries(None, limit.clamp(1, 500)).await?)
 }
 
-pub async fn accounts(store: &Store, caller: &Caller) -> Result<Vec<Account>, AppError> {
-    caller.require(Permission::ManageAccounts)?;
-    Ok(store.list_accounts().await?)
-}
+pub use logins::accounts;
 
 /// The roles whose accounts a second administrator must approve: every staff role, since
 /// each is one of the two people some step on money needs.
