@@ -523,7 +523,6 @@ impl Statement {
     /// claim-level steps, the funds and the totals.
     pub fn to_csv(&self, lang: Lang) -> String {
         let zh = lang == Lang::Zh;
-        let mut w = csv::WriterBuilder::new().flexible(true).from_writer(Vec::new());
         let heads: [(&str, &str); 12] = [
             ("序号", "line"),
             ("医保目录编码", "national code"),
@@ -578,16 +577,7 @@ impl Statement {
         for (z, e, value) in totals {
             rows.push(vec![(if zh { z } else { e }).to_string(), value]);
         }
-        for r in rows {
-            // INVARIANT: writing to a Vec cannot fail.
-            if r.is_empty() {
-                let _ = w.write_record([""]);
-            } else {
-                let _ = w.write_record(&r);
-            }
-        }
-        let bytes = w.into_inner().unwrap_or_default();
-        format!("\u{feff}{}", String::from_utf8_lossy(&bytes))
+        crate::text::csv_document(&rows)
     }
 }
 

@@ -109,6 +109,22 @@ pub fn spreadsheet_safe(cell: &str) -> Cow<'_, str> {
     }
 }
 
+/// Rows as a CSV document a spreadsheet opens in UTF-8 (with a byte-order mark); an empty
+/// row is a blank line. The caller makes text cells [`spreadsheet_safe`].
+pub fn csv_document(rows: &[Vec<String>]) -> String {
+    let mut w = csv::WriterBuilder::new().flexible(true).from_writer(Vec::new());
+    for r in rows {
+        // INVARIANT: writing to a Vec cannot fail.
+        if r.is_empty() {
+            let _ = w.write_record([""]);
+        } else {
+            let _ = w.write_record(r);
+        }
+    }
+    let bytes = w.into_inner().unwrap_or_default();
+    format!("\u{feff}{}", String::from_utf8_lossy(&bytes))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,6 +9,7 @@
 mod account_admin;
 mod accounts;
 mod audit_check;
+mod audit_search;
 mod audits;
 mod books;
 mod claims;
@@ -37,6 +38,7 @@ pub use accounts::{
     NewAccount, SessionInfo,
 };
 pub use audit_check::AuditDifference;
+pub use audit_search::AuditQuery;
 pub use audits::{AuditPhoto, AuditTask, Concluded, NewPhoto, NewTask, StoredPreEvaluation};
 pub use books::BooksCheck;
 pub use claims::{

@@ -1,6 +1,8 @@
 //! The API and portal over HTTP, on SQLite and (where reachable) PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "api/audit_log.rs"]
+mod audit_log;
 mod common;
 #[path = "api/cover.rs"]
 mod cover;
@@ -123,6 +125,9 @@ fn matrix() -> Vec<MatrixRow> {
         (Method::GET, "/accounts/new", None, S::OK, vec!["admin"]),
         (Method::GET, "/me", None, S::OK, vec!["zhangsan"]),
         (Method::GET, "/audit", None, S::OK, vec!["auditor", "admin"]),
+        (Method::GET, "/audit/1", None, S::OK, vec!["auditor", "admin"]),
+        (Method::GET, "/audit.csv?action=account.", None, S::OK, vec!["auditor", "admin"]),
+        (Method::GET, "/api/v1/audit/1", None, S::OK, vec!["auditor", "admin"]),
         (Method::GET, "/accounts", None, S::OK, vec!["admin"]),
         (Method::GET, "/accounts/3", None, S::OK, vec!["admin"]),
         (Method::POST, "/api/v1/accounts/3/unlock", None, S::OK, vec!["admin"]),

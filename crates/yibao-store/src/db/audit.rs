@@ -329,7 +329,7 @@ impl Db {
 const AUDIT_COLS: &str =
     "seq, at, actor, action, entity, entity_id, before_data, after_data, request_id, prev_hash, hash";
 
-fn audit_from_row(r: &sqlx::any::AnyRow) -> Result<AuditEntry, StoreError> {
+pub(crate) fn audit_from_row(r: &sqlx::any::AnyRow) -> Result<AuditEntry, StoreError> {
     Ok(AuditEntry {
         seq: r.try_get(0)?,
         at: r.try_get(1)?,

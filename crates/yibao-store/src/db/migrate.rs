@@ -133,6 +133,7 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
     (40, "diagnoses_card_ready", Sql::Both(include_str!("../../migrations/0040_diagnoses_card_ready.sql"))),
     (41, "card_losses", Sql::Both(include_str!("../../migrations/0041_card_losses.sql"))),
     (42, "account_changes", Sql::Both(include_str!("../../migrations/0042_account_changes.sql"))),
+    (43, "audit_search", Sql::Both(include_str!("../../migrations/0043_audit_search.sql"))),
 ];
 
 /// The migrations of one backend, up to a version (all when `None`).

@@ -24,6 +24,17 @@ pub(crate) fn prefix_upper(prefix: &str) -> String {
     format!("{prefix}\u{10FFFF}")
 }
 
+/// A `LIKE … ESCAPE '\'` pattern for text holding `part` anywhere (its `%`, `_` and `\`
+/// taken literally).
+pub(crate) fn contains_pattern(part: &str) -> String {
+    format!("%{}%", escape_like(part))
+}
+
+/// `text` with its `%`, `_` and `\` escaped for `LIKE … ESCAPE '\'`.
+pub(crate) fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
 /// A bind value for dynamically built queries.
 pub(crate) enum Arg {
     I(i64),

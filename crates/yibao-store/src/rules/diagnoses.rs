@@ -65,8 +65,7 @@ impl Store {
         let mut sql = Sql::new("SELECT code, name FROM diagnoses WHERE ");
         let code = t.to_ascii_uppercase();
         let (a, b) = (sql.arg(Arg::S(code.clone())), sql.arg(Arg::S(prefix_upper(&code))));
-        let escaped = t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-        let like = sql.arg(Arg::S(format!("%{escaped}%")));
+        let like = sql.arg(Arg::S(crate::db::query::contains_pattern(t)));
         sql.text.push_str(&format!("(code >= {a} AND code < {b}) OR name LIKE {like} ESCAPE '\\'"));
         if t.bytes().all(|c| c.is_ascii_alphanumeric()) {
             let initials = sql.arg(Arg::S(format!("%{}%", t.to_ascii_lowercase())));

@@ -62,6 +62,7 @@ pub mod withdrawals;
         update_institution,
         institution_self,
         audit_log,
+        audit_entry,
         list_accounts,
         create_account,
         logins::disable,
@@ -640,30 +641,76 @@ pub struct AuditEntryView {
     entity_id: String,
     request_id: String,
     hash: String,
+    /// The fields the step changed (before and after).
+    changes: Vec<AuditChange>,
 }
 
-/// The newest audit entries (auditor, system administrator).
-#[utoipa::path(get, path = "/api/v1/audit", responses((status = 200, body = Vec<AuditEntryView>), (status = 403, body = Problem)))]
+#[derive(Serialize, ToSchema)]
+pub struct AuditChange {
+    field: String,
+    before: String,
+    after: String,
+}
+
+/// One audit entry whole: the data before and after the step (JSON text) and the chain.
+#[derive(Serialize, ToSchema)]
+pub struct AuditEntryWhole {
+    #[serde(flatten)]
+    entry: AuditEntryView,
+    before: String,
+    after: String,
+    prev_hash: String,
+}
+
+impl From<&yibao_core::audit::AuditEntry> for AuditEntryView {
+    fn from(e: &yibao_core::audit::AuditEntry) -> Self {
+        AuditEntryView {
+            seq: e.seq,
+            at: e.at.clone(),
+            actor: e.actor.clone(),
+            action: e.action.clone(),
+            entity: e.entity.clone(),
+            entity_id: e.entity_id.clone(),
+            request_id: e.request_id.clone(),
+            hash: e.hash.clone(),
+            changes: yibao_core::audit::changed_fields(&e.before, &e.after)
+                .into_iter()
+                .map(|c| AuditChange { field: c.field, before: c.before, after: c.after })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct AuditLimit {
+    /// At most this many entries (1–1,000; 200 unless given).
+    limit: Option<i64>,
+}
+
+/// The audit log searched, newest first (auditor, system administrator); the next page with
+/// `before` set to the last entry's `seq`.
+#[utoipa::path(get, path = "/api/v1/audit", params(service::audit_log::AuditAsk, AuditLimit),
+    responses((status = 200, body = Vec<AuditEntryView>), (status = 403, body = Problem)))]
 pub async fn audit_log(
     State(state): State<SharedState>,
     caller: Caller,
+    Query(ask): Query<service::audit_log::AuditAsk>,
+    Query(limit): Query<AuditLimit>,
 ) -> Result<Json<Vec<AuditEntryView>>, AppError> {
-    let entries = service::audit_entries(&state.store, &caller, 200).await?;
-    Ok(Json(
-        entries
-            .into_iter()
-            .map(|e| AuditEntryView {
-                seq: e.seq,
-                at: e.at,
-                actor: e.actor,
-                action: e.action,
-                entity: e.entity,
-                entity_id: e.entity_id,
-                request_id: e.request_id,
-                hash: e.hash,
-            })
-            .collect(),
-    ))
+    let entries = service::audit_log::search(&state.store, &caller, &ask, limit.limit.unwrap_or(200)).await?;
+    Ok(Json(entries.iter().map(Into::into).collect()))
+}
+
+/// One audit entry whole.
+#[utoipa::path(get, path = "/api/v1/audit/{seq}",
+    responses((status = 200, body = AuditEntryWhole), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn audit_entry(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(seq): Path<i64>,
+) -> Result<Json<AuditEntryWhole>, AppError> {
+    let e = service::audit_log::entry(&state.store, &caller, seq).await?;
+    Ok(Json(AuditEntryWhole { entry: (&e).into(), before: e.before, after: e.after, prev_hash: e.prev_hash }))
 }
 
 /// Accounts (system administrator).

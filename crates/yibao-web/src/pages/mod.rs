@@ -3,6 +3,7 @@
 mod accounts;
 mod admin;
 mod audit;
+mod audit_log;
 mod auth;
 mod books;
 mod claims;
@@ -35,6 +36,7 @@ pub use admin::{
     institution_save_edit, institution_save_new, institutions_page,
 };
 pub use audit::{medical_history_add, medical_history_page};
+pub use audit_log::{audit_csv, audit_entry_page, audit_page};
 pub use auth::{home, lang_switch, login_form, login_submit, logout, password_form, password_submit};
 pub use books::{books_close, books_page};
 pub use claims::{
@@ -67,8 +69,8 @@ pub use papers::{claim_receipt, filing_receipt, referral_certificate};
 pub use pay::{pay_lookup, pay_order, pay_receipt, pay_start, sim_page, sim_pay};
 pub use payments::{batch_approve, batch_build, batch_cancel, batch_export, batch_page, batch_results, payments_page};
 pub use registry::{
-    audit_page, me_page, person_account_confirm, person_edit_form, person_new_form, person_page, person_save_edit,
-    person_save_new, persons_page,
+    me_page, person_account_confirm, person_edit_form, person_new_form, person_page, person_save_edit, person_save_new,
+    persons_page,
 };
 pub use rules::{
     calendar_import, calendar_page, catalog_import_page, catalog_upload, catalogs_page, diagnoses_upload,

@@ -280,18 +280,6 @@ pub async fn person_save_edit(
 }
 
 #[derive(Template)]
-#[template(path = "audit.html")]
-struct AuditPage {
-    ctx: Ctx,
-    items: Vec<yibao_core::audit::AuditEntry>,
-}
-
-pub async fn audit_page(State(state): State<SharedState>, caller: Caller) -> Result<Response, AppError> {
-    let items = service::audit_entries(&state.store, &caller, 200).await?;
-    Ok(render(&AuditPage { ctx: Ctx::for_caller(&caller, "/audit"), items })?.into_response())
-}
-
-#[derive(Template)]
 #[template(path = "me.html")]
 struct MePage {
     ctx: Ctx,

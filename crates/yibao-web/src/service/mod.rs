@@ -12,6 +12,7 @@ use crate::context::Caller;
 
 pub mod accounts;
 pub mod audit;
+pub mod audit_log;
 pub mod books;
 pub mod claims;
 pub mod clearing;
@@ -327,15 +328,6 @@ pub async fn save_institution(
     };
     w.commit().await?;
     Ok(i)
-}
-
-pub async fn audit_entries(
-    store: &Store,
-    caller: &Caller,
-    limit: i64,
-) -> Result<Vec<yibao_core::audit::AuditEntry>, AppError> {
-    caller.require(Permission::ViewAuditLog)?;
-    Ok(store.recent_audit_entries(None, limit.clamp(1, 500)).await?)
 }
 
 pub use logins::accounts;
