@@ -18,6 +18,7 @@ mod contributions;
 mod cover;
 mod db;
 mod documents;
+mod find;
 mod history;
 mod individual;
 mod notices;
@@ -58,6 +59,7 @@ pub use db::{
     redact, Actor, AuditVerification, Backend, DatabaseLock, LockMode, StoreConfig, StoreError, WriteStats, WriteTx,
 };
 pub use documents::{BlobStore, Document, LocalBlobs};
+pub use find::{Found, FoundKind};
 pub use history::HistoryEntry;
 pub use individual::{
     is_pharmacy, CreditRun, FamilyMember, Heir, PharmacyLine, PharmacyPurchase, PharmacySettlement, Relation,

@@ -6,6 +6,8 @@ mod audit_log;
 mod common;
 #[path = "api/cover.rs"]
 mod cover;
+#[path = "api/find.rs"]
+mod find;
 #[path = "api/logins.rs"]
 mod logins;
 
@@ -62,6 +64,7 @@ type MatrixRow = (Method, &'static str, Option<Value>, StatusCode, Vec<&'static 
 fn matrix() -> Vec<MatrixRow> {
     use StatusCode as S;
     let staff_read = vec!["clerk", "reviewer", "reviewer2", "auditor", "finance"];
+    let staff = vec!["clerk", "reviewer", "reviewer2", "auditor", "finance", "policy", "admin"];
     let detail = vec!["clerk", "reviewer", "reviewer2", "auditor", "zhangsan"];
     let institutions =
         vec!["admin", "clerk", "reviewer", "reviewer2", "auditor", "finance", "policy", "zhangsan", "unit"];
@@ -128,6 +131,8 @@ fn matrix() -> Vec<MatrixRow> {
         (Method::GET, "/audit/1", None, S::OK, vec!["auditor", "admin"]),
         (Method::GET, "/audit.csv?action=account.", None, S::OK, vec!["auditor", "admin"]),
         (Method::GET, "/api/v1/audit/1", None, S::OK, vec!["auditor", "admin"]),
+        (Method::GET, "/api/v1/search?q=%E9%87%91%E6%98%8C", None, S::OK, staff.clone()),
+        (Method::GET, "/search?q=%E9%87%91%E6%98%8C", None, S::OK, staff.clone()),
         (Method::GET, "/accounts", None, S::OK, vec!["admin"]),
         (Method::GET, "/accounts/3", None, S::OK, vec!["admin"]),
         (Method::POST, "/api/v1/accounts/3/unlock", None, S::OK, vec!["admin"]),

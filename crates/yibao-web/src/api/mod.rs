@@ -63,6 +63,7 @@ pub mod withdrawals;
         institution_self,
         audit_log,
         audit_entry,
+        search,
         list_accounts,
         create_account,
         logins::disable,
@@ -711,6 +712,25 @@ pub async fn audit_entry(
 ) -> Result<Json<AuditEntryWhole>, AppError> {
     let e = service::audit_log::entry(&state.store, &caller, seq).await?;
     Ok(Json(AuditEntryWhole { entry: (&e).into(), before: e.before, after: e.after, prev_hash: e.prev_hash }))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct SearchText {
+    /// A claim number, a name or ID number (its start), an invoice number, a `setl_id`, a
+    /// batch or clearing number, an institution's code or name.
+    q: String,
+}
+
+/// The staff's search: what the text names, of the kinds the caller may read, in the
+/// caller's regions (at most ten of each kind).
+#[utoipa::path(get, path = "/api/v1/search", params(SearchText),
+    responses((status = 200, body = Vec<Object>), (status = 403, body = Problem)))]
+pub async fn search(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Query(s): Query<SearchText>,
+) -> Result<Json<Vec<yibao_store::Found>>, AppError> {
+    Ok(Json(service::find::find(&state.store, &caller, &s.q).await?))
 }
 
 /// Accounts (system administrator).

@@ -10,6 +10,7 @@ mod claims;
 mod clearing;
 mod contributions;
 mod cover;
+mod find;
 pub(crate) mod inspection;
 mod institution;
 mod logins;
@@ -53,6 +54,7 @@ pub use cover::{
     card_apply, card_event_submit, cover_lookup, document_download, filing_decide, filing_window, filings_page,
     my_card_report, my_cover_page, my_filing_apply, my_filing_revoke, no_card_issue, person_cover_page,
 };
+pub use find::search_page;
 pub use inspection::{
     audit_photo_add, audit_task_conclude, audit_task_create, audit_task_page, audit_task_take, audit_tasks_page,
     filing_page, pre_evaluation_record, pre_evaluation_require,
@@ -117,6 +119,8 @@ pub struct Ctx {
     /// Unread messages, shown beside 「消息」.
     pub unread: i64,
     pub nav: Vec<NavItem>,
+    /// Staff have the search box in the header.
+    pub search: bool,
 }
 
 impl Ctx {
@@ -177,7 +181,16 @@ impl Ctx {
 
     pub fn anonymous(lang: Lang, path: &str) -> Ctx {
         let here = encode_next(path);
-        Ctx { lang, user: None, csrf: String::new(), path: path.to_string(), here, unread: 0, nav: Vec::new() }
+        Ctx {
+            lang,
+            user: None,
+            csrf: String::new(),
+            path: path.to_string(),
+            here,
+            unread: 0,
+            nav: Vec::new(),
+            search: false,
+        }
     }
 
     pub fn for_caller(caller: &Caller, path: &str) -> Ctx {
@@ -233,7 +246,7 @@ impl Ctx {
         });
         let here = encode_next(if caller.here.is_empty() { path } else { &caller.here });
         let (csrf, unread) = (caller.csrf_token().to_string(), caller.unread);
-        Ctx { lang, user, csrf, path: path.to_string(), here, unread, nav }
+        Ctx { lang, user, csrf, path: path.to_string(), here, unread, nav, search: role.is_staff() }
     }
 }
 

@@ -18,6 +18,7 @@ pub mod claims;
 pub mod clearing;
 pub mod contributions;
 pub mod cover;
+pub mod find;
 pub mod logins;
 pub mod pay;
 pub mod payments;
