@@ -210,10 +210,32 @@ impl Calendar {
     }
 }
 
+/// The instant a day begins in China (UTC+8), as the store writes instants
+/// (`2026-12-06T16:00:00Z` for 7 December): days people name become ranges of stored times.
+pub fn china_day_start(day: NaiveDate) -> String {
+    (day.and_time(chrono::NaiveTime::MIN) - chrono::Duration::hours(8)).format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// The day in China of a stored instant (`2026-12-06T16:30:00Z` is 7 December), if it is one.
+pub fn china_day_of(instant: &str) -> Option<NaiveDate> {
+    let t = chrono::DateTime::parse_from_rfc3339(instant).ok()?;
+    Some((t.naive_utc() + chrono::Duration::hours(8)).date())
+}
+
 #[cfg(test)]
 mod tests {
+
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn days_in_china_and_stored_instants() {
+        let d = NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+        assert_eq!(china_day_start(d), "2026-12-06T16:00:00Z");
+        assert_eq!(china_day_of("2026-12-06T16:00:00Z"), Some(d));
+        assert_eq!(china_day_of("2026-12-06T15:59:59Z"), d.pred_opt());
+        assert_eq!(china_day_of("not a time"), None);
+    }
 
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()

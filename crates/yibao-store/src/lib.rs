@@ -43,8 +43,8 @@ pub use audit_search::AuditQuery;
 pub use audits::{AuditPhoto, AuditTask, Concluded, NewPhoto, NewTask, StoredPreEvaluation};
 pub use books::BooksCheck;
 pub use claims::{
-    ClaimDocument, ClaimEvent, ClaimInput, ClaimSummary, Delegation, InvoiceInput, StoredClaim, StoredClaimLine,
-    SubmittedBy,
+    ClaimDocument, ClaimEvent, ClaimFilter, ClaimInput, ClaimSort, ClaimSummary, Delegation, InvoiceInput, StoredClaim,
+    StoredClaimLine, SubmittedBy,
 };
 pub use clearing::{Assessment, Clearing, ClearingLine, InstitutionAccount, Objection, Preview};
 pub use contributions::{

@@ -149,3 +149,116 @@ async fn a_reviewer_admits_a_rescue_drug_outside_the_catalog() {
         db.cleanup().await;
     }
 }
+
+/// The staff's list against a brute-force reading of the same claims: every filter, every
+/// sort, paged three at a time, finds exactly the claims it should, each once and in order;
+/// the counts by state agree; another region's scope finds none.
+#[tokio::test]
+async fn the_claim_list_pages_filters_and_counts_like_a_brute_force_reading() {
+    use yibao_core::sporadic::ClaimState;
+    use yibao_core::{Fen, Scope};
+    use yibao_store::{ClaimFilter, ClaimSort, ClaimSummary};
+    for db in TestDb::all().await {
+        let l = db.label;
+        let s = &db.store;
+        yibao_demo::seed_demo(s, &db.blobs(), today()).await.unwrap();
+        let scope = Scope::parse_list("620300").unwrap();
+        // Brute force: every claim, read one by one through the persons of the region.
+        let mut all: Vec<ClaimSummary> = Vec::new();
+        let mut after = None;
+        loop {
+            let q = PersonQuery { scope: Some(scope.clone()), after: after.clone(), limit: 100, ..Default::default() };
+            let page = s.search_persons(&q).await.unwrap();
+            for p in &page.items {
+                all.extend(s.claims_of(p.id).await.unwrap());
+            }
+            match page.next {
+                Some(n) => after = Some(n),
+                None => break,
+            }
+        }
+        assert!(all.len() > 10, "{l}: the demo has claims enough: {}", all.len());
+        let threshold = Fen::from_yuan(1_000);
+        type Keep = Box<dyn Fn(&ClaimSummary) -> bool>;
+        let filters: Vec<(&str, ClaimFilter, Keep)> = vec![
+            ("all", ClaimFilter::default(), Box::new(|_| true)),
+            (
+                "adjudicated",
+                ClaimFilter { states: vec![ClaimState::Adjudicated], ..Default::default() },
+                Box::new(|c| c.state == ClaimState::Adjudicated),
+            ),
+            (
+                "off-site inpatient",
+                ClaimFilter { case: Some(ClaimCase::OffsiteInpatient), ..Default::default() },
+                Box::new(|c| c.case == ClaimCase::OffsiteInpatient),
+            ),
+            (
+                "at least 1,000 yuan",
+                ClaimFilter { min: Some(threshold), ..Default::default() },
+                Box::new(move |c| c.medfee_sumamt >= threshold),
+            ),
+            (
+                "at most 1,000 yuan",
+                ClaimFilter { max: Some(threshold), ..Default::default() },
+                Box::new(move |c| c.medfee_sumamt <= threshold),
+            ),
+        ];
+        for (name, base, keep) in &filters {
+            let mut want: Vec<&ClaimSummary> = all.iter().filter(|c| keep(c)).collect();
+            for sort in ClaimSort::ALL {
+                match sort {
+                    ClaimSort::Oldest => want.sort_by_key(|c| c.id),
+                    ClaimSort::Newest => want.sort_by_key(|c| std::cmp::Reverse(c.id)),
+                    ClaimSort::Amount => want.sort_by_key(|c| std::cmp::Reverse((c.medfee_sumamt, c.id))),
+                }
+                let mut got = Vec::new();
+                let mut f = ClaimFilter { scope: scope.clone(), sort, ..base.clone() };
+                loop {
+                    let page = s.list_claims(&f, 3).await.unwrap();
+                    assert!(page.items.len() <= 3);
+                    got.extend(page.items.iter().map(|c| c.id));
+                    match page.next {
+                        Some(n) => f.after = Some(n),
+                        None => break,
+                    }
+                }
+                let want_ids: Vec<i64> = want.iter().map(|c| c.id).collect();
+                assert_eq!(got, want_ids, "{l}: {name}, {sort:?}");
+            }
+            // The counts by state, the filter's own states aside.
+            let counted = s.count_claims_by_state(&ClaimFilter { scope: scope.clone(), ..base.clone() }).await.unwrap();
+            for state in ClaimState::ALL {
+                let n = counted.iter().find(|(st, _)| st == state).map_or(0, |(_, n)| *n);
+                let brute = all
+                    .iter()
+                    .filter(|c| c.state == *state)
+                    .filter(|c| base.case.is_none_or(|k| c.case == k))
+                    .filter(|c| base.min.is_none_or(|m| c.medfee_sumamt >= m))
+                    .filter(|c| base.max.is_none_or(|m| c.medfee_sumamt <= m))
+                    .count() as i64;
+                assert_eq!(n, brute, "{l}: {name}: {state:?}");
+            }
+        }
+        // Received today (China time), and a day long ago.
+        let when = |from, to| ClaimFilter { scope: scope.clone(), from, to, ..Default::default() };
+        let days: Vec<chrono::NaiveDate> =
+            all.iter().filter_map(|c| yibao_core::calendar::china_day_of(&c.submitted_at)).collect();
+        let day = days[0];
+        let on_day = s.list_claims(&when(Some(day), Some(day)), 200).await.unwrap().items.len();
+        assert_eq!(on_day, days.iter().filter(|d| **d == day).count(), "{l}");
+        let long_ago = chrono::NaiveDate::from_ymd_opt(2001, 1, 1);
+        assert!(s.list_claims(&when(long_ago, long_ago), 200).await.unwrap().items.is_empty(), "{l}");
+        // Another region's scope finds nothing; a bad cursor is refused.
+        let beijing = ClaimFilter { scope: Scope::parse_list("110000").unwrap(), ..Default::default() };
+        assert!(s.list_claims(&beijing, 200).await.unwrap().items.is_empty(), "{l}");
+        assert!(s.count_claims_by_state(&beijing).await.unwrap().is_empty(), "{l}");
+        let bad = ClaimFilter {
+            scope: scope.clone(),
+            sort: ClaimSort::Amount,
+            after: Some("x".into()),
+            ..Default::default()
+        };
+        assert!(matches!(s.list_claims(&bad, 5).await, Err(StoreError::Invalid(_))), "{l}");
+        db.cleanup().await;
+    }
+}

@@ -9,6 +9,7 @@
 //! after intake in `review.rs`, reading claims back in `queries.rs`.
 
 mod delegations;
+mod list;
 mod queries;
 mod review;
 mod submit;
@@ -35,7 +36,9 @@ use crate::db::query::{corrupt, date_from, json, region_from, Arg, Sql};
 use crate::documents::BlobStore;
 use crate::registry::{fetch_person, Person};
 use crate::rules::Rules;
-use crate::{Store, StoreError, WriteTx};
+use crate::{Page, Store, StoreError, WriteTx};
+
+pub use list::{ClaimFilter, ClaimSort};
 
 fn refuse(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> StoreError {
     StoreError::Invalid(InvalidValue::new("claim", code, zh, en))

@@ -58,21 +58,14 @@ impl Store {
     }
 
     /// Claims of persons insured in `scope` in one of `states` (all when empty), oldest
-    /// first: a work queue.
+    /// first, at most `limit` (up to 200): a work queue's first page.
     pub async fn claims_in(
         &self,
         scope: &Scope,
         states: &[ClaimState],
         limit: i64,
     ) -> Result<Vec<ClaimSummary>, StoreError> {
-        let mut sql = Sql::new(&format!("SELECT {CLAIM_COLS} FROM {CLAIM_FROM} WHERE 1 = 1"));
-        sql.scope_filter("p.insured_region", scope);
-        if !states.is_empty() {
-            let args: Vec<String> = states.iter().map(|st| sql.arg(Arg::S(st.code().to_string()))).collect();
-            sql.text.push_str(&format!(" AND c.state IN ({})", args.join(", ")));
-        }
-        let l = sql.arg(Arg::I(limit));
-        sql.text.push_str(&format!(" ORDER BY c.id LIMIT {l}"));
-        sql.fetch_all(&self.db).await?.iter().map(summary_from_row).collect()
+        let f = super::ClaimFilter { scope: scope.clone(), states: states.to_vec(), ..Default::default() };
+        Ok(self.list_claims(&f, limit).await?.items)
     }
 }

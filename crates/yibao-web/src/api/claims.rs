@@ -101,23 +101,38 @@ pub async fn get_claim(
 }
 
 #[derive(Deserialize, IntoParams)]
-pub struct QueueQuery {
-    /// Comma-separated states (default: everything not final).
-    state: Option<String>,
+pub struct QueueLimit {
+    /// At most this many (1–200; 200 unless given).
+    limit: Option<i64>,
 }
 
-/// The staff queue: claims of persons in the caller's regions, oldest first.
-#[utoipa::path(get, path = "/api/v1/claims", params(QueueQuery), responses((status = 200), (status = 403, body = Problem)))]
+/// The staff's claim list: claims of persons in the caller's regions (oldest first unless
+/// `sort` says `newest` or `amount`), filtered by `state` (comma-separated; default every
+/// state not final, `all` for every one), `case`, `region`, `institution`, the days received
+/// (`from`, `to`) and the amount (`min`, `max`, yuan). When there are more, the header
+/// `X-Next-After` holds the cursor to pass as `after`.
+#[utoipa::path(get, path = "/api/v1/claims", params(crate::pages::QueueAsk, QueueLimit),
+    responses((status = 200), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn claim_queue(
     State(state): State<SharedState>,
     caller: Caller,
-    Query(q): Query<QueueQuery>,
-) -> Result<Json<Vec<ClaimSummary>>, AppError> {
-    let states: Vec<ClaimState> = match q.state.as_deref().filter(|s| !s.trim().is_empty()) {
+    Query(ask): Query<crate::pages::QueueAsk>,
+    Query(limit): Query<QueueLimit>,
+) -> Result<axum::response::Response, AppError> {
+    use axum::response::IntoResponse;
+    let states: Vec<ClaimState> = match ask.state_list() {
+        Some(list) if list.trim() == "all" => Vec::new(),
         Some(list) => list.split(',').map(|s| ClaimState::parse(s.trim())).collect::<Result<_, _>>()?,
         None => ClaimState::ALL.iter().copied().filter(|s| !s.is_final()).collect(),
     };
-    Ok(Json(svc::claim_queue(&state.store, &caller, &states).await?))
+    let mut f = ask.filter(None).map_err(AppError::validation)?;
+    f.states = states;
+    let (page, _) = svc::claim_list(&state.store, &caller, f, limit.limit.unwrap_or(200)).await?;
+    let mut res = Json(page.items).into_response();
+    if let Some(next) = page.next.and_then(|n| axum::http::HeaderValue::from_str(&n).ok()) {
+        res.headers_mut().insert("x-next-after", next);
+    }
+    Ok(res)
 }
 
 /// A person's claims, newest first.

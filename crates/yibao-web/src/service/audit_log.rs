@@ -36,12 +36,7 @@ pub struct AuditAsk {
 impl AuditAsk {
     pub fn query(&self) -> AuditQuery {
         let text = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
-        // 00:00 in China is 16:00 UTC the day before.
-        let instant = |d: NaiveDate| {
-            (d.and_hms_opt(0, 0, 0).unwrap_or_default() - chrono::Duration::hours(8))
-                .format("%Y-%m-%dT%H:%M:%SZ")
-                .to_string()
-        };
+        let instant = yibao_core::calendar::china_day_start;
         AuditQuery {
             actor: text(&self.actor),
             action: text(&self.action),

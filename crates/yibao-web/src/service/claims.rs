@@ -131,10 +131,18 @@ pub async fn unit_claims(store: &Store, caller: &Caller) -> Result<Vec<ClaimSumm
     Ok(store.claims_filed_by(unit).await?)
 }
 
-/// The staff queue: claims of persons in the caller's regions in `states`, oldest first.
-pub async fn claim_queue(store: &Store, caller: &Caller, states: &[ClaimState]) -> Result<Vec<ClaimSummary>, AppError> {
+/// The staff's list: a page of the claims of persons in the caller's regions that `f` finds
+/// (its scope is the caller's), and the count in each state for the same filters.
+pub async fn claim_list(
+    store: &Store,
+    caller: &Caller,
+    mut f: yibao_store::ClaimFilter,
+    limit: i64,
+) -> Result<(yibao_store::Page<ClaimSummary>, Vec<(ClaimState, i64)>), AppError> {
     caller.require(Permission::ViewClaims)?;
-    Ok(store.claims_in(&staff_scope(caller), states, 500).await?)
+    f.scope = staff_scope(caller);
+    let counts = store.count_claims_by_state(&f).await?;
+    Ok((store.list_claims(&f, limit).await?, counts))
 }
 
 /// The rules in force for persons insured in `region` (the checklists anyone may read).

@@ -3,6 +3,7 @@
 //! the kinds the caller may read.
 
 use super::*;
+use yibao_core::Fen;
 
 #[tokio::test]
 async fn the_search_box_finds_within_the_callers_regions_only() {
@@ -115,4 +116,70 @@ async fn the_search_box_finds_within_the_callers_regions_only() {
         assert!(page.contains("id=\"top-search\""), "{l}: the box is in the header");
         app.db.cleanup().await;
     }
+}
+
+/// The staff's claim list in the portal: tabs with counts, filters kept, a bad amount said
+/// beside its field, how long each open claim has waited and how it stands against the
+/// 15 working-day promise; over the API, a page at a time with the next cursor in a header.
+#[tokio::test]
+async fn the_claim_list_has_tabs_filters_ageing_and_pages() {
+    let app = spawn_app(TestDb::sqlite().await).await;
+    let (http, _) = portal_session(&app, "reviewer", "/claims").await;
+    let page = http.get(app.url("/claims?state=all")).send().await.unwrap().text().await.unwrap();
+    let count = |page: &str, state: &str| -> i64 {
+        let at = page.find(&format!("data-state=\"{state}\"")).unwrap_or_else(|| panic!("{state}: {page}"));
+        let tail = &page[at..];
+        let c = tail.split("class=\"count\">").nth(1).unwrap().split('<').next().unwrap();
+        c.parse().unwrap()
+    };
+    let all = count(&page, "all");
+    let parts: i64 = yibao_core::sporadic::ClaimState::ALL.iter().map(|s| count(&page, s.code())).sum();
+    assert!(all > 0 && all == parts, "{all} = {parts}");
+    assert_eq!(page.matches("<tr data-id=").count() as i64, all.min(50));
+    // An open claim shows its waiting days and the promise.
+    let page = http.get(app.url("/claims?state=adjudicated")).send().await.unwrap().text().await.unwrap();
+    assert!(
+        page.contains("data-promise=\"kept\"")
+            || page.contains("data-promise=\"at_risk\"")
+            || page.contains("data-promise=\"broken\""),
+        "{page}"
+    );
+    assert!(page.contains(" 天</td>"), "{page}");
+    // A filter that finds nothing, and one typed wrong.
+    let page = http.get(app.url("/claims?state=all&min=99999999")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("id=\"no-claims\"") && page.contains("value=\"99999999\""), "kept: {page}");
+    let res = http.get(app.url("/claims?state=all&min=abc")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("id=\"err-min\""));
+
+    let reviewer = app.token("reviewer").await;
+    let res = app
+        .http
+        .get(app.url("/api/v1/claims?state=all&limit=3&sort=amount"))
+        .bearer_auth(&reviewer)
+        .send()
+        .await
+        .unwrap();
+    let next = res.headers()["x-next-after"].to_str().unwrap().to_string();
+    let first: Value = res.json().await.unwrap();
+    assert_eq!(first.as_array().unwrap().len(), 3);
+    let res = app
+        .http
+        .get(app.url("/api/v1/claims"))
+        .query(&[("state", "all"), ("limit", "3"), ("sort", "amount"), ("after", next.as_str())])
+        .bearer_auth(&reviewer)
+        .send()
+        .await
+        .unwrap();
+    let second: Value = res.json().await.unwrap();
+    let amount = |v: &Value| {
+        v["medfee_sumamt"]
+            .as_str()
+            .map(|s| s.parse::<Fen>().unwrap())
+            .or_else(|| v["medfee_sumamt"].as_i64().map(yibao_core::Fen::from_fen))
+            .unwrap()
+    };
+    assert!(amount(&first[2]) >= amount(&second[0]), "sorted across pages");
+    assert!(first.as_array().unwrap().iter().all(|c| second.as_array().unwrap().iter().all(|d| d["id"] != c["id"])));
+    app.db.cleanup().await;
 }

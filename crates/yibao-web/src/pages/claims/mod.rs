@@ -6,6 +6,7 @@
 
 mod claim;
 mod form;
+mod queue;
 
 pub(crate) use claim::show_claim;
 pub use claim::{
@@ -13,6 +14,7 @@ pub use claim::{
     claim_step_submit,
 };
 pub use form::{claim_new_form, claim_submit, diagnosis_suggest, institution_suggest, item_suggest, region_suggest};
+pub use queue::{claim_queue_page, QueueAsk};
 
 use std::collections::BTreeMap;
 
@@ -61,6 +63,12 @@ pub struct ClaimRow {
     /// Where the money is, once approved ("已支付 2026-11-23", "待支付（2026-12-14 前）", ...).
     pub payment: String,
     pub payment_state: &'static str,
+    /// In the staff's list: days since it was received, and the 15 working-day promise
+    /// (working days left, or how late) while it is open.
+    pub ageing: String,
+    pub promise: String,
+    /// `kept`, `at_risk`, `broken` or "".
+    pub promise_state: &'static str,
 }
 
 impl ClaimRow {
@@ -78,6 +86,9 @@ impl ClaimRow {
             submitted_at: when(&c.submitted_at),
             payment: String::new(),
             payment_state: "",
+            ageing: String::new(),
+            promise: String::new(),
+            promise_state: "",
         }
     }
 
@@ -357,56 +368,6 @@ pub async fn unit_claims(State(state): State<SharedState>, caller: Caller) -> Re
         ctx: Ctx::for_caller(&caller, "/unit/claims"),
         unit_name: state.store.employer(unit).await?.name,
         rows: ClaimRow::list(&state.store, &rows, caller.lang).await?,
-    };
-    Ok(render(&page)?.into_response())
-}
-
-// ---------------------------------------------------------------------------------------
-// The staff queue
-
-#[derive(Template)]
-#[template(path = "claim_queue.html")]
-struct QueuePage {
-    ctx: Ctx,
-    state: String,
-    states: Vec<Choice>,
-    rows: Vec<ClaimRow>,
-    can_window: bool,
-}
-
-#[derive(Deserialize, Default)]
-pub struct QueueAsk {
-    #[serde(default)]
-    state: String,
-}
-
-/// `GET /claims?state=`: the claims of the caller's regions, by state (default: those
-/// waiting for the caller's role).
-pub async fn claim_queue_page(
-    State(state): State<SharedState>,
-    caller: Caller,
-    Query(ask): Query<QueueAsk>,
-) -> Result<Response, AppError> {
-    if caller.session().is_none() {
-        return Err(AppError::forbidden());
-    }
-    let lang = caller.lang;
-    let default = if caller.can(Permission::SecondReviewClaims) {
-        "second_review"
-    } else if caller.can(Permission::ReviewClaims) {
-        "adjudicated"
-    } else {
-        "submitted"
-    };
-    let code = if ask.state.trim().is_empty() { default } else { ask.state.trim() };
-    let chosen = ClaimState::parse(code)?;
-    let rows = svc::claim_queue(&state.store, &caller, &[chosen]).await?;
-    let page = QueuePage {
-        ctx: Ctx::for_caller(&caller, "/claims"),
-        state: chosen.code().to_string(),
-        states: choices(ClaimState::ALL, ClaimState::code, ClaimState::label, lang),
-        rows: ClaimRow::list(&state.store, &rows, lang).await?,
-        can_window: caller.can(Permission::HandleClaims),
     };
     Ok(render(&page)?.into_response())
 }
