@@ -63,6 +63,9 @@ pub enum Permission {
     ReviewClaims,
     /// Confirm another reviewer's decision on a claim above the region's amount (复核).
     SecondReviewClaims,
+    /// Give claims waiting for review to reviewers of the caller's regions, and move a claim
+    /// under review to another (the lead reviewer: the second reviewer, 复核).
+    AssignClaims,
     /// See payment orders and batches, the claims at risk of missing the 15-working-day
     /// promise, and the reconciliation, in the caller's regions.
     ViewPayments,
@@ -147,6 +150,7 @@ impl Role {
                     | ViewClaims
                     | ReviewClaims
                     | SecondReviewClaims
+                    | AssignClaims
                     | DecideHits
             ),
             Auditor => matches!(
@@ -279,6 +283,7 @@ mod tests {
                 "{role}"
             );
             assert_eq!(role.can(Permission::SecondReviewClaims), role == Role::SecondReviewer, "{role}");
+            assert_eq!(role.can(Permission::AssignClaims), role == Role::SecondReviewer, "{role}");
             assert_eq!(role.can(Permission::ManagePayments), role == Role::Finance, "{role}");
             assert_eq!(role.can(Permission::FileForEmployees), role == Role::Employer, "{role}");
             assert_eq!(role.can(Permission::ViewPayments), matches!(role, Role::Finance | Role::Auditor), "{role}");

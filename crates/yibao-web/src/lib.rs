@@ -203,6 +203,8 @@ pub fn router(state: AppState) -> Router {
             post(api::claims::attach_document).layer(DefaultBodyLimit::max(DOCUMENT_REQUEST_LIMIT)),
         )
         .route("/claims/{id}/steps", post(api::claims::claim_step))
+        .route("/claims/{id}/assign", post(api::claims::assign_claim))
+        .route("/claims/workload", get(api::claims::workload))
         .route("/persons/{id}/claims", get(api::claims::person_claims))
         .route("/my/delegations", get(api::claims::my_delegations).post(api::claims::grant_delegation))
         .route("/my/delegations/{id}/revoke", post(api::claims::revoke_delegation))
@@ -334,6 +336,7 @@ pub fn router(state: AppState) -> Router {
         .route("/hits/{id}/take", post(pages::hit_take))
         .route("/institution-findings/{id}/decision", post(pages::finding_decision))
         .route("/claims/{id}/steps", post(pages::claim_step_submit))
+        .route("/claims/{id}/assign", post(pages::claim_assign))
         .route(
             "/claims/{id}/documents",
             post(pages::claim_document_add).layer(DefaultBodyLimit::max(DOCUMENT_REQUEST_LIMIT)),

@@ -132,6 +132,7 @@ fn matrix() -> Vec<MatrixRow> {
         (Method::GET, "/audit.csv?action=account.", None, S::OK, vec!["auditor", "admin"]),
         (Method::GET, "/api/v1/audit/1", None, S::OK, vec!["auditor", "admin"]),
         (Method::GET, "/api/v1/search?q=%E9%87%91%E6%98%8C", None, S::OK, staff.clone()),
+        (Method::GET, "/api/v1/claims/workload", None, S::OK, vec!["reviewer2"]),
         (Method::GET, "/search?q=%E9%87%91%E6%98%8C", None, S::OK, staff.clone()),
         (Method::GET, "/accounts", None, S::OK, vec!["admin"]),
         (Method::GET, "/accounts/3", None, S::OK, vec!["admin"]),

@@ -52,6 +52,8 @@ pub struct ClaimFilter {
     /// Medical expenses at least and at most.
     pub min: Option<Fen>,
     pub max: Option<Fen>,
+    /// Under review by this reviewer (their audit label).
+    pub reviewer: Option<String>,
     pub sort: ClaimSort,
     /// The cursor of the page before (its last row), as [`Page::next`] gave it.
     pub after: Option<String>,
@@ -79,6 +81,10 @@ impl ClaimFilter {
         if let Some(to) = self.to.and_then(|d| d.succ_opt()) {
             let a = sql.arg(Arg::S(china_day_start(to)));
             sql.text.push_str(&format!(" AND c.submitted_at < {a}"));
+        }
+        if let Some(reviewer) = &self.reviewer {
+            let a = sql.arg(Arg::S(reviewer.clone()));
+            sql.text.push_str(&format!(" AND c.reviewer = {a}"));
         }
         for (op, bound) in [(">=", self.min), ("<=", self.max)] {
             if let Some(fen) = bound {

@@ -177,6 +177,48 @@ impl Store {
         self.move_claim(w, &claim, ClaimAction::TakeForReview, "take", &set, None).await
     }
 
+    /// A lead reviewer gives a claim to a reviewer (`to`, their audit label): one waiting for
+    /// review is taken for review in their name; one under review changes hands, the lines
+    /// excluded so far staying as they are for the new reviewer to decide.
+    pub async fn assign_claim(&self, w: &mut WriteTx, id: i64, to: &str) -> Result<StoredClaim, StoreError> {
+        let claim = self.claim_in(w, id).await?;
+        match claim.state {
+            ClaimState::Adjudicated => {
+                let set = [("reviewer", text(to))];
+                self.move_claim(w, &claim, ClaimAction::TakeForReview, "assign", &set, None).await
+            }
+            ClaimState::InReview if claim.reviewer.as_deref() == Some(to) => {
+                Err(refuse("already_assigned", "该申请已由这位审核人员审核", "the claim is with this reviewer already"))
+            }
+            ClaimState::InReview => {
+                update_claim(w, None, &[("reviewer", text(to))], claim.id, claim.version).await?;
+                // No note: the claimant reads the history, and staff are not named to them; the
+                // audit log holds who had it before and after.
+                self.claim_event(w, claim.id, "reassign", Some(claim.state), claim.state, None).await?;
+                let after = self.claim_in(w, claim.id).await?;
+                w.record("claim.reassign", "claim", &id.to_string(), Some(&summary(&claim)), Some(&summary(&after)))
+                    .await?;
+                Ok(after)
+            }
+            other => Err(refuse(
+                "not_assignable",
+                format!("只有待审核或审核中的申请可以分派，此申请{}", other.label().zh),
+                format!("only a claim waiting for or under review can be assigned; this one is {}", other.label().en),
+            )),
+        }
+    }
+
+    /// The claims under review in `scope`, by reviewer (their audit label): the workload.
+    pub async fn review_workload(&self, scope: &Scope) -> Result<Vec<(String, i64)>, StoreError> {
+        let mut sql = Sql::new(&format!(
+            "SELECT c.reviewer, COUNT(*) FROM {CLAIM_FROM} WHERE c.state = 'in_review' AND c.reviewer IS NOT NULL"
+        ));
+        sql.scope_filter("p.insured_region", scope);
+        sql.text.push_str(" GROUP BY c.reviewer ORDER BY c.reviewer");
+        let rows = sql.fetch_all(&self.db).await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+    }
+
     fn require_reviewer(&self, w: &WriteTx, claim: &StoredClaim) -> Result<(), StoreError> {
         if claim.state != ClaimState::InReview || claim.reviewer.as_deref() != Some(w.actor().label.as_str()) {
             return Err(refuse(

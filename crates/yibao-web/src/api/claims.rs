@@ -125,7 +125,7 @@ pub async fn claim_queue(
         Some(list) => list.split(',').map(|s| ClaimState::parse(s.trim())).collect::<Result<_, _>>()?,
         None => ClaimState::ALL.iter().copied().filter(|s| !s.is_final()).collect(),
     };
-    let mut f = ask.filter(None).map_err(AppError::validation)?;
+    let mut f = ask.filter_in(&state.store, None).await?.map_err(AppError::validation)?;
     f.states = states;
     let (page, _) = svc::claim_list(&state.store, &caller, f, limit.limit.unwrap_or(200)).await?;
     let mut res = Json(page.items).into_response();
@@ -267,4 +267,44 @@ pub async fn revoke_delegation(
     Path(id): Path<i64>,
 ) -> Result<Json<Delegation>, AppError> {
     Ok(Json(svc::revoke_delegation(&state.store, &caller, id).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct AssignRequest {
+    /// The reviewer's username.
+    reviewer: String,
+}
+
+/// A lead reviewer (复核) gives a claim waiting for or under review to a reviewer of its
+/// region.
+#[utoipa::path(post, path = "/api/v1/claims/{id}/assign", request_body = AssignRequest,
+    responses((status = 200), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn assign_claim(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(r): Json<AssignRequest>,
+) -> Result<Json<StoredClaim>, AppError> {
+    Ok(Json(svc::assign(&state.store, &caller, id, &r.reviewer).await?))
+}
+
+/// One reviewer's workload.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Workload {
+    username: String,
+    display_name: String,
+    /// Claims under their review.
+    in_review: i64,
+}
+
+/// The reviewers of the caller's regions and the claims each has under review (lead
+/// reviewer).
+#[utoipa::path(get, path = "/api/v1/claims/workload", responses((status = 200, body = Vec<Workload>), (status = 403, body = Problem)))]
+pub async fn workload(State(state): State<SharedState>, caller: Caller) -> Result<Json<Vec<Workload>>, AppError> {
+    let list = svc::workload(&state.store, &caller).await?;
+    Ok(Json(
+        list.into_iter()
+            .map(|(a, n)| Workload { username: a.username, display_name: a.display_name, in_review: n })
+            .collect(),
+    ))
 }

@@ -170,6 +170,8 @@ pub mod withdrawals;
         claims::submit_claim,
         claims::get_claim,
         claims::claim_queue,
+        claims::assign_claim,
+        claims::workload,
         claims::person_claims,
         claims::attach_document,
         claims::claim_step,

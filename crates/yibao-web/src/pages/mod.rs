@@ -41,9 +41,10 @@ pub use audit_log::{audit_csv, audit_entry_page, audit_page};
 pub use auth::{home, lang_switch, login_form, login_submit, logout, password_form, password_submit};
 pub use books::{books_close, books_page};
 pub use claims::{
-    claim_document_add, claim_guide, claim_new_form, claim_page, claim_payment_account, claim_payment_account_confirm,
-    claim_queue_page, claim_statement_csv, claim_step_submit, claim_submit, diagnosis_suggest, institution_suggest,
-    item_suggest, my_claims, my_delegation_grant, my_delegation_revoke, region_suggest, unit_claims, QueueAsk,
+    claim_assign, claim_document_add, claim_guide, claim_new_form, claim_page, claim_payment_account,
+    claim_payment_account_confirm, claim_queue_page, claim_statement_csv, claim_step_submit, claim_submit,
+    diagnosis_suggest, institution_suggest, item_suggest, my_claims, my_delegation_grant, my_delegation_revoke,
+    region_suggest, unit_claims, QueueAsk,
 };
 pub use clearing::{clearing_account, clearing_action, clearing_apply, clearing_assess, clearing_page, clearings_page};
 pub use contributions::{

@@ -367,3 +367,64 @@ pub async fn revoke_delegation(store: &Store, caller: &Caller, id: i64) -> Resul
     w.commit().await?;
     Ok(d)
 }
+
+/// The reviewers a lead may give a claim of `region` to: enabled accounts that review claims
+/// and whose regions hold it, by name.
+pub async fn reviewers_for(
+    store: &Store,
+    region: yibao_core::AdminCode,
+) -> Result<Vec<yibao_store::Account>, AppError> {
+    let mut out: Vec<yibao_store::Account> = store
+        .list_accounts()
+        .await?
+        .into_iter()
+        .filter(|a| {
+            a.role.can(Permission::ReviewClaims)
+                && !a.disabled
+                && a.awaiting_approval_by.is_none()
+                && a.scope.covers(region)
+        })
+        .collect();
+    out.sort_by(|a, b| a.display_name.cmp(&b.display_name));
+    Ok(out)
+}
+
+/// A lead reviewer gives a claim (waiting for or under review) to a reviewer of its region.
+pub async fn assign(store: &Store, caller: &Caller, id: i64, reviewer: &str) -> Result<StoredClaim, AppError> {
+    let c = claim_as_staff(store, caller, id, Permission::AssignClaims).await?;
+    let target = reviewers_for(store, c.insured_region).await?.into_iter().find(|a| a.username == reviewer.trim());
+    let Some(target) = target else {
+        return Err(AppError::validation(vec![yibao_core::InvalidValue::new(
+            "reviewer",
+            "unknown",
+            "请选择本地区一位在岗的审核人员",
+            "choose an active reviewer of the claim's region",
+        )]));
+    };
+    let mut w = store.begin_write(&caller.actor()).await?;
+    let c = store.assign_claim(&mut w, id, &target.actor_label()).await?;
+    w.commit().await?;
+    Ok(c)
+}
+
+/// The claims under review in the caller's regions, by reviewer: every reviewer of the
+/// regions with their count (those with none too), most first.
+pub async fn workload(store: &Store, caller: &Caller) -> Result<Vec<(yibao_store::Account, i64)>, AppError> {
+    caller.require(Permission::AssignClaims)?;
+    let scope = staff_scope(caller);
+    let counts = store.review_workload(&scope).await?;
+    let mut out: Vec<(yibao_store::Account, i64)> = store
+        .list_accounts()
+        .await?
+        .into_iter()
+        .filter(|a| {
+            a.role.can(Permission::ReviewClaims) && !a.disabled && a.scope.regions().iter().any(|r| scope.covers(*r))
+        })
+        .map(|a| {
+            let n = counts.iter().find(|(label, _)| *label == a.actor_label()).map_or(0, |(_, n)| *n);
+            (a, n)
+        })
+        .collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.display_name.cmp(&b.0.display_name)));
+    Ok(out)
+}

@@ -183,3 +183,96 @@ async fn the_claim_list_has_tabs_filters_ageing_and_pages() {
     assert!(first.as_array().unwrap().iter().all(|c| second.as_array().unwrap().iter().all(|d| d["id"] != c["id"])));
     app.db.cleanup().await;
 }
+
+/// The lead reviewer (复核) gives a claim waiting for review to a reviewer and moves it to
+/// another; the reviewer finds it under 「我审核中的」; the workload counts it; nobody else
+/// may assign, and nobody outside the claim's region may receive it.
+#[tokio::test]
+async fn a_lead_reviewer_assigns_claims_and_sees_the_workload() {
+    for db in TestDb::all().await {
+        let l = db.label;
+        let app = spawn_app(db).await;
+        let (lead, reviewer) = (app.token("reviewer2").await, app.token("reviewer").await);
+        let get = |token: String, path: String| {
+            let req = app.http.get(app.url(&path)).bearer_auth(token);
+            async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
+        };
+        let assign = |token: String, id: i64, to: &'static str| {
+            let req = app.http.post(app.url(&format!("/api/v1/claims/{id}/assign"))).bearer_auth(token);
+            async move {
+                let res = req.json(&json!({ "reviewer": to })).send().await.unwrap();
+                let status = res.status();
+                (status, res.json::<Value>().await.unwrap_or(Value::Null))
+            }
+        };
+        let waiting = get(lead.clone(), "/api/v1/claims?state=adjudicated".into()).await;
+        let id = waiting[0]["id"].as_i64().expect("a claim waiting for review");
+        let load = |v: &Value, who: &str| {
+            v.as_array().unwrap().iter().find(|w| w["username"] == who).map_or(-1, |w| w["in_review"].as_i64().unwrap())
+        };
+        let before = get(lead.clone(), "/api/v1/claims/workload".into()).await;
+
+        // Only the lead assigns; only to an active reviewer of the region.
+        let (s, _) = assign(reviewer.clone(), id, "reviewer").await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{l}");
+        let (s, p) = assign(lead.clone(), id, "clerk").await;
+        assert_eq!((s, p["errors"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("reviewer")), "{l}");
+        let (s, c) = assign(lead.clone(), id, "reviewer").await;
+        assert_eq!((s, c["state"].as_str()), (StatusCode::OK, Some("in_review")), "{l}: {c}");
+        let (s, _) = assign(lead.clone(), id, "reviewer").await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{l}: with them already");
+        let after = get(lead.clone(), "/api/v1/claims/workload".into()).await;
+        assert_eq!(load(&after, "reviewer"), load(&before, "reviewer") + 1, "{l}: {after}");
+        // The reviewer's own list holds it; the lead moves it on to himself.
+        let mine = get(reviewer.clone(), "/api/v1/claims?state=in_review&reviewer=reviewer".into()).await;
+        assert!(mine.as_array().unwrap().iter().any(|c| c["id"] == id), "{l}: {mine}");
+        let (s, c) = assign(lead.clone(), id, "reviewer2").await;
+        assert_eq!(s, StatusCode::OK, "{l}: {c}");
+        let mine = get(reviewer.clone(), "/api/v1/claims?state=in_review&reviewer=reviewer".into()).await;
+        assert!(mine.as_array().unwrap().iter().all(|c| c["id"] != id), "{l}: moved away");
+        // The reviewer it left may no longer decide it.
+        let res = app
+            .http
+            .post(app.url(&format!("/api/v1/claims/{id}/steps")))
+            .bearer_auth(&reviewer)
+            .json(&json!({ "action": "decide", "approve": true, "note": "" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{l}");
+        // The claim's history and the audit log name the step.
+        let claim = get(lead.clone(), format!("/api/v1/claims/{id}")).await;
+        let steps: Vec<&str> =
+            claim["events"].as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
+        assert!(steps.contains(&"assign") && steps.contains(&"reassign"), "{l}: {steps:?}");
+        app.db.cleanup().await;
+    }
+}
+
+/// In the portal the lead reads the workload (each count linked to its claims) and gives a
+/// claim from its page; a reviewer has the links to their own and the unassigned claims.
+#[tokio::test]
+async fn the_lead_assigns_from_the_claims_page() {
+    let app = spawn_app(TestDb::sqlite().await).await;
+    let (lead, csrf) = portal_session(&app, "reviewer2", "/claims").await;
+    let list = lead.get(app.url("/claims?state=adjudicated")).send().await.unwrap().text().await.unwrap();
+    assert!(list.contains("id=\"workload-table\"") && list.contains("审核 李明"), "{list}");
+    assert!(list.contains("href=\"/claims?state=in_review&#38;reviewer=reviewer\""), "drills down: {list}");
+    let id: i64 = list.split("<tr data-id=\"").nth(1).unwrap().split('"').next().unwrap().parse().unwrap();
+    let page = lead.get(app.url(&format!("/claims/{id}"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("id=\"assign-form\"") && page.contains("<option value=\"reviewer\""), "{page}");
+    let res = lead
+        .post(app.url(&format!("/claims/{id}/assign")))
+        .form(&[("csrf", csrf.as_str()), ("reviewer", "reviewer")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (reviewer, _) = portal_session(&app, "reviewer", "/claims").await;
+    let list = reviewer.get(app.url("/claims")).send().await.unwrap().text().await.unwrap();
+    assert!(list.contains("id=\"claims-mine\"") && !list.contains("id=\"workload-table\""), "{list}");
+    let mine =
+        reviewer.get(app.url("/claims?state=in_review&reviewer=reviewer")).send().await.unwrap().text().await.unwrap();
+    assert!(mine.contains(&format!("<tr data-id=\"{id}\"")), "{mine}");
+    app.db.cleanup().await;
+}

@@ -78,6 +78,8 @@ struct ClaimPage {
     can_resubmit: bool,
     can_intake: bool,
     can_take: bool,
+    /// For a lead reviewer: the reviewers the claim may be given to (username, name, has it).
+    assign: Vec<(String, String, bool)>,
     can_review: bool,
     can_second_review: bool,
     needs_second: bool,
@@ -228,7 +230,21 @@ pub(crate) async fn show_claim(
         })
         .collect::<Vec<_>>()
         .join(if caller.lang == Lang::Zh { "；" } else { "; " });
+    let assignable = matches!(c.state, ClaimState::Adjudicated | ClaimState::InReview);
+    let assign = if caller.can(Permission::AssignClaims) && assignable {
+        svc::reviewers_for(&state.store, c.insured_region)
+            .await?
+            .into_iter()
+            .map(|a| {
+                let has = c.reviewer.as_deref() == Some(a.actor_label().as_str());
+                (a.username, a.display_name, has)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let page = ClaimPage {
+        assign,
         diagnoses,
         ctx: Ctx::for_caller(
             caller,
@@ -560,4 +576,26 @@ pub async fn claim_statement_csv(
         statement.to_csv(caller.lang),
     )
         .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct AssignForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    reviewer: String,
+}
+
+/// `POST /claims/{id}/assign`: a lead reviewer gives the claim to a reviewer.
+pub async fn claim_assign(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Form(f): Form<AssignForm>,
+) -> Result<Response, AppError> {
+    caller.check_csrf(&f.csrf)?;
+    match svc::assign(&state.store, &caller, id, &f.reviewer).await {
+        Ok(_) => Ok(Redirect::to(&format!("/claims/{id}?done=claim_assigned")).into_response()),
+        Err(e) => or_show(e, caller.lang, |m| show_claim(&state, &caller, id, "", m)).await,
+    }
 }

@@ -10,8 +10,8 @@ mod queue;
 
 pub(crate) use claim::show_claim;
 pub use claim::{
-    claim_document_add, claim_page, claim_payment_account, claim_payment_account_confirm, claim_statement_csv,
-    claim_step_submit,
+    claim_assign, claim_document_add, claim_page, claim_payment_account, claim_payment_account_confirm,
+    claim_statement_csv, claim_step_submit,
 };
 pub use form::{claim_new_form, claim_submit, diagnosis_suggest, institution_suggest, item_suggest, region_suggest};
 pub use queue::{claim_queue_page, QueueAsk};

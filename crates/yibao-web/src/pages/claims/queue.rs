@@ -42,6 +42,8 @@ pub struct QueueAsk {
     min: String,
     max: String,
     sort: String,
+    /// Under review by this reviewer (a username).
+    reviewer: String,
     after: String,
 }
 
@@ -63,6 +65,7 @@ impl QueueAsk {
             ("min", self.min.as_str()),
             ("max", self.max.as_str()),
             ("sort", self.sort.as_str()),
+            ("reviewer", self.reviewer.as_str()),
         ]
         .into_iter()
         .filter(|(_, v)| !v.trim().is_empty())
@@ -70,8 +73,30 @@ impl QueueAsk {
         serde_urlencoded::to_string(pairs).unwrap_or_default()
     }
 
+    /// The filter with its reviewer (a username) found, or every problem with what was typed.
+    pub(crate) async fn filter_in(
+        &self,
+        store: &yibao_store::Store,
+        state: Option<ClaimState>,
+    ) -> Result<Result<ClaimFilter, Vec<InvalidValue>>, AppError> {
+        let mut f = self.filter(state);
+        if let Some(username) = Some(self.reviewer.trim()).filter(|u| !u.is_empty()) {
+            let label = match store.account_by_username(username).await? {
+                Some(a) if a.role.can(Permission::ReviewClaims) => Some(a.actor_label()),
+                _ => None,
+            };
+            match (&mut f, label) {
+                (Ok(f), Some(label)) => f.reviewer = Some(label),
+                (Ok(_), None) => f = Err(vec![no_reviewer()]),
+                (Err(e), None) => e.push(no_reviewer()),
+                (Err(_), Some(_)) => {}
+            }
+        }
+        Ok(f)
+    }
+
     /// The filter, or every problem with what was typed.
-    pub(crate) fn filter(&self, state: Option<ClaimState>) -> Result<ClaimFilter, Vec<InvalidValue>> {
+    fn filter(&self, state: Option<ClaimState>) -> Result<ClaimFilter, Vec<InvalidValue>> {
         let mut e = Vec::new();
         let text = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
         let mut f = ClaimFilter {
@@ -116,6 +141,13 @@ impl QueueAsk {
     }
 }
 
+/// A reviewer's line in the lead's workload table: name, claims under review, their link.
+pub struct Load {
+    pub name: String,
+    pub count: i64,
+    pub href: String,
+}
+
 /// A state's tab: its code, label, count and link.
 pub struct Tab {
     pub code: String,
@@ -134,6 +166,10 @@ struct QueuePage {
     cases: Vec<Choice>,
     sorts: Vec<Choice>,
     rows: Vec<ClaimRow>,
+    /// For a reviewer: the link to the claims under their own review.
+    mine: Option<String>,
+    /// For a lead reviewer: each reviewer's claims under review.
+    workload: Vec<Load>,
     /// The next page's link.
     next: Option<String>,
     can_window: bool,
@@ -158,10 +194,25 @@ pub async fn claim_queue_page(
     };
     let code = if ask.state.trim().is_empty() { default.to_string() } else { ask.state.trim().to_string() };
     let chosen = if code == "all" { None } else { Some(ClaimState::parse(&code)?) };
-    let (filter, errors) = match ask.filter(chosen) {
+    let (filter, errors) = match ask.filter_in(&state.store, chosen).await? {
         Ok(f) => (f, Vec::new()),
         Err(e) => (ClaimFilter { states: chosen.into_iter().collect(), ..Default::default() }, e),
     };
+    let workload = if caller.can(Permission::AssignClaims) {
+        svc::workload(&state.store, &caller)
+            .await?
+            .into_iter()
+            .map(|(a, count)| Load {
+                href: format!("/claims?state=in_review&reviewer={}", a.username),
+                name: a.display_name,
+                count,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mine =
+        caller.can(Permission::ReviewClaims).then(|| format!("/claims?state=in_review&reviewer={}", caller.username()));
     let (page, counts) = svc::claim_list(&state.store, &caller, filter, PAGE).await?;
     let total: i64 = counts.iter().map(|(_, n)| n).sum();
     let mut tabs = vec![Tab {
@@ -219,6 +270,8 @@ pub async fn claim_queue_page(
             })
             .collect(),
         rows,
+        mine,
+        workload,
         next,
         can_window: caller.can(Permission::HandleClaims),
         errors: errors.iter().map(|e| e.message(lang).to_string()).collect(),
@@ -226,4 +279,8 @@ pub async fn claim_queue_page(
         ask,
     };
     render_form(&page, !page.errors.is_empty())
+}
+
+fn no_reviewer() -> InvalidValue {
+    InvalidValue::new("reviewer", "unknown", "没有这位审核人员", "no such reviewer")
 }
