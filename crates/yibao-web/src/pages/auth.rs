@@ -234,6 +234,8 @@ struct HomePage {
     actions: Vec<Action>,
     /// What yibao told the insured person, newest first: (when, what).
     notices: Vec<(String, String)>,
+    /// Staff: what waits for them.
+    waiting: Vec<crate::service::work::Waiting>,
 }
 
 pub async fn home(State(state): State<SharedState>, caller: Caller) -> Result<Response, AppError> {
@@ -286,11 +288,12 @@ pub async fn home(State(state): State<SharedState>, caller: Caller) -> Result<Re
             .notices_of(person, 20)
             .await?
             .into_iter()
-            .map(|n| (n.at.chars().take(16).collect::<String>().replace('T', " "), n.text.get(lang).to_string()))
+            .map(|n| (super::shared::when(&n.at), n.text.get(lang).to_string()))
             .collect(),
         _ => Vec::new(),
     };
     let page = HomePage {
+        waiting: crate::service::work::waiting(&state.store, &caller).await?,
         notices,
         ctx: Ctx::for_caller(&caller, "/"),
         display_name: session.account.display_name.clone(),

@@ -25,6 +25,7 @@ pub mod payments;
 pub mod settlement;
 pub mod supervision;
 pub mod withdrawals;
+pub mod work;
 
 /// A log-in attempt: throttled (see [`crate::throttle`]) before the password is checked, and
 /// audited by the store. A throttled attempt is answered like a wrong password, in the same

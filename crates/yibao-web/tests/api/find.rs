@@ -276,3 +276,48 @@ async fn the_lead_assigns_from_the_claims_page() {
     assert!(mine.contains(&format!("<tr data-id=\"{id}\"")), "{mine}");
     app.db.cleanup().await;
 }
+
+/// Each member of staff's home page says what waits for them, counted as the lists count it,
+/// each queue linked to its list; an insured person has none of it.
+#[tokio::test]
+async fn the_home_page_says_what_waits_for_each_role() {
+    let app = spawn_app(TestDb::sqlite().await).await;
+    let count_of = |page: &str, queue: &str| -> Option<i64> {
+        let at = page.find(&format!("data-queue=\"{queue}\""))?;
+        let c = page[at..].split("data-count=\"").nth(1)?.split('"').next()?;
+        c.parse().ok()
+    };
+    let shared = &app;
+    let api_count = |user: &'static str, state: &'static str| async move {
+        let app = shared;
+        let token = app.token(user).await;
+        let res =
+            app.http.get(app.url(&format!("/api/v1/claims?state={state}"))).bearer_auth(token).send().await.unwrap();
+        res.json::<Value>().await.unwrap().as_array().unwrap().len() as i64
+    };
+    for (user, queue, state) in [
+        ("clerk", "work.intake", "submitted"),
+        ("reviewer", "work.unassigned", "adjudicated"),
+        ("reviewer2", "work.second", "second_review"),
+    ] {
+        let (http, _) = portal_session(&app, user, "/").await;
+        let page = http.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+        assert_eq!(count_of(&page, queue), Some(api_count(user, state).await), "{user}: {page}");
+        assert!(page.contains(&format!("href=\"/claims?state={state}\"")), "{user}");
+    }
+    // The demo's promotion of clerk2 waits for admin2, not for the admin who proposed it.
+    let (http, _) = portal_session(&app, "admin2", "/").await;
+    let page = http.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+    assert_eq!(count_of(&page, "work.accounts"), Some(1), "{page}");
+    let (http, _) = portal_session(&app, "admin", "/").await;
+    let page = http.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+    assert_eq!(count_of(&page, "work.accounts"), Some(0), "{page}");
+    let (http, _) = portal_session(&app, "auditor", "/").await;
+    let page = http.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+    assert!(count_of(&page, "work.hits").is_some_and(|n| n > 0), "{page}");
+    assert!(count_of(&page, "work.orders").is_some(), "{page}");
+    let (http, _) = portal_session(&app, "zhangsan", "/").await;
+    let page = http.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+    assert!(!page.contains("id=\"waiting\""), "{page}");
+    app.db.cleanup().await;
+}
