@@ -67,6 +67,18 @@ async fn script() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], include_str!("../static/app.js"))
 }
 
+/// Apache ECharts, vendored from npm (`static/vendor/echarts/README.md`): the same bytes for
+/// the life of the binary, so browsers may keep them.
+async fn echarts() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+        ],
+        include_str!("../static/vendor/echarts/echarts.common.min.js"),
+    )
+}
+
 pub fn router(state: AppState) -> Router {
     let state = Arc::new(state);
     let api = Router::new()
@@ -367,6 +379,7 @@ pub fn router(state: AppState) -> Router {
         .route("/my/delegations/{id}/revoke", post(pages::my_delegation_revoke))
         .route("/static/app.css", get(stylesheet))
         .route("/static/app.js", get(script))
+        .route("/static/echarts.min.js", get(echarts))
         .route(
             "/fsi/api/rsfComIfsService/callService",
             post(api::platform::call_service).layer(DefaultBodyLimit::max(PLATFORM_LIMIT)),

@@ -1382,6 +1382,29 @@ async fn staff_forms_say_each_error_beside_its_field() {
     app.db.cleanup().await;
 }
 
+/// The charting library is served from yibao itself, whole, cacheable, with its licence
+/// beside it in the repository; it names no other site to load from.
+#[tokio::test]
+async fn the_charting_library_is_served_from_the_binary() {
+    let app = spawn_app(TestDb::sqlite().await).await;
+    let res = app.http.get(app.url("/static/echarts.min.js")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/javascript"));
+    assert!(res.headers()["cache-control"].to_str().unwrap().contains("immutable"));
+    let body = res.text().await.unwrap();
+    assert!(body.len() > 500_000 && body.contains("Licensed to the Apache Software Foundation"));
+    assert!(!body.contains("cdn.") && !body.contains("unpkg") && !body.contains("jsdelivr"), "nothing fetched");
+    let readme = include_str!("../static/vendor/echarts/README.md");
+    let digest = sha2_hex(include_bytes!("../static/vendor/echarts/echarts.common.min.js"));
+    assert!(readme.contains(&digest), "the README names the file's checksum {digest}");
+    app.db.cleanup().await;
+}
+
+fn sha2_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
 #[tokio::test]
 async fn health_readiness_openapi_and_log_in_throttling() {
     let app = spawn_app(TestDb::sqlite().await).await;

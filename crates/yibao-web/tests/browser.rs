@@ -325,7 +325,8 @@ async fn policy_administrator_uploads_a_catalog_and_is_told_what_was_refused() {
 
     // The stored entry is found by name.
     c.goto(&app.url("/catalogs")).await.unwrap();
-    browser.fill("q", "阿莫西林分散").await;
+    // The header has the staff search box (also `q`): this is the catalog's own.
+    browser.set("#catalog-search input[name='q']", "阿莫西林分散").await;
     c.find(Locator::Css("#catalog-search button")).await.unwrap().click().await.unwrap();
     let found = c.wait().for_element(Locator::Id("catalog-entries")).await.unwrap().text().await.unwrap();
     assert!(found.contains("XJ01CAA099C001000100009") && found.contains("乙类"), "{found}");
