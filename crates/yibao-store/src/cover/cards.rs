@@ -100,7 +100,7 @@ impl Store {
             CardEvent::Found => None,
         };
         match column {
-            Some(column) => self.set_card_status(w, &before, status, column, on).await?,
+            Some(column) => self.set_card_status(w, &before, status, column, Some(on)).await?,
             None => self.record_found(w, &before, on).await?,
         }
         let after = self.card_in(w, card_id).await?;
@@ -120,7 +120,7 @@ impl Store {
         if let (CardEvent::Activate, Some(old)) = (event, before.replaces) {
             let old_before = self.card_in(w, old).await?;
             let old_status = old_before.status.apply(CardEvent::Replace)?;
-            self.set_card_status(w, &old_before, old_status, "ended_on", on).await?;
+            self.set_card_status(w, &old_before, old_status, "ended_on", Some(on)).await?;
             let old_after = self.card_in(w, old).await?;
             w.record("card.replaced", "card", &old.to_string(), Some(&old_before), Some(&old_after)).await?;
         }
@@ -154,33 +154,23 @@ impl Store {
             .bind(w.actor().label.clone())
             .execute(&mut *w.tx)
             .await?;
-        let n = sqlx::query(
-            "UPDATE cards SET status = 'active', lost_on = NULL, version = version + 1 WHERE id = $1 AND version = $2",
-        )
-        .bind(card.id)
-        .bind(card.version)
-        .execute(&mut *w.tx)
-        .await?
-        .rows_affected();
-        if n == 0 {
-            return Err(stale("card"));
-        }
-        Ok(())
+        self.set_card_status(w, card, CardStatus::Active, "lost_on", None).await
     }
 
+    /// Moves the card to `status` with its date `column` set to `on` (cleared with `None`).
     async fn set_card_status(
         &self,
         w: &mut WriteTx,
         card: &Card,
         status: CardStatus,
         column: &str,
-        on: NaiveDate,
+        on: Option<NaiveDate>,
     ) -> Result<(), StoreError> {
         let n = sqlx::query(&format!(
             "UPDATE cards SET status = $1, {column} = $2, version = version + 1 WHERE id = $3 AND version = $4"
         ))
         .bind(status.code())
-        .bind(date_text(on))
+        .bind(on.map(date_text))
         .bind(card.id)
         .bind(card.version)
         .execute(&mut *w.tx)
