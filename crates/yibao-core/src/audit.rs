@@ -149,6 +149,50 @@ pub fn changed_fields(before: &str, after: &str) -> Vec<FieldChange> {
     out
 }
 
+/// The entities whose `name` fields name an organisation or a member of staff, not an
+/// insured person.
+const NOT_PERSONS: &[&str] =
+    &["account", "institution", "employer", "payment_batch", "clearing", "api_key", "platform_credential"];
+
+/// An entry's before or after data as someone who may not see persons whole reads it: every ID
+/// number and phone number masked wherever it stands, and the name fields of an entity about
+/// a person masked too (「张*」). Anything that is not JSON is withheld.
+pub fn masked_data(entity: &str, json: &str) -> String {
+    fn walk(v: &mut serde_json::Value, names: bool) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, field) in m.iter_mut() {
+                    if let serde_json::Value::String(text) = field {
+                        if names && (k == "name" || k.ends_with("_name")) {
+                            if let Ok(n) = text.parse::<crate::PersonName>() {
+                                *text = n.masked();
+                            }
+                        }
+                    }
+                    walk(field, names);
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|i| walk(i, names)),
+            serde_json::Value::String(text) => {
+                if let Ok(id) = text.parse::<crate::ResidentId>() {
+                    *text = id.masked();
+                } else if let Ok(phone) = text.parse::<crate::PhoneNumber>() {
+                    *text = phone.masked();
+                }
+            }
+            _ => {}
+        }
+    }
+    match serde_json::from_str::<serde_json::Value>(json) {
+        Ok(mut v) => {
+            walk(&mut v, !NOT_PERSONS.contains(&entity));
+            v.to_string()
+        }
+        Err(_) if json.trim().is_empty() => String::new(),
+        Err(_) => "\"…\"".to_string(),
+    }
+}
+
 /// The hash of an entry's content linked to `prev_hash`, keyed with `key` (HMAC-SHA-256) or,
 /// without one, plain SHA-256. The fields are encoded as a JSON array, which is unambiguous
 /// however the texts are chosen.
@@ -285,6 +329,19 @@ impl ChainVerifier {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn data_about_a_person_is_masked_for_those_who_may_not_see_it_whole() {
+        let person = r#"{"name":"张三","resident_id":"620302198506120036","phone":"13993512345","delegates":[{"delegate_name":"李四","delegate_resident_id":"620302198506120036"}],"insured_region":"620302"}"#;
+        let m = masked_data("person", person);
+        assert!(!m.contains("620302198506120036") && !m.contains("13993512345"), "{m}");
+        assert!(!m.contains("张三") && !m.contains("李四"), "{m}");
+        assert!(m.contains("6203**********0036") && m.contains("620302"), "{m}");
+        let account = r#"{"display_name":"受理窗口 王芳","name":"王芳"}"#;
+        assert!(masked_data("account", account).contains("王芳"), "staff names stay");
+        assert_eq!(masked_data("x", ""), "");
+        assert_eq!(masked_data("x", "not json"), "\"…\"");
+    }
 
     #[test]
     fn the_fields_a_step_changed() {

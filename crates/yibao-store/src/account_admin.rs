@@ -105,6 +105,15 @@ impl Store {
                 "a staff account needs at least one region, e.g. 620300",
             ));
         }
+        if before.pending_change.is_some() {
+            // One change at a time: what the second administrator approves is what they read.
+            return Err(refused(
+                "account",
+                "pending",
+                "已有一项待复核的变更，请先由另一名系统管理员复核或退回",
+                "a change already waits for approval: another administrator approves or rejects it first",
+            ));
+        }
         if before.role == role && before.scope == *scope {
             return Err(refused(
                 "role",
@@ -125,13 +134,15 @@ impl Store {
         Ok(after)
     }
 
-    /// A second administrator approves (the role and regions apply at once, to its open
-    /// sessions too) or rejects a proposed change. The proposer cannot decide their own.
+    /// A second administrator (`by`, with the regions `by_scope`) approves — the role and
+    /// regions apply at once, to its open sessions too, and only regions within the
+    /// approver's — or rejects a proposed change. The proposer cannot decide their own.
     pub async fn decide_account_change(
         &self,
         w: &mut WriteTx,
         id: i64,
         by: &str,
+        by_scope: &Scope,
         approve: bool,
     ) -> Result<Account, StoreError> {
         let before = self.login_account_in(w, id).await?;
@@ -149,6 +160,14 @@ impl Store {
                 "four_eyes",
                 "角色和管辖区域的变更须由提出人以外的另一名系统管理员复核",
                 "a change of role or regions is approved by another administrator than the one who proposed it",
+            ));
+        }
+        if approve && change.scope.regions().iter().any(|r| !by_scope.covers(*r)) {
+            return Err(refused(
+                "scope",
+                "out_of_scope",
+                "变更后的管辖区域超出您本人的管辖区域，不能复核",
+                "the new regions go beyond your own: you cannot approve them",
             ));
         }
         if approve {

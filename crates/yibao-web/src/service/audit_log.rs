@@ -68,11 +68,23 @@ impl AuditAsk {
 /// The entries the search finds, newest first, at most `limit`.
 pub async fn search(store: &Store, caller: &Caller, ask: &AuditAsk, limit: i64) -> Result<Vec<AuditEntry>, AppError> {
     caller.require(Permission::ViewAuditLog)?;
-    Ok(store.search_audit(&ask.query(), limit).await?)
+    let entries = store.search_audit(&ask.query(), limit).await?;
+    Ok(entries.into_iter().map(|e| as_seen_by(caller, e)).collect())
 }
 
 /// One entry, whole.
 pub async fn entry(store: &Store, caller: &Caller, seq: i64) -> Result<AuditEntry, AppError> {
     caller.require(Permission::ViewAuditLog)?;
-    Ok(store.audit_entry(seq).await?)
+    Ok(as_seen_by(caller, store.audit_entry(seq).await?))
+}
+
+/// The entry's data as the caller may read it: whole for those who see persons whole (an
+/// auditor); ID numbers, phone numbers and persons' names masked for anyone else (a system
+/// administrator), in the page, the API and the download alike.
+fn as_seen_by(caller: &Caller, mut e: AuditEntry) -> AuditEntry {
+    if !caller.can(Permission::ViewPersonDetail) {
+        e.before = yibao_core::audit::masked_data(&e.entity, &e.before);
+        e.after = yibao_core::audit::masked_data(&e.entity, &e.after);
+    }
+    e
 }

@@ -115,18 +115,11 @@ pub async fn propose_change(
 
 /// A second administrator approves or rejects a proposed change.
 pub async fn decide_change(store: &Store, caller: &Caller, id: i64, approve: bool) -> Result<Account, AppError> {
-    let account = target(store, caller, id).await?;
-    let beyond = account.pending_change.as_ref().is_some_and(|c| c.scope.regions().iter().any(|r| !caller.covers(*r)));
-    if approve && beyond {
-        return Err(AppError::validation(vec![InvalidValue::new(
-            "scope",
-            "out_of_scope",
-            "变更后的管辖区域超出您本人的管辖区域，不能复核",
-            "the new regions go beyond your own: you cannot approve them",
-        )]));
-    }
+    target(store, caller, id).await?;
+    // The change is read, checked against the approver's regions and applied in one
+    // transaction: what is approved is what is stored then.
     let mut w = store.begin_write(&caller.actor()).await?;
-    let a = store.decide_account_change(&mut w, id, caller.username(), approve).await?;
+    let a = store.decide_account_change(&mut w, id, caller.username(), &super::staff_scope(caller), approve).await?;
     w.commit().await?;
     Ok(a)
 }

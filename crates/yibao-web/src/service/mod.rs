@@ -365,6 +365,16 @@ pub async fn create_account(store: &Store, caller: &Caller, new: &NewAccount) ->
             "you can give only regions within your own",
         )]));
     }
+    if new.role != Role::Insured && new.person_id.is_some() {
+        // Only an insured person's account is linked to a registry record: a link on any
+        // other would act as the person (and keep them from an account of their own).
+        return Err(AppError::validation(vec![InvalidValue::new(
+            "person_id",
+            "not_insured",
+            "只有参保人账号才关联参保人",
+            "only an insured person's account is linked to a person",
+        )]));
+    }
     if new.role == Role::Insured {
         if let Some(id) = new.person_id {
             let person = store.person(id).await?;

@@ -38,6 +38,16 @@ async fn the_administrator_manages_accounts_of_their_regions_with_four_eyes() {
             async move { req.send().await.unwrap() }
         };
 
+        // A staff account is never linked to a person (it would act as them).
+        let linked = json!({ "username": "clerk8", "display_name": "某", "role": "intake_clerk",
+            "password": "Passw0rd2026", "scope": ["620300"], "person_id": 1 });
+        let (s, p) = post(&admin, "/api/v1/accounts".into(), Some(linked)).await;
+        assert_eq!(
+            (s, p["errors"][0]["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("not_insured")),
+            "{l}: {p}"
+        );
+
         // Disabled: the clerk's open session ends at once and log-in is refused; enabled
         // again, the clerk logs in.
         let clerk = app.token("clerk").await;
@@ -88,6 +98,42 @@ async fn the_administrator_manages_accounts_of_their_regions_with_four_eyes() {
         );
         let (s, a) = post(&admin2, format!("/api/v1/accounts/{reviewer_id}/change/approve"), None).await;
         assert_eq!((s, a["role"].as_str(), &a["pending_change"]), (StatusCode::OK, Some("auditor"), &Value::Null));
+        // One change at a time: the demo's promotion of clerk2 waits, so no other is taken.
+        let another = Some(json!({ "role": "auditor", "scope": ["620300"] }));
+        let (s, p) = post(&admin2, format!("/api/v1/accounts/{clerk2_id}/change"), another).await;
+        assert_eq!(
+            (s, p["errors"][0]["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("pending")),
+            "{l}: {p}"
+        );
+        // The approver's own regions bound what they may approve, read in the same transaction.
+        let mut w = app.db.store.begin_write(&yibao_store::Actor::system("test")).await.unwrap();
+        let gansu = yibao_store::NewAccount {
+            username: "admin_gs".into(),
+            display_name: "甘肃系统管理员".into(),
+            role: yibao_core::Role::SysAdmin,
+            password: yibao_demo::DEMO_PASSWORD.into(),
+            scope: yibao_core::Scope::parse_list("620000").unwrap(),
+            person_id: None,
+            institution_code: None,
+            employer_code: None,
+            temporary_password: false,
+        };
+        app.db.store.create_account(&mut w, &gansu).await.unwrap();
+        w.commit().await.unwrap();
+        let finance2_id = id_of("finance2").await;
+        let wider = Some(json!({ "role": "finance", "scope": ["620300", "110105"] }));
+        let (s, _) = post(&admin, format!("/api/v1/accounts/{finance2_id}/change"), wider).await;
+        assert_eq!(s, StatusCode::OK, "{l}");
+        let (s, p) =
+            post(&app.token("admin_gs").await, format!("/api/v1/accounts/{finance2_id}/change/approve"), None).await;
+        assert_eq!(
+            (s, p["errors"][0]["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("out_of_scope")),
+            "{l}: {p}"
+        );
+        let (s, a) = post(&admin2, format!("/api/v1/accounts/{finance2_id}/change/approve"), None).await;
+        assert_eq!((s, &a["scope"]), (StatusCode::OK, &json!(["110105", "620300"])), "{l}: {a}");
         let beyond = Some(json!({ "role": "clerk", "scope": ["310000"] }));
         let (s, _) = post(&admin, format!("/api/v1/accounts/{clerk2_id}/change"), beyond).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{l}: unknown role and regions not the admin's");
@@ -145,6 +191,28 @@ async fn the_administrator_manages_accounts_of_their_regions_with_four_eyes() {
         }
         let (s, _) = post(&shanghai, format!("/api/v1/accounts/{clerk2_id}/password"), reset("Temp2026y")).await;
         assert_eq!(s, StatusCode::NOT_FOUND, "{l}");
+
+        // The administrator reads the log with persons' ID numbers, phones and names masked;
+        // the auditor, who may see persons whole, reads them as they are.
+        let (_, created) = {
+            let res = app
+                .http
+                .get(app.url("/api/v1/audit?action=person.create&limit=1"))
+                .bearer_auth(&admin)
+                .send()
+                .await
+                .unwrap();
+            (res.status(), res.json::<Value>().await.unwrap())
+        };
+        let seq = created[0]["seq"].as_i64().unwrap();
+        let whole = |token: String| {
+            let req = app.http.get(app.url(&format!("/api/v1/audit/{seq}"))).bearer_auth(token);
+            async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
+        };
+        let masked = whole(admin.clone()).await["after"].as_str().unwrap().to_string();
+        let id_digits = regex_like_id(whole(app.token("auditor").await).await["after"].as_str().unwrap());
+        assert!(id_digits.is_some(), "{l}: the auditor reads the ID number whole");
+        assert!(!masked.contains(id_digits.as_deref().unwrap()) && masked.contains("**********"), "{l}: {masked}");
 
         // Every step is in the audit log, with the account before and after.
         let (_, audit) = {
@@ -211,4 +279,10 @@ async fn the_account_page_asks_before_disabling_and_shows_what_changed() {
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(res.text().await.unwrap().contains("id=\"err-password\""));
     app.db.cleanup().await;
+}
+
+/// The first eighteen-character ID number in `text`, if any.
+fn regex_like_id(text: &str) -> Option<String> {
+    let chars: Vec<char> = text.chars().collect();
+    chars.windows(18).map(|w| w.iter().collect::<String>()).find(|w| w.parse::<yibao_core::ResidentId>().is_ok())
 }
