@@ -779,17 +779,19 @@ const UI: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// The text of `key`, if the portal has one (for keys made from data: an action, a kind).
+pub fn lookup(lang: Lang, key: &str) -> Option<&'static str> {
+    entries().find(|(k, _, _)| *k == key).map(|(_, zh, en)| match lang {
+        Lang::Zh => *zh,
+        Lang::En => *en,
+    })
+}
+
 pub fn t(lang: Lang, key: &str) -> &'static str {
-    match entries().find(|(k, _, _)| *k == key) {
-        Some((_, zh, en)) => match lang {
-            Lang::Zh => zh,
-            Lang::En => en,
-        },
-        None => {
-            tracing::warn!(key, "missing UI text");
-            "?"
-        }
-    }
+    lookup(lang, key).unwrap_or_else(|| {
+        tracing::warn!(key, "missing UI text");
+        "?"
+    })
 }
 
 #[cfg(test)]

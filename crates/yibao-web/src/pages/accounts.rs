@@ -52,12 +52,7 @@ struct MyAccountPage {
 }
 
 fn kind_label(lang: Lang, kind: &str) -> String {
-    let key = format!("acct.kind.{kind}");
-    if i18n::entries().any(|(k, _, _)| *k == key) {
-        i18n::t(lang, &key).to_string()
-    } else {
-        kind.to_string()
-    }
+    i18n::lookup(lang, &format!("acct.kind.{kind}")).map_or_else(|| kind.to_string(), str::to_string)
 }
 
 fn entry_row(lang: Lang, e: &AccountEntry) -> EntryRow {

@@ -15,7 +15,7 @@ use super::{render, Ctx};
 use crate::context::Caller;
 use crate::error::AppError;
 use crate::service::audit_log::{self as svc, AuditAsk};
-use crate::{i18n, SharedState};
+use crate::SharedState;
 
 /// An entry as the list shows it.
 pub struct Row {
@@ -29,11 +29,9 @@ pub struct Row {
 
 /// The action in words where the portal has them, else as recorded.
 fn action_label(lang: Lang, action: &str) -> String {
-    let key = format!("logins.action.{action}");
-    if i18n::entries().any(|(k, _, _)| *k == key) {
-        format!("{}{}", i18n::t(lang, &key), super::shared::aside(lang, "", action).trim_start())
-    } else {
-        action.to_string()
+    match super::logins::action_label(lang, action) {
+        Some(words) => format!("{words}{}", super::shared::aside(lang, "", action).trim_start()),
+        None => action.to_string(),
     }
 }
 

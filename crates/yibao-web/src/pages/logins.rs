@@ -91,7 +91,7 @@ async fn show(
         history.push(Step {
             at: super::shared::when(&e.at),
             by: names.of(&e.actor).await,
-            action: action_label(lang, &e.action),
+            action: action_label(lang, &e.action).map_or_else(|| e.action.clone(), str::to_string),
             changes: changed_fields(&e.before, &e.after),
         });
     }
@@ -128,13 +128,8 @@ async fn show(
 }
 
 /// The audit action in words (`account.disable` → 停用账号), or as it is.
-fn action_label(lang: yibao_core::Lang, action: &str) -> String {
-    let key = format!("logins.action.{action}");
-    if i18n::entries().any(|(k, _, _)| *k == key) {
-        i18n::t(lang, &key).to_string()
-    } else {
-        action.to_string()
-    }
+pub(super) fn action_label(lang: yibao_core::Lang, action: &str) -> Option<&'static str> {
+    i18n::lookup(lang, &format!("logins.action.{action}"))
 }
 
 /// `GET /accounts/{id}`.

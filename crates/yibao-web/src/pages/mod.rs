@@ -290,8 +290,7 @@ pub fn field_messages(errors: &[yibao_core::InvalidValue], lang: Lang) -> Vec<St
         .iter()
         .map(|e| {
             let key = format!("field.{}", e.field);
-            let label =
-                i18n::entries().find(|(k, _, _)| *k == key).map(|(_, zh, en)| if lang == Lang::Zh { *zh } else { *en });
+            let label = i18n::lookup(lang, &key);
             match label {
                 Some(l) => format!("{l}{}{}", if lang == Lang::Zh { "：" } else { ": " }, e.message(lang)),
                 None => e.message(lang).to_string(),

@@ -87,7 +87,7 @@ pub(crate) fn confirmed_or_ask(
 
 pub(super) fn notice(lang: Lang, done: &str) -> Option<String> {
     let key = format!("done.{done}");
-    i18n::entries().find(|(k, _, _)| *k == key).map(|_| i18n::t(lang, &key).to_string())
+    i18n::lookup(lang, &key).map(str::to_string)
 }
 
 /// Shows `show` with the error's messages when the person can correct it.
